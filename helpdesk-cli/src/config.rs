@@ -1,0 +1,92 @@
+//! Parsers for flag values: durations (`15m`, `30d`, `10s`), sizes (`25MiB`), proxy
+//! CIDRs and the webhook retry schedule.
+
+use std::time::Duration;
+
+/// A webhook retry schedule: the delays before each retry.
+pub type Schedule = Vec<Duration>;
+
+/// Parses `500ms`, `10s`, `15m`, `2h`, `30d`, or plain seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 15m, 30d or 10s"))?;
+    let secs = match unit.trim() {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("`{s}` has an unknown unit (ms, s, m, h, d, w)")),
+    };
+    n.checked_mul(secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{s}` is too long"))
+}
+
+/// Parses `25MiB`, `10MB`, `512KiB`, `1GiB` or plain bytes.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size like 25MiB"))?;
+    let mul: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "kib" => 1024,
+        "m" | "mb" => 1000 * 1000,
+        "mib" => 1024 * 1024,
+        "g" | "gb" => 1000 * 1000 * 1000,
+        "gib" => 1024 * 1024 * 1024,
+        _ => {
+            return Err(format!(
+                "`{s}` has an unknown unit (B, KiB, MiB, GiB, KB, MB, GB)"
+            ));
+        }
+    };
+    n.checked_mul(mul)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// Parses a CIDR, or a single address (a /32 or /128).
+pub fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{s}` is not a CIDR like 10.0.0.0/8"))
+}
+
+/// Parses `5s,5m,30m,2h`.
+pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(parse_duration)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_sizes_and_proxies_parse() {
+        assert_eq!(parse_duration("15m"), Ok(Duration::from_secs(900)));
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5y").is_err());
+        assert_eq!(parse_size("25MiB"), Ok(25 * 1024 * 1024));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("lots").is_err());
+        assert!(parse_proxy("10.0.0.0/8").is_ok());
+        assert!(parse_proxy("127.0.0.1").is_ok());
+        assert!(parse_proxy("nope").is_err());
+        assert_eq!(parse_schedule("5s,5m").map(|s| s.len()), Ok(2));
+    }
+}

@@ -1,0 +1,326 @@
+//! Authentication: argon2id password hashing, JWT access tokens, refresh-token rotation.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A login session: one refresh-token family. The access tokens issued for it carry its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Id.
+    pub id: Uuid,
+    /// Whose session.
+    pub user_id: Uuid,
+    /// SHA-256 (hex) of the current refresh secret. A presented secret that does not
+    /// match is a rotated one: its reuse revokes the session.
+    pub refresh_hash: String,
+    /// When the current refresh token expires.
+    pub refresh_expires_at: DateTime<Utc>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Set when the session ended (logout, reuse, password change, deactivation).
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::Helpdesk;
+use crate::error::{Error, Result};
+use crate::principal::Principal;
+use crate::user::User;
+
+/// The signing keys, made once from the configured or stored secret.
+pub(crate) struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+/// The claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: Uuid,
+    sid: Uuid,
+    role: crate::Role,
+    iat: i64,
+    exp: i64,
+    iss: String,
+    aud: String,
+}
+
+/// Tokens handed out by signup, login and refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuthTokens {
+    /// The user.
+    pub user: User,
+    /// A short-lived JWT.
+    pub access_token: String,
+    /// An opaque, single-use refresh token.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// Signup input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signup {
+    /// Email.
+    pub email: String,
+    /// Password (8..=1024 bytes).
+    pub password: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// SHA-256 in lowercase hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+fn random_secret() -> String {
+    let mut raw = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut raw);
+    URL_SAFE_NO_PAD.encode(raw)
+}
+
+/// Checks a password's length.
+pub fn validate_password(field: &str, password: &str) -> Result<()> {
+    if !(8..=1024).contains(&password.len()) {
+        return Err(Error::invalid(field, "must be 8 to 1024 bytes"));
+    }
+    Ok(())
+}
+
+impl Helpdesk {
+    fn argon2(&self) -> Result<Argon2<'static>> {
+        let c = &self.inner.config;
+        let params = Params::new(c.argon2_m_cost, c.argon2_t_cost, 1, None)
+            .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
+        Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+    }
+
+    /// Hashes a password with argon2id (off the async threads).
+    pub async fn hash_password(&self, password: &str) -> Result<String> {
+        let argon = self.argon2()?;
+        let password = password.to_string();
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut rand::rngs::OsRng);
+            argon
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+                .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+    }
+
+    /// Checks a password against a stored hash (off the async threads).
+    pub async fn verify_password(&self, password: &str, hash: &str) -> Result<bool> {
+        let argon = self.argon2()?;
+        let (password, hash) = (password.to_string(), hash.to_string());
+        tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&hash)
+                .map_err(|e| Error::Internal(format!("stored hash unreadable: {e}")))?;
+            Ok(argon.verify_password(password.as_bytes(), &parsed).is_ok())
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+    }
+
+    async fn jwt_keys(&self) -> Result<&JwtKeys> {
+        self.inner
+            .jwt_keys
+            .get_or_try_init(|| async {
+                let secret = match &self.inner.config.jwt_secret {
+                    Some(s) => s.clone(),
+                    None => {
+                        self.st()
+                            .put_setting_if_absent("jwt_secret", &random_secret())
+                            .await?
+                    }
+                };
+                Ok::<_, Error>(JwtKeys {
+                    encoding: EncodingKey::from_secret(secret.as_bytes()),
+                    decoding: DecodingKey::from_secret(secret.as_bytes()),
+                })
+            })
+            .await
+    }
+
+    async fn issue_tokens(
+        &self,
+        user: User,
+        session: &Session,
+        refresh_secret: &str,
+    ) -> Result<AuthTokens> {
+        let now = self.now();
+        let ttl = self.inner.config.access_token_ttl;
+        let claims = Claims {
+            sub: user.id,
+            sid: session.id,
+            role: user.role,
+            iat: now.timestamp(),
+            exp: (now + ttl).timestamp(),
+            iss: self.inner.config.jwt_issuer.clone(),
+            aud: self.inner.config.jwt_issuer.clone(),
+        };
+        let keys = self.jwt_keys().await?;
+        let access_token = jsonwebtoken::encode(&Header::default(), &claims, &keys.encoding)
+            .map_err(|e| Error::Internal(format!("token signing failed: {e}")))?;
+        Ok(AuthTokens {
+            user,
+            access_token,
+            refresh_token: format!("{}.{}", session.id.simple(), refresh_secret),
+            token_type: "Bearer",
+            expires_in: ttl.num_seconds(),
+        })
+    }
+
+    async fn start_session(&self, user: User) -> Result<AuthTokens> {
+        let now = self.now();
+        let secret = random_secret();
+        let session = Session {
+            id: crate::clock::new_id(),
+            user_id: user.id,
+            refresh_hash: sha256_hex(secret.as_bytes()),
+            refresh_expires_at: now + self.inner.config.refresh_token_ttl,
+            created_at: now,
+            revoked_at: None,
+        };
+        self.st().insert_session(&session).await?;
+        self.issue_tokens(user, &session, &secret).await
+    }
+
+    /// Self-signup: creates a customer and logs them in. Forbidden when signup is closed.
+    pub async fn signup(&self, input: Signup) -> Result<AuthTokens> {
+        if !self.inner.config.signup_open {
+            return Err(Error::forbidden("signup is closed"));
+        }
+        let user = self
+            .create_user(
+                &Principal::system(),
+                crate::user::NewUser::new(
+                    &input.email,
+                    &input.name,
+                    crate::Role::Customer,
+                    &input.password,
+                ),
+            )
+            .await?;
+        self.start_session(user).await
+    }
+
+    /// Logs in. A wrong email and a wrong password fail alike (`Unauthorized`), and take
+    /// about as long.
+    pub async fn login(&self, email: &str, password: &str) -> Result<AuthTokens> {
+        let email = crate::user::normalize_email(email);
+        let user = self.st().get_user_by_email(&email).await?;
+        let Some(user) = user else {
+            // Spend the same effort as a real check so timing does not reveal accounts.
+            let _ = self.hash_password(password).await;
+            return Err(Error::Unauthorized);
+        };
+        if !self.verify_password(password, &user.password_hash).await? || !user.is_active {
+            return Err(Error::Unauthorized);
+        }
+        self.start_session(user).await
+    }
+
+    /// Trades a refresh token for a new pair. The old refresh token stops working; using
+    /// a rotated one again revokes the whole session.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<AuthTokens> {
+        let (sid, secret) = refresh_token.split_once('.').ok_or(Error::Unauthorized)?;
+        let sid = Uuid::try_parse(sid).map_err(|_| Error::Unauthorized)?;
+        let session = self
+            .st()
+            .get_session(sid)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        let now = self.now();
+        if session.revoked_at.is_some() {
+            return Err(Error::Unauthorized);
+        }
+        let presented = sha256_hex(secret.as_bytes());
+        if presented != session.refresh_hash {
+            self.st().revoke_session(sid, now).await?;
+            return Err(Error::Unauthorized);
+        }
+        if session.refresh_expires_at <= now {
+            return Err(Error::Unauthorized);
+        }
+        let user = self
+            .st()
+            .get_user(session.user_id)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if !user.is_active {
+            return Err(Error::Unauthorized);
+        }
+        let next = random_secret();
+        let rotated = self
+            .st()
+            .rotate_refresh(
+                sid,
+                &presented,
+                &sha256_hex(next.as_bytes()),
+                now + self.inner.config.refresh_token_ttl,
+            )
+            .await?;
+        if !rotated {
+            // Someone used the same token a moment ago: that is reuse too.
+            self.st().revoke_session(sid, now).await?;
+            return Err(Error::Unauthorized);
+        }
+        self.issue_tokens(user, &session, &next).await
+    }
+
+    /// Ends the session the principal's token belongs to.
+    pub async fn logout(&self, p: &Principal) -> Result<()> {
+        if let Some(sid) = p.session_id {
+            self.st().revoke_session(sid, self.now()).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks an access token: signature (HS256 only), issuer, audience, expiry (against
+    /// the injected clock), the session and the user. Returns who is acting, with the
+    /// role the store holds now.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
+        let keys = self.jwt_keys().await?;
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_issuer(&[&self.inner.config.jwt_issuer]);
+        validation.set_audience(&[&self.inner.config.jwt_issuer]);
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
+        let claims = jsonwebtoken::decode::<Claims>(access_token, &keys.decoding, &validation)
+            .map_err(|_| Error::Unauthorized)?
+            .claims;
+        if claims.exp <= self.now().timestamp() {
+            return Err(Error::TokenExpired);
+        }
+        let session = self.st().get_session(claims.sid).await?;
+        if !session.is_some_and(|s| s.revoked_at.is_none() && s.user_id == claims.sub) {
+            return Err(Error::Unauthorized);
+        }
+        let user = self
+            .st()
+            .get_user(claims.sub)
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if !user.is_active {
+            return Err(Error::Unauthorized);
+        }
+        Ok(Principal {
+            user_id: user.id,
+            role: user.role,
+            session_id: Some(claims.sid),
+        })
+    }
+}

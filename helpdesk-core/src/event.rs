@@ -1,0 +1,300 @@
+//! The event log: every change appends events in the same atomic store operation, and
+//! [`crate::Helpdesk::subscribe`] streams them live.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::notification::Notification;
+use crate::ticket::TicketEvent;
+
+/// An event id. Ids increase in the order events become visible; the string form is
+/// fixed width, so plain string order is delivery order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct EventId(pub u64);
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:020}", self.0)
+    }
+}
+
+impl std::str::FromStr for EventId {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(crate::Error::invalid("after", "is not an event id"));
+        }
+        s.parse::<u64>()
+            .map(EventId)
+            .map_err(|_| crate::Error::invalid("after", "is not an event id"))
+    }
+}
+
+impl Serialize for EventId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Who may see an event. A user sees it when any clause admits them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    /// These users.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<Uuid>,
+    /// Every staff user (admins and agents).
+    #[serde(default)]
+    pub staff: bool,
+    /// The members of this conversation at delivery time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Uuid>,
+    /// With `conversation`: only its staff members (internal notes).
+    #[serde(default)]
+    pub staff_only: bool,
+}
+
+impl Audience {
+    /// Just these users.
+    pub fn users(users: impl IntoIterator<Item = Uuid>) -> Self {
+        Audience {
+            users: users.into_iter().collect(),
+            ..Default::default()
+        }
+    }
+    /// The members of a conversation (staff members only when `internal`).
+    pub fn conversation(id: Uuid, internal: bool) -> Self {
+        Audience {
+            conversation: Some(id),
+            staff_only: internal,
+            ..Default::default()
+        }
+    }
+    /// Nobody on live channels (webhook-only events such as `webhook.test`).
+    pub fn nobody() -> Self {
+        Audience::default()
+    }
+}
+
+/// An event before the store gives it an id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewEvent {
+    /// `message.created`, `ticket.updated`, ...
+    pub kind: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who may see it.
+    pub audience: Audience,
+    /// The payload.
+    pub data: serde_json::Value,
+    /// When set, the webhook delivery goes to this endpoint only, whatever its filter
+    /// (`webhook.test`); when unset, to every active endpoint subscribed to `kind`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_webhook: Option<Uuid>,
+}
+
+impl NewEvent {
+    /// An event for every subscribed webhook.
+    pub fn new(
+        kind: impl Into<String>,
+        at: DateTime<Utc>,
+        audience: Audience,
+        data: serde_json::Value,
+    ) -> Self {
+        NewEvent {
+            kind: kind.into(),
+            at,
+            audience,
+            data,
+            only_webhook: None,
+        }
+    }
+}
+
+/// An event in the log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Its id.
+    pub id: EventId,
+    /// `message.created`, `ticket.updated`, ...
+    pub kind: String,
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who may see it.
+    pub audience: Audience,
+    /// The payload.
+    pub data: serde_json::Value,
+    /// See [`NewEvent::only_webhook`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_webhook: Option<Uuid>,
+}
+
+impl Event {
+    /// The logged event for `new` with the id the store assigned.
+    pub fn from_new(id: EventId, new: &NewEvent) -> Self {
+        Event {
+            id,
+            kind: new.kind.clone(),
+            at: new.at,
+            audience: new.audience.clone(),
+            data: new.data.clone(),
+            only_webhook: new.only_webhook,
+        }
+    }
+}
+
+/// What a change writes besides its own records, in the same atomic store operation:
+/// events (with their webhook deliveries), notifications and ticket timeline entries.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effects {
+    /// Events to append, in order.
+    pub events: Vec<NewEvent>,
+    /// Notifications to insert.
+    pub notifications: Vec<Notification>,
+    /// Ticket timeline entries to insert.
+    pub ticket_events: Vec<TicketEvent>,
+}
+
+impl Effects {
+    /// No effects.
+    pub fn none() -> Self {
+        Effects::default()
+    }
+    /// Just one event.
+    pub fn event(e: NewEvent) -> Self {
+        Effects {
+            events: vec![e],
+            ..Default::default()
+        }
+    }
+    /// Adds an event.
+    pub fn push(&mut self, e: NewEvent) {
+        self.events.push(e);
+    }
+    /// True when nothing is to be written.
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.notifications.is_empty() && self.ticket_events.is_empty()
+    }
+}
+
+/// The live fan-out: one tailer per process reads the log after the last event it
+/// broadcast and hands events to every subscriber. Local writes wake it at once; other
+/// processes' writes through [`crate::store::EventStore::wait_for_external_events`], and
+/// a slow poll catches anything else.
+pub(crate) struct Live {
+    sender: tokio::sync::broadcast::Sender<std::sync::Arc<Event>>,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    started: std::sync::Once,
+}
+
+/// Events one subscriber may lag behind before it is told it missed some (it then
+/// resumes from the log).
+const LIVE_CAPACITY: usize = 4096;
+/// How many events the tailer reads at a time.
+const TAIL_BATCH: usize = 512;
+
+impl Live {
+    pub(crate) fn new() -> Self {
+        Live {
+            sender: tokio::sync::broadcast::channel(LIVE_CAPACITY).0,
+            wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+            started: std::sync::Once::new(),
+        }
+    }
+}
+
+impl crate::Helpdesk {
+    /// Wakes the live tailer after a local write.
+    pub(crate) fn wake(&self) {
+        self.inner.live.wake.notify_one();
+    }
+
+    /// A live stream of every event appended from now on, in id order. Filter with
+    /// [`crate::Helpdesk::may_see`] before showing an event to a user. A receiver that
+    /// falls behind gets `RecvError::Lagged` and should catch up with
+    /// [`crate::Helpdesk::events_after`]. Must be called inside a tokio runtime.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<Event>> {
+        let rx = self.inner.live.sender.subscribe();
+        self.start_tailer();
+        rx
+    }
+
+    /// Starts the tailer once. [`crate::Helpdesk::new`] calls it when a runtime is
+    /// running, so the tailer's starting point precedes any later write and the first
+    /// subscriber misses nothing written after it subscribed.
+    pub(crate) fn start_tailer(&self) {
+        self.inner.live.started.call_once(|| {
+            let weak = std::sync::Arc::downgrade(&self.inner);
+            let wake = self.inner.live.wake.clone();
+            let store = self.inner.store.clone();
+            let sender = self.inner.live.sender.clone();
+            tokio::spawn(async move {
+                let mut last = store.last_event_id().await.ok().flatten();
+                loop {
+                    if weak.strong_count() == 0 {
+                        return;
+                    }
+                    match store.events_after(last, TAIL_BATCH).await {
+                        Ok(events) if !events.is_empty() => {
+                            for e in events {
+                                last = Some(e.id);
+                                let _ = sender.send(std::sync::Arc::new(e));
+                            }
+                            continue;
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "event tailer cannot read the log"),
+                    }
+                    tokio::select! {
+                        _ = wake.notified() => {}
+                        r = store.wait_for_external_events() => {
+                            if r.is_err() {
+                                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                            }
+                        }
+                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    }
+                }
+            });
+        });
+    }
+
+    /// Events after `after` (all if `None`), in order, at most `limit`: what a
+    /// reconnecting client missed. Filter with [`crate::Helpdesk::may_see`].
+    pub async fn events_after(
+        &self,
+        after: Option<EventId>,
+        limit: usize,
+    ) -> crate::Result<Vec<Event>> {
+        Ok(self.st().events_after(after, limit).await?)
+    }
+
+    /// Whether `viewer` may see `event` now (conversation clauses check membership at
+    /// this moment, so a removed member stops seeing a group's events at once).
+    pub async fn may_see(&self, viewer: &crate::Principal, event: &Event) -> crate::Result<bool> {
+        let a = &event.audience;
+        if a.users.contains(&viewer.user_id) || (a.staff && viewer.is_staff()) {
+            return Ok(true);
+        }
+        if let Some(conv) = a.conversation {
+            if a.staff_only && !viewer.is_staff() {
+                return Ok(false);
+            }
+            let conv = self.st().get_conversation(conv).await?;
+            return Ok(conv.is_some_and(|c| c.is_member(viewer.user_id)));
+        }
+        Ok(false)
+    }
+}
+
+/// RFC 3339 in UTC with microseconds, the one timestamp format of the API.
+pub fn ts(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

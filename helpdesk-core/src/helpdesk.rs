@@ -1,0 +1,156 @@
+//! The [`Helpdesk`] entry point and its configuration. The operations live with their
+//! nouns (`ticket.rs`, `message.rs`, ...), as `impl Helpdesk` blocks.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+/// Library configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// HS256 secret for access tokens; `None`: generated once and kept in the store.
+    pub jwt_secret: Option<String>,
+    /// Access token lifetime.
+    pub access_token_ttl: Duration,
+    /// Refresh token lifetime.
+    pub refresh_token_ttl: Duration,
+    /// Whether anyone may sign up (as a customer).
+    pub signup_open: bool,
+    /// Largest attachment in bytes.
+    pub max_upload: u64,
+    /// argon2 memory cost in KiB (OWASP: 19 MiB).
+    pub argon2_m_cost: u32,
+    /// argon2 iterations (OWASP: 2).
+    pub argon2_t_cost: u32,
+    /// JWT issuer and audience.
+    pub jwt_issuer: String,
+    /// Whether webhook URLs may point at loopback, private or link-local addresses.
+    pub webhooks_allow_private: bool,
+    /// Waits before each retry of a failed webhook delivery; when used up, it is dead.
+    pub webhook_retry_schedule: Vec<std::time::Duration>,
+}
+
+/// The default webhook retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+pub fn default_retry_schedule() -> Vec<std::time::Duration> {
+    [5, 300, 1800, 7200, 18000, 36000, 36000]
+        .into_iter()
+        .map(std::time::Duration::from_secs)
+        .collect()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            jwt_secret: None,
+            access_token_ttl: Duration::minutes(15),
+            refresh_token_ttl: Duration::days(30),
+            signup_open: true,
+            max_upload: 25 * 1024 * 1024,
+            argon2_m_cost: 19 * 1024,
+            argon2_t_cost: 2,
+            jwt_issuer: "helpdesk".to_string(),
+            webhooks_allow_private: false,
+            webhook_retry_schedule: default_retry_schedule(),
+        }
+    }
+}
+
+impl Config {
+    /// Defaults with cheap password hashing, for tests and examples only.
+    pub fn for_tests() -> Self {
+        Config {
+            argon2_m_cost: 256,
+            argon2_t_cost: 1,
+            jwt_secret: Some("test-secret-test-secret-test-secret".into()),
+            ..Config::default()
+        }
+    }
+}
+
+/// The library's entry point: every operation of the helpdesk, over one store.
+#[derive(Clone)]
+pub struct Helpdesk {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) config: Config,
+    pub(crate) jwt_keys: tokio::sync::OnceCell<crate::auth::JwtKeys>,
+    pub(crate) live: crate::event::Live,
+}
+
+impl Helpdesk {
+    /// A helpdesk over `store` with the system clock.
+    pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
+        Helpdesk::with_clock(store, config, Arc::new(SystemClock))
+    }
+
+    /// A helpdesk with an injected clock (tests of expiry and ordering).
+    pub fn with_clock(store: Arc<dyn Store>, config: Config, clock: Arc<dyn Clock>) -> Self {
+        let hd = Helpdesk {
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                config,
+                jwt_keys: tokio::sync::OnceCell::new(),
+                live: crate::event::Live::new(),
+            }),
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            hd.start_tailer();
+        }
+        hd
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Now, from the injected clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+
+    pub(crate) fn st(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    /// Runs an optimistic read-modify-write until it stops losing races on a version
+    /// check (a bounded number of times, then the conflict is reported).
+    pub(crate) async fn retry_on_version<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut tries = 0;
+        loop {
+            match attempt().await {
+                Err(Error::Store(e)) if e.is_conflict("version") && tries < 50 => {
+                    tries += 1;
+                    tokio::task::yield_now().await;
+                }
+                Err(Error::Store(e)) if e.is_conflict("version") => {
+                    return Err(Error::Conflict(
+                        "too many concurrent changes, try again".into(),
+                    ));
+                }
+                other => {
+                    self.wake();
+                    return other;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! # helpdesk-core
+//!
+//! The Helpdesk domain as a library: users and auth, tickets with their lifecycle and
+//! timeline, direct / group / ticket conversations, threaded messages, WhatsApp-like read
+//! receipts, notifications, a knowledge base with search, attachments, and an event log
+//! with a live stream and webhooks — all over the storage traits of [`store`].
+//!
+//! [`Helpdesk`] is the one entry point. Every operation takes the acting [`Principal`]
+//! and enforces the role and ownership rules itself.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use helpdesk_core::{Helpdesk, Config, Principal, Role, store::memory::MemoryStore};
+//! use helpdesk_core::user::NewUser;
+//! use helpdesk_core::ticket::NewTicketInput;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let hd = Helpdesk::new(Arc::new(MemoryStore::new()), Config::for_tests());
+//! let alice = hd
+//!     .create_user(&Principal::system(), NewUser::new("alice@example.com", "Alice", Role::Customer, "correct horse"))
+//!     .await?;
+//! let me = Principal::user(alice.id, alice.role);
+//! let ticket = hd.create_ticket(&me, NewTicketInput::new("Printer on fire", "It is on fire.")).await?;
+//! assert_eq!(ticket.number, 1);
+//! # Ok::<_, helpdesk_core::Error>(())
+//! # }).unwrap();
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod attachment;
+pub mod auth;
+pub mod clock;
+pub mod conversation;
+pub mod error;
+pub mod event;
+pub mod kb;
+pub mod message;
+pub mod notification;
+pub mod page;
+pub mod principal;
+pub mod receipt;
+pub mod search;
+pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
+pub mod ticket;
+pub mod user;
+pub mod webhook;
+
+mod helpdesk;
+
+pub use error::{Error, FieldError, Result, StoreError};
+pub use helpdesk::{Config, Helpdesk, default_retry_schedule};
+pub use page::{Cursor, Page};
+pub use principal::{Principal, Role};

@@ -1,0 +1,125 @@
+//! Cursor pagination: `Page<T>`, list limits and the opaque keyset cursor.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// Default page size.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Largest page size.
+pub const MAX_LIMIT: usize = 200;
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Page<T> {
+    /// The items of this page.
+    pub items: Vec<T>,
+    /// Where the next page starts, `None` at the end.
+    pub next_cursor: Option<Cursor>,
+}
+
+impl<T> Page<T> {
+    /// Maps the items.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
+    }
+    /// A page built from up to `limit + 1` sorted items: the extra item, if present, only
+    /// tells that there is more, and the cursor points after the last kept item.
+    pub fn from_overfetch(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> Cursor) -> Self {
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(key)
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
+}
+
+/// A keyset position: the sort key of the last item seen and its id as tie-breaker.
+/// Every list orders by `(key, id)`, so a walk neither repeats nor skips items whose key
+/// does not change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The sort key (microseconds, a rank, a number or a seq, by list).
+    pub key: i64,
+    /// The id of the item.
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// A cursor after `(key, id)`.
+    pub fn new(key: i64, id: Uuid) -> Self {
+        Cursor { key, id }
+    }
+    /// The opaque string form.
+    pub fn encode(&self) -> String {
+        let mut raw = Vec::with_capacity(24);
+        raw.extend_from_slice(&self.key.to_be_bytes());
+        raw.extend_from_slice(self.id.as_bytes());
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+    /// Parses the opaque string form; a malformed cursor is a validation error on `cursor`.
+    pub fn decode(s: &str) -> Result<Self> {
+        let bad = || Error::invalid("cursor", "is not a valid cursor");
+        let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        if raw.len() != 24 {
+            return Err(bad());
+        }
+        let key = i64::from_be_bytes(raw[..8].try_into().map_err(|_| bad())?);
+        let id = Uuid::from_slice(&raw[8..]).map_err(|_| bad())?;
+        Ok(Cursor { key, id })
+    }
+    /// True when `(key, id)` comes after this cursor in ascending order.
+    pub fn is_before(&self, key: i64, id: Uuid) -> bool {
+        (key, id) > (self.key, self.id)
+    }
+    /// True when `(key, id)` comes after this cursor in descending order.
+    pub fn is_before_desc(&self, key: i64, id: Uuid) -> bool {
+        (key, id) < (self.key, self.id)
+    }
+}
+
+impl std::fmt::Display for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.encode())
+    }
+}
+
+/// Checks a requested page size: `None` gives the default; 1..=200 is allowed.
+pub fn limit(requested: Option<usize>) -> Result<usize> {
+    match requested {
+        None => Ok(DEFAULT_LIMIT),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(Error::invalid("limit", "must be between 1 and 200")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let c = Cursor::new(-42, Uuid::now_v7());
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        assert!(Cursor::decode("nope").is_err());
+        assert!(Cursor::decode("").is_err());
+    }
+
+    #[test]
+    fn overfetch_sets_cursor_only_when_more() {
+        let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+        let p = Page::from_overfetch(ids.clone(), 2, |id| Cursor::new(0, *id));
+        assert_eq!(p.items.len(), 2);
+        assert_eq!(p.next_cursor, Some(Cursor::new(0, ids[1])));
+        let p = Page::from_overfetch(ids.clone(), 3, |id| Cursor::new(0, *id));
+        assert_eq!(p.next_cursor, None);
+    }
+}

@@ -1,0 +1,107 @@
+//! Who is acting, their role, and the permission checks every area uses.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+
+/// A user's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything.
+    Admin,
+    /// Staff: all tickets, KB editing.
+    Agent,
+    /// Own tickets, own conversations, published KB.
+    Customer,
+}
+
+impl Role {
+    /// Admins and agents.
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Admin | Role::Agent)
+    }
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+            Role::Customer => "customer",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "agent" => Ok(Role::Agent),
+            "customer" => Ok(Role::Customer),
+            _ => Err(Error::invalid("role", "must be admin, agent or customer")),
+        }
+    }
+}
+
+/// The acting party of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    /// The user, or `Uuid::nil()` for the system.
+    pub user_id: Uuid,
+    /// Their role.
+    pub role: Role,
+    /// The session their token belongs to, when acting through a token.
+    pub session_id: Option<Uuid>,
+}
+
+impl Principal {
+    /// A user acting outside any session (library embedding, CLI `--as`).
+    pub fn user(user_id: Uuid, role: Role) -> Self {
+        Principal {
+            user_id,
+            role,
+            session_id: None,
+        }
+    }
+    /// The system itself (CLI without `--as`, background jobs): acts as an admin.
+    pub fn system() -> Self {
+        Principal {
+            user_id: Uuid::nil(),
+            role: Role::Admin,
+            session_id: None,
+        }
+    }
+    /// True for the system principal.
+    pub fn is_system(&self) -> bool {
+        self.user_id.is_nil()
+    }
+    /// Admins and agents.
+    pub fn is_staff(&self) -> bool {
+        self.role.is_staff()
+    }
+    /// Admins.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+    /// Fails with `Forbidden` unless staff.
+    pub fn require_staff(&self) -> Result<()> {
+        if self.is_staff() {
+            Ok(())
+        } else {
+            Err(Error::forbidden("staff only"))
+        }
+    }
+    /// Fails with `Forbidden` unless admin.
+    pub fn require_admin(&self) -> Result<()> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Error::forbidden("admins only"))
+        }
+    }
+    /// The actor id recorded on changes: `None` for the system.
+    pub fn actor(&self) -> Option<Uuid> {
+        (!self.is_system()).then_some(self.user_id)
+    }
+}

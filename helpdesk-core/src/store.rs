@@ -1,0 +1,405 @@
+//! The storage traits. A backend implements every trait below and so is a [`Store`],
+//! reached as `Arc<dyn Store>`.
+//!
+//! Each mutating method is one **atomic domain operation**: everything it writes (its own
+//! records and the [`Effects`]: events, their webhook deliveries, notifications, ticket
+//! timeline entries) becomes visible together or not at all, and is durable when the
+//! method returns. There are no transaction handles.
+//!
+//! Writing [`Effects`] means, in this order inside the operation:
+//! 1. give each [`NewEvent`] the next [`EventId`] (ids increase in the order events
+//!    become visible to `events_after`) and store it as [`Event::from_new`];
+//! 2. for every webhook that [`Webhook::wants`] the event, store [`Delivery::pending`];
+//! 3. insert the notifications and the ticket timeline entries.
+//!
+//! Lists take a [`Cursor`] of `(key, id)` and return items strictly after it, at most
+//! `limit` plus one (the caller cuts the extra one off and makes the next cursor).
+//! Sorting is by `(key, id)` in the list's direction.
+//!
+//! The conformance suite in [`crate::testkit`] (feature `testkit`) is the executable form
+//! of this contract.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::attachment::{Attachment, AttachmentParent};
+use crate::auth::Session;
+use crate::conversation::{Conversation, ConversationKind, Member};
+use crate::error::StoreError;
+use crate::event::{Effects, Event, EventId};
+use crate::kb::{Article, ArticleQuery, SearchHit, SearchQuery, TagCount};
+use crate::message::{Message, MessageRange, NewMessage};
+use crate::notification::Notification;
+use crate::page::Cursor;
+use crate::receipt::Participant;
+use crate::ticket::{NewTicket, Ticket, TicketEvent, TicketQuery};
+use crate::user::{User, UserQuery};
+use crate::webhook::{ClaimedDelivery, Delivery, Webhook};
+
+pub mod memory;
+
+/// A store result.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Builds the effects of a change once the store has assigned its number or seq. Stores
+/// may call it more than once (a retried transaction); it must not have side effects.
+pub type EffectsFn<'a, T> = &'a (dyn Fn(&T) -> Effects + Send + Sync);
+
+/// Settings and health.
+#[async_trait]
+pub trait MetaStore: Send + Sync {
+    /// Succeeds when the backend is reachable.
+    async fn ping(&self) -> StoreResult<()>;
+    /// A setting (e.g. the generated JWT secret).
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    /// Stores `value` under `key` unless a value is there; returns the value stored.
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String>;
+}
+
+/// Users and sessions.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Inserts a user. Email taken: `Conflict("email")`.
+    async fn insert_user(&self, user: &User, fx: &Effects) -> StoreResult<()>;
+    /// Replaces a user. `NotFound` if absent; email taken by another: `Conflict("email")`.
+    async fn update_user(&self, user: &User, fx: &Effects) -> StoreResult<()>;
+    /// A user by id.
+    async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// A user by (lowercased) email.
+    async fn get_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    /// Users matching the query, by `(created_at, id)` ascending, up to `limit + 1`.
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>>;
+    /// How many users there are.
+    async fn count_users(&self) -> StoreResult<u64>;
+    /// Ids of active admins and agents.
+    async fn staff_ids(&self) -> StoreResult<Vec<Uuid>>;
+
+    /// Inserts a session.
+    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// A session by id.
+    async fn get_session(&self, id: Uuid) -> StoreResult<Option<Session>>;
+    /// Atomically replaces the refresh hash if the session is not revoked and its hash is
+    /// `expected_hash`; returns whether it did.
+    async fn rotate_refresh(
+        &self,
+        id: Uuid,
+        expected_hash: &str,
+        new_hash: &str,
+        new_expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Revokes a session (no-op if revoked or absent).
+    async fn revoke_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Revokes every session of a user except `except`.
+    async fn revoke_user_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
+/// Tickets and their timelines.
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// Creates a ticket with the next number (1, 2, 3, ...: never reused, no gaps under
+    /// concurrency), its conversation, a [`Participant`] per conversation member (as
+    /// [`Participant::joined`]), attaches its attachments, writes `effects(&ticket)`.
+    /// Returns the ticket with its number.
+    async fn create_ticket(
+        &self,
+        new: &NewTicket,
+        effects: EffectsFn<'_, Ticket>,
+    ) -> StoreResult<Ticket>;
+    /// Writes a ticket under its version check (see [`Ticket::version`]). `NotFound` if
+    /// absent.
+    async fn update_ticket(&self, ticket: &Ticket, fx: &Effects) -> StoreResult<()>;
+    /// Deletes a ticket, its timeline, its conversation with messages and participants,
+    /// and its and its messages' attachments with their blobs.
+    async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()>;
+    /// A ticket by id.
+    async fn get_ticket(&self, id: Uuid) -> StoreResult<Option<Ticket>>;
+    /// A ticket by number.
+    async fn get_ticket_by_number(&self, number: i64) -> StoreResult<Option<Ticket>>;
+    /// Tickets matching the query ([`TicketQuery::matches`] and
+    /// [`TicketQuery::after_cursor`]) in its order, up to `limit + 1`.
+    async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>>;
+    /// A ticket's timeline, oldest first by `(at, id)`, after the cursor (key: `at` in
+    /// microseconds), up to `limit + 1`.
+    async fn list_ticket_events(
+        &self,
+        ticket_id: Uuid,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<TicketEvent>>;
+}
+
+/// Conversations, members, messages and read state.
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Inserts a conversation with a participant per member ([`Participant::joined`]).
+    /// A direct conversation whose `direct_key` exists: `Conflict("direct")`.
+    async fn create_conversation(&self, conv: &Conversation, fx: &Effects) -> StoreResult<()>;
+    /// The direct conversation with this key.
+    async fn find_direct(&self, direct_key: &str) -> StoreResult<Option<Conversation>>;
+    /// A conversation with its members.
+    async fn get_conversation(&self, id: Uuid) -> StoreResult<Option<Conversation>>;
+    /// Sets the title.
+    async fn set_conversation_title(&self, id: Uuid, title: &str, fx: &Effects) -> StoreResult<()>;
+    /// Adds a member and moves their participant record as [`Participant::joined`].
+    /// Returns false (writing nothing) if they are a member already.
+    async fn add_member(&self, id: Uuid, member: Member, fx: &Effects) -> StoreResult<bool>;
+    /// Removes a member (their participant record stays). Returns false (writing
+    /// nothing) if they were not a member.
+    async fn remove_member(&self, id: Uuid, user_id: Uuid, fx: &Effects) -> StoreResult<bool>;
+    /// Conversations `user_id` is a member of, of `kind` if given, by latest activity
+    /// ([`Conversation::activity_at`] in microseconds, id) descending, after the cursor,
+    /// up to `limit + 1`.
+    async fn list_conversations(
+        &self,
+        user_id: Uuid,
+        kind: Option<ConversationKind>,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Conversation>>;
+    /// Every conversation `user_id` is a member of, any order.
+    async fn member_conversations(&self, user_id: Uuid) -> StoreResult<Vec<Conversation>>;
+
+    /// Appends a message: locks the conversation, applies
+    /// [`crate::message::apply_append`], increments the parent's `reply_count` (parent
+    /// missing or in another conversation: `NotFound`), attaches the attachments, writes
+    /// `ticket_update` under its version check, and `effects(&message)`.
+    async fn append_message(
+        &self,
+        new: &NewMessage,
+        effects: EffectsFn<'_, Message>,
+    ) -> StoreResult<Message>;
+    /// A message by id, if it belongs to the conversation.
+    async fn get_message(&self, conversation_id: Uuid, id: Uuid) -> StoreResult<Option<Message>>;
+    /// A message by seq.
+    async fn get_message_by_seq(
+        &self,
+        conversation_id: Uuid,
+        seq: u64,
+    ) -> StoreResult<Option<Message>>;
+    /// A page of messages, ascending by seq, at most `limit`, internal notes only when
+    /// `include_internal` (the limit counts the returned messages).
+    async fn list_messages(
+        &self,
+        conversation_id: Uuid,
+        range: MessageRange,
+        include_internal: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>>;
+    /// Every descendant of a message with its depth (1: direct reply), ascending by seq.
+    async fn descendants(
+        &self,
+        conversation_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Vec<(Message, u32)>>;
+    /// Replaces a message's `content`, `edited_at` and `deleted_at`.
+    async fn update_message(&self, message: &Message, fx: &Effects) -> StoreResult<()>;
+    /// How many messages `user_id` sent with `seq` ≤ `seq`.
+    async fn own_count_upto(
+        &self,
+        conversation_id: Uuid,
+        user_id: Uuid,
+        seq: u64,
+    ) -> StoreResult<u64>;
+    /// A participant record.
+    async fn get_participant(
+        &self,
+        conversation_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<Participant>>;
+    /// Every participant record of a conversation.
+    async fn participants(&self, conversation_id: Uuid) -> StoreResult<Vec<Participant>>;
+    /// A user's participant records in these conversations.
+    async fn participants_of(
+        &self,
+        user_id: Uuid,
+        conversation_ids: &[Uuid],
+    ) -> StoreResult<Vec<Participant>>;
+    /// Writes a participant's read state under its version check (see
+    /// [`Participant::version`]): every field except `delivered_seq` and
+    /// `delivered_marks`, which only move forward through `advance_delivered`, and
+    /// `sent_count`, which only `append_message` moves. `delivered_seq` rises to
+    /// `last_read_seq` if below.
+    async fn put_read_state(&self, participant: &Participant, fx: &Effects) -> StoreResult<()>;
+    /// Raises the delivery watermark to `seq` if below (recording
+    /// [`crate::receipt::Mark`] `{seq, at}`), creating the participant if absent; returns
+    /// whether it moved. Writes `fx` only if it moved.
+    async fn advance_delivered(
+        &self,
+        conversation_id: Uuid,
+        user_id: Uuid,
+        seq: u64,
+        at: DateTime<Utc>,
+        fx: &Effects,
+    ) -> StoreResult<bool>;
+}
+
+/// Notifications.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// A user's notifications, newest first by `(created_at, id)` (cursor key:
+    /// `created_at` in microseconds), unread ones only if asked, up to `limit + 1`.
+    async fn list_notifications(
+        &self,
+        user_id: Uuid,
+        unread_only: bool,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>>;
+    /// How many unread notifications a user has.
+    async fn unread_notifications(&self, user_id: Uuid) -> StoreResult<u64>;
+    /// Marks one of the user's notifications read (keeping an earlier `read_at`);
+    /// `None` if it is not theirs.
+    async fn mark_notification_read(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Notification>>;
+    /// Marks all of a user's notifications read; returns how many changed.
+    async fn mark_all_notifications_read(
+        &self,
+        user_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64>;
+}
+
+/// The knowledge base.
+#[async_trait]
+pub trait KbStore: Send + Sync {
+    /// Inserts an article. Slug taken: `Conflict("slug")`.
+    async fn insert_article(&self, article: &Article, fx: &Effects) -> StoreResult<()>;
+    /// Replaces an article. `NotFound` if absent; slug taken by another: `Conflict("slug")`.
+    async fn update_article(&self, article: &Article, fx: &Effects) -> StoreResult<()>;
+    /// Deletes an article. `NotFound` if absent.
+    async fn delete_article(&self, id: Uuid, fx: &Effects) -> StoreResult<()>;
+    /// An article by id.
+    async fn get_article(&self, id: Uuid) -> StoreResult<Option<Article>>;
+    /// An article by slug.
+    async fn get_article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>>;
+    /// Articles matching [`ArticleQuery::matches`], newest first, up to `limit + 1`.
+    async fn list_articles(&self, query: &ArticleQuery) -> StoreResult<Vec<Article>>;
+    /// Every article (published only if asked), any order.
+    async fn all_articles(&self, published_only: bool) -> StoreResult<Vec<Article>>;
+    /// Tags with article counts (published articles only if asked), sorted by tag.
+    async fn tag_counts(&self, published_only: bool) -> StoreResult<Vec<TagCount>>;
+    /// Ranked search. The default ranks [`all_articles`](KbStore::all_articles) with
+    /// [`crate::search`]; backends with an index of their own override it and must give
+    /// the same answers to the conformance cases.
+    async fn search_articles(&self, query: &SearchQuery) -> StoreResult<Vec<SearchHit>> {
+        let articles = self.all_articles(!query.include_drafts).await?;
+        Ok(crate::search::rank(articles, query))
+    }
+}
+
+/// Attachments and blob chunks.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    /// Writes chunk `index` of a blob (overwriting).
+    async fn put_blob_chunk(&self, blob_id: Uuid, index: u32, data: &[u8]) -> StoreResult<()>;
+    /// Reads chunk `index` of a blob.
+    async fn get_blob_chunk(&self, blob_id: Uuid, index: u32) -> StoreResult<Option<Vec<u8>>>;
+    /// Deletes every chunk of a blob.
+    async fn delete_blob(&self, blob_id: Uuid) -> StoreResult<()>;
+    /// Inserts attachment metadata (its chunks are written before).
+    async fn insert_attachment(&self, attachment: &Attachment, fx: &Effects) -> StoreResult<()>;
+    /// Attachment metadata by id.
+    async fn get_attachment(&self, id: Uuid) -> StoreResult<Option<Attachment>>;
+    /// Attachments of a parent, by `(created_at, id)` ascending.
+    async fn list_attachments(&self, parent: AttachmentParent) -> StoreResult<Vec<Attachment>>;
+    /// Unattached attachments created before `before`.
+    async fn unattached_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<Attachment>>;
+    /// Deletes an attachment's metadata and blob.
+    async fn delete_attachment(&self, id: Uuid) -> StoreResult<()>;
+}
+
+/// The event log.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends effects on their own (changes with no record of their own, e.g. a test
+    /// webhook event).
+    async fn append_effects(&self, fx: &Effects) -> StoreResult<()>;
+    /// Events with id greater than `after` (all if `None`), ascending, at most `limit`.
+    /// Never skips an event that becomes visible later with a lower id.
+    async fn events_after(&self, after: Option<EventId>, limit: usize) -> StoreResult<Vec<Event>>;
+    /// The newest event id.
+    async fn last_event_id(&self) -> StoreResult<Option<EventId>>;
+    /// Returns when other processes may have appended events (PostgreSQL: a
+    /// `NOTIFY`). The default never returns: single-process stores are woken by the
+    /// library itself.
+    async fn wait_for_external_events(&self) -> StoreResult<()> {
+        std::future::pending().await
+    }
+}
+
+/// Webhook endpoints and deliveries.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Inserts an endpoint.
+    async fn insert_webhook(&self, webhook: &Webhook) -> StoreResult<()>;
+    /// Replaces an endpoint. `NotFound` if absent.
+    async fn update_webhook(&self, webhook: &Webhook) -> StoreResult<()>;
+    /// Deletes an endpoint and its deliveries. `NotFound` if absent.
+    async fn delete_webhook(&self, id: Uuid) -> StoreResult<()>;
+    /// An endpoint.
+    async fn get_webhook(&self, id: Uuid) -> StoreResult<Option<Webhook>>;
+    /// Every endpoint, by `(created_at, id)`.
+    async fn list_webhooks(&self) -> StoreResult<Vec<Webhook>>;
+    /// Claims up to `limit` deliveries that are `pending` or `failed` with
+    /// `next_attempt_at` ≤ `now` and whose endpoint is active, oldest due first, by
+    /// setting their `next_attempt_at` to `lease_until`; concurrent claimers never get
+    /// the same delivery.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Replaces a delivery's state. `NotFound` if absent.
+    async fn update_delivery(&self, delivery: &Delivery) -> StoreResult<()>;
+    /// A delivery.
+    async fn get_delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>>;
+    /// An endpoint's deliveries, newest first by `(created_at, id)` (cursor key:
+    /// `created_at` in microseconds), up to `limit + 1`.
+    async fn list_deliveries(
+        &self,
+        webhook_id: Uuid,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Delivery>>;
+}
+
+/// Everything a backend provides. Implemented for every type that implements all the
+/// aggregate traits.
+pub trait Store:
+    MetaStore
+    + UserStore
+    + TicketStore
+    + ConversationStore
+    + NotificationStore
+    + KbStore
+    + AttachmentStore
+    + EventStore
+    + WebhookStore
+    + 'static
+{
+}
+
+impl<T> Store for T where
+    T: MetaStore
+        + UserStore
+        + TicketStore
+        + ConversationStore
+        + NotificationStore
+        + KbStore
+        + AttachmentStore
+        + EventStore
+        + WebhookStore
+        + 'static
+{
+}

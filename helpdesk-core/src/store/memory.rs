@@ -1,0 +1,1063 @@
+//! The in-memory backend: the reference model of the storage contract. One mutex over
+//! plain maps makes every operation trivially atomic; simplicity beats speed here, except
+//! where the contract asks for costs independent of size (messages are kept in seq order
+//! per conversation, so a page or a seq lookup is a slice, not a scan).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::attachment::{Attachment, AttachmentParent};
+use crate::auth::Session;
+use crate::conversation::{Conversation, ConversationKind, Member};
+use crate::error::StoreError;
+use crate::event::{Effects, Event, EventId};
+use crate::kb::{Article, ArticleQuery, ArticleStatus, TagCount};
+use crate::message::{Message, MessageRange, NewMessage, apply_append};
+use crate::notification::Notification;
+use crate::page::Cursor;
+use crate::principal::Role;
+use crate::receipt::{Mark, Participant, push_mark};
+use crate::store::*;
+use crate::ticket::{NewTicket, Ticket, TicketEvent, TicketQuery};
+use crate::user::{User, UserQuery};
+use crate::webhook::{ClaimedDelivery, Delivery, DeliveryStatus, Webhook};
+
+/// A store that keeps everything in memory. For tests, examples and embedding apps that
+/// do not need persistence.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+struct ConversationData {
+    conv: Conversation,
+    /// Messages in seq order: `messages[seq - 1]`.
+    messages: Vec<Message>,
+    participants: HashMap<Uuid, Participant>,
+}
+
+#[derive(Default)]
+struct State {
+    settings: HashMap<String, String>,
+    users: HashMap<Uuid, User>,
+    sessions: HashMap<Uuid, Session>,
+    tickets: HashMap<Uuid, Ticket>,
+    ticket_numbers: i64,
+    ticket_events: Vec<TicketEvent>,
+    conversations: HashMap<Uuid, ConversationData>,
+    message_index: HashMap<Uuid, (Uuid, u64)>,
+    notifications: HashMap<Uuid, Notification>,
+    articles: HashMap<Uuid, Article>,
+    attachments: HashMap<Uuid, Attachment>,
+    blobs: HashMap<Uuid, BTreeMap<u32, Vec<u8>>>,
+    events: Vec<Event>,
+    webhooks: HashMap<Uuid, Webhook>,
+    deliveries: HashMap<Uuid, Delivery>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> StoreResult<MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))
+    }
+}
+
+impl State {
+    fn write_effects(&mut self, fx: &Effects) {
+        for new in &fx.events {
+            let id = EventId(self.events.len() as u64 + 1);
+            let event = Event::from_new(id, new);
+            for w in self.webhooks.values() {
+                if w.wants(&event) {
+                    let d = Delivery::pending(w, &event);
+                    self.deliveries.insert(d.id, d);
+                }
+            }
+            self.events.push(event);
+        }
+        for n in &fx.notifications {
+            self.notifications.insert(n.id, n.clone());
+        }
+        self.ticket_events.extend(fx.ticket_events.iter().cloned());
+    }
+
+    fn email_taken(&self, email: &str, except: Uuid) -> bool {
+        self.users
+            .values()
+            .any(|u| u.email == email && u.id != except)
+    }
+
+    fn check_attachable(&self, ids: &[Uuid]) -> StoreResult<()> {
+        for id in ids {
+            match self.attachments.get(id) {
+                Some(a) if a.parent.is_none() => {}
+                _ => return Err(StoreError::Conflict("attachment".into())),
+            }
+        }
+        Ok(())
+    }
+
+    fn attach(&mut self, ids: &[Uuid], parent: AttachmentParent) {
+        for id in ids {
+            if let Some(a) = self.attachments.get_mut(id) {
+                a.parent = Some(parent);
+            }
+        }
+    }
+
+    fn check_ticket_version(&self, t: &Ticket) -> StoreResult<()> {
+        match self.tickets.get(&t.id) {
+            None => Err(StoreError::NotFound),
+            Some(old) if old.version + 1 != t.version => {
+                Err(StoreError::Conflict("version".into()))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn insert_conversation(&mut self, conv: &Conversation) -> StoreResult<()> {
+        if let Some(key) = &conv.direct_key
+            && self
+                .conversations
+                .values()
+                .any(|c| c.conv.direct_key.as_ref() == Some(key))
+        {
+            return Err(StoreError::Conflict("direct".into()));
+        }
+        let participants = conv
+            .members
+            .iter()
+            .map(|m| (m.user_id, Participant::joined(conv, m.user_id, None)))
+            .collect();
+        self.conversations.insert(
+            conv.id,
+            ConversationData {
+                conv: conv.clone(),
+                messages: Vec::new(),
+                participants,
+            },
+        );
+        Ok(())
+    }
+
+    fn remove_attachment(&mut self, id: Uuid) {
+        self.attachments.remove(&id);
+        self.blobs.remove(&id);
+    }
+}
+
+fn page_after<T>(
+    mut items: Vec<T>,
+    cursor: Option<Cursor>,
+    limit: usize,
+    descending: bool,
+    key: impl Fn(&T) -> (i64, Uuid),
+) -> Vec<T> {
+    items.sort_by_key(|t| key(t));
+    if descending {
+        items.reverse();
+    }
+    items
+        .into_iter()
+        .filter(|t| {
+            let (k, id) = key(t);
+            cursor.is_none_or(|c| {
+                if descending {
+                    c.is_before_desc(k, id)
+                } else {
+                    c.is_before(k, id)
+                }
+            })
+        })
+        .take(limit + 1)
+        .collect()
+}
+
+#[async_trait]
+impl MetaStore for MemoryStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.lock().map(|_| ())
+    }
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        Ok(self.lock()?.settings.get(key).cloned())
+    }
+    async fn put_setting_if_absent(&self, key: &str, value: &str) -> StoreResult<String> {
+        Ok(self
+            .lock()?
+            .settings
+            .entry(key.to_string())
+            .or_insert_with(|| value.to_string())
+            .clone())
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn insert_user(&self, user: &User, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if s.email_taken(&user.email, user.id) || s.users.contains_key(&user.id) {
+            return Err(StoreError::Conflict("email".into()));
+        }
+        s.users.insert(user.id, user.clone());
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn update_user(&self, user: &User, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if !s.users.contains_key(&user.id) {
+            return Err(StoreError::NotFound);
+        }
+        if s.email_taken(&user.email, user.id) {
+            return Err(StoreError::Conflict("email".into()));
+        }
+        s.users.insert(user.id, user.clone());
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
+        Ok(self.lock()?.users.get(&id).cloned())
+    }
+    async fn get_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        Ok(self
+            .lock()?
+            .users
+            .values()
+            .find(|u| u.email == email)
+            .cloned())
+    }
+    async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>> {
+        let s = self.lock()?;
+        let needle = q.q.as_ref().map(|q| q.to_lowercase());
+        let users = s
+            .users
+            .values()
+            .filter(|u| q.role.is_none_or(|r| r == u.role))
+            .filter(|u| {
+                needle.as_ref().is_none_or(|n| {
+                    u.name.to_lowercase().contains(n) || u.email.to_lowercase().contains(n)
+                })
+            })
+            .cloned()
+            .collect();
+        Ok(page_after(users, q.cursor, q.limit, false, |u| {
+            (u.created_at.timestamp_micros(), u.id)
+        }))
+    }
+    async fn count_users(&self) -> StoreResult<u64> {
+        Ok(self.lock()?.users.len() as u64)
+    }
+    async fn staff_ids(&self) -> StoreResult<Vec<Uuid>> {
+        let s = self.lock()?;
+        let mut ids: Vec<Uuid> = s
+            .users
+            .values()
+            .filter(|u| u.is_active && matches!(u.role, Role::Admin | Role::Agent))
+            .map(|u| u.id)
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+    async fn insert_session(&self, session: &Session) -> StoreResult<()> {
+        self.lock()?.sessions.insert(session.id, session.clone());
+        Ok(())
+    }
+    async fn get_session(&self, id: Uuid) -> StoreResult<Option<Session>> {
+        Ok(self.lock()?.sessions.get(&id).cloned())
+    }
+    async fn rotate_refresh(
+        &self,
+        id: Uuid,
+        expected_hash: &str,
+        new_hash: &str,
+        new_expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        match s.sessions.get_mut(&id) {
+            Some(sess) if sess.revoked_at.is_none() && sess.refresh_hash == expected_hash => {
+                sess.refresh_hash = new_hash.to_string();
+                sess.refresh_expires_at = new_expires_at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+    async fn revoke_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        if let Some(sess) = self.lock()?.sessions.get_mut(&id) {
+            sess.revoked_at.get_or_insert(at);
+        }
+        Ok(())
+    }
+    async fn revoke_user_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        for sess in self.lock()?.sessions.values_mut() {
+            if sess.user_id == user_id && Some(sess.id) != except {
+                sess.revoked_at.get_or_insert(at);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TicketStore for MemoryStore {
+    async fn create_ticket(
+        &self,
+        new: &NewTicket,
+        effects: EffectsFn<'_, Ticket>,
+    ) -> StoreResult<Ticket> {
+        let mut s = self.lock()?;
+        s.check_attachable(&new.attachment_ids)?;
+        let mut ticket = new.ticket.clone();
+        ticket.number = s.ticket_numbers + 1;
+        s.insert_conversation(&new.conversation)?;
+        s.ticket_numbers = ticket.number;
+        s.attach(
+            &new.attachment_ids,
+            AttachmentParent::Ticket {
+                ticket_id: ticket.id,
+            },
+        );
+        s.tickets.insert(ticket.id, ticket.clone());
+        s.write_effects(&effects(&ticket));
+        Ok(ticket)
+    }
+    async fn update_ticket(&self, ticket: &Ticket, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        s.check_ticket_version(ticket)?;
+        s.tickets.insert(ticket.id, ticket.clone());
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let ticket = s.tickets.remove(&id).ok_or(StoreError::NotFound)?;
+        s.ticket_events.retain(|e| e.ticket_id != id);
+        if let Some(data) = s.conversations.remove(&ticket.conversation_id) {
+            for m in &data.messages {
+                s.message_index.remove(&m.id);
+            }
+        }
+        let doomed: Vec<Uuid> = s
+            .attachments
+            .values()
+            .filter(|a| match a.parent {
+                Some(AttachmentParent::Ticket { ticket_id }) => ticket_id == id,
+                Some(AttachmentParent::Message {
+                    conversation_id, ..
+                }) => conversation_id == ticket.conversation_id,
+                None => false,
+            })
+            .map(|a| a.id)
+            .collect();
+        for a in doomed {
+            s.remove_attachment(a);
+        }
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn get_ticket(&self, id: Uuid) -> StoreResult<Option<Ticket>> {
+        Ok(self.lock()?.tickets.get(&id).cloned())
+    }
+    async fn get_ticket_by_number(&self, number: i64) -> StoreResult<Option<Ticket>> {
+        Ok(self
+            .lock()?
+            .tickets
+            .values()
+            .find(|t| t.number == number)
+            .cloned())
+    }
+    async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+        let s = self.lock()?;
+        let tickets = s
+            .tickets
+            .values()
+            .filter(|t| q.matches(t))
+            .cloned()
+            .collect();
+        Ok(page_after(
+            tickets,
+            q.cursor,
+            q.limit,
+            q.sort.descending(),
+            |t| (q.sort.key(t), t.id),
+        ))
+    }
+    async fn list_ticket_events(
+        &self,
+        ticket_id: Uuid,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<TicketEvent>> {
+        let s = self.lock()?;
+        let events = s
+            .ticket_events
+            .iter()
+            .filter(|e| e.ticket_id == ticket_id)
+            .cloned()
+            .collect();
+        Ok(page_after(events, cursor, limit, false, |e| {
+            (e.at.timestamp_micros(), e.id)
+        }))
+    }
+}
+
+#[async_trait]
+impl ConversationStore for MemoryStore {
+    async fn create_conversation(&self, conv: &Conversation, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        s.insert_conversation(conv)?;
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn find_direct(&self, direct_key: &str) -> StoreResult<Option<Conversation>> {
+        Ok(self
+            .lock()?
+            .conversations
+            .values()
+            .find(|c| c.conv.direct_key.as_deref() == Some(direct_key))
+            .map(|c| c.conv.clone()))
+    }
+    async fn get_conversation(&self, id: Uuid) -> StoreResult<Option<Conversation>> {
+        Ok(self.lock()?.conversations.get(&id).map(|c| c.conv.clone()))
+    }
+    async fn set_conversation_title(&self, id: Uuid, title: &str, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let data = s.conversations.get_mut(&id).ok_or(StoreError::NotFound)?;
+        data.conv.title = Some(title.to_string());
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn add_member(&self, id: Uuid, member: Member, fx: &Effects) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        let data = s.conversations.get_mut(&id).ok_or(StoreError::NotFound)?;
+        if data.conv.is_member(member.user_id) {
+            return Ok(false);
+        }
+        data.conv.members.push(member);
+        let existing = data.participants.remove(&member.user_id);
+        let p = Participant::joined(&data.conv, member.user_id, existing);
+        data.participants.insert(member.user_id, p);
+        s.write_effects(fx);
+        Ok(true)
+    }
+    async fn remove_member(&self, id: Uuid, user_id: Uuid, fx: &Effects) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        let data = s.conversations.get_mut(&id).ok_or(StoreError::NotFound)?;
+        if !data.conv.is_member(user_id) {
+            return Ok(false);
+        }
+        data.conv.members.retain(|m| m.user_id != user_id);
+        s.write_effects(fx);
+        Ok(true)
+    }
+    async fn list_conversations(
+        &self,
+        user_id: Uuid,
+        kind: Option<ConversationKind>,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Conversation>> {
+        let s = self.lock()?;
+        let convs = s
+            .conversations
+            .values()
+            .filter(|c| c.conv.is_member(user_id) && kind.is_none_or(|k| k == c.conv.kind))
+            .map(|c| c.conv.clone())
+            .collect();
+        Ok(page_after(convs, cursor, limit, true, |c| {
+            (c.activity_at().timestamp_micros(), c.id)
+        }))
+    }
+    async fn member_conversations(&self, user_id: Uuid) -> StoreResult<Vec<Conversation>> {
+        Ok(self
+            .lock()?
+            .conversations
+            .values()
+            .filter(|c| c.conv.is_member(user_id))
+            .map(|c| c.conv.clone())
+            .collect())
+    }
+    async fn append_message(
+        &self,
+        new: &NewMessage,
+        effects: EffectsFn<'_, Message>,
+    ) -> StoreResult<Message> {
+        let mut s = self.lock()?;
+        s.check_attachable(&new.attachment_ids)?;
+        if let Some(t) = &new.ticket_update {
+            s.check_ticket_version(t)?;
+        }
+        let parent_idx = match new.parent_id {
+            None => None,
+            Some(pid) => match s.message_index.get(&pid) {
+                Some(&(conv, seq)) if conv == new.conversation_id => Some(seq as usize - 1),
+                _ => return Err(StoreError::NotFound),
+            },
+        };
+        let data = s
+            .conversations
+            .get_mut(&new.conversation_id)
+            .ok_or(StoreError::NotFound)?;
+        let sender = data.participants.remove(&new.sender_id);
+        let (message, participant) = apply_append(&mut data.conv, sender, new);
+        data.participants.insert(new.sender_id, participant);
+        if let Some(i) = parent_idx {
+            data.messages[i].reply_count += 1;
+        }
+        data.messages.push(message.clone());
+        s.message_index
+            .insert(message.id, (message.conversation_id, message.seq));
+        s.attach(
+            &new.attachment_ids,
+            AttachmentParent::Message {
+                conversation_id: message.conversation_id,
+                message_id: message.id,
+            },
+        );
+        if let Some(t) = &new.ticket_update {
+            s.tickets.insert(t.id, t.clone());
+        }
+        s.write_effects(&effects(&message));
+        Ok(message)
+    }
+    async fn get_message(&self, conversation_id: Uuid, id: Uuid) -> StoreResult<Option<Message>> {
+        let s = self.lock()?;
+        let Some(&(conv, seq)) = s.message_index.get(&id) else {
+            return Ok(None);
+        };
+        if conv != conversation_id {
+            return Ok(None);
+        }
+        Ok(s.conversations
+            .get(&conv)
+            .and_then(|c| c.messages.get(seq as usize - 1))
+            .cloned())
+    }
+    async fn get_message_by_seq(
+        &self,
+        conversation_id: Uuid,
+        seq: u64,
+    ) -> StoreResult<Option<Message>> {
+        let s = self.lock()?;
+        Ok(s.conversations
+            .get(&conversation_id)
+            .and_then(|c| c.messages.get((seq as usize).wrapping_sub(1)))
+            .cloned())
+    }
+    async fn list_messages(
+        &self,
+        conversation_id: Uuid,
+        range: MessageRange,
+        include_internal: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let s = self.lock()?;
+        let Some(data) = s.conversations.get(&conversation_id) else {
+            return Ok(Vec::new());
+        };
+        let visible = |m: &&Message| include_internal || !m.internal;
+        let msgs = &data.messages;
+        let out: Vec<Message> = match range {
+            MessageRange::Latest => {
+                let mut v: Vec<Message> = msgs
+                    .iter()
+                    .rev()
+                    .filter(visible)
+                    .take(limit)
+                    .cloned()
+                    .collect();
+                v.reverse();
+                v
+            }
+            MessageRange::Before(seq) => {
+                let end = (seq.saturating_sub(1) as usize).min(msgs.len());
+                let mut v: Vec<Message> = msgs[..end]
+                    .iter()
+                    .rev()
+                    .filter(visible)
+                    .take(limit)
+                    .cloned()
+                    .collect();
+                v.reverse();
+                v
+            }
+            MessageRange::After(seq) => {
+                let start = (seq as usize).min(msgs.len());
+                msgs[start..]
+                    .iter()
+                    .filter(visible)
+                    .take(limit)
+                    .cloned()
+                    .collect()
+            }
+        };
+        Ok(out)
+    }
+    async fn descendants(
+        &self,
+        conversation_id: Uuid,
+        id: Uuid,
+    ) -> StoreResult<Vec<(Message, u32)>> {
+        let s = self.lock()?;
+        let Some(data) = s.conversations.get(&conversation_id) else {
+            return Ok(Vec::new());
+        };
+        // Replies always come after their parent, so one pass in seq order finds them all.
+        let mut depth: HashMap<Uuid, u32> = HashMap::from([(id, 0)]);
+        let mut out = Vec::new();
+        for m in &data.messages {
+            if let Some(d) = m.parent_id.and_then(|p| depth.get(&p).copied()) {
+                depth.insert(m.id, d + 1);
+                out.push((m.clone(), d + 1));
+            }
+        }
+        Ok(out)
+    }
+    async fn update_message(&self, message: &Message, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let data = s
+            .conversations
+            .get_mut(&message.conversation_id)
+            .ok_or(StoreError::NotFound)?;
+        let m = data
+            .messages
+            .get_mut((message.seq as usize).wrapping_sub(1))
+            .filter(|m| m.id == message.id)
+            .ok_or(StoreError::NotFound)?;
+        m.content = message.content.clone();
+        m.edited_at = message.edited_at;
+        m.deleted_at = message.deleted_at;
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn own_count_upto(
+        &self,
+        conversation_id: Uuid,
+        user_id: Uuid,
+        seq: u64,
+    ) -> StoreResult<u64> {
+        let s = self.lock()?;
+        let Some(data) = s.conversations.get(&conversation_id) else {
+            return Ok(0);
+        };
+        let end = (seq as usize).min(data.messages.len());
+        Ok(data.messages[..end]
+            .iter()
+            .rev()
+            .find(|m| m.sender_id == user_id)
+            .map_or(0, |m| m.sender_ordinal))
+    }
+    async fn get_participant(
+        &self,
+        conversation_id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<Participant>> {
+        Ok(self
+            .lock()?
+            .conversations
+            .get(&conversation_id)
+            .and_then(|c| c.participants.get(&user_id))
+            .cloned())
+    }
+    async fn participants(&self, conversation_id: Uuid) -> StoreResult<Vec<Participant>> {
+        Ok(self
+            .lock()?
+            .conversations
+            .get(&conversation_id)
+            .map(|c| c.participants.values().cloned().collect())
+            .unwrap_or_default())
+    }
+    async fn participants_of(
+        &self,
+        user_id: Uuid,
+        conversation_ids: &[Uuid],
+    ) -> StoreResult<Vec<Participant>> {
+        let s = self.lock()?;
+        Ok(conversation_ids
+            .iter()
+            .filter_map(|c| s.conversations.get(c))
+            .filter_map(|c| c.participants.get(&user_id))
+            .cloned()
+            .collect())
+    }
+    async fn put_read_state(&self, p: &Participant, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let data = s
+            .conversations
+            .get_mut(&p.conversation_id)
+            .ok_or(StoreError::NotFound)?;
+        let stored_version = data.participants.get(&p.user_id).map_or(0, |x| x.version);
+        if stored_version + 1 != p.version {
+            return Err(StoreError::Conflict("version".into()));
+        }
+        let mut next = p.clone();
+        if let Some(old) = data.participants.get(&p.user_id) {
+            next.delivered_seq = old.delivered_seq;
+            next.delivered_marks = old.delivered_marks.clone();
+            next.sent_count = old.sent_count;
+        } else {
+            next.delivered_seq = 0;
+            next.delivered_marks.clear();
+            next.sent_count = 0;
+        }
+        next.delivered_seq = next.delivered_seq.max(next.last_read_seq);
+        data.participants.insert(p.user_id, next);
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn advance_delivered(
+        &self,
+        conversation_id: Uuid,
+        user_id: Uuid,
+        seq: u64,
+        at: DateTime<Utc>,
+        fx: &Effects,
+    ) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        let data = s
+            .conversations
+            .get_mut(&conversation_id)
+            .ok_or(StoreError::NotFound)?;
+        let p = data
+            .participants
+            .entry(user_id)
+            .or_insert_with(|| Participant::new(conversation_id, user_id));
+        if p.delivered_seq >= seq {
+            return Ok(false);
+        }
+        p.delivered_seq = seq;
+        push_mark(
+            &mut p.delivered_marks,
+            Mark {
+                seq,
+                at,
+                one: false,
+            },
+        );
+        s.write_effects(fx);
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl NotificationStore for MemoryStore {
+    async fn list_notifications(
+        &self,
+        user_id: Uuid,
+        unread_only: bool,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        let s = self.lock()?;
+        let items = s
+            .notifications
+            .values()
+            .filter(|n| n.user_id == user_id && (!unread_only || n.read_at.is_none()))
+            .cloned()
+            .collect();
+        Ok(page_after(items, cursor, limit, true, |n| {
+            (n.created_at.timestamp_micros(), n.id)
+        }))
+    }
+    async fn unread_notifications(&self, user_id: Uuid) -> StoreResult<u64> {
+        Ok(self
+            .lock()?
+            .notifications
+            .values()
+            .filter(|n| n.user_id == user_id && n.read_at.is_none())
+            .count() as u64)
+    }
+    async fn mark_notification_read(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Notification>> {
+        let mut s = self.lock()?;
+        Ok(s.notifications
+            .get_mut(&id)
+            .filter(|n| n.user_id == user_id)
+            .map(|n| {
+                n.read_at.get_or_insert(at);
+                n.clone()
+            }))
+    }
+    async fn mark_all_notifications_read(
+        &self,
+        user_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut s = self.lock()?;
+        let mut changed = 0;
+        for n in s.notifications.values_mut() {
+            if n.user_id == user_id && n.read_at.is_none() {
+                n.read_at = Some(at);
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+}
+
+#[async_trait]
+impl KbStore for MemoryStore {
+    async fn insert_article(&self, article: &Article, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if s.articles.values().any(|a| a.slug == article.slug) {
+            return Err(StoreError::Conflict("slug".into()));
+        }
+        s.articles.insert(article.id, article.clone());
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn update_article(&self, article: &Article, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if !s.articles.contains_key(&article.id) {
+            return Err(StoreError::NotFound);
+        }
+        if s.articles
+            .values()
+            .any(|a| a.slug == article.slug && a.id != article.id)
+        {
+            return Err(StoreError::Conflict("slug".into()));
+        }
+        s.articles.insert(article.id, article.clone());
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn delete_article(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        s.articles.remove(&id).ok_or(StoreError::NotFound)?;
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn get_article(&self, id: Uuid) -> StoreResult<Option<Article>> {
+        Ok(self.lock()?.articles.get(&id).cloned())
+    }
+    async fn get_article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>> {
+        Ok(self
+            .lock()?
+            .articles
+            .values()
+            .find(|a| a.slug == slug)
+            .cloned())
+    }
+    async fn list_articles(&self, q: &ArticleQuery) -> StoreResult<Vec<Article>> {
+        let s = self.lock()?;
+        let items = s
+            .articles
+            .values()
+            .filter(|a| q.matches(a))
+            .cloned()
+            .collect();
+        Ok(page_after(items, None, q.limit, true, |a| {
+            (a.created_at.timestamp_micros(), a.id)
+        }))
+    }
+    async fn all_articles(&self, published_only: bool) -> StoreResult<Vec<Article>> {
+        Ok(self
+            .lock()?
+            .articles
+            .values()
+            .filter(|a| !published_only || a.status == ArticleStatus::Published)
+            .cloned()
+            .collect())
+    }
+    async fn tag_counts(&self, published_only: bool) -> StoreResult<Vec<TagCount>> {
+        let s = self.lock()?;
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for a in s.articles.values() {
+            if !published_only || a.status == ArticleStatus::Published {
+                for t in &a.tags {
+                    *counts.entry(t.clone()).or_default() += 1;
+                }
+            }
+        }
+        Ok(counts
+            .into_iter()
+            .map(|(tag, count)| TagCount { tag, count })
+            .collect())
+    }
+}
+
+#[async_trait]
+impl AttachmentStore for MemoryStore {
+    async fn put_blob_chunk(&self, blob_id: Uuid, index: u32, data: &[u8]) -> StoreResult<()> {
+        self.lock()?
+            .blobs
+            .entry(blob_id)
+            .or_default()
+            .insert(index, data.to_vec());
+        Ok(())
+    }
+    async fn get_blob_chunk(&self, blob_id: Uuid, index: u32) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self
+            .lock()?
+            .blobs
+            .get(&blob_id)
+            .and_then(|b| b.get(&index))
+            .cloned())
+    }
+    async fn delete_blob(&self, blob_id: Uuid) -> StoreResult<()> {
+        self.lock()?.blobs.remove(&blob_id);
+        Ok(())
+    }
+    async fn insert_attachment(&self, attachment: &Attachment, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        s.attachments.insert(attachment.id, attachment.clone());
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn get_attachment(&self, id: Uuid) -> StoreResult<Option<Attachment>> {
+        Ok(self.lock()?.attachments.get(&id).cloned())
+    }
+    async fn list_attachments(&self, parent: AttachmentParent) -> StoreResult<Vec<Attachment>> {
+        let s = self.lock()?;
+        let mut v: Vec<Attachment> = s
+            .attachments
+            .values()
+            .filter(|a| a.parent == Some(parent))
+            .cloned()
+            .collect();
+        v.sort_by_key(|a| (a.created_at, a.id));
+        Ok(v)
+    }
+    async fn unattached_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<Attachment>> {
+        Ok(self
+            .lock()?
+            .attachments
+            .values()
+            .filter(|a| a.parent.is_none() && a.created_at < before)
+            .cloned()
+            .collect())
+    }
+    async fn delete_attachment(&self, id: Uuid) -> StoreResult<()> {
+        self.lock()?.remove_attachment(id);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventStore for MemoryStore {
+    async fn append_effects(&self, fx: &Effects) -> StoreResult<()> {
+        self.lock()?.write_effects(fx);
+        Ok(())
+    }
+    async fn events_after(&self, after: Option<EventId>, limit: usize) -> StoreResult<Vec<Event>> {
+        let s = self.lock()?;
+        // Ids are 1-based positions in the log.
+        let start = after.map_or(0, |a| a.0 as usize).min(s.events.len());
+        Ok(s.events[start..].iter().take(limit).cloned().collect())
+    }
+    async fn last_event_id(&self) -> StoreResult<Option<EventId>> {
+        Ok(self.lock()?.events.last().map(|e| e.id))
+    }
+}
+
+#[async_trait]
+impl WebhookStore for MemoryStore {
+    async fn insert_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
+        self.lock()?.webhooks.insert(webhook.id, webhook.clone());
+        Ok(())
+    }
+    async fn update_webhook(&self, webhook: &Webhook) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let w = s
+            .webhooks
+            .get_mut(&webhook.id)
+            .ok_or(StoreError::NotFound)?;
+        *w = webhook.clone();
+        Ok(())
+    }
+    async fn delete_webhook(&self, id: Uuid) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        s.webhooks.remove(&id).ok_or(StoreError::NotFound)?;
+        s.deliveries.retain(|_, d| d.webhook_id != id);
+        Ok(())
+    }
+    async fn get_webhook(&self, id: Uuid) -> StoreResult<Option<Webhook>> {
+        Ok(self.lock()?.webhooks.get(&id).cloned())
+    }
+    async fn list_webhooks(&self) -> StoreResult<Vec<Webhook>> {
+        let mut v: Vec<Webhook> = self.lock()?.webhooks.values().cloned().collect();
+        v.sort_by_key(|w| (w.created_at, w.id));
+        Ok(v)
+    }
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        let mut s = self.lock()?;
+        let mut due: Vec<Delivery> = s
+            .deliveries
+            .values()
+            .filter(|d| matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Failed))
+            .filter(|d| d.next_attempt_at.is_some_and(|t| t <= now))
+            .filter(|d| s.webhooks.get(&d.webhook_id).is_some_and(|w| w.active))
+            .cloned()
+            .collect();
+        due.sort_by_key(|d| (d.next_attempt_at, d.event_id, d.id));
+        due.truncate(limit);
+        let mut out = Vec::with_capacity(due.len());
+        for d in due {
+            let Some(event) = s.events.get(d.event_id.0 as usize - 1).cloned() else {
+                continue;
+            };
+            let webhook = s.webhooks[&d.webhook_id].clone();
+            if let Some(stored) = s.deliveries.get_mut(&d.id) {
+                stored.next_attempt_at = Some(lease_until);
+            }
+            out.push(ClaimedDelivery {
+                delivery: d,
+                event,
+                webhook,
+            });
+        }
+        Ok(out)
+    }
+    async fn update_delivery(&self, delivery: &Delivery) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let d = s
+            .deliveries
+            .get_mut(&delivery.id)
+            .ok_or(StoreError::NotFound)?;
+        *d = delivery.clone();
+        Ok(())
+    }
+    async fn get_delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>> {
+        Ok(self.lock()?.deliveries.get(&id).cloned())
+    }
+    async fn list_deliveries(
+        &self,
+        webhook_id: Uuid,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Delivery>> {
+        let s = self.lock()?;
+        let items = s
+            .deliveries
+            .values()
+            .filter(|d| d.webhook_id == webhook_id)
+            .cloned()
+            .collect();
+        Ok(page_after(items, cursor, limit, true, |d| {
+            (d.created_at.timestamp_micros(), d.id)
+        }))
+    }
+}

@@ -1,0 +1,577 @@
+//! The store conformance suite: the behaviour every backend must have, written once.
+//!
+//! Each case is a plain `pub async fn case(store: Arc<dyn Store>)` that builds a
+//! [`Helpdesk`] over a fresh, empty store and checks what a user of the library would
+//! notice (through the public API), or the store contract itself where it is store-level
+//! (cursors, version checks, delivery claims, event order). A backend runs all of them
+//! with one line:
+//!
+//! ```no_run
+//! helpdesk_core::store_conformance!(|| async {
+//!     std::sync::Arc::new(helpdesk_core::store::memory::MemoryStore::new())
+//!         as std::sync::Arc<dyn helpdesk_core::store::Store>
+//! });
+//! ```
+//!
+//! The factory is called once per case and may return an `Arc<dyn Store>`, a
+//! [`TestStore`] (a store with a guard kept alive for the case, e.g. a `TempDir`), an
+//! `Option` of either (`None`: skip) or a `Result<_, Skip>` (skip with a reason, e.g.
+//! PostgreSQL without `HELPDESK_TEST_DATABASE_URL`). Skipped cases print
+//! `skipped: <reason>` and pass.
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use chrono::{Duration, TimeZone, Utc};
+use uuid::Uuid;
+
+use crate::clock::ManualClock;
+use crate::conversation::{ConversationKind, NewConversation};
+use crate::message::{MessageView, NewMessageInput};
+use crate::store::Store;
+use crate::ticket::{NewTicketInput, Ticket};
+use crate::user::{NewUser, User};
+use crate::{Config, Helpdesk, Principal, Role};
+
+pub mod attachments;
+pub mod concurrency;
+pub mod conversations;
+pub mod events;
+pub mod kb;
+pub mod messages;
+pub mod notifications;
+pub mod receipts;
+pub mod tickets;
+pub mod users;
+pub mod webhooks;
+
+/// A fresh store for one case, with whatever must live as long as it (a temporary
+/// directory, a database handle to drop afterwards).
+pub struct TestStore {
+    /// The store under test.
+    pub store: Arc<dyn Store>,
+    _guard: Option<Box<dyn Any + Send>>,
+}
+
+impl TestStore {
+    /// A store that needs no guard.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        TestStore {
+            store,
+            _guard: None,
+        }
+    }
+    /// A store with a guard dropped after the case.
+    pub fn with_guard(store: Arc<dyn Store>, guard: impl Any + Send) -> Self {
+        TestStore {
+            store,
+            _guard: Some(Box::new(guard)),
+        }
+    }
+}
+
+/// Why a backend skips the suite (printed as `skipped: <reason>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip(pub String);
+
+/// What a conformance factory may return.
+pub trait IntoTestStore {
+    /// The store for one case, or why the case is skipped.
+    fn into_test_store(self) -> Result<TestStore, Skip>;
+}
+
+impl IntoTestStore for TestStore {
+    fn into_test_store(self) -> Result<TestStore, Skip> {
+        Ok(self)
+    }
+}
+
+impl IntoTestStore for Arc<dyn Store> {
+    fn into_test_store(self) -> Result<TestStore, Skip> {
+        Ok(TestStore::new(self))
+    }
+}
+
+impl<T: IntoTestStore> IntoTestStore for Option<T> {
+    fn into_test_store(self) -> Result<TestStore, Skip> {
+        match self {
+            Some(t) => t.into_test_store(),
+            None => Err(Skip("the factory provided no store".into())),
+        }
+    }
+}
+
+impl<T: IntoTestStore> IntoTestStore for Result<T, Skip> {
+    fn into_test_store(self) -> Result<TestStore, Skip> {
+        self.and_then(IntoTestStore::into_test_store)
+    }
+}
+
+/// Runs one case on a two-worker multi-thread runtime (real parallelism for the
+/// concurrency cases) over a store from `factory`. Used by [`crate::store_conformance`].
+pub fn run<F, Fut, T, C, CFut>(factory: F, case: C)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = T>,
+    T: IntoTestStore,
+    C: FnOnce(Arc<dyn Store>) -> CFut,
+    CFut: Future<Output = ()>,
+{
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    rt.block_on(async move {
+        match factory().await.into_test_store() {
+            Err(Skip(reason)) => println!("skipped: {reason}"),
+            Ok(ts) => {
+                case(ts.store.clone()).await;
+                drop(ts);
+            }
+        }
+    });
+}
+
+/// Expands to one `#[test]` per conformance case, each over a fresh store from the
+/// factory expression (an `Fn() -> impl Future<Output = impl IntoTestStore>`).
+/// The factory is evaluated inside nested modules that `use super::*`, so it may name
+/// items of the invoking module.
+#[macro_export]
+macro_rules! store_conformance {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_cases!($factory);
+    };
+}
+
+/// Emits the tests of [`store_conformance`] for one module of cases.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($factory:expr; $( $module:ident { $($case:ident),* $(,)? } )*) => {
+        $(
+            #[allow(non_snake_case, unused_imports)]
+            mod $module {
+                use super::*;
+                $(
+                    #[test]
+                    fn $case() {
+                        $crate::testkit::run($factory, $crate::testkit::$module::$case);
+                    }
+                )*
+            }
+        )*
+    };
+}
+
+/// A fresh store for the suite's own use, in tests of this crate.
+pub fn memory() -> Arc<dyn Store> {
+    Arc::new(crate::store::memory::MemoryStore::new())
+}
+
+/// The password of every user the suite creates.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Fails unless the result is the given error pattern.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! expect_err {
+    ($e:expr, $p:pat $(if $guard:expr)? $(,)?) => {
+        match $e {
+            Err($p) $(if $guard)? => {}
+            other => panic!(
+                "expected Err({}), got {:?} at {}:{}",
+                stringify!($p),
+                other,
+                file!(),
+                line!()
+            ),
+        }
+    };
+}
+pub use crate::expect_err;
+
+/// A user made by the suite, with its principal.
+#[derive(Debug, Clone)]
+pub struct Who {
+    /// The account.
+    pub user: User,
+    /// Acting as them, outside any session.
+    pub p: Principal,
+}
+
+impl Who {
+    /// Their id.
+    pub fn id(&self) -> Uuid {
+        self.user.id
+    }
+    /// Their email.
+    pub fn email(&self) -> &str {
+        &self.user.email
+    }
+}
+
+/// A helpdesk over the store under test with a manual clock, and helpers to populate it.
+pub struct World {
+    /// The library.
+    pub hd: Helpdesk,
+    /// Its clock, standing still until moved.
+    pub clock: Arc<ManualClock>,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    counter: AtomicU64,
+}
+
+impl World {
+    /// A helpdesk with [`Config::for_tests`] over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        World::with_config(store, Config::for_tests())
+    }
+
+    /// A helpdesk with `config` over `store`.
+    pub fn with_config(store: Arc<dyn Store>, config: Config) -> Self {
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2025, 1, 1, 9, 0, 0).unwrap(),
+        ));
+        World {
+            hd: Helpdesk::with_clock(store.clone(), config, clock.clone()),
+            clock,
+            store,
+            counter: AtomicU64::new(0),
+        }
+    }
+
+    /// Moves the clock one second on (so the next change sorts after the last).
+    pub fn tick(&self) {
+        self.clock.advance(Duration::seconds(1));
+    }
+
+    /// Moves the clock on.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// A new user with this role.
+    pub async fn user(&self, role: Role) -> Who {
+        let n = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
+        let email = format!("{}{n}@example.com", role.as_str());
+        let name = format!("{} {n}", role.as_str());
+        let user = self
+            .hd
+            .create_user(
+                &Principal::system(),
+                NewUser::new(&email, &name, role, PASSWORD),
+            )
+            .await
+            .expect("create user");
+        Who {
+            p: Principal::user(user.id, user.role),
+            user,
+        }
+    }
+
+    /// A new customer.
+    pub async fn customer(&self) -> Who {
+        self.user(Role::Customer).await
+    }
+    /// A new agent.
+    pub async fn agent(&self) -> Who {
+        self.user(Role::Agent).await
+    }
+    /// A new admin.
+    pub async fn admin(&self) -> Who {
+        self.user(Role::Admin).await
+    }
+
+    /// A ticket opened by `who`.
+    pub async fn ticket(&self, who: &Who, subject: &str) -> Ticket {
+        self.hd
+            .create_ticket(&who.p, NewTicketInput::new(subject, "Details."))
+            .await
+            .expect("create ticket")
+    }
+
+    /// The direct conversation of two users, started by `a`.
+    pub async fn direct(&self, a: &Who, b: &Who) -> Uuid {
+        self.hd
+            .create_conversation(
+                &a.p,
+                NewConversation {
+                    kind: ConversationKind::Direct,
+                    title: None,
+                    member_ids: vec![b.id()],
+                },
+            )
+            .await
+            .expect("create direct conversation")
+            .0
+            .conversation
+            .id
+    }
+
+    /// A group started by `creator` with `others`.
+    pub async fn group(&self, creator: &Who, others: &[&Who], title: &str) -> Uuid {
+        self.hd
+            .create_conversation(
+                &creator.p,
+                NewConversation {
+                    kind: ConversationKind::Group,
+                    title: Some(title.to_string()),
+                    member_ids: others.iter().map(|w| w.id()).collect(),
+                },
+            )
+            .await
+            .expect("create group")
+            .0
+            .conversation
+            .id
+    }
+
+    /// Sends a text message.
+    pub async fn send(&self, who: &Who, conversation_id: Uuid, text: &str) -> MessageView {
+        self.hd
+            .send_message(&who.p, conversation_id, NewMessageInput::text(text))
+            .await
+            .expect("send message")
+    }
+
+    /// Sends an internal note.
+    pub async fn note(&self, who: &Who, conversation_id: Uuid, text: &str) -> MessageView {
+        self.hd
+            .send_message(
+                &who.p,
+                conversation_id,
+                NewMessageInput {
+                    content: text.to_string(),
+                    internal: true,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("send internal note")
+    }
+
+    /// Every event in the log.
+    pub async fn events(&self) -> Vec<crate::event::Event> {
+        self.store
+            .events_after(None, usize::MAX / 2)
+            .await
+            .expect("events")
+    }
+
+    /// The kinds of the events after `after`.
+    pub async fn event_kinds_after(&self, after: Option<crate::event::EventId>) -> Vec<String> {
+        self.store
+            .events_after(after, 100_000)
+            .await
+            .expect("events")
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    /// The newest event id.
+    pub async fn last_event(&self) -> Option<crate::event::EventId> {
+        self.store.last_event_id().await.expect("last event id")
+    }
+}
+
+/// Every conformance case, by module. The single list [`store_conformance`] expands.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($factory:expr) => {
+        $crate::__conformance_tests! { $factory;
+            users {
+                create_user_round_trip,
+                email_unique_case_insensitive,
+                concurrent_duplicate_signups_one_wins,
+                signup_creates_customer_and_logs_in,
+                signup_closed_is_forbidden,
+                invalid_input_stores_nothing,
+                login_with_right_password,
+                wrong_password_and_unknown_email_fail_alike,
+                deactivated_user_cannot_log_in_and_tokens_stop,
+                password_change_ends_other_sessions,
+                password_change_needs_current_password,
+                refresh_rotates_tokens,
+                reused_refresh_token_revokes_family,
+                logout_ends_only_that_session,
+                access_token_expires_by_clock,
+                refresh_token_expires_by_clock,
+                role_change_applies_to_existing_tokens,
+                list_users_filters_and_pages,
+                list_users_is_staff_only,
+                generated_jwt_secret_is_kept_in_store,
+                store_rotate_refresh_checks_hash_and_revocation,
+                store_update_user_email_conflict,
+            }
+            tickets {
+                numbers_are_sequential,
+                concurrent_creators_get_unique_gapless_numbers,
+                every_allowed_status_move_succeeds,
+                every_forbidden_status_move_is_invalid_transition,
+                same_status_is_not_a_change,
+                requester_may_resolve_reopen_and_close,
+                requester_may_not_set_staff_statuses,
+                requester_may_not_set_staff_fields,
+                customer_may_not_name_requester_or_assignee,
+                resolved_and_closed_timestamps,
+                first_response_at_set_by_first_public_staff_message,
+                requester_message_reopens_pending_and_resolved,
+                staff_message_does_not_reopen,
+                closed_ticket_refuses_messages,
+                timeline_records_every_kind,
+                timeline_pages_oldest_first,
+                filter_by_statuses,
+                filter_by_priority,
+                filter_by_assignee_and_nobody,
+                filter_by_requester,
+                filter_by_tag,
+                filter_by_text,
+                every_sort_order,
+                cursor_walk_sees_each_ticket_once_despite_inserts,
+                customers_see_only_their_own,
+                delete_is_admin_only_and_removes_conversation,
+                validation_and_tag_normalisation,
+                assignee_joins_ticket_conversation,
+                store_update_ticket_checks_version,
+                concurrent_updates_lose_nothing,
+            }
+            conversations {
+                direct_is_idempotent,
+                concurrent_direct_creation_makes_one,
+                group_has_title_and_members,
+                input_validation,
+                rename_by_members_only,
+                add_member_rules,
+                leaving_a_group,
+                creator_removes_others,
+                customer_to_customer_is_forbidden,
+                staff_read_ticket_conversations,
+                list_by_latest_activity,
+                kind_filter,
+                list_pages_without_repeats,
+                view_has_last_message_and_unread,
+                store_direct_key_is_unique,
+            }
+            messages {
+                seq_counts_from_one,
+                concurrent_senders_get_gapless_seqs,
+                replies_nest_to_any_depth,
+                parent_in_other_conversation_is_invalid,
+                internal_notes_hidden_from_customers_in_lists,
+                internal_notes_hidden_from_customers_in_get_and_thread,
+                internal_notes_hidden_from_customers_in_counts,
+                internal_notes_hidden_from_customers_in_events,
+                internal_notes_are_staff_and_ticket_only,
+                edit_by_sender_only,
+                delete_keeps_place,
+                pages_latest_then_older,
+                pages_after_then_newer,
+                pages_before_and_after_a_message,
+                customer_pages_skip_internal_notes_without_gaps,
+                attachments_by_uploader_only,
+                content_validation,
+                non_members_cannot_post,
+                staff_posting_on_ticket_joins,
+                store_message_lookup_respects_conversation,
+                message_created_event_payload,
+            }
+            receipts {
+                is_read_is_per_caller,
+                own_messages_are_read,
+                mark_one_and_gap_closing,
+                mark_all_read,
+                read_up_to_never_goes_backwards,
+                marks_are_idempotent,
+                unread_overview_per_conversation_and_total,
+                invisible_messages_count_as_read,
+                status_sent_delivered_read,
+                status_waits_for_every_group_member,
+                last_message_in_list_is_not_delivery,
+                receipts_list_times,
+                receipts_visible_to_sender_and_staff_only,
+                many_messages_read_up_to_and_all,
+                concurrent_marks_only_move_forward,
+                joining_late_reads_history,
+                mark_read_emits_event,
+                internal_note_status_counts_staff_only,
+            }
+            notifications {
+                ticket_created_goes_to_staff,
+                assigned_ticket_notifies_assignee,
+                assignment_change_notifies_new_assignee,
+                status_change_notifies_requester_and_assignee,
+                ticket_message_notifies_requester_and_assignee,
+                internal_note_does_not_notify_requester,
+                reply_notifies_parent_author,
+                mention_by_email,
+                unread_count_and_filter,
+                mark_one_and_others_not_found,
+                mark_all,
+                list_newest_first_and_pages,
+                notification_event_written_with_it,
+            }
+            kb {
+                slug_from_title,
+                slug_suffixes,
+                explicit_taken_slug_is_refused,
+                get_by_id_or_slug,
+                drafts_hidden_from_customers_and_anonymous,
+                list_filters_and_pages,
+                tag_counts,
+                search_matches_word_forms,
+                search_ranks_title_above_body,
+                search_snippet_is_escaped_and_marked,
+                search_tag_filter_and_drafts,
+                editing_is_staff_only,
+                publishing_sets_published_at,
+                slug_validation,
+            }
+            attachments {
+                round_trip_several_mib,
+                over_limit_keeps_nothing,
+                ticket_attachment_visibility,
+                message_attachment_visibility,
+                unattached_only_for_uploader,
+                unattached_swept_after_a_day,
+                filename_is_sanitised,
+                empty_file,
+                store_blob_chunks,
+            }
+            events {
+                changes_append_events_with_increasing_ids,
+                message_event_and_notification_together,
+                events_after_resumes_without_gaps,
+                concurrent_writers_ordered_log,
+                subscribe_receives_live_events,
+                may_see_hides_internal_notes,
+                removed_member_stops_seeing_group,
+                ticket_events_visible_to_requester_and_staff,
+                notification_events_only_to_recipient,
+                event_id_string_order,
+            }
+            webhooks {
+                deliveries_for_matching_active_endpoints,
+                only_webhook_event_goes_to_one_endpoint,
+                claim_respects_due_time_and_status,
+                claim_lease_hides_delivery,
+                concurrent_claimers_never_share,
+                update_get_and_list_deliveries,
+                delete_webhook_removes_deliveries,
+                list_webhooks_in_creation_order,
+            }
+            concurrency {
+                concurrent_sends_and_marks_stay_consistent,
+                concurrent_group_joins,
+                concurrent_ticket_creation_and_listing,
+                concurrent_notification_marks,
+                concurrent_refreshes_one_wins,
+                concurrent_status_moves_follow_table,
+            }
+        }
+    };
+}

@@ -1,0 +1,280 @@
+//! Users: accounts, roles, activation, profile updates.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::page::Cursor;
+use crate::principal::Role;
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Id (UUID v7).
+    pub id: Uuid,
+    /// Email, stored lowercased; unique.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// A deactivated user cannot log in and their tokens stop working.
+    pub is_active: bool,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Filters for listing users, ordered by `(created_at, id)` ascending.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Only this role.
+    pub role: Option<Role>,
+    /// Case-insensitive substring of name or email.
+    pub q: Option<String>,
+    /// Continue after this position (key: `created_at` in microseconds).
+    pub cursor: Option<Cursor>,
+    /// Page size.
+    pub limit: usize,
+}
+
+use crate::Helpdesk;
+use crate::error::{Error, FieldError, Result};
+use crate::event::Effects;
+use crate::page::{Page, limit};
+use crate::principal::Principal;
+
+/// Input for creating a user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Password.
+    pub password: String,
+}
+
+impl NewUser {
+    /// A new-user input.
+    pub fn new(email: &str, name: &str, role: Role, password: &str) -> Self {
+        NewUser {
+            email: email.to_string(),
+            name: name.to_string(),
+            role,
+            password: password.to_string(),
+        }
+    }
+}
+
+/// What a user may change about themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfilePatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New password (needs `current_password`).
+    pub password: Option<String>,
+    /// The current password.
+    pub current_password: Option<String>,
+}
+
+/// What an admin may change about a user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// Activate or deactivate.
+    pub is_active: Option<bool>,
+}
+
+/// Lowercases and trims an email.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// Checks an email's shape: one `@`, something on both sides, a dot in the domain, no
+/// spaces, at most 254 characters.
+pub fn validate_email(email: &str) -> Result<()> {
+    let ok = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid("email", "is not a valid email address"))
+    }
+}
+
+/// Checks and trims a display name (1..=200 characters).
+pub fn validate_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Error::invalid("name", "must be 1 to 200 characters"));
+    }
+    Ok(name.to_string())
+}
+
+impl Helpdesk {
+    /// Creates a user. Admins (and the system) may create any role.
+    pub async fn create_user(&self, p: &Principal, input: NewUser) -> Result<User> {
+        p.require_admin()?;
+        let email = normalize_email(&input.email);
+        let mut errors: Vec<FieldError> = Vec::new();
+        for check in [
+            validate_email(&email).err(),
+            validate_name(&input.name).err(),
+            crate::auth::validate_password("password", &input.password).err(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Error::Validation(mut f) = check {
+                errors.append(&mut f);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        let now = self.now();
+        let user = User {
+            id: crate::clock::new_id(),
+            email,
+            name: validate_name(&input.name)?,
+            role: input.role,
+            is_active: true,
+            password_hash: self.hash_password(&input.password).await?,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.st().insert_user(&user, &Effects::none()).await {
+            Err(e) if e.is_conflict("email") => Err(Error::EmailTaken),
+            other => other.map(|_| user).map_err(Into::into),
+        }
+    }
+
+    /// The caller's own account.
+    pub async fn me(&self, p: &Principal) -> Result<User> {
+        self.st().get_user(p.user_id).await?.ok_or(Error::NotFound)
+    }
+
+    /// Any user's account; what of it a caller may see is the HTTP layer's business
+    /// (email only to self and staff).
+    pub async fn get_user(&self, _p: &Principal, id: Uuid) -> Result<User> {
+        self.st().get_user(id).await?.ok_or(Error::NotFound)
+    }
+
+    /// Lists users (staff only), oldest first.
+    pub async fn list_users(
+        &self,
+        p: &Principal,
+        role: Option<Role>,
+        q: Option<String>,
+        cursor: Option<Cursor>,
+        page_size: Option<usize>,
+    ) -> Result<Page<User>> {
+        p.require_staff()?;
+        let limit = limit(page_size)?;
+        let query = UserQuery {
+            role,
+            q: q.filter(|q| !q.trim().is_empty()),
+            cursor,
+            limit,
+        };
+        let users = self.st().list_users(&query).await?;
+        Ok(Page::from_overfetch(users, limit, |u| {
+            Cursor::new(u.created_at.timestamp_micros(), u.id)
+        }))
+    }
+
+    /// Changes the caller's name or password. A password change needs the current
+    /// password and ends every other session of the user.
+    pub async fn update_me(&self, p: &Principal, patch: ProfilePatch) -> Result<User> {
+        let mut user = self.me(p).await?;
+        if let Some(name) = &patch.name {
+            user.name = validate_name(name)?;
+        }
+        if let Some(password) = &patch.password {
+            crate::auth::validate_password("password", password)?;
+            let current = patch.current_password.as_deref().ok_or_else(|| {
+                Error::invalid("current_password", "is required to change the password")
+            })?;
+            if !self.verify_password(current, &user.password_hash).await? {
+                return Err(Error::invalid("current_password", "is not correct"));
+            }
+            user.password_hash = self.hash_password(password).await?;
+        }
+        user.updated_at = self.now();
+        self.st().update_user(&user, &Effects::none()).await?;
+        if patch.password.is_some() {
+            self.st()
+                .revoke_user_sessions(user.id, p.session_id, self.now())
+                .await?;
+        }
+        Ok(user)
+    }
+
+    /// Changes a user's name, role or activation (admins). Deactivation ends every
+    /// session of the user at once.
+    pub async fn update_user(&self, p: &Principal, id: Uuid, patch: UserPatch) -> Result<User> {
+        p.require_admin()?;
+        let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
+        if let Some(name) = &patch.name {
+            user.name = validate_name(name)?;
+        }
+        if let Some(role) = patch.role {
+            user.role = role;
+        }
+        if let Some(active) = patch.is_active {
+            user.is_active = active;
+        }
+        user.updated_at = self.now();
+        self.st().update_user(&user, &Effects::none()).await?;
+        if patch.is_active == Some(false) {
+            self.st()
+                .revoke_user_sessions(user.id, None, self.now())
+                .await?;
+        }
+        Ok(user)
+    }
+
+    /// Sets a user's password (admins; the CLI's reset-password). Ends their sessions.
+    pub async fn set_password(&self, p: &Principal, id: Uuid, password: &str) -> Result<User> {
+        p.require_admin()?;
+        crate::auth::validate_password("password", password)?;
+        let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
+        user.password_hash = self.hash_password(password).await?;
+        user.updated_at = self.now();
+        self.st().update_user(&user, &Effects::none()).await?;
+        self.st()
+            .revoke_user_sessions(user.id, None, self.now())
+            .await?;
+        Ok(user)
+    }
+
+    /// A user by email (staff; the CLI's `--as` and lookups).
+    pub async fn find_user_by_email(&self, p: &Principal, email: &str) -> Result<User> {
+        p.require_staff()?;
+        self.st()
+            .get_user_by_email(&normalize_email(email))
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// True when the store has no users yet (first start).
+    pub async fn has_no_users(&self) -> Result<bool> {
+        Ok(self.st().count_users().await? == 0)
+    }
+}

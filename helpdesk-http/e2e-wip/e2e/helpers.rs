@@ -1,0 +1,175 @@
+//! Spawning the server and talking to it.
+
+use std::sync::Arc;
+
+use helpdesk::clock::ManualClock;
+use helpdesk::store::memory::MemoryStore;
+use helpdesk::user::NewUser;
+use helpdesk::{Config, Helpdesk, Principal, Role};
+use helpdesk_http::{RunningServer, ServerConfig};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// A running server with a client.
+pub struct App {
+    pub server: RunningServer,
+    pub client: reqwest::Client,
+    pub hd: Helpdesk,
+    pub clock: Arc<ManualClock>,
+}
+
+/// A user with a token.
+pub struct Who {
+    pub id: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+/// A server over the in-memory store with cheap password hashing.
+pub async fn spawn_app() -> App {
+    spawn_app_with(Config::for_tests(), ServerConfig::default()).await
+}
+
+/// A server with the given configurations.
+pub async fn spawn_app_with(config: Config, mut server: ServerConfig) -> App {
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let hd = Helpdesk::with_clock(Arc::new(MemoryStore::new()), config, clock.clone());
+    server.webhook_worker = false;
+    let running = helpdesk_http::spawn(hd.clone(), server)
+        .await
+        .expect("spawn");
+    App {
+        server: running,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        hd,
+        clock,
+    }
+}
+
+impl App {
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// Sends a JSON request (body `None`: no body) and returns the status and the JSON
+    /// answer (`Null` when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let bytes = resp.bytes().await.expect("body");
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::DELETE, path, Some(token), None).await
+    }
+
+    /// Signs up a customer over HTTP.
+    pub async fn signup(&self, email: &str) -> Who {
+        let (s, v) = self
+            .call(
+                Method::POST,
+                "/api/auth/signup",
+                None,
+                Some(json!({"email": email, "password": "password123", "name": email.split('@').next().unwrap()})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        who(&v)
+    }
+
+    /// Creates a user of any role through the library, then logs in over HTTP.
+    pub async fn user(&self, role: Role, email: &str) -> Who {
+        self.hd
+            .create_user(
+                &Principal::system(),
+                NewUser::new(email, email.split('@').next().unwrap(), role, "password123"),
+            )
+            .await
+            .expect("create user");
+        self.login(email, "password123").await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Who {
+        let (s, v) = self
+            .call(
+                Method::POST,
+                "/api/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        who(&v)
+    }
+}
+
+fn who(v: &Value) -> Who {
+    Who {
+        id: v["user"]["id"].as_str().unwrap().to_string(),
+        token: v["access_token"].as_str().unwrap().to_string(),
+        refresh: v["refresh_token"].as_str().unwrap().to_string(),
+    }
+}
+
+/// Replaces ids, times and tokens with placeholders for snapshots.
+pub fn redact(v: &Value) -> Value {
+    fn walk(key: Option<&str>, v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), walk(Some(k), x)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(|x| walk(key, x)).collect()),
+            Value::String(_) => match key {
+                Some(k) if k == "id" || k.ends_with("_id") || k.ends_with("_ids") => {
+                    json!("[id]")
+                }
+                Some(k) if k.ends_with("_at") => json!("[datetime]"),
+                Some("access_token" | "refresh_token" | "next_cursor") => json!("[token]"),
+                Some("user_id") => json!("[id]"),
+                _ => v.clone(),
+            },
+            _ => v.clone(),
+        }
+    }
+    walk(None, v)
+}
+
+/// The `code` of a problem answer.
+pub fn code(v: &Value) -> &str {
+    v["code"].as_str().unwrap_or("<none>")
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests: the real server on a loopback port, driven over HTTP with reqwest.
+//! One test binary with modules (faster to build than many).
+
+mod helpers;
+
+mod auth;
+mod chat;
+mod errors;
+mod ops;
+mod shapes;
+mod tickets;
+mod users;

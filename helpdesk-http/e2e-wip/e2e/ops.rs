@@ -1,0 +1,365 @@
+//! Operations endpoints, CORS, uploads and downloads, the knowledge base, webhooks.
+
+use helpdesk::{Config, Role};
+use helpdesk_http::ServerConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn health_ready_metrics_openapi() {
+    let app = spawn_app().await;
+    let r = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app
+        .client
+        .get(app.url("/api/openapi.yaml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().starts_with("# Helpdesk HTTP API"));
+    let r = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains(
+            "helpdesk_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"} 1"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("helpdesk_http_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn cors_for_configured_origins_only() {
+    let server = ServerConfig {
+        cors_origins: vec!["https://app.example.com".into()],
+        ..ServerConfig::default()
+    };
+    let app = spawn_app_with(Config::for_tests(), server).await;
+    let r = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/tickets"))
+        .header("origin", "https://app.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let h = r.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://app.example.com");
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    let allowed = h["access-control-allow-headers"].to_str().unwrap();
+    assert!(allowed.contains("Authorization") && allowed.contains("Content-Type"));
+
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("origin", "https://app.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example.com"
+    );
+    let r = app
+        .client
+        .get(app.url("/healthz"))
+        .header("origin", "https://evil.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let r = app
+        .client
+        .request(Method::OPTIONS, app.url("/api/tickets"))
+        .header("origin", "https://evil.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+}
+
+async fn upload(
+    app: &App,
+    path: &str,
+    token: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> (StatusCode, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(name.to_string())
+        .mime_str("text/plain")
+        .unwrap();
+    let form = reqwest::multipart::Form::new()
+        .text("note", "ignored")
+        .part("file", part);
+    let r = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn uploads_and_downloads() {
+    let config = Config {
+        max_upload: 1000,
+        ..Config::for_tests()
+    };
+    let app = spawn_app_with(config, ServerConfig::default()).await;
+    let alice = app.signup("alice@example.com").await;
+    let bob = app.signup("bob@example.com").await;
+    let agent = app.user(Role::Agent, "agent@example.com").await;
+
+    let (s, a) = upload(
+        &app,
+        "/api/attachments",
+        &alice.token,
+        "../evil \"name\".txt",
+        b"hello world".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["size"], 11);
+    let aid = a["id"].as_str().unwrap().to_string();
+
+    let r = app
+        .client
+        .get(app.url(&format!("/api/attachments/{aid}/content")))
+        .bearer_auth(&alice.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let cd = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cd.starts_with("attachment; filename=\""), "{cd}");
+    assert!(!cd.contains("../") && !cd.contains("\\\""), "{cd}");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"hello world");
+    let (s, _) = app
+        .get(&format!("/api/attachments/{aid}"), &bob.token)
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Attached to a ticket: the staff can see it.
+    let (_, t) = app
+        .post(
+            "/api/tickets",
+            &alice.token,
+            json!({"subject": "with file", "attachment_ids": [aid]}),
+        )
+        .await;
+    let tid = t["id"].as_str().unwrap();
+    let (s, list) = app
+        .get(&format!("/api/tickets/{tid}/attachments"), &agent.token)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["items"][0]["id"], json!(aid));
+    let (s, _) = upload(
+        &app,
+        &format!("/api/tickets/{tid}/attachments"),
+        &agent.token,
+        "log.txt",
+        b"log".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _) = upload(
+        &app,
+        &format!("/api/tickets/{tid}/attachments"),
+        &bob.token,
+        "log.txt",
+        b"log".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Over the limit: 413. Wrong content type: 415. No file field: 422.
+    let (s, v) = upload(
+        &app,
+        "/api/attachments",
+        &alice.token,
+        "big.bin",
+        vec![7u8; 5000],
+    )
+    .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    let (s, v) = app.post("/api/attachments", &alice.token, json!({})).await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
+    let form = reqwest::multipart::Form::new().text("other", "x");
+    let r = app
+        .client
+        .post(app.url("/api/attachments"))
+        .bearer_auth(&alice.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn knowledge_base() {
+    let app = spawn_app().await;
+    let agent = app.user(Role::Agent, "agent@example.com").await;
+    let alice = app.signup("alice@example.com").await;
+    let (s, v) = app
+        .post("/api/kb/articles", &alice.token, json!({"title": "x"}))
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
+    let (s, a) = app
+        .post(
+            "/api/kb/articles",
+            &agent.token,
+            json!({"title": "Reset your password", "body": "How to reset passwords.", "tags": ["account"], "status": "published"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{a}");
+    assert_eq!(a["slug"], "reset-your-password");
+    let (s, d) = app
+        .post(
+            "/api/kb/articles",
+            &agent.token,
+            json!({"title": "Draft", "body": "secret"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, v) = app
+        .post(
+            "/api/kb/articles",
+            &agent.token,
+            json!({"title": "Other", "slug": "reset-your-password"}),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "slug_taken"));
+
+    // Anonymous readers see published articles, by slug or id.
+    let (s, v) = app
+        .call(
+            Method::GET,
+            "/api/kb/articles/reset-your-password",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!((s, v["id"].clone()), (StatusCode::OK, a["id"].clone()));
+    let (s, _) = app
+        .call(
+            Method::GET,
+            &format!("/api/kb/articles/{}", d["id"].as_str().unwrap()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, list) = app.call(Method::GET, "/api/kb/articles", None, None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, list) = app.get("/api/kb/articles?status=draft", &agent.token).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (s, hits) = app
+        .call(Method::GET, "/api/kb/search?q=password", None, None)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(hits["items"][0]["article"]["slug"], "reset-your-password");
+    assert!(
+        hits["items"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("<mark>")
+    );
+    let (_, tags) = app.call(Method::GET, "/api/kb/tags", None, None).await;
+    assert_eq!(tags, json!({"items": [{"tag": "account", "count": 1}]}));
+    // A given but bad token is still 401.
+    let (s, _) = app.get("/api/kb/tags", "garbage").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // Editing by id (a slug there is a bad id).
+    let path = format!("/api/kb/articles/{}", a["id"].as_str().unwrap());
+    let (s, v) = app
+        .patch(
+            "/api/kb/articles/reset-your-password",
+            &agent.token,
+            json!({"title": "y"}),
+        )
+        .await;
+    assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_id"));
+    let (s, v) = app
+        .patch(&path, &agent.token, json!({"title": "Reset it"}))
+        .await;
+    assert_eq!((s, v["title"].as_str()), (StatusCode::OK, Some("Reset it")));
+    let (s, _) = app.delete(&path, &alice.token).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app.delete(&path, &agent.token).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn webhooks_are_for_admins() {
+    let app = spawn_app().await;
+    let admin = app.user(Role::Admin, "admin@example.com").await;
+    let agent = app.user(Role::Agent, "agent@example.com").await;
+    let body = json!({"url": "https://hooks.example.com/x", "events": ["ticket.created"]});
+    let (s, _) = app.post("/api/webhooks", &agent.token, body.clone()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, v) = app
+        .post(
+            "/api/webhooks",
+            &admin.token,
+            json!({"url": "http://127.0.0.1:9/x", "events": ["*"]}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        "{v}"
+    );
+    let (s, w) = app.post("/api/webhooks", &admin.token, body).await;
+    // The host may not resolve on a machine without DNS: then the URL is refused as well.
+    if s != StatusCode::CREATED {
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{w}");
+        return;
+    }
+    assert!(w["secret"].as_str().unwrap().starts_with("whsec_"));
+    let path = format!("/api/webhooks/{}", w["id"].as_str().unwrap());
+    let (_, got) = app.get(&path, &admin.token).await;
+    assert!(got.get("secret").is_none());
+    let (s, r) = app
+        .post(&format!("{path}/rotate-secret"), &admin.token, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(r["secret"], w["secret"]);
+    let (s, _) = app
+        .post(&format!("{path}/test"), &admin.token, json!({}))
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, d) = app.get(&format!("{path}/deliveries"), &admin.token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(d["items"][0]["event_type"], "webhook.test");
+    let (s, _) = app.delete(&path, &admin.token).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+}

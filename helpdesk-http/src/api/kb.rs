@@ -1,0 +1,161 @@
+//! `/api/kb`: articles (published ones readable without a token), search and tags.
+
+use helpdesk_core::kb::{ArticlePatch, ArticleStatus, NewArticle, article_json};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::{ApiError, ApiResult};
+use crate::render::{items_json, page_json};
+use crate::request::Ctx;
+use crate::response::{created, no_content, ok};
+
+const FIELDS: &[&str] = &["title", "body", "slug", "tags", "status"];
+
+#[derive(Deserialize)]
+struct CreateBody {
+    title: String,
+    #[serde(default)]
+    body: String,
+    slug: Option<String>,
+    #[serde(default)]
+    tags: Vec<String>,
+    status: Option<ArticleStatus>,
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    title: Option<String>,
+    body: Option<String>,
+    slug: Option<String>,
+    tags: Option<Vec<String>>,
+    status: Option<ArticleStatus>,
+}
+
+/// `POST /api/kb/articles` (staff).
+pub async fn create(mut ctx: Ctx) -> ApiResult {
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    p.require_staff()?;
+    let b: CreateBody = body.parse(FIELDS)?;
+    let a = ctx
+        .state
+        .hd
+        .create_article(
+            &p,
+            NewArticle {
+                title: b.title,
+                body: b.body,
+                slug: b.slug,
+                tags: b.tags,
+                status: b.status,
+            },
+        )
+        .await?;
+    Ok(created(
+        &format!("/api/kb/articles/{}", a.id),
+        article_json(&a),
+    ))
+}
+
+/// `GET /api/kb/articles`: `tag`, `status` (drafts for staff only).
+pub async fn list(ctx: Ctx) -> ApiResult {
+    let q = &ctx.query;
+    let limit = q.limit()?;
+    let cursor = q.cursor()?;
+    let status = q.parsed::<ArticleStatus>("status", "must be draft or published")?;
+    let tag = q.text("tag");
+    let viewer = ctx.maybe_principal().await?;
+    let page = ctx
+        .state
+        .hd
+        .list_articles(viewer.as_ref(), tag, status, cursor, limit)
+        .await?;
+    Ok(ok(page_json(page, article_json)))
+}
+
+/// `GET /api/kb/articles/{key}`: by id or slug.
+pub async fn get(ctx: Ctx) -> ApiResult {
+    let viewer = ctx.maybe_principal().await?;
+    let a = ctx
+        .state
+        .hd
+        .get_article(viewer.as_ref(), ctx.param("key"))
+        .await?;
+    Ok(ok(article_json(&a)))
+}
+
+/// `PATCH /api/kb/articles/{id}` (staff).
+pub async fn update(mut ctx: Ctx) -> ApiResult {
+    let id = ctx.id("key")?;
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    p.require_staff()?;
+    ctx.state.hd.get_article(Some(&p), &id.to_string()).await?;
+    let b: UpdateBody = body.parse(FIELDS)?;
+    let a = ctx
+        .state
+        .hd
+        .update_article(
+            &p,
+            id,
+            ArticlePatch {
+                title: b.title,
+                body: b.body,
+                slug: b.slug,
+                tags: b.tags,
+                status: b.status,
+            },
+        )
+        .await?;
+    Ok(ok(article_json(&a)))
+}
+
+/// `DELETE /api/kb/articles/{id}` (staff).
+pub async fn delete(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("key")?;
+    let p = ctx.principal().await?;
+    p.require_staff()?;
+    ctx.state.hd.delete_article(&p, id).await?;
+    Ok(no_content())
+}
+
+/// `GET /api/kb/search?q=&tag=`: `{items: [{article, score, snippet}]}`.
+pub async fn search(ctx: Ctx) -> ApiResult {
+    let q = &ctx.query;
+    let limit = q.limit()?;
+    let Some(text) = q.text("q") else {
+        return Err(ApiError::invalid_query("q", "is required"));
+    };
+    if helpdesk_core::search::query_terms(&text).is_empty() {
+        return Err(ApiError::invalid_query("q", "must contain a word"));
+    }
+    let tag = q.text("tag");
+    let viewer = ctx.maybe_principal().await?;
+    let hits = ctx
+        .state
+        .hd
+        .search_articles(viewer.as_ref(), &text, tag, limit)
+        .await?;
+    Ok(ok(items_json(
+        hits.iter()
+            .map(|h| {
+                json!({
+                    "article": article_json(&h.article),
+                    "score": h.score,
+                    "snippet": h.snippet,
+                })
+            })
+            .collect(),
+    )))
+}
+
+/// `GET /api/kb/tags`.
+pub async fn tags(ctx: Ctx) -> ApiResult {
+    let viewer = ctx.maybe_principal().await?;
+    let tags = ctx.state.hd.kb_tags(viewer.as_ref()).await?;
+    Ok(ok(items_json(
+        tags.iter()
+            .map(|t| json!({"tag": t.tag, "count": t.count}))
+            .collect(),
+    )))
+}

@@ -1,0 +1,25 @@
+//! The handlers, one module per area of API.md. Each handler checks in API.md's order:
+//! malformed input (400) → token (401) → role (403) → visibility (404) → unknown
+//! fields (422) → forbidden fields (403) → values (422) → conflicts (409).
+
+pub mod attachments;
+pub mod auth;
+pub mod conversations;
+pub mod kb;
+pub mod messages;
+pub mod notifications;
+pub mod ops;
+pub mod tickets;
+pub mod users;
+pub mod webhooks;
+
+use serde::{Deserialize, Deserializer};
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -1,0 +1,41 @@
+//! `/api/notifications`: the caller's notifications.
+
+use helpdesk_core::notification::notification_json;
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::render::page_json;
+use crate::request::Ctx;
+use crate::response::ok;
+
+/// `GET /api/notifications`: newest first, `?unread=true`; adds `unread_count`.
+pub async fn list(ctx: Ctx) -> ApiResult {
+    let q = &ctx.query;
+    let limit = q.limit()?;
+    let cursor = q.cursor()?;
+    let unread = q.bool("unread")?.unwrap_or(false);
+    let p = ctx.principal().await?;
+    let (page, unread_count) = ctx
+        .state
+        .hd
+        .list_notifications(&p, unread, cursor, limit)
+        .await?;
+    let mut out = page_json(page, notification_json);
+    out["unread_count"] = json!(unread_count);
+    Ok(ok(out))
+}
+
+/// `POST /api/notifications/{id}/read`.
+pub async fn mark_read(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let p = ctx.principal().await?;
+    let n = ctx.state.hd.mark_notification_read(&p, id).await?;
+    Ok(ok(notification_json(&n)))
+}
+
+/// `POST /api/notifications/read-all`.
+pub async fn mark_all_read(ctx: Ctx) -> ApiResult {
+    let p = ctx.principal().await?;
+    let n = ctx.state.hd.mark_all_notifications_read(&p).await?;
+    Ok(ok(json!({"unread_count": n})))
+}

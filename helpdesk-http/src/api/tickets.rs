@@ -1,0 +1,219 @@
+//! `/api/tickets`: tickets, their timeline and their attachment list.
+
+use helpdesk_core::message::attachment_json;
+use helpdesk_core::ticket::{
+    AssigneeFilter, NewTicketInput, Priority, TicketFilter, TicketPatch, TicketSort, TicketStatus,
+    ticket_json,
+};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::api::double_option;
+use crate::error::{ApiError, ApiResult};
+use crate::render::page_json;
+use crate::request::Ctx;
+use crate::response::{created, no_content, ok};
+
+const CREATE_FIELDS: &[&str] = &[
+    "subject",
+    "description",
+    "priority",
+    "tags",
+    "attachment_ids",
+    "requester_id",
+    "assignee_id",
+];
+const UPDATE_FIELDS: &[&str] = &[
+    "subject",
+    "description",
+    "status",
+    "priority",
+    "assignee_id",
+    "tags",
+];
+
+#[derive(Deserialize)]
+struct CreateBody {
+    subject: String,
+    #[serde(default)]
+    description: String,
+    priority: Option<Priority>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    attachment_ids: Vec<Uuid>,
+    requester_id: Option<Uuid>,
+    assignee_id: Option<Uuid>,
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    subject: Option<String>,
+    description: Option<String>,
+    status: Option<TicketStatus>,
+    priority: Option<Priority>,
+    #[serde(default, deserialize_with = "double_option")]
+    assignee_id: Option<Option<Uuid>>,
+    tags: Option<Vec<String>>,
+}
+
+/// `POST /api/tickets`. Customers may not set `requester_id` or `assignee_id`.
+pub async fn create(mut ctx: Ctx) -> ApiResult {
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    body.check(CREATE_FIELDS)?;
+    body.forbid_unless(p.is_staff(), &["requester_id", "assignee_id"])?;
+    let b: CreateBody = body.convert()?;
+    let t = ctx
+        .state
+        .hd
+        .create_ticket(
+            &p,
+            NewTicketInput {
+                subject: b.subject,
+                description: b.description,
+                priority: b.priority,
+                tags: b.tags,
+                attachment_ids: b.attachment_ids,
+                requester_id: b.requester_id,
+                assignee_id: b.assignee_id,
+            },
+        )
+        .await?;
+    Ok(created(&format!("/api/tickets/{}", t.id), ticket_json(&t)))
+}
+
+fn enum_value<T: serde::de::DeserializeOwned>(name: &str, v: &str, what: &str) -> ApiResult<T> {
+    serde_json::from_value(json!(v)).map_err(|_| ApiError::invalid_query(name, what))
+}
+
+/// `GET /api/tickets`: filters and sort per API.md.
+pub async fn list(ctx: Ctx) -> ApiResult {
+    let q = &ctx.query;
+    let limit = q.limit()?;
+    let cursor = q.cursor()?;
+    let statuses = q
+        .all("status")
+        .into_iter()
+        .flat_map(|s| s.split(','))
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            enum_value::<TicketStatus>(
+                "status",
+                s,
+                "must be open, pending, on_hold, resolved or closed",
+            )
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let priority = q
+        .get("priority")
+        .map(|v| enum_value::<Priority>("priority", v, "must be low, normal, high or urgent"))
+        .transpose()?;
+    let assignee = match q.get("assignee_id") {
+        None => None,
+        Some("none") => Some(AssigneeFilter::Nobody),
+        Some(v) => Some(AssigneeFilter::User(Uuid::try_parse(v).map_err(|_| {
+            ApiError::invalid_query("assignee_id", "must be a UUID or `none`")
+        })?)),
+    };
+    let requester_id = q.uuid("requester_id")?;
+    let sort = q
+        .parsed::<TicketSort>(
+            "sort",
+            "must be created_at, -created_at, updated_at, -updated_at, priority or -priority",
+        )?
+        .unwrap_or_default();
+    let filter = TicketFilter {
+        statuses,
+        priority,
+        assignee,
+        requester_id,
+        tag: q.text("tag"),
+        q: q.text("q"),
+        sort,
+        cursor,
+        limit,
+    };
+    let p = ctx.principal().await?;
+    let page = ctx.state.hd.list_tickets(&p, filter).await?;
+    Ok(ok(page_json(page, ticket_json)))
+}
+
+/// `GET /api/tickets/{id}`.
+pub async fn get(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let p = ctx.principal().await?;
+    let t = ctx.state.hd.get_ticket(&p, id).await?;
+    Ok(ok(ticket_json(&t)))
+}
+
+/// `PATCH /api/tickets/{id}`. Requesters may set `subject`, `description`, `status`;
+/// `priority`, `assignee_id` and `tags` are staff-only (403 `forbidden_field`).
+pub async fn update(mut ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    ctx.state.hd.get_ticket(&p, id).await?;
+    body.check(UPDATE_FIELDS)?;
+    body.forbid_unless(p.is_staff(), &["priority", "assignee_id", "tags"])?;
+    let b: UpdateBody = body.convert()?;
+    let t = ctx
+        .state
+        .hd
+        .update_ticket(
+            &p,
+            id,
+            TicketPatch {
+                subject: b.subject,
+                description: b.description,
+                status: b.status,
+                priority: b.priority,
+                assignee_id: b.assignee_id,
+                tags: b.tags,
+            },
+        )
+        .await?;
+    Ok(ok(ticket_json(&t)))
+}
+
+/// `DELETE /api/tickets/{id}` (admins).
+pub async fn delete(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let p = ctx.principal().await?;
+    p.require_admin()?;
+    ctx.state.hd.delete_ticket(&p, id).await?;
+    Ok(no_content())
+}
+
+/// `GET /api/tickets/{id}/events`: the timeline, oldest first.
+pub async fn events(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let limit = ctx.query.limit()?;
+    let cursor = ctx.query.cursor()?;
+    let p = ctx.principal().await?;
+    let page = ctx.state.hd.ticket_events(&p, id, cursor, limit).await?;
+    Ok(ok(page_json(page, |e| {
+        json!({
+            "id": e.id,
+            "kind": e.kind,
+            "actor_id": e.actor_id,
+            "at": helpdesk_core::event::ts(e.at),
+            "data": e.data,
+        })
+    })))
+}
+
+/// `GET /api/tickets/{id}/attachments`: one page holding every attachment (the library
+/// answers the whole list; `limit` and `cursor` are checked but not needed).
+pub async fn attachments(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    ctx.query.limit()?;
+    ctx.query.cursor()?;
+    let p = ctx.principal().await?;
+    let list = ctx.state.hd.ticket_attachments(&p, id).await?;
+    Ok(ok(json!({
+        "items": list.iter().map(attachment_json).collect::<Vec<_>>(),
+        "next_cursor": null,
+    })))
+}

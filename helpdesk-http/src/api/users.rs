@@ -1,0 +1,139 @@
+//! `/api/users`: the caller's profile and unread overview, and user administration.
+
+use helpdesk_core::Role;
+use helpdesk_core::user::{NewUser, ProfilePatch, UserPatch};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::render::{page_json, user_json};
+use crate::request::Ctx;
+use crate::response::{created, ok};
+
+#[derive(Deserialize)]
+struct UpdateMeBody {
+    name: Option<String>,
+    password: Option<String>,
+    current_password: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CreateUserBody {
+    email: String,
+    name: String,
+    role: Role,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct UpdateUserBody {
+    name: Option<String>,
+    role: Option<Role>,
+    is_active: Option<bool>,
+}
+
+/// `GET /api/users/me`.
+pub async fn me(ctx: Ctx) -> ApiResult {
+    let p = ctx.principal().await?;
+    let u = ctx.state.hd.me(&p).await?;
+    Ok(ok(user_json(&u, &p)))
+}
+
+/// `PATCH /api/users/me`: `name`, `password` (with `current_password`). `role` and
+/// `is_active` are known fields that only admins set (on `/api/users/{id}`): 403.
+pub async fn update_me(mut ctx: Ctx) -> ApiResult {
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    body.check(&[
+        "name",
+        "password",
+        "current_password",
+        "email",
+        "role",
+        "is_active",
+    ])?;
+    body.forbid_unless(false, &["email", "role", "is_active"])?;
+    let b: UpdateMeBody = body.convert()?;
+    let u = ctx
+        .state
+        .hd
+        .update_me(
+            &p,
+            ProfilePatch {
+                name: b.name,
+                password: b.password,
+                current_password: b.current_password,
+            },
+        )
+        .await?;
+    Ok(ok(user_json(&u, &p)))
+}
+
+/// `GET /api/users/me/unread`.
+pub async fn unread(ctx: Ctx) -> ApiResult {
+    let p = ctx.principal().await?;
+    let o = ctx.state.hd.unread_overview(&p).await?;
+    Ok(ok(json!(o)))
+}
+
+/// `GET /api/users` (staff): `?role=`, `?q=`.
+pub async fn list(ctx: Ctx) -> ApiResult {
+    let q = &ctx.query;
+    let limit = q.limit()?;
+    let cursor = q.cursor()?;
+    let role = q.parsed::<Role>("role", "must be admin, agent or customer")?;
+    let text = q.text("q");
+    let p = ctx.principal().await?;
+    let page = ctx
+        .state
+        .hd
+        .list_users(&p, role, text, cursor, limit)
+        .await?;
+    Ok(ok(page_json(page, |u| user_json(u, &p))))
+}
+
+/// `POST /api/users` (admins).
+pub async fn create(mut ctx: Ctx) -> ApiResult {
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    p.require_admin()?;
+    let b: CreateUserBody = body.parse(&["email", "name", "role", "password"])?;
+    let u = ctx
+        .state
+        .hd
+        .create_user(&p, NewUser::new(&b.email, &b.name, b.role, &b.password))
+        .await?;
+    Ok(created(&format!("/api/users/{}", u.id), user_json(&u, &p)))
+}
+
+/// `GET /api/users/{id}`: the public profile for customers.
+pub async fn get(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let p = ctx.principal().await?;
+    let u = ctx.state.hd.get_user(&p, id).await?;
+    Ok(ok(user_json(&u, &p)))
+}
+
+/// `PATCH /api/users/{id}` (admins): `name`, `role`, `is_active`.
+pub async fn update(mut ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    p.require_admin()?;
+    ctx.state.hd.get_user(&p, id).await?;
+    let b: UpdateUserBody = body.parse(&["name", "role", "is_active"])?;
+    let u = ctx
+        .state
+        .hd
+        .update_user(
+            &p,
+            id,
+            UserPatch {
+                name: b.name,
+                role: b.role,
+                is_active: b.is_active,
+            },
+        )
+        .await?;
+    Ok(ok(user_json(&u, &p)))
+}

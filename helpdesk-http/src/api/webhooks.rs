@@ -1,0 +1,145 @@
+//! `/api/webhooks` (admins): endpoints, secret rotation, test events, deliveries.
+
+use helpdesk_core::webhook::{NewWebhook, WebhookPatch, delivery_json, webhook_json};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::ApiResult;
+use crate::render::page_json;
+use crate::request::Ctx;
+use crate::response::{created, json, no_content, ok};
+
+const FIELDS: &[&str] = &["url", "events", "description", "active"];
+
+#[derive(Deserialize)]
+struct CreateBody {
+    url: String,
+    events: Vec<String>,
+    description: Option<String>,
+    active: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    url: Option<String>,
+    events: Option<Vec<String>>,
+    description: Option<String>,
+    active: Option<bool>,
+}
+
+/// `POST /api/webhooks`: 201 with the `secret`.
+pub async fn create(mut ctx: Ctx) -> ApiResult {
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    p.require_admin()?;
+    let b: CreateBody = body.parse(FIELDS)?;
+    let w = ctx
+        .state
+        .hd
+        .create_webhook(
+            &p,
+            NewWebhook {
+                url: b.url,
+                events: b.events,
+                description: b.description,
+                active: b.active,
+            },
+        )
+        .await?;
+    Ok(created(
+        &format!("/api/webhooks/{}", w.id),
+        webhook_json(&w, true),
+    ))
+}
+
+/// `GET /api/webhooks`: every endpoint (one page).
+pub async fn list(ctx: Ctx) -> ApiResult {
+    ctx.query.limit()?;
+    ctx.query.cursor()?;
+    let p = ctx.principal().await?;
+    let list = ctx.state.hd.list_webhooks(&p).await?;
+    Ok(ok(json!({
+        "items": list.iter().map(|w| webhook_json(w, false)).collect::<Vec<_>>(),
+        "next_cursor": null,
+    })))
+}
+
+/// `GET /api/webhooks/{id}`.
+pub async fn get(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let p = ctx.principal().await?;
+    let w = ctx.state.hd.get_webhook(&p, id).await?;
+    Ok(ok(webhook_json(&w, false)))
+}
+
+/// `PATCH /api/webhooks/{id}`.
+pub async fn update(mut ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    p.require_admin()?;
+    ctx.state.hd.get_webhook(&p, id).await?;
+    let b: UpdateBody = body.parse(FIELDS)?;
+    let w = ctx
+        .state
+        .hd
+        .update_webhook(
+            &p,
+            id,
+            WebhookPatch {
+                url: b.url,
+                events: b.events,
+                description: b.description,
+                active: b.active,
+            },
+        )
+        .await?;
+    Ok(ok(webhook_json(&w, false)))
+}
+
+/// `DELETE /api/webhooks/{id}`.
+pub async fn delete(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let p = ctx.principal().await?;
+    ctx.state.hd.delete_webhook(&p, id).await?;
+    Ok(no_content())
+}
+
+/// `POST /api/webhooks/{id}/rotate-secret`: 200 with the new `secret`.
+pub async fn rotate(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let p = ctx.principal().await?;
+    let w = ctx.state.hd.rotate_webhook_secret(&p, id).await?;
+    Ok(ok(webhook_json(&w, true)))
+}
+
+/// `POST /api/webhooks/{id}/test`: queues a `webhook.test` event → 202.
+pub async fn test(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let p = ctx.principal().await?;
+    ctx.state.hd.test_webhook(&p, id).await?;
+    Ok(json(
+        StatusCode::ACCEPTED,
+        &json!({"webhook_id": id, "event_type": "webhook.test", "status": "queued"}),
+    ))
+}
+
+/// `GET /api/webhooks/{id}/deliveries`.
+pub async fn deliveries(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let limit = ctx.query.limit()?;
+    let cursor = ctx.query.cursor()?;
+    let p = ctx.principal().await?;
+    let page = ctx.state.hd.list_deliveries(&p, id, cursor, limit).await?;
+    Ok(ok(page_json(page, delivery_json)))
+}
+
+/// `POST /api/webhooks/{id}/deliveries/{delivery_id}/retry`.
+pub async fn retry(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let did = ctx.id("delivery_id")?;
+    let p = ctx.principal().await?;
+    let d = ctx.state.hd.retry_delivery(&p, id, did).await?;
+    Ok(ok(delivery_json(&d)))
+}

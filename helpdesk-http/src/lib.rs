@@ -1,0 +1,32 @@
+//! # helpdesk-http
+//!
+//! The Helpdesk HTTP server over [`helpdesk_core::Helpdesk`]: hyper 1.x without a web
+//! framework. Routing with matchit, JSON in and out, RFC 9457 problem details with
+//! stable codes ([`error`]), bearer auth, failed-login rate limiting, multipart
+//! uploads streamed to the store, CORS, metrics, graceful shutdown.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! use std::sync::Arc;
+//! use helpdesk_core::{Config, Helpdesk, store::memory::MemoryStore};
+//! let hd = Helpdesk::new(Arc::new(MemoryStore::new()), Config::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! helpdesk_http::serve(listener, hd, helpdesk_http::ServerConfig::default(), std::future::pending::<()>())
+//! .await
+//! # }
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod error;
+pub mod metrics;
+pub mod ratelimit;
+pub mod render;
+pub mod request;
+pub mod response;
+pub mod router;
+pub mod server;
+pub mod state;
+
+pub use server::{RunningServer, serve, spawn};
+pub use state::ServerConfig;

@@ -1,0 +1,65 @@
+//! Response bodies and the small constructors every handler uses.
+
+use bytes::Bytes;
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
+use serde_json::Value;
+
+/// The boxed error type of response bodies.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+/// The response body: a full buffer or a stream of chunks.
+pub type Body = UnsyncBoxBody<Bytes, BoxError>;
+/// A response.
+pub type Resp = Response<Body>;
+
+/// The JSON content type of every JSON answer.
+pub const JSON: &str = "application/json; charset=utf-8";
+
+/// A response with a whole body.
+pub fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(
+        Full::new(body.into())
+            .map_err(|e| match e {})
+            .boxed_unsync(),
+    );
+    *r.status_mut() = status;
+    if let Ok(v) = HeaderValue::from_str(content_type) {
+        r.headers_mut().insert(header::CONTENT_TYPE, v);
+    }
+    r
+}
+
+/// A JSON answer.
+pub fn json(status: StatusCode, value: &Value) -> Resp {
+    full(status, JSON, serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// 200 with JSON.
+pub fn ok(value: Value) -> Resp {
+    json(StatusCode::OK, &value)
+}
+
+/// 201 with JSON and `Location`.
+pub fn created(location: &str, value: Value) -> Resp {
+    let mut r = json(StatusCode::CREATED, &value);
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r
+}
+
+/// A response with no body.
+pub fn empty(status: StatusCode) -> Resp {
+    let mut r = Response::new(
+        Full::new(Bytes::new())
+            .map_err(|e| match e {})
+            .boxed_unsync(),
+    );
+    *r.status_mut() = status;
+    r
+}
+
+/// 204.
+pub fn no_content() -> Resp {
+    empty(StatusCode::NO_CONTENT)
+}

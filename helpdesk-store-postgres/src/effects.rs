@@ -1,0 +1,185 @@
+//! Writing [`Effects`] inside an operation's transaction: events with their ids and
+//! webhook deliveries, notifications, ticket timeline entries; and the commit that sends
+//! `NOTIFY` afterwards.
+
+use helpdesk_core::event::{Effects, Event, EventId};
+use helpdesk_core::notification::Notification;
+use helpdesk_core::store::StoreResult;
+use helpdesk_core::ticket::TicketEvent;
+use helpdesk_core::webhook::{Delivery, Webhook};
+use sqlx::{PgConnection, Postgres, Transaction};
+
+use crate::PostgresStore;
+use crate::error::SqlxResultExt;
+use crate::rows::{self, delivery_status_str, i, to_json};
+
+/// Bits of an event id that number the events of one transaction.
+pub(crate) const EVENT_ID_SHIFT: u32 = 20;
+
+/// The NOTIFY channel of new events.
+pub(crate) const CHANNEL: &str = "helpdesk_events";
+
+/// Writes `fx` in the transaction of `conn`. Call it at most once per transaction (event
+/// ids are the transaction's xid8 plus a position that starts at 0 here). Returns
+/// whether events were written, so the caller sends `NOTIFY` after commit.
+pub(crate) async fn write_effects(conn: &mut PgConnection, fx: &Effects) -> StoreResult<bool> {
+    if !fx.events.is_empty() {
+        if fx.events.len() >= 1 << EVENT_ID_SHIFT {
+            return Err(helpdesk_core::StoreError::other(
+                "too many events in one operation",
+            ));
+        }
+        let base: i64 = sqlx::query_scalar(&format!(
+            "SELECT pg_current_xact_id()::text::bigint << {EVENT_ID_SHIFT}"
+        ))
+        .fetch_one(&mut *conn)
+        .await
+        .store()?;
+        let webhooks = active_webhooks(conn).await?;
+        for (n, new) in fx.events.iter().enumerate() {
+            let id = base + n as i64;
+            let event = Event::from_new(EventId(rows::u(id)), new);
+            insert_event(conn, &event).await?;
+            for w in webhooks.iter().filter(|w| w.wants(&event)) {
+                insert_delivery(conn, &Delivery::pending(w, &event)).await?;
+            }
+        }
+    }
+    for n in &fx.notifications {
+        insert_notification(conn, n).await?;
+    }
+    for e in &fx.ticket_events {
+        insert_ticket_event(conn, e).await?;
+    }
+    Ok(!fx.events.is_empty())
+}
+
+async fn active_webhooks(conn: &mut PgConnection) -> StoreResult<Vec<Webhook>> {
+    let sql = format!(
+        "SELECT {} FROM webhooks WHERE active ORDER BY created_at, id",
+        rows::WEBHOOK_COLS
+    );
+    let found = sqlx::query(&sql).fetch_all(&mut *conn).await.store()?;
+    rows::all(&found, rows::webhook)
+}
+
+async fn insert_event(conn: &mut PgConnection, e: &Event) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO events (id, kind, at, audience, data, only_webhook) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(i(e.id.0))
+    .bind(&e.kind)
+    .bind(e.at)
+    .bind(to_json(&e.audience)?)
+    .bind(&e.data)
+    .bind(e.only_webhook)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
+pub(crate) async fn insert_delivery(conn: &mut PgConnection, d: &Delivery) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, attempts, \
+         last_status_code, last_error, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(d.id)
+    .bind(d.webhook_id)
+    .bind(i(d.event_id.0))
+    .bind(&d.event_type)
+    .bind(delivery_status_str(d.status))
+    .bind(i32::try_from(d.attempts).unwrap_or(i32::MAX))
+    .bind(d.last_status_code.map(i32::from))
+    .bind(&d.last_error)
+    .bind(d.next_attempt_at)
+    .bind(d.created_at)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
+async fn insert_notification(conn: &mut PgConnection, n: &Notification) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO notifications (id, user_id, kind, title, body, ticket_id, \
+         conversation_id, message_id, read_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(n.id)
+    .bind(n.user_id)
+    .bind(n.kind.as_str())
+    .bind(&n.title)
+    .bind(&n.body)
+    .bind(n.data.ticket_id)
+    .bind(n.data.conversation_id)
+    .bind(n.data.message_id)
+    .bind(n.read_at)
+    .bind(n.created_at)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
+async fn insert_ticket_event(conn: &mut PgConnection, e: &TicketEvent) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO ticket_events (id, ticket_id, kind, actor_id, at, data) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(e.id)
+    .bind(e.ticket_id)
+    .bind(&e.kind)
+    .bind(e.actor_id)
+    .bind(e.at)
+    .bind(&e.data)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
+impl PostgresStore {
+    /// Starts an operation's transaction.
+    pub(crate) async fn begin(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool_ref().begin().await.store()
+    }
+
+    /// Commits, then (outside the transaction, so committers are not serialized on the
+    /// notify queue) wakes listeners when events were written. A lost NOTIFY only delays
+    /// readers: the table is the truth.
+    pub(crate) async fn commit(
+        &self,
+        tx: Transaction<'static, Postgres>,
+        wrote_events: bool,
+    ) -> StoreResult<()> {
+        tx.commit().await.store()?;
+        if wrote_events {
+            self.notify().await;
+        }
+        Ok(())
+    }
+
+    /// Sends `NOTIFY helpdesk_events`.
+    pub(crate) async fn notify(&self) {
+        if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANNEL)
+            .execute(self.pool_ref())
+            .await
+        {
+            tracing::warn!(error = %e, "NOTIFY {CHANNEL} failed; listeners catch up on their next poll");
+        }
+    }
+
+    /// Runs `fx` in a transaction of its own.
+    pub(crate) async fn effects_only(&self, fx: &Effects) -> StoreResult<()> {
+        if fx.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        let wrote = write_effects(&mut tx, fx).await?;
+        self.commit(tx, wrote).await
+    }
+}

@@ -1,0 +1,67 @@
+//! Turning sqlx errors into [`StoreError`]s: missing rows, uniqueness and connection loss.
+
+use helpdesk_core::StoreError;
+
+/// Maps an sqlx error: `RowNotFound` → `NotFound`; a unique violation → `Conflict` named
+/// after the constraint (`email`, `slug`, `direct`, ...); connection failures (io, pool
+/// timed out or closed, server shutting down) → `Unavailable`; anything else → `Other`.
+pub fn map_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Tls(_) => StoreError::unavailable(e),
+        sqlx::Error::Database(ref db) => {
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            // A missing parent row (e.g. the conversation of a participant).
+            if code == "23503" {
+                return StoreError::NotFound;
+            }
+            if code == "23505" {
+                return StoreError::Conflict(conflict_name(db.constraint()).to_owned());
+            }
+            // 08: connection exception; 57P01..03: admin/crash shutdown, cannot connect
+            // now; 53300: too many connections.
+            if code.starts_with("08") || code.starts_with("57P") || code == "53300" {
+                return StoreError::unavailable(e);
+            }
+            StoreError::other(e)
+        }
+        sqlx::Error::Protocol(ref msg) if is_connection_message(msg) => StoreError::unavailable(e),
+        other => StoreError::other(other),
+    }
+}
+
+fn is_connection_message(msg: &str) -> bool {
+    let msg = msg.to_ascii_lowercase();
+    msg.contains("connection") || msg.contains("closed") || msg.contains("eof")
+}
+
+/// The conflict name of a unique constraint.
+fn conflict_name(constraint: Option<&str>) -> &str {
+    match constraint {
+        // A second user with the same id counts as the same account: "email" too.
+        Some("users_email_key" | "users_pkey") => "email",
+        Some("articles_slug") => "slug",
+        Some("conversations_direct_key") => "direct",
+        Some("tickets_number") => "number",
+        Some("messages_seq") => "seq",
+        Some(c) if c.ends_with("_pkey") => "id",
+        Some(c) => c,
+        None => "unique",
+    }
+}
+
+/// `?`-friendly conversion for sqlx results.
+pub(crate) trait SqlxResultExt<T> {
+    /// Maps the error with [`map_err`].
+    fn store(self) -> Result<T, StoreError>;
+}
+
+impl<T> SqlxResultExt<T> for Result<T, sqlx::Error> {
+    fn store(self) -> Result<T, StoreError> {
+        self.map_err(map_err)
+    }
+}

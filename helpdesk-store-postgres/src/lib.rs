@@ -1,0 +1,158 @@
+//! # helpdesk-store-postgres
+//!
+//! The PostgreSQL backend of Helpdesk: [`PostgresStore`] implements every storage trait
+//! of [`helpdesk_core::store`] over an sqlx connection pool, so several server instances
+//! can share one database.
+//!
+//! - Every domain operation is one SQL transaction.
+//! - Ticket numbers come from a counter row locked until commit (gapless), message `seq`
+//!   from the conversation row locked `FOR UPDATE`.
+//! - The event log is the `events` table. An event id is the writing transaction's
+//!   `xid8` shifted left by 20 bits plus the event's position in the transaction;
+//!   readers return only ids below `pg_snapshot_xmin(pg_current_snapshot()) << 20`, so
+//!   a transaction still in flight can never commit an id below one already read.
+//!   `NOTIFY helpdesk_events` is sent after commit; [`PostgresStore`] listens for it in
+//!   `wait_for_external_events`.
+//! - Webhook deliveries are claimed with `FOR UPDATE SKIP LOCKED`.
+//! - KB search uses a weighted `tsvector` column with a GIN index and `ts_headline`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), helpdesk_core::StoreError> {
+//! use std::sync::Arc;
+//! use helpdesk_core::store::Store;
+//! use helpdesk_store_postgres::PostgresStore;
+//!
+//! let store = PostgresStore::connect("postgres://postgres@127.0.0.1:5432/helpdesk").await?;
+//! store.migrate().await?;
+//! let store: Arc<dyn Store> = Arc::new(store);
+//! # let _ = store;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod attachments;
+mod conversations;
+mod effects;
+mod error;
+mod events;
+mod kb;
+mod meta;
+mod notifications;
+mod rows;
+mod tickets;
+mod users;
+mod webhooks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use helpdesk_core::StoreError;
+use helpdesk_core::store::StoreResult;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+pub use error::map_err;
+
+/// The embedded schema migrations (`migrations/`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Pool settings for [`PostgresStore::connect_with`].
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long an operation waits for a connection before failing with
+    /// [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The PostgreSQL store. Cheap to clone: clones share the pool and the event listener.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) pool: PgPool,
+    pub(crate) listener: events::ListenerHandle,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore").finish_non_exhaustive()
+    }
+}
+
+impl PostgresStore {
+    /// Connects a pool to `url` (`postgres://user@host:port/db`) with default settings.
+    /// Connections are opened lazily; an unreachable server surfaces as
+    /// [`StoreError::Unavailable`] on the first operation.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, PoolConfig::default()).await
+    }
+
+    /// Connects a pool to `url` with the given settings.
+    pub async fn connect_with(url: &str, config: PoolConfig) -> StoreResult<Self> {
+        let options: PgConnectOptions = url
+            .parse()
+            .map_err(|e| StoreError::other(format!("bad database url: {e}")))?;
+        Ok(Self::connect_with_options(options, config))
+    }
+
+    /// A store over a lazily connecting pool with these connection options.
+    pub fn connect_with_options(options: PgConnectOptions, config: PoolConfig) -> Self {
+        let pool = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(config.acquire_timeout)
+            .test_before_acquire(true)
+            .connect_lazy_with(options);
+        Self::from_pool(pool)
+    }
+
+    /// A store over an existing pool.
+    pub fn from_pool(pool: PgPool) -> Self {
+        PostgresStore {
+            inner: Arc::new(Inner {
+                listener: events::ListenerHandle::new(pool.clone()),
+                pool,
+            }),
+        }
+    }
+
+    /// Applies the embedded migrations that have not run yet.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR.run(&self.inner.pool).await.map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e) => map_err(e),
+            other => StoreError::other(other),
+        })
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// Closes the pool and stops the event listener.
+    pub async fn close(&self) {
+        self.inner.listener.stop();
+        self.inner.pool.close().await;
+    }
+
+    /// Stops the event listener task (if running) without touching the pool.
+    pub fn stop_listener(&self) {
+        self.inner.listener.stop();
+    }
+
+    pub(crate) fn pool_ref(&self) -> &PgPool {
+        &self.inner.pool
+    }
+}

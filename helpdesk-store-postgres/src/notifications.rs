@@ -1,0 +1,92 @@
+//! Notifications: [`NotificationStore`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use helpdesk_core::notification::Notification;
+use helpdesk_core::page::Cursor;
+use helpdesk_core::store::{NotificationStore, StoreResult};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::PostgresStore;
+use crate::error::SqlxResultExt;
+use crate::rows::{self, i, micros};
+
+#[async_trait]
+impl NotificationStore for PostgresStore {
+    async fn list_notifications(
+        &self,
+        user_id: Uuid,
+        unread_only: bool,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Notification>> {
+        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+            "SELECT {} FROM notifications WHERE user_id = ",
+            rows::NOTIFICATION_COLS
+        ));
+        q.push_bind(user_id);
+        if unread_only {
+            q.push(" AND read_at IS NULL");
+        }
+        if let Some(c) = cursor {
+            q.push(" AND (created_at, id) < (")
+                .push_bind(micros(c.key))
+                .push(", ")
+                .push_bind(c.id)
+                .push(")");
+        }
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(i(limit as u64 + 1));
+        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
+        rows::all(&found, rows::notification)
+    }
+
+    async fn unread_notifications(&self, user_id: Uuid) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(self.pool_ref())
+        .await
+        .store()?;
+        Ok(rows::u(n))
+    }
+
+    async fn mark_notification_read(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<Option<Notification>> {
+        let sql = format!(
+            "UPDATE notifications SET read_at = coalesce(read_at, $3) \
+             WHERE id = $1 AND user_id = $2 RETURNING {}",
+            rows::NOTIFICATION_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(user_id)
+            .bind(at)
+            .fetch_optional(self.pool_ref())
+            .await
+            .store()?;
+        row.as_ref().map(rows::notification).transpose()
+    }
+
+    async fn mark_all_notifications_read(
+        &self,
+        user_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(at)
+        .execute(self.pool_ref())
+        .await
+        .store()?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,266 @@
+//! Tickets and their timelines: [`TicketStore`].
+//!
+//! Numbers come from the `counters` row, updated inside the creating transaction: its
+//! row lock is held until commit, so numbers are handed out one transaction at a time
+//! and a rollback returns its number. No collisions and no gaps.
+
+use async_trait::async_trait;
+use helpdesk_core::StoreError;
+use helpdesk_core::attachment::AttachmentParent;
+use helpdesk_core::event::Effects;
+use helpdesk_core::page::Cursor;
+use helpdesk_core::store::{EffectsFn, StoreResult, TicketStore};
+use helpdesk_core::ticket::{
+    AssigneeFilter, NewTicket, Ticket, TicketEvent, TicketQuery, TicketSort,
+};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::PostgresStore;
+use crate::attachments::{attach, delete_blobs_of};
+use crate::conversations::insert_conversation;
+use crate::effects::write_effects;
+use crate::error::SqlxResultExt;
+use crate::rows::{self, i, micros, priority_rank};
+
+async fn insert_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO tickets (id, number, subject, description, status, priority, requester_id, \
+         assignee_id, tags, conversation_id, created_at, updated_at, first_response_at, \
+         resolved_at, closed_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(t.id)
+    .bind(t.number)
+    .bind(&t.subject)
+    .bind(&t.description)
+    .bind(t.status.as_str())
+    .bind(priority_rank(t.priority))
+    .bind(t.requester_id)
+    .bind(t.assignee_id)
+    .bind(&t.tags)
+    .bind(t.conversation_id)
+    .bind(t.created_at)
+    .bind(t.updated_at)
+    .bind(t.first_response_at)
+    .bind(t.resolved_at)
+    .bind(t.closed_at)
+    .bind(i(t.version))
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
+/// Writes a ticket under its version check: `NotFound` if absent, `Conflict("version")`
+/// if the stored version is not `version - 1`.
+pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE tickets SET subject = $3, description = $4, status = $5, priority = $6, \
+         requester_id = $7, assignee_id = $8, tags = $9, updated_at = $10, \
+         first_response_at = $11, resolved_at = $12, closed_at = $13, version = $2 \
+         WHERE id = $1 AND version = $2 - 1",
+    )
+    .bind(t.id)
+    .bind(i(t.version))
+    .bind(&t.subject)
+    .bind(&t.description)
+    .bind(t.status.as_str())
+    .bind(priority_rank(t.priority))
+    .bind(t.requester_id)
+    .bind(t.assignee_id)
+    .bind(&t.tags)
+    .bind(t.updated_at)
+    .bind(t.first_response_at)
+    .bind(t.resolved_at)
+    .bind(t.closed_at)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    if done.rows_affected() == 1 {
+        return Ok(());
+    }
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tickets WHERE id = $1)")
+        .bind(t.id)
+        .fetch_one(&mut *conn)
+        .await
+        .store()?;
+    Err(if exists {
+        StoreError::Conflict("version".into())
+    } else {
+        StoreError::NotFound
+    })
+}
+
+fn sort_column(sort: TicketSort) -> &'static str {
+    match sort {
+        TicketSort::CreatedAt | TicketSort::CreatedAtDesc => "created_at",
+        TicketSort::UpdatedAt | TicketSort::UpdatedAtDesc => "updated_at",
+        TicketSort::Priority | TicketSort::PriorityDesc => "priority",
+    }
+}
+
+#[async_trait]
+impl TicketStore for PostgresStore {
+    async fn create_ticket(
+        &self,
+        new: &NewTicket,
+        effects: EffectsFn<'_, Ticket>,
+    ) -> StoreResult<Ticket> {
+        let mut tx = self.begin().await?;
+        // Everything that can fail on bad input runs before the number is taken, so the
+        // counter row stays locked for as short a time as possible.
+        insert_conversation(&mut tx, &new.conversation).await?;
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .store()?;
+        let mut ticket = new.ticket.clone();
+        ticket.number = number;
+        insert_ticket(&mut tx, &ticket).await?;
+        attach(
+            &mut tx,
+            &new.attachment_ids,
+            AttachmentParent::Ticket {
+                ticket_id: ticket.id,
+            },
+        )
+        .await?;
+        let wrote = write_effects(&mut tx, &effects(&ticket)).await?;
+        self.commit(tx, wrote).await?;
+        Ok(ticket)
+    }
+
+    async fn update_ticket(&self, ticket: &Ticket, fx: &Effects) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        write_ticket(&mut tx, ticket).await?;
+        let wrote = write_effects(&mut tx, fx).await?;
+        self.commit(tx, wrote).await
+    }
+
+    async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let conversation_id: Uuid =
+            sqlx::query_scalar("DELETE FROM tickets WHERE id = $1 RETURNING conversation_id")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .store()?
+                .ok_or(StoreError::NotFound)?;
+        delete_blobs_of(&mut tx, id, conversation_id).await?;
+        // Messages, participants and member rows go with it (ON DELETE CASCADE).
+        sqlx::query("DELETE FROM conversations WHERE id = $1")
+            .bind(conversation_id)
+            .execute(&mut *tx)
+            .await
+            .store()?;
+        let wrote = write_effects(&mut tx, fx).await?;
+        self.commit(tx, wrote).await
+    }
+
+    async fn get_ticket(&self, id: Uuid) -> StoreResult<Option<Ticket>> {
+        let sql = format!("SELECT {} FROM tickets WHERE id = $1", rows::TICKET_COLS);
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool_ref())
+            .await
+            .store()?;
+        row.as_ref().map(rows::ticket).transpose()
+    }
+
+    async fn get_ticket_by_number(&self, number: i64) -> StoreResult<Option<Ticket>> {
+        let sql = format!(
+            "SELECT {} FROM tickets WHERE number = $1",
+            rows::TICKET_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(number)
+            .fetch_optional(self.pool_ref())
+            .await
+            .store()?;
+        row.as_ref().map(rows::ticket).transpose()
+    }
+
+    async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+            "SELECT {} FROM tickets WHERE true",
+            rows::TICKET_COLS
+        ));
+        if !query.statuses.is_empty() {
+            let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
+            q.push(" AND status = ANY(").push_bind(statuses).push(")");
+        }
+        if let Some(p) = query.priority {
+            q.push(" AND priority = ").push_bind(priority_rank(p));
+        }
+        match query.assignee {
+            None => {}
+            Some(AssigneeFilter::Nobody) => {
+                q.push(" AND assignee_id IS NULL");
+            }
+            Some(AssigneeFilter::User(u)) => {
+                q.push(" AND assignee_id = ").push_bind(u);
+            }
+        }
+        if let Some(r) = query.requester_id {
+            q.push(" AND requester_id = ").push_bind(r);
+        }
+        if let Some(tag) = &query.tag {
+            q.push(" AND tags @> ARRAY[")
+                .push_bind(tag.clone())
+                .push("]::text[]");
+        }
+        if let Some(text) = &query.q {
+            q.push(" AND (strpos(lower(subject), lower(")
+                .push_bind(text.clone())
+                .push(")) > 0 OR strpos(lower(description), lower(")
+                .push_bind(text.clone())
+                .push(")) > 0)");
+        }
+        let col = sort_column(query.sort);
+        let (op, dir) = if query.sort.descending() {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
+        if let Some(Cursor { key, id }) = query.cursor {
+            q.push(format!(" AND ({col}, id) {op} ("));
+            if col == "priority" {
+                q.push_bind(i16::try_from(key).unwrap_or(if key < 0 { -1 } else { 4 }));
+            } else {
+                q.push_bind(micros(key));
+            }
+            q.push(", ").push_bind(id).push(")");
+        }
+        q.push(format!(" ORDER BY {col} {dir}, id {dir} LIMIT "))
+            .push_bind(i(query.limit as u64 + 1));
+        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
+        rows::all(&found, rows::ticket)
+    }
+
+    async fn list_ticket_events(
+        &self,
+        ticket_id: Uuid,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<TicketEvent>> {
+        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+            "SELECT {} FROM ticket_events WHERE ticket_id = ",
+            rows::TICKET_EVENT_COLS
+        ));
+        q.push_bind(ticket_id);
+        if let Some(c) = cursor {
+            q.push(" AND (at, id) > (")
+                .push_bind(micros(c.key))
+                .push(", ")
+                .push_bind(c.id)
+                .push(")");
+        }
+        q.push(" ORDER BY at, id LIMIT ")
+            .push_bind(i(limit as u64 + 1));
+        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
+        rows::all(&found, rows::ticket_event)
+    }
+}

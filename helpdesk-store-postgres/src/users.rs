@@ -1,0 +1,207 @@
+//! Users and sessions: [`UserStore`].
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use helpdesk_core::StoreError;
+use helpdesk_core::auth::Session;
+use helpdesk_core::event::Effects;
+use helpdesk_core::store::{StoreResult, UserStore};
+use helpdesk_core::user::{User, UserQuery};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::PostgresStore;
+use crate::effects::write_effects;
+use crate::error::SqlxResultExt;
+use crate::rows::{self, i, micros};
+
+#[async_trait]
+impl UserStore for PostgresStore {
+    async fn insert_user(&self, user: &User, fx: &Effects) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO users (id, email, name, role, is_active, password_hash, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(user.id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(user.role.as_str())
+        .bind(user.is_active)
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .execute(&mut *tx)
+        .await
+        .store()?;
+        let wrote = write_effects(&mut tx, fx).await?;
+        self.commit(tx, wrote).await
+    }
+
+    async fn update_user(&self, user: &User, fx: &Effects) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET email = $2, name = $3, role = $4, is_active = $5, \
+             password_hash = $6, created_at = $7, updated_at = $8 WHERE id = $1",
+        )
+        .bind(user.id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(user.role.as_str())
+        .bind(user.is_active)
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .execute(&mut *tx)
+        .await
+        .store()?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let wrote = write_effects(&mut tx, fx).await?;
+        self.commit(tx, wrote).await
+    }
+
+    async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLS);
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool_ref())
+            .await
+            .store()?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn get_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        let sql = format!(
+            "SELECT {} FROM users WHERE lower(email) = lower($1)",
+            rows::USER_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(email)
+            .fetch_optional(self.pool_ref())
+            .await
+            .store()?;
+        row.as_ref().map(rows::user).transpose()
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {
+        let mut q: QueryBuilder<Postgres> =
+            QueryBuilder::new(format!("SELECT {} FROM users WHERE true", rows::USER_COLS));
+        if let Some(role) = query.role {
+            q.push(" AND role = ").push_bind(role.as_str());
+        }
+        if let Some(text) = &query.q {
+            q.push(" AND (strpos(lower(name), lower(")
+                .push_bind(text.clone())
+                .push(")) > 0 OR strpos(lower(email), lower(")
+                .push_bind(text.clone())
+                .push(")) > 0)");
+        }
+        if let Some(c) = query.cursor {
+            q.push(" AND (created_at, id) > (")
+                .push_bind(micros(c.key))
+                .push(", ")
+                .push_bind(c.id)
+                .push(")");
+        }
+        q.push(" ORDER BY created_at, id LIMIT ")
+            .push_bind(i(query.limit as u64 + 1));
+        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
+        rows::all(&found, rows::user)
+    }
+
+    async fn count_users(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+            .fetch_one(self.pool_ref())
+            .await
+            .store()?;
+        Ok(rows::u(n))
+    }
+
+    async fn staff_ids(&self) -> StoreResult<Vec<Uuid>> {
+        sqlx::query_scalar(
+            "SELECT id FROM users WHERE role IN ('admin', 'agent') AND is_active ORDER BY id",
+        )
+        .fetch_all(self.pool_ref())
+        .await
+        .store()
+    }
+
+    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, refresh_hash, refresh_expires_at, created_at, \
+             revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(s.id)
+        .bind(s.user_id)
+        .bind(&s.refresh_hash)
+        .bind(s.refresh_expires_at)
+        .bind(s.created_at)
+        .bind(s.revoked_at)
+        .execute(self.pool_ref())
+        .await
+        .store()?;
+        Ok(())
+    }
+
+    async fn get_session(&self, id: Uuid) -> StoreResult<Option<Session>> {
+        let sql = format!("SELECT {} FROM sessions WHERE id = $1", rows::SESSION_COLS);
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool_ref())
+            .await
+            .store()?;
+        row.as_ref().map(rows::session).transpose()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        id: Uuid,
+        expected_hash: &str,
+        new_hash: &str,
+        new_expires_at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE sessions SET refresh_hash = $3, refresh_expires_at = $4 \
+             WHERE id = $1 AND revoked_at IS NULL AND refresh_hash = $2",
+        )
+        .bind(id)
+        .bind(expected_hash)
+        .bind(new_hash)
+        .bind(new_expires_at)
+        .execute(self.pool_ref())
+        .await
+        .store()?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(at)
+            .execute(self.pool_ref())
+            .await
+            .store()?;
+        Ok(())
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: Uuid,
+        except: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND revoked_at IS NULL \
+             AND ($2::uuid IS NULL OR id <> $2)",
+        )
+        .bind(user_id)
+        .bind(except)
+        .bind(at)
+        .execute(self.pool_ref())
+        .await
+        .store()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,217 @@
+//! Webhook endpoints and deliveries: [`WebhookStore`]. Workers claim due deliveries with
+//! `FOR UPDATE SKIP LOCKED`, so concurrent claimers never get the same one.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use helpdesk_core::StoreError;
+use helpdesk_core::page::Cursor;
+use helpdesk_core::store::{StoreResult, WebhookStore};
+use helpdesk_core::webhook::{ClaimedDelivery, Delivery, Webhook};
+use sqlx::{Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::PostgresStore;
+use crate::conversations::prefixed;
+use crate::error::SqlxResultExt;
+use crate::rows::{self, delivery_status_str, i, micros};
+
+fn with_alias(cols: &str, alias: &str) -> String {
+    cols.split(',')
+        .map(|c| {
+            let c = c.trim();
+            format!("{alias}.{c} AS {alias}_{c}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[async_trait]
+impl WebhookStore for PostgresStore {
+    async fn insert_webhook(&self, w: &Webhook) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO webhooks (id, url, events, description, active, secret, \
+             previous_secret, previous_secret_until, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(w.id)
+        .bind(&w.url)
+        .bind(&w.events)
+        .bind(&w.description)
+        .bind(w.active)
+        .bind(&w.secret)
+        .bind(w.previous_secret.as_ref().map(|p| p.0.clone()))
+        .bind(w.previous_secret.as_ref().map(|p| p.1))
+        .bind(w.created_at)
+        .bind(w.updated_at)
+        .execute(self.pool_ref())
+        .await
+        .store()?;
+        Ok(())
+    }
+
+    async fn update_webhook(&self, w: &Webhook) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE webhooks SET url = $2, events = $3, description = $4, active = $5, \
+             secret = $6, previous_secret = $7, previous_secret_until = $8, created_at = $9, \
+             updated_at = $10 WHERE id = $1",
+        )
+        .bind(w.id)
+        .bind(&w.url)
+        .bind(&w.events)
+        .bind(&w.description)
+        .bind(w.active)
+        .bind(&w.secret)
+        .bind(w.previous_secret.as_ref().map(|p| p.0.clone()))
+        .bind(w.previous_secret.as_ref().map(|p| p.1))
+        .bind(w.created_at)
+        .bind(w.updated_at)
+        .execute(self.pool_ref())
+        .await
+        .store()?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_webhook(&self, id: Uuid) -> StoreResult<()> {
+        // Its deliveries go with it (ON DELETE CASCADE).
+        let done = sqlx::query("DELETE FROM webhooks WHERE id = $1")
+            .bind(id)
+            .execute(self.pool_ref())
+            .await
+            .store()?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn get_webhook(&self, id: Uuid) -> StoreResult<Option<Webhook>> {
+        let sql = format!("SELECT {} FROM webhooks WHERE id = $1", rows::WEBHOOK_COLS);
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool_ref())
+            .await
+            .store()?;
+        row.as_ref().map(rows::webhook).transpose()
+    }
+
+    async fn list_webhooks(&self) -> StoreResult<Vec<Webhook>> {
+        let sql = format!(
+            "SELECT {} FROM webhooks ORDER BY created_at, id",
+            rows::WEBHOOK_COLS
+        );
+        let found = sqlx::query(&sql).fetch_all(self.pool_ref()).await.store()?;
+        rows::all(&found, rows::webhook)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "SELECT {d}, {e}, {w} FROM deliveries d \
+             JOIN webhooks w ON w.id = d.webhook_id \
+             JOIN events e ON e.id = d.event_id \
+             WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= $1 AND w.active \
+             ORDER BY d.next_attempt_at, d.event_id, d.id LIMIT $2 \
+             FOR UPDATE OF d SKIP LOCKED",
+            d = prefixed(rows::DELIVERY_COLS, "d"),
+            e = with_alias(rows::EVENT_COLS, "e"),
+            w = with_alias(rows::WEBHOOK_COLS, "w"),
+        );
+        let found = sqlx::query(&sql)
+            .bind(now)
+            .bind(i(limit as u64))
+            .fetch_all(&mut *tx)
+            .await
+            .store()?;
+        let claimed = found
+            .iter()
+            .map(|r| {
+                Ok(ClaimedDelivery {
+                    delivery: rows::delivery(r)?,
+                    event: rows::event_with_prefix(r, "e_")?,
+                    webhook: rows::webhook_with_prefix(r, "w_")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        if !claimed.is_empty() {
+            let ids: Vec<Uuid> = claimed.iter().map(|c| c.delivery.id).collect();
+            sqlx::query("UPDATE deliveries SET next_attempt_at = $2 WHERE id = ANY($1)")
+                .bind(&ids)
+                .bind(lease_until)
+                .execute(&mut *tx)
+                .await
+                .store()?;
+        }
+        self.commit(tx, false).await?;
+        Ok(claimed)
+    }
+
+    async fn update_delivery(&self, d: &Delivery) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE deliveries SET webhook_id = $2, event_id = $3, event_type = $4, status = $5, \
+             attempts = $6, last_status_code = $7, last_error = $8, next_attempt_at = $9, \
+             created_at = $10 WHERE id = $1",
+        )
+        .bind(d.id)
+        .bind(d.webhook_id)
+        .bind(i(d.event_id.0))
+        .bind(&d.event_type)
+        .bind(delivery_status_str(d.status))
+        .bind(i32::try_from(d.attempts).unwrap_or(i32::MAX))
+        .bind(d.last_status_code.map(i32::from))
+        .bind(&d.last_error)
+        .bind(d.next_attempt_at)
+        .bind(d.created_at)
+        .execute(self.pool_ref())
+        .await
+        .store()?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn get_delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>> {
+        let sql = format!(
+            "SELECT {} FROM deliveries WHERE id = $1",
+            rows::DELIVERY_COLS
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool_ref())
+            .await
+            .store()?;
+        row.as_ref().map(rows::delivery).transpose()
+    }
+
+    async fn list_deliveries(
+        &self,
+        webhook_id: Uuid,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Delivery>> {
+        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+            "SELECT {} FROM deliveries WHERE webhook_id = ",
+            rows::DELIVERY_COLS
+        ));
+        q.push_bind(webhook_id);
+        if let Some(c) = cursor {
+            q.push(" AND (created_at, id) < (")
+                .push_bind(micros(c.key))
+                .push(", ")
+                .push_bind(c.id)
+                .push(")");
+        }
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(i(limit as u64 + 1));
+        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
+        rows::all(&found, rows::delivery)
+    }
+}

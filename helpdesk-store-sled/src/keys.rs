@@ -1,0 +1,231 @@
+//! Key encodings: fixed-width big-endian parts so that byte order is sort order, and the
+//! names of the trees a store keeps.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// The trees of a store, by position in [`TREE_NAMES`]. Every transaction spans all of
+/// them (sled 0.34 serialises transactions anyway, so a wide one costs nothing extra).
+pub(crate) mod tree {
+    /// Schema version, counters (ticket number, event id, users, unread notifications),
+    /// settings, and the webhook list (read inside every event-writing transaction).
+    pub const META: usize = 0;
+    /// user id → User.
+    pub const USERS: usize = 1;
+    /// email → user id.
+    pub const USER_EMAILS: usize = 2;
+    /// `c|created|id`, `r|role|created|id`, `S|id` (active staff).
+    pub const USER_IDX: usize = 3;
+    /// session id → Session.
+    pub const SESSIONS: usize = 4;
+    /// `user|session` → ().
+    pub const USER_SESSIONS: usize = 5;
+    /// ticket id → Ticket.
+    pub const TICKETS: usize = 6;
+    /// number → ticket id.
+    pub const TICKET_NUMBERS: usize = 7;
+    /// `dimension|sort|key|id` → ().
+    pub const TICKET_IDX: usize = 8;
+    /// `ticket|at|id` → TicketEvent.
+    pub const TICKET_EVENTS: usize = 9;
+    /// conversation id → Conversation.
+    pub const CONVS: usize = 10;
+    /// direct key → conversation id.
+    pub const DIRECT: usize = 11;
+    /// `member|kind-or-*|activity|conversation` → ().
+    pub const CONV_IDX: usize = 12;
+    /// `conversation|seq` → Message.
+    pub const MESSAGES: usize = 13;
+    /// message id → `conversation|seq`.
+    pub const MESSAGE_IDS: usize = 14;
+    /// `conversation|seq` → () for non-internal messages.
+    pub const PUBLIC_MSGS: usize = 15;
+    /// `conversation|sender|seq` → sender ordinal.
+    pub const OWN_MSGS: usize = 16;
+    /// `conversation|parent seq|child seq` → ().
+    pub const CHILDREN: usize = 17;
+    /// `conversation|user` → Participant.
+    pub const PARTICIPANTS: usize = 18;
+    /// notification id → Notification.
+    pub const NOTIFS: usize = 19;
+    /// `a|user|created|id` (all), `u|user|created|id` (unread) → ().
+    pub const NOTIF_IDX: usize = 20;
+    /// article id → Article.
+    pub const ARTICLES: usize = 21;
+    /// slug → article id.
+    pub const ARTICLE_SLUGS: usize = 22;
+    /// `a|created|id`, `s|status|...`, `t|tag|...`, `T|status|tag|...` → ().
+    pub const ARTICLE_IDX: usize = 23;
+    /// tag → (count, published count).
+    pub const ARTICLE_TAGS: usize = 24;
+    /// `term|0|article id` → (): the inverted search index.
+    pub const SEARCH: usize = 25;
+    /// attachment id → Attachment.
+    pub const ATTACHMENTS: usize = 26;
+    /// `T|ticket|created|id`, `M|conversation|message|created|id`, `U|created|id` → ().
+    pub const ATT_IDX: usize = 27;
+    /// `blob|chunk index` → bytes.
+    pub const BLOBS: usize = 28;
+    /// event id → Event.
+    pub const EVENTS: usize = 29;
+    /// delivery id → Delivery.
+    pub const DELIVERIES: usize = 30;
+    /// `webhook|created|id` → ().
+    pub const DELIVERY_IDX: usize = 31;
+    /// `next attempt|event id|id` → () for pending and failed deliveries that are due.
+    pub const DELIVERY_DUE: usize = 32;
+    /// How many trees.
+    pub const COUNT: usize = 33;
+}
+
+/// Tree names on disk, indexed by the constants of [`tree`].
+pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
+    "meta",
+    "users",
+    "user_emails",
+    "user_idx",
+    "sessions",
+    "user_sessions",
+    "tickets",
+    "ticket_numbers",
+    "ticket_idx",
+    "ticket_events",
+    "conversations",
+    "direct",
+    "conversation_idx",
+    "messages",
+    "message_ids",
+    "public_messages",
+    "own_messages",
+    "children",
+    "participants",
+    "notifications",
+    "notification_idx",
+    "articles",
+    "article_slugs",
+    "article_idx",
+    "article_tags",
+    "search",
+    "attachments",
+    "attachment_idx",
+    "blobs",
+    "events",
+    "deliveries",
+    "delivery_idx",
+    "delivery_due",
+];
+
+/// A key built from parts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Key(pub Vec<u8>);
+
+impl Key {
+    /// An empty key.
+    pub fn new() -> Self {
+        Key(Vec::with_capacity(48))
+    }
+    /// Appends raw bytes.
+    pub fn raw(mut self, b: &[u8]) -> Self {
+        self.0.extend_from_slice(b);
+        self
+    }
+    /// Appends one byte (a tag naming an index dimension).
+    pub fn tag(mut self, b: u8) -> Self {
+        self.0.push(b);
+        self
+    }
+    /// Appends a uuid (16 bytes; byte order is `Uuid`'s order).
+    pub fn id(self, id: Uuid) -> Self {
+        self.raw(id.as_bytes())
+    }
+    /// Appends a u64, big-endian.
+    pub fn u64(self, n: u64) -> Self {
+        self.raw(&n.to_be_bytes())
+    }
+    /// Appends a u32, big-endian.
+    pub fn u32(self, n: u32) -> Self {
+        self.raw(&n.to_be_bytes())
+    }
+    /// Appends an i64 so that byte order is numeric order.
+    pub fn i64(self, n: i64) -> Self {
+        self.u64(i64_sortable(n))
+    }
+    /// Appends a time in microseconds (the cursor key unit).
+    pub fn micros(self, t: DateTime<Utc>) -> Self {
+        self.i64(t.timestamp_micros())
+    }
+    /// Appends a time exactly (seconds, then nanoseconds).
+    pub fn exact_time(self, t: DateTime<Utc>) -> Self {
+        self.i64(t.timestamp()).u32(t.timestamp_subsec_nanos())
+    }
+    /// Appends a string with a length prefix, so that a prefix ending after it matches
+    /// this string exactly.
+    pub fn str(self, s: &str) -> Self {
+        let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
+        self.u32(len).raw(s.as_bytes())
+    }
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Key {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Maps an i64 to a u64 with the same order.
+pub(crate) fn i64_sortable(n: i64) -> u64 {
+    (n as u64) ^ (1 << 63)
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None`: no such key).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// Reads a uuid from the last 16 bytes of a key.
+pub(crate) fn trailing_id(key: &[u8]) -> Option<Uuid> {
+    let start = key.len().checked_sub(16)?;
+    Uuid::from_slice(&key[start..]).ok()
+}
+
+/// Reads a big-endian u64 at the end of a key.
+pub(crate) fn trailing_u64(key: &[u8]) -> Option<u64> {
+    let start = key.len().checked_sub(8)?;
+    Some(u64::from_be_bytes(key[start..].try_into().ok()?))
+}
+
+/// Reads a big-endian u64 value.
+pub(crate) fn u64_value(v: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(v.try_into().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn i64_order_is_byte_order() {
+        let ns = [i64::MIN, -5, -1, 0, 1, 7, i64::MAX];
+        for w in ns.windows(2) {
+            assert!(Key::new().i64(w[0]).0 < Key::new().i64(w[1]).0);
+        }
+    }
+
+    #[test]
+    fn prefix_end_skips_max_bytes() {
+        assert_eq!(prefix_end(&[1, 2]), Some(vec![1, 3]));
+        assert_eq!(prefix_end(&[1, 255]), Some(vec![2]));
+        assert_eq!(prefix_end(&[255]), None);
+    }
+}

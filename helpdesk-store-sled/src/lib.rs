@@ -1,0 +1,355 @@
+//! # helpdesk-store-sled
+//!
+//! The embedded storage backend of Helpdesk on [sled] 0.34: [`SledStore`] implements
+//! every storage trait of [`helpdesk_core::store`].
+//!
+//! How it keeps the contract:
+//! - **Atomic domain operations**: every mutating method is one sled transaction over
+//!   all the store's trees; sled makes a transaction's writes visible, and recovered after
+//!   a crash, together or not at all.
+//! - **No range reads inside transactions** (sled 0.34 has none): counters and heads are
+//!   single keys (ticket number, event id, conversation counters inside the conversation
+//!   record, unread notification counts, the webhook list); index entries, keys that
+//!   encode sort order, live in their own trees, are written inside the transaction and
+//!   read with range scans outside it. Reads through an index re-check the record they
+//!   reach, so a concurrently moved entry is skipped, never shown twice.
+//! - **Durability**: a write returns after `flush_async`; concurrent writers share
+//!   flushes (group commit, see the `flush` module).
+//! - **Event ids** come from a counter key read and written inside each transaction, and
+//!   sled runs transactions one at a time, so ids increase in commit order and
+//!   `events_after` never skips.
+//! - A **schema version** record refuses databases written by a newer build.
+//! - Operations that must remove a variable set of records (deleting a ticket with its
+//!   conversation, a webhook with its deliveries, revoking a user's sessions, marking all
+//!   notifications read) read the keys with a scan first, then check inside the
+//!   transaction that what they read is still current (a version or a counter), and sweep
+//!   records that became unreachable afterwards.
+//! - Blob chunks are written outside transactions (sled buffers a transaction in memory);
+//!   the attachment metadata that makes them reachable commits after them.
+//!
+//! sled calls are short and synchronous and run on the calling task; flushes run on
+//! sled's own thread pool. Methods must be called inside a tokio runtime.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use helpdesk_core::{Config, Helpdesk};
+//! use helpdesk_store_sled::SledStore;
+//!
+//! let store = SledStore::open("./helpdesk-data")?;
+//! let hd = Helpdesk::new(Arc::new(store), Config::default());
+//! # Ok::<_, helpdesk_core::StoreError>(())
+//! ```
+#![forbid(unsafe_code)]
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
+};
+use sled::{IVec, Tree};
+
+use helpdesk_core::StoreError;
+use helpdesk_core::store::StoreResult;
+
+mod attachments;
+mod conversations;
+mod effects;
+mod flush;
+mod kb;
+mod keys;
+mod meta;
+mod notifications;
+mod tickets;
+mod users;
+mod webhooks;
+
+use keys::{TREE_NAMES, prefix_end};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The key of the schema version record in the `meta` tree (a decimal string).
+pub const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
+/// The tree holding the schema version record.
+pub const META_TREE: &str = "meta";
+/// sled's page cache size: sled's own default is 1 GiB.
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The sled store. Cheap to clone (all clones share one database).
+#[derive(Clone)]
+pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore").finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    db: sled::Db,
+    trees: Vec<Tree>,
+    flusher: Arc<flush::Flusher>,
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in the directory `path`, with a 64 MiB cache.
+    /// A database written by a newer, incompatible version is refused with
+    /// [`StoreError::Corrupt`]; a database held by another process is
+    /// [`StoreError::Unavailable`].
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        Self::open_with(sled::Config::new().path(path))
+    }
+
+    /// A store in a temporary directory, removed when the last clone is dropped.
+    pub fn temporary() -> StoreResult<Self> {
+        Self::open_with(sled::Config::new().temporary(true))
+    }
+
+    fn open_with(config: sled::Config) -> StoreResult<Self> {
+        let db = config
+            .cache_capacity(DEFAULT_CACHE_BYTES)
+            .open()
+            .map_err(open_error)?;
+        check_schema(&db)?;
+        let trees = TREE_NAMES
+            .iter()
+            .map(|name| db.open_tree(name))
+            .collect::<sled::Result<Vec<_>>>()
+            .map_err(sled_error)?;
+        let flusher = Arc::new(flush::Flusher::new(db.clone()));
+        Ok(SledStore {
+            inner: Arc::new(Inner { db, trees, flusher }),
+        })
+    }
+
+    /// The on-disk size of the database in bytes, as sled reports it.
+    pub fn size_on_disk(&self) -> StoreResult<u64> {
+        self.inner.db.size_on_disk().map_err(sled_error)
+    }
+
+    /// Flushes everything written so far to disk (writes do this themselves).
+    pub async fn flush(&self) -> StoreResult<()> {
+        self.inner.flusher.flush().await
+    }
+
+    pub(crate) fn tree(&self, t: usize) -> &Tree {
+        &self.inner.trees[t]
+    }
+
+    /// Runs `f` as one transaction over every tree, then waits until it is on disk.
+    pub(crate) async fn write<R>(&self, f: impl Fn(&Tx<'_>) -> TxResult<R>) -> StoreResult<R> {
+        let r = self.transact(f)?;
+        self.inner.flusher.flush().await?;
+        Ok(r)
+    }
+
+    /// Runs `f` as one transaction over every tree, without waiting for the disk.
+    pub(crate) fn transact<R>(&self, f: impl Fn(&Tx<'_>) -> TxResult<R>) -> StoreResult<R> {
+        let refs: Vec<&Tree> = self.inner.trees.iter().collect();
+        <[&Tree] as Transactional<StoreError>>::transaction(&refs[..], |view| f(&Tx { t: view }))
+            .map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => sled_error(e),
+            })
+    }
+
+    /// A record by key, decoded.
+    pub(crate) fn get_json<T: DeserializeOwned>(
+        &self,
+        t: usize,
+        key: impl AsRef<[u8]>,
+    ) -> StoreResult<Option<T>> {
+        match self.tree(t).get(key).map_err(sled_error)? {
+            None => Ok(None),
+            Some(v) => decode(&v, TREE_NAMES[t]).map(Some),
+        }
+    }
+
+    /// Keys and values of `t` starting with `prefix`, strictly after `after` in the scan
+    /// direction (ascending: greater; descending: smaller).
+    pub(crate) fn scan(
+        &self,
+        t: usize,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        descending: bool,
+    ) -> impl Iterator<Item = StoreResult<(IVec, IVec)>> + use<> {
+        let end = match prefix_end(prefix) {
+            Some(e) => Bound::Excluded(e),
+            None => Bound::Unbounded,
+        };
+        let start = Bound::Included(prefix.to_vec());
+        let iter: Box<dyn Iterator<Item = sled::Result<(IVec, IVec)>> + Send> = if descending {
+            let end = after.map_or(end, |a| Bound::Excluded(a.to_vec()));
+            Box::new(self.tree(t).range((start, end)).rev())
+        } else {
+            let start = after.map_or(start, |a| Bound::Excluded(a.to_vec()));
+            Box::new(self.tree(t).range((start, end)))
+        };
+        iter.map(|r| r.map_err(sled_error))
+    }
+
+    /// Removes every key of `t` starting with `prefix`, outside any transaction (for
+    /// records that nothing reaches any more).
+    pub(crate) fn sweep_prefix(&self, t: usize, prefix: &[u8]) -> StoreResult<()> {
+        let keys = self.keys_with_prefix(t, prefix)?;
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for k in keys {
+            batch.remove(k);
+        }
+        self.tree(t).apply_batch(batch).map_err(sled_error)
+    }
+
+    /// The keys of `t` starting with `prefix`.
+    pub(crate) fn keys_with_prefix(&self, t: usize, prefix: &[u8]) -> StoreResult<Vec<IVec>> {
+        self.tree(t)
+            .scan_prefix(prefix)
+            .keys()
+            .map(|r| r.map_err(sled_error))
+            .collect()
+    }
+}
+
+fn check_schema(db: &sled::Db) -> StoreResult<()> {
+    let meta = db.open_tree(META_TREE).map_err(sled_error)?;
+    match meta.get(SCHEMA_VERSION_KEY).map_err(sled_error)? {
+        None => {
+            meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION.to_string().as_bytes())
+                .map_err(sled_error)?;
+            db.flush().map_err(sled_error)?;
+            Ok(())
+        }
+        Some(v) => {
+            let found = std::str::from_utf8(&v)
+                .ok()
+                .and_then(|s| s.parse::<u32>().ok())
+                .ok_or_else(|| {
+                    StoreError::Corrupt("the schema version record is unreadable".into())
+                })?;
+            if found > SCHEMA_VERSION {
+                Err(StoreError::Corrupt(format!(
+                    "the database has schema version {found}, newer than version \
+                     {SCHEMA_VERSION} that this build of helpdesk understands; \
+                     open it with a newer helpdesk"
+                )))
+            } else if found < SCHEMA_VERSION {
+                Err(StoreError::Corrupt(format!(
+                    "the database has schema version {found}, older than version \
+                     {SCHEMA_VERSION} and no migration exists"
+                )))
+            } else {
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The transactional view of every tree, for one domain operation.
+pub(crate) struct Tx<'a> {
+    t: &'a [TransactionalTree],
+}
+
+/// The result of a step inside a transaction.
+pub(crate) type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+impl Tx<'_> {
+    pub fn get(&self, t: usize, key: impl AsRef<[u8]>) -> TxResult<Option<IVec>> {
+        Ok(self.t[t].get(key)?)
+    }
+    pub fn get_json<T: DeserializeOwned>(
+        &self,
+        t: usize,
+        key: impl AsRef<[u8]>,
+    ) -> TxResult<Option<T>> {
+        match self.get(t, key)? {
+            None => Ok(None),
+            Some(v) => decode(&v, TREE_NAMES[t]).map(Some).map_err(abort_with),
+        }
+    }
+    pub fn exists(&self, t: usize, key: impl AsRef<[u8]>) -> TxResult<bool> {
+        Ok(self.get(t, key)?.is_some())
+    }
+    pub fn get_u64(&self, t: usize, key: impl AsRef<[u8]>) -> TxResult<u64> {
+        match self.get(t, key)? {
+            None => Ok(0),
+            Some(v) => keys::u64_value(&v).ok_or_else(|| {
+                abort_with(StoreError::Corrupt(format!(
+                    "bad counter in {}",
+                    TREE_NAMES[t]
+                )))
+            }),
+        }
+    }
+    pub fn put(&self, t: usize, key: impl AsRef<[u8]>, value: impl Into<IVec>) -> TxResult<()> {
+        self.t[t].insert(key.as_ref(), value)?;
+        Ok(())
+    }
+    pub fn put_u64(&self, t: usize, key: impl AsRef<[u8]>, n: u64) -> TxResult<()> {
+        self.put(t, key, &n.to_be_bytes()[..])
+    }
+    pub fn put_json<T: Serialize>(
+        &self,
+        t: usize,
+        key: impl AsRef<[u8]>,
+        value: &T,
+    ) -> TxResult<()> {
+        let bytes = encode(value).map_err(abort_with)?;
+        self.put(t, key, bytes)
+    }
+    pub fn del(&self, t: usize, key: impl AsRef<[u8]>) -> TxResult<()> {
+        self.t[t].remove(key.as_ref())?;
+        Ok(())
+    }
+}
+
+/// Aborts a transaction with a store error.
+pub(crate) fn abort_with(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+/// Aborts a transaction with a store error.
+pub(crate) fn abort<T>(e: StoreError) -> TxResult<T> {
+    Err(abort_with(e))
+}
+
+/// Decodes a stored record; bad bytes are [`StoreError::Corrupt`].
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8], what: &str) -> StoreResult<T> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Corrupt(format!("undecodable record in `{what}`: {e}")))
+}
+
+/// Encodes a record.
+pub(crate) fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(StoreError::other)
+}
+
+/// Maps a sled error to a store error.
+pub(crate) fn sled_error(e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(io) => StoreError::unavailable(io),
+        sled::Error::Corruption { at, .. } => {
+            StoreError::Corrupt(format!("sled reports corruption at {at:?}"))
+        }
+        other => StoreError::other(other),
+    }
+}
+
+fn open_error(e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+            StoreError::unavailable(format!(
+                "the sled database is in use by another process ({io}); \
+                 stop it or talk to it through its server (`--url`)"
+            ))
+        }
+        other => sled_error(other),
+    }
+}

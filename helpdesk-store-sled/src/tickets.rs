@@ -1,0 +1,344 @@
+//! [`TicketStore`]: tickets, their numbers (a counter key), list indexes and timelines.
+//!
+//! The list index holds one entry per (dimension, sort order) of a ticket:
+//! `dimension|sort|key|id`, where the dimension is everything (`a`), a status, a
+//! priority, the requester, the assignee (or `n`obody) or a tag, and the sort order is
+//! created, updated or priority. A query scans the most selective dimension it filters
+//! on, forwards or backwards, from its cursor.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use helpdesk_core::StoreError;
+use helpdesk_core::attachment::AttachmentParent;
+use helpdesk_core::event::Effects;
+use helpdesk_core::page::Cursor;
+use helpdesk_core::store::{EffectsFn, StoreResult, TicketStore};
+use helpdesk_core::ticket::{
+    AssigneeFilter, NewTicket, Ticket, TicketEvent, TicketQuery, TicketSort, TicketStatus,
+};
+
+use crate::attachments::{attach, check_attachable, remove_attachment};
+use crate::conversations::{ConvGather, insert_conversation, remove_conversation};
+use crate::effects::write_effects;
+use crate::keys::{Key, trailing_id, tree};
+use crate::{SledStore, Tx, TxResult, abort};
+
+const TICKET_NUMBER: &[u8] = b"ticket_number";
+
+const SORTS: [(u8, TicketSort); 3] = [
+    (b'c', TicketSort::CreatedAt),
+    (b'u', TicketSort::UpdatedAt),
+    (b'p', TicketSort::Priority),
+];
+
+fn sort_byte(s: TicketSort) -> u8 {
+    match s {
+        TicketSort::CreatedAt | TicketSort::CreatedAtDesc => b'c',
+        TicketSort::UpdatedAt | TicketSort::UpdatedAtDesc => b'u',
+        TicketSort::Priority | TicketSort::PriorityDesc => b'p',
+    }
+}
+
+fn status_dim(s: TicketStatus) -> Key {
+    let b = TicketStatus::ALL.iter().position(|x| *x == s).unwrap_or(0) as u8;
+    Key::new().tag(b's').tag(b)
+}
+
+fn priority_dim(p: helpdesk_core::ticket::Priority) -> Key {
+    Key::new().tag(b'p').tag(p.rank() as u8)
+}
+
+fn dimensions(t: &Ticket) -> Vec<Key> {
+    let mut d = vec![
+        Key::new().tag(b'a'),
+        status_dim(t.status),
+        priority_dim(t.priority),
+        Key::new().tag(b'r').id(t.requester_id),
+        match t.assignee_id {
+            Some(u) => Key::new().tag(b'u').id(u),
+            None => Key::new().tag(b'n'),
+        },
+    ];
+    d.extend(t.tags.iter().map(|tag| Key::new().tag(b't').str(tag)));
+    d
+}
+
+fn index_keys(t: &Ticket) -> Vec<Key> {
+    let mut keys = Vec::new();
+    for dim in dimensions(t) {
+        for (b, sort) in SORTS {
+            keys.push(dim.clone().tag(b).i64(sort.key(t)).id(t.id));
+        }
+    }
+    keys
+}
+
+/// The dimensions a query scans: one prefix, or one per status.
+fn plan(q: &TicketQuery) -> Vec<Key> {
+    if let Some(r) = q.requester_id {
+        return vec![Key::new().tag(b'r').id(r)];
+    }
+    if let Some(AssigneeFilter::User(u)) = q.assignee {
+        return vec![Key::new().tag(b'u').id(u)];
+    }
+    if let Some(tag) = &q.tag {
+        return vec![Key::new().tag(b't').str(tag)];
+    }
+    if !q.statuses.is_empty() {
+        let mut s = q.statuses.clone();
+        s.sort_by_key(|x| x.as_str());
+        s.dedup();
+        return s.into_iter().map(status_dim).collect();
+    }
+    if let Some(p) = q.priority {
+        return vec![priority_dim(p)];
+    }
+    if let Some(AssigneeFilter::Nobody) = q.assignee {
+        return vec![Key::new().tag(b'n')];
+    }
+    vec![Key::new().tag(b'a')]
+}
+
+/// Writes a ticket and moves its index entries from `old`.
+pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxResult<()> {
+    if let Some(old) = old {
+        for k in index_keys(old) {
+            tx.del(tree::TICKET_IDX, k)?;
+        }
+    }
+    tx.put_json(tree::TICKETS, t.id.as_bytes(), t)?;
+    tx.put(
+        tree::TICKET_NUMBERS,
+        Key::new().i64(t.number),
+        t.id.as_bytes(),
+    )?;
+    for k in index_keys(t) {
+        tx.put(tree::TICKET_IDX, k, &[][..])?;
+    }
+    Ok(())
+}
+
+/// Writes a ticket under its version check; returns the stored one it replaced.
+pub(crate) fn update_versioned(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
+    match tx.get_json::<Ticket>(tree::TICKETS, t.id.as_bytes())? {
+        None => abort(StoreError::NotFound),
+        Some(old) if old.version + 1 != t.version => abort(StoreError::Conflict("version".into())),
+        Some(old) => put_ticket(tx, t, Some(&old)),
+    }
+}
+
+/// Checks a ticket's version without writing it.
+pub(crate) fn check_version(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
+    match tx.get_json::<Ticket>(tree::TICKETS, t.id.as_bytes())? {
+        None => abort(StoreError::NotFound),
+        Some(old) if old.version + 1 != t.version => abort(StoreError::Conflict("version".into())),
+        Some(_) => Ok(()),
+    }
+}
+
+/// What deleting a ticket removes, read outside the transaction.
+struct TicketGather {
+    version: u64,
+    timeline: Vec<sled::IVec>,
+    conv: Option<ConvGather>,
+    attachments: Vec<(Uuid, Vec<sled::IVec>)>,
+}
+
+/// Raised inside the delete transaction when the gathered keys went stale.
+const STALE: &str = "sled:stale-gather";
+
+impl SledStore {
+    fn gather_ticket(&self, t: &Ticket) -> StoreResult<TicketGather> {
+        let mut attachment_ids: Vec<Uuid> = Vec::new();
+        for prefix in [
+            Key::new().tag(b'T').id(t.id),
+            Key::new().tag(b'M').id(t.conversation_id),
+        ] {
+            for k in self.keys_with_prefix(tree::ATT_IDX, prefix.bytes())? {
+                attachment_ids.extend(trailing_id(&k));
+            }
+        }
+        let mut attachments = Vec::new();
+        for id in attachment_ids {
+            attachments.push((id, self.keys_with_prefix(tree::BLOBS, id.as_bytes())?));
+        }
+        Ok(TicketGather {
+            version: t.version,
+            timeline: self.keys_with_prefix(tree::TICKET_EVENTS, t.id.as_bytes())?,
+            conv: self.gather_conversation(t.conversation_id)?,
+            attachments,
+        })
+    }
+}
+
+#[async_trait]
+impl TicketStore for SledStore {
+    async fn create_ticket(
+        &self,
+        new: &NewTicket,
+        effects: EffectsFn<'_, Ticket>,
+    ) -> StoreResult<Ticket> {
+        self.write(|tx| {
+            check_attachable(tx, &new.attachment_ids)?;
+            let mut ticket = new.ticket.clone();
+            let number = tx.get_u64(tree::META, TICKET_NUMBER)? + 1;
+            ticket.number = number as i64;
+            insert_conversation(tx, &new.conversation)?;
+            tx.put_u64(tree::META, TICKET_NUMBER, number)?;
+            attach(
+                tx,
+                &new.attachment_ids,
+                AttachmentParent::Ticket {
+                    ticket_id: ticket.id,
+                },
+            )?;
+            put_ticket(tx, &ticket, None)?;
+            write_effects(tx, &effects(&ticket))?;
+            Ok(ticket)
+        })
+        .await
+    }
+
+    async fn update_ticket(&self, ticket: &Ticket, fx: &Effects) -> StoreResult<()> {
+        self.write(|tx| {
+            update_versioned(tx, ticket)?;
+            write_effects(tx, fx)
+        })
+        .await
+    }
+
+    async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {
+        // sled cannot scan inside a transaction: read what to remove first, then check
+        // inside the transaction that it is still all (the ticket's version and the
+        // conversation's counters did not move), else read again.
+        let mut attempts = 0;
+        let conv_id = loop {
+            attempts += 1;
+            let Some(t) = self.get_json::<Ticket>(tree::TICKETS, id.as_bytes())? else {
+                return Err(StoreError::NotFound);
+            };
+            let g = self.gather_ticket(&t)?;
+            let result = self.transact(|tx| {
+                let Some(t) = tx.get_json::<Ticket>(tree::TICKETS, id.as_bytes())? else {
+                    return abort(StoreError::NotFound);
+                };
+                if t.version != g.version {
+                    return abort(StoreError::Conflict(STALE.into()));
+                }
+                for k in index_keys(&t) {
+                    tx.del(tree::TICKET_IDX, k)?;
+                }
+                tx.del(tree::TICKETS, id.as_bytes())?;
+                tx.del(tree::TICKET_NUMBERS, Key::new().i64(t.number))?;
+                for k in &g.timeline {
+                    tx.del(tree::TICKET_EVENTS, k)?;
+                }
+                if let Some(c) = &g.conv
+                    && !remove_conversation(tx, c)?
+                {
+                    return abort(StoreError::Conflict(STALE.into()));
+                }
+                for (aid, blob_keys) in &g.attachments {
+                    remove_attachment(tx, *aid, blob_keys)?;
+                }
+                write_effects(tx, fx)?;
+                Ok(t.conversation_id)
+            });
+            match result {
+                Err(e) if e.is_conflict(STALE) && attempts < 20 => continue,
+                Err(e) if e.is_conflict(STALE) => {
+                    return Err(StoreError::Conflict("busy".into()));
+                }
+                other => break other?,
+            }
+        };
+        // Records that a concurrent write added for the deleted ticket after the gather
+        // (a timeline entry, a participant) are unreachable now: sweep them.
+        self.sweep_prefix(tree::TICKET_EVENTS, id.as_bytes())?;
+        self.sweep_prefix(tree::PARTICIPANTS, conv_id.as_bytes())?;
+        self.flush().await
+    }
+
+    async fn get_ticket(&self, id: Uuid) -> StoreResult<Option<Ticket>> {
+        self.get_json(tree::TICKETS, id.as_bytes())
+    }
+
+    async fn get_ticket_by_number(&self, number: i64) -> StoreResult<Option<Ticket>> {
+        let Some(id) = self
+            .tree(tree::TICKET_NUMBERS)
+            .get(Key::new().i64(number))
+            .map_err(crate::sled_error)?
+        else {
+            return Ok(None);
+        };
+        let id = Uuid::from_slice(&id)
+            .map_err(|_| StoreError::Corrupt("bad ticket number index".into()))?;
+        Ok(self
+            .get_json::<Ticket>(tree::TICKETS, id.as_bytes())?
+            .filter(|t| t.number == number))
+    }
+
+    async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
+        let desc = q.sort.descending();
+        let sb = sort_byte(q.sort);
+        let mut found: Vec<(Vec<u8>, Ticket)> = Vec::new();
+        for dim in plan(q) {
+            let prefix = dim.tag(sb);
+            let after = q.cursor.map(|c| prefix.clone().i64(c.key).id(c.id));
+            let mut taken = 0;
+            for item in self.scan(
+                tree::TICKET_IDX,
+                prefix.bytes(),
+                after.as_ref().map(Key::bytes),
+                desc,
+            ) {
+                if taken > q.limit {
+                    break;
+                }
+                let (k, _) = item?;
+                let Some(id) = trailing_id(&k) else { continue };
+                let Some(t) = self.get_json::<Ticket>(tree::TICKETS, id.as_bytes())? else {
+                    continue;
+                };
+                // The entry must still be this ticket's current one (a concurrent update
+                // may have moved it), and the ticket must pass every filter.
+                let current = prefix.clone().i64(q.sort.key(&t)).id(t.id);
+                if current.bytes() != &k[..] || !q.matches(&t) || !q.after_cursor(&t) {
+                    continue;
+                }
+                taken += 1;
+                found.push((k[prefix.bytes().len()..].to_vec(), t));
+            }
+        }
+        found.sort_by(|a, b| if desc { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) });
+        found.dedup_by(|a, b| a.1.id == b.1.id);
+        Ok(found
+            .into_iter()
+            .take(q.limit + 1)
+            .map(|(_, t)| t)
+            .collect())
+    }
+
+    async fn list_ticket_events(
+        &self,
+        ticket_id: Uuid,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<TicketEvent>> {
+        let prefix = Key::new().id(ticket_id);
+        let after = cursor.map(|c| prefix.clone().i64(c.key).id(c.id));
+        self.scan(
+            tree::TICKET_EVENTS,
+            prefix.bytes(),
+            after.as_ref().map(Key::bytes),
+            false,
+        )
+        .take(limit + 1)
+        .map(|item| {
+            let (_, v) = item?;
+            crate::decode(&v, "ticket_events")
+        })
+        .collect()
+    }
+}
