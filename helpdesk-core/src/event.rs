@@ -194,6 +194,29 @@ pub(crate) struct Live {
     started: std::sync::Once,
 }
 
+/// A live event stream from [`crate::Helpdesk::subscribe`].
+pub struct Subscription {
+    rx: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
+    /// The log's last event when the stream began; nothing at or before it is passed on.
+    floor: Option<EventId>,
+}
+
+impl Subscription {
+    /// The next event, or `Lagged(n)` when `n` were dropped because this receiver fell
+    /// behind (catch up with [`crate::Helpdesk::events_after`]), or `Closed`.
+    pub async fn recv(
+        &mut self,
+    ) -> Result<std::sync::Arc<Event>, tokio::sync::broadcast::error::RecvError> {
+        loop {
+            let e = self.rx.recv().await?;
+            if self.floor.is_none_or(|f| e.id > f) {
+                self.floor = None;
+                return Ok(e);
+            }
+        }
+    }
+}
+
 /// Events one subscriber may lag behind before it is told it missed some (it then
 /// resumes from the log).
 const LIVE_CAPACITY: usize = 4096;
@@ -220,10 +243,14 @@ impl crate::Helpdesk {
     /// [`crate::Helpdesk::may_see`] before showing an event to a user. A receiver that
     /// falls behind gets `RecvError::Lagged` and should catch up with
     /// [`crate::Helpdesk::events_after`]. Must be called inside a tokio runtime.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<std::sync::Arc<Event>> {
+    pub async fn subscribe(&self) -> crate::Result<Subscription> {
+        // Join the broadcast before reading the log's end: every event after `floor`
+        // is broadcast after this receiver exists, and the tailer may still be
+        // broadcasting older ones, which `recv` skips.
         let rx = self.inner.live.sender.subscribe();
         self.start_tailer();
-        rx
+        let floor = self.st().last_event_id().await?;
+        Ok(Subscription { rx, floor })
     }
 
     /// Starts the tailer once. [`crate::Helpdesk::new`] calls it when a runtime is

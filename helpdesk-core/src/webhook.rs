@@ -626,8 +626,17 @@ impl Helpdesk {
         transport: std::sync::Arc<dyn WebhookTransport>,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
-        let mut events = self.subscribe();
         tokio::pin!(shutdown);
+        let mut events = loop {
+            match self.subscribe().await {
+                Ok(events) => break events,
+                Err(e) => tracing::warn!(error = %e, "webhook worker cannot read the event log"),
+            }
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        };
         loop {
             match self.deliver_due_webhooks(transport.as_ref()).await {
                 Ok(n) if n > 0 => continue,

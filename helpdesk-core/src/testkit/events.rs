@@ -184,7 +184,7 @@ pub async fn subscribe_receives_live_events(store: Arc<dyn Store>) {
     let b = w.agent().await;
     let d = w.direct(&a, &b).await;
     w.send(&a, d, "before").await;
-    let mut rx = w.hd.subscribe();
+    let mut rx = w.hd.subscribe().await.unwrap();
     let m1 = w.send(&a, d, "live 1").await.message;
     let m2 = w.send(&b, d, "live 2").await.message;
     let mut got = Vec::new();
