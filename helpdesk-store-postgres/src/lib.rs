@@ -39,6 +39,7 @@ mod kb;
 mod meta;
 mod notifications;
 mod rows;
+pub mod testing;
 mod tickets;
 mod users;
 mod webhooks;

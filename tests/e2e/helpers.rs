@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use helpdesk::clock::ManualClock;
-use helpdesk::store::memory::MemoryStore;
+use helpdesk::store::Store;
 use helpdesk::user::NewUser;
 use helpdesk::{Config, Helpdesk, Principal, Role};
 use helpdesk_http::{RunningServer, ServerConfig};
@@ -16,6 +16,38 @@ pub struct App {
     pub client: reqwest::Client,
     pub hd: Helpdesk,
     pub clock: Arc<ManualClock>,
+    /// What holds the store's data; dropped (directory or database removed) last.
+    _backing: Backing,
+}
+
+/// Where a test server keeps its data.
+enum Backing {
+    Sled(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(#[allow(dead_code)] helpdesk_store_postgres::testing::TestDb),
+}
+
+/// The environment variable choosing the store of the end-to-end tests: `sled` (the
+/// default, in a temporary directory) or `postgres` (a fresh database on the server of
+/// `HELPDESK_TEST_DATABASE_URL`).
+pub const STORE_VAR: &str = "HELPDESK_E2E_STORE";
+
+/// A fresh store of the kind [`STORE_VAR`] names.
+async fn fresh_store() -> (Arc<dyn Store>, Backing) {
+    match std::env::var(STORE_VAR).as_deref() {
+        Ok("postgres") => {
+            let db = helpdesk_store_postgres::testing::TestDb::create("e2e")
+                .await
+                .expect("HELPDESK_E2E_STORE=postgres needs HELPDESK_TEST_DATABASE_URL");
+            (db.dyn_store(), Backing::Postgres(db))
+        }
+        Ok("sled") | Err(_) => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let store =
+                helpdesk_store_sled::SledStore::open(dir.path().join("data")).expect("open sled");
+            (Arc::new(store), Backing::Sled(dir))
+        }
+        Ok(other) => panic!("{STORE_VAR}={other}: expected sled or postgres"),
+    }
 }
 
 /// A user with a token.
@@ -25,7 +57,7 @@ pub struct Who {
     pub refresh: String,
 }
 
-/// A server over the in-memory store with cheap password hashing.
+/// A server over a fresh store with cheap password hashing.
 pub async fn spawn_app() -> App {
     spawn_app_with(Config::for_tests(), ServerConfig::default()).await
 }
@@ -33,7 +65,8 @@ pub async fn spawn_app() -> App {
 /// A server with the given configurations.
 pub async fn spawn_app_with(config: Config, mut server: ServerConfig) -> App {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-    let hd = Helpdesk::with_clock(Arc::new(MemoryStore::new()), config, clock.clone());
+    let (store, backing) = fresh_store().await;
+    let hd = Helpdesk::with_clock(store, config, clock.clone());
     server.webhook_worker = false;
     let running = helpdesk_http::spawn(hd.clone(), server)
         .await
@@ -46,6 +79,7 @@ pub async fn spawn_app_with(config: Config, mut server: ServerConfig) -> App {
             .expect("client"),
         hd,
         clock,
+        _backing: backing,
     }
 }
 
@@ -144,7 +178,8 @@ fn who(v: &Value) -> Who {
     }
 }
 
-/// Replaces ids, times and tokens with placeholders for snapshots.
+/// Replaces ids, times and tokens with placeholders for snapshots: any string that is a
+/// UUID or an RFC 3339 time, whatever its key, and the values of token keys.
 pub fn redact(v: &Value) -> Value {
     fn walk(key: Option<&str>, v: &Value) -> Value {
         match v {
@@ -154,15 +189,17 @@ pub fn redact(v: &Value) -> Value {
                     .collect(),
             ),
             Value::Array(a) => Value::Array(a.iter().map(|x| walk(key, x)).collect()),
-            Value::String(_) => match key {
-                Some(k) if k == "id" || k.ends_with("_id") || k.ends_with("_ids") => {
+            Value::String(s) => {
+                if matches!(key, Some("access_token" | "refresh_token" | "next_cursor")) {
+                    json!("[token]")
+                } else if uuid::Uuid::parse_str(s).is_ok() {
                     json!("[id]")
+                } else if chrono::DateTime::parse_from_rfc3339(s).is_ok() {
+                    json!("[datetime]")
+                } else {
+                    v.clone()
                 }
-                Some(k) if k.ends_with("_at") => json!("[datetime]"),
-                Some("access_token" | "refresh_token" | "next_cursor") => json!("[token]"),
-                Some("user_id") => json!("[id]"),
-                _ => v.clone(),
-            },
+            }
             _ => v.clone(),
         }
     }
