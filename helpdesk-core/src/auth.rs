@@ -305,13 +305,25 @@ impl Helpdesk {
         if claims.exp <= self.now().timestamp() {
             return Err(Error::TokenExpired);
         }
-        let session = self.st().get_session(claims.sid).await?;
-        if !session.is_some_and(|s| s.revoked_at.is_none() && s.user_id == claims.sub) {
+        self.session_principal(claims.sub, claims.sid).await
+    }
+
+    /// Checks again that an authenticated principal's session is live and its user
+    /// active, and returns it with the role the store holds now: what a long-lived
+    /// connection (a WebSocket) asks after its token was checked once.
+    pub async fn recheck(&self, p: &Principal) -> Result<Principal> {
+        let sid = p.session_id.ok_or(Error::Unauthorized)?;
+        self.session_principal(p.user_id, sid).await
+    }
+
+    async fn session_principal(&self, user_id: Uuid, sid: Uuid) -> Result<Principal> {
+        let session = self.st().get_session(sid).await?;
+        if !session.is_some_and(|s| s.revoked_at.is_none() && s.user_id == user_id) {
             return Err(Error::Unauthorized);
         }
         let user = self
             .st()
-            .get_user(claims.sub)
+            .get_user(user_id)
             .await?
             .ok_or(Error::Unauthorized)?;
         if !user.is_active {
@@ -320,7 +332,7 @@ impl Helpdesk {
         Ok(Principal {
             user_id: user.id,
             role: user.role,
-            session_id: Some(claims.sid),
+            session_id: Some(sid),
         })
     }
 }

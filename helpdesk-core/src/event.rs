@@ -210,10 +210,15 @@ impl Subscription {
         loop {
             let e = self.rx.recv().await?;
             if self.floor.is_none_or(|f| e.id > f) {
-                self.floor = None;
                 return Ok(e);
             }
         }
+    }
+
+    /// The log's last event when the stream began (`None`: the log was empty): the
+    /// stream holds exactly the events after it.
+    pub fn after(&self) -> Option<EventId> {
+        self.floor
     }
 }
 
@@ -306,18 +311,62 @@ impl crate::Helpdesk {
     /// Whether `viewer` may see `event` now (conversation clauses check membership at
     /// this moment, so a removed member stops seeing a group's events at once).
     pub async fn may_see(&self, viewer: &crate::Principal, event: &Event) -> crate::Result<bool> {
-        let a = &event.audience;
+        Ok(self.viewers(event).await?.includes(viewer))
+    }
+
+    /// Who may see `event` now, resolved once (the conversation read once) to check
+    /// many viewers, as a server fanning one event out to its sockets does.
+    pub async fn viewers<'e>(&self, event: &'e Event) -> crate::Result<Viewers<'e>> {
+        let members = match event.audience.conversation {
+            Some(id) => Some(
+                self.st()
+                    .get_conversation(id)
+                    .await?
+                    .map(|c| c.members.iter().map(|m| m.user_id).collect())
+                    .unwrap_or_default(),
+            ),
+            None => None,
+        };
+        Ok(Viewers {
+            audience: &event.audience,
+            members,
+        })
+    }
+
+    /// Everyone who shares a conversation with `user_id` (not the user): who hears of
+    /// their presence.
+    pub async fn contacts(&self, user_id: Uuid) -> crate::Result<std::collections::HashSet<Uuid>> {
+        let mut contacts = std::collections::HashSet::new();
+        for conv in self.st().member_conversations(user_id).await? {
+            contacts.extend(conv.members.iter().map(|m| m.user_id));
+        }
+        contacts.remove(&user_id);
+        Ok(contacts)
+    }
+}
+
+/// The audience of one event with its conversation's members read: see
+/// [`crate::Helpdesk::viewers`].
+#[derive(Debug, Clone)]
+pub struct Viewers<'e> {
+    audience: &'e Audience,
+    /// The members of the audience's conversation, when it names one.
+    members: Option<Vec<Uuid>>,
+}
+
+impl Viewers<'_> {
+    /// Whether `viewer` may see the event.
+    pub fn includes(&self, viewer: &crate::Principal) -> bool {
+        let a = self.audience;
         if a.users.contains(&viewer.user_id) || (a.staff && viewer.is_staff()) {
-            return Ok(true);
+            return true;
         }
-        if let Some(conv) = a.conversation {
-            if a.staff_only && !viewer.is_staff() {
-                return Ok(false);
+        match &self.members {
+            Some(members) => {
+                (!a.staff_only || viewer.is_staff()) && members.contains(&viewer.user_id)
             }
-            let conv = self.st().get_conversation(conv).await?;
-            return Ok(conv.is_some_and(|c| c.is_member(viewer.user_id)));
+            None => false,
         }
-        Ok(false)
     }
 }
 

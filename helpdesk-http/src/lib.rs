@@ -3,7 +3,8 @@
 //! The Helpdesk HTTP server over [`helpdesk_core::Helpdesk`]: hyper 1.x without a web
 //! framework. Routing with matchit, JSON in and out, RFC 9457 problem details with
 //! stable codes ([`error`]), bearer auth, failed-login rate limiting, multipart
-//! uploads streamed to the store, CORS, metrics, graceful shutdown.
+//! uploads streamed to the store, CORS, metrics, graceful shutdown, and the real-time
+//! WebSocket ([`ws`]).
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -27,6 +28,7 @@ pub mod response;
 pub mod router;
 pub mod server;
 pub mod state;
+pub mod ws;
 
 pub use server::{RunningServer, serve, spawn};
 pub use state::ServerConfig;

@@ -98,6 +98,7 @@ impl Router {
         r.add("/readyz", vec![(M::GET, h(ops::readyz))]);
         r.add("/metrics", vec![(M::GET, h(ops::metrics))]);
         r.add("/api/openapi.yaml", vec![(M::GET, h(ops::openapi))]);
+        r.add("/api/ws", vec![(M::GET, h(crate::ws::connect))]);
 
         r.add("/api/auth/signup", vec![(M::POST, h(auth::signup))]);
         r.add("/api/auth/login", vec![(M::POST, h(auth::login))]);

@@ -14,7 +14,6 @@ use http::{HeaderValue, Method, Request, StatusCode, header};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::error::ApiError;
@@ -36,14 +35,24 @@ pub async fn serve(
     let grace = config.shutdown_grace;
     let sweep_every = config.sweep_interval;
     let run_worker = config.webhook_worker;
+    let hub = Arc::new(crate::ws::Hub::default());
+    // Subscribed before the first accept, so every socket gets every later event.
+    let subscription = hd.subscribe().await.map_err(std::io::Error::other)?;
+    crate::ws::start_hub(&hub, subscription.after());
+    let dispatcher = tokio::spawn(crate::ws::dispatch(hd.clone(), hub.clone(), subscription));
     let state = Arc::new(AppState {
         hd: hd.clone(),
         config,
         limiter: crate::ratelimit::LoginLimiter::new(),
         metrics: crate::metrics::Metrics::default(),
+        hub: hub.clone(),
     });
     let router = Arc::new(Router::new());
-    let graceful = GracefulShutdown::new();
+    // Connections watch `stopping` and each holds a clone of `open`; when the last
+    // clone is gone, `closed` yields None. (hyper-util's GracefulShutdown does not take
+    // connections with upgrades.)
+    let (stopping, _) = tokio::sync::watch::channel(false);
+    let (open, mut closed) = tokio::sync::mpsc::channel::<()>(1);
 
     match hd.has_no_users().await {
         Ok(true) => tracing::warn!(
@@ -102,12 +111,23 @@ pub async fn serve(
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(std::time::Duration::from_secs(30))
-                    .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
+                    .serve_connection(TokioIo::new(stream), service)
+                    .with_upgrades();
+                let mut stop = stopping.subscribe();
+                let open = open.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let mut conn = std::pin::pin!(conn);
+                    let result = tokio::select! {
+                        r = conn.as_mut() => r,
+                        _ = async { let _ = stop.wait_for(|s| *s).await; } => {
+                            conn.as_mut().graceful_shutdown();
+                            conn.await
+                        }
+                    };
+                    if let Err(e) = result {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(open);
                 });
             }
             _ = &mut shutdown => break,
@@ -115,10 +135,14 @@ pub async fn serve(
     }
     drop(listener);
     sweeper.abort();
+    dispatcher.abort();
+    hub.close_all();
     let _ = stop_worker.send(());
     tracing::info!("shutting down: finishing requests in flight");
+    stopping.send_replace(true);
+    drop(open);
     tokio::select! {
-        _ = graceful.shutdown() => tracing::info!("all connections closed"),
+        _ = closed.recv() => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(grace) => tracing::warn!("shutdown deadline passed; closing remaining connections"),
     }
     if let Some(worker) = worker {

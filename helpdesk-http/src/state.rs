@@ -24,6 +24,12 @@ pub struct ServerConfig {
     pub sweep_interval: Duration,
     /// Whether this server delivers webhooks (the library's worker).
     pub webhook_worker: bool,
+    /// How often the server pings a WebSocket and checks its session again; a socket
+    /// silent for two intervals is dropped.
+    pub ws_ping_interval: Duration,
+    /// Frames a WebSocket may have waiting; a client that lets more pile up is
+    /// disconnected.
+    pub ws_queue: usize,
 }
 
 impl Default for ServerConfig {
@@ -35,6 +41,8 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             sweep_interval: Duration::from_secs(60 * 60),
             webhook_worker: true,
+            ws_ping_interval: Duration::from_secs(20),
+            ws_queue: 256,
         }
     }
 }
@@ -49,6 +57,8 @@ pub struct AppState {
     pub limiter: LoginLimiter,
     /// Request metrics.
     pub metrics: Metrics,
+    /// The open WebSockets.
+    pub hub: std::sync::Arc<crate::ws::Hub>,
 }
 
 impl AppState {

@@ -210,3 +210,87 @@ pub fn redact(v: &Value) -> Value {
 pub fn code(v: &Value) -> &str {
     v["code"].as_str().unwrap_or("<none>")
 }
+
+/// A WebSocket client on `/api/ws`.
+pub struct Ws {
+    pub stream: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl App {
+    /// The WebSocket URL, with `query` (such as `token=...`) when given.
+    pub fn ws_url(&self, query: &str) -> String {
+        format!("ws://{}/api/ws{query}", self.server.addr)
+    }
+
+    /// Opens a WebSocket with the token in the `Authorization` header.
+    pub async fn ws(&self, token: &str) -> Ws {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = self.ws_url("").into_client_request().expect("request");
+        req.headers_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("header"),
+        );
+        let (stream, resp) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("WebSocket connects");
+        assert_eq!(resp.status(), StatusCode::SWITCHING_PROTOCOLS);
+        Ws { stream }
+    }
+}
+
+impl Ws {
+    /// The next JSON frame (pings are answered by the library), within 10 s.
+    pub async fn next(&mut self) -> Value {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("a frame within 10 s")
+                .expect("the socket is open")
+                .expect("a frame");
+            match msg {
+                Message::Text(t) => return serde_json::from_str(&t).expect("JSON frame"),
+                Message::Close(c) => panic!("closed: {c:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// The next frame of type `kind`, skipping others.
+    pub async fn next_of(&mut self, kind: &str) -> Value {
+        loop {
+            let v = self.next().await;
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+
+    /// Sends a JSON frame.
+    pub async fn send(&mut self, v: Value) {
+        use futures_util::SinkExt;
+        self.stream
+            .send(tokio_tungstenite::tungstenite::Message::text(v.to_string()))
+            .await
+            .expect("send");
+    }
+
+    /// Waits for the server to close the socket; returns the close code, if it sent one.
+    pub async fn closed(&mut self) -> Option<u16> {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        loop {
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(10), self.stream.next())
+                .await
+                .expect("closed within 10 s");
+            match msg {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}

@@ -10,3 +10,4 @@ mod ops;
 mod shapes;
 mod tickets;
 mod users;
+mod ws;

@@ -100,5 +100,6 @@ pub async fn refresh(mut ctx: Ctx) -> ApiResult {
 pub async fn logout(ctx: Ctx) -> ApiResult {
     let p = ctx.principal().await?;
     ctx.state.hd.logout(&p).await?;
+    ctx.state.hub.recheck_user(p.user_id);
     Ok(no_content())
 }

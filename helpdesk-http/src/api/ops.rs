@@ -35,7 +35,7 @@ pub async fn metrics(ctx: Ctx) -> ApiResult {
     Ok(full(
         StatusCode::OK,
         "text/plain; version=0.0.4; charset=utf-8",
-        ctx.state.metrics.render(),
+        ctx.state.metrics.render() + &ctx.state.hub.render_metrics(),
     ))
 }
 

@@ -66,6 +66,8 @@ pub async fn update_me(mut ctx: Ctx) -> ApiResult {
             },
         )
         .await?;
+    // A password change ends the user's other sessions, and their sockets.
+    ctx.state.hub.recheck_user(p.user_id);
     Ok(ok(user_json(&u, &p)))
 }
 
@@ -135,5 +137,6 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
             },
         )
         .await?;
+    ctx.state.hub.recheck_user(id);
     Ok(ok(user_json(&u, &p)))
 }
