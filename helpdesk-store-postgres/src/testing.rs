@@ -65,6 +65,24 @@ impl TestDb {
         }
     }
 
+    /// The database's URL (the admin URL naming this database), for other processes.
+    pub fn url(&self) -> String {
+        let (base, query) = match self.admin.split_once('?') {
+            Some((b, q)) => (b, Some(q)),
+            None => (self.admin.as_str(), None),
+        };
+        let host_start = base.find("://").map_or(0, |i| i + 3);
+        let host_end = base[host_start..]
+            .find('/')
+            .map_or(base.len(), |i| host_start + i);
+        let mut url = format!("{}/{}", &base[..host_end], self.name);
+        if let Some(q) = query {
+            url.push('?');
+            url.push_str(q);
+        }
+        url
+    }
+
     /// Another store (its own pool and listener) on the same database.
     pub fn second_store(&self) -> PostgresStore {
         PostgresStore::connect_with_options(self.options.clone(), PoolConfig::default())

@@ -1,0 +1,7 @@
+//! Tests that run the real `helpdesk` binary as separate processes: several server
+//! instances over one PostgreSQL, restarts, webhooks to a real receiver on loopback.
+
+mod common;
+
+mod cluster;
+mod webhooks;
