@@ -148,8 +148,8 @@ impl PostgresStore {
     }
 
     /// Commits, then (outside the transaction, so committers are not serialized on the
-    /// notify queue) wakes listeners when events were written. A lost NOTIFY only delays
-    /// readers: the table is the truth.
+    /// notify queue, and in the background, see [`Notifier`]) wakes listeners when
+    /// events were written. A lost NOTIFY only delays readers: the table is the truth.
     pub(crate) async fn commit(
         &self,
         tx: Transaction<'static, Postgres>,
@@ -157,20 +157,9 @@ impl PostgresStore {
     ) -> StoreResult<()> {
         tx.commit().await.store()?;
         if wrote_events {
-            self.notify().await;
+            self.inner.notifier.wake(&self.inner.pool);
         }
         Ok(())
-    }
-
-    /// Sends `NOTIFY helpdesk_events`.
-    pub(crate) async fn notify(&self) {
-        if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
-            .bind(CHANNEL)
-            .execute(self.pool_ref())
-            .await
-        {
-            tracing::warn!(error = %e, "NOTIFY {CHANNEL} failed; listeners catch up on their next poll");
-        }
     }
 
     /// Runs `fx` in a transaction of its own.
@@ -181,5 +170,48 @@ impl PostgresStore {
         let mut tx = self.begin().await?;
         let wrote = write_effects(&mut tx, fx).await?;
         self.commit(tx, wrote).await
+    }
+}
+
+/// Sends `NOTIFY` from a background task, so a writer's reply never waits for it (a
+/// NOTIFY is a transaction of its own, with its own commit), and coalesces: commits that
+/// come while one NOTIFY is in flight share the next one.
+pub(crate) struct Notifier {
+    wake: std::sync::Arc<tokio::sync::Notify>,
+    started: std::sync::Once,
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Notifier {
+            wake: Default::default(),
+            started: std::sync::Once::new(),
+        }
+    }
+}
+
+impl Notifier {
+    /// Requests a NOTIFY; starts the task on first use (inside the caller's runtime).
+    pub(crate) fn wake(&self, pool: &sqlx::PgPool) {
+        self.started.call_once(|| {
+            let wake = self.wake.clone();
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                loop {
+                    wake.notified().await;
+                    if pool.is_closed() {
+                        return;
+                    }
+                    if let Err(e) = sqlx::query("SELECT pg_notify($1, '')")
+                        .bind(CHANNEL)
+                        .execute(&pool)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "NOTIFY {CHANNEL} failed; listeners catch up on their next poll");
+                    }
+                }
+            });
+        });
+        self.wake.notify_one();
     }
 }

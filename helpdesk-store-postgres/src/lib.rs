@@ -85,6 +85,7 @@ pub struct PostgresStore {
 pub(crate) struct Inner {
     pub(crate) pool: PgPool,
     pub(crate) listener: events::ListenerHandle,
+    pub(crate) notifier: effects::Notifier,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -124,6 +125,7 @@ impl PostgresStore {
         PostgresStore {
             inner: Arc::new(Inner {
                 listener: events::ListenerHandle::new(pool.clone()),
+                notifier: effects::Notifier::default(),
                 pool,
             }),
         }
@@ -146,6 +148,8 @@ impl PostgresStore {
     pub async fn close(&self) {
         self.inner.listener.stop();
         self.inner.pool.close().await;
+        // Lets the NOTIFY task see the closed pool and end.
+        self.inner.notifier.wake(&self.inner.pool);
     }
 
     /// Stops the event listener task (if running) without touching the pool.

@@ -1,0 +1,156 @@
+//! The store-backed hot paths on every backend: sending a message, reading a page of 50
+//! messages with `is_read`, and marking a conversation read, each on a conversation of
+//! 100,000 messages. In-memory and sled (in a temporary directory) always; PostgreSQL
+//! when `HELPDESK_TEST_DATABASE_URL` names a server (a fresh database, dropped after).
+//!
+//! `cargo bench -p helpdesk --bench stores` (`-- memory`, `-- sled`, `-- postgres` to pick)
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, black_box, criterion_group, criterion_main};
+use helpdesk::conversation::{ConversationKind, NewConversation};
+use helpdesk::message::{MessagePageQuery, NewMessageInput};
+use helpdesk::store::Store;
+use helpdesk::store::memory::MemoryStore;
+use helpdesk::user::NewUser;
+use helpdesk::{Config, Helpdesk, Principal, Role};
+use uuid::Uuid;
+
+const MESSAGES: usize = 100_000;
+/// Concurrent senders while seeding (sled and PostgreSQL share flushes between them).
+const SEEDERS: usize = 16;
+const BODY: &str = "a 100-byte message ..................................................................................";
+
+struct Fixture {
+    hd: Helpdesk,
+    alice: Principal,
+    bob: Principal,
+    conv: Uuid,
+}
+
+async fn fixture(store: Arc<dyn Store>) -> Fixture {
+    let hd = Helpdesk::new(store, Config::for_tests());
+    let sys = Principal::system();
+    let mut users = Vec::new();
+    for (email, name) in [("alice@example.com", "Alice"), ("bob@example.com", "Bob")] {
+        let u = hd
+            .create_user(&sys, NewUser::new(email, name, Role::Agent, "password-1"))
+            .await
+            .unwrap();
+        users.push(Principal::user(u.id, u.role));
+    }
+    let (alice, bob) = (users[0], users[1]);
+    let (view, _) = hd
+        .create_conversation(
+            &alice,
+            NewConversation {
+                kind: ConversationKind::Direct,
+                title: None,
+                member_ids: vec![bob.user_id],
+            },
+        )
+        .await
+        .unwrap();
+    let conv = view.conversation.id;
+    let started = Instant::now();
+    let seeders: Vec<_> = (0..SEEDERS)
+        .map(|s| {
+            let hd = hd.clone();
+            tokio::spawn(async move {
+                for i in (s..MESSAGES).step_by(SEEDERS) {
+                    let text = format!("message number {i} with some words");
+                    hd.send_message(&alice, conv, NewMessageInput::text(&text))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for s in seeders {
+        s.await.unwrap();
+    }
+    eprintln!("seeded {MESSAGES} messages in {:.1?}", started.elapsed());
+    Fixture {
+        hd,
+        alice,
+        bob,
+        conv,
+    }
+}
+
+fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, f: &Fixture) {
+    let mut group = c.benchmark_group(name);
+    group.bench_function("send_message", |b| {
+        b.to_async(rt).iter(|| async {
+            f.hd.send_message(&f.alice, f.conv, NewMessageInput::text(BODY))
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("list_messages_50_is_read", |b| {
+        b.to_async(rt).iter(|| async {
+            f.hd.list_messages(&f.bob, f.conv, MessagePageQuery::default())
+                .await
+                .unwrap()
+        })
+    });
+    group.bench_function("mark_all_read", |b| {
+        // Each timed mark has one new message to read; sending it is not timed.
+        b.to_async(rt).iter_custom(|iters| async move {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                f.hd.send_message(&f.alice, f.conv, NewMessageInput::text("one more"))
+                    .await
+                    .unwrap();
+                let start = Instant::now();
+                black_box(f.hd.mark_all_read(&f.bob, f.conv).await.unwrap());
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+/// Whether the command line's filter (if any) selects this store.
+fn selected(name: &str) -> bool {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    args.is_empty()
+        || args
+            .iter()
+            .any(|a| name.contains(a.as_str()) || a.contains(name))
+}
+
+fn benches(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    if selected("memory") {
+        let f = rt.block_on(fixture(Arc::new(MemoryStore::new())));
+        bench_store(c, &rt, "memory", &f);
+    }
+    if selected("sled") {
+        let dir = tempfile::tempdir().unwrap();
+        let store = helpdesk_store_sled::SledStore::open(dir.path().join("data")).unwrap();
+        let f = rt.block_on(fixture(Arc::new(store)));
+        bench_store(c, &rt, "sled", &f);
+    }
+    if selected("postgres") {
+        let db = rt.block_on(helpdesk_store_postgres::testing::TestDb::create(
+            "postgres bench",
+        ));
+        if let Some(db) = db {
+            let f = rt.block_on(fixture(db.dyn_store()));
+            bench_store(c, &rt, "postgres", &f);
+        }
+    }
+}
+
+criterion_group!(name = stores; config = Criterion::default().sample_size(20).measurement_time(Duration::from_secs(5)); targets = benches);
+criterion_main!(stores);
