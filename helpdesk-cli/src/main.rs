@@ -2,7 +2,15 @@
 //! Every flag has the environment fallback named in DESIGN.md.
 #![forbid(unsafe_code)]
 
+mod bench;
 mod config;
+
+/// jemalloc returns freed memory to the system (its background thread purges dirty
+/// pages): glibc's malloc kept every argon2 buffer (19 MiB per password hash) in
+/// whichever thread's arena ran it, so RSS grew by hundreds of MiB after a few dozen
+/// logins.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 mod store;
 
 use std::io::Read;
@@ -60,6 +68,8 @@ enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Measure a server of this binary on a fresh store, over loopback.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -181,6 +191,7 @@ async fn run(cli: Cli) -> CliResult {
             println!("the store is up to date");
             Ok(())
         }
+        Command::Bench(args) => bench::run(args).await,
         Command::User(cmd) => {
             let st = store::open_store(&cli.store).await?;
             let hd = Helpdesk::new(st, Config::default());

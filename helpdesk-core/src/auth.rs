@@ -106,11 +106,27 @@ impl Helpdesk {
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
-    /// Hashes a password with argon2id (off the async threads).
-    pub async fn hash_password(&self, password: &str) -> Result<String> {
+    /// Runs argon2 work off the async threads, at most one per core at a time.
+    async fn hashing<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Argon2<'static>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
         let argon = self.argon2()?;
+        let _permit = self
+            .inner
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(format!("hashing closed: {e}")))?;
+        tokio::task::spawn_blocking(move || work(argon))
+            .await
+            .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+    }
+
+    /// Hashes a password with argon2id.
+    pub async fn hash_password(&self, password: &str) -> Result<String> {
         let password = password.to_string();
-        tokio::task::spawn_blocking(move || {
+        self.hashing(move |argon| {
             let salt = SaltString::generate(&mut rand::rngs::OsRng);
             argon
                 .hash_password(password.as_bytes(), &salt)
@@ -118,20 +134,17 @@ impl Helpdesk {
                 .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
         })
         .await
-        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
     }
 
-    /// Checks a password against a stored hash (off the async threads).
+    /// Checks a password against a stored hash.
     pub async fn verify_password(&self, password: &str, hash: &str) -> Result<bool> {
-        let argon = self.argon2()?;
         let (password, hash) = (password.to_string(), hash.to_string());
-        tokio::task::spawn_blocking(move || {
+        self.hashing(move |argon| {
             let parsed = PasswordHash::new(&hash)
                 .map_err(|e| Error::Internal(format!("stored hash unreadable: {e}")))?;
             Ok(argon.verify_password(password.as_bytes(), &parsed).is_ok())
         })
         .await
-        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
     }
 
     async fn jwt_keys(&self) -> Result<&JwtKeys> {

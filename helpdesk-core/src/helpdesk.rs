@@ -83,6 +83,9 @@ pub(crate) struct Inner {
     pub(crate) config: Config,
     pub(crate) jwt_keys: tokio::sync::OnceCell<crate::auth::JwtKeys>,
     pub(crate) live: crate::event::Live,
+    /// One password hash at a time per core: hashing is CPU-bound, and each argon2 run
+    /// holds `argon2_m_cost` KiB, so more at once only adds memory and latency.
+    pub(crate) hashing: tokio::sync::Semaphore,
 }
 
 impl Helpdesk {
@@ -100,6 +103,9 @@ impl Helpdesk {
                 config,
                 jwt_keys: tokio::sync::OnceCell::new(),
                 live: crate::event::Live::new(),
+                hashing: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, |n| n.get()),
+                ),
             }),
         };
         if tokio::runtime::Handle::try_current().is_ok() {
