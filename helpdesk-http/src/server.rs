@@ -36,9 +36,12 @@ pub async fn serve(
     let sweep_every = config.sweep_interval;
     let run_worker = config.webhook_worker;
     let hub = Arc::new(crate::ws::Hub::default());
-    // Subscribed before the first accept, so every socket gets every later event.
-    let subscription = hd.subscribe().await.map_err(std::io::Error::other)?;
-    crate::ws::start_hub(&hub, subscription.after());
+    // Subscribed before the first accept (when the store answers), so every socket gets
+    // every later event.
+    let subscription = hd.subscribe().await;
+    if let Ok(s) = &subscription {
+        hub.start_at(s.after());
+    }
     let dispatcher = tokio::spawn(crate::ws::dispatch(hd.clone(), hub.clone(), subscription));
     let state = Arc::new(AppState {
         hd: hd.clone(),

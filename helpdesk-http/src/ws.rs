@@ -226,6 +226,11 @@ impl Hub {
         out
     }
 
+    /// Sets where live fan-out starts: the log's end when the dispatcher subscribed.
+    pub(crate) fn start_at(&self, after: Option<EventId>) {
+        self.lock().dispatched = after.unwrap_or(EventId(0));
+    }
+
     /// Closes every socket (1001, going away): the server is stopping.
     pub fn close_all(&self) {
         self.closing.send_replace(true);
@@ -268,12 +273,27 @@ impl Hub {
 }
 
 /// Fans the library's live events out to the hub's sockets until the stream ends.
-/// `subscription` is taken before the server accepts its first connection.
+/// `subscription` is taken before the server accepts its first connection; when the
+/// store did not answer then, it is retried every second.
 pub(crate) async fn dispatch(
     hd: Helpdesk,
     hub: Arc<Hub>,
-    mut subscription: helpdesk_core::event::Subscription,
+    subscription: helpdesk_core::Result<helpdesk_core::event::Subscription>,
 ) {
+    let mut subscription = match subscription {
+        Ok(s) => s,
+        Err(mut err) => loop {
+            tracing::warn!(error = %err, "WebSocket events wait for the store");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match hd.subscribe().await {
+                Ok(s) => {
+                    hub.start_at(s.after());
+                    break s;
+                }
+                Err(e) => err = e,
+            }
+        },
+    };
     loop {
         match subscription.recv().await {
             Ok(e) => hub.fan_out(&hd, e).await,
@@ -302,11 +322,6 @@ pub(crate) async fn dispatch(
             Err(RecvError::Closed) => return,
         }
     }
-}
-
-/// Sets the hub's starting point: the log's end when the dispatcher subscribed.
-pub(crate) fn start_hub(hub: &Hub, after: Option<EventId>) {
-    hub.lock().dispatched = after.unwrap_or(EventId(0));
 }
 
 /// Small buffers: most sockets are idle, and the frames are small.
