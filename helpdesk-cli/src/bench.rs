@@ -82,7 +82,10 @@ async fn start_server(on: &str, http: &reqwest::Client) -> BenchResult<ServerPro
     let exe = std::env::current_exe()?;
     let (store, dir) = if on == "sled" {
         let dir = tempfile::tempdir()?;
-        (format!("sled:{}", dir.path().join("data").display()), Some(dir))
+        (
+            format!("sled:{}", dir.path().join("data").display()),
+            Some(dir),
+        )
     } else {
         (on.to_string(), None)
     };
@@ -102,7 +105,13 @@ async fn start_server(on: &str, http: &reqwest::Client) -> BenchResult<ServerPro
     }
     let port = free_port()?;
     let child = Command::new(&exe)
-        .args(["serve", "--store", &store, "--bind", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--store",
+            &store,
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -192,7 +201,14 @@ pub async fn run(args: BenchArgs) -> BenchResult {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
-    println!("starting a server on a fresh {} store ...", if args.on == "sled" { "sled" } else { "PostgreSQL" });
+    println!(
+        "starting a server on a fresh {} store ...",
+        if args.on == "sled" {
+            "sled"
+        } else {
+            "PostgreSQL"
+        }
+    );
     let server = start_server(&args.on, &http).await?;
     let base = server.base.clone();
     let rss_start = server.rss_kib();
@@ -276,7 +292,9 @@ pub async fn run(args: BenchArgs) -> BenchResult {
             while got < members {
                 let (mid, at) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
                     .await
-                    .map_err(|_| format!("round {round}: {got} of {members} sockets got the event in 30 s"))?
+                    .map_err(|_| {
+                        format!("round {round}: {got} of {members} sockets got the event in 30 s")
+                    })?
                     .ok_or("the sockets closed")?;
                 if mid == id {
                     let took = at.duration_since(posted);
@@ -292,15 +310,26 @@ pub async fn run(args: BenchArgs) -> BenchResult {
         to_last.sort();
         rows.push((
             format!("W1 POST → event on each of {members} sockets"),
-            format!("p50 {}  p99 {}", ms(percentile(&all, 50.0)), ms(percentile(&all, 99.0))),
+            format!(
+                "p50 {}  p99 {}",
+                ms(percentile(&all, 50.0)),
+                ms(percentile(&all, 99.0))
+            ),
         ));
         rows.push((
             "W1 POST → event on the last socket".into(),
-            format!("p50 {}  p99 {}", ms(percentile(&to_last, 50.0)), ms(percentile(&to_last, 99.0))),
+            format!(
+                "p50 {}  p99 {}",
+                ms(percentile(&to_last, 50.0)),
+                ms(percentile(&to_last, 99.0))
+            ),
         ));
         rows.push((
             format!("server RSS growth per W1 socket ({members})"),
-            format!("{:.1} KiB", rss_after.saturating_sub(rss_before) as f64 / members as f64),
+            format!(
+                "{:.1} KiB",
+                rss_after.saturating_sub(rss_before) as f64 / members as f64
+            ),
         ));
     }
 
@@ -320,11 +349,20 @@ pub async fn run(args: BenchArgs) -> BenchResult {
         let rss_after = server.rss_kib();
         rows.push((
             format!("server RSS growth per idle socket ({})", args.idle),
-            format!("{:.1} KiB", rss_after.saturating_sub(rss_before) as f64 / args.idle as f64),
+            format!(
+                "{:.1} KiB",
+                rss_after.saturating_sub(rss_before) as f64 / args.idle as f64
+            ),
         ));
     }
-    rows.push(("server RSS at start (seeded, before sockets)".into(), format!("{:.1} MiB", rss_start as f64 / 1024.0)));
-    rows.push(("server RSS at the end".into(), format!("{:.1} MiB", server.rss_kib() as f64 / 1024.0)));
+    rows.push((
+        "server RSS at start (seeded, before sockets)".into(),
+        format!("{:.1} MiB", rss_start as f64 / 1024.0),
+    ));
+    rows.push((
+        "server RSS at the end".into(),
+        format!("{:.1} MiB", server.rss_kib() as f64 / 1024.0),
+    ));
 
     let machine = format!(
         "{} cores, {}",

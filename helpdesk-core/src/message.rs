@@ -69,6 +69,10 @@ pub struct NewMessage {
     pub ticket_update: Option<Ticket>,
 }
 
+/// Up to this many newly delivered messages, a `message.delivered` event names their
+/// senders as its audience; beyond, it goes to the whole conversation.
+const DELIVERY_SENDERS_LISTED: u64 = 64;
+
 /// Where a page of messages lies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageRange {
@@ -369,19 +373,41 @@ impl Helpdesk {
         if !conv.is_member(p.user_id) || seq == 0 {
             return Ok(());
         }
-        if self
+        let old = self
             .st()
             .get_participant(conversation_id, p.user_id)
             .await?
-            .is_some_and(|x| x.delivered_seq >= seq)
-        {
+            .map_or(0, |x| x.delivered_seq);
+        if old >= seq {
             return Ok(());
         }
+        // The news is for the senders of the messages just delivered: in a group of N
+        // every push is delivered N times, and telling every member would cost N² frames.
+        // A long catch-up (rare) goes to the whole conversation instead of listing senders.
+        let audience = if seq - old <= DELIVERY_SENDERS_LISTED {
+            let delivered = self
+                .st()
+                .list_messages(
+                    conversation_id,
+                    MessageRange::After(old),
+                    true,
+                    (seq - old) as usize,
+                )
+                .await?;
+            let senders: std::collections::BTreeSet<Uuid> = delivered
+                .iter()
+                .filter(|m| m.seq <= seq && m.sender_id != p.user_id)
+                .map(|m| m.sender_id)
+                .collect();
+            Audience::users(senders)
+        } else {
+            Audience::conversation(conversation_id, false)
+        };
         let now = self.now();
         let fx = Effects::event(NewEvent::new(
             "message.delivered",
             now,
-            Audience::conversation(conversation_id, false),
+            audience,
             json!({"conversation_id": conversation_id, "user_id": p.user_id, "delivered_seq": seq}),
         ));
         if self

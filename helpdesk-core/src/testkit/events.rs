@@ -208,6 +208,45 @@ pub async fn subscribe_receives_live_events(store: Arc<dyn Store>) {
     );
 }
 
+/// A delivery is news for the senders of the delivered messages, not for every member
+/// (in a large group that would be a frame per member per member).
+pub async fn delivery_news_goes_to_the_senders(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let a = w.agent().await;
+    let b = w.agent().await;
+    let c = w.agent().await;
+    let g = w.group(&a, &[&b, &c], "G").await;
+    w.send(&a, g, "from a").await;
+    w.send(&c, g, "from c").await;
+    let before = w.last_event().await;
+    w.hd.list_messages(&b.p, g, Default::default())
+        .await
+        .unwrap();
+    let events = w.store.events_after(before, 100).await.unwrap();
+    let delivered: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "message.delivered")
+        .collect();
+    assert_eq!(delivered.len(), 1);
+    let e = delivered[0];
+    assert_eq!(e.data["user_id"], serde_json::json!(b.id()));
+    assert_eq!(e.data["delivered_seq"], 2);
+    assert!(w.hd.may_see(&a.p, e).await.unwrap());
+    assert!(w.hd.may_see(&c.p, e).await.unwrap());
+    // c's own fetch delivers a's message only: b, who sent nothing, is not told.
+    let before = w.last_event().await;
+    w.hd.list_messages(&c.p, g, Default::default())
+        .await
+        .unwrap();
+    let events = w.store.events_after(before, 100).await.unwrap();
+    let e = events
+        .iter()
+        .find(|e| e.kind == "message.delivered")
+        .expect("c's delivery is logged");
+    assert!(w.hd.may_see(&a.p, e).await.unwrap());
+    assert!(!w.hd.may_see(&b.p, e).await.unwrap());
+}
+
 /// Internal notes' events are never for customers, even members.
 pub async fn may_see_hides_internal_notes(store: Arc<dyn Store>) {
     let w = World::new(store);
