@@ -255,6 +255,10 @@ pub async fn run(args: BenchArgs) -> BenchResult {
     )
     .await?;
     let group_id = group["id"].as_str().ok_or("no group id")?.to_string();
+    let in_group = group["members"].as_array().map_or(0, Vec::len);
+    if in_group != members + 1 {
+        return Err(format!("the group has {in_group} members, not {}", members + 1).into());
+    }
 
     let mut rows: Vec<(String, String)> = Vec::new();
     let want = |w: &str| args.workloads.iter().any(|x| x.eq_ignore_ascii_case(w));

@@ -370,9 +370,36 @@ impl Helpdesk {
         let Some(conv) = self.st().get_conversation(conversation_id).await? else {
             return Ok(());
         };
-        if !conv.is_member(p.user_id) || seq == 0 {
+        if !conv.is_member(p.user_id) {
             return Ok(());
         }
+        self.record_delivery(p, conversation_id, seq, None).await
+    }
+
+    /// [`Helpdesk::mark_delivered`] for a message that a live connection just pushed to
+    /// a member: the pusher checked who may see it when it fanned the event out, and
+    /// names the message's sender, so this reads one record instead of the conversation
+    /// (whose member list, in a large group, is the expensive part).
+    pub async fn mark_pushed(
+        &self,
+        p: &Principal,
+        conversation_id: Uuid,
+        seq: u64,
+        sender_id: Uuid,
+    ) -> Result<()> {
+        self.record_delivery(p, conversation_id, seq, Some(sender_id))
+            .await
+    }
+
+    /// Raises a member's delivery watermark to `seq` and tells the senders of the
+    /// messages it delivers (`sender`: the sender of message `seq`, when known).
+    async fn record_delivery(
+        &self,
+        p: &Principal,
+        conversation_id: Uuid,
+        seq: u64,
+        sender: Option<Uuid>,
+    ) -> Result<()> {
         let old = self
             .st()
             .get_participant(conversation_id, p.user_id)
@@ -384,24 +411,28 @@ impl Helpdesk {
         // The news is for the senders of the messages just delivered: in a group of N
         // every push is delivered N times, and telling every member would cost N² frames.
         // A long catch-up (rare) goes to the whole conversation instead of listing senders.
-        let audience = if seq - old <= DELIVERY_SENDERS_LISTED {
-            let delivered = self
-                .st()
-                .list_messages(
-                    conversation_id,
-                    MessageRange::After(old),
-                    true,
-                    (seq - old) as usize,
-                )
-                .await?;
-            let senders: std::collections::BTreeSet<Uuid> = delivered
-                .iter()
-                .filter(|m| m.seq <= seq && m.sender_id != p.user_id)
-                .map(|m| m.sender_id)
-                .collect();
-            Audience::users(senders)
-        } else {
-            Audience::conversation(conversation_id, false)
+        let audience = match sender {
+            Some(sender) if seq == old + 1 => {
+                Audience::users((sender != p.user_id).then_some(sender))
+            }
+            _ if seq - old <= DELIVERY_SENDERS_LISTED => {
+                let delivered = self
+                    .st()
+                    .list_messages(
+                        conversation_id,
+                        MessageRange::After(old),
+                        true,
+                        (seq - old) as usize,
+                    )
+                    .await?;
+                let senders: std::collections::BTreeSet<Uuid> = delivered
+                    .iter()
+                    .filter(|m| m.seq <= seq && m.sender_id != p.user_id)
+                    .map(|m| m.sender_id)
+                    .collect();
+                Audience::users(senders)
+            }
+            _ => Audience::conversation(conversation_id, false),
         };
         let now = self.now();
         let fx = Effects::event(NewEvent::new(

@@ -91,11 +91,19 @@ impl Conn {
         *self.principal.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues without waiting; a full queue marks the connection slow.
+    /// Queues a logged event without waiting; a full queue marks the connection slow
+    /// (the client resumes from the log after reconnecting, so nothing is lost).
     fn push(&self, out: Out) {
         if self.queue.try_send(out).is_err() && !self.slow.swap(true, Ordering::AcqRel) {
             self.wake.notify_one();
         }
+    }
+
+    /// Queues an ephemeral frame if there is room: `typing` and `presence` are hints,
+    /// and a burst of them (a thousand members of one group coming online) must not
+    /// cost anyone their connection.
+    fn offer(&self, frame: Utf8Bytes) {
+        let _ = self.queue.try_send(Out::Frame(frame));
     }
 }
 
@@ -181,7 +189,7 @@ impl Hub {
         let g = self.lock();
         for user in users {
             for conn in g.by_user.get(&user).into_iter().flatten() {
-                conn.push(Out::Frame(frame.clone()));
+                conn.offer(frame.clone());
             }
         }
     }
@@ -653,17 +661,17 @@ impl Session {
         if e.kind == "message.created" {
             let m = &e.data["message"];
             let me = self.conn.user_id;
-            let sender = m["sender_id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok());
-            let conv = m["conversation_id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok());
-            if let (Some(conv), Some(seq), true) = (conv, m["seq"].as_u64(), sender != Some(me)) {
+            let id = |v: &Value| v.as_str().and_then(|s| Uuid::parse_str(s).ok());
+            if let (Some(conv), Some(seq), Some(sender)) = (
+                id(&m["conversation_id"]),
+                m["seq"].as_u64(),
+                id(&m["sender_id"]),
+            ) && sender != me
+            {
                 let hd = self.hd().clone();
                 let p = self.conn.principal();
                 tokio::spawn(async move {
-                    if let Err(e) = hd.mark_delivered(&p, conv, seq).await {
+                    if let Err(e) = hd.mark_pushed(&p, conv, seq, sender).await {
                         tracing::warn!(error = %e, "cannot record a delivery");
                     }
                 });
