@@ -165,7 +165,7 @@ async fn uploads_and_downloads() {
         .post(
             "/api/tickets",
             &alice.token,
-            json!({"subject": "with file", "attachment_ids": [aid]}),
+            json!({"subject": "with file", "description": "", "attachment_ids": [aid]}),
         )
         .await;
     let tid = t["id"].as_str().unwrap();
@@ -221,6 +221,47 @@ async fn uploads_and_downloads() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// An upload whose part names a media range (`*/*`) rather than a type is kept as
+/// `application/octet-stream`: the server used to store `*/*` and send it back as the
+/// download's `Content-Type` (found by the contract run, .ci/schemathesis).
+#[tokio::test]
+async fn uploads_naming_a_media_range_are_kept_as_octet_stream() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice@example.com").await;
+    for range in ["*/*", "image/*"] {
+        let part = reqwest::multipart::Part::bytes(b"\x89PNG".to_vec())
+            .file_name("picture.png")
+            .mime_str(range)
+            .unwrap();
+        let r = app
+            .client
+            .post(app.url("/api/attachments"))
+            .bearer_auth(&alice.token)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let a: Value = r.json().await.unwrap();
+        assert_eq!(a["content_type"], "application/octet-stream", "{range}");
+        let r = app
+            .client
+            .get(app.url(&format!(
+                "/api/attachments/{}/content",
+                a["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&alice.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/octet-stream",
+            "{range}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::double_option;
+use crate::api::{double_option, present};
 use crate::error::{ApiError, ApiResult};
 use crate::render::page_json;
 use crate::request::Ctx;
@@ -36,25 +36,31 @@ const UPDATE_FIELDS: &[&str] = &[
 #[derive(Deserialize)]
 struct CreateBody {
     subject: String,
-    #[serde(default)]
     description: String,
+    #[serde(default, deserialize_with = "present")]
     priority: Option<Priority>,
     #[serde(default)]
     tags: Vec<String>,
     #[serde(default)]
     attachment_ids: Vec<Uuid>,
+    #[serde(default, deserialize_with = "present")]
     requester_id: Option<Uuid>,
     assignee_id: Option<Uuid>,
 }
 
 #[derive(Deserialize)]
 struct UpdateBody {
+    #[serde(default, deserialize_with = "present")]
     subject: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     status: Option<TicketStatus>,
+    #[serde(default, deserialize_with = "present")]
     priority: Option<Priority>,
     #[serde(default, deserialize_with = "double_option")]
     assignee_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "present")]
     tags: Option<Vec<String>>,
 }
 

@@ -5,6 +5,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::api::present;
 use crate::error::ApiResult;
 use crate::render::page_json;
 use crate::request::Ctx;
@@ -16,15 +17,21 @@ const FIELDS: &[&str] = &["url", "events", "description", "active"];
 struct CreateBody {
     url: String,
     events: Vec<String>,
+    #[serde(default, deserialize_with = "present")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
 }
 
 #[derive(Deserialize)]
 struct UpdateBody {
+    #[serde(default, deserialize_with = "present")]
     url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
 }
 
