@@ -111,6 +111,10 @@ struct ServeArgs {
     /// Webhook retry delays.
     #[arg(long, env = "HELPDESK_WEBHOOK_RETRY_SCHEDULE", default_value = "5s,5m,30m,2h,5h,10h,10h", value_parser = parse_schedule)]
     webhook_retry_schedule: config::Schedule,
+    /// Do not deliver webhooks from this instance (deliveries wait in the store for an
+    /// instance that does; fuzzing runs use it so generated URLs are never called).
+    #[arg(long, env = "HELPDESK_NO_WEBHOOK_WORKER")]
+    no_webhook_worker: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -290,6 +294,7 @@ async fn serve(store_spec: &str, args: ServeArgs) -> CliResult {
         cors_origins: args.cors_origins,
         ws_origins: args.ws_origins,
         trusted_proxies: args.trusted_proxies,
+        webhook_worker: !args.no_webhook_worker,
         ..Default::default()
     };
     let listener = tokio::net::TcpListener::bind(&args.bind).await?;

@@ -81,12 +81,16 @@ pub fn sanitize_filename(name: &str) -> String {
     }
 }
 
+/// The declared content type when it names one media type; otherwise (missing, garbled,
+/// or a range such as `*/*` or `image/*`, which is no type to serve back)
+/// `application/octet-stream`.
 fn validate_content_type(ct: &str) -> String {
     let ct = ct.trim();
+    let essence = ct.split(';').next().unwrap_or("").trim();
     let ok = ct.len() <= 255
-        && ct
-            .split_once('/')
-            .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty())
+        && essence.split_once('/').is_some_and(|(a, b)| {
+            !a.is_empty() && !b.is_empty() && !a.contains('*') && !b.contains('*')
+        })
         && ct.chars().all(|c| c.is_ascii_graphic() || c == ' ');
     if ok {
         ct.to_string()

@@ -29,6 +29,25 @@ impl<T> Page<T> {
             next_cursor: self.next_cursor,
         }
     }
+    /// A page of a whole list held in memory (a list the store hands over whole): the
+    /// items after `cursor` in `(key, id)` order, at most `limit` (default 50,
+    /// 1..=200), with the same walk guarantees as the store-backed lists.
+    pub fn of_whole_list(
+        mut items: Vec<T>,
+        cursor: Option<Cursor>,
+        requested: Option<usize>,
+        key: impl Fn(&T) -> Cursor,
+    ) -> Result<Self> {
+        let limit = limit(requested)?;
+        let order = |c: Cursor| (c.key, c.id);
+        items.sort_by_key(|t| order(key(t)));
+        let after: Vec<T> = items
+            .into_iter()
+            .filter(|t| cursor.is_none_or(|c| order(key(t)) > order(c)))
+            .take(limit + 1)
+            .collect();
+        Ok(Page::from_overfetch(after, limit, key))
+    }
     /// A page built from up to `limit + 1` sorted items: the extra item, if present, only
     /// tells that there is more, and the cursor points after the last kept item.
     pub fn from_overfetch(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> Cursor) -> Self {
@@ -111,6 +130,32 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(Cursor::decode("nope").is_err());
         assert!(Cursor::decode("").is_err());
+    }
+
+    #[test]
+    fn whole_lists_are_walked_in_key_order_once_each() {
+        // Unsorted, with a tie on the key broken by the id.
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        let items = vec![
+            (3, ids[3]),
+            (1, ids[0]),
+            (2, ids[2]),
+            (1, ids[1]),
+            (9, ids[4]),
+        ];
+        let key = |t: &(i64, Uuid)| Cursor::new(t.0, t.1);
+        let (mut seen, mut cursor) = (Vec::new(), None);
+        loop {
+            let page = Page::of_whole_list(items.clone(), cursor, Some(2), key).unwrap();
+            assert!(page.items.len() <= 2);
+            seen.extend(page.items.iter().map(|t| t.1));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ids);
+        assert!(Page::of_whole_list(items, None, Some(0), key).is_err());
     }
 
     #[test]

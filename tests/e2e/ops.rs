@@ -165,7 +165,7 @@ async fn uploads_and_downloads() {
         .post(
             "/api/tickets",
             &alice.token,
-            json!({"subject": "with file", "attachment_ids": [aid]}),
+            json!({"subject": "with file", "description": "", "attachment_ids": [aid]}),
         )
         .await;
     let tid = t["id"].as_str().unwrap();
@@ -221,6 +221,108 @@ async fn uploads_and_downloads() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// An upload whose part names a media range (`*/*`) rather than a type is kept as
+/// `application/octet-stream`: the server used to store `*/*` and send it back as the
+/// download's `Content-Type` (found by the contract run, .ci/schemathesis).
+#[tokio::test]
+async fn uploads_naming_a_media_range_are_kept_as_octet_stream() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice@example.com").await;
+    for range in ["*/*", "image/*"] {
+        let part = reqwest::multipart::Part::bytes(b"\x89PNG".to_vec())
+            .file_name("picture.png")
+            .mime_str(range)
+            .unwrap();
+        let r = app
+            .client
+            .post(app.url("/api/attachments"))
+            .bearer_auth(&alice.token)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let a: Value = r.json().await.unwrap();
+        assert_eq!(a["content_type"], "application/octet-stream", "{range}");
+        let r = app
+            .client
+            .get(app.url(&format!(
+                "/api/attachments/{}/content",
+                a["id"].as_str().unwrap()
+            )))
+            .bearer_auth(&alice.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/octet-stream",
+            "{range}"
+        );
+    }
+}
+
+/// `GET /api/webhooks` and `GET /api/tickets/{id}/attachments` page by `limit` and
+/// `cursor` like every list (API.md); they used to answer the whole list in one page
+/// whatever the limit.
+#[tokio::test]
+async fn short_lists_page_like_every_list() {
+    let config = Config {
+        webhooks_allow_private: true,
+        ..Config::for_tests()
+    };
+    let app = spawn_app_with(config, ServerConfig::default()).await;
+    let admin = app.user(Role::Admin, "admin@example.com").await;
+    let (s, t) = app
+        .post(
+            "/api/tickets",
+            &admin.token,
+            json!({"subject": "files", "description": ""}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    let files_path = format!("/api/tickets/{}/attachments", t["id"].as_str().unwrap());
+    let (mut hooks, mut files) = (Vec::new(), Vec::new());
+    for i in 0..3 {
+        let url = format!("http://127.0.0.1:9/hook-{i}");
+        let (s, w) = app
+            .post(
+                "/api/webhooks",
+                &admin.token,
+                json!({"url": url, "events": ["*"]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{w}");
+        hooks.push(w["id"].as_str().unwrap().to_string());
+        let (s, a) = upload(&app, &files_path, &admin.token, "f.txt", b"x".to_vec()).await;
+        assert_eq!(s, StatusCode::CREATED, "{a}");
+        files.push(a["id"].as_str().unwrap().to_string());
+    }
+    for (path, mut want) in [("/api/webhooks".to_string(), hooks), (files_path, files)] {
+        // Oldest first; the test clock stands still, so ids break the tie.
+        want.sort();
+        let (_, first) = app.get(&format!("{path}?limit=2"), &admin.token).await;
+        assert_eq!(
+            first["items"].as_array().unwrap().len(),
+            2,
+            "{path}: {first}"
+        );
+        let cursor = first["next_cursor"].as_str().expect("a next page");
+        let (_, second) = app
+            .get(&format!("{path}?limit=2&cursor={cursor}"), &admin.token)
+            .await;
+        assert_eq!(second["next_cursor"], Value::Null, "{path}: {second}");
+        let seen: Vec<&str> = first["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(second["items"].as_array().unwrap())
+            .map(|x| x["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(seen, want, "{path}");
+    }
 }
 
 #[tokio::test]

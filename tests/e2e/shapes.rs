@@ -85,7 +85,11 @@ async fn response_shapes() {
     insta::assert_json_snapshot!("article", redact(&a));
 
     let (s, p) = app
-        .post("/api/tickets", &alice, json!({"subject": ""}))
+        .post(
+            "/api/tickets",
+            &alice,
+            json!({"subject": "", "description": ""}),
+        )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     insta::assert_json_snapshot!("problem_validation", p);

@@ -40,7 +40,7 @@ async fn ticket_lifecycle_and_permissions() {
         .post(
             "/api/tickets",
             &alice.token,
-            json!({"subject": "x", "assignee_id": agent.id}),
+            json!({"subject": "x", "description": "", "assignee_id": agent.id}),
         )
         .await;
     assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "forbidden_field"));

@@ -5,6 +5,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use crate::api::present;
 use crate::error::ApiResult;
 use crate::render::{conversation_view_json, page_json};
 use crate::request::Ctx;
@@ -15,11 +16,13 @@ struct CreateBody {
     kind: ConversationKind,
     #[serde(default)]
     member_ids: Vec<Uuid>,
+    #[serde(default, deserialize_with = "present")]
     title: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct RenameBody {
+    #[serde(default, deserialize_with = "present")]
     title: Option<String>,
 }
 

@@ -4,6 +4,7 @@ use helpdesk_core::kb::{ArticlePatch, ArticleStatus, NewArticle, article_json};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::api::present;
 use crate::error::{ApiError, ApiResult};
 use crate::render::{items_json, page_json};
 use crate::request::Ctx;
@@ -16,18 +17,25 @@ struct CreateBody {
     title: String,
     #[serde(default)]
     body: String,
+    #[serde(default, deserialize_with = "present")]
     slug: Option<String>,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default, deserialize_with = "present")]
     status: Option<ArticleStatus>,
 }
 
 #[derive(Deserialize)]
 struct UpdateBody {
+    #[serde(default, deserialize_with = "present")]
     title: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     body: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     slug: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
     status: Option<ArticleStatus>,
 }
 

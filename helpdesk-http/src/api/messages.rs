@@ -14,7 +14,6 @@ use crate::response::{created, no_content, ok};
 
 #[derive(Deserialize)]
 struct SendBody {
-    #[serde(default)]
     content: String,
     parent_id: Option<Uuid>,
     #[serde(default)]

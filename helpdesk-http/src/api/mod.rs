@@ -15,6 +15,17 @@ pub mod webhooks;
 
 use serde::{Deserialize, Deserializer};
 
+/// An optional field that may be absent but not `null`: `null` is a wrong type (422
+/// `validation_failed`), as for any other value the field cannot take. Use with
+/// `#[serde(default, deserialize_with = "present")]`.
+pub(crate) fn present<'de, T, D>(d: D) -> Result<Option<T>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
 where

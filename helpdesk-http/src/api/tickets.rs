@@ -5,11 +5,12 @@ use helpdesk_core::ticket::{
     AssigneeFilter, NewTicketInput, Priority, TicketFilter, TicketPatch, TicketSort, TicketStatus,
     ticket_json,
 };
+use helpdesk_core::{Cursor, Page};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::double_option;
+use crate::api::{double_option, present};
 use crate::error::{ApiError, ApiResult};
 use crate::render::page_json;
 use crate::request::Ctx;
@@ -36,25 +37,31 @@ const UPDATE_FIELDS: &[&str] = &[
 #[derive(Deserialize)]
 struct CreateBody {
     subject: String,
-    #[serde(default)]
     description: String,
+    #[serde(default, deserialize_with = "present")]
     priority: Option<Priority>,
     #[serde(default)]
     tags: Vec<String>,
     #[serde(default)]
     attachment_ids: Vec<Uuid>,
+    #[serde(default, deserialize_with = "present")]
     requester_id: Option<Uuid>,
     assignee_id: Option<Uuid>,
 }
 
 #[derive(Deserialize)]
 struct UpdateBody {
+    #[serde(default, deserialize_with = "present")]
     subject: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     status: Option<TicketStatus>,
+    #[serde(default, deserialize_with = "present")]
     priority: Option<Priority>,
     #[serde(default, deserialize_with = "double_option")]
     assignee_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "present")]
     tags: Option<Vec<String>>,
 }
 
@@ -204,16 +211,16 @@ pub async fn events(ctx: Ctx) -> ApiResult {
     })))
 }
 
-/// `GET /api/tickets/{id}/attachments`: one page holding every attachment (the library
-/// answers the whole list; `limit` and `cursor` are checked but not needed).
+/// `GET /api/tickets/{id}/attachments`: oldest first, paged like every list (the library
+/// hands over the whole, short list).
 pub async fn attachments(ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
-    ctx.query.limit()?;
-    ctx.query.cursor()?;
+    let limit = ctx.query.limit()?;
+    let cursor = ctx.query.cursor()?;
     let p = ctx.principal().await?;
     let list = ctx.state.hd.ticket_attachments(&p, id).await?;
-    Ok(ok(json!({
-        "items": list.iter().map(attachment_json).collect::<Vec<_>>(),
-        "next_cursor": null,
-    })))
+    let page = Page::of_whole_list(list, cursor, limit, |a| {
+        Cursor::new(a.created_at.timestamp_micros(), a.id)
+    })?;
+    Ok(ok(page_json(page, attachment_json)))
 }

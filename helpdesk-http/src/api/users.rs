@@ -5,6 +5,7 @@ use helpdesk_core::user::{NewUser, ProfilePatch, UserPatch};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::api::present;
 use crate::error::ApiResult;
 use crate::render::{page_json, user_json};
 use crate::request::Ctx;
@@ -12,8 +13,11 @@ use crate::response::{created, ok};
 
 #[derive(Deserialize)]
 struct UpdateMeBody {
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     password: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     current_password: Option<String>,
 }
 
@@ -27,8 +31,11 @@ struct CreateUserBody {
 
 #[derive(Deserialize)]
 struct UpdateUserBody {
+    #[serde(default, deserialize_with = "present")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     role: Option<Role>,
+    #[serde(default, deserialize_with = "present")]
     is_active: Option<bool>,
 }
 

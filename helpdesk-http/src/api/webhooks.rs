@@ -1,10 +1,12 @@
 //! `/api/webhooks` (admins): endpoints, secret rotation, test events, deliveries.
 
 use helpdesk_core::webhook::{NewWebhook, WebhookPatch, delivery_json, webhook_json};
+use helpdesk_core::{Cursor, Page};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::api::present;
 use crate::error::ApiResult;
 use crate::render::page_json;
 use crate::request::Ctx;
@@ -16,15 +18,21 @@ const FIELDS: &[&str] = &["url", "events", "description", "active"];
 struct CreateBody {
     url: String,
     events: Vec<String>,
+    #[serde(default, deserialize_with = "present")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
 }
 
 #[derive(Deserialize)]
 struct UpdateBody {
+    #[serde(default, deserialize_with = "present")]
     url: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
     description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
 }
 
@@ -53,16 +61,17 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
     ))
 }
 
-/// `GET /api/webhooks`: every endpoint (one page).
+/// `GET /api/webhooks`: oldest first, paged like every list (the library hands over the
+/// whole, short list).
 pub async fn list(ctx: Ctx) -> ApiResult {
-    ctx.query.limit()?;
-    ctx.query.cursor()?;
+    let limit = ctx.query.limit()?;
+    let cursor = ctx.query.cursor()?;
     let p = ctx.principal().await?;
     let list = ctx.state.hd.list_webhooks(&p).await?;
-    Ok(ok(json!({
-        "items": list.iter().map(|w| webhook_json(w, false)).collect::<Vec<_>>(),
-        "next_cursor": null,
-    })))
+    let page = Page::of_whole_list(list, cursor, limit, |w| {
+        Cursor::new(w.created_at.timestamp_micros(), w.id)
+    })?;
+    Ok(ok(page_json(page, |w| webhook_json(w, false))))
 }
 
 /// `GET /api/webhooks/{id}`.
