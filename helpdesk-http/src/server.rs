@@ -36,6 +36,7 @@ pub async fn serve(
     let sweep_every = config.sweep_interval;
     let run_worker = config.webhook_worker;
     let hub = Arc::new(crate::ws::Hub::default());
+    hub.start(&hd);
     // Subscribed before the first accept (when the store answers), so every socket gets
     // every later event.
     let subscription = hd.subscribe().await;

@@ -110,6 +110,7 @@ impl Conn {
 /// Every socket of this server process, by user.
 pub struct Hub {
     inner: Mutex<HubInner>,
+    deliveries: Deliveries,
     next_id: AtomicU64,
     closing: watch::Sender<bool>,
     /// Connections ended, by [`End::label`].
@@ -129,6 +130,7 @@ impl Default for Hub {
                 by_user: HashMap::new(),
                 dispatched: EventId(0),
             }),
+            deliveries: Deliveries::default(),
             next_id: AtomicU64::new(1),
             closing: watch::Sender::new(false),
             ended: Mutex::default(),
@@ -234,6 +236,11 @@ impl Hub {
         out
     }
 
+    /// Starts the background work the hub needs (delivery records).
+    pub(crate) fn start(&self, hd: &Helpdesk) {
+        self.deliveries.start(hd.clone());
+    }
+
     /// Sets where live fan-out starts: the log's end when the dispatcher subscribed.
     pub(crate) fn start_at(&self, after: Option<EventId>) {
         self.lock().dispatched = after.unwrap_or(EventId(0));
@@ -241,6 +248,7 @@ impl Hub {
 
     /// Closes every socket (1001, going away): the server is stopping.
     pub fn close_all(&self) {
+        self.deliveries.stop();
         self.closing.send_replace(true);
     }
 
@@ -276,6 +284,74 @@ impl Hub {
                 });
                 conn.push(Out::Event(f.clone()));
             }
+        }
+    }
+}
+
+/// A message pushed to a member's socket: a delivery to record.
+struct Pushed {
+    principal: Principal,
+    conversation_id: Uuid,
+    seq: u64,
+    sender: Uuid,
+}
+
+/// Records deliveries in the background, behind the frames: a message to a group of N
+/// is N deliveries, and writing them must not delay the pushes. Pending deliveries of
+/// one member in one conversation collapse into the highest; a few are written at a
+/// time so that concurrent writes share the store's flushes.
+#[derive(Default)]
+struct Deliveries {
+    tx: std::sync::OnceLock<mpsc::UnboundedSender<Pushed>>,
+    task: std::sync::OnceLock<tokio::task::AbortHandle>,
+}
+
+/// Deliveries written at once.
+const DELIVERY_WRITERS: usize = 16;
+
+impl Deliveries {
+    fn start(&self, hd: Helpdesk) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Pushed>();
+        if self.tx.set(tx).is_err() {
+            return;
+        }
+        let task = tokio::spawn(async move {
+            let mut pending: HashMap<(Uuid, Uuid), Pushed> = HashMap::new();
+            while let Some(first) = rx.recv().await {
+                let mut next = Some(first);
+                while let Some(p) = next {
+                    let key = (p.principal.user_id, p.conversation_id);
+                    if pending.get(&key).is_none_or(|q| q.seq < p.seq) {
+                        pending.insert(key, p);
+                    }
+                    next = rx.try_recv().ok();
+                }
+                let batch: Vec<Pushed> = pending.drain().map(|(_, p)| p).collect();
+                let hd = &hd;
+                futures_util::stream::iter(batch)
+                    .for_each_concurrent(DELIVERY_WRITERS, |p| async move {
+                        if let Err(e) = hd
+                            .mark_pushed(&p.principal, p.conversation_id, p.seq, p.sender)
+                            .await
+                        {
+                            tracing::warn!(error = %e, "cannot record a delivery");
+                        }
+                    })
+                    .await;
+            }
+        });
+        let _ = self.task.set(task.abort_handle());
+    }
+
+    fn stop(&self) {
+        if let Some(task) = self.task.get() {
+            task.abort();
+        }
+    }
+
+    fn record(&self, pushed: Pushed) {
+        if let Some(tx) = self.tx.get() {
+            let _ = tx.send(pushed);
         }
     }
 }
@@ -668,12 +744,11 @@ impl Session {
                 id(&m["sender_id"]),
             ) && sender != me
             {
-                let hd = self.hd().clone();
-                let p = self.conn.principal();
-                tokio::spawn(async move {
-                    if let Err(e) = hd.mark_pushed(&p, conv, seq, sender).await {
-                        tracing::warn!(error = %e, "cannot record a delivery");
-                    }
+                self.state.hub.deliveries.record(Pushed {
+                    principal: self.conn.principal(),
+                    conversation_id: conv,
+                    seq,
+                    sender,
                 });
             }
         }
