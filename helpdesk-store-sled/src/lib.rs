@@ -55,6 +55,7 @@ use sled::{IVec, Tree};
 use helpdesk_core::StoreError;
 use helpdesk_core::store::StoreResult;
 
+mod archive;
 mod attachments;
 mod conversations;
 mod effects;
