@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use uuid::Uuid;
 
+use crate::Helpdesk;
 use crate::attachment::Attachment;
 use crate::auth::Session;
 use crate::conversation::Conversation;
@@ -34,7 +35,6 @@ use crate::receipt::Participant;
 use crate::ticket::{Ticket, TicketEvent};
 use crate::user::User;
 use crate::webhook::{Delivery, Webhook};
-use crate::Helpdesk;
 
 /// The `format` of an archive header.
 pub const FORMAT: &str = "helpdesk-export";
@@ -525,7 +525,9 @@ mod base64_bytes {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        STANDARD.decode(s.as_bytes()).map_err(serde::de::Error::custom)
+        STANDARD
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)
     }
 }
 

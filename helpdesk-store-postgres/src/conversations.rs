@@ -36,6 +36,19 @@ pub(crate) async fn insert_conversation(
     conn: &mut PgConnection,
     conv: &Conversation,
 ) -> StoreResult<()> {
+    insert_conversation_rows(conn, conv).await?;
+    for m in &conv.members {
+        let existing = locked_participant(conn, conv.id, m.user_id).await?;
+        upsert_participant(conn, &Participant::joined(conv, m.user_id, Some(existing))).await?;
+    }
+    Ok(())
+}
+
+/// Inserts a conversation and its member rows (no participants).
+pub(crate) async fn insert_conversation_rows(
+    conn: &mut PgConnection,
+    conv: &Conversation,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO conversations (id, kind, title, ticket_id, members, created_by, created_at, \
          last_message_at, last_seq, last_public_seq, public_count, direct_key) \
@@ -58,8 +71,6 @@ pub(crate) async fn insert_conversation(
     .store()?;
     for m in &conv.members {
         insert_member(conn, conv, m).await?;
-        let existing = locked_participant(conn, conv.id, m.user_id).await?;
-        upsert_participant(conn, &Participant::joined(conv, m.user_id, Some(existing))).await?;
     }
     Ok(())
 }
@@ -158,7 +169,10 @@ fn read_above(p: &Participant) -> Vec<i64> {
 }
 
 /// Inserts or replaces a whole participant record.
-async fn upsert_participant(conn: &mut PgConnection, p: &Participant) -> StoreResult<()> {
+pub(crate) async fn upsert_participant(
+    conn: &mut PgConnection,
+    p: &Participant,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO participants (conversation_id, user_id, last_read_seq, \
          public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
@@ -189,7 +203,7 @@ async fn upsert_participant(conn: &mut PgConnection, p: &Participant) -> StoreRe
     Ok(())
 }
 
-async fn insert_message(conn: &mut PgConnection, m: &Message) -> StoreResult<()> {
+pub(crate) async fn insert_message(conn: &mut PgConnection, m: &Message) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO messages (id, conversation_id, seq, sender_id, content, parent_id, \
          reply_count, attachment_ids, internal, created_at, edited_at, deleted_at, \

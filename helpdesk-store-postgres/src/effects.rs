@@ -63,7 +63,7 @@ async fn active_webhooks(conn: &mut PgConnection) -> StoreResult<Vec<Webhook>> {
     rows::all(&found, rows::webhook)
 }
 
-async fn insert_event(conn: &mut PgConnection, e: &Event) -> StoreResult<()> {
+pub(crate) async fn insert_event(conn: &mut PgConnection, e: &Event) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO events (id, kind, at, audience, data, only_webhook) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -102,7 +102,10 @@ pub(crate) async fn insert_delivery(conn: &mut PgConnection, d: &Delivery) -> St
     Ok(())
 }
 
-async fn insert_notification(conn: &mut PgConnection, n: &Notification) -> StoreResult<()> {
+pub(crate) async fn insert_notification(
+    conn: &mut PgConnection,
+    n: &Notification,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO notifications (id, user_id, kind, title, body, ticket_id, \
          conversation_id, message_id, read_at, created_at) \
@@ -124,7 +127,10 @@ async fn insert_notification(conn: &mut PgConnection, n: &Notification) -> Store
     Ok(())
 }
 
-async fn insert_ticket_event(conn: &mut PgConnection, e: &TicketEvent) -> StoreResult<()> {
+pub(crate) async fn insert_ticket_event(
+    conn: &mut PgConnection,
+    e: &TicketEvent,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO ticket_events (id, ticket_id, kind, actor_id, at, data) \
          VALUES ($1, $2, $3, $4, $5, $6)",

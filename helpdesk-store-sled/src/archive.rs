@@ -50,9 +50,7 @@ fn tree_of(kind: RecordKind) -> usize {
 /// The key of a record in its kind's tree.
 fn key_of(r: &Record) -> Vec<u8> {
     match r {
-        Record::Header(_) | Record::End(_) | Record::Counter(_) | Record::Webhook(_) => {
-            Vec::new()
-        }
+        Record::Header(_) | Record::End(_) | Record::Counter(_) | Record::Webhook(_) => Vec::new(),
         Record::Setting(s) => setting_key(&s.key),
         Record::User(u) => u.id.as_bytes().to_vec(),
         Record::Session(s) => s.id.as_bytes().to_vec(),
@@ -103,7 +101,10 @@ fn decode_record(kind: RecordKind, k: &[u8], v: &[u8]) -> StoreResult<Record> {
         RecordKind::Event => Record::Event(decode(v, what)?),
         RecordKind::Delivery => Record::Delivery(decode(v, what)?),
         RecordKind::Counter | RecordKind::Webhook => {
-            return Err(StoreError::Corrupt(format!("{} is not a tree", kind.as_str())));
+            return Err(StoreError::Corrupt(format!(
+                "{} is not a tree",
+                kind.as_str()
+            )));
         }
     })
 }
@@ -196,9 +197,11 @@ fn import_one(tx: &Tx<'_>, r: &Record) -> TxResult<()> {
     match r {
         Record::Header(_) | Record::End(_) | Record::BlobChunk(_) => {}
         Record::Setting(s) => tx.put(tree::META, setting_key(&s.key), s.value.as_bytes())?,
-        Record::Counter(c) if c.name == TICKET_NUMBER => {
-            tx.put_u64(tree::META, crate::tickets::TICKET_NUMBER, c.value.max(0) as u64)?
-        }
+        Record::Counter(c) if c.name == TICKET_NUMBER => tx.put_u64(
+            tree::META,
+            crate::tickets::TICKET_NUMBER,
+            c.value.max(0) as u64,
+        )?,
         Record::Counter(c) => {
             return abort(StoreError::Corrupt(format!("unknown counter `{}`", c.name)));
         }

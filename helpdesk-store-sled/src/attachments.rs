@@ -34,7 +34,11 @@ pub(crate) fn chunk_key(blob: Uuid, index: u32) -> Key {
     Key::new().id(blob).u32(index)
 }
 
-pub(crate) fn put_attachment(tx: &Tx<'_>, a: &Attachment, old: Option<&Attachment>) -> TxResult<()> {
+pub(crate) fn put_attachment(
+    tx: &Tx<'_>,
+    a: &Attachment,
+    old: Option<&Attachment>,
+) -> TxResult<()> {
     if let Some(old) = old {
         tx.del(tree::ATT_IDX, index_key(old))?;
     }

@@ -9,7 +9,6 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use super::{PASSWORD, Who, World, expect_err, memory};
-use crate::{Config, Error};
 use crate::archive::{ArchiveSummary, Record, RecordKind};
 use crate::kb::{ArticleStatus, NewArticle};
 use crate::message::NewMessageInput;
@@ -17,6 +16,7 @@ use crate::principal::Principal;
 use crate::store::Store;
 use crate::ticket::{TicketPatch, TicketStatus};
 use crate::webhook::NewWebhook;
+use crate::{Config, Error};
 
 /// A world whose webhooks may point at this machine (nothing is sent in these cases).
 fn world(store: Arc<dyn Store>) -> World {
@@ -57,9 +57,8 @@ async fn populate(w: &World) -> Populated {
         .await
         .unwrap();
     w.hd.login(customer.email(), PASSWORD).await.unwrap();
-    let hook = w
-        .hd
-        .create_webhook(
+    let hook =
+        w.hd.create_webhook(
             &admin.p,
             NewWebhook {
                 url: "http://127.0.0.1:9/in".into(),
@@ -73,9 +72,8 @@ async fn populate(w: &World) -> Populated {
     w.tick();
     let ticket = w.ticket(&customer, "Printer on fire").await;
     let bytes: Vec<u8> = (0..600_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
-    let att = w
-        .hd
-        .upload(
+    let att =
+        w.hd.upload(
             &customer.p,
             "log.bin",
             "application/octet-stream",
@@ -100,9 +98,8 @@ async fn populate(w: &World) -> Populated {
     let conv = ticket.conversation_id;
     w.tick();
     let first = w.send(&customer, conv, "It is still burning").await;
-    let loose = w
-        .hd
-        .upload(
+    let loose =
+        w.hd.upload(
             &agent.p,
             "fix.txt",
             "text/plain",
@@ -142,13 +139,14 @@ async fn populate(w: &World) -> Populated {
     let group = w.group(&admin, &[&agent], "Ops").await;
     w.send(&agent, group, "Standup?").await;
     w.hd.mark_all_read(&admin.p, group).await.unwrap();
-    let (page, _) = w
-        .hd
-        .list_notifications(&customer.p, false, None, None)
-        .await
-        .unwrap();
+    let (page, _) =
+        w.hd.list_notifications(&customer.p, false, None, None)
+            .await
+            .unwrap();
     if let Some(n) = page.items.first() {
-        w.hd.mark_notification_read(&customer.p, n.id).await.unwrap();
+        w.hd.mark_notification_read(&customer.p, n.id)
+            .await
+            .unwrap();
     }
     w.hd.create_article(
         &agent.p,
@@ -295,11 +293,10 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
         );
     }
     // Attachment bytes are the same.
-    let (_, stream) = w
-        .hd
-        .attachment_content(&made.customer.p, made.attachment)
-        .await
-        .unwrap();
+    let (_, stream) =
+        w.hd.attachment_content(&made.customer.p, made.attachment)
+            .await
+            .unwrap();
     let mut got = Vec::new();
     let mut stream = Box::pin(stream);
     while let Some(piece) = stream.next().await {
@@ -316,12 +313,14 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
     let last_event = w.last_event().await.expect("imported events");
     w.tick();
     let t = w.ticket(&made.customer, "After the move").await;
-    assert_eq!(t.number, 3, "ticket 2 was deleted; its number is not reused");
-    let before = m
-        .hd
-        .list_messages(&made.agent.p, made.ticket_conversation, Default::default())
-        .await
-        .unwrap();
+    assert_eq!(
+        t.number, 3,
+        "ticket 2 was deleted; its number is not reused"
+    );
+    let before =
+        m.hd.list_messages(&made.agent.p, made.ticket_conversation, Default::default())
+            .await
+            .unwrap();
     let last_seq = before.items.last().map(|v| v.message.seq).unwrap();
     let sent = w
         .send(&made.agent, made.ticket_conversation, "Still here")
@@ -352,11 +351,10 @@ pub async fn import_refuses_non_empty_store(store: Arc<dyn Store>) {
     let w = world(store);
     let someone = w.customer().await;
     expect_err!(import(&w, &a).await, Error::Conflict(_));
-    let users = w
-        .hd
-        .list_users(&Principal::system(), None, None, None, Some(200))
-        .await
-        .unwrap();
+    let users =
+        w.hd.list_users(&Principal::system(), None, None, None, Some(200))
+            .await
+            .unwrap();
     assert_eq!(users.items.len(), 1);
     assert_eq!(users.items[0].id, someone.id());
     expect_err!(
