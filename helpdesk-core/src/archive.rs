@@ -351,9 +351,11 @@ impl Helpdesk {
         Ok(summary)
     }
 
-    /// Reads an archive from `input` into this store, which must be empty (no users,
-    /// events, articles or webhooks): otherwise [`Error::Conflict`] and nothing is
-    /// written. A malformed line is [`Error::Validation`] naming its line number; an
+    /// Reads an archive from `input` into this store, which must be empty: no events,
+    /// articles or webhooks, and no users but the importing admin's own account (so that
+    /// a server set up for the import can be called with a token; that account stays,
+    /// and must not share its email with a user of the archive). Otherwise
+    /// [`Error::Conflict`] and nothing is written. A malformed line is [`Error::Validation`] naming its line number; an
     /// archive without its end line was cut short and fails the same way, after the
     /// records before the cut were written.
     pub async fn import_archive<R>(
@@ -366,30 +368,33 @@ impl Helpdesk {
         R: AsyncBufRead + Unpin + Send,
     {
         p.require_admin()?;
-        self.require_empty_store().await?;
-        let result = self.import_lines(input, progress).await;
+        let caller = self.require_empty_store(p).await?;
+        let result = self.import_lines(input, caller, progress).await;
         self.wake();
         result
     }
 
-    async fn require_empty_store(&self) -> Result<()> {
+    /// Checks the store is empty but for the caller's account; returns that account.
+    async fn require_empty_store(&self, p: &Principal) -> Result<Option<User>> {
         let st = self.st();
-        let empty = st.count_users().await? == 0
-            && st.last_event_id().await?.is_none()
+        let caller = match st.count_users().await? {
+            0 => None,
+            1 => match st.get_user(p.user_id).await? {
+                Some(u) => Some(u),
+                None => return Err(not_empty()),
+            },
+            _ => return Err(not_empty()),
+        };
+        let empty = st.last_event_id().await?.is_none()
             && st.all_articles(false).await?.is_empty()
             && st.list_webhooks().await?.is_empty();
-        if empty {
-            Ok(())
-        } else {
-            Err(Error::Conflict(
-                "the store is not empty: import only into a new, empty store".into(),
-            ))
-        }
+        if empty { Ok(caller) } else { Err(not_empty()) }
     }
 
     async fn import_lines<R>(
         &self,
         mut input: R,
+        caller: Option<User>,
         progress: ProgressFn<'_>,
     ) -> Result<ArchiveSummary>
     where
@@ -487,6 +492,15 @@ impl Helpdesk {
                 }
                 last = Some((pos, key));
             }
+            if let (Some(me), Record::User(u)) = (&caller, &record)
+                && (u.id == me.id || u.email == me.email)
+            {
+                return Err(Error::Conflict(format!(
+                    "the archive has a user {} like the importing account: import as an \
+                     admin whose email is not in the archive",
+                    u.email
+                )));
+            }
             summary.records += 1;
             batch_bytes += record.weight();
             batch.push(record);
@@ -498,6 +512,10 @@ impl Helpdesk {
             progress(&summary);
         }
     }
+}
+
+fn not_empty() -> Error {
+    Error::Conflict("the store is not empty: import only into a new, empty store".into())
 }
 
 async fn write_line<W: AsyncWrite + Unpin + Send>(
