@@ -69,20 +69,47 @@ enum Signup {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the HTTP server.
+    #[command(after_help = "Examples:
+  helpdesk serve
+  helpdesk serve --store postgres://helpdesk@db/helpdesk --bind 0.0.0.0:8080 --signup closed")]
     Serve(Box<ServeArgs>),
     /// Create or upgrade the store's schema.
+    #[command(after_help = "Example:
+  helpdesk migrate --store postgres://helpdesk@db/helpdesk")]
     Migrate,
     /// Manage users.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  helpdesk user create --email ada@example.com --name Ada --role admin
+  helpdesk user list --role agent
+  helpdesk user deactivate bob@example.com"
+    )]
     User(cmd::user::UserCommand),
     /// Work with tickets.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  helpdesk ticket list --status open --assignee none
+  helpdesk ticket show 42
+  helpdesk ticket status 42 resolved"
+    )]
     Ticket(cmd::ticket::TicketCommand),
     /// Import or export the knowledge base as Markdown files.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  helpdesk kb import ./kb
+  helpdesk kb export ./kb"
+    )]
     Kb(cmd::kb::KbCommand),
     /// Manage webhook endpoints and their deliveries.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  helpdesk webhook add https://hooks.example.com/in
+  helpdesk webhook list"
+    )]
     Webhook(cmd::webhook::WebhookCommand),
     /// Write the whole store as JSON Lines (a backup, or a move to another store).
     Export(cmd::archive::ExportArgs),

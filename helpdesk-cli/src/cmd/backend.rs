@@ -2,7 +2,7 @@
 //! library as the actor (`--as`, else the system); [`Backend::Remote`] calls a running
 //! server's HTTP API with an admin token.
 
-use helpdesk_core::{Config, Helpdesk, Principal};
+use helpdesk_core::{Config, Cursor, Helpdesk, Page, Principal};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -140,11 +140,6 @@ impl Remote {
 
     /// Every item of a paged list, following `next_cursor` (`path` has its query).
     pub async fn walk(&self, path: &str) -> CliResult<Vec<Value>> {
-        Ok(self.pages(path).await?.into_iter().flatten().collect())
-    }
-
-    /// The pages of a list, in the order `next_cursor` leads.
-    pub async fn pages(&self, path: &str) -> CliResult<Vec<Vec<Value>>> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
@@ -154,7 +149,7 @@ impl Remote {
                 p.push_str(&format!("&cursor={}", encode(c)));
             }
             let page = self.call(Method::GET, &p, None).await?;
-            out.push(page["items"].as_array().cloned().unwrap_or_default());
+            out.extend(page["items"].as_array().cloned().unwrap_or_default());
             match page["next_cursor"].as_str() {
                 Some(c) => cursor = Some(c.to_string()),
                 None => return Ok(out),
@@ -212,4 +207,22 @@ pub fn encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Every item of a library list, page after page (200 at a time).
+pub async fn all_pages<T, F, Fut>(mut page: F) -> CliResult<Vec<T>>
+where
+    F: FnMut(Option<Cursor>) -> Fut,
+    Fut: std::future::Future<Output = helpdesk_core::Result<Page<T>>>,
+{
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let p = page(cursor).await?;
+        out.extend(p.items);
+        match p.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
 }

@@ -23,7 +23,7 @@ use helpdesk_core::kb::{ArticlePatch, ArticleStatus, NewArticle, article_json};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::backend::{Backend, encode};
+use super::backend::{Backend, all_pages, encode};
 use super::error::{CliError, CliResult, code};
 use super::output;
 
@@ -233,18 +233,9 @@ fn in_file(f: &ArticleFile, e: CliError) -> CliError {
 async fn all(b: &Backend) -> CliResult<Vec<Value>> {
     match b {
         Backend::Local { hd, actor } => {
-            let mut out = Vec::new();
-            let mut cursor = None;
-            loop {
-                let page = hd
-                    .list_articles(Some(actor), None, None, cursor, Some(200))
-                    .await?;
-                out.extend(page.items.iter().map(article_json));
-                match page.next_cursor {
-                    Some(c) => cursor = Some(c),
-                    None => return Ok(out),
-                }
-            }
+            let articles =
+                all_pages(|c| hd.list_articles(Some(actor), None, None, c, Some(200))).await?;
+            Ok(articles.iter().map(article_json).collect())
         }
         Backend::Remote(r) => r.walk("/api/kb/articles").await,
     }

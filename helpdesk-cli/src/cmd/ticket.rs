@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::backend::{Backend, encode};
+use super::backend::{Backend, all_pages, encode};
 use super::error::{CliError, CliResult, code};
 use super::output;
 use super::user;
@@ -322,16 +322,14 @@ fn uuid_field(v: &Value) -> CliResult<Uuid> {
 async fn list(b: &Backend, mut filter: TicketFilter) -> CliResult<Vec<Value>> {
     match b {
         Backend::Local { hd, actor } => {
-            let mut out = Vec::new();
             filter.limit = Some(200);
-            loop {
-                let page = hd.list_tickets(actor, filter.clone()).await?;
-                out.extend(page.items.iter().map(ticket_json));
-                match page.next_cursor {
-                    Some(c) => filter.cursor = Some(c),
-                    None => return Ok(out),
-                }
-            }
+            let tickets = all_pages(|c| {
+                let mut f = filter.clone();
+                f.cursor = c;
+                hd.list_tickets(actor, f)
+            })
+            .await?;
+            Ok(tickets.iter().map(ticket_json).collect())
         }
         Backend::Remote(r) => {
             let mut q = vec!["sort=-created_at".to_string()];
@@ -401,48 +399,38 @@ async fn show(b: &Backend, number: i64, json_out: bool) -> CliResult {
     let t = get(b, number).await?;
     let id = uuid_field(&t["id"])?;
     let conv = uuid_field(&t["conversation_id"])?;
-    let (events, messages) = match b {
+    let (events, mut messages) = match b {
         Backend::Local { hd, actor } => {
-            let mut events = Vec::new();
-            let mut cursor = None;
-            loop {
-                let page = hd.ticket_events(actor, id, cursor, Some(200)).await?;
-                events.extend(page.items.iter().map(|e| {
+            let events = all_pages(|c| hd.ticket_events(actor, id, c, Some(200))).await?;
+            let events = events
+                .iter()
+                .map(|e| {
                     json!({"id": e.id, "kind": e.kind, "actor_id": e.actor_id,
                            "at": helpdesk_core::event::ts(e.at), "data": e.data})
-                }));
-                match page.next_cursor {
-                    Some(c) => cursor = Some(c),
-                    None => break,
-                }
-            }
-            // Pages come newest first, each oldest → newest inside.
-            let mut pages: Vec<Vec<Value>> = Vec::new();
-            let mut q = MessagePageQuery {
-                limit: Some(200),
-                ..Default::default()
-            };
-            loop {
-                let page = hd.list_messages(actor, conv, q).await?;
-                pages.push(page.items.iter().map(message_json).collect());
-                match page.next_cursor {
-                    Some(c) => q.cursor = Some(c),
-                    None => break,
-                }
-            }
+                })
+                .collect::<Vec<_>>();
+            let messages = all_pages(|c| {
+                let q = MessagePageQuery {
+                    cursor: c,
+                    limit: Some(200),
+                    ..Default::default()
+                };
+                hd.list_messages(actor, conv, q)
+            })
+            .await?;
             (
                 events,
-                pages.into_iter().rev().flatten().collect::<Vec<_>>(),
+                messages.iter().map(message_json).collect::<Vec<_>>(),
             )
         }
-        Backend::Remote(r) => {
-            let events = r.walk(&format!("/api/tickets/{id}/events")).await?;
-            let pages = r
-                .pages(&format!("/api/conversations/{conv}/messages"))
-                .await?;
-            (events, pages.into_iter().rev().flatten().collect())
-        }
+        Backend::Remote(r) => (
+            r.walk(&format!("/api/tickets/{id}/events")).await?,
+            r.walk(&format!("/api/conversations/{conv}/messages"))
+                .await?,
+        ),
     };
+    // Pages come newest first: put the conversation in order.
+    messages.sort_by_key(|m| m["seq"].as_u64());
     if json_out {
         output::json(&json!({"ticket": t, "events": events, "messages": messages}));
         return Ok(());

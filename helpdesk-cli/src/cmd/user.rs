@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::backend::{Backend, encode};
+use super::backend::{Backend, all_pages, encode};
 use super::error::{CliError, CliResult, code};
 use super::output;
 
@@ -264,18 +264,8 @@ fn report_password(u: &Value, json_out: bool, generated: Option<&String>) {
 pub async fn list(b: &Backend, role: Option<Role>, q: Option<String>) -> CliResult<Vec<Value>> {
     match b {
         Backend::Local { hd, actor } => {
-            let mut out = Vec::new();
-            let mut cursor = None;
-            loop {
-                let page = hd
-                    .list_users(actor, role, q.clone(), cursor, Some(200))
-                    .await?;
-                out.extend(page.items.iter().map(|u| user_json(u, actor)));
-                match page.next_cursor {
-                    Some(c) => cursor = Some(c),
-                    None => return Ok(out),
-                }
-            }
+            let users = all_pages(|c| hd.list_users(actor, role, q.clone(), c, Some(200))).await?;
+            Ok(users.iter().map(|u| user_json(u, actor)).collect())
         }
         Backend::Remote(r) => {
             let mut path = "/api/users?".to_string();

@@ -11,12 +11,21 @@ use crate::common::*;
 
 /// Runs `helpdesk` with `args` on `store`, `stdin` on standard input.
 pub fn run(store: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    let env = [
+        ("HELPDESK_STORE", store),
+        ("HELPDESK_WEBHOOKS_ALLOW_PRIVATE", "true"),
+    ];
+    helpdesk(&env, args, stdin)
+}
+
+/// Runs `helpdesk` with `args` and these environment variables (and no
+/// `HELPDESK_URL` or `HELPDESK_TOKEN` but those given).
+pub fn helpdesk(env: &[(&str, &str)], args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
-        .env("HELPDESK_STORE", store)
-        .env("HELPDESK_WEBHOOKS_ALLOW_PRIVATE", "true")
         .env_remove("HELPDESK_URL")
         .env_remove("HELPDESK_TOKEN")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -343,6 +352,12 @@ fn bad_input_gets_a_clear_error_and_an_exit_code() {
 fn every_command_has_help_with_an_example() {
     let commands: &[&[&str]] = &[
         &[],
+        &["serve"],
+        &["migrate"],
+        &["user"],
+        &["ticket"],
+        &["kb"],
+        &["webhook"],
         &["user", "create"],
         &["user", "list"],
         &["user", "show"],
@@ -535,21 +550,11 @@ async fn over_url_against_a_server_holding_the_sled_store() {
     let token = server.login("ada@example.com").await;
     let url = server.url("");
     let remote = |args: &[&str], stdin: Option<&str>| -> Output {
-        let mut child = Command::new(BIN)
-            .args(args)
-            .env("HELPDESK_URL", &url)
-            .env("HELPDESK_TOKEN", &token)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
-        if let Some(s) = stdin {
-            input.write_all(s.as_bytes()).unwrap();
-        }
-        drop(input);
-        child.wait_with_output().unwrap()
+        helpdesk(
+            &[("HELPDESK_URL", &url), ("HELPDESK_TOKEN", &token)],
+            args,
+            stdin,
+        )
     };
     let remote_ok = |args: &[&str]| -> String {
         let out = remote(args, None);
