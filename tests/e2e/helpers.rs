@@ -23,7 +23,7 @@ pub struct App {
 /// Where a test server keeps its data.
 enum Backing {
     Sled(#[allow(dead_code)] tempfile::TempDir),
-    Postgres(#[allow(dead_code)] helpdesk_store_postgres::testing::TestDb),
+    Postgres(#[allow(dead_code)] Box<helpdesk_store_postgres::testing::TestDb>),
 }
 
 /// The environment variable choosing the store of the end-to-end tests: `sled` (the
@@ -38,7 +38,7 @@ async fn fresh_store() -> (Arc<dyn Store>, Backing) {
             let db = helpdesk_store_postgres::testing::TestDb::create("e2e")
                 .await
                 .expect("HELPDESK_E2E_STORE=postgres needs HELPDESK_TEST_DATABASE_URL");
-            (db.dyn_store(), Backing::Postgres(db))
+            (db.dyn_store(), Backing::Postgres(Box::new(db)))
         }
         Ok("sled") | Err(_) => {
             let dir = tempfile::tempdir().expect("temporary directory");

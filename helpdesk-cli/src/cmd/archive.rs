@@ -71,7 +71,7 @@ fn maybe_bar(file: &str, total: Option<u64>) -> Option<ProgressBar> {
 fn tick(bar: &Option<ProgressBar>, s: &ArchiveSummary) {
     if let Some(b) = bar {
         b.set_position(s.bytes);
-        if s.records % 1000 == 0 {
+        if s.records.is_multiple_of(1000) {
             b.set_message(format!("{} records", s.records));
         }
     }
