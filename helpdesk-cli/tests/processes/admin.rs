@@ -123,6 +123,19 @@ pub fn redact(s: &str) -> String {
     out
 }
 
+/// A sled store with an admin (ada), a customer (cy) and ticket 1 of cy's.
+fn admin_customer_and_ticket(dir: &Path, subject: &str) -> String {
+    let store = sled(dir);
+    create_user(&store, "ada@example.com", "admin");
+    create_user(&store, "cy@example.com", "customer");
+    let args = ["ticket", "create", "--requester", "cy@example.com"];
+    ok(
+        &store,
+        &[&args[..], &["--subject", subject, "--description", "D"]].concat(),
+    );
+    store
+}
+
 fn sled(dir: &Path) -> String {
     format!("sled:{}", dir.join("data").display())
 }
@@ -281,22 +294,7 @@ fn users_and_tickets_as_an_admin_sees_them() {
 #[test]
 fn bad_input_gets_a_clear_error_and_an_exit_code() {
     let dir = tempfile::tempdir().unwrap();
-    let store = sled(dir.path());
-    create_user(&store, "ada@example.com", "admin");
-    create_user(&store, "cy@example.com", "customer");
-    ok(
-        &store,
-        &[
-            "ticket",
-            "create",
-            "--requester",
-            "cy@example.com",
-            "--subject",
-            "S",
-            "--description",
-            "D",
-        ],
-    );
+    let store = admin_customer_and_ticket(dir.path(), "S");
     let mut errors = Vec::new();
     for (args, code) in [
         (vec!["user", "show", "nobody@example.com"], 3),
@@ -526,22 +524,7 @@ fn webhooks_add_list_deliveries_retry_remove() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn over_url_against_a_server_holding_the_sled_store() {
     let dir = tempfile::tempdir().unwrap();
-    let store = sled(dir.path());
-    create_user(&store, "ada@example.com", "admin");
-    create_user(&store, "cy@example.com", "customer");
-    ok(
-        &store,
-        &[
-            "ticket",
-            "create",
-            "--requester",
-            "cy@example.com",
-            "--subject",
-            "VPN down",
-            "--description",
-            "D",
-        ],
-    );
+    let store = admin_customer_and_ticket(dir.path(), "VPN down");
     let server = Server::start(&store, &["--webhooks-allow-private"]).await;
 
     let err = fails(&store, &["user", "list"], 6);
