@@ -204,55 +204,108 @@ impl ArchiveStore for PostgresStore {
     async fn import_records(&self, records: &[Record]) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         let mut wrote_events = false;
-        for r in records {
+        let mut rest = records;
+        while let Some(first) = rest.first() {
+            // Runs of the bulky kinds go in one statement each.
+            let run = rest
+                .iter()
+                .take(1000)
+                .take_while(|r| std::mem::discriminant(*r) == std::mem::discriminant(first))
+                .count();
+            let (head, tail) = rest.split_at(run);
+            rest = tail;
             let conn = &mut *tx;
-            match r {
-                Record::Header(_) | Record::End(_) => {}
-                Record::Setting(s) => {
-                    sqlx::query(
-                        "INSERT INTO settings (key, value) VALUES ($1, $2) \
-                         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-                    )
-                    .bind(&s.key)
-                    .bind(&s.value)
-                    .execute(&mut *conn)
-                    .await
-                    .store()?;
+            match first {
+                Record::Message(_) => {
+                    let ms: Vec<_> = head
+                        .iter()
+                        .filter_map(|r| match r {
+                            Record::Message(m) => Some(m),
+                            _ => None,
+                        })
+                        .collect();
+                    crate::conversations::insert_messages(conn, &ms).await?;
+                    continue;
                 }
-                Record::Counter(c) => {
-                    sqlx::query(
-                        "INSERT INTO counters (name, value) VALUES ($1, $2) \
-                         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-                    )
-                    .bind(&c.name)
-                    .bind(c.value)
-                    .execute(&mut *conn)
-                    .await
-                    .store()?;
-                }
-                Record::User(u) => crate::users::insert_user_row(conn, u).await?,
-                Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
-                Record::Conversation(c) => {
-                    crate::conversations::insert_conversation_rows(conn, c).await?
-                }
-                Record::Participant(p) => crate::conversations::upsert_participant(conn, p).await?,
-                Record::Ticket(t) => crate::tickets::insert_ticket(conn, t).await?,
-                Record::TicketEvent(e) => crate::effects::insert_ticket_event(conn, e).await?,
-                Record::Message(m) => crate::conversations::insert_message(conn, m).await?,
-                Record::Notification(n) => crate::effects::insert_notification(conn, n).await?,
-                Record::Article(a) => {
-                    crate::kb::write_article(conn, a, true).await?;
-                }
-                Record::BlobChunk(b) => {
-                    crate::attachments::put_chunk(conn, b.blob_id, b.index, &b.data).await?
-                }
-                Record::Attachment(a) => crate::attachments::insert_attachment_row(conn, a).await?,
-                Record::Event(e) => {
-                    crate::effects::insert_event(conn, e).await?;
+                Record::Event(_) => {
+                    let es: Vec<_> = head
+                        .iter()
+                        .filter_map(|r| match r {
+                            Record::Event(e) => Some(e),
+                            _ => None,
+                        })
+                        .collect();
+                    crate::effects::insert_events(conn, &es).await?;
                     wrote_events = true;
+                    continue;
                 }
-                Record::Webhook(w) => crate::webhooks::insert_webhook_row(conn, w).await?,
-                Record::Delivery(d) => crate::effects::insert_delivery(conn, d).await?,
+                Record::Delivery(_) => {
+                    let ds: Vec<_> = head
+                        .iter()
+                        .filter_map(|r| match r {
+                            Record::Delivery(d) => Some(d),
+                            _ => None,
+                        })
+                        .collect();
+                    crate::effects::insert_deliveries(conn, &ds).await?;
+                    continue;
+                }
+                _ => {}
+            }
+            for r in head {
+                let conn = &mut *tx;
+                match r {
+                    Record::Header(_) | Record::End(_) => {}
+                    Record::Setting(s) => {
+                        sqlx::query(
+                            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                        )
+                        .bind(&s.key)
+                        .bind(&s.value)
+                        .execute(&mut *conn)
+                        .await
+                        .store()?;
+                    }
+                    Record::Counter(c) => {
+                        sqlx::query(
+                            "INSERT INTO counters (name, value) VALUES ($1, $2) \
+                         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                        )
+                        .bind(&c.name)
+                        .bind(c.value)
+                        .execute(&mut *conn)
+                        .await
+                        .store()?;
+                    }
+                    Record::User(u) => crate::users::insert_user_row(conn, u).await?,
+                    Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
+                    Record::Conversation(c) => {
+                        crate::conversations::insert_conversation_rows(conn, c).await?
+                    }
+                    Record::Participant(p) => {
+                        crate::conversations::upsert_participant(conn, p).await?
+                    }
+                    Record::Ticket(t) => crate::tickets::insert_ticket(conn, t).await?,
+                    Record::TicketEvent(e) => crate::effects::insert_ticket_event(conn, e).await?,
+                    Record::Message(m) => crate::conversations::insert_message(conn, m).await?,
+                    Record::Notification(n) => crate::effects::insert_notification(conn, n).await?,
+                    Record::Article(a) => {
+                        crate::kb::write_article(conn, a, true).await?;
+                    }
+                    Record::BlobChunk(b) => {
+                        crate::attachments::put_chunk(conn, b.blob_id, b.index, &b.data).await?
+                    }
+                    Record::Attachment(a) => {
+                        crate::attachments::insert_attachment_row(conn, a).await?
+                    }
+                    Record::Event(e) => {
+                        crate::effects::insert_event(conn, e).await?;
+                        wrote_events = true;
+                    }
+                    Record::Webhook(w) => crate::webhooks::insert_webhook_row(conn, w).await?,
+                    Record::Delivery(d) => crate::effects::insert_delivery(conn, d).await?,
+                }
             }
         }
         self.commit(tx, wrote_events).await
