@@ -7,6 +7,8 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use helpdesk_store_postgres::testing::TestDb;
+
 use crate::common::*;
 
 /// Runs `helpdesk` with `args` on `store`, `stdin` on standard input.
@@ -143,7 +145,23 @@ fn sled(dir: &Path) -> String {
 #[test]
 fn users_and_tickets_as_an_admin_sees_them() {
     let dir = tempfile::tempdir().unwrap();
-    let store = sled(dir.path());
+    users_and_tickets(&sled(dir.path()));
+}
+
+/// The same session on PostgreSQL prints the same.
+#[test]
+fn users_and_tickets_on_postgres() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let Some(db) = rt.block_on(TestDb::create("users_and_tickets_on_postgres")) else {
+        return;
+    };
+    users_and_tickets(&db.url());
+    let db = rt.block_on(TestDb::create("webhooks_on_postgres")).unwrap();
+    webhooks(&db.url());
+}
+
+fn users_and_tickets(store: &str) {
+    let store = store.to_string();
     let pw = Some("password123\n");
     for (email, name, role) in [
         ("ada@example.com", "Ada", "admin"),
@@ -474,7 +492,11 @@ fn kb_files_round_trip_exactly() {
 #[test]
 fn webhooks_add_list_deliveries_retry_remove() {
     let dir = tempfile::tempdir().unwrap();
-    let store = sled(dir.path());
+    webhooks(&sled(dir.path()));
+}
+
+fn webhooks(store: &str) {
+    let store = store.to_string();
     create_user(&store, "cy@example.com", "customer");
     let added = ok(
         &store,
