@@ -1,9 +1,12 @@
-//! The `helpdesk` command: `serve`, `migrate`, `user create`, `user list`.
+//! The `helpdesk` command: `serve`, `migrate`, and the administration commands of
+//! [`cmd`] (users, tickets, KB, webhooks, export/import, completions).
 //! Every flag has the environment fallback named in DESIGN.md.
 #![forbid(unsafe_code)]
 
 mod bench;
+mod cmd;
 mod config;
+mod store;
 
 /// jemalloc returns freed memory to the system (its background thread purges dirty
 /// pages): glibc's malloc kept every argon2 buffer (19 MiB per password hash) in
@@ -11,20 +14,30 @@ mod config;
 /// logins.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-mod store;
 
-use std::io::Read;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use helpdesk_core::user::NewUser;
-use helpdesk_core::{Config, Helpdesk, Principal, Role};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use helpdesk_core::{Config, Helpdesk};
 
 use crate::config::{parse_duration, parse_proxy, parse_schedule, parse_size};
 
 /// Support ticketing: the server and its administration.
 #[derive(Parser, Debug)]
-#[command(name = "helpdesk", version, about)]
+#[command(
+    name = "helpdesk",
+    version,
+    about,
+    after_help = "Examples:
+  helpdesk serve --store sled:./helpdesk-data
+  helpdesk user create --email ada@example.com --name Ada --role admin
+  helpdesk ticket list --status open --assignee none
+  helpdesk --url https://helpdesk.example.com user list      # with HELPDESK_TOKEN
+  helpdesk export --store sled:./helpdesk-data - | helpdesk import --store postgres://db/helpdesk -
+
+Exit codes: 0 success, 1 failure, 2 bad input, 3 not found, 4 conflict, 5 not allowed,
+6 store or server unavailable."
+)]
 struct Cli {
     /// Where the data lives: `sled:PATH`, `postgres://...` or `memory`.
     #[arg(
@@ -43,6 +56,8 @@ struct Cli {
         global = true
     )]
     log_format: LogFormat,
+    #[command(flatten)]
+    admin: cmd::Global,
     #[command(subcommand)]
     command: Command,
 }
@@ -62,14 +77,64 @@ enum Signup {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the HTTP server.
+    #[command(after_help = "Examples:
+  helpdesk serve
+  helpdesk serve --store postgres://helpdesk@db/helpdesk --bind 0.0.0.0:8080 --signup closed")]
     Serve(Box<ServeArgs>),
     /// Create or upgrade the store's schema.
+    #[command(after_help = "Example:
+  helpdesk migrate --store postgres://helpdesk@db/helpdesk")]
     Migrate,
     /// Manage users.
-    #[command(subcommand)]
-    User(UserCommand),
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  helpdesk user create --email ada@example.com --name Ada --role admin
+  helpdesk user list --role agent
+  helpdesk user deactivate bob@example.com"
+    )]
+    User(cmd::user::UserCommand),
+    /// Work with tickets.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  helpdesk ticket list --status open --assignee none
+  helpdesk ticket show 42
+  helpdesk ticket status 42 resolved"
+    )]
+    Ticket(cmd::ticket::TicketCommand),
+    /// Import or export the knowledge base as Markdown files.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  helpdesk kb import ./kb
+  helpdesk kb export ./kb"
+    )]
+    Kb(cmd::kb::KbCommand),
+    /// Manage webhook endpoints and their deliveries.
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  helpdesk webhook add https://hooks.example.com/in
+  helpdesk webhook list"
+    )]
+    Webhook(cmd::webhook::WebhookCommand),
+    /// Write the whole store as JSON Lines (a backup, or a move to another store).
+    Export(cmd::archive::ExportArgs),
+    /// Read a JSON Lines export into an empty store.
+    Import(cmd::archive::ImportArgs),
     /// Measure a server of this binary on a fresh store, over loopback.
     Bench(bench::BenchArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  helpdesk completions bash > ~/.local/share/bash-completion/completions/helpdesk
+  helpdesk completions zsh > ~/.zfunc/_helpdesk
+  helpdesk completions fish > ~/.config/fish/completions/helpdesk.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -117,52 +182,9 @@ struct ServeArgs {
     no_webhook_worker: bool,
 }
 
-#[derive(Subcommand, Debug)]
-enum UserCommand {
-    /// Create a user (any role). Without `--password-stdin` a password is generated and
-    /// printed once.
-    Create {
-        /// Email address.
-        #[arg(long)]
-        email: String,
-        /// Display name.
-        #[arg(long)]
-        name: String,
-        /// Role.
-        #[arg(long, value_enum)]
-        role: RoleArg,
-        /// Read the password from standard input.
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// List users.
-    List {
-        /// One JSON object per line.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum RoleArg {
-    Admin,
-    Agent,
-    Customer,
-}
-
-impl From<RoleArg> for Role {
-    fn from(r: RoleArg) -> Self {
-        match r {
-            RoleArg::Admin => Role::Admin,
-            RoleArg::Agent => Role::Agent,
-            RoleArg::Customer => Role::Customer,
-        }
-    }
-}
-
-fn init_logs(format: LogFormat) {
+fn init_logs(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -175,12 +197,18 @@ fn init_logs(format: LogFormat) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logs(cli.log_format);
+    // Administration commands keep standard error for their own messages.
+    let level = match cli.command {
+        Command::Serve(_) | Command::Migrate => "info",
+        _ => "warn",
+    };
+    init_logs(cli.log_format, level);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            let code = e.downcast_ref::<cmd::CliError>().map_or(1, |c| c.code);
+            ExitCode::from(code)
         }
     }
 }
@@ -196,85 +224,13 @@ async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
-        Command::User(cmd) => {
-            let st = store::open_store(&cli.store).await?;
-            let hd = Helpdesk::new(st, Config::default());
-            user_command(&hd, cmd).await
-        }
-    }
-}
-
-async fn user_command(hd: &Helpdesk, cmd: UserCommand) -> CliResult {
-    let system = Principal::system();
-    match cmd {
-        UserCommand::Create {
-            email,
-            name,
-            role,
-            password_stdin,
-        } => {
-            let (password, generated) = if password_stdin {
-                let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s)?;
-                (s.trim_end_matches(['\r', '\n']).to_string(), false)
-            } else {
-                (generate_password(), true)
-            };
-            let u = hd
-                .create_user(&system, NewUser::new(&email, &name, role.into(), &password))
-                .await?;
-            println!("created {} {} ({})", u.role.as_str(), u.email, u.id);
-            if generated {
-                println!("password: {password}");
-                println!("(shown once; change it with PATCH /api/users/me)");
-            }
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "helpdesk", &mut std::io::stdout());
             Ok(())
         }
-        UserCommand::List { json } => {
-            let mut cursor = None;
-            loop {
-                let page = hd
-                    .list_users(&system, None, None, cursor, Some(200))
-                    .await?;
-                for u in &page.items {
-                    if json {
-                        let line = serde_json::json!({
-                            "id": u.id,
-                            "email": u.email,
-                            "name": u.name,
-                            "role": u.role,
-                            "is_active": u.is_active,
-                            "created_at": helpdesk_core::event::ts(u.created_at),
-                        });
-                        println!("{line}");
-                    } else {
-                        println!(
-                            "{}  {:<8}  {:<6}  {}  {}",
-                            u.id,
-                            u.role.as_str(),
-                            if u.is_active { "active" } else { "off" },
-                            u.email,
-                            u.name
-                        );
-                    }
-                }
-                match page.next_cursor {
-                    Some(c) => cursor = Some(c),
-                    None => break,
-                }
-            }
-            Ok(())
-        }
+        other => Ok(cmd::run(&cli.admin, &cli.store, other).await?),
     }
-}
-
-fn generate_password() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
-    let mut rng = rand::thread_rng();
-    (0..20)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect()
 }
 
 async fn serve(store_spec: &str, args: ServeArgs) -> CliResult {
@@ -322,5 +278,15 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {},
         _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
     }
 }

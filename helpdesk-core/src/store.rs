@@ -23,6 +23,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::archive::{Record, RecordKind};
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
 use crate::conversation::{Conversation, ConversationKind, Member};
@@ -374,6 +375,28 @@ pub trait WebhookStore: Send + Sync {
     ) -> StoreResult<Vec<Delivery>>;
 }
 
+/// The archive: every record in a stable order, and verbatim inserts (export/import,
+/// see [`crate::archive`]).
+#[async_trait]
+pub trait ArchiveStore: Send + Sync {
+    /// Up to `limit` records of `kind` in archive order ([`Record::key`] ascending),
+    /// strictly after `after` (a record of the same kind; `None`: from the first).
+    /// Reads a page at a time: never holds more than a page in memory.
+    async fn export_records(
+        &self,
+        kind: RecordKind,
+        after: Option<&Record>,
+        limit: usize,
+    ) -> StoreResult<Vec<Record>>;
+    /// Writes records exactly as given, in order (ids, numbers, seqs, event ids,
+    /// versions and counters included), with whatever indexes and counters the backend
+    /// derives from them, so the store then behaves as the exporting one did. Records
+    /// arrive in archive order, each after those it refers to; the header and end lines
+    /// are ignored. Meant for an empty store (the caller checks): over existing records the
+    /// outcome is unspecified. Each call is atomic.
+    async fn import_records(&self, records: &[Record]) -> StoreResult<()>;
+}
+
 /// Everything a backend provides. Implemented for every type that implements all the
 /// aggregate traits.
 pub trait Store:
@@ -386,6 +409,7 @@ pub trait Store:
     + AttachmentStore
     + EventStore
     + WebhookStore
+    + ArchiveStore
     + 'static
 {
 }
@@ -400,6 +424,7 @@ impl<T> Store for T where
         + AttachmentStore
         + EventStore
         + WebhookStore
+        + ArchiveStore
         + 'static
 {
 }

@@ -99,6 +99,8 @@ impl Router {
         r.add("/metrics", vec![(M::GET, h(ops::metrics))]);
         r.add("/api/openapi.yaml", vec![(M::GET, h(ops::openapi))]);
         r.add("/api/ws", vec![(M::GET, h(crate::ws::connect))]);
+        r.add("/api/admin/export", vec![(M::GET, h(admin::export))]);
+        r.add("/api/admin/import", vec![(M::POST, h(admin::import))]);
 
         r.add("/api/auth/signup", vec![(M::POST, h(auth::signup))]);
         r.add("/api/auth/login", vec![(M::POST, h(auth::login))]);

@@ -109,20 +109,59 @@ pub(crate) async fn delete_blobs_of(
     Ok(())
 }
 
+/// Inserts attachment metadata.
+pub(crate) async fn insert_attachment_row(
+    conn: &mut PgConnection,
+    a: &Attachment,
+) -> StoreResult<()> {
+    let p = parent_cols(a.parent);
+    sqlx::query(
+        "INSERT INTO attachments (id, filename, content_type, size, sha256, uploaded_by, \
+         created_at, parent_kind, ticket_id, conversation_id, message_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(a.id)
+    .bind(&a.filename)
+    .bind(&a.content_type)
+    .bind(i(a.size))
+    .bind(&a.sha256)
+    .bind(a.uploaded_by)
+    .bind(a.created_at)
+    .bind(p.kind)
+    .bind(p.ticket_id)
+    .bind(p.conversation_id)
+    .bind(p.message_id)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
+/// Writes one blob chunk (overwriting).
+pub(crate) async fn put_chunk(
+    conn: &mut PgConnection,
+    blob_id: Uuid,
+    index: u32,
+    data: &[u8],
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO blob_chunks (blob_id, idx, data) VALUES ($1, $2, $3) \
+         ON CONFLICT (blob_id, idx) DO UPDATE SET data = EXCLUDED.data",
+    )
+    .bind(blob_id)
+    .bind(i32::try_from(index).map_err(StoreError::other)?)
+    .bind(data)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
 #[async_trait]
 impl AttachmentStore for PostgresStore {
     async fn put_blob_chunk(&self, blob_id: Uuid, index: u32, data: &[u8]) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO blob_chunks (blob_id, idx, data) VALUES ($1, $2, $3) \
-             ON CONFLICT (blob_id, idx) DO UPDATE SET data = EXCLUDED.data",
-        )
-        .bind(blob_id)
-        .bind(i32::try_from(index).map_err(StoreError::other)?)
-        .bind(data)
-        .execute(self.pool_ref())
-        .await
-        .store()?;
-        Ok(())
+        let mut conn = self.pool_ref().acquire().await.store()?;
+        put_chunk(&mut conn, blob_id, index, data).await
     }
 
     async fn get_blob_chunk(&self, blob_id: Uuid, index: u32) -> StoreResult<Option<Vec<u8>>> {
@@ -147,27 +186,8 @@ impl AttachmentStore for PostgresStore {
     }
 
     async fn insert_attachment(&self, a: &Attachment, fx: &Effects) -> StoreResult<()> {
-        let p = parent_cols(a.parent);
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO attachments (id, filename, content_type, size, sha256, uploaded_by, \
-             created_at, parent_kind, ticket_id, conversation_id, message_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(a.id)
-        .bind(&a.filename)
-        .bind(&a.content_type)
-        .bind(i(a.size))
-        .bind(&a.sha256)
-        .bind(a.uploaded_by)
-        .bind(a.created_at)
-        .bind(p.kind)
-        .bind(p.ticket_id)
-        .bind(p.conversation_id)
-        .bind(p.message_id)
-        .execute(&mut *tx)
-        .await
-        .store()?;
+        insert_attachment_row(&mut tx, a).await?;
         let wrote = write_effects(&mut tx, fx).await?;
         self.commit(tx, wrote).await
     }

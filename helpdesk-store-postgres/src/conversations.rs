@@ -36,6 +36,19 @@ pub(crate) async fn insert_conversation(
     conn: &mut PgConnection,
     conv: &Conversation,
 ) -> StoreResult<()> {
+    insert_conversation_rows(conn, conv).await?;
+    for m in &conv.members {
+        let existing = locked_participant(conn, conv.id, m.user_id).await?;
+        upsert_participant(conn, &Participant::joined(conv, m.user_id, Some(existing))).await?;
+    }
+    Ok(())
+}
+
+/// Inserts a conversation and its member rows (no participants).
+pub(crate) async fn insert_conversation_rows(
+    conn: &mut PgConnection,
+    conv: &Conversation,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO conversations (id, kind, title, ticket_id, members, created_by, created_at, \
          last_message_at, last_seq, last_public_seq, public_count, direct_key) \
@@ -58,8 +71,6 @@ pub(crate) async fn insert_conversation(
     .store()?;
     for m in &conv.members {
         insert_member(conn, conv, m).await?;
-        let existing = locked_participant(conn, conv.id, m.user_id).await?;
-        upsert_participant(conn, &Participant::joined(conv, m.user_id, Some(existing))).await?;
     }
     Ok(())
 }
@@ -158,7 +169,10 @@ fn read_above(p: &Participant) -> Vec<i64> {
 }
 
 /// Inserts or replaces a whole participant record.
-async fn upsert_participant(conn: &mut PgConnection, p: &Participant) -> StoreResult<()> {
+pub(crate) async fn upsert_participant(
+    conn: &mut PgConnection,
+    p: &Participant,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO participants (conversation_id, user_id, last_read_seq, \
          public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
@@ -189,30 +203,37 @@ async fn upsert_participant(conn: &mut PgConnection, p: &Participant) -> StoreRe
     Ok(())
 }
 
-async fn insert_message(conn: &mut PgConnection, m: &Message) -> StoreResult<()> {
-    sqlx::query(
+pub(crate) async fn insert_message(conn: &mut PgConnection, m: &Message) -> StoreResult<()> {
+    insert_messages(conn, &[m]).await
+}
+
+/// Inserts messages with one statement.
+pub(crate) async fn insert_messages(conn: &mut PgConnection, ms: &[&Message]) -> StoreResult<()> {
+    if ms.is_empty() {
+        return Ok(());
+    }
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
         "INSERT INTO messages (id, conversation_id, seq, sender_id, content, parent_id, \
          reply_count, attachment_ids, internal, created_at, edited_at, deleted_at, \
-         public_ordinal, sender_ordinal) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind(m.id)
-    .bind(m.conversation_id)
-    .bind(i(m.seq))
-    .bind(m.sender_id)
-    .bind(&m.content)
-    .bind(m.parent_id)
-    .bind(i(m.reply_count))
-    .bind(&m.attachment_ids)
-    .bind(m.internal)
-    .bind(m.created_at)
-    .bind(m.edited_at)
-    .bind(m.deleted_at)
-    .bind(i(m.public_ordinal))
-    .bind(i(m.sender_ordinal))
-    .execute(&mut *conn)
-    .await
-    .store()?;
+         public_ordinal, sender_ordinal) ",
+    );
+    q.push_values(ms, |mut row, m| {
+        row.push_bind(m.id)
+            .push_bind(m.conversation_id)
+            .push_bind(i(m.seq))
+            .push_bind(m.sender_id)
+            .push_bind(m.content.clone())
+            .push_bind(m.parent_id)
+            .push_bind(i(m.reply_count))
+            .push_bind(m.attachment_ids.clone())
+            .push_bind(m.internal)
+            .push_bind(m.created_at)
+            .push_bind(m.edited_at)
+            .push_bind(m.deleted_at)
+            .push_bind(i(m.public_ordinal))
+            .push_bind(i(m.sender_ordinal));
+    });
+    q.build().execute(&mut *conn).await.store()?;
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use helpdesk_core::notification::Notification;
 use helpdesk_core::store::StoreResult;
 use helpdesk_core::ticket::TicketEvent;
 use helpdesk_core::webhook::{Delivery, Webhook};
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
@@ -63,46 +63,69 @@ async fn active_webhooks(conn: &mut PgConnection) -> StoreResult<Vec<Webhook>> {
     rows::all(&found, rows::webhook)
 }
 
-async fn insert_event(conn: &mut PgConnection, e: &Event) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO events (id, kind, at, audience, data, only_webhook) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(i(e.id.0))
-    .bind(&e.kind)
-    .bind(e.at)
-    .bind(to_json(&e.audience)?)
-    .bind(&e.data)
-    .bind(e.only_webhook)
-    .execute(&mut *conn)
-    .await
-    .store()?;
+pub(crate) async fn insert_event(conn: &mut PgConnection, e: &Event) -> StoreResult<()> {
+    insert_events(conn, &[e]).await
+}
+
+/// Inserts events with one statement.
+pub(crate) async fn insert_events(conn: &mut PgConnection, es: &[&Event]) -> StoreResult<()> {
+    if es.is_empty() {
+        return Ok(());
+    }
+    let audiences = es
+        .iter()
+        .map(|e| to_json(&e.audience))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let mut q: QueryBuilder<Postgres> =
+        QueryBuilder::new("INSERT INTO events (id, kind, at, audience, data, only_webhook) ");
+    q.push_values(es.iter().zip(audiences), |mut row, (e, audience)| {
+        row.push_bind(i(e.id.0))
+            .push_bind(e.kind.clone())
+            .push_bind(e.at)
+            .push_bind(audience)
+            .push_bind(e.data.clone())
+            .push_bind(e.only_webhook);
+    });
+    q.build().execute(&mut *conn).await.store()?;
     Ok(())
 }
 
 pub(crate) async fn insert_delivery(conn: &mut PgConnection, d: &Delivery) -> StoreResult<()> {
-    sqlx::query(
+    insert_deliveries(conn, &[d]).await
+}
+
+/// Inserts deliveries with one statement.
+pub(crate) async fn insert_deliveries(
+    conn: &mut PgConnection,
+    ds: &[&Delivery],
+) -> StoreResult<()> {
+    if ds.is_empty() {
+        return Ok(());
+    }
+    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
         "INSERT INTO deliveries (id, webhook_id, event_id, event_type, status, attempts, \
-         last_status_code, last_error, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(d.id)
-    .bind(d.webhook_id)
-    .bind(i(d.event_id.0))
-    .bind(&d.event_type)
-    .bind(delivery_status_str(d.status))
-    .bind(i32::try_from(d.attempts).unwrap_or(i32::MAX))
-    .bind(d.last_status_code.map(i32::from))
-    .bind(&d.last_error)
-    .bind(d.next_attempt_at)
-    .bind(d.created_at)
-    .execute(&mut *conn)
-    .await
-    .store()?;
+         last_status_code, last_error, next_attempt_at, created_at) ",
+    );
+    q.push_values(ds, |mut row, d| {
+        row.push_bind(d.id)
+            .push_bind(d.webhook_id)
+            .push_bind(i(d.event_id.0))
+            .push_bind(d.event_type.clone())
+            .push_bind(delivery_status_str(d.status))
+            .push_bind(i32::try_from(d.attempts).unwrap_or(i32::MAX))
+            .push_bind(d.last_status_code.map(i32::from))
+            .push_bind(d.last_error.clone())
+            .push_bind(d.next_attempt_at)
+            .push_bind(d.created_at);
+    });
+    q.build().execute(&mut *conn).await.store()?;
     Ok(())
 }
 
-async fn insert_notification(conn: &mut PgConnection, n: &Notification) -> StoreResult<()> {
+pub(crate) async fn insert_notification(
+    conn: &mut PgConnection,
+    n: &Notification,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO notifications (id, user_id, kind, title, body, ticket_id, \
          conversation_id, message_id, read_at, created_at) \
@@ -124,7 +147,10 @@ async fn insert_notification(conn: &mut PgConnection, n: &Notification) -> Store
     Ok(())
 }
 
-async fn insert_ticket_event(conn: &mut PgConnection, e: &TicketEvent) -> StoreResult<()> {
+pub(crate) async fn insert_ticket_event(
+    conn: &mut PgConnection,
+    e: &TicketEvent,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO ticket_events (id, ticket_id, kind, actor_id, at, data) \
          VALUES ($1, $2, $3, $4, $5, $6)",

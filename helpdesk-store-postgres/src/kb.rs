@@ -29,7 +29,11 @@ const HEADLINE_ALL: &str = "StartSel=<mark>, StopSel=</mark>, HighlightAll=true"
 /// Texts up to this many characters are shown whole.
 const SHORT_TEXT: i32 = 160;
 
-async fn write_article(conn: &mut PgConnection, a: &Article, insert: bool) -> StoreResult<u64> {
+pub(crate) async fn write_article(
+    conn: &mut PgConnection,
+    a: &Article,
+    insert: bool,
+) -> StoreResult<u64> {
     let sql = if insert {
         "INSERT INTO articles (id, slug, title, body, tags, status, author_id, created_at, \
          updated_at, published_at, search) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \

@@ -30,6 +30,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod archive;
 mod attachments;
 mod conversations;
 mod effects;

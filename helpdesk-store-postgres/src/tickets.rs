@@ -23,7 +23,7 @@ use crate::effects::write_effects;
 use crate::error::SqlxResultExt;
 use crate::rows::{self, i, micros, priority_rank};
 
-async fn insert_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreResult<()> {
+pub(crate) async fn insert_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO tickets (id, number, subject, description, status, priority, requester_id, \
          assignee_id, tags, conversation_id, created_at, updated_at, first_response_at, \

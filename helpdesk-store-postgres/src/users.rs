@@ -7,6 +7,7 @@ use helpdesk_core::auth::Session;
 use helpdesk_core::event::Effects;
 use helpdesk_core::store::{StoreResult, UserStore};
 use helpdesk_core::user::{User, UserQuery};
+use sqlx::PgConnection;
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -15,25 +16,49 @@ use crate::effects::write_effects;
 use crate::error::SqlxResultExt;
 use crate::rows::{self, i, micros};
 
+/// Inserts a user row.
+pub(crate) async fn insert_user_row(conn: &mut PgConnection, user: &User) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO users (id, email, name, role, is_active, password_hash, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(user.id)
+    .bind(&user.email)
+    .bind(&user.name)
+    .bind(user.role.as_str())
+    .bind(user.is_active)
+    .bind(&user.password_hash)
+    .bind(user.created_at)
+    .bind(user.updated_at)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
+/// Inserts a session row.
+pub(crate) async fn insert_session_row(conn: &mut PgConnection, s: &Session) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, refresh_hash, refresh_expires_at, created_at, \
+         revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(s.id)
+    .bind(s.user_id)
+    .bind(&s.refresh_hash)
+    .bind(s.refresh_expires_at)
+    .bind(s.created_at)
+    .bind(s.revoked_at)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
 #[async_trait]
 impl UserStore for PostgresStore {
     async fn insert_user(&self, user: &User, fx: &Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO users (id, email, name, role, is_active, password_hash, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(user.id)
-        .bind(&user.email)
-        .bind(&user.name)
-        .bind(user.role.as_str())
-        .bind(user.is_active)
-        .bind(&user.password_hash)
-        .bind(user.created_at)
-        .bind(user.updated_at)
-        .execute(&mut *tx)
-        .await
-        .store()?;
+        insert_user_row(&mut tx, user).await?;
         let wrote = write_effects(&mut tx, fx).await?;
         self.commit(tx, wrote).await
     }
@@ -129,20 +154,8 @@ impl UserStore for PostgresStore {
     }
 
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, refresh_hash, refresh_expires_at, created_at, \
-             revoked_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(s.id)
-        .bind(s.user_id)
-        .bind(&s.refresh_hash)
-        .bind(s.refresh_expires_at)
-        .bind(s.created_at)
-        .bind(s.revoked_at)
-        .execute(self.pool_ref())
-        .await
-        .store()?;
-        Ok(())
+        let mut conn = self.pool_ref().acquire().await.store()?;
+        insert_session_row(&mut conn, s).await
     }
 
     async fn get_session(&self, id: Uuid) -> StoreResult<Option<Session>> {

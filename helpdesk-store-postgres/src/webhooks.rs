@@ -10,6 +10,8 @@ use helpdesk_core::webhook::{ClaimedDelivery, Delivery, Webhook};
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use sqlx::PgConnection;
+
 use crate::PostgresStore;
 use crate::conversations::prefixed;
 use crate::error::SqlxResultExt;
@@ -25,28 +27,34 @@ fn with_alias(cols: &str, alias: &str) -> String {
         .join(", ")
 }
 
+/// Inserts an endpoint row.
+pub(crate) async fn insert_webhook_row(conn: &mut PgConnection, w: &Webhook) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhooks (id, url, events, description, active, secret, \
+         previous_secret, previous_secret_until, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(w.id)
+    .bind(&w.url)
+    .bind(&w.events)
+    .bind(&w.description)
+    .bind(w.active)
+    .bind(&w.secret)
+    .bind(w.previous_secret.as_ref().map(|p| p.0.clone()))
+    .bind(w.previous_secret.as_ref().map(|p| p.1))
+    .bind(w.created_at)
+    .bind(w.updated_at)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
 #[async_trait]
 impl WebhookStore for PostgresStore {
     async fn insert_webhook(&self, w: &Webhook) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO webhooks (id, url, events, description, active, secret, \
-             previous_secret, previous_secret_until, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(w.id)
-        .bind(&w.url)
-        .bind(&w.events)
-        .bind(&w.description)
-        .bind(w.active)
-        .bind(&w.secret)
-        .bind(w.previous_secret.as_ref().map(|p| p.0.clone()))
-        .bind(w.previous_secret.as_ref().map(|p| p.1))
-        .bind(w.created_at)
-        .bind(w.updated_at)
-        .execute(self.pool_ref())
-        .await
-        .store()?;
-        Ok(())
+        let mut conn = self.pool_ref().acquire().await.store()?;
+        insert_webhook_row(&mut conn, w).await
     }
 
     async fn update_webhook(&self, w: &Webhook) -> StoreResult<()> {

@@ -30,11 +30,15 @@ fn index_key(a: &Attachment) -> Key {
     parent_prefix(a.parent).micros(a.created_at).id(a.id)
 }
 
-fn chunk_key(blob: Uuid, index: u32) -> Key {
+pub(crate) fn chunk_key(blob: Uuid, index: u32) -> Key {
     Key::new().id(blob).u32(index)
 }
 
-fn put_attachment(tx: &Tx<'_>, a: &Attachment, old: Option<&Attachment>) -> TxResult<()> {
+pub(crate) fn put_attachment(
+    tx: &Tx<'_>,
+    a: &Attachment,
+    old: Option<&Attachment>,
+) -> TxResult<()> {
     if let Some(old) = old {
         tx.del(tree::ATT_IDX, index_key(old))?;
     }

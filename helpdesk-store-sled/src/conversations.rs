@@ -47,7 +47,7 @@ fn member_keys(conv: &Conversation, user: Uuid) -> [Key; 2] {
     ]
 }
 
-fn index_members(tx: &Tx<'_>, conv: &Conversation, add: bool) -> TxResult<()> {
+pub(crate) fn index_members(tx: &Tx<'_>, conv: &Conversation, add: bool) -> TxResult<()> {
     for m in &conv.members {
         for k in member_keys(conv, m.user_id) {
             if add {
@@ -64,11 +64,11 @@ pub(crate) fn message_key(conv: Uuid, seq: u64) -> Key {
     Key::new().id(conv).u64(seq)
 }
 
-fn participant_key(conv: Uuid, user: Uuid) -> Key {
+pub(crate) fn participant_key(conv: Uuid, user: Uuid) -> Key {
     Key::new().id(conv).id(user)
 }
 
-fn own_key(m: &Message) -> Key {
+pub(crate) fn own_key(m: &Message) -> Key {
     Key::new().id(m.conversation_id).id(m.sender_id).u64(m.seq)
 }
 
@@ -79,7 +79,7 @@ fn get_conv(tx: &Tx<'_>, id: Uuid) -> TxResult<Conversation> {
     }
 }
 
-fn put_participant(tx: &Tx<'_>, p: &Participant) -> TxResult<()> {
+pub(crate) fn put_participant(tx: &Tx<'_>, p: &Participant) -> TxResult<()> {
     tx.put_json(
         tree::PARTICIPANTS,
         participant_key(p.conversation_id, p.user_id),
@@ -184,7 +184,7 @@ impl SledStore {
     }
 }
 
-fn location(v: &[u8]) -> StoreResult<(Uuid, u64)> {
+pub(crate) fn location(v: &[u8]) -> StoreResult<(Uuid, u64)> {
     let bad = || StoreError::Corrupt("bad message id index entry".into());
     if v.len() != 24 {
         return Err(bad());

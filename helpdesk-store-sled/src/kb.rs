@@ -95,7 +95,7 @@ fn unindex(tx: &Tx<'_>, a: &Article) -> TxResult<()> {
     adjust_tags(tx, a, -1)
 }
 
-fn put_article(tx: &Tx<'_>, a: &Article, old: Option<&Article>) -> TxResult<()> {
+pub(crate) fn put_article(tx: &Tx<'_>, a: &Article, old: Option<&Article>) -> TxResult<()> {
     if let Some(old) = old {
         unindex(tx, old)?;
     }

@@ -55,6 +55,7 @@ use sled::{IVec, Tree};
 use helpdesk_core::StoreError;
 use helpdesk_core::store::StoreResult;
 
+mod archive;
 mod attachments;
 mod conversations;
 mod effects;
@@ -344,7 +345,11 @@ pub(crate) fn sled_error(e: sled::Error) -> StoreError {
 
 fn open_error(e: sled::Error) -> StoreError {
     match e {
-        sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+        // sled reports a held lock as WouldBlock, or as an error of its own wrapping it.
+        sled::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().contains("could not acquire lock") =>
+        {
             StoreError::unavailable(format!(
                 "the sled database is in use by another process ({io}); \
                  stop it or talk to it through its server (`--url`)"

@@ -7,7 +7,7 @@ use helpdesk_core::store::{MetaStore, StoreResult};
 use crate::keys::tree;
 use crate::{SledStore, sled_error};
 
-fn setting_key(key: &str) -> Vec<u8> {
+pub(crate) fn setting_key(key: &str) -> Vec<u8> {
     let mut k = b"setting:".to_vec();
     k.extend_from_slice(key.as_bytes());
     k

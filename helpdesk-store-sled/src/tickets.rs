@@ -24,7 +24,7 @@ use crate::effects::write_effects;
 use crate::keys::{Key, trailing_id, tree};
 use crate::{SledStore, Tx, TxResult, abort};
 
-const TICKET_NUMBER: &[u8] = b"ticket_number";
+pub(crate) const TICKET_NUMBER: &[u8] = b"ticket_number";
 
 const SORTS: [(u8, TicketSort); 3] = [
     (b'c', TicketSort::CreatedAt),

@@ -16,7 +16,7 @@ use crate::effects::write_effects;
 use crate::keys::{Key, trailing_id, tree};
 use crate::{SledStore, Tx, TxResult, abort};
 
-const USER_COUNT: &[u8] = b"user_count";
+pub(crate) const USER_COUNT: &[u8] = b"user_count";
 
 fn role_byte(r: Role) -> u8 {
     match r {
@@ -41,7 +41,7 @@ fn index_keys(u: &User) -> Vec<Key> {
     keys
 }
 
-fn put_user(tx: &Tx<'_>, u: &User, old: Option<&User>) -> TxResult<()> {
+pub(crate) fn put_user(tx: &Tx<'_>, u: &User, old: Option<&User>) -> TxResult<()> {
     if let Some(old) = old {
         for k in index_keys(old) {
             tx.del(tree::USER_IDX, k)?;
@@ -64,7 +64,7 @@ fn email_owner(tx: &Tx<'_>, email: &str) -> TxResult<Option<Uuid>> {
         .and_then(|v| Uuid::from_slice(&v).ok()))
 }
 
-fn session_key(s: &Session) -> Key {
+pub(crate) fn session_key(s: &Session) -> Key {
     Key::new().id(s.user_id).id(s.id)
 }
 

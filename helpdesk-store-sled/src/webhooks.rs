@@ -16,7 +16,7 @@ use crate::effects::{WEBHOOKS, event_key, put_delivery, remove_delivery, webhook
 use crate::keys::{Key, trailing_id, tree};
 use crate::{SledStore, Tx, TxResult, abort, decode, sled_error};
 
-fn put_webhooks(tx: &Tx<'_>, mut hooks: Vec<Webhook>) -> TxResult<()> {
+pub(crate) fn put_webhooks(tx: &Tx<'_>, mut hooks: Vec<Webhook>) -> TxResult<()> {
     hooks.sort_by_key(|w| (w.created_at, w.id));
     tx.put_json(tree::META, WEBHOOKS, &hooks)
 }

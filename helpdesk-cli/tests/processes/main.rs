@@ -3,5 +3,8 @@
 
 mod common;
 
+mod admin;
+mod archive;
+
 mod cluster;
 mod webhooks;

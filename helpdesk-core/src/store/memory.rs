@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::archive::{BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUMBER, page_of};
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
 use crate::conversation::{Conversation, ConversationKind, Member};
@@ -75,7 +76,8 @@ impl MemoryStore {
 impl State {
     fn write_effects(&mut self, fx: &Effects) {
         for new in &fx.events {
-            let id = EventId(self.events.len() as u64 + 1);
+            // Imported logs keep their ids, so the next id follows the last, not the count.
+            let id = EventId(self.events.last().map_or(0, |e| e.id.0) + 1);
             let event = Event::from_new(id, new);
             for w in self.webhooks.values() {
                 if w.wants(&event) {
@@ -148,6 +150,13 @@ impl State {
             },
         );
         Ok(())
+    }
+
+    fn event(&self, id: EventId) -> Option<&Event> {
+        self.events
+            .binary_search_by_key(&id, |e| e.id)
+            .ok()
+            .map(|i| &self.events[i])
     }
 
     fn remove_attachment(&mut self, id: Uuid) {
@@ -959,8 +968,7 @@ impl EventStore for MemoryStore {
     }
     async fn events_after(&self, after: Option<EventId>, limit: usize) -> StoreResult<Vec<Event>> {
         let s = self.lock()?;
-        // Ids are 1-based positions in the log.
-        let start = after.map_or(0, |a| a.0 as usize).min(s.events.len());
+        let start = s.events.partition_point(|e| Some(e.id) <= after);
         Ok(s.events[start..].iter().take(limit).cloned().collect())
     }
     async fn last_event_id(&self) -> StoreResult<Option<EventId>> {
@@ -1016,7 +1024,7 @@ impl WebhookStore for MemoryStore {
         due.truncate(limit);
         let mut out = Vec::with_capacity(due.len());
         for d in due {
-            let Some(event) = s.events.get(d.event_id.0 as usize - 1).cloned() else {
+            let Some(event) = s.event(d.event_id).cloned() else {
                 continue;
             };
             let webhook = s.webhooks[&d.webhook_id].clone();
@@ -1059,5 +1067,179 @@ impl WebhookStore for MemoryStore {
         Ok(page_after(items, cursor, limit, true, |d| {
             (d.created_at.timestamp_micros(), d.id)
         }))
+    }
+}
+
+#[async_trait]
+impl ArchiveStore for MemoryStore {
+    async fn export_records(
+        &self,
+        kind: RecordKind,
+        after: Option<&Record>,
+        limit: usize,
+    ) -> StoreResult<Vec<Record>> {
+        let s = self.lock()?;
+        let all: Vec<Record> = match kind {
+            RecordKind::Setting => s
+                .settings
+                .iter()
+                .map(|(key, value)| {
+                    Record::Setting(Setting {
+                        key: key.clone(),
+                        value: value.clone(),
+                    })
+                })
+                .collect(),
+            RecordKind::Counter => vec![Record::Counter(Counter {
+                name: TICKET_NUMBER.into(),
+                value: s.ticket_numbers,
+            })],
+            RecordKind::User => s.users.values().cloned().map(Record::User).collect(),
+            RecordKind::Session => s.sessions.values().cloned().map(Record::Session).collect(),
+            RecordKind::Conversation => s
+                .conversations
+                .values()
+                .map(|c| Record::Conversation(c.conv.clone()))
+                .collect(),
+            RecordKind::Participant => s
+                .conversations
+                .values()
+                .flat_map(|c| c.participants.values().cloned().map(Record::Participant))
+                .collect(),
+            RecordKind::Ticket => s.tickets.values().cloned().map(Record::Ticket).collect(),
+            RecordKind::TicketEvent => s
+                .ticket_events
+                .iter()
+                .cloned()
+                .map(Record::TicketEvent)
+                .collect(),
+            RecordKind::Message => s
+                .conversations
+                .values()
+                .flat_map(|c| c.messages.iter().cloned().map(Record::Message))
+                .collect(),
+            RecordKind::Notification => s
+                .notifications
+                .values()
+                .cloned()
+                .map(Record::Notification)
+                .collect(),
+            RecordKind::Article => s.articles.values().cloned().map(Record::Article).collect(),
+            RecordKind::BlobChunk => s
+                .blobs
+                .iter()
+                .flat_map(|(blob_id, chunks)| {
+                    chunks.iter().map(|(index, data)| {
+                        Record::BlobChunk(BlobChunk {
+                            blob_id: *blob_id,
+                            index: *index,
+                            data: data.clone(),
+                        })
+                    })
+                })
+                .collect(),
+            RecordKind::Attachment => s
+                .attachments
+                .values()
+                .cloned()
+                .map(Record::Attachment)
+                .collect(),
+            RecordKind::Event => s.events.iter().cloned().map(Record::Event).collect(),
+            RecordKind::Webhook => s.webhooks.values().cloned().map(Record::Webhook).collect(),
+            RecordKind::Delivery => s
+                .deliveries
+                .values()
+                .cloned()
+                .map(Record::Delivery)
+                .collect(),
+        };
+        Ok(page_of(all, after, limit))
+    }
+
+    async fn import_records(&self, records: &[Record]) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        for r in records {
+            match r {
+                Record::Header(_) | Record::End(_) => {}
+                Record::Setting(x) => {
+                    s.settings.insert(x.key.clone(), x.value.clone());
+                }
+                Record::Counter(c) if c.name == TICKET_NUMBER => s.ticket_numbers = c.value,
+                Record::Counter(c) => {
+                    return Err(StoreError::Corrupt(format!("unknown counter `{}`", c.name)));
+                }
+                Record::User(u) => {
+                    s.users.insert(u.id, u.clone());
+                }
+                Record::Session(x) => {
+                    s.sessions.insert(x.id, x.clone());
+                }
+                Record::Conversation(c) => {
+                    s.conversations.insert(
+                        c.id,
+                        ConversationData {
+                            conv: c.clone(),
+                            messages: Vec::new(),
+                            participants: HashMap::new(),
+                        },
+                    );
+                }
+                Record::Participant(p) => {
+                    s.conversations
+                        .get_mut(&p.conversation_id)
+                        .ok_or(StoreError::NotFound)?
+                        .participants
+                        .insert(p.user_id, p.clone());
+                }
+                Record::Ticket(t) => {
+                    s.tickets.insert(t.id, t.clone());
+                }
+                Record::TicketEvent(e) => s.ticket_events.push(e.clone()),
+                Record::Message(m) => {
+                    let data = s
+                        .conversations
+                        .get_mut(&m.conversation_id)
+                        .ok_or(StoreError::NotFound)?;
+                    if m.seq != data.messages.len() as u64 + 1 {
+                        return Err(StoreError::Corrupt(format!(
+                            "message seq {} of conversation {} does not follow {}",
+                            m.seq,
+                            m.conversation_id,
+                            data.messages.len()
+                        )));
+                    }
+                    data.messages.push(m.clone());
+                    s.message_index.insert(m.id, (m.conversation_id, m.seq));
+                }
+                Record::Notification(n) => {
+                    s.notifications.insert(n.id, n.clone());
+                }
+                Record::Article(a) => {
+                    s.articles.insert(a.id, a.clone());
+                }
+                Record::BlobChunk(b) => {
+                    s.blobs
+                        .entry(b.blob_id)
+                        .or_default()
+                        .insert(b.index, b.data.clone());
+                }
+                Record::Attachment(a) => {
+                    s.attachments.insert(a.id, a.clone());
+                }
+                Record::Event(e) => {
+                    if s.events.last().is_some_and(|l| l.id >= e.id) {
+                        return Err(StoreError::Corrupt("events out of order".into()));
+                    }
+                    s.events.push(e.clone());
+                }
+                Record::Webhook(w) => {
+                    s.webhooks.insert(w.id, w.clone());
+                }
+                Record::Delivery(d) => {
+                    s.deliveries.insert(d.id, d.clone());
+                }
+            }
+        }
+        Ok(())
     }
 }

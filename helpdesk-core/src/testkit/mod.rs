@@ -35,6 +35,7 @@ use crate::ticket::{NewTicketInput, Ticket};
 use crate::user::{NewUser, User};
 use crate::{Config, Helpdesk, Principal, Role};
 
+pub mod archive;
 pub mod attachments;
 pub mod concurrency;
 pub mod conversations;
@@ -564,6 +565,14 @@ macro_rules! __conformance_cases {
                 update_get_and_list_deliveries,
                 delete_webhook_removes_deliveries,
                 list_webhooks_in_creation_order,
+            }
+            archive {
+                export_round_trips_through_memory,
+                import_then_export_is_identity,
+                store_export_pages_resume_after_a_record,
+                imported_store_keeps_working,
+                import_refuses_non_empty_store,
+                bad_archives_fail_clearly,
             }
             concurrency {
                 concurrent_sends_and_marks_stay_consistent,

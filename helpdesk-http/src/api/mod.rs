@@ -2,6 +2,7 @@
 //! malformed input (400) → token (401) → role (403) → visibility (404) → unknown
 //! fields (422) → forbidden fields (403) → values (422) → conflicts (409).
 
+pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod conversations;

@@ -1,0 +1,392 @@
+//! The archive (export/import): export → import → export gives the same lines on every
+//! backend and across backends (the memory store is the reference), pages resume
+//! exactly, an imported store keeps working (logins, numbers, seqs, event ids, unread
+//! counts, search, attachment bytes, webhooks), and bad archives fail clearly.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+
+use super::{PASSWORD, Who, World, expect_err, memory};
+use crate::archive::{ArchiveSummary, Record, RecordKind};
+use crate::kb::{ArticleStatus, NewArticle};
+use crate::message::NewMessageInput;
+use crate::principal::Principal;
+use crate::store::Store;
+use crate::ticket::{TicketPatch, TicketStatus};
+use crate::webhook::NewWebhook;
+use crate::{Config, Error};
+
+/// A world whose webhooks may point at this machine (nothing is sent in these cases).
+fn world(store: Arc<dyn Store>) -> World {
+    World::with_config(
+        store,
+        Config {
+            webhooks_allow_private: true,
+            ..Config::for_tests()
+        },
+    )
+}
+
+/// What [`populate`] made.
+struct Populated {
+    agent: Who,
+    customer: Who,
+    ticket_conversation: uuid::Uuid,
+    attachment: uuid::Uuid,
+    bytes: Vec<u8>,
+}
+
+fn one_piece(
+    bytes: &[u8],
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Unpin + Send + use<> {
+    futures_util::stream::iter(vec![Ok(Bytes::copy_from_slice(bytes))])
+}
+
+/// A store with a record of every kind: settings, sessions, tickets with timelines,
+/// replies, internal notes, edits and deletions, read and delivery state,
+/// notifications (some read), articles, attachments over several chunks, webhooks with
+/// deliveries, a deleted ticket (so the number counter runs ahead of the tickets).
+async fn populate(w: &World) -> Populated {
+    let admin = w.admin().await;
+    let agent = w.agent().await;
+    let customer = w.customer().await;
+    w.store
+        .put_setting_if_absent("archive_test", "kept")
+        .await
+        .unwrap();
+    w.hd.login(customer.email(), PASSWORD).await.unwrap();
+    let hook =
+        w.hd.create_webhook(
+            &admin.p,
+            NewWebhook {
+                url: "http://127.0.0.1:9/in".into(),
+                events: vec!["*".into()],
+                description: Some("all".into()),
+                active: None,
+            },
+        )
+        .await
+        .unwrap();
+    w.tick();
+    let ticket = w.ticket(&customer, "Printer on fire").await;
+    let bytes: Vec<u8> = (0..600_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+    let att =
+        w.hd.upload(
+            &customer.p,
+            "log.bin",
+            "application/octet-stream",
+            Some(ticket.id),
+            one_piece(&bytes),
+        )
+        .await
+        .unwrap();
+    w.tick();
+    w.hd.update_ticket(
+        &agent.p,
+        ticket.id,
+        TicketPatch {
+            assignee_id: Some(Some(agent.id())),
+            status: Some(TicketStatus::Pending),
+            tags: Some(vec!["hardware".into()]),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let conv = ticket.conversation_id;
+    w.tick();
+    let first = w.send(&customer, conv, "It is still burning").await;
+    let loose =
+        w.hd.upload(
+            &agent.p,
+            "fix.txt",
+            "text/plain",
+            None,
+            one_piece(b"unplug it"),
+        )
+        .await
+        .unwrap();
+    w.tick();
+    w.hd.send_message(
+        &agent.p,
+        conv,
+        NewMessageInput {
+            content: format!("Try this @{}", customer.email()),
+            parent_id: Some(first.message.id),
+            attachment_ids: vec![loose.id],
+            internal: false,
+        },
+    )
+    .await
+    .unwrap();
+    w.note(&agent, conv, "Customer sounds calm").await;
+    let edited = w.send(&customer, conv, "typo hre").await;
+    w.hd.edit_message(&customer.p, conv, edited.message.id, "typo here")
+        .await
+        .unwrap();
+    let doomed = w.send(&customer, conv, "oops").await;
+    w.hd.delete_message(&customer.p, conv, doomed.message.id)
+        .await
+        .unwrap();
+    w.hd.mark_read_up_to(&customer.p, conv, first.message.id)
+        .await
+        .unwrap();
+    w.hd.mark_delivered(&agent.p, conv, 3).await.unwrap();
+    let direct = w.direct(&admin, &customer).await;
+    w.send(&admin, direct, "Hello from the admin").await;
+    let group = w.group(&admin, &[&agent], "Ops").await;
+    w.send(&agent, group, "Standup?").await;
+    w.hd.mark_all_read(&admin.p, group).await.unwrap();
+    let (page, _) =
+        w.hd.list_notifications(&customer.p, false, None, None)
+            .await
+            .unwrap();
+    if let Some(n) = page.items.first() {
+        w.hd.mark_notification_read(&customer.p, n.id)
+            .await
+            .unwrap();
+    }
+    w.hd.create_article(
+        &agent.p,
+        NewArticle {
+            title: "Resetting passwords".into(),
+            body: "Open **settings**, then reset your password.".into(),
+            slug: None,
+            tags: vec!["account".into(), "howto".into()],
+            status: Some(ArticleStatus::Published),
+        },
+    )
+    .await
+    .unwrap();
+    w.hd.create_article(
+        &agent.p,
+        NewArticle {
+            title: "Draft notes".into(),
+            body: "Not yet.".into(),
+            slug: Some("draft-notes".into()),
+            tags: vec!["howto".into()],
+            status: None,
+        },
+    )
+    .await
+    .unwrap();
+    let gone = w.ticket(&customer, "Duplicate").await;
+    w.hd.delete_ticket(&admin.p, gone.id).await.unwrap();
+    w.hd.test_webhook(&admin.p, hook.id).await.unwrap();
+    Populated {
+        agent,
+        customer,
+        ticket_conversation: conv,
+        attachment: att.id,
+        bytes,
+    }
+}
+
+async fn export(w: &World) -> Vec<u8> {
+    let mut out = Vec::new();
+    w.hd.export_archive(&Principal::system(), &mut out, &|_| {})
+        .await
+        .expect("export");
+    out
+}
+
+async fn import(w: &World, archive: &[u8]) -> crate::Result<ArchiveSummary> {
+    w.hd.import_archive(&Principal::system(), archive, &|_| {})
+        .await
+}
+
+/// Fails at the first line that differs, naming it.
+fn assert_same_lines(expected: &[u8], actual: &[u8]) {
+    let e: Vec<&[u8]> = expected.split(|b| *b == b'\n').collect();
+    let a: Vec<&[u8]> = actual.split(|b| *b == b'\n').collect();
+    for (i, (x, y)) in e.iter().zip(a.iter()).enumerate() {
+        assert!(
+            x == y,
+            "line {} differs:\nexpected {}\n  actual {}",
+            i + 1,
+            String::from_utf8_lossy(&x[..x.len().min(600)]),
+            String::from_utf8_lossy(&y[..y.len().min(600)]),
+        );
+    }
+    assert_eq!(e.len(), a.len(), "the archives have different lengths");
+}
+
+/// Every kind of record is in the archive of a populated store.
+fn assert_every_kind(archive: &[u8]) {
+    for kind in RecordKind::ALL {
+        let needle = format!("{{\"type\":\"{}\",", kind.as_str());
+        assert!(
+            archive
+                .windows(needle.len())
+                .any(|w| w == needle.as_bytes()),
+            "no {} record in the archive",
+            kind.as_str()
+        );
+    }
+}
+
+/// The backend's export, imported into the reference store, exports the same lines.
+pub async fn export_round_trips_through_memory(store: Arc<dyn Store>) {
+    let w = world(store);
+    populate(&w).await;
+    let a = export(&w).await;
+    assert_every_kind(&a);
+    let m = world(memory());
+    let summary = import(&m, &a).await.expect("import into memory");
+    assert_eq!(summary.bytes, a.len() as u64);
+    assert_same_lines(&a, &export(&m).await);
+}
+
+/// The reference store's export, imported into the backend, exports the same lines.
+pub async fn import_then_export_is_identity(store: Arc<dyn Store>) {
+    let m = world(memory());
+    populate(&m).await;
+    let a = export(&m).await;
+    let w = world(store);
+    import(&w, &a).await.expect("import");
+    assert_same_lines(&a, &export(&w).await);
+}
+
+/// Paging through a kind two records at a time gives what one big page gives.
+pub async fn store_export_pages_resume_after_a_record(store: Arc<dyn Store>) {
+    let w = world(store.clone());
+    populate(&w).await;
+    for kind in RecordKind::ALL {
+        let all = store.export_records(kind, None, 100_000).await.unwrap();
+        let mut paged: Vec<Record> = Vec::new();
+        loop {
+            let page = store.export_records(kind, paged.last(), 2).await.unwrap();
+            assert!(page.len() <= 2);
+            let done = page.len() < 2;
+            paged.extend(page);
+            if done {
+                break;
+            }
+        }
+        assert_eq!(all, paged, "{} pages", kind.as_str());
+        let keys: Vec<_> = all.iter().map(|r| r.key()).collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "{} in archive order", kind.as_str());
+    }
+}
+
+/// After an import, the store carries on where the exported one stopped.
+pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
+    let m = world(memory());
+    let made = populate(&m).await;
+    let a = export(&m).await;
+    let w = world(store);
+    import(&w, &a).await.expect("import");
+
+    // Password hashes and sessions came along.
+    w.hd.login(made.customer.email(), PASSWORD)
+        .await
+        .expect("login after import");
+    // Unread counts and read state are the same.
+    for who in [&made.agent, &made.customer] {
+        assert_eq!(
+            w.hd.unread_overview(&who.p).await.unwrap(),
+            m.hd.unread_overview(&who.p).await.unwrap()
+        );
+    }
+    // Attachment bytes are the same.
+    let (_, stream) =
+        w.hd.attachment_content(&made.customer.p, made.attachment)
+            .await
+            .unwrap();
+    let mut got = Vec::new();
+    let mut stream = Box::pin(stream);
+    while let Some(piece) = stream.next().await {
+        got.extend_from_slice(&piece.unwrap());
+    }
+    assert_eq!(got, made.bytes);
+    // Search indexes were built.
+    let hits =
+        w.hd.search_articles(Some(&made.agent.p), "password", None, None)
+            .await
+            .unwrap();
+    assert_eq!(hits.len(), 1);
+    // Numbers, seqs and event ids go on from the imported counters.
+    let last_event = w.last_event().await.expect("imported events");
+    w.tick();
+    let t = w.ticket(&made.customer, "After the move").await;
+    assert_eq!(
+        t.number, 3,
+        "ticket 2 was deleted; its number is not reused"
+    );
+    let before =
+        m.hd.list_messages(&made.agent.p, made.ticket_conversation, Default::default())
+            .await
+            .unwrap();
+    let last_seq = before.items.last().map(|v| v.message.seq).unwrap();
+    let sent = w
+        .send(&made.agent, made.ticket_conversation, "Still here")
+        .await;
+    assert_eq!(sent.message.seq, last_seq + 1);
+    let new_events = w.store.events_after(Some(last_event), 100).await.unwrap();
+    assert!(!new_events.is_empty());
+    assert!(new_events.iter().all(|e| e.id > last_event));
+    // The imported webhook still gets deliveries for new events.
+    let hooks = w.hd.list_webhooks(&Principal::system()).await.unwrap();
+    let deliveries =
+        w.hd.list_deliveries(&Principal::system(), hooks[0].id, None, Some(200))
+            .await
+            .unwrap();
+    assert!(
+        deliveries
+            .items
+            .iter()
+            .any(|d| d.event_id == new_events[0].id)
+    );
+}
+
+/// An import into a store that holds data is refused before anything is written.
+pub async fn import_refuses_non_empty_store(store: Arc<dyn Store>) {
+    let m = world(memory());
+    populate(&m).await;
+    let a = export(&m).await;
+    let w = world(store);
+    let someone = w.customer().await;
+    expect_err!(import(&w, &a).await, Error::Conflict(_));
+    let users =
+        w.hd.list_users(&Principal::system(), None, None, None, Some(200))
+            .await
+            .unwrap();
+    assert_eq!(users.items.len(), 1);
+    assert_eq!(users.items[0].id, someone.id());
+    expect_err!(
+        w.hd.import_archive(&someone.p, &a[..], &|_| {}).await,
+        Error::Forbidden(_)
+    );
+}
+
+/// A cut archive, a foreign file and a malformed line fail with what is wrong.
+pub async fn bad_archives_fail_clearly(store: Arc<dyn Store>) {
+    let m = world(memory());
+    populate(&m).await;
+    let a = export(&m).await;
+    let w = world(store.clone());
+
+    let err = import(&w, b"hello\n").await.unwrap_err();
+    assert!(err.to_string().contains("line 1"), "{err}");
+
+    let err = import(&w, b"{\"type\":\"user\",\"record\":{}}\n")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("line 1"), "{err}");
+
+    let header_only = a.split(|b| *b == b'\n').next().unwrap();
+    let mut two = header_only.to_vec();
+    two.extend_from_slice(b"\n{\"type\":\"nonsense\"}\n");
+    let err = import(&w, &two).await.unwrap_err();
+    assert!(err.to_string().contains("line 2"), "{err}");
+
+    let w2 = world(memory());
+    let cut = &a[..a.len() / 2];
+    let cut = &cut[..cut.iter().rposition(|b| *b == b'\n').unwrap() + 1];
+    let err = import(&w2, cut).await.unwrap_err();
+    assert!(err.to_string().contains("cut short"), "{err}");
+}

@@ -1,0 +1,313 @@
+//! [`ArchiveStore`]: each kind is read a page at a time in archive order with a row
+//! comparison on its key columns (an index range scan), names in byte order
+//! (`COLLATE "C"`); an import batch is one transaction of plain inserts, with the
+//! search document of articles computed as a normal insert computes it.
+//!
+//! Event ids are kept as they are. New events then get ids from this server's
+//! transaction ids (see the crate docs), which are above any id a sled or memory store
+//! gives; an archive from another PostgreSQL server whose transaction ids ran further
+//! ahead than this one's would put new ids below the imported ones.
+
+use async_trait::async_trait;
+use helpdesk_core::archive::{ArchiveKey, BlobChunk, Counter, Record, RecordKind, Setting};
+use helpdesk_core::store::{ArchiveStore, StoreResult};
+use sqlx::Row;
+use sqlx::postgres::PgRow;
+
+use crate::PostgresStore;
+use crate::error::SqlxResultExt;
+use crate::rows::{self, i};
+
+/// Where a kind lives: table, selected columns, key columns, decoder.
+struct Source {
+    table: &'static str,
+    cols: &'static str,
+    key: &'static [&'static str],
+    decode: fn(&PgRow) -> StoreResult<Record>,
+}
+
+fn setting(r: &PgRow) -> StoreResult<Record> {
+    Ok(Record::Setting(Setting {
+        key: r.try_get("key").store()?,
+        value: r.try_get("value").store()?,
+    }))
+}
+
+fn counter(r: &PgRow) -> StoreResult<Record> {
+    Ok(Record::Counter(Counter {
+        name: r.try_get("name").store()?,
+        value: r.try_get("value").store()?,
+    }))
+}
+
+fn blob_chunk(r: &PgRow) -> StoreResult<Record> {
+    let idx: i32 = r.try_get("idx").store()?;
+    Ok(Record::BlobChunk(BlobChunk {
+        blob_id: r.try_get("blob_id").store()?,
+        index: u32::try_from(idx).map_err(|_| rows::corrupt("negative chunk index"))?,
+        data: r.try_get("data").store()?,
+    }))
+}
+
+fn source(kind: RecordKind) -> Source {
+    macro_rules! src {
+        ($table:literal, $cols:expr, [$($k:literal),*], $variant:ident, $decode:path) => {
+            Source {
+                table: $table,
+                cols: $cols,
+                key: &[$($k),*],
+                decode: |r| $decode(r).map(Record::$variant),
+            }
+        };
+    }
+    match kind {
+        RecordKind::Setting => Source {
+            table: "settings",
+            cols: "key, value",
+            key: &["key COLLATE \"C\""],
+            decode: setting,
+        },
+        RecordKind::Counter => Source {
+            table: "counters",
+            cols: "name, value",
+            key: &["name COLLATE \"C\""],
+            decode: counter,
+        },
+        RecordKind::BlobChunk => Source {
+            table: "blob_chunks",
+            cols: "blob_id, idx, data",
+            key: &["blob_id", "idx"],
+            decode: blob_chunk,
+        },
+        RecordKind::User => src!("users", rows::USER_COLS, ["id"], User, rows::user),
+        RecordKind::Session => {
+            src!(
+                "sessions",
+                rows::SESSION_COLS,
+                ["id"],
+                Session,
+                rows::session
+            )
+        }
+        RecordKind::Conversation => src!(
+            "conversations",
+            rows::CONVERSATION_COLS,
+            ["id"],
+            Conversation,
+            rows::conversation
+        ),
+        RecordKind::Participant => src!(
+            "participants",
+            rows::PARTICIPANT_COLS,
+            ["conversation_id", "user_id"],
+            Participant,
+            rows::participant
+        ),
+        RecordKind::Ticket => src!("tickets", rows::TICKET_COLS, ["id"], Ticket, rows::ticket),
+        RecordKind::TicketEvent => src!(
+            "ticket_events",
+            rows::TICKET_EVENT_COLS,
+            ["ticket_id", "at", "id"],
+            TicketEvent,
+            rows::ticket_event
+        ),
+        RecordKind::Message => src!(
+            "messages",
+            rows::MESSAGE_COLS,
+            ["conversation_id", "seq"],
+            Message,
+            rows::message
+        ),
+        RecordKind::Notification => src!(
+            "notifications",
+            rows::NOTIFICATION_COLS,
+            ["id"],
+            Notification,
+            rows::notification
+        ),
+        RecordKind::Article => {
+            src!(
+                "articles",
+                rows::ARTICLE_COLS,
+                ["id"],
+                Article,
+                rows::article
+            )
+        }
+        RecordKind::Attachment => src!(
+            "attachments",
+            rows::ATTACHMENT_COLS,
+            ["id"],
+            Attachment,
+            rows::attachment
+        ),
+        RecordKind::Event => src!("events", rows::EVENT_COLS, ["id"], Event, rows::event),
+        RecordKind::Webhook => {
+            src!(
+                "webhooks",
+                rows::WEBHOOK_COLS,
+                ["id"],
+                Webhook,
+                rows::webhook
+            )
+        }
+        RecordKind::Delivery => src!(
+            "deliveries",
+            rows::DELIVERY_COLS,
+            ["id"],
+            Delivery,
+            rows::delivery
+        ),
+    }
+}
+
+#[async_trait]
+impl ArchiveStore for PostgresStore {
+    async fn export_records(
+        &self,
+        kind: RecordKind,
+        after: Option<&Record>,
+        limit: usize,
+    ) -> StoreResult<Vec<Record>> {
+        let src = source(kind);
+        let key = after.and_then(Record::key);
+        let order = src.key.join(", ");
+        let mut sql = format!("SELECT {} FROM {}", src.cols, src.table);
+        let arity = src.key.len();
+        if key.is_some() {
+            let params: Vec<String> = (1..=arity).map(|n| format!("${n}")).collect();
+            sql.push_str(&format!(" WHERE ({order}) > ({})", params.join(", ")));
+        }
+        let bound = if key.is_some() { arity } else { 0 };
+        sql.push_str(&format!(" ORDER BY {order} LIMIT ${}", bound + 1));
+        let mut q = sqlx::query(&sql);
+        q = match key {
+            None => q,
+            Some(ArchiveKey::Name(s)) => q.bind(s),
+            Some(ArchiveKey::Id(id)) => q.bind(id),
+            Some(ArchiveKey::Pair(a, b)) => q.bind(a).bind(b),
+            Some(ArchiveKey::Seq(c, s)) => q.bind(c).bind(i(s)),
+            Some(ArchiveKey::Timeline(t, at, id)) => q.bind(t).bind(rows::micros(at)).bind(id),
+            Some(ArchiveKey::Chunk(b, idx)) => {
+                q.bind(b).bind(i32::try_from(idx).unwrap_or(i32::MAX))
+            }
+            Some(ArchiveKey::Event(n)) => q.bind(i(n)),
+        };
+        let found = q
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(self.pool_ref())
+            .await
+            .store()?;
+        found.iter().map(src.decode).collect()
+    }
+
+    async fn import_records(&self, records: &[Record]) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        let mut wrote_events = false;
+        let mut rest = records;
+        while let Some(first) = rest.first() {
+            // Runs of the bulky kinds go in one statement each.
+            let run = rest
+                .iter()
+                .take(1000)
+                .take_while(|r| std::mem::discriminant(*r) == std::mem::discriminant(first))
+                .count();
+            let (head, tail) = rest.split_at(run);
+            rest = tail;
+            let conn = &mut *tx;
+            match first {
+                Record::Message(_) => {
+                    let ms: Vec<_> = head
+                        .iter()
+                        .filter_map(|r| match r {
+                            Record::Message(m) => Some(m),
+                            _ => None,
+                        })
+                        .collect();
+                    crate::conversations::insert_messages(conn, &ms).await?;
+                    continue;
+                }
+                Record::Event(_) => {
+                    let es: Vec<_> = head
+                        .iter()
+                        .filter_map(|r| match r {
+                            Record::Event(e) => Some(e),
+                            _ => None,
+                        })
+                        .collect();
+                    crate::effects::insert_events(conn, &es).await?;
+                    wrote_events = true;
+                    continue;
+                }
+                Record::Delivery(_) => {
+                    let ds: Vec<_> = head
+                        .iter()
+                        .filter_map(|r| match r {
+                            Record::Delivery(d) => Some(d),
+                            _ => None,
+                        })
+                        .collect();
+                    crate::effects::insert_deliveries(conn, &ds).await?;
+                    continue;
+                }
+                _ => {}
+            }
+            for r in head {
+                let conn = &mut *tx;
+                match r {
+                    Record::Header(_) | Record::End(_) => {}
+                    Record::Setting(s) => {
+                        sqlx::query(
+                            "INSERT INTO settings (key, value) VALUES ($1, $2) \
+                         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                        )
+                        .bind(&s.key)
+                        .bind(&s.value)
+                        .execute(&mut *conn)
+                        .await
+                        .store()?;
+                    }
+                    Record::Counter(c) => {
+                        sqlx::query(
+                            "INSERT INTO counters (name, value) VALUES ($1, $2) \
+                         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                        )
+                        .bind(&c.name)
+                        .bind(c.value)
+                        .execute(&mut *conn)
+                        .await
+                        .store()?;
+                    }
+                    Record::User(u) => crate::users::insert_user_row(conn, u).await?,
+                    Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
+                    Record::Conversation(c) => {
+                        crate::conversations::insert_conversation_rows(conn, c).await?
+                    }
+                    Record::Participant(p) => {
+                        crate::conversations::upsert_participant(conn, p).await?
+                    }
+                    Record::Ticket(t) => crate::tickets::insert_ticket(conn, t).await?,
+                    Record::TicketEvent(e) => crate::effects::insert_ticket_event(conn, e).await?,
+                    Record::Message(m) => crate::conversations::insert_message(conn, m).await?,
+                    Record::Notification(n) => crate::effects::insert_notification(conn, n).await?,
+                    Record::Article(a) => {
+                        crate::kb::write_article(conn, a, true).await?;
+                    }
+                    Record::BlobChunk(b) => {
+                        crate::attachments::put_chunk(conn, b.blob_id, b.index, &b.data).await?
+                    }
+                    Record::Attachment(a) => {
+                        crate::attachments::insert_attachment_row(conn, a).await?
+                    }
+                    Record::Event(e) => {
+                        crate::effects::insert_event(conn, e).await?;
+                        wrote_events = true;
+                    }
+                    Record::Webhook(w) => crate::webhooks::insert_webhook_row(conn, w).await?,
+                    Record::Delivery(d) => crate::effects::insert_delivery(conn, d).await?,
+                }
+            }
+        }
+        self.commit(tx, wrote_events).await
+    }
+}

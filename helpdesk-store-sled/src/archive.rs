@@ -1,0 +1,276 @@
+//! [`ArchiveStore`]: every kind is read in the key order of its primary tree, which is
+//! the archive order (ids, `conversation|seq`, `ticket|at|id`, `blob|index`, event ids
+//! as big-endian numbers); imports write each record with the index entries and
+//! counters its normal insert writes, a batch per transaction. Blob chunks go outside
+//! transactions, as uploads do.
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use helpdesk_core::StoreError;
+use helpdesk_core::archive::{BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUMBER};
+use helpdesk_core::conversation::Conversation;
+use helpdesk_core::message::Message;
+use helpdesk_core::store::{ArchiveStore, StoreResult};
+use helpdesk_core::webhook::Webhook;
+
+use crate::attachments::{chunk_key, put_attachment};
+use crate::conversations::{
+    index_members, location, message_key, own_key, participant_key, put_participant,
+};
+use crate::effects::{EVENT_SEQ, WEBHOOKS, event_key, put_delivery, ticket_event_key, webhooks};
+use crate::keys::{Key, tree};
+use crate::meta::setting_key;
+use crate::users::{USER_COUNT, put_user, session_key};
+use crate::webhooks::put_webhooks;
+use crate::{SledStore, Tx, TxResult, abort, decode, sled_error};
+
+const SETTING_PREFIX: &[u8] = b"setting:";
+
+/// The tree holding a kind's records.
+fn tree_of(kind: RecordKind) -> usize {
+    match kind {
+        RecordKind::Setting | RecordKind::Counter | RecordKind::Webhook => tree::META,
+        RecordKind::User => tree::USERS,
+        RecordKind::Session => tree::SESSIONS,
+        RecordKind::Conversation => tree::CONVS,
+        RecordKind::Participant => tree::PARTICIPANTS,
+        RecordKind::Ticket => tree::TICKETS,
+        RecordKind::TicketEvent => tree::TICKET_EVENTS,
+        RecordKind::Message => tree::MESSAGES,
+        RecordKind::Notification => tree::NOTIFS,
+        RecordKind::Article => tree::ARTICLES,
+        RecordKind::BlobChunk => tree::BLOBS,
+        RecordKind::Attachment => tree::ATTACHMENTS,
+        RecordKind::Event => tree::EVENTS,
+        RecordKind::Delivery => tree::DELIVERIES,
+    }
+}
+
+/// The key of a record in its kind's tree.
+fn key_of(r: &Record) -> Vec<u8> {
+    match r {
+        Record::Header(_) | Record::End(_) | Record::Counter(_) | Record::Webhook(_) => Vec::new(),
+        Record::Setting(s) => setting_key(&s.key),
+        Record::User(u) => u.id.as_bytes().to_vec(),
+        Record::Session(s) => s.id.as_bytes().to_vec(),
+        Record::Conversation(c) => c.id.as_bytes().to_vec(),
+        Record::Participant(p) => participant_key(p.conversation_id, p.user_id).0,
+        Record::Ticket(t) => t.id.as_bytes().to_vec(),
+        Record::TicketEvent(e) => ticket_event_key(e).0,
+        Record::Message(m) => message_key(m.conversation_id, m.seq).0,
+        Record::Notification(n) => n.id.as_bytes().to_vec(),
+        Record::Article(a) => a.id.as_bytes().to_vec(),
+        Record::BlobChunk(b) => chunk_key(b.blob_id, b.index).0,
+        Record::Attachment(a) => a.id.as_bytes().to_vec(),
+        Record::Event(e) => event_key(e.id).to_vec(),
+        Record::Delivery(d) => d.id.as_bytes().to_vec(),
+    }
+}
+
+fn decode_record(kind: RecordKind, k: &[u8], v: &[u8]) -> StoreResult<Record> {
+    let what = crate::keys::TREE_NAMES[tree_of(kind)];
+    Ok(match kind {
+        RecordKind::Setting => Record::Setting(Setting {
+            key: String::from_utf8(k[SETTING_PREFIX.len()..].to_vec())
+                .map_err(|_| StoreError::Corrupt("a setting name is not UTF-8".into()))?,
+            value: String::from_utf8(v.to_vec())
+                .map_err(|_| StoreError::Corrupt("a setting is not UTF-8".into()))?,
+        }),
+        RecordKind::BlobChunk => {
+            let bad = || StoreError::Corrupt("bad blob chunk key".into());
+            if k.len() != 20 {
+                return Err(bad());
+            }
+            Record::BlobChunk(BlobChunk {
+                blob_id: Uuid::from_slice(&k[..16]).map_err(|_| bad())?,
+                index: u32::from_be_bytes(k[16..].try_into().map_err(|_| bad())?),
+                data: v.to_vec(),
+            })
+        }
+        RecordKind::User => Record::User(decode(v, what)?),
+        RecordKind::Session => Record::Session(decode(v, what)?),
+        RecordKind::Conversation => Record::Conversation(decode(v, what)?),
+        RecordKind::Participant => Record::Participant(decode(v, what)?),
+        RecordKind::Ticket => Record::Ticket(decode(v, what)?),
+        RecordKind::TicketEvent => Record::TicketEvent(decode(v, what)?),
+        RecordKind::Message => Record::Message(decode(v, what)?),
+        RecordKind::Notification => Record::Notification(decode(v, what)?),
+        RecordKind::Article => Record::Article(decode(v, what)?),
+        RecordKind::Attachment => Record::Attachment(decode(v, what)?),
+        RecordKind::Event => Record::Event(decode(v, what)?),
+        RecordKind::Delivery => Record::Delivery(decode(v, what)?),
+        RecordKind::Counter | RecordKind::Webhook => {
+            return Err(StoreError::Corrupt(format!(
+                "{} is not a tree",
+                kind.as_str()
+            )));
+        }
+    })
+}
+
+impl SledStore {
+    fn ticket_counter(&self) -> StoreResult<i64> {
+        let v = self
+            .tree(tree::META)
+            .get(crate::tickets::TICKET_NUMBER)
+            .map_err(sled_error)?;
+        Ok(v.and_then(|v| crate::keys::u64_value(&v)).unwrap_or(0) as i64)
+    }
+}
+
+#[async_trait]
+impl ArchiveStore for SledStore {
+    async fn export_records(
+        &self,
+        kind: RecordKind,
+        after: Option<&Record>,
+        limit: usize,
+    ) -> StoreResult<Vec<Record>> {
+        match kind {
+            RecordKind::Counter => {
+                let all = vec![Record::Counter(Counter {
+                    name: TICKET_NUMBER.into(),
+                    value: self.ticket_counter()?,
+                })];
+                return Ok(helpdesk_core::archive::page_of(all, after, limit));
+            }
+            // The endpoints are one record in `meta`: few, and already in memory.
+            RecordKind::Webhook => {
+                let all = self
+                    .get_json::<Vec<Webhook>>(tree::META, WEBHOOKS)?
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Record::Webhook)
+                    .collect();
+                return Ok(helpdesk_core::archive::page_of(all, after, limit));
+            }
+            _ => {}
+        }
+        let prefix: &[u8] = if kind == RecordKind::Setting {
+            SETTING_PREFIX
+        } else {
+            &[]
+        };
+        let after_key = after.map(key_of);
+        self.scan(tree_of(kind), prefix, after_key.as_deref(), false)
+            .take(limit)
+            .map(|item| {
+                let (k, v) = item?;
+                decode_record(kind, &k, &v)
+            })
+            .collect()
+    }
+
+    async fn import_records(&self, records: &[Record]) -> StoreResult<()> {
+        // Chunks first and outside the transaction (sled buffers a transaction in
+        // memory); the attachments that make them reachable commit after them.
+        let mut wrote_chunks = false;
+        for r in records {
+            if let Record::BlobChunk(b) = r {
+                self.tree(tree::BLOBS)
+                    .insert(chunk_key(b.blob_id, b.index), b.data.as_slice())
+                    .map_err(sled_error)?;
+                wrote_chunks = true;
+            }
+        }
+        let has_other = records
+            .iter()
+            .any(|r| !matches!(r, Record::BlobChunk(_) | Record::Header(_) | Record::End(_)));
+        if has_other {
+            self.write(|tx| {
+                for r in records {
+                    import_one(tx, r)?;
+                }
+                Ok(())
+            })
+            .await
+        } else if wrote_chunks {
+            self.flush().await
+        } else {
+            Ok(())
+        }
+    }
+}
+
+fn import_one(tx: &Tx<'_>, r: &Record) -> TxResult<()> {
+    match r {
+        Record::Header(_) | Record::End(_) | Record::BlobChunk(_) => {}
+        Record::Setting(s) => tx.put(tree::META, setting_key(&s.key), s.value.as_bytes())?,
+        Record::Counter(c) if c.name == TICKET_NUMBER => tx.put_u64(
+            tree::META,
+            crate::tickets::TICKET_NUMBER,
+            c.value.max(0) as u64,
+        )?,
+        Record::Counter(c) => {
+            return abort(StoreError::Corrupt(format!("unknown counter `{}`", c.name)));
+        }
+        Record::User(u) => {
+            put_user(tx, u, None)?;
+            let n = tx.get_u64(tree::META, USER_COUNT)?;
+            tx.put_u64(tree::META, USER_COUNT, n + 1)?;
+        }
+        Record::Session(s) => {
+            tx.put_json(tree::SESSIONS, s.id.as_bytes(), s)?;
+            tx.put(tree::USER_SESSIONS, session_key(s), &[][..])?;
+        }
+        Record::Conversation(c) => import_conversation(tx, c)?,
+        Record::Participant(p) => put_participant(tx, p)?,
+        Record::Ticket(t) => crate::tickets::put_ticket(tx, t, None)?,
+        Record::TicketEvent(e) => tx.put_json(tree::TICKET_EVENTS, ticket_event_key(e), e)?,
+        Record::Message(m) => import_message(tx, m)?,
+        Record::Notification(n) => crate::notifications::put_notification(tx, n)?,
+        Record::Article(a) => crate::kb::put_article(tx, a, None)?,
+        Record::Attachment(a) => put_attachment(tx, a, None)?,
+        Record::Event(e) => {
+            tx.put_json(tree::EVENTS, event_key(e.id), e)?;
+            let seq = tx.get_u64(tree::META, EVENT_SEQ)?;
+            tx.put_u64(tree::META, EVENT_SEQ, seq.max(e.id.0))?;
+        }
+        Record::Webhook(w) => {
+            let mut hooks = webhooks(tx)?;
+            hooks.retain(|h| h.id != w.id);
+            hooks.push(w.clone());
+            put_webhooks(tx, hooks)?;
+        }
+        Record::Delivery(d) => put_delivery(tx, d, None)?,
+    }
+    Ok(())
+}
+
+/// A conversation with its member index, without the participant records its normal
+/// insert makes (they come verbatim as their own records).
+fn import_conversation(tx: &Tx<'_>, c: &Conversation) -> TxResult<()> {
+    if let Some(key) = &c.direct_key {
+        tx.put(tree::DIRECT, key.as_bytes(), c.id.as_bytes())?;
+    }
+    tx.put_json(tree::CONVS, c.id.as_bytes(), c)?;
+    index_members(tx, c, true)
+}
+
+/// A message with its id, public, own and reply-edge index entries.
+fn import_message(tx: &Tx<'_>, m: &Message) -> TxResult<()> {
+    let mk = message_key(m.conversation_id, m.seq);
+    tx.put_json(tree::MESSAGES, &mk, m)?;
+    tx.put(tree::MESSAGE_IDS, m.id.as_bytes(), mk.bytes())?;
+    if !m.internal {
+        tx.put(tree::PUBLIC_MSGS, &mk, &[][..])?;
+    }
+    tx.put_u64(tree::OWN_MSGS, own_key(m), m.sender_ordinal)?;
+    if let Some(pid) = m.parent_id {
+        // A parent has a lower seq, so it was imported before its replies.
+        let Some(loc) = tx.get(tree::MESSAGE_IDS, pid.as_bytes())? else {
+            return abort(StoreError::Corrupt(format!(
+                "message {} replies to a message not in the archive",
+                m.id
+            )));
+        };
+        let (conv, parent_seq) = location(&loc).map_err(crate::abort_with)?;
+        tx.put(
+            tree::CHILDREN,
+            Key::new().id(conv).u64(parent_seq).u64(m.seq),
+            &[][..],
+        )?;
+    }
+    Ok(())
+}
