@@ -69,9 +69,10 @@ pub struct NewMessage {
     pub ticket_update: Option<Ticket>,
 }
 
-/// Up to this many newly delivered messages, a `message.delivered` event names their
-/// senders as its audience; beyond, it goes to the whole conversation.
-const DELIVERY_SENDERS_LISTED: u64 = 64;
+/// Up to this many newly delivered or read messages, a `message.delivered` or
+/// `message.read` event names their senders as its audience; beyond, it goes to the
+/// whole conversation.
+const SENDERS_LISTED: u64 = 64;
 
 /// Where a page of messages lies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -391,6 +392,39 @@ impl Helpdesk {
             .await
     }
 
+    /// The audience of news about `reader` receiving or reading the messages with `seq`
+    /// in `(from, to]`: their senders (the reader excluded). For a long range (rare:
+    /// a first fetch of a long history) the whole conversation instead of a listing.
+    pub(crate) async fn senders_audience(
+        &self,
+        conversation_id: Uuid,
+        from: u64,
+        to: u64,
+        reader: Uuid,
+    ) -> Result<Audience> {
+        if to <= from {
+            return Ok(Audience::nobody());
+        }
+        if to - from > SENDERS_LISTED {
+            return Ok(Audience::conversation(conversation_id, false));
+        }
+        let messages = self
+            .st()
+            .list_messages(
+                conversation_id,
+                MessageRange::After(from),
+                true,
+                (to - from) as usize,
+            )
+            .await?;
+        let senders: std::collections::BTreeSet<Uuid> = messages
+            .iter()
+            .filter(|m| m.seq <= to && m.sender_id != reader)
+            .map(|m| m.sender_id)
+            .collect();
+        Ok(Audience::users(senders))
+    }
+
     /// Raises a member's delivery watermark to `seq` and tells the senders of the
     /// messages it delivers (`sender`: the sender of message `seq`, when known).
     async fn record_delivery(
@@ -415,24 +449,10 @@ impl Helpdesk {
             Some(sender) if seq == old + 1 => {
                 Audience::users((sender != p.user_id).then_some(sender))
             }
-            _ if seq - old <= DELIVERY_SENDERS_LISTED => {
-                let delivered = self
-                    .st()
-                    .list_messages(
-                        conversation_id,
-                        MessageRange::After(old),
-                        true,
-                        (seq - old) as usize,
-                    )
-                    .await?;
-                let senders: std::collections::BTreeSet<Uuid> = delivered
-                    .iter()
-                    .filter(|m| m.seq <= seq && m.sender_id != p.user_id)
-                    .map(|m| m.sender_id)
-                    .collect();
-                Audience::users(senders)
+            _ => {
+                self.senders_audience(conversation_id, old, seq, p.user_id)
+                    .await?
             }
-            _ => Audience::conversation(conversation_id, false),
         };
         let now = self.now();
         let fx = Effects::event(NewEvent::new(

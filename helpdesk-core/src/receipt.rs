@@ -200,7 +200,7 @@ use serde_json::json;
 
 use crate::Helpdesk;
 use crate::error::{Error, Result};
-use crate::event::{Audience, Effects, NewEvent};
+use crate::event::{Effects, NewEvent};
 use crate::message::Message;
 use crate::principal::Principal;
 
@@ -332,10 +332,22 @@ impl Helpdesk {
                 Target::One(m) | Target::UpTo(m) => Some(m.id),
                 Target::All => None,
             };
+            // The news is for the senders of what was read, and for the reader's other
+            // devices; not for every member of a large group.
+            let upto = match target {
+                Target::One(m) => m.seq.max(part.last_read_seq),
+                _ => part.last_read_seq,
+            };
+            let mut audience = self
+                .senders_audience(conv.id, before.last_read_seq, upto, p.user_id)
+                .await?;
+            if audience.conversation.is_none() {
+                audience.users.push(p.user_id);
+            }
             let fx = Effects::event(NewEvent::new(
                 "message.read",
                 now,
-                Audience::conversation(conv.id, false),
+                audience,
                 json!({
                     "conversation_id": conv.id,
                     "user_id": p.user_id,

@@ -208,9 +208,10 @@ pub async fn subscribe_receives_live_events(store: Arc<dyn Store>) {
     );
 }
 
-/// A delivery is news for the senders of the delivered messages, not for every member
-/// (in a large group that would be a frame per member per member).
-pub async fn delivery_news_goes_to_the_senders(store: Arc<dyn Store>) {
+/// A delivery or a read is news for the senders of the messages (and a read for the
+/// reader's other devices), not for every member: in a large group that would be a
+/// frame per member per member.
+pub async fn receipt_news_goes_to_the_senders(store: Arc<dyn Store>) {
     let w = World::new(store);
     let a = w.agent().await;
     let b = w.agent().await;
@@ -245,6 +246,21 @@ pub async fn delivery_news_goes_to_the_senders(store: Arc<dyn Store>) {
         .expect("c's delivery is logged");
     assert!(w.hd.may_see(&a.p, e).await.unwrap());
     assert!(!w.hd.may_see(&b.p, e).await.unwrap());
+
+    // b reads everything: a and c, whose messages b read, and b are told; d, a member
+    // who sent nothing, is not.
+    let d = w.agent().await;
+    w.hd.add_member(&a.p, g, d.id()).await.unwrap();
+    let before = w.last_event().await;
+    w.hd.mark_all_read(&b.p, g).await.unwrap();
+    let events = w.store.events_after(before, 100).await.unwrap();
+    let e = events
+        .iter()
+        .find(|e| e.kind == "message.read")
+        .expect("the read is logged");
+    for (who, sees) in [(&a, true), (&b, true), (&c, true), (&d, false)] {
+        assert_eq!(w.hd.may_see(&who.p, e).await.unwrap(), sees);
+    }
 }
 
 /// Internal notes' events are never for customers, even members.

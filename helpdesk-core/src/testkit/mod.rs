@@ -550,7 +550,7 @@ macro_rules! __conformance_cases {
                 concurrent_writers_ordered_log,
                 subscribe_receives_live_events,
                 may_see_hides_internal_notes,
-                delivery_news_goes_to_the_senders,
+                receipt_news_goes_to_the_senders,
                 removed_member_stops_seeing_group,
                 ticket_events_visible_to_requester_and_staff,
                 notification_events_only_to_recipient,
