@@ -1,7 +1,9 @@
-//! The store-backed hot paths on every backend: sending a message, reading a page of 50
-//! messages with `is_read`, and marking a conversation read, each on a conversation of
-//! 100,000 messages. In-memory and sled (in a temporary directory) always; PostgreSQL
-//! when `HELPDESK_TEST_DATABASE_URL` names a server (a fresh database, dropped after).
+//! The hot paths on every backend: sending a message, reading a page of 50 messages with
+//! `is_read`, marking a conversation read, and read-up-to once it has nothing left to
+//! do (the receipt arithmetic and permission checks), each on a conversation of 100,000
+//! messages; and, once, the JSON encoding of a page of 50 messages. In-memory and sled
+//! (in a temporary directory) always; PostgreSQL when `HELPDESK_TEST_DATABASE_URL`
+//! names a server (a fresh database, dropped after).
 //!
 //! `cargo bench -p helpdesk --bench stores` (`-- memory`, `-- sled`, `-- postgres` to pick)
 
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use helpdesk::conversation::{ConversationKind, NewConversation};
-use helpdesk::message::{MessagePageQuery, NewMessageInput};
+use helpdesk::message::{MessagePageQuery, NewMessageInput, message_json};
 use helpdesk::store::Store;
 use helpdesk::store::memory::MemoryStore;
 use helpdesk::user::NewUser;
@@ -27,6 +29,8 @@ struct Fixture {
     alice: Principal,
     bob: Principal,
     conv: Uuid,
+    /// The message in the middle of the conversation.
+    middle: Uuid,
 }
 
 async fn fixture(store: Arc<dyn Store>) -> Fixture {
@@ -71,11 +75,19 @@ async fn fixture(store: Arc<dyn Store>) -> Fixture {
         s.await.unwrap();
     }
     eprintln!("seeded {MESSAGES} messages in {:.1?}", started.elapsed());
+    let middle = hd
+        .store()
+        .get_message_by_seq(conv, MESSAGES as u64 / 2)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
     Fixture {
         hd,
         alice,
         bob,
         conv,
+        middle,
     }
 }
 
@@ -110,7 +122,26 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, f: &
             total
         })
     });
+    group.bench_function("mark_read_up_to_noop", |b| {
+        b.to_async(rt).iter(|| async {
+            f.hd.mark_read_up_to(&f.bob, f.conv, f.middle)
+                .await
+                .unwrap()
+        })
+    });
     group.finish();
+}
+
+fn bench_json(c: &mut Criterion, rt: &tokio::runtime::Runtime, f: &Fixture) {
+    let page = rt
+        .block_on(f.hd.list_messages(&f.bob, f.conv, MessagePageQuery::default()))
+        .unwrap();
+    c.bench_function("json_encode_page_50", |b| {
+        b.iter(|| {
+            let items: Vec<serde_json::Value> = page.items.iter().map(message_json).collect();
+            black_box(serde_json::to_vec(&items).unwrap())
+        })
+    });
 }
 
 /// Whether the command line's filter (if any) selects this store.
@@ -134,6 +165,7 @@ fn benches(c: &mut Criterion) {
     if selected("memory") {
         let f = rt.block_on(fixture(Arc::new(MemoryStore::new())));
         bench_store(c, &rt, "memory", &f);
+        bench_json(c, &rt, &f);
     }
     if selected("sled") {
         let dir = tempfile::tempdir().unwrap();
