@@ -5,7 +5,7 @@
 //! (in a temporary directory) always; PostgreSQL when `HELPDESK_TEST_DATABASE_URL`
 //! names a server (a fresh database, dropped after).
 //!
-//! `cargo bench -p helpdesk --bench stores` (`-- memory`, `-- sled`, `-- postgres` to pick)
+//! `cargo bench -p helpdesk --bench stores` (`-- 'memory|sled'`, `-- postgres` to pick: a criterion regex)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
