@@ -651,3 +651,58 @@ impl Helpdesk {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_addresses() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "::1",
+            "fe80::1",
+            "fc00::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_forbidden_ip(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["93.184.216.34", "2606:2800:220:1::1"] {
+            assert!(!is_forbidden_ip(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn targets_are_checked_when_registered_and_when_sent() {
+        for url in [
+            "http://127.0.0.1:9/hook",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]/x",
+            "http://10.0.0.1/x",
+        ] {
+            assert!(check_target(url, false).await.is_err(), "{url}");
+            assert!(
+                check_target(url, true).await.is_ok(),
+                "{url} with private allowed"
+            );
+        }
+        assert!(check_target("ftp://example.com/x", true).await.is_err());
+        // The transport checks again at send time: nothing is sent to a forbidden address.
+        #[cfg(feature = "webhooks-http")]
+        {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let url = format!("http://{}/hook", listener.local_addr().unwrap());
+            listener.set_nonblocking(true).unwrap();
+            let outcome = HttpTransport::new(false).send(&url, &[], b"{}").await;
+            assert!(matches!(outcome, SendOutcome::Error(_)), "{outcome:?}");
+            assert!(listener.accept().is_err(), "no connection was made");
+        }
+    }
+}

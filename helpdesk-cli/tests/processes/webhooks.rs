@@ -26,7 +26,8 @@ pub struct Received {
     pub body: Vec<u8>,
 }
 
-/// A webhook receiver: answers 500 to its first `fail_first` requests, then 204.
+/// A webhook receiver: answers `fail_status` to its first `fail_first` requests, then
+/// 204.
 pub struct Receiver {
     pub port: u16,
     pub got: Arc<Mutex<Vec<Received>>>,
@@ -35,6 +36,10 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start(port: u16, fail_first: usize) -> Receiver {
+        Self::start_failing_with(port, fail_first, 500).await
+    }
+
+    pub async fn start_failing_with(port: u16, fail_first: usize, fail_status: u16) -> Receiver {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind the receiver");
@@ -70,7 +75,7 @@ impl Receiver {
                                     g.push(Received { headers, body });
                                     g.len()
                                 };
-                                let status = if n <= fail_first { 500 } else { 204 };
+                                let status = if n <= fail_first { fail_status } else { 204 };
                                 let mut resp = Response::new(Full::new(Bytes::new()));
                                 *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
                                 Ok::<_, Infallible>(resp)
@@ -287,4 +292,125 @@ async fn several_instances_send_each_delivery_once() {
     ids.dedup();
     assert_eq!(ids.len(), n, "each of {n} deliveries exactly once");
     assert_eq!(got_later.len(), n);
+}
+
+/// The deliveries of a webhook, once `done` holds for the first (30 s at most).
+async fn deliveries_when(
+    server: &Server,
+    admin: &str,
+    hook: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut list = Value::Null;
+    for _ in 0..300 {
+        list = server
+            .get(&format!("/api/webhooks/{hook}/deliveries"), admin)
+            .await;
+        if done(&list["items"][0]) {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the delivery never got there: {list}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_after_the_schedule_then_a_manual_retry_and_410_disables() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sled:{}", dir.path().join("data").display());
+    create_user(&store, "admin@example.com", "admin");
+    let server = Server::start(
+        &store,
+        &[
+            "--webhooks-allow-private",
+            "--webhook-retry-schedule",
+            "1s,1s",
+        ],
+    )
+    .await;
+    let admin = server.login("admin@example.com").await;
+
+    // Three failures use up a schedule of two retries: dead.
+    let failing = Receiver::start(0, 3).await;
+    let (hook, _) = add_webhook(&server, &admin, &failing.url(), json!(["ticket.created"])).await;
+    open_ticket(&server, &admin, "will die").await;
+    let list = deliveries_when(&server, &admin, &hook, |d| d["status"] == "dead").await;
+    let d = &list["items"][0];
+    assert_eq!(
+        (d["attempts"].clone(), d["last_status_code"].clone()),
+        (json!(3), json!(500))
+    );
+    assert!(d["next_attempt_at"].is_null());
+    // A manual retry still sends it, now successfully.
+    let retried = server
+        .post(
+            &format!(
+                "/api/webhooks/{hook}/deliveries/{}/retry",
+                d["id"].as_str().unwrap()
+            ),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(retried["status"], "pending");
+    let list = deliveries_when(&server, &admin, &hook, |d| d["status"] == "succeeded").await;
+    assert_eq!(list["items"][0]["attempts"], 4);
+    assert_eq!(failing.received().len(), 4);
+
+    // A 410 answer disables the endpoint and ends the delivery.
+    let gone = Receiver::start_failing_with(0, 1, 410).await;
+    let (hook, _) = add_webhook(&server, &admin, &gone.url(), json!(["ticket.created"])).await;
+    open_ticket(&server, &admin, "gone").await;
+    let list = deliveries_when(&server, &admin, &hook, |d| d["status"] == "dead").await;
+    assert_eq!(list["items"][0]["last_status_code"], 410);
+    let w = server.get(&format!("/api/webhooks/{hook}"), &admin).await;
+    assert_eq!(w["active"], false);
+    open_ticket(&server, &admin, "after 410").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        gone.received().len(),
+        1,
+        "a disabled endpoint gets nothing more"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_rotation_both_secrets_sign_and_the_test_event_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sled:{}", dir.path().join("data").display());
+    create_user(&store, "admin@example.com", "admin");
+    let server = Server::start(&store, FAST_RETRIES).await;
+    let admin = server.login("admin@example.com").await;
+    let receiver = Receiver::start(0, 0).await;
+    let (hook, old) = add_webhook(&server, &admin, &receiver.url(), json!(["*"])).await;
+
+    server
+        .post(&format!("/api/webhooks/{hook}/test"), &admin, json!({}))
+        .await;
+    let got = receiver.wait_for(1).await;
+    let body: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(body["type"], "webhook.test");
+    assert!(signature_valid(&old, &got[0]));
+    assert_eq!(got[0].headers["webhook-signature"].split(' ').count(), 1);
+
+    let rotated = server
+        .post(
+            &format!("/api/webhooks/{hook}/rotate-secret"),
+            &admin,
+            json!({}),
+        )
+        .await;
+    let new = rotated["secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    server
+        .post(&format!("/api/webhooks/{hook}/test"), &admin, json!({}))
+        .await;
+    let got = receiver.wait_for(2).await;
+    let r = &got[1];
+    assert_eq!(r.headers["webhook-signature"].split(' ').count(), 2);
+    assert!(signature_valid(&new, r), "the new secret signs");
+    assert!(
+        signature_valid(&old, r),
+        "the old one too, during the overlap"
+    );
 }
