@@ -76,6 +76,16 @@ async fn direct_and_group_conversations() {
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
 }
 
+/// POSTs one of the three read-status endpoints; `(unread_count, last_read_seq)`.
+async fn mark(app: &App, path: &str, token: &str) -> (u64, u64) {
+    let (s, r) = app.post(path, token, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{path}: {r}");
+    (
+        r["unread_count"].as_u64().unwrap(),
+        r["last_read_seq"].as_u64().unwrap(),
+    )
+}
+
 #[tokio::test]
 async fn messages_status_read_marks_and_threads() {
     let app = spawn_app().await;
@@ -165,50 +175,16 @@ async fn messages_status_read_marks_and_threads() {
     assert_eq!(depths, [1, 2]);
 
     // One message read: the watermark moves as the gap closes.
-    let (s, r) = app
-        .post(&format!("{msgs}/{m3id}/read"), &agent.token, json!({}))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{r}");
-    assert_eq!(
-        (r["unread_count"].as_u64(), r["last_read_seq"].as_u64()),
-        (Some(2), Some(0))
-    );
-    let (_, r) = app
-        .post(
-            &format!("/api/conversations/{cid}/read-up-to/{m1id}"),
-            &agent.token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (r["unread_count"].as_u64(), r["last_read_seq"].as_u64()),
-        (Some(1), Some(1))
-    );
+    let read_one = format!("{msgs}/{m3id}/read");
+    let up_to_m1 = format!("/api/conversations/{cid}/read-up-to/{m1id}");
+    let read_all = format!("/api/conversations/{cid}/read");
+    assert_eq!(mark(&app, &read_one, &agent.token).await, (2, 0));
+    assert_eq!(mark(&app, &up_to_m1, &agent.token).await, (1, 1));
     let (_, m) = app.get(&format!("{msgs}/{m1id}"), &alice.token).await;
     assert_eq!(m["status"], "read");
-    let (_, r) = app
-        .post(
-            &format!("/api/conversations/{cid}/read"),
-            &agent.token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (r["unread_count"].as_u64(), r["last_read_seq"].as_u64()),
-        (Some(0), Some(3))
-    );
+    assert_eq!(mark(&app, &read_all, &agent.token).await, (0, 3));
     // Idempotent and never backwards.
-    let (_, r) = app
-        .post(
-            &format!("/api/conversations/{cid}/read-up-to/{m1id}"),
-            &agent.token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(
-        (r["unread_count"].as_u64(), r["last_read_seq"].as_u64()),
-        (Some(0), Some(3))
-    );
+    assert_eq!(mark(&app, &up_to_m1, &agent.token).await, (0, 3));
 
     // Receipts: the sender and staff.
     let (s, rc) = app
