@@ -18,30 +18,24 @@ async fn signup_login_refresh_logout() {
 
     // Emails are unique case-insensitively.
     let (s, v) = app
-        .call(
-            Method::POST,
+        .anon_post(
             "/api/auth/signup",
-            None,
-            Some(json!({"email": "ALICE@example.com", "password": "password123", "name": "A"})),
+            json!({"email": "ALICE@example.com", "password": "password123", "name": "A"}),
         )
         .await;
     assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "email_taken"));
 
     // Wrong password and unknown email answer the same.
     let (s1, v1) = app
-        .call(
-            Method::POST,
+        .anon_post(
             "/api/auth/login",
-            None,
-            Some(json!({"email": "alice@example.com", "password": "wrong-password"})),
+            json!({"email": "alice@example.com", "password": "wrong-password"}),
         )
         .await;
     let (s2, v2) = app
-        .call(
-            Method::POST,
+        .anon_post(
             "/api/auth/login",
-            None,
-            Some(json!({"email": "nobody@example.com", "password": "wrong-password"})),
+            json!({"email": "nobody@example.com", "password": "wrong-password"}),
         )
         .await;
     assert_eq!(s1, StatusCode::UNAUTHORIZED);
@@ -49,33 +43,18 @@ async fn signup_login_refresh_logout() {
 
     // Refresh rotates; reusing the old refresh token revokes the family.
     let (s, pair) = app
-        .call(
-            Method::POST,
-            "/api/auth/refresh",
-            None,
-            Some(json!({"refresh_token": alice.refresh})),
-        )
+        .anon_post("/api/auth/refresh", json!({"refresh_token": alice.refresh}))
         .await;
     assert_eq!(s, StatusCode::OK);
     let new_refresh = pair["refresh_token"].as_str().unwrap().to_string();
     let new_access = pair["access_token"].as_str().unwrap().to_string();
     assert_ne!(new_refresh, alice.refresh);
     let (s, _) = app
-        .call(
-            Method::POST,
-            "/api/auth/refresh",
-            None,
-            Some(json!({"refresh_token": alice.refresh})),
-        )
+        .anon_post("/api/auth/refresh", json!({"refresh_token": alice.refresh}))
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     let (s, _) = app
-        .call(
-            Method::POST,
-            "/api/auth/refresh",
-            None,
-            Some(json!({"refresh_token": new_refresh})),
-        )
+        .anon_post("/api/auth/refresh", json!({"refresh_token": new_refresh}))
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "the whole family is revoked");
     let (s, _) = app.get("/api/users/me", &new_access).await;
@@ -90,12 +69,7 @@ async fn signup_login_refresh_logout() {
     let (s, v) = app.get("/api/users/me", &bob.token).await;
     assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
     let (s, _) = app
-        .call(
-            Method::POST,
-            "/api/auth/refresh",
-            None,
-            Some(json!({"refresh_token": bob.refresh})),
-        )
+        .anon_post("/api/auth/refresh", json!({"refresh_token": bob.refresh}))
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
@@ -130,11 +104,9 @@ async fn closed_signup_is_403() {
     };
     let app = spawn_app_with(config, ServerConfig::default()).await;
     let (s, v) = app
-        .call(
-            Method::POST,
+        .anon_post(
             "/api/auth/signup",
-            None,
-            Some(json!({"email": "a@example.com", "password": "password123", "name": "A"})),
+            json!({"email": "a@example.com", "password": "password123", "name": "A"}),
         )
         .await;
     assert_eq!((s, code(&v)), (StatusCode::FORBIDDEN, "forbidden"));
@@ -170,11 +142,9 @@ async fn failed_logins_are_rate_limited_per_email_and_address() {
     assert_eq!(code(&v), "rate_limited");
     // Unknown emails are counted alike (429 reveals nothing), and other emails go on.
     let (s, _) = app
-        .call(
-            Method::POST,
+        .anon_post(
             "/api/auth/login",
-            None,
-            Some(json!({"email": "other@example.com", "password": "wrong-password"})),
+            json!({"email": "other@example.com", "password": "wrong-password"}),
         )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);

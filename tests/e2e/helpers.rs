@@ -116,6 +116,10 @@ impl App {
         (status, value)
     }
 
+    /// A POST without a token.
+    pub async fn anon_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, None, Some(body)).await
+    }
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call(Method::GET, path, Some(token), None).await
     }

@@ -1,7 +1,7 @@
 //! JSON shapes as insta snapshots (ids, times and tokens redacted).
 
 use helpdesk::Role;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::*;
@@ -11,11 +11,9 @@ async fn response_shapes() {
     let app = spawn_app().await;
     let agent = app.user(Role::Agent, "agent@example.com").await;
     let (_, tokens) = app
-        .call(
-            Method::POST,
+        .anon_post(
             "/api/auth/signup",
-            None,
-            Some(json!({"email": "alice@example.com", "password": "password123", "name": "Alice"})),
+            json!({"email": "alice@example.com", "password": "password123", "name": "Alice"}),
         )
         .await;
     insta::assert_json_snapshot!("signup", redact(&tokens));
