@@ -42,7 +42,8 @@ pub struct Pgbench {
     pub failed: u64,
 }
 
-fn psql(url: &str, sql: &str) -> BenchResult {
+/// Runs `sql` with `psql`.
+pub fn psql(url: &str, sql: &str) -> BenchResult {
     let out = Command::new("psql")
         .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
         .output()?;
