@@ -1,37 +1,103 @@
-//! `helpdesk bench`: starts this binary's own server on a fresh store, seeds it over the
-//! HTTP API and measures it from this process over loopback.
+//! `helpdesk bench`: the benchmark of issue 8. It measures the machine's ceilings (a
+//! bare hyper server for reads, `pgbench` INSERTs for writes), starts this binary's own
+//! server on a fresh store, seeds it over the HTTP API and drives it from this process
+//! over loopback.
 //!
-//! Workloads so far:
+//! Request workloads ([`load`]: `--connections` keep-alive connections, `--warmup`, then
+//! `--duration` measured), each as the staff admin unless said:
+//! - `t1`: create a ticket (subject + 200-byte description).
+//! - `t2`: list 50 tickets filtered by status, out of `--tickets` (10,000) tickets.
+//! - `m1`: send a 100-byte message into a 2-member (direct) conversation; one
+//!   conversation per connection.
+//! - `m2`: a member fetches the latest 50 messages (with `is_read`) of a conversation of
+//!   `--messages` (10,000) messages; one member per connection.
+//! - `m3`: a member reads up to the next message of that conversation (a moving
+//!   watermark); one member per connection.
+//! - `k1`: knowledge-base search over `--articles` (5,000) published articles.
+//!
+//! And the real-time ones:
 //! - `w1`: WebSocket fan-out. `--sockets` members of one group, each with a socket; the
 //!   time from a message POST to the event's arrival on every socket (p50/p99 over all
 //!   arrivals, and the time until the last socket has it).
 //! - `idle`: server memory per idle WebSocket (`--idle` sockets opened over the
 //!   members' tokens; the growth of the server's RSS divided by their number).
 
+pub mod ceiling;
+mod load;
+
+use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use clap::Args;
 use futures_util::StreamExt;
+use hyper::Method;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::config::parse_duration;
+use load::{LoadResult, LoadSpec, MakeRequest};
+
 type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// Every workload, in the order they run: reads on the seeded store first, then writes.
+const WORKLOADS: &[&str] = &["t2", "m2", "k1", "t1", "m1", "m3", "w1", "idle"];
+
 #[derive(Args, Debug)]
-#[command(after_help = "Examples:\n  \
-    helpdesk bench                       # w1 and idle on a fresh sled store\n  \
-    helpdesk bench --sockets 200 --idle 0\n  \
-    helpdesk bench --on postgres://postgres@127.0.0.1/bench_empty")]
+#[command(after_help = "Examples:
+  helpdesk bench                                   # everything, on a fresh sled store
+  helpdesk bench --on postgres://postgres@127.0.0.1/bench_empty
+  helpdesk bench --workloads t1,t2 --duration 5s --warmup 1s
+  helpdesk bench --workloads k1 --articles 500 --connections 4
+  helpdesk bench --workloads w1,idle --sockets 200 --idle 2000
+
+The write ceiling needs `pgbench` and `psql` and a PostgreSQL database where a scratch
+table may be created (--pgbench-url, or HELPDESK_TEST_DATABASE_URL, or --on).")]
 pub struct BenchArgs {
     /// The store to measure: `sled` (a fresh temporary directory) or the URL of an empty
     /// PostgreSQL database.
     #[arg(long, default_value = "sled")]
     on: String,
-    /// Workloads, comma-separated: w1, idle.
-    #[arg(long, value_delimiter = ',', default_value = "w1,idle")]
+    /// Workloads, comma-separated: t1, t2, m1, m2, m3, k1, w1, idle.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "t1,t2,m1,m2,m3,k1,w1,idle"
+    )]
     workloads: Vec<String>,
+    /// Keep-alive connections of the request workloads.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Measured time per request workload (`10s`, `500ms`).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    duration: Duration,
+    /// Unmeasured time before it.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    warmup: Duration,
+    /// Tickets seeded for t2.
+    #[arg(long, default_value_t = 10_000)]
+    tickets: usize,
+    /// Messages seeded in the m2/m3 conversation.
+    #[arg(long, default_value_t = 10_000)]
+    messages: usize,
+    /// Published articles seeded for k1.
+    #[arg(long, default_value_t = 5_000)]
+    articles: usize,
+    /// Requests in flight while seeding.
+    #[arg(long, default_value_t = 64)]
+    seed_concurrency: usize,
+    /// PostgreSQL database for the pgbench write ceiling (a scratch table is created and
+    /// dropped); default HELPDESK_TEST_DATABASE_URL, else the `--on` database.
+    #[arg(long, env = "HELPDESK_TEST_DATABASE_URL", hide_env_values = true)]
+    pgbench_url: Option<String>,
+    /// Skip the ceilings (no hello-world run, no pgbench).
+    #[arg(long)]
+    no_ceilings: bool,
     /// Members of the W1 group, each with one socket.
     #[arg(long, default_value_t = 1000)]
     sockets: usize,
@@ -47,6 +113,7 @@ pub struct BenchArgs {
 struct ServerProcess {
     child: Child,
     base: String,
+    store: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -57,17 +124,39 @@ impl Drop for ServerProcess {
     }
 }
 
+/// The resident memory of process `pid`, in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 impl ServerProcess {
     /// The server's resident memory, in KiB.
     fn rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            })
-            .unwrap_or(0)
+        rss_kib(self.child.id())
+    }
+
+    /// Stops the server (SIGTERM, or SIGKILL when `kill`) and starts it again on the same
+    /// store; the time from the spawn to the first successful `/readyz`.
+    async fn restart(&mut self, http: &reqwest::Client, kill: bool) -> BenchResult<Duration> {
+        if kill {
+            let _ = self.child.kill();
+        } else {
+            Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status()?;
+        }
+        let _ = self.child.wait();
+        let started = Instant::now();
+        self.child = spawn_serve(&self.store, &self.base)?;
+        wait_ready(http, &self.base, started, Duration::from_millis(2)).await?;
+        Ok(started.elapsed())
     }
 }
 
@@ -75,6 +164,40 @@ fn free_port() -> BenchResult<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
+}
+
+fn spawn_serve(store: &str, base: &str) -> BenchResult<Child> {
+    Ok(Command::new(std::env::current_exe()?)
+        .args(["serve", "--store", store, "--bind", base])
+        // Tokens outlive the longest run.
+        .args(["--access-token-ttl", "24h"])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?)
+}
+
+/// Polls `/readyz` every `every` until it answers 2xx (30 s at most).
+async fn wait_ready(
+    http: &reqwest::Client,
+    base: &str,
+    started: Instant,
+    every: Duration,
+) -> BenchResult {
+    loop {
+        let ready = http
+            .get(format!("http://{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        if ready {
+            return Ok(());
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            return Err(format!("{base} did not become ready in 30 s").into());
+        }
+        tokio::time::sleep(every).await;
+    }
 }
 
 /// Creates the admin with this binary's `user create`, then starts `serve`.
@@ -103,39 +226,16 @@ async fn start_server(on: &str, http: &reqwest::Client) -> BenchResult<ServerPro
     if !create.wait()?.success() {
         return Err("could not create the bench admin (is the store empty?)".into());
     }
-    let port = free_port()?;
-    let child = Command::new(&exe)
-        .args([
-            "serve",
-            "--store",
-            &store,
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
+    let base = format!("127.0.0.1:{}", free_port()?);
+    let started = Instant::now();
     let server = ServerProcess {
-        child,
-        base: format!("127.0.0.1:{port}"),
+        child: spawn_serve(&store, &base)?,
+        base,
+        store,
         _dir: dir,
     };
-    let started = Instant::now();
-    loop {
-        let ready = http
-            .get(format!("http://{}/readyz", server.base))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ready {
-            return Ok(server);
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            return Err("the server did not become ready in 30 s".into());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_ready(http, &server.base, started, Duration::from_millis(20)).await?;
+    Ok(server)
 }
 
 /// A POST with JSON; the JSON answer, or an error naming the status.
@@ -196,11 +296,322 @@ async fn open_socket(
     Ok(())
 }
 
+/// Words of the seeded tickets, messages and articles, and of the K1 queries.
+const VOCABULARY: &[&str] = &[
+    "password",
+    "reset",
+    "login",
+    "account",
+    "invoice",
+    "billing",
+    "refund",
+    "payment",
+    "email",
+    "notification",
+    "browser",
+    "mobile",
+    "android",
+    "iphone",
+    "printer",
+    "network",
+    "wireless",
+    "router",
+    "firewall",
+    "export",
+    "import",
+    "backup",
+    "restore",
+    "database",
+    "server",
+    "timeout",
+    "error",
+    "crash",
+    "update",
+    "upgrade",
+    "install",
+    "license",
+    "subscription",
+    "cancel",
+    "renewal",
+    "discount",
+    "shipping",
+    "delivery",
+    "tracking",
+    "address",
+    "profile",
+    "settings",
+    "language",
+    "timezone",
+    "calendar",
+    "meeting",
+    "schedule",
+    "report",
+    "dashboard",
+    "chart",
+    "filter",
+    "search",
+    "permission",
+    "role",
+    "admin",
+    "team",
+    "invite",
+    "security",
+    "phishing",
+    "verification",
+    "certificate",
+    "domain",
+    "storage",
+    "quota",
+    "attachment",
+    "upload",
+    "download",
+    "sync",
+    "offline",
+    "keyboard",
+    "shortcut",
+    "theme",
+    "integration",
+    "webhook",
+    "token",
+    "session",
+    "logout",
+    "locked",
+    "disabled",
+    "migration",
+    "performance",
+    "slow",
+    "latency",
+    "outage",
+    "maintenance",
+    "warranty",
+    "replacement",
+    "battery",
+    "screen",
+    "camera",
+];
+
+/// `n` words of the vocabulary, drawn with `rng`.
+fn words(rng: &mut StdRng, n: usize) -> String {
+    (0..n)
+        .map(|_| VOCABULARY[rng.gen_range(0..VOCABULARY.len())])
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A made-up word of three syllables: the filler of article bodies (about 5,000 of them).
+fn filler(rng: &mut StdRng) -> String {
+    const ONSETS: &[&str] = &[
+        "b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z",
+    ];
+    const VOWELS: &[&str] = &["a", "e", "i", "o", "u", "ai"];
+    (0..3)
+        .map(|_| {
+            format!(
+                "{}{}",
+                ONSETS[rng.gen_range(0..ONSETS.len())],
+                VOWELS[rng.gen_range(0..VOWELS.len())]
+            )
+        })
+        .collect()
+}
+
+/// An article body of `n` words: one in ten from the vocabulary (so a one-word query
+/// matches about one article in eight), the rest filler.
+fn article_body(rng: &mut StdRng, n: usize) -> String {
+    (0..n)
+        .map(|_| {
+            if rng.gen_range(0..10) == 0 {
+                VOCABULARY[rng.gen_range(0..VOCABULARY.len())].to_string()
+            } else {
+                filler(rng)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Text of exactly `len` bytes (ASCII words).
+fn text_of(rng: &mut StdRng, len: usize) -> String {
+    let mut s = words(rng, len / 4 + 8);
+    s.truncate(len);
+    s
+}
+
+/// Runs `make(i)` for every `i` in `0..n`, `concurrency` at a time; the answers in
+/// completion order.
+async fn seed<F, Fut>(what: &str, n: usize, concurrency: usize, make: F) -> BenchResult<Vec<Value>>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = BenchResult<Value>>,
+{
+    let started = Instant::now();
+    let mut out = Vec::with_capacity(n);
+    let mut pending = futures_util::stream::iter((0..n).map(make)).buffer_unordered(concurrency);
+    while let Some(v) = pending.next().await {
+        out.push(v?);
+    }
+    let took = started.elapsed().as_secs_f64();
+    println!(
+        "  seeded {n} {what} in {took:.1} s ({:.0}/s)",
+        n as f64 / took.max(1e-9)
+    );
+    Ok(out)
+}
+
+fn string_at(v: &Value, pointer: &str) -> BenchResult<String> {
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| format!("no {pointer} in {v}").into())
+}
+
+/// One row of the request table.
+struct Row {
+    name: String,
+    result: LoadResult,
+    rss_kib: u64,
+    /// `(ceiling name, ceiling requests/s, target ratio)`.
+    against: Option<(&'static str, f64, f64)>,
+}
+
+fn mib(kib: u64) -> String {
+    format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+fn print_rows(rows: &[Row]) {
+    println!("| workload | requests/s | p50 | p99 | errors | server RSS | vs ceiling | target |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    for r in rows {
+        let (ratio, target) = match r.against {
+            Some((name, ceiling, goal)) if ceiling > 0.0 => {
+                let ratio = r.result.rps() / ceiling;
+                (
+                    format!("{:.1} % of {name}", ratio * 100.0),
+                    format!(
+                        "≥ {:.0} %: {}",
+                        goal * 100.0,
+                        if ratio >= goal { "met" } else { "**not met**" }
+                    ),
+                )
+            }
+            Some((name, _, goal)) => (
+                format!("({name} not measured)"),
+                format!("≥ {:.0} %", goal * 100.0),
+            ),
+            None => ("ceiling".to_string(), "".to_string()),
+        };
+        println!(
+            "| {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+            r.name,
+            r.result.rps(),
+            ms(r.result.percentile(50.0)),
+            ms(r.result.percentile(99.0)),
+            r.result.errors,
+            mib(r.rss_kib),
+            ratio,
+            target
+        );
+    }
+}
+
+/// The hello-world read ceiling: `helpdesk bench-hello` driven like the workloads.
+async fn hello_ceiling(spec: LoadSpec, http: &reqwest::Client) -> BenchResult<(LoadResult, u64)> {
+    let base = format!("127.0.0.1:{}", free_port()?);
+    let child = Command::new(std::env::current_exe()?)
+        .args(["bench-hello", "--bind", &base])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let guard = ServerProcess {
+        child,
+        base: base.clone(),
+        store: String::new(),
+        _dir: None,
+    };
+    let started = Instant::now();
+    loop {
+        if http.get(format!("http://{base}/")).send().await.is_ok() {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(10) {
+            return Err("bench-hello did not answer in 10 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let host = base.clone();
+    let make: MakeRequest =
+        Arc::new(move |_, _| load::request(Method::GET, &host, "/", Some("hello-token"), None));
+    let result = load::drive(&base, spec, make).await?;
+    let rss = guard.rss_kib();
+    Ok((result, rss))
+}
+
 /// Runs `helpdesk bench`.
 pub async fn run(args: BenchArgs) -> BenchResult {
+    for w in &args.workloads {
+        if !WORKLOADS.iter().any(|k| k.eq_ignore_ascii_case(w)) {
+            return Err(format!("unknown workload `{w}` (known: {})", WORKLOADS.join(", ")).into());
+        }
+    }
+    let want = |w: &str| args.workloads.iter().any(|x| x.eq_ignore_ascii_case(w));
+    let spec = LoadSpec {
+        connections: args.connections.max(1),
+        warmup: args.warmup,
+        duration: args.duration.max(Duration::from_millis(100)),
+    };
+    let reads = ["t2", "m2", "k1"].iter().any(|w| want(w));
+    let writes = ["t1", "m1", "m3"].iter().any(|w| want(w));
     let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
+        .pool_max_idle_per_host(args.seed_concurrency.max(64))
         .build()?;
+    let mut rows: Vec<Row> = Vec::new();
+
+    // The ceilings first, with nothing else running.
+    let mut hello_rps = 0.0;
+    let mut pg_tps = 0.0;
+    let mut ceiling_notes = Vec::new();
+    if !args.no_ceilings && reads {
+        println!("read ceiling: hyper hello world ...");
+        let (result, rss) = hello_ceiling(spec, &http).await?;
+        hello_rps = result.rps();
+        rows.push(Row {
+            name: "hello world (hyper, read ceiling)".into(),
+            result,
+            rss_kib: rss,
+            against: None,
+        });
+    }
+    if !args.no_ceilings && writes {
+        let url = args
+            .pgbench_url
+            .clone()
+            .or_else(|| args.on.starts_with("postgres").then(|| args.on.clone()));
+        match url {
+            Some(url) => {
+                println!(
+                    "write ceiling: pgbench single-row INSERT, {} clients ...",
+                    spec.connections
+                );
+                match ceiling::pgbench(&url, spec.connections, spec.warmup, spec.duration) {
+                    Ok(pg) => {
+                        pg_tps = pg.tps;
+                        ceiling_notes.push(format!(
+                            "| pgbench INSERT (write ceiling) | {:.0} | {} | {} | {} | – | ceiling | |",
+                            pg.tps,
+                            ms(pg.p50),
+                            ms(pg.p99),
+                            pg.failed
+                        ));
+                    }
+                    Err(e) => println!("  pgbench failed, no write ceiling: {e}"),
+                }
+            }
+            None => println!(
+                "  no PostgreSQL for pgbench (--pgbench-url or HELPDESK_TEST_DATABASE_URL): no write ceiling"
+            ),
+        }
+    }
+
     println!(
         "starting a server on a fresh {} store ...",
         if args.on == "sled" {
@@ -209,7 +620,7 @@ pub async fn run(args: BenchArgs) -> BenchResult {
             "PostgreSQL"
         }
     );
-    let server = start_server(&args.on, &http).await?;
+    let mut server = start_server(&args.on, &http).await?;
     let base = server.base.clone();
     let rss_start = server.rss_kib();
     let admin = post(
@@ -222,47 +633,283 @@ pub async fn run(args: BenchArgs) -> BenchResult {
         .as_str()
         .ok_or("no token")?
         .to_string();
+    let admin_id = {
+        let me: Value = http
+            .get(format!("http://{base}/api/users/me"))
+            .bearer_auth(&admin)
+            .send()
+            .await?
+            .json()
+            .await?;
+        string_at(&me, "/id")?
+    };
+    let _ = admin_id;
 
-    // Members sign up over the API, 16 at a time.
-    let members = args.sockets.max(1);
-    println!("signing up {members} members ...");
+    // Members sign up over the API (an argon2 hash each, so 16 at a time).
+    let chat = ["m1", "m2", "m3"].iter().any(|w| want(w));
+    let realtime = want("w1") || (want("idle") && args.idle > 0);
+    let members = (if chat { spec.connections } else { 0 }).max(if realtime {
+        args.sockets.max(1)
+    } else {
+        0
+    });
+    println!("seeding over the API ...");
+    let signed = seed("members", members, 16, |i| {
+        post(
+            &http,
+            format!("http://{base}/api/auth/signup"),
+            None,
+            json!({"email": format!("member{i}@bench.example"), "password": "bench-password", "name": format!("Member {i}")}),
+        )
+    })
+    .await?;
     let mut tokens = Vec::with_capacity(members);
     let mut ids = Vec::with_capacity(members);
-    let mut pending = futures_util::stream::iter((0..members).map(|i| {
-        let http = http.clone();
-        let url = format!("http://{base}/api/auth/signup");
-        async move {
+    for v in &signed {
+        tokens.push(string_at(v, "/access_token")?);
+        ids.push(string_at(v, "/user/id")?);
+    }
+    let conc = args.seed_concurrency.max(1);
+
+    if want("t2") {
+        seed("tickets", args.tickets, conc, |i| {
+            let mut rng = StdRng::seed_from_u64(i as u64);
+            let body = json!({
+                "subject": format!("Ticket {i}: {}", words(&mut rng, 4)),
+                "description": text_of(&mut rng, 200),
+            });
+            let url = format!("http://{base}/api/tickets");
+            let (http, admin, base) = (&http, &admin, &base);
+            async move {
+                let t = post(http, url, Some(admin), body).await?;
+                // Every tenth ticket waits on its requester, so the filter filters.
+                if i % 10 == 0 {
+                    let id = string_at(&t, "/id")?;
+                    let resp = http
+                        .patch(format!("http://{base}/api/tickets/{id}"))
+                        .bearer_auth(admin)
+                        .json(&json!({"status": "pending"}))
+                        .send()
+                        .await?;
+                    if !resp.status().is_success() {
+                        return Err(format!("PATCH ticket: {}", resp.status()).into());
+                    }
+                }
+                Ok(t)
+            }
+        })
+        .await?;
+    }
+
+    // The long conversation of m2/m3: the admin and one member per connection.
+    let mut history = (String::new(), Vec::<String>::new());
+    if want("m2") || want("m3") {
+        let group = post(
+            &http,
+            format!("http://{base}/api/conversations"),
+            Some(&admin),
+            json!({"kind": "group", "title": "History", "member_ids": &ids[..spec.connections]}),
+        )
+        .await?;
+        let gid = string_at(&group, "/id")?;
+        let url = format!("http://{base}/api/conversations/{gid}/messages");
+        let sent = seed("messages in one conversation", args.messages, conc, |i| {
+            let mut rng = StdRng::seed_from_u64(i as u64);
             post(
                 &http,
-                url,
-                None,
-                json!({"email": format!("member{i}@bench.example"), "password": "bench-password", "name": format!("Member {i}")}),
+                url.clone(),
+                Some(&admin),
+                json!({"content": text_of(&mut rng, 100)}),
             )
-            .await
+        })
+        .await?;
+        let mut by_seq = BTreeMap::new();
+        for m in &sent {
+            by_seq.insert(m["seq"].as_u64().ok_or("no seq")?, string_at(m, "/id")?);
         }
-    }))
-    .buffer_unordered(16);
-    while let Some(v) = pending.next().await {
-        let v = v?;
-        tokens.push(v["access_token"].as_str().ok_or("no token")?.to_string());
-        ids.push(v["user"]["id"].clone());
-    }
-    let group = post(
-        &http,
-        format!("http://{base}/api/conversations"),
-        Some(&admin),
-        json!({"kind": "group", "title": "Bench", "member_ids": ids}),
-    )
-    .await?;
-    let group_id = group["id"].as_str().ok_or("no group id")?.to_string();
-    let in_group = group["members"].as_array().map_or(0, Vec::len);
-    if in_group != members + 1 {
-        return Err(format!("the group has {in_group} members, not {}", members + 1).into());
+        history = (gid, by_seq.into_values().collect());
     }
 
-    let mut rows: Vec<(String, String)> = Vec::new();
-    let want = |w: &str| args.workloads.iter().any(|x| x.eq_ignore_ascii_case(w));
+    // The direct conversations of m1: the admin and member `c` for connection `c`.
+    let mut directs = Vec::new();
+    if want("m1") {
+        for id in &ids[..spec.connections] {
+            let c = post(
+                &http,
+                format!("http://{base}/api/conversations"),
+                Some(&admin),
+                json!({"kind": "direct", "member_ids": [id]}),
+            )
+            .await?;
+            directs.push(string_at(&c, "/id")?);
+        }
+    }
 
+    if want("k1") {
+        seed("articles", args.articles, conc, |i| {
+            let mut rng = StdRng::seed_from_u64(1_000_000 + i as u64);
+            let tags: Vec<&str> = (0..2)
+                .map(|_| VOCABULARY[rng.gen_range(0..VOCABULARY.len())])
+                .collect();
+            post(
+                &http,
+                format!("http://{base}/api/kb/articles"),
+                Some(&admin),
+                json!({
+                    "title": format!("{} ({i})", words(&mut rng, 2)),
+                    "body": article_body(&mut rng, 120),
+                    "tags": tags,
+                    "status": "published",
+                }),
+            )
+        })
+        .await?;
+    }
+    if args.on.starts_with("postgres") {
+        // Fresh statistics, as autovacuum gathers them within a minute or so of a bulk
+        // load: without them the planner takes 15,000 open tickets for 100 and sorts.
+        println!("  ANALYZE (what autovacuum does after a bulk load) ...");
+        ceiling::psql(&args.on, "ANALYZE")?;
+    }
+    let rss_seeded = server.rss_kib();
+
+    let hello = (!args.no_ceilings && hello_rps > 0.0).then_some(hello_rps);
+    let pg = (!args.no_ceilings && pg_tps > 0.0).then_some(pg_tps);
+    let mut measure = async |name: String, make: MakeRequest, read: bool| -> BenchResult {
+        println!("{name} ...");
+        let result = load::drive(&base, spec, make).await?;
+        if let Some(e) = &result.first_error {
+            println!("  first error: {e}");
+        }
+        let against = if read {
+            Some(("hello world", hello.unwrap_or(0.0), 0.25))
+        } else {
+            Some(("pgbench", pg.unwrap_or(0.0), 0.5))
+        };
+        rows.push(Row {
+            name,
+            result,
+            rss_kib: server.rss_kib(),
+            against,
+        });
+        Ok(())
+    };
+    let host = base.clone();
+    let admin_token = admin.clone();
+
+    if want("t2") {
+        let (host, token) = (host.clone(), admin_token.clone());
+        let make: MakeRequest = Arc::new(move |_, _| {
+            load::request(
+                Method::GET,
+                &host,
+                "/api/tickets?status=open&limit=50",
+                Some(&token),
+                None,
+            )
+        });
+        let name = format!("T2 list 50 open tickets of {}", args.tickets);
+        measure(name, make, true).await?;
+    }
+    if want("m2") {
+        let (host, tokens, gid) = (host.clone(), tokens.clone(), history.0.clone());
+        let make: MakeRequest = Arc::new(move |c, _| {
+            load::request(
+                Method::GET,
+                &host,
+                &format!("/api/conversations/{gid}/messages?limit=50"),
+                Some(&tokens[c % tokens.len()]),
+                None,
+            )
+        });
+        let name = format!("M2 latest 50 of {} messages", args.messages);
+        measure(name, make, true).await?;
+    }
+    if want("k1") {
+        let (host, token) = (host.clone(), admin_token.clone());
+        let make: MakeRequest = Arc::new(move |c, n| {
+            let i = (c * 31 + n as usize * 7) % VOCABULARY.len();
+            load::request(
+                Method::GET,
+                &host,
+                &format!("/api/kb/search?q={}", VOCABULARY[i]),
+                Some(&token),
+                None,
+            )
+        });
+        let name = format!("K1 search {} articles", args.articles);
+        measure(name, make, true).await?;
+    }
+    if want("t1") {
+        let (host, token) = (host.clone(), admin_token.clone());
+        let make: MakeRequest = Arc::new(move |c, n| {
+            let mut rng = StdRng::seed_from_u64((c as u64) << 32 | n);
+            let body = json!({
+                "subject": format!("Load {c}-{n}: {}", words(&mut rng, 4)),
+                "description": text_of(&mut rng, 200),
+            });
+            load::request(
+                Method::POST,
+                &host,
+                "/api/tickets",
+                Some(&token),
+                Some(Bytes::from(body.to_string())),
+            )
+        });
+        measure("T1 create a ticket".into(), make, false).await?;
+    }
+    if want("m1") {
+        let (host, token, directs) = (host.clone(), admin_token.clone(), directs.clone());
+        let make: MakeRequest = Arc::new(move |c, n| {
+            let mut rng = StdRng::seed_from_u64((c as u64) << 32 | n);
+            let body = json!({"content": text_of(&mut rng, 100)});
+            load::request(
+                Method::POST,
+                &host,
+                &format!("/api/conversations/{}/messages", directs[c % directs.len()]),
+                Some(&token),
+                Some(Bytes::from(body.to_string())),
+            )
+        });
+        measure("M1 send 100 bytes (direct)".into(), make, false).await?;
+    }
+    if want("m3") {
+        let (host, tokens) = (host.clone(), tokens.clone());
+        let (gid, messages) = (history.0.clone(), Arc::new(history.1.clone()));
+        let make: MakeRequest = Arc::new(move |c, n| {
+            // Each member's watermark moves one message further per request.
+            let i = (n as usize).min(messages.len().saturating_sub(1));
+            load::request(
+                Method::POST,
+                &host,
+                &format!("/api/conversations/{gid}/read-up-to/{}", messages[i]),
+                Some(&tokens[c % tokens.len()]),
+                None,
+            )
+        });
+        let name = format!("M3 read-up-to, {} messages", args.messages);
+        measure(name, make, false).await?;
+    }
+
+    // The real-time workloads, reported as measures.
+    let mut rows2: Vec<(String, String)> = Vec::new();
+    let rows_rt = &mut rows2;
+    let group_id = if want("w1") {
+        let group = post(
+            &http,
+            format!("http://{base}/api/conversations"),
+            Some(&admin),
+            json!({"kind": "group", "title": "Bench", "member_ids": &ids[..members]}),
+        )
+        .await?;
+        let in_group = group["members"].as_array().map_or(0, Vec::len);
+        if in_group != members + 1 {
+            return Err(format!("the group has {in_group} members, not {}", members + 1).into());
+        }
+        string_at(&group, "/id")?
+    } else {
+        String::new()
+    };
     if want("w1") {
         println!("W1: {members} sockets, {} posts ...", args.posts);
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -312,7 +959,7 @@ pub async fn run(args: BenchArgs) -> BenchResult {
         }
         all.sort();
         to_last.sort();
-        rows.push((
+        rows_rt.push((
             format!("W1 POST → event on each of {members} sockets"),
             format!(
                 "p50 {}  p99 {}",
@@ -320,7 +967,7 @@ pub async fn run(args: BenchArgs) -> BenchResult {
                 ms(percentile(&all, 99.0))
             ),
         ));
-        rows.push((
+        rows_rt.push((
             "W1 POST → event on the last socket".into(),
             format!(
                 "p50 {}  p99 {}",
@@ -328,7 +975,7 @@ pub async fn run(args: BenchArgs) -> BenchResult {
                 ms(percentile(&to_last, 99.0))
             ),
         ));
-        rows.push((
+        rows_rt.push((
             format!("server RSS growth per W1 socket ({members})"),
             format!(
                 "{:.1} KiB",
@@ -351,7 +998,7 @@ pub async fn run(args: BenchArgs) -> BenchResult {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
         let rss_after = server.rss_kib();
-        rows.push((
+        rows_rt.push((
             format!("server RSS growth per idle socket ({})", args.idle),
             format!(
                 "{:.1} KiB",
@@ -359,24 +1006,60 @@ pub async fn run(args: BenchArgs) -> BenchResult {
             ),
         ));
     }
-    rows.push((
-        "server RSS at start (seeded, before sockets)".into(),
-        format!("{:.1} MiB", rss_start as f64 / 1024.0),
+    rows_rt.push(("server RSS at start (empty store)".into(), mib(rss_start)));
+    rows_rt.push(("server RSS after seeding".into(), mib(rss_seeded)));
+    rows_rt.push(("server RSS at the end".into(), mib(server.rss_kib())));
+    // Ready time on an existing store: stopped by SIGTERM, then by kill -9 (recovery).
+    let ready = server.restart(&http, false).await?;
+    rows_rt.push((
+        "`serve` ready after SIGTERM, on the seeded store".into(),
+        ms(ready),
     ));
-    rows.push((
-        "server RSS at the end".into(),
-        format!("{:.1} MiB", server.rss_kib() as f64 / 1024.0),
+    let ready = server.restart(&http, true).await?;
+    rows_rt.push((
+        "`serve` ready after kill -9, on the seeded store".into(),
+        ms(ready),
+    ));
+    rows_rt.push((
+        "server RSS after the restart (idle)".into(),
+        mib(server.rss_kib()),
     ));
 
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
     let machine = format!(
-        "{} cores, {}",
+        "{} cores, {cpu}; client and server share them",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::env::consts::ARCH
+    );
+    let store = if args.on == "sled" {
+        "sled"
+    } else {
+        "PostgreSQL"
+    };
+    println!();
+    println!(
+        "Store: {store}. {machine}. {} connections, {} s warm-up, {} s measured.",
+        spec.connections,
+        spec.warmup.as_secs_f64(),
+        spec.duration.as_secs_f64()
     );
     println!();
-    println!("| measure ({machine}; client and server share the machine) | value |");
+    if !rows.is_empty() || !ceiling_notes.is_empty() {
+        print_rows(&rows);
+        for line in &ceiling_notes {
+            println!("{line}");
+        }
+        println!();
+    }
+    println!("| measure | value |");
     println!("|---|---|");
-    for (k, v) in rows {
+    for (k, v) in rows2 {
         println!("| {k} | {v} |");
     }
     Ok(())

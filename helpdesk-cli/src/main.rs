@@ -125,6 +125,13 @@ enum Command {
     Import(cmd::archive::ImportArgs),
     /// Measure a server of this binary on a fresh store, over loopback.
     Bench(bench::BenchArgs),
+    /// The read ceiling of `bench`: a bare hyper server answering `Hello, World!`.
+    #[command(hide = true)]
+    BenchHello {
+        /// Address to listen on.
+        #[arg(long)]
+        bind: String,
+    },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   helpdesk completions bash > ~/.local/share/bash-completion/completions/helpdesk
@@ -224,6 +231,7 @@ async fn run(cli: Cli) -> CliResult {
             Ok(())
         }
         Command::Bench(args) => bench::run(args).await,
+        Command::BenchHello { bind } => bench::ceiling::serve_hello(&bind).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "helpdesk", &mut std::io::stdout());

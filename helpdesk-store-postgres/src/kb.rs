@@ -178,22 +178,29 @@ impl KbStore for PostgresStore {
 
     async fn search_articles(&self, query: &SearchQuery) -> StoreResult<Vec<SearchHit>> {
         // `every` requires all words (AND, as the core ranks); `any` decides whether the
-        // body has a hit to show, else the snippet comes from the title.
+        // body has a hit to show, else the snippet comes from the title. The snippet
+        // (a `to_tsvector` of the body and a `ts_headline`) is made only for the hits
+        // kept after the LIMIT, not for every match.
         let sql = format!(
             "WITH q AS ( \
                SELECT plainto_tsquery('english', $1) AS every, \
                       replace(plainto_tsquery('english', $1)::text, '&', '|')::tsquery AS any \
+             ), \
+             top AS ( \
+               SELECT {cols}, ts_rank({RANK_WEIGHTS}, a.search, q.every)::float8 AS score \
+               FROM articles a CROSS JOIN q \
+               WHERE a.search @@ q.every \
+                 AND ($2 OR a.status = 'published') \
+                 AND ($3::text IS NULL OR a.tags @> ARRAY[$3::text]) \
+               ORDER BY score DESC, a.created_at DESC, a.id DESC LIMIT $5 \
              ) \
-             SELECT {cols}, ts_rank({RANK_WEIGHTS}, a.search, q.every)::float8 AS score, \
+             SELECT {cols}, a.score, \
                ts_headline('english', helpdesk_escape_html(s.text), q.any, \
                  CASE WHEN length(s.text) <= $7 THEN $6 ELSE $4 END) AS snippet \
-             FROM articles a CROSS JOIN q \
+             FROM top a CROSS JOIN q \
              CROSS JOIN LATERAL (SELECT CASE WHEN to_tsvector('english', a.body) @@ q.any \
                THEN a.body ELSE a.title END AS text) s \
-             WHERE a.search @@ q.every \
-               AND ($2 OR a.status = 'published') \
-               AND ($3::text IS NULL OR a.tags @> ARRAY[$3::text]) \
-             ORDER BY score DESC, a.created_at DESC, a.id DESC LIMIT $5",
+             ORDER BY a.score DESC, a.created_at DESC, a.id DESC",
             cols = crate::conversations::prefixed(rows::ARTICLE_COLS, "a"),
         );
         let found = sqlx::query(&sql)

@@ -1,8 +1,11 @@
 //! [`KbStore`]: articles with a unique slug index, list indexes (all, by status, by tag,
 //! by status and tag; newest first by reverse scans), tag counters, and the inverted
-//! search index (`term|0|article`) kept in the same transaction as the article.
+//! search index (`term|0|article` → the term's counts in the article) kept in the same
+//! transaction as the article.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -10,7 +13,7 @@ use uuid::Uuid;
 use helpdesk_core::StoreError;
 use helpdesk_core::event::Effects;
 use helpdesk_core::kb::{Article, ArticleQuery, ArticleStatus, SearchHit, SearchQuery, TagCount};
-use helpdesk_core::search;
+use helpdesk_core::search::{self, TermCounts};
 use helpdesk_core::store::{KbStore, StoreResult};
 
 use crate::effects::write_effects;
@@ -45,14 +48,44 @@ fn index_keys(a: &Article) -> Vec<Key> {
         .collect()
 }
 
-/// Every term an article can match on: its title, body and tags.
-fn article_terms(a: &Article) -> BTreeSet<String> {
-    let mut t: BTreeSet<String> = search::terms(&a.title).into_iter().collect();
-    t.extend(search::terms(&a.body));
-    for tag in &a.tags {
-        t.extend(search::terms(tag));
+/// The value of a posting `term|0|article`: the term's [`TermCounts`] in the article and
+/// the article's creation time (seconds, nanoseconds), so a search scores and orders the
+/// candidates from the postings alone and reads only the articles it returns. Postings
+/// written before these values existed are empty; a search that meets one ranks the
+/// articles themselves, as it did then.
+const POSTING_LEN: usize = 28;
+
+fn posting_value(c: TermCounts, a: &Article) -> Vec<u8> {
+    let mut v = Vec::with_capacity(POSTING_LEN);
+    for n in [c.in_title, c.in_body, c.in_tags, c.body_words] {
+        v.extend_from_slice(&n.to_be_bytes());
     }
-    t
+    v.extend_from_slice(&a.created_at.timestamp().to_be_bytes());
+    v.extend_from_slice(&a.created_at.timestamp_subsec_nanos().to_be_bytes());
+    v
+}
+
+/// A posting's counts and creation time; `None` for an empty (older) posting.
+fn read_posting(v: &[u8]) -> StoreResult<Option<(TermCounts, DateTime<Utc>)>> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let bad = || StoreError::Corrupt("bad search posting".into());
+    if v.len() != POSTING_LEN {
+        return Err(bad());
+    }
+    let u = |i: usize| u32::from_be_bytes([v[i], v[i + 1], v[i + 2], v[i + 3]]);
+    let secs = i64::from_be_bytes(v[16..24].try_into().map_err(|_| bad())?);
+    let at = DateTime::from_timestamp(secs, u(24)).ok_or_else(bad)?;
+    Ok(Some((
+        TermCounts {
+            in_title: u(0),
+            in_body: u(4),
+            in_tags: u(8),
+            body_words: u(12),
+        },
+        at,
+    )))
 }
 
 fn posting_prefix(term: &str) -> Key {
@@ -89,8 +122,8 @@ fn unindex(tx: &Tx<'_>, a: &Article) -> TxResult<()> {
     for k in index_keys(a) {
         tx.del(tree::ARTICLE_IDX, k)?;
     }
-    for term in article_terms(a) {
-        tx.del(tree::SEARCH, posting_prefix(&term).id(a.id))?;
+    for term in search::article_term_counts(a).keys() {
+        tx.del(tree::SEARCH, posting_prefix(term).id(a.id))?;
     }
     adjust_tags(tx, a, -1)
 }
@@ -104,8 +137,12 @@ pub(crate) fn put_article(tx: &Tx<'_>, a: &Article, old: Option<&Article>) -> Tx
     for k in index_keys(a) {
         tx.put(tree::ARTICLE_IDX, k, &[][..])?;
     }
-    for term in article_terms(a) {
-        tx.put(tree::SEARCH, posting_prefix(&term).id(a.id), &[][..])?;
+    for (term, counts) in search::article_term_counts(a) {
+        tx.put(
+            tree::SEARCH,
+            posting_prefix(&term).id(a.id),
+            posting_value(counts, a),
+        )?;
     }
     adjust_tags(tx, a, 1)
 }
@@ -254,11 +291,83 @@ impl KbStore for SledStore {
         if terms.is_empty() {
             return Ok(Vec::new());
         }
-        // Every term must match (AND), so the candidates are the intersection of the
-        // postings; `search::rank` then filters, scores, orders and cuts them exactly as
-        // it would the whole knowledge base.
+        // Every term must match (AND): the candidates are the intersection of the
+        // postings, each with its counts per query term and its creation time.
+        let mut candidates: HashMap<Uuid, (Vec<TermCounts>, DateTime<Utc>)> = HashMap::new();
+        let mut legacy = false;
+        for (i, term) in terms.iter().enumerate() {
+            let mut next = HashMap::new();
+            for item in self
+                .tree(tree::SEARCH)
+                .scan_prefix(posting_prefix(term).bytes())
+            {
+                let (k, v) = item.map_err(sled_error)?;
+                let Some(id) = trailing_id(&k) else { continue };
+                let Some((counts, at)) = read_posting(&v)? else {
+                    legacy = true;
+                    continue;
+                };
+                if i == 0 {
+                    next.insert(id, (vec![counts], at));
+                } else if let Some((mut seen, at)) = candidates.remove(&id) {
+                    seen.push(counts);
+                    next.insert(id, (seen, at));
+                }
+            }
+            candidates = next;
+            if legacy {
+                break;
+            }
+            if candidates.is_empty() {
+                return Ok(Vec::new());
+            }
+        }
+        if legacy {
+            return self.search_by_reading(&terms, query);
+        }
+        // Ordered as `search::rank` orders its hits; then the articles are read in that
+        // order, filtered as it filters, until the page is full.
+        let mut scored: Vec<(f64, DateTime<Utc>, Uuid)> = candidates
+            .into_iter()
+            .filter_map(|(id, (counts, at))| search::score_counts(&counts).map(|s| (s, at, id)))
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
+        let mut hits = Vec::new();
+        for (score, _, id) in scored {
+            if hits.len() >= query.limit {
+                break;
+            }
+            let Some(article) = self.get_json::<Article>(tree::ARTICLES, id.as_bytes())? else {
+                continue;
+            };
+            if !(query.include_drafts || article.status == ArticleStatus::Published)
+                || query
+                    .tag
+                    .as_ref()
+                    .is_some_and(|t| !article.tags.contains(t))
+            {
+                continue;
+            }
+            hits.push(SearchHit {
+                snippet: search::article_snippet(&article, &terms),
+                article,
+                score,
+            });
+        }
+        Ok(hits)
+    }
+}
+
+impl SledStore {
+    /// Search over postings written before they kept counts: the candidates' articles
+    /// are read and ranked whole.
+    fn search_by_reading(
+        &self,
+        terms: &[String],
+        query: &SearchQuery,
+    ) -> StoreResult<Vec<SearchHit>> {
         let mut candidates: Option<HashSet<Uuid>> = None;
-        for term in &terms {
+        for term in terms {
             let ids: HashSet<Uuid> = self
                 .keys_with_prefix(tree::SEARCH, posting_prefix(term).bytes())?
                 .iter()
