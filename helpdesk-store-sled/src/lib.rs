@@ -112,10 +112,19 @@ impl SledStore {
     }
 
     fn open_with(config: sled::Config) -> StoreResult<Self> {
-        let db = config
-            .cache_capacity(DEFAULT_CACHE_BYTES)
-            .open()
-            .map_err(open_error)?;
+        let config = config.cache_capacity(DEFAULT_CACHE_BYTES);
+        // A store of this process that was just dropped can hold the lock a moment
+        // longer (sled's own threads finish their last flush): wait for it briefly.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(e) if lock_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(open_error(e)),
+            }
+        };
         check_schema(&db)?;
         let trees = TREE_NAMES
             .iter()
@@ -343,18 +352,25 @@ pub(crate) fn sled_error(e: sled::Error) -> StoreError {
     }
 }
 
+/// How long opening waits for a lock that another store holds.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Whether opening failed because the database's lock is held.
+fn lock_busy(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if lock_busy_io(io))
+}
+
+/// sled reports a held lock as WouldBlock, or as an error of its own wrapping it.
+fn lock_busy_io(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("could not acquire lock")
+}
+
 fn open_error(e: sled::Error) -> StoreError {
     match e {
-        // sled reports a held lock as WouldBlock, or as an error of its own wrapping it.
-        sled::Error::Io(io)
-            if io.kind() == std::io::ErrorKind::WouldBlock
-                || io.to_string().contains("could not acquire lock") =>
-        {
-            StoreError::unavailable(format!(
-                "the sled database is in use by another process ({io}); \
-                 stop it or talk to it through its server (`--url`)"
-            ))
-        }
+        sled::Error::Io(io) if lock_busy_io(&io) => StoreError::unavailable(format!(
+            "the sled database is in use by another process ({io}); \
+             stop it or talk to it through its server (`--url`)"
+        )),
         other => sled_error(other),
     }
 }
