@@ -1012,12 +1012,12 @@ pub async fn run(args: BenchArgs) -> BenchResult {
     // Ready time on an existing store: stopped by SIGTERM, then by kill -9 (recovery).
     let ready = server.restart(&http, false).await?;
     rows_rt.push((
-        "`serve` ready after SIGTERM, on the seeded store".into(),
+        "`serve` ready after SIGTERM, first start after the run's writes".into(),
         ms(ready),
     ));
     let ready = server.restart(&http, true).await?;
     rows_rt.push((
-        "`serve` ready after kill -9, on the seeded store".into(),
+        "`serve` ready after kill -9, right after that start".into(),
         ms(ready),
     ));
     rows_rt.push((
