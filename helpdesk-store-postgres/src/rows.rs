@@ -355,3 +355,6 @@ pub(crate) fn delivery(r: &PgRow) -> StoreResult<Delivery> {
 pub(crate) fn all<T>(rows: &[PgRow], f: fn(&PgRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
     rows.iter().map(f).collect()
 }
+
+/// A query with its arguments bound, as the row helpers build them.
+pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;

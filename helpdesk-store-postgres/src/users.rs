@@ -14,22 +14,30 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::effects::write_effects;
 use crate::error::SqlxResultExt;
+use crate::rows::PgQuery;
 use crate::rows::{self, i, micros};
+
+/// Binds a user's columns as `$1..$8` (id, email, name, role, is_active,
+/// password_hash, created_at, updated_at), for the INSERT and the UPDATE alike.
+fn bind_user<'q>(sql: &'q str, user: &'q User) -> PgQuery<'q> {
+    sqlx::query(sql)
+        .bind(user.id)
+        .bind(&user.email)
+        .bind(&user.name)
+        .bind(user.role.as_str())
+        .bind(user.is_active)
+        .bind(&user.password_hash)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+}
 
 /// Inserts a user row.
 pub(crate) async fn insert_user_row(conn: &mut PgConnection, user: &User) -> StoreResult<()> {
-    sqlx::query(
+    bind_user(
         "INSERT INTO users (id, email, name, role, is_active, password_hash, created_at, \
          updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        user,
     )
-    .bind(user.id)
-    .bind(&user.email)
-    .bind(&user.name)
-    .bind(user.role.as_str())
-    .bind(user.is_active)
-    .bind(&user.password_hash)
-    .bind(user.created_at)
-    .bind(user.updated_at)
     .execute(&mut *conn)
     .await
     .store()?;
@@ -65,18 +73,11 @@ impl UserStore for PostgresStore {
 
     async fn update_user(&self, user: &User, fx: &Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let done = bind_user(
             "UPDATE users SET email = $2, name = $3, role = $4, is_active = $5, \
              password_hash = $6, created_at = $7, updated_at = $8 WHERE id = $1",
+            user,
         )
-        .bind(user.id)
-        .bind(&user.email)
-        .bind(&user.name)
-        .bind(user.role.as_str())
-        .bind(user.is_active)
-        .bind(&user.password_hash)
-        .bind(user.created_at)
-        .bind(user.updated_at)
         .execute(&mut *tx)
         .await
         .store()?;

@@ -15,6 +15,7 @@ use sqlx::PgConnection;
 use crate::PostgresStore;
 use crate::conversations::prefixed;
 use crate::error::SqlxResultExt;
+use crate::rows::PgQuery;
 use crate::rows::{self, delivery_status_str, i, micros};
 
 fn with_alias(cols: &str, alias: &str) -> String {
@@ -27,23 +28,31 @@ fn with_alias(cols: &str, alias: &str) -> String {
         .join(", ")
 }
 
+/// Binds an endpoint's columns as `$1..$10` (id, url, events, description, active,
+/// secret, previous_secret, previous_secret_until, created_at, updated_at), for the
+/// INSERT and the UPDATE alike.
+fn bind_webhook<'q>(sql: &'q str, w: &'q Webhook) -> PgQuery<'q> {
+    sqlx::query(sql)
+        .bind(w.id)
+        .bind(&w.url)
+        .bind(&w.events)
+        .bind(&w.description)
+        .bind(w.active)
+        .bind(&w.secret)
+        .bind(w.previous_secret.as_ref().map(|p| p.0.clone()))
+        .bind(w.previous_secret.as_ref().map(|p| p.1))
+        .bind(w.created_at)
+        .bind(w.updated_at)
+}
+
 /// Inserts an endpoint row.
 pub(crate) async fn insert_webhook_row(conn: &mut PgConnection, w: &Webhook) -> StoreResult<()> {
-    sqlx::query(
+    bind_webhook(
         "INSERT INTO webhooks (id, url, events, description, active, secret, \
          previous_secret, previous_secret_until, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        w,
     )
-    .bind(w.id)
-    .bind(&w.url)
-    .bind(&w.events)
-    .bind(&w.description)
-    .bind(w.active)
-    .bind(&w.secret)
-    .bind(w.previous_secret.as_ref().map(|p| p.0.clone()))
-    .bind(w.previous_secret.as_ref().map(|p| p.1))
-    .bind(w.created_at)
-    .bind(w.updated_at)
     .execute(&mut *conn)
     .await
     .store()?;
@@ -58,21 +67,12 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn update_webhook(&self, w: &Webhook) -> StoreResult<()> {
-        let done = sqlx::query(
+        let done = bind_webhook(
             "UPDATE webhooks SET url = $2, events = $3, description = $4, active = $5, \
              secret = $6, previous_secret = $7, previous_secret_until = $8, created_at = $9, \
              updated_at = $10 WHERE id = $1",
+            w,
         )
-        .bind(w.id)
-        .bind(&w.url)
-        .bind(&w.events)
-        .bind(&w.description)
-        .bind(w.active)
-        .bind(&w.secret)
-        .bind(w.previous_secret.as_ref().map(|p| p.0.clone()))
-        .bind(w.previous_secret.as_ref().map(|p| p.1))
-        .bind(w.created_at)
-        .bind(w.updated_at)
         .execute(self.pool_ref())
         .await
         .store()?;
