@@ -103,9 +103,10 @@ use serde_json::json;
 use crate::Helpdesk;
 use crate::error::{Error, Result};
 use crate::event::{Audience, Effects, NewEvent};
-use crate::message::MessageView;
+use crate::message::{MessageJson, MessageView, message_json};
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
+use crate::wire::{Each, Ts, opt_ts};
 
 /// Input for starting a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,18 +130,61 @@ pub struct ConversationView {
     pub unread_count: u64,
 }
 
-/// The API rendering of a conversation without the per-caller fields, for events.
-pub fn conversation_json(c: &Conversation) -> serde_json::Value {
-    json!({
-        "id": c.id,
-        "kind": c.kind,
-        "title": c.title,
-        "ticket_id": c.ticket_id,
-        "members": c.members.iter().map(|m| json!({"user_id": m.user_id, "joined_at": crate::event::ts(m.joined_at)})).collect::<Vec<_>>(),
-        "created_by": c.created_by,
-        "created_at": crate::event::ts(c.created_at),
-        "last_message_at": c.last_message_at.map(crate::event::ts),
-    })
+/// The API rendering of a conversation without the per-caller fields (events; the
+/// base of [`ConversationViewJson`]).
+#[derive(Serialize)]
+pub struct ConversationJson<'a> {
+    id: Uuid,
+    kind: ConversationKind,
+    title: Option<&'a str>,
+    ticket_id: Option<Uuid>,
+    members: Each<'a, Member, fn(&'a Member) -> MemberJson>,
+    created_by: Uuid,
+    created_at: Ts,
+    last_message_at: Option<Ts>,
+}
+
+/// A member as the API renders it.
+#[derive(Serialize)]
+pub struct MemberJson {
+    user_id: Uuid,
+    joined_at: Ts,
+}
+
+/// The API rendering of a conversation without the per-caller fields.
+pub fn conversation_json(c: &Conversation) -> ConversationJson<'_> {
+    ConversationJson {
+        id: c.id,
+        kind: c.kind,
+        title: c.title.as_deref(),
+        ticket_id: c.ticket_id,
+        members: Each(&c.members, |m| MemberJson {
+            user_id: m.user_id,
+            joined_at: Ts(m.joined_at),
+        }),
+        created_by: c.created_by,
+        created_at: Ts(c.created_at),
+        last_message_at: opt_ts(c.last_message_at),
+    }
+}
+
+/// The API rendering of a conversation as one caller sees it: with its
+/// `last_message` and `unread_count`.
+#[derive(Serialize)]
+pub struct ConversationViewJson<'a> {
+    #[serde(flatten)]
+    conversation: ConversationJson<'a>,
+    last_message: Option<MessageJson<'a>>,
+    unread_count: u64,
+}
+
+/// The API rendering of a conversation as one caller sees it.
+pub fn conversation_view_json(v: &ConversationView) -> ConversationViewJson<'_> {
+    ConversationViewJson {
+        conversation: conversation_json(&v.conversation),
+        last_message: v.last_message.as_ref().map(message_json),
+        unread_count: v.unread_count,
+    }
 }
 
 fn validate_title(title: Option<&str>) -> Result<String> {

@@ -372,5 +372,5 @@ impl Viewers<'_> {
 
 /// RFC 3339 in UTC with microseconds, the one timestamp format of the API.
 pub fn ts(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    crate::wire::format_ts(at)
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::page::Cursor;
+use crate::wire::{Ts, opt_ts};
 
 /// An article's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -122,8 +123,6 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
-use serde_json::json;
-
 use crate::Helpdesk;
 use crate::error::{Error, Result};
 use crate::event::Effects;
@@ -161,19 +160,51 @@ pub struct ArticlePatch {
 }
 
 /// The API rendering of an article.
-pub fn article_json(a: &Article) -> serde_json::Value {
-    json!({
-        "id": a.id,
-        "slug": a.slug,
-        "title": a.title,
-        "body": a.body,
-        "tags": a.tags,
-        "status": a.status,
-        "author_id": a.author_id,
-        "created_at": crate::event::ts(a.created_at),
-        "updated_at": crate::event::ts(a.updated_at),
-        "published_at": a.published_at.map(crate::event::ts),
-    })
+#[derive(Serialize)]
+pub struct ArticleJson<'a> {
+    id: Uuid,
+    slug: &'a str,
+    title: &'a str,
+    body: &'a str,
+    tags: &'a [String],
+    status: ArticleStatus,
+    author_id: Uuid,
+    created_at: Ts,
+    updated_at: Ts,
+    published_at: Option<Ts>,
+}
+
+/// The API rendering of an article.
+pub fn article_json(a: &Article) -> ArticleJson<'_> {
+    ArticleJson {
+        id: a.id,
+        slug: &a.slug,
+        title: &a.title,
+        body: &a.body,
+        tags: &a.tags,
+        status: a.status,
+        author_id: a.author_id,
+        created_at: Ts(a.created_at),
+        updated_at: Ts(a.updated_at),
+        published_at: opt_ts(a.published_at),
+    }
+}
+
+/// The API rendering of a search hit: `{article, score, snippet}`.
+#[derive(Serialize)]
+pub struct SearchHitJson<'a> {
+    article: ArticleJson<'a>,
+    score: f64,
+    snippet: &'a str,
+}
+
+/// The API rendering of a search hit.
+pub fn search_hit_json(h: &SearchHit) -> SearchHitJson<'_> {
+    SearchHitJson {
+        article: article_json(&h.article),
+        score: h.score,
+        snippet: &h.snippet,
+    }
 }
 
 /// A URL slug from a title: lowercase ASCII letters and digits joined by `-`.

@@ -47,6 +47,7 @@ pub mod testkit;
 pub mod ticket;
 pub mod user;
 pub mod webhook;
+pub mod wire;
 
 mod helpdesk;
 

@@ -152,6 +152,7 @@ use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
 use crate::receipt::{MessageStatus, Receipt, mark_time};
 use crate::ticket::{TicketStatus, announce_notifications, ticket_change_effects};
+use crate::wire::{Each, Ts, opt_ts};
 
 /// Longest message content, in characters.
 pub const MAX_CONTENT_CHARS: usize = 32_000;
@@ -223,37 +224,68 @@ pub struct ThreadItem {
 }
 
 /// The API rendering of an attachment.
-pub fn attachment_json(a: &Attachment) -> serde_json::Value {
-    json!({
-        "id": a.id,
-        "filename": a.filename,
-        "content_type": a.content_type,
-        "size": a.size,
-        "sha256": a.sha256,
-        "uploaded_by": a.uploaded_by,
-        "created_at": crate::event::ts(a.created_at),
-    })
+#[derive(Serialize)]
+pub struct AttachmentJson<'a> {
+    id: Uuid,
+    filename: &'a str,
+    content_type: &'a str,
+    size: u64,
+    sha256: &'a str,
+    uploaded_by: Uuid,
+    created_at: Ts,
+}
+
+/// The API rendering of an attachment.
+pub fn attachment_json(a: &Attachment) -> AttachmentJson<'_> {
+    AttachmentJson {
+        id: a.id,
+        filename: &a.filename,
+        content_type: &a.content_type,
+        size: a.size,
+        sha256: &a.sha256,
+        uploaded_by: a.uploaded_by,
+        created_at: Ts(a.created_at),
+    }
 }
 
 /// The API rendering of a message as one caller sees it.
-pub fn message_json(v: &MessageView) -> serde_json::Value {
+#[derive(Serialize)]
+pub struct MessageJson<'a> {
+    id: Uuid,
+    conversation_id: Uuid,
+    seq: u64,
+    sender_id: Uuid,
+    content: &'a str,
+    parent_id: Option<Uuid>,
+    reply_count: u64,
+    attachments: Each<'a, Attachment, fn(&'a Attachment) -> AttachmentJson<'a>>,
+    internal: bool,
+    is_read: bool,
+    status: Option<MessageStatus>,
+    created_at: Ts,
+    edited_at: Option<Ts>,
+    deleted_at: Option<Ts>,
+}
+
+/// The API rendering of a message as one caller sees it.
+pub fn message_json(v: &MessageView) -> MessageJson<'_> {
     let m = &v.message;
-    json!({
-        "id": m.id,
-        "conversation_id": m.conversation_id,
-        "seq": m.seq,
-        "sender_id": m.sender_id,
-        "content": m.content,
-        "parent_id": m.parent_id,
-        "reply_count": m.reply_count,
-        "attachments": v.attachments.iter().map(attachment_json).collect::<Vec<_>>(),
-        "internal": m.internal,
-        "is_read": v.is_read,
-        "status": v.status,
-        "created_at": crate::event::ts(m.created_at),
-        "edited_at": m.edited_at.map(crate::event::ts),
-        "deleted_at": m.deleted_at.map(crate::event::ts),
-    })
+    MessageJson {
+        id: m.id,
+        conversation_id: m.conversation_id,
+        seq: m.seq,
+        sender_id: m.sender_id,
+        content: &m.content,
+        parent_id: m.parent_id,
+        reply_count: m.reply_count,
+        attachments: Each(&v.attachments, attachment_json),
+        internal: m.internal,
+        is_read: v.is_read,
+        status: v.status,
+        created_at: Ts(m.created_at),
+        edited_at: opt_ts(m.edited_at),
+        deleted_at: opt_ts(m.deleted_at),
+    }
 }
 
 fn validate_content(content: &str, has_attachments: bool) -> Result<()> {

@@ -75,18 +75,31 @@ use crate::Helpdesk;
 use crate::error::{Error, Result};
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
+use crate::wire::{Ts, opt_ts};
 
 /// The API rendering of a notification.
-pub fn notification_json(n: &Notification) -> serde_json::Value {
-    serde_json::json!({
-        "id": n.id,
-        "kind": n.kind,
-        "title": n.title,
-        "body": n.body,
-        "data": n.data,
-        "read_at": n.read_at.map(crate::event::ts),
-        "created_at": crate::event::ts(n.created_at),
-    })
+#[derive(Serialize)]
+pub struct NotificationJson<'a> {
+    id: Uuid,
+    kind: NotificationKind,
+    title: &'a str,
+    body: &'a str,
+    data: &'a NotificationData,
+    read_at: Option<Ts>,
+    created_at: Ts,
+}
+
+/// The API rendering of a notification.
+pub fn notification_json(n: &Notification) -> NotificationJson<'_> {
+    NotificationJson {
+        id: n.id,
+        kind: n.kind,
+        title: &n.title,
+        body: &n.body,
+        data: &n.data,
+        read_at: opt_ts(n.read_at),
+        created_at: Ts(n.created_at),
+    }
 }
 
 impl Helpdesk {

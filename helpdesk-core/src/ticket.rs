@@ -319,6 +319,7 @@ use crate::event::{Audience, Effects, NewEvent};
 use crate::notification::{Notification, NotificationData, NotificationKind};
 use crate::page::{Page, limit};
 use crate::principal::Principal;
+use crate::wire::{Ts, opt_ts};
 
 /// Input for opening a ticket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -437,25 +438,45 @@ pub fn normalize_tags(tags: &[String]) -> Result<Vec<String>> {
     Ok(out)
 }
 
-/// The API rendering of a ticket, used in event payloads.
-pub fn ticket_json(t: &Ticket) -> serde_json::Value {
-    json!({
-        "id": t.id,
-        "number": t.number,
-        "subject": t.subject,
-        "description": t.description,
-        "status": t.status,
-        "priority": t.priority,
-        "requester_id": t.requester_id,
-        "assignee_id": t.assignee_id,
-        "tags": t.tags,
-        "conversation_id": t.conversation_id,
-        "created_at": crate::event::ts(t.created_at),
-        "updated_at": crate::event::ts(t.updated_at),
-        "first_response_at": t.first_response_at.map(crate::event::ts),
-        "resolved_at": t.resolved_at.map(crate::event::ts),
-        "closed_at": t.closed_at.map(crate::event::ts),
-    })
+/// The API rendering of a ticket (responses and event payloads).
+#[derive(Serialize)]
+pub struct TicketJson<'a> {
+    id: Uuid,
+    number: i64,
+    subject: &'a str,
+    description: &'a str,
+    status: TicketStatus,
+    priority: Priority,
+    requester_id: Uuid,
+    assignee_id: Option<Uuid>,
+    tags: &'a [String],
+    conversation_id: Uuid,
+    created_at: Ts,
+    updated_at: Ts,
+    first_response_at: Option<Ts>,
+    resolved_at: Option<Ts>,
+    closed_at: Option<Ts>,
+}
+
+/// The API rendering of a ticket.
+pub fn ticket_json(t: &Ticket) -> TicketJson<'_> {
+    TicketJson {
+        id: t.id,
+        number: t.number,
+        subject: &t.subject,
+        description: &t.description,
+        status: t.status,
+        priority: t.priority,
+        requester_id: t.requester_id,
+        assignee_id: t.assignee_id,
+        tags: &t.tags,
+        conversation_id: t.conversation_id,
+        created_at: Ts(t.created_at),
+        updated_at: Ts(t.updated_at),
+        first_response_at: opt_ts(t.first_response_at),
+        resolved_at: opt_ts(t.resolved_at),
+        closed_at: opt_ts(t.closed_at),
+    }
 }
 
 /// Who sees a ticket's events: its requester, its assignee, and staff.
@@ -504,7 +525,7 @@ pub(crate) fn announce_notifications(fx: &mut Effects) {
                 "notification.created",
                 n.created_at,
                 Audience::users([n.user_id]),
-                crate::notification::notification_json(n),
+                crate::wire::to_json(crate::notification::notification_json(n)),
             )
         })
         .collect();
@@ -772,7 +793,7 @@ impl Helpdesk {
             Vec::new()
         };
         let actor = p.actor();
-        let conv_json = crate::conversation::conversation_json(&conversation);
+        let conv_json = crate::wire::to_json(crate::conversation::conversation_json(&conversation));
         let build = |t: &Ticket| {
             let mut fx = Effects::none();
             fx.ticket_events

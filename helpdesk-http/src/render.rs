@@ -1,47 +1,72 @@
-//! JSON renderings the core does not provide: users (email only to self and staff),
-//! per-caller conversation views, and list pages.
+//! JSON renderings the core does not provide: users (email only to self and staff) and
+//! list pages. Like the core's, they serialize straight into the response.
 
-use helpdesk_core::conversation::{ConversationView, conversation_json};
-use helpdesk_core::event::ts;
-use helpdesk_core::message::message_json;
 use helpdesk_core::user::User;
-use helpdesk_core::{Cursor, Page, Principal};
-use serde_json::{Value, json};
+use helpdesk_core::wire::{Each, Ts};
+use helpdesk_core::{Cursor, Page, Principal, Role};
+use serde::Serialize;
+use uuid::Uuid;
 
-/// A user as `viewer` may see it: the whole account to self and staff, the public
+/// A user as a viewer may see it: the whole account to self and staff, the public
 /// profile (id, name, role) to customers looking at someone else.
-pub fn user_json(u: &User, viewer: &Principal) -> Value {
-    if viewer.user_id == u.id || viewer.is_staff() {
-        json!({
-            "id": u.id,
-            "email": u.email,
-            "name": u.name,
-            "role": u.role,
-            "is_active": u.is_active,
-            "created_at": ts(u.created_at),
-        })
-    } else {
-        json!({"id": u.id, "name": u.name, "role": u.role})
+#[derive(Serialize)]
+pub struct UserJson<'a> {
+    id: Uuid,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    name: &'a str,
+    role: Role,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_active: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    created_at: Option<Ts>,
+}
+
+/// A user as `viewer` may see it.
+pub fn user_json<'a>(u: &'a User, viewer: &Principal) -> UserJson<'a> {
+    let whole = viewer.user_id == u.id || viewer.is_staff();
+    UserJson {
+        id: u.id,
+        email: whole.then_some(u.email.as_str()),
+        name: &u.name,
+        role: u.role,
+        is_active: whole.then_some(u.is_active),
+        created_at: whole.then_some(Ts(u.created_at)),
     }
 }
 
-/// A conversation with the caller's `last_message` and `unread_count`.
-pub fn conversation_view_json(v: &ConversationView) -> Value {
-    let mut out = conversation_json(&v.conversation);
-    out["last_message"] = v.last_message.as_ref().map_or(Value::Null, message_json);
-    out["unread_count"] = json!(v.unread_count);
-    out
+/// A cursor page `{items, next_cursor}`.
+#[derive(Serialize)]
+pub struct PageJson<I> {
+    items: I,
+    next_cursor: Option<String>,
 }
 
-/// A cursor page `{items, next_cursor}`.
-pub fn page_json<T>(page: Page<T>, f: impl FnMut(&T) -> Value) -> Value {
-    json!({
-        "items": page.items.iter().map(f).collect::<Vec<_>>(),
-        "next_cursor": page.next_cursor.as_ref().map(Cursor::encode),
-    })
+/// A cursor page, each item rendered by `f`.
+pub fn page_json<'a, T, W, F>(page: &'a Page<T>, f: F) -> PageJson<Each<'a, T, F>>
+where
+    F: Fn(&'a T) -> W,
+    W: Serialize,
+{
+    PageJson {
+        items: Each(&page.items, f),
+        next_cursor: page.next_cursor.as_ref().map(Cursor::encode),
+    }
 }
 
 /// A short list `{items}`.
-pub fn items_json(items: Vec<Value>) -> Value {
-    json!({ "items": items })
+#[derive(Serialize)]
+pub struct ItemsJson<I> {
+    items: I,
+}
+
+/// A short list, each item rendered by `f`.
+pub fn items_json<'a, T, W, F>(items: &'a [T], f: F) -> ItemsJson<Each<'a, T, F>>
+where
+    F: Fn(&'a T) -> W,
+    W: Serialize,
+{
+    ItemsJson {
+        items: Each(items, f),
+    }
 }

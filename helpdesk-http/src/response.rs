@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body_util::{BodyExt, Full, combinators::UnsyncBoxBody};
-use serde_json::Value;
+use serde::Serialize;
 
 /// The boxed error type of response bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -29,18 +29,26 @@ pub fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> R
     r
 }
 
-/// A JSON answer.
-pub fn json(status: StatusCode, value: &Value) -> Resp {
-    full(status, JSON, serde_json::to_vec(value).unwrap_or_default())
+/// A JSON answer, serialized straight from the rendering into the body's buffer.
+pub fn json(status: StatusCode, value: &impl Serialize) -> Resp {
+    let mut buf = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut buf, value) {
+        Ok(()) => full(status, JSON, buf),
+        Err(e) => {
+            // Only a map with non-string keys fails, which no rendering has.
+            tracing::error!(error = %e, "a response did not serialize");
+            empty(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
 }
 
 /// 200 with JSON.
-pub fn ok(value: Value) -> Resp {
+pub fn ok(value: impl Serialize) -> Resp {
     json(StatusCode::OK, &value)
 }
 
 /// 201 with JSON and `Location`.
-pub fn created(location: &str, value: Value) -> Resp {
+pub fn created(location: &str, value: impl Serialize) -> Resp {
     let mut r = json(StatusCode::CREATED, &value);
     if let Ok(v) = HeaderValue::from_str(location) {
         r.headers_mut().insert(header::LOCATION, v);

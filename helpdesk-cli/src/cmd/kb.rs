@@ -16,6 +16,7 @@
 //! by slug and leaves equal articles alone; export writes the same shape, so export →
 //! import → export gives the same files.
 
+use helpdesk_core::wire::to_json;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
@@ -148,7 +149,7 @@ fn status_of(s: &str) -> ArticleStatus {
 async fn upsert(b: &Backend, f: &ArticleFile) -> CliResult<Outcome> {
     let existing = match b {
         Backend::Local { hd, actor } => match hd.get_article(Some(actor), &f.slug).await {
-            Ok(a) => Some(article_json(&a)),
+            Ok(a) => Some(to_json(article_json(&a))),
             Err(helpdesk_core::Error::NotFound) => None,
             Err(e) => return Err(e.into()),
         },
@@ -235,7 +236,7 @@ async fn all(b: &Backend) -> CliResult<Vec<Value>> {
         Backend::Local { hd, actor } => {
             let articles =
                 all_pages(|c| hd.list_articles(Some(actor), None, None, c, Some(200))).await?;
-            Ok(articles.iter().map(article_json).collect())
+            Ok(articles.iter().map(|x| to_json(article_json(x))).collect())
         }
         Backend::Remote(r) => r.walk("/api/kb/articles").await,
     }

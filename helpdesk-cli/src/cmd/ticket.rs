@@ -1,6 +1,7 @@
 //! `helpdesk ticket ...`: list, show, create, assign, status, comment. Tickets are named
 //! by their number; status moves follow the same table as the API.
 
+use helpdesk_core::wire::to_json;
 use std::collections::HashMap;
 use std::io::Read;
 
@@ -222,7 +223,7 @@ pub async fn run(b: &Backend, cmd: TicketCommand, json_out: bool) -> CliResult {
                         requester_id,
                         assignee_id,
                     };
-                    ticket_json(&hd.create_ticket(actor, input).await?)
+                    to_json(ticket_json(&hd.create_ticket(actor, input).await?))
                 }
                 Backend::Remote(r) => {
                     let mut body =
@@ -292,7 +293,7 @@ pub async fn run(b: &Backend, cmd: TicketCommand, json_out: bool) -> CliResult {
                         internal,
                         ..Default::default()
                     };
-                    message_json(&hd.send_message(actor, conv, input).await?)
+                    to_json(message_json(&hd.send_message(actor, conv, input).await?))
                 }
                 Backend::Remote(r) => {
                     let body = json!({"content": content, "internal": internal});
@@ -329,7 +330,7 @@ async fn list(b: &Backend, mut filter: TicketFilter) -> CliResult<Vec<Value>> {
                 hd.list_tickets(actor, f)
             })
             .await?;
-            Ok(tickets.iter().map(ticket_json).collect())
+            Ok(tickets.iter().map(|x| to_json(ticket_json(x))).collect())
         }
         Backend::Remote(r) => {
             let mut q = vec!["sort=-created_at".to_string()];
@@ -360,7 +361,7 @@ async fn get(b: &Backend, number: i64) -> CliResult<Value> {
     let missing = || CliError::not_found(format!("no ticket #{number}"));
     match b {
         Backend::Local { hd, actor } => match hd.get_ticket_by_number(actor, number).await {
-            Ok(t) => Ok(ticket_json(&t)),
+            Ok(t) => Ok(to_json(ticket_json(&t))),
             Err(helpdesk_core::Error::NotFound) => Err(missing()),
             Err(e) => Err(e.into()),
         },
@@ -383,7 +384,9 @@ async fn update(
 ) -> CliResult {
     let id = uuid_field(&get(b, number).await?["id"])?;
     let t = match b {
-        Backend::Local { hd, actor } => ticket_json(&hd.update_ticket(actor, id, patch).await?),
+        Backend::Local { hd, actor } => {
+            to_json(ticket_json(&hd.update_ticket(actor, id, patch).await?))
+        }
         Backend::Remote(r) => {
             r.call(Method::PATCH, &format!("/api/tickets/{id}"), Some(body))
                 .await?
@@ -420,7 +423,10 @@ async fn show(b: &Backend, number: i64, json_out: bool) -> CliResult {
             .await?;
             (
                 events,
-                messages.iter().map(message_json).collect::<Vec<_>>(),
+                messages
+                    .iter()
+                    .map(|x| to_json(message_json(x)))
+                    .collect::<Vec<_>>(),
             )
         }
         Backend::Remote(r) => (

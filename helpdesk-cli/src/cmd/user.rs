@@ -1,6 +1,7 @@
 //! `helpdesk user ...`: create, list, show, set-role, deactivate, activate,
 //! reset-password.
 
+use helpdesk_core::wire::to_json;
 use std::io::{IsTerminal, Read};
 
 use clap::{Subcommand, ValueEnum};
@@ -129,11 +130,11 @@ pub async fn run(b: &Backend, cmd: UserCommand, json_out: bool) -> CliResult {
             let (password, generated) = password(password_stdin)?;
             let role: Role = role.into();
             let u = match b {
-                Backend::Local { hd, actor } => user_json(
+                Backend::Local { hd, actor } => to_json(user_json(
                     &hd.create_user(actor, NewUser::new(&email, &name, role, &password))
                         .await?,
                     actor,
-                ),
+                )),
                 Backend::Remote(r) => {
                     let body =
                         json!({"email": email, "name": name, "role": role, "password": password});
@@ -218,7 +219,10 @@ pub async fn run(b: &Backend, cmd: UserCommand, json_out: bool) -> CliResult {
             };
             let id = id_of(&find(b, &user).await?)?;
             let (password, generated) = password(password_stdin)?;
-            let u = user_json(&hd.set_password(actor, id, &password).await?, actor);
+            let u = to_json(user_json(
+                &hd.set_password(actor, id, &password).await?,
+                actor,
+            ));
             report_password(&u, json_out, generated.then_some(&password));
             Ok(())
         }
@@ -265,7 +269,7 @@ pub async fn list(b: &Backend, role: Option<Role>, q: Option<String>) -> CliResu
     match b {
         Backend::Local { hd, actor } => {
             let users = all_pages(|c| hd.list_users(actor, role, q.clone(), c, Some(200))).await?;
-            Ok(users.iter().map(|u| user_json(u, actor)).collect())
+            Ok(users.iter().map(|u| to_json(user_json(u, actor))).collect())
         }
         Backend::Remote(r) => {
             let mut path = "/api/users?".to_string();
@@ -286,7 +290,7 @@ pub async fn find(b: &Backend, key: &str) -> CliResult<Value> {
     match (b, Uuid::try_parse(key)) {
         (Backend::Local { hd, actor }, Ok(id)) => {
             let u: User = hd.get_user(actor, id).await.map_err(|_| missing())?;
-            Ok(user_json(&u, actor))
+            Ok(to_json(user_json(&u, actor)))
         }
         (Backend::Local { hd, actor }, Err(_)) => {
             let u =
@@ -296,7 +300,7 @@ pub async fn find(b: &Backend, key: &str) -> CliResult<Value> {
                         e if e.code == code::NOT_FOUND => missing(),
                         e => e,
                     })?;
-            Ok(user_json(&u, actor))
+            Ok(to_json(user_json(&u, actor)))
         }
         (Backend::Remote(r), Ok(id)) => r
             .call(Method::GET, &format!("/api/users/{id}"), None)
@@ -330,7 +334,9 @@ pub fn id_of(u: &Value) -> CliResult<Uuid> {
 async fn patch(b: &Backend, key: &str, p: UserPatch, json_out: bool) -> CliResult {
     let id = id_of(&find(b, key).await?)?;
     let u = match b {
-        Backend::Local { hd, actor } => user_json(&hd.update_user(actor, id, p).await?, actor),
+        Backend::Local { hd, actor } => {
+            to_json(user_json(&hd.update_user(actor, id, p).await?, actor))
+        }
         Backend::Remote(r) => {
             let mut body = serde_json::Map::new();
             if let Some(role) = p.role {

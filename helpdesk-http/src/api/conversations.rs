@@ -1,13 +1,13 @@
 //! `/api/conversations`: direct and group conversations and their membership.
 
-use helpdesk_core::conversation::{ConversationKind, NewConversation};
+use helpdesk_core::conversation::{ConversationKind, NewConversation, conversation_view_json};
 use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::api::present;
 use crate::error::ApiResult;
-use crate::render::{conversation_view_json, page_json};
+use crate::render::page_json;
 use crate::request::Ctx;
 use crate::response::{created, json, no_content, ok};
 
@@ -69,7 +69,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         .hd
         .list_conversations(&p, kind, cursor, limit)
         .await?;
-    Ok(ok(page_json(page, conversation_view_json)))
+    Ok(ok(page_json(&page, conversation_view_json)))
 }
 
 /// `GET /api/conversations/{id}`.

@@ -1,6 +1,6 @@
 //! `/api/kb`: articles (published ones readable without a token), search and tags.
 
-use helpdesk_core::kb::{ArticlePatch, ArticleStatus, NewArticle, article_json};
+use helpdesk_core::kb::{ArticlePatch, ArticleStatus, NewArticle, article_json, search_hit_json};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -78,7 +78,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         .hd
         .list_articles(viewer.as_ref(), tag, status, cursor, limit)
         .await?;
-    Ok(ok(page_json(page, article_json)))
+    Ok(ok(page_json(&page, article_json)))
 }
 
 /// `GET /api/kb/articles/{key}`: by id or slug.
@@ -144,17 +144,7 @@ pub async fn search(ctx: Ctx) -> ApiResult {
         .hd
         .search_articles(viewer.as_ref(), &text, tag, limit)
         .await?;
-    Ok(ok(items_json(
-        hits.iter()
-            .map(|h| {
-                json!({
-                    "article": article_json(&h.article),
-                    "score": h.score,
-                    "snippet": h.snippet,
-                })
-            })
-            .collect(),
-    )))
+    Ok(ok(items_json(&hits, search_hit_json)))
 }
 
 /// `GET /api/kb/tags`.
@@ -162,8 +152,7 @@ pub async fn tags(ctx: Ctx) -> ApiResult {
     let viewer = ctx.maybe_principal().await?;
     let tags = ctx.state.hd.kb_tags(viewer.as_ref()).await?;
     Ok(ok(items_json(
-        tags.iter()
-            .map(|t| json!({"tag": t.tag, "count": t.count}))
-            .collect(),
+        &tags,
+        |t| json!({"tag": t.tag, "count": t.count}),
     )))
 }

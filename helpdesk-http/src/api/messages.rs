@@ -2,8 +2,8 @@
 //! the three read-status endpoints.
 
 use helpdesk_core::event::ts;
-use helpdesk_core::message::{MessagePageQuery, NewMessageInput, message_json};
-use serde::Deserialize;
+use helpdesk_core::message::{MessageJson, MessagePageQuery, NewMessageInput, message_json};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -80,7 +80,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     }
     let p = ctx.principal().await?;
     let page = ctx.state.hd.list_messages(&p, id, query).await?;
-    Ok(ok(page_json(page, message_json)))
+    Ok(ok(page_json(&page, message_json)))
 }
 
 /// `GET /api/conversations/{id}/messages/{message_id}`.
@@ -98,16 +98,18 @@ pub async fn thread(ctx: Ctx) -> ApiResult {
     let mid = ctx.id("message_id")?;
     let p = ctx.principal().await?;
     let items = ctx.state.hd.thread(&p, id, mid).await?;
-    Ok(ok(items_json(
-        items
-            .iter()
-            .map(|i| {
-                let mut m = message_json(&i.message);
-                m["depth"] = json!(i.depth);
-                m
-            })
-            .collect(),
-    )))
+    Ok(ok(items_json(&items, |i| ThreadItemJson {
+        message: message_json(&i.message),
+        depth: i.depth,
+    })))
+}
+
+/// A message of a thread with its depth below the root.
+#[derive(Serialize)]
+struct ThreadItemJson<'a> {
+    #[serde(flatten)]
+    message: MessageJson<'a>,
+    depth: u32,
 }
 
 /// `PATCH /api/conversations/{id}/messages/{message_id}`: the sender edits `content`.
@@ -137,17 +139,13 @@ pub async fn receipts(ctx: Ctx) -> ApiResult {
     let mid = ctx.id("message_id")?;
     let p = ctx.principal().await?;
     let list = ctx.state.hd.receipts(&p, id, mid).await?;
-    Ok(ok(items_json(
-        list.iter()
-            .map(|r| {
-                json!({
-                    "user_id": r.user_id,
-                    "delivered_at": r.delivered_at.map(ts),
-                    "read_at": r.read_at.map(ts),
-                })
-            })
-            .collect(),
-    )))
+    Ok(ok(items_json(&list, |r| {
+        json!({
+            "user_id": r.user_id,
+            "delivered_at": r.delivered_at.map(ts),
+            "read_at": r.read_at.map(ts),
+        })
+    })))
 }
 
 /// `POST /api/conversations/{id}/messages/{message_id}/read`.
@@ -156,7 +154,7 @@ pub async fn mark_read(ctx: Ctx) -> ApiResult {
     let mid = ctx.id("message_id")?;
     let p = ctx.principal().await?;
     let s = ctx.state.hd.mark_read(&p, id, mid).await?;
-    Ok(ok(json!(s)))
+    Ok(ok(s))
 }
 
 /// `POST /api/conversations/{id}/read`.
@@ -164,7 +162,7 @@ pub async fn mark_all_read(ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let p = ctx.principal().await?;
     let s = ctx.state.hd.mark_all_read(&p, id).await?;
-    Ok(ok(json!(s)))
+    Ok(ok(s))
 }
 
 /// `POST /api/conversations/{id}/read-up-to/{message_id}`.
@@ -173,5 +171,5 @@ pub async fn mark_read_up_to(ctx: Ctx) -> ApiResult {
     let mid = ctx.id("message_id")?;
     let p = ctx.principal().await?;
     let s = ctx.state.hd.mark_read_up_to(&p, id, mid).await?;
-    Ok(ok(json!(s)))
+    Ok(ok(s))
 }

@@ -1,6 +1,7 @@
 //! `/api/notifications`: the caller's notifications.
 
 use helpdesk_core::notification::notification_json;
+use serde::Serialize;
 use serde_json::json;
 
 use crate::error::ApiResult;
@@ -20,9 +21,18 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         .hd
         .list_notifications(&p, unread, cursor, limit)
         .await?;
-    let mut out = page_json(page, notification_json);
-    out["unread_count"] = json!(unread_count);
-    Ok(ok(out))
+    Ok(ok(NotificationPageJson {
+        page: page_json(&page, notification_json),
+        unread_count,
+    }))
+}
+
+/// A page of notifications with the caller's unread count.
+#[derive(Serialize)]
+struct NotificationPageJson<P> {
+    #[serde(flatten)]
+    page: P,
+    unread_count: u64,
 }
 
 /// `POST /api/notifications/{id}/read`.

@@ -144,7 +144,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     };
     let p = ctx.principal().await?;
     let page = ctx.state.hd.list_tickets(&p, filter).await?;
-    Ok(ok(page_json(page, ticket_json)))
+    Ok(ok(page_json(&page, ticket_json)))
 }
 
 /// `GET /api/tickets/{id}`.
@@ -200,7 +200,7 @@ pub async fn events(ctx: Ctx) -> ApiResult {
     let cursor = ctx.query.cursor()?;
     let p = ctx.principal().await?;
     let page = ctx.state.hd.ticket_events(&p, id, cursor, limit).await?;
-    Ok(ok(page_json(page, |e| {
+    Ok(ok(page_json(&page, |e| {
         json!({
             "id": e.id,
             "kind": e.kind,
@@ -222,5 +222,5 @@ pub async fn attachments(ctx: Ctx) -> ApiResult {
     let page = Page::of_whole_list(list, cursor, limit, |a| {
         Cursor::new(a.created_at.timestamp_micros(), a.id)
     })?;
-    Ok(ok(page_json(page, attachment_json)))
+    Ok(ok(page_json(&page, attachment_json)))
 }

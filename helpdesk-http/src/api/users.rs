@@ -98,7 +98,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         .hd
         .list_users(&p, role, text, cursor, limit)
         .await?;
-    Ok(ok(page_json(page, |u| user_json(u, &p))))
+    Ok(ok(page_json(&page, |u| user_json(u, &p))))
 }
 
 /// `POST /api/users` (admins).

@@ -71,7 +71,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     let page = Page::of_whole_list(list, cursor, limit, |w| {
         Cursor::new(w.created_at.timestamp_micros(), w.id)
     })?;
-    Ok(ok(page_json(page, |w| webhook_json(w, false))))
+    Ok(ok(page_json(&page, |w| webhook_json(w, false))))
 }
 
 /// `GET /api/webhooks/{id}`.
@@ -141,7 +141,7 @@ pub async fn deliveries(ctx: Ctx) -> ApiResult {
     let cursor = ctx.query.cursor()?;
     let p = ctx.principal().await?;
     let page = ctx.state.hd.list_deliveries(&p, id, cursor, limit).await?;
-    Ok(ok(page_json(page, delivery_json)))
+    Ok(ok(page_json(&page, delivery_json)))
 }
 
 /// `POST /api/webhooks/{id}/deliveries/{delivery_id}/retry`.
