@@ -479,8 +479,10 @@ fn mib(kib: u64) -> String {
 }
 
 fn print_rows(rows: &[Row]) {
-    println!("| workload | requests/s | p50 | p99 | errors | server RSS | vs ceiling | target |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---|");
+    println!(
+        "| workload | requests/s | p50 | p99 | errors | server CPU / request | server RSS | vs ceiling | target |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in rows {
         let (ratio, target) = match r.against {
             Some((name, ceiling, goal)) if ceiling > 0.0 => {
@@ -501,12 +503,15 @@ fn print_rows(rows: &[Row]) {
             None => ("ceiling".to_string(), "".to_string()),
         };
         println!(
-            "| {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             r.result.rps(),
             ms(r.result.percentile(50.0)),
             ms(r.result.percentile(99.0)),
             r.result.errors,
+            r.result
+                .server_cpu_per_request()
+                .map_or("–".to_string(), |d| format!("{} µs", d.as_micros())),
             mib(r.rss_kib),
             ratio,
             target
@@ -541,7 +546,7 @@ async fn hello_ceiling(spec: LoadSpec, http: &reqwest::Client) -> BenchResult<(L
     let host = base.clone();
     let make: MakeRequest =
         Arc::new(move |_, _| load::request(Method::GET, &host, "/", Some("hello-token"), None));
-    let result = load::drive(&base, spec, make).await?;
+    let result = load::drive(&base, spec, make, Some(guard.child.id())).await?;
     let rss = guard.rss_kib();
     Ok((result, rss))
 }
@@ -596,7 +601,7 @@ pub async fn run(args: BenchArgs) -> BenchResult {
                     Ok(pg) => {
                         pg_tps = pg.tps;
                         ceiling_notes.push(format!(
-                            "| pgbench INSERT (write ceiling) | {:.0} | {} | {} | {} | – | ceiling | |",
+                            "| pgbench INSERT (write ceiling) | {:.0} | {} | {} | {} | – | – | ceiling | |",
                             pg.tps,
                             ms(pg.p50),
                             ms(pg.p99),
@@ -777,7 +782,7 @@ pub async fn run(args: BenchArgs) -> BenchResult {
     let pg = (!args.no_ceilings && pg_tps > 0.0).then_some(pg_tps);
     let mut measure = async |name: String, make: MakeRequest, read: bool| -> BenchResult {
         println!("{name} ...");
-        let result = load::drive(&base, spec, make).await?;
+        let result = load::drive(&base, spec, make, Some(server.child.id())).await?;
         if let Some(e) = &result.first_error {
             println!("  first error: {e}");
         }

@@ -39,6 +39,8 @@ pub struct LoadResult {
     /// Latencies of the 2xx answers, sorted.
     pub latencies: Vec<Duration>,
     pub window: Duration,
+    /// CPU time (user + system) the server process spent inside the measured window.
+    pub server_cpu: Option<Duration>,
 }
 
 impl LoadResult {
@@ -48,6 +50,27 @@ impl LoadResult {
     pub fn percentile(&self, p: f64) -> Duration {
         super::percentile(&self.latencies, p)
     }
+    /// The server's CPU time per answered request: a figure that other load on the
+    /// machine disturbs far less than requests/s.
+    pub fn server_cpu_per_request(&self) -> Option<Duration> {
+        let answered = u32::try_from(self.ok + self.errors)
+            .ok()
+            .filter(|n| *n > 0)?;
+        Some(self.server_cpu? / answered)
+    }
+}
+
+/// The CPU time (user + system, all threads) process `pid` has used so far, from
+/// `/proc/<pid>/stat`, in Linux's user-visible clock ticks (USER_HZ, 100 per second on
+/// every architecture Linux exports to user space).
+fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after it are space-separated.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ');
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((utime + stime) * 10))
 }
 
 async fn connect(addr: &str) -> BenchResult<SendRequest<Full<Bytes>>> {
@@ -124,11 +147,24 @@ async fn drive_one(
 }
 
 /// Drives `addr` with `spec.connections` connections: `spec.warmup`, then the measured
-/// `spec.duration`.
-pub async fn drive(addr: &str, spec: LoadSpec, make: MakeRequest) -> BenchResult<LoadResult> {
+/// `spec.duration`. With the server's `pid`, also measures its CPU time in the window.
+pub async fn drive(
+    addr: &str,
+    spec: LoadSpec,
+    make: MakeRequest,
+    pid: Option<u32>,
+) -> BenchResult<LoadResult> {
     let start = Instant::now();
     let measure_from = start + spec.warmup;
     let end = measure_from + spec.duration;
+    let cpu = pid.map(|pid| {
+        tokio::spawn(async move {
+            tokio::time::sleep_until(measure_from.into()).await;
+            let before = cpu_time(pid)?;
+            tokio::time::sleep_until(end.into()).await;
+            cpu_time(pid)?.checked_sub(before)
+        })
+    });
     let tasks: Vec<_> = (0..spec.connections)
         .map(|c| {
             tokio::spawn(drive_one(
@@ -154,6 +190,9 @@ pub async fn drive(addr: &str, spec: LoadSpec, make: MakeRequest) -> BenchResult
         result.latencies.extend(r.latencies);
     }
     result.latencies.sort_unstable();
+    if let Some(cpu) = cpu {
+        result.server_cpu = cpu.await?;
+    }
     Ok(result)
 }
 
