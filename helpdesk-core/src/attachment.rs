@@ -41,6 +41,7 @@ pub struct Attachment {
     /// Uploader.
     pub uploaded_by: Uuid,
     /// Uploaded.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
     /// What it is attached to (`None`: not yet; deleted after 24 hours).
     pub parent: Option<AttachmentParent>,

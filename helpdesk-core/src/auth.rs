@@ -15,10 +15,13 @@ pub struct Session {
     /// match is a rotated one: its reuse revokes the session.
     pub refresh_hash: String,
     /// When the current refresh token expires.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub refresh_expires_at: DateTime<Utc>,
     /// Created.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
     /// Set when the session ended (logout, reuse, password change, deactivation).
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

@@ -48,6 +48,7 @@ pub struct Member {
     /// The user.
     pub user_id: Uuid,
     /// When they joined.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub joined_at: DateTime<Utc>,
 }
 
@@ -67,8 +68,10 @@ pub struct Conversation {
     /// Who started it.
     pub created_by: Uuid,
     /// Created.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
     /// The newest message's time.
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub last_message_at: Option<DateTime<Utc>>,
     /// The newest message's seq (0: none yet).
     pub last_seq: u64,

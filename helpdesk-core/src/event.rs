@@ -126,6 +126,7 @@ pub struct Event {
     /// `message.created`, `ticket.updated`, ...
     pub kind: String,
     /// When it happened.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub at: DateTime<Utc>,
     /// Who may see it.
     pub audience: Audience,

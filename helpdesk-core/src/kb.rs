@@ -59,10 +59,13 @@ pub struct Article {
     /// Author.
     pub author_id: Uuid,
     /// Created.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
     /// Last changed.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub updated_at: DateTime<Utc>,
     /// First published.
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub published_at: Option<DateTime<Utc>>,
 }
 

@@ -31,10 +31,13 @@ pub struct Message {
     /// A staff-only note.
     pub internal: bool,
     /// Sent.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
     /// Last edited.
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub edited_at: Option<DateTime<Utc>>,
     /// Deleted (soft).
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub deleted_at: Option<DateTime<Utc>>,
     /// How many non-internal messages have `seq` ≤ this one's (receipt arithmetic).
     pub public_ordinal: u64,

@@ -66,8 +66,10 @@ pub struct Notification {
     /// What it points at.
     pub data: NotificationData,
     /// When the recipient marked it read.
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub read_at: Option<DateTime<Utc>>,
     /// Created.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
 }
 

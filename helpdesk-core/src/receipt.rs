@@ -120,6 +120,7 @@ pub struct Mark {
     /// The watermark after the move, or the one message read.
     pub seq: u64,
     /// When.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub at: DateTime<Utc>,
     /// Just the message at `seq` was read.
     #[serde(default)]

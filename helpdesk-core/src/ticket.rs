@@ -154,14 +154,19 @@ pub struct Ticket {
     /// Its conversation (kind `ticket`).
     pub conversation_id: Uuid,
     /// Created.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
     /// Last change of the ticket record.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub updated_at: DateTime<Utc>,
     /// The first public staff message.
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub first_response_at: Option<DateTime<Utc>>,
     /// Last moved to resolved.
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub resolved_at: Option<DateTime<Utc>>,
     /// Closed.
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub closed_at: Option<DateTime<Utc>>,
     /// Optimistic concurrency: 1 on create, +1 on every write. A store writes a ticket
     /// only if its stored version is `version - 1`, else `Conflict("version")`.
@@ -180,6 +185,7 @@ pub struct TicketEvent {
     /// Who did it (`None`: the system).
     pub actor_id: Option<Uuid>,
     /// When.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub at: DateTime<Utc>,
     /// Details (`{from, to}`, `{added, removed}`, `{fields}`).
     pub data: serde_json::Value,

@@ -23,8 +23,10 @@ pub struct User {
     /// argon2id PHC string.
     pub password_hash: String,
     /// Created.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
     /// Last changed.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
     pub updated_at: DateTime<Utc>,
 }
 

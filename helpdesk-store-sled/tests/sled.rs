@@ -270,7 +270,17 @@ fn newer_schema_is_refused_with_both_versions() {
     let dir = tempfile::tempdir().unwrap();
     drop(SledStore::open(dir.path()).unwrap());
     {
-        let db = sled::open(dir.path()).unwrap();
+        // The dropped store's own threads may hold the lock a moment longer.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        let db = loop {
+            match sled::open(dir.path()) {
+                Ok(db) => break db,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("sled::open: {e}"),
+            }
+        };
         let meta = db.open_tree(META_TREE).unwrap();
         meta.insert(SCHEMA_VERSION_KEY, b"99").unwrap();
         db.flush().unwrap();
