@@ -6,6 +6,10 @@
 //! names a server (a fresh database, dropped after).
 //!
 //! `cargo bench -p helpdesk --bench stores` (`-- 'memory|sled'`, `-- postgres` to pick: a criterion regex)
+//!
+//! Only when asked for with `-- scale`: mark-all-read and read-up-to of the newest message
+//! on conversations of 1,000 and of 1,000,000 messages, in memory and on sled, to show that
+//! their cost does not grow with the conversation (seeding the million takes minutes).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,7 +38,7 @@ struct Fixture {
     middle: Uuid,
 }
 
-async fn fixture(store: Arc<dyn Store>) -> Fixture {
+async fn fixture(store: Arc<dyn Store>, messages: usize) -> Fixture {
     let hd = Helpdesk::new(store, Config::for_tests());
     let sys = Principal::system();
     let mut users = Vec::new();
@@ -63,7 +67,7 @@ async fn fixture(store: Arc<dyn Store>) -> Fixture {
         .map(|s| {
             let hd = hd.clone();
             tokio::spawn(async move {
-                for i in (s..MESSAGES).step_by(SEEDERS) {
+                for i in (s..messages).step_by(SEEDERS) {
                     let text = format!("message number {i} with some words");
                     hd.send_message(&alice, conv, NewMessageInput::text(&text))
                         .await
@@ -75,10 +79,10 @@ async fn fixture(store: Arc<dyn Store>) -> Fixture {
     for s in seeders {
         s.await.unwrap();
     }
-    eprintln!("seeded {MESSAGES} messages in {:.1?}", started.elapsed());
+    eprintln!("seeded {messages} messages in {:.1?}", started.elapsed());
     let middle = hd
         .store()
-        .get_message_by_seq(conv, MESSAGES as u64 / 2)
+        .get_message_by_seq(conv, messages as u64 / 2)
         .await
         .unwrap()
         .unwrap()
@@ -109,19 +113,8 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, f: &
         })
     });
     group.bench_function("mark_all_read", |b| {
-        // Each timed mark has one new message to read; sending it is not timed.
-        b.to_async(rt).iter_custom(|iters| async move {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                f.hd.send_message(&f.alice, f.conv, NewMessageInput::text("one more"))
-                    .await
-                    .unwrap();
-                let start = Instant::now();
-                black_box(f.hd.mark_all_read(&f.bob, f.conv).await.unwrap());
-                total += start.elapsed();
-            }
-            total
-        })
+        b.to_async(rt)
+            .iter_custom(|iters| after_one_more(f, iters, Mark::AllRead))
     });
     group.bench_function("mark_read_up_to_noop", |b| {
         b.to_async(rt).iter(|| async {
@@ -129,6 +122,51 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, f: &
                 .await
                 .unwrap()
         })
+    });
+    group.finish();
+}
+
+/// How the scale benchmarks mark.
+#[derive(Clone, Copy)]
+enum Mark {
+    AllRead,
+    UpToNewest,
+}
+
+/// Times `iters` marks by Bob, each after Alice sent one more message (not timed), so
+/// every mark has exactly one new message to read.
+async fn after_one_more(f: &Fixture, iters: u64, mark: Mark) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let m = f
+            .hd
+            .send_message(&f.alice, f.conv, NewMessageInput::text("one more"))
+            .await
+            .unwrap();
+        let start = Instant::now();
+        match mark {
+            Mark::AllRead => black_box(f.hd.mark_all_read(&f.bob, f.conv).await.unwrap()),
+            Mark::UpToNewest => black_box(
+                f.hd.mark_read_up_to(&f.bob, f.conv, m.message.id)
+                    .await
+                    .unwrap(),
+            ),
+        };
+        total += start.elapsed();
+    }
+    total
+}
+
+/// Mark-all-read and read-up-to on a conversation of `messages` messages.
+fn bench_scale(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, f: &Fixture) {
+    let mut group = c.benchmark_group(name);
+    group.bench_function("mark_all_read", |b| {
+        b.to_async(rt)
+            .iter_custom(|iters| after_one_more(f, iters, Mark::AllRead))
+    });
+    group.bench_function("mark_read_up_to_newest", |b| {
+        b.to_async(rt)
+            .iter_custom(|iters| after_one_more(f, iters, Mark::UpToNewest))
     });
     group.finish();
 }
@@ -142,16 +180,26 @@ fn bench_json(c: &mut Criterion, rt: &tokio::runtime::Runtime, f: &Fixture) {
     });
 }
 
-/// Whether the command line's filter (if any) selects this store.
-fn selected(name: &str) -> bool {
-    let args: Vec<String> = std::env::args()
+/// The command line's filters.
+fn filters() -> Vec<String> {
+    std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
-        .collect();
+        .collect()
+}
+
+/// Whether the command line's filter (if any) selects this store.
+fn selected(name: &str) -> bool {
+    let args = filters();
     args.is_empty()
         || args
             .iter()
             .any(|a| name.contains(a.as_str()) || a.contains(name))
+}
+
+/// Whether a filter names `word` (for benchmarks that run only when asked for).
+fn named(word: &str) -> bool {
+    filters().iter().any(|a| a.contains(word))
 }
 
 fn benches(c: &mut Criterion) {
@@ -160,15 +208,26 @@ fn benches(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
+    if named("scale") {
+        for messages in [1_000, 1_000_000] {
+            let f = rt.block_on(fixture(Arc::new(MemoryStore::new()), messages));
+            bench_scale(c, &rt, &format!("scale/memory/{messages}"), &f);
+            let dir = tempfile::tempdir().unwrap();
+            let store = helpdesk_store_sled::SledStore::open(dir.path().join("data")).unwrap();
+            let f = rt.block_on(fixture(Arc::new(store), messages));
+            bench_scale(c, &rt, &format!("scale/sled/{messages}"), &f);
+        }
+        return;
+    }
     if selected("memory") {
-        let f = rt.block_on(fixture(Arc::new(MemoryStore::new())));
+        let f = rt.block_on(fixture(Arc::new(MemoryStore::new()), MESSAGES));
         bench_store(c, &rt, "memory", &f);
         bench_json(c, &rt, &f);
     }
     if selected("sled") {
         let dir = tempfile::tempdir().unwrap();
         let store = helpdesk_store_sled::SledStore::open(dir.path().join("data")).unwrap();
-        let f = rt.block_on(fixture(Arc::new(store)));
+        let f = rt.block_on(fixture(Arc::new(store), MESSAGES));
         bench_store(c, &rt, "sled", &f);
     }
     if selected("postgres") {
@@ -176,7 +235,7 @@ fn benches(c: &mut Criterion) {
             "postgres bench",
         ));
         if let Some(db) = db {
-            let f = rt.block_on(fixture(db.dyn_store()));
+            let f = rt.block_on(fixture(db.dyn_store(), MESSAGES));
             bench_store(c, &rt, "postgres", &f);
         }
     }

@@ -333,18 +333,12 @@ impl Helpdesk {
     }
 
     async fn session_principal(&self, user_id: Uuid, sid: Uuid) -> Result<Principal> {
-        let session = self.st().get_session(sid).await?;
-        if !session.is_some_and(|s| s.revoked_at.is_none() && s.user_id == user_id) {
-            return Err(Error::Unauthorized);
-        }
         let user = self
             .st()
-            .get_user(user_id)
+            .live_session_user(sid)
             .await?
+            .filter(|u| u.id == user_id && u.is_active)
             .ok_or(Error::Unauthorized)?;
-        if !user.is_active {
-            return Err(Error::Unauthorized);
-        }
         Ok(Principal {
             user_id: user.id,
             role: user.role,

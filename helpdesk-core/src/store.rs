@@ -80,6 +80,15 @@ pub trait UserStore: Send + Sync {
     async fn insert_session(&self, session: &Session) -> StoreResult<()>;
     /// A session by id.
     async fn get_session(&self, id: Uuid) -> StoreResult<Option<Session>>;
+    /// The user of a session that is not revoked: `None` when the session is absent or
+    /// revoked. Every authenticated request asks this; a backend that can answer it in
+    /// one read (one round trip) should.
+    async fn live_session_user(&self, session_id: Uuid) -> StoreResult<Option<User>> {
+        match self.get_session(session_id).await? {
+            Some(s) if s.revoked_at.is_none() => self.get_user(s.user_id).await,
+            _ => Ok(None),
+        }
+    }
     /// Atomically replaces the refresh hash if the session is not revoked and its hash is
     /// `expected_hash`; returns whether it did.
     async fn rotate_refresh(
