@@ -138,11 +138,10 @@ enum Mark {
 async fn after_one_more(f: &Fixture, iters: u64, mark: Mark) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
-        let m = f
-            .hd
-            .send_message(&f.alice, f.conv, NewMessageInput::text("one more"))
-            .await
-            .unwrap();
+        let m =
+            f.hd.send_message(&f.alice, f.conv, NewMessageInput::text("one more"))
+                .await
+                .unwrap();
         let start = Instant::now();
         match mark {
             Mark::AllRead => black_box(f.hd.mark_all_read(&f.bob, f.conv).await.unwrap()),

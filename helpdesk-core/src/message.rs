@@ -328,11 +328,27 @@ impl Helpdesk {
         conv: &Conversation,
         messages: Vec<Message>,
     ) -> Result<Vec<MessageView>> {
-        let me = self
+        let me = self.me_in(p, conv).await?;
+        self.message_views_as(p, conv, &me, messages).await
+    }
+
+    /// The caller's receipt state in a conversation (a fresh one when they have none).
+    async fn me_in(&self, p: &Principal, conv: &Conversation) -> Result<Participant> {
+        Ok(self
             .st()
             .get_participant(conv.id, p.user_id)
             .await?
-            .unwrap_or_else(|| Participant::new(conv.id, p.user_id));
+            .unwrap_or_else(|| Participant::new(conv.id, p.user_id)))
+    }
+
+    /// [`Helpdesk::message_views`] with the caller's receipt state already read.
+    async fn message_views_as(
+        &self,
+        p: &Principal,
+        conv: &Conversation,
+        me: &Participant,
+        messages: Vec<Message>,
+    ) -> Result<Vec<MessageView>> {
         let own_any = messages.iter().any(|m| m.sender_id == p.user_id);
         let others: Vec<Participant> = if own_any {
             self.st()
@@ -406,10 +422,22 @@ impl Helpdesk {
         let Some(conv) = self.st().get_conversation(conversation_id).await? else {
             return Ok(());
         };
-        if !conv.is_member(p.user_id) {
+        self.delivered_in(p, &conv, None, seq).await
+    }
+
+    /// Records that a reader of `conv` received its messages up to `seq` (members only);
+    /// `me` is the caller's receipt state when the caller read it already.
+    async fn delivered_in(
+        &self,
+        p: &Principal,
+        conv: &Conversation,
+        me: Option<&Participant>,
+        seq: u64,
+    ) -> Result<()> {
+        if !conv.is_member(p.user_id) || me.is_some_and(|me| me.delivered_seq >= seq) {
             return Ok(());
         }
-        self.record_delivery(p, conversation_id, seq, None).await
+        self.record_delivery(p, conv.id, seq, None).await
     }
 
     /// [`Helpdesk::mark_delivered`] for a message that a live connection just pushed to
@@ -762,8 +790,9 @@ impl Helpdesk {
             None
         };
         let max_seq = messages.iter().map(|m| m.seq).max().unwrap_or(0);
-        let items = self.message_views(p, &conv, messages).await?;
-        self.mark_delivered(p, conv.id, max_seq).await?;
+        let me = self.me_in(p, &conv).await?;
+        let items = self.message_views_as(p, &conv, &me, messages).await?;
+        self.delivered_in(p, &conv, Some(&me), max_seq).await?;
         Ok(Page { items, next_cursor })
     }
 
@@ -777,8 +806,12 @@ impl Helpdesk {
         let conv = self.readable_conversation(p, conversation_id).await?;
         let m = self.visible_message(p, &conv, id).await?;
         let seq = m.seq;
-        let view = self.message_views(p, &conv, vec![m]).await?.remove(0);
-        self.mark_delivered(p, conv.id, seq).await?;
+        let me = self.me_in(p, &conv).await?;
+        let view = self
+            .message_views_as(p, &conv, &me, vec![m])
+            .await?
+            .remove(0);
+        self.delivered_in(p, &conv, Some(&me), seq).await?;
         Ok(view)
     }
 
@@ -800,10 +833,11 @@ impl Helpdesk {
             .collect();
         let max_seq = items.iter().map(|(m, _)| m.seq).max().unwrap_or(0);
         let depths: Vec<u32> = items.iter().map(|(_, d)| *d).collect();
+        let me = self.me_in(p, &conv).await?;
         let views = self
-            .message_views(p, &conv, items.into_iter().map(|(m, _)| m).collect())
+            .message_views_as(p, &conv, &me, items.into_iter().map(|(m, _)| m).collect())
             .await?;
-        self.mark_delivered(p, conv.id, max_seq).await?;
+        self.delivered_in(p, &conv, Some(&me), max_seq).await?;
         Ok(views
             .into_iter()
             .zip(depths)
