@@ -333,6 +333,7 @@ impl KbStore for SledStore {
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
         let mut hits = Vec::new();
+        let mut snippets = search::Snippets::new(&terms);
         for (score, _, id) in scored {
             if hits.len() >= query.limit {
                 break;
@@ -349,7 +350,7 @@ impl KbStore for SledStore {
                 continue;
             }
             hits.push(SearchHit {
-                snippet: search::article_snippet(&article, &terms),
+                snippet: snippets.article(&article),
                 article,
                 score,
             });
