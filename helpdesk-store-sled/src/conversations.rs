@@ -79,6 +79,16 @@ fn get_conv(tx: &Tx<'_>, id: Uuid) -> TxResult<Conversation> {
     }
 }
 
+/// `NotFound` unless the conversation exists, without decoding it: the record of a large
+/// group holds every member, and each of its deliveries checks this.
+fn require_conv(tx: &Tx<'_>, id: Uuid) -> TxResult<()> {
+    if tx.exists(tree::CONVS, id.as_bytes())? {
+        Ok(())
+    } else {
+        abort(StoreError::NotFound)
+    }
+}
+
 pub(crate) fn put_participant(tx: &Tx<'_>, p: &Participant) -> TxResult<()> {
     tx.put_json(
         tree::PARTICIPANTS,
@@ -484,7 +494,7 @@ impl ConversationStore for SledStore {
 
     async fn update_message(&self, message: &Message, fx: &Effects) -> StoreResult<()> {
         self.write(|tx| {
-            get_conv(tx, message.conversation_id)?;
+            require_conv(tx, message.conversation_id)?;
             let key = message_key(message.conversation_id, message.seq);
             let Some(mut m) = tx.get_json::<Message>(tree::MESSAGES, &key)? else {
                 return abort(StoreError::NotFound);
@@ -563,7 +573,7 @@ impl ConversationStore for SledStore {
 
     async fn put_read_state(&self, p: &Participant, fx: &Effects) -> StoreResult<()> {
         self.write(|tx| {
-            get_conv(tx, p.conversation_id)?;
+            require_conv(tx, p.conversation_id)?;
             let key = participant_key(p.conversation_id, p.user_id);
             let old: Option<Participant> = tx.get_json(tree::PARTICIPANTS, &key)?;
             if old.as_ref().map_or(0, |o| o.version) + 1 != p.version {
@@ -598,7 +608,7 @@ impl ConversationStore for SledStore {
         fx: &Effects,
     ) -> StoreResult<bool> {
         let moved = self.transact(|tx| {
-            get_conv(tx, conversation_id)?;
+            require_conv(tx, conversation_id)?;
             let key = participant_key(conversation_id, user_id);
             let mut p = tx
                 .get_json::<Participant>(tree::PARTICIPANTS, &key)?
