@@ -3,16 +3,23 @@
 //! (`COLLATE "C"`); an import batch is one transaction of plain inserts, with the
 //! search document of articles computed as a normal insert computes it.
 //!
+//! The one counter, [`TICKET_NUMBER`], is the `ticket_numbers` sequence (read through
+//! the `counters` view). Importing it sets the sequence, which no transaction undoes:
+//! after a failed import into the (necessarily empty) store, numbers start above it.
+//!
 //! Event ids are kept as they are. New events then get ids from this server's
 //! transaction ids (see the crate docs), which are above any id a sled or memory store
 //! gives; an archive from another PostgreSQL server whose transaction ids ran further
 //! ahead than this one's would put new ids below the imported ones.
 
 use async_trait::async_trait;
-use helpdesk_core::archive::{ArchiveKey, BlobChunk, Counter, Record, RecordKind, Setting};
+use helpdesk_core::StoreError;
+use helpdesk_core::archive::{
+    ArchiveKey, BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUMBER,
+};
 use helpdesk_core::store::{ArchiveStore, StoreResult};
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
@@ -38,6 +45,26 @@ fn counter(r: &PgRow) -> StoreResult<Record> {
         name: r.try_get("name").store()?,
         value: r.try_get("value").store()?,
     }))
+}
+
+/// Sets a counter from an archive: the next ticket number is `value + 1`.
+async fn set_counter(conn: &mut PgConnection, c: &Counter) -> StoreResult<()> {
+    if c.name != TICKET_NUMBER {
+        return Err(StoreError::Corrupt(format!("unknown counter `{}`", c.name)));
+    }
+    if c.value < 0 {
+        return Err(StoreError::Corrupt(format!(
+            "negative counter `{}`: {}",
+            c.name, c.value
+        )));
+    }
+    // A sequence cannot hold 0: "nothing given yet" is 1, not yet called.
+    sqlx::query("SELECT setval('ticket_numbers', greatest($1, 1), $1 > 0)")
+        .bind(c.value)
+        .execute(&mut *conn)
+        .await
+        .store()?;
+    Ok(())
 }
 
 fn blob_chunk(r: &PgRow) -> StoreResult<Record> {
@@ -267,17 +294,7 @@ impl ArchiveStore for PostgresStore {
                         .await
                         .store()?;
                     }
-                    Record::Counter(c) => {
-                        sqlx::query(
-                            "INSERT INTO counters (name, value) VALUES ($1, $2) \
-                         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
-                        )
-                        .bind(&c.name)
-                        .bind(c.value)
-                        .execute(&mut *conn)
-                        .await
-                        .store()?;
-                    }
+                    Record::Counter(c) => set_counter(conn, c).await?,
                     Record::User(u) => crate::users::insert_user_row(conn, u).await?,
                     Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
                     Record::Conversation(c) => {
@@ -286,7 +303,9 @@ impl ArchiveStore for PostgresStore {
                     Record::Participant(p) => {
                         crate::conversations::upsert_participant(conn, p).await?
                     }
-                    Record::Ticket(t) => crate::tickets::insert_ticket(conn, t).await?,
+                    Record::Ticket(t) => {
+                        crate::tickets::insert_ticket(conn, t, Some(t.number)).await?;
+                    }
                     Record::TicketEvent(e) => crate::effects::insert_ticket_event(conn, e).await?,
                     Record::Message(m) => crate::conversations::insert_message(conn, m).await?,
                     Record::Notification(n) => crate::effects::insert_notification(conn, n).await?,

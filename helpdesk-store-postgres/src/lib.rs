@@ -5,8 +5,8 @@
 //! can share one database.
 //!
 //! - Every domain operation is one SQL transaction.
-//! - Ticket numbers come from a counter row locked until commit (gapless), message `seq`
-//!   from the conversation row locked `FOR UPDATE`.
+//! - Ticket numbers come from a sequence (unique and increasing; a rolled-back creation
+//!   leaves a gap), message `seq` from the conversation row locked `FOR UPDATE`.
 //! - The event log is the `events` table. An event id is the writing transaction's
 //!   `xid8` shifted left by 20 bits plus the event's position in the transaction;
 //!   readers return only ids below `pg_snapshot_xmin(pg_current_snapshot()) << 20`, so

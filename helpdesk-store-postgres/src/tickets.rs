@@ -1,8 +1,10 @@
 //! Tickets and their timelines: [`TicketStore`].
 //!
-//! Numbers come from the `counters` row, updated inside the creating transaction: its
-//! row lock is held until commit, so numbers are handed out one transaction at a time
-//! and a rollback returns its number. No collisions and no gaps.
+//! Numbers come from the `ticket_numbers` sequence, taken by the ticket's INSERT, the
+//! creation's last step that can fail on the caller's input. `nextval` never waits for
+//! another transaction (a counter row locked until commit made creations run one at a
+//! time), so numbers are unique and increasing but not gapless: a creation that rolls
+//! back after taking its number (a failed commit, a lost connection) leaves a gap.
 
 use async_trait::async_trait;
 use helpdesk_core::StoreError;
@@ -23,15 +25,23 @@ use crate::effects::write_effects;
 use crate::error::SqlxResultExt;
 use crate::rows::{self, i, micros, priority_rank};
 
-pub(crate) async fn insert_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreResult<()> {
-    sqlx::query(
+/// Inserts a ticket with `number`, or with the next number of the sequence when `None`;
+/// returns the number it got.
+pub(crate) async fn insert_ticket(
+    conn: &mut PgConnection,
+    t: &Ticket,
+    number: Option<i64>,
+) -> StoreResult<i64> {
+    // COALESCE evaluates `nextval` only when no number is given.
+    sqlx::query_scalar(
         "INSERT INTO tickets (id, number, subject, description, status, priority, requester_id, \
          assignee_id, tags, conversation_id, created_at, updated_at, first_response_at, \
          resolved_at, closed_at, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+         VALUES ($1, COALESCE($2, nextval('ticket_numbers')), $3, $4, $5, $6, $7, $8, $9, \
+         $10, $11, $12, $13, $14, $15, $16) RETURNING number",
     )
     .bind(t.id)
-    .bind(t.number)
+    .bind(number)
     .bind(&t.subject)
     .bind(&t.description)
     .bind(t.status.as_str())
@@ -46,10 +56,9 @@ pub(crate) async fn insert_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreR
     .bind(t.resolved_at)
     .bind(t.closed_at)
     .bind(i(t.version))
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await
-    .store()?;
-    Ok(())
+    .store()
 }
 
 /// Writes a ticket under its version check: `NotFound` if absent, `Conflict("version")`
@@ -108,26 +117,20 @@ impl TicketStore for PostgresStore {
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket> {
         let mut tx = self.begin().await?;
-        // Everything that can fail on bad input runs before the number is taken, so the
-        // counter row stays locked for as short a time as possible.
+        // Everything that can fail on bad input runs before the number is taken, so a
+        // rejected creation leaves no gap in the numbers. (Attachments name their
+        // ticket without a foreign key, so they can be attached first.)
         insert_conversation(&mut tx, &new.conversation).await?;
-        let number: i64 = sqlx::query_scalar(
-            "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
-        )
-        .fetch_one(&mut *tx)
-        .await
-        .store()?;
-        let mut ticket = new.ticket.clone();
-        ticket.number = number;
-        insert_ticket(&mut tx, &ticket).await?;
         attach(
             &mut tx,
             &new.attachment_ids,
             AttachmentParent::Ticket {
-                ticket_id: ticket.id,
+                ticket_id: new.ticket.id,
             },
         )
         .await?;
+        let mut ticket = new.ticket.clone();
+        ticket.number = insert_ticket(&mut tx, &ticket, None).await?;
         let wrote = write_effects(&mut tx, &effects(&ticket)).await?;
         self.commit(tx, wrote).await?;
         Ok(ticket)

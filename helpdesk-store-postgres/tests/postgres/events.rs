@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use helpdesk_core::attachment::Attachment;
 use helpdesk_core::event::{Effects, EventId};
-use helpdesk_core::store::{EventStore, TicketStore};
+use helpdesk_core::store::{AttachmentStore, EventStore, TicketStore};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use uuid::Uuid;
@@ -34,19 +35,37 @@ async fn a_reader_never_skips_an_event_that_commits_late() {
     let Some(db) = TestDb::create("a_reader_never_skips_an_event_that_commits_late").await else {
         return;
     };
-    // Hold the ticket counter so a ticket creation starts (and takes its xid) but cannot
-    // commit until we let it.
+    // Lock an unattached attachment, so a ticket creation that attaches it starts (and
+    // takes its xid with the conversation it inserts first) but cannot commit until we
+    // let it.
+    let attachment = Attachment {
+        id: Uuid::now_v7(),
+        filename: "a.txt".into(),
+        content_type: "text/plain".into(),
+        size: 0,
+        sha256: String::new(),
+        uploaded_by: Uuid::now_v7(),
+        created_at: t0(),
+        parent: None,
+    };
+    db.store
+        .insert_attachment(&attachment, &Effects::none())
+        .await
+        .unwrap();
     let mut blocker = PgConnection::connect_with(&db.options).await.unwrap();
     sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
-    sqlx::query("SELECT value FROM counters WHERE name = 'ticket_number' FOR UPDATE")
+    sqlx::query("SELECT id FROM attachments WHERE id = $1 FOR UPDATE")
+        .bind(attachment.id)
         .fetch_one(&mut blocker)
         .await
         .unwrap();
     let late = {
         let store = db.store.clone();
+        let mut new = new_ticket(Uuid::now_v7(), t0());
+        new.attachment_ids = vec![attachment.id];
         tokio::spawn(async move {
             store
-                .create_ticket(&new_ticket(Uuid::now_v7(), t0()), &|_| one_event("late", 0))
+                .create_ticket(&new, &|_| one_event("late", 0))
                 .await
                 .unwrap()
         })
