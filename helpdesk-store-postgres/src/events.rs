@@ -2,11 +2,13 @@
 //! of `NOTIFY helpdesk_events` behind `wait_for_external_events`.
 //!
 //! Ids are `xid8 << 20 | position`, so id order is the order of the writing
-//! transactions' xids. A reader first observes the lowest xid still in progress in this
-//! database (the frontier), then reads only ids below `frontier << 20`: every
-//! transaction with a lower xid had finished when it looked, and every transaction still
-//! in flight (or yet to start) has an xid at or above the frontier, so it can only add
-//! ids above what the reader returned. Nothing committed late is ever skipped.
+//! transactions' xids. A read takes the lowest xid still in progress in its own
+//! snapshot (the frontier) and returns only ids below `frontier << 20`, in the same
+//! statement, so with the same snapshot: every transaction with a lower xid had finished
+//! when the snapshot was taken, so the snapshot sees all it committed, and every
+//! transaction still in flight (or without an xid yet, as one that has not written yet)
+//! has an xid at or above the frontier, so it can only add ids above what the reader
+//! returned. Nothing committed late is ever skipped.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use async_trait::async_trait;
 use helpdesk_core::event::{Effects, Event, EventId};
 use helpdesk_core::store::{EventStore, StoreResult};
 use sqlx::PgPool;
+use sqlx::Row;
 use sqlx::postgres::PgListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -24,50 +27,74 @@ use crate::effects::{CHANNEL, EVENT_ID_SHIFT};
 use crate::error::SqlxResultExt;
 use crate::rows::{self, i};
 
-/// The first event id a reader may not return yet, observed *before* the reader's own
-/// snapshot is taken (so it must run as a statement of its own, earlier):
-/// `min(xids of transactions in progress in this database, next xid) << 20`. Any
-/// transaction not yet committed when the reader's snapshot is taken either was in
-/// progress here now (so its xid is at least the frontier) or gets its xid later (at
-/// least the next xid). Transactions of other databases cannot write this log and do not
-/// hold it back. `backend_xid` is a 32-bit xid: it is widened with the epoch of the
-/// snapshot's `xmax`, which it cannot exceed.
-const FRONTIER_SQL: &str = "\
-    WITH s AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) \
-    SELECT least(s.xmax, (SELECT min(s.xmax - ((s.xmax % 4294967296 \
-                  - a.backend_xid::text::bigint + 4294967296) % 4294967296)) \
-                FROM pg_stat_activity a \
-                WHERE a.datname = current_database() AND a.backend_xid IS NOT NULL)) << 20 \
-    FROM s";
+/// A CTE `frontier(id)`: the first event id the statement's snapshot may not return,
+/// `min(xids in progress in the snapshot, its xmax) << 20`, leaving out the xids that
+/// `pg_stat_activity` shows running in another database (they cannot write this log, and
+/// a long transaction there must not hold the log back). Every other xid counts: one
+/// that ended before `pg_stat_activity` was read may have been this database's. Among
+/// xids running at once the low 32 bits (`backend_xid` is an `xid`) tell them apart.
+/// Runs inside the reading statement: `pg_current_snapshot()` is that statement's
+/// snapshot, the one its reads see.
+const FRONTIER_CTE: &str = "\
+    frontier AS ( \
+        SELECT least(pg_snapshot_xmax(s)::text::bigint, \
+            (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s) AS x \
+             WHERE x::text::bigint % 4294967296 NOT IN ( \
+                 SELECT a.backend_xid::text::bigint FROM pg_stat_activity a \
+                 WHERE a.backend_xid IS NOT NULL \
+                   AND a.datname IS DISTINCT FROM current_database()))) << 20 AS id \
+        FROM pg_current_snapshot() AS s)";
 
-/// How long a read waits for transactions in flight that hide committed events.
+/// How long a read waits for transactions in flight that hide events committed before
+/// it began.
 const HIDDEN_WAIT: Duration = Duration::from_secs(2);
+/// The longest pause between two looks while waiting.
+const MAX_PAUSE: Duration = Duration::from_millis(8);
+
+/// One look at the log (see [`FRONTIER_CTE`]).
+struct Look {
+    /// The first id not returned.
+    frontier: i64,
+    /// The newest committed id, returned or not.
+    newest: Option<i64>,
+    /// Events after the reader's position below the frontier, ascending.
+    events: Vec<Event>,
+}
 
 impl PostgresStore {
-    /// The read frontier (see [`FRONTIER_SQL`]), after waiting (bounded) until no
-    /// committed event lies at or above it, so a reader sees what was committed before
-    /// it asked unless another transaction of this database stays open for long.
-    async fn settled_frontier(&self) -> StoreResult<i64> {
-        debug_assert_eq!(EVENT_ID_SHIFT, 20);
-        let deadline = tokio::time::Instant::now() + HIDDEN_WAIT;
-        let mut pause = Duration::from_millis(1);
-        loop {
-            let frontier: i64 = sqlx::query_scalar(FRONTIER_SQL)
-                .fetch_one(self.pool_ref())
-                .await
-                .store()?;
-            let hidden: bool =
-                sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE id >= $1)")
-                    .bind(frontier)
-                    .fetch_one(self.pool_ref())
-                    .await
-                    .store()?;
-            if !hidden || tokio::time::Instant::now() >= deadline {
-                return Ok(frontier);
+    /// Reads events after `after` (exclusive, `-1`: all) below the frontier, at most
+    /// `limit`, with the frontier and the newest id, in one statement.
+    async fn look(&self, after: i64, limit: usize) -> StoreResult<Look> {
+        // The LEFT JOIN gives one row (frontier and newest, events columns NULL) when no
+        // event is readable.
+        let sql = format!(
+            "WITH {FRONTIER_CTE} \
+             SELECT f.id AS frontier, (SELECT max(id) FROM events) AS newest, e.* \
+             FROM frontier f LEFT JOIN LATERAL ( \
+                 SELECT {} FROM events WHERE id > $1 AND id < f.id ORDER BY id LIMIT $2 \
+             ) e ON true",
+            rows::EVENT_COLS
+        );
+        let found = sqlx::query(&sql)
+            .bind(after)
+            .bind(i(limit as u64))
+            .fetch_all(self.pool_ref())
+            .await
+            .store()?;
+        let first = found
+            .first()
+            .ok_or_else(|| rows::corrupt("the event log query returned no row"))?;
+        let mut events = Vec::with_capacity(found.len());
+        for r in &found {
+            if r.try_get::<Option<i64>, _>("id").store()?.is_some() {
+                events.push(rows::event(r)?);
             }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(50));
         }
+        Ok(Look {
+            frontier: first.try_get("frontier").store()?,
+            newest: first.try_get("newest").store()?,
+            events,
+        })
     }
 }
 
@@ -77,35 +104,40 @@ impl EventStore for PostgresStore {
         self.effects_only(fx).await
     }
 
+    /// Waits (bounded by [`HIDDEN_WAIT`]) only while a transaction in flight hides an
+    /// event committed before the call, so a caller sees what was committed before it
+    /// asked; events committed meanwhile are not waited for (their commits NOTIFY).
+    /// Under a steady stream of writes the wait is the life of the oldest transaction
+    /// in flight at the call, not until no transaction is in flight.
     async fn events_after(&self, after: Option<EventId>, limit: usize) -> StoreResult<Vec<Event>> {
-        let frontier = self.settled_frontier().await?;
+        debug_assert_eq!(EVENT_ID_SHIFT, 20);
         let after = after.map_or(-1, |a| i(a.0));
-        let sql = format!(
-            "SELECT {} FROM events WHERE id > $1 AND id < $2 ORDER BY id LIMIT $3",
-            rows::EVENT_COLS
-        );
-        let found = sqlx::query(&sql)
-            .bind(after)
-            .bind(frontier)
-            .bind(i(limit as u64))
-            .fetch_all(self.pool_ref())
-            .await
-            .store()?;
-        rows::all(&found, rows::event)
+        let deadline = tokio::time::Instant::now() + HIDDEN_WAIT;
+        let mut pause = Duration::from_millis(1);
+        let mut target = None;
+        loop {
+            let look = self.look(after, limit).await?;
+            let target = *target.get_or_insert(look.newest.unwrap_or(-1));
+            if target < look.frontier
+                || look.events.len() >= limit
+                || tokio::time::Instant::now() >= deadline
+            {
+                return Ok(look.events);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(MAX_PAUSE);
+        }
     }
 
     async fn last_event_id(&self) -> StoreResult<Option<EventId>> {
         // No waiting here: the answer must describe the log as of the call (a tailer
         // starts after it), not include what commits while we wait.
-        let frontier: i64 = sqlx::query_scalar(FRONTIER_SQL)
-            .fetch_one(self.pool_ref())
-            .await
-            .store()?;
-        let id: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM events WHERE id < $1")
-            .bind(frontier)
-            .fetch_one(self.pool_ref())
-            .await
-            .store()?;
+        let id: Option<i64> = sqlx::query_scalar(&format!(
+            "WITH {FRONTIER_CTE} SELECT max(e.id) FROM events e, frontier f WHERE e.id < f.id"
+        ))
+        .fetch_one(self.pool_ref())
+        .await
+        .store()?;
         Ok(id.map(|id| EventId(rows::u(id))))
     }
 

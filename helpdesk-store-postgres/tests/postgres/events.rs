@@ -13,7 +13,7 @@ use sqlx::Connection;
 use sqlx::postgres::PgConnection;
 use uuid::Uuid;
 
-use crate::common::{TestDb, new_ticket, one_event, t0};
+use crate::common::{TestDb, admin_url, new_ticket, one_event, t0};
 
 async fn all_ids(store: &dyn EventStore) -> Vec<EventId> {
     let mut ids = Vec::new();
@@ -88,6 +88,73 @@ async fn a_reader_never_skips_an_event_that_commits_late() {
     assert_eq!(kinds, ["late", "early"]);
     assert!(seen[0].id < seen[1].id);
     assert_eq!(db.store.last_event_id().await.unwrap(), Some(seen[1].id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_that_writes_after_a_read_lands_after_it() {
+    let Some(db) = TestDb::create("a_transaction_that_writes_after_a_read_lands_after_it").await
+    else {
+        return;
+    };
+    // Open before the read, but without an xid yet: it has not written.
+    let mut writer = PgConnection::connect_with(&db.options).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut writer).await.unwrap();
+    sqlx::query("SELECT 1").execute(&mut writer).await.unwrap();
+    db.store
+        .append_effects(&one_event("first", 0))
+        .await
+        .unwrap();
+    let first = db.store.events_after(None, 100).await.unwrap();
+    assert_eq!(
+        first.len(),
+        1,
+        "nothing in flight holds the first event back"
+    );
+    // Now it writes an event as the store does (id from its xid) and commits.
+    sqlx::query(
+        "INSERT INTO events (id, kind, at, audience, data) \
+         SELECT pg_current_xact_id()::text::bigint << 20, 'second', at, audience, data \
+         FROM events",
+    )
+    .execute(&mut writer)
+    .await
+    .unwrap();
+    sqlx::query("COMMIT").execute(&mut writer).await.unwrap();
+    let next = db.store.events_after(Some(first[0].id), 100).await.unwrap();
+    let kinds: Vec<&str> = next.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["second"], "it lands after what was already read");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_transaction_of_another_database_does_not_hold_the_log_back() {
+    let Some(db) =
+        TestDb::create("a_transaction_of_another_database_does_not_hold_the_log_back").await
+    else {
+        return;
+    };
+    let Some(admin) = admin_url("a_transaction_of_another_database_does_not_hold_the_log_back")
+    else {
+        return;
+    };
+    // A transaction with an xid, older than the events below, in the admin database.
+    let mut other = PgConnection::connect(&admin).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut other).await.unwrap();
+    sqlx::query("SELECT pg_current_xact_id()")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    db.store
+        .append_effects(&one_event("here", 0))
+        .await
+        .unwrap();
+    let seen = db.store.events_after(None, 100).await.unwrap();
+    assert_eq!(
+        seen.len(),
+        1,
+        "the other database's transaction is left out"
+    );
+    assert_eq!(db.store.last_event_id().await.unwrap(), Some(seen[0].id));
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
