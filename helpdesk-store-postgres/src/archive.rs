@@ -17,6 +17,7 @@ use helpdesk_core::StoreError;
 use helpdesk_core::archive::{
     ArchiveKey, BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUMBER,
 };
+use helpdesk_core::event::Effects;
 use helpdesk_core::store::{ArchiveStore, StoreResult};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -298,7 +299,9 @@ impl ArchiveStore for PostgresStore {
                     Record::User(u) => crate::users::insert_user_row(conn, u).await?,
                     Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
                     Record::Conversation(c) => {
-                        crate::conversations::insert_conversation_rows(conn, c).await?
+                        let mut w = crate::effects::Writes::new();
+                        crate::conversations::push_conversation_rows(&mut w, c)?;
+                        w.run(conn, &Effects::none()).await?;
                     }
                     Record::Participant(p) => {
                         crate::conversations::upsert_participant(conn, p).await?

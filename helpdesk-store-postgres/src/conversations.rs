@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::attachments::attach;
-use crate::effects::write_effects;
+use crate::effects::{Writes, write_effects};
 use crate::error::SqlxResultExt;
 use crate::rows::{self, i, micros, to_json};
 use crate::tickets::write_ticket;
@@ -31,68 +31,68 @@ pub(crate) fn prefixed(cols: &str, alias: &str) -> String {
         .join(", ")
 }
 
-/// Inserts a conversation, its member rows and a participant per member.
-pub(crate) async fn insert_conversation(
-    conn: &mut PgConnection,
-    conv: &Conversation,
-) -> StoreResult<()> {
-    insert_conversation_rows(conn, conv).await?;
+/// Adds the writes of a new conversation to `w`: its row, its member rows and a
+/// participant per member (a member listed twice joins twice, as one at a time would).
+pub(crate) fn push_new_conversation(w: &mut Writes, conv: &Conversation) -> StoreResult<()> {
+    push_conversation_rows(w, conv)?;
+    let mut joined: Vec<Participant> = Vec::new();
     for m in &conv.members {
-        let existing = locked_participant(conn, conv.id, m.user_id).await?;
-        upsert_participant(conn, &Participant::joined(conv, m.user_id, Some(existing))).await?;
+        match joined.iter_mut().find(|p| p.user_id == m.user_id) {
+            Some(p) => *p = Participant::joined(conv, m.user_id, Some(p.clone())),
+            None => joined.push(Participant::joined(conv, m.user_id, None)),
+        }
+    }
+    push_upsert_participants(w, &joined)
+}
+
+/// Adds the writes of a conversation's row and its member rows (no participants).
+pub(crate) fn push_conversation_rows(w: &mut Writes, conv: &Conversation) -> StoreResult<()> {
+    let members = to_json(&conv.members)?;
+    w.write(|q| {
+        q.push(
+            "INSERT INTO conversations (id, kind, title, ticket_id, members, created_by, \
+             created_at, last_message_at, last_seq, last_public_seq, public_count, direct_key) ",
+        );
+        let mut row = q.separated(", ");
+        row.push_unseparated("VALUES (")
+            .push_bind(conv.id)
+            .push_bind(conv.kind.as_str())
+            .push_bind(conv.title.clone())
+            .push_bind(conv.ticket_id)
+            .push_bind(members)
+            .push_bind(conv.created_by)
+            .push_bind(conv.created_at)
+            .push_bind(conv.last_message_at)
+            .push_bind(i(conv.last_seq))
+            .push_bind(i(conv.last_public_seq))
+            .push_bind(i(conv.public_count))
+            .push_bind(conv.direct_key.clone())
+            .push_unseparated(")");
+    });
+    if !conv.members.is_empty() {
+        push_insert_members(w, conv, &conv.members);
     }
     Ok(())
 }
 
-/// Inserts a conversation and its member rows (no participants).
-pub(crate) async fn insert_conversation_rows(
-    conn: &mut PgConnection,
-    conv: &Conversation,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO conversations (id, kind, title, ticket_id, members, created_by, created_at, \
-         last_message_at, last_seq, last_public_seq, public_count, direct_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(conv.id)
-    .bind(conv.kind.as_str())
-    .bind(&conv.title)
-    .bind(conv.ticket_id)
-    .bind(to_json(&conv.members)?)
-    .bind(conv.created_by)
-    .bind(conv.created_at)
-    .bind(conv.last_message_at)
-    .bind(i(conv.last_seq))
-    .bind(i(conv.last_public_seq))
-    .bind(i(conv.public_count))
-    .bind(&conv.direct_key)
-    .execute(&mut *conn)
-    .await
-    .store()?;
-    for m in &conv.members {
-        insert_member(conn, conv, m).await?;
-    }
-    Ok(())
-}
-
-async fn insert_member(
-    conn: &mut PgConnection,
-    conv: &Conversation,
-    m: &Member,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO conversation_members (conversation_id, user_id, kind, joined_at, activity_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (conversation_id, user_id) DO NOTHING",
-    )
-    .bind(conv.id)
-    .bind(m.user_id)
-    .bind(conv.kind.as_str())
-    .bind(m.joined_at)
-    .bind(conv.activity_at())
-    .execute(&mut *conn)
-    .await
-    .store()?;
-    Ok(())
+/// Adds member rows (a row already there stays as it is).
+fn push_insert_members(w: &mut Writes, conv: &Conversation, members: &[Member]) {
+    let (id, kind, activity) = (conv.id, conv.kind.as_str(), conv.activity_at());
+    let members = members.to_vec();
+    w.write(|q| {
+        q.push(
+            "INSERT INTO conversation_members (conversation_id, user_id, kind, joined_at, \
+             activity_at) ",
+        );
+        q.push_values(members, |mut row, m| {
+            row.push_bind(id)
+                .push_bind(m.user_id)
+                .push_bind(kind)
+                .push_bind(m.joined_at)
+                .push_bind(activity);
+        });
+        q.push(" ON CONFLICT (conversation_id, user_id) DO NOTHING");
+    });
 }
 
 /// The conversation row, locked until commit.
@@ -112,22 +112,25 @@ pub(crate) async fn conversation_for_update(
     row.as_ref().map(rows::conversation).transpose()
 }
 
-/// Writes back a conversation's title, members and counters.
-async fn write_conversation(conn: &mut PgConnection, conv: &Conversation) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE conversations SET title = $2, members = $3, last_message_at = $4, \
-         last_seq = $5, last_public_seq = $6, public_count = $7 WHERE id = $1",
-    )
-    .bind(conv.id)
-    .bind(&conv.title)
-    .bind(to_json(&conv.members)?)
-    .bind(conv.last_message_at)
-    .bind(i(conv.last_seq))
-    .bind(i(conv.last_public_seq))
-    .bind(i(conv.public_count))
-    .execute(&mut *conn)
-    .await
-    .store()?;
+/// Adds the write-back of a conversation's title, members and counters.
+fn push_write_conversation(w: &mut Writes, conv: &Conversation) -> StoreResult<()> {
+    let members = to_json(&conv.members)?;
+    w.write(|q| {
+        q.push("UPDATE conversations SET title = ")
+            .push_bind(conv.title.clone())
+            .push(", members = ")
+            .push_bind(members)
+            .push(", last_message_at = ")
+            .push_bind(conv.last_message_at)
+            .push(", last_seq = ")
+            .push_bind(i(conv.last_seq))
+            .push(", last_public_seq = ")
+            .push_bind(i(conv.last_public_seq))
+            .push(", public_count = ")
+            .push_bind(i(conv.public_count))
+            .push(" WHERE id = ")
+            .push_bind(conv.id);
+    });
     Ok(())
 }
 
@@ -139,6 +142,15 @@ async fn locked_participant(
     conversation_id: Uuid,
     user_id: Uuid,
 ) -> StoreResult<Participant> {
+    let sql = format!(
+        "SELECT {} FROM participants WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE",
+        rows::PARTICIPANT_COLS
+    );
+    let select = || sqlx::query(&sql).bind(conversation_id).bind(user_id);
+    // Usually the record exists: one statement.
+    if let Some(row) = select().fetch_optional(&mut *conn).await.store()? {
+        return rows::participant(&row);
+    }
     sqlx::query(
         "INSERT INTO participants (conversation_id, user_id, last_read_seq, \
          public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
@@ -151,17 +163,38 @@ async fn locked_participant(
     .execute(&mut *conn)
     .await
     .store()?;
+    let row = select().fetch_one(&mut *conn).await.store()?;
+    rows::participant(&row)
+}
+
+/// The conversation row and `user_id`'s participant record (if any), both locked until
+/// commit, in one statement.
+async fn conversation_and_participant_for_update(
+    conn: &mut PgConnection,
+    id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
+    // The two column lists share no name, so each decoder finds its own.
     let sql = format!(
-        "SELECT {} FROM participants WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE",
+        "SELECT c.*, p.* FROM (SELECT {} FROM conversations WHERE id = $1 FOR UPDATE) c \
+         LEFT JOIN LATERAL (SELECT {} FROM participants \
+             WHERE conversation_id = c.id AND user_id = $2 FOR UPDATE) p ON true",
+        rows::CONVERSATION_COLS,
         rows::PARTICIPANT_COLS
     );
-    let row = sqlx::query(&sql)
-        .bind(conversation_id)
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
         .bind(user_id)
-        .fetch_one(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await
-        .store()?;
-    rows::participant(&row)
+        .store()?
+    else {
+        return Ok(None);
+    };
+    let conv = rows::conversation(&row)?;
+    let found: Option<Uuid> = sqlx::Row::try_get(&row, "user_id").store()?;
+    let participant = found.map(|_| rows::participant(&row)).transpose()?;
+    Ok(Some((conv, participant)))
 }
 
 fn read_above(p: &Participant) -> Vec<i64> {
@@ -173,33 +206,54 @@ pub(crate) async fn upsert_participant(
     conn: &mut PgConnection,
     p: &Participant,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO participants (conversation_id, user_id, last_read_seq, \
-         public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
-         read_marks, delivered_marks, version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
-         last_read_seq = EXCLUDED.last_read_seq, \
-         public_at_watermark = EXCLUDED.public_at_watermark, \
-         own_at_watermark = EXCLUDED.own_at_watermark, read_above = EXCLUDED.read_above, \
-         delivered_seq = EXCLUDED.delivered_seq, sent_count = EXCLUDED.sent_count, \
-         read_marks = EXCLUDED.read_marks, delivered_marks = EXCLUDED.delivered_marks, \
-         version = EXCLUDED.version",
-    )
-    .bind(p.conversation_id)
-    .bind(p.user_id)
-    .bind(i(p.last_read_seq))
-    .bind(i(p.public_at_watermark))
-    .bind(i(p.own_at_watermark))
-    .bind(read_above(p))
-    .bind(i(p.delivered_seq))
-    .bind(i(p.sent_count))
-    .bind(to_json(&p.read_marks)?)
-    .bind(to_json(&p.delivered_marks)?)
-    .bind(i(p.version))
-    .execute(&mut *conn)
-    .await
-    .store()?;
+    let mut w = Writes::new();
+    push_upsert_participants(&mut w, std::slice::from_ref(p))?;
+    w.run(conn, &Effects::none()).await?;
+    Ok(())
+}
+
+/// Adds the insert-or-replace of whole participant records (of distinct users).
+fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) -> StoreResult<()> {
+    if ps.is_empty() {
+        return Ok(());
+    }
+    let marks = ps
+        .iter()
+        .map(|p| Ok((to_json(&p.read_marks)?, to_json(&p.delivered_marks)?)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let ps = ps.to_vec();
+    w.write(|q| {
+        q.push(
+            "INSERT INTO participants (conversation_id, user_id, last_read_seq, \
+             public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
+             read_marks, delivered_marks, version) ",
+        );
+        q.push_values(
+            ps.into_iter().zip(marks),
+            |mut row, (p, (read, delivered))| {
+                row.push_bind(p.conversation_id)
+                    .push_bind(p.user_id)
+                    .push_bind(i(p.last_read_seq))
+                    .push_bind(i(p.public_at_watermark))
+                    .push_bind(i(p.own_at_watermark))
+                    .push_bind(read_above(&p))
+                    .push_bind(i(p.delivered_seq))
+                    .push_bind(i(p.sent_count))
+                    .push_bind(read)
+                    .push_bind(delivered)
+                    .push_bind(i(p.version));
+            },
+        );
+        q.push(
+            " ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
+             last_read_seq = EXCLUDED.last_read_seq, \
+             public_at_watermark = EXCLUDED.public_at_watermark, \
+             own_at_watermark = EXCLUDED.own_at_watermark, read_above = EXCLUDED.read_above, \
+             delivered_seq = EXCLUDED.delivered_seq, sent_count = EXCLUDED.sent_count, \
+             read_marks = EXCLUDED.read_marks, delivered_marks = EXCLUDED.delivered_marks, \
+             version = EXCLUDED.version",
+        );
+    });
     Ok(())
 }
 
@@ -212,29 +266,37 @@ pub(crate) async fn insert_messages(conn: &mut PgConnection, ms: &[&Message]) ->
     if ms.is_empty() {
         return Ok(());
     }
-    let mut q: QueryBuilder<Postgres> = QueryBuilder::new(
-        "INSERT INTO messages (id, conversation_id, seq, sender_id, content, parent_id, \
-         reply_count, attachment_ids, internal, created_at, edited_at, deleted_at, \
-         public_ordinal, sender_ordinal) ",
-    );
-    q.push_values(ms, |mut row, m| {
-        row.push_bind(m.id)
-            .push_bind(m.conversation_id)
-            .push_bind(i(m.seq))
-            .push_bind(m.sender_id)
-            .push_bind(m.content.clone())
-            .push_bind(m.parent_id)
-            .push_bind(i(m.reply_count))
-            .push_bind(m.attachment_ids.clone())
-            .push_bind(m.internal)
-            .push_bind(m.created_at)
-            .push_bind(m.edited_at)
-            .push_bind(m.deleted_at)
-            .push_bind(i(m.public_ordinal))
-            .push_bind(i(m.sender_ordinal));
-    });
-    q.build().execute(&mut *conn).await.store()?;
+    let mut w = Writes::new();
+    push_insert_messages(&mut w, ms);
+    w.run(conn, &Effects::none()).await?;
     Ok(())
+}
+
+fn push_insert_messages(w: &mut Writes, ms: &[&Message]) {
+    let ms: Vec<Message> = ms.iter().map(|m| (*m).clone()).collect();
+    w.write(|q| {
+        q.push(
+            "INSERT INTO messages (id, conversation_id, seq, sender_id, content, parent_id, \
+             reply_count, attachment_ids, internal, created_at, edited_at, deleted_at, \
+             public_ordinal, sender_ordinal) ",
+        );
+        q.push_values(ms, |mut row, m| {
+            row.push_bind(m.id)
+                .push_bind(m.conversation_id)
+                .push_bind(i(m.seq))
+                .push_bind(m.sender_id)
+                .push_bind(m.content)
+                .push_bind(m.parent_id)
+                .push_bind(i(m.reply_count))
+                .push_bind(m.attachment_ids)
+                .push_bind(m.internal)
+                .push_bind(m.created_at)
+                .push_bind(m.edited_at)
+                .push_bind(m.deleted_at)
+                .push_bind(i(m.public_ordinal))
+                .push_bind(i(m.sender_ordinal));
+        });
+    });
 }
 
 impl PostgresStore {
@@ -274,9 +336,10 @@ impl PostgresStore {
 impl ConversationStore for PostgresStore {
     async fn create_conversation(&self, conv: &Conversation, fx: &Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
-        insert_conversation(&mut tx, conv).await?;
-        let wrote = write_effects(&mut tx, fx).await?;
-        self.commit(tx, wrote).await
+        let mut w = Writes::new();
+        push_new_conversation(&mut w, conv)?;
+        let written = w.run(&mut tx, fx).await?;
+        self.commit(tx, written.wrote_events).await
     }
 
     async fn find_direct(&self, direct_key: &str) -> StoreResult<Option<Conversation>> {
@@ -329,13 +392,14 @@ impl ConversationStore for PostgresStore {
             return Ok(false);
         }
         conv.members.push(member);
-        write_conversation(&mut tx, &conv).await?;
-        insert_member(&mut tx, &conv, &member).await?;
         let existing = locked_participant(&mut tx, id, member.user_id).await?;
         let joined = Participant::joined(&conv, member.user_id, Some(existing));
-        upsert_participant(&mut tx, &joined).await?;
-        let wrote = write_effects(&mut tx, fx).await?;
-        self.commit(tx, wrote).await?;
+        let mut w = Writes::new();
+        push_write_conversation(&mut w, &conv)?;
+        push_insert_members(&mut w, &conv, &[member]);
+        push_upsert_participants(&mut w, &[joined])?;
+        let written = w.run(&mut tx, fx).await?;
+        self.commit(tx, written.wrote_events).await?;
         Ok(true)
     }
 
@@ -348,15 +412,16 @@ impl ConversationStore for PostgresStore {
             return Ok(false);
         }
         conv.members.retain(|m| m.user_id != user_id);
-        write_conversation(&mut tx, &conv).await?;
-        sqlx::query("DELETE FROM conversation_members WHERE conversation_id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .store()?;
-        let wrote = write_effects(&mut tx, fx).await?;
-        self.commit(tx, wrote).await?;
+        let mut w = Writes::new();
+        push_write_conversation(&mut w, &conv)?;
+        w.write(|q| {
+            q.push("DELETE FROM conversation_members WHERE conversation_id = ")
+                .push_bind(id)
+                .push(" AND user_id = ")
+                .push_bind(user_id);
+        });
+        let written = w.run(&mut tx, fx).await?;
+        self.commit(tx, written.wrote_events).await?;
         Ok(true)
     }
 
@@ -381,38 +446,17 @@ impl ConversationStore for PostgresStore {
         effects: EffectsFn<'_, Message>,
     ) -> StoreResult<Message> {
         let mut tx = self.begin().await?;
-        let mut conv = conversation_for_update(&mut tx, new.conversation_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let (mut conv, sender) =
+            conversation_and_participant_for_update(&mut tx, new.conversation_id, new.sender_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let sender = match sender {
+            Some(p) => p,
+            None => locked_participant(&mut tx, conv.id, new.sender_id).await?,
+        };
         let was_member = conv.is_member(new.sender_id);
-        let sender = locked_participant(&mut tx, conv.id, new.sender_id).await?;
         let (message, participant) = message::apply_append(&mut conv, Some(sender), new);
-        if let Some(parent) = new.parent_id {
-            let done = sqlx::query(
-                "UPDATE messages SET reply_count = reply_count + 1 \
-                 WHERE id = $1 AND conversation_id = $2",
-            )
-            .bind(parent)
-            .bind(conv.id)
-            .execute(&mut *tx)
-            .await
-            .store()?;
-            if done.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
-        }
-        insert_message(&mut tx, &message).await?;
-        write_conversation(&mut tx, &conv).await?;
-        if !was_member && let Some(m) = conv.members.iter().find(|m| m.user_id == new.sender_id) {
-            insert_member(&mut tx, &conv, m).await?;
-        }
-        sqlx::query("UPDATE conversation_members SET activity_at = $2 WHERE conversation_id = $1")
-            .bind(conv.id)
-            .bind(conv.activity_at())
-            .execute(&mut *tx)
-            .await
-            .store()?;
-        upsert_participant(&mut tx, &participant).await?;
+        // Statements that may fail on their own run first; the rest is one statement.
         attach(
             &mut tx,
             &new.attachment_ids,
@@ -425,8 +469,36 @@ impl ConversationStore for PostgresStore {
         if let Some(ticket) = &new.ticket_update {
             write_ticket(&mut tx, ticket).await?;
         }
-        let wrote = write_effects(&mut tx, &effects(&message)).await?;
-        self.commit(tx, wrote).await?;
+        let mut w = Writes::new();
+        if let Some(parent) = new.parent_id {
+            let conversation_id = conv.id;
+            w.counted(|q| {
+                q.push("UPDATE messages SET reply_count = reply_count + 1 WHERE id = ")
+                    .push_bind(parent)
+                    .push(" AND conversation_id = ")
+                    .push_bind(conversation_id)
+                    .push(" RETURNING 1");
+            });
+        }
+        push_insert_messages(&mut w, &[&message]);
+        push_write_conversation(&mut w, &conv)?;
+        if !was_member && let Some(m) = conv.members.iter().find(|m| m.user_id == new.sender_id) {
+            // Inserted with the new activity time: the UPDATE below cannot see it.
+            push_insert_members(&mut w, &conv, std::slice::from_ref(m));
+        }
+        let (conversation_id, activity) = (conv.id, conv.activity_at());
+        w.write(|q| {
+            q.push("UPDATE conversation_members SET activity_at = ")
+                .push_bind(activity)
+                .push(" WHERE conversation_id = ")
+                .push_bind(conversation_id);
+        });
+        push_upsert_participants(&mut w, &[participant])?;
+        let written = w.run(&mut tx, &effects(&message)).await?;
+        if new.parent_id.is_some() && written.counts.first() != Some(&1) {
+            return Err(StoreError::NotFound);
+        }
+        self.commit(tx, written.wrote_events).await?;
         Ok(message)
     }
 
@@ -627,45 +699,68 @@ impl ConversationStore for PostgresStore {
     async fn put_read_state(&self, p: &Participant, fx: &Effects) -> StoreResult<()> {
         let conflict = || StoreError::Conflict("version".into());
         let expected = p.version.checked_sub(1).ok_or_else(conflict)?;
+        let p = p.clone();
+        let read_marks = to_json(&p.read_marks)?;
+        let mut w = Writes::new();
+        w.counted(|q| {
+            if expected == 0 {
+                q.push(
+                    "INSERT INTO participants (conversation_id, user_id, last_read_seq, \
+                     public_at_watermark, own_at_watermark, read_above, delivered_seq, \
+                     sent_count, read_marks, delivered_marks, version) VALUES (",
+                );
+                let mut row = q.separated(", ");
+                row.push_bind(p.conversation_id)
+                    .push_bind(p.user_id)
+                    .push_bind(i(p.last_read_seq))
+                    .push_bind(i(p.public_at_watermark))
+                    .push_bind(i(p.own_at_watermark))
+                    .push_bind(read_above(&p))
+                    .push_bind(i(p.last_read_seq))
+                    .push("0")
+                    .push_bind(read_marks)
+                    .push("'[]'")
+                    .push_bind(i(p.version));
+                q.push(
+                    ") ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
+                     last_read_seq = EXCLUDED.last_read_seq, \
+                     public_at_watermark = EXCLUDED.public_at_watermark, \
+                     own_at_watermark = EXCLUDED.own_at_watermark, \
+                     read_above = EXCLUDED.read_above, \
+                     delivered_seq = greatest(participants.delivered_seq, EXCLUDED.last_read_seq), \
+                     read_marks = EXCLUDED.read_marks, version = EXCLUDED.version \
+                     WHERE participants.version = 0 RETURNING 1",
+                );
+            } else {
+                q.push("UPDATE participants SET last_read_seq = ")
+                    .push_bind(i(p.last_read_seq))
+                    .push(", public_at_watermark = ")
+                    .push_bind(i(p.public_at_watermark))
+                    .push(", own_at_watermark = ")
+                    .push_bind(i(p.own_at_watermark))
+                    .push(", read_above = ")
+                    .push_bind(read_above(&p))
+                    .push(", delivered_seq = greatest(delivered_seq, ")
+                    .push_bind(i(p.last_read_seq))
+                    .push("), read_marks = ")
+                    .push_bind(read_marks)
+                    .push(", version = ")
+                    .push_bind(i(p.version))
+                    .push(" WHERE conversation_id = ")
+                    .push_bind(p.conversation_id)
+                    .push(" AND user_id = ")
+                    .push_bind(p.user_id)
+                    .push(" AND version = ")
+                    .push_bind(i(expected))
+                    .push(" RETURNING 1");
+            }
+        });
         let mut tx = self.begin().await?;
-        let done = if expected == 0 {
-            sqlx::query(
-                "INSERT INTO participants (conversation_id, user_id, last_read_seq, \
-                 public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
-                 read_marks, delivered_marks, version) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $3, 0, $7, '[]', $8) \
-                 ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
-                 last_read_seq = EXCLUDED.last_read_seq, \
-                 public_at_watermark = EXCLUDED.public_at_watermark, \
-                 own_at_watermark = EXCLUDED.own_at_watermark, read_above = EXCLUDED.read_above, \
-                 delivered_seq = greatest(participants.delivered_seq, EXCLUDED.last_read_seq), \
-                 read_marks = EXCLUDED.read_marks, version = EXCLUDED.version \
-                 WHERE participants.version = 0",
-            )
-        } else {
-            sqlx::query(
-                "UPDATE participants SET last_read_seq = $3, public_at_watermark = $4, \
-                 own_at_watermark = $5, read_above = $6, \
-                 delivered_seq = greatest(delivered_seq, $3), read_marks = $7, version = $8 \
-                 WHERE conversation_id = $1 AND user_id = $2 AND version = $8 - 1",
-            )
-        }
-        .bind(p.conversation_id)
-        .bind(p.user_id)
-        .bind(i(p.last_read_seq))
-        .bind(i(p.public_at_watermark))
-        .bind(i(p.own_at_watermark))
-        .bind(read_above(p))
-        .bind(to_json(&p.read_marks)?)
-        .bind(i(p.version))
-        .execute(&mut *tx)
-        .await
-        .store()?;
-        if done.rows_affected() == 0 {
+        let written = w.run(&mut tx, fx).await?;
+        if written.counts.first() != Some(&1) {
             return Err(conflict());
         }
-        let wrote = write_effects(&mut tx, fx).await?;
-        self.commit(tx, wrote).await
+        self.commit(tx, written.wrote_events).await
     }
 
     async fn advance_delivered(
@@ -702,9 +797,10 @@ impl ConversationStore for PostgresStore {
                 one: false,
             },
         );
-        upsert_participant(&mut tx, &p).await?;
-        let wrote = write_effects(&mut tx, fx).await?;
-        self.commit(tx, wrote).await?;
+        let mut w = Writes::new();
+        push_upsert_participants(&mut w, &[p])?;
+        let written = w.run(&mut tx, fx).await?;
+        self.commit(tx, written.wrote_events).await?;
         Ok(true)
     }
 }

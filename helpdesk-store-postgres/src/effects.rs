@@ -1,13 +1,17 @@
 //! Writing [`Effects`] inside an operation's transaction: events with their ids and
 //! webhook deliveries, notifications, ticket timeline entries; and the commit that sends
 //! `NOTIFY` afterwards.
+//!
+//! Effects are written by one statement of data-modifying CTEs (rows passed as arrays
+//! and `UNNEST`ed), which may begin with the operation's own writes ([`Writes`]): every
+//! statement is a round trip, and a round trip costs more here than the rows it writes.
 
 use helpdesk_core::event::{Effects, Event, EventId};
 use helpdesk_core::notification::Notification;
 use helpdesk_core::store::StoreResult;
 use helpdesk_core::ticket::TicketEvent;
 use helpdesk_core::webhook::{Delivery, Webhook};
-use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Transaction};
 
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
@@ -23,35 +27,225 @@ pub(crate) const CHANNEL: &str = "helpdesk_events";
 /// ids are the transaction's xid8 plus a position that starts at 0 here). Returns
 /// whether events were written, so the caller sends `NOTIFY` after commit.
 pub(crate) async fn write_effects(conn: &mut PgConnection, fx: &Effects) -> StoreResult<bool> {
-    if !fx.events.is_empty() {
+    if fx.is_empty() {
+        return Ok(false);
+    }
+    Ok(Writes::new().run(conn, fx).await?.wrote_events)
+}
+
+/// One statement of data-modifying CTEs: an operation's own writes, then its effects
+/// (see [`Writes::run`]). All of them see the same snapshot, so no two may touch the
+/// same row, and none sees another's rows unless it reads its `RETURNING`.
+pub(crate) struct Writes {
+    q: QueryBuilder<'static, Postgres>,
+    ctes: usize,
+    counted: Vec<usize>,
+}
+
+/// What [`Writes::run`] did.
+pub(crate) struct Written {
+    /// Whether events were written (the caller sends `NOTIFY` after commit).
+    pub(crate) wrote_events: bool,
+    /// The rows each [`Writes::counted`] CTE returned, in the order they were added.
+    pub(crate) counts: Vec<i64>,
+}
+
+impl Writes {
+    /// No writes yet.
+    pub(crate) fn new() -> Self {
+        Writes {
+            q: QueryBuilder::new(""),
+            ctes: 0,
+            counted: Vec::new(),
+        }
+    }
+
+    /// Adds a CTE; `body` pushes its statement (`INSERT`, `UPDATE`, ...).
+    pub(crate) fn write(&mut self, body: impl FnOnce(&mut QueryBuilder<'static, Postgres>)) {
+        self.q.push(if self.ctes == 0 { "WITH " } else { ", " });
+        self.q.push(format!("w{} AS (", self.ctes));
+        body(&mut self.q);
+        self.q.push(")");
+        self.ctes += 1;
+    }
+
+    /// Adds a CTE whose statement ends in `RETURNING`; [`Written::counts`] tells how many
+    /// rows it returned (e.g. 0 when an `UPDATE`'s condition failed: the caller then
+    /// returns an error, which rolls the whole transaction back).
+    pub(crate) fn counted(&mut self, body: impl FnOnce(&mut QueryBuilder<'static, Postgres>)) {
+        self.counted.push(self.ctes);
+        self.write(body);
+    }
+
+    /// Ends the statement with `main` (e.g. an `INSERT ... RETURNING` whose rows the
+    /// caller reads) instead of effects.
+    pub(crate) fn finish(
+        mut self,
+        main: impl FnOnce(&mut QueryBuilder<'static, Postgres>),
+    ) -> QueryBuilder<'static, Postgres> {
+        if self.ctes > 0 {
+            self.q.push(" ");
+        }
+        main(&mut self.q);
+        self.q
+    }
+
+    /// Adds the writes of `fx` and runs the statement in the transaction of `conn`: at
+    /// most once per transaction, since event ids are the transaction's xid8 shifted
+    /// left by [`EVENT_ID_SHIFT`] plus the event's position, starting at 0 here. Webhook
+    /// deliveries take one more statement to read the active endpoints and one to insert
+    /// them, only when an endpoint is active.
+    pub(crate) async fn run(
+        mut self,
+        conn: &mut PgConnection,
+        fx: &Effects,
+    ) -> StoreResult<Written> {
         if fx.events.len() >= 1 << EVENT_ID_SHIFT {
             return Err(helpdesk_core::StoreError::other(
                 "too many events in one operation",
             ));
         }
-        let base: i64 = sqlx::query_scalar(&format!(
-            "SELECT pg_current_xact_id()::text::bigint << {EVENT_ID_SHIFT}"
-        ))
-        .fetch_one(&mut *conn)
-        .await
-        .store()?;
-        let webhooks = active_webhooks(conn).await?;
-        for (n, new) in fx.events.iter().enumerate() {
-            let id = base + n as i64;
-            let event = Event::from_new(EventId(rows::u(id)), new);
-            insert_event(conn, &event).await?;
-            for w in webhooks.iter().filter(|w| w.wants(&event)) {
-                insert_delivery(conn, &Delivery::pending(w, &event)).await?;
-            }
+        if !fx.events.is_empty() {
+            self.events(fx)?;
         }
+        if !fx.notifications.is_empty() {
+            self.notifications(&fx.notifications);
+        }
+        if !fx.ticket_events.is_empty() {
+            self.ticket_events(&fx.ticket_events);
+        }
+        if self.ctes == 0 {
+            return Ok(Written {
+                wrote_events: false,
+                counts: Vec::new(),
+            });
+        }
+        let counts: Vec<String> = self
+            .counted
+            .iter()
+            .map(|n| format!("(SELECT count(*) FROM w{n})"))
+            .collect();
+        // The event id base and the webhook check only matter with events.
+        let (base, hooks) = if fx.events.is_empty() {
+            ("NULL::bigint".to_owned(), "false")
+        } else {
+            (
+                format!("pg_current_xact_id()::text::bigint << {EVENT_ID_SHIFT}"),
+                "EXISTS (SELECT 1 FROM webhooks WHERE active)",
+            )
+        };
+        self.q.push(format!(
+            " SELECT {base} AS base, {hooks} AS hooks, ARRAY[{}]::bigint[] AS counts",
+            counts.join(", ")
+        ));
+        let row = self.q.build().fetch_one(&mut *conn).await.store()?;
+        let base: Option<i64> = row.try_get("base").store()?;
+        let hooks: bool = row.try_get("hooks").store()?;
+        let counts: Vec<i64> = row.try_get("counts").store()?;
+        if let Some(base) = base.filter(|_| hooks) {
+            let webhooks = active_webhooks(conn).await?;
+            let events: Vec<Event> = fx
+                .events
+                .iter()
+                .enumerate()
+                .map(|(n, new)| Event::from_new(EventId(rows::u(base + n as i64)), new))
+                .collect();
+            let deliveries: Vec<Delivery> = events
+                .iter()
+                .flat_map(|e| {
+                    webhooks
+                        .iter()
+                        .filter(|w| w.wants(e))
+                        .map(|w| Delivery::pending(w, e))
+                })
+                .collect();
+            insert_deliveries(conn, &deliveries.iter().collect::<Vec<_>>()).await?;
+        }
+        Ok(Written {
+            wrote_events: !fx.events.is_empty(),
+            counts,
+        })
     }
-    for n in &fx.notifications {
-        insert_notification(conn, n).await?;
+
+    /// Events, with ids from the transaction's xid8 (the same `base` the final SELECT
+    /// returns) and their position.
+    fn events(&mut self, fx: &Effects) -> StoreResult<()> {
+        let audiences = fx
+            .events
+            .iter()
+            .map(|e| to_json(&e.audience))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let kinds: Vec<String> = fx.events.iter().map(|e| e.kind.clone()).collect();
+        let ats: Vec<_> = fx.events.iter().map(|e| e.at).collect();
+        let data: Vec<_> = fx.events.iter().map(|e| e.data.clone()).collect();
+        let only: Vec<_> = fx.events.iter().map(|e| e.only_webhook).collect();
+        self.write(|q| {
+            q.push(format!(
+                "INSERT INTO events (id, kind, at, audience, data, only_webhook) \
+                 SELECT (pg_current_xact_id()::text::bigint << {EVENT_ID_SHIFT}) + t.n - 1, \
+                 t.kind, t.at, t.audience, t.data, t.only_webhook FROM UNNEST("
+            ));
+            q.push_bind(kinds).push("::text[], ");
+            q.push_bind(ats).push("::timestamptz[], ");
+            q.push_bind(audiences).push("::jsonb[], ");
+            q.push_bind(data).push("::jsonb[], ");
+            q.push_bind(only).push(
+                "::uuid[]) WITH ORDINALITY \
+                 AS t(kind, at, audience, data, only_webhook, n)",
+            );
+        });
+        Ok(())
     }
-    for e in &fx.ticket_events {
-        insert_ticket_event(conn, e).await?;
+
+    fn notifications(&mut self, ns: &[Notification]) {
+        let ids: Vec<_> = ns.iter().map(|n| n.id).collect();
+        let users: Vec<_> = ns.iter().map(|n| n.user_id).collect();
+        let kinds: Vec<_> = ns.iter().map(|n| n.kind.as_str().to_owned()).collect();
+        let titles: Vec<_> = ns.iter().map(|n| n.title.clone()).collect();
+        let bodies: Vec<_> = ns.iter().map(|n| n.body.clone()).collect();
+        let tickets: Vec<_> = ns.iter().map(|n| n.data.ticket_id).collect();
+        let conversations: Vec<_> = ns.iter().map(|n| n.data.conversation_id).collect();
+        let messages: Vec<_> = ns.iter().map(|n| n.data.message_id).collect();
+        let read: Vec<_> = ns.iter().map(|n| n.read_at).collect();
+        let created: Vec<_> = ns.iter().map(|n| n.created_at).collect();
+        self.write(|q| {
+            q.push(
+                "INSERT INTO notifications (id, user_id, kind, title, body, ticket_id, \
+                 conversation_id, message_id, read_at, created_at) SELECT * FROM UNNEST(",
+            );
+            q.push_bind(ids).push("::uuid[], ");
+            q.push_bind(users).push("::uuid[], ");
+            q.push_bind(kinds).push("::text[], ");
+            q.push_bind(titles).push("::text[], ");
+            q.push_bind(bodies).push("::text[], ");
+            q.push_bind(tickets).push("::uuid[], ");
+            q.push_bind(conversations).push("::uuid[], ");
+            q.push_bind(messages).push("::uuid[], ");
+            q.push_bind(read).push("::timestamptz[], ");
+            q.push_bind(created).push("::timestamptz[])");
+        });
     }
-    Ok(!fx.events.is_empty())
+
+    fn ticket_events(&mut self, es: &[TicketEvent]) {
+        let ids: Vec<_> = es.iter().map(|e| e.id).collect();
+        let tickets: Vec<_> = es.iter().map(|e| e.ticket_id).collect();
+        let kinds: Vec<_> = es.iter().map(|e| e.kind.clone()).collect();
+        let actors: Vec<_> = es.iter().map(|e| e.actor_id).collect();
+        let ats: Vec<_> = es.iter().map(|e| e.at).collect();
+        let data: Vec<_> = es.iter().map(|e| e.data.clone()).collect();
+        self.write(|q| {
+            q.push(
+                "INSERT INTO ticket_events (id, ticket_id, kind, actor_id, at, data) \
+                 SELECT * FROM UNNEST(",
+            );
+            q.push_bind(ids).push("::uuid[], ");
+            q.push_bind(tickets).push("::uuid[], ");
+            q.push_bind(kinds).push("::text[], ");
+            q.push_bind(actors).push("::uuid[], ");
+            q.push_bind(ats).push("::timestamptz[], ");
+            q.push_bind(data).push("::jsonb[])");
+        });
+    }
 }
 
 async fn active_webhooks(conn: &mut PgConnection) -> StoreResult<Vec<Webhook>> {

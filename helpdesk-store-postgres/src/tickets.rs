@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::attachments::{attach, delete_blobs_of};
-use crate::conversations::insert_conversation;
-use crate::effects::write_effects;
+use crate::conversations::push_new_conversation;
+use crate::effects::{Writes, write_effects};
 use crate::error::SqlxResultExt;
 use crate::rows::{self, i, micros, priority_rank};
 
@@ -32,33 +32,43 @@ pub(crate) async fn insert_ticket(
     t: &Ticket,
     number: Option<i64>,
 ) -> StoreResult<i64> {
+    Writes::new()
+        .finish(|q| push_insert_ticket(q, t, number))
+        .build_query_scalar()
+        .fetch_one(&mut *conn)
+        .await
+        .store()
+}
+
+/// Pushes an `INSERT` of a ticket `RETURNING number` (see [`insert_ticket`]).
+fn push_insert_ticket(q: &mut QueryBuilder<'static, Postgres>, t: &Ticket, number: Option<i64>) {
+    q.push(
+        "INSERT INTO tickets (id, number, subject, description, status, priority, \
+         requester_id, assignee_id, tags, conversation_id, created_at, updated_at, \
+         first_response_at, resolved_at, closed_at, version) VALUES (",
+    );
     // COALESCE evaluates `nextval` only when no number is given.
-    sqlx::query_scalar(
-        "INSERT INTO tickets (id, number, subject, description, status, priority, requester_id, \
-         assignee_id, tags, conversation_id, created_at, updated_at, first_response_at, \
-         resolved_at, closed_at, version) \
-         VALUES ($1, COALESCE($2, nextval('ticket_numbers')), $3, $4, $5, $6, $7, $8, $9, \
-         $10, $11, $12, $13, $14, $15, $16) RETURNING number",
-    )
-    .bind(t.id)
-    .bind(number)
-    .bind(&t.subject)
-    .bind(&t.description)
-    .bind(t.status.as_str())
-    .bind(priority_rank(t.priority))
-    .bind(t.requester_id)
-    .bind(t.assignee_id)
-    .bind(&t.tags)
-    .bind(t.conversation_id)
-    .bind(t.created_at)
-    .bind(t.updated_at)
-    .bind(t.first_response_at)
-    .bind(t.resolved_at)
-    .bind(t.closed_at)
-    .bind(i(t.version))
-    .fetch_one(&mut *conn)
-    .await
-    .store()
+    q.push_bind(t.id)
+        .push(", COALESCE(")
+        .push_bind(number)
+        .push(", nextval('ticket_numbers'))");
+    let mut row = q.separated(", ");
+    row.push_unseparated(", ")
+        .push_bind(t.subject.clone())
+        .push_bind(t.description.clone())
+        .push_bind(t.status.as_str())
+        .push_bind(priority_rank(t.priority))
+        .push_bind(t.requester_id)
+        .push_bind(t.assignee_id)
+        .push_bind(t.tags.clone())
+        .push_bind(t.conversation_id)
+        .push_bind(t.created_at)
+        .push_bind(t.updated_at)
+        .push_bind(t.first_response_at)
+        .push_bind(t.resolved_at)
+        .push_bind(t.closed_at)
+        .push_bind(i(t.version));
+    q.push(") RETURNING number");
 }
 
 /// Writes a ticket under its version check: `NotFound` if absent, `Conflict("version")`
@@ -117,10 +127,10 @@ impl TicketStore for PostgresStore {
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket> {
         let mut tx = self.begin().await?;
-        // Everything that can fail on bad input runs before the number is taken, so a
-        // rejected creation leaves no gap in the numbers. (Attachments name their
-        // ticket without a foreign key, so they can be attached first.)
-        insert_conversation(&mut tx, &new.conversation).await?;
+        // Attachments that are missing or taken fail the creation before it takes a
+        // number (they name their ticket without a foreign key, so they can go first).
+        // Then one statement inserts the conversation and the ticket with its number,
+        // and one more the effects, which need the number.
         attach(
             &mut tx,
             &new.attachment_ids,
@@ -129,8 +139,15 @@ impl TicketStore for PostgresStore {
             },
         )
         .await?;
+        let mut w = Writes::new();
+        push_new_conversation(&mut w, &new.conversation)?;
         let mut ticket = new.ticket.clone();
-        ticket.number = insert_ticket(&mut tx, &ticket, None).await?;
+        ticket.number = w
+            .finish(|q| push_insert_ticket(q, &ticket, None))
+            .build_query_scalar()
+            .fetch_one(&mut *tx)
+            .await
+            .store()?;
         let wrote = write_effects(&mut tx, &effects(&ticket)).await?;
         self.commit(tx, wrote).await?;
         Ok(ticket)

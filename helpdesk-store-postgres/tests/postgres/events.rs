@@ -35,9 +35,9 @@ async fn a_reader_never_skips_an_event_that_commits_late() {
     let Some(db) = TestDb::create("a_reader_never_skips_an_event_that_commits_late").await else {
         return;
     };
-    // Lock an unattached attachment, so a ticket creation that attaches it starts (and
-    // takes its xid with the conversation it inserts first) but cannot commit until we
-    // let it.
+    // Lock an unattached attachment, so a ticket creation that attaches it starts (its
+    // UPDATE of the attachment takes an xid, then waits for the row) but cannot commit
+    // until we let it.
     let attachment = Attachment {
         id: Uuid::now_v7(),
         filename: "a.txt".into(),
