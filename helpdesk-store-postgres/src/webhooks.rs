@@ -120,14 +120,22 @@ impl WebhookStore for PostgresStore {
         lease_until: DateTime<Utc>,
         limit: usize,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        let mut tx = self.begin().await?;
+        // One statement (its own transaction): lock the due deliveries, move their next
+        // attempt to the lease's end, and return them as they were with their events
+        // and endpoints. The worker calls this after every NOTIFY, mostly to find
+        // nothing, so it must cost one round trip.
         let sql = format!(
-            "SELECT {d}, {e}, {w} FROM deliveries d \
-             JOIN webhooks w ON w.id = d.webhook_id \
-             JOIN events e ON e.id = d.event_id \
-             WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= $1 AND w.active \
-             ORDER BY d.next_attempt_at, d.event_id, d.id LIMIT $2 \
-             FOR UPDATE OF d SKIP LOCKED",
+            "WITH due AS ( \
+                 SELECT {d} FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+                 WHERE d.status IN ('pending', 'failed') AND d.next_attempt_at <= $1 \
+                   AND w.active \
+                 ORDER BY d.next_attempt_at, d.event_id, d.id LIMIT $2 \
+                 FOR UPDATE OF d SKIP LOCKED), \
+             leased AS ( \
+                 UPDATE deliveries SET next_attempt_at = $3 WHERE id IN (SELECT id FROM due)) \
+             SELECT due.*, {e}, {w} FROM due \
+             JOIN webhooks w ON w.id = due.webhook_id JOIN events e ON e.id = due.event_id \
+             ORDER BY due.next_attempt_at, due.event_id, due.id",
             d = prefixed(rows::DELIVERY_COLS, "d"),
             e = with_alias(rows::EVENT_COLS, "e"),
             w = with_alias(rows::WEBHOOK_COLS, "w"),
@@ -135,10 +143,11 @@ impl WebhookStore for PostgresStore {
         let found = sqlx::query(&sql)
             .bind(now)
             .bind(i(limit as u64))
-            .fetch_all(&mut *tx)
+            .bind(lease_until)
+            .fetch_all(self.pool_ref())
             .await
             .store()?;
-        let claimed = found
+        found
             .iter()
             .map(|r| {
                 Ok(ClaimedDelivery {
@@ -147,18 +156,7 @@ impl WebhookStore for PostgresStore {
                     webhook: rows::webhook_with_prefix(r, "w_")?,
                 })
             })
-            .collect::<StoreResult<Vec<_>>>()?;
-        if !claimed.is_empty() {
-            let ids: Vec<Uuid> = claimed.iter().map(|c| c.delivery.id).collect();
-            sqlx::query("UPDATE deliveries SET next_attempt_at = $2 WHERE id = ANY($1)")
-                .bind(&ids)
-                .bind(lease_until)
-                .execute(&mut *tx)
-                .await
-                .store()?;
-        }
-        self.commit(tx, false).await?;
-        Ok(claimed)
+            .collect()
     }
 
     async fn update_delivery(&self, d: &Delivery) -> StoreResult<()> {
