@@ -33,16 +33,22 @@ use crate::rows::{self, i};
 /// a long transaction there must not hold the log back). Every other xid counts: one
 /// that ended before `pg_stat_activity` was read may have been this database's. Among
 /// xids running at once the low 32 bits (`backend_xid` is an `xid`) tell them apart.
-/// Runs inside the reading statement: `pg_current_snapshot()` is that statement's
-/// snapshot, the one its reads see.
+/// When no committed event lies at or above the snapshot's xmin (the lowest of all those
+/// xids) the xmin is the answer, and `pg_stat_activity` (a copy of every backend's
+/// status) is not read. Runs inside the reading statement: `pg_current_snapshot()` is
+/// that statement's snapshot, the one its reads see.
 const FRONTIER_CTE: &str = "\
     frontier AS ( \
-        SELECT least(pg_snapshot_xmax(s)::text::bigint, \
-            (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s) AS x \
-             WHERE x::text::bigint % 4294967296 NOT IN ( \
-                 SELECT a.backend_xid::text::bigint FROM pg_stat_activity a \
-                 WHERE a.backend_xid IS NOT NULL \
-                   AND a.datname IS DISTINCT FROM current_database()))) << 20 AS id \
+        SELECT CASE WHEN pg_snapshot_xmin(s)::text::bigint << 20 \
+                         > coalesce((SELECT max(id) FROM events), -1) \
+            THEN pg_snapshot_xmin(s)::text::bigint << 20 \
+            ELSE least(pg_snapshot_xmax(s)::text::bigint, \
+                (SELECT min(x::text::bigint) FROM pg_snapshot_xip(s) AS x \
+                 WHERE x::text::bigint % 4294967296 NOT IN ( \
+                     SELECT a.backend_xid::text::bigint FROM pg_stat_activity a \
+                     WHERE a.backend_xid IS NOT NULL \
+                       AND a.datname IS DISTINCT FROM current_database()))) << 20 \
+            END AS id \
         FROM pg_current_snapshot() AS s)";
 
 /// How long a read waits for transactions in flight that hide events committed before
