@@ -771,18 +771,9 @@ impl ConversationStore for PostgresStore {
         at: DateTime<Utc>,
         fx: &Effects,
     ) -> StoreResult<bool> {
-        // Most calls move nothing: answer those without a write (or a lock).
-        let current: Option<i64> = sqlx::query_scalar(
-            "SELECT delivered_seq FROM participants WHERE conversation_id = $1 AND user_id = $2",
-        )
-        .bind(conversation_id)
-        .bind(user_id)
-        .fetch_optional(self.pool_ref())
-        .await
-        .store()?;
-        if current.is_some_and(|d| rows::u(d) >= seq) {
-            return Ok(false);
-        }
+        // No unlocked look first: the library reads the record and calls this only when
+        // the watermark moves, so a look would nearly always be one more round trip. A
+        // call that moves nothing still writes nothing (the transaction rolls back).
         let mut tx = self.begin().await?;
         let mut p = locked_participant(&mut tx, conversation_id, user_id).await?;
         if p.delivered_seq >= seq {
