@@ -9,4 +9,5 @@ mod concurrency;
 mod conformance;
 mod connection_loss;
 mod events;
+mod numbers;
 mod search;
