@@ -12,6 +12,7 @@ use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::PostgresStore;
+use crate::conversations::prefixed;
 use crate::effects::write_effects;
 use crate::error::SqlxResultExt;
 use crate::rows::PgQuery;
@@ -167,6 +168,22 @@ impl UserStore for PostgresStore {
             .await
             .store()?;
         row.as_ref().map(rows::session).transpose()
+    }
+
+    async fn live_session_user(&self, session_id: Uuid) -> StoreResult<Option<User>> {
+        // Every authenticated request asks this: one statement, not the session and
+        // then its user.
+        let sql = format!(
+            "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.id = $1 AND s.revoked_at IS NULL",
+            prefixed(rows::USER_COLS, "u")
+        );
+        let row = sqlx::query(&sql)
+            .bind(session_id)
+            .fetch_optional(self.pool_ref())
+            .await
+            .store()?;
+        row.as_ref().map(rows::user).transpose()
     }
 
     async fn rotate_refresh(
