@@ -23,6 +23,11 @@ use crate::error::SqlxResultExt;
 use crate::rows::{self, i, micros, to_json};
 use crate::tickets::write_ticket;
 
+/// The head of every INSERT of a participant row, columns in the order their values follow.
+const INSERT_PARTICIPANT: &str = "INSERT INTO participants (conversation_id, user_id, \
+     last_read_seq, public_at_watermark, own_at_watermark, read_above, delivered_seq, \
+     sent_count, read_marks, delivered_marks, version) ";
+
 /// `cols` with every column prefixed by `alias.`.
 pub(crate) fn prefixed(cols: &str, alias: &str) -> String {
     cols.split(',')
@@ -151,13 +156,10 @@ async fn locked_participant(
     if let Some(row) = select().fetch_optional(&mut *conn).await.store()? {
         return rows::participant(&row);
     }
-    sqlx::query(
-        "INSERT INTO participants (conversation_id, user_id, last_read_seq, \
-         public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
-         read_marks, delivered_marks, version) \
-         VALUES ($1, $2, 0, 0, 0, '{}', 0, 0, '[]', '[]', 0) \
-         ON CONFLICT (conversation_id, user_id) DO NOTHING",
-    )
+    sqlx::query(&format!(
+        "{INSERT_PARTICIPANT}VALUES ($1, $2, 0, 0, 0, '{{}}', 0, 0, '[]', '[]', 0) \
+         ON CONFLICT (conversation_id, user_id) DO NOTHING"
+    ))
     .bind(conversation_id)
     .bind(user_id)
     .execute(&mut *conn)
@@ -223,11 +225,7 @@ fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) -> StoreResult<(
         .collect::<StoreResult<Vec<_>>>()?;
     let ps = ps.to_vec();
     w.write(|q| {
-        q.push(
-            "INSERT INTO participants (conversation_id, user_id, last_read_seq, \
-             public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
-             read_marks, delivered_marks, version) ",
-        );
+        q.push(INSERT_PARTICIPANT);
         q.push_values(
             ps.into_iter().zip(marks),
             |mut row, (p, (read, delivered))| {
@@ -704,11 +702,7 @@ impl ConversationStore for PostgresStore {
         let mut w = Writes::new();
         w.counted(|q| {
             if expected == 0 {
-                q.push(
-                    "INSERT INTO participants (conversation_id, user_id, last_read_seq, \
-                     public_at_watermark, own_at_watermark, read_above, delivered_seq, \
-                     sent_count, read_marks, delivered_marks, version) VALUES (",
-                );
+                q.push(INSERT_PARTICIPANT).push("VALUES (");
                 let mut row = q.separated(", ");
                 row.push_bind(p.conversation_id)
                     .push_bind(p.user_id)

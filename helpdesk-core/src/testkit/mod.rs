@@ -400,6 +400,7 @@ macro_rules! __conformance_cases {
                 refresh_rotates_tokens,
                 reused_refresh_token_revokes_family,
                 logout_ends_only_that_session,
+                live_session_user_only_for_live_sessions,
                 access_token_expires_by_clock,
                 refresh_token_expires_by_clock,
                 role_change_applies_to_existing_tokens,

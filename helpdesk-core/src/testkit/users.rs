@@ -342,6 +342,27 @@ pub async fn logout_ends_only_that_session(store: Arc<dyn Store>) {
     w.hd.logout(&pa).await.unwrap();
 }
 
+/// The store's one-read answer for authentication: the user of a live session; nothing
+/// for an unknown or a revoked session.
+pub async fn live_session_user_only_for_live_sessions(store: Arc<dyn Store>) {
+    let w = World::new(store.clone());
+    let c = w.customer().await;
+    let t = w.hd.login(c.email(), PASSWORD).await.unwrap();
+    let p = w.hd.authenticate(&t.access_token).await.unwrap();
+    let sid = p.session_id.unwrap();
+    let user = store.live_session_user(sid).await.unwrap().unwrap();
+    assert_eq!(user.id, p.user_id);
+    assert!(
+        store
+            .live_session_user(uuid::Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    w.hd.logout(&p).await.unwrap();
+    assert!(store.live_session_user(sid).await.unwrap().is_none());
+}
+
 /// Access tokens expire by the injected clock with `TokenExpired`.
 pub async fn access_token_expires_by_clock(store: Arc<dyn Store>) {
     let w = World::new(store);
