@@ -323,7 +323,11 @@ impl crate::Helpdesk {
                 self.st()
                     .get_conversation(id)
                     .await?
-                    .map(|c| c.members.iter().map(|m| m.user_id).collect())
+                    .map(|c| {
+                        let mut ids: Vec<Uuid> = c.members.iter().map(|m| m.user_id).collect();
+                        ids.sort_unstable();
+                        ids
+                    })
                     .unwrap_or_default(),
             ),
             None => None,
@@ -351,7 +355,7 @@ impl crate::Helpdesk {
 #[derive(Debug, Clone)]
 pub struct Viewers<'e> {
     audience: &'e Audience,
-    /// The members of the audience's conversation, when it names one.
+    /// The members of the audience's conversation, when it names one, sorted.
     members: Option<Vec<Uuid>>,
 }
 
@@ -364,10 +368,21 @@ impl Viewers<'_> {
         }
         match &self.members {
             Some(members) => {
-                (!a.staff_only || viewer.is_staff()) && members.contains(&viewer.user_id)
+                (!a.staff_only || viewer.is_staff())
+                    && members.binary_search(&viewer.user_id).is_ok()
             }
             None => false,
         }
+    }
+
+    /// Every user who may see the event is among these, unless it is `None` (every staff
+    /// user may): a server with many sockets checks just these users' ones.
+    pub fn candidates(&self) -> Option<impl Iterator<Item = Uuid> + '_> {
+        if self.audience.staff {
+            return None;
+        }
+        let members = self.members.iter().flatten();
+        Some(self.audience.users.iter().chain(members).copied())
     }
 }
 
