@@ -168,6 +168,12 @@ impl Effects {
     pub fn none() -> Self {
         Effects::default()
     }
+    /// Adds `other`'s effects after these.
+    pub fn extend(&mut self, other: &Effects) {
+        self.events.extend_from_slice(&other.events);
+        self.notifications.extend_from_slice(&other.notifications);
+        self.ticket_events.extend_from_slice(&other.ticket_events);
+    }
     /// Just one event.
     pub fn event(e: NewEvent) -> Self {
         Effects {

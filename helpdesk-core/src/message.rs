@@ -77,6 +77,23 @@ pub struct NewMessage {
 /// whole conversation.
 const SENDERS_LISTED: u64 = 64;
 
+/// Deliveries in one conversation read one record each; more read the conversation's.
+const PUSHED_READ_ONE_BY_ONE: usize = 8;
+
+/// A message that a live connection pushed to a member: a delivery to record with
+/// [`crate::Helpdesk::mark_pushed`].
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    /// The member it reached.
+    pub principal: crate::Principal,
+    /// Its conversation.
+    pub conversation_id: Uuid,
+    /// Its `seq`.
+    pub seq: u64,
+    /// Its sender.
+    pub sender_id: Uuid,
+}
+
 /// Where a page of messages lies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageRange {
@@ -143,17 +160,20 @@ pub fn apply_append(
     (message, sender)
 }
 
+use std::collections::HashMap;
+
 use serde_json::json;
 
 use crate::Helpdesk;
 use crate::attachment::Attachment;
 use crate::conversation::ConversationKind;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StoreError};
 use crate::event::{Audience, Effects, NewEvent};
 use crate::notification::{Notification, NotificationData, NotificationKind};
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
 use crate::receipt::{MessageStatus, Receipt, mark_time};
+use crate::store::DeliveryAdvance;
 use crate::ticket::{TicketStatus, announce_notifications, ticket_change_effects};
 use crate::wire::{Each, Ts, opt_ts};
 
@@ -437,22 +457,96 @@ impl Helpdesk {
         if !conv.is_member(p.user_id) || me.is_some_and(|me| me.delivered_seq >= seq) {
             return Ok(());
         }
-        self.record_delivery(p, conv.id, seq, None).await
+        self.record_delivery(p, conv.id, seq).await
     }
 
-    /// [`Helpdesk::mark_delivered`] for a message that a live connection just pushed to
-    /// a member: the pusher checked who may see it when it fanned the event out, and
-    /// names the message's sender, so this reads one record instead of the conversation
-    /// (whose member list, in a large group, is the expensive part).
-    pub async fn mark_pushed(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        seq: u64,
-        sender_id: Uuid,
-    ) -> Result<()> {
-        self.record_delivery(p, conversation_id, seq, Some(sender_id))
+    /// [`Helpdesk::mark_delivered`] for messages that a live connection just pushed to
+    /// members: the pusher checked who may see them when it fanned the events out, and
+    /// names each message's sender, so this reads the members' records instead of the
+    /// conversation (whose member list, in a large group, is the expensive part), and
+    /// records the deliveries of each conversation in one write.
+    pub async fn mark_pushed(&self, pushed: &[Pushed]) -> Result<()> {
+        let mut by_conv: HashMap<Uuid, Vec<&Pushed>> = HashMap::new();
+        for p in pushed {
+            by_conv.entry(p.conversation_id).or_default().push(p);
+        }
+        let mut first_err = None;
+        for (conversation_id, pushed) in by_conv {
+            // One conversation's failure spares the others; one deleted meanwhile has
+            // nothing left to deliver.
+            match self.record_pushed(conversation_id, &pushed).await {
+                Ok(()) | Err(Error::Store(StoreError::NotFound)) => {}
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    async fn record_pushed(&self, conversation_id: Uuid, pushed: &[&Pushed]) -> Result<()> {
+        // A handful: one read each; more (a group message): the conversation's records
+        // in one read.
+        let delivered: HashMap<Uuid, u64> = if pushed.len() <= PUSHED_READ_ONE_BY_ONE {
+            let mut delivered = HashMap::new();
+            for p in pushed {
+                if let Some(x) = self
+                    .st()
+                    .get_participant(conversation_id, p.principal.user_id)
+                    .await?
+                {
+                    delivered.insert(x.user_id, x.delivered_seq);
+                }
+            }
+            delivered
+        } else {
+            self.st()
+                .participants(conversation_id)
+                .await?
+                .into_iter()
+                .map(|x| (x.user_id, x.delivered_seq))
+                .collect()
+        };
+        let now = self.now();
+        let mut advances = Vec::new();
+        for p in pushed {
+            let old = delivered.get(&p.principal.user_id).copied().unwrap_or(0);
+            if let Some(a) = self
+                .delivery_advance(
+                    &p.principal,
+                    conversation_id,
+                    old,
+                    p.seq,
+                    Some(p.sender_id),
+                    now,
+                )
+                .await?
+            {
+                advances.push(a);
+            }
+        }
+        self.advance_delivered(conversation_id, now, &advances)
             .await
+    }
+
+    /// Writes delivery advances of one conversation; wakes the live channels if one moved.
+    async fn advance_delivered(
+        &self,
+        conversation_id: Uuid,
+        now: DateTime<Utc>,
+        advances: &[DeliveryAdvance],
+    ) -> Result<()> {
+        if advances.is_empty() {
+            return Ok(());
+        }
+        let moved = self
+            .st()
+            .advance_delivered(conversation_id, now, advances)
+            .await?;
+        if moved.contains(&true) {
+            self.wake();
+        }
+        Ok(())
     }
 
     /// The audience of news about `reader` receiving or reading the messages with `seq`
@@ -489,21 +583,35 @@ impl Helpdesk {
     }
 
     /// Raises a member's delivery watermark to `seq` and tells the senders of the
-    /// messages it delivers (`sender`: the sender of message `seq`, when known).
-    async fn record_delivery(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        seq: u64,
-        sender: Option<Uuid>,
-    ) -> Result<()> {
+    /// messages it delivers.
+    async fn record_delivery(&self, p: &Principal, conversation_id: Uuid, seq: u64) -> Result<()> {
         let old = self
             .st()
             .get_participant(conversation_id, p.user_id)
             .await?
             .map_or(0, |x| x.delivered_seq);
+        let now = self.now();
+        let advance = self
+            .delivery_advance(p, conversation_id, old, seq, None, now)
+            .await?;
+        self.advance_delivered(conversation_id, now, advance.as_slice())
+            .await
+    }
+
+    /// The advance of a member's delivery watermark from `old` to `seq`, with its news
+    /// for the senders of the messages it delivers (`sender`: the sender of message
+    /// `seq`, when known); `None` when the watermark is there already.
+    async fn delivery_advance(
+        &self,
+        p: &Principal,
+        conversation_id: Uuid,
+        old: u64,
+        seq: u64,
+        sender: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DeliveryAdvance>> {
         if old >= seq {
-            return Ok(());
+            return Ok(None);
         }
         // The news is for the senders of the messages just delivered: in a group of N
         // every push is delivered N times, and telling every member would cost N² frames.
@@ -517,21 +625,17 @@ impl Helpdesk {
                     .await?
             }
         };
-        let now = self.now();
         let fx = Effects::event(NewEvent::new(
             "message.delivered",
             now,
             audience,
             json!({"conversation_id": conversation_id, "user_id": p.user_id, "delivered_seq": seq}),
         ));
-        if self
-            .st()
-            .advance_delivered(conversation_id, p.user_id, seq, now, &fx)
-            .await?
-        {
-            self.wake();
-        }
-        Ok(())
+        Ok(Some(DeliveryAdvance {
+            user_id: p.user_id,
+            seq,
+            fx,
+        }))
     }
 
     fn can_see_message(p: &Principal, m: &Message) -> bool {

@@ -73,6 +73,24 @@ impl Participant {
         self.delivered_seq = self.delivered_seq.max(self.last_read_seq);
     }
 
+    /// Raises the delivery watermark to `seq` at `at`, recording the mark; false (and
+    /// nothing changed) when it is there already.
+    pub fn deliver_up_to(&mut self, seq: u64, at: DateTime<Utc>) -> bool {
+        if self.delivered_seq >= seq {
+            return false;
+        }
+        self.delivered_seq = seq;
+        push_mark(
+            &mut self.delivered_marks,
+            Mark {
+                seq,
+                at,
+                one: false,
+            },
+        );
+        true
+    }
+
     /// The participant record a member gets when added to `conv`, given the one they may
     /// already have.
     pub fn joined(conv: &Conversation, user_id: Uuid, existing: Option<Participant>) -> Self {

@@ -236,17 +236,29 @@ pub trait ConversationStore: Send + Sync {
     /// `sent_count`, which only `append_message` moves. `delivered_seq` rises to
     /// `last_read_seq` if below.
     async fn put_read_state(&self, participant: &Participant, fx: &Effects) -> StoreResult<()>;
-    /// Raises the delivery watermark to `seq` if below (recording
-    /// [`crate::receipt::Mark`] `{seq, at}`), creating the participant if absent; returns
-    /// whether it moved. Writes `fx` only if it moved.
+    /// Raises members' delivery watermarks in one conversation, each to its `seq` if
+    /// below (recording [`crate::receipt::Mark`] `{seq, at}`), creating a participant
+    /// record where absent, writing each one's `fx` only if it moved, all in one write
+    /// (a message pushed to a group's members is one write, not one per member). Returns
+    /// for each whether it moved. An advance named twice applies in order.
     async fn advance_delivered(
         &self,
         conversation_id: Uuid,
-        user_id: Uuid,
-        seq: u64,
         at: DateTime<Utc>,
-        fx: &Effects,
-    ) -> StoreResult<bool>;
+        advances: &[DeliveryAdvance],
+    ) -> StoreResult<Vec<bool>>;
+}
+
+/// A member's delivery watermark to raise: see
+/// [`ConversationStore::advance_delivered`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryAdvance {
+    /// The member.
+    pub user_id: Uuid,
+    /// The highest message `seq` that reached them.
+    pub seq: u64,
+    /// Written only if the watermark moves.
+    pub fx: Effects,
 }
 
 /// Notifications.

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use helpdesk_core::event::{Event, EventId, ts};
+use helpdesk_core::message::Pushed;
 use helpdesk_core::{Helpdesk, Principal};
 use http::{HeaderValue, StatusCode, header};
 use hyper::upgrade::{OnUpgrade, Upgraded};
@@ -306,26 +307,15 @@ impl Hub {
     }
 }
 
-/// A message pushed to a member's socket: a delivery to record.
-struct Pushed {
-    principal: Principal,
-    conversation_id: Uuid,
-    seq: u64,
-    sender: Uuid,
-}
-
 /// Records deliveries in the background, behind the frames: a message to a group of N
 /// is N deliveries, and writing them must not delay the pushes. Pending deliveries of
-/// one member in one conversation collapse into the highest; a few are written at a
-/// time so that concurrent writes share the store's flushes.
+/// one member in one conversation collapse into the highest; those of one conversation
+/// are one write.
 #[derive(Default)]
 struct Deliveries {
     tx: std::sync::OnceLock<mpsc::UnboundedSender<Pushed>>,
     task: std::sync::OnceLock<tokio::task::AbortHandle>,
 }
-
-/// Deliveries written at once.
-const DELIVERY_WRITERS: usize = 16;
 
 impl Deliveries {
     fn start(&self, hd: Helpdesk) {
@@ -345,17 +335,9 @@ impl Deliveries {
                     next = rx.try_recv().ok();
                 }
                 let batch: Vec<Pushed> = pending.drain().map(|(_, p)| p).collect();
-                let hd = &hd;
-                futures_util::stream::iter(batch)
-                    .for_each_concurrent(DELIVERY_WRITERS, |p| async move {
-                        if let Err(e) = hd
-                            .mark_pushed(&p.principal, p.conversation_id, p.seq, p.sender)
-                            .await
-                        {
-                            tracing::warn!(error = %e, "cannot record a delivery");
-                        }
-                    })
-                    .await;
+                if let Err(e) = hd.mark_pushed(&batch).await {
+                    tracing::warn!(error = %e, "cannot record deliveries");
+                }
             }
         });
         let _ = self.task.set(task.abort_handle());
@@ -766,7 +748,7 @@ impl Session {
                     principal: self.conn.principal(),
                     conversation_id: conv,
                     seq,
-                    sender,
+                    sender_id: sender,
                 });
             }
         }

@@ -3,6 +3,8 @@
 //! Appending locks the conversation row `FOR UPDATE`, so `seq` is assigned one writer at
 //! a time and a rolled-back append gives its seq back: seqs never collide or skip.
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::StoreError;
@@ -11,8 +13,8 @@ use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::Effects;
 use helpdesk_core::message::{self, Message, MessageRange, NewMessage};
 use helpdesk_core::page::Cursor;
-use helpdesk_core::receipt::{self, Mark, Participant};
-use helpdesk_core::store::{ConversationStore, EffectsFn, StoreResult};
+use helpdesk_core::receipt::Participant;
+use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreResult};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -147,26 +149,51 @@ async fn locked_participant(
     conversation_id: Uuid,
     user_id: Uuid,
 ) -> StoreResult<Participant> {
+    let mut found = locked_participants(conn, conversation_id, &[user_id]).await?;
+    found.pop().ok_or(StoreError::NotFound)
+}
+
+/// The participant records of these users in a conversation, locked (in key order, so
+/// that concurrent callers cannot deadlock), created empty where absent, in key order;
+/// none when the conversation does not exist.
+async fn locked_participants(
+    conn: &mut PgConnection,
+    conversation_id: Uuid,
+    user_ids: &[Uuid],
+) -> StoreResult<Vec<Participant>> {
     let sql = format!(
-        "SELECT {} FROM participants WHERE conversation_id = $1 AND user_id = $2 FOR UPDATE",
+        "SELECT {} FROM participants WHERE conversation_id = $1 AND user_id = ANY($2) \
+         ORDER BY user_id FOR UPDATE",
         rows::PARTICIPANT_COLS
     );
-    let select = || sqlx::query(&sql).bind(conversation_id).bind(user_id);
-    // Usually the record exists: one statement.
-    if let Some(row) = select().fetch_optional(&mut *conn).await.store()? {
-        return rows::participant(&row);
+    let select = async |conn: &mut PgConnection| {
+        let found = sqlx::query(&sql)
+            .bind(conversation_id)
+            .bind(user_ids)
+            .fetch_all(conn)
+            .await
+            .store()?;
+        rows::all(&found, rows::participant)
+    };
+    // Usually the records exist: one statement.
+    let found = select(&mut *conn).await?;
+    let mut wanted = user_ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    if found.len() == wanted.len() {
+        return Ok(found);
     }
     sqlx::query(&format!(
-        "{INSERT_PARTICIPANT}VALUES ($1, $2, 0, 0, 0, '{{}}', 0, 0, '[]', '[]', 0) \
+        "{INSERT_PARTICIPANT}SELECT $1, u, 0, 0, 0, '{{}}', 0, 0, '[]', '[]', 0 \
+         FROM UNNEST($2::uuid[]) AS u WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1) \
          ON CONFLICT (conversation_id, user_id) DO NOTHING"
     ))
     .bind(conversation_id)
-    .bind(user_id)
+    .bind(&wanted)
     .execute(&mut *conn)
     .await
     .store()?;
-    let row = select().fetch_one(&mut *conn).await.store()?;
-    rows::participant(&row)
+    select(conn).await
 }
 
 /// The conversation row and `user_id`'s participant record (if any), both locked until
@@ -760,32 +787,43 @@ impl ConversationStore for PostgresStore {
     async fn advance_delivered(
         &self,
         conversation_id: Uuid,
-        user_id: Uuid,
-        seq: u64,
         at: DateTime<Utc>,
-        fx: &Effects,
-    ) -> StoreResult<bool> {
-        // No unlocked look first: the library reads the record and calls this only when
-        // the watermark moves, so a look would nearly always be one more round trip. A
-        // call that moves nothing still writes nothing (the transaction rolls back).
+        advances: &[DeliveryAdvance],
+    ) -> StoreResult<Vec<bool>> {
+        // No unlocked look first: the library reads the records and calls this only when
+        // watermarks move, so a look would nearly always be one more round trip. A call
+        // that moves nothing still writes nothing (the transaction rolls back).
         let mut tx = self.begin().await?;
-        let mut p = locked_participant(&mut tx, conversation_id, user_id).await?;
-        if p.delivered_seq >= seq {
-            return Ok(false);
+        let users: Vec<Uuid> = advances.iter().map(|a| a.user_id).collect();
+        let mut records: HashMap<Uuid, Participant> =
+            locked_participants(&mut tx, conversation_id, &users)
+                .await?
+                .into_iter()
+                .map(|p| (p.user_id, p))
+                .collect();
+        let mut moved = Vec::with_capacity(advances.len());
+        let mut fx = Effects::none();
+        let mut changed = HashSet::new();
+        for a in advances {
+            let p = records.get_mut(&a.user_id).ok_or(StoreError::NotFound)?;
+            let m = p.deliver_up_to(a.seq, at);
+            if m {
+                fx.extend(&a.fx);
+                changed.insert(a.user_id);
+            }
+            moved.push(m);
         }
-        p.delivered_seq = seq;
-        receipt::push_mark(
-            &mut p.delivered_marks,
-            Mark {
-                seq,
-                at,
-                one: false,
-            },
-        );
+        if changed.is_empty() {
+            return Ok(moved);
+        }
+        let changed: Vec<Participant> = records
+            .into_values()
+            .filter(|p| changed.contains(&p.user_id))
+            .collect();
         let mut w = Writes::new();
-        push_upsert_participants(&mut w, &[p])?;
-        let written = w.run(&mut tx, fx).await?;
+        push_upsert_participants(&mut w, &changed)?;
+        let written = w.run(&mut tx, &fx).await?;
         self.commit(tx, written.wrote_events).await?;
-        Ok(true)
+        Ok(moved)
     }
 }

@@ -17,8 +17,8 @@ use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::Effects;
 use helpdesk_core::message::{Message, MessageRange, NewMessage, apply_append};
 use helpdesk_core::page::Cursor;
-use helpdesk_core::receipt::{Mark, Participant, push_mark};
-use helpdesk_core::store::{ConversationStore, EffectsFn, StoreResult};
+use helpdesk_core::receipt::Participant;
+use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreResult};
 
 use crate::attachments::{attach, check_attachable};
 use crate::effects::write_effects;
@@ -602,34 +602,27 @@ impl ConversationStore for SledStore {
     async fn advance_delivered(
         &self,
         conversation_id: Uuid,
-        user_id: Uuid,
-        seq: u64,
         at: DateTime<Utc>,
-        fx: &Effects,
-    ) -> StoreResult<bool> {
+        advances: &[DeliveryAdvance],
+    ) -> StoreResult<Vec<bool>> {
         let moved = self.transact(|tx| {
             require_conv(tx, conversation_id)?;
-            let key = participant_key(conversation_id, user_id);
-            let mut p = tx
-                .get_json::<Participant>(tree::PARTICIPANTS, &key)?
-                .unwrap_or_else(|| Participant::new(conversation_id, user_id));
-            if p.delivered_seq >= seq {
-                return Ok(false);
+            let mut moved = Vec::with_capacity(advances.len());
+            for a in advances {
+                let key = participant_key(conversation_id, a.user_id);
+                let mut p = tx
+                    .get_json::<Participant>(tree::PARTICIPANTS, &key)?
+                    .unwrap_or_else(|| Participant::new(conversation_id, a.user_id));
+                let m = p.deliver_up_to(a.seq, at);
+                if m {
+                    put_participant(tx, &p)?;
+                    write_effects(tx, &a.fx)?;
+                }
+                moved.push(m);
             }
-            p.delivered_seq = seq;
-            push_mark(
-                &mut p.delivered_marks,
-                Mark {
-                    seq,
-                    at,
-                    one: false,
-                },
-            );
-            put_participant(tx, &p)?;
-            write_effects(tx, fx)?;
-            Ok(true)
+            Ok(moved)
         })?;
-        if moved {
+        if moved.contains(&true) {
             self.flush().await?;
         }
         Ok(moved)

@@ -21,7 +21,7 @@ use crate::message::{Message, MessageRange, NewMessage, apply_append};
 use crate::notification::Notification;
 use crate::page::Cursor;
 use crate::principal::Role;
-use crate::receipt::{Mark, Participant, push_mark};
+use crate::receipt::Participant;
 use crate::store::*;
 use crate::ticket::{NewTicket, Ticket, TicketEvent, TicketQuery};
 use crate::user::{User, UserQuery};
@@ -731,34 +731,28 @@ impl ConversationStore for MemoryStore {
     async fn advance_delivered(
         &self,
         conversation_id: Uuid,
-        user_id: Uuid,
-        seq: u64,
         at: DateTime<Utc>,
-        fx: &Effects,
-    ) -> StoreResult<bool> {
+        advances: &[DeliveryAdvance],
+    ) -> StoreResult<Vec<bool>> {
         let mut s = self.lock()?;
         let data = s
             .conversations
             .get_mut(&conversation_id)
             .ok_or(StoreError::NotFound)?;
-        let p = data
-            .participants
-            .entry(user_id)
-            .or_insert_with(|| Participant::new(conversation_id, user_id));
-        if p.delivered_seq >= seq {
-            return Ok(false);
+        let moved: Vec<bool> = advances
+            .iter()
+            .map(|a| {
+                let p = data
+                    .participants
+                    .entry(a.user_id)
+                    .or_insert_with(|| Participant::new(conversation_id, a.user_id));
+                p.deliver_up_to(a.seq, at)
+            })
+            .collect();
+        for (a, _) in advances.iter().zip(&moved).filter(|(_, m)| **m) {
+            s.write_effects(&a.fx);
         }
-        p.delivered_seq = seq;
-        push_mark(
-            &mut p.delivered_marks,
-            Mark {
-                seq,
-                at,
-                one: false,
-            },
-        );
-        s.write_effects(fx);
-        Ok(true)
+        Ok(moved)
     }
 }
 

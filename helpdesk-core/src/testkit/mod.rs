@@ -501,6 +501,7 @@ macro_rules! __conformance_cases {
                 joining_late_reads_history,
                 mark_read_emits_event,
                 internal_note_status_counts_staff_only,
+                pushed_deliveries_are_recorded_together,
             }
             notifications {
                 ticket_created_goes_to_staff,

@@ -7,9 +7,10 @@ use uuid::Uuid;
 
 use super::{Who, World, expect_err};
 use crate::Error;
+use crate::event::Effects;
 use crate::message::MessagePageQuery;
 use crate::receipt::MessageStatus;
-use crate::store::Store;
+use crate::store::{DeliveryAdvance, Store};
 
 async fn is_read(w: &World, who: &Who, conv: Uuid) -> Vec<bool> {
     w.hd.list_messages(
@@ -527,5 +528,93 @@ pub async fn internal_note_status_counts_staff_only(store: Arc<dyn Store>) {
     assert_eq!(
         r.iter().map(|x| x.user_id).collect::<Vec<_>>(),
         vec![a2.id()]
+    );
+}
+
+/// Messages pushed on live connections are delivered to each member who got them, one
+/// `message.delivered` for the sender per member; a lower push changes nothing, a push
+/// into a vanished conversation is ignored, and pushing again records nothing.
+pub async fn pushed_deliveries_are_recorded_together(store: Arc<dyn Store>) {
+    use crate::message::Pushed;
+    let w = World::new(store);
+    let a = w.agent().await;
+    let mut members = Vec::new();
+    // More members than the library reads one by one.
+    for _ in 0..10 {
+        members.push(w.agent().await);
+    }
+    let refs: Vec<&Who> = members.iter().collect();
+    let g = w.group(&a, &refs, "G").await;
+    let m1 = w.send(&a, g, "one").await.message;
+    let m2 = w.send(&a, g, "two").await.message;
+    let d = w.direct(&a, &members[0]).await;
+    let md = w.send(&a, d, "direct").await.message;
+    let push = |who: &Who, conversation_id: Uuid, seq: u64| Pushed {
+        principal: who.p,
+        conversation_id,
+        seq,
+        sender_id: a.id(),
+    };
+    // All but the last member got m2; the first got m1 after it (a late, lower push).
+    let mut pushed: Vec<Pushed> = members[..9].iter().map(|m| push(m, g, m2.seq)).collect();
+    pushed.push(push(&members[0], g, m1.seq));
+    pushed.push(push(&members[0], d, md.seq));
+    pushed.push(push(&members[0], Uuid::now_v7(), 1));
+    let before = w.last_event().await;
+    w.hd.mark_pushed(&pushed).await.unwrap();
+
+    let events = w.store.events_after(before, 100).await.unwrap();
+    let delivered: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "message.delivered")
+        .collect();
+    assert_eq!(delivered.len(), 10, "nine in the group, one in the direct");
+    for e in &delivered {
+        assert!(w.hd.may_see(&a.p, e).await.unwrap());
+    }
+    let receipts = w.hd.receipts(&a.p, g, m2.id).await.unwrap();
+    let reached = receipts.iter().filter(|r| r.delivered_at.is_some()).count();
+    assert_eq!(reached, 9);
+    // One member still lacks it: sent; then it reaches them too: delivered.
+    assert_eq!(status_of(&w, &a, g, m2.id).await, Some(MessageStatus::Sent));
+    assert_eq!(
+        status_of(&w, &a, d, md.id).await,
+        Some(MessageStatus::Delivered)
+    );
+    w.hd.mark_pushed(&[push(&members[9], g, m2.seq)])
+        .await
+        .unwrap();
+    assert_eq!(
+        status_of(&w, &a, g, m2.id).await,
+        Some(MessageStatus::Delivered)
+    );
+
+    // Pushing again records nothing.
+    let before = w.last_event().await;
+    pushed.truncate(10);
+    w.hd.mark_pushed(&pushed).await.unwrap();
+    assert_eq!(w.event_kinds_after(before).await, Vec::<String>::new());
+
+    // The store applies advances in order; an unknown conversation is not found.
+    let x = w.agent().await;
+    let advance = |seq| DeliveryAdvance {
+        user_id: x.id(),
+        seq,
+        fx: Effects::none(),
+    };
+    let at = w.hd.now();
+    let moved = w
+        .store
+        .advance_delivered(g, at, &[advance(1), advance(2), advance(1)])
+        .await
+        .unwrap();
+    assert_eq!(moved, vec![true, true, false]);
+    let x_state = w.store.get_participant(g, x.id()).await.unwrap().unwrap();
+    assert_eq!(x_state.delivered_seq, 2);
+    expect_err!(
+        w.store
+            .advance_delivered(Uuid::now_v7(), at, &[advance(1)])
+            .await,
+        crate::StoreError::NotFound
     );
 }
