@@ -933,6 +933,7 @@ pub async fn run(args: BenchArgs) -> BenchResult {
         let rss_after = server.rss_kib();
         let mut all = Vec::new();
         let mut to_last = Vec::new();
+        let mut answered = Vec::new();
         for round in 0..args.posts {
             let posted = Instant::now();
             let m = post(
@@ -942,6 +943,7 @@ pub async fn run(args: BenchArgs) -> BenchResult {
                 json!({"content": format!("W1 round {round}")}),
             )
             .await?;
+            answered.push(posted.elapsed());
             let id = m["id"].as_str().ok_or("no message id")?.to_string();
             let mut got = 0;
             let mut last = Duration::ZERO;
@@ -964,6 +966,15 @@ pub async fn run(args: BenchArgs) -> BenchResult {
         }
         all.sort();
         to_last.sort();
+        answered.sort();
+        rows_rt.push((
+            "W1 POST answered".into(),
+            format!(
+                "p50 {}  p99 {}",
+                ms(percentile(&answered, 50.0)),
+                ms(percentile(&answered, 99.0))
+            ),
+        ));
         rows_rt.push((
             format!("W1 POST → event on each of {members} sockets"),
             format!(

@@ -207,6 +207,12 @@ impl Helpdesk {
             || (p.is_staff() && c.kind == ConversationKind::Ticket)
     }
 
+    /// `NotFound` unless the caller may read the conversation: the check of
+    /// [`Helpdesk::get_conversation`] without building its view.
+    pub async fn check_readable(&self, p: &Principal, id: Uuid) -> Result<()> {
+        self.readable_conversation(p, id).await.map(|_| ())
+    }
+
     /// A conversation the caller may read, else `NotFound`.
     pub(crate) async fn readable_conversation(
         &self,

@@ -415,20 +415,25 @@ impl Helpdesk {
                     MessageStatus::Sent
                 }
             });
-            let mut attachments = Vec::with_capacity(m.attachment_ids.len());
-            for id in &m.attachment_ids {
-                if let Some(a) = self.st().get_attachment(*id).await? {
-                    attachments.push(a);
-                }
-            }
             views.push(MessageView {
                 is_read: me.has_read(m.seq, m.sender_id),
                 status,
-                attachments,
+                attachments: self.attachments_of(&m).await?,
                 message: m,
             });
         }
         Ok(views)
+    }
+
+    /// A message's attachments (those still stored).
+    async fn attachments_of(&self, m: &Message) -> Result<Vec<Attachment>> {
+        let mut attachments = Vec::with_capacity(m.attachment_ids.len());
+        for id in &m.attachment_ids {
+            if let Some(a) = self.st().get_attachment(*id).await? {
+                attachments.push(a);
+            }
+        }
+        Ok(attachments)
     }
 
     /// Records that messages up to `seq` reached a member (fetched, or pushed on a live
@@ -839,12 +844,14 @@ impl Helpdesk {
                     }
                     other => other?,
                 };
-                let conv_now = self
-                    .st()
-                    .get_conversation(conv.id)
-                    .await?
-                    .unwrap_or_else(|| conv.clone());
-                Ok(self.message_views(p, &conv_now, vec![m]).await?.remove(0))
+                // Just appended: no other member can have received it yet, and one's own
+                // messages are read.
+                Ok(MessageView {
+                    is_read: true,
+                    status: Some(MessageStatus::Sent),
+                    attachments: self.attachments_of(&m).await?,
+                    message: m,
+                })
             })
             .await?;
         Ok(view)

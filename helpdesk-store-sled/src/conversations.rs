@@ -35,29 +35,32 @@ fn kind_byte(k: ConversationKind) -> u8 {
     }
 }
 
-fn member_keys(conv: &Conversation, user: Uuid) -> [Key; 2] {
-    let at = conv.activity_at();
-    [
-        Key::new().id(user).tag(ANY_KIND).micros(at).id(conv.id),
-        Key::new()
-            .id(user)
-            .tag(kind_byte(conv.kind))
-            .micros(at)
-            .id(conv.id),
-    ]
+/// A member's entry in the index of their conversations by latest activity; its value
+/// is the conversation's kind byte, so a list of one kind skips the others unread.
+/// (Stores written before kept a second entry per kind, under the kind's tag instead of
+/// [`ANY_KIND`]; nothing reads those any more.)
+fn member_key(conv: &Conversation, user: Uuid) -> Key {
+    Key::new()
+        .id(user)
+        .tag(ANY_KIND)
+        .micros(conv.activity_at())
+        .id(conv.id)
 }
 
 pub(crate) fn index_members(tx: &Tx<'_>, conv: &Conversation, add: bool) -> TxResult<()> {
     for m in &conv.members {
-        for k in member_keys(conv, m.user_id) {
-            if add {
-                tx.put(tree::CONV_IDX, k, &[][..])?;
-            } else {
-                tx.del(tree::CONV_IDX, k)?;
-            }
-        }
+        index_member(tx, conv, m.user_id, add)?;
     }
     Ok(())
+}
+
+fn index_member(tx: &Tx<'_>, conv: &Conversation, user: Uuid, add: bool) -> TxResult<()> {
+    let k = member_key(conv, user);
+    if add {
+        tx.put(tree::CONV_IDX, k, &[kind_byte(conv.kind)][..])
+    } else {
+        tx.del(tree::CONV_IDX, k)
+    }
 }
 
 pub(crate) fn message_key(conv: Uuid, seq: u64) -> Key {
@@ -253,9 +256,7 @@ impl ConversationStore for SledStore {
             let existing = tx.get_json(tree::PARTICIPANTS, participant_key(id, member.user_id))?;
             put_participant(tx, &Participant::joined(&conv, member.user_id, existing))?;
             tx.put_json(tree::CONVS, id.as_bytes(), &conv)?;
-            for k in member_keys(&conv, member.user_id) {
-                tx.put(tree::CONV_IDX, k, &[][..])?;
-            }
+            index_member(tx, &conv, member.user_id, true)?;
             write_effects(tx, fx)?;
             Ok(true)
         })?;
@@ -273,9 +274,7 @@ impl ConversationStore for SledStore {
             }
             conv.members.retain(|m| m.user_id != user_id);
             tx.put_json(tree::CONVS, id.as_bytes(), &conv)?;
-            for k in member_keys(&conv, user_id) {
-                tx.del(tree::CONV_IDX, k)?;
-            }
+            index_member(tx, &conv, user_id, false)?;
             write_effects(tx, fx)?;
             Ok(true)
         })?;
@@ -292,8 +291,11 @@ impl ConversationStore for SledStore {
         cursor: Option<Cursor>,
         limit: usize,
     ) -> StoreResult<Vec<Conversation>> {
-        let prefix = Key::new().id(user_id).tag(kind.map_or(ANY_KIND, kind_byte));
+        let prefix = Key::new().id(user_id).tag(ANY_KIND);
         let after = cursor.map(|c| prefix.clone().i64(c.key).id(c.id));
+        // Entries written before kinds were kept in the value have none: read those.
+        let other_kind =
+            |v: &[u8]| kind.is_some_and(|k| v.first().is_some_and(|b| *b != kind_byte(k)));
         let mut out = Vec::new();
         for item in self.scan(
             tree::CONV_IDX,
@@ -304,7 +306,10 @@ impl ConversationStore for SledStore {
             if out.len() > limit {
                 break;
             }
-            let (k, _) = item?;
+            let (k, v) = item?;
+            if other_kind(&v) {
+                continue;
+            }
             let Some(id) = trailing_id(&k) else { continue };
             let Some(conv) = self.get_json::<Conversation>(tree::CONVS, id.as_bytes())? else {
                 continue;

@@ -99,7 +99,7 @@ pub async fn add_member(mut ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
-    ctx.state.hd.get_conversation(&p, id).await?;
+    ctx.state.hd.check_readable(&p, id).await?;
     let b: AddMemberBody = body.parse(&["user_id"])?;
     let v = ctx.state.hd.add_member(&p, id, b.user_id).await?;
     Ok(created(
