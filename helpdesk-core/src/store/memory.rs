@@ -38,7 +38,29 @@ struct ConversationData {
     conv: Conversation,
     /// Messages in seq order: `messages[seq - 1]`.
     messages: Vec<Message>,
+    /// Each sender's messages, `(seq, sender_ordinal)` in seq order.
+    own: HashMap<Uuid, Vec<(u64, u64)>>,
     participants: HashMap<Uuid, Participant>,
+}
+
+impl ConversationData {
+    fn new(conv: Conversation, participants: HashMap<Uuid, Participant>) -> Self {
+        ConversationData {
+            conv,
+            messages: Vec::new(),
+            own: HashMap::new(),
+            participants,
+        }
+    }
+
+    /// Appends the next message.
+    fn push(&mut self, m: Message) {
+        self.own
+            .entry(m.sender_id)
+            .or_default()
+            .push((m.seq, m.sender_ordinal));
+        self.messages.push(m);
+    }
 }
 
 #[derive(Default)]
@@ -141,14 +163,8 @@ impl State {
             .iter()
             .map(|m| (m.user_id, Participant::joined(conv, m.user_id, None)))
             .collect();
-        self.conversations.insert(
-            conv.id,
-            ConversationData {
-                conv: conv.clone(),
-                messages: Vec::new(),
-                participants,
-            },
-        );
+        self.conversations
+            .insert(conv.id, ConversationData::new(conv.clone(), participants));
         Ok(())
     }
 
@@ -527,7 +543,7 @@ impl ConversationStore for MemoryStore {
         if let Some(i) = parent_idx {
             data.messages[i].reply_count += 1;
         }
-        data.messages.push(message.clone());
+        data.push(message.clone());
         s.message_index
             .insert(message.id, (message.conversation_id, message.seq));
         s.attach(
@@ -663,12 +679,11 @@ impl ConversationStore for MemoryStore {
         let Some(data) = s.conversations.get(&conversation_id) else {
             return Ok(0);
         };
-        let end = (seq as usize).min(data.messages.len());
-        Ok(data.messages[..end]
-            .iter()
-            .rev()
-            .find(|m| m.sender_id == user_id)
-            .map_or(0, |m| m.sender_ordinal))
+        let Some(own) = data.own.get(&user_id) else {
+            return Ok(0);
+        };
+        let upto = own.partition_point(|(s, _)| *s <= seq);
+        Ok(upto.checked_sub(1).map_or(0, |i| own[i].1))
     }
     async fn get_participant(
         &self,
@@ -1169,14 +1184,8 @@ impl ArchiveStore for MemoryStore {
                     s.sessions.insert(x.id, x.clone());
                 }
                 Record::Conversation(c) => {
-                    s.conversations.insert(
-                        c.id,
-                        ConversationData {
-                            conv: c.clone(),
-                            messages: Vec::new(),
-                            participants: HashMap::new(),
-                        },
-                    );
+                    s.conversations
+                        .insert(c.id, ConversationData::new(c.clone(), HashMap::new()));
                 }
                 Record::Participant(p) => {
                     s.conversations
@@ -1202,7 +1211,7 @@ impl ArchiveStore for MemoryStore {
                             data.messages.len()
                         )));
                     }
-                    data.messages.push(m.clone());
+                    data.push(m.clone());
                     s.message_index.insert(m.id, (m.conversation_id, m.seq));
                 }
                 Record::Notification(n) => {
