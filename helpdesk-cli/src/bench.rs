@@ -964,32 +964,22 @@ pub async fn run(args: BenchArgs) -> BenchResult {
             to_last.push(last);
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        all.sort();
-        to_last.sort();
-        answered.sort();
-        rows_rt.push((
-            "W1 POST answered".into(),
+        let p50_p99 = |times: &mut Vec<Duration>| {
+            times.sort();
             format!(
                 "p50 {}  p99 {}",
-                ms(percentile(&answered, 50.0)),
-                ms(percentile(&answered, 99.0))
-            ),
-        ));
+                ms(percentile(times, 50.0)),
+                ms(percentile(times, 99.0))
+            )
+        };
+        rows_rt.push(("W1 POST answered".into(), p50_p99(&mut answered)));
         rows_rt.push((
             format!("W1 POST → event on each of {members} sockets"),
-            format!(
-                "p50 {}  p99 {}",
-                ms(percentile(&all, 50.0)),
-                ms(percentile(&all, 99.0))
-            ),
+            p50_p99(&mut all),
         ));
         rows_rt.push((
             "W1 POST → event on the last socket".into(),
-            format!(
-                "p50 {}  p99 {}",
-                ms(percentile(&to_last, 50.0)),
-                ms(percentile(&to_last, 99.0))
-            ),
+            p50_p99(&mut to_last),
         ));
         rows_rt.push((
             format!("server RSS growth per W1 socket ({members})"),
