@@ -255,7 +255,17 @@ impl Hub {
 
     /// Queues `e` on every socket whose user may see it, once, in log order.
     async fn fan_out(&self, hd: &Helpdesk, e: Arc<Event>) {
-        if e.id <= self.lock().dispatched {
+        // The sockets that may get it, taken with the mark of the last event fanned out
+        // (a socket registered after this gets the event from the log, not live).
+        let conns: Vec<Arc<Conn>> = {
+            let mut g = self.lock();
+            if e.id <= g.dispatched {
+                return;
+            }
+            g.dispatched = e.id;
+            g.by_user.values().flatten().cloned().collect()
+        };
+        if conns.is_empty() {
             return;
         }
         let viewers = match hd.viewers(&e).await {
@@ -263,37 +273,21 @@ impl Hub {
             Err(err) => {
                 // The sockets miss this event; a client that resumes gets it from the log.
                 tracing::warn!(error = %err, event = %e.id, "cannot resolve an event's viewers");
-                let mut g = self.lock();
-                g.dispatched = g.dispatched.max(e.id);
                 return;
             }
         };
-        // The sockets that may get it, taken with the mark of the last event fanned out
-        // (a socket registered after this gets the event from the log, not live). Only
-        // the candidates' sockets when the event names who may see it: a delivery
-        // receipt for one sender need not visit a thousand sockets.
-        let conns: Vec<Arc<Conn>> = {
-            let mut g = self.lock();
-            if e.id <= g.dispatched {
-                return;
-            }
-            g.dispatched = e.id;
-            match viewers.candidates() {
-                Some(users) => {
-                    let mut conns: Vec<Arc<Conn>> = users
-                        .flat_map(|u| g.by_user.get(&u).into_iter().flatten())
-                        .cloned()
-                        .collect();
-                    // A user named twice (in the list and among the members) once.
-                    conns.sort_unstable_by_key(|c| c.id);
-                    conns.dedup_by_key(|c| c.id);
-                    conns
-                }
-                None => g.by_user.values().flatten().cloned().collect(),
-            }
-        };
+        // When the event names who may see it, the other sockets are skipped unchecked:
+        // a delivery receipt for one sender need not look at a thousand sockets.
+        let candidates: Option<std::collections::HashSet<Uuid>> =
+            viewers.candidates().map(|users| users.collect());
         let mut fanned: Option<Arc<Fanned>> = None;
         for conn in conns {
+            if candidates
+                .as_ref()
+                .is_some_and(|c| !c.contains(&conn.user_id))
+            {
+                continue;
+            }
             if viewers.includes(&conn.principal()) {
                 let f = fanned.get_or_insert_with(|| {
                     Arc::new(Fanned {
