@@ -110,7 +110,7 @@ pub struct ClaimedDelivery {
     pub webhook: Webhook,
 }
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -120,6 +120,7 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde_json::json;
 use sha2::Sha256;
+use url::{Host, Url};
 
 use crate::Helpdesk;
 use crate::error::{Error, Result};
@@ -231,70 +232,126 @@ pub fn sign(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
 
 /// True for addresses a webhook may not reach unless the operator allows private
 /// targets: loopback, private, link-local (cloud metadata included), multicast,
-/// unspecified, CGNAT and unique-local ranges.
+/// unspecified, CGNAT, reserved and unique-local or site-local ranges, and IPv6
+/// addresses that carry a forbidden IPv4 address (IPv4-mapped, -compatible and
+/// -translated, NAT64, 6to4, Teredo): a NAT64 gateway or a 6to4 relay delivers those
+/// to the IPv4 address inside.
 pub fn is_forbidden_ip(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-        }
-        IpAddr::V6(v6) => {
-            let seg0 = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (seg0 & 0xfe00) == 0xfc00
-                || (seg0 & 0xffc0) == 0xfe80
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| is_forbidden_ip(IpAddr::V4(v4)))
-        }
+        IpAddr::V4(v4) => is_forbidden_v4(v4),
+        IpAddr::V6(v6) => is_forbidden_v6(v6),
     }
 }
 
-/// Splits an `http(s)://host[:port]/...` URL into host and port.
+fn is_forbidden_v4(v4: Ipv4Addr) -> bool {
+    let o = v4.octets();
+    v4.is_loopback()
+        || v4.is_private()
+        || v4.is_link_local()
+        || v4.is_multicast()
+        || v4.is_unspecified()
+        // "This network", 0.0.0.0/8.
+        || o[0] == 0
+        // Shared address space (CGNAT), 100.64.0.0/10.
+        || (o[0] == 100 && (64..128).contains(&o[1]))
+        // IETF protocol assignments, 192.0.0.0/24.
+        || (o[0], o[1], o[2]) == (192, 0, 0)
+        // Benchmarking, 198.18.0.0/15.
+        || (o[0] == 198 && (o[1] & 0xfe) == 18)
+        // Reserved, 240.0.0.0/4, the limited broadcast address included.
+        || o[0] >= 240
+}
+
+fn is_forbidden_v6(v6: Ipv6Addr) -> bool {
+    let s = v6.segments();
+    v6.is_loopback()
+        || v6.is_unspecified()
+        || v6.is_multicast()
+        // Unique local, fc00::/7.
+        || (s[0] & 0xfe00) == 0xfc00
+        // Link-local, fe80::/10.
+        || (s[0] & 0xffc0) == 0xfe80
+        // Site-local, fec0::/10: deprecated, but still routed inside some networks.
+        || (s[0] & 0xffc0) == 0xfec0
+        // Local-use NAT64, 64:ff9b:1::/48 (RFC 8215): a prefix for private networks,
+        // translated to whatever IPv4 addresses the operator chose, and not always at
+        // the /96 position, so the whole range is refused whatever it seems to carry.
+        || (s[0], s[1], s[2]) == (0x64, 0xff9b, 1)
+        || embedded_ipv4(v6).into_iter().flatten().any(is_forbidden_v4)
+}
+
+/// The IPv4 addresses an IPv6 address delivers to, in the forms that carry one.
+fn embedded_ipv4(v6: Ipv6Addr) -> [Option<Ipv4Addr>; 2] {
+    let s = v6.segments();
+    let v4 = |hi: u16, lo: u16| Some(Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo)));
+    match s {
+        // IPv4-compatible ::/96 (:: and ::1 are refused above), IPv4-mapped
+        // ::ffff:0:0/96, IPv4-translated ::ffff:0:0:0/96 (RFC 2765).
+        [0, 0, 0, 0, 0, 0, hi, lo]
+        | [0, 0, 0, 0, 0, 0xffff, hi, lo]
+        | [0, 0, 0, 0, 0xffff, 0, hi, lo] => [v4(hi, lo), None],
+        // NAT64 well-known prefix, 64:ff9b::/96 (RFC 6052).
+        [0x64, 0xff9b, 0, 0, 0, 0, hi, lo] => [v4(hi, lo), None],
+        // 6to4, 2002::/16: the IPv4 address is bits 16..48.
+        [0x2002, hi, lo, ..] => [v4(hi, lo), None],
+        // Teredo, 2001::/32: the server in bits 32..64, the client in the last 32 bits
+        // inverted.
+        [0x2001, 0, server_hi, server_lo, _, _, client_hi, client_lo] => {
+            [v4(server_hi, server_lo), v4(!client_hi, !client_lo)]
+        }
+        _ => [None, None],
+    }
+}
+
+/// Splits an `http(s)` URL into host and port as the webhook transport sees them (the
+/// WHATWG parse of the `url` crate, which reqwest uses too); `None` for other schemes,
+/// URLs with a user name or password, and URLs that do not parse. IPv6 hosts come
+/// without brackets.
 pub fn url_host_port(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.split_once("://")?;
-    let default_port = match scheme.to_ascii_lowercase().as_str() {
-        "http" => 80,
-        "https" => 443,
-        _ => return None,
+    let url = parse_url(url).ok()?;
+    let host = match url.host()? {
+        Host::Domain(d) => d.to_string(),
+        Host::Ipv4(ip) => ip.to_string(),
+        Host::Ipv6(ip) => ip.to_string(),
     };
-    let authority = rest.split(['/', '?', '#']).next()?;
-    if authority.contains('@') || authority.is_empty() {
-        return None;
-    }
-    if let Some(v6) = authority.strip_prefix('[') {
-        let (host, after) = v6.split_once(']')?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().ok()?,
-            None if after.is_empty() => default_port,
-            None => return None,
-        };
-        return Some((host.to_string(), port));
-    }
-    match authority.rsplit_once(':') {
-        Some((h, p)) => Some((h.to_string(), p.parse().ok()?)),
-        None => Some((authority.to_string(), default_port)),
-    }
+    Some((host, url.port_or_known_default()?))
 }
 
-/// Resolves a URL's host and refuses forbidden addresses (unless allowed). Returns the
-/// addresses that may be used.
-pub async fn check_target(url: &str, allow_private: bool) -> Result<Vec<std::net::SocketAddr>> {
-    let (host, port) =
-        url_host_port(url).ok_or_else(|| Error::invalid("url", "must be an http or https URL"))?;
-    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map_err(|_| Error::invalid("url", "host does not resolve"))?
-        .collect();
+/// Parses a webhook URL once, the way both the address check and the connection read
+/// it: `http` or `https`, a host, no user name or password.
+fn parse_url(url: &str) -> Result<Url> {
+    let parsed = Url::parse(url.trim())
+        .map_err(|_| Error::invalid("url", "must be an http or https URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(Error::invalid("url", "must be an http or https URL"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(Error::invalid(
+            "url",
+            "must not contain a user name or password",
+        ));
+    }
+    if parsed.host().is_none() || parsed.port_or_known_default().is_none() {
+        return Err(Error::invalid("url", "must name a host"));
+    }
+    Ok(parsed)
+}
+
+/// The addresses a parsed URL leads to: its IP host itself, or its domain resolved;
+/// forbidden ones are refused unless allowed.
+async fn check_url(url: &Url, allow_private: bool) -> Result<Vec<SocketAddr>> {
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| Error::invalid("url", "must name a host"))?;
+    let addrs: Vec<SocketAddr> = match url.host() {
+        Some(Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        Some(Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+        Some(Host::Domain(domain)) => tokio::net::lookup_host((domain, port))
+            .await
+            .map_err(|_| Error::invalid("url", "host does not resolve"))?
+            .collect(),
+        None => return Err(Error::invalid("url", "must name a host")),
+    };
     if addrs.is_empty() {
         return Err(Error::invalid("url", "host does not resolve"));
     }
@@ -305,6 +362,12 @@ pub async fn check_target(url: &str, allow_private: bool) -> Result<Vec<std::net
         ));
     }
     Ok(addrs)
+}
+
+/// Resolves a URL's host and refuses forbidden addresses (unless allowed). Returns the
+/// addresses that may be used.
+pub async fn check_target(url: &str, allow_private: bool) -> Result<Vec<SocketAddr>> {
+    check_url(&parse_url(url)?, allow_private).await
 }
 
 fn validate_events(events: &[String]) -> Result<Vec<String>> {
@@ -353,14 +416,20 @@ pub struct HttpTransport {
     allow_private: bool,
 }
 
+/// The settings of every webhook client.
+#[cfg(feature = "webhooks-http")]
+fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("helpdesk-webhooks/1")
+}
+
 #[cfg(feature = "webhooks-http")]
 impl HttpTransport {
     /// A transport; `allow_private` lets it reach private addresses.
     pub fn new(allow_private: bool) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent("helpdesk-webhooks/1")
+        let client = client_builder()
             .build()
             .expect("a reqwest client with static settings builds");
         HttpTransport {
@@ -374,22 +443,28 @@ impl HttpTransport {
 #[async_trait]
 impl WebhookTransport for HttpTransport {
     async fn send(&self, url: &str, headers: &[(String, String)], body: &[u8]) -> SendOutcome {
-        let addrs = match check_target(url, self.allow_private).await {
+        // One parse for the check and the request: the host checked is the host
+        // connected to.
+        let target = match parse_url(url) {
+            Ok(t) => t,
+            Err(e) => return SendOutcome::Error(e.to_string()),
+        };
+        let addrs = match check_url(&target, self.allow_private).await {
             Ok(a) => a,
             Err(e) => return SendOutcome::Error(e.to_string()),
         };
-        // Pin the connection to the addresses just checked, so a second lookup cannot
-        // swap in a forbidden one.
-        let client = match url_host_port(url) {
-            Some((host, _)) if host.parse::<IpAddr>().is_err() => reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .redirect(reqwest::redirect::Policy::none())
-                .resolve_to_addrs(&host, &addrs)
-                .build()
-                .unwrap_or_else(|_| self.client.clone()),
+        // Pin a domain to the addresses just checked, so a second lookup cannot swap in
+        // a forbidden one. An IP host is connected to as it is.
+        let client = match target.host() {
+            Some(Host::Domain(domain)) => {
+                match client_builder().resolve_to_addrs(domain, &addrs).build() {
+                    Ok(c) => c,
+                    Err(e) => return SendOutcome::Error(e.to_string()),
+                }
+            }
             _ => self.client.clone(),
         };
-        let mut req = client.post(url).body(body.to_vec());
+        let mut req = client.post(target).body(body.to_vec());
         for (k, v) in headers {
             req = req.header(k, v);
         }
@@ -666,16 +741,151 @@ mod tests {
             "169.254.169.254",
             "100.64.0.1",
             "0.0.0.0",
+            "0.1.2.3",
             "224.0.0.1",
+            "255.255.255.255",
+            // IETF protocol assignments, benchmarking, reserved.
+            "192.0.0.1",
+            "192.0.0.170",
+            "198.18.0.1",
+            "198.19.255.254",
+            "240.0.0.1",
+            "250.1.2.3",
             "::1",
+            "::",
             "fe80::1",
             "fc00::1",
+            "fd12:3456::1",
+            "fec0::1",
+            "feff::1",
+            "ff02::1",
+            // IPv4-mapped and IPv4-translated.
             "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:0:127.0.0.1",
+            "::ffff:0:a9fe:a9fe",
+            // IPv4-compatible (deprecated, still routed by some stacks).
+            "::127.0.0.1",
+            "::a9fe:a9fe",
+            "::10.0.0.1",
+            "::2",
+            // NAT64, well-known prefix.
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::7f00:1",
+            "64:ff9b::192.168.0.1",
+            // Local-use NAT64: refused whatever it carries.
+            "64:ff9b:1::808:808",
+            "64:ff9b:1:ffff::1",
+            // 6to4.
+            "2002:7f00:1::1",
+            "2002:a9fe:a9fe::1",
+            "2002:0a00:0001:1234::5",
+            // Teredo: a forbidden server, or a forbidden client (inverted).
+            "2001:0:7f00:1::1",
+            "2001:0:a9fe:a9fe::1",
+            "2001:0:808:808:0:0:80ff:fffe",
+            "2001:0:808:808::5601:5601",
         ] {
             assert!(is_forbidden_ip(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:2800:220:1::1"] {
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "192.0.2.1",
+            "198.20.0.1",
+            "223.255.255.254",
+            "2606:2800:220:1::1",
+            "2606:4700::1111",
+            // Public IPv4 addresses in every embedding form.
+            "::ffff:8.8.8.8",
+            "::8.8.8.8",
+            "::ffff:0:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:0808:0808::1",
+            // Teredo between a public server and a public client (8.8.4.4 inverted).
+            "2001:0:808:808::f7f7:fbfb",
+            // Not Teredo (2001:db8::/32 and other 2001:: space): no IPv4 inside.
+            "2001:4860::8888",
+        ] {
             assert!(!is_forbidden_ip(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[test]
+    fn embedded_addresses_are_read_from_their_bits() {
+        let v4 = |s: &str| Some(s.parse::<Ipv4Addr>().unwrap());
+        let of = |s: &str| embedded_ipv4(s.parse().unwrap());
+        assert_eq!(of("::ffff:1.2.3.4"), [v4("1.2.3.4"), None]);
+        assert_eq!(of("::1.2.3.4"), [v4("1.2.3.4"), None]);
+        assert_eq!(of("::ffff:0:1.2.3.4"), [v4("1.2.3.4"), None]);
+        assert_eq!(of("64:ff9b::1.2.3.4"), [v4("1.2.3.4"), None]);
+        assert_eq!(of("2002:102:304:5::6"), [v4("1.2.3.4"), None]);
+        // RFC 4380's example: server 65.54.227.120, client 192.0.2.45.
+        assert_eq!(
+            of("2001:0000:4136:e378:8000:63bf:3fff:fdd2"),
+            [v4("65.54.227.120"), v4("192.0.2.45")]
+        );
+        assert_eq!(of("2606:4700::1111"), [None, None]);
+        assert_eq!(of("64:ff9b:0:1::1.2.3.4"), [None, None]);
+    }
+
+    /// The host and port a URL is checked by are those reqwest connects to: both read
+    /// the URL through the `url` crate (`send` hands reqwest the parsed URL itself).
+    #[test]
+    fn urls_are_read_as_the_connector_reads_them() {
+        let host_of = url_host_port;
+        let hp = |h: &str, p: u16| Some((h.to_string(), p));
+        // Numeric forms of IPv4 addresses are IPv4 addresses.
+        for url in [
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://127.0.0.1./",
+            "http://%31%32%37.0.0.1/",
+            "http://\u{ff11}\u{ff12}\u{ff17}.0.0.1/",
+            "HTTP://127.0.0.1:80/",
+            "http://127.0.0.\n1/",
+        ] {
+            assert_eq!(host_of(url), hp("127.0.0.1", 80), "{url:?}");
+        }
+        // A backslash ends the authority in an http URL, as a slash does: the `@`
+        // after it is in the path.
+        assert_eq!(
+            host_of("http://127.0.0.1\\@example.com/"),
+            hp("127.0.0.1", 80)
+        );
+        assert_eq!(
+            host_of("http://example.com\\@127.0.0.1/"),
+            hp("example.com", 80)
+        );
+        assert_eq!(host_of("https://Example.COM./x"), hp("example.com.", 443));
+        assert_eq!(host_of("http:example.com:8080"), hp("example.com", 8080));
+        assert_eq!(host_of("http:///x"), hp("x", 80));
+        assert_eq!(host_of("http://[::127.0.0.1]/"), hp("::7f00:1", 80));
+        assert_eq!(
+            host_of("https://[64:ff9b::a9fe:a9fe]:8443/"),
+            hp("64:ff9b::a9fe:a9fe", 8443)
+        );
+        // User names and passwords, other schemes, no host, bad hosts: refused.
+        for url in [
+            "http://user@example.com/",
+            "http://user:pw@example.com/",
+            "http://example.com@127.0.0.1/",
+            "http://a@b@127.0.0.1/",
+            "http://127.0.0.1%2f@example.com/",
+            "ftp://example.com/x",
+            "file:///etc/passwd",
+            "gopher://127.0.0.1/",
+            "http://",
+            "http://[fe80::1%25eth0]/",
+            "http://[fe80::1%eth0]/",
+            "http://1.2.3.256/",
+            "http://exa mple.com/",
+            "//example.com/",
+            "example.com",
+        ] {
+            assert_eq!(host_of(url), None, "{url:?}");
         }
     }
 
@@ -686,6 +896,30 @@ mod tests {
             "http://169.254.169.254/latest/meta-data",
             "http://[::1]/x",
             "http://10.0.0.1/x",
+            // IPv4 inside IPv6.
+            "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+            "http://[::127.0.0.1]/",
+            "http://[::a9fe:a9fe]/",
+            "http://[64:ff9b::7f00:1]/",
+            "http://[2002:7f00:1::1]/",
+            "http://[2002:a9fe:a9fe::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:0:a9fe:a9fe]/",
+            "http://[64:ff9b:1::808:808]/",
+            "http://[2001:0:a9fe:a9fe::1]/",
+            "http://[2001:0:808:808::80ff:fffe]/",
+            "http://[fec0::1]/",
+            "http://198.18.0.1/",
+            "http://192.0.0.170/",
+            "http://240.0.0.1/",
+            // Odd spellings, refused by the address they are read as.
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0xa9.0xfe.0xa9.0xfe/",
+            "http://%31%32%37.0.0.1/",
+            "http://127.0.0.1./",
+            "http://127.0.0.1\\@example.com/",
+            "  http://127.0.0.1/  ",
         ] {
             assert!(check_target(url, false).await.is_err(), "{url}");
             assert!(
@@ -693,16 +927,84 @@ mod tests {
                 "{url} with private allowed"
             );
         }
-        assert!(check_target("ftp://example.com/x", true).await.is_err());
+        // Public addresses stay allowed, embedded ones included (IP hosts: no lookup).
+        for url in [
+            "http://8.8.8.8/",
+            "https://[2002:0808:0808::1]/",
+            "https://[64:ff9b::808:808]/",
+            "https://[2606:4700::1111]/",
+            "http://[::ffff:8.8.8.8]:8080/",
+        ] {
+            let addrs = check_target(url, false)
+                .await
+                .unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(addrs.len(), 1, "{url}");
+        }
+        // Refused whatever the operator allows.
+        for url in [
+            "ftp://example.com/x",
+            "http://user@127.0.0.1/",
+            "http://example.com@127.0.0.1/",
+            "http://[fe80::1%25eth0]/",
+            "http://",
+        ] {
+            assert!(check_target(url, true).await.is_err(), "{url}");
+        }
         // The transport checks again at send time: nothing is sent to a forbidden address.
         #[cfg(feature = "webhooks-http")]
         {
             let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let url = format!("http://{}/hook", listener.local_addr().unwrap());
+            let port = listener.local_addr().unwrap().port();
             listener.set_nonblocking(true).unwrap();
-            let outcome = HttpTransport::new(false).send(&url, &[], b"{}").await;
-            assert!(matches!(outcome, SendOutcome::Error(_)), "{outcome:?}");
-            assert!(listener.accept().is_err(), "no connection was made");
+            for url in [
+                format!("http://127.0.0.1:{port}/hook"),
+                format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+                format!("http://2130706433:{port}/hook"),
+                format!("http://127.0.0.1:{port}\\@example.com/hook"),
+            ] {
+                let outcome = HttpTransport::new(false).send(&url, &[], b"{}").await;
+                assert!(
+                    matches!(outcome, SendOutcome::Error(_)),
+                    "{url}: {outcome:?}"
+                );
+                assert!(listener.accept().is_err(), "{url}: no connection was made");
+            }
         }
+    }
+
+    /// With private targets allowed, the transport connects to the host it checked: a
+    /// backslash ends the authority for reqwest as for the check.
+    #[cfg(feature = "webhooks-http")]
+    #[tokio::test]
+    async fn the_transport_connects_to_the_host_it_checked() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = conn.read(&mut buf).await.unwrap();
+                assert!(n > 0, "the request ended early");
+                seen.extend_from_slice(&buf[..n]);
+            }
+            conn.write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&seen).into_owned()
+        });
+        let url = format!("http://127.0.0.1:{port}\\@example.com/hook");
+        let outcome = HttpTransport::new(true).send(&url, &[], b"{}").await;
+        assert_eq!(outcome, SendOutcome::Status(204));
+        let request = server.await.unwrap();
+        assert!(
+            request.starts_with("POST /@example.com/hook HTTP/1.1\r\n"),
+            "{request}"
+        );
+        assert!(
+            request.contains("user-agent: helpdesk-webhooks/1"),
+            "{request}"
+        );
     }
 }

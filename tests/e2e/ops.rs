@@ -470,3 +470,60 @@ async fn webhooks_are_for_admins() {
     let (s, _) = app.delete(&path, &admin.token).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
 }
+
+/// An IPv6 address that carries a forbidden IPv4 address (NAT64, IPv4-compatible, 6to4)
+/// is refused by that address, on create and on update, when the operator has not
+/// allowed private targets; a public one is still accepted.
+#[tokio::test]
+async fn webhook_urls_carrying_private_ipv4_inside_ipv6_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.user(Role::Admin, "admin@example.com").await;
+    let refused = [
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data",
+        "http://[::127.0.0.1]/x",
+        "http://[::a9fe:a9fe]/x",
+        "http://[64:ff9b::7f00:1]/x",
+        "http://[2002:7f00:1::1]/x",
+        "http://[2002:a9fe:a9fe::1]/x",
+    ];
+    for url in refused {
+        let (s, v) = app
+            .post(
+                "/api/webhooks",
+                &admin.token,
+                json!({"url": url, "events": ["*"]}),
+            )
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            "{url}: {v}"
+        );
+        assert_eq!(v["errors"][0]["field"], "url", "{url}: {v}");
+    }
+    // A public address in the same forms is accepted (IP hosts: no DNS lookup), and
+    // kept as given.
+    let public = "  https://[64:ff9b::808:808]/hook ";
+    let (s, w) = app
+        .post(
+            "/api/webhooks",
+            &admin.token,
+            json!({"url": public, "events": ["*"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{w}");
+    assert_eq!(w["url"], public.trim());
+    let path = format!("/api/webhooks/{}", w["id"].as_str().unwrap());
+    for url in refused {
+        let (s, v) = app.patch(&path, &admin.token, json!({"url": url})).await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            "{url}: {v}"
+        );
+        assert_eq!(v["errors"][0]["field"], "url", "{url}: {v}");
+    }
+    let (_, list) = app.get("/api/webhooks", &admin.token).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list["items"][0]["url"], public.trim());
+}
