@@ -28,7 +28,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
@@ -42,6 +42,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 const TYPING_EVERY: Duration = Duration::from_secs(1);
 /// Events read from the log at a time by `resume`.
 const REPLAY_BATCH: usize = 256;
+/// The largest frame and message a client may send; a larger one closes the socket
+/// with 1009 (the reason in [`End::close_frame`] names this size).
+const MAX_CLIENT_FRAME: usize = 64 * 1024;
 
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
@@ -408,8 +411,8 @@ fn socket_config() -> WebSocketConfig {
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(1024 * 1024)
-        .max_message_size(Some(64 * 1024))
-        .max_frame_size(Some(64 * 1024))
+        .max_message_size(Some(MAX_CLIENT_FRAME))
+        .max_frame_size(Some(MAX_CLIENT_FRAME))
 }
 
 fn header_has_token(ctx: &Ctx, name: header::HeaderName, token: &str) -> bool {
@@ -493,6 +496,8 @@ enum End {
     Revoked,
     /// No frame, not even a pong, for two ping intervals.
     Silent,
+    /// A frame or message over the size limit (1009).
+    TooBig,
     /// The client closed it, or the connection broke.
     Left,
 }
@@ -504,6 +509,7 @@ impl End {
             End::Shutdown => (CloseCode::Away, "the server is stopping"),
             End::Slow => (CloseCode::Again, "too slow: the event queue is full"),
             End::Revoked => (CloseCode::Policy, "the session has ended"),
+            End::TooBig => (CloseCode::Size, "frames are at most 64 KiB"),
             End::Silent | End::Left => return None,
         };
         Some(CloseFrame {
@@ -519,6 +525,7 @@ impl End {
             End::Slow => "slow",
             End::Revoked => "revoked",
             End::Silent => "silent",
+            End::TooBig => "too_big",
             End::Left => "left",
         }
     }
@@ -614,7 +621,13 @@ impl Session {
                     }
                 }
                 frame = stream.next() => {
-                    let Some(Ok(frame)) = frame else { return End::Left };
+                    let frame = match frame {
+                        Some(Ok(frame)) => frame,
+                        // Over `max_frame_size` or `max_message_size`: tungstenite
+                        // stops reading, the close frame says why.
+                        Some(Err(WsError::Capacity(_))) => return End::TooBig,
+                        Some(Err(_)) | None => return End::Left,
+                    };
                     heard = Instant::now();
                     let done = match frame {
                         Message::Text(text) => self.client_frame(&text).await,

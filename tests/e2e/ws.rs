@@ -1,5 +1,5 @@
 //! The real-time WebSocket with a real client: who gets which event, delivery and read
-//! status live, typing, presence, resume, closing revoked and slow sockets.
+//! status live, typing, presence, resume, closing revoked, slow and oversized sockets.
 
 use std::time::Duration;
 
@@ -420,4 +420,30 @@ async fn a_full_queue_disconnects_that_client_only() {
     let last = say(&app, &agent, &dm, json!({"content": "still here"})).await;
     let e = other.next_of("message.created").await;
     assert_eq!(e["data"]["message"]["id"], last["id"]);
+}
+
+#[tokio::test]
+async fn frames_over_64_kib_close_that_socket_with_1009() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let app = spawn_app().await;
+    let alice = app.signup("alice@example.com").await;
+    let mut big = app.ws(&alice.token).await;
+    let mut other = app.ws(&alice.token).await;
+    // 70 KiB in one text frame: over the 64 KiB limit on frames and messages. The send
+    // may fail if the server closes before it has read everything; the close frame was
+    // sent before that.
+    let frame = json!({"type": "ping", "pad": "x".repeat(70 * 1024)}).to_string();
+    let _ = big.stream.send(Message::text(frame)).await;
+    assert_eq!(big.closed().await, Some(1009));
+    let mut waited = 0;
+    while metric(&app, "helpdesk_websocket_closed_total{reason=\"too_big\"} ").await == 0 {
+        assert!(waited < 100, "the closed socket was not counted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    // The user's other socket goes on.
+    other.send(json!({"type": "ping"})).await;
+    assert_eq!(other.next_of("pong").await["type"], "pong");
+    assert_eq!(metric(&app, "helpdesk_websocket_connections ").await, 1);
 }
