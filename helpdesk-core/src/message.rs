@@ -26,6 +26,12 @@ pub struct Message {
     pub parent_id: Option<Uuid>,
     /// Number of direct replies.
     pub reply_count: u64,
+    /// How many of the direct replies are internal notes (counted in `reply_count`
+    /// too). Derived from the replies: absent (0) in records and archives written before
+    /// it existed, which the stores recount (sled's schema migration, PostgreSQL's
+    /// migration 0003, every archive import).
+    #[serde(default)]
+    pub internal_reply_count: u64,
     /// Attached files.
     pub attachment_ids: Vec<Uuid>,
     /// A staff-only note.
@@ -43,6 +49,28 @@ pub struct Message {
     pub public_ordinal: u64,
     /// How many messages of this sender have `seq` ≤ this one's (receipt arithmetic).
     pub sender_ordinal: u64,
+}
+
+impl Message {
+    /// Counts a new direct reply on this message (its parent): what every store does
+    /// to the parent inside the append.
+    pub fn count_reply(&mut self, internal: bool) {
+        self.reply_count += 1;
+        if internal {
+            self.internal_reply_count += 1;
+        }
+    }
+
+    /// The message as a reader sees it: one who may not see internal notes (a
+    /// customer) is not told of internal replies either, so `reply_count` counts only
+    /// the replies they can see.
+    pub fn for_reader(mut self, sees_internal: bool) -> Message {
+        if !sees_internal {
+            self.reply_count = self.reply_count.saturating_sub(self.internal_reply_count);
+            self.internal_reply_count = 0;
+        }
+        self
+    }
 }
 
 /// A message to append. See [`apply_append`] for what a store does with it.
@@ -108,8 +136,9 @@ pub enum MessageRange {
 /// The records changes of appending a message, shared by every store so the arithmetic
 /// is written once: call it inside the atomic operation with the locked conversation and
 /// the sender's participant record (or `None` when they have none), then write back
-/// `conv`, the returned participant and the returned message, increment the parent's
-/// `reply_count`, attach the attachments, write `ticket_update`, and the effects.
+/// `conv`, the returned participant and the returned message, count the reply on the
+/// parent ([`Message::count_reply`]), attach the attachments, write `ticket_update`,
+/// and the effects.
 pub fn apply_append(
     conv: &mut Conversation,
     sender: Option<Participant>,
@@ -139,6 +168,7 @@ pub fn apply_append(
         content: new.content.clone(),
         parent_id: new.parent_id,
         reply_count: 0,
+        internal_reply_count: 0,
         attachment_ids: new.attachment_ids.clone(),
         internal: new.internal,
         created_at: new.created_at,
@@ -419,7 +449,7 @@ impl Helpdesk {
                 is_read: me.has_read(m.seq, m.sender_id),
                 status,
                 attachments: self.attachments_of(&m).await?,
-                message: m,
+                message: m.for_reader(Self::sees_internal(p)),
             });
         }
         Ok(views)
@@ -643,8 +673,13 @@ impl Helpdesk {
         }))
     }
 
+    /// Whether the caller may see internal notes (and be told of them in counts).
+    fn sees_internal(p: &Principal) -> bool {
+        p.is_staff()
+    }
+
     fn can_see_message(p: &Principal, m: &Message) -> bool {
-        !m.internal || p.is_staff()
+        !m.internal || Self::sees_internal(p)
     }
 
     /// A message the caller may see in a conversation they may read.
@@ -980,11 +1015,19 @@ impl Helpdesk {
             .message_views(p, &conv, vec![m.clone()])
             .await?
             .remove(0);
+        // One payload for the whole audience, and a public message's audience has
+        // customers in it: it is rendered as they see it.
+        let event_view = MessageView {
+            message: view.message.clone().for_reader(m.internal),
+            is_read: false,
+            status: None,
+            attachments: view.attachments.clone(),
+        };
         let fx = Effects::event(NewEvent::new(
             "message.updated",
             now,
             Audience::conversation(conv.id, m.internal),
-            json!({"message": message_json(&MessageView { is_read: false, status: None, ..view.clone() })}),
+            json!({"message": message_json(&event_view)}),
         ));
         self.st().update_message(&m, &fx).await?;
         self.wake();

@@ -176,8 +176,9 @@ pub trait ConversationStore: Send + Sync {
     async fn member_conversations(&self, user_id: Uuid) -> StoreResult<Vec<Conversation>>;
 
     /// Appends a message: locks the conversation, applies
-    /// [`crate::message::apply_append`], increments the parent's `reply_count` (parent
-    /// missing or in another conversation: `NotFound`), attaches the attachments, writes
+    /// [`crate::message::apply_append`], counts the reply on the parent with
+    /// [`Message::count_reply`] (parent missing or in another conversation:
+    /// `NotFound`), attaches the attachments, writes
     /// `ticket_update` under its version check, and `effects(&message)`.
     async fn append_message(
         &self,
@@ -414,7 +415,9 @@ pub trait ArchiveStore: Send + Sync {
     /// derives from them, so the store then behaves as the exporting one did. Records
     /// arrive in archive order, each after those it refers to; the header and end lines
     /// are ignored. Meant for an empty store (the caller checks): over existing records the
-    /// outcome is unspecified. Each call is atomic.
+    /// outcome is unspecified. Each call is atomic. One field is derived, not copied:
+    /// a message's `internal_reply_count` is counted from the internal replies imported
+    /// after it (archives written before the field existed lack it).
     async fn import_records(&self, records: &[Record]) -> StoreResult<()>;
 }
 

@@ -286,14 +286,40 @@ pub(crate) async fn insert_message(conn: &mut PgConnection, m: &Message) -> Stor
     insert_messages(conn, &[m]).await
 }
 
-/// Inserts messages with one statement.
+/// Inserts imported messages with one statement. Their `internal_reply_count` is
+/// recounted, not copied (archives written before the field lack it): each internal
+/// reply then counts itself on its parent, inserted before it.
 pub(crate) async fn insert_messages(conn: &mut PgConnection, ms: &[&Message]) -> StoreResult<()> {
     if ms.is_empty() {
         return Ok(());
     }
+    let recounted: Vec<Message> = ms
+        .iter()
+        .map(|m| Message {
+            internal_reply_count: 0,
+            ..(*m).clone()
+        })
+        .collect();
     let mut w = Writes::new();
-    push_insert_messages(&mut w, ms);
+    push_insert_messages(&mut w, &recounted.iter().collect::<Vec<_>>());
     w.run(conn, &Effects::none()).await?;
+    let notes: Vec<Uuid> = ms
+        .iter()
+        .filter(|m| m.internal && m.parent_id.is_some())
+        .map(|m| m.id)
+        .collect();
+    if !notes.is_empty() {
+        sqlx::query(
+            "UPDATE messages AS m SET internal_reply_count = m.internal_reply_count + r.n \
+             FROM (SELECT parent_id, count(*) AS n FROM messages WHERE id = ANY($1) \
+                   GROUP BY parent_id) AS r \
+             WHERE m.id = r.parent_id",
+        )
+        .bind(&notes)
+        .execute(&mut *conn)
+        .await
+        .store()?;
+    }
     Ok(())
 }
 
@@ -302,8 +328,8 @@ fn push_insert_messages(w: &mut Writes, ms: &[&Message]) {
     w.write(|q| {
         q.push(
             "INSERT INTO messages (id, conversation_id, seq, sender_id, content, parent_id, \
-             reply_count, attachment_ids, internal, created_at, edited_at, deleted_at, \
-             public_ordinal, sender_ordinal) ",
+             reply_count, internal_reply_count, attachment_ids, internal, created_at, \
+             edited_at, deleted_at, public_ordinal, sender_ordinal) ",
         );
         q.push_values(ms, |mut row, m| {
             row.push_bind(m.id)
@@ -313,6 +339,7 @@ fn push_insert_messages(w: &mut Writes, ms: &[&Message]) {
                 .push_bind(m.content)
                 .push_bind(m.parent_id)
                 .push_bind(i(m.reply_count))
+                .push_bind(i(m.internal_reply_count))
                 .push_bind(m.attachment_ids)
                 .push_bind(m.internal)
                 .push_bind(m.created_at)
@@ -497,8 +524,13 @@ impl ConversationStore for PostgresStore {
         let mut w = Writes::new();
         if let Some(parent) = new.parent_id {
             let conversation_id = conv.id;
+            // As `Message::count_reply` counts.
+            let internal = if new.internal { 1i64 } else { 0 };
             w.counted(|q| {
-                q.push("UPDATE messages SET reply_count = reply_count + 1 WHERE id = ")
+                q.push("UPDATE messages SET reply_count = reply_count + 1, ")
+                    .push("internal_reply_count = internal_reply_count + ")
+                    .push_bind(internal)
+                    .push(" WHERE id = ")
                     .push_bind(parent)
                     .push(" AND conversation_id = ")
                     .push_bind(conversation_id)

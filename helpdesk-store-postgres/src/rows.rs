@@ -154,8 +154,8 @@ pub(crate) fn conversation(r: &PgRow) -> StoreResult<Conversation> {
 }
 
 pub(crate) const MESSAGE_COLS: &str = "id, conversation_id, seq, sender_id, content, parent_id, \
-     reply_count, attachment_ids, internal, created_at, edited_at, deleted_at, \
-     public_ordinal, sender_ordinal";
+     reply_count, internal_reply_count, attachment_ids, internal, created_at, edited_at, \
+     deleted_at, public_ordinal, sender_ordinal";
 
 pub(crate) fn message(r: &PgRow) -> StoreResult<Message> {
     Ok(Message {
@@ -166,6 +166,7 @@ pub(crate) fn message(r: &PgRow) -> StoreResult<Message> {
         content: r.try_get("content").store()?,
         parent_id: r.try_get("parent_id").store()?,
         reply_count: u(r.try_get("reply_count").store()?),
+        internal_reply_count: u(r.try_get("internal_reply_count").store()?),
         attachment_ids: r.try_get("attachment_ids").store()?,
         internal: r.try_get("internal").store()?,
         created_at: r.try_get("created_at").store()?,

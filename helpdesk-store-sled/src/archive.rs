@@ -248,10 +248,16 @@ fn import_conversation(tx: &Tx<'_>, c: &Conversation) -> TxResult<()> {
     index_members(tx, c, true)
 }
 
-/// A message with its id, public, own and reply-edge index entries.
+/// A message with its id, public, own and reply-edge index entries. Its
+/// `internal_reply_count` is recounted, not copied (archives written before the field
+/// lack it): an internal reply counts itself on its parent, imported before it.
 fn import_message(tx: &Tx<'_>, m: &Message) -> TxResult<()> {
     let mk = message_key(m.conversation_id, m.seq);
-    tx.put_json(tree::MESSAGES, &mk, m)?;
+    let recounted = Message {
+        internal_reply_count: 0,
+        ..m.clone()
+    };
+    tx.put_json(tree::MESSAGES, &mk, &recounted)?;
     tx.put(tree::MESSAGE_IDS, m.id.as_bytes(), mk.bytes())?;
     if !m.internal {
         tx.put(tree::PUBLIC_MSGS, &mk, &[][..])?;
@@ -271,6 +277,16 @@ fn import_message(tx: &Tx<'_>, m: &Message) -> TxResult<()> {
             Key::new().id(conv).u64(parent_seq).u64(m.seq),
             &[][..],
         )?;
+        if m.internal {
+            let pk = message_key(conv, parent_seq);
+            let Some(mut parent) = tx.get_json::<Message>(tree::MESSAGES, &pk)? else {
+                return abort(StoreError::Corrupt(format!(
+                    "message {pid} has an id entry but no record"
+                )));
+            };
+            parent.internal_reply_count += 1;
+            tx.put_json(tree::MESSAGES, &pk, &parent)?;
+        }
     }
     Ok(())
 }

@@ -7,6 +7,8 @@
 //! `conversation|parent seq|child seq`, participants by `conversation|user`, and each
 //! member's conversations by `member|kind|activity|conversation` (kind `*`: any).
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -23,7 +25,7 @@ use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreR
 use crate::attachments::{attach, check_attachable};
 use crate::effects::write_effects;
 use crate::keys::{Key, trailing_id, trailing_u64, tree};
-use crate::{SledStore, Tx, TxResult, abort, decode};
+use crate::{SledStore, Tx, TxResult, abort, decode, encode, sled_error};
 
 const ANY_KIND: u8 = b'*';
 
@@ -90,6 +92,44 @@ fn require_conv(tx: &Tx<'_>, id: Uuid) -> TxResult<()> {
     } else {
         abort(StoreError::NotFound)
     }
+}
+
+/// Schema migration 1 → 2: sets every message's `internal_reply_count` (which records
+/// of version 1 lack) from the stored replies. It recounts from scratch, never reading
+/// the stored counts, so a run cut short by a crash is simply run again. Memory: one
+/// count per message that has internal replies.
+pub(crate) fn recount_internal_replies(db: &sled::Db) -> StoreResult<()> {
+    const BATCH: usize = 1000;
+    let messages = db
+        .open_tree(crate::keys::TREE_NAMES[tree::MESSAGES])
+        .map_err(sled_error)?;
+    let mut counts: HashMap<Uuid, u64> = HashMap::new();
+    for item in messages.iter() {
+        let (_, v) = item.map_err(sled_error)?;
+        let m: Message = decode(&v, "messages")?;
+        if let (true, Some(parent)) = (m.internal, m.parent_id) {
+            *counts.entry(parent).or_default() += 1;
+        }
+    }
+    let mut batch = sled::Batch::default();
+    let mut batched = 0;
+    for item in messages.iter() {
+        let (k, v) = item.map_err(sled_error)?;
+        let mut m: Message = decode(&v, "messages")?;
+        let count = counts.get(&m.id).copied().unwrap_or(0);
+        if m.internal_reply_count != count {
+            m.internal_reply_count = count;
+            batch.insert(k, encode(&m)?);
+            batched += 1;
+            if batched == BATCH {
+                messages
+                    .apply_batch(std::mem::take(&mut batch))
+                    .map_err(sled_error)?;
+                batched = 0;
+            }
+        }
+    }
+    messages.apply_batch(batch).map_err(sled_error)
 }
 
 pub(crate) fn put_participant(tx: &Tx<'_>, p: &Participant) -> TxResult<()> {
@@ -373,7 +413,7 @@ impl ConversationStore for SledStore {
             let (message, participant) = apply_append(&mut conv, sender, new);
             put_participant(tx, &participant)?;
             if let Some(mut p) = parent {
-                p.reply_count += 1;
+                p.count_reply(new.internal);
                 tx.put_json(tree::MESSAGES, message_key(conv.id, p.seq), &p)?;
                 tx.put(
                     tree::CHILDREN,

@@ -18,7 +18,8 @@
 //! - **Event ids** come from a counter key read and written inside each transaction, and
 //!   sled runs transactions one at a time, so ids increase in commit order and
 //!   `events_after` never skips.
-//! - A **schema version** record refuses databases written by a newer build.
+//! - A **schema version** record refuses databases written by a newer build; older
+//!   ones are migrated when opened.
 //! - Operations that must remove a variable set of records (deleting a ticket with its
 //!   conversation, a webhook with its deliveries, revoking a user's sessions, marking all
 //!   notifications read) read the keys with a scan first, then check inside the
@@ -70,8 +71,9 @@ mod webhooks;
 
 use keys::{TREE_NAMES, prefix_end};
 
-/// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this build writes and reads. Opening a database of an older
+/// version migrates it (see `migrate`); version 2 added `Message::internal_reply_count`.
+pub const SCHEMA_VERSION: u32 = 2;
 /// The key of the schema version record in the `meta` tree (a decimal string).
 pub const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 /// The tree holding the schema version record.
@@ -251,15 +253,34 @@ fn check_schema(db: &sled::Db) -> StoreResult<()> {
                      open it with a newer helpdesk"
                 )))
             } else if found < SCHEMA_VERSION {
-                Err(StoreError::Corrupt(format!(
-                    "the database has schema version {found}, older than version \
-                     {SCHEMA_VERSION} and no migration exists"
-                )))
+                migrate(db, &meta, found)
             } else {
                 Ok(())
             }
         }
     }
+}
+
+/// Brings a database of schema version `found` up to [`SCHEMA_VERSION`], one version
+/// at a time. Each step's writes are on disk before the version record moves past it,
+/// and a step run again (after a crash before that) gives the same result.
+fn migrate(db: &sled::Db, meta: &Tree, found: u32) -> StoreResult<()> {
+    for from in found..SCHEMA_VERSION {
+        match from {
+            1 => conversations::recount_internal_replies(db)?,
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "the database has schema version {found}, older than version \
+                     {SCHEMA_VERSION} and no migration exists"
+                )));
+            }
+        }
+        db.flush().map_err(sled_error)?;
+        meta.insert(SCHEMA_VERSION_KEY, (from + 1).to_string().as_bytes())
+            .map_err(sled_error)?;
+        db.flush().map_err(sled_error)?;
+    }
+    Ok(())
 }
 
 /// The transactional view of every tree, for one domain operation.

@@ -295,6 +295,97 @@ fn newer_schema_is_refused_with_both_versions() {
     }
 }
 
+/// The database at `dir` through sled itself, once the store that had it lets go.
+fn open_raw(dir: &Path) -> sled::Db {
+    // The dropped store's own threads may hold the lock a moment longer.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match sled::open(dir) {
+            Ok(db) => break db,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("sled::open: {e}"),
+        }
+    }
+}
+
+#[test]
+fn version_1_database_recounts_internal_replies() {
+    let dir = tempfile::tempdir().unwrap();
+    let conv = Uuid::now_v7();
+    let (customer, agent) = (Uuid::now_v7(), Uuid::now_v7());
+    let reply = |parent: Uuid, internal: bool| NewMessage {
+        parent_id: Some(parent),
+        internal,
+        ..new_message(conv, agent, "reply".into(), t0())
+    };
+    let (question, answer, note) = rt().block_on(async {
+        let s = SledStore::open(dir.path()).unwrap();
+        s.create_conversation(
+            &conversation(conv, &[customer, agent], t0()),
+            &Effects::none(),
+        )
+        .await
+        .unwrap();
+        let none = |_: &Message| Effects::none();
+        let q = new_message(conv, customer, "question".into(), t0());
+        let q = s.append_message(&q, &none).await.unwrap();
+        let answer = s.append_message(&reply(q.id, false), &none).await.unwrap();
+        let note = s.append_message(&reply(q.id, true), &none).await.unwrap();
+        s.append_message(&reply(answer.id, true), &none)
+            .await
+            .unwrap();
+        (q.id, answer.id, note.id)
+    });
+    {
+        // Rewrite it as version 1 wrote it: no `internal_reply_count` in any message,
+        // except a wrong one where a migration cut short might have left it.
+        let db = open_raw(dir.path());
+        let messages = db.open_tree("messages").unwrap();
+        for item in messages.iter() {
+            let (k, v) = item.unwrap();
+            let mut m: serde_json::Value = serde_json::from_slice(&v).unwrap();
+            let fields = m.as_object_mut().unwrap();
+            assert!(fields.remove("internal_reply_count").is_some());
+            if fields["id"] == json!(answer) {
+                fields.insert("internal_reply_count".into(), json!(7));
+            }
+            messages.insert(k, serde_json::to_vec(&m).unwrap()).unwrap();
+        }
+        let meta = db.open_tree(META_TREE).unwrap();
+        meta.insert(SCHEMA_VERSION_KEY, b"1").unwrap();
+        db.flush().unwrap();
+    }
+    let counts = || {
+        rt().block_on(async {
+            let s = SledStore::open(dir.path()).unwrap();
+            let mut out = Vec::new();
+            for id in [question, answer, note] {
+                let m = s.get_message(conv, id).await.unwrap().unwrap();
+                out.push((
+                    m.reply_count,
+                    m.internal_reply_count,
+                    m.for_reader(false).reply_count,
+                ));
+            }
+            out
+        })
+    };
+    let want = vec![(2, 1, 1), (1, 1, 0), (0, 0, 0)];
+    assert_eq!(counts(), want, "migrated on opening");
+    let version = open_raw(dir.path())
+        .open_tree(META_TREE)
+        .unwrap()
+        .get(SCHEMA_VERSION_KEY)
+        .unwrap();
+    assert_eq!(
+        version.as_deref(),
+        Some(SCHEMA_VERSION.to_string().as_bytes())
+    );
+    assert_eq!(counts(), want, "and the same once migrated");
+}
+
 #[test]
 fn everything_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();

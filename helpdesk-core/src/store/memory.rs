@@ -541,7 +541,7 @@ impl ConversationStore for MemoryStore {
         let (message, participant) = apply_append(&mut data.conv, sender, new);
         data.participants.insert(new.sender_id, participant);
         if let Some(i) = parent_idx {
-            data.messages[i].reply_count += 1;
+            data.messages[i].count_reply(new.internal);
         }
         data.push(message.clone());
         s.message_index
@@ -1199,6 +1199,12 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::TicketEvent(e) => s.ticket_events.push(e.clone()),
                 Record::Message(m) => {
+                    // `internal_reply_count` is recounted, not copied: a parent comes
+                    // before its replies.
+                    let note_parent = match m.parent_id {
+                        Some(pid) if m.internal => s.message_index.get(&pid).copied(),
+                        _ => None,
+                    };
                     let data = s
                         .conversations
                         .get_mut(&m.conversation_id)
@@ -1211,7 +1217,16 @@ impl ArchiveStore for MemoryStore {
                             data.messages.len()
                         )));
                     }
-                    data.push(m.clone());
+                    data.push(Message {
+                        internal_reply_count: 0,
+                        ..m.clone()
+                    });
+                    if let Some((conv, seq)) = note_parent
+                        && conv == m.conversation_id
+                        && let Some(parent) = data.messages.get_mut(seq as usize - 1)
+                    {
+                        parent.internal_reply_count += 1;
+                    }
                     s.message_index.insert(m.id, (m.conversation_id, m.seq));
                 }
                 Record::Notification(n) => {

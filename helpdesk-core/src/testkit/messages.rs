@@ -308,6 +308,169 @@ pub async fn internal_notes_hidden_from_customers_in_events(store: Arc<dyn Store
     }
 }
 
+/// A reply by `who` to `parent`, internal or not.
+async fn reply(w: &World, who: &Who, conv: Uuid, parent: Uuid, internal: bool) -> MessageView {
+    w.hd.send_message(
+        &who.p,
+        conv,
+        NewMessageInput {
+            content: if internal {
+                "internal reply"
+            } else {
+                "public reply"
+            }
+            .into(),
+            parent_id: Some(parent),
+            internal,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("send reply")
+}
+
+/// The `reply_count` of a message as `who` gets it, and as `who`'s first page of the
+/// conversation lists it.
+async fn reply_counts(w: &World, who: &Who, conv: Uuid, id: Uuid) -> (u64, u64) {
+    let got = w.hd.get_message(&who.p, conv, id).await.unwrap().message;
+    let page = w.hd.list_messages(&who.p, conv, limit(50)).await.unwrap();
+    let listed = page
+        .items
+        .iter()
+        .find(|v| v.message.id == id)
+        .expect("the message is listed");
+    (got.reply_count, listed.message.reply_count)
+}
+
+/// A customer's `reply_count` counts the replies they can see: an internal reply to
+/// their message, deleted or not, is not counted for them (get, list, thread, the
+/// conversation's last message), while staff count every direct reply.
+pub async fn internal_replies_not_counted_for_customers(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let (c, a, t) = ticket_with_agent(&w).await;
+    let conv = t.conversation_id;
+    let q = w.send(&c, conv, "question").await.message;
+    let public = reply(&w, &a, conv, q.id, false).await.message;
+    let note = reply(&w, &a, conv, q.id, true).await.message;
+    let counts = |who| reply_counts(&w, who, conv, q.id);
+    assert_eq!(counts(&c).await, (1, 1), "the customer sees one reply");
+    assert_eq!(counts(&a).await, (2, 2), "staff see both");
+    let other_agent = w.agent().await;
+    assert_eq!(counts(&other_agent).await, (2, 2));
+    // A thread's messages count the same way: the public reply gets a note of its own.
+    reply(&w, &a, conv, public.id, true).await;
+    let thread = w.hd.thread(&c.p, conv, q.id).await.unwrap();
+    assert_eq!(
+        thread
+            .iter()
+            .map(|i| (i.message.message.id, i.message.message.reply_count))
+            .collect::<Vec<_>>(),
+        vec![(public.id, 0)]
+    );
+    let staff_thread = w.hd.thread(&a.p, conv, q.id).await.unwrap();
+    assert_eq!(staff_thread[0].message.message.reply_count, 1);
+    // The customer's conversation view ends at the public reply.
+    let vc = w.hd.get_conversation(&c.p, conv).await.unwrap();
+    let last = vc.last_message.expect("a last message").message;
+    assert_eq!((last.id, last.reply_count), (public.id, 0));
+    // A deleted note keeps its place, for staff only.
+    w.hd.delete_message(&a.p, conv, note.id).await.unwrap();
+    assert_eq!(
+        counts(&c).await,
+        (1, 1),
+        "a deleted note still does not count"
+    );
+    assert_eq!(counts(&a).await, (2, 2));
+    // A public reply after the note counts for everyone.
+    reply(&w, &a, conv, q.id, false).await;
+    assert_eq!(counts(&c).await, (2, 2));
+    assert_eq!(counts(&a).await, (3, 3));
+}
+
+/// An edit's `message.updated` event reaches customers with the count they may see,
+/// whoever edits.
+pub async fn internal_replies_not_counted_in_events(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let (c, a, t) = ticket_with_agent(&w).await;
+    let conv = t.conversation_id;
+    let q = w.send(&c, conv, "question").await.message;
+    let answer = reply(&w, &a, conv, q.id, false).await.message;
+    reply(&w, &a, conv, q.id, true).await;
+    reply(&w, &a, conv, answer.id, true).await;
+    let before = w.last_event().await;
+    w.hd.edit_message(&c.p, conv, q.id, "question, edited")
+        .await
+        .unwrap();
+    let staff_view =
+        w.hd.edit_message(&a.p, conv, answer.id, "answer, edited")
+            .await
+            .unwrap();
+    assert_eq!(staff_view.message.reply_count, 1, "the editor is staff");
+    let events = w.store.events_after(before, 100).await.unwrap();
+    let updated: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "message.updated")
+        .collect();
+    assert_eq!(updated.len(), 2);
+    for (e, id, count) in [(updated[0], q.id, 1), (updated[1], answer.id, 0)] {
+        assert!(w.hd.may_see(&c.p, e).await.unwrap());
+        assert_eq!(e.data["message"]["id"], serde_json::json!(id));
+        assert_eq!(e.data["message"]["reply_count"], serde_json::json!(count));
+    }
+}
+
+/// An archive written before `internal_reply_count` existed (its message records lack
+/// it) imports with the counts recounted: customers and staff see what they saw, and
+/// the import exports the same bytes as the store it came from.
+pub async fn archive_without_internal_reply_counts_imports_them(store: Arc<dyn Store>) {
+    use crate::Principal;
+    let m = World::new(super::memory());
+    let (c, a, t) = ticket_with_agent(&m).await;
+    let conv = t.conversation_id;
+    let q = m.send(&c, conv, "question").await.message;
+    let answer = reply(&m, &a, conv, q.id, false).await.message;
+    reply(&m, &a, conv, q.id, true).await;
+    reply(&m, &a, conv, answer.id, true).await;
+    let note = reply(&m, &a, conv, q.id, true).await.message;
+    m.hd.delete_message(&a.p, conv, note.id).await.unwrap();
+    let mut archive = Vec::new();
+    m.hd.export_archive(&Principal::system(), &mut archive, &|_| {})
+        .await
+        .expect("export");
+    let text = String::from_utf8(archive.clone()).unwrap();
+    let field = ",\"internal_reply_count\":";
+    assert_eq!(
+        text.matches(field).count(),
+        5,
+        "every message has the field"
+    );
+    let mut old = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(field) {
+        old.push_str(&rest[..at]);
+        rest = rest[at + field.len()..].trim_start_matches(|ch: char| ch.is_ascii_digit());
+    }
+    old.push_str(rest);
+    assert!(!old.contains("internal_reply_count"));
+    let w = World::new(store);
+    w.hd.import_archive(&Principal::system(), old.as_bytes(), &|_| {})
+        .await
+        .expect("import an archive without the field");
+    // Compared before any read: reading a message records its delivery.
+    let mut again = Vec::new();
+    w.hd.export_archive(&Principal::system(), &mut again, &|_| {})
+        .await
+        .expect("export the import");
+    assert!(again == archive, "the import exports other bytes");
+    for (who, q_count, answer_count) in [(&c, 1, 0), (&a, 3, 1)] {
+        assert_eq!(reply_counts(&w, who, conv, q.id).await, (q_count, q_count));
+        assert_eq!(
+            reply_counts(&w, who, conv, answer.id).await,
+            (answer_count, answer_count)
+        );
+    }
+}
+
 /// Only staff write notes, and only on ticket conversations.
 pub async fn internal_notes_are_staff_and_ticket_only(store: Arc<dyn Store>) {
     let w = World::new(store);

@@ -10,4 +10,5 @@ mod conformance;
 mod connection_loss;
 mod events;
 mod numbers;
+mod replies;
 mod search;
