@@ -171,6 +171,8 @@ fn spawn_serve(store: &str, base: &str) -> BenchResult<Child> {
         .args(["serve", "--store", store, "--bind", base])
         // Tokens outlive the longest run.
         .args(["--access-token-ttl", "24h"])
+        // The benchmark seeds its members through signup, all from loopback.
+        .args(["--signup-limit", "1000000/1s"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

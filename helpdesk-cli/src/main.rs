@@ -161,6 +161,10 @@ struct ServeArgs {
     /// Whether anyone may sign up.
     #[arg(long, env = "HELPDESK_SIGNUP", value_enum, default_value = "open")]
     signup: Signup,
+    /// Signups allowed from one client address (`N/DURATION`: `20/1m`, `100/1h`);
+    /// counted in the store, so shared by every instance.
+    #[arg(long, env = "HELPDESK_SIGNUP_LIMIT", default_value = "20/1m")]
+    signup_limit: helpdesk_core::limit::Rate,
     /// Largest upload (`25MiB`, `10MB`, bytes).
     #[arg(long, env = "HELPDESK_MAX_UPLOAD", default_value = "25MiB", value_parser = parse_size)]
     max_upload: u64,
@@ -251,6 +255,10 @@ async fn serve(store_spec: &str, args: ServeArgs) -> CliResult {
         max_upload: args.max_upload,
         webhooks_allow_private: args.webhooks_allow_private,
         webhook_retry_schedule: args.webhook_retry_schedule,
+        limits: helpdesk_core::limit::Limits {
+            signups_per_client: args.signup_limit,
+            ..Default::default()
+        },
         ..Config::default()
     };
     let hd = Helpdesk::new(st, config);

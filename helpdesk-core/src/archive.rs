@@ -14,6 +14,11 @@
 //! [`crate::store::ArchiveStore::import_records`]. An import goes only into an empty store.
 //! An export of a live store is consistent record by record, not as a whole: a change
 //! made while it runs may be in it or not.
+//!
+//! An import applies the text rule of [`crate::text`]: a record holding a control
+//! character that text may not hold (which stores written before the rule may have) is
+//! refused, naming its line and field, unless [`ImportOptions::replace_refused_text`]
+//! asks to replace each such character with U+FFFD.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -292,6 +297,17 @@ pub struct ArchiveSummary {
     pub records: u64,
     /// Bytes written or read.
     pub bytes: u64,
+    /// Characters an import replaced with U+FFFD ([`ImportOptions::replace_refused_text`]).
+    pub replaced_characters: u64,
+}
+
+/// How an import treats what the archive holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Replace the control characters that text may not hold ([`crate::text`]) with
+    /// U+FFFD instead of refusing the archive. For archives of stores written before the
+    /// rule existed.
+    pub replace_refused_text: bool,
 }
 
 /// Called after each record with the running totals (e.g. to draw a progress bar).
@@ -367,9 +383,24 @@ impl Helpdesk {
     where
         R: AsyncBufRead + Unpin + Send,
     {
+        self.import_archive_with(p, input, ImportOptions::default(), progress)
+            .await
+    }
+
+    /// [`Helpdesk::import_archive`] with options.
+    pub async fn import_archive_with<R>(
+        &self,
+        p: &Principal,
+        input: R,
+        options: ImportOptions,
+        progress: ProgressFn<'_>,
+    ) -> Result<ArchiveSummary>
+    where
+        R: AsyncBufRead + Unpin + Send,
+    {
         p.require_admin()?;
         let caller = self.require_empty_store(p).await?;
-        let result = self.import_lines(input, caller, progress).await;
+        let result = self.import_lines(input, caller, options, progress).await;
         self.wake();
         result
     }
@@ -395,6 +426,7 @@ impl Helpdesk {
         &self,
         mut input: R,
         caller: Option<User>,
+        options: ImportOptions,
         progress: ProgressFn<'_>,
     ) -> Result<ArchiveSummary>
     where
@@ -436,9 +468,7 @@ impl Helpdesk {
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let record: Record = serde_json::from_slice(text).map_err(|e| {
-                Error::invalid(format!("line {line_no}"), format!("is not a record: {e}"))
-            })?;
+            let record = decode_record(text, line_no, options, &mut summary)?;
             match &record {
                 Record::Header(h) => {
                     if seen_header {
@@ -514,6 +544,109 @@ impl Helpdesk {
     }
 }
 
+/// Decodes one archive line, applying the text rule to every string in it.
+fn decode_record(
+    line: &[u8],
+    line_no: u64,
+    options: ImportOptions,
+    summary: &mut ArchiveSummary,
+) -> Result<Record> {
+    let malformed = |e: serde_json::Error| {
+        Error::invalid(format!("line {line_no}"), format!("is not a record: {e}"))
+    };
+    if !escapes_refused_text(line) {
+        return serde_json::from_slice(line).map_err(malformed);
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(line).map_err(malformed)?;
+    if options.replace_refused_text {
+        summary.replaced_characters += replace_refused_text(&mut value);
+    } else if let Some((path, c)) = first_refused_text(&value, String::new()) {
+        return Err(Error::invalid(
+            format!("line {line_no}"),
+            format!(
+                "{path} {}; the import can replace such characters with U+FFFD",
+                crate::text::refusal(c)
+            ),
+        ));
+    }
+    serde_json::from_value(value).map_err(malformed)
+}
+
+/// Whether a line of JSON may hold a string with a character that text may not hold. In
+/// JSON such a character can only be written as an escape (`\u0000`..`\u001f`, `\b`,
+/// `\f`), so a scan of the escapes answers without decoding the line.
+fn escapes_refused_text(json: &[u8]) -> bool {
+    let mut rest = json;
+    while let Some(at) = rest.iter().position(|b| *b == b'\\') {
+        match rest.get(at + 1) {
+            Some(b'b' | b'f') => return true,
+            Some(b'u') => {
+                let code = rest
+                    .get(at + 2..at + 6)
+                    .and_then(|hex| std::str::from_utf8(hex).ok())
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .and_then(char::from_u32);
+                if code.is_some_and(|c| !crate::text::is_allowed(c)) {
+                    return true;
+                }
+            }
+            Some(_) => {}
+            None => return false,
+        }
+        rest = &rest[at + 2..];
+    }
+    false
+}
+
+/// The path (`data.message.content`) and character of the first string in `value` that
+/// holds a character text may not hold.
+fn first_refused_text(value: &serde_json::Value, path: String) -> Option<(String, char)> {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => crate::text::first_refused(s).map(|c| (path, c)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_refused_text(v, format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let path = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            first_refused_text(v, path)
+        }),
+        _ => None,
+    }
+}
+
+/// Replaces every character text may not hold with U+FFFD, in every string of `value`;
+/// returns how many it replaced.
+fn replace_refused_text(value: &mut serde_json::Value) -> u64 {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => {
+            let n = s.chars().filter(|c| !crate::text::is_allowed(*c)).count() as u64;
+            if n > 0 {
+                *s = s
+                    .chars()
+                    .map(|c| {
+                        if crate::text::is_allowed(c) {
+                            c
+                        } else {
+                            '\u{fffd}'
+                        }
+                    })
+                    .collect();
+            }
+            n
+        }
+        Value::Array(items) => items.iter_mut().map(replace_refused_text).sum(),
+        Value::Object(map) => map.values_mut().map(replace_refused_text).sum(),
+        _ => 0,
+    }
+}
+
 fn not_empty() -> Error {
     Error::Conflict("the store is not empty: import only into a new, empty store".into())
 }
@@ -560,4 +693,38 @@ pub fn page_of(mut records: Vec<Record>, after: Option<&Record>, limit: usize) -
         .filter(|r| after.is_none() || r.key() > after)
         .take(limit)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_text_is_found_by_its_escapes() {
+        let refused = [
+            r#"{"a":"x\u0000"}"#,
+            r#"{"a":"\b"}"#,
+            r#"{"a":"\f"}"#,
+            r#"["\u001F"]"#,
+        ];
+        for json in refused {
+            assert!(escapes_refused_text(json.as_bytes()), "{json}");
+        }
+        let allowed = [
+            r#"{"a":"tab\tnew\nret\r"}"#,
+            r#"{"a":"\\u0000 is text"}"#,
+            r#"{"a":"\\b\\f"}"#,
+            r#"{"a":"\u0020\u007f\u2028"}"#,
+            r#"{"a":"ends with \\"}"#,
+        ];
+        for json in allowed {
+            assert!(!escapes_refused_text(json.as_bytes()), "{json}");
+        }
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"record":{"tags":["ok","b\u0001d"]}}"#).unwrap();
+        assert_eq!(
+            first_refused_text(&v, String::new()),
+            Some(("record.tags[1]".to_string(), '\u{1}'))
+        );
+    }
 }

@@ -1,5 +1,7 @@
 //! Authentication: argon2id password hashing, JWT access tokens, refresh-token rotation.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -29,6 +31,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -42,6 +45,9 @@ use crate::user::User;
 pub(crate) struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// Signs refresh tokens, so that only a token this installation issued can count as
+    /// a reused one (and revoke its session).
+    refresh: Hmac<Sha256>,
 }
 
 /// The claims of an access token.
@@ -87,6 +93,14 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
+/// The MAC of a refresh token's nonce, bound to its session.
+fn refresh_mac(key: &Hmac<Sha256>, sid: Uuid, nonce: &str) -> Hmac<Sha256> {
+    let mut mac = key.clone();
+    mac.update(sid.as_bytes());
+    mac.update(nonce.as_bytes());
+    mac
+}
+
 fn random_secret() -> String {
     let mut raw = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut raw);
@@ -95,6 +109,7 @@ fn random_secret() -> String {
 
 /// Checks a password's length.
 pub fn validate_password(field: &str, password: &str) -> Result<()> {
+    crate::text::check(field, password)?;
     if !(8..=1024).contains(&password.len()) {
         return Err(Error::invalid(field, "must be 8 to 1024 bytes"));
     }
@@ -162,9 +177,13 @@ impl Helpdesk {
                             .await?
                     }
                 };
+                let mut refresh = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+                    .map_err(|e| Error::Internal(format!("refresh key: {e}")))?;
+                refresh.update(b"helpdesk refresh token");
                 Ok::<_, Error>(JwtKeys {
                     encoding: EncodingKey::from_secret(secret.as_bytes()),
                     decoding: DecodingKey::from_secret(secret.as_bytes()),
+                    refresh,
                 })
             })
             .await
@@ -201,9 +220,10 @@ impl Helpdesk {
 
     async fn start_session(&self, user: User) -> Result<AuthTokens> {
         let now = self.now();
-        let secret = random_secret();
+        let id = crate::clock::new_id();
+        let secret = self.refresh_secret(id).await?;
         let session = Session {
-            id: crate::clock::new_id(),
+            id,
             user_id: user.id,
             refresh_hash: sha256_hex(secret.as_bytes()),
             refresh_expires_at: now + self.inner.config.refresh_token_ttl,
@@ -216,9 +236,18 @@ impl Helpdesk {
 
     /// Self-signup: creates a customer and logs them in. Forbidden when signup is closed.
     pub async fn signup(&self, input: Signup) -> Result<AuthTokens> {
+        self.signup_from(None, input).await
+    }
+
+    /// [`Helpdesk::signup`] from a client address: signups from one address are limited
+    /// ([`crate::limit::Limits::signups_per_client`]), and every attempt counts.
+    pub async fn signup_from(&self, client: Option<IpAddr>, input: Signup) -> Result<AuthTokens> {
         if !self.inner.config.signup_open {
             return Err(Error::forbidden("signup is closed"));
         }
+        let counters = self.inner.config.limits.signup(client);
+        self.check_attempts(&counters).await?;
+        self.count_attempt(&counters).await?;
         let user = self
             .create_user(
                 &Principal::system(),
@@ -234,23 +263,75 @@ impl Helpdesk {
     }
 
     /// Logs in. A wrong email and a wrong password fail alike (`Unauthorized`), and take
-    /// about as long.
+    /// about as long. Failed logins are limited per email ([`Helpdesk::login_from`] adds
+    /// the limits per client address).
     pub async fn login(&self, email: &str, password: &str) -> Result<AuthTokens> {
+        self.login_from(None, email, password).await
+    }
+
+    /// [`Helpdesk::login`] from a client address. Over a limit of
+    /// [`crate::limit::Limits`] the answer is `RateLimited` and the password is not
+    /// checked; the limits count per submitted email whether or not such an account
+    /// exists, so they reveal nothing.
+    pub async fn login_from(
+        &self,
+        client: Option<IpAddr>,
+        email: &str,
+        password: &str,
+    ) -> Result<AuthTokens> {
+        crate::text::check("email", email)?;
+        crate::text::check("password", password)?;
+        let counters = self.inner.config.limits.failed_login(email, client);
+        self.check_attempts(&counters).await?;
         let email = crate::user::normalize_email(email);
         let user = self.st().get_user_by_email(&email).await?;
-        let Some(user) = user else {
-            // Spend the same effort as a real check so timing does not reveal accounts.
-            let _ = self.hash_password(password).await;
-            return Err(Error::Unauthorized);
+        let accepted = match user {
+            Some(user) => {
+                let right = self.verify_password(password, &user.password_hash).await?;
+                (right && user.is_active).then_some(user)
+            }
+            None => {
+                // Spend the same effort as a real check so timing does not reveal accounts.
+                let _ = self.hash_password(password).await;
+                None
+            }
         };
-        if !self.verify_password(password, &user.password_hash).await? || !user.is_active {
-            return Err(Error::Unauthorized);
+        match accepted {
+            Some(user) => self.start_session(user).await,
+            None => {
+                self.count_attempt(&counters).await?;
+                Err(Error::Unauthorized)
+            }
         }
-        self.start_session(user).await
+    }
+
+    /// A new refresh secret for a session: a random nonce and its MAC over the session
+    /// id (`<nonce>.<mac>`). The refresh token is `<session id>.<secret>`.
+    async fn refresh_secret(&self, sid: Uuid) -> Result<String> {
+        let nonce = random_secret();
+        let mac = refresh_mac(&self.jwt_keys().await?.refresh, sid, &nonce).finalize();
+        Ok(format!(
+            "{nonce}.{}",
+            URL_SAFE_NO_PAD.encode(mac.into_bytes())
+        ))
+    }
+
+    /// Whether a presented refresh secret was issued by this installation for `sid`.
+    async fn issued_refresh_secret(&self, sid: Uuid, secret: &str) -> Result<bool> {
+        let Some((nonce, mac)) = secret.split_once('.') else {
+            return Ok(false);
+        };
+        let Ok(mac) = URL_SAFE_NO_PAD.decode(mac) else {
+            return Ok(false);
+        };
+        let expected = refresh_mac(&self.jwt_keys().await?.refresh, sid, nonce);
+        Ok(expected.verify_slice(&mac).is_ok())
     }
 
     /// Trades a refresh token for a new pair. The old refresh token stops working; using
-    /// a rotated one again revokes the whole session.
+    /// a rotated one again revokes the whole session. A token that this installation
+    /// never issued (a session id seen in an access token with made-up text after it)
+    /// is refused without touching the session.
     pub async fn refresh(&self, refresh_token: &str) -> Result<AuthTokens> {
         let (sid, secret) = refresh_token.split_once('.').ok_or(Error::Unauthorized)?;
         let sid = Uuid::try_parse(sid).map_err(|_| Error::Unauthorized)?;
@@ -265,7 +346,9 @@ impl Helpdesk {
         }
         let presented = sha256_hex(secret.as_bytes());
         if presented != session.refresh_hash {
-            self.st().revoke_session(sid, now).await?;
+            if self.issued_refresh_secret(sid, secret).await? {
+                self.st().revoke_session(sid, now).await?;
+            }
             return Err(Error::Unauthorized);
         }
         if session.refresh_expires_at <= now {
@@ -279,7 +362,7 @@ impl Helpdesk {
         if !user.is_active {
             return Err(Error::Unauthorized);
         }
-        let next = random_secret();
+        let next = self.refresh_secret(sid).await?;
         let rotated = self
             .st()
             .rotate_refresh(

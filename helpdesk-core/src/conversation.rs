@@ -192,6 +192,7 @@ pub fn conversation_view_json(v: &ConversationView) -> ConversationViewJson<'_> 
 
 fn validate_title(title: Option<&str>) -> Result<String> {
     let t = title.map(str::trim).unwrap_or("");
+    crate::text::check("title", t)?;
     if t.is_empty() || t.chars().count() > 200 {
         return Err(Error::invalid("title", "must be 1 to 200 characters"));
     }

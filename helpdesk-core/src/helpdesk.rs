@@ -32,6 +32,8 @@ pub struct Config {
     pub webhooks_allow_private: bool,
     /// Waits before each retry of a failed webhook delivery; when used up, it is dead.
     pub webhook_retry_schedule: Vec<std::time::Duration>,
+    /// Failed-login and signup limits.
+    pub limits: crate::limit::Limits,
 }
 
 /// The default webhook retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -55,6 +57,7 @@ impl Default for Config {
             jwt_issuer: "helpdesk".to_string(),
             webhooks_allow_private: false,
             webhook_retry_schedule: default_retry_schedule(),
+            limits: crate::limit::Limits::default(),
         }
     }
 }

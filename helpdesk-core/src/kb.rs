@@ -249,6 +249,7 @@ fn validate_slug(slug: &str) -> Result<()> {
 }
 
 fn validate_article_title(title: &str) -> Result<String> {
+    crate::text::check("title", title)?;
     let t = title.trim();
     if t.is_empty() || t.chars().count() > 200 {
         return Err(Error::invalid("title", "must be 1 to 200 characters"));
@@ -257,6 +258,7 @@ fn validate_article_title(title: &str) -> Result<String> {
 }
 
 fn validate_body(body: &str) -> Result<()> {
+    crate::text::check("body", body)?;
     if body.len() > 1024 * 1024 {
         return Err(Error::invalid("body", "must be at most 1 MiB"));
     }
@@ -327,6 +329,7 @@ impl Helpdesk {
         page_size: Option<usize>,
     ) -> Result<Page<Article>> {
         let limit = limit(page_size)?;
+        crate::text::check("tag", tag.as_deref().unwrap_or(""))?;
         let status = if is_staff(viewer) {
             status
         } else if status == Some(ArticleStatus::Draft) {
@@ -404,6 +407,8 @@ impl Helpdesk {
         tag: Option<String>,
         page_size: Option<usize>,
     ) -> Result<Vec<SearchHit>> {
+        crate::text::check("q", q)?;
+        crate::text::check("tag", tag.as_deref().unwrap_or(""))?;
         if crate::search::query_terms(q).is_empty() {
             return Err(Error::invalid("q", "must contain a word"));
         }

@@ -35,6 +35,7 @@ pub mod conversation;
 pub mod error;
 pub mod event;
 pub mod kb;
+pub mod limit;
 pub mod message;
 pub mod notification;
 pub mod page;
@@ -44,6 +45,7 @@ pub mod search;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod text;
 pub mod ticket;
 pub mod user;
 pub mod webhook;

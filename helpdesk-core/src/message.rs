@@ -342,6 +342,7 @@ pub fn message_json(v: &MessageView) -> MessageJson<'_> {
 }
 
 fn validate_content(content: &str, has_attachments: bool) -> Result<()> {
+    crate::text::check("content", content)?;
     let chars = content.chars().count();
     if chars > MAX_CONTENT_CHARS {
         return Err(Error::invalid(

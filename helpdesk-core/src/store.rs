@@ -107,6 +107,33 @@ pub trait UserStore: Send + Sync {
         except: Option<Uuid>,
         at: DateTime<Utc>,
     ) -> StoreResult<()>;
+
+    /// For each window, the times of the newest attempts counted under its key after
+    /// its `since` (strictly), newest first, at most its `limit`: what the attempt limits of
+    /// [`crate::limit`] read. Every instance sharing the store sees the same counts.
+    async fn recent_attempts(
+        &self,
+        windows: &[AttemptWindow],
+    ) -> StoreResult<Vec<Vec<DateTime<Utc>>>>;
+    /// Counts one attempt at `at` under each of `keys`, and forgets the attempts (under
+    /// any key) older than `forget_before`. Durable like every write.
+    async fn record_attempt(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> StoreResult<()>;
+}
+
+/// One question of [`UserStore::recent_attempts`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptWindow {
+    /// What is counted (an opaque key made by [`crate::limit`]).
+    pub key: String,
+    /// Attempts at this time or earlier do not count.
+    pub since: DateTime<Utc>,
+    /// At most this many times are returned.
+    pub limit: usize,
 }
 
 /// Tickets and their timelines.

@@ -398,6 +398,7 @@ pub struct TicketFilter {
 }
 
 fn validate_subject(s: &str) -> Result<String> {
+    crate::text::check("subject", s)?;
     let s = s.trim();
     if s.is_empty() {
         return Err(Error::invalid("subject", "must not be empty"));
@@ -409,6 +410,7 @@ fn validate_subject(s: &str) -> Result<String> {
 }
 
 fn validate_description(s: &str) -> Result<String> {
+    crate::text::check("description", s)?;
     if s.chars().count() > 20_000 {
         return Err(Error::invalid(
             "description",
@@ -873,6 +875,9 @@ impl Helpdesk {
     /// Lists tickets: customers see their own only, staff all.
     pub async fn list_tickets(&self, p: &Principal, filter: TicketFilter) -> Result<Page<Ticket>> {
         let limit = limit(filter.limit)?;
+        for (field, value) in [("q", &filter.q), ("tag", &filter.tag)] {
+            crate::text::check(field, value.as_deref().unwrap_or(""))?;
+        }
         let requester_id = if p.is_staff() {
             filter.requester_id
         } else {

@@ -1,5 +1,7 @@
 //! Users: accounts, roles, activation, profile updates.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -122,6 +124,7 @@ pub fn validate_email(email: &str) -> Result<()> {
 
 /// Checks and trims a display name (1..=200 characters).
 pub fn validate_name(name: &str) -> Result<String> {
+    crate::text::check("name", name)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::invalid("name", "must be 1 to 200 characters"));
@@ -189,6 +192,7 @@ impl Helpdesk {
     ) -> Result<Page<User>> {
         p.require_staff()?;
         let limit = limit(page_size)?;
+        crate::text::check("q", q.as_deref().unwrap_or(""))?;
         let query = UserQuery {
             role,
             q: q.filter(|q| !q.trim().is_empty()),
@@ -204,6 +208,18 @@ impl Helpdesk {
     /// Changes the caller's name or password. A password change needs the current
     /// password and ends every other session of the user.
     pub async fn update_me(&self, p: &Principal, patch: ProfilePatch) -> Result<User> {
+        self.update_me_from(None, p, patch).await
+    }
+
+    /// [`Helpdesk::update_me`] from a client address. A wrong `current_password` counts
+    /// as a failed login for the account's email (a stolen access token must not allow
+    /// unlimited guesses), and over the limits the answer is `RateLimited`.
+    pub async fn update_me_from(
+        &self,
+        client: Option<IpAddr>,
+        p: &Principal,
+        patch: ProfilePatch,
+    ) -> Result<User> {
         let mut user = self.me(p).await?;
         if let Some(name) = &patch.name {
             user.name = validate_name(name)?;
@@ -213,7 +229,11 @@ impl Helpdesk {
             let current = patch.current_password.as_deref().ok_or_else(|| {
                 Error::invalid("current_password", "is required to change the password")
             })?;
+            crate::text::check("current_password", current)?;
+            let counters = self.inner.config.limits.failed_login(&user.email, client);
+            self.check_attempts(&counters).await?;
             if !self.verify_password(current, &user.password_hash).await? {
+                self.count_attempt(&counters).await?;
                 return Err(Error::invalid("current_password", "is not correct"));
             }
             user.password_hash = self.hash_password(password).await?;

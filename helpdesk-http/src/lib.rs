@@ -21,7 +21,6 @@
 pub mod api;
 pub mod error;
 pub mod metrics;
-pub mod ratelimit;
 pub mod render;
 pub mod request;
 pub mod response;

@@ -186,16 +186,25 @@ impl JsonBody {
 pub struct Query(Vec<(String, String)>);
 
 impl Query {
-    /// Parses a raw query string.
-    pub fn parse(raw: Option<&str>) -> Self {
-        Query(
-            raw.map(|q| {
+    /// Parses a raw query string: 400 `invalid_query` when a value holds a control
+    /// character that text may not hold ([`helpdesk_core::text`]).
+    pub fn parse(raw: Option<&str>) -> ApiResult<Self> {
+        let pairs: Vec<(String, String)> = raw
+            .map(|q| {
                 form_urlencoded::parse(q.as_bytes())
                     .map(|(k, v)| (k.into_owned(), v.into_owned()))
                     .collect()
             })
-            .unwrap_or_default(),
-        )
+            .unwrap_or_default();
+        for (name, value) in &pairs {
+            if let Some(c) = helpdesk_core::text::first_refused(value) {
+                return Err(ApiError::invalid_query(
+                    name,
+                    helpdesk_core::text::refusal(c),
+                ));
+            }
+        }
+        Ok(Query(pairs))
     }
     /// The last value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {

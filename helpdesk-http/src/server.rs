@@ -47,7 +47,6 @@ pub async fn serve(
     let state = Arc::new(AppState {
         hd: hd.clone(),
         config,
-        limiter: crate::ratelimit::LoginLimiter::new(),
         metrics: crate::metrics::Metrics::default(),
         hub: hub.clone(),
     });
@@ -266,22 +265,26 @@ async fn handle(
                     .get("x-forwarded-for")
                     .and_then(|v| v.to_str().ok());
                 let client_ip: IpAddr = state.client_ip(peer.ip(), forwarded);
-                let query = Query::parse(parts.uri.query());
-                let ctx = Ctx {
-                    state: state.clone(),
-                    parts,
-                    body: Some(body),
-                    params: m.params.clone(),
-                    client_ip,
-                    query,
-                };
-                let fut = handler(ctx);
-                match AssertUnwindSafe(fut).catch_unwind().await {
-                    Ok(Ok(r)) => r,
-                    Ok(Err(e)) => e.into_response(),
-                    Err(_) => {
-                        tracing::error!(route, "handler panicked");
-                        ApiError::internal().into_response()
+                match Query::parse(parts.uri.query()) {
+                    Err(e) => e.into_response(),
+                    Ok(query) => {
+                        let ctx = Ctx {
+                            state: state.clone(),
+                            parts,
+                            body: Some(body),
+                            params: m.params.clone(),
+                            client_ip,
+                            query,
+                        };
+                        let fut = handler(ctx);
+                        match AssertUnwindSafe(fut).catch_unwind().await {
+                            Ok(Ok(r)) => r,
+                            Ok(Err(e)) => e.into_response(),
+                            Err(_) => {
+                                tracing::error!(route, "handler panicked");
+                                ApiError::internal().into_response()
+                            }
+                        }
                     }
                 }
             }

@@ -7,7 +7,6 @@ use helpdesk_core::Helpdesk;
 use ipnet::IpNet;
 
 use crate::metrics::Metrics;
-use crate::ratelimit::LoginLimiter;
 
 /// What the server needs beyond the library's own [`helpdesk_core::Config`].
 #[derive(Debug, Clone)]
@@ -53,8 +52,6 @@ pub struct AppState {
     pub hd: Helpdesk,
     /// The server configuration.
     pub config: ServerConfig,
-    /// Failed-login counters.
-    pub limiter: LoginLimiter,
     /// Request metrics.
     pub metrics: Metrics,
     /// The open WebSockets.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use helpdesk_core::StoreError;
 use helpdesk_core::auth::Session;
 use helpdesk_core::event::Effects;
-use helpdesk_core::store::{StoreResult, UserStore};
+use helpdesk_core::store::{AttemptWindow, StoreResult, UserStore};
 use helpdesk_core::user::{User, UserQuery};
 use sqlx::PgConnection;
 use sqlx::{Postgres, QueryBuilder};
@@ -230,6 +230,56 @@ impl UserStore for PostgresStore {
         .bind(user_id)
         .bind(except)
         .bind(at)
+        .execute(self.pool_ref())
+        .await
+        .store()?;
+        Ok(())
+    }
+    async fn recent_attempts(
+        &self,
+        windows: &[AttemptWindow],
+    ) -> StoreResult<Vec<Vec<DateTime<Utc>>>> {
+        let keys: Vec<&str> = windows.iter().map(|w| w.key.as_str()).collect();
+        let since: Vec<DateTime<Utc>> = windows.iter().map(|w| w.since).collect();
+        let limits: Vec<i64> = windows
+            .iter()
+            .map(|w| i64::try_from(w.limit).unwrap_or(i64::MAX))
+            .collect();
+        let rows: Vec<(i64, DateTime<Utc>)> = sqlx::query_as(
+            "SELECT w.i, a.at \
+             FROM unnest($1::text[], $2::timestamptz[], $3::bigint[]) \
+                  WITH ORDINALITY AS w(key, since, lim, i) \
+             CROSS JOIN LATERAL (SELECT at FROM attempts \
+                 WHERE key = w.key AND at > w.since ORDER BY at DESC LIMIT w.lim) a \
+             ORDER BY w.i, a.at DESC",
+        )
+        .bind(&keys)
+        .bind(&since)
+        .bind(&limits)
+        .fetch_all(self.pool_ref())
+        .await
+        .store()?;
+        let mut out = vec![Vec::new(); windows.len()];
+        for (i, at) in rows {
+            if let Some(times) = usize::try_from(i - 1).ok().and_then(|i| out.get_mut(i)) {
+                times.push(at);
+            }
+        }
+        Ok(out)
+    }
+    async fn record_attempt(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "WITH forgotten AS (DELETE FROM attempts WHERE at < $3) \
+             INSERT INTO attempts (key, at) SELECT k, $2 FROM unnest($1::text[]) AS k",
+        )
+        .bind(keys)
+        .bind(at)
+        .bind(forget_before)
         .execute(self.pool_ref())
         .await
         .store()?;

@@ -74,8 +74,12 @@ pub(crate) mod tree {
     pub const DELIVERY_IDX: usize = 31;
     /// `next attempt|event id|id` → () for pending and failed deliveries that are due.
     pub const DELIVERY_DUE: usize = 32;
+    /// `key|at|id` → (): counted attempts (failed logins, signups) by key.
+    pub const ATTEMPTS: usize = 33;
+    /// `at|id` → the `ATTEMPTS` key: the same attempts by time, to forget old ones.
+    pub const ATTEMPTS_BY_TIME: usize = 34;
     /// How many trees.
-    pub const COUNT: usize = 33;
+    pub const COUNT: usize = 35;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -113,6 +117,8 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "deliveries",
     "delivery_idx",
     "delivery_due",
+    "attempts",
+    "attempts_by_time",
 ];
 
 /// A key built from parts.

@@ -58,6 +58,7 @@ use helpdesk_core::store::StoreResult;
 
 mod archive;
 mod attachments;
+mod attempts;
 mod conversations;
 mod effects;
 mod flush;

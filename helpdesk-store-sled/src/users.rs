@@ -9,7 +9,7 @@ use helpdesk_core::StoreError;
 use helpdesk_core::auth::Session;
 use helpdesk_core::event::Effects;
 use helpdesk_core::principal::Role;
-use helpdesk_core::store::{StoreResult, UserStore};
+use helpdesk_core::store::{AttemptWindow, StoreResult, UserStore};
 use helpdesk_core::user::{User, UserQuery};
 
 use crate::effects::write_effects;
@@ -243,5 +243,19 @@ impl UserStore for SledStore {
             Ok(())
         })
         .await
+    }
+    async fn recent_attempts(
+        &self,
+        windows: &[AttemptWindow],
+    ) -> StoreResult<Vec<Vec<DateTime<Utc>>>> {
+        self.attempts_in(windows)
+    }
+    async fn record_attempt(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.count_attempt(keys, at, forget_before).await
     }
 }

@@ -181,3 +181,88 @@ async fn trusted_proxy_forwarded_for_names_the_client() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_made_up_refresh_token_does_not_end_the_session() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice@example.com").await;
+    // The session id is in every access token; anyone who saw one knows it.
+    let sid = alice.refresh.split('.').next().unwrap();
+    for forged in [format!("{sid}.garbage"), format!("{sid}.x.y")] {
+        let (s, v) = app
+            .anon_post("/api/auth/refresh", json!({"refresh_token": forged}))
+            .await;
+        assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+    }
+    let (s, _) = app.get("/api/users/me", &alice.token).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .anon_post("/api/auth/refresh", json!({"refresh_token": alice.refresh}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "the owner's refresh token still works");
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_rate_limited() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice@example.com").await;
+    let change = |current: &str| json!({"password": "a-new-password", "current_password": current});
+    for _ in 0..10 {
+        let (s, v) = app
+            .patch("/api/users/me", &alice.token, change("wrong-password"))
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+        );
+    }
+    let resp = app
+        .client
+        .patch(app.url("/api/users/me"))
+        .bearer_auth(&alice.token)
+        .json(&change("password123"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(resp.headers().contains_key("retry-after"));
+    // The password is unchanged, and logins for that email from here wait too.
+    let (s, _) = app
+        .anon_post(
+            "/api/auth/login",
+            json!({"email": "alice@example.com", "password": "password123"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn signups_from_one_address_are_rate_limited() {
+    let config = Config {
+        limits: helpdesk::limit::Limits {
+            signups_per_client: helpdesk::limit::Rate::new(5, chrono::Duration::minutes(1)),
+            ..Default::default()
+        },
+        ..Config::for_tests()
+    };
+    let app = spawn_app_with(config, ServerConfig::default()).await;
+    for n in 0..5 {
+        app.signup(&format!("user{n}@example.com")).await;
+    }
+    let resp = app
+        .client
+        .post(app.url("/api/auth/signup"))
+        .json(&json!({"email": "user5@example.com", "password": "password123", "name": "U"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let v: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(code(&v), "rate_limited");
+}

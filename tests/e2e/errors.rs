@@ -326,3 +326,107 @@ async fn required_fields_may_be_empty_but_not_left_out() {
     let (s, v) = app.post(&msgs, &alice.token, json!({})).await;
     assert_invalid_field(s, &v, "content");
 }
+
+/// U+0000 and the other C0 controls but tab, newline and return: 422 naming the field in
+/// a body, 400 `invalid_query` in a query parameter, on every store and even before a
+/// token is looked at (login, signup, the public KB search). Nothing is stored.
+#[tokio::test]
+async fn control_characters_are_refused_alike_on_every_store() {
+    let app = spawn_app().await;
+    let alice = app.signup("alice@example.com").await;
+    let agent = app.user(Role::Agent, "agent@example.com").await;
+    let field_of = |v: &Value| v["errors"][0]["field"].as_str().unwrap_or("").to_string();
+    let bodies: [(&str, Option<&String>, Value, &str); 8] = [
+        (
+            "/api/tickets",
+            Some(&alice.token),
+            json!({"subject": "a\u{0}b", "description": "d"}),
+            "subject",
+        ),
+        (
+            "/api/tickets",
+            Some(&alice.token),
+            json!({"subject": "s", "description": "\u{1b}[2J"}),
+            "description",
+        ),
+        (
+            "/api/auth/login",
+            None,
+            json!({"email": "a\u{0}@example.com", "password": "password123"}),
+            "email",
+        ),
+        (
+            "/api/auth/login",
+            None,
+            json!({"email": "alice@example.com", "password": "pass\u{0}word123"}),
+            "password",
+        ),
+        (
+            "/api/auth/signup",
+            None,
+            json!({"email": "b@example.com", "password": "password123", "name": "B\u{0}"}),
+            "name",
+        ),
+        (
+            "/api/auth/signup",
+            None,
+            json!({"email": "b\u{7}@example.com", "password": "password123", "name": "B"}),
+            "email",
+        ),
+        (
+            "/api/kb/articles",
+            Some(&agent.token),
+            json!({"title": "T\u{0}", "body": "b"}),
+            "title",
+        ),
+        (
+            "/api/kb/articles",
+            Some(&agent.token),
+            json!({"title": "T", "body": "b\u{0}"}),
+            "body",
+        ),
+    ];
+    for (path, token, body, field) in bodies {
+        let (s, v) = app
+            .call(Method::POST, path, token.map(String::as_str), Some(body))
+            .await;
+        assert_eq!(
+            (s, code(&v), field_of(&v).as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", field),
+            "{path}: {v}"
+        );
+    }
+    let (s, tickets) = app.get("/api/tickets", &alice.token).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(tickets["items"], json!([]), "nothing was stored");
+
+    let queries = [
+        ("/api/kb/search?q=a%00b", None),
+        ("/api/tickets?q=%00", Some(&alice.token)),
+        ("/api/users?q=x%01", Some(&agent.token)),
+        ("/api/kb/articles?tag=x%1f", None),
+    ];
+    for (path, token) in queries {
+        let (s, v) = app
+            .call(Method::GET, path, token.map(String::as_str), None)
+            .await;
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, "invalid_query"),
+            "{path}: {v}"
+        );
+    }
+    // Tab, newline and return are kept as given.
+    let (s, t) = app
+        .post(
+            "/api/tickets",
+            &alice.token,
+            json!({"subject": "Tab\there", "description": "one\r\ntwo"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(
+        (t["subject"].as_str(), t["description"].as_str()),
+        (Some("Tab\there"), Some("one\r\ntwo"))
+    );
+}

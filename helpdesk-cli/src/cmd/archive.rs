@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use futures_util::StreamExt;
-use helpdesk_core::archive::ArchiveSummary;
+use helpdesk_core::archive::{ArchiveSummary, ImportOptions};
 use indicatif::{ProgressBar, ProgressStyle};
 use reqwest::Method;
 use serde_json::json;
@@ -41,10 +41,18 @@ pub struct ExportArgs {
   helpdesk export --store sled:./helpdesk-data - | helpdesk import --store postgres://db/helpdesk -
 
 The store must be empty (a new sled directory or a new database). A failed import
-leaves what it wrote so far: start again with an empty store.")]
+leaves what it wrote so far: start again with an empty store.
+
+Text may not hold control characters other than tab, newline and carriage return. An
+archive of a store written before that rule may: the import names the line and field,
+and --replace-control-chars imports it with each such character replaced by U+FFFD.")]
 pub struct ImportArgs {
     /// The archive file, or `-` for standard input.
     pub file: String,
+    /// Replace control characters that text may not hold with U+FFFD instead of
+    /// refusing the archive.
+    #[arg(long)]
+    pub replace_control_chars: bool,
 }
 
 fn progress_bar(total: Option<u64>) -> ProgressBar {
@@ -79,12 +87,24 @@ fn tick(bar: &Option<ProgressBar>, s: &ArchiveSummary) {
 
 fn report(verb: &str, file: &str, s: &ArchiveSummary, json_out: bool) {
     if json_out {
-        output::json(&json!({"records": s.records, "bytes": s.bytes}));
-    } else if std::io::stderr().is_terminal() && file != "-" {
+        output::json(&json!({
+            "records": s.records,
+            "bytes": s.bytes,
+            "replaced_characters": s.replaced_characters,
+        }));
+        return;
+    }
+    if std::io::stderr().is_terminal() && file != "-" {
         eprintln!(
             "{verb} {} records ({:.1} MiB)",
             s.records,
             s.bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
+    if s.replaced_characters > 0 {
+        eprintln!(
+            "replaced {} control characters with U+FFFD",
+            s.replaced_characters
         );
     }
 }
@@ -169,7 +189,10 @@ pub async fn import(b: &Backend, args: ImportArgs, json_out: bool) -> CliResult 
     let summary = match b {
         Backend::Local { hd, actor } => {
             let reader = BufReader::with_capacity(BUFFER, input);
-            hd.import_archive(actor, reader, &|s| tick(&bar, s))
+            let options = ImportOptions {
+                replace_refused_text: args.replace_control_chars,
+            };
+            hd.import_archive_with(actor, reader, options, &|s| tick(&bar, s))
                 .await
                 .map_err(|e| {
                     let e = CliError::from(e);
@@ -198,8 +221,13 @@ pub async fn import(b: &Backend, args: ImportArgs, json_out: bool) -> CliResult 
                     }
                 },
             );
+            let path = if args.replace_control_chars {
+                "/api/admin/import?replace_control_chars=true"
+            } else {
+                "/api/admin/import"
+            };
             let resp = r
-                .request(Method::POST, "/api/admin/import")
+                .request(Method::POST, path)
                 .header("content-type", "application/x-ndjson")
                 .body(reqwest::Body::wrap_stream(chunks))
                 .send()
@@ -214,6 +242,7 @@ pub async fn import(b: &Backend, args: ImportArgs, json_out: bool) -> CliResult 
             ArchiveSummary {
                 records: v["records"].as_u64().unwrap_or(0),
                 bytes: v["bytes"].as_u64().unwrap_or(0),
+                replaced_characters: v["replaced_characters"].as_u64().unwrap_or(0),
             }
         }
     };

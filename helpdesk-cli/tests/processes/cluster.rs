@@ -91,3 +91,55 @@ async fn next_message(
         }
     }
 }
+
+/// The attempt limits hold across instances: failed logins alternating between two
+/// servers over one database reach the limit together (N instances do not give N times
+/// the guesses), and so do signups from one address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempt_limits_hold_across_instances() {
+    let Some(db) = TestDb::create("attempt_limits_hold_across_instances").await else {
+        return;
+    };
+    let store = db.url();
+    create_user(&store, "carol@example.com", "customer");
+    let a = Server::start(&store, &["--signup-limit", "3/1h"]).await;
+    let b = Server::start(&store, &["--signup-limit", "3/1h"]).await;
+    let login = |server: &Server, password: &str| {
+        server
+            .http
+            .post(server.url("/api/auth/login"))
+            .json(&json!({"email": "carol@example.com", "password": password}))
+            .send()
+    };
+    for i in 0..10 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let status = login(server, "wrong-password").await.unwrap().status();
+        assert_eq!(status.as_u16(), 401, "attempt {i}");
+    }
+    for server in [&a, &b] {
+        let resp = login(server, "password123").await.unwrap();
+        assert_eq!(resp.status().as_u16(), 429);
+        assert!(resp.headers().contains_key("retry-after"));
+    }
+
+    let signup = |server: &Server, n: u32| {
+        server
+            .http
+            .post(server.url("/api/auth/signup"))
+            .json(&json!({
+                "email": format!("new{n}@example.com"),
+                "password": "password123",
+                "name": format!("New {n}"),
+            }))
+            .send()
+    };
+    for n in 0..3 {
+        let server = if n % 2 == 0 { &a } else { &b };
+        assert_eq!(signup(server, n).await.unwrap().status().as_u16(), 201);
+    }
+    for (n, server) in [(3, &a), (4, &b)] {
+        let resp = signup(server, n).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 429);
+        assert!(resp.headers().contains_key("retry-after"));
+    }
+}

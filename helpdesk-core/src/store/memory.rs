@@ -68,6 +68,8 @@ struct State {
     settings: HashMap<String, String>,
     users: HashMap<Uuid, User>,
     sessions: HashMap<Uuid, Session>,
+    /// Counted attempts by key, oldest first.
+    attempts: HashMap<String, Vec<DateTime<Utc>>>,
     tickets: HashMap<Uuid, Ticket>,
     ticket_numbers: i64,
     ticket_events: Vec<TicketEvent>,
@@ -332,6 +334,43 @@ impl UserStore for MemoryStore {
             if sess.user_id == user_id && Some(sess.id) != except {
                 sess.revoked_at.get_or_insert(at);
             }
+        }
+        Ok(())
+    }
+    async fn recent_attempts(
+        &self,
+        windows: &[AttemptWindow],
+    ) -> StoreResult<Vec<Vec<DateTime<Utc>>>> {
+        let s = self.lock()?;
+        Ok(windows
+            .iter()
+            .map(|w| {
+                let times = s.attempts.get(&w.key).map(Vec::as_slice).unwrap_or(&[]);
+                times
+                    .iter()
+                    .rev()
+                    .take_while(|t| **t > w.since)
+                    .take(w.limit)
+                    .copied()
+                    .collect()
+            })
+            .collect())
+    }
+    async fn record_attempt(
+        &self,
+        keys: &[String],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        s.attempts.retain(|_, times| {
+            times.retain(|t| *t >= forget_before);
+            !times.is_empty()
+        });
+        for key in keys {
+            let times = s.attempts.entry(key.clone()).or_default();
+            let i = times.partition_point(|t| *t <= at);
+            times.insert(i, at);
         }
         Ok(())
     }

@@ -390,3 +390,46 @@ pub async fn bad_archives_fail_clearly(store: Arc<dyn Store>) {
     let err = import(&w2, cut).await.unwrap_err();
     assert!(err.to_string().contains("cut short"), "{err}");
 }
+
+/// Text written before the text rule (a store may hold U+0000 or another refused control
+/// character): the import refuses it naming the line and the field, on every store
+/// alike; asked to, it replaces each such character with U+FFFD and says how many.
+pub async fn import_applies_the_text_rule(store: Arc<dyn Store>) {
+    let m = world(memory());
+    let made = populate(&m).await;
+    // As an older store may hold it: written past the checks of today.
+    for (who, name) in [
+        (&made.agent, "Old\u{0}Name"),
+        (&made.customer, "Back\u{8}space\u{c}"),
+    ] {
+        let mut user = m.store.get_user(who.id()).await.unwrap().unwrap();
+        user.name = name.to_string();
+        m.store
+            .update_user(&user, &crate::event::Effects::none())
+            .await
+            .unwrap();
+    }
+    let a = export(&m).await;
+
+    let w = world(store.clone());
+    let err = import(&w, &a).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("line ") && text.contains("name") && text.contains("U+0000"),
+        "{text}"
+    );
+
+    let w = world(store);
+    let options = crate::archive::ImportOptions {
+        replace_refused_text: true,
+    };
+    let summary =
+        w.hd.import_archive_with(&Principal::system(), &a[..], options, &|_| {})
+            .await
+            .expect("import with replacement");
+    assert_eq!(summary.replaced_characters, 3);
+    let agent = w.store.get_user(made.agent.id()).await.unwrap().unwrap();
+    assert_eq!(agent.name, "Old\u{fffd}Name");
+    let customer = w.store.get_user(made.customer.id()).await.unwrap().unwrap();
+    assert_eq!(customer.name, "Back\u{fffd}space\u{fffd}");
+}

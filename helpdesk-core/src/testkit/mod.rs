@@ -41,9 +41,11 @@ pub mod concurrency;
 pub mod conversations;
 pub mod events;
 pub mod kb;
+pub mod limits;
 pub mod messages;
 pub mod notifications;
 pub mod receipts;
+pub mod text;
 pub mod tickets;
 pub mod users;
 pub mod webhooks;
@@ -399,6 +401,7 @@ macro_rules! __conformance_cases {
                 password_change_needs_current_password,
                 refresh_rotates_tokens,
                 reused_refresh_token_revokes_family,
+                forged_refresh_token_leaves_session_alone,
                 logout_ends_only_that_session,
                 live_session_user_only_for_live_sessions,
                 access_token_expires_by_clock,
@@ -409,6 +412,18 @@ macro_rules! __conformance_cases {
                 generated_jwt_secret_is_kept_in_store,
                 store_rotate_refresh_checks_hash_and_revocation,
                 store_update_user_email_conflict,
+            }
+            limits {
+                failed_logins_are_limited_per_email_and_client,
+                failed_login_counts_are_shared_through_the_store,
+                failed_logins_are_limited_per_email_and_per_client,
+                wrong_current_passwords_are_limited,
+                signups_are_limited_per_client,
+                store_attempts_count_and_forget,
+            }
+            text {
+                control_characters_are_refused_on_every_path,
+                tab_newline_return_and_other_characters_round_trip,
             }
             tickets {
                 numbers_are_sequential,
@@ -578,6 +593,7 @@ macro_rules! __conformance_cases {
                 imported_store_keeps_working,
                 import_refuses_non_empty_store,
                 bad_archives_fail_clearly,
+                import_applies_the_text_rule,
             }
             concurrency {
                 concurrent_sends_and_marks_stay_consistent,

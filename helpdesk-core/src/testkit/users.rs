@@ -324,6 +324,26 @@ pub async fn reused_refresh_token_revokes_family(store: Arc<dyn Store>) {
     w.hd.refresh(&other.refresh_token).await.unwrap();
 }
 
+/// A refresh token this installation never issued is a plain 401: someone who saw the
+/// session id (it is in every access token) cannot end the session with made-up text.
+pub async fn forged_refresh_token_leaves_session_alone(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let c = w.customer().await;
+    let t = w.hd.login(c.email(), PASSWORD).await.unwrap();
+    let (sid, secret) = t.refresh_token.split_once('.').unwrap();
+    let (nonce, _) = secret.split_once('.').unwrap();
+    for forged in [
+        format!("{sid}.garbage"),
+        format!("{sid}.{nonce}.AAAA"),
+        format!("{sid}.{nonce}."),
+        format!("{sid}."),
+    ] {
+        expect_err!(w.hd.refresh(&forged).await, Error::Unauthorized);
+    }
+    w.hd.authenticate(&t.access_token).await.unwrap();
+    w.hd.refresh(&t.refresh_token).await.unwrap();
+}
+
 /// Logout ends the session of the token, its refresh token too, and nothing else.
 pub async fn logout_ends_only_that_session(store: Arc<dyn Store>) {
     let w = World::new(store);

@@ -6,6 +6,7 @@
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use helpdesk_core::archive::ImportOptions;
 use http::{HeaderValue, Response, header};
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use hyper::body::Frame;
@@ -67,6 +68,9 @@ pub async fn export(ctx: Ctx) -> ApiResult {
 /// `POST /api/admin/import`: reads an archive (`application/x-ndjson`) into the
 /// server's store, which must be empty (409 otherwise) → 200 `{records, bytes}`.
 pub async fn import(mut ctx: Ctx) -> ApiResult {
+    let options = ImportOptions {
+        replace_refused_text: ctx.query.bool("replace_control_chars")?.unwrap_or(false),
+    };
     let p = ctx.principal().await?;
     p.require_admin()?;
     if !(ctx.content_type_is(NDJSON) || ctx.content_type_is("application/jsonl")) {
@@ -90,11 +94,13 @@ pub async fn import(mut ctx: Ctx) -> ApiResult {
     let outcome = ctx
         .state
         .hd
-        .import_archive(&p, BufReader::new(reader), &|_| {})
+        .import_archive_with(&p, BufReader::new(reader), options, &|_| {})
         .await;
     pump.abort();
     let summary = outcome?;
-    Ok(ok(
-        json!({ "records": summary.records, "bytes": summary.bytes }),
-    ))
+    Ok(ok(json!({
+        "records": summary.records,
+        "bytes": summary.bytes,
+        "replaced_characters": summary.replaced_characters,
+    })))
 }

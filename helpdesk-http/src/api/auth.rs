@@ -47,14 +47,15 @@ pub async fn signup(mut ctx: Ctx) -> ApiResult {
         return Err(ApiError::forbidden("signup is closed"));
     }
     let b: SignupBody = body.parse(&["email", "password", "name"])?;
+    let signup = Signup {
+        email: b.email,
+        password: b.password,
+        name: b.name,
+    };
     let tokens = ctx
         .state
         .hd
-        .signup(Signup {
-            email: b.email,
-            password: b.password,
-            name: b.name,
-        })
+        .signup_from(Some(ctx.client_ip), signup)
         .await?;
     Ok(created(
         &format!("/api/users/{}", tokens.user.id),
@@ -67,23 +68,17 @@ pub async fn signup(mut ctx: Ctx) -> ApiResult {
 pub async fn login(mut ctx: Ctx) -> ApiResult {
     let body = ctx.json().await?;
     let b: LoginBody = body.parse(&["email", "password"])?;
-    let limiter = &ctx.state.limiter;
-    if let Some(secs) = limiter.check(&b.email, ctx.client_ip) {
-        return Err(Error::RateLimited {
-            retry_after_secs: secs,
-        }
-        .into());
-    }
-    match ctx.state.hd.login(&b.email, &b.password).await {
+    let hd = &ctx.state.hd;
+    match hd
+        .login_from(Some(ctx.client_ip), &b.email, &b.password)
+        .await
+    {
         Ok(tokens) => Ok(json_resp(StatusCode::OK, &tokens_json(&tokens))),
-        Err(Error::Unauthorized) => {
-            limiter.record_failure(&b.email, ctx.client_ip);
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "wrong email or password",
-            ))
-        }
+        Err(Error::Unauthorized) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong email or password",
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -64,7 +64,8 @@ pub async fn update_me(mut ctx: Ctx) -> ApiResult {
     let u = ctx
         .state
         .hd
-        .update_me(
+        .update_me_from(
+            Some(ctx.client_ip),
             &p,
             ProfilePatch {
                 name: b.name,

@@ -1,0 +1,222 @@
+//! Attempt limits: failed logins (and wrong current passwords, which guess the same
+//! secret) counted per email and client address, per email from everywhere and per
+//! client address; signups per client address. The counts live in the store, so every
+//! instance sharing it sees them and a restart forgets nothing; an attempt over a limit
+//! is refused before any password is hashed or checked.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::Helpdesk;
+use crate::auth::sha256_hex;
+use crate::error::{Error, Result};
+use crate::store::AttemptWindow;
+
+/// At most `max` attempts within any `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Attempts allowed in a window.
+    pub max: usize,
+    /// The sliding window.
+    pub window: Duration,
+}
+
+impl Rate {
+    /// `max` attempts per `window`.
+    pub fn new(max: usize, window: Duration) -> Self {
+        Rate { max, window }
+    }
+}
+
+impl std::str::FromStr for Rate {
+    type Err = String;
+
+    /// `N/DURATION`, e.g. `20/1m`, `100/1h`, `10/15m` (units `s`, `m`, `h`, `d`).
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("{s:?} is not a rate such as 20/1m (N per DURATION in s, m, h or d)");
+        let (max, window) = s.trim().split_once('/').ok_or_else(bad)?;
+        let max: usize = max.trim().parse().map_err(|_| bad())?;
+        let window = window.trim();
+        let unit_at = window.len().checked_sub(1).ok_or_else(bad)?;
+        let (n, unit) = window.split_at(unit_at);
+        let n: i64 = if n.is_empty() {
+            1
+        } else {
+            n.parse().map_err(|_| bad())?
+        };
+        let window = match unit {
+            "s" => Duration::try_seconds(n),
+            "m" => Duration::try_minutes(n),
+            "h" => Duration::try_hours(n),
+            "d" => Duration::try_days(n),
+            _ => None,
+        }
+        .filter(|d| *d > Duration::zero())
+        .ok_or_else(bad)?;
+        if max == 0 {
+            return Err(bad());
+        }
+        Ok(Rate { max, window })
+    }
+}
+
+/// The attempt limits (API.md, "Auth").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Failed logins for one email from one client address (10 in 15 minutes).
+    pub failed_logins_per_email_and_client: Rate,
+    /// Failed logins for one email from all addresses (100 in an hour).
+    pub failed_logins_per_email: Rate,
+    /// Failed logins from one client address, whatever the email (50 in 15 minutes).
+    pub failed_logins_per_client: Rate,
+    /// Signups from one client address (20 a minute).
+    pub signups_per_client: Rate,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            failed_logins_per_email_and_client: Rate::new(10, Duration::minutes(15)),
+            failed_logins_per_email: Rate::new(100, Duration::hours(1)),
+            failed_logins_per_client: Rate::new(50, Duration::minutes(15)),
+            signups_per_client: Rate::new(20, Duration::minutes(1)),
+        }
+    }
+}
+
+impl Limits {
+    /// The longest window: older attempts count for nothing.
+    fn longest(&self) -> Duration {
+        [
+            self.failed_logins_per_email_and_client,
+            self.failed_logins_per_email,
+            self.failed_logins_per_client,
+            self.signups_per_client,
+        ]
+        .iter()
+        .map(|r| r.window)
+        .max()
+        .unwrap_or_else(Duration::zero)
+    }
+
+    /// What a failed login (or a wrong current password) for `email` from `client`
+    /// counts against.
+    pub(crate) fn failed_login(&self, email: &str, client: Option<IpAddr>) -> Vec<Counter> {
+        let email = crate::user::normalize_email(email);
+        let mut out = vec![Counter::new(
+            self.failed_logins_per_email,
+            &["login-email", &email],
+        )];
+        if let Some(ip) = client {
+            let ip = ip.to_string();
+            out.push(Counter::new(
+                self.failed_logins_per_email_and_client,
+                &["login-email-client", &email, &ip],
+            ));
+            out.push(Counter::new(
+                self.failed_logins_per_client,
+                &["login-client", &ip],
+            ));
+        }
+        out
+    }
+
+    /// What a signup from `client` counts against (nothing without an address).
+    pub(crate) fn signup(&self, client: Option<IpAddr>) -> Vec<Counter> {
+        client
+            .map(|ip| Counter::new(self.signups_per_client, &["signup-client", &ip.to_string()]))
+            .into_iter()
+            .collect()
+    }
+}
+
+/// One count and its rate. The key is a digest, so an attacker's long or odd input is
+/// never stored as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Counter {
+    key: String,
+    rate: Rate,
+}
+
+impl Counter {
+    fn new(rate: Rate, parts: &[&str]) -> Self {
+        Counter {
+            key: sha256_hex(parts.join("\n").as_bytes()),
+            rate,
+        }
+    }
+}
+
+/// Seconds until a counter whose newest attempts (newest first, within its window) are
+/// `times` lets one more through, or `None` when it does now.
+fn wait(rate: Rate, times: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<u64> {
+    let oldest_counted = times.get(rate.max.checked_sub(1)?)?;
+    let left = rate.window - (now - *oldest_counted);
+    let secs = (left.num_milliseconds().max(0) as u64).div_ceil(1000);
+    Some(secs.max(1))
+}
+
+impl Helpdesk {
+    /// `RateLimited` when any of `counters` is full, with the longest wait.
+    pub(crate) async fn check_attempts(&self, counters: &[Counter]) -> Result<()> {
+        if counters.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        let windows: Vec<AttemptWindow> = counters
+            .iter()
+            .map(|c| AttemptWindow {
+                key: c.key.clone(),
+                since: now - c.rate.window,
+                limit: c.rate.max,
+            })
+            .collect();
+        let recent = self.st().recent_attempts(&windows).await?;
+        let longest = counters
+            .iter()
+            .zip(&recent)
+            .filter_map(|(c, times)| wait(c.rate, times, now))
+            .max();
+        match longest {
+            Some(retry_after_secs) => Err(Error::RateLimited { retry_after_secs }),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts one attempt against each of `counters`.
+    pub(crate) async fn count_attempt(&self, counters: &[Counter]) -> Result<()> {
+        if counters.is_empty() {
+            return Ok(());
+        }
+        let now = self.now();
+        let keys: Vec<String> = counters.iter().map(|c| c.key.clone()).collect();
+        let forget_before = now - self.inner.config.limits.longest();
+        self.st().record_attempt(&keys, now, forget_before).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!("20/1m".parse(), Ok(Rate::new(20, Duration::minutes(1))));
+        assert_eq!("100/h".parse(), Ok(Rate::new(100, Duration::hours(1))));
+        assert_eq!(" 5 / 30s ".parse(), Ok(Rate::new(5, Duration::seconds(30))));
+        for bad in ["", "20", "0/1m", "x/1m", "20/", "20/1w", "20/0m", "20/-1m"] {
+            assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_wait_ends_when_the_oldest_counted_attempt_leaves_the_window() {
+        let now = DateTime::<Utc>::from_timestamp(1_000_000, 0).unwrap();
+        let rate = Rate::new(2, Duration::minutes(10));
+        let times = [now - Duration::minutes(1), now - Duration::minutes(4)];
+        assert_eq!(wait(rate, &times[..1], now), None);
+        assert_eq!(wait(rate, &times, now), Some(6 * 60));
+    }
+}
