@@ -725,6 +725,14 @@ impl Helpdesk {
         }
         let parent = match input.parent_id {
             Some(pid) => match self.st().get_message(conv.id, pid).await? {
+                // A public reply to an internal note would show customers that the
+                // note exists (its id, as their message's parent).
+                Some(m) if m.internal && !input.internal => {
+                    return Err(Error::invalid(
+                        "parent_id",
+                        "is an internal note: a reply to it must be internal too",
+                    ));
+                }
                 Some(m) if Self::can_see_message(p, &m) => Some(m),
                 _ => {
                     return Err(Error::invalid(

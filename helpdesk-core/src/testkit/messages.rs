@@ -995,3 +995,43 @@ pub async fn message_created_event_payload(store: Arc<dyn Store>) {
     let ids: HashSet<_> = events.iter().map(|e| e.id).collect();
     assert_eq!(ids.len(), events.len());
 }
+
+/// A reply to an internal note is internal too: a public one would show customers the
+/// note's id as its parent, so it is refused and nothing is stored.
+pub async fn public_reply_to_an_internal_note_is_refused(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let (c, a, t) = ticket_with_agent(&w).await;
+    let conv = t.conversation_id;
+    let note = w.note(&a, conv, "between us").await.message;
+    match w
+        .hd
+        .send_message(&a.p, conv, NewMessageInput::reply("public", note.id))
+        .await
+    {
+        Err(Error::Validation(e)) => assert_eq!(e[0].field, "parent_id"),
+        other => panic!("expected a validation error on parent_id, got {other:?}"),
+    }
+    let internal_reply =
+        w.hd.send_message(
+            &a.p,
+            conv,
+            NewMessageInput {
+                content: "still between us".into(),
+                parent_id: Some(note.id),
+                internal: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(internal_reply.message.internal);
+    let seen =
+        w.hd.list_messages(&c.p, conv, Default::default())
+            .await
+            .unwrap();
+    assert!(
+        seen.items
+            .iter()
+            .all(|m| m.message.parent_id != Some(note.id))
+    );
+}

@@ -481,6 +481,7 @@ macro_rules! __conformance_cases {
                 parent_in_other_conversation_is_invalid,
                 internal_notes_hidden_from_customers_in_lists,
                 internal_notes_hidden_from_customers_in_get_and_thread,
+                public_reply_to_an_internal_note_is_refused,
                 internal_notes_hidden_from_customers_in_counts,
                 internal_notes_hidden_from_customers_in_events,
                 internal_replies_not_counted_for_customers,
