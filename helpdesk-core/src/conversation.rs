@@ -80,7 +80,7 @@ pub struct Conversation {
     /// How many non-internal messages there are.
     pub public_count: u64,
     /// For direct conversations: the two user ids, sorted, joined by `:`; unique
-    /// (a second insert fails with `Conflict("direct")`).
+    /// (a second insert fails with `Conflict::Direct`).
     pub direct_key: Option<String>,
 }
 
@@ -104,6 +104,7 @@ impl Conversation {
 use serde_json::json;
 
 use crate::Helpdesk;
+use crate::error::Conflict;
 use crate::error::{Error, Result};
 use crate::event::{Audience, Effects, NewEvent};
 use crate::message::{MessageJson, MessageView, message_json};
@@ -366,7 +367,7 @@ impl Helpdesk {
             json!({"conversation": conversation_json(&conv)}),
         ));
         match self.st().create_conversation(&conv, &fx).await {
-            Err(e) if e.is_conflict("direct") => {
+            Err(e) if e.is_conflict(Conflict::Direct) => {
                 // Lost a race with the same pair: answer with the winner.
                 let key = conv.direct_key.as_deref().unwrap_or_default();
                 let existing = self.st().find_direct(key).await?.ok_or(Error::NotFound)?;

@@ -13,10 +13,9 @@ pub enum StoreError {
     /// The record does not exist.
     #[error("not found")]
     NotFound,
-    /// A uniqueness constraint or an optimistic precondition failed. The string names it
-    /// (`"email"`, `"slug"`, `"direct"`, `"version"`, ...).
+    /// A uniqueness constraint or an optimistic precondition failed.
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Conflict),
     /// The backend cannot be reached right now; the operation may succeed later.
     #[error("store unavailable")]
     Unavailable(#[source] BoxError),
@@ -37,9 +36,43 @@ impl StoreError {
     pub fn unavailable(e: impl Into<BoxError>) -> Self {
         StoreError::Unavailable(e.into())
     }
-    /// True for a conflict with the given name.
-    pub fn is_conflict(&self, what: &str) -> bool {
-        matches!(self, StoreError::Conflict(w) if w == what)
+    /// True for this conflict.
+    pub fn is_conflict(&self, what: Conflict) -> bool {
+        matches!(self, StoreError::Conflict(w) if *w == what)
+    }
+}
+
+/// What a [`StoreError::Conflict`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// Another user has the email address.
+    Email,
+    /// Another article has the slug.
+    Slug,
+    /// The two users' direct conversation exists.
+    Direct,
+    /// The record changed since it was read (its version moved): read again and retry.
+    Version,
+    /// An attachment is missing, attached already, or not the uploader's.
+    Attachment,
+    /// The store stayed too busy for the operation to finish; it may succeed later.
+    Busy,
+    /// Another uniqueness rule (an id, a ticket number, a seq): a lost race or a bug.
+    Unique,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Conflict::Email => "email",
+            Conflict::Slug => "slug",
+            Conflict::Direct => "direct",
+            Conflict::Version => "version",
+            Conflict::Attachment => "attachment",
+            Conflict::Busy => "busy",
+            Conflict::Unique => "unique",
+        })
     }
 }
 
@@ -125,7 +158,74 @@ fn fmt_fields(fields: &[FieldError]) -> String {
         .join("; ")
 }
 
+/// The category of an [`Error`]: what a caller (an HTTP status, an exit code) decides by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// Not authenticated: no, bad, expired or revoked credentials.
+    Unauthorized,
+    /// Authenticated, but the role may not do this or set this field.
+    Forbidden,
+    /// No such resource, or one the caller may not see.
+    NotFound,
+    /// Well-formed but invalid input.
+    Invalid,
+    /// A duplicate, a state that does not allow the change, or a lost race.
+    Conflict,
+    /// More bytes than allowed.
+    TooLarge,
+    /// Too many attempts: retry later.
+    RateLimited,
+    /// The store cannot be reached now: retry later.
+    Unavailable,
+    /// A fault of the system, not of the caller.
+    Internal,
+}
+
 impl Error {
+    /// The category of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Unauthorized | Error::TokenExpired => ErrorKind::Unauthorized,
+            Error::Forbidden(_) | Error::ForbiddenField(_) => ErrorKind::Forbidden,
+            Error::NotFound | Error::Store(StoreError::NotFound) => ErrorKind::NotFound,
+            Error::Validation(_) | Error::UnknownField(_) => ErrorKind::Invalid,
+            Error::Conflict(_)
+            | Error::EmailTaken
+            | Error::SlugTaken
+            | Error::InvalidTransition { .. }
+            | Error::TicketClosed
+            | Error::Store(StoreError::Conflict(_)) => ErrorKind::Conflict,
+            Error::PayloadTooLarge { .. } => ErrorKind::TooLarge,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
+            Error::Store(StoreError::Unavailable(_)) => ErrorKind::Unavailable,
+            Error::Store(_) | Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// A stable snake_case code naming this error more precisely than its kind (API.md's
+    /// error codes: `email_taken`, `invalid_transition`, `token_expired`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Unauthorized => "unauthorized",
+            Error::TokenExpired => "token_expired",
+            Error::Forbidden(_) => "forbidden",
+            Error::ForbiddenField(_) => "forbidden_field",
+            Error::NotFound | Error::Store(StoreError::NotFound) => "not_found",
+            Error::Validation(_) => "validation_failed",
+            Error::UnknownField(_) => "unknown_field",
+            Error::Conflict(_) | Error::Store(StoreError::Conflict(_)) => "conflict",
+            Error::EmailTaken => "email_taken",
+            Error::SlugTaken => "slug_taken",
+            Error::InvalidTransition { .. } => "invalid_transition",
+            Error::TicketClosed => "ticket_closed",
+            Error::PayloadTooLarge { .. } => "payload_too_large",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Store(StoreError::Unavailable(_)) => "unavailable",
+            Error::Store(_) | Error::Internal(_) => "internal",
+        }
+    }
+
     /// A validation error on one field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Validation(vec![FieldError {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::error::Conflict;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -146,11 +147,11 @@ impl Helpdesk {
         let mut tries = 0;
         loop {
             match attempt().await {
-                Err(Error::Store(e)) if e.is_conflict("version") && tries < 50 => {
+                Err(Error::Store(e)) if e.is_conflict(Conflict::Version) && tries < 50 => {
                     tries += 1;
                     tokio::task::yield_now().await;
                 }
-                Err(Error::Store(e)) if e.is_conflict("version") => {
+                Err(Error::Store(e)) if e.is_conflict(Conflict::Version) => {
                     return Err(Error::Conflict(
                         "too many concurrent changes, try again".into(),
                     ));

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::Conflict;
 use crate::page::Cursor;
 use crate::wire::{Ts, opt_ts};
 
@@ -297,10 +298,10 @@ impl Helpdesk {
         for n in 2.. {
             match self.st().insert_article(&article, &Effects::none()).await {
                 Ok(()) => return Ok(article),
-                Err(e) if e.is_conflict("slug") && input.slug.is_none() && n < 1000 => {
+                Err(e) if e.is_conflict(Conflict::Slug) && input.slug.is_none() && n < 1000 => {
                     article.slug = format!("{base}-{n}");
                 }
-                Err(e) if e.is_conflict("slug") => return Err(Error::SlugTaken),
+                Err(e) if e.is_conflict(Conflict::Slug) => return Err(Error::SlugTaken),
                 Err(e) => return Err(e.into()),
             }
         }
@@ -384,7 +385,7 @@ impl Helpdesk {
         }
         a.updated_at = now;
         match self.st().update_article(&a, &Effects::none()).await {
-            Err(e) if e.is_conflict("slug") => Err(Error::SlugTaken),
+            Err(e) if e.is_conflict(Conflict::Slug) => Err(Error::SlugTaken),
             other => other.map(|_| a).map_err(Into::into),
         }
     }

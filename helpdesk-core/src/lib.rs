@@ -53,7 +53,7 @@ pub mod wire;
 
 mod helpdesk;
 
-pub use error::{Error, FieldError, Result, StoreError};
+pub use error::{Conflict, Error, ErrorKind, FieldError, Result, StoreError};
 pub use helpdesk::{Config, Helpdesk, default_retry_schedule};
 pub use page::{Cursor, Page};
 pub use principal::{Principal, Role};

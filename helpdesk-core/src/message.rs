@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::conversation::{Conversation, Member};
+use crate::error::Conflict;
 use crate::receipt::Participant;
 use crate::ticket::Ticket;
 
@@ -87,7 +88,7 @@ pub struct NewMessage {
     /// Parent (must exist in the same conversation, else the store fails `NotFound`).
     pub parent_id: Option<Uuid>,
     /// Attachments to attach to the message (each must exist and be unattached, else
-    /// `Conflict("attachment")`).
+    /// `Conflict::Attachment`).
     pub attachment_ids: Vec<Uuid>,
     /// Internal note.
     pub internal: bool,
@@ -881,7 +882,7 @@ impl Helpdesk {
                     fx
                 };
                 let m = match self.st().append_message(&new, &build).await {
-                    Err(e) if e.is_conflict("attachment") => {
+                    Err(e) if e.is_conflict(Conflict::Attachment) => {
                         return Err(Error::Conflict(
                             "an attachment was attached meanwhile".into(),
                         ));

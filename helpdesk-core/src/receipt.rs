@@ -38,7 +38,7 @@ pub struct Participant {
     /// The latest moves of the delivery watermark, likewise.
     pub delivered_marks: Vec<Mark>,
     /// Optimistic concurrency: +1 on every write. `put_read_state` writes only if the
-    /// stored version is `version - 1` (absent counts as 0), else `Conflict("version")`.
+    /// stored version is `version - 1` (absent counts as 0), else `Conflict::Version`.
     pub version: u64,
 }
 

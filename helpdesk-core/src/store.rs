@@ -61,9 +61,9 @@ pub trait MetaStore: Send + Sync {
 /// Users and sessions.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts a user. Email taken: `Conflict("email")`.
+    /// Inserts a user. Email taken: `Conflict::Email`.
     async fn insert_user(&self, user: &User, fx: &Effects) -> StoreResult<()>;
-    /// Replaces a user. `NotFound` if absent; email taken by another: `Conflict("email")`.
+    /// Replaces a user. `NotFound` if absent; email taken by another: `Conflict::Email`.
     async fn update_user(&self, user: &User, fx: &Effects) -> StoreResult<()>;
     /// A user by id.
     async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>>;
@@ -175,7 +175,7 @@ pub trait TicketStore: Send + Sync {
 #[async_trait]
 pub trait ConversationStore: Send + Sync {
     /// Inserts a conversation with a participant per member ([`Participant::joined`]).
-    /// A direct conversation whose `direct_key` exists: `Conflict("direct")`.
+    /// A direct conversation whose `direct_key` exists: `Conflict::Direct`.
     async fn create_conversation(&self, conv: &Conversation, fx: &Effects) -> StoreResult<()>;
     /// The direct conversation with this key.
     async fn find_direct(&self, direct_key: &str) -> StoreResult<Option<Conversation>>;
@@ -322,9 +322,9 @@ pub trait NotificationStore: Send + Sync {
 /// The knowledge base.
 #[async_trait]
 pub trait KbStore: Send + Sync {
-    /// Inserts an article. Slug taken: `Conflict("slug")`.
+    /// Inserts an article. Slug taken: `Conflict::Slug`.
     async fn insert_article(&self, article: &Article, fx: &Effects) -> StoreResult<()>;
-    /// Replaces an article. `NotFound` if absent; slug taken by another: `Conflict("slug")`.
+    /// Replaces an article. `NotFound` if absent; slug taken by another: `Conflict::Slug`.
     async fn update_article(&self, article: &Article, fx: &Effects) -> StoreResult<()>;
     /// Deletes an article. `NotFound` if absent.
     async fn delete_article(&self, id: Uuid, fx: &Effects) -> StoreResult<()>;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::conversation::Conversation;
+use crate::error::Conflict;
 use crate::page::Cursor;
 
 /// A ticket's status.
@@ -169,7 +170,7 @@ pub struct Ticket {
     #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub closed_at: Option<DateTime<Utc>>,
     /// Optimistic concurrency: 1 on create, +1 on every write. A store writes a ticket
-    /// only if its stored version is `version - 1`, else `Conflict("version")`.
+    /// only if its stored version is `version - 1`, else `Conflict::Version`.
     pub version: u64,
 }
 
@@ -312,7 +313,7 @@ pub struct NewTicket {
     /// Its conversation, kind `ticket`.
     pub conversation: Conversation,
     /// Attachments to attach to the ticket (each must exist and be unattached, else
-    /// `Conflict("attachment")`).
+    /// `Conflict::Attachment`).
     pub attachment_ids: Vec<Uuid>,
 }
 
@@ -852,7 +853,7 @@ impl Helpdesk {
         let created = self.st().create_ticket(&new, &build).await;
         self.wake();
         match created {
-            Err(e) if e.is_conflict("attachment") => Err(Error::Conflict(
+            Err(e) if e.is_conflict(Conflict::Attachment) => Err(Error::Conflict(
                 "an attachment was attached meanwhile".into(),
             )),
             other => Ok(other?),

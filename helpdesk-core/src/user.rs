@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::Conflict;
 use crate::page::Cursor;
 use crate::principal::Role;
 
@@ -165,7 +166,7 @@ impl Helpdesk {
             updated_at: now,
         };
         match self.st().insert_user(&user, &Effects::none()).await {
-            Err(e) if e.is_conflict("email") => Err(Error::EmailTaken),
+            Err(e) if e.is_conflict(Conflict::Email) => Err(Error::EmailTaken),
             other => other.map(|_| user).map_err(Into::into),
         }
     }

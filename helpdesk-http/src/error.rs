@@ -1,7 +1,7 @@
 //! The one place where errors become HTTP answers: RFC 9457 problem details
 //! (`application/problem+json`) with a stable snake_case `code`.
 
-use helpdesk_core::{Error, FieldError, StoreError};
+use helpdesk_core::{Error, ErrorKind, FieldError, StoreError};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
 
@@ -173,68 +173,59 @@ impl ApiError {
     }
 }
 
+/// The status of each kind of error.
+fn status_of(kind: ErrorKind) -> StatusCode {
+    use StatusCode as S;
+    match kind {
+        ErrorKind::Unauthorized => S::UNAUTHORIZED,
+        ErrorKind::Forbidden => S::FORBIDDEN,
+        ErrorKind::NotFound => S::NOT_FOUND,
+        ErrorKind::Invalid => S::UNPROCESSABLE_ENTITY,
+        ErrorKind::Conflict => S::CONFLICT,
+        ErrorKind::TooLarge => S::PAYLOAD_TOO_LARGE,
+        ErrorKind::RateLimited => S::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => S::SERVICE_UNAVAILABLE,
+        _ => S::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl From<Error> for ApiError {
+    /// The status comes from [`Error::kind`], the code from [`Error::code`]; the detail is
+    /// the error's own text except where the API words it for a caller who cannot act on
+    /// the library's wording (and where a fault must not leak its cause).
     fn from(e: Error) -> Self {
-        use StatusCode as S;
+        let (kind, code) = (e.kind(), e.code());
         match e {
-            Error::Unauthorized => ApiError::unauthorized(),
-            Error::TokenExpired => ApiError::new(
-                S::UNAUTHORIZED,
-                "token_expired",
-                "the access token has expired",
-            ),
-            Error::Forbidden(reason) => ApiError::forbidden(reason),
-            Error::ForbiddenField(field) => ApiError::forbidden_field(&field),
-            Error::NotFound => ApiError::not_found(),
-            Error::Validation(errors) => {
-                let detail = errors
-                    .iter()
-                    .map(|f| format!("{} {}", f.field, f.message))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let mut e = ApiError::new(S::UNPROCESSABLE_ENTITY, "validation_failed", detail);
-                e.errors = errors;
-                e
-            }
-            Error::UnknownField(field) => ApiError::unknown_field(&field),
-            Error::Conflict(what) => ApiError::new(S::CONFLICT, "conflict", what),
-            Error::EmailTaken => {
-                ApiError::new(S::CONFLICT, "email_taken", "the email address is taken")
-            }
-            Error::SlugTaken => ApiError::new(S::CONFLICT, "slug_taken", "the slug is taken"),
-            e @ Error::InvalidTransition { .. } => {
-                ApiError::new(S::CONFLICT, "invalid_transition", e.to_string())
-            }
-            Error::TicketClosed => {
-                ApiError::new(S::CONFLICT, "ticket_closed", "the ticket is closed")
-            }
-            Error::PayloadTooLarge { limit } => ApiError::too_large(limit),
-            Error::RateLimited { retry_after_secs } => {
-                let mut e = ApiError::new(
-                    S::TOO_MANY_REQUESTS,
-                    "rate_limited",
-                    "too many attempts, try again later",
-                );
-                e.retry_after = Some(retry_after_secs);
-                e
-            }
-            Error::Store(StoreError::NotFound) => ApiError::not_found(),
-            Error::Store(StoreError::Conflict(what)) => {
-                ApiError::new(S::CONFLICT, "conflict", format!("conflict: {what}"))
-            }
+            Error::ForbiddenField(field) => return ApiError::forbidden_field(&field),
+            Error::UnknownField(field) => return ApiError::unknown_field(&field),
+            Error::PayloadTooLarge { limit } => return ApiError::too_large(limit),
+            _ => {}
+        }
+        let detail = match &e {
+            Error::Unauthorized => "missing or invalid credentials".to_string(),
+            Error::TokenExpired => "the access token has expired".to_string(),
+            Error::Forbidden(reason) | Error::Conflict(reason) => reason.clone(),
+            Error::NotFound | Error::Store(StoreError::NotFound) => "no such resource".to_string(),
+            Error::EmailTaken => "the email address is taken".to_string(),
+            Error::SlugTaken => "the slug is taken".to_string(),
+            Error::RateLimited { .. } => "too many attempts, try again later".to_string(),
             Error::Store(StoreError::Unavailable(source)) => {
                 tracing::warn!(error = %source, "store unavailable");
-                ApiError::new(
-                    S::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the store is unavailable, try again later",
-                )
+                "the store is unavailable, try again later".to_string()
             }
-            other => {
-                tracing::error!(error = %other, source = ?std::error::Error::source(&other), "internal error");
-                ApiError::internal()
+            _ if kind == ErrorKind::Internal => {
+                tracing::error!(error = %e, source = ?std::error::Error::source(&e), "internal error");
+                return ApiError::internal();
             }
+            other => other.to_string(),
+        };
+        let mut api = ApiError::new(status_of(kind), code, detail);
+        match e {
+            Error::Validation(errors) => api.errors = errors,
+            Error::RateLimited { retry_after_secs } => api.retry_after = Some(retry_after_secs),
+            _ => {}
         }
+        api
     }
 }
 

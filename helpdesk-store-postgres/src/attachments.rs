@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use helpdesk_core::Conflict;
 use helpdesk_core::StoreError;
 use helpdesk_core::attachment::{Attachment, AttachmentParent};
 use helpdesk_core::event::Effects;
@@ -50,7 +51,7 @@ fn parent_cols(parent: Option<AttachmentParent>) -> ParentCols {
 }
 
 /// Attaches unattached attachments to `parent`; any missing or already attached:
-/// `Conflict("attachment")` (the transaction then rolls back).
+/// `Conflict::Attachment` (the transaction then rolls back).
 pub(crate) async fn attach(
     conn: &mut PgConnection,
     ids: &[Uuid],
@@ -63,7 +64,7 @@ pub(crate) async fn attach(
     distinct.sort();
     distinct.dedup();
     if distinct.len() != ids.len() {
-        return Err(StoreError::Conflict("attachment".into()));
+        return Err(StoreError::Conflict(Conflict::Attachment));
     }
     let p = parent_cols(Some(parent));
     let done = sqlx::query(
@@ -79,7 +80,7 @@ pub(crate) async fn attach(
     .await
     .store()?;
     if done.rows_affected() != distinct.len() as u64 {
-        return Err(StoreError::Conflict("attachment".into()));
+        return Err(StoreError::Conflict(Conflict::Attachment));
     }
     Ok(())
 }

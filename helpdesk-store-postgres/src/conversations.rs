@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use helpdesk_core::Conflict;
 use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
@@ -754,7 +755,7 @@ impl ConversationStore for PostgresStore {
     }
 
     async fn put_read_state(&self, p: &Participant, fx: &Effects) -> StoreResult<()> {
-        let conflict = || StoreError::Conflict("version".into());
+        let conflict = || StoreError::Conflict(Conflict::Version);
         let expected = p.version.checked_sub(1).ok_or_else(conflict)?;
         let p = p.clone();
         let read_marks = to_json(&p.read_marks)?;

@@ -1,6 +1,6 @@
 //! Turning sqlx errors into [`StoreError`]s: missing rows, uniqueness and connection loss.
 
-use helpdesk_core::StoreError;
+use helpdesk_core::{Conflict, StoreError};
 
 /// Maps an sqlx error: `RowNotFound` → `NotFound`; a unique violation → `Conflict` named
 /// after the constraint (`email`, `slug`, `direct`, ...); connection failures (io, pool
@@ -20,7 +20,7 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
                 return StoreError::NotFound;
             }
             if code == "23505" {
-                return StoreError::Conflict(conflict_name(db.constraint()).to_owned());
+                return StoreError::Conflict(conflict_of(db.constraint()));
             }
             // 08: connection exception; 57P01..03: admin/crash shutdown, cannot connect
             // now; 53300: too many connections.
@@ -39,18 +39,14 @@ fn is_connection_message(msg: &str) -> bool {
     msg.contains("connection") || msg.contains("closed") || msg.contains("eof")
 }
 
-/// The conflict name of a unique constraint.
-fn conflict_name(constraint: Option<&str>) -> &str {
+/// What a unique constraint's violation is about.
+fn conflict_of(constraint: Option<&str>) -> Conflict {
     match constraint {
-        // A second user with the same id counts as the same account: "email" too.
-        Some("users_email_key" | "users_pkey") => "email",
-        Some("articles_slug") => "slug",
-        Some("conversations_direct_key") => "direct",
-        Some("tickets_number") => "number",
-        Some("messages_seq") => "seq",
-        Some(c) if c.ends_with("_pkey") => "id",
-        Some(c) => c,
-        None => "unique",
+        // A second user with the same id counts as the same account: `Email` too.
+        Some("users_email_key" | "users_pkey") => Conflict::Email,
+        Some("articles_slug") => Conflict::Slug,
+        Some("conversations_direct_key") => Conflict::Direct,
+        _ => Conflict::Unique,
     }
 }
 

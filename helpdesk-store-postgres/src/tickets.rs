@@ -7,6 +7,7 @@
 //! back after taking its number (a failed commit, a lost connection) leaves a gap.
 
 use async_trait::async_trait;
+use helpdesk_core::Conflict;
 use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
@@ -71,7 +72,7 @@ fn push_insert_ticket(q: &mut QueryBuilder<'static, Postgres>, t: &Ticket, numbe
     q.push(") RETURNING number");
 }
 
-/// Writes a ticket under its version check: `NotFound` if absent, `Conflict("version")`
+/// Writes a ticket under its version check: `NotFound` if absent, `Conflict::Version`
 /// if the stored version is not `version - 1`.
 pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreResult<()> {
     let done = sqlx::query(
@@ -105,7 +106,7 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
         .await
         .store()?;
     Err(if exists {
-        StoreError::Conflict("version".into())
+        StoreError::Conflict(Conflict::Version)
     } else {
         StoreError::NotFound
     })

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use helpdesk_core::Conflict;
 use helpdesk_core::StoreError;
 use helpdesk_core::attachment::{Attachment, AttachmentParent};
 use helpdesk_core::event::Effects;
@@ -46,12 +47,12 @@ pub(crate) fn put_attachment(
     tx.put(tree::ATT_IDX, index_key(a), &[][..])
 }
 
-/// Fails with `Conflict("attachment")` unless every attachment exists unattached.
+/// Fails with `Conflict::Attachment` unless every attachment exists unattached.
 pub(crate) fn check_attachable(tx: &Tx<'_>, ids: &[Uuid]) -> TxResult<()> {
     for id in ids {
         match tx.get_json::<Attachment>(tree::ATTACHMENTS, id.as_bytes())? {
             Some(a) if a.parent.is_none() => {}
-            _ => return abort(StoreError::Conflict("attachment".into())),
+            _ => return abort(StoreError::Conflict(Conflict::Attachment)),
         }
     }
     Ok(())

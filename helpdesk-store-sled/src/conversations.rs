@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use helpdesk_core::Conflict;
 use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
@@ -144,7 +145,7 @@ pub(crate) fn put_participant(tx: &Tx<'_>, p: &Participant) -> TxResult<()> {
 pub(crate) fn insert_conversation(tx: &Tx<'_>, conv: &Conversation) -> TxResult<()> {
     if let Some(key) = &conv.direct_key {
         if tx.exists(tree::DIRECT, key.as_bytes())? {
-            return abort(StoreError::Conflict("direct".into()));
+            return abort(StoreError::Conflict(Conflict::Direct));
         }
         tx.put(tree::DIRECT, key.as_bytes(), conv.id.as_bytes())?;
     }
@@ -622,7 +623,7 @@ impl ConversationStore for SledStore {
             let key = participant_key(p.conversation_id, p.user_id);
             let old: Option<Participant> = tx.get_json(tree::PARTICIPANTS, &key)?;
             if old.as_ref().map_or(0, |o| o.version) + 1 != p.version {
-                return abort(StoreError::Conflict("version".into()));
+                return abort(StoreError::Conflict(Conflict::Version));
             }
             let mut next = p.clone();
             match old {

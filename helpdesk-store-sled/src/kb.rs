@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use helpdesk_core::Conflict;
 use helpdesk_core::StoreError;
 use helpdesk_core::event::Effects;
 use helpdesk_core::kb::{Article, ArticleQuery, ArticleStatus, SearchHit, SearchQuery, TagCount};
@@ -168,7 +169,7 @@ impl KbStore for SledStore {
     async fn insert_article(&self, article: &Article, fx: &Effects) -> StoreResult<()> {
         self.write(|tx| {
             if slug_owner(tx, &article.slug)?.is_some() {
-                return abort(StoreError::Conflict("slug".into()));
+                return abort(StoreError::Conflict(Conflict::Slug));
             }
             let old: Option<Article> = tx.get_json(tree::ARTICLES, article.id.as_bytes())?;
             put_article(tx, article, old.as_ref())?;
@@ -183,7 +184,7 @@ impl KbStore for SledStore {
                 return abort(StoreError::NotFound);
             };
             if slug_owner(tx, &article.slug)?.is_some_and(|o| o != article.id) {
-                return abort(StoreError::Conflict("slug".into()));
+                return abort(StoreError::Conflict(Conflict::Slug));
             }
             put_article(tx, article, Some(&old))?;
             write_effects(tx, fx)

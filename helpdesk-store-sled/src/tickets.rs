@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use helpdesk_core::Conflict;
 use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
@@ -123,7 +124,7 @@ pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxRes
 pub(crate) fn update_versioned(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
     match tx.get_json::<Ticket>(tree::TICKETS, t.id.as_bytes())? {
         None => abort(StoreError::NotFound),
-        Some(old) if old.version + 1 != t.version => abort(StoreError::Conflict("version".into())),
+        Some(old) if old.version + 1 != t.version => abort(StoreError::Conflict(Conflict::Version)),
         Some(old) => put_ticket(tx, t, Some(&old)),
     }
 }
@@ -132,7 +133,7 @@ pub(crate) fn update_versioned(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
 pub(crate) fn check_version(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
     match tx.get_json::<Ticket>(tree::TICKETS, t.id.as_bytes())? {
         None => abort(StoreError::NotFound),
-        Some(old) if old.version + 1 != t.version => abort(StoreError::Conflict("version".into())),
+        Some(old) if old.version + 1 != t.version => abort(StoreError::Conflict(Conflict::Version)),
         Some(_) => Ok(()),
     }
 }
@@ -145,8 +146,9 @@ struct TicketGather {
     attachments: Vec<(Uuid, Vec<sled::IVec>)>,
 }
 
-/// Raised inside the delete transaction when the gathered keys went stale.
-const STALE: &str = "sled:stale-gather";
+/// Raised inside the delete transaction when the gathered keys went stale: gather
+/// again; after too many tries the answer is `Busy` for the caller.
+const STALE: Conflict = Conflict::Busy;
 
 impl SledStore {
     fn gather_ticket(&self, t: &Ticket) -> StoreResult<TicketGather> {
@@ -224,7 +226,7 @@ impl TicketStore for SledStore {
                     return abort(StoreError::NotFound);
                 };
                 if t.version != g.version {
-                    return abort(StoreError::Conflict(STALE.into()));
+                    return abort(StoreError::Conflict(STALE));
                 }
                 for k in index_keys(&t) {
                     tx.del(tree::TICKET_IDX, k)?;
@@ -237,7 +239,7 @@ impl TicketStore for SledStore {
                 if let Some(c) = &g.conv
                     && !remove_conversation(tx, c)?
                 {
-                    return abort(StoreError::Conflict(STALE.into()));
+                    return abort(StoreError::Conflict(STALE));
                 }
                 for (aid, blob_keys) in &g.attachments {
                     remove_attachment(tx, *aid, blob_keys)?;
@@ -247,9 +249,7 @@ impl TicketStore for SledStore {
             });
             match result {
                 Err(e) if e.is_conflict(STALE) && attempts < 20 => continue,
-                Err(e) if e.is_conflict(STALE) => {
-                    return Err(StoreError::Conflict("busy".into()));
-                }
+                Err(e) if e.is_conflict(STALE) => return Err(e),
                 other => break other?,
             }
         };

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use helpdesk_core::Conflict;
 use helpdesk_core::StoreError;
 use helpdesk_core::auth::Session;
 use helpdesk_core::event::Effects;
@@ -85,7 +86,7 @@ impl UserStore for SledStore {
             if email_owner(tx, &user.email)?.is_some()
                 || tx.exists(tree::USERS, user.id.as_bytes())?
             {
-                return abort(StoreError::Conflict("email".into()));
+                return abort(StoreError::Conflict(Conflict::Email));
             }
             put_user(tx, user, None)?;
             let n = tx.get_u64(tree::META, USER_COUNT)?;
@@ -101,7 +102,7 @@ impl UserStore for SledStore {
                 return abort(StoreError::NotFound);
             };
             if email_owner(tx, &user.email)?.is_some_and(|owner| owner != user.id) {
-                return abort(StoreError::Conflict("email".into()));
+                return abort(StoreError::Conflict(Conflict::Email));
             }
             put_user(tx, user, Some(&old))?;
             write_effects(tx, fx)

@@ -1,7 +1,7 @@
 //! Errors of the commands, each with its exit code (see the README's table):
 //! 1 failure, 2 bad input, 3 not found, 4 conflict, 5 not allowed, 6 unavailable.
 
-use helpdesk_core::{Error, StoreError};
+use helpdesk_core::{Error, ErrorKind, StoreError};
 
 /// A command's failure: what to print, and the exit code.
 #[derive(Debug)]
@@ -57,14 +57,20 @@ impl std::fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-impl From<StoreError> for CliError {
-    fn from(e: StoreError) -> Self {
-        let code = match e {
-            StoreError::NotFound => code::NOT_FOUND,
-            StoreError::Conflict(_) => code::CONFLICT,
-            StoreError::Unavailable(_) => code::UNAVAILABLE,
-            _ => code::FAILURE,
-        };
+/// The exit code of each kind of library error.
+fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Unauthorized | ErrorKind::Forbidden => code::FORBIDDEN,
+        ErrorKind::NotFound => code::NOT_FOUND,
+        ErrorKind::Invalid | ErrorKind::TooLarge => code::INVALID,
+        ErrorKind::Conflict => code::CONFLICT,
+        ErrorKind::Unavailable => code::UNAVAILABLE,
+        _ => code::FAILURE,
+    }
+}
+
+impl From<Error> for CliError {
+    fn from(e: Error) -> Self {
         let mut message = e.to_string();
         let mut cur = std::error::Error::source(&e);
         while let Some(s) = cur {
@@ -72,35 +78,13 @@ impl From<StoreError> for CliError {
             message.push_str(&s.to_string());
             cur = s.source();
         }
-        CliError::new(code, message)
+        CliError::new(exit_code(e.kind()), message)
     }
 }
 
-impl From<Error> for CliError {
-    fn from(e: Error) -> Self {
-        let code = match &e {
-            Error::Store(_) => {
-                if let Error::Store(s) = e {
-                    return s.into();
-                }
-                code::FAILURE
-            }
-            Error::NotFound => code::NOT_FOUND,
-            Error::Validation(_) | Error::UnknownField(_) | Error::PayloadTooLarge { .. } => {
-                code::INVALID
-            }
-            Error::Conflict(_)
-            | Error::EmailTaken
-            | Error::SlugTaken
-            | Error::InvalidTransition { .. }
-            | Error::TicketClosed => code::CONFLICT,
-            Error::Unauthorized
-            | Error::TokenExpired
-            | Error::Forbidden(_)
-            | Error::ForbiddenField(_) => code::FORBIDDEN,
-            _ => code::FAILURE,
-        };
-        CliError::new(code, e.to_string())
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e).into()
     }
 }
 

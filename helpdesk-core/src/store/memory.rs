@@ -14,6 +14,7 @@ use crate::archive::{BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUM
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
 use crate::conversation::{Conversation, ConversationKind, Member};
+use crate::error::Conflict;
 use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
 use crate::kb::{Article, ArticleQuery, ArticleStatus, TagCount};
@@ -127,7 +128,7 @@ impl State {
         for id in ids {
             match self.attachments.get(id) {
                 Some(a) if a.parent.is_none() => {}
-                _ => return Err(StoreError::Conflict("attachment".into())),
+                _ => return Err(StoreError::Conflict(Conflict::Attachment)),
             }
         }
         Ok(())
@@ -145,7 +146,7 @@ impl State {
         match self.tickets.get(&t.id) {
             None => Err(StoreError::NotFound),
             Some(old) if old.version + 1 != t.version => {
-                Err(StoreError::Conflict("version".into()))
+                Err(StoreError::Conflict(Conflict::Version))
             }
             Some(_) => Ok(()),
         }
@@ -158,7 +159,7 @@ impl State {
                 .values()
                 .any(|c| c.conv.direct_key.as_ref() == Some(key))
         {
-            return Err(StoreError::Conflict("direct".into()));
+            return Err(StoreError::Conflict(Conflict::Direct));
         }
         let participants = conv
             .members
@@ -233,7 +234,7 @@ impl UserStore for MemoryStore {
     async fn insert_user(&self, user: &User, fx: &Effects) -> StoreResult<()> {
         let mut s = self.lock()?;
         if s.email_taken(&user.email, user.id) || s.users.contains_key(&user.id) {
-            return Err(StoreError::Conflict("email".into()));
+            return Err(StoreError::Conflict(Conflict::Email));
         }
         s.users.insert(user.id, user.clone());
         s.write_effects(fx);
@@ -245,7 +246,7 @@ impl UserStore for MemoryStore {
             return Err(StoreError::NotFound);
         }
         if s.email_taken(&user.email, user.id) {
-            return Err(StoreError::Conflict("email".into()));
+            return Err(StoreError::Conflict(Conflict::Email));
         }
         s.users.insert(user.id, user.clone());
         s.write_effects(fx);
@@ -765,7 +766,7 @@ impl ConversationStore for MemoryStore {
             .ok_or(StoreError::NotFound)?;
         let stored_version = data.participants.get(&p.user_id).map_or(0, |x| x.version);
         if stored_version + 1 != p.version {
-            return Err(StoreError::Conflict("version".into()));
+            return Err(StoreError::Conflict(Conflict::Version));
         }
         let mut next = p.clone();
         if let Some(old) = data.participants.get(&p.user_id) {
@@ -875,7 +876,7 @@ impl KbStore for MemoryStore {
     async fn insert_article(&self, article: &Article, fx: &Effects) -> StoreResult<()> {
         let mut s = self.lock()?;
         if s.articles.values().any(|a| a.slug == article.slug) {
-            return Err(StoreError::Conflict("slug".into()));
+            return Err(StoreError::Conflict(Conflict::Slug));
         }
         s.articles.insert(article.id, article.clone());
         s.write_effects(fx);
@@ -890,7 +891,7 @@ impl KbStore for MemoryStore {
             .values()
             .any(|a| a.slug == article.slug && a.id != article.id)
         {
-            return Err(StoreError::Conflict("slug".into()));
+            return Err(StoreError::Conflict(Conflict::Slug));
         }
         s.articles.insert(article.id, article.clone());
         s.write_effects(fx);

@@ -469,7 +469,7 @@ pub async fn view_has_last_message_and_unread(store: Arc<dyn Store>) {
     );
 }
 
-/// Store level: a second conversation with a taken direct key is `Conflict("direct")`.
+/// Store level: a second conversation with a taken direct key is `Conflict::Direct`.
 pub async fn store_direct_key_is_unique(store: Arc<dyn Store>) {
     let w = World::new(store.clone());
     let a = w.agent().await;
@@ -509,7 +509,7 @@ pub async fn store_direct_key_is_unique(store: Arc<dyn Store>) {
         .create_conversation(&conv(Uuid::now_v7()), &Effects::none())
         .await
         .unwrap_err();
-    assert!(e.is_conflict("direct"), "{e:?}");
+    assert!(e.is_conflict(crate::Conflict::Direct), "{e:?}");
     assert_eq!(store.find_direct(&key).await.unwrap(), Some(first.clone()));
     assert_eq!(
         store.get_conversation(first.id).await.unwrap(),

@@ -1142,7 +1142,7 @@ pub async fn assignee_joins_ticket_conversation(store: Arc<dyn Store>) {
     assert_eq!(t.assignee_id, None);
 }
 
-/// Store level: a ticket write with a stale version fails with `Conflict("version")`.
+/// Store level: a ticket write with a stale version fails with `Conflict::Version`.
 pub async fn store_update_ticket_checks_version(store: Arc<dyn Store>) {
     let w = World::new(store.clone());
     let c = w.customer().await;
@@ -1159,7 +1159,7 @@ pub async fn store_update_ticket_checks_version(store: Arc<dyn Store>) {
         .update_ticket(&stale, &Effects::none())
         .await
         .unwrap_err();
-    assert!(e.is_conflict("version"), "{e:?}");
+    assert!(e.is_conflict(crate::Conflict::Version), "{e:?}");
     let mut skip = t.clone();
     skip.version = 4;
     assert!(
@@ -1167,7 +1167,7 @@ pub async fn store_update_ticket_checks_version(store: Arc<dyn Store>) {
             .update_ticket(&skip, &Effects::none())
             .await
             .unwrap_err()
-            .is_conflict("version")
+            .is_conflict(crate::Conflict::Version)
     );
     let got = store.get_ticket(t.id).await.unwrap().unwrap();
     assert_eq!((got.subject.as_str(), got.version), ("v2", 2));

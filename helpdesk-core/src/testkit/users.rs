@@ -595,7 +595,7 @@ pub async fn store_update_user_email_conflict(store: Arc<dyn Store>) {
         .update_user(&changed, &crate::event::Effects::none())
         .await
         .unwrap_err();
-    assert!(e.is_conflict("email"), "{e:?}");
+    assert!(e.is_conflict(crate::Conflict::Email), "{e:?}");
     let mut ghost = b.user.clone();
     ghost.id = uuid::Uuid::now_v7();
     ghost.email = "ghost@example.com".into();
