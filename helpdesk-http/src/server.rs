@@ -21,11 +21,14 @@ use crate::request::{Ctx, Query};
 use crate::response::{Resp, empty};
 use crate::router::Router;
 use crate::state::{AppState, ServerConfig};
+use crate::ws::dispatch;
+use crate::ws::hub::Hub;
 
 const X_REQUEST_ID: &str = "x-request-id";
 
 /// Serves the API on `listener` until `shutdown` completes, then stops accepting,
-/// lets requests in flight finish (up to [`ServerConfig::shutdown_grace`]) and returns.
+/// lets requests in flight finish and WebSockets close with 1001 (together up to
+/// [`ServerConfig::shutdown_grace`]) and returns.
 pub async fn serve(
     listener: TcpListener,
     hd: Helpdesk,
@@ -35,7 +38,7 @@ pub async fn serve(
     let grace = config.shutdown_grace;
     let sweep_every = config.sweep_interval;
     let run_worker = config.webhook_worker;
-    let hub = Arc::new(crate::ws::Hub::default());
+    let hub = Arc::new(Hub::default());
     hub.start(&hd);
     // Subscribed before the first accept (when the store answers), so every socket gets
     // every later event.
@@ -43,7 +46,7 @@ pub async fn serve(
     if let Ok(s) = &subscription {
         hub.start_at(s.after());
     }
-    let dispatcher = tokio::spawn(crate::ws::dispatch(hd.clone(), hub.clone(), subscription));
+    let dispatcher = tokio::spawn(dispatch::run(hd.clone(), hub.clone(), subscription));
     let state = Arc::new(AppState {
         hd: hd.clone(),
         config,
@@ -53,7 +56,8 @@ pub async fn serve(
     let router = Arc::new(Router::new());
     // Connections watch `stopping` and each holds a clone of `open`; when the last
     // clone is gone, `closed` yields None. (hyper-util's GracefulShutdown does not take
-    // connections with upgrades.)
+    // connections with upgrades.) A connection ends when it upgrades: the WebSocket's
+    // task, tracked by the hub, goes on.
     let (stopping, _) = tokio::sync::watch::channel(false);
     let (open, mut closed) = tokio::sync::mpsc::channel::<()>(1);
 
@@ -144,8 +148,15 @@ pub async fn serve(
     tracing::info!("shutting down: finishing requests in flight");
     stopping.send_replace(true);
     drop(open);
+    // HTTP connections first: an upgrade starts its WebSocket's task before its
+    // connection ends, so none starts after them. Then the WebSockets' tasks, told by
+    // `close_all` to send 1001 and end. One deadline for both.
+    let drained = async {
+        let _ = closed.recv().await;
+        hub.closed().await;
+    };
     tokio::select! {
-        _ = closed.recv() => tracing::info!("all connections closed"),
+        _ = drained => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(grace) => tracing::warn!("shutdown deadline passed; closing remaining connections"),
     }
     if let Some(worker) = worker {

@@ -55,7 +55,7 @@ pub struct AppState {
     /// Request metrics.
     pub metrics: Metrics,
     /// The open WebSockets.
-    pub hub: std::sync::Arc<crate::ws::Hub>,
+    pub hub: std::sync::Arc<crate::ws::hub::Hub>,
 }
 
 impl AppState {

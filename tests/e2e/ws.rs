@@ -1,5 +1,6 @@
 //! The real-time WebSocket with a real client: who gets which event, delivery and read
-//! status live, typing, presence, resume, closing revoked, slow and oversized sockets.
+//! status live, typing, presence, resume, closing revoked, slow and oversized sockets,
+//! and closing every socket (1001) before a shutdown returns.
 
 use std::time::Duration;
 
@@ -446,4 +447,88 @@ async fn frames_over_64_kib_close_that_socket_with_1009() {
     other.send(json!({"type": "ping"})).await;
     assert_eq!(other.next_of("pong").await["type"], "pong");
     assert_eq!(metric(&app, "helpdesk_websocket_connections ").await, 1);
+}
+
+/// A WebSocket over a client socket with a small receive buffer: once its client stops
+/// reading, the server's writes to it soon block.
+async fn narrow_ws(app: &App, token: &str) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("receive buffer");
+    let tcp = socket.connect(app.server.addr).await.expect("connect");
+    let mut req = app.ws_url("").into_client_request().expect("request");
+    req.headers_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    let (stream, resp) =
+        tokio_tungstenite::client_async(req, tokio_tungstenite::MaybeTlsStream::Plain(tcp))
+            .await
+            .expect("WebSocket connects");
+    assert_eq!(resp.status(), StatusCode::SWITCHING_PROTOCOLS);
+    Ws { stream }
+}
+
+#[tokio::test]
+async fn shutdown_waits_for_sockets_to_close_with_1001() {
+    // The server runs on a runtime of its own, dropped as soon as `shutdown` returns (as
+    // a process exits once `serve` returns): a close frame not written by then never is.
+    let config = ServerConfig {
+        ws_ping_interval: Duration::from_secs(3600),
+        ws_queue: 4096,
+        shutdown_grace: Duration::from_secs(10),
+        ..Default::default()
+    };
+    let (ready, started) = tokio::sync::oneshot::channel::<App>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<helpdesk_http::RunningServer>();
+    let server = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let result = rt.block_on(async move {
+            let _ = ready.send(spawn_app_with(helpdesk::Config::for_tests(), config).await);
+            match stopped.await {
+                Ok(server) => server.shutdown().await,
+                Err(_) => Ok(()),
+            }
+        });
+        drop(rt);
+        result
+    });
+    let app = started.await.expect("the server starts");
+    let alice = app.signup("alice@example.com").await;
+    let (_, t) = app
+        .post(
+            "/api/tickets",
+            &alice.token,
+            json!({"subject": "Printer", "description": "On fire"}),
+        )
+        .await;
+    let conv = t["conversation_id"].as_str().unwrap().to_string();
+    let mut idle = app.ws(&alice.token).await;
+    // A client that stops reading while its socket has megabytes to write through a
+    // small receive buffer: when the shutdown starts, that socket's task is in the
+    // middle of a write that ends only when the client reads again.
+    let mut stalled = narrow_ws(&app, &alice.token).await;
+    let big = "z".repeat(30_000);
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        last = say(&app, &alice, &conv, json!({"content": big})).await;
+    }
+    loop {
+        let e = idle.next_of("message.created").await;
+        if e["data"]["message"]["id"] == last["id"] {
+            break;
+        }
+    }
+
+    let _ = stop.send(app.server);
+    assert_eq!(stalled.closed().await, Some(1001), "the stalled socket");
+    assert_eq!(idle.closed().await, Some(1001), "the idle socket");
+    let stopped = tokio::task::spawn_blocking(move || server.join())
+        .await
+        .expect("joined")
+        .expect("the server thread did not panic");
+    assert!(stopped.is_ok(), "{stopped:?}");
 }

@@ -1,0 +1,105 @@
+//! The dispatcher: one task per server reads the library's live stream (and the log,
+//! when it falls behind), resolves each event's viewers once and queues the event,
+//! serialized once, on every socket that may see it.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use helpdesk_core::Helpdesk;
+use helpdesk_core::event::{Event, Subscription};
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use super::hub::{Fanned, Hub, Out};
+
+/// Events read from the log at a time when the dispatcher fell behind.
+const CATCH_UP_BATCH: usize = 256;
+
+/// Fans the library's live events out to the hub's sockets until the stream ends.
+/// `subscription` is taken before the server accepts its first connection; when the
+/// store did not answer then, it is retried every second.
+pub(crate) async fn run(
+    hd: Helpdesk,
+    hub: Arc<Hub>,
+    subscription: helpdesk_core::Result<Subscription>,
+) {
+    let mut subscription = match subscription {
+        Ok(s) => s,
+        Err(mut err) => loop {
+            tracing::warn!(error = %err, "WebSocket events wait for the store");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            match hd.subscribe().await {
+                Ok(s) => {
+                    hub.start_at(s.after());
+                    break s;
+                }
+                Err(e) => err = e,
+            }
+        },
+    };
+    loop {
+        match subscription.recv().await {
+            Ok(e) => fan_out(&hub, &hd, e).await,
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(
+                    missed,
+                    "the WebSocket dispatcher fell behind; reading the log"
+                );
+                let mut after = hub.dispatched();
+                loop {
+                    match hd.events_after(Some(after), CATCH_UP_BATCH).await {
+                        Ok(batch) if batch.is_empty() => break,
+                        Ok(batch) => {
+                            for e in batch {
+                                after = e.id;
+                                fan_out(&hub, &hd, Arc::new(e)).await;
+                            }
+                        }
+                        Err(err) => {
+                            tracing::warn!(error = %err, "cannot read the event log");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Queues `e` on every socket whose user may see it, once, in log order.
+async fn fan_out(hub: &Hub, hd: &Helpdesk, e: Arc<Event>) {
+    // The sockets that may get it, taken with the mark of the last event fanned out
+    // (a socket registered after this gets the event from the log, not live).
+    let Some(conns) = hub.claim(e.id) else {
+        return;
+    };
+    if conns.is_empty() {
+        return;
+    }
+    let viewers = match hd.viewers(&e).await {
+        Ok(v) => v,
+        Err(err) => {
+            // The sockets miss this event; a client that resumes gets it from the log.
+            tracing::warn!(error = %err, event = %e.id, "cannot resolve an event's viewers");
+            return;
+        }
+    };
+    // When the event names who may see it, the other sockets are skipped unchecked:
+    // a delivery receipt for one sender need not look at a thousand sockets.
+    let candidates: Option<HashSet<Uuid>> = viewers.candidates().map(|users| users.collect());
+    let mut fanned: Option<Arc<Fanned>> = None;
+    for conn in conns {
+        if candidates
+            .as_ref()
+            .is_some_and(|c| !c.contains(&conn.user_id))
+        {
+            continue;
+        }
+        if viewers.includes(&conn.principal()) {
+            let f = fanned.get_or_insert_with(|| Arc::new(Fanned::new(e.clone())));
+            conn.push(Out::Event(f.clone()));
+        }
+    }
+}
