@@ -3,7 +3,6 @@
 //! Every flag has the environment fallback named in DESIGN.md.
 #![forbid(unsafe_code)]
 
-mod bench;
 mod cmd;
 mod config;
 mod store;
@@ -123,15 +122,6 @@ enum Command {
     Export(cmd::archive::ExportArgs),
     /// Read a JSON Lines export into an empty store.
     Import(cmd::archive::ImportArgs),
-    /// Measure a server of this binary on a fresh store, over loopback.
-    Bench(bench::BenchArgs),
-    /// The read ceiling of `bench`: a bare hyper server answering `Hello, World!`.
-    #[command(hide = true)]
-    BenchHello {
-        /// Address to listen on.
-        #[arg(long)]
-        bind: String,
-    },
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   helpdesk completions bash > ~/.local/share/bash-completion/completions/helpdesk
@@ -234,8 +224,6 @@ async fn run(cli: Cli) -> CliResult {
             println!("the store is up to date");
             Ok(())
         }
-        Command::Bench(args) => bench::run(args).await,
-        Command::BenchHello { bind } => bench::ceiling::serve_hello(&bind).await,
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "helpdesk", &mut std::io::stdout());

@@ -48,11 +48,9 @@ pub async fn run(global: &Global, store_spec: &str, command: crate::Command) -> 
         C::Webhook(c) => webhook::run(&b, c, json).await,
         C::Export(a) => archive::export(&b, a, json).await,
         C::Import(a) => archive::import(&b, a, json).await,
-        C::Serve(_) | C::Migrate | C::Bench(_) | C::BenchHello { .. } | C::Completions { .. } => {
-            Err(CliError::new(
-                error::code::FAILURE,
-                "not an administration command",
-            ))
-        }
+        C::Serve(_) | C::Migrate | C::Completions { .. } => Err(CliError::new(
+            error::code::FAILURE,
+            "not an administration command",
+        )),
     }
 }

@@ -14,7 +14,7 @@ use hyper::Request;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 
-use super::BenchResult;
+use crate::BenchResult;
 
 /// Builds request number `n` of connection `conn`; the URI is a path (origin form).
 pub type MakeRequest = Arc<dyn Fn(usize, u64) -> Request<Full<Bytes>> + Send + Sync>;
@@ -48,7 +48,7 @@ impl LoadResult {
         self.ok as f64 / self.window.as_secs_f64()
     }
     pub fn percentile(&self, p: f64) -> Duration {
-        super::percentile(&self.latencies, p)
+        crate::percentile(&self.latencies, p)
     }
     /// The server's CPU time per answered request: a figure that other load on the
     /// machine disturbs far less than requests/s.

@@ -12,7 +12,7 @@ use hyper::Response;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
-use super::BenchResult;
+use crate::BenchResult;
 
 /// Serves `Hello, World!` to every request on `bind` until killed: the same hyper
 /// connection setup as `helpdesk serve`, with nothing behind it.
@@ -129,8 +129,8 @@ pub fn pgbench(
     let _ = psql(url, "DROP TABLE IF EXISTS helpdesk_bench_insert");
     Ok(Pgbench {
         tps,
-        p50: super::percentile(&latencies, 50.0),
-        p99: super::percentile(&latencies, 99.0),
+        p50: crate::percentile(&latencies, 50.0),
+        p99: crate::percentile(&latencies, 99.0),
         failed,
     })
 }

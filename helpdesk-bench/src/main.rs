@@ -1,6 +1,6 @@
-//! `helpdesk bench`: the benchmark of issue 8. It measures the machine's ceilings (a
-//! bare hyper server for reads, `pgbench` INSERTs for writes), starts this binary's own
-//! server on a fresh store, seeds it over the HTTP API and drives it from this process
+//! `helpdesk-bench`: the benchmark of issue 8. It measures the machine's ceilings (a
+//! bare hyper server for reads, `pgbench` INSERTs for writes), starts a `helpdesk serve`
+//! process on a fresh store, seeds it over the HTTP API and drives it from this process
 //! over loopback.
 //!
 //! Request workloads ([`load`]: `--connections` keep-alive connections, `--warmup`, then
@@ -21,17 +21,26 @@
 //!   arrivals, and the time until the last socket has it).
 //! - `idle`: server memory per idle WebSocket (`--idle` sockets opened over the
 //!   members' tokens; the growth of the server's RSS divided by their number).
+#![forbid(unsafe_code)]
 
-pub mod ceiling;
+mod ceiling;
 mod load;
+mod server_bin;
+
+/// The same allocator as the `helpdesk` binary: the load generator and the hello-world
+/// ceiling ran inside that binary before they moved here, and their figures stay
+/// comparable.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use clap::Args;
+use clap::{Args, Parser, Subcommand};
 use futures_util::StreamExt;
 use hyper::Method;
 use rand::rngs::StdRng;
@@ -40,25 +49,94 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::config::parse_duration;
 use load::{LoadResult, LoadSpec, MakeRequest};
 
 type BenchResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Measure a `helpdesk serve` process on a fresh store, over loopback.
+#[derive(Parser, Debug)]
+#[command(
+    name = "helpdesk-bench",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(flatten)]
+    args: BenchArgs,
+    #[command(subcommand)]
+    command: Option<Hidden>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Hidden {
+    /// The read ceiling: a bare hyper server answering `Hello, World!` (a process of its
+    /// own, like `serve`).
+    #[command(hide = true)]
+    Hello {
+        /// Address to listen on.
+        #[arg(long)]
+        bind: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Hidden::Hello { bind }) => ceiling::serve_hello(&bind).await,
+        None => run(cli.args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Parses `500ms`, `10s`, `15m`, `2h`, or plain seconds (the `helpdesk` binary's
+/// duration flags read the same).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 10s or 500ms"))?;
+    let secs = match unit.trim() {
+        "ms" => return Ok(Duration::from_millis(n)),
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("`{s}` has an unknown unit (ms, s, m, h, d, w)")),
+    };
+    n.checked_mul(secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("`{s}` is too long"))
+}
 
 /// Every workload, in the order they run: reads on the seeded store first, then writes.
 const WORKLOADS: &[&str] = &["t2", "m2", "k1", "t1", "m1", "m3", "w1", "idle"];
 
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
-  helpdesk bench                                   # everything, on a fresh sled store
-  helpdesk bench --on postgres://postgres@127.0.0.1/bench_empty
-  helpdesk bench --workloads t1,t2 --duration 5s --warmup 1s
-  helpdesk bench --workloads k1 --articles 500 --connections 4
-  helpdesk bench --workloads w1,idle --sockets 200 --idle 2000
+  cargo run --release -p helpdesk-bench                        # everything, on a fresh sled store
+  helpdesk-bench --on postgres://postgres@127.0.0.1/bench_empty
+  helpdesk-bench --workloads t1,t2 --duration 5s --warmup 1s
+  helpdesk-bench --workloads k1 --articles 500 --connections 4
+  helpdesk-bench --workloads w1,idle --sockets 200 --idle 2000
+
+The server is the `helpdesk` binary next to this one (target/release/helpdesk), or
+--helpdesk-bin. Started by `cargo run`, the benchmark first builds that binary with the
+same profile, so the server measured is the code of the working tree.
 
 The write ceiling needs `pgbench` and `psql` and a PostgreSQL database where a scratch
 table may be created (--pgbench-url, or HELPDESK_TEST_DATABASE_URL, or --on).")]
-pub struct BenchArgs {
+struct BenchArgs {
     /// The store to measure: `sled` (a fresh temporary directory) or the URL of an empty
     /// PostgreSQL database.
     #[arg(long, default_value = "sled")]
@@ -107,11 +185,16 @@ pub struct BenchArgs {
     /// Idle sockets opened for the memory figure.
     #[arg(long, default_value_t = 10_000)]
     idle: usize,
+    /// The `helpdesk` binary to measure (default: the one next to this binary).
+    #[arg(long, env = "HELPDESK_BIN", value_name = "PATH")]
+    helpdesk_bin: Option<PathBuf>,
 }
 
 /// The server under test, killed when dropped.
 struct ServerProcess {
     child: Child,
+    /// The `helpdesk` binary it runs.
+    bin: PathBuf,
     base: String,
     store: String,
     _dir: Option<tempfile::TempDir>,
@@ -154,7 +237,7 @@ impl ServerProcess {
         }
         let _ = self.child.wait();
         let started = Instant::now();
-        self.child = spawn_serve(&self.store, &self.base)?;
+        self.child = spawn_serve(&self.bin, &self.store, &self.base)?;
         wait_ready(http, &self.base, started, Duration::from_millis(2)).await?;
         Ok(started.elapsed())
     }
@@ -166,8 +249,8 @@ fn free_port() -> BenchResult<u16> {
         .port())
 }
 
-fn spawn_serve(store: &str, base: &str) -> BenchResult<Child> {
-    Ok(Command::new(std::env::current_exe()?)
+fn spawn_serve(bin: &Path, store: &str, base: &str) -> BenchResult<Child> {
+    Ok(Command::new(bin)
         .args(["serve", "--store", store, "--bind", base])
         // Tokens outlive the longest run.
         .args(["--access-token-ttl", "24h"])
@@ -202,9 +285,12 @@ async fn wait_ready(
     }
 }
 
-/// Creates the admin with this binary's `user create`, then starts `serve`.
-async fn start_server(on: &str, http: &reqwest::Client) -> BenchResult<ServerProcess> {
-    let exe = std::env::current_exe()?;
+/// Creates the admin with `helpdesk user create`, then starts `helpdesk serve`.
+async fn start_server(
+    bin: PathBuf,
+    on: &str,
+    http: &reqwest::Client,
+) -> BenchResult<ServerProcess> {
     let (store, dir) = if on == "sled" {
         let dir = tempfile::tempdir()?;
         (
@@ -214,7 +300,7 @@ async fn start_server(on: &str, http: &reqwest::Client) -> BenchResult<ServerPro
     } else {
         (on.to_string(), None)
     };
-    let mut create = Command::new(&exe)
+    let mut create = Command::new(&bin)
         .args(["user", "create", "--store", &store, "--role", "admin"])
         .args(["--email", "bench-admin@example.com", "--name", "Bench"])
         .arg("--password-stdin")
@@ -231,7 +317,8 @@ async fn start_server(on: &str, http: &reqwest::Client) -> BenchResult<ServerPro
     let base = format!("127.0.0.1:{}", free_port()?);
     let started = Instant::now();
     let server = ServerProcess {
-        child: spawn_serve(&store, &base)?,
+        child: spawn_serve(&bin, &store, &base)?,
+        bin,
         base,
         store,
         _dir: dir,
@@ -521,16 +608,17 @@ fn print_rows(rows: &[Row]) {
     }
 }
 
-/// The hello-world read ceiling: `helpdesk bench-hello` driven like the workloads.
+/// The hello-world read ceiling: `helpdesk-bench hello` driven like the workloads.
 async fn hello_ceiling(spec: LoadSpec, http: &reqwest::Client) -> BenchResult<(LoadResult, u64)> {
     let base = format!("127.0.0.1:{}", free_port()?);
     let child = Command::new(std::env::current_exe()?)
-        .args(["bench-hello", "--bind", &base])
+        .args(["hello", "--bind", &base])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
     let guard = ServerProcess {
         child,
+        bin: PathBuf::new(),
         base: base.clone(),
         store: String::new(),
         _dir: None,
@@ -541,7 +629,7 @@ async fn hello_ceiling(spec: LoadSpec, http: &reqwest::Client) -> BenchResult<(L
             break;
         }
         if started.elapsed() > Duration::from_secs(10) {
-            return Err("bench-hello did not answer in 10 s".into());
+            return Err("helpdesk-bench hello did not answer in 10 s".into());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -553,13 +641,15 @@ async fn hello_ceiling(spec: LoadSpec, http: &reqwest::Client) -> BenchResult<(L
     Ok((result, rss))
 }
 
-/// Runs `helpdesk bench`.
-pub async fn run(args: BenchArgs) -> BenchResult {
+/// Runs the benchmark.
+async fn run(args: BenchArgs) -> BenchResult {
     for w in &args.workloads {
         if !WORKLOADS.iter().any(|k| k.eq_ignore_ascii_case(w)) {
             return Err(format!("unknown workload `{w}` (known: {})", WORKLOADS.join(", ")).into());
         }
     }
+    // Found (and under `cargo run`, built) before anything is measured.
+    let bin = server_bin::locate(args.helpdesk_bin.clone())?;
     let want = |w: &str| args.workloads.iter().any(|x| x.eq_ignore_ascii_case(w));
     let spec = LoadSpec {
         connections: args.connections.max(1),
@@ -627,7 +717,7 @@ pub async fn run(args: BenchArgs) -> BenchResult {
             "PostgreSQL"
         }
     );
-    let mut server = start_server(&args.on, &http).await?;
+    let mut server = start_server(bin, &args.on, &http).await?;
     let base = server.base.clone();
     let rss_start = server.rss_kib();
     let admin = post(
@@ -1071,4 +1161,24 @@ pub async fn run(args: BenchArgs) -> BenchResult {
         println!("| {k} | {v} |");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("5y").is_err());
+    }
 }
