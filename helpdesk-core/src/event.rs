@@ -1,5 +1,6 @@
 //! The event log: every change appends events in the same atomic store operation, and
-//! [`crate::Helpdesk::subscribe`] streams them live.
+//! [`crate::Helpdesk::subscribe`] streams them live. Here: the event types, their
+//! audiences and the effects a change writes; the live tailer is in `ops/event.rs`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -196,16 +197,16 @@ impl Effects {
 /// processes' writes through [`crate::store::EventStore::wait_for_external_events`], and
 /// a slow poll catches anything else.
 pub(crate) struct Live {
-    sender: tokio::sync::broadcast::Sender<std::sync::Arc<Event>>,
-    wake: std::sync::Arc<tokio::sync::Notify>,
-    started: std::sync::Once,
+    pub(crate) sender: tokio::sync::broadcast::Sender<std::sync::Arc<Event>>,
+    pub(crate) wake: std::sync::Arc<tokio::sync::Notify>,
+    pub(crate) started: std::sync::Once,
 }
 
 /// A live event stream from [`crate::Helpdesk::subscribe`].
 pub struct Subscription {
-    rx: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
+    pub(crate) rx: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
     /// The log's last event when the stream began; nothing at or before it is passed on.
-    floor: Option<EventId>,
+    pub(crate) floor: Option<EventId>,
 }
 
 impl Subscription {
@@ -232,8 +233,6 @@ impl Subscription {
 /// Events one subscriber may lag behind before it is told it missed some (it then
 /// resumes from the log).
 const LIVE_CAPACITY: usize = 4096;
-/// How many events the tailer reads at a time.
-const TAIL_BATCH: usize = 512;
 
 impl Live {
     pub(crate) fn new() -> Self {
@@ -245,124 +244,13 @@ impl Live {
     }
 }
 
-impl crate::Helpdesk {
-    /// Wakes the live tailer after a local write.
-    pub(crate) fn wake(&self) {
-        self.inner.live.wake.notify_one();
-    }
-
-    /// A live stream of every event appended from now on, in id order. Filter with
-    /// [`crate::Helpdesk::may_see`] before showing an event to a user. A receiver that
-    /// falls behind gets `RecvError::Lagged` and should catch up with
-    /// [`crate::Helpdesk::events_after`]. Must be called inside a tokio runtime.
-    pub async fn subscribe(&self) -> crate::Result<Subscription> {
-        // Join the broadcast before reading the log's end: every event after `floor`
-        // is broadcast after this receiver exists, and the tailer may still be
-        // broadcasting older ones, which `recv` skips.
-        let rx = self.inner.live.sender.subscribe();
-        self.start_tailer();
-        let floor = self.st().last_event_id().await?;
-        Ok(Subscription { rx, floor })
-    }
-
-    /// Starts the tailer once. [`crate::Helpdesk::new`] calls it when a runtime is
-    /// running, so the tailer's starting point precedes any later write and the first
-    /// subscriber misses nothing written after it subscribed.
-    pub(crate) fn start_tailer(&self) {
-        self.inner.live.started.call_once(|| {
-            let weak = std::sync::Arc::downgrade(&self.inner);
-            let wake = self.inner.live.wake.clone();
-            let store = self.inner.store.clone();
-            let sender = self.inner.live.sender.clone();
-            tokio::spawn(async move {
-                let mut last = store.last_event_id().await.ok().flatten();
-                loop {
-                    if weak.strong_count() == 0 {
-                        return;
-                    }
-                    match store.events_after(last, TAIL_BATCH).await {
-                        Ok(events) if !events.is_empty() => {
-                            for e in events {
-                                last = Some(e.id);
-                                let _ = sender.send(std::sync::Arc::new(e));
-                            }
-                            continue;
-                        }
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "event tailer cannot read the log"),
-                    }
-                    tokio::select! {
-                        _ = wake.notified() => {}
-                        r = store.wait_for_external_events() => {
-                            if r.is_err() {
-                                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                            }
-                        }
-                        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-                    }
-                }
-            });
-        });
-    }
-
-    /// Events after `after` (all if `None`), in order, at most `limit`: what a
-    /// reconnecting client missed. Filter with [`crate::Helpdesk::may_see`].
-    pub async fn events_after(
-        &self,
-        after: Option<EventId>,
-        limit: usize,
-    ) -> crate::Result<Vec<Event>> {
-        Ok(self.st().events_after(after, limit).await?)
-    }
-
-    /// Whether `viewer` may see `event` now (conversation clauses check membership at
-    /// this moment, so a removed member stops seeing a group's events at once).
-    pub async fn may_see(&self, viewer: &crate::Principal, event: &Event) -> crate::Result<bool> {
-        Ok(self.viewers(event).await?.includes(viewer))
-    }
-
-    /// Who may see `event` now, resolved once (the conversation read once) to check
-    /// many viewers, as a server fanning one event out to its sockets does.
-    pub async fn viewers<'e>(&self, event: &'e Event) -> crate::Result<Viewers<'e>> {
-        let members = match event.audience.conversation {
-            Some(id) => Some(
-                self.st()
-                    .get_conversation(id)
-                    .await?
-                    .map(|c| {
-                        let mut ids: Vec<Uuid> = c.members.iter().map(|m| m.user_id).collect();
-                        ids.sort_unstable();
-                        ids
-                    })
-                    .unwrap_or_default(),
-            ),
-            None => None,
-        };
-        Ok(Viewers {
-            audience: &event.audience,
-            members,
-        })
-    }
-
-    /// Everyone who shares a conversation with `user_id` (not the user): who hears of
-    /// their presence.
-    pub async fn contacts(&self, user_id: Uuid) -> crate::Result<std::collections::HashSet<Uuid>> {
-        let mut contacts = std::collections::HashSet::new();
-        for conv in self.st().member_conversations(user_id).await? {
-            contacts.extend(conv.members.iter().map(|m| m.user_id));
-        }
-        contacts.remove(&user_id);
-        Ok(contacts)
-    }
-}
-
 /// The audience of one event with its conversation's members read: see
 /// [`crate::Helpdesk::viewers`].
 #[derive(Debug, Clone)]
 pub struct Viewers<'e> {
-    audience: &'e Audience,
+    pub(crate) audience: &'e Audience,
     /// The members of the audience's conversation, when it names one, sorted.
-    members: Option<Vec<Uuid>>,
+    pub(crate) members: Option<Vec<Uuid>>,
 }
 
 impl Viewers<'_> {

@@ -156,10 +156,7 @@ impl Helpdesk {
                         "too many concurrent changes, try again".into(),
                     ));
                 }
-                other => {
-                    self.wake();
-                    return other;
-                }
+                other => return other,
             }
         }
     }

@@ -34,6 +34,7 @@ pub mod clock;
 pub mod conversation;
 pub mod error;
 pub mod event;
+pub mod inbox;
 pub mod kb;
 pub mod limit;
 pub mod message;
@@ -43,6 +44,7 @@ pub mod principal;
 pub mod receipt;
 pub mod search;
 pub mod store;
+pub mod tag;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod text;
@@ -52,6 +54,7 @@ pub mod webhook;
 pub mod wire;
 
 mod helpdesk;
+mod ops;
 
 pub use error::{Conflict, Error, ErrorKind, FieldError, Result, StoreError};
 pub use helpdesk::{Config, Helpdesk, default_retry_schedule};

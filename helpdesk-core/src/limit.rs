@@ -8,10 +8,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::Helpdesk;
 use crate::auth::sha256_hex;
-use crate::error::{Error, Result};
-use crate::store::AttemptWindow;
 
 /// At most `max` attempts within any `window`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +84,7 @@ impl Default for Limits {
 
 impl Limits {
     /// The longest window: older attempts count for nothing.
-    fn longest(&self) -> Duration {
+    pub(crate) fn longest(&self) -> Duration {
         [
             self.failed_logins_per_email_and_client,
             self.failed_logins_per_email,
@@ -135,8 +132,8 @@ impl Limits {
 /// never stored as it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Counter {
-    key: String,
-    rate: Rate,
+    pub(crate) key: String,
+    pub(crate) rate: Rate,
 }
 
 impl Counter {
@@ -150,51 +147,11 @@ impl Counter {
 
 /// Seconds until a counter whose newest attempts (newest first, within its window) are
 /// `times` lets one more through, or `None` when it does now.
-fn wait(rate: Rate, times: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<u64> {
+pub(crate) fn wait(rate: Rate, times: &[DateTime<Utc>], now: DateTime<Utc>) -> Option<u64> {
     let oldest_counted = times.get(rate.max.checked_sub(1)?)?;
     let left = rate.window - (now - *oldest_counted);
     let secs = (left.num_milliseconds().max(0) as u64).div_ceil(1000);
     Some(secs.max(1))
-}
-
-impl Helpdesk {
-    /// `RateLimited` when any of `counters` is full, with the longest wait.
-    pub(crate) async fn check_attempts(&self, counters: &[Counter]) -> Result<()> {
-        if counters.is_empty() {
-            return Ok(());
-        }
-        let now = self.now();
-        let windows: Vec<AttemptWindow> = counters
-            .iter()
-            .map(|c| AttemptWindow {
-                key: c.key.clone(),
-                since: now - c.rate.window,
-                limit: c.rate.max,
-            })
-            .collect();
-        let recent = self.st().recent_attempts(&windows).await?;
-        let longest = counters
-            .iter()
-            .zip(&recent)
-            .filter_map(|(c, times)| wait(c.rate, times, now))
-            .max();
-        match longest {
-            Some(retry_after_secs) => Err(Error::RateLimited { retry_after_secs }),
-            None => Ok(()),
-        }
-    }
-
-    /// Counts one attempt against each of `counters`.
-    pub(crate) async fn count_attempt(&self, counters: &[Counter]) -> Result<()> {
-        if counters.is_empty() {
-            return Ok(());
-        }
-        let now = self.now();
-        let keys: Vec<String> = counters.iter().map(|c| c.key.clone()).collect();
-        let forget_before = now - self.inner.config.limits.longest();
-        self.st().record_attempt(&keys, now, forget_before).await?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

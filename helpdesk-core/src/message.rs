@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::conversation::{Conversation, Member};
-use crate::error::Conflict;
 use crate::receipt::Participant;
 use crate::ticket::Ticket;
 
@@ -101,14 +100,6 @@ pub struct NewMessage {
     pub ticket_update: Option<Ticket>,
 }
 
-/// Up to this many newly delivered or read messages, a `message.delivered` or
-/// `message.read` event names their senders as its audience; beyond, it goes to the
-/// whole conversation.
-const SENDERS_LISTED: u64 = 64;
-
-/// Deliveries in one conversation read one record each; more read the conversation's.
-const PUSHED_READ_ONE_BY_ONE: usize = 8;
-
 /// A message that a live connection pushed to a member: a delivery to record with
 /// [`crate::Helpdesk::mark_pushed`].
 #[derive(Debug, Clone)]
@@ -191,21 +182,10 @@ pub fn apply_append(
     (message, sender)
 }
 
-use std::collections::HashMap;
-
-use serde_json::json;
-
-use crate::Helpdesk;
 use crate::attachment::Attachment;
-use crate::conversation::ConversationKind;
-use crate::error::{Error, Result, StoreError};
-use crate::event::{Audience, Effects, NewEvent};
-use crate::notification::{Notification, NotificationData, NotificationKind};
-use crate::page::{Cursor, Page, limit};
-use crate::principal::Principal;
-use crate::receipt::{MessageStatus, Receipt, mark_time};
-use crate::store::DeliveryAdvance;
-use crate::ticket::{TicketStatus, announce_notifications, ticket_change_effects};
+use crate::error::{Error, Result};
+use crate::page::Cursor;
+use crate::receipt::MessageStatus;
 use crate::wire::{Each, Ts, opt_ts};
 
 /// Longest message content, in characters.
@@ -342,7 +322,7 @@ pub fn message_json(v: &MessageView) -> MessageJson<'_> {
     }
 }
 
-fn validate_content(content: &str, has_attachments: bool) -> Result<()> {
+pub(crate) fn validate_content(content: &str, has_attachments: bool) -> Result<()> {
     crate::text::check("content", content)?;
     let chars = content.chars().count();
     if chars > MAX_CONTENT_CHARS {
@@ -372,765 +352,6 @@ pub fn mentions(content: &str) -> Vec<String> {
     out
 }
 
-impl Helpdesk {
-    /// Renders messages for a caller: `is_read`, `status` on their own, attachments.
-    pub(crate) async fn message_views(
-        &self,
-        p: &Principal,
-        conv: &Conversation,
-        messages: Vec<Message>,
-    ) -> Result<Vec<MessageView>> {
-        let me = self.me_in(p, conv).await?;
-        self.message_views_as(p, conv, &me, messages).await
-    }
-
-    /// The caller's receipt state in a conversation (a fresh one when they have none).
-    async fn me_in(&self, p: &Principal, conv: &Conversation) -> Result<Participant> {
-        Ok(self
-            .st()
-            .get_participant(conv.id, p.user_id)
-            .await?
-            .unwrap_or_else(|| Participant::new(conv.id, p.user_id)))
-    }
-
-    /// [`Helpdesk::message_views`] with the caller's receipt state already read.
-    async fn message_views_as(
-        &self,
-        p: &Principal,
-        conv: &Conversation,
-        me: &Participant,
-        messages: Vec<Message>,
-    ) -> Result<Vec<MessageView>> {
-        let own_any = messages.iter().any(|m| m.sender_id == p.user_id);
-        let others: Vec<Participant> = if own_any {
-            self.st()
-                .participants(conv.id)
-                .await?
-                .into_iter()
-                .filter(|x| x.user_id != p.user_id && conv.is_member(x.user_id))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let mut staff_others: Option<Vec<&Participant>> = None;
-        if messages
-            .iter()
-            .any(|m| m.internal && m.sender_id == p.user_id)
-        {
-            let mut v = Vec::new();
-            for x in &others {
-                if self
-                    .st()
-                    .get_user(x.user_id)
-                    .await?
-                    .is_some_and(|u| u.role.is_staff())
-                {
-                    v.push(x);
-                }
-            }
-            staff_others = Some(v);
-        }
-        let mut views = Vec::with_capacity(messages.len());
-        for m in messages {
-            let status = (m.sender_id == p.user_id).then(|| {
-                let audience: Vec<&Participant> = match (&staff_others, m.internal) {
-                    (Some(s), true) => s.clone(),
-                    _ => others.iter().collect(),
-                };
-                if audience.is_empty() {
-                    MessageStatus::Sent
-                } else if audience.iter().all(|x| x.has_read(m.seq, m.sender_id)) {
-                    MessageStatus::Read
-                } else if audience.iter().all(|x| x.has_received(m.seq, m.sender_id)) {
-                    MessageStatus::Delivered
-                } else {
-                    MessageStatus::Sent
-                }
-            });
-            views.push(MessageView {
-                is_read: me.has_read(m.seq, m.sender_id),
-                status,
-                attachments: self.attachments_of(&m).await?,
-                message: m.for_reader(Self::sees_internal(p)),
-            });
-        }
-        Ok(views)
-    }
-
-    /// A message's attachments (those still stored).
-    async fn attachments_of(&self, m: &Message) -> Result<Vec<Attachment>> {
-        let mut attachments = Vec::with_capacity(m.attachment_ids.len());
-        for id in &m.attachment_ids {
-            if let Some(a) = self.st().get_attachment(*id).await? {
-                attachments.push(a);
-            }
-        }
-        Ok(attachments)
-    }
-
-    /// Records that messages up to `seq` reached a member (fetched, or pushed on a live
-    /// connection). Writes only when the member's delivery watermark moves.
-    pub async fn mark_delivered(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        seq: u64,
-    ) -> Result<()> {
-        let Some(conv) = self.st().get_conversation(conversation_id).await? else {
-            return Ok(());
-        };
-        self.delivered_in(p, &conv, None, seq).await
-    }
-
-    /// Records that a reader of `conv` received its messages up to `seq` (members only);
-    /// `me` is the caller's receipt state when the caller read it already.
-    async fn delivered_in(
-        &self,
-        p: &Principal,
-        conv: &Conversation,
-        me: Option<&Participant>,
-        seq: u64,
-    ) -> Result<()> {
-        if !conv.is_member(p.user_id) || me.is_some_and(|me| me.delivered_seq >= seq) {
-            return Ok(());
-        }
-        self.record_delivery(p, conv.id, seq).await
-    }
-
-    /// [`Helpdesk::mark_delivered`] for messages that a live connection just pushed to
-    /// members: the pusher checked who may see them when it fanned the events out, and
-    /// names each message's sender, so this reads the members' records instead of the
-    /// conversation (whose member list, in a large group, is the expensive part), and
-    /// records the deliveries of each conversation in one write.
-    pub async fn mark_pushed(&self, pushed: &[Pushed]) -> Result<()> {
-        let mut by_conv: HashMap<Uuid, Vec<&Pushed>> = HashMap::new();
-        for p in pushed {
-            by_conv.entry(p.conversation_id).or_default().push(p);
-        }
-        let mut first_err = None;
-        for (conversation_id, pushed) in by_conv {
-            // One conversation's failure spares the others; one deleted meanwhile has
-            // nothing left to deliver.
-            match self.record_pushed(conversation_id, &pushed).await {
-                Ok(()) | Err(Error::Store(StoreError::NotFound)) => {}
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
-            }
-        }
-        first_err.map_or(Ok(()), Err)
-    }
-
-    async fn record_pushed(&self, conversation_id: Uuid, pushed: &[&Pushed]) -> Result<()> {
-        // A handful: one read each; more (a group message): the conversation's records
-        // in one read.
-        let delivered: HashMap<Uuid, u64> = if pushed.len() <= PUSHED_READ_ONE_BY_ONE {
-            let mut delivered = HashMap::new();
-            for p in pushed {
-                if let Some(x) = self
-                    .st()
-                    .get_participant(conversation_id, p.principal.user_id)
-                    .await?
-                {
-                    delivered.insert(x.user_id, x.delivered_seq);
-                }
-            }
-            delivered
-        } else {
-            self.st()
-                .participants(conversation_id)
-                .await?
-                .into_iter()
-                .map(|x| (x.user_id, x.delivered_seq))
-                .collect()
-        };
-        let now = self.now();
-        let mut advances = Vec::new();
-        for p in pushed {
-            let old = delivered.get(&p.principal.user_id).copied().unwrap_or(0);
-            if let Some(a) = self
-                .delivery_advance(
-                    &p.principal,
-                    conversation_id,
-                    old,
-                    p.seq,
-                    Some(p.sender_id),
-                    now,
-                )
-                .await?
-            {
-                advances.push(a);
-            }
-        }
-        self.advance_delivered(conversation_id, now, &advances)
-            .await
-    }
-
-    /// Writes delivery advances of one conversation; wakes the live channels if one moved.
-    async fn advance_delivered(
-        &self,
-        conversation_id: Uuid,
-        now: DateTime<Utc>,
-        advances: &[DeliveryAdvance],
-    ) -> Result<()> {
-        if advances.is_empty() {
-            return Ok(());
-        }
-        let moved = self
-            .st()
-            .advance_delivered(conversation_id, now, advances)
-            .await?;
-        if moved.contains(&true) {
-            self.wake();
-        }
-        Ok(())
-    }
-
-    /// The audience of news about `reader` receiving or reading the messages with `seq`
-    /// in `(from, to]`: their senders (the reader excluded). For a long range (rare:
-    /// a first fetch of a long history) the whole conversation instead of a listing.
-    pub(crate) async fn senders_audience(
-        &self,
-        conversation_id: Uuid,
-        from: u64,
-        to: u64,
-        reader: Uuid,
-    ) -> Result<Audience> {
-        if to <= from {
-            return Ok(Audience::nobody());
-        }
-        if to - from > SENDERS_LISTED {
-            return Ok(Audience::conversation(conversation_id, false));
-        }
-        let messages = self
-            .st()
-            .list_messages(
-                conversation_id,
-                MessageRange::After(from),
-                true,
-                (to - from) as usize,
-            )
-            .await?;
-        let senders: std::collections::BTreeSet<Uuid> = messages
-            .iter()
-            .filter(|m| m.seq <= to && m.sender_id != reader)
-            .map(|m| m.sender_id)
-            .collect();
-        Ok(Audience::users(senders))
-    }
-
-    /// Raises a member's delivery watermark to `seq` and tells the senders of the
-    /// messages it delivers.
-    async fn record_delivery(&self, p: &Principal, conversation_id: Uuid, seq: u64) -> Result<()> {
-        let old = self
-            .st()
-            .get_participant(conversation_id, p.user_id)
-            .await?
-            .map_or(0, |x| x.delivered_seq);
-        let now = self.now();
-        let advance = self
-            .delivery_advance(p, conversation_id, old, seq, None, now)
-            .await?;
-        self.advance_delivered(conversation_id, now, advance.as_slice())
-            .await
-    }
-
-    /// The advance of a member's delivery watermark from `old` to `seq`, with its news
-    /// for the senders of the messages it delivers (`sender`: the sender of message
-    /// `seq`, when known); `None` when the watermark is there already.
-    async fn delivery_advance(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        old: u64,
-        seq: u64,
-        sender: Option<Uuid>,
-        now: DateTime<Utc>,
-    ) -> Result<Option<DeliveryAdvance>> {
-        if old >= seq {
-            return Ok(None);
-        }
-        // The news is for the senders of the messages just delivered: in a group of N
-        // every push is delivered N times, and telling every member would cost N² frames.
-        // A long catch-up (rare) goes to the whole conversation instead of listing senders.
-        let audience = match sender {
-            Some(sender) if seq == old + 1 => {
-                Audience::users((sender != p.user_id).then_some(sender))
-            }
-            _ => {
-                self.senders_audience(conversation_id, old, seq, p.user_id)
-                    .await?
-            }
-        };
-        let fx = Effects::event(NewEvent::new(
-            "message.delivered",
-            now,
-            audience,
-            json!({"conversation_id": conversation_id, "user_id": p.user_id, "delivered_seq": seq}),
-        ));
-        Ok(Some(DeliveryAdvance {
-            user_id: p.user_id,
-            seq,
-            fx,
-        }))
-    }
-
-    /// Whether the caller may see internal notes (and be told of them in counts).
-    fn sees_internal(p: &Principal) -> bool {
-        p.is_staff()
-    }
-
-    fn can_see_message(p: &Principal, m: &Message) -> bool {
-        !m.internal || Self::sees_internal(p)
-    }
-
-    /// A message the caller may see in a conversation they may read.
-    async fn visible_message(
-        &self,
-        p: &Principal,
-        conv: &Conversation,
-        id: Uuid,
-    ) -> Result<Message> {
-        match self.st().get_message(conv.id, id).await? {
-            Some(m) if Self::can_see_message(p, &m) => Ok(m),
-            _ => Err(Error::NotFound),
-        }
-    }
-
-    /// Sends a message. Members post; staff also post to ticket conversations (and join
-    /// them). Internal notes are for staff, on ticket conversations.
-    pub async fn send_message(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        input: NewMessageInput,
-    ) -> Result<MessageView> {
-        let conv = self.readable_conversation(p, conversation_id).await?;
-        let is_ticket = conv.kind == ConversationKind::Ticket;
-        let join_sender = !conv.is_member(p.user_id);
-        if join_sender && !(p.is_staff() && is_ticket) {
-            return Err(Error::forbidden("only members can post here"));
-        }
-        if input.internal && !p.is_staff() {
-            return Err(Error::ForbiddenField("internal".into()));
-        }
-        if input.internal && !is_ticket {
-            return Err(Error::invalid(
-                "internal",
-                "internal notes belong to ticket conversations",
-            ));
-        }
-        validate_content(&input.content, !input.attachment_ids.is_empty())?;
-        if input.attachment_ids.len() > 20 {
-            return Err(Error::invalid("attachment_ids", "at most 20 attachments"));
-        }
-        let parent = match input.parent_id {
-            Some(pid) => match self.st().get_message(conv.id, pid).await? {
-                // A public reply to an internal note would show customers that the
-                // note exists (its id, as their message's parent).
-                Some(m) if m.internal && !input.internal => {
-                    return Err(Error::invalid(
-                        "parent_id",
-                        "is an internal note: a reply to it must be internal too",
-                    ));
-                }
-                Some(m) if Self::can_see_message(p, &m) => Some(m),
-                _ => {
-                    return Err(Error::invalid(
-                        "parent_id",
-                        "is not a message of this conversation",
-                    ));
-                }
-            },
-            None => None,
-        };
-        self.check_own_attachments(p, &input.attachment_ids).await?;
-        let mentioned = {
-            let mut v = Vec::new();
-            for email in mentions(&input.content) {
-                if let Some(u) = self.st().get_user_by_email(&email).await? {
-                    let principal = Principal::user(u.id, u.role);
-                    if u.is_active
-                        && u.id != p.user_id
-                        && Self::can_read_conversation(&principal, &conv)
-                        && (!input.internal || u.role.is_staff())
-                    {
-                        v.push(u.id);
-                    }
-                }
-            }
-            v
-        };
-        let parent_author = match &parent {
-            Some(m) if m.sender_id != p.user_id => match self.st().get_user(m.sender_id).await? {
-                Some(u) if !input.internal || u.role.is_staff() => Some(u.id),
-                _ => None,
-            },
-            _ => None,
-        };
-        let view = self
-            .retry_on_version(|| async {
-                let now = self.now();
-                let ticket = match conv.ticket_id {
-                    Some(t) => self.st().get_ticket(t).await?,
-                    None => None,
-                };
-                if let Some(t) = &ticket
-                    && t.status == TicketStatus::Closed
-                {
-                    return Err(Error::TicketClosed);
-                }
-                let mut ticket_update = None;
-                let mut ticket_fx = Effects::none();
-                if let Some(before) = &ticket {
-                    let mut after = before.clone();
-                    if p.user_id == before.requester_id
-                        && matches!(
-                            before.status,
-                            TicketStatus::Pending | TicketStatus::Resolved
-                        )
-                    {
-                        crate::ticket::move_status(&mut after, TicketStatus::Open, now);
-                    }
-                    if p.is_staff() && !input.internal && after.first_response_at.is_none() {
-                        after.first_response_at = Some(now);
-                    }
-                    if after != *before {
-                        after.updated_at = now;
-                        after.version += 1;
-                        ticket_fx = ticket_change_effects(before, &after, p.actor(), now);
-                        ticket_update = Some(after);
-                    }
-                }
-                let new = NewMessage {
-                    id: crate::clock::new_id(),
-                    conversation_id: conv.id,
-                    sender_id: p.user_id,
-                    content: input.content.clone(),
-                    parent_id: input.parent_id,
-                    attachment_ids: input.attachment_ids.clone(),
-                    internal: input.internal,
-                    created_at: now,
-                    join_sender,
-                    ticket_update: ticket_update.clone(),
-                };
-                let mut recipients: Vec<(Uuid, NotificationKind)> = Vec::new();
-                for u in &mentioned {
-                    recipients.push((*u, NotificationKind::Mention));
-                }
-                if let Some(a) = parent_author {
-                    recipients.push((a, NotificationKind::Reply));
-                }
-                if let Some(t) = ticket_update.as_ref().or(ticket.as_ref()) {
-                    for u in std::iter::once(t.requester_id).chain(t.assignee_id) {
-                        if u != p.user_id && (!input.internal || u != t.requester_id) {
-                            recipients.push((u, NotificationKind::TicketMessage));
-                        }
-                    }
-                }
-                let mut seen = std::collections::HashSet::new();
-                recipients.retain(|(u, _)| seen.insert(*u));
-                let title_ticket = ticket.as_ref().map(|t| (t.id, t.number));
-                let sender_name = self
-                    .st()
-                    .get_user(p.user_id)
-                    .await?
-                    .map(|u| u.name)
-                    .unwrap_or_default();
-                let build = |m: &Message| {
-                    let mut fx = ticket_fx.clone();
-                    let view = MessageView {
-                        message: m.clone(),
-                        is_read: false,
-                        status: None,
-                        attachments: Vec::new(),
-                    };
-                    fx.push(NewEvent::new(
-                        "message.created",
-                        now,
-                        Audience::conversation(m.conversation_id, m.internal),
-                        json!({"message": message_json(&view)}),
-                    ));
-                    for (u, kind) in &recipients {
-                        let title = match kind {
-                            NotificationKind::Mention => format!("{sender_name} mentioned you"),
-                            NotificationKind::Reply => format!("{sender_name} replied to you"),
-                            _ => match title_ticket {
-                                Some((_, n)) => format!("New message on ticket #{n}"),
-                                None => "New message".to_string(),
-                            },
-                        };
-                        let body: String = m.content.chars().take(140).collect();
-                        fx.notifications.push(Notification {
-                            id: crate::clock::new_id(),
-                            user_id: *u,
-                            kind: *kind,
-                            title,
-                            body,
-                            data: NotificationData {
-                                ticket_id: title_ticket.map(|(id, _)| id),
-                                conversation_id: Some(m.conversation_id),
-                                message_id: Some(m.id),
-                            },
-                            read_at: None,
-                            created_at: now,
-                        });
-                    }
-                    // Announce every notification once, the ticket change's included.
-                    fx.events.retain(|e| e.kind != "notification.created");
-                    announce_notifications(&mut fx);
-                    fx
-                };
-                let m = match self.st().append_message(&new, &build).await {
-                    Err(e) if e.is_conflict(Conflict::Attachment) => {
-                        return Err(Error::Conflict(
-                            "an attachment was attached meanwhile".into(),
-                        ));
-                    }
-                    other => other?,
-                };
-                // Just appended: no other member can have received it yet, and one's own
-                // messages are read.
-                Ok(MessageView {
-                    is_read: true,
-                    status: Some(MessageStatus::Sent),
-                    attachments: self.attachments_of(&m).await?,
-                    message: m,
-                })
-            })
-            .await?;
-        Ok(view)
-    }
-
-    /// A page of messages, oldest to newest within the page. Fetching counts as delivery.
-    pub async fn list_messages(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        q: MessagePageQuery,
-    ) -> Result<Page<MessageView>> {
-        let limit = limit(q.limit)?;
-        let conv = self.readable_conversation(p, conversation_id).await?;
-        let range = if let Some(before) = q.before {
-            MessageRange::Before(self.visible_message(p, &conv, before).await?.seq)
-        } else if let Some(after) = q.after {
-            MessageRange::After(self.visible_message(p, &conv, after).await?.seq)
-        } else if let Some(c) = q.cursor {
-            // Older pages carry a positive seq, newer ones a negative one.
-            if c.key > 0 {
-                MessageRange::Before(c.key as u64)
-            } else if c.key < 0 {
-                MessageRange::After(c.key.unsigned_abs())
-            } else {
-                return Err(Error::invalid("cursor", "is not a valid cursor"));
-            }
-        } else {
-            MessageRange::Latest
-        };
-        let mut messages = self
-            .st()
-            .list_messages(conv.id, range, p.is_staff(), limit + 1)
-            .await?;
-        let next_cursor = if messages.len() > limit {
-            match range {
-                MessageRange::After(_) => {
-                    messages.truncate(limit);
-                    messages.last().map(|m| Cursor::new(-(m.seq as i64), m.id))
-                }
-                _ => {
-                    messages.remove(0);
-                    messages.first().map(|m| Cursor::new(m.seq as i64, m.id))
-                }
-            }
-        } else {
-            None
-        };
-        let max_seq = messages.iter().map(|m| m.seq).max().unwrap_or(0);
-        let me = self.me_in(p, &conv).await?;
-        let items = self.message_views_as(p, &conv, &me, messages).await?;
-        self.delivered_in(p, &conv, Some(&me), max_seq).await?;
-        Ok(Page { items, next_cursor })
-    }
-
-    /// One message. Fetching counts as delivery.
-    pub async fn get_message(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        id: Uuid,
-    ) -> Result<MessageView> {
-        let conv = self.readable_conversation(p, conversation_id).await?;
-        let m = self.visible_message(p, &conv, id).await?;
-        let seq = m.seq;
-        let me = self.me_in(p, &conv).await?;
-        let view = self
-            .message_views_as(p, &conv, &me, vec![m])
-            .await?
-            .remove(0);
-        self.delivered_in(p, &conv, Some(&me), seq).await?;
-        Ok(view)
-    }
-
-    /// Every descendant of a message the caller may see, oldest first, with depths.
-    pub async fn thread(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        id: Uuid,
-    ) -> Result<Vec<ThreadItem>> {
-        let conv = self.readable_conversation(p, conversation_id).await?;
-        self.visible_message(p, &conv, id).await?;
-        let items: Vec<(Message, u32)> = self
-            .st()
-            .descendants(conv.id, id)
-            .await?
-            .into_iter()
-            .filter(|(m, _)| Self::can_see_message(p, m))
-            .collect();
-        let max_seq = items.iter().map(|(m, _)| m.seq).max().unwrap_or(0);
-        let depths: Vec<u32> = items.iter().map(|(_, d)| *d).collect();
-        let me = self.me_in(p, &conv).await?;
-        let views = self
-            .message_views_as(p, &conv, &me, items.into_iter().map(|(m, _)| m).collect())
-            .await?;
-        self.delivered_in(p, &conv, Some(&me), max_seq).await?;
-        Ok(views
-            .into_iter()
-            .zip(depths)
-            .map(|(message, depth)| ThreadItem { message, depth })
-            .collect())
-    }
-
-    /// Edits a message's content (its sender only).
-    pub async fn edit_message(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        id: Uuid,
-        content: &str,
-    ) -> Result<MessageView> {
-        let conv = self.readable_conversation(p, conversation_id).await?;
-        let mut m = self.visible_message(p, &conv, id).await?;
-        if m.sender_id != p.user_id {
-            return Err(Error::forbidden("only the sender can edit a message"));
-        }
-        validate_content(content, !m.attachment_ids.is_empty())?;
-        if m.deleted_at.is_some() {
-            return Err(Error::Conflict("the message is deleted".into()));
-        }
-        let now = self.now();
-        m.content = content.to_string();
-        m.edited_at = Some(now);
-        let view = self
-            .message_views(p, &conv, vec![m.clone()])
-            .await?
-            .remove(0);
-        // One payload for the whole audience, and a public message's audience has
-        // customers in it: it is rendered as they see it.
-        let event_view = MessageView {
-            message: view.message.clone().for_reader(m.internal),
-            is_read: false,
-            status: None,
-            attachments: view.attachments.clone(),
-        };
-        let fx = Effects::event(NewEvent::new(
-            "message.updated",
-            now,
-            Audience::conversation(conv.id, m.internal),
-            json!({"message": message_json(&event_view)}),
-        ));
-        self.st().update_message(&m, &fx).await?;
-        self.wake();
-        Ok(view)
-    }
-
-    /// Deletes a message (its sender, or an admin): the content is emptied and
-    /// `deleted_at` set; the message keeps its place.
-    pub async fn delete_message(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        id: Uuid,
-    ) -> Result<()> {
-        let conv = self.readable_conversation(p, conversation_id).await?;
-        let mut m = self.visible_message(p, &conv, id).await?;
-        if m.sender_id != p.user_id && !p.is_admin() {
-            return Err(Error::forbidden(
-                "only the sender or an admin can delete a message",
-            ));
-        }
-        if m.deleted_at.is_some() {
-            return Ok(());
-        }
-        let now = self.now();
-        m.content = String::new();
-        m.deleted_at = Some(now);
-        let fx = Effects::event(NewEvent::new(
-            "message.deleted",
-            now,
-            Audience::conversation(conv.id, m.internal),
-            json!({"conversation_id": conv.id, "message_id": m.id, "seq": m.seq}),
-        ));
-        self.st().update_message(&m, &fx).await?;
-        self.wake();
-        Ok(())
-    }
-
-    /// Per-member receipts of a message: its sender and staff.
-    pub async fn receipts(
-        &self,
-        p: &Principal,
-        conversation_id: Uuid,
-        id: Uuid,
-    ) -> Result<Vec<Receipt>> {
-        let conv = self.readable_conversation(p, conversation_id).await?;
-        let m = self.visible_message(p, &conv, id).await?;
-        if m.sender_id != p.user_id && !p.is_staff() {
-            return Err(Error::forbidden("only the sender and staff see receipts"));
-        }
-        let participants: std::collections::HashMap<Uuid, Participant> = self
-            .st()
-            .participants(conv.id)
-            .await?
-            .into_iter()
-            .map(|x| (x.user_id, x))
-            .collect();
-        let mut out = Vec::new();
-        for member in conv.members.iter().filter(|x| x.user_id != m.sender_id) {
-            if m.internal
-                && !self
-                    .st()
-                    .get_user(member.user_id)
-                    .await?
-                    .is_some_and(|u| u.role.is_staff())
-            {
-                continue;
-            }
-            let part = participants
-                .get(&member.user_id)
-                .cloned()
-                .unwrap_or_else(|| Participant::new(conv.id, member.user_id));
-            let fallback = m.created_at.max(member.joined_at);
-            let read_at = part
-                .has_read(m.seq, m.sender_id)
-                .then(|| mark_time(&part.read_marks, m.seq).unwrap_or(fallback));
-            let delivered_at = part.has_received(m.seq, m.sender_id).then(|| {
-                [mark_time(&part.delivered_marks, m.seq), read_at]
-                    .into_iter()
-                    .flatten()
-                    .min()
-                    .unwrap_or(fallback)
-            });
-            out.push(Receipt {
-                user_id: member.user_id,
-                delivered_at,
-                read_at,
-            });
-        }
-        Ok(out)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::mentions;
@@ -1141,5 +362,119 @@ mod tests {
             mentions("Hi @Ann@Example.com, see @bob@example.org. Not me@x.com or @nobody"),
             vec!["ann@example.com".to_string(), "bob@example.org".to_string()]
         );
+    }
+}
+
+#[cfg(test)]
+mod receipt_arithmetic {
+    use super::*;
+    use crate::conversation::{ConversationKind, Member};
+    use crate::receipt::*;
+    use chrono::TimeZone;
+
+    fn conv(members: &[Uuid]) -> Conversation {
+        let at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        Conversation {
+            id: Uuid::now_v7(),
+            kind: ConversationKind::Ticket,
+            title: None,
+            ticket_id: None,
+            members: members
+                .iter()
+                .map(|u| Member {
+                    user_id: *u,
+                    joined_at: at,
+                })
+                .collect(),
+            created_by: members[0],
+            created_at: at,
+            last_message_at: None,
+            last_seq: 0,
+            last_public_seq: 0,
+            public_count: 0,
+            direct_key: None,
+        }
+    }
+
+    fn send(
+        c: &mut Conversation,
+        parts: &mut std::collections::HashMap<Uuid, Participant>,
+        from: Uuid,
+        internal: bool,
+    ) -> Message {
+        let new = NewMessage {
+            id: Uuid::now_v7(),
+            conversation_id: c.id,
+            sender_id: from,
+            content: "x".into(),
+            parent_id: None,
+            attachment_ids: vec![],
+            internal,
+            created_at: c.created_at,
+            join_sender: false,
+            ticket_update: None,
+        };
+        let (m, p) = apply_append(c, parts.remove(&from), &new);
+        parts.insert(from, p);
+        m
+    }
+
+    #[test]
+    fn unread_counts_exclude_own_invisible_and_individually_read() {
+        let (agent, customer) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut c = conv(&[agent, customer]);
+        let mut parts = std::collections::HashMap::new();
+        let m1 = send(&mut c, &mut parts, agent, false);
+        send(&mut c, &mut parts, agent, true); // internal note
+        send(&mut c, &mut parts, customer, false);
+        let m4 = send(&mut c, &mut parts, agent, false);
+        let cust = parts[&customer].clone();
+        // The customer sees m1 and m4 from the agent (the note is invisible, m3 is own).
+        assert_eq!(cust.unread(&c, false), 2);
+        let mut read_one = cust.clone();
+        read_one.read_above.push(m4.seq);
+        assert_eq!(read_one.unread(&c, false), 1);
+        assert!(read_one.has_read(m4.seq, agent));
+        assert!(!read_one.has_read(m1.seq, agent));
+        // The agent's own messages are read; the customer's one is not.
+        let ag = parts[&agent].clone();
+        assert_eq!(ag.unread(&c, true), 1);
+    }
+
+    #[test]
+    fn sending_moves_a_watermark_that_stood_just_below() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut c = conv(&[a, b]);
+        let mut parts = std::collections::HashMap::new();
+        send(&mut c, &mut parts, a, false);
+        send(&mut c, &mut parts, a, false);
+        assert_eq!(parts[&a].last_read_seq, 2);
+        send(&mut c, &mut parts, b, false);
+        send(&mut c, &mut parts, a, false);
+        // b's message at seq 3 is unread for a, so a's watermark stays at 2.
+        assert_eq!(parts[&a].last_read_seq, 2);
+        assert_eq!(parts[&a].unread(&c, true), 1);
+    }
+
+    #[test]
+    fn marks_keep_a_bounded_history_and_find_the_covering_time() {
+        let at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        let mut marks = Vec::new();
+        for i in 1..=40u64 {
+            push_mark(
+                &mut marks,
+                Mark {
+                    seq: i * 10,
+                    at: at + chrono::Duration::seconds(i as i64),
+                    one: false,
+                },
+            );
+        }
+        assert_eq!(marks.len(), MARK_HISTORY);
+        assert_eq!(
+            mark_time(&marks, 395),
+            Some(at + chrono::Duration::seconds(40))
+        );
+        assert_eq!(mark_time(&marks, 1000), None);
     }
 }

@@ -7,7 +7,7 @@
 //! method returns. There are no transaction handles.
 //!
 //! Writing [`Effects`] means, in this order inside the operation:
-//! 1. give each [`NewEvent`] the next [`EventId`] (ids increase in the order events
+//! 1. give each [`NewEvent`](crate::event::NewEvent) the next [`EventId`] (ids increase in the order events
 //!    become visible to `events_after`) and store it as [`Event::from_new`];
 //! 2. for every webhook that [`Webhook::wants`] the event, store [`Delivery::pending`];
 //! 3. insert the notifications and the ticket timeline entries.

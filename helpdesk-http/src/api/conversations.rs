@@ -1,6 +1,7 @@
 //! `/api/conversations`: direct and group conversations and their membership.
 
-use helpdesk_core::conversation::{ConversationKind, NewConversation, conversation_view_json};
+use helpdesk_core::conversation::{ConversationKind, NewConversation};
+use helpdesk_core::inbox::conversation_view_json;
 use http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;

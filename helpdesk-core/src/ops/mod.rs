@@ -1,0 +1,17 @@
+//! The operations layer: every `impl Helpdesk` method, by noun, above the storage
+//! traits ([`crate::store`]) and the model (the types and pure rules in the noun modules
+//! beside this folder). Nothing below this layer calls the store.
+
+mod archive;
+mod attachment;
+mod auth;
+mod conversation;
+mod event;
+mod kb;
+mod limit;
+mod message;
+mod notification;
+mod receipt;
+pub(crate) mod ticket;
+mod user;
+mod webhook;

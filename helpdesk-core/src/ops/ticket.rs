@@ -1,0 +1,520 @@
+//! Opening, listing, changing and deleting tickets; what each change writes (timeline,
+//! events, notifications).
+
+use chrono::{DateTime, Utc};
+
+use crate::Helpdesk;
+use crate::conversation::Conversation;
+use crate::conversation::{ConversationKind, Member};
+use crate::error::Conflict;
+use crate::error::{Error, Result};
+use crate::event::{Audience, Effects, NewEvent};
+use crate::notification::{Notification, NotificationData, NotificationKind};
+use crate::page::Cursor;
+use crate::page::{Page, limit};
+use crate::principal::Principal;
+use crate::ticket::*;
+use serde_json::json;
+use uuid::Uuid;
+
+/// Who sees a ticket's events: its requester, its assignee, and staff.
+pub(crate) fn ticket_audience(t: &Ticket) -> Audience {
+    Audience {
+        users: std::iter::once(t.requester_id)
+            .chain(t.assignee_id)
+            .collect(),
+        staff: true,
+        ..Default::default()
+    }
+}
+
+/// A notification about a ticket.
+pub(crate) fn ticket_notification(
+    user_id: Uuid,
+    kind: NotificationKind,
+    t: &Ticket,
+    title: String,
+    at: DateTime<Utc>,
+    message_id: Option<Uuid>,
+) -> Notification {
+    Notification {
+        id: crate::clock::new_id(),
+        user_id,
+        kind,
+        title,
+        body: t.subject.clone(),
+        data: NotificationData {
+            ticket_id: Some(t.id),
+            conversation_id: Some(t.conversation_id),
+            message_id,
+        },
+        read_at: None,
+        created_at: at,
+    }
+}
+
+/// Adds the `notification.created` event for every notification in `fx`.
+pub(crate) fn announce_notifications(fx: &mut Effects) {
+    let events: Vec<NewEvent> = fx
+        .notifications
+        .iter()
+        .map(|n| {
+            NewEvent::new(
+                "notification.created",
+                n.created_at,
+                Audience::users([n.user_id]),
+                crate::wire::to_json(crate::notification::notification_json(n)),
+            )
+        })
+        .collect();
+    fx.events.extend(events);
+}
+
+/// The timeline entry and the event data of one ticket change.
+pub(crate) fn timeline(
+    t: &Ticket,
+    kind: &str,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+    data: serde_json::Value,
+) -> TicketEvent {
+    TicketEvent {
+        id: crate::clock::new_id(),
+        ticket_id: t.id,
+        kind: kind.to_string(),
+        actor_id: actor,
+        at,
+        data,
+    }
+}
+
+/// What one ticket change writes: the timeline, `ticket.updated`, and the notifications
+/// (status to requester and assignee, assignment to the new assignee), never to the actor.
+pub(crate) fn ticket_change_effects(
+    before: &Ticket,
+    after: &Ticket,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Effects {
+    let mut fx = Effects::none();
+    let mut changed: Vec<&str> = Vec::new();
+    let push = |fx: &mut Effects, kind: &str, data: serde_json::Value| {
+        fx.ticket_events
+            .push(timeline(after, kind, actor, at, data));
+    };
+    if before.status != after.status {
+        push(
+            &mut fx,
+            "status_changed",
+            json!({"from": before.status, "to": after.status}),
+        );
+        changed.push("status");
+        for u in std::iter::once(after.requester_id).chain(after.assignee_id) {
+            if Some(u) != actor {
+                fx.notifications.push(ticket_notification(
+                    u,
+                    NotificationKind::TicketStatusChanged,
+                    after,
+                    format!("Ticket #{} is now {}", after.number, after.status),
+                    at,
+                    None,
+                ));
+            }
+        }
+    }
+    if before.assignee_id != after.assignee_id {
+        push(
+            &mut fx,
+            "assigned",
+            json!({"from": before.assignee_id, "to": after.assignee_id}),
+        );
+        changed.push("assignee_id");
+        if let Some(a) = after.assignee_id.filter(|a| Some(*a) != actor) {
+            fx.notifications.push(ticket_notification(
+                a,
+                NotificationKind::TicketAssigned,
+                after,
+                format!("Ticket #{} was assigned to you", after.number),
+                at,
+                None,
+            ));
+        }
+    }
+    if before.priority != after.priority {
+        push(
+            &mut fx,
+            "priority_changed",
+            json!({"from": before.priority, "to": after.priority}),
+        );
+        changed.push("priority");
+    }
+    if before.tags != after.tags {
+        let added: Vec<&String> = after
+            .tags
+            .iter()
+            .filter(|t| !before.tags.contains(t))
+            .collect();
+        let removed: Vec<&String> = before
+            .tags
+            .iter()
+            .filter(|t| !after.tags.contains(t))
+            .collect();
+        push(
+            &mut fx,
+            "tags_changed",
+            json!({"added": added, "removed": removed}),
+        );
+        changed.push("tags");
+    }
+    let fields: Vec<&str> = [
+        ("subject", before.subject != after.subject),
+        ("description", before.description != after.description),
+    ]
+    .into_iter()
+    .filter(|(_, c)| *c)
+    .map(|(f, _)| f)
+    .collect();
+    if !fields.is_empty() {
+        push(&mut fx, "updated", json!({"fields": fields}));
+        changed.extend(fields);
+    }
+    if before.first_response_at != after.first_response_at {
+        changed.push("first_response_at");
+    }
+    if !changed.is_empty() {
+        fx.push(NewEvent::new(
+            "ticket.updated",
+            at,
+            ticket_audience(after),
+            json!({"ticket": ticket_json(after), "changes": changed}),
+        ));
+    }
+    announce_notifications(&mut fx);
+    fx
+}
+
+impl Helpdesk {
+    /// Whether `p` may see ticket `t`: staff, or its requester.
+    pub(crate) fn can_see_ticket(p: &Principal, t: &Ticket) -> bool {
+        p.is_staff() || t.requester_id == p.user_id
+    }
+
+    /// A ticket the caller may see, else `NotFound`.
+    pub(crate) async fn visible_ticket(&self, p: &Principal, id: Uuid) -> Result<Ticket> {
+        match self.st().get_ticket(id).await? {
+            Some(t) if Self::can_see_ticket(p, &t) => Ok(t),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    async fn active_user(&self, field: &str, id: Uuid) -> Result<crate::user::User> {
+        match self.st().get_user(id).await? {
+            Some(u) if u.is_active => Ok(u),
+            _ => Err(Error::invalid(field, "is not an active user")),
+        }
+    }
+
+    /// Opens a ticket, with its conversation. Customers open tickets for themselves;
+    /// staff may name a requester and an assignee.
+    pub async fn create_ticket(&self, p: &Principal, input: NewTicketInput) -> Result<Ticket> {
+        if !p.is_staff() {
+            if input.requester_id.is_some() {
+                return Err(Error::ForbiddenField("requester_id".into()));
+            }
+            if input.assignee_id.is_some() {
+                return Err(Error::ForbiddenField("assignee_id".into()));
+            }
+        }
+        let subject = validate_subject(&input.subject)?;
+        let description = validate_description(&input.description)?;
+        let tags = crate::tag::normalize_tags(&input.tags)?;
+        let requester_id = match input.requester_id {
+            Some(r) => self.active_user("requester_id", r).await?.id,
+            None if p.is_system() => {
+                return Err(Error::invalid(
+                    "requester_id",
+                    "is required when acting as the system",
+                ));
+            }
+            None => p.user_id,
+        };
+        if let Some(a) = input.assignee_id
+            && !self.active_user("assignee_id", a).await?.role.is_staff()
+        {
+            return Err(Error::invalid(
+                "assignee_id",
+                "must be an agent or an admin",
+            ));
+        }
+        self.check_own_attachments(p, &input.attachment_ids).await?;
+        let now = self.now();
+        let mut members = vec![Member {
+            user_id: requester_id,
+            joined_at: now,
+        }];
+        if let Some(a) = input.assignee_id.filter(|a| *a != requester_id) {
+            members.push(Member {
+                user_id: a,
+                joined_at: now,
+            });
+        }
+        let ticket = Ticket {
+            id: crate::clock::new_id(),
+            number: 0,
+            subject: subject.clone(),
+            description,
+            status: TicketStatus::Open,
+            priority: input.priority.unwrap_or(Priority::Normal),
+            requester_id,
+            assignee_id: input.assignee_id,
+            tags,
+            conversation_id: crate::clock::new_id(),
+            created_at: now,
+            updated_at: now,
+            first_response_at: None,
+            resolved_at: None,
+            closed_at: None,
+            version: 1,
+        };
+        let conversation = Conversation {
+            id: ticket.conversation_id,
+            kind: ConversationKind::Ticket,
+            title: Some(subject),
+            ticket_id: Some(ticket.id),
+            members,
+            created_by: p.actor().unwrap_or(requester_id),
+            created_at: now,
+            last_message_at: None,
+            last_seq: 0,
+            last_public_seq: 0,
+            public_count: 0,
+            direct_key: None,
+        };
+        let staff = if ticket.assignee_id.is_none() {
+            self.st().staff_ids().await?
+        } else {
+            Vec::new()
+        };
+        let actor = p.actor();
+        let conv_json = crate::wire::to_json(crate::conversation::conversation_json(&conversation));
+        let build = |t: &Ticket| {
+            let mut fx = Effects::none();
+            fx.ticket_events
+                .push(timeline(t, "created", actor, now, json!({})));
+            fx.push(NewEvent::new(
+                "ticket.created",
+                now,
+                ticket_audience(t),
+                json!({"ticket": ticket_json(t)}),
+            ));
+            fx.push(NewEvent::new(
+                "conversation.created",
+                now,
+                Audience::conversation(t.conversation_id, false),
+                json!({"conversation": conv_json}),
+            ));
+            match t.assignee_id {
+                None => {
+                    for s in staff.iter().filter(|s| Some(**s) != actor) {
+                        fx.notifications.push(ticket_notification(
+                            *s,
+                            NotificationKind::TicketCreated,
+                            t,
+                            format!("New ticket #{}", t.number),
+                            now,
+                            None,
+                        ));
+                    }
+                }
+                Some(a) if Some(a) != actor => fx.notifications.push(ticket_notification(
+                    a,
+                    NotificationKind::TicketAssigned,
+                    t,
+                    format!("Ticket #{} was assigned to you", t.number),
+                    now,
+                    None,
+                )),
+                Some(_) => {}
+            }
+            announce_notifications(&mut fx);
+            fx
+        };
+        let new = NewTicket {
+            ticket,
+            conversation,
+            attachment_ids: input.attachment_ids,
+        };
+        match self.written(self.st().create_ticket(&new, &build)).await {
+            Err(Error::Store(e)) if e.is_conflict(Conflict::Attachment) => Err(Error::Conflict(
+                "an attachment was attached meanwhile".into(),
+            )),
+            other => Ok(other?),
+        }
+    }
+
+    /// A ticket: its requester and staff.
+    pub async fn get_ticket(&self, p: &Principal, id: Uuid) -> Result<Ticket> {
+        self.visible_ticket(p, id).await
+    }
+
+    /// A ticket by its number (same visibility).
+    pub async fn get_ticket_by_number(&self, p: &Principal, number: i64) -> Result<Ticket> {
+        match self.st().get_ticket_by_number(number).await? {
+            Some(t) if Self::can_see_ticket(p, &t) => Ok(t),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// Lists tickets: customers see their own only, staff all.
+    pub async fn list_tickets(&self, p: &Principal, filter: TicketFilter) -> Result<Page<Ticket>> {
+        let limit = limit(filter.limit)?;
+        for (field, value) in [("q", &filter.q), ("tag", &filter.tag)] {
+            crate::text::check(field, value.as_deref().unwrap_or(""))?;
+        }
+        let requester_id = if p.is_staff() {
+            filter.requester_id
+        } else {
+            if filter.requester_id.is_some_and(|r| r != p.user_id) {
+                return Ok(Page {
+                    items: vec![],
+                    next_cursor: None,
+                });
+            }
+            Some(p.user_id)
+        };
+        let query = TicketQuery {
+            statuses: filter.statuses,
+            priority: filter.priority,
+            assignee: filter.assignee,
+            requester_id,
+            tag: filter.tag.map(|t| t.trim().to_lowercase()),
+            q: filter.q.filter(|q| !q.trim().is_empty()),
+            sort: filter.sort,
+            cursor: filter.cursor,
+            limit,
+        };
+        let tickets = self.st().list_tickets(&query).await?;
+        Ok(Page::from_overfetch(tickets, limit, |t| {
+            Cursor::new(query.sort.key(t), t.id)
+        }))
+    }
+
+    /// Changes a ticket. Staff may change everything; the requester the subject, the
+    /// description, and the status within the table: to resolved from an active status,
+    /// and from resolved to open or closed.
+    pub async fn update_ticket(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        patch: TicketPatch,
+    ) -> Result<Ticket> {
+        let ticket = self.visible_ticket(p, id).await?;
+        if !p.is_staff() {
+            for (field, set) in [
+                ("priority", patch.priority.is_some()),
+                ("assignee_id", patch.assignee_id.is_some()),
+                ("tags", patch.tags.is_some()),
+            ] {
+                if set {
+                    return Err(Error::ForbiddenField(field.into()));
+                }
+            }
+        }
+        let subject = patch.subject.as_deref().map(validate_subject).transpose()?;
+        let description = patch
+            .description
+            .as_deref()
+            .map(validate_description)
+            .transpose()?;
+        let tags = patch
+            .tags
+            .as_deref()
+            .map(crate::tag::normalize_tags)
+            .transpose()?;
+        if let Some(Some(a)) = patch.assignee_id
+            && ticket.assignee_id != Some(a)
+            && !self.active_user("assignee_id", a).await?.role.is_staff()
+        {
+            return Err(Error::invalid(
+                "assignee_id",
+                "must be an agent or an admin",
+            ));
+        }
+        let before_assignee = ticket.assignee_id;
+        let updated = self
+            .retry_on_version(|| async {
+                let before = self.visible_ticket(p, id).await?;
+                let mut after = before.clone();
+                if let Some(s) = &subject {
+                    after.subject = s.clone();
+                }
+                if let Some(d) = &description {
+                    after.description = d.clone();
+                }
+                if let Some(t) = &tags {
+                    after.tags = t.clone();
+                }
+                if let Some(pr) = patch.priority {
+                    after.priority = pr;
+                }
+                if let Some(a) = patch.assignee_id {
+                    after.assignee_id = a;
+                }
+                let now = self.now();
+                if let Some(to) = patch.status.filter(|to| *to != before.status) {
+                    if !p.is_staff()
+                        && !requester_may_move(before.status, to)
+                        && before.status.can_move_to(to)
+                    {
+                        return Err(Error::forbidden("requesters may not set this status"));
+                    }
+                    if !before.status.can_move_to(to) {
+                        return Err(Error::InvalidTransition {
+                            from: before.status.to_string(),
+                            to: to.to_string(),
+                        });
+                    }
+                    move_status(&mut after, to, now);
+                }
+                if after == before {
+                    return Ok(after);
+                }
+                after.updated_at = now;
+                after.version += 1;
+                let fx = ticket_change_effects(&before, &after, p.actor(), now);
+                self.written(self.st().update_ticket(&after, &fx)).await?;
+                Ok(after)
+            })
+            .await?;
+        if let Some(a) = updated.assignee_id
+            && before_assignee != Some(a)
+        {
+            self.join_conversation(updated.conversation_id, a).await?;
+        }
+        Ok(updated)
+    }
+
+    /// Deletes a ticket with its conversation (admins).
+    pub async fn delete_ticket(&self, p: &Principal, id: Uuid) -> Result<()> {
+        p.require_admin()?;
+        self.st().get_ticket(id).await?.ok_or(Error::NotFound)?;
+        self.st().delete_ticket(id, &Effects::none()).await?;
+        Ok(())
+    }
+
+    /// A ticket's timeline, oldest first.
+    pub async fn ticket_events(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        cursor: Option<Cursor>,
+        page_size: Option<usize>,
+    ) -> Result<Page<TicketEvent>> {
+        let limit = limit(page_size)?;
+        self.visible_ticket(p, id).await?;
+        let events = self.st().list_ticket_events(id, cursor, limit).await?;
+        Ok(Page::from_overfetch(events, limit, |e| {
+            Cursor::new(e.at.timestamp_micros(), e.id)
+        }))
+    }
+}

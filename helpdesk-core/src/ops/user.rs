@@ -1,0 +1,183 @@
+//! Creating, listing, changing and deactivating users; the caller's own profile and
+//! password.
+
+use crate::Helpdesk;
+use crate::error::Conflict;
+use crate::error::{Error, FieldError, Result};
+use crate::event::Effects;
+use crate::page::Cursor;
+use crate::page::{Page, limit};
+use crate::principal::Principal;
+use crate::principal::Role;
+use crate::user::*;
+use std::net::IpAddr;
+use uuid::Uuid;
+
+impl Helpdesk {
+    /// Creates a user. Admins (and the system) may create any role.
+    pub async fn create_user(&self, p: &Principal, input: NewUser) -> Result<User> {
+        p.require_admin()?;
+        let email = normalize_email(&input.email);
+        let mut errors: Vec<FieldError> = Vec::new();
+        for check in [
+            validate_email(&email).err(),
+            validate_name(&input.name).err(),
+            crate::auth::validate_password("password", &input.password).err(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Error::Validation(mut f) = check {
+                errors.append(&mut f);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Error::Validation(errors));
+        }
+        let now = self.now();
+        let user = User {
+            id: crate::clock::new_id(),
+            email,
+            name: validate_name(&input.name)?,
+            role: input.role,
+            is_active: true,
+            password_hash: self.hash_password(&input.password).await?,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.st().insert_user(&user, &Effects::none()).await {
+            Err(e) if e.is_conflict(Conflict::Email) => Err(Error::EmailTaken),
+            other => other.map(|_| user).map_err(Into::into),
+        }
+    }
+
+    /// The caller's own account.
+    pub async fn me(&self, p: &Principal) -> Result<User> {
+        self.st().get_user(p.user_id).await?.ok_or(Error::NotFound)
+    }
+
+    /// Any user's account; what of it a caller may see is the HTTP layer's business
+    /// (email only to self and staff).
+    pub async fn get_user(&self, _p: &Principal, id: Uuid) -> Result<User> {
+        self.st().get_user(id).await?.ok_or(Error::NotFound)
+    }
+
+    /// Lists users (staff only), oldest first.
+    pub async fn list_users(
+        &self,
+        p: &Principal,
+        role: Option<Role>,
+        q: Option<String>,
+        cursor: Option<Cursor>,
+        page_size: Option<usize>,
+    ) -> Result<Page<User>> {
+        p.require_staff()?;
+        let limit = limit(page_size)?;
+        crate::text::check("q", q.as_deref().unwrap_or(""))?;
+        let query = UserQuery {
+            role,
+            q: q.filter(|q| !q.trim().is_empty()),
+            cursor,
+            limit,
+        };
+        let users = self.st().list_users(&query).await?;
+        Ok(Page::from_overfetch(users, limit, |u| {
+            Cursor::new(u.created_at.timestamp_micros(), u.id)
+        }))
+    }
+
+    /// Changes the caller's name or password. A password change needs the current
+    /// password and ends every other session of the user.
+    pub async fn update_me(&self, p: &Principal, patch: ProfilePatch) -> Result<User> {
+        self.update_me_from(None, p, patch).await
+    }
+
+    /// [`Helpdesk::update_me`] from a client address. A wrong `current_password` counts
+    /// as a failed login for the account's email (a stolen access token must not allow
+    /// unlimited guesses), and over the limits the answer is `RateLimited`.
+    pub async fn update_me_from(
+        &self,
+        client: Option<IpAddr>,
+        p: &Principal,
+        patch: ProfilePatch,
+    ) -> Result<User> {
+        let mut user = self.me(p).await?;
+        if let Some(name) = &patch.name {
+            user.name = validate_name(name)?;
+        }
+        if let Some(password) = &patch.password {
+            crate::auth::validate_password("password", password)?;
+            let current = patch.current_password.as_deref().ok_or_else(|| {
+                Error::invalid("current_password", "is required to change the password")
+            })?;
+            crate::text::check("current_password", current)?;
+            let counters = self.inner.config.limits.failed_login(&user.email, client);
+            self.check_attempts(&counters).await?;
+            if !self.verify_password(current, &user.password_hash).await? {
+                self.count_attempt(&counters).await?;
+                return Err(Error::invalid("current_password", "is not correct"));
+            }
+            user.password_hash = self.hash_password(password).await?;
+        }
+        user.updated_at = self.now();
+        self.st().update_user(&user, &Effects::none()).await?;
+        if patch.password.is_some() {
+            self.st()
+                .revoke_user_sessions(user.id, p.session_id, self.now())
+                .await?;
+        }
+        Ok(user)
+    }
+
+    /// Changes a user's name, role or activation (admins). Deactivation ends every
+    /// session of the user at once.
+    pub async fn update_user(&self, p: &Principal, id: Uuid, patch: UserPatch) -> Result<User> {
+        p.require_admin()?;
+        let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
+        if let Some(name) = &patch.name {
+            user.name = validate_name(name)?;
+        }
+        if let Some(role) = patch.role {
+            user.role = role;
+        }
+        if let Some(active) = patch.is_active {
+            user.is_active = active;
+        }
+        user.updated_at = self.now();
+        self.st().update_user(&user, &Effects::none()).await?;
+        if patch.is_active == Some(false) {
+            self.st()
+                .revoke_user_sessions(user.id, None, self.now())
+                .await?;
+        }
+        Ok(user)
+    }
+
+    /// Sets a user's password (admins; the CLI's reset-password). Ends their sessions.
+    pub async fn set_password(&self, p: &Principal, id: Uuid, password: &str) -> Result<User> {
+        p.require_admin()?;
+        crate::auth::validate_password("password", password)?;
+        let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
+        user.password_hash = self.hash_password(password).await?;
+        user.updated_at = self.now();
+        self.st().update_user(&user, &Effects::none()).await?;
+        self.st()
+            .revoke_user_sessions(user.id, None, self.now())
+            .await?;
+        Ok(user)
+    }
+
+    /// A user by email (staff; the CLI's `--as` and lookups).
+    pub async fn find_user_by_email(&self, p: &Principal, email: &str) -> Result<User> {
+        p.require_staff()?;
+        self.st()
+            .get_user_by_email(&normalize_email(email))
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// True when the store has no users yet (first start).
+    pub async fn has_no_users(&self) -> Result<bool> {
+        Ok(self.st().count_users().await? == 0)
+    }
+}
