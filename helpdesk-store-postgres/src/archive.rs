@@ -20,11 +20,16 @@ use helpdesk_core::archive::{
 use helpdesk_core::event::Effects;
 use helpdesk_core::store::{ArchiveStore, StoreResult};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
-use crate::rows::{self, i};
+use crate::rows::{
+    ArticleRow, AttachmentRow, ConversationRow, DeliveryRow, EventRow, MessageRow, NotificationRow,
+    ParticipantRow, SessionRow, TicketEventRow, TicketRow, UserRow, WebhookRow, corrupt, decode, i,
+    micros,
+};
 
 /// Where a kind lives: table, selected columns, key columns, decoder.
 struct Source {
@@ -34,18 +39,54 @@ struct Source {
     decode: fn(&PgRow) -> StoreResult<Record>,
 }
 
-fn setting(r: &PgRow) -> StoreResult<Record> {
-    Ok(Record::Setting(Setting {
-        key: r.try_get("key").store()?,
-        value: r.try_get("value").store()?,
-    }))
+#[derive(FromRow)]
+struct SettingRow {
+    key: String,
+    value: String,
 }
 
-fn counter(r: &PgRow) -> StoreResult<Record> {
-    Ok(Record::Counter(Counter {
-        name: r.try_get("name").store()?,
-        value: r.try_get("value").store()?,
-    }))
+impl TryFrom<SettingRow> for Setting {
+    type Error = StoreError;
+    fn try_from(r: SettingRow) -> StoreResult<Setting> {
+        Ok(Setting {
+            key: r.key,
+            value: r.value,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct CounterRow {
+    name: String,
+    value: i64,
+}
+
+impl TryFrom<CounterRow> for Counter {
+    type Error = StoreError;
+    fn try_from(r: CounterRow) -> StoreResult<Counter> {
+        Ok(Counter {
+            name: r.name,
+            value: r.value,
+        })
+    }
+}
+
+#[derive(FromRow)]
+struct BlobChunkRow {
+    blob_id: Uuid,
+    idx: i32,
+    data: Vec<u8>,
+}
+
+impl TryFrom<BlobChunkRow> for BlobChunk {
+    type Error = StoreError;
+    fn try_from(r: BlobChunkRow) -> StoreResult<BlobChunk> {
+        Ok(BlobChunk {
+            blob_id: r.blob_id,
+            index: u32::try_from(r.idx).map_err(|_| corrupt("negative chunk index"))?,
+            data: r.data,
+        })
+    }
 }
 
 /// Sets a counter from an archive: the next ticket number is `value + 1`.
@@ -68,23 +109,15 @@ async fn set_counter(conn: &mut PgConnection, c: &Counter) -> StoreResult<()> {
     Ok(())
 }
 
-fn blob_chunk(r: &PgRow) -> StoreResult<Record> {
-    let idx: i32 = r.try_get("idx").store()?;
-    Ok(Record::BlobChunk(BlobChunk {
-        blob_id: r.try_get("blob_id").store()?,
-        index: u32::try_from(idx).map_err(|_| rows::corrupt("negative chunk index"))?,
-        data: r.try_get("data").store()?,
-    }))
-}
-
 fn source(kind: RecordKind) -> Source {
+    /// A kind read through its row struct: `src!(table, Row, [key columns], Variant)`.
     macro_rules! src {
-        ($table:literal, $cols:expr, [$($k:literal),*], $variant:ident, $decode:path) => {
+        ($table:literal, $row:ident, [$($k:literal),*], $variant:ident) => {
             Source {
                 table: $table,
-                cols: $cols,
+                cols: $row::COLS,
                 key: &[$($k),*],
-                decode: |r| $decode(r).map(Record::$variant),
+                decode: |r| decode::<$row, _>(r).map(Record::$variant),
             }
         };
     }
@@ -93,99 +126,43 @@ fn source(kind: RecordKind) -> Source {
             table: "settings",
             cols: "key, value",
             key: &["key COLLATE \"C\""],
-            decode: setting,
+            decode: |r| decode::<SettingRow, _>(r).map(Record::Setting),
         },
         RecordKind::Counter => Source {
             table: "counters",
             cols: "name, value",
             key: &["name COLLATE \"C\""],
-            decode: counter,
+            decode: |r| decode::<CounterRow, _>(r).map(Record::Counter),
         },
         RecordKind::BlobChunk => Source {
             table: "blob_chunks",
             cols: "blob_id, idx, data",
             key: &["blob_id", "idx"],
-            decode: blob_chunk,
+            decode: |r| decode::<BlobChunkRow, _>(r).map(Record::BlobChunk),
         },
-        RecordKind::User => src!("users", rows::USER_COLS, ["id"], User, rows::user),
-        RecordKind::Session => {
-            src!(
-                "sessions",
-                rows::SESSION_COLS,
-                ["id"],
-                Session,
-                rows::session
-            )
-        }
-        RecordKind::Conversation => src!(
-            "conversations",
-            rows::CONVERSATION_COLS,
-            ["id"],
-            Conversation,
-            rows::conversation
-        ),
+        RecordKind::User => src!("users", UserRow, ["id"], User),
+        RecordKind::Session => src!("sessions", SessionRow, ["id"], Session),
+        RecordKind::Conversation => src!("conversations", ConversationRow, ["id"], Conversation),
         RecordKind::Participant => src!(
             "participants",
-            rows::PARTICIPANT_COLS,
+            ParticipantRow,
             ["conversation_id", "user_id"],
-            Participant,
-            rows::participant
+            Participant
         ),
-        RecordKind::Ticket => src!("tickets", rows::TICKET_COLS, ["id"], Ticket, rows::ticket),
+        RecordKind::Ticket => src!("tickets", TicketRow, ["id"], Ticket),
         RecordKind::TicketEvent => src!(
             "ticket_events",
-            rows::TICKET_EVENT_COLS,
+            TicketEventRow,
             ["ticket_id", "at", "id"],
-            TicketEvent,
-            rows::ticket_event
+            TicketEvent
         ),
-        RecordKind::Message => src!(
-            "messages",
-            rows::MESSAGE_COLS,
-            ["conversation_id", "seq"],
-            Message,
-            rows::message
-        ),
-        RecordKind::Notification => src!(
-            "notifications",
-            rows::NOTIFICATION_COLS,
-            ["id"],
-            Notification,
-            rows::notification
-        ),
-        RecordKind::Article => {
-            src!(
-                "articles",
-                rows::ARTICLE_COLS,
-                ["id"],
-                Article,
-                rows::article
-            )
-        }
-        RecordKind::Attachment => src!(
-            "attachments",
-            rows::ATTACHMENT_COLS,
-            ["id"],
-            Attachment,
-            rows::attachment
-        ),
-        RecordKind::Event => src!("events", rows::EVENT_COLS, ["id"], Event, rows::event),
-        RecordKind::Webhook => {
-            src!(
-                "webhooks",
-                rows::WEBHOOK_COLS,
-                ["id"],
-                Webhook,
-                rows::webhook
-            )
-        }
-        RecordKind::Delivery => src!(
-            "deliveries",
-            rows::DELIVERY_COLS,
-            ["id"],
-            Delivery,
-            rows::delivery
-        ),
+        RecordKind::Message => src!("messages", MessageRow, ["conversation_id", "seq"], Message),
+        RecordKind::Notification => src!("notifications", NotificationRow, ["id"], Notification),
+        RecordKind::Article => src!("articles", ArticleRow, ["id"], Article),
+        RecordKind::Attachment => src!("attachments", AttachmentRow, ["id"], Attachment),
+        RecordKind::Event => src!("events", EventRow, ["id"], Event),
+        RecordKind::Webhook => src!("webhooks", WebhookRow, ["id"], Webhook),
+        RecordKind::Delivery => src!("deliveries", DeliveryRow, ["id"], Delivery),
     }
 }
 
@@ -215,7 +192,7 @@ impl ArchiveStore for PostgresStore {
             Some(ArchiveKey::Id(id)) => q.bind(id),
             Some(ArchiveKey::Pair(a, b)) => q.bind(a).bind(b),
             Some(ArchiveKey::Seq(c, s)) => q.bind(c).bind(i(s)),
-            Some(ArchiveKey::Timeline(t, at, id)) => q.bind(t).bind(rows::micros(at)).bind(id),
+            Some(ArchiveKey::Timeline(t, at, id)) => q.bind(t).bind(micros(at)).bind(id),
             Some(ArchiveKey::Chunk(b, idx)) => {
                 q.bind(b).bind(i32::try_from(idx).unwrap_or(i32::MAX))
             }

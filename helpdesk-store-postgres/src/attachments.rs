@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::effects::write_effects;
 use crate::error::SqlxResultExt;
-use crate::rows::{self, i};
+use crate::rows::{AttachmentRow, fetch_all_as, fetch_optional_as, i};
 
 struct ParentCols {
     kind: Option<&'static str>,
@@ -196,28 +196,21 @@ impl AttachmentStore for PostgresStore {
     async fn get_attachment(&self, id: Uuid) -> StoreResult<Option<Attachment>> {
         let sql = format!(
             "SELECT {} FROM attachments WHERE id = $1",
-            rows::ATTACHMENT_COLS
+            AttachmentRow::COLS
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::attachment).transpose()
+        fetch_optional_as::<AttachmentRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
     }
 
     async fn list_attachments(&self, parent: AttachmentParent) -> StoreResult<Vec<Attachment>> {
-        let found = match parent {
+        match parent {
             AttachmentParent::Ticket { ticket_id } => {
                 let sql = format!(
                     "SELECT {} FROM attachments WHERE ticket_id = $1 AND parent_kind = 'ticket' \
                      ORDER BY created_at, id",
-                    rows::ATTACHMENT_COLS
+                    AttachmentRow::COLS
                 );
-                sqlx::query(&sql)
-                    .bind(ticket_id)
-                    .fetch_all(self.pool_ref())
-                    .await
+                let query = sqlx::query(&sql).bind(ticket_id);
+                fetch_all_as::<AttachmentRow, _>(query, self.pool_ref()).await
             }
             AttachmentParent::Message {
                 conversation_id,
@@ -226,31 +219,21 @@ impl AttachmentStore for PostgresStore {
                 let sql = format!(
                     "SELECT {} FROM attachments WHERE message_id = $1 AND conversation_id = $2 \
                      AND parent_kind = 'message' ORDER BY created_at, id",
-                    rows::ATTACHMENT_COLS
+                    AttachmentRow::COLS
                 );
-                sqlx::query(&sql)
-                    .bind(message_id)
-                    .bind(conversation_id)
-                    .fetch_all(self.pool_ref())
-                    .await
+                let query = sqlx::query(&sql).bind(message_id).bind(conversation_id);
+                fetch_all_as::<AttachmentRow, _>(query, self.pool_ref()).await
             }
         }
-        .store()?;
-        rows::all(&found, rows::attachment)
     }
 
     async fn unattached_before(&self, before: DateTime<Utc>) -> StoreResult<Vec<Attachment>> {
         let sql = format!(
             "SELECT {} FROM attachments WHERE parent_kind IS NULL AND created_at < $1 \
              ORDER BY created_at, id",
-            rows::ATTACHMENT_COLS
+            AttachmentRow::COLS
         );
-        let found = sqlx::query(&sql)
-            .bind(before)
-            .fetch_all(self.pool_ref())
-            .await
-            .store()?;
-        rows::all(&found, rows::attachment)
+        fetch_all_as::<AttachmentRow, _>(sqlx::query(&sql).bind(before), self.pool_ref()).await
     }
 
     async fn delete_attachment(&self, id: Uuid) -> StoreResult<()> {

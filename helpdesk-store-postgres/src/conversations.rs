@@ -16,28 +16,23 @@ use helpdesk_core::message::{self, Message, MessageRange, NewMessage};
 use helpdesk_core::page::Cursor;
 use helpdesk_core::receipt::Participant;
 use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreResult};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::attachments::attach;
 use crate::effects::{Writes, write_effects};
 use crate::error::SqlxResultExt;
-use crate::rows::{self, i, micros, to_json};
+use crate::rows::{
+    ConversationRow, MessageRow, ParticipantRow, decode, fetch_all_as, fetch_optional_as, i,
+    micros, prefixed, to_json, u,
+};
 use crate::tickets::write_ticket;
 
 /// The head of every INSERT of a participant row, columns in the order their values follow.
 const INSERT_PARTICIPANT: &str = "INSERT INTO participants (conversation_id, user_id, \
      last_read_seq, public_at_watermark, own_at_watermark, read_above, delivered_seq, \
      sent_count, read_marks, delivered_marks, version) ";
-
-/// `cols` with every column prefixed by `alias.`.
-pub(crate) fn prefixed(cols: &str, alias: &str) -> String {
-    cols.split(',')
-        .map(|c| format!("{alias}.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// Adds the writes of a new conversation to `w`: its row, its member rows and a
 /// participant per member (a member listed twice joins twice, as one at a time would).
@@ -110,14 +105,9 @@ pub(crate) async fn conversation_for_update(
 ) -> StoreResult<Option<Conversation>> {
     let sql = format!(
         "SELECT {} FROM conversations WHERE id = $1 FOR UPDATE",
-        rows::CONVERSATION_COLS
+        ConversationRow::COLS
     );
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await
-        .store()?;
-    row.as_ref().map(rows::conversation).transpose()
+    fetch_optional_as::<ConversationRow, _>(sqlx::query(&sql).bind(id), &mut *conn).await
 }
 
 /// Adds the write-back of a conversation's title, members and counters.
@@ -165,16 +155,11 @@ async fn locked_participants(
     let sql = format!(
         "SELECT {} FROM participants WHERE conversation_id = $1 AND user_id = ANY($2) \
          ORDER BY user_id FOR UPDATE",
-        rows::PARTICIPANT_COLS
+        ParticipantRow::COLS
     );
     let select = async |conn: &mut PgConnection| {
-        let found = sqlx::query(&sql)
-            .bind(conversation_id)
-            .bind(user_ids)
-            .fetch_all(conn)
-            .await
-            .store()?;
-        rows::all(&found, rows::participant)
+        let query = sqlx::query(&sql).bind(conversation_id).bind(user_ids);
+        fetch_all_as::<ParticipantRow, _>(query, conn).await
     };
     // Usually the records exist: one statement.
     let found = select(&mut *conn).await?;
@@ -197,6 +182,15 @@ async fn locked_participants(
     select(conn).await
 }
 
+/// A conversation's row joined with a participant's row, absent (NULL) when there is
+/// none: decoded as a conversation, then as a participant when its key is there.
+#[derive(FromRow)]
+struct LockedRow {
+    #[sqlx(flatten)]
+    conversation: ConversationRow,
+    user_id: Option<Uuid>,
+}
+
 /// The conversation row and `user_id`'s participant record (if any), both locked until
 /// commit, in one statement.
 async fn conversation_and_participant_for_update(
@@ -204,13 +198,13 @@ async fn conversation_and_participant_for_update(
     id: Uuid,
     user_id: Uuid,
 ) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
-    // The two column lists share no name, so each decoder finds its own.
+    // The two column lists share no name, so each row struct finds its own.
     let sql = format!(
         "SELECT c.*, p.* FROM (SELECT {} FROM conversations WHERE id = $1 FOR UPDATE) c \
          LEFT JOIN LATERAL (SELECT {} FROM participants \
              WHERE conversation_id = c.id AND user_id = $2 FOR UPDATE) p ON true",
-        rows::CONVERSATION_COLS,
-        rows::PARTICIPANT_COLS
+        ConversationRow::COLS,
+        ParticipantRow::COLS
     );
     let Some(row) = sqlx::query(&sql)
         .bind(id)
@@ -221,10 +215,12 @@ async fn conversation_and_participant_for_update(
     else {
         return Ok(None);
     };
-    let conv = rows::conversation(&row)?;
-    let found: Option<Uuid> = sqlx::Row::try_get(&row, "user_id").store()?;
-    let participant = found.map(|_| rows::participant(&row)).transpose()?;
-    Ok(Some((conv, participant)))
+    let locked = LockedRow::from_row(&row).store()?;
+    let participant = locked
+        .user_id
+        .map(|_| decode::<ParticipantRow, Participant>(&row))
+        .transpose()?;
+    Ok(Some((locked.conversation.try_into()?, participant)))
 }
 
 fn read_above(p: &Participant) -> Vec<i64> {
@@ -352,6 +348,15 @@ fn push_insert_messages(w: &mut Writes, ms: &[&Message]) {
     });
 }
 
+/// A reply as `descendants` selects it: the message's columns and its depth below the
+/// message asked about.
+#[derive(FromRow)]
+struct DescendantRow {
+    #[sqlx(flatten)]
+    message: MessageRow,
+    depth: i32,
+}
+
 impl PostgresStore {
     async fn fetch_conversations(
         &self,
@@ -363,7 +368,7 @@ impl PostgresStore {
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
             "SELECT {} FROM conversation_members m JOIN conversations c \
              ON c.id = m.conversation_id WHERE m.user_id = ",
-            prefixed(rows::CONVERSATION_COLS, "c")
+            prefixed(ConversationRow::COLS, "c")
         ));
         q.push_bind(user_id);
         if let Some(kind) = kind {
@@ -380,8 +385,7 @@ impl PostgresStore {
         if let Some(limit) = limit {
             q.push(" LIMIT ").push_bind(i(limit as u64));
         }
-        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
-        rows::all(&found, rows::conversation)
+        fetch_all_as::<ConversationRow, _>(q.build(), self.pool_ref()).await
     }
 }
 
@@ -398,27 +402,18 @@ impl ConversationStore for PostgresStore {
     async fn find_direct(&self, direct_key: &str) -> StoreResult<Option<Conversation>> {
         let sql = format!(
             "SELECT {} FROM conversations WHERE direct_key = $1",
-            rows::CONVERSATION_COLS
+            ConversationRow::COLS
         );
-        let row = sqlx::query(&sql)
-            .bind(direct_key)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::conversation).transpose()
+        let query = sqlx::query(&sql).bind(direct_key);
+        fetch_optional_as::<ConversationRow, _>(query, self.pool_ref()).await
     }
 
     async fn get_conversation(&self, id: Uuid) -> StoreResult<Option<Conversation>> {
         let sql = format!(
             "SELECT {} FROM conversations WHERE id = $1",
-            rows::CONVERSATION_COLS
+            ConversationRow::COLS
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::conversation).transpose()
+        fetch_optional_as::<ConversationRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
     }
 
     async fn set_conversation_title(&self, id: Uuid, title: &str, fx: &Effects) -> StoreResult<()> {
@@ -563,15 +558,10 @@ impl ConversationStore for PostgresStore {
     async fn get_message(&self, conversation_id: Uuid, id: Uuid) -> StoreResult<Option<Message>> {
         let sql = format!(
             "SELECT {} FROM messages WHERE id = $1 AND conversation_id = $2",
-            rows::MESSAGE_COLS
+            MessageRow::COLS
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(conversation_id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::message).transpose()
+        let query = sqlx::query(&sql).bind(id).bind(conversation_id);
+        fetch_optional_as::<MessageRow, _>(query, self.pool_ref()).await
     }
 
     async fn get_message_by_seq(
@@ -581,15 +571,10 @@ impl ConversationStore for PostgresStore {
     ) -> StoreResult<Option<Message>> {
         let sql = format!(
             "SELECT {} FROM messages WHERE conversation_id = $1 AND seq = $2",
-            rows::MESSAGE_COLS
+            MessageRow::COLS
         );
-        let row = sqlx::query(&sql)
-            .bind(conversation_id)
-            .bind(i(seq))
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::message).transpose()
+        let query = sqlx::query(&sql).bind(conversation_id).bind(i(seq));
+        fetch_optional_as::<MessageRow, _>(query, self.pool_ref()).await
     }
 
     async fn list_messages(
@@ -601,7 +586,7 @@ impl ConversationStore for PostgresStore {
     ) -> StoreResult<Vec<Message>> {
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
             "SELECT {} FROM messages WHERE conversation_id = ",
-            rows::MESSAGE_COLS
+            MessageRow::COLS
         ));
         q.push_bind(conversation_id);
         if !include_internal {
@@ -624,8 +609,7 @@ impl ConversationStore for PostgresStore {
             " ORDER BY seq"
         });
         q.push(" LIMIT ").push_bind(i(limit as u64));
-        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
-        let mut messages = rows::all(&found, rows::message)?;
+        let mut messages = fetch_all_as::<MessageRow, Message>(q.build(), self.pool_ref()).await?;
         if descending {
             messages.reverse();
         }
@@ -645,21 +629,18 @@ impl ConversationStore for PostgresStore {
                SELECT {mcols}, d.depth + 1 FROM messages m JOIN d ON m.parent_id = d.id \
                WHERE m.conversation_id = $1 \
              ) SELECT {cols}, depth FROM d ORDER BY seq",
-            cols = rows::MESSAGE_COLS,
-            mcols = prefixed(rows::MESSAGE_COLS, "m"),
+            cols = MessageRow::COLS,
+            mcols = prefixed(MessageRow::COLS, "m"),
         );
-        let found = sqlx::query(&sql)
+        let found: Vec<DescendantRow> = sqlx::query_as(&sql)
             .bind(conversation_id)
             .bind(id)
             .fetch_all(self.pool_ref())
             .await
             .store()?;
         found
-            .iter()
-            .map(|r| {
-                let depth: i32 = sqlx::Row::try_get(r, "depth").store()?;
-                Ok((rows::message(r)?, u32::try_from(depth).unwrap_or(0)))
-            })
+            .into_iter()
+            .map(|r| Ok((r.message.try_into()?, u32::try_from(r.depth).unwrap_or(0))))
             .collect()
     }
 
@@ -702,7 +683,7 @@ impl ConversationStore for PostgresStore {
         .fetch_optional(self.pool_ref())
         .await
         .store()?;
-        Ok(n.map_or(0, rows::u))
+        Ok(n.map_or(0, u))
     }
 
     async fn get_participant(
@@ -712,28 +693,19 @@ impl ConversationStore for PostgresStore {
     ) -> StoreResult<Option<Participant>> {
         let sql = format!(
             "SELECT {} FROM participants WHERE conversation_id = $1 AND user_id = $2",
-            rows::PARTICIPANT_COLS
+            ParticipantRow::COLS
         );
-        let row = sqlx::query(&sql)
-            .bind(conversation_id)
-            .bind(user_id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::participant).transpose()
+        let query = sqlx::query(&sql).bind(conversation_id).bind(user_id);
+        fetch_optional_as::<ParticipantRow, _>(query, self.pool_ref()).await
     }
 
     async fn participants(&self, conversation_id: Uuid) -> StoreResult<Vec<Participant>> {
         let sql = format!(
             "SELECT {} FROM participants WHERE conversation_id = $1 ORDER BY user_id",
-            rows::PARTICIPANT_COLS
+            ParticipantRow::COLS
         );
-        let found = sqlx::query(&sql)
-            .bind(conversation_id)
-            .fetch_all(self.pool_ref())
-            .await
-            .store()?;
-        rows::all(&found, rows::participant)
+        let query = sqlx::query(&sql).bind(conversation_id);
+        fetch_all_as::<ParticipantRow, _>(query, self.pool_ref()).await
     }
 
     async fn participants_of(
@@ -743,15 +715,10 @@ impl ConversationStore for PostgresStore {
     ) -> StoreResult<Vec<Participant>> {
         let sql = format!(
             "SELECT {} FROM participants WHERE user_id = $1 AND conversation_id = ANY($2)",
-            rows::PARTICIPANT_COLS
+            ParticipantRow::COLS
         );
-        let found = sqlx::query(&sql)
-            .bind(user_id)
-            .bind(conversation_ids)
-            .fetch_all(self.pool_ref())
-            .await
-            .store()?;
-        rows::all(&found, rows::participant)
+        let query = sqlx::query(&sql).bind(user_id).bind(conversation_ids);
+        fetch_all_as::<ParticipantRow, _>(query, self.pool_ref()).await
     }
 
     async fn put_read_state(&self, p: &Participant, fx: &Effects) -> StoreResult<()> {

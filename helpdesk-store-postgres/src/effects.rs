@@ -11,11 +11,11 @@ use helpdesk_core::notification::Notification;
 use helpdesk_core::store::StoreResult;
 use helpdesk_core::ticket::TicketEvent;
 use helpdesk_core::webhook::{Delivery, Webhook};
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row, Transaction};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
-use crate::rows::{self, delivery_status_str, i, to_json};
+use crate::rows::{WebhookRow, delivery_status_str, fetch_all_as, i, to_json, u};
 
 /// Bits of an event id that number the events of one transaction.
 pub(crate) const EVENT_ID_SHIFT: u32 = 20;
@@ -138,17 +138,19 @@ impl Writes {
             " SELECT {base} AS base, {hooks} AS hooks, ARRAY[{}]::bigint[] AS counts",
             counts.join(", ")
         ));
-        let row = self.q.build().fetch_one(&mut *conn).await.store()?;
-        let base: Option<i64> = row.try_get("base").store()?;
-        let hooks: bool = row.try_get("hooks").store()?;
-        let counts: Vec<i64> = row.try_get("counts").store()?;
+        let (base, hooks, counts): (Option<i64>, bool, Vec<i64>) = self
+            .q
+            .build_query_as()
+            .fetch_one(&mut *conn)
+            .await
+            .store()?;
         if let Some(base) = base.filter(|_| hooks) {
             let webhooks = active_webhooks(conn).await?;
             let events: Vec<Event> = fx
                 .events
                 .iter()
                 .enumerate()
-                .map(|(n, new)| Event::from_new(EventId(rows::u(base + n as i64)), new))
+                .map(|(n, new)| Event::from_new(EventId(u(base + n as i64)), new))
                 .collect();
             let deliveries: Vec<Delivery> = events
                 .iter()
@@ -251,10 +253,9 @@ impl Writes {
 async fn active_webhooks(conn: &mut PgConnection) -> StoreResult<Vec<Webhook>> {
     let sql = format!(
         "SELECT {} FROM webhooks WHERE active ORDER BY created_at, id",
-        rows::WEBHOOK_COLS
+        WebhookRow::COLS
     );
-    let found = sqlx::query(&sql).fetch_all(&mut *conn).await.store()?;
-    rows::all(&found, rows::webhook)
+    fetch_all_as::<WebhookRow, _>(sqlx::query(&sql), &mut *conn).await
 }
 
 pub(crate) async fn insert_event(conn: &mut PgConnection, e: &Event) -> StoreResult<()> {

@@ -16,16 +16,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use helpdesk_core::event::{Effects, Event, EventId};
 use helpdesk_core::store::{EventStore, StoreResult};
-use sqlx::PgPool;
-use sqlx::Row;
 use sqlx::postgres::PgListener;
+use sqlx::{FromRow, PgPool};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::PostgresStore;
 use crate::effects::{CHANNEL, EVENT_ID_SHIFT};
 use crate::error::SqlxResultExt;
-use crate::rows::{self, i};
+use crate::rows::{EventRow, corrupt, decode, i, u};
 
 /// A CTE `frontier(id)`: the first event id the statement's snapshot may not return,
 /// `min(xids in progress in the snapshot, its xmax) << 20`, leaving out the xids that
@@ -57,6 +56,15 @@ const HIDDEN_WAIT: Duration = Duration::from_secs(2);
 /// The longest pause between two looks while waiting.
 const MAX_PAUSE: Duration = Duration::from_millis(8);
 
+/// A row of a look: the frontier and the newest id (alike in every row), and the
+/// event's columns, NULL in the one row of a look that found no event.
+#[derive(FromRow)]
+struct LookRow {
+    frontier: i64,
+    newest: Option<i64>,
+    id: Option<i64>,
+}
+
 /// One look at the log (see [`FRONTIER_CTE`]).
 struct Look {
     /// The first id not returned.
@@ -79,7 +87,7 @@ impl PostgresStore {
              FROM frontier f LEFT JOIN LATERAL ( \
                  SELECT {} FROM events WHERE id > $1 AND id < f.id ORDER BY id LIMIT $2 \
              ) e ON true",
-            rows::EVENT_COLS
+            EventRow::COLS
         );
         let found = sqlx::query(&sql)
             .bind(after)
@@ -89,16 +97,17 @@ impl PostgresStore {
             .store()?;
         let first = found
             .first()
-            .ok_or_else(|| rows::corrupt("the event log query returned no row"))?;
+            .ok_or_else(|| corrupt("the event log query returned no row"))?;
+        let head = LookRow::from_row(first).store()?;
         let mut events = Vec::with_capacity(found.len());
         for r in &found {
-            if r.try_get::<Option<i64>, _>("id").store()?.is_some() {
-                events.push(rows::event(r)?);
+            if LookRow::from_row(r).store()?.id.is_some() {
+                events.push(decode::<EventRow, Event>(r)?);
             }
         }
         Ok(Look {
-            frontier: first.try_get("frontier").store()?,
-            newest: first.try_get("newest").store()?,
+            frontier: head.frontier,
+            newest: head.newest,
             events,
         })
     }
@@ -144,7 +153,7 @@ impl EventStore for PostgresStore {
         .fetch_one(self.pool_ref())
         .await
         .store()?;
-        Ok(id.map(|id| EventId(rows::u(id))))
+        Ok(id.map(|id| EventId(u(id))))
     }
 
     async fn wait_for_external_events(&self) -> StoreResult<()> {

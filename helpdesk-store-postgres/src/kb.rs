@@ -10,13 +10,13 @@ use helpdesk_core::StoreError;
 use helpdesk_core::event::Effects;
 use helpdesk_core::kb::{Article, ArticleQuery, SearchHit, SearchQuery, TagCount};
 use helpdesk_core::store::{KbStore, StoreResult};
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::effects::write_effects;
 use crate::error::SqlxResultExt;
-use crate::rows::{self, i, micros};
+use crate::rows::{ArticleRow, fetch_all_as, fetch_optional_as, i, micros, prefixed, u};
 
 /// Rank weights for {D, C, B, A}: a title hit outweighs several body hits.
 const RANK_WEIGHTS: &str = "'{0.05, 0.1, 0.2, 1.0}'::float4[]";
@@ -60,6 +60,27 @@ pub(crate) async fn write_article(
     Ok(done.rows_affected())
 }
 
+/// A search hit as `search_articles` selects it: the article's columns, its score and
+/// its snippet.
+#[derive(sqlx::FromRow)]
+struct HitRow {
+    #[sqlx(flatten)]
+    article: ArticleRow,
+    score: f64,
+    snippet: String,
+}
+
+impl TryFrom<HitRow> for SearchHit {
+    type Error = StoreError;
+    fn try_from(r: HitRow) -> StoreResult<SearchHit> {
+        Ok(SearchHit {
+            article: r.article.try_into()?,
+            score: (r.score * 1e6).round() / 1e6,
+            snippet: r.snippet,
+        })
+    }
+}
+
 #[async_trait]
 impl KbStore for PostgresStore {
     async fn insert_article(&self, article: &Article, fx: &Effects) -> StoreResult<()> {
@@ -93,32 +114,19 @@ impl KbStore for PostgresStore {
     }
 
     async fn get_article(&self, id: Uuid) -> StoreResult<Option<Article>> {
-        let sql = format!("SELECT {} FROM articles WHERE id = $1", rows::ARTICLE_COLS);
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::article).transpose()
+        let sql = format!("SELECT {} FROM articles WHERE id = $1", ArticleRow::COLS);
+        fetch_optional_as::<ArticleRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
     }
 
     async fn get_article_by_slug(&self, slug: &str) -> StoreResult<Option<Article>> {
-        let sql = format!(
-            "SELECT {} FROM articles WHERE slug = $1",
-            rows::ARTICLE_COLS
-        );
-        let row = sqlx::query(&sql)
-            .bind(slug)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::article).transpose()
+        let sql = format!("SELECT {} FROM articles WHERE slug = $1", ArticleRow::COLS);
+        fetch_optional_as::<ArticleRow, _>(sqlx::query(&sql).bind(slug), self.pool_ref()).await
     }
 
     async fn list_articles(&self, query: &ArticleQuery) -> StoreResult<Vec<Article>> {
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
             "SELECT {} FROM articles WHERE true",
-            rows::ARTICLE_COLS
+            ArticleRow::COLS
         ));
         if let Some(tag) = &query.tag {
             q.push(" AND tags @> ARRAY[")
@@ -137,26 +145,20 @@ impl KbStore for PostgresStore {
         }
         q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
             .push_bind(i(query.limit as u64 + 1));
-        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
-        rows::all(&found, rows::article)
+        fetch_all_as::<ArticleRow, _>(q.build(), self.pool_ref()).await
     }
 
     async fn all_articles(&self, published_only: bool) -> StoreResult<Vec<Article>> {
         let sql = format!(
             "SELECT {} FROM articles WHERE (NOT $1 OR status = 'published') \
              ORDER BY created_at DESC, id DESC",
-            rows::ARTICLE_COLS
+            ArticleRow::COLS
         );
-        let found = sqlx::query(&sql)
-            .bind(published_only)
-            .fetch_all(self.pool_ref())
-            .await
-            .store()?;
-        rows::all(&found, rows::article)
+        fetch_all_as::<ArticleRow, _>(sqlx::query(&sql).bind(published_only), self.pool_ref()).await
     }
 
     async fn tag_counts(&self, published_only: bool) -> StoreResult<Vec<TagCount>> {
-        let found = sqlx::query(
+        let found: Vec<(String, i64)> = sqlx::query_as(
             "SELECT t.tag, count(*) AS n FROM articles a, unnest(a.tags) AS t(tag) \
              WHERE (NOT $1 OR a.status = 'published') \
              GROUP BY t.tag ORDER BY t.tag COLLATE \"C\"",
@@ -165,15 +167,10 @@ impl KbStore for PostgresStore {
         .fetch_all(self.pool_ref())
         .await
         .store()?;
-        found
-            .iter()
-            .map(|r| {
-                Ok(TagCount {
-                    tag: r.try_get("tag").store()?,
-                    count: rows::u(r.try_get("n").store()?),
-                })
-            })
-            .collect()
+        Ok(found
+            .into_iter()
+            .map(|(tag, n)| TagCount { tag, count: u(n) })
+            .collect())
     }
 
     async fn search_articles(&self, query: &SearchQuery) -> StoreResult<Vec<SearchHit>> {
@@ -201,29 +198,16 @@ impl KbStore for PostgresStore {
              CROSS JOIN LATERAL (SELECT CASE WHEN to_tsvector('english', a.body) @@ q.any \
                THEN a.body ELSE a.title END AS text) s \
              ORDER BY a.score DESC, a.created_at DESC, a.id DESC",
-            cols = crate::conversations::prefixed(rows::ARTICLE_COLS, "a"),
+            cols = prefixed(ArticleRow::COLS, "a"),
         );
-        let found = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(&query.q)
             .bind(query.include_drafts)
             .bind(&query.tag)
             .bind(HEADLINE_OPTIONS)
             .bind(i(query.limit as u64))
             .bind(HEADLINE_ALL)
-            .bind(SHORT_TEXT)
-            .fetch_all(self.pool_ref())
-            .await
-            .store()?;
-        found
-            .iter()
-            .map(|r| {
-                let score: f64 = r.try_get("score").store()?;
-                Ok(SearchHit {
-                    article: rows::article(r)?,
-                    score: (score * 1e6).round() / 1e6,
-                    snippet: r.try_get("snippet").store()?,
-                })
-            })
-            .collect()
+            .bind(SHORT_TEXT);
+        fetch_all_as::<HitRow, _>(query, self.pool_ref()).await
     }
 }

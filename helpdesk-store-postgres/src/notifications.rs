@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
-use crate::rows::{self, i, micros};
+use crate::rows::{NotificationRow, fetch_all_as, fetch_optional_as, i, micros, u};
 
 #[async_trait]
 impl NotificationStore for PostgresStore {
@@ -23,7 +23,7 @@ impl NotificationStore for PostgresStore {
     ) -> StoreResult<Vec<Notification>> {
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
             "SELECT {} FROM notifications WHERE user_id = ",
-            rows::NOTIFICATION_COLS
+            NotificationRow::COLS
         ));
         q.push_bind(user_id);
         if unread_only {
@@ -38,8 +38,7 @@ impl NotificationStore for PostgresStore {
         }
         q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
             .push_bind(i(limit as u64 + 1));
-        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
-        rows::all(&found, rows::notification)
+        fetch_all_as::<NotificationRow, _>(q.build(), self.pool_ref()).await
     }
 
     async fn unread_notifications(&self, user_id: Uuid) -> StoreResult<u64> {
@@ -50,7 +49,7 @@ impl NotificationStore for PostgresStore {
         .fetch_one(self.pool_ref())
         .await
         .store()?;
-        Ok(rows::u(n))
+        Ok(u(n))
     }
 
     async fn mark_notification_read(
@@ -62,16 +61,10 @@ impl NotificationStore for PostgresStore {
         let sql = format!(
             "UPDATE notifications SET read_at = coalesce(read_at, $3) \
              WHERE id = $1 AND user_id = $2 RETURNING {}",
-            rows::NOTIFICATION_COLS
+            NotificationRow::COLS
         );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .bind(user_id)
-            .bind(at)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::notification).transpose()
+        let query = sqlx::query(&sql).bind(id).bind(user_id).bind(at);
+        fetch_optional_as::<NotificationRow, _>(query, self.pool_ref()).await
     }
 
     async fn mark_all_notifications_read(

@@ -1,21 +1,27 @@
-//! Decoding rows into the core records, and the column lists the queries select.
+//! The tables' rows as the queries read them: one row struct per record (decoded by
+//! sqlx, column by column, by name) with the column list the queries select, converted
+//! into the core record with `TryFrom`, where what a column cannot promise (an enum's
+//! text, a JSON document, a priority rank) is checked: a bad value is
+//! [`StoreError::Corrupt`]. [`fetch_optional_as`] and [`fetch_all_as`] run a query and
+//! decode what it returns.
 
 use chrono::{DateTime, Utc};
 use helpdesk_core::StoreError;
 use helpdesk_core::attachment::{Attachment, AttachmentParent};
 use helpdesk_core::auth::Session;
-use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
+use helpdesk_core::conversation::{Conversation, Member};
 use helpdesk_core::event::{Audience, Event, EventId};
-use helpdesk_core::kb::{Article, ArticleStatus};
+use helpdesk_core::kb::Article;
 use helpdesk_core::message::Message;
-use helpdesk_core::notification::{Notification, NotificationData, NotificationKind};
+use helpdesk_core::notification::{Notification, NotificationData};
 use helpdesk_core::receipt::{Mark, Participant};
-use helpdesk_core::ticket::{Priority, Ticket, TicketEvent, TicketStatus};
+use helpdesk_core::store::StoreResult;
+use helpdesk_core::ticket::{Priority, Ticket, TicketEvent};
 use helpdesk_core::user::User;
-use helpdesk_core::webhook::{Delivery, DeliveryStatus, Webhook};
-use helpdesk_core::{Role, store::StoreResult};
-use sqlx::Row;
+use helpdesk_core::webhook::{ClaimedDelivery, Delivery, DeliveryStatus, Webhook};
+use serde_json::Value;
 use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgExecutor};
 use uuid::Uuid;
 
 use crate::error::SqlxResultExt;
@@ -43,287 +49,555 @@ fn parse<T: std::str::FromStr>(s: &str, what: &str) -> StoreResult<T> {
     s.parse().map_err(|_| corrupt(format!("bad {what} {s:?}")))
 }
 
-fn json<T: serde::de::DeserializeOwned>(v: serde_json::Value, what: &str) -> StoreResult<T> {
+fn json<T: serde::de::DeserializeOwned>(v: Value, what: &str) -> StoreResult<T> {
     serde_json::from_value(v).map_err(|e| corrupt(format!("bad {what}: {e}")))
 }
 
+/// A text column holding a serde name (`"mention"`, `"dead"`), as its enum.
+fn json_name<T: serde::de::DeserializeOwned>(s: String, what: &str) -> StoreResult<T> {
+    json(Value::String(s), what)
+}
+
 /// Serializes a value for a jsonb column.
-pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<serde_json::Value> {
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<Value> {
     serde_json::to_value(v).map_err(StoreError::other)
 }
 
-pub(crate) const USER_COLS: &str =
-    "id, email, name, role, is_active, password_hash, created_at, updated_at";
-
-pub(crate) fn user(r: &PgRow) -> StoreResult<User> {
-    Ok(User {
-        id: r.try_get("id").store()?,
-        email: r.try_get("email").store()?,
-        name: r.try_get("name").store()?,
-        role: parse::<Role>(r.try_get("role").store()?, "role")?,
-        is_active: r.try_get("is_active").store()?,
-        password_hash: r.try_get("password_hash").store()?,
-        created_at: r.try_get("created_at").store()?,
-        updated_at: r.try_get("updated_at").store()?,
-    })
+/// `cols` with every column prefixed by `alias.` (the result's column names stay the
+/// same, so the row struct of `cols` decodes it).
+pub(crate) fn prefixed(cols: &str, alias: &str) -> String {
+    cols.split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-pub(crate) const SESSION_COLS: &str =
-    "id, user_id, refresh_hash, refresh_expires_at, created_at, revoked_at";
-
-pub(crate) fn session(r: &PgRow) -> StoreResult<Session> {
-    Ok(Session {
-        id: r.try_get("id").store()?,
-        user_id: r.try_get("user_id").store()?,
-        refresh_hash: r.try_get("refresh_hash").store()?,
-        refresh_expires_at: r.try_get("refresh_expires_at").store()?,
-        created_at: r.try_get("created_at").store()?,
-        revoked_at: r.try_get("revoked_at").store()?,
-    })
+/// `cols` of table `alias` renamed `alias_col`, for a statement that selects several
+/// tables whose columns share names (see [`ClaimedRow`]).
+pub(crate) fn with_alias(cols: &str, alias: &str) -> String {
+    cols.split(',')
+        .map(|c| {
+            let c = c.trim();
+            format!("{alias}.{c} AS {alias}_{c}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-pub(crate) const TICKET_COLS: &str = "id, number, subject, description, status, priority, \
-     requester_id, assignee_id, tags, conversation_id, created_at, updated_at, \
-     first_response_at, resolved_at, closed_at, version";
+/// A query with its arguments bound, as the callers of the fetch helpers build them.
+pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
-pub(crate) fn priority_of(rank: i16) -> StoreResult<Priority> {
+/// Decodes a row into the core record `T` through its row struct `R`.
+pub(crate) fn decode<R, T>(row: &PgRow) -> StoreResult<T>
+where
+    R: for<'r> FromRow<'r, PgRow>,
+    T: TryFrom<R, Error = StoreError>,
+{
+    T::try_from(R::from_row(row).store()?)
+}
+
+/// Runs `query` and decodes the row it returns, if any, through the row struct `R`.
+pub(crate) async fn fetch_optional_as<'q, 'c, R, T>(
+    query: PgQuery<'q>,
+    conn: impl PgExecutor<'c>,
+) -> StoreResult<Option<T>>
+where
+    R: for<'r> FromRow<'r, PgRow>,
+    T: TryFrom<R, Error = StoreError>,
+{
+    let row = query.fetch_optional(conn).await.store()?;
+    row.as_ref().map(decode::<R, T>).transpose()
+}
+
+/// Runs `query` and decodes every row it returns through the row struct `R`.
+pub(crate) async fn fetch_all_as<'q, 'c, R, T>(
+    query: PgQuery<'q>,
+    conn: impl PgExecutor<'c>,
+) -> StoreResult<Vec<T>>
+where
+    R: for<'r> FromRow<'r, PgRow>,
+    T: TryFrom<R, Error = StoreError>,
+{
+    let rows = query.fetch_all(conn).await.store()?;
+    rows.iter().map(decode::<R, T>).collect()
+}
+
+#[derive(FromRow)]
+pub(crate) struct UserRow {
+    id: Uuid,
+    email: String,
+    name: String,
+    role: String,
+    is_active: bool,
+    password_hash: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl UserRow {
+    pub(crate) const COLS: &str =
+        "id, email, name, role, is_active, password_hash, created_at, updated_at";
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> StoreResult<User> {
+        Ok(User {
+            id: r.id,
+            email: r.email,
+            name: r.name,
+            role: parse(&r.role, "role")?,
+            is_active: r.is_active,
+            password_hash: r.password_hash,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct SessionRow {
+    id: Uuid,
+    user_id: Uuid,
+    refresh_hash: String,
+    refresh_expires_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl SessionRow {
+    pub(crate) const COLS: &str =
+        "id, user_id, refresh_hash, refresh_expires_at, created_at, revoked_at";
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> StoreResult<Session> {
+        Ok(Session {
+            id: r.id,
+            user_id: r.user_id,
+            refresh_hash: r.refresh_hash,
+            refresh_expires_at: r.refresh_expires_at,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        })
+    }
+}
+
+/// A priority as stored: its rank (`Priority::ALL` order), so that it sorts.
+pub(crate) fn priority_rank(p: Priority) -> i16 {
+    p.rank() as i16
+}
+
+fn priority_of(rank: i16) -> StoreResult<Priority> {
     Priority::ALL
         .get(usize::try_from(rank).map_err(|_| corrupt("negative priority"))?)
         .copied()
         .ok_or_else(|| corrupt(format!("bad priority {rank}")))
 }
 
-pub(crate) fn priority_rank(p: Priority) -> i16 {
-    p.rank() as i16
+#[derive(FromRow)]
+pub(crate) struct TicketRow {
+    id: Uuid,
+    number: i64,
+    subject: String,
+    description: String,
+    status: String,
+    priority: i16,
+    requester_id: Uuid,
+    assignee_id: Option<Uuid>,
+    tags: Vec<String>,
+    conversation_id: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    first_response_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+    version: i64,
 }
 
-pub(crate) fn ticket(r: &PgRow) -> StoreResult<Ticket> {
-    Ok(Ticket {
-        id: r.try_get("id").store()?,
-        number: r.try_get("number").store()?,
-        subject: r.try_get("subject").store()?,
-        description: r.try_get("description").store()?,
-        status: parse::<TicketStatus>(r.try_get("status").store()?, "status")?,
-        priority: priority_of(r.try_get("priority").store()?)?,
-        requester_id: r.try_get("requester_id").store()?,
-        assignee_id: r.try_get("assignee_id").store()?,
-        tags: r.try_get("tags").store()?,
-        conversation_id: r.try_get("conversation_id").store()?,
-        created_at: r.try_get("created_at").store()?,
-        updated_at: r.try_get("updated_at").store()?,
-        first_response_at: r.try_get("first_response_at").store()?,
-        resolved_at: r.try_get("resolved_at").store()?,
-        closed_at: r.try_get("closed_at").store()?,
-        version: u(r.try_get("version").store()?),
-    })
+impl TicketRow {
+    pub(crate) const COLS: &str = "id, number, subject, description, status, priority, \
+         requester_id, assignee_id, tags, conversation_id, created_at, updated_at, \
+         first_response_at, resolved_at, closed_at, version";
 }
 
-pub(crate) const TICKET_EVENT_COLS: &str = "id, ticket_id, kind, actor_id, at, data";
-
-pub(crate) fn ticket_event(r: &PgRow) -> StoreResult<TicketEvent> {
-    Ok(TicketEvent {
-        id: r.try_get("id").store()?,
-        ticket_id: r.try_get("ticket_id").store()?,
-        kind: r.try_get("kind").store()?,
-        actor_id: r.try_get("actor_id").store()?,
-        at: r.try_get("at").store()?,
-        data: r.try_get("data").store()?,
-    })
+impl TryFrom<TicketRow> for Ticket {
+    type Error = StoreError;
+    fn try_from(r: TicketRow) -> StoreResult<Ticket> {
+        Ok(Ticket {
+            id: r.id,
+            number: r.number,
+            subject: r.subject,
+            description: r.description,
+            status: parse(&r.status, "status")?,
+            priority: priority_of(r.priority)?,
+            requester_id: r.requester_id,
+            assignee_id: r.assignee_id,
+            tags: r.tags,
+            conversation_id: r.conversation_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            first_response_at: r.first_response_at,
+            resolved_at: r.resolved_at,
+            closed_at: r.closed_at,
+            version: u(r.version),
+        })
+    }
 }
 
-pub(crate) const CONVERSATION_COLS: &str = "id, kind, title, ticket_id, members, created_by, \
-     created_at, last_message_at, last_seq, last_public_seq, public_count, direct_key";
-
-pub(crate) fn conversation(r: &PgRow) -> StoreResult<Conversation> {
-    let kind: ConversationKind = parse(r.try_get("kind").store()?, "conversation kind")?;
-    let members: Vec<Member> = json(r.try_get("members").store()?, "members")?;
-    Ok(Conversation {
-        id: r.try_get("id").store()?,
-        kind,
-        title: r.try_get("title").store()?,
-        ticket_id: r.try_get("ticket_id").store()?,
-        members,
-        created_by: r.try_get("created_by").store()?,
-        created_at: r.try_get("created_at").store()?,
-        last_message_at: r.try_get("last_message_at").store()?,
-        last_seq: u(r.try_get("last_seq").store()?),
-        last_public_seq: u(r.try_get("last_public_seq").store()?),
-        public_count: u(r.try_get("public_count").store()?),
-        direct_key: r.try_get("direct_key").store()?,
-    })
+#[derive(FromRow)]
+pub(crate) struct TicketEventRow {
+    id: Uuid,
+    ticket_id: Uuid,
+    kind: String,
+    actor_id: Option<Uuid>,
+    at: DateTime<Utc>,
+    data: Value,
 }
 
-pub(crate) const MESSAGE_COLS: &str = "id, conversation_id, seq, sender_id, content, parent_id, \
-     reply_count, internal_reply_count, attachment_ids, internal, created_at, edited_at, \
-     deleted_at, public_ordinal, sender_ordinal";
-
-pub(crate) fn message(r: &PgRow) -> StoreResult<Message> {
-    Ok(Message {
-        id: r.try_get("id").store()?,
-        conversation_id: r.try_get("conversation_id").store()?,
-        seq: u(r.try_get("seq").store()?),
-        sender_id: r.try_get("sender_id").store()?,
-        content: r.try_get("content").store()?,
-        parent_id: r.try_get("parent_id").store()?,
-        reply_count: u(r.try_get("reply_count").store()?),
-        internal_reply_count: u(r.try_get("internal_reply_count").store()?),
-        attachment_ids: r.try_get("attachment_ids").store()?,
-        internal: r.try_get("internal").store()?,
-        created_at: r.try_get("created_at").store()?,
-        edited_at: r.try_get("edited_at").store()?,
-        deleted_at: r.try_get("deleted_at").store()?,
-        public_ordinal: u(r.try_get("public_ordinal").store()?),
-        sender_ordinal: u(r.try_get("sender_ordinal").store()?),
-    })
+impl TicketEventRow {
+    pub(crate) const COLS: &str = "id, ticket_id, kind, actor_id, at, data";
 }
 
-pub(crate) const PARTICIPANT_COLS: &str = "conversation_id, user_id, last_read_seq, \
-     public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
-     read_marks, delivered_marks, version";
-
-pub(crate) fn participant(r: &PgRow) -> StoreResult<Participant> {
-    let read_above: Vec<i64> = r.try_get("read_above").store()?;
-    let read_marks: Vec<Mark> = json(r.try_get("read_marks").store()?, "read marks")?;
-    let delivered_marks: Vec<Mark> =
-        json(r.try_get("delivered_marks").store()?, "delivered marks")?;
-    Ok(Participant {
-        conversation_id: r.try_get("conversation_id").store()?,
-        user_id: r.try_get("user_id").store()?,
-        last_read_seq: u(r.try_get("last_read_seq").store()?),
-        public_at_watermark: u(r.try_get("public_at_watermark").store()?),
-        own_at_watermark: u(r.try_get("own_at_watermark").store()?),
-        read_above: read_above.into_iter().map(u).collect(),
-        delivered_seq: u(r.try_get("delivered_seq").store()?),
-        sent_count: u(r.try_get("sent_count").store()?),
-        read_marks,
-        delivered_marks,
-        version: u(r.try_get("version").store()?),
-    })
+impl TryFrom<TicketEventRow> for TicketEvent {
+    type Error = StoreError;
+    fn try_from(r: TicketEventRow) -> StoreResult<TicketEvent> {
+        Ok(TicketEvent {
+            id: r.id,
+            ticket_id: r.ticket_id,
+            kind: r.kind,
+            actor_id: r.actor_id,
+            at: r.at,
+            data: r.data,
+        })
+    }
 }
 
-pub(crate) const NOTIFICATION_COLS: &str = "id, user_id, kind, title, body, ticket_id, \
-     conversation_id, message_id, read_at, created_at";
-
-pub(crate) fn notification_kind(s: &str) -> StoreResult<NotificationKind> {
-    json(serde_json::Value::String(s.to_owned()), "notification kind")
+#[derive(FromRow)]
+pub(crate) struct ConversationRow {
+    id: Uuid,
+    kind: String,
+    title: Option<String>,
+    ticket_id: Option<Uuid>,
+    members: Value,
+    created_by: Uuid,
+    created_at: DateTime<Utc>,
+    last_message_at: Option<DateTime<Utc>>,
+    last_seq: i64,
+    last_public_seq: i64,
+    public_count: i64,
+    direct_key: Option<String>,
 }
 
-pub(crate) fn notification(r: &PgRow) -> StoreResult<Notification> {
-    Ok(Notification {
-        id: r.try_get("id").store()?,
-        user_id: r.try_get("user_id").store()?,
-        kind: notification_kind(r.try_get("kind").store()?)?,
-        title: r.try_get("title").store()?,
-        body: r.try_get("body").store()?,
-        data: NotificationData {
-            ticket_id: r.try_get("ticket_id").store()?,
-            conversation_id: r.try_get("conversation_id").store()?,
-            message_id: r.try_get("message_id").store()?,
-        },
-        read_at: r.try_get("read_at").store()?,
-        created_at: r.try_get("created_at").store()?,
-    })
+impl ConversationRow {
+    /// Shares no column name with [`ParticipantRow::COLS`], so one row can hold both.
+    pub(crate) const COLS: &str = "id, kind, title, ticket_id, members, created_by, \
+         created_at, last_message_at, last_seq, last_public_seq, public_count, direct_key";
 }
 
-pub(crate) const ARTICLE_COLS: &str =
-    "id, slug, title, body, tags, status, author_id, created_at, updated_at, published_at";
-
-pub(crate) fn article_status(s: &str) -> StoreResult<ArticleStatus> {
-    parse(s, "article status")
+impl TryFrom<ConversationRow> for Conversation {
+    type Error = StoreError;
+    fn try_from(r: ConversationRow) -> StoreResult<Conversation> {
+        let members: Vec<Member> = json(r.members, "members")?;
+        Ok(Conversation {
+            id: r.id,
+            kind: parse(&r.kind, "conversation kind")?,
+            title: r.title,
+            ticket_id: r.ticket_id,
+            members,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            last_message_at: r.last_message_at,
+            last_seq: u(r.last_seq),
+            last_public_seq: u(r.last_public_seq),
+            public_count: u(r.public_count),
+            direct_key: r.direct_key,
+        })
+    }
 }
 
-pub(crate) fn article(r: &PgRow) -> StoreResult<Article> {
-    Ok(Article {
-        id: r.try_get("id").store()?,
-        slug: r.try_get("slug").store()?,
-        title: r.try_get("title").store()?,
-        body: r.try_get("body").store()?,
-        tags: r.try_get("tags").store()?,
-        status: article_status(r.try_get("status").store()?)?,
-        author_id: r.try_get("author_id").store()?,
-        created_at: r.try_get("created_at").store()?,
-        updated_at: r.try_get("updated_at").store()?,
-        published_at: r.try_get("published_at").store()?,
-    })
+#[derive(FromRow)]
+pub(crate) struct MessageRow {
+    id: Uuid,
+    conversation_id: Uuid,
+    seq: i64,
+    sender_id: Uuid,
+    content: String,
+    parent_id: Option<Uuid>,
+    reply_count: i64,
+    internal_reply_count: i64,
+    attachment_ids: Vec<Uuid>,
+    internal: bool,
+    created_at: DateTime<Utc>,
+    edited_at: Option<DateTime<Utc>>,
+    deleted_at: Option<DateTime<Utc>>,
+    public_ordinal: i64,
+    sender_ordinal: i64,
 }
 
-pub(crate) const ATTACHMENT_COLS: &str = "id, filename, content_type, size, sha256, \
-     uploaded_by, created_at, parent_kind, ticket_id, conversation_id, message_id";
-
-pub(crate) fn attachment(r: &PgRow) -> StoreResult<Attachment> {
-    let kind: Option<String> = r.try_get("parent_kind").store()?;
-    let ticket_id: Option<Uuid> = r.try_get("ticket_id").store()?;
-    let conversation_id: Option<Uuid> = r.try_get("conversation_id").store()?;
-    let message_id: Option<Uuid> = r.try_get("message_id").store()?;
-    let parent = match (kind.as_deref(), ticket_id, conversation_id, message_id) {
-        (None, ..) => None,
-        (Some("ticket"), Some(ticket_id), _, _) => Some(AttachmentParent::Ticket { ticket_id }),
-        (Some("message"), _, Some(conversation_id), Some(message_id)) => {
-            Some(AttachmentParent::Message {
-                conversation_id,
-                message_id,
-            })
-        }
-        _ => return Err(corrupt("bad attachment parent")),
-    };
-    Ok(Attachment {
-        id: r.try_get("id").store()?,
-        filename: r.try_get("filename").store()?,
-        content_type: r.try_get("content_type").store()?,
-        size: u(r.try_get("size").store()?),
-        sha256: r.try_get("sha256").store()?,
-        uploaded_by: r.try_get("uploaded_by").store()?,
-        created_at: r.try_get("created_at").store()?,
-        parent,
-    })
+impl MessageRow {
+    pub(crate) const COLS: &str = "id, conversation_id, seq, sender_id, content, \
+         parent_id, reply_count, internal_reply_count, attachment_ids, internal, created_at, \
+         edited_at, deleted_at, public_ordinal, sender_ordinal";
 }
 
-pub(crate) const EVENT_COLS: &str = "id, kind, at, audience, data, only_webhook";
-
-pub(crate) fn event_with_prefix(r: &PgRow, p: &str) -> StoreResult<Event> {
-    let audience: Audience = json(r.try_get(&*format!("{p}audience")).store()?, "audience")?;
-    Ok(Event {
-        id: EventId(u(r.try_get(&*format!("{p}id")).store()?)),
-        kind: r.try_get(&*format!("{p}kind")).store()?,
-        at: r.try_get(&*format!("{p}at")).store()?,
-        audience,
-        data: r.try_get(&*format!("{p}data")).store()?,
-        only_webhook: r.try_get(&*format!("{p}only_webhook")).store()?,
-    })
+impl TryFrom<MessageRow> for Message {
+    type Error = StoreError;
+    fn try_from(r: MessageRow) -> StoreResult<Message> {
+        Ok(Message {
+            id: r.id,
+            conversation_id: r.conversation_id,
+            seq: u(r.seq),
+            sender_id: r.sender_id,
+            content: r.content,
+            parent_id: r.parent_id,
+            reply_count: u(r.reply_count),
+            internal_reply_count: u(r.internal_reply_count),
+            attachment_ids: r.attachment_ids,
+            internal: r.internal,
+            created_at: r.created_at,
+            edited_at: r.edited_at,
+            deleted_at: r.deleted_at,
+            public_ordinal: u(r.public_ordinal),
+            sender_ordinal: u(r.sender_ordinal),
+        })
+    }
 }
 
-pub(crate) fn event(r: &PgRow) -> StoreResult<Event> {
-    event_with_prefix(r, "")
+#[derive(FromRow)]
+pub(crate) struct ParticipantRow {
+    conversation_id: Uuid,
+    user_id: Uuid,
+    last_read_seq: i64,
+    public_at_watermark: i64,
+    own_at_watermark: i64,
+    read_above: Vec<i64>,
+    delivered_seq: i64,
+    sent_count: i64,
+    read_marks: Value,
+    delivered_marks: Value,
+    version: i64,
 }
 
-pub(crate) const WEBHOOK_COLS: &str = "id, url, events, description, active, secret, \
-     previous_secret, previous_secret_until, created_at, updated_at";
-
-pub(crate) fn webhook_with_prefix(r: &PgRow, p: &str) -> StoreResult<Webhook> {
-    let prev: Option<String> = r.try_get(&*format!("{p}previous_secret")).store()?;
-    let until: Option<DateTime<Utc>> = r.try_get(&*format!("{p}previous_secret_until")).store()?;
-    Ok(Webhook {
-        id: r.try_get(&*format!("{p}id")).store()?,
-        url: r.try_get(&*format!("{p}url")).store()?,
-        events: r.try_get(&*format!("{p}events")).store()?,
-        description: r.try_get(&*format!("{p}description")).store()?,
-        active: r.try_get(&*format!("{p}active")).store()?,
-        secret: r.try_get(&*format!("{p}secret")).store()?,
-        previous_secret: prev.zip(until),
-        created_at: r.try_get(&*format!("{p}created_at")).store()?,
-        updated_at: r.try_get(&*format!("{p}updated_at")).store()?,
-    })
+impl ParticipantRow {
+    pub(crate) const COLS: &str = "conversation_id, user_id, last_read_seq, \
+         public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
+         read_marks, delivered_marks, version";
 }
 
-pub(crate) fn webhook(r: &PgRow) -> StoreResult<Webhook> {
-    webhook_with_prefix(r, "")
+impl TryFrom<ParticipantRow> for Participant {
+    type Error = StoreError;
+    fn try_from(r: ParticipantRow) -> StoreResult<Participant> {
+        let read_marks: Vec<Mark> = json(r.read_marks, "read marks")?;
+        let delivered_marks: Vec<Mark> = json(r.delivered_marks, "delivered marks")?;
+        Ok(Participant {
+            conversation_id: r.conversation_id,
+            user_id: r.user_id,
+            last_read_seq: u(r.last_read_seq),
+            public_at_watermark: u(r.public_at_watermark),
+            own_at_watermark: u(r.own_at_watermark),
+            read_above: r.read_above.into_iter().map(u).collect(),
+            delivered_seq: u(r.delivered_seq),
+            sent_count: u(r.sent_count),
+            read_marks,
+            delivered_marks,
+            version: u(r.version),
+        })
+    }
 }
 
-pub(crate) const DELIVERY_COLS: &str = "id, webhook_id, event_id, event_type, status, attempts, \
-     last_status_code, last_error, next_attempt_at, created_at";
+#[derive(FromRow)]
+pub(crate) struct NotificationRow {
+    id: Uuid,
+    user_id: Uuid,
+    kind: String,
+    title: String,
+    body: String,
+    ticket_id: Option<Uuid>,
+    conversation_id: Option<Uuid>,
+    message_id: Option<Uuid>,
+    read_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
 
-pub(crate) fn delivery_status(s: &str) -> StoreResult<DeliveryStatus> {
-    json(serde_json::Value::String(s.to_owned()), "delivery status")
+impl NotificationRow {
+    pub(crate) const COLS: &str = "id, user_id, kind, title, body, ticket_id, \
+         conversation_id, message_id, read_at, created_at";
+}
+
+impl TryFrom<NotificationRow> for Notification {
+    type Error = StoreError;
+    fn try_from(r: NotificationRow) -> StoreResult<Notification> {
+        Ok(Notification {
+            id: r.id,
+            user_id: r.user_id,
+            kind: json_name(r.kind, "notification kind")?,
+            title: r.title,
+            body: r.body,
+            data: NotificationData {
+                ticket_id: r.ticket_id,
+                conversation_id: r.conversation_id,
+                message_id: r.message_id,
+            },
+            read_at: r.read_at,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct ArticleRow {
+    id: Uuid,
+    slug: String,
+    title: String,
+    body: String,
+    tags: Vec<String>,
+    status: String,
+    author_id: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    published_at: Option<DateTime<Utc>>,
+}
+
+impl ArticleRow {
+    pub(crate) const COLS: &str =
+        "id, slug, title, body, tags, status, author_id, created_at, updated_at, published_at";
+}
+
+impl TryFrom<ArticleRow> for Article {
+    type Error = StoreError;
+    fn try_from(r: ArticleRow) -> StoreResult<Article> {
+        Ok(Article {
+            id: r.id,
+            slug: r.slug,
+            title: r.title,
+            body: r.body,
+            tags: r.tags,
+            status: parse(&r.status, "article status")?,
+            author_id: r.author_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            published_at: r.published_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct AttachmentRow {
+    id: Uuid,
+    filename: String,
+    content_type: String,
+    size: i64,
+    sha256: String,
+    uploaded_by: Uuid,
+    created_at: DateTime<Utc>,
+    parent_kind: Option<String>,
+    ticket_id: Option<Uuid>,
+    conversation_id: Option<Uuid>,
+    message_id: Option<Uuid>,
+}
+
+impl AttachmentRow {
+    pub(crate) const COLS: &str = "id, filename, content_type, size, sha256, \
+         uploaded_by, created_at, parent_kind, ticket_id, conversation_id, message_id";
+}
+
+impl TryFrom<AttachmentRow> for Attachment {
+    type Error = StoreError;
+    fn try_from(r: AttachmentRow) -> StoreResult<Attachment> {
+        let parent = match (
+            r.parent_kind.as_deref(),
+            r.ticket_id,
+            r.conversation_id,
+            r.message_id,
+        ) {
+            (None, ..) => None,
+            (Some("ticket"), Some(ticket_id), _, _) => Some(AttachmentParent::Ticket { ticket_id }),
+            (Some("message"), _, Some(conversation_id), Some(message_id)) => {
+                Some(AttachmentParent::Message {
+                    conversation_id,
+                    message_id,
+                })
+            }
+            _ => return Err(corrupt("bad attachment parent")),
+        };
+        Ok(Attachment {
+            id: r.id,
+            filename: r.filename,
+            content_type: r.content_type,
+            size: u(r.size),
+            sha256: r.sha256,
+            uploaded_by: r.uploaded_by,
+            created_at: r.created_at,
+            parent,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct EventRow {
+    id: i64,
+    kind: String,
+    at: DateTime<Utc>,
+    audience: Value,
+    data: Value,
+    only_webhook: Option<Uuid>,
+}
+
+impl EventRow {
+    pub(crate) const COLS: &str = "id, kind, at, audience, data, only_webhook";
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> StoreResult<Event> {
+        let audience: Audience = json(r.audience, "audience")?;
+        Ok(Event {
+            id: EventId(u(r.id)),
+            kind: r.kind,
+            at: r.at,
+            audience,
+            data: r.data,
+            only_webhook: r.only_webhook,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct WebhookRow {
+    id: Uuid,
+    url: String,
+    events: Vec<String>,
+    description: String,
+    active: bool,
+    secret: String,
+    previous_secret: Option<String>,
+    previous_secret_until: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl WebhookRow {
+    pub(crate) const COLS: &str = "id, url, events, description, active, secret, \
+         previous_secret, previous_secret_until, created_at, updated_at";
+}
+
+impl TryFrom<WebhookRow> for Webhook {
+    type Error = StoreError;
+    fn try_from(r: WebhookRow) -> StoreResult<Webhook> {
+        Ok(Webhook {
+            id: r.id,
+            url: r.url,
+            events: r.events,
+            description: r.description,
+            active: r.active,
+            secret: r.secret,
+            previous_secret: r.previous_secret.zip(r.previous_secret_until),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
 }
 
 pub(crate) fn delivery_status_str(s: DeliveryStatus) -> &'static str {
@@ -335,27 +609,95 @@ pub(crate) fn delivery_status_str(s: DeliveryStatus) -> &'static str {
     }
 }
 
-pub(crate) fn delivery(r: &PgRow) -> StoreResult<Delivery> {
-    let code: Option<i32> = r.try_get("last_status_code").store()?;
-    let attempts: i32 = r.try_get("attempts").store()?;
-    Ok(Delivery {
-        id: r.try_get("id").store()?,
-        webhook_id: r.try_get("webhook_id").store()?,
-        event_id: EventId(u(r.try_get("event_id").store()?)),
-        event_type: r.try_get("event_type").store()?,
-        status: delivery_status(r.try_get("status").store()?)?,
-        attempts: u32::try_from(attempts).unwrap_or(0),
-        last_status_code: code.and_then(|c| u16::try_from(c).ok()),
-        last_error: r.try_get("last_error").store()?,
-        next_attempt_at: r.try_get("next_attempt_at").store()?,
-        created_at: r.try_get("created_at").store()?,
-    })
+#[derive(FromRow)]
+pub(crate) struct DeliveryRow {
+    id: Uuid,
+    webhook_id: Uuid,
+    event_id: i64,
+    event_type: String,
+    status: String,
+    attempts: i32,
+    last_status_code: Option<i32>,
+    last_error: Option<String>,
+    next_attempt_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
 }
 
-/// Decodes every row with `f`.
-pub(crate) fn all<T>(rows: &[PgRow], f: fn(&PgRow) -> StoreResult<T>) -> StoreResult<Vec<T>> {
-    rows.iter().map(f).collect()
+impl DeliveryRow {
+    pub(crate) const COLS: &str = "id, webhook_id, event_id, event_type, status, \
+         attempts, last_status_code, last_error, next_attempt_at, created_at";
 }
 
-/// A query with its arguments bound, as the row helpers build them.
-pub(crate) type PgQuery<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+impl TryFrom<DeliveryRow> for Delivery {
+    type Error = StoreError;
+    fn try_from(r: DeliveryRow) -> StoreResult<Delivery> {
+        Ok(Delivery {
+            id: r.id,
+            webhook_id: r.webhook_id,
+            event_id: EventId(u(r.event_id)),
+            event_type: r.event_type,
+            status: json_name(r.status, "delivery status")?,
+            attempts: u32::try_from(r.attempts).unwrap_or(0),
+            last_status_code: r.last_status_code.and_then(|c| u16::try_from(c).ok()),
+            last_error: r.last_error,
+            next_attempt_at: r.next_attempt_at,
+            created_at: r.created_at,
+        })
+    }
+}
+
+/// A claimed delivery as `claim_deliveries` selects it: the delivery's columns under
+/// their names, its event's and its endpoint's under `e_` and `w_` ([`with_alias`] of
+/// [`EventRow::COLS`] and [`WebhookRow::COLS`]), since the three tables share names.
+#[derive(FromRow)]
+pub(crate) struct ClaimedRow {
+    #[sqlx(flatten)]
+    delivery: DeliveryRow,
+    e_id: i64,
+    e_kind: String,
+    e_at: DateTime<Utc>,
+    e_audience: Value,
+    e_data: Value,
+    e_only_webhook: Option<Uuid>,
+    w_id: Uuid,
+    w_url: String,
+    w_events: Vec<String>,
+    w_description: String,
+    w_active: bool,
+    w_secret: String,
+    w_previous_secret: Option<String>,
+    w_previous_secret_until: Option<DateTime<Utc>>,
+    w_created_at: DateTime<Utc>,
+    w_updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ClaimedRow> for ClaimedDelivery {
+    type Error = StoreError;
+    fn try_from(r: ClaimedRow) -> StoreResult<ClaimedDelivery> {
+        let event = EventRow {
+            id: r.e_id,
+            kind: r.e_kind,
+            at: r.e_at,
+            audience: r.e_audience,
+            data: r.e_data,
+            only_webhook: r.e_only_webhook,
+        };
+        let webhook = WebhookRow {
+            id: r.w_id,
+            url: r.w_url,
+            events: r.w_events,
+            description: r.w_description,
+            active: r.w_active,
+            secret: r.w_secret,
+            previous_secret: r.w_previous_secret,
+            previous_secret_until: r.w_previous_secret_until,
+            created_at: r.w_created_at,
+            updated_at: r.w_updated_at,
+        };
+        Ok(ClaimedDelivery {
+            delivery: r.delivery.try_into()?,
+            event: event.try_into()?,
+            webhook: webhook.try_into()?,
+        })
+    }
+}

@@ -24,7 +24,9 @@ use crate::attachments::{attach, delete_blobs_of};
 use crate::conversations::push_new_conversation;
 use crate::effects::{Writes, write_effects};
 use crate::error::SqlxResultExt;
-use crate::rows::{self, i, micros, priority_rank};
+use crate::rows::{
+    TicketEventRow, TicketRow, fetch_all_as, fetch_optional_as, i, micros, priority_rank,
+};
 
 /// Inserts a ticket with `number`, or with the next number of the sequence when `None`;
 /// returns the number it got.
@@ -182,32 +184,19 @@ impl TicketStore for PostgresStore {
     }
 
     async fn get_ticket(&self, id: Uuid) -> StoreResult<Option<Ticket>> {
-        let sql = format!("SELECT {} FROM tickets WHERE id = $1", rows::TICKET_COLS);
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::ticket).transpose()
+        let sql = format!("SELECT {} FROM tickets WHERE id = $1", TicketRow::COLS);
+        fetch_optional_as::<TicketRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
     }
 
     async fn get_ticket_by_number(&self, number: i64) -> StoreResult<Option<Ticket>> {
-        let sql = format!(
-            "SELECT {} FROM tickets WHERE number = $1",
-            rows::TICKET_COLS
-        );
-        let row = sqlx::query(&sql)
-            .bind(number)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::ticket).transpose()
+        let sql = format!("SELECT {} FROM tickets WHERE number = $1", TicketRow::COLS);
+        fetch_optional_as::<TicketRow, _>(sqlx::query(&sql).bind(number), self.pool_ref()).await
     }
 
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>> {
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
             "SELECT {} FROM tickets WHERE true",
-            rows::TICKET_COLS
+            TicketRow::COLS
         ));
         if !query.statuses.is_empty() {
             let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
@@ -257,8 +246,7 @@ impl TicketStore for PostgresStore {
         }
         q.push(format!(" ORDER BY {col} {dir}, id {dir} LIMIT "))
             .push_bind(i(query.limit as u64 + 1));
-        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
-        rows::all(&found, rows::ticket)
+        fetch_all_as::<TicketRow, _>(q.build(), self.pool_ref()).await
     }
 
     async fn list_ticket_events(
@@ -269,7 +257,7 @@ impl TicketStore for PostgresStore {
     ) -> StoreResult<Vec<TicketEvent>> {
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
             "SELECT {} FROM ticket_events WHERE ticket_id = ",
-            rows::TICKET_EVENT_COLS
+            TicketEventRow::COLS
         ));
         q.push_bind(ticket_id);
         if let Some(c) = cursor {
@@ -281,7 +269,6 @@ impl TicketStore for PostgresStore {
         }
         q.push(" ORDER BY at, id LIMIT ")
             .push_bind(i(limit as u64 + 1));
-        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
-        rows::all(&found, rows::ticket_event)
+        fetch_all_as::<TicketEventRow, _>(q.build(), self.pool_ref()).await
     }
 }

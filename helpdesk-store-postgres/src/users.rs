@@ -12,11 +12,11 @@ use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::PostgresStore;
-use crate::conversations::prefixed;
 use crate::effects::write_effects;
 use crate::error::SqlxResultExt;
-use crate::rows::PgQuery;
-use crate::rows::{self, i, micros};
+use crate::rows::{
+    PgQuery, SessionRow, UserRow, fetch_all_as, fetch_optional_as, i, micros, prefixed, u,
+};
 
 /// Binds a user's columns as `$1..$8` (id, email, name, role, is_active,
 /// password_hash, created_at, updated_at), for the INSERT and the UPDATE alike.
@@ -90,31 +90,21 @@ impl UserStore for PostgresStore {
     }
 
     async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>> {
-        let sql = format!("SELECT {} FROM users WHERE id = $1", rows::USER_COLS);
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::user).transpose()
+        let sql = format!("SELECT {} FROM users WHERE id = $1", UserRow::COLS);
+        fetch_optional_as::<UserRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
     }
 
     async fn get_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
         let sql = format!(
             "SELECT {} FROM users WHERE lower(email) = lower($1)",
-            rows::USER_COLS
+            UserRow::COLS
         );
-        let row = sqlx::query(&sql)
-            .bind(email)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::user).transpose()
+        fetch_optional_as::<UserRow, _>(sqlx::query(&sql).bind(email), self.pool_ref()).await
     }
 
     async fn list_users(&self, query: &UserQuery) -> StoreResult<Vec<User>> {
         let mut q: QueryBuilder<Postgres> =
-            QueryBuilder::new(format!("SELECT {} FROM users WHERE true", rows::USER_COLS));
+            QueryBuilder::new(format!("SELECT {} FROM users WHERE true", UserRow::COLS));
         if let Some(role) = query.role {
             q.push(" AND role = ").push_bind(role.as_str());
         }
@@ -134,8 +124,7 @@ impl UserStore for PostgresStore {
         }
         q.push(" ORDER BY created_at, id LIMIT ")
             .push_bind(i(query.limit as u64 + 1));
-        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
-        rows::all(&found, rows::user)
+        fetch_all_as::<UserRow, _>(q.build(), self.pool_ref()).await
     }
 
     async fn count_users(&self) -> StoreResult<u64> {
@@ -143,7 +132,7 @@ impl UserStore for PostgresStore {
             .fetch_one(self.pool_ref())
             .await
             .store()?;
-        Ok(rows::u(n))
+        Ok(u(n))
     }
 
     async fn staff_ids(&self) -> StoreResult<Vec<Uuid>> {
@@ -161,13 +150,8 @@ impl UserStore for PostgresStore {
     }
 
     async fn get_session(&self, id: Uuid) -> StoreResult<Option<Session>> {
-        let sql = format!("SELECT {} FROM sessions WHERE id = $1", rows::SESSION_COLS);
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::session).transpose()
+        let sql = format!("SELECT {} FROM sessions WHERE id = $1", SessionRow::COLS);
+        fetch_optional_as::<SessionRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
     }
 
     async fn live_session_user(&self, session_id: Uuid) -> StoreResult<Option<User>> {
@@ -176,14 +160,9 @@ impl UserStore for PostgresStore {
         let sql = format!(
             "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id = $1 AND s.revoked_at IS NULL",
-            prefixed(rows::USER_COLS, "u")
+            prefixed(UserRow::COLS, "u")
         );
-        let row = sqlx::query(&sql)
-            .bind(session_id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::user).transpose()
+        fetch_optional_as::<UserRow, _>(sqlx::query(&sql).bind(session_id), self.pool_ref()).await
     }
 
     async fn rotate_refresh(

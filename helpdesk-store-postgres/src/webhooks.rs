@@ -13,20 +13,11 @@ use uuid::Uuid;
 use sqlx::PgConnection;
 
 use crate::PostgresStore;
-use crate::conversations::prefixed;
 use crate::error::SqlxResultExt;
-use crate::rows::PgQuery;
-use crate::rows::{self, delivery_status_str, i, micros};
-
-fn with_alias(cols: &str, alias: &str) -> String {
-    cols.split(',')
-        .map(|c| {
-            let c = c.trim();
-            format!("{alias}.{c} AS {alias}_{c}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+use crate::rows::{
+    ClaimedRow, DeliveryRow, EventRow, PgQuery, WebhookRow, delivery_status_str, fetch_all_as,
+    fetch_optional_as, i, micros, prefixed, with_alias,
+};
 
 /// Binds an endpoint's columns as `$1..$10` (id, url, events, description, active,
 /// secret, previous_secret, previous_secret_until, created_at, updated_at), for the
@@ -96,22 +87,16 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn get_webhook(&self, id: Uuid) -> StoreResult<Option<Webhook>> {
-        let sql = format!("SELECT {} FROM webhooks WHERE id = $1", rows::WEBHOOK_COLS);
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::webhook).transpose()
+        let sql = format!("SELECT {} FROM webhooks WHERE id = $1", WebhookRow::COLS);
+        fetch_optional_as::<WebhookRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
     }
 
     async fn list_webhooks(&self) -> StoreResult<Vec<Webhook>> {
         let sql = format!(
             "SELECT {} FROM webhooks ORDER BY created_at, id",
-            rows::WEBHOOK_COLS
+            WebhookRow::COLS
         );
-        let found = sqlx::query(&sql).fetch_all(self.pool_ref()).await.store()?;
-        rows::all(&found, rows::webhook)
+        fetch_all_as::<WebhookRow, _>(sqlx::query(&sql), self.pool_ref()).await
     }
 
     async fn claim_deliveries(
@@ -136,27 +121,15 @@ impl WebhookStore for PostgresStore {
              SELECT due.*, {e}, {w} FROM due \
              JOIN webhooks w ON w.id = due.webhook_id JOIN events e ON e.id = due.event_id \
              ORDER BY due.next_attempt_at, due.event_id, due.id",
-            d = prefixed(rows::DELIVERY_COLS, "d"),
-            e = with_alias(rows::EVENT_COLS, "e"),
-            w = with_alias(rows::WEBHOOK_COLS, "w"),
+            d = prefixed(DeliveryRow::COLS, "d"),
+            e = with_alias(EventRow::COLS, "e"),
+            w = with_alias(WebhookRow::COLS, "w"),
         );
-        let found = sqlx::query(&sql)
+        let query = sqlx::query(&sql)
             .bind(now)
             .bind(i(limit as u64))
-            .bind(lease_until)
-            .fetch_all(self.pool_ref())
-            .await
-            .store()?;
-        found
-            .iter()
-            .map(|r| {
-                Ok(ClaimedDelivery {
-                    delivery: rows::delivery(r)?,
-                    event: rows::event_with_prefix(r, "e_")?,
-                    webhook: rows::webhook_with_prefix(r, "w_")?,
-                })
-            })
-            .collect()
+            .bind(lease_until);
+        fetch_all_as::<ClaimedRow, _>(query, self.pool_ref()).await
     }
 
     async fn update_delivery(&self, d: &Delivery) -> StoreResult<()> {
@@ -185,16 +158,8 @@ impl WebhookStore for PostgresStore {
     }
 
     async fn get_delivery(&self, id: Uuid) -> StoreResult<Option<Delivery>> {
-        let sql = format!(
-            "SELECT {} FROM deliveries WHERE id = $1",
-            rows::DELIVERY_COLS
-        );
-        let row = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(self.pool_ref())
-            .await
-            .store()?;
-        row.as_ref().map(rows::delivery).transpose()
+        let sql = format!("SELECT {} FROM deliveries WHERE id = $1", DeliveryRow::COLS);
+        fetch_optional_as::<DeliveryRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
     }
 
     async fn list_deliveries(
@@ -205,7 +170,7 @@ impl WebhookStore for PostgresStore {
     ) -> StoreResult<Vec<Delivery>> {
         let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
             "SELECT {} FROM deliveries WHERE webhook_id = ",
-            rows::DELIVERY_COLS
+            DeliveryRow::COLS
         ));
         q.push_bind(webhook_id);
         if let Some(c) = cursor {
@@ -217,7 +182,6 @@ impl WebhookStore for PostgresStore {
         }
         q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
             .push_bind(i(limit as u64 + 1));
-        let found = q.build().fetch_all(self.pool_ref()).await.store()?;
-        rows::all(&found, rows::delivery)
+        fetch_all_as::<DeliveryRow, _>(q.build(), self.pool_ref()).await
     }
 }
