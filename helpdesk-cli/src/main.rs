@@ -16,7 +16,10 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use helpdesk_core::{Config, Helpdesk};
 
 use crate::config::{parse_duration, parse_proxy, parse_schedule, parse_size};
@@ -31,7 +34,7 @@ use crate::config::{parse_duration, parse_proxy, parse_schedule, parse_size};
   helpdesk serve --store sled:./helpdesk-data
   helpdesk user create --email ada@example.com --name Ada --role admin
   helpdesk ticket list --status open --assignee none
-  helpdesk --url https://helpdesk.example.com user list      # with HELPDESK_TOKEN
+  helpdesk user list --url https://helpdesk.example.com      # with HELPDESK_TOKEN
   helpdesk export --store sled:./helpdesk-data - | helpdesk import --store postgres://db/helpdesk -
 
 Exit codes: 0 success, 1 failure, 2 bad input, 3 not found, 4 conflict, 5 not allowed,
@@ -56,7 +59,7 @@ struct Cli {
     )]
     log_format: LogFormat,
     #[command(flatten)]
-    admin: cmd::Global,
+    leading: cmd::LeadingAdminArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -84,44 +87,8 @@ enum Command {
     #[command(after_help = "Example:
   helpdesk migrate --store postgres://helpdesk@db/helpdesk")]
     Migrate,
-    /// Manage users.
-    #[command(
-        subcommand,
-        after_help = "Examples:
-  helpdesk user create --email ada@example.com --name Ada --role admin
-  helpdesk user list --role agent
-  helpdesk user deactivate bob@example.com"
-    )]
-    User(cmd::user::UserCommand),
-    /// Work with tickets.
-    #[command(
-        subcommand,
-        after_help = "Examples:
-  helpdesk ticket list --status open --assignee none
-  helpdesk ticket show 42
-  helpdesk ticket status 42 resolved"
-    )]
-    Ticket(cmd::ticket::TicketCommand),
-    /// Import or export the knowledge base as Markdown files.
-    #[command(
-        subcommand,
-        after_help = "Examples:
-  helpdesk kb import ./kb
-  helpdesk kb export ./kb"
-    )]
-    Kb(cmd::kb::KbCommand),
-    /// Manage webhook endpoints and their deliveries.
-    #[command(
-        subcommand,
-        after_help = "Examples:
-  helpdesk webhook add https://hooks.example.com/in
-  helpdesk webhook list"
-    )]
-    Webhook(cmd::webhook::WebhookCommand),
-    /// Write the whole store as JSON Lines (a backup, or a move to another store).
-    Export(cmd::archive::ExportArgs),
-    /// Read a JSON Lines export into an empty store.
-    Import(cmd::archive::ImportArgs),
+    #[command(flatten)]
+    Admin(Box<cmd::AdminCommand>),
     /// Print a shell completion script.
     #[command(after_help = "Examples:
   helpdesk completions bash > ~/.local/share/bash-completion/completions/helpdesk
@@ -172,22 +139,25 @@ struct ServeArgs {
     #[arg(long = "trusted-proxy", env = "HELPDESK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     trusted_proxies: Vec<ipnet::IpNet>,
     /// Allow webhook URLs on loopback, private and link-local addresses.
-    #[arg(long, env = "HELPDESK_WEBHOOKS_ALLOW_PRIVATE")]
+    #[arg(long, env = "HELPDESK_WEBHOOKS_ALLOW_PRIVATE", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     webhooks_allow_private: bool,
     /// Webhook retry delays.
     #[arg(long, env = "HELPDESK_WEBHOOK_RETRY_SCHEDULE", default_value = "5s,5m,30m,2h,5h,10h,10h", value_parser = parse_schedule)]
     webhook_retry_schedule: config::Schedule,
     /// Do not deliver webhooks from this instance (deliveries wait in the store for an
     /// instance that does; fuzzing runs use it so generated URLs are never called).
-    #[arg(long, env = "HELPDESK_NO_WEBHOOK_WORKER")]
+    #[arg(long, env = "HELPDESK_NO_WEBHOOK_WORKER", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     no_webhook_worker: bool,
 }
 
+/// Logs go to standard error, coloured only when it is a terminal (a log file or a
+/// journal gets plain text).
 fn init_logs(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -204,36 +174,50 @@ async fn main() -> ExitCode {
         _ => "warn",
     };
     init_logs(cli.log_format, level);
-    match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let code = e.downcast_ref::<cmd::CliError>().map_or(1, |c| c.code);
-            ExitCode::from(code)
-        }
+    let name = match &cli.command {
+        Command::Serve(_) => "serve",
+        Command::Migrate => "migrate",
+        Command::Completions { .. } => "completions",
+        Command::Admin(_) => "",
+    };
+    if let (Some(flag), false) = (cli.leading.first_given(), name.is_empty()) {
+        let e = cmd::CliError::invalid(format!(
+            "{flag} belongs to the administration commands \
+             (user, ticket, kb, webhook, export, import), not to `{name}`"
+        ));
+        return fail(&e, e.exit.code());
     }
-}
-
-type CliResult<T = ()> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
-async fn run(cli: Cli) -> CliResult {
-    match cli.command {
+    let result = match cli.command {
         Command::Serve(args) => serve(&cli.store, *args).await,
-        Command::Migrate => {
-            store::migrate(&cli.store).await?;
-            println!("the store is up to date");
-            Ok(())
-        }
+        Command::Migrate => store::migrate(&cli.store)
+            .await
+            .map(|()| println!("the store is up to date"))
+            .map_err(Into::into),
         Command::Completions { shell } => {
             let mut command = Cli::command();
             clap_complete::generate(shell, &mut command, "helpdesk", &mut std::io::stdout());
             Ok(())
         }
-        other => Ok(cmd::run(&cli.admin, &cli.store, other).await?),
+        Command::Admin(command) => match cmd::run(*command, cli.leading, &cli.store).await {
+            Ok(()) => Ok(()),
+            Err(e) => return fail(&e, e.exit.code()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // `serve` and `migrate` fail with 1 whatever the cause.
+        Err(e) => fail(&*e, 1),
     }
 }
 
-async fn serve(store_spec: &str, args: ServeArgs) -> CliResult {
+fn fail(e: &dyn std::fmt::Display, code: u8) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(code)
+}
+
+type ServeResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+async fn serve(store_spec: &str, args: ServeArgs) -> ServeResult {
     let st = store::open_store(store_spec).await?;
     let config = Config {
         jwt_secret: args.jwt_secret,

@@ -15,7 +15,7 @@ use serde_json::json;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
 
 use super::backend::{Backend, check};
-use super::error::{CliError, CliResult, code};
+use super::error::{CliError, CliResult, Exit};
 use super::output;
 
 const BUFFER: usize = 256 * 1024;
@@ -27,6 +27,8 @@ const BUFFER: usize = 256 * 1024;
   helpdesk export --url https://helpdesk.example.com backup.jsonl   # a live server, with HELPDESK_TOKEN
   helpdesk export --store sled:./helpdesk-data - | helpdesk import --store postgres://db/helpdesk -")]
 pub struct ExportArgs {
+    #[command(flatten)]
+    pub admin: super::AdminArgs,
     /// The archive file, or `-` for standard output.
     pub file: String,
     /// Replace the file if it exists.
@@ -47,6 +49,8 @@ Text may not hold control characters other than tab, newline and carriage return
 archive of a store written before that rule may: the import names the line and field,
 and --replace-control-chars imports it with each such character replaced by U+FFFD.")]
 pub struct ImportArgs {
+    #[command(flatten)]
+    pub admin: super::AdminArgs,
     /// The archive file, or `-` for standard input.
     pub file: String,
     /// Replace control characters that text may not hold with U+FFFD instead of
@@ -117,7 +121,7 @@ pub async fn export(b: &Backend, args: ExportArgs, json_out: bool) -> CliResult 
         let path = PathBuf::from(&args.file);
         if path.exists() && !args.force {
             return Err(CliError::new(
-                code::CONFLICT,
+                Exit::Conflict,
                 format!(
                     "{} exists: choose another file or pass --force",
                     path.display()
@@ -147,7 +151,7 @@ pub async fn export(b: &Backend, args: ExportArgs, json_out: bool) -> CliResult 
             let mut ended = false;
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(|e| {
-                    CliError::new(code::FAILURE, format!("the export broke off: {e}"))
+                    CliError::new(Exit::Failure, format!("the export broke off: {e}"))
                 })?;
                 s.records += chunk.iter().filter(|b| **b == b'\n').count() as u64;
                 s.bytes += chunk.len() as u64;
@@ -157,7 +161,7 @@ pub async fn export(b: &Backend, args: ExportArgs, json_out: bool) -> CliResult 
             }
             if !ended && s.bytes > 0 {
                 return Err(CliError::new(
-                    code::FAILURE,
+                    Exit::Failure,
                     "the export broke off mid-line",
                 ));
             }
@@ -196,7 +200,7 @@ pub async fn import(b: &Backend, args: ImportArgs, json_out: bool) -> CliResult 
                 .await
                 .map_err(|e| {
                     let e = CliError::from(e);
-                    CliError::new(e.code, format!("import failed: {}", e.message))
+                    e.context("import failed")
                 })?
         }
         Backend::Remote(r) => {
@@ -235,7 +239,7 @@ pub async fn import(b: &Backend, args: ImportArgs, json_out: bool) -> CliResult 
                 .map_err(|e| r.unreachable(e))?;
             let v: serde_json::Value = check(resp)
                 .await
-                .map_err(|e| CliError::new(e.code, format!("import failed: {}", e.message)))?
+                .map_err(|e| e.context("import failed"))?
                 .json()
                 .await
                 .map_err(|e| r.unreachable(e))?;

@@ -2,12 +2,12 @@
 //! library as the actor (`--as`, else the system); [`Backend::Remote`] calls a running
 //! server's HTTP API with an admin token.
 
-use helpdesk_core::{Config, Cursor, Helpdesk, Page, Principal};
+use helpdesk_core::{Config, Cursor, ErrorKind, Helpdesk, Page, Principal};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::Global;
-use super::error::{CliError, CliResult, code};
+use super::AdminArgs;
+use super::error::{CliError, CliResult, Exit};
 
 /// The way to the helpdesk.
 pub enum Backend {
@@ -24,7 +24,12 @@ pub enum Backend {
 
 impl Backend {
     /// Opens the store named by `store_spec`, or prepares HTTP calls to `--url`.
-    pub async fn connect(global: &Global, store_spec: &str) -> CliResult<Backend> {
+    /// `webhooks_allow_private` is `serve`'s switch of the same name, for a local store.
+    pub async fn connect(
+        global: &AdminArgs,
+        store_spec: &str,
+        webhooks_allow_private: bool,
+    ) -> CliResult<Backend> {
         if let Some(url) = &global.url {
             if global.as_email.is_some() {
                 return Err(CliError::invalid(
@@ -33,7 +38,7 @@ impl Backend {
             }
             let Some(token) = global.token.clone().filter(|t| !t.trim().is_empty()) else {
                 return Err(CliError::new(
-                    code::FORBIDDEN,
+                    Exit::NotAllowed,
                     "--url needs an admin's access token in HELPDESK_TOKEN (or --token)",
                 ));
             };
@@ -49,26 +54,9 @@ impl Backend {
                 http: reqwest::Client::new(),
             }));
         }
-        let store = crate::store::open_store(store_spec).await.map_err(|e| {
-            let text = e.to_string();
-            let code =
-                if text.contains("in use by another process") || text.contains("cannot connect") {
-                    code::UNAVAILABLE
-                } else {
-                    code::FAILURE
-                };
-            CliError::new(code, text)
-        })?;
-        // The same switch as `serve`: webhook URLs on private addresses are refused
-        // unless the operator allows them.
-        let allow_private = std::env::var("HELPDESK_WEBHOOKS_ALLOW_PRIVATE").is_ok_and(|v| {
-            matches!(
-                v.trim().to_ascii_lowercase().as_str(),
-                "1" | "true" | "yes" | "on"
-            )
-        });
+        let store = crate::store::open_store(store_spec).await?;
         let config = Config {
-            webhooks_allow_private: allow_private,
+            webhooks_allow_private,
             ..Config::default()
         };
         let hd = Helpdesk::new(store, config);
@@ -79,14 +67,14 @@ impl Backend {
                     .find_user_by_email(&Principal::system(), email)
                     .await
                     .map_err(|e| match CliError::from(e) {
-                        e if e.code == code::NOT_FOUND => {
+                        e if e.is_not_found() => {
                             CliError::not_found(format!("--as {email}: no such user"))
                         }
                         e => e,
                     })?;
                 if !u.role.is_staff() || !u.is_active {
                     return Err(CliError::new(
-                        code::FORBIDDEN,
+                        Exit::NotAllowed,
                         format!("--as {email}: only an active admin or agent can act here"),
                     ));
                 }
@@ -123,7 +111,7 @@ impl Remote {
         }
         serde_json::from_slice(&bytes).map_err(|e| {
             CliError::new(
-                code::FAILURE,
+                Exit::Failure,
                 format!("the server's answer is not JSON: {e}"),
             )
         })
@@ -159,7 +147,7 @@ impl Remote {
 
     pub(crate) fn unreachable(&self, e: reqwest::Error) -> CliError {
         CliError::new(
-            code::UNAVAILABLE,
+            Exit::Unavailable,
             format!("cannot reach the server at {}: {e}", self.base),
         )
     }
@@ -177,23 +165,32 @@ pub async fn check(resp: reqwest::Response) -> CliResult<reqwest::Response> {
         .or(problem["title"].as_str())
         .unwrap_or(status.canonical_reason().unwrap_or("error"))
         .to_string();
-    let code = match status.as_u16() {
-        400 | 413 | 415 | 422 => code::INVALID,
-        401 | 403 => code::FORBIDDEN,
-        404 => code::NOT_FOUND,
-        409 => code::CONFLICT,
-        503 => code::UNAVAILABLE,
-        _ => code::FAILURE,
-    };
+    let exit = Exit::of(kind_of_status(status.as_u16()));
     let hint = if status.as_u16() == 401 {
         " (is HELPDESK_TOKEN a current admin access token?)"
     } else {
         ""
     };
     Err(CliError::new(
-        code,
+        exit,
         format!("the server answered {}: {detail}{hint}", status.as_u16()),
     ))
+}
+
+/// The kind of error an HTTP status stands for: the inverse of helpdesk-http's table,
+/// so an answer over `--url` exits as the same failure would on a local store.
+fn kind_of_status(status: u16) -> ErrorKind {
+    match status {
+        400 | 415 | 422 => ErrorKind::Invalid,
+        401 => ErrorKind::Unauthorized,
+        403 => ErrorKind::Forbidden,
+        404 => ErrorKind::NotFound,
+        409 => ErrorKind::Conflict,
+        413 => ErrorKind::TooLarge,
+        429 => ErrorKind::RateLimited,
+        503 => ErrorKind::Unavailable,
+        _ => ErrorKind::Internal,
+    }
 }
 
 /// Percent-encodes a query value.

@@ -1,13 +1,50 @@
-//! Errors of the commands, each with its exit code (see the README's table):
-//! 1 failure, 2 bad input, 3 not found, 4 conflict, 5 not allowed, 6 unavailable.
+//! Errors of the commands and their exit codes (the README's table). A library error's
+//! exit code follows its [`ErrorKind`], through [`Exit::of`], the one table; errors of
+//! the command line itself (a flag, a file) name their [`Exit`] directly.
 
 use helpdesk_core::{Error, ErrorKind, StoreError};
+
+/// An exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// 1: anything else.
+    Failure = 1,
+    /// 2: bad input: a flag, a file, an archive.
+    Invalid = 2,
+    /// 3: no such user, ticket, webhook, ...
+    NotFound = 3,
+    /// 4: taken, an invalid transition, a non-empty store, an existing file.
+    Conflict = 4,
+    /// 5: a bad or missing token, or a role that may not do this.
+    NotAllowed = 5,
+    /// 6: the store or the server cannot be reached (or a server holds the sled store).
+    Unavailable = 6,
+}
+
+impl Exit {
+    /// The exit code of each kind of library error.
+    pub fn of(kind: ErrorKind) -> Exit {
+        match kind {
+            ErrorKind::Unauthorized | ErrorKind::Forbidden => Exit::NotAllowed,
+            ErrorKind::NotFound => Exit::NotFound,
+            ErrorKind::Invalid | ErrorKind::TooLarge => Exit::Invalid,
+            ErrorKind::Conflict => Exit::Conflict,
+            ErrorKind::Unavailable => Exit::Unavailable,
+            _ => Exit::Failure,
+        }
+    }
+
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
 
 /// A command's failure: what to print, and the exit code.
 #[derive(Debug)]
 pub struct CliError {
     /// The exit code.
-    pub code: u8,
+    pub exit: Exit,
     /// One or more lines for standard error (without the `error: ` prefix).
     pub message: String,
 }
@@ -15,37 +52,33 @@ pub struct CliError {
 /// A command's result.
 pub type CliResult<T = ()> = Result<T, CliError>;
 
-/// Exit codes.
-pub mod code {
-    /// Anything else.
-    pub const FAILURE: u8 = 1;
-    /// Bad input: a flag, a file, an archive.
-    pub const INVALID: u8 = 2;
-    /// No such user, ticket, webhook, ...
-    pub const NOT_FOUND: u8 = 3;
-    /// Taken, an invalid transition, a non-empty store.
-    pub const CONFLICT: u8 = 4;
-    /// A bad or missing token, or a role that may not do this.
-    pub const FORBIDDEN: u8 = 5;
-    /// The store or the server cannot be reached (or a server holds the sled store).
-    pub const UNAVAILABLE: u8 = 6;
-}
-
 impl CliError {
-    /// An error with a code.
-    pub fn new(code: u8, message: impl Into<String>) -> Self {
+    /// An error with an exit code.
+    pub fn new(exit: Exit, message: impl Into<String>) -> Self {
         CliError {
-            code,
+            exit,
             message: message.into(),
         }
     }
     /// Bad input.
     pub fn invalid(message: impl Into<String>) -> Self {
-        CliError::new(code::INVALID, message)
+        CliError::new(Exit::Invalid, message)
     }
     /// Not found.
     pub fn not_found(message: impl Into<String>) -> Self {
-        CliError::new(code::NOT_FOUND, message)
+        CliError::new(Exit::NotFound, message)
+    }
+    /// Any other failure.
+    pub fn failure(message: impl Into<String>) -> Self {
+        CliError::new(Exit::Failure, message)
+    }
+    /// True when the thing asked for does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.exit == Exit::NotFound
+    }
+    /// The same error with `prefix: ` before its message.
+    pub fn context(self, prefix: impl std::fmt::Display) -> Self {
+        CliError::new(self.exit, format!("{prefix}: {}", self.message))
     }
 }
 
@@ -57,28 +90,21 @@ impl std::fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-/// The exit code of each kind of library error.
-fn exit_code(kind: ErrorKind) -> u8 {
-    match kind {
-        ErrorKind::Unauthorized | ErrorKind::Forbidden => code::FORBIDDEN,
-        ErrorKind::NotFound => code::NOT_FOUND,
-        ErrorKind::Invalid | ErrorKind::TooLarge => code::INVALID,
-        ErrorKind::Conflict => code::CONFLICT,
-        ErrorKind::Unavailable => code::UNAVAILABLE,
-        _ => code::FAILURE,
+/// The error's text followed by its source chain (`text: a: b`), for one-line messages.
+pub fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
     }
+    out
 }
 
 impl From<Error> for CliError {
     fn from(e: Error) -> Self {
-        let mut message = e.to_string();
-        let mut cur = std::error::Error::source(&e);
-        while let Some(s) = cur {
-            message.push_str(": ");
-            message.push_str(&s.to_string());
-            cur = s.source();
-        }
-        CliError::new(exit_code(e.kind()), message)
+        CliError::new(Exit::of(e.kind()), with_sources(&e))
     }
 }
 
@@ -90,6 +116,6 @@ impl From<StoreError> for CliError {
 
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
-        CliError::new(code::FAILURE, e.to_string())
+        CliError::failure(e.to_string())
     }
 }

@@ -25,7 +25,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::backend::{Backend, all_pages, encode};
-use super::error::{CliError, CliResult, code};
+use super::error::{CliError, CliResult, Exit};
 use super::output;
 
 /// Import or export the knowledge base as Markdown files.
@@ -99,7 +99,7 @@ pub async fn run(b: &Backend, cmd: KbCommand, json_out: bool) -> CliResult {
             let articles = all(b).await?;
             std::fs::create_dir_all(&dir).map_err(|e| {
                 CliError::new(
-                    code::FAILURE,
+                    Exit::Failure,
                     format!("cannot create {}: {e}", dir.display()),
                 )
             })?;
@@ -117,7 +117,7 @@ pub async fn run(b: &Backend, cmd: KbCommand, json_out: bool) -> CliResult {
                 let path = dir.join(format!("{}.md", f.slug));
                 std::fs::write(&path, render(&f)).map_err(|e| {
                     CliError::new(
-                        code::FAILURE,
+                        Exit::Failure,
                         format!("cannot write {}: {e}", path.display()),
                     )
                 })?;
@@ -163,7 +163,7 @@ async fn upsert(b: &Backend, f: &ArticleFile) -> CliResult<Outcome> {
                 .await
             {
                 Ok(a) => Some(a),
-                Err(e) if e.code == code::NOT_FOUND => None,
+                Err(e) if e.is_not_found() => None,
                 Err(e) => return Err(e),
             }
         }
@@ -204,7 +204,7 @@ async fn upsert(b: &Backend, f: &ArticleFile) -> CliResult<Outcome> {
     match b {
         Backend::Local { hd, actor } => {
             let id = uuid::Uuid::try_parse(&id)
-                .map_err(|_| CliError::new(code::FAILURE, "an article without an id"))?;
+                .map_err(|_| CliError::new(Exit::Failure, "an article without an id"))?;
             let patch = ArticlePatch {
                 title: Some(f.title.clone()),
                 body: Some(f.body.clone()),
@@ -227,7 +227,7 @@ async fn upsert(b: &Backend, f: &ArticleFile) -> CliResult<Outcome> {
 }
 
 fn in_file(f: &ArticleFile, e: CliError) -> CliError {
-    CliError::new(e.code, format!("{}.md: {}", f.slug, e.message))
+    e.context(format_args!("{}.md", f.slug))
 }
 
 /// Every article, drafts included.

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::backend::{Backend, all_pages, encode};
-use super::error::{CliError, CliResult, code};
+use super::error::{CliError, CliResult, Exit};
 use super::output;
 use super::user;
 
@@ -316,7 +316,7 @@ pub async fn run(b: &Backend, cmd: TicketCommand, json_out: bool) -> CliResult {
 fn uuid_field(v: &Value) -> CliResult<Uuid> {
     v.as_str()
         .and_then(|s| Uuid::try_parse(s).ok())
-        .ok_or_else(|| CliError::new(code::FAILURE, "a record without an id"))
+        .ok_or_else(|| CliError::new(Exit::Failure, "a record without an id"))
 }
 
 /// Tickets matching the filter, newest first, as the API renders them.

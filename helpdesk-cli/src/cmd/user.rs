@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::backend::{Backend, all_pages, encode};
-use super::error::{CliError, CliResult, code};
+use super::error::{CliError, CliResult, Exit};
 use super::output;
 
 /// Manage users.
@@ -213,7 +213,7 @@ pub async fn run(b: &Backend, cmd: UserCommand, json_out: bool) -> CliResult {
         } => {
             let Backend::Local { hd, actor } = b else {
                 return Err(CliError::new(
-                    code::FAILURE,
+                    Exit::Failure,
                     "reset-password is not part of the HTTP API: run it against the store (--store)",
                 ));
             };
@@ -297,7 +297,7 @@ pub async fn find(b: &Backend, key: &str) -> CliResult<Value> {
                 hd.find_user_by_email(actor, key)
                     .await
                     .map_err(|e| match CliError::from(e) {
-                        e if e.code == code::NOT_FOUND => missing(),
+                        e if e.is_not_found() => missing(),
                         e => e,
                     })?;
             Ok(to_json(user_json(&u, actor)))
@@ -305,13 +305,7 @@ pub async fn find(b: &Backend, key: &str) -> CliResult<Value> {
         (Backend::Remote(r), Ok(id)) => r
             .call(Method::GET, &format!("/api/users/{id}"), None)
             .await
-            .map_err(|e| {
-                if e.code == code::NOT_FOUND {
-                    missing()
-                } else {
-                    e
-                }
-            }),
+            .map_err(|e| if e.is_not_found() { missing() } else { e }),
         (Backend::Remote(_), Err(_)) => {
             let wanted = key.trim().to_lowercase();
             list(b, None, Some(wanted.clone()))
@@ -328,7 +322,7 @@ pub fn id_of(u: &Value) -> CliResult<Uuid> {
     u["id"]
         .as_str()
         .and_then(|s| Uuid::try_parse(s).ok())
-        .ok_or_else(|| CliError::new(code::FAILURE, "a user without an id"))
+        .ok_or_else(|| CliError::new(Exit::Failure, "a user without an id"))
 }
 
 async fn patch(b: &Backend, key: &str, p: UserPatch, json_out: bool) -> CliResult {

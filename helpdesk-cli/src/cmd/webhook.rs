@@ -1,6 +1,7 @@
 //! `helpdesk webhook ...`: list, add, remove, deliveries, retry.
 
-use clap::Subcommand;
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Subcommand};
 use helpdesk_core::webhook::{NewWebhook, delivery_json, webhook_json};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -35,6 +36,16 @@ pub enum WebhookCommand {
         /// Add it disabled.
         #[arg(long)]
         inactive: bool,
+        /// Allow a URL on a loopback, private or link-local address, as `serve
+        /// --webhooks-allow-private` does (local store only: over `--url` the server's
+        /// own switch decides).
+        #[arg(
+            long,
+            env = "HELPDESK_WEBHOOKS_ALLOW_PRIVATE",
+            action = ArgAction::SetTrue,
+            value_parser = BoolishValueParser::new()
+        )]
+        webhooks_allow_private: bool,
     },
     /// Remove an endpoint and its deliveries.
     #[command(after_help = "Example:
@@ -111,6 +122,7 @@ pub async fn run(b: &Backend, cmd: WebhookCommand, json_out: bool) -> CliResult 
             events,
             description,
             inactive,
+            webhooks_allow_private: _,
         } => {
             let events = if events.is_empty() {
                 vec!["*".to_string()]

@@ -6,5 +6,6 @@ mod common;
 mod admin;
 mod archive;
 
+mod cli;
 mod cluster;
 mod webhooks;
