@@ -84,16 +84,13 @@ pub(crate) fn remove_attachment(tx: &Tx<'_>, id: Uuid, blob_keys: &[sled::IVec])
 
 impl SledStore {
     fn attachments_at(&self, prefix: &Key) -> StoreResult<Vec<Attachment>> {
-        let mut out = Vec::new();
-        for k in self.keys_with_prefix(tree::ATT_IDX, prefix.bytes())? {
-            let Some(id) = trailing_id(&k) else { continue };
-            if let Some(a) = self.get_json::<Attachment>(tree::ATTACHMENTS, id.as_bytes())?
-                && index_key(&a).bytes() == &k[..]
-            {
-                out.push(a);
-            }
-        }
-        Ok(out)
+        self.records_by_index(
+            self.scan(tree::ATT_IDX, prefix.bytes(), None, false),
+            tree::ATTACHMENTS,
+            usize::MAX,
+            |k, _| trailing_id(k),
+            |k, a: &Attachment| index_key(a).bytes() == k,
+        )
     }
 }
 
@@ -157,18 +154,15 @@ impl AttachmentStore for SledStore {
         let end = prefix
             .clone()
             .i64(before.timestamp_micros().saturating_add(1));
-        let mut out = Vec::new();
-        for item in self.tree(tree::ATT_IDX).range(prefix.0.clone()..end.0) {
-            let (k, _) = item.map_err(sled_error)?;
-            let Some(id) = trailing_id(&k) else { continue };
-            if let Some(a) = self.get_json::<Attachment>(tree::ATTACHMENTS, id.as_bytes())?
-                && a.parent.is_none()
-                && a.created_at < before
-            {
-                out.push(a);
-            }
-        }
-        Ok(out)
+        self.records_by_index(
+            self.tree(tree::ATT_IDX)
+                .range(prefix.0.clone()..end.0)
+                .map(|r| r.map_err(sled_error)),
+            tree::ATTACHMENTS,
+            usize::MAX,
+            |k, _| trailing_id(k),
+            |_, a: &Attachment| a.parent.is_none() && a.created_at < before,
+        )
     }
 
     async fn delete_attachment(&self, id: Uuid) -> StoreResult<()> {

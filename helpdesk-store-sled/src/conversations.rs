@@ -7,7 +7,7 @@
 //! `conversation|parent seq|child seq`, participants by `conversation|user`, and each
 //! member's conversations by `member|kind|activity|conversation` (kind `*`: any).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -337,48 +337,39 @@ impl ConversationStore for SledStore {
         // Entries written before kinds were kept in the value have none: read those.
         let other_kind =
             |v: &[u8]| kind.is_some_and(|k| v.first().is_some_and(|b| *b != kind_byte(k)));
-        let mut out = Vec::new();
-        for item in self.scan(
-            tree::CONV_IDX,
-            prefix.bytes(),
-            after.as_ref().map(Key::bytes),
-            true,
-        ) {
-            if out.len() > limit {
-                break;
-            }
-            let (k, v) = item?;
-            if other_kind(&v) {
-                continue;
-            }
-            let Some(id) = trailing_id(&k) else { continue };
-            let Some(conv) = self.get_json::<Conversation>(tree::CONVS, id.as_bytes())? else {
-                continue;
-            };
-            let current = prefix.clone().micros(conv.activity_at()).id(conv.id);
-            if current.bytes() == &k[..]
-                && conv.is_member(user_id)
-                && kind.is_none_or(|k| k == conv.kind)
-            {
-                out.push(conv);
-            }
-        }
-        Ok(out)
+        self.records_by_index(
+            self.scan(
+                tree::CONV_IDX,
+                prefix.bytes(),
+                after.as_ref().map(Key::bytes),
+                true,
+            ),
+            tree::CONVS,
+            limit.saturating_add(1),
+            |k, v| if other_kind(v) { None } else { trailing_id(k) },
+            |k, conv: &Conversation| {
+                prefix
+                    .clone()
+                    .micros(conv.activity_at())
+                    .id(conv.id)
+                    .bytes()
+                    == k
+                    && conv.is_member(user_id)
+                    && kind.is_none_or(|k| k == conv.kind)
+            },
+        )
     }
 
     async fn member_conversations(&self, user_id: Uuid) -> StoreResult<Vec<Conversation>> {
         let prefix = Key::new().id(user_id).tag(ANY_KIND);
-        let mut out: Vec<Conversation> = Vec::new();
-        for k in self.keys_with_prefix(tree::CONV_IDX, prefix.bytes())? {
-            let Some(id) = trailing_id(&k) else { continue };
-            if let Some(conv) = self.get_json::<Conversation>(tree::CONVS, id.as_bytes())?
-                && conv.is_member(user_id)
-                && !out.iter().any(|c| c.id == conv.id)
-            {
-                out.push(conv);
-            }
-        }
-        Ok(out)
+        let mut seen = HashSet::new();
+        self.records_by_index(
+            self.scan(tree::CONV_IDX, prefix.bytes(), None, false),
+            tree::CONVS,
+            usize::MAX,
+            |k, _| trailing_id(k),
+            |_, conv: &Conversation| conv.is_member(user_id) && seen.insert(conv.id),
+        )
     }
 
     async fn append_message(
@@ -484,22 +475,22 @@ impl ConversationStore for SledStore {
             MessageRange::Before(seq) => (Some(message_key(conversation_id, seq)), true),
             MessageRange::After(seq) => (Some(message_key(conversation_id, seq)), false),
         };
-        let mut out = Vec::new();
-        for item in self.scan(t, prefix, after.as_ref().map(Key::bytes), desc) {
-            if out.len() >= limit {
-                break;
-            }
-            let (k, v) = item?;
-            let m: Message = if include_internal {
-                decode(&v, "messages")?
-            } else {
-                match self.get_json::<Message>(tree::MESSAGES, &k)? {
-                    Some(m) => m,
-                    None => continue,
-                }
-            };
-            out.push(m);
-        }
+        let entries = self.scan(t, prefix, after.as_ref().map(Key::bytes), desc);
+        let mut out = if include_internal {
+            entries
+                .take(limit)
+                .map(|item| decode(&item?.1, "messages"))
+                .collect::<StoreResult<Vec<Message>>>()?
+        } else {
+            // A public entry's key is its message's key.
+            self.records_by_index(
+                entries,
+                tree::MESSAGES,
+                limit,
+                |k, _| Some(k.clone()),
+                |_, _| true,
+            )?
+        };
         if desc {
             out.reverse();
         }

@@ -225,41 +225,32 @@ impl KbStore for SledStore {
     async fn list_articles(&self, q: &ArticleQuery) -> StoreResult<Vec<Article>> {
         let prefix = list_prefix(q.tag.as_deref(), q.status);
         let after = q.cursor.map(|c| prefix.clone().i64(c.key).id(c.id));
-        let mut out = Vec::new();
-        for item in self.scan(
-            tree::ARTICLE_IDX,
-            prefix.bytes(),
-            after.as_ref().map(Key::bytes),
-            true,
-        ) {
-            if out.len() > q.limit {
-                break;
-            }
-            let (k, _) = item?;
-            let Some(id) = trailing_id(&k) else { continue };
-            if let Some(a) = self.get_json::<Article>(tree::ARTICLES, id.as_bytes())?
-                && prefix.clone().micros(a.created_at).id(a.id).bytes() == &k[..]
-                && q.matches(&a)
-            {
-                out.push(a);
-            }
-        }
-        Ok(out)
+        self.records_by_index(
+            self.scan(
+                tree::ARTICLE_IDX,
+                prefix.bytes(),
+                after.as_ref().map(Key::bytes),
+                true,
+            ),
+            tree::ARTICLES,
+            q.limit.saturating_add(1),
+            |k, _| trailing_id(k),
+            |k, a: &Article| {
+                prefix.clone().micros(a.created_at).id(a.id).bytes() == k && q.matches(a)
+            },
+        )
     }
 
     async fn all_articles(&self, published_only: bool) -> StoreResult<Vec<Article>> {
         if published_only {
             let prefix = list_prefix(None, Some(ArticleStatus::Published));
-            let ids: Vec<Uuid> = self
-                .keys_with_prefix(tree::ARTICLE_IDX, prefix.bytes())?
-                .iter()
-                .filter_map(|k| trailing_id(k))
-                .collect();
-            Ok(self
-                .articles_by_ids(ids)?
-                .into_iter()
-                .filter(|a| a.status == ArticleStatus::Published)
-                .collect())
+            self.records_by_index(
+                self.scan(tree::ARTICLE_IDX, prefix.bytes(), None, false),
+                tree::ARTICLES,
+                usize::MAX,
+                |k, _| trailing_id(k),
+                |_, a: &Article| a.status == ArticleStatus::Published,
+            )
         } else {
             self.tree(tree::ARTICLES)
                 .iter()

@@ -207,6 +207,36 @@ impl SledStore {
         iter.map(|r| r.map_err(sled_error))
     }
 
+    /// The records of tree `records` that the index `entries` (from [`SledStore::scan`]
+    /// or a range) lead to, in entry order, at most `limit`, reading entries only until
+    /// there are that many. `locate` gives an entry's record key (`None`: skip the entry
+    /// unread, e.g. for what its value says); a missing record is skipped, and so is one
+    /// that `keep(entry key, record)` refuses: an entry that a concurrent write moved
+    /// (see the crate docs), or a record a filter leaves out.
+    pub(crate) fn records_by_index<T: DeserializeOwned, K: AsRef<[u8]>>(
+        &self,
+        entries: impl Iterator<Item = StoreResult<(IVec, IVec)>>,
+        records: usize,
+        limit: usize,
+        mut locate: impl FnMut(&IVec, &IVec) -> Option<K>,
+        mut keep: impl FnMut(&[u8], &T) -> bool,
+    ) -> StoreResult<Vec<T>> {
+        let mut out = Vec::new();
+        for entry in entries {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = entry?;
+            let Some(key) = locate(&k, &v) else { continue };
+            if let Some(record) = self.get_json::<T>(records, key)?
+                && keep(&k, &record)
+            {
+                out.push(record);
+            }
+        }
+        Ok(out)
+    }
+
     /// Removes every key of `t` starting with `prefix`, outside any transaction (for
     /// records that nothing reaches any more).
     pub(crate) fn sweep_prefix(&self, t: usize, prefix: &[u8]) -> StoreResult<()> {

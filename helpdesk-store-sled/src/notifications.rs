@@ -79,31 +79,23 @@ impl NotificationStore for SledStore {
             .tag(if unread_only { UNREAD } else { ALL })
             .id(user_id);
         let after = cursor.map(|c| prefix.clone().i64(c.key).id(c.id));
-        let mut out = Vec::new();
-        for item in self.scan(
-            tree::NOTIF_IDX,
-            prefix.bytes(),
-            after.as_ref().map(Key::bytes),
-            true,
-        ) {
-            if out.len() > limit {
-                break;
-            }
-            let (k, _) = item?;
-            let Some(id) = trailing_id(&k) else { continue };
-            let Some(n) = self.get_json::<Notification>(tree::NOTIFS, id.as_bytes())? else {
-                continue;
-            };
+        self.records_by_index(
+            self.scan(
+                tree::NOTIF_IDX,
+                prefix.bytes(),
+                after.as_ref().map(Key::bytes),
+                true,
+            ),
+            tree::NOTIFS,
+            limit.saturating_add(1),
+            |k, _| trailing_id(k),
             // Skip an entry moved by a concurrent write.
-            if n.user_id != user_id
-                || (unread_only && n.read_at.is_some())
-                || idx_key(0, &n).0[1..] != k[1..]
-            {
-                continue;
-            }
-            out.push(n);
-        }
-        Ok(out)
+            |k, n: &Notification| {
+                n.user_id == user_id
+                    && !(unread_only && n.read_at.is_some())
+                    && idx_key(0, n).0[1..] == k[1..]
+            },
+        )
     }
 
     async fn unread_notifications(&self, user_id: Uuid) -> StoreResult<u64> {

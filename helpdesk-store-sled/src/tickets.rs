@@ -282,34 +282,31 @@ impl TicketStore for SledStore {
     async fn list_tickets(&self, q: &TicketQuery) -> StoreResult<Vec<Ticket>> {
         let desc = q.sort.descending();
         let sb = sort_byte(q.sort);
+        // Each dimension's entries are `prefix|sort key|id`: merged by `sort key|id`.
+        let sort_key = |t: &Ticket| Key::new().i64(q.sort.key(t)).id(t.id).0;
         let mut found: Vec<(Vec<u8>, Ticket)> = Vec::new();
         for dim in plan(q) {
             let prefix = dim.tag(sb);
             let after = q.cursor.map(|c| prefix.clone().i64(c.key).id(c.id));
-            let mut taken = 0;
-            for item in self.scan(
-                tree::TICKET_IDX,
-                prefix.bytes(),
-                after.as_ref().map(Key::bytes),
-                desc,
-            ) {
-                if taken > q.limit {
-                    break;
-                }
-                let (k, _) = item?;
-                let Some(id) = trailing_id(&k) else { continue };
-                let Some(t) = self.get_json::<Ticket>(tree::TICKETS, id.as_bytes())? else {
-                    continue;
-                };
+            let tickets = self.records_by_index(
+                self.scan(
+                    tree::TICKET_IDX,
+                    prefix.bytes(),
+                    after.as_ref().map(Key::bytes),
+                    desc,
+                ),
+                tree::TICKETS,
+                q.limit.saturating_add(1),
+                |k, _| trailing_id(k),
                 // The entry must still be this ticket's current one (a concurrent update
                 // may have moved it), and the ticket must pass every filter.
-                let current = prefix.clone().i64(q.sort.key(&t)).id(t.id);
-                if current.bytes() != &k[..] || !q.matches(&t) || !q.after_cursor(&t) {
-                    continue;
-                }
-                taken += 1;
-                found.push((k[prefix.bytes().len()..].to_vec(), t));
-            }
+                |k, t: &Ticket| {
+                    prefix.clone().i64(q.sort.key(t)).id(t.id).bytes() == k
+                        && q.matches(t)
+                        && q.after_cursor(t)
+                },
+            )?;
+            found.extend(tickets.into_iter().map(|t| (sort_key(&t), t)));
         }
         found.sort_by(|a, b| if desc { b.0.cmp(&a.0) } else { a.0.cmp(&b.0) });
         found.dedup_by(|a, b| a.1.id == b.1.id);

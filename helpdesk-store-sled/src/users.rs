@@ -136,32 +136,24 @@ impl UserStore for SledStore {
         };
         let after = q.cursor.map(|c| prefix.clone().i64(c.key).id(c.id));
         let needle = q.q.as_ref().map(|s| s.to_lowercase());
-        let mut out = Vec::new();
-        for item in self.scan(
-            tree::USER_IDX,
-            prefix.bytes(),
-            after.as_ref().map(Key::bytes),
-            false,
-        ) {
-            if out.len() > q.limit {
-                break;
-            }
-            let (k, _) = item?;
-            let Some(id) = trailing_id(&k) else { continue };
-            let Some(u) = self.get_json::<User>(tree::USERS, id.as_bytes())? else {
-                continue;
-            };
-            let indexed = prefix.clone().micros(u.created_at).id(u.id);
-            if indexed.bytes() != &k[..] || q.role.is_some_and(|r| r != u.role) {
-                continue;
-            }
-            if needle.as_ref().is_none_or(|n| {
-                u.name.to_lowercase().contains(n) || u.email.to_lowercase().contains(n)
-            }) {
-                out.push(u);
-            }
-        }
-        Ok(out)
+        self.records_by_index(
+            self.scan(
+                tree::USER_IDX,
+                prefix.bytes(),
+                after.as_ref().map(Key::bytes),
+                false,
+            ),
+            tree::USERS,
+            q.limit.saturating_add(1),
+            |k, _| trailing_id(k),
+            |k, u: &User| {
+                prefix.clone().micros(u.created_at).id(u.id).bytes() == k
+                    && q.role.is_none_or(|r| r == u.role)
+                    && needle.as_ref().is_none_or(|n| {
+                        u.name.to_lowercase().contains(n) || u.email.to_lowercase().contains(n)
+                    })
+            },
+        )
     }
 
     async fn count_users(&self) -> StoreResult<u64> {

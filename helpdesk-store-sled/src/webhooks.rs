@@ -138,19 +138,19 @@ impl WebhookStore for SledStore {
         // Candidates from the due queue, read outside the transaction; the transaction
         // checks each again, so concurrent claimers never both get one.
         let end = Key::new().exact_time(now).u64(u64::MAX).raw(&[0xff; 16]);
-        let mut candidates = Vec::new();
-        for item in self.tree(tree::DELIVERY_DUE).range(..=end.0) {
-            if candidates.len() >= limit {
-                break;
-            }
-            let (k, _) = item.map_err(sled_error)?;
-            let Some(id) = trailing_id(&k) else { continue };
-            if let Some(d) = self.get_json::<Delivery>(tree::DELIVERIES, id.as_bytes())?
-                && active(d.webhook_id)
-            {
-                candidates.push(d.id);
-            }
-        }
+        let candidates: Vec<Uuid> = self
+            .records_by_index(
+                self.tree(tree::DELIVERY_DUE)
+                    .range(..=end.0)
+                    .map(|r| r.map_err(sled_error)),
+                tree::DELIVERIES,
+                limit,
+                |k, _| trailing_id(k),
+                |_, d: &Delivery| active(d.webhook_id),
+            )?
+            .into_iter()
+            .map(|d| d.id)
+            .collect();
         if candidates.is_empty() {
             return Ok(Vec::new());
         }
@@ -212,24 +212,17 @@ impl WebhookStore for SledStore {
     ) -> StoreResult<Vec<Delivery>> {
         let prefix = Key::new().id(webhook_id);
         let after = cursor.map(|c| prefix.clone().i64(c.key).id(c.id));
-        let mut out = Vec::new();
-        for item in self.scan(
-            tree::DELIVERY_IDX,
-            prefix.bytes(),
-            after.as_ref().map(Key::bytes),
-            true,
-        ) {
-            if out.len() > limit {
-                break;
-            }
-            let (k, _) = item?;
-            let Some(id) = trailing_id(&k) else { continue };
-            if let Some(d) = self.get_json::<Delivery>(tree::DELIVERIES, id.as_bytes())?
-                && d.webhook_id == webhook_id
-            {
-                out.push(d);
-            }
-        }
-        Ok(out)
+        self.records_by_index(
+            self.scan(
+                tree::DELIVERY_IDX,
+                prefix.bytes(),
+                after.as_ref().map(Key::bytes),
+                true,
+            ),
+            tree::DELIVERIES,
+            limit.saturating_add(1),
+            |k, _| trailing_id(k),
+            |_, d: &Delivery| d.webhook_id == webhook_id,
+        )
     }
 }
