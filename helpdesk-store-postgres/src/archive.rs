@@ -284,7 +284,7 @@ impl ArchiveStore for PostgresStore {
                         crate::conversations::upsert_participant(conn, p).await?
                     }
                     Record::Ticket(t) => {
-                        crate::tickets::insert_ticket(conn, t, Some(t.number)).await?;
+                        crate::ticket_record::insert_ticket(conn, t, Some(t.number)).await?;
                     }
                     Record::TicketEvent(e) => crate::effects::insert_ticket_event(conn, e).await?,
                     Record::Message(m) => crate::conversations::insert_message(conn, m).await?,

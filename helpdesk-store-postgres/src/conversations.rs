@@ -27,7 +27,7 @@ use crate::rows::{
     ConversationRow, MessageRow, ParticipantRow, decode, fetch_all_as, fetch_optional_as, i,
     micros, prefixed, to_json, u,
 };
-use crate::tickets::write_ticket;
+use crate::ticket_record::write_ticket;
 
 /// The head of every INSERT of a participant row, columns in the order their values follow.
 const INSERT_PARTICIPANT: &str = "INSERT INTO participants (conversation_id, user_id, \

@@ -41,6 +41,7 @@ mod meta;
 mod notifications;
 mod rows;
 pub mod testing;
+mod ticket_record;
 mod tickets;
 mod users;
 mod webhooks;

@@ -7,7 +7,6 @@
 //! back after taking its number (a failed commit, a lost connection) leaves a gap.
 
 use async_trait::async_trait;
-use helpdesk_core::Conflict;
 use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
@@ -16,7 +15,7 @@ use helpdesk_core::store::{EffectsFn, StoreResult, TicketStore};
 use helpdesk_core::ticket::{
     AssigneeFilter, NewTicket, Ticket, TicketEvent, TicketQuery, TicketSort,
 };
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::PostgresStore;
@@ -27,92 +26,7 @@ use crate::error::SqlxResultExt;
 use crate::rows::{
     TicketEventRow, TicketRow, fetch_all_as, fetch_optional_as, i, micros, priority_rank,
 };
-
-/// Inserts a ticket with `number`, or with the next number of the sequence when `None`;
-/// returns the number it got.
-pub(crate) async fn insert_ticket(
-    conn: &mut PgConnection,
-    t: &Ticket,
-    number: Option<i64>,
-) -> StoreResult<i64> {
-    Writes::new()
-        .finish(|q| push_insert_ticket(q, t, number))
-        .build_query_scalar()
-        .fetch_one(&mut *conn)
-        .await
-        .store()
-}
-
-/// Pushes an `INSERT` of a ticket `RETURNING number` (see [`insert_ticket`]).
-fn push_insert_ticket(q: &mut QueryBuilder<'static, Postgres>, t: &Ticket, number: Option<i64>) {
-    q.push(
-        "INSERT INTO tickets (id, number, subject, description, status, priority, \
-         requester_id, assignee_id, tags, conversation_id, created_at, updated_at, \
-         first_response_at, resolved_at, closed_at, version) VALUES (",
-    );
-    // COALESCE evaluates `nextval` only when no number is given.
-    q.push_bind(t.id)
-        .push(", COALESCE(")
-        .push_bind(number)
-        .push(", nextval('ticket_numbers'))");
-    let mut row = q.separated(", ");
-    row.push_unseparated(", ")
-        .push_bind(t.subject.clone())
-        .push_bind(t.description.clone())
-        .push_bind(t.status.as_str())
-        .push_bind(priority_rank(t.priority))
-        .push_bind(t.requester_id)
-        .push_bind(t.assignee_id)
-        .push_bind(t.tags.clone())
-        .push_bind(t.conversation_id)
-        .push_bind(t.created_at)
-        .push_bind(t.updated_at)
-        .push_bind(t.first_response_at)
-        .push_bind(t.resolved_at)
-        .push_bind(t.closed_at)
-        .push_bind(i(t.version));
-    q.push(") RETURNING number");
-}
-
-/// Writes a ticket under its version check: `NotFound` if absent, `Conflict::Version`
-/// if the stored version is not `version - 1`.
-pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE tickets SET subject = $3, description = $4, status = $5, priority = $6, \
-         requester_id = $7, assignee_id = $8, tags = $9, updated_at = $10, \
-         first_response_at = $11, resolved_at = $12, closed_at = $13, version = $2 \
-         WHERE id = $1 AND version = $2 - 1",
-    )
-    .bind(t.id)
-    .bind(i(t.version))
-    .bind(&t.subject)
-    .bind(&t.description)
-    .bind(t.status.as_str())
-    .bind(priority_rank(t.priority))
-    .bind(t.requester_id)
-    .bind(t.assignee_id)
-    .bind(&t.tags)
-    .bind(t.updated_at)
-    .bind(t.first_response_at)
-    .bind(t.resolved_at)
-    .bind(t.closed_at)
-    .execute(&mut *conn)
-    .await
-    .store()?;
-    if done.rows_affected() == 1 {
-        return Ok(());
-    }
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tickets WHERE id = $1)")
-        .bind(t.id)
-        .fetch_one(&mut *conn)
-        .await
-        .store()?;
-    Err(if exists {
-        StoreError::Conflict(Conflict::Version)
-    } else {
-        StoreError::NotFound
-    })
-}
+use crate::ticket_record::{push_insert_ticket, write_ticket};
 
 fn sort_column(sort: TicketSort) -> &'static str {
     match sort {
