@@ -216,7 +216,7 @@ fn import_one(tx: &Tx<'_>, r: &Record) -> TxResult<()> {
         }
         Record::Conversation(c) => import_conversation(tx, c)?,
         Record::Participant(p) => put_participant(tx, p)?,
-        Record::Ticket(t) => crate::tickets::put_ticket(tx, t, None)?,
+        Record::Ticket(t) => crate::ticket_record::put_ticket(tx, t, None)?,
         Record::TicketEvent(e) => tx.put_json(tree::TICKET_EVENTS, ticket_event_key(e), e)?,
         Record::Message(m) => import_message(tx, m)?,
         Record::Notification(n) => crate::notifications::put_notification(tx, n)?,

@@ -26,6 +26,7 @@ use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreR
 use crate::attachments::{attach, check_attachable};
 use crate::effects::write_effects;
 use crate::keys::{Key, trailing_id, trailing_u64, tree};
+use crate::ticket_record::{check_version, update_versioned};
 use crate::{SledStore, Tx, TxResult, abort, decode, encode, sled_error};
 
 const ANY_KIND: u8 = b'*';
@@ -380,7 +381,7 @@ impl ConversationStore for SledStore {
         self.write(|tx| {
             check_attachable(tx, &new.attachment_ids)?;
             if let Some(t) = &new.ticket_update {
-                crate::tickets::check_version(tx, t)?;
+                check_version(tx, t)?;
             }
             let mut conv = get_conv(tx, new.conversation_id)?;
             let parent = match new.parent_id {
@@ -432,7 +433,7 @@ impl ConversationStore for SledStore {
                 },
             )?;
             if let Some(t) = &new.ticket_update {
-                crate::tickets::update_versioned(tx, t)?;
+                update_versioned(tx, t)?;
             }
             write_effects(tx, &effects(&message))?;
             Ok(message)

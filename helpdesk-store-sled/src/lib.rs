@@ -66,6 +66,7 @@ mod kb;
 mod keys;
 mod meta;
 mod notifications;
+mod ticket_record;
 mod tickets;
 mod users;
 mod webhooks;

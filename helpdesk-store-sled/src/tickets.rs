@@ -1,10 +1,5 @@
-//! [`TicketStore`]: tickets, their numbers (a counter key), list indexes and timelines.
-//!
-//! The list index holds one entry per (dimension, sort order) of a ticket:
-//! `dimension|sort|key|id`, where the dimension is everything (`a`), a status, a
-//! priority, the requester, the assignee (or `n`obody) or a tag, and the sort order is
-//! created, updated or priority. A query scans the most selective dimension it filters
-//! on, forwards or backwards, from its cursor.
+//! [`TicketStore`]: tickets, their numbers (a counter key), list queries (over the list
+//! index of `ticket_record`) and timelines.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -15,128 +10,16 @@ use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
 use helpdesk_core::page::Cursor;
 use helpdesk_core::store::{EffectsFn, StoreResult, TicketStore};
-use helpdesk_core::ticket::{
-    AssigneeFilter, NewTicket, Ticket, TicketEvent, TicketQuery, TicketSort, TicketStatus,
-};
+use helpdesk_core::ticket::{NewTicket, Ticket, TicketEvent, TicketQuery};
 
 use crate::attachments::{attach, check_attachable, remove_attachment};
 use crate::conversations::{ConvGather, insert_conversation, remove_conversation};
 use crate::effects::write_effects;
 use crate::keys::{Key, trailing_id, tree};
-use crate::{SledStore, Tx, TxResult, abort};
+use crate::ticket_record::{index_keys, plan, put_ticket, sort_byte, update_versioned};
+use crate::{SledStore, abort};
 
 pub(crate) const TICKET_NUMBER: &[u8] = b"ticket_number";
-
-const SORTS: [(u8, TicketSort); 3] = [
-    (b'c', TicketSort::CreatedAt),
-    (b'u', TicketSort::UpdatedAt),
-    (b'p', TicketSort::Priority),
-];
-
-fn sort_byte(s: TicketSort) -> u8 {
-    match s {
-        TicketSort::CreatedAt | TicketSort::CreatedAtDesc => b'c',
-        TicketSort::UpdatedAt | TicketSort::UpdatedAtDesc => b'u',
-        TicketSort::Priority | TicketSort::PriorityDesc => b'p',
-    }
-}
-
-fn status_dim(s: TicketStatus) -> Key {
-    let b = TicketStatus::ALL.iter().position(|x| *x == s).unwrap_or(0) as u8;
-    Key::new().tag(b's').tag(b)
-}
-
-fn priority_dim(p: helpdesk_core::ticket::Priority) -> Key {
-    Key::new().tag(b'p').tag(p.rank() as u8)
-}
-
-fn dimensions(t: &Ticket) -> Vec<Key> {
-    let mut d = vec![
-        Key::new().tag(b'a'),
-        status_dim(t.status),
-        priority_dim(t.priority),
-        Key::new().tag(b'r').id(t.requester_id),
-        match t.assignee_id {
-            Some(u) => Key::new().tag(b'u').id(u),
-            None => Key::new().tag(b'n'),
-        },
-    ];
-    d.extend(t.tags.iter().map(|tag| Key::new().tag(b't').str(tag)));
-    d
-}
-
-fn index_keys(t: &Ticket) -> Vec<Key> {
-    let mut keys = Vec::new();
-    for dim in dimensions(t) {
-        for (b, sort) in SORTS {
-            keys.push(dim.clone().tag(b).i64(sort.key(t)).id(t.id));
-        }
-    }
-    keys
-}
-
-/// The dimensions a query scans: one prefix, or one per status.
-fn plan(q: &TicketQuery) -> Vec<Key> {
-    if let Some(r) = q.requester_id {
-        return vec![Key::new().tag(b'r').id(r)];
-    }
-    if let Some(AssigneeFilter::User(u)) = q.assignee {
-        return vec![Key::new().tag(b'u').id(u)];
-    }
-    if let Some(tag) = &q.tag {
-        return vec![Key::new().tag(b't').str(tag)];
-    }
-    if !q.statuses.is_empty() {
-        let mut s = q.statuses.clone();
-        s.sort_by_key(|x| x.as_str());
-        s.dedup();
-        return s.into_iter().map(status_dim).collect();
-    }
-    if let Some(p) = q.priority {
-        return vec![priority_dim(p)];
-    }
-    if let Some(AssigneeFilter::Nobody) = q.assignee {
-        return vec![Key::new().tag(b'n')];
-    }
-    vec![Key::new().tag(b'a')]
-}
-
-/// Writes a ticket and moves its index entries from `old`.
-pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxResult<()> {
-    if let Some(old) = old {
-        for k in index_keys(old) {
-            tx.del(tree::TICKET_IDX, k)?;
-        }
-    }
-    tx.put_json(tree::TICKETS, t.id.as_bytes(), t)?;
-    tx.put(
-        tree::TICKET_NUMBERS,
-        Key::new().i64(t.number),
-        t.id.as_bytes(),
-    )?;
-    for k in index_keys(t) {
-        tx.put(tree::TICKET_IDX, k, &[][..])?;
-    }
-    Ok(())
-}
-
-/// Writes a ticket under its version check; returns the stored one it replaced.
-pub(crate) fn update_versioned(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
-    match tx.get_json::<Ticket>(tree::TICKETS, t.id.as_bytes())? {
-        None => abort(StoreError::NotFound),
-        Some(old) if old.version + 1 != t.version => abort(StoreError::Conflict(Conflict::Version)),
-        Some(old) => put_ticket(tx, t, Some(&old)),
-    }
-}
-
-/// Checks a ticket's version without writing it.
-pub(crate) fn check_version(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
-    match tx.get_json::<Ticket>(tree::TICKETS, t.id.as_bytes())? {
-        None => abort(StoreError::NotFound),
-        Some(old) if old.version + 1 != t.version => abort(StoreError::Conflict(Conflict::Version)),
-        Some(_) => Ok(()),
-    }
-}
 
 /// What deleting a ticket removes, read outside the transaction.
 struct TicketGather {

@@ -1,0 +1,138 @@
+//! A ticket's record with its index entries: the list index's layout, the entries of a
+//! ticket and the prefixes a query scans, and the writes that keep them with the record
+//! (plain, and under the version check). Below the stores that write tickets:
+//! [`TicketStore`], [`ConversationStore`] (a message that updates its ticket) and the
+//! archive import.
+//!
+//! The list index holds one entry per (dimension, sort order) of a ticket:
+//! `dimension|sort|key|id`, where the dimension is everything (`a`), a status, a
+//! priority, the requester, the assignee (or `n`obody) or a tag, and the sort order is
+//! created, updated or priority. A query scans the most selective dimension it filters
+//! on, forwards or backwards, from its cursor.
+//!
+//! [`TicketStore`]: helpdesk_core::store::TicketStore
+//! [`ConversationStore`]: helpdesk_core::store::ConversationStore
+
+use helpdesk_core::ticket::{
+    AssigneeFilter, Priority, Ticket, TicketQuery, TicketSort, TicketStatus,
+};
+use helpdesk_core::{Conflict, StoreError};
+
+use crate::keys::{Key, tree};
+use crate::{Tx, TxResult, abort};
+
+const SORTS: [(u8, TicketSort); 3] = [
+    (b'c', TicketSort::CreatedAt),
+    (b'u', TicketSort::UpdatedAt),
+    (b'p', TicketSort::Priority),
+];
+
+/// The tag of a sort order in the list index.
+pub(crate) fn sort_byte(s: TicketSort) -> u8 {
+    match s {
+        TicketSort::CreatedAt | TicketSort::CreatedAtDesc => b'c',
+        TicketSort::UpdatedAt | TicketSort::UpdatedAtDesc => b'u',
+        TicketSort::Priority | TicketSort::PriorityDesc => b'p',
+    }
+}
+
+fn status_dim(s: TicketStatus) -> Key {
+    let b = TicketStatus::ALL.iter().position(|x| *x == s).unwrap_or(0) as u8;
+    Key::new().tag(b's').tag(b)
+}
+
+fn priority_dim(p: Priority) -> Key {
+    Key::new().tag(b'p').tag(p.rank() as u8)
+}
+
+fn dimensions(t: &Ticket) -> Vec<Key> {
+    let mut d = vec![
+        Key::new().tag(b'a'),
+        status_dim(t.status),
+        priority_dim(t.priority),
+        Key::new().tag(b'r').id(t.requester_id),
+        match t.assignee_id {
+            Some(u) => Key::new().tag(b'u').id(u),
+            None => Key::new().tag(b'n'),
+        },
+    ];
+    d.extend(t.tags.iter().map(|tag| Key::new().tag(b't').str(tag)));
+    d
+}
+
+/// A ticket's list index entries: one per dimension and sort order.
+pub(crate) fn index_keys(t: &Ticket) -> Vec<Key> {
+    let mut keys = Vec::new();
+    for dim in dimensions(t) {
+        for (b, sort) in SORTS {
+            keys.push(dim.clone().tag(b).i64(sort.key(t)).id(t.id));
+        }
+    }
+    keys
+}
+
+/// The dimensions a query scans: one prefix, or one per status.
+pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
+    if let Some(r) = q.requester_id {
+        return vec![Key::new().tag(b'r').id(r)];
+    }
+    if let Some(AssigneeFilter::User(u)) = q.assignee {
+        return vec![Key::new().tag(b'u').id(u)];
+    }
+    if let Some(tag) = &q.tag {
+        return vec![Key::new().tag(b't').str(tag)];
+    }
+    if !q.statuses.is_empty() {
+        let mut s = q.statuses.clone();
+        s.sort_by_key(|x| x.as_str());
+        s.dedup();
+        return s.into_iter().map(status_dim).collect();
+    }
+    if let Some(p) = q.priority {
+        return vec![priority_dim(p)];
+    }
+    if let Some(AssigneeFilter::Nobody) = q.assignee {
+        return vec![Key::new().tag(b'n')];
+    }
+    vec![Key::new().tag(b'a')]
+}
+
+/// Writes a ticket and moves its index entries from `old`.
+pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxResult<()> {
+    if let Some(old) = old {
+        for k in index_keys(old) {
+            tx.del(tree::TICKET_IDX, k)?;
+        }
+    }
+    tx.put_json(tree::TICKETS, t.id.as_bytes(), t)?;
+    tx.put(
+        tree::TICKET_NUMBERS,
+        Key::new().i64(t.number),
+        t.id.as_bytes(),
+    )?;
+    for k in index_keys(t) {
+        tx.put(tree::TICKET_IDX, k, &[][..])?;
+    }
+    Ok(())
+}
+
+/// The stored ticket that `t` replaces: `NotFound` if there is none, `Conflict::Version`
+/// unless its version is the one below `t`'s.
+fn replaced(tx: &Tx<'_>, t: &Ticket) -> TxResult<Ticket> {
+    match tx.get_json::<Ticket>(tree::TICKETS, t.id.as_bytes())? {
+        None => abort(StoreError::NotFound),
+        Some(old) if old.version + 1 != t.version => abort(StoreError::Conflict(Conflict::Version)),
+        Some(old) => Ok(old),
+    }
+}
+
+/// Writes a ticket under its version check (see [`replaced`]).
+pub(crate) fn update_versioned(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
+    let old = replaced(tx, t)?;
+    put_ticket(tx, t, Some(&old))
+}
+
+/// Checks a ticket's version (see [`replaced`]) without writing it.
+pub(crate) fn check_version(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
+    replaced(tx, t).map(drop)
+}
