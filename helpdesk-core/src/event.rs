@@ -2,6 +2,8 @@
 //! [`crate::Helpdesk::subscribe`] streams them live. Here: the event types, their
 //! audiences and the effects a change writes; the live tailer is in `ops/event.rs`.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -202,25 +204,54 @@ pub(crate) struct Live {
     pub(crate) started: std::sync::Once,
 }
 
-/// A live event stream from [`crate::Helpdesk::subscribe`].
+pub use tokio::sync::broadcast::error::RecvError;
+
+/// A live event stream from [`crate::Helpdesk::subscribe`]: every event appended after
+/// it began, in id order, as a [`Stream`](futures_util::Stream) or through
+/// [`Subscription::recv`]. A subscriber that falls behind gets `Err(RecvError::Lagged(n))`
+/// and should catch up with [`crate::Helpdesk::events_after`]; the stream ends when the
+/// helpdesk is dropped.
 pub struct Subscription {
-    pub(crate) rx: tokio::sync::broadcast::Receiver<std::sync::Arc<Event>>,
+    events: futures_util::stream::BoxStream<'static, Result<Arc<Event>, RecvError>>,
     /// The log's last event when the stream began; nothing at or before it is passed on.
-    pub(crate) floor: Option<EventId>,
+    floor: Option<EventId>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("after", &self.floor)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Subscription {
+    /// The stream of `rx` from after `floor`.
+    pub(crate) fn new(
+        rx: tokio::sync::broadcast::Receiver<Arc<Event>>,
+        floor: Option<EventId>,
+    ) -> Self {
+        let events = futures_util::stream::unfold(rx, move |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(e) if floor.is_some_and(|f| e.id <= f) => continue,
+                    Ok(e) => return Some((Ok(e), rx)),
+                    Err(RecvError::Closed) => return None,
+                    Err(lagged) => return Some((Err(lagged), rx)),
+                }
+            }
+        });
+        Subscription {
+            events: Box::pin(events),
+            floor,
+        }
+    }
+
     /// The next event, or `Lagged(n)` when `n` were dropped because this receiver fell
     /// behind (catch up with [`crate::Helpdesk::events_after`]), or `Closed`.
-    pub async fn recv(
-        &mut self,
-    ) -> Result<std::sync::Arc<Event>, tokio::sync::broadcast::error::RecvError> {
-        loop {
-            let e = self.rx.recv().await?;
-            if self.floor.is_none_or(|f| e.id > f) {
-                return Ok(e);
-            }
-        }
+    pub async fn recv(&mut self) -> Result<Arc<Event>, RecvError> {
+        use futures_util::StreamExt;
+        self.events.next().await.unwrap_or(Err(RecvError::Closed))
     }
 
     /// The log's last event when the stream began (`None`: the log was empty): the
@@ -228,6 +259,30 @@ impl Subscription {
     pub fn after(&self) -> Option<EventId> {
         self.floor
     }
+}
+
+impl futures_util::Stream for Subscription {
+    type Item = Result<Arc<Event>, RecvError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.events.as_mut().poll_next(cx)
+    }
+}
+
+/// Why a user's live stream ([`crate::Helpdesk::subscribe_as`]) yields no event.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LiveError {
+    /// The stream fell behind and dropped this many events: catch up with
+    /// [`crate::Helpdesk::events_after`] (filtered with [`crate::Helpdesk::may_see`]).
+    #[error("the stream fell behind by {0} events")]
+    Lagged(u64),
+    /// Checking who may see an event failed, or the user may no longer act.
+    #[error(transparent)]
+    Check(#[from] crate::Error),
 }
 
 /// Events one subscriber may lag behind before it is told it missed some (it then

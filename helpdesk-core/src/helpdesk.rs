@@ -10,8 +10,13 @@ use crate::error::Conflict;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
-/// Library configuration.
-#[derive(Debug, Clone)]
+/// Library configuration. `Config::default()` is for production: passwords are hashed
+/// with argon2id at OWASP's cost (19 MiB, 2 passes), which makes each `create_user`,
+/// `signup` and `login` take a noticeable part of a second in a debug build of a
+/// dependent crate unless it sets `[profile.dev.package.argon2] opt-level = 3`.
+/// [`Config::for_tests`] hashes cheaply and fixes the JWT secret: for tests and
+/// examples only.
+#[derive(Clone)]
 pub struct Config {
     /// HS256 secret for access tokens; `None`: generated once and kept in the store.
     pub jwt_secret: Option<String>,
@@ -63,6 +68,25 @@ impl Default for Config {
     }
 }
 
+impl std::fmt::Debug for Config {
+    /// Every setting but the JWT secret, which shows as set or not.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<set>"))
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("signup_open", &self.signup_open)
+            .field("max_upload", &self.max_upload)
+            .field("argon2_m_cost", &self.argon2_m_cost)
+            .field("argon2_t_cost", &self.argon2_t_cost)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("webhooks_allow_private", &self.webhooks_allow_private)
+            .field("webhook_retry_schedule", &self.webhook_retry_schedule)
+            .field("limits", &self.limits)
+            .finish()
+    }
+}
+
 impl Config {
     /// Defaults with cheap password hashing, for tests and examples only.
     pub fn for_tests() -> Self {
@@ -79,6 +103,14 @@ impl Config {
 #[derive(Clone)]
 pub struct Helpdesk {
     pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Helpdesk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Helpdesk")
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
 }
 
 pub(crate) struct Inner {

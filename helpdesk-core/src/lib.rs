@@ -56,7 +56,17 @@ pub mod wire;
 mod helpdesk;
 mod ops;
 
+pub use ops::background::{Background, BackgroundTasks};
+
 pub use error::{Conflict, Error, ErrorKind, FieldError, Result, StoreError};
+
+// The crates whose types appear in the library's signatures, so that an embedding
+// application names them without depending on them itself (and on the same versions).
+pub use bytes;
+pub use chrono;
+pub use futures_util;
 pub use helpdesk::{Config, Helpdesk, default_retry_schedule};
 pub use page::{Cursor, Page};
 pub use principal::{Principal, Role};
+pub use serde_json;
+pub use uuid;

@@ -111,6 +111,7 @@ pub struct ClaimedDelivery {
 }
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+#[cfg(feature = "webhooks-http")]
 use std::time::Duration;
 
 use async_trait::async_trait;

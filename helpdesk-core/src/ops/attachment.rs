@@ -36,12 +36,13 @@ impl Helpdesk {
         filename: &str,
         content_type: &str,
         ticket_id: Option<Uuid>,
-        mut body: S,
+        body: S,
     ) -> Result<Attachment>
     where
-        S: Stream<Item = std::result::Result<Bytes, E>> + Unpin + Send,
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send,
         E: Into<BoxError>,
     {
+        let mut body = std::pin::pin!(body);
         if p.is_system() {
             return Err(Error::forbidden("the system cannot upload"));
         }
@@ -169,6 +170,31 @@ impl Helpdesk {
             }
         });
         Ok((a, stream))
+    }
+
+    /// [`Helpdesk::upload`] of bytes held in memory.
+    pub async fn upload_bytes(
+        &self,
+        p: &Principal,
+        filename: &str,
+        content_type: &str,
+        ticket_id: Option<Uuid>,
+        bytes: impl Into<Bytes>,
+    ) -> Result<Attachment> {
+        let once = futures_util::stream::iter([Ok::<_, std::convert::Infallible>(bytes.into())]);
+        self.upload(p, filename, content_type, ticket_id, once)
+            .await
+    }
+
+    /// [`Helpdesk::attachment_content`] collected in memory: the metadata and the bytes.
+    pub async fn attachment_bytes(&self, p: &Principal, id: Uuid) -> Result<(Attachment, Bytes)> {
+        let (a, chunks) = self.attachment_content(p, id).await?;
+        let mut chunks = std::pin::pin!(chunks);
+        let mut out = Vec::with_capacity(a.size as usize);
+        while let Some(chunk) = chunks.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok((a, Bytes::from(out)))
     }
 
     /// A ticket's attachments (requester and staff).

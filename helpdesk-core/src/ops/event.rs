@@ -2,6 +2,8 @@
 //! gap, and who may see an event.
 
 use crate::Helpdesk;
+use std::sync::Arc;
+
 use crate::event::*;
 use uuid::Uuid;
 
@@ -34,7 +36,36 @@ impl Helpdesk {
         let rx = self.inner.live.sender.subscribe();
         self.start_tailer();
         let floor = self.st().last_event_id().await?;
-        Ok(Subscription { rx, floor })
+        Ok(Subscription::new(rx, floor))
+    }
+
+    /// A live stream of the events that `p` may see, in id order: [`Helpdesk::subscribe`]
+    /// filtered with [`Helpdesk::may_see`] as each event arrives (so a member removed
+    /// from a group stops seeing it at once). Falling behind yields
+    /// `Err(LiveError::Lagged(n))`: catch up with [`Helpdesk::events_after`].
+    pub async fn subscribe_as(
+        &self,
+        p: &crate::Principal,
+    ) -> crate::Result<
+        impl futures_util::Stream<Item = Result<Arc<Event>, LiveError>> + Send + 'static,
+    > {
+        use futures_util::StreamExt;
+        let events = self.subscribe().await?;
+        let (hd, p) = (self.clone(), *p);
+        Ok(events.filter_map(move |item| {
+            let hd = hd.clone();
+            async move {
+                match item {
+                    Ok(e) => match hd.may_see(&p, &e).await {
+                        Ok(true) => Some(Ok(e)),
+                        Ok(false) => None,
+                        Err(err) => Some(Err(LiveError::Check(err))),
+                    },
+                    Err(RecvError::Lagged(n)) => Some(Err(LiveError::Lagged(n))),
+                    Err(RecvError::Closed) => None,
+                }
+            }
+        }))
     }
 
     /// Starts the tailer once. [`crate::Helpdesk::new`] calls it when a runtime is

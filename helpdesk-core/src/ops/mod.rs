@@ -5,6 +5,7 @@
 mod archive;
 mod attachment;
 mod auth;
+pub(crate) mod background;
 mod conversation;
 mod event;
 mod kb;

@@ -318,3 +318,20 @@ pub async fn store_blob_chunks(store: Arc<dyn Store>) {
     );
     store.delete_blob(Uuid::now_v7()).await.unwrap();
 }
+
+/// Bytes in memory go in with `upload_bytes` and come back with `attachment_bytes`.
+pub async fn bytes_in_and_out(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let c = w.customer().await;
+    let bytes = data(2 * CHUNK_SIZE + 7);
+    let a =
+        w.hd.upload_bytes(&c.p, "notes.txt", "text/plain", None, bytes.clone())
+            .await
+            .unwrap();
+    assert_eq!(a.size, bytes.len() as u64);
+    let (meta, back) = w.hd.attachment_bytes(&c.p, a.id).await.unwrap();
+    assert_eq!(meta, a);
+    assert!(back[..] == bytes[..]);
+    let other = w.customer().await;
+    expect_err!(w.hd.attachment_bytes(&other.p, a.id).await, Error::NotFound);
+}

@@ -379,3 +379,39 @@ pub async fn event_id_string_order(store: Arc<dyn Store>) {
     let a = w.agent().await;
     assert!(!w.hd.may_see(&a.p, &all[0]).await.unwrap());
 }
+
+/// A user's own live stream (`subscribe_as`) carries what that user may see and nothing
+/// else, and a subscription is a `Stream`.
+pub async fn subscribe_as_keeps_to_what_the_user_may_see(store: Arc<dyn Store>) {
+    use futures_util::StreamExt;
+    let w = World::new(store);
+    let a = w.agent().await;
+    let c = w.customer().await;
+    let t = w.ticket(&c, "Mine").await;
+    let stream = w.hd.subscribe_as(&c.p).await.unwrap();
+    let mut stream = std::pin::pin!(stream);
+    let mut all = w.hd.subscribe().await.unwrap();
+    let note = w.note(&a, t.conversation_id, "between staff").await.message;
+    let reply = w.send(&a, t.conversation_id, "for you").await.message;
+    // The whole stream has the note's event first; the customer's skips it.
+    let first = within(all.next()).await.unwrap().unwrap();
+    assert_eq!(first.data["message"]["id"], serde_json::json!(note.id));
+    loop {
+        let e = within(stream.next()).await.unwrap().unwrap();
+        assert_ne!(
+            e.data["message"]["id"],
+            serde_json::json!(note.id),
+            "a note leaked"
+        );
+        if e.data["message"]["id"] == serde_json::json!(reply.id) {
+            break;
+        }
+    }
+}
+
+/// `f`'s output, within 30 s.
+async fn within<F: std::future::Future>(f: F) -> F::Output {
+    tokio::time::timeout(std::time::Duration::from_secs(30), f)
+        .await
+        .expect("an event within 30 s")
+}

@@ -563,6 +563,7 @@ macro_rules! __conformance_cases {
                 filename_is_sanitised,
                 empty_file,
                 store_blob_chunks,
+                bytes_in_and_out,
             }
             events {
                 changes_append_events_with_increasing_ids,
@@ -576,6 +577,7 @@ macro_rules! __conformance_cases {
                 ticket_events_visible_to_requester_and_staff,
                 notification_events_only_to_recipient,
                 event_id_string_order,
+                subscribe_as_keeps_to_what_the_user_may_see,
             }
             webhooks {
                 deliveries_for_matching_active_endpoints,
