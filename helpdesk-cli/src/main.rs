@@ -14,9 +14,8 @@ mod store;
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-use std::process::ExitCode;
-
 use std::io::IsTerminal;
+use std::process::ExitCode;
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -174,13 +173,7 @@ async fn main() -> ExitCode {
         _ => "warn",
     };
     init_logs(cli.log_format, level);
-    let name = match &cli.command {
-        Command::Serve(_) => "serve",
-        Command::Migrate => "migrate",
-        Command::Completions { .. } => "completions",
-        Command::Admin(_) => "",
-    };
-    if let (Some(flag), false) = (cli.leading.first_given(), name.is_empty()) {
+    if let (Some(name), Some(flag)) = (cli.command.outside_admin(), cli.leading.first_given()) {
         let e = cmd::CliError::invalid(format!(
             "{flag} belongs to the administration commands \
              (user, ticket, kb, webhook, export, import), not to `{name}`"
@@ -207,6 +200,18 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         // `serve` and `migrate` fail with 1 whatever the cause.
         Err(e) => fail(&*e, 1),
+    }
+}
+
+impl Command {
+    /// The name of a command that takes none of the administration flags.
+    fn outside_admin(&self) -> Option<&'static str> {
+        match self {
+            Command::Serve(_) => Some("serve"),
+            Command::Migrate => Some("migrate"),
+            Command::Completions { .. } => Some("completions"),
+            Command::Admin(_) => None,
+        }
     }
 }
 

@@ -16,16 +16,14 @@
 //! by slug and leaves equal articles alone; export writes the same shape, so export →
 //! import → export gives the same files.
 
-use helpdesk_core::wire::to_json;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
-use helpdesk_core::kb::{ArticlePatch, ArticleStatus, NewArticle, article_json};
-use reqwest::Method;
-use serde_json::{Value, json};
+use helpdesk_core::kb::{ArticlePatch, ArticleStatus, NewArticle};
+use serde_json::json;
 
-use super::backend::{Backend, all_pages, encode};
-use super::error::{CliError, CliResult, Exit};
+use super::admin::Admin;
+use super::error::{CliError, CliResult};
 use super::output;
 
 /// Import or export the knowledge base as Markdown files.
@@ -74,13 +72,13 @@ pub struct ArticleFile {
 }
 
 /// Runs a `kb` command.
-pub async fn run(b: &Backend, cmd: KbCommand, json_out: bool) -> CliResult {
+pub async fn run(admin: &dyn Admin, cmd: KbCommand, json_out: bool) -> CliResult {
     match cmd {
         KbCommand::Import { dir } => {
             let files = read_dir(&dir)?;
             let (mut created, mut updated, mut unchanged) = (0u64, 0u64, 0u64);
             for f in &files {
-                match upsert(b, f).await? {
+                match upsert(admin, f).await? {
                     Outcome::Created => created += 1,
                     Outcome::Updated => updated += 1,
                     Outcome::Unchanged => unchanged += 1,
@@ -96,30 +94,20 @@ pub async fn run(b: &Backend, cmd: KbCommand, json_out: bool) -> CliResult {
             Ok(())
         }
         KbCommand::Export { dir } => {
-            let articles = all(b).await?;
-            std::fs::create_dir_all(&dir).map_err(|e| {
-                CliError::new(
-                    Exit::Failure,
-                    format!("cannot create {}: {e}", dir.display()),
-                )
-            })?;
+            let articles = admin.articles().await?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| CliError::failure(format!("cannot create {}: {e}", dir.display())))?;
             for a in &articles {
                 let f = ArticleFile {
-                    title: output::s(&a["title"]),
-                    slug: output::s(&a["slug"]),
-                    tags: a["tags"]
-                        .as_array()
-                        .map(|t| t.iter().map(output::s).collect())
-                        .unwrap_or_default(),
-                    status: output::s(&a["status"]),
-                    body: a["body"].as_str().unwrap_or_default().to_string(),
+                    title: a.title.clone(),
+                    slug: a.slug.clone(),
+                    tags: a.tags.clone(),
+                    status: a.status.as_str().into(),
+                    body: a.body.clone(),
                 };
                 let path = dir.join(format!("{}.md", f.slug));
                 std::fs::write(&path, render(&f)).map_err(|e| {
-                    CliError::new(
-                        Exit::Failure,
-                        format!("cannot write {}: {e}", path.display()),
-                    )
+                    CliError::failure(format!("cannot write {}: {e}", path.display()))
                 })?;
             }
             if json_out {
@@ -146,100 +134,39 @@ fn status_of(s: &str) -> ArticleStatus {
     }
 }
 
-async fn upsert(b: &Backend, f: &ArticleFile) -> CliResult<Outcome> {
-    let existing = match b {
-        Backend::Local { hd, actor } => match hd.get_article(Some(actor), &f.slug).await {
-            Ok(a) => Some(to_json(article_json(&a))),
-            Err(helpdesk_core::Error::NotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-        Backend::Remote(r) => {
-            match r
-                .call(
-                    Method::GET,
-                    &format!("/api/kb/articles/{}", encode(&f.slug)),
-                    None,
-                )
-                .await
-            {
-                Ok(a) => Some(a),
-                Err(e) if e.is_not_found() => None,
-                Err(e) => return Err(e),
-            }
-        }
-    };
-    let tags: Vec<Value> = f.tags.iter().map(|t| json!(t)).collect();
-    let Some(existing) = existing else {
-        match b {
-            Backend::Local { hd, actor } => {
-                let new = NewArticle {
-                    title: f.title.clone(),
-                    body: f.body.clone(),
-                    slug: Some(f.slug.clone()),
-                    tags: f.tags.clone(),
-                    status: Some(status_of(&f.status)),
-                };
-                hd.create_article(actor, new)
-                    .await
-                    .map_err(|e| in_file(f, e.into()))?;
-            }
-            Backend::Remote(r) => {
-                let body = json!({"title": f.title, "body": f.body, "slug": f.slug,
-                                  "tags": tags, "status": f.status});
-                r.call(Method::POST, "/api/kb/articles", Some(body))
-                    .await
-                    .map_err(|e| in_file(f, e))?;
-            }
-        }
+/// Creates the article of a file, or updates the one with its slug if it differs.
+async fn upsert(admin: &dyn Admin, f: &ArticleFile) -> CliResult<Outcome> {
+    let in_file = |e: CliError| e.context(format_args!("{}.md", f.slug));
+    let Some(existing) = admin.article(&f.slug).await? else {
+        let new = NewArticle {
+            title: f.title.clone(),
+            body: f.body.clone(),
+            slug: Some(f.slug.clone()),
+            tags: f.tags.clone(),
+            status: Some(status_of(&f.status)),
+        };
+        admin.create_article(new).await.map_err(in_file)?;
         return Ok(Outcome::Created);
     };
-    let same = existing["title"] == json!(f.title)
-        && existing["body"] == json!(f.body)
-        && existing["tags"] == Value::Array(tags.clone())
-        && existing["status"] == json!(f.status);
+    let same = existing.title == f.title
+        && existing.body == f.body
+        && existing.tags == f.tags
+        && existing.status.as_str() == f.status;
     if same {
         return Ok(Outcome::Unchanged);
     }
-    let id = output::s(&existing["id"]);
-    match b {
-        Backend::Local { hd, actor } => {
-            let id = uuid::Uuid::try_parse(&id)
-                .map_err(|_| CliError::new(Exit::Failure, "an article without an id"))?;
-            let patch = ArticlePatch {
-                title: Some(f.title.clone()),
-                body: Some(f.body.clone()),
-                slug: None,
-                tags: Some(f.tags.clone()),
-                status: Some(status_of(&f.status)),
-            };
-            hd.update_article(actor, id, patch)
-                .await
-                .map_err(|e| in_file(f, e.into()))?;
-        }
-        Backend::Remote(r) => {
-            let body = json!({"title": f.title, "body": f.body, "tags": tags, "status": f.status});
-            r.call(Method::PATCH, &format!("/api/kb/articles/{id}"), Some(body))
-                .await
-                .map_err(|e| in_file(f, e))?;
-        }
-    }
+    let patch = ArticlePatch {
+        title: Some(f.title.clone()),
+        body: Some(f.body.clone()),
+        slug: None,
+        tags: Some(f.tags.clone()),
+        status: Some(status_of(&f.status)),
+    };
+    admin
+        .update_article(existing.id, patch)
+        .await
+        .map_err(in_file)?;
     Ok(Outcome::Updated)
-}
-
-fn in_file(f: &ArticleFile, e: CliError) -> CliError {
-    e.context(format_args!("{}.md", f.slug))
-}
-
-/// Every article, drafts included.
-async fn all(b: &Backend) -> CliResult<Vec<Value>> {
-    match b {
-        Backend::Local { hd, actor } => {
-            let articles =
-                all_pages(|c| hd.list_articles(Some(actor), None, None, c, Some(200))).await?;
-            Ok(articles.iter().map(|x| to_json(article_json(x))).collect())
-        }
-        Backend::Remote(r) => r.walk("/api/kb/articles").await,
-    }
 }
 
 /// Reads and checks every `*.md` file of a directory, in name order.

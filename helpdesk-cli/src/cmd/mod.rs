@@ -1,20 +1,23 @@
-//! The administration commands. Each verb is one function over a [`Backend`]: the
-//! library over a local store (`--store`), or the HTTP API of a running server (`--url`
-//! and `HELPDESK_TOKEN`). Both answer in the API's JSON shapes, so what is printed (a
-//! table for people, JSON with `--json`) is the same either way.
+//! The administration commands. Each verb is written once, against [`Admin`]: the
+//! library over a local store (`--store`, [`local`]) or the HTTP API of a running server
+//! (`--url` and `HELPDESK_TOKEN`, [`remote`]). Both answer in the library's types and
+//! print through the API's renderings, so what is printed (a table for people, JSON
+//! with `--json`) is the same either way.
 
+pub mod admin;
 pub mod archive;
-pub mod backend;
 pub mod error;
 pub mod kb;
+pub mod local;
 pub mod output;
+pub mod remote;
 pub mod ticket;
 pub mod user;
 pub mod webhook;
 
 use clap::{Args, Subcommand};
 
-pub use backend::Backend;
+pub use admin::Admin;
 pub use error::{CliError, CliResult};
 
 /// Flags of the administration commands (and of no other: `serve --help` does not list
@@ -68,12 +71,12 @@ impl LeadingAdminArgs {
 
     /// The command's flags with these in front: a flag given here wins over the
     /// command's environment fallback.
-    fn over(self, args: &AdminArgs) -> AdminArgs {
+    fn over(self, flags: &AdminArgs) -> AdminArgs {
         AdminArgs {
-            url: self.url.or_else(|| args.url.clone()),
-            token: self.token.or_else(|| args.token.clone()),
-            as_email: self.as_email.or_else(|| args.as_email.clone()),
-            json: self.json || args.json,
+            url: self.url.or_else(|| flags.url.clone()),
+            token: self.token.or_else(|| flags.token.clone()),
+            as_email: self.as_email.or_else(|| flags.as_email.clone()),
+            json: self.json || flags.json,
         }
     }
 }
@@ -88,7 +91,7 @@ pub enum AdminCommand {
   helpdesk user deactivate bob@example.com")]
     User {
         #[command(flatten)]
-        admin: AdminArgs,
+        flags: AdminArgs,
         #[command(subcommand)]
         command: user::UserCommand,
     },
@@ -99,7 +102,7 @@ pub enum AdminCommand {
   helpdesk ticket status 42 resolved")]
     Ticket {
         #[command(flatten)]
-        admin: AdminArgs,
+        flags: AdminArgs,
         #[command(subcommand)]
         command: ticket::TicketCommand,
     },
@@ -109,7 +112,7 @@ pub enum AdminCommand {
   helpdesk kb export ./kb")]
     Kb {
         #[command(flatten)]
-        admin: AdminArgs,
+        flags: AdminArgs,
         #[command(subcommand)]
         command: kb::KbCommand,
     },
@@ -119,7 +122,7 @@ pub enum AdminCommand {
   helpdesk webhook list")]
     Webhook {
         #[command(flatten)]
-        admin: AdminArgs,
+        flags: AdminArgs,
         #[command(subcommand)]
         command: webhook::WebhookCommand,
     },
@@ -132,15 +135,15 @@ pub enum AdminCommand {
 /// Runs an administration command against the store or the server.
 pub async fn run(command: AdminCommand, leading: LeadingAdminArgs, store_spec: &str) -> CliResult {
     use AdminCommand as C;
-    let admin = match &command {
-        C::User { admin, .. }
-        | C::Ticket { admin, .. }
-        | C::Kb { admin, .. }
-        | C::Webhook { admin, .. } => admin,
-        C::Export(a) => &a.admin,
-        C::Import(a) => &a.admin,
+    let flags = match &command {
+        C::User { flags, .. }
+        | C::Ticket { flags, .. }
+        | C::Kb { flags, .. }
+        | C::Webhook { flags, .. } => flags,
+        C::Export(a) => &a.flags,
+        C::Import(a) => &a.flags,
     };
-    let admin = leading.over(admin);
+    let flags = leading.over(flags);
     let allow_private = matches!(
         &command,
         C::Webhook {
@@ -151,14 +154,37 @@ pub async fn run(command: AdminCommand, leading: LeadingAdminArgs, store_spec: &
             ..
         }
     );
-    let b = Backend::connect(&admin, store_spec, allow_private).await?;
-    let json = admin.json;
+    let admin = connect(&flags, store_spec, allow_private).await?;
+    let (admin, json) = (admin.as_ref(), flags.json);
     match command {
-        C::User { command, .. } => user::run(&b, command, json).await,
-        C::Ticket { command, .. } => ticket::run(&b, command, json).await,
-        C::Kb { command, .. } => kb::run(&b, command, json).await,
-        C::Webhook { command, .. } => webhook::run(&b, command, json).await,
-        C::Export(a) => archive::export(&b, a, json).await,
-        C::Import(a) => archive::import(&b, a, json).await,
+        C::User { command, .. } => user::run(admin, command, json).await,
+        C::Ticket { command, .. } => ticket::run(admin, command, json).await,
+        C::Kb { command, .. } => kb::run(admin, command, json).await,
+        C::Webhook { command, .. } => webhook::run(admin, command, json).await,
+        C::Export(a) => archive::export(admin, a, json).await,
+        C::Import(a) => archive::import(admin, a, json).await,
+    }
+}
+
+/// The server's API with `--url`, else the store opened here.
+async fn connect(
+    flags: &AdminArgs,
+    store_spec: &str,
+    webhooks_allow_private: bool,
+) -> CliResult<Box<dyn Admin>> {
+    match &flags.url {
+        Some(url) => {
+            if flags.as_email.is_some() {
+                return Err(CliError::invalid(
+                    "--as works on a local store only: over --url the token's user is the actor",
+                ));
+            }
+            Ok(Box::new(remote::Remote::new(url, flags.token.as_deref())?))
+        }
+        None => {
+            let as_email = flags.as_email.as_deref();
+            let local = local::Local::open(store_spec, as_email, webhooks_allow_private).await?;
+            Ok(Box::new(local))
+        }
     }
 }

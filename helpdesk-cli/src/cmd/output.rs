@@ -1,9 +1,19 @@
 //! Printing: tables for people (plain aligned columns with a header, like kubectl),
-//! JSON for scripts (`--json`: one object per line for lists).
+//! JSON for scripts (`--json`: one object per line for lists) in the API's renderings
+//! of the library's values, so a command prints the same locally and over `--url`.
 
 use std::io::Write;
 
+use chrono::{DateTime, Utc};
 use comfy_table::{Table, presets};
+use helpdesk_core::Principal;
+use helpdesk_core::message::{MessageView, message_json};
+use helpdesk_core::ticket::{Ticket, TicketEvent, ticket_json};
+use helpdesk_core::user::User;
+use helpdesk_core::wire::to_json;
+use helpdesk_http::render::user_json;
+use serde::Serialize;
+use serde_json::{Value, json};
 
 /// Prints a line on standard output. When the reader went away (`| head`), stops
 /// quietly with success, as `cat` does, instead of failing on a broken pipe.
@@ -24,7 +34,6 @@ pub fn write_line(args: std::fmt::Arguments<'_>) {
         std::process::exit(1);
     }
 }
-use serde_json::Value;
 
 /// Prints a table with upper-case headers, or nothing for no rows but a note on stderr.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>, empty_note: &str) {
@@ -48,7 +57,7 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>, empty_note: &str) {
 }
 
 /// Prints each value as one JSON line.
-pub fn json_lines(items: &[Value]) {
+pub fn json_lines(items: impl IntoIterator<Item = Value>) {
     for v in items {
         crate::outln!("{v}");
     }
@@ -62,33 +71,60 @@ pub fn json(v: &Value) {
     );
 }
 
-/// A string field, `-` when null or absent.
-pub fn s(v: &Value) -> String {
-    match v {
-        Value::Null => "-".into(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+/// A time shortened to minutes (`2025-01-01 09:00`).
+pub fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M").to_string()
 }
 
-/// A time field shortened to minutes (`2025-01-01 09:00`), `-` when null.
-pub fn when(v: &Value) -> String {
-    match v.as_str() {
-        Some(t) if t.len() >= 16 => t[..16].replace('T', " "),
-        Some(t) => t.to_string(),
-        None => "-".into(),
-    }
+/// An optional time shortened to minutes, `-` when absent.
+pub fn when_opt(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(|| "-".into(), when)
 }
 
-/// A list field joined by commas, `-` when empty.
-pub fn list(v: &Value) -> String {
-    let items: Vec<String> = v
-        .as_array()
-        .map(|a| a.iter().map(s).collect())
-        .unwrap_or_default();
+/// A list joined by commas, `-` when empty.
+pub fn list(items: &[String]) -> String {
     if items.is_empty() {
         "-".into()
     } else {
         items.join(",")
     }
+}
+
+/// `yes` or `no`.
+pub fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.into()
+}
+
+/// The API's name of an enum value (`pending`, `on_hold`).
+pub fn name(v: impl Serialize) -> String {
+    match to_json(v) {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// A user as the API shows it to an admin.
+pub fn user_value(u: &User) -> Value {
+    to_json(user_json(u, &Principal::system()))
+}
+
+/// A ticket as the API shows it.
+pub fn ticket_value(t: &Ticket) -> Value {
+    to_json(ticket_json(t))
+}
+
+/// A ticket timeline entry as the API shows it.
+pub fn ticket_event_value(e: &TicketEvent) -> Value {
+    json!({
+        "id": e.id,
+        "kind": e.kind,
+        "actor_id": e.actor_id,
+        "at": helpdesk_core::event::ts(e.at),
+        "data": e.data,
+    })
+}
+
+/// A message as the API shows it to the actor.
+pub fn message_value(m: &MessageView) -> Value {
+    to_json(message_json(m))
 }

@@ -1,39 +1,44 @@
 //! `helpdesk ticket ...`: list, show, create, assign, status, comment. Tickets are named
 //! by their number; status moves follow the same table as the API.
 
-use helpdesk_core::wire::to_json;
 use std::collections::HashMap;
 use std::io::Read;
 
 use clap::Subcommand;
-use helpdesk_core::message::{MessagePageQuery, NewMessageInput, message_json};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use helpdesk_core::message::NewMessageInput;
 use helpdesk_core::ticket::{
-    AssigneeFilter, NewTicketInput, Priority, TicketFilter, TicketPatch, TicketStatus, ticket_json,
+    AssigneeFilter, NewTicketInput, Priority, Ticket, TicketFilter, TicketPatch, TicketStatus,
 };
-use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::backend::{Backend, all_pages, encode};
-use super::error::{CliError, CliResult, Exit};
+use super::admin::Admin;
+use super::error::{CliError, CliResult};
 use super::output;
 use super::user;
 
 const STATUSES: [&str; 5] = ["open", "pending", "on_hold", "resolved", "closed"];
 const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 
-fn status_of(s: &str) -> TicketStatus {
-    TicketStatus::ALL
-        .into_iter()
-        .find(|t| t.as_str() == s)
-        .unwrap_or(TicketStatus::Open)
+/// A status argument: one of [`STATUSES`] (listed in errors and completions).
+fn status_parser() -> impl TypedValueParser<Value = TicketStatus> {
+    PossibleValuesParser::new(STATUSES).map(|s| {
+        TicketStatus::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .unwrap_or(TicketStatus::Open)
+    })
 }
 
-fn priority_of(s: &str) -> Priority {
-    Priority::ALL
-        .into_iter()
-        .find(|p| p.as_str() == s)
-        .unwrap_or(Priority::Normal)
+/// A priority argument: one of [`PRIORITIES`].
+fn priority_parser() -> impl TypedValueParser<Value = Priority> {
+    PossibleValuesParser::new(PRIORITIES).map(|s| {
+        Priority::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .unwrap_or(Priority::Normal)
+    })
 }
 
 /// Work with tickets.
@@ -46,8 +51,8 @@ pub enum TicketCommand {
   helpdesk ticket list --assignee agent@example.com --tag billing --json")]
     List {
         /// Only this status (repeatable: any of them).
-        #[arg(long = "status", value_parser = STATUSES)]
-        statuses: Vec<String>,
+        #[arg(long = "status", value_parser = status_parser())]
+        statuses: Vec<TicketStatus>,
         /// Only tickets assigned to this user (email or id), or `none` for unassigned.
         #[arg(long)]
         assignee: Option<String>,
@@ -58,8 +63,8 @@ pub enum TicketCommand {
         #[arg(long)]
         tag: Option<String>,
         /// Only this priority.
-        #[arg(long, value_parser = PRIORITIES)]
-        priority: Option<String>,
+        #[arg(long, value_parser = priority_parser())]
+        priority: Option<Priority>,
     },
     /// Show a ticket with its timeline and messages (internal notes included).
     #[command(after_help = "Examples:
@@ -88,8 +93,8 @@ pub enum TicketCommand {
         #[arg(long)]
         assignee: Option<String>,
         /// Priority (default normal).
-        #[arg(long, value_parser = PRIORITIES)]
-        priority: Option<String>,
+        #[arg(long, value_parser = priority_parser())]
+        priority: Option<Priority>,
         /// A tag (repeatable).
         #[arg(long = "tag")]
         tags: Vec<String>,
@@ -113,8 +118,8 @@ pub enum TicketCommand {
         /// The ticket number.
         number: i64,
         /// The new status.
-        #[arg(value_parser = STATUSES)]
-        status: String,
+        #[arg(value_parser = status_parser())]
+        status: TicketStatus,
     },
     /// Post a message on a ticket (from `--message`, else standard input). Needs a
     /// sender: `--as EMAIL` on a local store, the token's user over `--url`.
@@ -134,7 +139,7 @@ pub enum TicketCommand {
 }
 
 /// Runs a `ticket` command.
-pub async fn run(b: &Backend, cmd: TicketCommand, json_out: bool) -> CliResult {
+pub async fn run(admin: &dyn Admin, cmd: TicketCommand, json_out: bool) -> CliResult {
     match cmd {
         TicketCommand::List {
             statuses,
@@ -146,37 +151,33 @@ pub async fn run(b: &Backend, cmd: TicketCommand, json_out: bool) -> CliResult {
             let assignee = match assignee.as_deref() {
                 None => None,
                 Some("none") => Some(AssigneeFilter::Nobody),
-                Some(a) => Some(AssigneeFilter::User(user::id_of(&user::find(b, a).await?)?)),
-            };
-            let requester_id = match requester {
-                Some(r) => Some(user::id_of(&user::find(b, &r).await?)?),
-                None => None,
+                Some(a) => Some(AssigneeFilter::User(user::find(admin, a).await?.id)),
             };
             let filter = TicketFilter {
-                statuses: statuses.iter().map(|s| status_of(s)).collect(),
-                priority: priority.as_deref().map(priority_of),
+                statuses,
+                priority,
                 assignee,
-                requester_id,
+                requester_id: user_id(admin, requester.as_deref()).await?,
                 tag,
                 ..Default::default()
             };
-            let tickets = list(b, filter).await?;
+            let tickets = admin.tickets(filter).await?;
             if json_out {
-                output::json_lines(&tickets);
+                output::json_lines(tickets.iter().map(output::ticket_value));
                 return Ok(());
             }
             let mut names = Names::default();
             let mut rows = Vec::new();
             for t in &tickets {
                 rows.push(vec![
-                    output::s(&t["number"]),
-                    output::s(&t["status"]),
-                    output::s(&t["priority"]),
-                    output::s(&t["subject"]),
-                    names.email(b, &t["requester_id"]).await,
-                    names.email(b, &t["assignee_id"]).await,
-                    output::list(&t["tags"]),
-                    output::when(&t["updated_at"]),
+                    t.number.to_string(),
+                    t.status.as_str().into(),
+                    t.priority.as_str().into(),
+                    t.subject.clone(),
+                    names.email(admin, Some(t.requester_id)).await,
+                    names.email(admin, t.assignee_id).await,
+                    output::list(&t.tags),
+                    output::when(t.updated_at),
                 ]);
             }
             output::table(
@@ -195,7 +196,7 @@ pub async fn run(b: &Backend, cmd: TicketCommand, json_out: bool) -> CliResult {
             );
             Ok(())
         }
-        TicketCommand::Show { number } => show(b, number, json_out).await,
+        TicketCommand::Show { number } => show(admin, number, json_out).await,
         TicketCommand::Create {
             subject,
             description,
@@ -204,67 +205,40 @@ pub async fn run(b: &Backend, cmd: TicketCommand, json_out: bool) -> CliResult {
             priority,
             tags,
         } => {
-            let requester_id = match requester {
-                Some(r) => Some(user::id_of(&user::find(b, &r).await?)?),
-                None => None,
+            let new = NewTicketInput {
+                subject,
+                description,
+                priority,
+                tags,
+                attachment_ids: vec![],
+                requester_id: user_id(admin, requester.as_deref()).await?,
+                assignee_id: user_id(admin, assignee.as_deref()).await?,
             };
-            let assignee_id = match assignee {
-                Some(a) => Some(user::id_of(&user::find(b, &a).await?)?),
-                None => None,
-            };
-            let t = match b {
-                Backend::Local { hd, actor } => {
-                    let input = NewTicketInput {
-                        subject,
-                        description,
-                        priority: priority.as_deref().map(priority_of),
-                        tags,
-                        attachment_ids: vec![],
-                        requester_id,
-                        assignee_id,
-                    };
-                    to_json(ticket_json(&hd.create_ticket(actor, input).await?))
-                }
-                Backend::Remote(r) => {
-                    let mut body =
-                        json!({"subject": subject, "description": description, "tags": tags});
-                    if let Some(p) = priority {
-                        body["priority"] = json!(p);
-                    }
-                    if let Some(id) = requester_id {
-                        body["requester_id"] = json!(id);
-                    }
-                    if let Some(id) = assignee_id {
-                        body["assignee_id"] = json!(id);
-                    }
-                    r.call(Method::POST, "/api/tickets", Some(body)).await?
-                }
-            };
+            let t = admin.create_ticket(new).await?;
             if json_out {
-                output::json(&t);
+                output::json(&output::ticket_value(&t));
             } else {
-                crate::outln!("{}", output::s(&t["number"]));
+                crate::outln!("{}", t.number);
             }
             Ok(())
         }
         TicketCommand::Assign { number, assignee } => {
-            let to = if assignee == "none" {
-                None
-            } else {
-                Some(user::id_of(&user::find(b, &assignee).await?)?)
+            let to = match assignee.as_str() {
+                "none" => None,
+                a => Some(user::find(admin, a).await?.id),
             };
             let patch = TicketPatch {
                 assignee_id: Some(to),
                 ..Default::default()
             };
-            update(b, number, patch, json!({ "assignee_id": to }), json_out).await
+            update(admin, number, patch, json_out).await
         }
         TicketCommand::Status { number, status } => {
             let patch = TicketPatch {
-                status: Some(status_of(&status)),
+                status: Some(status),
                 ..Default::default()
             };
-            update(b, number, patch, json!({ "status": status }), json_out).await
+            update(admin, number, patch, json_out).await
         }
         TicketCommand::Comment {
             number,
@@ -279,226 +253,111 @@ pub async fn run(b: &Backend, cmd: TicketCommand, json_out: bool) -> CliResult {
                     s.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
-            let t = get(b, number).await?;
-            let conv = uuid_field(&t["conversation_id"])?;
-            let m = match b {
-                Backend::Local { hd, actor } => {
-                    if actor.is_system() {
-                        return Err(CliError::invalid(
-                            "ticket comment needs --as EMAIL: a message needs a sender",
-                        ));
-                    }
-                    let input = NewMessageInput {
-                        content,
-                        internal,
-                        ..Default::default()
-                    };
-                    to_json(message_json(&hd.send_message(actor, conv, input).await?))
-                }
-                Backend::Remote(r) => {
-                    let body = json!({"content": content, "internal": internal});
-                    r.call(
-                        Method::POST,
-                        &format!("/api/conversations/{conv}/messages"),
-                        Some(body),
-                    )
-                    .await?
-                }
+            let t = get(admin, number).await?;
+            let new = NewMessageInput {
+                content,
+                internal,
+                ..Default::default()
             };
+            let m = admin.send_message(t.conversation_id, new).await?;
             if json_out {
-                output::json(&m);
+                output::json(&output::message_value(&m));
             }
             Ok(())
         }
     }
 }
 
-fn uuid_field(v: &Value) -> CliResult<Uuid> {
-    v.as_str()
-        .and_then(|s| Uuid::try_parse(s).ok())
-        .ok_or_else(|| CliError::new(Exit::Failure, "a record without an id"))
-}
-
-/// Tickets matching the filter, newest first, as the API renders them.
-async fn list(b: &Backend, mut filter: TicketFilter) -> CliResult<Vec<Value>> {
-    match b {
-        Backend::Local { hd, actor } => {
-            filter.limit = Some(200);
-            let tickets = all_pages(|c| {
-                let mut f = filter.clone();
-                f.cursor = c;
-                hd.list_tickets(actor, f)
-            })
-            .await?;
-            Ok(tickets.iter().map(|x| to_json(ticket_json(x))).collect())
-        }
-        Backend::Remote(r) => {
-            let mut q = vec!["sort=-created_at".to_string()];
-            for s in &filter.statuses {
-                q.push(format!("status={}", s.as_str()));
-            }
-            if let Some(p) = filter.priority {
-                q.push(format!("priority={}", p.as_str()));
-            }
-            match filter.assignee {
-                Some(AssigneeFilter::Nobody) => q.push("assignee_id=none".into()),
-                Some(AssigneeFilter::User(id)) => q.push(format!("assignee_id={id}")),
-                None => {}
-            }
-            if let Some(id) = filter.requester_id {
-                q.push(format!("requester_id={id}"));
-            }
-            if let Some(t) = &filter.tag {
-                q.push(format!("tag={}", encode(t)));
-            }
-            r.walk(&format!("/api/tickets?{}", q.join("&"))).await
-        }
+/// The id of the user named by email or id, if one is named.
+async fn user_id(admin: &dyn Admin, key: Option<&str>) -> CliResult<Option<Uuid>> {
+    match key {
+        Some(k) => Ok(Some(user::find(admin, k).await?.id)),
+        None => Ok(None),
     }
 }
 
 /// A ticket by number.
-async fn get(b: &Backend, number: i64) -> CliResult<Value> {
-    let missing = || CliError::not_found(format!("no ticket #{number}"));
-    match b {
-        Backend::Local { hd, actor } => match hd.get_ticket_by_number(actor, number).await {
-            Ok(t) => Ok(to_json(ticket_json(&t))),
-            Err(helpdesk_core::Error::NotFound) => Err(missing()),
-            Err(e) => Err(e.into()),
-        },
-        // The API names tickets by id: walk the list, oldest first, until the number.
-        Backend::Remote(r) => r
-            .walk("/api/tickets?sort=created_at")
-            .await?
-            .into_iter()
-            .find(|t| t["number"].as_i64() == Some(number))
-            .ok_or_else(missing),
-    }
+async fn get(admin: &dyn Admin, number: i64) -> CliResult<Ticket> {
+    admin.ticket_by_number(number).await.map_err(|e| {
+        if e.is_not_found() {
+            CliError::not_found(format!("no ticket #{number}"))
+        } else {
+            e
+        }
+    })
 }
 
-async fn update(
-    b: &Backend,
-    number: i64,
-    patch: TicketPatch,
-    body: Value,
-    json_out: bool,
-) -> CliResult {
-    let id = uuid_field(&get(b, number).await?["id"])?;
-    let t = match b {
-        Backend::Local { hd, actor } => {
-            to_json(ticket_json(&hd.update_ticket(actor, id, patch).await?))
-        }
-        Backend::Remote(r) => {
-            r.call(Method::PATCH, &format!("/api/tickets/{id}"), Some(body))
-                .await?
-        }
-    };
+async fn update(admin: &dyn Admin, number: i64, patch: TicketPatch, json_out: bool) -> CliResult {
+    let id = get(admin, number).await?.id;
+    let t = admin.update_ticket(id, patch).await?;
     if json_out {
-        output::json(&t);
+        output::json(&output::ticket_value(&t));
     }
     Ok(())
 }
 
-async fn show(b: &Backend, number: i64, json_out: bool) -> CliResult {
-    let t = get(b, number).await?;
-    let id = uuid_field(&t["id"])?;
-    let conv = uuid_field(&t["conversation_id"])?;
-    let (events, mut messages) = match b {
-        Backend::Local { hd, actor } => {
-            let events = all_pages(|c| hd.ticket_events(actor, id, c, Some(200))).await?;
-            let events = events
-                .iter()
-                .map(|e| {
-                    json!({"id": e.id, "kind": e.kind, "actor_id": e.actor_id,
-                           "at": helpdesk_core::event::ts(e.at), "data": e.data})
-                })
-                .collect::<Vec<_>>();
-            let messages = all_pages(|c| {
-                let q = MessagePageQuery {
-                    cursor: c,
-                    limit: Some(200),
-                    ..Default::default()
-                };
-                hd.list_messages(actor, conv, q)
-            })
-            .await?;
-            (
-                events,
-                messages
-                    .iter()
-                    .map(|x| to_json(message_json(x)))
-                    .collect::<Vec<_>>(),
-            )
-        }
-        Backend::Remote(r) => (
-            r.walk(&format!("/api/tickets/{id}/events")).await?,
-            r.walk(&format!("/api/conversations/{conv}/messages"))
-                .await?,
-        ),
-    };
+async fn show(admin: &dyn Admin, number: i64, json_out: bool) -> CliResult {
+    let t = get(admin, number).await?;
+    let events = admin.ticket_events(t.id).await?;
+    let mut messages = admin.messages(t.conversation_id).await?;
     // Pages come newest first: put the conversation in order.
-    messages.sort_by_key(|m| m["seq"].as_u64());
+    messages.sort_by_key(|m| m.message.seq);
     if json_out {
-        output::json(&json!({"ticket": t, "events": events, "messages": messages}));
+        output::json(&json!({
+            "ticket": output::ticket_value(&t),
+            "events": events.iter().map(output::ticket_event_value).collect::<Vec<_>>(),
+            "messages": messages.iter().map(output::message_value).collect::<Vec<_>>(),
+        }));
         return Ok(());
     }
     let mut names = Names::default();
-    crate::outln!("#{} {}", output::s(&t["number"]), output::s(&t["subject"]));
+    crate::outln!("#{} {}", t.number, t.subject);
     crate::outln!(
         "status: {}  priority: {}  tags: {}",
-        output::s(&t["status"]),
-        output::s(&t["priority"]),
-        output::list(&t["tags"])
+        t.status.as_str(),
+        t.priority.as_str(),
+        output::list(&t.tags)
     );
     crate::outln!(
         "requester: {}  assignee: {}",
-        names.email(b, &t["requester_id"]).await,
-        names.email(b, &t["assignee_id"]).await
+        names.email(admin, Some(t.requester_id)).await,
+        names.email(admin, t.assignee_id).await
     );
     crate::outln!(
         "created: {}  updated: {}",
-        output::when(&t["created_at"]),
-        output::when(&t["updated_at"])
+        output::when(t.created_at),
+        output::when(t.updated_at)
     );
     crate::outln!();
-    for line in output::s(&t["description"]).lines() {
+    for line in t.description.lines() {
         crate::outln!("    {line}");
     }
     crate::outln!();
     crate::outln!("Timeline:");
     for e in &events {
-        let detail = timeline_detail(b, &mut names, &e["data"]).await;
-        let by = if e["actor_id"].is_null() {
-            "system".to_string()
-        } else {
-            names.email(b, &e["actor_id"]).await
+        let detail = timeline_detail(admin, &mut names, &e.data).await;
+        let by = match e.actor_id {
+            None => "system".to_string(),
+            by => names.email(admin, by).await,
         };
-        crate::outln!(
-            "  {}  {}{}  by {}",
-            output::when(&e["at"]),
-            output::s(&e["kind"]),
-            detail,
-            by,
-        );
+        crate::outln!("  {}  {}{}  by {}", output::when(e.at), e.kind, detail, by);
     }
     crate::outln!();
     crate::outln!("Messages:");
     if messages.is_empty() {
         crate::outln!("  (none)");
     }
-    for m in &messages {
-        let mut tags = Vec::new();
-        if m["internal"].as_bool() == Some(true) {
-            tags.push("internal".to_string());
-        }
-        if !m["parent_id"].is_null() {
-            tags.push("reply".to_string());
-        }
-        if !m["deleted_at"].is_null() {
-            tags.push("deleted".to_string());
-        }
-        if !m["edited_at"].is_null() {
-            tags.push("edited".to_string());
-        }
+    for view in &messages {
+        let m = &view.message;
+        let tags: Vec<&str> = [
+            (m.internal, "internal"),
+            (m.parent_id.is_some(), "reply"),
+            (m.deleted_at.is_some(), "deleted"),
+            (m.edited_at.is_some(), "edited"),
+        ]
+        .into_iter()
+        .filter_map(|(on, tag)| on.then_some(tag))
+        .collect();
         let tags = if tags.is_empty() {
             String::new()
         } else {
@@ -506,12 +365,12 @@ async fn show(b: &Backend, number: i64, json_out: bool) -> CliResult {
         };
         crate::outln!(
             "  [{}] {}  {}{}",
-            output::s(&m["seq"]),
-            output::when(&m["created_at"]),
-            names.email(b, &m["sender_id"]).await,
+            m.seq,
+            output::when(m.created_at),
+            names.email(admin, Some(m.sender_id)).await,
             tags
         );
-        for line in output::s(&m["content"]).lines() {
+        for line in m.content.lines() {
             crate::outln!("      {line}");
         }
     }
@@ -520,28 +379,21 @@ async fn show(b: &Backend, number: i64, json_out: bool) -> CliResult {
 
 /// A timeline entry's data for people: `from → to` (user ids as emails), tags added and
 /// removed, fields changed.
-async fn timeline_detail(b: &Backend, names: &mut Names, data: &Value) -> String {
+async fn timeline_detail(admin: &dyn Admin, names: &mut Names, data: &Value) -> String {
     if let (Some(from), Some(to)) = (data.get("from"), data.get("to")) {
-        let show = async |names: &mut Names, v: &Value| {
-            if v.as_str().is_some_and(|s| Uuid::try_parse(s).is_ok()) {
-                names.email(b, v).await
-            } else {
-                output::s(v)
-            }
-        };
-        let from = show(names, from).await;
-        let to = show(names, to).await;
+        let from = names.value(admin, from).await;
+        let to = names.value(admin, to).await;
         return format!(" {from} → {to}");
     }
     let mut parts = Vec::new();
     for t in data["added"].as_array().into_iter().flatten() {
-        parts.push(format!("+{}", output::s(t)));
+        parts.push(format!("+{}", text(t)));
     }
     for t in data["removed"].as_array().into_iter().flatten() {
-        parts.push(format!("-{}", output::s(t)));
+        parts.push(format!("-{}", text(t)));
     }
     if let Some(f) = data["fields"].as_array() {
-        parts.push(f.iter().map(output::s).collect::<Vec<_>>().join(", "));
+        parts.push(f.iter().map(text).collect::<Vec<_>>().join(", "));
     }
     if parts.is_empty() {
         String::new()
@@ -550,26 +402,45 @@ async fn timeline_detail(b: &Backend, names: &mut Names, data: &Value) -> String
     }
 }
 
+/// A JSON value of a timeline entry as text: strings bare, `-` for null.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
 /// Emails of user ids, looked up once each.
 #[derive(Default)]
-struct Names(HashMap<String, String>);
+struct Names(HashMap<Uuid, String>);
 
 impl Names {
-    async fn email(&mut self, b: &Backend, id: &Value) -> String {
-        let Some(id) = id.as_str() else {
+    /// The email of the user `id`: `-` for none, `system` for the nil id, the id itself
+    /// when it names no user.
+    async fn email(&mut self, admin: &dyn Admin, id: Option<Uuid>) -> String {
+        let Some(id) = id else {
             return "-".into();
         };
-        if Uuid::try_parse(id).is_ok_and(|u| u.is_nil()) {
+        if id.is_nil() {
             return "system".into();
         }
-        if let Some(e) = self.0.get(id) {
+        if let Some(e) = self.0.get(&id) {
             return e.clone();
         }
-        let email = match user::find(b, id).await {
-            Ok(u) => output::s(&u["email"]),
+        let email = match admin.user(id).await {
+            Ok(u) => u.email,
             Err(_) => id.to_string(),
         };
-        self.0.insert(id.to_string(), email.clone());
+        self.0.insert(id, email.clone());
         email
+    }
+
+    /// A timeline value: a user id as the user's email, anything else as text.
+    async fn value(&mut self, admin: &dyn Admin, v: &Value) -> String {
+        match v.as_str().map(Uuid::try_parse) {
+            Some(Ok(id)) => self.email(admin, Some(id)).await,
+            _ => text(v),
+        }
     }
 }

@@ -1,19 +1,16 @@
 //! `helpdesk user ...`: create, list, show, set-role, deactivate, activate,
 //! reset-password.
 
-use helpdesk_core::wire::to_json;
 use std::io::{IsTerminal, Read};
 
 use clap::{Subcommand, ValueEnum};
-use helpdesk_core::user::{NewUser, UserPatch};
-use helpdesk_core::{Role, user::User};
-use helpdesk_http::render::user_json;
-use reqwest::Method;
-use serde_json::{Value, json};
+use helpdesk_core::Role;
+use helpdesk_core::user::{NewUser, User, UserPatch};
+use serde_json::json;
 use uuid::Uuid;
 
-use super::backend::{Backend, all_pages, encode};
-use super::error::{CliError, CliResult, Exit};
+use super::admin::Admin;
+use super::error::{CliError, CliResult};
 use super::output;
 
 /// Manage users.
@@ -119,7 +116,7 @@ impl From<RoleArg> for Role {
 }
 
 /// Runs a `user` command.
-pub async fn run(b: &Backend, cmd: UserCommand, json_out: bool) -> CliResult {
+pub async fn run(admin: &dyn Admin, cmd: UserCommand, json_out: bool) -> CliResult {
     match cmd {
         UserCommand::Create {
             email,
@@ -128,227 +125,115 @@ pub async fn run(b: &Backend, cmd: UserCommand, json_out: bool) -> CliResult {
             password_stdin,
         } => {
             let (password, generated) = password(password_stdin)?;
-            let role: Role = role.into();
-            let u = match b {
-                Backend::Local { hd, actor } => to_json(user_json(
-                    &hd.create_user(actor, NewUser::new(&email, &name, role, &password))
-                        .await?,
-                    actor,
-                )),
-                Backend::Remote(r) => {
-                    let body =
-                        json!({"email": email, "name": name, "role": role, "password": password});
-                    r.call(Method::POST, "/api/users", Some(body)).await?
-                }
-            };
+            let new = NewUser::new(&email, &name, role.into(), &password);
+            let u = admin.create_user(new).await?;
             report_password(&u, json_out, generated.then_some(&password));
             Ok(())
         }
         UserCommand::List { role, q } => {
-            let users = list(b, role.map(Into::into), q).await?;
+            let users = admin.users(role.map(Into::into), q).await?;
             if json_out {
-                output::json_lines(&users);
+                output::json_lines(users.iter().map(output::user_value));
             } else {
-                output::table(
-                    &["email", "name", "role", "active", "created", "id"],
-                    users.iter().map(row).collect(),
-                    "no users",
-                );
+                output::table(&HEADERS, users.iter().map(row).collect(), "no users");
             }
             Ok(())
         }
         UserCommand::Show { user } => {
-            let u = find(b, &user).await?;
+            let u = find(admin, &user).await?;
             if json_out {
-                output::json(&u);
+                output::json(&output::user_value(&u));
             } else {
-                output::table(
-                    &["email", "name", "role", "active", "created", "id"],
-                    vec![row(&u)],
-                    "",
-                );
+                output::table(&HEADERS, vec![row(&u)], "");
             }
             Ok(())
         }
         UserCommand::SetRole { user, role } => {
-            let role: Role = role.into();
-            patch(
-                b,
-                &user,
-                UserPatch {
-                    role: Some(role),
-                    ..Default::default()
-                },
-                json_out,
-            )
-            .await
+            let patch = UserPatch {
+                role: Some(role.into()),
+                ..Default::default()
+            };
+            update(admin, &user, patch, json_out).await
         }
         UserCommand::Deactivate { user } => {
-            patch(
-                b,
-                &user,
-                UserPatch {
-                    is_active: Some(false),
-                    ..Default::default()
-                },
-                json_out,
-            )
-            .await
+            let patch = UserPatch {
+                is_active: Some(false),
+                ..Default::default()
+            };
+            update(admin, &user, patch, json_out).await
         }
         UserCommand::Activate { user } => {
-            patch(
-                b,
-                &user,
-                UserPatch {
-                    is_active: Some(true),
-                    ..Default::default()
-                },
-                json_out,
-            )
-            .await
+            let patch = UserPatch {
+                is_active: Some(true),
+                ..Default::default()
+            };
+            update(admin, &user, patch, json_out).await
         }
         UserCommand::ResetPassword {
             user,
             password_stdin,
         } => {
-            let Backend::Local { hd, actor } = b else {
-                return Err(CliError::new(
-                    Exit::Failure,
-                    "reset-password is not part of the HTTP API: run it against the store (--store)",
-                ));
-            };
-            let id = id_of(&find(b, &user).await?)?;
+            let id = find(admin, &user).await?.id;
             let (password, generated) = password(password_stdin)?;
-            let u = to_json(user_json(
-                &hd.set_password(actor, id, &password).await?,
-                actor,
-            ));
+            let u = admin.set_password(id, &password).await?;
             report_password(&u, json_out, generated.then_some(&password));
             Ok(())
         }
     }
 }
 
-fn row(u: &Value) -> Vec<String> {
+const HEADERS: [&str; 6] = ["email", "name", "role", "active", "created", "id"];
+
+fn row(u: &User) -> Vec<String> {
     vec![
-        output::s(&u["email"]),
-        output::s(&u["name"]),
-        output::s(&u["role"]),
-        if u["is_active"].as_bool() == Some(false) {
-            "no"
-        } else {
-            "yes"
-        }
-        .into(),
-        output::when(&u["created_at"]),
-        output::s(&u["id"]),
+        u.email.clone(),
+        u.name.clone(),
+        u.role.as_str().into(),
+        output::yes_no(u.is_active),
+        output::when(u.created_at),
+        u.id.to_string(),
     ]
 }
 
 /// With `--json` the user (and the generated password); else only a generated password.
-fn report_password(u: &Value, json_out: bool, generated: Option<&String>) {
+fn report_password(u: &User, json_out: bool, generated: Option<&String>) {
     if json_out {
-        let mut u = u.clone();
+        let mut v = output::user_value(u);
         if let Some(p) = generated {
-            u["password"] = json!(p);
+            v["password"] = json!(p);
         }
-        output::json(&u);
+        output::json(&v);
     } else if let Some(p) = generated {
         crate::outln!("{p}");
         if std::io::stdout().is_terminal() {
             eprintln!(
                 "(the generated password of {}; it is shown only once)",
-                output::s(&u["email"])
+                u.email
             );
         }
     }
 }
 
-/// Every user, as the API renders them.
-pub async fn list(b: &Backend, role: Option<Role>, q: Option<String>) -> CliResult<Vec<Value>> {
-    match b {
-        Backend::Local { hd, actor } => {
-            let users = all_pages(|c| hd.list_users(actor, role, q.clone(), c, Some(200))).await?;
-            Ok(users.iter().map(|u| to_json(user_json(u, actor))).collect())
-        }
-        Backend::Remote(r) => {
-            let mut path = "/api/users?".to_string();
-            if let Some(role) = role {
-                path.push_str(&format!("role={}&", role.as_str()));
-            }
-            if let Some(q) = q {
-                path.push_str(&format!("q={}&", encode(&q)));
-            }
-            r.walk(path.trim_end_matches(['&', '?'])).await
-        }
-    }
-}
-
 /// A user by email or id.
-pub async fn find(b: &Backend, key: &str) -> CliResult<Value> {
-    let missing = || CliError::not_found(format!("no user `{key}`"));
-    match (b, Uuid::try_parse(key)) {
-        (Backend::Local { hd, actor }, Ok(id)) => {
-            let u: User = hd.get_user(actor, id).await.map_err(|_| missing())?;
-            Ok(to_json(user_json(&u, actor)))
-        }
-        (Backend::Local { hd, actor }, Err(_)) => {
-            let u =
-                hd.find_user_by_email(actor, key)
-                    .await
-                    .map_err(|e| match CliError::from(e) {
-                        e if e.is_not_found() => missing(),
-                        e => e,
-                    })?;
-            Ok(to_json(user_json(&u, actor)))
-        }
-        (Backend::Remote(r), Ok(id)) => r
-            .call(Method::GET, &format!("/api/users/{id}"), None)
-            .await
-            .map_err(|e| if e.is_not_found() { missing() } else { e }),
-        (Backend::Remote(_), Err(_)) => {
-            let wanted = key.trim().to_lowercase();
-            list(b, None, Some(wanted.clone()))
-                .await?
-                .into_iter()
-                .find(|u| u["email"].as_str().map(str::to_lowercase) == Some(wanted.clone()))
-                .ok_or_else(missing)
-        }
-    }
-}
-
-/// A user's id from its JSON.
-pub fn id_of(u: &Value) -> CliResult<Uuid> {
-    u["id"]
-        .as_str()
-        .and_then(|s| Uuid::try_parse(s).ok())
-        .ok_or_else(|| CliError::new(Exit::Failure, "a user without an id"))
-}
-
-async fn patch(b: &Backend, key: &str, p: UserPatch, json_out: bool) -> CliResult {
-    let id = id_of(&find(b, key).await?)?;
-    let u = match b {
-        Backend::Local { hd, actor } => {
-            to_json(user_json(&hd.update_user(actor, id, p).await?, actor))
-        }
-        Backend::Remote(r) => {
-            let mut body = serde_json::Map::new();
-            if let Some(role) = p.role {
-                body.insert("role".into(), json!(role));
-            }
-            if let Some(a) = p.is_active {
-                body.insert("is_active".into(), json!(a));
-            }
-            r.call(
-                Method::PATCH,
-                &format!("/api/users/{id}"),
-                Some(Value::Object(body)),
-            )
-            .await?
-        }
+pub async fn find(admin: &dyn Admin, key: &str) -> CliResult<User> {
+    let found = match Uuid::try_parse(key) {
+        Ok(id) => admin.user(id).await,
+        Err(_) => admin.user_by_email(key).await,
     };
+    found.map_err(|e| {
+        if e.is_not_found() {
+            CliError::not_found(format!("no user `{key}`"))
+        } else {
+            e
+        }
+    })
+}
+
+async fn update(admin: &dyn Admin, key: &str, patch: UserPatch, json_out: bool) -> CliResult {
+    let id = find(admin, key).await?.id;
+    let u = admin.update_user(id, patch).await?;
     if json_out {
-        output::json(&u);
+        output::json(&output::user_value(&u));
     }
     Ok(())
 }

@@ -2,12 +2,10 @@
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Subcommand};
-use helpdesk_core::webhook::{NewWebhook, delivery_json, webhook_json};
-use reqwest::Method;
-use serde_json::{Value, json};
+use helpdesk_core::webhook::{Delivery, NewWebhook, delivery_json, webhook_json};
 use uuid::Uuid;
 
-use super::backend::Backend;
+use super::admin::Admin;
 use super::error::CliResult;
 use super::output;
 
@@ -76,21 +74,14 @@ pub enum WebhookCommand {
     },
 }
 
-/// Runs a `webhook` command.
-pub async fn run(b: &Backend, cmd: WebhookCommand, json_out: bool) -> CliResult {
+/// Runs a `webhook` command. `webhook add --webhooks-allow-private` is read where the
+/// local store is opened (see [`super::run`]).
+pub async fn run(admin: &dyn Admin, cmd: WebhookCommand, json_out: bool) -> CliResult {
     match cmd {
         WebhookCommand::List => {
-            let hooks: Vec<Value> = match b {
-                Backend::Local { hd, actor } => hd
-                    .list_webhooks(actor)
-                    .await?
-                    .iter()
-                    .map(|w| webhook_json(w, false))
-                    .collect(),
-                Backend::Remote(r) => r.walk("/api/webhooks").await?,
-            };
+            let hooks = admin.webhooks().await?;
             if json_out {
-                output::json_lines(&hooks);
+                output::json_lines(hooks.iter().map(|w| webhook_json(w, false)));
             } else {
                 output::table(
                     &["id", "url", "events", "active", "description", "created"],
@@ -98,17 +89,12 @@ pub async fn run(b: &Backend, cmd: WebhookCommand, json_out: bool) -> CliResult 
                         .iter()
                         .map(|w| {
                             vec![
-                                output::s(&w["id"]),
-                                output::s(&w["url"]),
-                                output::list(&w["events"]),
-                                if w["active"].as_bool() == Some(true) {
-                                    "yes"
-                                } else {
-                                    "no"
-                                }
-                                .into(),
-                                output::s(&w["description"]),
-                                output::when(&w["created_at"]),
+                                w.id.to_string(),
+                                w.url.clone(),
+                                output::list(&w.events),
+                                output::yes_no(w.active),
+                                w.description.clone(),
+                                output::when(w.created_at),
                             ]
                         })
                         .collect(),
@@ -129,65 +115,27 @@ pub async fn run(b: &Backend, cmd: WebhookCommand, json_out: bool) -> CliResult 
             } else {
                 events
             };
-            let w = match b {
-                Backend::Local { hd, actor } => {
-                    let new = NewWebhook {
-                        url,
-                        events,
-                        description,
-                        active: Some(!inactive),
-                    };
-                    webhook_json(&hd.create_webhook(actor, new).await?, true)
-                }
-                Backend::Remote(r) => {
-                    let mut body = json!({"url": url, "events": events, "active": !inactive});
-                    if let Some(d) = description {
-                        body["description"] = json!(d);
-                    }
-                    r.call(Method::POST, "/api/webhooks", Some(body)).await?
-                }
+            let new = NewWebhook {
+                url,
+                events,
+                description,
+                active: Some(!inactive),
             };
+            let w = admin.create_webhook(new).await?;
             if json_out {
-                output::json(&w);
+                output::json(&webhook_json(&w, true));
             } else {
-                crate::outln!("{}", output::s(&w["id"]));
-                crate::outln!("{}", output::s(&w["secret"]));
+                crate::outln!("{}", w.id);
+                crate::outln!("{}", w.secret);
                 eprintln!("(the endpoint's id, then its signing secret: shown only once)");
             }
             Ok(())
         }
-        WebhookCommand::Remove { id } => {
-            match b {
-                Backend::Local { hd, actor } => hd.delete_webhook(actor, id).await?,
-                Backend::Remote(r) => {
-                    r.call(Method::DELETE, &format!("/api/webhooks/{id}"), None)
-                        .await?;
-                }
-            }
-            Ok(())
-        }
+        WebhookCommand::Remove { id } => admin.delete_webhook(id).await,
         WebhookCommand::Deliveries { id, limit } => {
-            let items: Vec<Value> = match b {
-                Backend::Local { hd, actor } => hd
-                    .list_deliveries(actor, id, None, Some(limit.into()))
-                    .await?
-                    .items
-                    .iter()
-                    .map(delivery_json)
-                    .collect(),
-                Backend::Remote(r) => {
-                    let page = r
-                        .call(
-                            Method::GET,
-                            &format!("/api/webhooks/{id}/deliveries?limit={limit}"),
-                            None,
-                        )
-                        .await?;
-                    page["items"].as_array().cloned().unwrap_or_default()
-                }
-            };
+            let items = admin.deliveries(id, limit.into()).await?;
             if json_out {
-                output::json_lines(&items);
+                output::json_lines(items.iter().map(delivery_json));
             } else {
                 output::table(
                     &[
@@ -199,48 +147,35 @@ pub async fn run(b: &Backend, cmd: WebhookCommand, json_out: bool) -> CliResult 
                         "next attempt",
                         "created",
                     ],
-                    items
-                        .iter()
-                        .map(|d| {
-                            let last = match (&d["last_status_code"], &d["last_error"]) {
-                                (Value::Null, Value::Null) => "-".to_string(),
-                                (Value::Null, e) => output::s(e),
-                                (c, _) => output::s(c),
-                            };
-                            vec![
-                                output::s(&d["id"]),
-                                output::s(&d["event_type"]),
-                                output::s(&d["status"]),
-                                output::s(&d["attempts"]),
-                                last,
-                                output::when(&d["next_attempt_at"]),
-                                output::when(&d["created_at"]),
-                            ]
-                        })
-                        .collect(),
+                    items.iter().map(delivery_row).collect(),
                     "no deliveries",
                 );
             }
             Ok(())
         }
         WebhookCommand::Retry { id, delivery } => {
-            let d = match b {
-                Backend::Local { hd, actor } => {
-                    delivery_json(&hd.retry_delivery(actor, id, delivery).await?)
-                }
-                Backend::Remote(r) => {
-                    r.call(
-                        Method::POST,
-                        &format!("/api/webhooks/{id}/deliveries/{delivery}/retry"),
-                        None,
-                    )
-                    .await?
-                }
-            };
+            let d = admin.retry_delivery(id, delivery).await?;
             if json_out {
-                output::json(&d);
+                output::json(&delivery_json(&d));
             }
             Ok(())
         }
     }
+}
+
+fn delivery_row(d: &Delivery) -> Vec<String> {
+    let last = match (d.last_status_code, &d.last_error) {
+        (Some(code), _) => code.to_string(),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "-".into(),
+    };
+    vec![
+        d.id.to_string(),
+        d.event_type.clone(),
+        output::name(d.status),
+        d.attempts.to_string(),
+        last,
+        output::when_opt(d.next_attempt_at),
+        output::when(d.created_at),
+    ]
 }
