@@ -6,6 +6,13 @@
 //! uploads streamed to the store, CORS, metrics, graceful shutdown, and the real-time
 //! WebSocket ([`ws`]).
 //!
+//! Two ways to run it: [`serve`] runs its own accept loop on any [`Listener`] (a
+//! `TcpListener`, a Unix socket, a TLS acceptor); [`service()`] makes a
+//! [`HelpdeskService`], a tower and hyper `Service` over requests with any body, for a
+//! host application to mount beside its own routes (the API under
+//! [`ServerConfig::base_path`], WebSockets included; `examples/mount_axum.rs` mounts it
+//! in an axum router). `serve` is a thin loop around `service`.
+//!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use std::sync::Arc;
@@ -26,8 +33,10 @@ pub mod request;
 pub mod response;
 pub mod router;
 pub mod server;
+pub mod service;
 pub mod state;
 pub mod ws;
 
-pub use server::{RunningServer, serve, spawn};
+pub use server::{Listener, RunningServer, serve, spawn};
+pub use service::{ClientAddr, HelpdeskService, service};
 pub use state::ServerConfig;

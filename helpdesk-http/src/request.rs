@@ -1,24 +1,83 @@
 //! The request context handlers receive: path parameters, query parameters, the bearer
 //! principal, and JSON bodies checked in API.md's order (syntax 400 first, unknown fields
-//! 422 and types 422 only when the handler asks, after its 401/403/404 checks).
+//! 422 and types 422 only when the handler asks, after its 401/403/404 checks). Also the
+//! one request body type every handler reads, whatever body the host's server gives.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use helpdesk_core::{Cursor, Principal};
 use http::header;
+use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{ApiError, ApiResult};
+use crate::response::BoxError;
 use crate::state::AppState;
+
+/// A request body as handlers read it: the body of any server (hyper's `Incoming`,
+/// axum's `Body`, ...) boxed once at the edge. Still a stream: nothing is buffered
+/// until a handler reads it, and then only up to its limit.
+pub type RequestBody = UnsyncBoxBody<Bytes, BodyError>;
+
+/// Boxes any body into a [`RequestBody`], chunk by chunk (a `Bytes` chunk is moved,
+/// not copied).
+pub fn box_body<B>(body: B) -> RequestBody
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    body.map_frame(|frame| frame.map_data(|mut data| data.copy_to_bytes(data.remaining())))
+        .map_err(|e| BodyError(e.into()))
+        .boxed_unsync()
+}
+
+/// The host server's error reading a request body (a broken connection).
+///
+/// A type of its own rather than a bare `Box<dyn Error>`: `Limited` needs the body's
+/// error to convert into a boxed error, and for a boxed error itself that conversion is
+/// the identity, which the compiler cannot prove `Send` inside the handlers' futures.
+#[derive(Debug)]
+pub struct BodyError(pub BoxError);
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "reading the request body failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for BodyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
 
 /// Largest JSON body, in bytes.
 pub const JSON_LIMIT: usize = 1024 * 1024;
+
+/// Where a request's body waits until a handler takes it.
+///
+/// Handlers hold `&Ctx` across awaits, so [`Ctx`] must be `Sync`, but the bodies of
+/// other servers are only `Send` (axum's is): the mutex makes the slot `Sync` and is
+/// never locked, only reached through `&mut`.
+#[derive(Default)]
+pub struct BodySlot(std::sync::Mutex<Option<RequestBody>>);
+
+impl BodySlot {
+    /// A slot holding `body`.
+    pub fn new(body: RequestBody) -> Self {
+        BodySlot(std::sync::Mutex::new(Some(body)))
+    }
+
+    /// The body; `None` once taken.
+    pub fn take(&mut self) -> Option<RequestBody> {
+        self.0.get_mut().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
 
 /// Everything a handler gets about its request.
 pub struct Ctx {
@@ -27,7 +86,7 @@ pub struct Ctx {
     /// Method, URI, headers.
     pub parts: http::request::Parts,
     /// The body, until a handler takes it.
-    pub body: Option<Incoming>,
+    pub body: BodySlot,
     /// Path parameters by name.
     pub params: Vec<(String, String)>,
     /// The client's address (the peer, or the trusted proxy's `X-Forwarded-For` entry).

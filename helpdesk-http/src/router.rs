@@ -1,5 +1,7 @@
 //! Routing: `matchit` maps a path to a route, then the route's method table tells 404
 //! from 405. One parameter name per position (`{id}`, `{key}`), as matchit requires.
+//! The API's routes sit under the configured base path (`/api` by default); the
+//! operations endpoints at the root.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,8 +20,8 @@ pub type Handler = Arc<dyn Fn(Ctx) -> HandlerFuture + Send + Sync + 'static>;
 
 /// One route: its pattern (also the metrics label) and its methods.
 pub struct Route {
-    /// The matchit pattern.
-    pub pattern: &'static str,
+    /// The matchit pattern, base path included.
+    pub pattern: String,
     /// Method table.
     pub methods: Vec<(Method, Handler)>,
 }
@@ -63,10 +65,11 @@ where
 }
 
 impl Router {
-    fn add(&mut self, pattern: &'static str, methods: Vec<(Method, Handler)>) {
+    fn add(&mut self, pattern: String, methods: Vec<(Method, Handler)>) {
         let index = self.routes.len();
-        if let Err(e) = self.matcher.insert(pattern, index) {
-            // The table is static: a conflict is a programming error caught by tests.
+        if let Err(e) = self.matcher.insert(pattern.as_str(), index) {
+            // The table is static and the base path checked: a conflict is a
+            // programming error caught by tests.
             panic!("route {pattern}: {e}");
         }
         self.routes.push(Route { pattern, methods });
@@ -86,59 +89,61 @@ impl Router {
         })
     }
 
-    /// Every route of the API.
-    pub fn new() -> Self {
+    /// Every route: the API's under `base` (a normalized base path such as `/api`,
+    /// or `""` for the root), the operations endpoints at the root.
+    pub fn new(base: &str) -> Self {
         use Method as M;
         use api::*;
-        let mut r = Router {
+        let mut router = Router {
             matcher: matchit::Router::new(),
             routes: Vec::new(),
         };
-        r.add("/healthz", vec![(M::GET, h(ops::healthz))]);
-        r.add("/readyz", vec![(M::GET, h(ops::readyz))]);
-        r.add("/metrics", vec![(M::GET, h(ops::metrics))]);
-        r.add("/api/openapi.yaml", vec![(M::GET, h(ops::openapi))]);
-        r.add("/api/ws", vec![(M::GET, h(crate::ws::connect))]);
-        r.add("/api/admin/export", vec![(M::GET, h(admin::export))]);
-        r.add("/api/admin/import", vec![(M::POST, h(admin::import))]);
+        router.add("/healthz".into(), vec![(M::GET, h(ops::healthz))]);
+        router.add("/readyz".into(), vec![(M::GET, h(ops::readyz))]);
+        router.add("/metrics".into(), vec![(M::GET, h(ops::metrics))]);
+        let mut r = Api {
+            router: &mut router,
+            base,
+        };
+        r.add("/openapi.yaml", vec![(M::GET, h(ops::openapi))]);
+        r.add("/ws", vec![(M::GET, h(crate::ws::connect))]);
+        r.add("/admin/export", vec![(M::GET, h(admin::export))]);
+        r.add("/admin/import", vec![(M::POST, h(admin::import))]);
 
-        r.add("/api/auth/signup", vec![(M::POST, h(auth::signup))]);
-        r.add("/api/auth/login", vec![(M::POST, h(auth::login))]);
-        r.add("/api/auth/refresh", vec![(M::POST, h(auth::refresh))]);
-        r.add("/api/auth/logout", vec![(M::POST, h(auth::logout))]);
+        r.add("/auth/signup", vec![(M::POST, h(auth::signup))]);
+        r.add("/auth/login", vec![(M::POST, h(auth::login))]);
+        r.add("/auth/refresh", vec![(M::POST, h(auth::refresh))]);
+        r.add("/auth/logout", vec![(M::POST, h(auth::logout))]);
 
         r.add(
-            "/api/users/me",
+            "/users/me",
             vec![(M::GET, h(users::me)), (M::PATCH, h(users::update_me))],
         );
-        r.add("/api/users/me/unread", vec![(M::GET, h(users::unread))]);
+        r.add("/users/me/unread", vec![(M::GET, h(users::unread))]);
         r.add(
-            "/api/users",
+            "/users",
             vec![(M::GET, h(users::list)), (M::POST, h(users::create))],
         );
         r.add(
-            "/api/users/{id}",
+            "/users/{id}",
             vec![(M::GET, h(users::get)), (M::PATCH, h(users::update))],
         );
 
         r.add(
-            "/api/tickets",
+            "/tickets",
             vec![(M::GET, h(tickets::list)), (M::POST, h(tickets::create))],
         );
         r.add(
-            "/api/tickets/{id}",
+            "/tickets/{id}",
             vec![
                 (M::GET, h(tickets::get)),
                 (M::PATCH, h(tickets::update)),
                 (M::DELETE, h(tickets::delete)),
             ],
         );
+        r.add("/tickets/{id}/events", vec![(M::GET, h(tickets::events))]);
         r.add(
-            "/api/tickets/{id}/events",
-            vec![(M::GET, h(tickets::events))],
-        );
-        r.add(
-            "/api/tickets/{id}/attachments",
+            "/tickets/{id}/attachments",
             vec![
                 (M::GET, h(tickets::attachments)),
                 (M::POST, h(attachments::upload_to_ticket)),
@@ -146,33 +151,33 @@ impl Router {
         );
 
         r.add(
-            "/api/conversations",
+            "/conversations",
             vec![
                 (M::GET, h(conversations::list)),
                 (M::POST, h(conversations::create)),
             ],
         );
         r.add(
-            "/api/conversations/{id}",
+            "/conversations/{id}",
             vec![
                 (M::GET, h(conversations::get)),
                 (M::PATCH, h(conversations::rename)),
             ],
         );
         r.add(
-            "/api/conversations/{id}/members",
+            "/conversations/{id}/members",
             vec![(M::POST, h(conversations::add_member))],
         );
         r.add(
-            "/api/conversations/{id}/members/{user_id}",
+            "/conversations/{id}/members/{user_id}",
             vec![(M::DELETE, h(conversations::remove_member))],
         );
         r.add(
-            "/api/conversations/{id}/messages",
+            "/conversations/{id}/messages",
             vec![(M::GET, h(messages::list)), (M::POST, h(messages::send))],
         );
         r.add(
-            "/api/conversations/{id}/messages/{message_id}",
+            "/conversations/{id}/messages/{message_id}",
             vec![
                 (M::GET, h(messages::get)),
                 (M::PATCH, h(messages::edit)),
@@ -180,57 +185,57 @@ impl Router {
             ],
         );
         r.add(
-            "/api/conversations/{id}/messages/{message_id}/thread",
+            "/conversations/{id}/messages/{message_id}/thread",
             vec![(M::GET, h(messages::thread))],
         );
         r.add(
-            "/api/conversations/{id}/messages/{message_id}/receipts",
+            "/conversations/{id}/messages/{message_id}/receipts",
             vec![(M::GET, h(messages::receipts))],
         );
         r.add(
-            "/api/conversations/{id}/messages/{message_id}/read",
+            "/conversations/{id}/messages/{message_id}/read",
             vec![(M::POST, h(messages::mark_read))],
         );
         r.add(
-            "/api/conversations/{id}/read",
+            "/conversations/{id}/read",
             vec![(M::POST, h(messages::mark_all_read))],
         );
         r.add(
-            "/api/conversations/{id}/read-up-to/{message_id}",
+            "/conversations/{id}/read-up-to/{message_id}",
             vec![(M::POST, h(messages::mark_read_up_to))],
         );
 
-        r.add("/api/notifications", vec![(M::GET, h(notifications::list))]);
+        r.add("/notifications", vec![(M::GET, h(notifications::list))]);
         r.add(
-            "/api/notifications/{id}/read",
+            "/notifications/{id}/read",
             vec![(M::POST, h(notifications::mark_read))],
         );
         r.add(
-            "/api/notifications/read-all",
+            "/notifications/read-all",
             vec![(M::POST, h(notifications::mark_all_read))],
         );
 
         r.add(
-            "/api/kb/articles",
+            "/kb/articles",
             vec![(M::GET, h(kb::list)), (M::POST, h(kb::create))],
         );
         r.add(
-            "/api/kb/articles/{key}",
+            "/kb/articles/{key}",
             vec![
                 (M::GET, h(kb::get)),
                 (M::PATCH, h(kb::update)),
                 (M::DELETE, h(kb::delete)),
             ],
         );
-        r.add("/api/kb/search", vec![(M::GET, h(kb::search))]);
-        r.add("/api/kb/tags", vec![(M::GET, h(kb::tags))]);
+        r.add("/kb/search", vec![(M::GET, h(kb::search))]);
+        r.add("/kb/tags", vec![(M::GET, h(kb::tags))]);
 
         r.add(
-            "/api/webhooks",
+            "/webhooks",
             vec![(M::GET, h(webhooks::list)), (M::POST, h(webhooks::create))],
         );
         r.add(
-            "/api/webhooks/{id}",
+            "/webhooks/{id}",
             vec![
                 (M::GET, h(webhooks::get)),
                 (M::PATCH, h(webhooks::update)),
@@ -238,34 +243,44 @@ impl Router {
             ],
         );
         r.add(
-            "/api/webhooks/{id}/rotate-secret",
+            "/webhooks/{id}/rotate-secret",
             vec![(M::POST, h(webhooks::rotate))],
         );
+        r.add("/webhooks/{id}/test", vec![(M::POST, h(webhooks::test))]);
         r.add(
-            "/api/webhooks/{id}/test",
-            vec![(M::POST, h(webhooks::test))],
-        );
-        r.add(
-            "/api/webhooks/{id}/deliveries",
+            "/webhooks/{id}/deliveries",
             vec![(M::GET, h(webhooks::deliveries))],
         );
         r.add(
-            "/api/webhooks/{id}/deliveries/{delivery_id}/retry",
+            "/webhooks/{id}/deliveries/{delivery_id}/retry",
             vec![(M::POST, h(webhooks::retry))],
         );
 
-        r.add("/api/attachments", vec![(M::POST, h(attachments::upload))]);
-        r.add("/api/attachments/{id}", vec![(M::GET, h(attachments::get))]);
+        r.add("/attachments", vec![(M::POST, h(attachments::upload))]);
+        r.add("/attachments/{id}", vec![(M::GET, h(attachments::get))]);
         r.add(
-            "/api/attachments/{id}/content",
+            "/attachments/{id}/content",
             vec![(M::GET, h(attachments::content))],
         );
-        r
+        router
     }
 }
 
 impl Default for Router {
+    /// The routes with the API under `/api`.
     fn default() -> Self {
-        Self::new()
+        Self::new(crate::state::DEFAULT_BASE_PATH)
+    }
+}
+
+/// Adds the API's routes under the base path.
+struct Api<'r> {
+    router: &'r mut Router,
+    base: &'r str,
+}
+
+impl Api<'_> {
+    fn add(&mut self, path: &str, methods: Vec<(Method, Handler)>) {
+        self.router.add(format!("{}{path}", self.base), methods);
     }
 }

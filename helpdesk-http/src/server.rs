@@ -1,59 +1,70 @@
-//! The accept loop, per-request dispatch (request ids, CORS, 404/405, panics caught,
-//! metrics, logs) and graceful shutdown.
+//! [`serve`]: the accept loop over any [`Listener`], hyper's HTTP/1 connections (with
+//! upgrades) calling a [`crate::HelpdeskService`], and graceful shutdown. The per-request
+//! dispatch is the service's.
 
-use std::convert::Infallible;
 use std::future::Future;
-use std::net::{IpAddr, SocketAddr};
-use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
-use std::time::Instant;
+use std::io;
+use std::net::SocketAddr;
 
-use futures_util::FutureExt;
 use helpdesk_core::Helpdesk;
-use http::{HeaderValue, Method, Request, StatusCode, header};
+use http::Request;
 use hyper::body::Incoming;
-use hyper::service::service_fn;
+use hyper::service::{Service, service_fn};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use crate::error::ApiError;
-use crate::request::{Ctx, Query};
-use crate::response::{Resp, empty};
-use crate::router::Router;
-use crate::state::{AppState, ServerConfig};
-use crate::ws::dispatch;
-use crate::ws::hub::Hub;
+use crate::service::{ClientAddr, service};
+use crate::state::ServerConfig;
 
-const X_REQUEST_ID: &str = "x-request-id";
+/// Where [`serve`] takes its connections from: a [`TcpListener`], a Unix socket, a TLS
+/// acceptor around either, or anything else that yields byte streams.
+pub trait Listener: Send + 'static {
+    /// One accepted connection.
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+
+    /// The next connection, with the client's address when there is one (it becomes
+    /// the requests' [`ClientAddr`]; without one, see there). An error is logged and
+    /// accepting goes on after a pause of 50 ms, so a failure of one connection (a TLS
+    /// handshake) belongs in the connection's stream, not here.
+    fn accept(&mut self)
+    -> impl Future<Output = io::Result<(Self::Io, Option<SocketAddr>)>> + Send;
+}
+
+impl Listener for TcpListener {
+    type Io = tokio::net::TcpStream;
+
+    async fn accept(&mut self) -> io::Result<(Self::Io, Option<SocketAddr>)> {
+        let (stream, peer) = TcpListener::accept(self).await?;
+        Ok((stream, Some(peer)))
+    }
+}
+
+#[cfg(unix)]
+impl Listener for tokio::net::UnixListener {
+    type Io = tokio::net::UnixStream;
+
+    /// A Unix socket's peer has no IP address: its requests have no [`ClientAddr`].
+    async fn accept(&mut self) -> io::Result<(Self::Io, Option<SocketAddr>)> {
+        let (stream, _) = tokio::net::UnixListener::accept(self).await?;
+        Ok((stream, None))
+    }
+}
 
 /// Serves the API on `listener` until `shutdown` completes, then stops accepting,
 /// lets requests in flight finish and WebSockets close with 1001 (together up to
-/// [`ServerConfig::shutdown_grace`]) and returns.
-pub async fn serve(
-    listener: TcpListener,
+/// [`ServerConfig::shutdown_grace`]) and returns. A thin loop around [`service()`]: each
+/// connection's requests get the peer's [`ClientAddr`] and go to the service.
+pub async fn serve<L: Listener>(
+    mut listener: L,
     hd: Helpdesk,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send,
-) -> std::io::Result<()> {
+) -> io::Result<()> {
     let grace = config.shutdown_grace;
-    let sweep_every = config.sweep_interval;
-    let run_worker = config.webhook_worker;
-    let hub = Arc::new(Hub::default());
-    hub.start(&hd);
     // Subscribed before the first accept (when the store answers), so every socket gets
     // every later event.
-    let subscription = hd.subscribe().await;
-    if let Ok(s) = &subscription {
-        hub.start_at(s.after());
-    }
-    let dispatcher = tokio::spawn(dispatch::run(hd.clone(), hub.clone(), subscription));
-    let state = Arc::new(AppState {
-        hd: hd.clone(),
-        config,
-        metrics: crate::metrics::Metrics::default(),
-        hub: hub.clone(),
-    });
-    let router = Arc::new(Router::new());
+    let svc = service(hd, config).await;
     // Connections watch `stopping` and each holds a clone of `open`; when the last
     // clone is gone, `closed` yields None. (hyper-util's GracefulShutdown does not take
     // connections with upgrades.) A connection ends when it upgrades: the WebSocket's
@@ -61,40 +72,13 @@ pub async fn serve(
     let (stopping, _) = tokio::sync::watch::channel(false);
     let (open, mut closed) = tokio::sync::mpsc::channel::<()>(1);
 
-    match hd.has_no_users().await {
+    match svc.helpdesk().has_no_users().await {
         Ok(true) => tracing::warn!(
             "no users yet: create the first admin with `helpdesk user create --role admin --email <email> --name <name> --password-stdin`"
         ),
         Ok(false) => {}
         Err(e) => tracing::warn!(error = %e, "could not count users"),
     }
-
-    let sweeper = tokio::spawn(async move {
-        let mut tick = tokio::time::interval(sweep_every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            match hd.sweep_unattached().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(deleted = n, "swept unattached uploads"),
-                Err(e) => tracing::warn!(error = %e, "sweeping unattached uploads failed"),
-            }
-        }
-    });
-
-    let (stop_worker, worker_stopped) = tokio::sync::oneshot::channel::<()>();
-    let worker = run_worker.then(|| {
-        let hd = state.hd.clone();
-        let transport = Arc::new(helpdesk_core::webhook::HttpTransport::new(
-            hd.config().webhooks_allow_private,
-        ));
-        tokio::spawn(async move {
-            hd.run_webhook_worker(transport, async move {
-                let _ = worker_stopped.await;
-            })
-            .await;
-        })
-    });
 
     tokio::pin!(shutdown);
     loop {
@@ -108,12 +92,12 @@ pub async fn serve(
                         continue;
                     }
                 };
-                let state = state.clone();
-                let router = router.clone();
-                let service = service_fn(move |req: Request<Incoming>| {
-                    let state = state.clone();
-                    let router = router.clone();
-                    async move { Ok::<_, Infallible>(handle(state, router, req, peer).await) }
+                let svc = svc.clone();
+                let service = service_fn(move |mut req: Request<Incoming>| {
+                    if let Some(peer) = peer {
+                        req.extensions_mut().insert(ClientAddr::from(peer));
+                    }
+                    svc.call(req)
                 });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
@@ -141,27 +125,22 @@ pub async fn serve(
         }
     }
     drop(listener);
-    sweeper.abort();
-    dispatcher.abort();
-    hub.close_all();
-    let _ = stop_worker.send(());
+    svc.begin_shutdown();
     tracing::info!("shutting down: finishing requests in flight");
     stopping.send_replace(true);
     drop(open);
     // HTTP connections first: an upgrade starts its WebSocket's task before its
     // connection ends, so none starts after them. Then the WebSockets' tasks, told by
-    // `close_all` to send 1001 and end. One deadline for both.
+    // `begin_shutdown` to send 1001 and end. One deadline for both.
     let drained = async {
         let _ = closed.recv().await;
-        hub.closed().await;
+        svc.hub().closed().await;
     };
     tokio::select! {
         _ = drained => tracing::info!("all connections closed"),
         _ = tokio::time::sleep(grace) => tracing::warn!("shutdown deadline passed; closing remaining connections"),
     }
-    if let Some(worker) = worker {
-        let _ = tokio::time::timeout(grace, worker).await;
-    }
+    svc.wait_for_background().await;
     Ok(())
 }
 
@@ -210,120 +189,4 @@ pub async fn spawn(hd: Helpdesk, config: ServerConfig) -> std::io::Result<Runnin
         stop: Some(stop),
         task,
     })
-}
-
-fn request_id(req: &Request<Incoming>) -> HeaderValue {
-    req.headers()
-        .get(X_REQUEST_ID)
-        .filter(|v| {
-            let b = v.as_bytes();
-            !b.is_empty() && b.len() <= 200 && b.iter().all(|c| c.is_ascii_graphic())
-        })
-        .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
-                .unwrap_or(HeaderValue::from_static("-"))
-        })
-}
-
-async fn handle(
-    state: Arc<AppState>,
-    router: Arc<Router>,
-    req: Request<Incoming>,
-    peer: SocketAddr,
-) -> Resp {
-    let started = Instant::now();
-    let rid = request_id(&req);
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        .filter(|o| state.config.cors_origins.iter().any(|a| a == o))
-        .map(str::to_string);
-    let method = req.method().clone();
-    let path = req.uri().path().to_string();
-    let matched = router.find(&path);
-    let route = matched.as_ref().map_or("unmatched", |m| m.route.pattern);
-
-    let mut resp = match &matched {
-        None => ApiError::not_found().into_response(),
-        Some(m) if method == Method::OPTIONS => {
-            let mut r = empty(StatusCode::NO_CONTENT);
-            let allow = m.route.allow();
-            if let Ok(v) = HeaderValue::from_str(&allow) {
-                r.headers_mut().insert(header::ALLOW, v.clone());
-                if origin.is_some() {
-                    let h = r.headers_mut();
-                    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v);
-                    h.insert(
-                        header::ACCESS_CONTROL_ALLOW_HEADERS,
-                        HeaderValue::from_static("Authorization, Content-Type, X-Request-Id"),
-                    );
-                    h.insert(
-                        header::ACCESS_CONTROL_MAX_AGE,
-                        HeaderValue::from_static("600"),
-                    );
-                }
-            }
-            r
-        }
-        Some(m) => match m.route.handler(&method) {
-            None => ApiError::method_not_allowed(m.route.allow()).into_response(),
-            Some(handler) => {
-                let (parts, body) = req.into_parts();
-                let forwarded = parts
-                    .headers
-                    .get("x-forwarded-for")
-                    .and_then(|v| v.to_str().ok());
-                let client_ip: IpAddr = state.client_ip(peer.ip(), forwarded);
-                match Query::parse(parts.uri.query()) {
-                    Err(e) => e.into_response(),
-                    Ok(query) => {
-                        let ctx = Ctx {
-                            state: state.clone(),
-                            parts,
-                            body: Some(body),
-                            params: m.params.clone(),
-                            client_ip,
-                            query,
-                        };
-                        let fut = handler(ctx);
-                        match AssertUnwindSafe(fut).catch_unwind().await {
-                            Ok(Ok(r)) => r,
-                            Ok(Err(e)) => e.into_response(),
-                            Err(_) => {
-                                tracing::error!(route, "handler panicked");
-                                ApiError::internal().into_response()
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    };
-
-    let headers = resp.headers_mut();
-    headers.insert(X_REQUEST_ID, rid.clone());
-    if let Some(o) = origin
-        && let Ok(v) = HeaderValue::from_str(&o)
-    {
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("X-Request-Id, Location, Retry-After"),
-        );
-        headers.append(header::VARY, HeaderValue::from_static("Origin"));
-    }
-    let status = resp.status().as_u16();
-    let took = started.elapsed();
-    state.metrics.record(route, method.as_str(), status, took);
-    tracing::info!(
-        request_id = rid.to_str().unwrap_or("-"),
-        method = %method,
-        route,
-        status,
-        micros = took.as_micros() as u64,
-        "request"
-    );
-    resp
 }

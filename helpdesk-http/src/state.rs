@@ -11,6 +11,16 @@ use crate::metrics::Metrics;
 /// What the server needs beyond the library's own [`helpdesk_core::Config`].
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
+    /// Where the API is, `/api` by default: every route of API.md (`{base}/tickets`,
+    /// `{base}/ws`, `{base}/openapi.yaml`, ...), the `Location` headers and the paths
+    /// of the served OpenAPI document follow it. `""` puts the API at the root. The
+    /// operations endpoints (`/healthz`, `/readyz`, `/metrics`) stay at the root.
+    ///
+    /// A mounted [`crate::HelpdeskService`] sees whole request paths: this is the path
+    /// clients use, prefix of the host's mount included (see [`crate::service()`]). It is
+    /// normalized (a missing leading `/` added, trailing `/` removed); [`crate::service()`]
+    /// panics on one holding `{`, `}`, `*`, `?`, `#`, whitespace or control characters.
+    pub base_path: String,
     /// Origins that get CORS headers (`--cors-origin`); empty: none.
     pub cors_origins: Vec<String>,
     /// Origins allowed to open WebSockets (`--ws-origin`); empty: any.
@@ -34,6 +44,7 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
+            base_path: DEFAULT_BASE_PATH.to_string(),
             cors_origins: Vec::new(),
             ws_origins: Vec::new(),
             trusted_proxies: Vec::new(),
@@ -43,6 +54,29 @@ impl Default for ServerConfig {
             ws_ping_interval: Duration::from_secs(20),
             ws_queue: 256,
         }
+    }
+}
+
+/// The API's place when [`ServerConfig::base_path`] is not changed.
+pub const DEFAULT_BASE_PATH: &str = "/api";
+
+/// `base` without trailing slashes and with a leading one (`""` stays the root).
+///
+/// # Panics
+/// On a character that a path prefix may not hold here: matchit's `{`, `}` and `*`,
+/// `?` and `#` (not part of a path), whitespace and control characters.
+pub(crate) fn normalize_base_path(base: &str) -> String {
+    if let Some(c) = base
+        .chars()
+        .find(|c| matches!(c, '{' | '}' | '*' | '?' | '#') || c.is_whitespace() || c.is_control())
+    {
+        panic!("ServerConfig::base_path {base:?}: {c:?} may not appear in a base path");
+    }
+    let trimmed = base.trim_end_matches('/');
+    if trimmed.is_empty() || trimmed.starts_with('/') {
+        trimmed.to_string()
+    } else {
+        format!("/{trimmed}")
     }
 }
 
@@ -56,9 +90,17 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The open WebSockets.
     pub hub: std::sync::Arc<crate::ws::hub::Hub>,
+    /// The OpenAPI document as served, its paths under [`ServerConfig::base_path`].
+    pub openapi: bytes::Bytes,
 }
 
 impl AppState {
+    /// The path of an API resource as clients reach it: `rest` (such as
+    /// `/tickets/{id}`) under [`ServerConfig::base_path`]; for `Location` headers.
+    pub fn api_path(&self, rest: &str) -> String {
+        format!("{}{rest}", self.config.base_path)
+    }
+
     /// The client address: the peer, or, when the peer is a trusted proxy, the
     /// right-most `X-Forwarded-For` entry that is not itself a trusted proxy.
     pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
@@ -82,5 +124,25 @@ impl AppState {
             }
         }
         client
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_base_path;
+
+    #[test]
+    fn base_paths_are_normalized() {
+        assert_eq!(normalize_base_path("/api"), "/api");
+        assert_eq!(normalize_base_path("support/"), "/support");
+        assert_eq!(normalize_base_path("/a/b//"), "/a/b");
+        assert_eq!(normalize_base_path(""), "");
+        assert_eq!(normalize_base_path("/"), "");
+    }
+
+    #[test]
+    #[should_panic(expected = "may not appear in a base path")]
+    fn a_base_path_with_route_syntax_is_refused() {
+        normalize_base_path("/{tenant}");
     }
 }

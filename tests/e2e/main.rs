@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod chat;
 mod errors;
+mod mount;
 mod ops;
 mod shapes;
 mod tickets;

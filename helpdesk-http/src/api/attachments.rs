@@ -95,7 +95,7 @@ async fn upload_inner(mut ctx: Ctx, ticket_id: Option<Uuid>) -> ApiResult {
             .await;
         return match result {
             Ok(a) => Ok(created(
-                &format!("/api/attachments/{}", a.id),
+                &ctx.state.api_path(&format!("/attachments/{}", a.id)),
                 attachment_json(&a),
             )),
             Err(_) if overflowed.load(Ordering::Relaxed) => Err(too_large()),

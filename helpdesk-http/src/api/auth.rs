@@ -58,7 +58,7 @@ pub async fn signup(mut ctx: Ctx) -> ApiResult {
         .signup_from(Some(ctx.client_ip), signup)
         .await?;
     Ok(created(
-        &format!("/api/users/{}", tokens.user.id),
+        &ctx.state.api_path(&format!("/users/{}", tokens.user.id)),
         tokens_json(&tokens),
     ))
 }

@@ -52,7 +52,11 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
         .await?;
     let out = conversation_view_json(&view);
     Ok(if was_created {
-        created(&format!("/api/conversations/{}", view.conversation.id), out)
+        created(
+            &ctx.state
+                .api_path(&format!("/conversations/{}", view.conversation.id)),
+            out,
+        )
     } else {
         json(StatusCode::OK, &out)
     })
@@ -104,7 +108,8 @@ pub async fn add_member(mut ctx: Ctx) -> ApiResult {
     let b: AddMemberBody = body.parse(&["user_id"])?;
     let v = ctx.state.hd.add_member(&p, id, b.user_id).await?;
     Ok(created(
-        &format!("/api/conversations/{id}/members/{}", b.user_id),
+        &ctx.state
+            .api_path(&format!("/conversations/{id}/members/{}", b.user_id)),
         conversation_view_json(&v),
     ))
 }

@@ -60,7 +60,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
         )
         .await?;
     Ok(created(
-        &format!("/api/kb/articles/{}", a.id),
+        &ctx.state.api_path(&format!("/kb/articles/{}", a.id)),
         article_json(&a),
     ))
 }

@@ -57,7 +57,8 @@ pub async fn send(mut ctx: Ctx) -> ApiResult {
         )
         .await?;
     Ok(created(
-        &format!("/api/conversations/{id}/messages/{}", v.message.id),
+        &ctx.state
+            .api_path(&format!("/conversations/{id}/messages/{}", v.message.id)),
         message_json(&v),
     ))
 }

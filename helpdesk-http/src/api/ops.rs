@@ -1,5 +1,6 @@
 //! Operations endpoints: liveness, readiness, metrics, the OpenAPI document.
 
+use bytes::Bytes;
 use http::StatusCode;
 use serde_json::json;
 
@@ -7,8 +8,23 @@ use crate::error::{ApiError, ApiResult};
 use crate::request::Ctx;
 use crate::response::{full, ok};
 
-/// The OpenAPI 3.1 document of this API.
+/// The OpenAPI 3.1 document of this API, with the API under `/api`.
 pub const OPENAPI_YAML: &str = include_str!("../../../docs/openapi.yaml");
+
+/// The OpenAPI document as served with the API under `base` (a normalized base path):
+/// its paths, and the paths its descriptions name, moved from `/api` to `base`. The
+/// operations endpoints stay at the root, as they do in the routes.
+pub fn openapi_document(base: &str) -> Bytes {
+    if base == crate::state::DEFAULT_BASE_PATH {
+        return Bytes::from_static(OPENAPI_YAML.as_bytes());
+    }
+    // Every `/api/` of the document starts a path: a path key (`  /api/tickets:`) or a
+    // path named in a description (`` `POST /api/auth/login` ``).
+    OPENAPI_YAML
+        .replace(" /api/", &format!(" {base}/"))
+        .replace("`/api/", &format!("`{base}/"))
+        .into()
+}
 
 /// `GET /healthz`: the process is up.
 pub async fn healthz(_ctx: Ctx) -> ApiResult {
@@ -39,11 +55,11 @@ pub async fn metrics(ctx: Ctx) -> ApiResult {
     ))
 }
 
-/// `GET /api/openapi.yaml`.
-pub async fn openapi(_ctx: Ctx) -> ApiResult {
+/// `GET /api/openapi.yaml`: the document with its paths under the base path.
+pub async fn openapi(ctx: Ctx) -> ApiResult {
     Ok(full(
         StatusCode::OK,
         "application/yaml; charset=utf-8",
-        OPENAPI_YAML,
+        ctx.state.openapi.clone(),
     ))
 }

@@ -88,7 +88,10 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
             },
         )
         .await?;
-    Ok(created(&format!("/api/tickets/{}", t.id), ticket_json(&t)))
+    Ok(created(
+        &ctx.state.api_path(&format!("/tickets/{}", t.id)),
+        ticket_json(&t),
+    ))
 }
 
 fn enum_value<T: serde::de::DeserializeOwned>(name: &str, v: &str, what: &str) -> ApiResult<T> {

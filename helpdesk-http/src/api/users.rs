@@ -113,7 +113,10 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
         .hd
         .create_user(&p, NewUser::new(&b.email, &b.name, b.role, &b.password))
         .await?;
-    Ok(created(&format!("/api/users/{}", u.id), user_json(&u, &p)))
+    Ok(created(
+        &ctx.state.api_path(&format!("/users/{}", u.id)),
+        user_json(&u, &p),
+    ))
 }
 
 /// `GET /api/users/{id}`: the public profile for customers.

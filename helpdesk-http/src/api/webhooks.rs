@@ -56,7 +56,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
         )
         .await?;
     Ok(created(
-        &format!("/api/webhooks/{}", w.id),
+        &ctx.state.api_path(&format!("/webhooks/{}", w.id)),
         webhook_json(&w, true),
     ))
 }
