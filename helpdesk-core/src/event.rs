@@ -47,6 +47,112 @@ impl<'de> Deserialize<'de> for EventId {
     }
 }
 
+/// What an event is about. Serialized (in the log, on WebSockets, in webhook bodies) as
+/// its dotted name, e.g. `message.created`; the payload each carries is given per variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// `message.created`: A message was sent: `{message}` as the sender sees it.
+    #[serde(rename = "message.created")]
+    MessageCreated,
+    /// `message.updated`: A message was edited: `{message}`.
+    #[serde(rename = "message.updated")]
+    MessageUpdated,
+    /// `message.deleted`: A message was deleted (its place stays): `{message}`.
+    #[serde(rename = "message.deleted")]
+    MessageDeleted,
+    /// `message.read`: A member's read state moved: `{conversation_id, user_id, last_read_seq, message_id?}`.
+    #[serde(rename = "message.read")]
+    MessageRead,
+    /// `message.delivered`: Messages reached a member: `{conversation_id, user_id, seq}`.
+    #[serde(rename = "message.delivered")]
+    MessageDelivered,
+    /// `conversation.created`: A conversation was started: `{conversation}`.
+    #[serde(rename = "conversation.created")]
+    ConversationCreated,
+    /// `conversation.updated`: A group was renamed: `{conversation}`.
+    #[serde(rename = "conversation.updated")]
+    ConversationUpdated,
+    /// `conversation.member_added`: A member joined: `{conversation_id, user_id}`.
+    #[serde(rename = "conversation.member_added")]
+    ConversationMemberAdded,
+    /// `conversation.member_removed`: A member left or was removed: `{conversation_id, user_id}`.
+    #[serde(rename = "conversation.member_removed")]
+    ConversationMemberRemoved,
+    /// `ticket.created`: A ticket was opened: `{ticket}`.
+    #[serde(rename = "ticket.created")]
+    TicketCreated,
+    /// `ticket.updated`: A ticket changed: `{ticket, changes}` (the changed field names).
+    #[serde(rename = "ticket.updated")]
+    TicketUpdated,
+    /// `notification.created`: A notification for its recipient: `{notification}`.
+    #[serde(rename = "notification.created")]
+    NotificationCreated,
+    /// `webhook.test`: A test delivery to one webhook endpoint (`POST /api/webhooks/{id}/test`); never on live streams.
+    #[serde(rename = "webhook.test")]
+    WebhookTest,
+}
+
+impl EventKind {
+    /// Every kind.
+    pub const ALL: [EventKind; 13] = [
+        EventKind::MessageCreated,
+        EventKind::MessageUpdated,
+        EventKind::MessageDeleted,
+        EventKind::MessageRead,
+        EventKind::MessageDelivered,
+        EventKind::ConversationCreated,
+        EventKind::ConversationUpdated,
+        EventKind::ConversationMemberAdded,
+        EventKind::ConversationMemberRemoved,
+        EventKind::TicketCreated,
+        EventKind::TicketUpdated,
+        EventKind::NotificationCreated,
+        EventKind::WebhookTest,
+    ];
+
+    /// The dotted name (`message.created`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::MessageCreated => "message.created",
+            EventKind::MessageUpdated => "message.updated",
+            EventKind::MessageDeleted => "message.deleted",
+            EventKind::MessageRead => "message.read",
+            EventKind::MessageDelivered => "message.delivered",
+            EventKind::ConversationCreated => "conversation.created",
+            EventKind::ConversationUpdated => "conversation.updated",
+            EventKind::ConversationMemberAdded => "conversation.member_added",
+            EventKind::ConversationMemberRemoved => "conversation.member_removed",
+            EventKind::TicketCreated => "ticket.created",
+            EventKind::TicketUpdated => "ticket.updated",
+            EventKind::NotificationCreated => "notification.created",
+            EventKind::WebhookTest => "webhook.test",
+        }
+    }
+
+    /// Whether a webhook endpoint may subscribe to this kind (`webhook.test` goes to the
+    /// endpoint being tested only).
+    pub fn subscribable(self) -> bool {
+        self != EventKind::WebhookTest
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for EventKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        EventKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| format!("unknown event type {s:?}"))
+    }
+}
+
 /// Who may see an event. A user sees it when any clause admits them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Audience {
@@ -89,8 +195,8 @@ impl Audience {
 /// An event before the store gives it an id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewEvent {
-    /// `message.created`, `ticket.updated`, ...
-    pub kind: String,
+    /// What it is about.
+    pub kind: EventKind,
     /// When it happened.
     pub at: DateTime<Utc>,
     /// Who may see it.
@@ -106,13 +212,13 @@ pub struct NewEvent {
 impl NewEvent {
     /// An event for every subscribed webhook.
     pub fn new(
-        kind: impl Into<String>,
+        kind: EventKind,
         at: DateTime<Utc>,
         audience: Audience,
         data: serde_json::Value,
     ) -> Self {
         NewEvent {
-            kind: kind.into(),
+            kind,
             at,
             audience,
             data,
@@ -126,8 +232,8 @@ impl NewEvent {
 pub struct Event {
     /// Its id.
     pub id: EventId,
-    /// `message.created`, `ticket.updated`, ...
-    pub kind: String,
+    /// What it is about.
+    pub kind: EventKind,
     /// When it happened.
     #[serde(deserialize_with = "crate::wire::de_ts")]
     pub at: DateTime<Utc>,

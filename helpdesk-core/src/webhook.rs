@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::event::{Event, EventId};
+use crate::event::{Event, EventId, EventKind};
 
 /// A webhook endpoint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,7 +36,10 @@ impl Webhook {
         self.active
             && match event.only_webhook {
                 Some(id) => id == self.id,
-                None => self.events.iter().any(|e| e == "*" || *e == event.kind),
+                None => self
+                    .events
+                    .iter()
+                    .any(|e| e == "*" || e == event.kind.as_str()),
             }
     }
 }
@@ -65,7 +68,7 @@ pub struct Delivery {
     /// The event.
     pub event_id: EventId,
     /// Its type.
-    pub event_type: String,
+    pub event_type: EventKind,
     /// State.
     pub status: DeliveryStatus,
     /// Attempts so far.
@@ -88,7 +91,7 @@ impl Delivery {
             id: crate::clock::new_id(),
             webhook_id: webhook.id,
             event_id: event.id,
-            event_type: event.kind.clone(),
+            event_type: event.kind,
             status: DeliveryStatus::Pending,
             attempts: 0,
             last_status_code: None,
@@ -123,23 +126,6 @@ use sha2::Sha256;
 use url::{Host, Url};
 
 use crate::error::{Error, Result};
-
-/// Event types a webhook may subscribe to (besides `*`). `typing` and `presence` are
-/// ephemeral and never webhooked.
-pub const EVENT_TYPES: &[&str] = &[
-    "message.created",
-    "message.updated",
-    "message.deleted",
-    "message.read",
-    "message.delivered",
-    "conversation.created",
-    "conversation.updated",
-    "conversation.member_added",
-    "conversation.member_removed",
-    "ticket.created",
-    "ticket.updated",
-    "notification.created",
-];
 
 /// How long the previous secret keeps signing after a rotation.
 pub const ROTATION_OVERLAP_HOURS: i64 = 24;

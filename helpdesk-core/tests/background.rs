@@ -45,7 +45,12 @@ async fn the_background_worker_delivers_webhooks_until_shut_down() {
     let carol = hd
         .create_user(
             &system,
-            NewUser::new("carol@example.com", "Carol", Role::Customer, "a long password"),
+            NewUser::new(
+                "carol@example.com",
+                "Carol",
+                Role::Customer,
+                "a long password",
+            ),
         )
         .await
         .unwrap();
@@ -61,10 +66,16 @@ async fn the_background_worker_delivers_webhooks_until_shut_down() {
             assert!(body.contains("\"ticket.created\""), "{body}");
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no delivery within 30 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    tokio::time::timeout(Duration::from_secs(10), tasks.shutdown(Duration::from_secs(5)))
-        .await
-        .expect("the background tasks stop");
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        tasks.shutdown(Duration::from_secs(5)),
+    )
+    .await
+    .expect("the background tasks stop");
 }

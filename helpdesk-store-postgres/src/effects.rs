@@ -177,7 +177,7 @@ impl Writes {
             .iter()
             .map(|e| to_json(&e.audience))
             .collect::<StoreResult<Vec<_>>>()?;
-        let kinds: Vec<String> = fx.events.iter().map(|e| e.kind.clone()).collect();
+        let kinds: Vec<&str> = fx.events.iter().map(|e| e.kind.as_str()).collect();
         let ats: Vec<_> = fx.events.iter().map(|e| e.at).collect();
         let data: Vec<_> = fx.events.iter().map(|e| e.data.clone()).collect();
         let only: Vec<_> = fx.events.iter().map(|e| e.only_webhook).collect();
@@ -275,7 +275,7 @@ pub(crate) async fn insert_events(conn: &mut PgConnection, es: &[&Event]) -> Sto
         QueryBuilder::new("INSERT INTO events (id, kind, at, audience, data, only_webhook) ");
     q.push_values(es.iter().zip(audiences), |mut row, (e, audience)| {
         row.push_bind(i(e.id.0))
-            .push_bind(e.kind.clone())
+            .push_bind(e.kind.as_str())
             .push_bind(e.at)
             .push_bind(audience)
             .push_bind(e.data.clone())
@@ -305,7 +305,7 @@ pub(crate) async fn insert_deliveries(
         row.push_bind(d.id)
             .push_bind(d.webhook_id)
             .push_bind(i(d.event_id.0))
-            .push_bind(d.event_type.clone())
+            .push_bind(d.event_type.as_str())
             .push_bind(delivery_status_str(d.status))
             .push_bind(i32::try_from(d.attempts).unwrap_or(i32::MAX))
             .push_bind(d.last_status_code.map(i32::from))
@@ -352,7 +352,7 @@ pub(crate) async fn insert_ticket_event(
     )
     .bind(e.id)
     .bind(e.ticket_id)
-    .bind(&e.kind)
+    .bind(e.kind.as_str())
     .bind(e.actor_id)
     .bind(e.at)
     .bind(&e.data)

@@ -555,7 +555,7 @@ impl TryFrom<EventRow> for Event {
         let audience: Audience = json(r.audience, "audience")?;
         Ok(Event {
             id: EventId(u(r.id)),
-            kind: r.kind,
+            kind: parse(&r.kind, "event kind")?,
             at: r.at,
             audience,
             data: r.data,
@@ -635,7 +635,7 @@ impl TryFrom<DeliveryRow> for Delivery {
             id: r.id,
             webhook_id: r.webhook_id,
             event_id: EventId(u(r.event_id)),
-            event_type: r.event_type,
+            event_type: parse(&r.event_type, "event type")?,
             status: json_name(r.status, "delivery status")?,
             attempts: u32::try_from(r.attempts).unwrap_or(0),
             last_status_code: r.last_status_code.and_then(|c| u16::try_from(c).ok()),

@@ -141,7 +141,7 @@ impl WebhookStore for PostgresStore {
         .bind(d.id)
         .bind(d.webhook_id)
         .bind(i(d.event_id.0))
-        .bind(&d.event_type)
+        .bind(d.event_type.as_str())
         .bind(delivery_status_str(d.status))
         .bind(i32::try_from(d.attempts).unwrap_or(i32::MAX))
         .bind(d.last_status_code.map(i32::from))

@@ -91,7 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 store
                     .append_message(&new, &|m| {
                         Effects::event(NewEvent::new(
-                            "message.created",
+                            helpdesk_core::event::EventKind::MessageCreated,
                             m.created_at,
                             Audience::conversation(m.conversation_id, false),
                             serde_json::json!({ "id": m.id, "seq": m.seq }),

@@ -80,7 +80,7 @@ fn new_message(conv: Uuid, sender: Uuid, content: String, at: DateTime<Utc>) -> 
 
 fn message_event(m: &Message) -> Effects {
     Effects::event(NewEvent::new(
-        "message.created",
+        helpdesk_core::event::EventKind::MessageCreated,
         m.created_at,
         Audience::conversation(m.conversation_id, false),
         json!({ "seq": m.seq }),

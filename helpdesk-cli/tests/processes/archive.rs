@@ -225,7 +225,7 @@ fn seed(path: &Path, messages: usize) {
                         };
                         let effects = |m: &helpdesk_core::message::Message| {
                             Effects::event(NewEvent::new(
-                                "message.created",
+                                helpdesk_core::event::EventKind::MessageCreated,
                                 at,
                                 Audience::conversation(conv, m.internal),
                                 json!({"message_id": m.id, "seq": m.seq}),

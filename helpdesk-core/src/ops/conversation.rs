@@ -5,7 +5,7 @@ use crate::Helpdesk;
 use crate::conversation::*;
 use crate::error::Conflict;
 use crate::error::{Error, Result};
-use crate::event::{Audience, Effects, NewEvent};
+use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::inbox::ConversationView;
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
@@ -43,7 +43,7 @@ impl Helpdesk {
     pub(crate) async fn join_conversation(&self, id: Uuid, user_id: Uuid) -> Result<bool> {
         let now = self.now();
         let fx = Effects::event(NewEvent::new(
-            "conversation.member_added",
+            EventKind::ConversationMemberAdded,
             now,
             Audience {
                 users: vec![user_id],
@@ -165,7 +165,7 @@ impl Helpdesk {
             direct_key,
         };
         let fx = Effects::event(NewEvent::new(
-            "conversation.created",
+            EventKind::ConversationCreated,
             now,
             Audience::conversation(conv.id, false),
             json!({"conversation": conversation_json(&conv)}),
@@ -279,7 +279,7 @@ impl Helpdesk {
         let mut renamed = conv.clone();
         renamed.title = Some(title.clone());
         let fx = Effects::event(NewEvent::new(
-            "conversation.updated",
+            EventKind::ConversationUpdated,
             now,
             Audience::conversation(id, false),
             json!({"conversation": conversation_json(&renamed)}),
@@ -324,7 +324,7 @@ impl Helpdesk {
         }
         let now = self.now();
         let fx = Effects::event(NewEvent::new(
-            "conversation.member_removed",
+            EventKind::ConversationMemberRemoved,
             now,
             Audience {
                 users: vec![user_id],

@@ -10,7 +10,7 @@ use crate::conversation::Conversation;
 use crate::conversation::ConversationKind;
 use crate::error::Conflict;
 use crate::error::{Error, Result};
-use crate::event::{Audience, Effects, NewEvent};
+use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::message::*;
 use crate::notification::{Notification, NotificationData, NotificationKind};
 use crate::ops::ticket::{announce_notifications, ticket_change_effects};
@@ -349,7 +349,7 @@ impl Helpdesk {
                         attachments: Vec::new(),
                     };
                     fx.push(NewEvent::new(
-                        "message.created",
+                        EventKind::MessageCreated,
                         now,
                         Audience::conversation(m.conversation_id, m.internal),
                         json!({"message": message_json(&view)}),
@@ -358,7 +358,8 @@ impl Helpdesk {
                         message_notification(*u, *kind, m, &sender_name, title_ticket, now)
                     }));
                     // Announce every notification once, the ticket change's included.
-                    fx.events.retain(|e| e.kind != "notification.created");
+                    fx.events
+                        .retain(|e| e.kind != EventKind::NotificationCreated);
                     announce_notifications(&mut fx);
                     fx
                 };
@@ -515,7 +516,7 @@ impl Helpdesk {
             attachments: view.attachments.clone(),
         };
         let fx = Effects::event(NewEvent::new(
-            "message.updated",
+            EventKind::MessageUpdated,
             now,
             Audience::conversation(conv.id, m.internal),
             json!({"message": message_json(&event_view)}),
@@ -546,7 +547,7 @@ impl Helpdesk {
         m.content = String::new();
         m.deleted_at = Some(now);
         let fx = Effects::event(NewEvent::new(
-            "message.deleted",
+            EventKind::MessageDeleted,
             now,
             Audience::conversation(conv.id, m.internal),
             json!({"conversation_id": conv.id, "message_id": m.id, "seq": m.seq}),

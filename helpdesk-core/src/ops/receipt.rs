@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::Helpdesk;
 use crate::conversation::Conversation;
 use crate::error::{Error, Result, StoreError};
-use crate::event::{Audience, Effects, NewEvent};
+use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::message::{Message, MessageRange, Pushed};
 use crate::principal::Principal;
 use crate::receipt::*;
@@ -164,7 +164,7 @@ impl Helpdesk {
                 audience.users.push(p.user_id);
             }
             let fx = Effects::event(NewEvent::new(
-                "message.read",
+                EventKind::MessageRead,
                 now,
                 audience,
                 json!({
@@ -437,7 +437,7 @@ impl Helpdesk {
             }
         };
         let fx = Effects::event(NewEvent::new(
-            "message.delivered",
+            EventKind::MessageDelivered,
             now,
             audience,
             json!({"conversation_id": conversation_id, "user_id": p.user_id, "delivered_seq": seq}),

@@ -8,7 +8,7 @@ use crate::conversation::Conversation;
 use crate::conversation::{ConversationKind, Member};
 use crate::error::Conflict;
 use crate::error::{Error, Result};
-use crate::event::{Audience, Effects, NewEvent};
+use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::notification::{Notification, NotificationData, NotificationKind};
 use crate::page::Cursor;
 use crate::page::{Page, limit};
@@ -60,7 +60,7 @@ pub(crate) fn announce_notifications(fx: &mut Effects) {
         .iter()
         .map(|n| {
             NewEvent::new(
-                "notification.created",
+                EventKind::NotificationCreated,
                 n.created_at,
                 Audience::users([n.user_id]),
                 crate::wire::to_json(crate::notification::notification_json(n)),
@@ -183,7 +183,7 @@ pub(crate) fn ticket_change_effects(
     }
     if !changed.is_empty() {
         fx.push(NewEvent::new(
-            "ticket.updated",
+            EventKind::TicketUpdated,
             at,
             ticket_audience(after),
             json!({"ticket": ticket_json(after), "changes": changed}),
@@ -302,13 +302,13 @@ impl Helpdesk {
             fx.ticket_events
                 .push(timeline(t, "created", actor, now, json!({})));
             fx.push(NewEvent::new(
-                "ticket.created",
+                EventKind::TicketCreated,
                 now,
                 ticket_audience(t),
                 json!({"ticket": ticket_json(t)}),
             ));
             fx.push(NewEvent::new(
-                "conversation.created",
+                EventKind::ConversationCreated,
                 now,
                 Audience::conversation(t.conversation_id, false),
                 json!({"conversation": conv_json}),

@@ -3,7 +3,7 @@
 
 use crate::Helpdesk;
 use crate::error::{Error, Result};
-use crate::event::{Audience, Effects, NewEvent};
+use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
 use crate::webhook::*;
@@ -31,7 +31,8 @@ fn validate_events(events: &[String]) -> Result<Vec<String>> {
         ));
     }
     for e in events {
-        if e != "*" && !EVENT_TYPES.contains(&e.as_str()) {
+        let subscribable = e.parse::<EventKind>().is_ok_and(EventKind::subscribable);
+        if e != "*" && !subscribable {
             return Err(Error::invalid(
                 "events",
                 format!("unknown event type {e:?}"),
@@ -142,7 +143,7 @@ impl Helpdesk {
         let w = self.get_webhook(p, id).await?;
         let now = self.now();
         let mut e = NewEvent::new(
-            "webhook.test",
+            EventKind::WebhookTest,
             now,
             Audience::nobody(),
             json!({"webhook_id": w.id, "message": "This is a test event from Helpdesk."}),

@@ -158,11 +158,15 @@ pub async fn concurrent_writers_ordered_log(store: Arc<dyn Store>) {
     assert!(all.windows(2).all(|p| p[0].id < p[1].id));
     let new = &all[before..];
     assert_eq!(
-        new.iter().filter(|e| e.kind == "message.created").count(),
+        new.iter()
+            .filter(|e| e.kind == crate::event::EventKind::MessageCreated)
+            .count(),
         12
     );
     assert_eq!(
-        new.iter().filter(|e| e.kind == "ticket.created").count(),
+        new.iter()
+            .filter(|e| e.kind == crate::event::EventKind::TicketCreated)
+            .count(),
         12
     );
     // Pages after any id agree with the full log.
@@ -198,7 +202,7 @@ pub async fn subscribe_receives_live_events(store: Arc<dyn Store>) {
             assert!(e.id > prev);
         }
         last = Some(e.id);
-        if e.kind == "message.created" {
+        if e.kind == crate::event::EventKind::MessageCreated {
             got.push(e.data["message"]["id"].clone());
         }
     }
@@ -226,7 +230,7 @@ pub async fn receipt_news_goes_to_the_senders(store: Arc<dyn Store>) {
     let events = w.store.events_after(before, 100).await.unwrap();
     let delivered: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "message.delivered")
+        .filter(|e| e.kind == crate::event::EventKind::MessageDelivered)
         .collect();
     assert_eq!(delivered.len(), 1);
     let e = delivered[0];
@@ -242,7 +246,7 @@ pub async fn receipt_news_goes_to_the_senders(store: Arc<dyn Store>) {
     let events = w.store.events_after(before, 100).await.unwrap();
     let e = events
         .iter()
-        .find(|e| e.kind == "message.delivered")
+        .find(|e| e.kind == crate::event::EventKind::MessageDelivered)
         .expect("c's delivery is logged");
     assert!(w.hd.may_see(&a.p, e).await.unwrap());
     assert!(!w.hd.may_see(&b.p, e).await.unwrap());
@@ -256,7 +260,7 @@ pub async fn receipt_news_goes_to_the_senders(store: Arc<dyn Store>) {
     let events = w.store.events_after(before, 100).await.unwrap();
     let e = events
         .iter()
-        .find(|e| e.kind == "message.read")
+        .find(|e| e.kind == crate::event::EventKind::MessageRead)
         .expect("the read is logged");
     for (who, sees) in [(&a, true), (&b, true), (&c, true), (&d, false)] {
         assert_eq!(w.hd.may_see(&who.p, e).await.unwrap(), sees);
@@ -275,7 +279,7 @@ pub async fn may_see_hides_internal_notes(store: Arc<dyn Store>) {
     let events = w.store.events_after(before, 100).await.unwrap();
     let created: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "message.created")
+        .filter(|e| e.kind == crate::event::EventKind::MessageCreated)
         .collect();
     assert_eq!(created.len(), 2);
     assert!(!w.hd.may_see(&c.p, created[0]).await.unwrap());
@@ -299,7 +303,10 @@ pub async fn removed_member_stops_seeing_group(store: Arc<dyn Store>) {
     let mark = w.last_event().await;
     w.hd.remove_member(&a.p, g, c.id()).await.unwrap();
     let removed = w.store.events_after(mark, 10).await.unwrap();
-    assert_eq!(removed[0].kind, "conversation.member_removed");
+    assert_eq!(
+        removed[0].kind,
+        crate::event::EventKind::ConversationMemberRemoved
+    );
     // The removed member is told about the removal itself.
     assert!(w.hd.may_see(&c.p, &removed[0]).await.unwrap());
     let mark = w.last_event().await;
@@ -319,7 +326,10 @@ pub async fn ticket_events_visible_to_requester_and_staff(store: Arc<dyn Store>)
     let before = w.last_event().await;
     w.ticket(&c, "Mine").await;
     let events = w.store.events_after(before, 100).await.unwrap();
-    let created = events.iter().find(|e| e.kind == "ticket.created").unwrap();
+    let created = events
+        .iter()
+        .find(|e| e.kind == crate::event::EventKind::TicketCreated)
+        .unwrap();
     assert!(w.hd.may_see(&c.p, created).await.unwrap());
     assert!(w.hd.may_see(&a.p, created).await.unwrap());
     assert!(!w.hd.may_see(&other.p, created).await.unwrap());
@@ -338,7 +348,7 @@ pub async fn notification_events_only_to_recipient(store: Arc<dyn Store>) {
     let events = w.store.events_after(before, 100).await.unwrap();
     let n = events
         .iter()
-        .find(|e| e.kind == "notification.created")
+        .find(|e| e.kind == crate::event::EventKind::NotificationCreated)
         .unwrap();
     assert!(w.hd.may_see(&b.p, n).await.unwrap());
     assert!(!w.hd.may_see(&a.p, n).await.unwrap());
@@ -353,7 +363,7 @@ pub async fn event_id_string_order(store: Arc<dyn Store>) {
     let w = World::new(store.clone());
     for i in 0..12 {
         let fx = crate::event::Effects::event(NewEvent::new(
-            "webhook.test",
+            crate::event::EventKind::WebhookTest,
             w.hd.now(),
             crate::event::Audience::nobody(),
             serde_json::json!({"i": i}),

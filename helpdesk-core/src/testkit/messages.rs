@@ -291,9 +291,15 @@ pub async fn internal_notes_hidden_from_customers_in_events(store: Arc<dyn Store
     w.hd.delete_message(&a.p, conv, note.id).await.unwrap();
     let events = w.store.events_after(before, 1000).await.unwrap();
     assert!(
-        events.iter().any(|e| e.kind == "message.created")
-            && events.iter().any(|e| e.kind == "message.updated")
-            && events.iter().any(|e| e.kind == "message.deleted")
+        events
+            .iter()
+            .any(|e| e.kind == crate::event::EventKind::MessageCreated)
+            && events
+                .iter()
+                .any(|e| e.kind == crate::event::EventKind::MessageUpdated)
+            && events
+                .iter()
+                .any(|e| e.kind == crate::event::EventKind::MessageDeleted)
     );
     for e in &events {
         assert!(!w.hd.may_see(&c.p, e).await.unwrap(), "{} leaked", e.kind);
@@ -301,7 +307,7 @@ pub async fn internal_notes_hidden_from_customers_in_events(store: Arc<dyn Store
     }
     let message_events: Vec<_> = events
         .iter()
-        .filter(|e| e.kind.starts_with("message."))
+        .filter(|e| e.kind.as_str().starts_with("message."))
         .collect();
     for e in message_events {
         assert!(w.hd.may_see(&a.p, e).await.unwrap(), "{}", e.kind);
@@ -409,7 +415,7 @@ pub async fn internal_replies_not_counted_in_events(store: Arc<dyn Store>) {
     let events = w.store.events_after(before, 100).await.unwrap();
     let updated: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "message.updated")
+        .filter(|e| e.kind == crate::event::EventKind::MessageUpdated)
         .collect();
     assert_eq!(updated.len(), 2);
     for (e, id, count) in [(updated[0], q.id, 1), (updated[1], answer.id, 0)] {
@@ -980,7 +986,7 @@ pub async fn message_created_event_payload(store: Arc<dyn Store>) {
     let events = w.store.events_after(before, 100).await.unwrap();
     let created: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "message.created")
+        .filter(|e| e.kind == crate::event::EventKind::MessageCreated)
         .collect();
     assert_eq!(created.len(), 1);
     let data = &created[0].data["message"];

@@ -382,7 +382,7 @@ pub async fn notification_event_written_with_it(store: Arc<dyn Store>) {
     let events = w.store.events_after(before, 100).await.unwrap();
     let announced: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "notification.created")
+        .filter(|e| e.kind == crate::event::EventKind::NotificationCreated)
         .collect();
     assert_eq!(announced.len(), 2);
     let n = all(&w, &a).await.remove(0);

@@ -495,7 +495,10 @@ pub async fn mark_read_emits_event(store: Arc<dyn Store>) {
     let before = w.last_event().await;
     w.hd.mark_read(&b.p, d, m.id).await.unwrap();
     let events = w.store.events_after(before, 10).await.unwrap();
-    let read: Vec<_> = events.iter().filter(|e| e.kind == "message.read").collect();
+    let read: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == crate::event::EventKind::MessageRead)
+        .collect();
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].data["conversation_id"], serde_json::json!(d));
     assert_eq!(read[0].data["user_id"], serde_json::json!(b.id()));
@@ -566,7 +569,7 @@ pub async fn pushed_deliveries_are_recorded_together(store: Arc<dyn Store>) {
     let events = w.store.events_after(before, 100).await.unwrap();
     let delivered: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "message.delivered")
+        .filter(|e| e.kind == crate::event::EventKind::MessageDelivered)
         .collect();
     assert_eq!(delivered.len(), 10, "nine in the group, one in the direct");
     for e in &delivered {

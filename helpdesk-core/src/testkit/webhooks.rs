@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use super::World;
-use crate::event::{Audience, Effects, NewEvent};
+use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::store::Store;
 use crate::webhook::{Delivery, DeliveryStatus, Webhook};
 
@@ -31,8 +31,18 @@ fn endpoint(events: &[&str], active: bool, at: DateTime<Utc>) -> Webhook {
     }
 }
 
-fn event(kind: &str, at: DateTime<Utc>) -> NewEvent {
+fn event(kind: EventKind, at: DateTime<Utc>) -> NewEvent {
     NewEvent::new(kind, at, Audience::nobody(), serde_json::json!({"k": kind}))
+}
+
+/// An event told apart from others of its kind by `label` in its data.
+fn numbered(label: &str, at: DateTime<Utc>) -> NewEvent {
+    NewEvent::new(
+        EventKind::TicketUpdated,
+        at,
+        Audience::nobody(),
+        serde_json::json!({"k": label}),
+    )
 }
 
 async fn deliveries(store: &Arc<dyn Store>, webhook: Uuid) -> Vec<Delivery> {
@@ -71,7 +81,7 @@ pub async fn deliveries_for_matching_active_endpoints(store: Arc<dyn Store>) {
     }
     let to_tickets = deliveries(&store, tickets.id).await;
     assert_eq!(to_tickets.len(), 1);
-    assert_eq!(to_tickets[0].event_type, "ticket.created");
+    assert_eq!(to_tickets[0].event_type, EventKind::TicketCreated);
     assert!(deliveries(&store, inactive.id).await.is_empty());
     // Endpoints see only events appended after they exist.
     let late = endpoint(&["*"], true, now);
@@ -86,12 +96,12 @@ pub async fn only_webhook_event_goes_to_one_endpoint(store: Arc<dyn Store>) {
     let other = endpoint(&["*"], true, now);
     store.insert_webhook(&target).await.unwrap();
     store.insert_webhook(&other).await.unwrap();
-    let mut e = event("webhook.test", now);
+    let mut e = event(EventKind::WebhookTest, now);
     e.only_webhook = Some(target.id);
     store.append_effects(&Effects::event(e)).await.unwrap();
     let d = deliveries(&store, target.id).await;
     assert_eq!(d.len(), 1);
-    assert_eq!(d[0].event_type, "webhook.test");
+    assert_eq!(d[0].event_type, EventKind::WebhookTest);
     assert!(deliveries(&store, other.id).await.is_empty());
 }
 
@@ -103,7 +113,7 @@ pub async fn claim_respects_due_time_and_status(store: Arc<dyn Store>) {
     store.insert_webhook(&hook).await.unwrap();
     for i in 0..6 {
         store
-            .append_effects(&Effects::event(event(&format!("e{i}"), t0)))
+            .append_effects(&Effects::event(numbered(&format!("e{i}"), t0)))
             .await
             .unwrap();
     }
@@ -170,7 +180,7 @@ pub async fn claim_lease_hides_delivery(store: Arc<dyn Store>) {
     let hook = endpoint(&["*"], true, t0);
     store.insert_webhook(&hook).await.unwrap();
     store
-        .append_effects(&Effects::event(event("e", t0)))
+        .append_effects(&Effects::event(numbered("e", t0)))
         .await
         .unwrap();
     let lease = t0 + Duration::seconds(30);
@@ -208,7 +218,7 @@ pub async fn concurrent_claimers_never_share(store: Arc<dyn Store>) {
     store.insert_webhook(&hook).await.unwrap();
     let mut fx = Effects::none();
     for i in 0..60 {
-        fx.push(event(&format!("e{i}"), t0));
+        fx.push(numbered(&format!("e{i}"), t0));
     }
     store.append_effects(&fx).await.unwrap();
     let mut tasks = Vec::new();
@@ -246,7 +256,7 @@ pub async fn update_get_and_list_deliveries(store: Arc<dyn Store>) {
     for i in 0..7 {
         let at = t0 + Duration::seconds(i / 2);
         store
-            .append_effects(&Effects::event(event(&format!("e{i}"), at)))
+            .append_effects(&Effects::event(numbered(&format!("e{i}"), at)))
             .await
             .unwrap();
     }
@@ -298,7 +308,7 @@ pub async fn delete_webhook_removes_deliveries(store: Arc<dyn Store>) {
     store.insert_webhook(&a).await.unwrap();
     store.insert_webhook(&b).await.unwrap();
     store
-        .append_effects(&Effects::event(event("e", t0)))
+        .append_effects(&Effects::event(numbered("e", t0)))
         .await
         .unwrap();
     let da = deliveries(&store, a.id).await;

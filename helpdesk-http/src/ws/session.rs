@@ -294,7 +294,7 @@ impl Session {
     /// Writes an event; a message pushed to a member counts as delivered to them.
     async fn send_event(&mut self, e: &Event, frame: Utf8Bytes) -> Result<(), Gone> {
         self.send(Message::Text(frame)).await?;
-        if e.kind == "message.created" {
+        if e.kind == helpdesk_core::event::EventKind::MessageCreated {
             let m = &e.data["message"];
             let me = self.conn.user_id;
             let id = |v: &Value| v.as_str().and_then(|s| Uuid::parse_str(s).ok());

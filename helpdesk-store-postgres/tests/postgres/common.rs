@@ -82,11 +82,15 @@ pub fn group(members: &[Uuid], at: DateTime<Utc>) -> Conversation {
 }
 
 /// Effects of one event of `kind` (webhook-visible, no live audience).
-pub fn one_event(kind: &str, n: u64) -> Effects {
+/// One event with `label` and `n` in its data (its kind: the kind `label` names, else
+/// `ticket.updated`).
+pub fn one_event(label: &str, n: u64) -> Effects {
     Effects::event(NewEvent::new(
-        kind,
+        label
+            .parse()
+            .unwrap_or(helpdesk_core::event::EventKind::TicketUpdated),
         t0(),
         Audience::nobody(),
-        serde_json::json!({ "n": n }),
+        serde_json::json!({ "n": n, "label": label }),
     ))
 }
