@@ -43,6 +43,7 @@ pub mod events;
 pub mod kb;
 pub mod limits;
 pub mod messages;
+pub mod model;
 pub mod notifications;
 pub mod receipts;
 pub mod text;

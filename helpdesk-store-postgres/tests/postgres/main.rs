@@ -9,6 +9,7 @@ mod concurrency;
 mod conformance;
 mod connection_loss;
 mod events;
+mod model;
 mod numbers;
 mod replies;
 mod search;
