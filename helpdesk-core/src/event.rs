@@ -251,7 +251,7 @@ impl Event {
     pub fn from_new(id: EventId, new: &NewEvent) -> Self {
         Event {
             id,
-            kind: new.kind.clone(),
+            kind: new.kind,
             at: new.at,
             audience: new.audience.clone(),
             data: new.data.clone(),

@@ -125,6 +125,16 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<()>;
 }
 
+/// A member to add to a ticket's conversation with the ticket's update
+/// ([`TicketStore::update_ticket`]), and the event to write when they were not one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    /// Who joins, and when.
+    pub member: Member,
+    /// Written only when they join (`conversation.member_added`).
+    pub event: crate::event::NewEvent,
+}
+
 /// One question of [`UserStore::recent_attempts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptWindow {
@@ -148,9 +158,17 @@ pub trait TicketStore: Send + Sync {
         new: &NewTicket,
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket>;
-    /// Writes a ticket under its version check (see [`Ticket::version`]). `NotFound` if
-    /// absent.
-    async fn update_ticket(&self, ticket: &Ticket, fx: &Effects) -> StoreResult<()>;
+    /// Writes a ticket under its version check (see [`Ticket::version`]) and its effects;
+    /// when `join` is given and its user is not a member of the ticket's conversation,
+    /// also adds them as [`ConversationStore::add_member`] does and writes `join`'s
+    /// event: one atomic operation, so a new assignee is a member from the moment they
+    /// are the assignee. `NotFound` if absent.
+    async fn update_ticket(
+        &self,
+        ticket: &Ticket,
+        join: Option<&Join>,
+        fx: &Effects,
+    ) -> StoreResult<()>;
     /// Deletes a ticket, its timeline, its conversation with messages and participants,
     /// and its and its messages' attachments with their blobs.
     async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()>;

@@ -216,11 +216,36 @@ async fn conversation_and_participant_for_update(
         return Ok(None);
     };
     let locked = LockedRow::from_row(&row).store()?;
+    let conv = Conversation::try_from(locked.conversation)?;
     let participant = locked
         .user_id
         .map(|_| decode::<ParticipantRow, Participant>(&row))
         .transpose()?;
-    Ok(Some((locked.conversation.try_into()?, participant)))
+    Ok(Some((conv, participant)))
+}
+
+/// Locks conversation `id` and adds to `w` the writes that make `member` a member of it
+/// (their participant record moved as [`Participant::joined`]); false, adding nothing,
+/// when they are one.
+pub(crate) async fn push_join(
+    tx: &mut PgConnection,
+    w: &mut Writes,
+    id: Uuid,
+    member: Member,
+) -> StoreResult<bool> {
+    let mut conv = conversation_for_update(tx, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if conv.is_member(member.user_id) {
+        return Ok(false);
+    }
+    conv.members.push(member);
+    let existing = locked_participant(tx, id, member.user_id).await?;
+    let joined = Participant::joined(&conv, member.user_id, Some(existing));
+    push_write_conversation(w, &conv)?;
+    push_insert_members(w, &conv, &[member]);
+    push_upsert_participants(w, &[joined])?;
+    Ok(true)
 }
 
 fn read_above(p: &Participant) -> Vec<i64> {
@@ -433,19 +458,10 @@ impl ConversationStore for PostgresStore {
 
     async fn add_member(&self, id: Uuid, member: Member, fx: &Effects) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let mut conv = conversation_for_update(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if conv.is_member(member.user_id) {
+        let mut w = Writes::new();
+        if !push_join(&mut tx, &mut w, id, member).await? {
             return Ok(false);
         }
-        conv.members.push(member);
-        let existing = locked_participant(&mut tx, id, member.user_id).await?;
-        let joined = Participant::joined(&conv, member.user_id, Some(existing));
-        let mut w = Writes::new();
-        push_write_conversation(&mut w, &conv)?;
-        push_insert_members(&mut w, &conv, &[member]);
-        push_upsert_participants(&mut w, &[joined])?;
         let written = w.run(&mut tx, fx).await?;
         self.commit(tx, written.wrote_events).await?;
         Ok(true)

@@ -119,7 +119,7 @@ impl EventStore for PostgresStore {
         self.effects_only(fx).await
     }
 
-    /// Waits (bounded by [`HIDDEN_WAIT`]) only while a transaction in flight hides an
+    /// Waits (bounded by `HIDDEN_WAIT`, 2 s) only while a transaction in flight hides an
     /// event committed before the call, so a caller sees what was committed before it
     /// asked; events committed meanwhile are not waited for (their commits NOTIFY).
     /// Under a steady stream of writes the wait is the life of the oldest transaction

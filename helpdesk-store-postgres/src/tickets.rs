@@ -11,7 +11,7 @@ use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
 use helpdesk_core::page::Cursor;
-use helpdesk_core::store::{EffectsFn, StoreResult, TicketStore};
+use helpdesk_core::store::{EffectsFn, Join, StoreResult, TicketStore};
 use helpdesk_core::ticket::{
     AssigneeFilter, NewTicket, Ticket, TicketEvent, TicketQuery, TicketSort,
 };
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::attachments::{attach, delete_blobs_of};
-use crate::conversations::push_new_conversation;
+use crate::conversations::{push_join, push_new_conversation};
 use crate::effects::{Writes, write_effects};
 use crate::error::SqlxResultExt;
 use crate::rows::{
@@ -70,11 +70,30 @@ impl TicketStore for PostgresStore {
         Ok(ticket)
     }
 
-    async fn update_ticket(&self, ticket: &Ticket, fx: &Effects) -> StoreResult<()> {
+    async fn update_ticket(
+        &self,
+        ticket: &Ticket,
+        join: Option<&Join>,
+        fx: &Effects,
+    ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
+        // The conversation is locked before the ticket, as a message to a ticket's
+        // conversation locks them (no deadlock between the two).
+        let mut w = Writes::new();
+        let joined = match join {
+            Some(j) => push_join(&mut tx, &mut w, ticket.conversation_id, j.member).await?,
+            None => false,
+        };
         write_ticket(&mut tx, ticket).await?;
-        let wrote = write_effects(&mut tx, fx).await?;
-        self.commit(tx, wrote).await
+        let written = match join {
+            Some(j) if joined => {
+                let mut fx = fx.clone();
+                fx.push(j.event.clone());
+                w.run(&mut tx, &fx).await?
+            }
+            _ => w.run(&mut tx, fx).await?,
+        };
+        self.commit(tx, written.wrote_events).await
     }
 
     async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {

@@ -134,6 +134,21 @@ pub(crate) fn recount_internal_replies(db: &sled::Db) -> StoreResult<()> {
     messages.apply_batch(batch).map_err(sled_error)
 }
 
+/// Makes `member` a member of conversation `id` (their participant record moved as
+/// [`Participant::joined`]); false, writing nothing, when they are one.
+pub(crate) fn join(tx: &Tx<'_>, id: Uuid, member: Member) -> TxResult<bool> {
+    let mut conv = get_conv(tx, id)?;
+    if conv.is_member(member.user_id) {
+        return Ok(false);
+    }
+    conv.members.push(member);
+    let existing = tx.get_json(tree::PARTICIPANTS, participant_key(id, member.user_id))?;
+    put_participant(tx, &Participant::joined(&conv, member.user_id, existing))?;
+    tx.put_json(tree::CONVS, id.as_bytes(), &conv)?;
+    index_member(tx, &conv, member.user_id, true)?;
+    Ok(true)
+}
+
 pub(crate) fn put_participant(tx: &Tx<'_>, p: &Participant) -> TxResult<()> {
     tx.put_json(
         tree::PARTICIPANTS,
@@ -290,17 +305,11 @@ impl ConversationStore for SledStore {
 
     async fn add_member(&self, id: Uuid, member: Member, fx: &Effects) -> StoreResult<bool> {
         let added = self.transact(|tx| {
-            let mut conv = get_conv(tx, id)?;
-            if conv.is_member(member.user_id) {
-                return Ok(false);
+            let added = join(tx, id, member)?;
+            if added {
+                write_effects(tx, fx)?;
             }
-            conv.members.push(member);
-            let existing = tx.get_json(tree::PARTICIPANTS, participant_key(id, member.user_id))?;
-            put_participant(tx, &Participant::joined(&conv, member.user_id, existing))?;
-            tx.put_json(tree::CONVS, id.as_bytes(), &conv)?;
-            index_member(tx, &conv, member.user_id, true)?;
-            write_effects(tx, fx)?;
-            Ok(true)
+            Ok(added)
         })?;
         if added {
             self.flush().await?;
@@ -349,12 +358,7 @@ impl ConversationStore for SledStore {
             limit.saturating_add(1),
             |k, v| if other_kind(v) { None } else { trailing_id(k) },
             |k, conv: &Conversation| {
-                prefix
-                    .clone()
-                    .micros(conv.activity_at())
-                    .id(conv.id)
-                    .bytes()
-                    == k
+                member_key(conv, user_id).bytes() == k
                     && conv.is_member(user_id)
                     && kind.is_none_or(|k| k == conv.kind)
             },

@@ -9,11 +9,13 @@ use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
 use helpdesk_core::page::Cursor;
-use helpdesk_core::store::{EffectsFn, StoreResult, TicketStore};
+use helpdesk_core::store::{EffectsFn, Join, StoreResult, TicketStore};
 use helpdesk_core::ticket::{NewTicket, Ticket, TicketEvent, TicketQuery};
 
 use crate::attachments::{attach, check_attachable, remove_attachment};
-use crate::conversations::{ConvGather, insert_conversation, remove_conversation};
+use crate::conversations::{
+    ConvGather, insert_conversation, join as join_conversation, remove_conversation,
+};
 use crate::effects::write_effects;
 use crate::keys::{Key, trailing_id, tree};
 use crate::ticket_record::{index_keys, plan, put_ticket, sort_byte, update_versioned};
@@ -85,10 +87,22 @@ impl TicketStore for SledStore {
         .await
     }
 
-    async fn update_ticket(&self, ticket: &Ticket, fx: &Effects) -> StoreResult<()> {
+    async fn update_ticket(
+        &self,
+        ticket: &Ticket,
+        join: Option<&Join>,
+        fx: &Effects,
+    ) -> StoreResult<()> {
         self.write(|tx| {
             update_versioned(tx, ticket)?;
-            write_effects(tx, fx)
+            match join {
+                Some(j) if join_conversation(tx, ticket.conversation_id, j.member)? => {
+                    let mut fx = fx.clone();
+                    fx.push(j.event.clone());
+                    write_effects(tx, &fx)
+                }
+                _ => write_effects(tx, fx),
+            }
         })
         .await
     }

@@ -830,7 +830,7 @@ impl From<WebhookWire> for Webhook {
 struct DeliveryWire {
     id: Uuid,
     event_id: EventId,
-    event_type: String,
+    event_type: helpdesk_core::event::EventKind,
     status: DeliveryStatus,
     attempts: u32,
     last_status_code: Option<u16>,

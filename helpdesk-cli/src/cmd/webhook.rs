@@ -171,7 +171,7 @@ fn delivery_row(d: &Delivery) -> Vec<String> {
     };
     vec![
         d.id.to_string(),
-        d.event_type.clone(),
+        d.event_type.to_string(),
         output::name(d.status),
         d.attempts.to_string(),
         last,

@@ -12,6 +12,20 @@ use crate::principal::Principal;
 use serde_json::json;
 use uuid::Uuid;
 
+/// `conversation.member_added`: to the new member and the conversation's members.
+pub(crate) fn member_added(id: Uuid, user_id: Uuid, at: chrono::DateTime<chrono::Utc>) -> NewEvent {
+    NewEvent::new(
+        EventKind::ConversationMemberAdded,
+        at,
+        Audience {
+            users: vec![user_id],
+            conversation: Some(id),
+            ..Default::default()
+        },
+        json!({"conversation_id": id, "user_id": user_id}),
+    )
+}
+
 impl Helpdesk {
     /// Whether `p` may read conversation `c`: members; staff also ticket conversations;
     /// admins all.
@@ -42,16 +56,7 @@ impl Helpdesk {
     /// Adds a user to a conversation if they are not in it (the assignee of a ticket).
     pub(crate) async fn join_conversation(&self, id: Uuid, user_id: Uuid) -> Result<bool> {
         let now = self.now();
-        let fx = Effects::event(NewEvent::new(
-            EventKind::ConversationMemberAdded,
-            now,
-            Audience {
-                users: vec![user_id],
-                conversation: Some(id),
-                ..Default::default()
-            },
-            json!({"conversation_id": id, "user_id": user_id}),
-        ));
+        let fx = Effects::event(member_added(id, user_id, now));
         let member = Member {
             user_id,
             joined_at: now,

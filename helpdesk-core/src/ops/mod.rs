@@ -6,7 +6,7 @@ mod archive;
 mod attachment;
 mod auth;
 pub(crate) mod background;
-mod conversation;
+pub(crate) mod conversation;
 mod event;
 mod kb;
 mod limit;

@@ -10,9 +10,11 @@ use crate::error::Conflict;
 use crate::error::{Error, Result};
 use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::notification::{Notification, NotificationData, NotificationKind};
+use crate::ops::conversation::member_added;
 use crate::page::Cursor;
 use crate::page::{Page, limit};
 use crate::principal::Principal;
+use crate::store::Join;
 use crate::ticket::*;
 use serde_json::json;
 use uuid::Uuid;
@@ -440,58 +442,62 @@ impl Helpdesk {
                 "must be an agent or an admin",
             ));
         }
-        let before_assignee = ticket.assignee_id;
-        let updated = self
-            .retry_on_version(|| async {
-                let before = self.visible_ticket(p, id).await?;
-                let mut after = before.clone();
-                if let Some(s) = &subject {
-                    after.subject = s.clone();
+        self.retry_on_version(|| async {
+            let before = self.visible_ticket(p, id).await?;
+            let mut after = before.clone();
+            if let Some(s) = &subject {
+                after.subject = s.clone();
+            }
+            if let Some(d) = &description {
+                after.description = d.clone();
+            }
+            if let Some(t) = &tags {
+                after.tags = t.clone();
+            }
+            if let Some(pr) = patch.priority {
+                after.priority = pr;
+            }
+            if let Some(a) = patch.assignee_id {
+                after.assignee_id = a;
+            }
+            let now = self.now();
+            if let Some(to) = patch.status.filter(|to| *to != before.status) {
+                if !p.is_staff()
+                    && !requester_may_move(before.status, to)
+                    && before.status.can_move_to(to)
+                {
+                    return Err(Error::forbidden("requesters may not set this status"));
                 }
-                if let Some(d) = &description {
-                    after.description = d.clone();
+                if !before.status.can_move_to(to) {
+                    return Err(Error::InvalidTransition {
+                        from: before.status.to_string(),
+                        to: to.to_string(),
+                    });
                 }
-                if let Some(t) = &tags {
-                    after.tags = t.clone();
-                }
-                if let Some(pr) = patch.priority {
-                    after.priority = pr;
-                }
-                if let Some(a) = patch.assignee_id {
-                    after.assignee_id = a;
-                }
-                let now = self.now();
-                if let Some(to) = patch.status.filter(|to| *to != before.status) {
-                    if !p.is_staff()
-                        && !requester_may_move(before.status, to)
-                        && before.status.can_move_to(to)
-                    {
-                        return Err(Error::forbidden("requesters may not set this status"));
-                    }
-                    if !before.status.can_move_to(to) {
-                        return Err(Error::InvalidTransition {
-                            from: before.status.to_string(),
-                            to: to.to_string(),
-                        });
-                    }
-                    move_status(&mut after, to, now);
-                }
-                if after == before {
-                    return Ok(after);
-                }
-                after.updated_at = now;
-                after.version += 1;
-                let fx = ticket_change_effects(&before, &after, p.actor(), now);
-                self.written(self.st().update_ticket(&after, &fx)).await?;
-                Ok(after)
-            })
-            .await?;
-        if let Some(a) = updated.assignee_id
-            && before_assignee != Some(a)
-        {
-            self.join_conversation(updated.conversation_id, a).await?;
-        }
-        Ok(updated)
+                move_status(&mut after, to, now);
+            }
+            if after == before {
+                return Ok(after);
+            }
+            after.updated_at = now;
+            after.version += 1;
+            let fx = ticket_change_effects(&before, &after, p.actor(), now);
+            // A new assignee joins the ticket's conversation in the same operation.
+            let join = after
+                .assignee_id
+                .filter(|a| before.assignee_id != Some(*a))
+                .map(|a| Join {
+                    member: Member {
+                        user_id: a,
+                        joined_at: now,
+                    },
+                    event: member_added(after.conversation_id, a, now),
+                });
+            self.written(self.st().update_ticket(&after, join.as_ref(), &fx))
+                .await?;
+            Ok(after)
+        })
+        .await
     }
 
     /// Deletes a ticket with its conversation (admins).

@@ -400,11 +400,30 @@ impl TicketStore for MemoryStore {
         s.write_effects(&effects(&ticket));
         Ok(ticket)
     }
-    async fn update_ticket(&self, ticket: &Ticket, fx: &Effects) -> StoreResult<()> {
+    async fn update_ticket(
+        &self,
+        ticket: &Ticket,
+        join: Option<&Join>,
+        fx: &Effects,
+    ) -> StoreResult<()> {
         let mut s = self.lock()?;
         s.check_ticket_version(ticket)?;
+        let data = s
+            .conversations
+            .get_mut(&ticket.conversation_id)
+            .ok_or(StoreError::NotFound)?;
+        let mut fx = fx.clone();
+        if let Some(j) = join
+            && !data.conv.is_member(j.member.user_id)
+        {
+            data.conv.members.push(j.member);
+            let existing = data.participants.remove(&j.member.user_id);
+            let p = Participant::joined(&data.conv, j.member.user_id, existing);
+            data.participants.insert(j.member.user_id, p);
+            fx.push(j.event.clone());
+        }
         s.tickets.insert(ticket.id, ticket.clone());
-        s.write_effects(fx);
+        s.write_effects(&fx);
         Ok(())
     }
     async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {

@@ -456,6 +456,7 @@ macro_rules! __conformance_cases {
                 validation_and_tag_normalisation,
                 assignee_joins_ticket_conversation,
                 store_update_ticket_checks_version,
+                store_update_ticket_joins_atomically,
                 concurrent_updates_lose_nothing,
             }
             conversations {

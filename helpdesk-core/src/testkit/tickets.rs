@@ -1151,12 +1151,15 @@ pub async fn store_update_ticket_checks_version(store: Arc<dyn Store>) {
     let mut next = t.clone();
     next.subject = "v2".into();
     next.version = 2;
-    store.update_ticket(&next, &Effects::none()).await.unwrap();
+    store
+        .update_ticket(&next, None, &Effects::none())
+        .await
+        .unwrap();
     let mut stale = t.clone();
     stale.subject = "stale".into();
     stale.version = 2;
     let e = store
-        .update_ticket(&stale, &Effects::none())
+        .update_ticket(&stale, None, &Effects::none())
         .await
         .unwrap_err();
     assert!(e.is_conflict(crate::Conflict::Version), "{e:?}");
@@ -1164,7 +1167,7 @@ pub async fn store_update_ticket_checks_version(store: Arc<dyn Store>) {
     skip.version = 4;
     assert!(
         store
-            .update_ticket(&skip, &Effects::none())
+            .update_ticket(&skip, None, &Effects::none())
             .await
             .unwrap_err()
             .is_conflict(crate::Conflict::Version)
@@ -1175,7 +1178,7 @@ pub async fn store_update_ticket_checks_version(store: Arc<dyn Store>) {
     ghost.id = Uuid::now_v7();
     ghost.version = 2;
     assert!(matches!(
-        store.update_ticket(&ghost, &Effects::none()).await,
+        store.update_ticket(&ghost, None, &Effects::none()).await,
         Err(crate::StoreError::NotFound)
     ));
 }
@@ -1228,4 +1231,84 @@ pub async fn concurrent_updates_lose_nothing(store: Arc<dyn Store>) {
             .items;
     assert_eq!(timeline.len() as u64, 1 + ok);
     let _ = got;
+}
+
+/// Store level: a ticket's update and its new assignee's joining of the conversation are
+/// one atomic operation: both land, with the join's event, or neither (a stale version
+/// adds no member); a user who is a member already gets no second event.
+pub async fn store_update_ticket_joins_atomically(store: Arc<dyn Store>) {
+    use crate::conversation::Member;
+    use crate::event::{Audience, EventKind, NewEvent};
+    use crate::store::Join;
+    let w = World::new(store.clone());
+    let c = w.customer().await;
+    let agent = w.agent().await;
+    let t = w.ticket(&c, "Assign me").await;
+    let now = w.hd.now();
+    let join = Join {
+        member: Member {
+            user_id: agent.id(),
+            joined_at: now,
+        },
+        event: NewEvent::new(
+            EventKind::ConversationMemberAdded,
+            now,
+            Audience::users([agent.id()]),
+            serde_json::json!({"conversation_id": t.conversation_id, "user_id": agent.id()}),
+        ),
+    };
+    let members = |store: Arc<dyn Store>, id: Uuid| async move {
+        let conv = store.get_conversation(id).await.unwrap().unwrap();
+        conv.members.iter().map(|m| m.user_id).collect::<Vec<_>>()
+    };
+    let mut stale = t.clone();
+    stale.assignee_id = Some(agent.id());
+    stale.version = 3;
+    let e = store
+        .update_ticket(&stale, Some(&join), &Effects::none())
+        .await
+        .unwrap_err();
+    assert!(e.is_conflict(crate::Conflict::Version), "{e:?}");
+    assert_eq!(
+        members(store.clone(), t.conversation_id).await,
+        vec![c.id()]
+    );
+    assert_eq!(member_added_events(&w).await, 0);
+
+    let mut next = t.clone();
+    next.assignee_id = Some(agent.id());
+    next.version = 2;
+    store
+        .update_ticket(&next, Some(&join), &Effects::none())
+        .await
+        .unwrap();
+    assert_eq!(
+        members(store.clone(), t.conversation_id).await,
+        vec![c.id(), agent.id()]
+    );
+    assert_eq!(member_added_events(&w).await, 1);
+    assert!(
+        store
+            .get_participant(t.conversation_id, agent.id())
+            .await
+            .unwrap()
+            .is_some(),
+        "the new member has read state"
+    );
+    let mut again = next.clone();
+    again.version = 3;
+    store
+        .update_ticket(&again, Some(&join), &Effects::none())
+        .await
+        .unwrap();
+    assert_eq!(member_added_events(&w).await, 1, "a member joins once");
+}
+
+/// How many `conversation.member_added` events the log holds.
+async fn member_added_events(w: &World) -> usize {
+    w.events()
+        .await
+        .into_iter()
+        .filter(|e| e.kind == crate::event::EventKind::ConversationMemberAdded)
+        .count()
 }
