@@ -117,7 +117,7 @@ impl Helpdesk {
             .await
     }
 
-    async fn issue_tokens(
+    async fn session_tokens(
         &self,
         user: User,
         session: &Session,
@@ -146,6 +146,31 @@ impl Helpdesk {
         })
     }
 
+    /// Who `user_id` is as the store holds them now: a principal with their current
+    /// role, or `Unauthorized` when there is no such user or they are deactivated. What
+    /// an application that authenticates its users itself uses instead of building a
+    /// [`Principal`] from what it believes the role to be.
+    pub async fn principal(&self, user_id: Uuid) -> Result<Principal> {
+        match self.st().get_user(user_id).await? {
+            Some(u) if u.is_active => Ok(Principal::user(u.id, u.role)),
+            _ => Err(Error::Unauthorized),
+        }
+    }
+
+    /// Starts a session for a user whom the calling application authenticated itself
+    /// (single sign-on) and hands out the same tokens a login does, for the HTTP API and
+    /// the WebSocket. No password is checked: only call it for a user your application
+    /// has verified. `Unauthorized` for an absent or deactivated user.
+    pub async fn issue_tokens(&self, user_id: Uuid) -> Result<AuthTokens> {
+        let user = self
+            .st()
+            .get_user(user_id)
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or(Error::Unauthorized)?;
+        self.start_session(user).await
+    }
+
     async fn start_session(&self, user: User) -> Result<AuthTokens> {
         let now = self.now();
         let id = crate::clock::new_id();
@@ -159,7 +184,7 @@ impl Helpdesk {
             revoked_at: None,
         };
         self.st().insert_session(&session).await?;
-        self.issue_tokens(user, &session, &secret).await
+        self.session_tokens(user, &session, &secret).await
     }
 
     /// Self-signup: creates a customer and logs them in. Forbidden when signup is closed.
@@ -305,7 +330,7 @@ impl Helpdesk {
             self.st().revoke_session(sid, now).await?;
             return Err(Error::Unauthorized);
         }
-        self.issue_tokens(user, &session, &next).await
+        self.session_tokens(user, &session, &next).await
     }
 
     /// Ends the session the principal's token belongs to.

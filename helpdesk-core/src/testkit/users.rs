@@ -615,3 +615,35 @@ pub async fn store_update_user_email_conflict(store: Arc<dyn Store>) {
         b.id()
     );
 }
+
+/// An application that authenticates its users itself asks for a verified principal and
+/// for tokens: the principal has the role the store holds, the tokens work like a
+/// login's, and a deactivated or unknown user gets neither.
+pub async fn outside_authentication_gets_verified_principals_and_tokens(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let c = w.customer().await;
+    let p = w.hd.principal(c.id()).await.unwrap();
+    assert_eq!((p.user_id, p.role), (c.id(), Role::Customer));
+    let tokens = w.hd.issue_tokens(c.id()).await.unwrap();
+    assert_eq!(tokens.user.id, c.id());
+    let via_token = w.hd.authenticate(&tokens.access_token).await.unwrap();
+    assert_eq!(via_token.user_id, c.id());
+    w.hd.refresh(&tokens.refresh_token).await.unwrap();
+    w.hd.update_user(
+        &admin.p,
+        c.id(),
+        crate::user::UserPatch {
+            is_active: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    expect_err!(w.hd.principal(c.id()).await, Error::Unauthorized);
+    expect_err!(w.hd.issue_tokens(c.id()).await, Error::Unauthorized);
+    expect_err!(
+        w.hd.issue_tokens(uuid::Uuid::now_v7()).await,
+        Error::Unauthorized
+    );
+}
