@@ -135,6 +135,15 @@ pub struct Join {
     pub event: crate::event::NewEvent,
 }
 
+impl Join {
+    /// The effects to write when the member joined: `fx`, then the join's event.
+    pub fn effects_with(&self, fx: &Effects) -> Effects {
+        let mut all = fx.clone();
+        all.push(self.event.clone());
+        all
+    }
+}
+
 /// One question of [`UserStore::recent_attempts`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttemptWindow {

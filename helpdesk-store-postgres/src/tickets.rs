@@ -86,11 +86,7 @@ impl TicketStore for PostgresStore {
         };
         write_ticket(&mut tx, ticket).await?;
         let written = match join {
-            Some(j) if joined => {
-                let mut fx = fx.clone();
-                fx.push(j.event.clone());
-                w.run(&mut tx, &fx).await?
-            }
+            Some(j) if joined => w.run(&mut tx, &j.effects_with(fx)).await?,
             _ => w.run(&mut tx, fx).await?,
         };
         self.commit(tx, written.wrote_events).await

@@ -97,9 +97,7 @@ impl TicketStore for SledStore {
             update_versioned(tx, ticket)?;
             match join {
                 Some(j) if join_conversation(tx, ticket.conversation_id, j.member)? => {
-                    let mut fx = fx.clone();
-                    fx.push(j.event.clone());
-                    write_effects(tx, &fx)
+                    write_effects(tx, &j.effects_with(fx))
                 }
                 _ => write_effects(tx, fx),
             }

@@ -151,10 +151,17 @@ impl Helpdesk {
     /// an application that authenticates its users itself uses instead of building a
     /// [`Principal`] from what it believes the role to be.
     pub async fn principal(&self, user_id: Uuid) -> Result<Principal> {
-        match self.st().get_user(user_id).await? {
-            Some(u) if u.is_active => Ok(Principal::user(u.id, u.role)),
-            _ => Err(Error::Unauthorized),
-        }
+        let u = self.active_account(user_id).await?;
+        Ok(Principal::user(u.id, u.role))
+    }
+
+    /// The user, if they exist and are active; else `Unauthorized`.
+    async fn active_account(&self, user_id: Uuid) -> Result<User> {
+        self.st()
+            .get_user(user_id)
+            .await?
+            .filter(|u| u.is_active)
+            .ok_or(Error::Unauthorized)
     }
 
     /// Starts a session for a user whom the calling application authenticated itself
@@ -162,12 +169,7 @@ impl Helpdesk {
     /// the WebSocket. No password is checked: only call it for a user your application
     /// has verified. `Unauthorized` for an absent or deactivated user.
     pub async fn issue_tokens(&self, user_id: Uuid) -> Result<AuthTokens> {
-        let user = self
-            .st()
-            .get_user(user_id)
-            .await?
-            .filter(|u| u.is_active)
-            .ok_or(Error::Unauthorized)?;
+        let user = self.active_account(user_id).await?;
         self.start_session(user).await
     }
 

@@ -412,18 +412,21 @@ impl TicketStore for MemoryStore {
             .conversations
             .get_mut(&ticket.conversation_id)
             .ok_or(StoreError::NotFound)?;
-        let mut fx = fx.clone();
-        if let Some(j) = join
-            && !data.conv.is_member(j.member.user_id)
-        {
-            data.conv.members.push(j.member);
-            let existing = data.participants.remove(&j.member.user_id);
-            let p = Participant::joined(&data.conv, j.member.user_id, existing);
-            data.participants.insert(j.member.user_id, p);
-            fx.push(j.event.clone());
-        }
+        let joined = match join {
+            Some(j) if !data.conv.is_member(j.member.user_id) => {
+                data.conv.members.push(j.member);
+                let existing = data.participants.remove(&j.member.user_id);
+                let p = Participant::joined(&data.conv, j.member.user_id, existing);
+                data.participants.insert(j.member.user_id, p);
+                Some(j)
+            }
+            _ => None,
+        };
         s.tickets.insert(ticket.id, ticket.clone());
-        s.write_effects(&fx);
+        match joined {
+            Some(j) => s.write_effects(&j.effects_with(fx)),
+            None => s.write_effects(fx),
+        }
         Ok(())
     }
     async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {
