@@ -6,27 +6,7 @@ use std::time::Duration;
 /// A webhook retry schedule: the delays before each retry.
 pub type Schedule = Vec<Duration>;
 
-/// Parses `500ms`, `10s`, `15m`, `2h`, `30d`, or plain seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration like 15m, 30d or 10s"))?;
-    let secs = match unit.trim() {
-        "ms" => return Ok(Duration::from_millis(n)),
-        "" | "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        "w" => 7 * 86_400,
-        _ => return Err(format!("`{s}` has an unknown unit (ms, s, m, h, d, w)")),
-    };
-    n.checked_mul(secs)
-        .map(Duration::from_secs)
-        .ok_or_else(|| format!("`{s}` is too long"))
-}
+pub use helpdesk_core::clock::parse_duration;
 
 /// Parses `25MiB`, `10MB`, `512KiB`, `1GiB` or plain bytes.
 pub fn parse_size(s: &str) -> Result<u64, String> {

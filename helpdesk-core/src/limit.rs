@@ -29,28 +29,28 @@ impl Rate {
 impl std::str::FromStr for Rate {
     type Err = String;
 
-    /// `N/DURATION`, e.g. `20/1m`, `100/1h`, `10/15m` (units `s`, `m`, `h`, `d`).
+    /// `N/DURATION`, e.g. `20/1m`, `100/h`, `10/15m`: the durations of every other flag
+    /// ([`crate::clock::parse_duration`]).
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let bad = || format!("{s:?} is not a rate such as 20/1m (N per DURATION in s, m, h or d)");
+        let bad =
+            || format!("{s:?} is not a rate such as 20/1m (N per DURATION: 30s, 15m, 1h, 1d)");
         let (max, window) = s.trim().split_once('/').ok_or_else(bad)?;
         let max: usize = max.trim().parse().map_err(|_| bad())?;
         let window = window.trim();
-        let unit_at = window.len().checked_sub(1).ok_or_else(bad)?;
-        let (n, unit) = window.split_at(unit_at);
-        let n: i64 = if n.is_empty() {
-            1
-        } else {
-            n.parse().map_err(|_| bad())?
-        };
-        let window = match unit {
-            "s" => Duration::try_seconds(n),
-            "m" => Duration::try_minutes(n),
-            "h" => Duration::try_hours(n),
-            "d" => Duration::try_days(n),
-            _ => None,
+        if window.is_empty() {
+            return Err(bad());
         }
-        .filter(|d| *d > Duration::zero())
-        .ok_or_else(bad)?;
+        // `100/h` reads as one hour.
+        let window = if window.starts_with(|c: char| c.is_ascii_digit()) {
+            crate::clock::parse_duration(window)
+        } else {
+            crate::clock::parse_duration(&format!("1{window}"))
+        };
+        let window = window
+            .ok()
+            .and_then(|d| Duration::from_std(d).ok())
+            .filter(|d| *d > Duration::zero())
+            .ok_or_else(bad)?;
         if max == 0 {
             return Err(bad());
         }
@@ -163,7 +163,7 @@ mod tests {
         assert_eq!("20/1m".parse(), Ok(Rate::new(20, Duration::minutes(1))));
         assert_eq!("100/h".parse(), Ok(Rate::new(100, Duration::hours(1))));
         assert_eq!(" 5 / 30s ".parse(), Ok(Rate::new(5, Duration::seconds(30))));
-        for bad in ["", "20", "0/1m", "x/1m", "20/", "20/1w", "20/0m", "20/-1m"] {
+        for bad in ["", "20", "0/1m", "x/1m", "20/", "20/1y", "20/0m", "20/-1m"] {
             assert!(bad.parse::<Rate>().is_err(), "{bad:?}");
         }
     }
