@@ -72,6 +72,18 @@ impl Principal {
             session_id: None,
         }
     }
+    /// The user acting, or `Uuid::nil()` for the system.
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+    /// Their role, as the store held it when this principal was made.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    /// The session their token belongs to, when acting through a token.
+    pub fn session_id(&self) -> Option<Uuid> {
+        self.session_id
+    }
     /// True for the system principal.
     pub fn is_system(&self) -> bool {
         self.user_id.is_nil()
