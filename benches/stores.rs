@@ -47,7 +47,7 @@ async fn fixture(store: Arc<dyn Store>, messages: usize) -> Fixture {
             .create_user(&sys, NewUser::new(email, name, Role::Agent, "password-1"))
             .await
             .unwrap();
-        users.push(Principal::user(u.id, u.role));
+        users.push(hd.principal(u.id).await.unwrap());
     }
     let (alice, bob) = (users[0], users[1]);
     let (view, _) = hd
@@ -56,7 +56,7 @@ async fn fixture(store: Arc<dyn Store>, messages: usize) -> Fixture {
             NewConversation {
                 kind: ConversationKind::Direct,
                 title: None,
-                member_ids: vec![bob.user_id],
+                member_ids: vec![bob.user_id()],
             },
         )
         .await

@@ -34,8 +34,8 @@ async fn main() -> Result<(), helpdesk::Error> {
             NewUser::new("andy@example.com", "Andy", Role::Agent, "andy-password"),
         )
         .await?;
-    let carol_p = Principal::user(carol.id, carol.role);
-    let andy_p = Principal::user(andy.id, andy.role);
+    let carol_p = hd.principal(carol.id).await?;
+    let andy_p = hd.principal(andy.id).await?;
 
     // The customer opens a ticket; every staff member is notified.
     let ticket = hd

@@ -39,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `?token=<access>` on the WebSocket, the refresh token to rotate them.
     let tokens = hd.issue_tokens(dana.id).await?;
     let back = hd.authenticate(&tokens.access_token).await?;
-    assert_eq!(back.user_id, dana.id);
+    assert_eq!(back.user_id(), dana.id);
     println!(
         "access token for {} ({} s): {}...",
         tokens.user.email,

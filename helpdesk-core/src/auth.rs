@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::principal::Principal;
+
 /// A login session: one refresh-token family. The access tokens issued for it carry its id.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
@@ -54,6 +56,21 @@ pub struct AuthTokens {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
+    /// The session the tokens belong to.
+    #[serde(skip)]
+    pub(crate) session_id: Uuid,
+}
+
+impl AuthTokens {
+    /// The principal these tokens stand for, as the store held the user when they were
+    /// issued.
+    pub fn principal(&self) -> Principal {
+        Principal {
+            user_id: self.user.id,
+            role: self.user.role,
+            session_id: Some(self.session_id),
+        }
+    }
 }
 
 /// Signup input.

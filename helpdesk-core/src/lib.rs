@@ -19,7 +19,7 @@
 //! let alice = hd
 //!     .create_user(&Principal::system(), NewUser::new("alice@example.com", "Alice", Role::Customer, "correct horse"))
 //!     .await?;
-//! let me = Principal::user(alice.id, alice.role);
+//! let me = hd.principal(alice.id).await?;
 //! let ticket = hd.create_ticket(&me, NewTicketInput::new("Printer on fire", "It is on fire.")).await?;
 //! assert_eq!(ticket.number, 1);
 //! # Ok::<_, helpdesk_core::Error>(())

@@ -45,19 +45,26 @@ impl std::str::FromStr for Role {
 }
 
 /// The acting party of an operation.
+///
+/// A principal is made only by the library, from what the store holds: by
+/// [`Helpdesk::principal`](crate::Helpdesk::principal) (a user your application
+/// authenticated), by [`Helpdesk::authenticate`](crate::Helpdesk::authenticate) (an access
+/// token), from [`AuthTokens`](crate::auth::AuthTokens) just issued, or as
+/// [`Principal::system`]. Its fields are private, so a role cannot be claimed. It is a
+/// snapshot: admin operations check the user's role and activation again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Principal {
     /// The user, or `Uuid::nil()` for the system.
-    pub user_id: Uuid,
+    pub(crate) user_id: Uuid,
     /// Their role.
-    pub role: Role,
+    pub(crate) role: Role,
     /// The session their token belongs to, when acting through a token.
-    pub session_id: Option<Uuid>,
+    pub(crate) session_id: Option<Uuid>,
 }
 
 impl Principal {
-    /// A user acting outside any session (library embedding, CLI `--as`).
-    pub fn user(user_id: Uuid, role: Role) -> Self {
+    /// A user acting outside any session, as the store holds them.
+    pub(crate) fn user(user_id: Uuid, role: Role) -> Self {
         Principal {
             user_id,
             role,

@@ -20,8 +20,9 @@ pub struct User {
     pub role: Role,
     /// A deactivated user cannot log in and their tokens stop working.
     pub is_active: bool,
-    /// argon2id PHC string.
-    pub password_hash: String,
+    /// argon2id PHC string; `None` for a user without a password, who signs in only
+    /// through the application that embeds helpdesk ([`crate::Helpdesk::issue_tokens`]).
+    pub password_hash: Option<String>,
     /// Created.
     #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
@@ -54,18 +55,29 @@ pub struct NewUser {
     pub name: String,
     /// Role.
     pub role: Role,
-    /// Password.
-    pub password: String,
+    /// Password (8..=1024 bytes); `None` for a user who cannot log in with one (outside
+    /// authentication).
+    pub password: Option<String>,
 }
 
 impl NewUser {
-    /// A new-user input.
+    /// A user who logs in with a password.
     pub fn new(email: &str, name: &str, role: Role, password: &str) -> Self {
+        NewUser {
+            password: Some(password.to_string()),
+            ..NewUser::without_password(email, name, role)
+        }
+    }
+    /// A user without a password: your application authenticates them and asks for a
+    /// principal ([`crate::Helpdesk::principal`]) or tokens
+    /// ([`crate::Helpdesk::issue_tokens`]); a password login fails for them as for a wrong
+    /// password.
+    pub fn without_password(email: &str, name: &str, role: Role) -> Self {
         NewUser {
             email: email.to_string(),
             name: name.to_string(),
             role,
-            password: password.to_string(),
+            password: None,
         }
     }
 }

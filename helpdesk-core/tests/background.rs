@@ -54,7 +54,7 @@ async fn the_background_worker_delivers_webhooks_until_shut_down() {
         )
         .await
         .unwrap();
-    let me = Principal::user(carol.id, carol.role);
+    let me = hd.principal(carol.id).await.unwrap();
     hd.create_ticket(&me, NewTicketInput::new("Printer", "On fire"))
         .await
         .unwrap();

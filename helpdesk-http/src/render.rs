@@ -24,7 +24,7 @@ pub struct UserJson<'a> {
 
 /// A user as `viewer` may see it.
 pub fn user_json<'a>(u: &'a User, viewer: &Principal) -> UserJson<'a> {
-    let whole = viewer.user_id == u.id || viewer.is_staff();
+    let whole = viewer.user_id() == u.id || viewer.is_staff();
     UserJson {
         id: u.id,
         email: whole.then_some(u.email.as_str()),

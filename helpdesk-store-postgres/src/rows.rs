@@ -129,7 +129,7 @@ pub(crate) struct UserRow {
     name: String,
     role: String,
     is_active: bool,
-    password_hash: String,
+    password_hash: Option<String>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }

@@ -94,7 +94,7 @@ fn user(email: &str, role: Role, at: DateTime<Utc>) -> User {
         name: email.into(),
         role,
         is_active: true,
-        password_hash: "x".into(),
+        password_hash: Some("x".into()),
         created_at: at,
         updated_at: at,
     }

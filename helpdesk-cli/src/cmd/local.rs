@@ -60,7 +60,7 @@ impl Local {
                         format!("--as {email}: only an active admin or agent can act here"),
                     ));
                 }
-                Principal::user(u.id, u.role)
+                hd.principal(u.id).await?
             }
         };
         Ok(Local { hd, actor })

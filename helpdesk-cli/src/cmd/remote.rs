@@ -236,7 +236,7 @@ impl Admin for Remote {
             email: &new.email,
             name: &new.name,
             role: new.role,
-            password: &new.password,
+            password: new.password.as_deref(),
         };
         self.send_json::<UserWire, _>(Method::POST, &["api", "users"], &body)
             .await
@@ -524,7 +524,9 @@ struct NewUserBody<'a> {
     email: &'a str,
     name: &'a str,
     role: Role,
-    password: &'a str,
+    /// The API requires one; without it the server says which field is missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -656,7 +658,7 @@ impl From<UserWire> for User {
             name: u.name,
             role: u.role,
             is_active: u.is_active,
-            password_hash: String::new(),
+            password_hash: None,
             created_at: u.created_at,
             updated_at: u.created_at,
         }

@@ -73,7 +73,7 @@ fn seed(path: &Path, messages: usize) {
                         .create_user(&sys, NewUser::new(&email, "Someone", role, "password123"))
                         .await
                         .unwrap();
-                    Principal::user(u.id, u.role)
+                    hd.principal(u.id).await.unwrap()
                 }
             };
             let admin = mk("admin@example.com".into(), Role::Admin).await;
@@ -121,7 +121,7 @@ fn seed(path: &Path, messages: usize) {
                     agent,
                     t.id,
                     TicketPatch {
-                        assignee_id: Some(Some(agent.user_id)),
+                        assignee_id: Some(Some(agent.user_id())),
                         status: Some(if i % 3 == 0 {
                             TicketStatus::Pending
                         } else {
@@ -214,7 +214,7 @@ fn seed(path: &Path, messages: usize) {
                         let new = NewMessage {
                             id: Uuid::now_v7(),
                             conversation_id: conv,
-                            sender_id: sender.user_id,
+                            sender_id: sender.user_id(),
                             content: format!("bulk message {n}: the printer is on fire again"),
                             parent_id: None,
                             attachment_ids,

@@ -150,7 +150,7 @@ impl Helpdesk {
     where
         W: AsyncWrite + Unpin + Send,
     {
-        p.require_admin()?;
+        self.require_admin(p).await?;
         let st = self.st();
         let mut summary = ArchiveSummary::default();
         let mut line = Vec::with_capacity(4096);
@@ -216,7 +216,7 @@ impl Helpdesk {
     where
         R: AsyncBufRead + Unpin + Send,
     {
-        p.require_admin()?;
+        self.require_admin(p).await?;
         let caller = self.require_empty_store(p).await?;
         self.import_lines(input, caller, options, progress).await
     }

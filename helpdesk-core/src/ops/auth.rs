@@ -143,6 +143,7 @@ impl Helpdesk {
             refresh_token: format!("{}.{}", session.id.simple(), refresh_secret),
             token_type: "Bearer",
             expires_in: ttl.num_seconds(),
+            session_id: session.id,
         })
     }
 
@@ -162,6 +163,22 @@ impl Helpdesk {
             .await?
             .filter(|u| u.is_active)
             .ok_or(Error::Unauthorized)
+    }
+
+    /// Fails unless `p` is the system or a user the store holds as an active admin now:
+    /// admin operations do not trust the role a principal was made with (`Forbidden`
+    /// after a demotion, `Unauthorized` after a deactivation).
+    pub(crate) async fn require_admin(&self, p: &Principal) -> Result<()> {
+        p.require_admin()?;
+        if p.is_system() {
+            return Ok(());
+        }
+        let user = self.active_account(p.user_id).await?;
+        if user.role == crate::Role::Admin {
+            Ok(())
+        } else {
+            Err(Error::forbidden("admins only"))
+        }
     }
 
     /// Starts a session for a user whom the calling application authenticated itself
@@ -242,12 +259,11 @@ impl Helpdesk {
         let user = self.st().get_user_by_email(&email).await?;
         let accepted = match user {
             Some(user) => {
-                let right = self.verify_password(password, &user.password_hash).await?;
+                let right = self.password_matches(password, &user).await?;
                 (right && user.is_active).then_some(user)
             }
             None => {
-                // Spend the same effort as a real check so timing does not reveal accounts.
-                let _ = self.hash_password(password).await;
+                self.spend_a_check(password).await;
                 None
             }
         };
@@ -258,6 +274,24 @@ impl Helpdesk {
                 Err(Error::Unauthorized)
             }
         }
+    }
+
+    /// Whether `password` is the user's; never for a user without a password. Takes
+    /// about as long either way.
+    pub(crate) async fn password_matches(&self, password: &str, user: &User) -> Result<bool> {
+        match &user.password_hash {
+            Some(hash) => self.verify_password(password, hash).await,
+            None => {
+                self.spend_a_check(password).await;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Spends the effort of a password check, so that timing does not reveal which
+    /// accounts exist or have a password.
+    async fn spend_a_check(&self, password: &str) {
+        let _ = self.hash_password(password).await;
     }
 
     /// A new refresh secret for a session: a random nonce and its MAC over the session

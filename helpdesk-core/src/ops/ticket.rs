@@ -502,7 +502,7 @@ impl Helpdesk {
 
     /// Deletes a ticket with its conversation (admins).
     pub async fn delete_ticket(&self, p: &Principal, id: Uuid) -> Result<()> {
-        p.require_admin()?;
+        self.require_admin(p).await?;
         self.st().get_ticket(id).await?.ok_or(Error::NotFound)?;
         self.st().delete_ticket(id, &Effects::none()).await?;
         Ok(())

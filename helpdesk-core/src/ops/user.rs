@@ -16,13 +16,16 @@ use uuid::Uuid;
 impl Helpdesk {
     /// Creates a user. Admins (and the system) may create any role.
     pub async fn create_user(&self, p: &Principal, input: NewUser) -> Result<User> {
-        p.require_admin()?;
+        self.require_admin(p).await?;
         let email = normalize_email(&input.email);
         let mut errors: Vec<FieldError> = Vec::new();
         for check in [
             validate_email(&email).err(),
             validate_name(&input.name).err(),
-            crate::auth::validate_password("password", &input.password).err(),
+            input
+                .password
+                .as_deref()
+                .and_then(|pw| crate::auth::validate_password("password", pw).err()),
         ]
         .into_iter()
         .flatten()
@@ -41,7 +44,10 @@ impl Helpdesk {
             name: validate_name(&input.name)?,
             role: input.role,
             is_active: true,
-            password_hash: self.hash_password(&input.password).await?,
+            password_hash: match &input.password {
+                Some(password) => Some(self.hash_password(password).await?),
+                None => None,
+            },
             created_at: now,
             updated_at: now,
         };
@@ -113,11 +119,11 @@ impl Helpdesk {
             crate::text::check("current_password", current)?;
             let counters = self.inner.config.limits.failed_login(&user.email, client);
             self.check_attempts(&counters).await?;
-            if !self.verify_password(current, &user.password_hash).await? {
+            if !self.password_matches(current, &user).await? {
                 self.count_attempt(&counters).await?;
                 return Err(Error::invalid("current_password", "is not correct"));
             }
-            user.password_hash = self.hash_password(password).await?;
+            user.password_hash = Some(self.hash_password(password).await?);
         }
         user.updated_at = self.now();
         self.st().update_user(&user, &Effects::none()).await?;
@@ -132,7 +138,7 @@ impl Helpdesk {
     /// Changes a user's name, role or activation (admins). Deactivation ends every
     /// session of the user at once.
     pub async fn update_user(&self, p: &Principal, id: Uuid, patch: UserPatch) -> Result<User> {
-        p.require_admin()?;
+        self.require_admin(p).await?;
         let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
         if let Some(name) = &patch.name {
             user.name = validate_name(name)?;
@@ -155,10 +161,10 @@ impl Helpdesk {
 
     /// Sets a user's password (admins; the CLI's reset-password). Ends their sessions.
     pub async fn set_password(&self, p: &Principal, id: Uuid, password: &str) -> Result<User> {
-        p.require_admin()?;
+        self.require_admin(p).await?;
         crate::auth::validate_password("password", password)?;
         let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
-        user.password_hash = self.hash_password(password).await?;
+        user.password_hash = Some(self.hash_password(password).await?);
         user.updated_at = self.now();
         self.st().update_user(&user, &Effects::none()).await?;
         self.st()

@@ -58,7 +58,7 @@ impl Helpdesk {
 
     /// Adds an endpoint (admins). The returned record carries the secret, shown once.
     pub async fn create_webhook(&self, p: &Principal, input: NewWebhook) -> Result<Webhook> {
-        p.require_admin()?;
+        self.require_admin(p).await?;
         let events = validate_events(&input.events)?;
         let description = input.description.unwrap_or_default();
         crate::text::check("description", &description)?;
@@ -81,13 +81,13 @@ impl Helpdesk {
 
     /// Every endpoint (admins).
     pub async fn list_webhooks(&self, p: &Principal) -> Result<Vec<Webhook>> {
-        p.require_admin()?;
+        self.require_admin(p).await?;
         Ok(self.st().list_webhooks().await?)
     }
 
     /// One endpoint (admins).
     pub async fn get_webhook(&self, p: &Principal, id: Uuid) -> Result<Webhook> {
-        p.require_admin()?;
+        self.require_admin(p).await?;
         self.st().get_webhook(id).await?.ok_or(Error::NotFound)
     }
 

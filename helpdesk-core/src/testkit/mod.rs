@@ -404,6 +404,8 @@ macro_rules! __conformance_cases {
                 reused_refresh_token_revokes_family,
                 forged_refresh_token_leaves_session_alone,
                 outside_authentication_gets_verified_principals_and_tokens,
+                user_without_password_signs_in_only_from_outside,
+                stale_principal_cannot_administer,
                 logout_ends_only_that_session,
                 live_session_user_only_for_live_sessions,
                 access_token_expires_by_clock,

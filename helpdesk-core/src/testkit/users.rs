@@ -647,3 +647,84 @@ pub async fn outside_authentication_gets_verified_principals_and_tokens(store: A
         Error::Unauthorized
     );
 }
+
+/// A user created without a password signs in only through the embedding application:
+/// every password login fails as a wrong one does, a self-service password change finds
+/// no current password to match, and an admin may give them a password later.
+pub async fn user_without_password_signs_in_only_from_outside(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let u =
+        w.hd.create_user(
+            &Principal::system(),
+            NewUser::without_password("sso@example.com", "Sso", Role::Customer),
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.password_hash, None);
+    assert_eq!(w.hd.get_user(&Principal::system(), u.id).await.unwrap(), u);
+    for guess in [PASSWORD, "", "x"] {
+        expect_err!(
+            w.hd.login("sso@example.com", guess).await,
+            Error::Unauthorized
+        );
+    }
+    let tokens = w.hd.issue_tokens(u.id).await.unwrap();
+    let p = w.hd.authenticate(&tokens.access_token).await.unwrap();
+    assert_eq!(p, tokens.principal());
+    expect_err!(
+        w.hd.update_me(
+            &p,
+            ProfilePatch {
+                password: Some("a password of my own".into()),
+                current_password: Some(String::new()),
+                ..Default::default()
+            },
+        )
+        .await,
+        Error::Validation(_)
+    );
+    expect_err!(
+        w.hd.login("sso@example.com", "a password of my own").await,
+        Error::Unauthorized
+    );
+    w.hd.set_password(&Principal::system(), u.id, "given by an admin")
+        .await
+        .unwrap();
+    w.hd.login("sso@example.com", "given by an admin")
+        .await
+        .unwrap();
+}
+
+/// A principal is a snapshot; admin operations ask the store again: a demoted admin's
+/// old principal is refused (`Forbidden`), a deactivated one's too (`Unauthorized`).
+pub async fn stale_principal_cannot_administer(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let root = w.admin().await;
+    let other = w.admin().await;
+    let stale = other.p;
+    let demote = |patch: UserPatch| w.hd.update_user(&root.p, other.id(), patch);
+    demote(UserPatch {
+        role: Some(Role::Agent),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let new_user = || NewUser::new("late@example.com", "Late", Role::Admin, PASSWORD);
+    expect_err!(
+        w.hd.create_user(&stale, new_user()).await,
+        Error::Forbidden(_)
+    );
+    demote(UserPatch {
+        role: Some(Role::Admin),
+        is_active: Some(false),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    expect_err!(
+        w.hd.create_user(&stale, new_user()).await,
+        Error::Unauthorized
+    );
+    expect_err!(w.hd.list_webhooks(&stale).await, Error::Unauthorized);
+    w.hd.create_user(&root.p, new_user()).await.unwrap();
+}

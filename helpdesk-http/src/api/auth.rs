@@ -1,7 +1,7 @@
 //! `/api/auth`: signup, login (with failed-login rate limiting), refresh, logout.
 
+use helpdesk_core::Error;
 use helpdesk_core::auth::{AuthTokens, Signup};
-use helpdesk_core::{Error, Principal};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -30,7 +30,7 @@ struct RefreshBody {
 }
 
 fn tokens_json(t: &AuthTokens) -> Value {
-    let me = Principal::user(t.user.id, t.user.role);
+    let me = t.principal();
     json!({
         "user": user_json(&t.user, &me),
         "access_token": t.access_token,
@@ -95,6 +95,6 @@ pub async fn refresh(mut ctx: Ctx) -> ApiResult {
 pub async fn logout(ctx: Ctx) -> ApiResult {
     let p = ctx.principal().await?;
     ctx.state.hd.logout(&p).await?;
-    ctx.state.hub.recheck_user(p.user_id);
+    ctx.state.hub.recheck_user(p.user_id());
     Ok(no_content())
 }

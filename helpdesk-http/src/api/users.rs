@@ -75,7 +75,7 @@ pub async fn update_me(mut ctx: Ctx) -> ApiResult {
         )
         .await?;
     // A password change ends the user's other sessions, and their sockets.
-    ctx.state.hub.recheck_user(p.user_id);
+    ctx.state.hub.recheck_user(p.user_id());
     Ok(ok(user_json(&u, &p)))
 }
 

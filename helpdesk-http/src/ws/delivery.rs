@@ -31,7 +31,7 @@ impl Deliveries {
             while let Some(first) = rx.recv().await {
                 let mut next = Some(first);
                 while let Some(p) = next {
-                    let key = (p.principal.user_id, p.conversation_id);
+                    let key = (p.principal.user_id(), p.conversation_id);
                     if pending.get(&key).is_none_or(|q| q.seq < p.seq) {
                         pending.insert(key, p);
                     }

@@ -143,7 +143,7 @@ impl Hub {
         let (tx, rx) = mpsc::channel(queue.max(1));
         let conn = Arc::new(Conn {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
-            user_id: p.user_id,
+            user_id: p.user_id(),
             principal: Mutex::new(p),
             queue: tx,
             wake: Notify::new(),
@@ -151,7 +151,7 @@ impl Hub {
             recheck: AtomicBool::new(false),
         });
         let mut g = self.lock();
-        let conns = g.by_user.entry(p.user_id).or_default();
+        let conns = g.by_user.entry(p.user_id()).or_default();
         conns.push(conn.clone());
         let first = conns.len() == 1;
         (conn, rx, g.dispatched, first)

@@ -106,7 +106,7 @@ pub(super) async fn run(state: Arc<AppState>, p: Principal, socket: Socket) {
     let hub = state.hub.clone();
     let (conn, queue, live_from, first) = hub.register(p, state.config.ws_queue);
     if first {
-        announce_presence(&state, p.user_id, true).await;
+        announce_presence(&state, p.user_id(), true).await;
     }
     let (sink, stream) = socket.split();
     let mut session = Session {
@@ -129,7 +129,7 @@ pub(super) async fn run(state: Arc<AppState>, p: Principal, socket: Socket) {
         .await;
     }
     if last {
-        announce_presence(&state, p.user_id, false).await;
+        announce_presence(&state, p.user_id(), false).await;
     }
 }
 
@@ -370,13 +370,13 @@ impl Session {
         self.typing.insert(conversation_id, now);
         let frame = ephemeral_frame(
             "typing",
-            json!({"conversation_id": conversation_id, "user_id": p.user_id}),
+            json!({"conversation_id": conversation_id, "user_id": p.user_id()}),
         );
         let others = conv
             .members
             .iter()
             .map(|m| m.user_id)
-            .filter(|u| *u != p.user_id);
+            .filter(|u| *u != p.user_id());
         self.state.hub.send_to_users(others, &frame);
         Ok(())
     }

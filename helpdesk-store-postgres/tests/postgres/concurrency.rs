@@ -167,8 +167,8 @@ async fn read_watermarks_only_move_forward_under_concurrent_marks() {
         )
         .await
         .unwrap();
-    let a = Principal::user(alice.id, alice.role);
-    let b = Principal::user(bob.id, bob.role);
+    let a = hd.principal(alice.id).await.unwrap();
+    let b = hd.principal(bob.id).await.unwrap();
     let (view, _) = hd
         .create_conversation(
             &a,

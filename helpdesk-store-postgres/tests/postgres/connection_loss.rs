@@ -130,7 +130,7 @@ fn user(email: &str) -> User {
         name: "Someone".into(),
         role: Role::Customer,
         is_active: true,
-        password_hash: "x".into(),
+        password_hash: Some("x".into()),
         created_at: t0(),
         updated_at: t0(),
     }
