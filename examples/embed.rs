@@ -11,6 +11,8 @@ use helpdesk::store::memory::MemoryStore;
 use helpdesk::ticket::{NewTicketInput, TicketPatch, TicketStatus};
 use helpdesk::user::NewUser;
 use helpdesk::{Config, Helpdesk, Principal, Role};
+use helpdesk_core::conversation::ConversationFilter;
+use helpdesk_core::notification::{NotificationFilter, NotificationList};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), helpdesk::Error> {
@@ -119,7 +121,12 @@ async fn main() -> Result<(), helpdesk::Error> {
         );
     }
     for (who, p) in [("Carol", &carol_p), ("Andy", &andy_p)] {
-        let (notes, unread) = hd.list_notifications(p, false, None, None).await?;
+        let NotificationList {
+            page: notes,
+            unread_count: unread,
+        } = hd
+            .list_notifications(p, NotificationFilter::default())
+            .await?;
         println!(
             "{who}: {} notification(s), {unread} unread",
             notes.items.len()
@@ -129,7 +136,13 @@ async fn main() -> Result<(), helpdesk::Error> {
         }
     }
     let convs = hd
-        .list_conversations(&carol_p, Some(ConversationKind::Ticket), None, None)
+        .list_conversations(
+            &carol_p,
+            ConversationFilter {
+                kind: Some(ConversationKind::Ticket),
+                ..Default::default()
+            },
+        )
         .await?;
     println!("Carol's ticket conversations: {}", convs.items.len());
     Ok(())

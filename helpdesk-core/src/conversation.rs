@@ -161,3 +161,15 @@ pub(crate) fn validate_title(title: Option<&str>) -> Result<String> {
     }
     Ok(t.to_string())
 }
+
+/// Which of the caller's conversations [`crate::Helpdesk::list_conversations`] lists,
+/// latest activity first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConversationFilter {
+    /// Only this kind.
+    pub kind: Option<ConversationKind>,
+    /// Continue after this position.
+    pub cursor: Option<crate::page::Cursor>,
+    /// Page size (default 50, 1..=200).
+    pub limit: Option<usize>,
+}

@@ -260,3 +260,37 @@ pub(crate) fn validate_body(body: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Which articles [`crate::Helpdesk::list_articles`] lists, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArticleFilter {
+    /// Only articles with this tag.
+    pub tag: Option<String>,
+    /// Only this status (drafts: staff only; customers get an empty page).
+    pub status: Option<ArticleStatus>,
+    /// Continue after this position.
+    pub cursor: Option<Cursor>,
+    /// Page size (default 50, 1..=200).
+    pub limit: Option<usize>,
+}
+
+/// What [`crate::Helpdesk::search_articles`] looks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArticleSearch {
+    /// The words (at least one).
+    pub q: String,
+    /// Only articles with this tag.
+    pub tag: Option<String>,
+    /// At most this many hits (default 20, 1..=200).
+    pub limit: Option<usize>,
+}
+
+impl ArticleSearch {
+    /// A search for `q` over every tag.
+    pub fn new(q: impl Into<String>) -> Self {
+        ArticleSearch {
+            q: q.into(),
+            ..Default::default()
+        }
+    }
+}

@@ -99,3 +99,24 @@ pub fn notification_json(n: &Notification) -> NotificationJson<'_> {
         created_at: Ts(n.created_at),
     }
 }
+
+/// Which of the caller's notifications [`crate::Helpdesk::list_notifications`] lists,
+/// newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotificationFilter {
+    /// Only unread ones.
+    pub unread_only: bool,
+    /// Continue after this position.
+    pub cursor: Option<crate::page::Cursor>,
+    /// Page size (default 50, 1..=200).
+    pub limit: Option<usize>,
+}
+
+/// A page of notifications and how many of the caller's are unread in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotificationList {
+    /// The page.
+    pub page: crate::page::Page<Notification>,
+    /// Unread notifications in all, not only on this page.
+    pub unread_count: u64,
+}

@@ -12,6 +12,15 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// Largest page size.
 pub const MAX_LIMIT: usize = 200;
 
+/// Which page of a list without filters: where to continue and how many.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// Continue after this position (a `next_cursor` an earlier page handed out).
+    pub cursor: Option<Cursor>,
+    /// Page size (default 50, 1..=200).
+    pub limit: Option<usize>,
+}
+
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {

@@ -137,3 +137,16 @@ pub fn validate_name(name: &str) -> Result<String> {
     }
     Ok(name.to_string())
 }
+
+/// Which users [`crate::Helpdesk::list_users`] lists, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    /// Only this role.
+    pub role: Option<Role>,
+    /// Case-insensitive substring of name or email.
+    pub q: Option<String>,
+    /// Continue after this position.
+    pub cursor: Option<Cursor>,
+    /// Page size (default 50, 1..=200).
+    pub limit: Option<usize>,
+}

@@ -21,6 +21,9 @@ enum Outcome {
     Invalid,
 }
 use Outcome::*;
+use helpdesk_core::notification::{NotificationFilter, NotificationList};
+use helpdesk_core::page::PageRequest;
+use helpdesk_core::user::UserFilter;
 
 fn outcome<T: std::fmt::Debug>(r: helpdesk_core::Result<T>) -> Outcome {
     match r {
@@ -274,7 +277,7 @@ impl Cell {
             Op::DeleteTicket => outcome(hd.delete_ticket(p, self.ticket(whose).await.id).await),
             Op::TicketTimeline => {
                 let t = self.ticket(whose).await;
-                outcome(hd.ticket_events(p, t.id, None, None).await)
+                outcome(hd.ticket_events(p, t.id, PageRequest::default()).await)
             }
             Op::OpenTicketOnBehalf => {
                 let mut input = NewTicketInput::new("On behalf", "x");
@@ -351,8 +354,8 @@ impl Cell {
                 hd.send_message(&replier.p, g, NewMessageInput::reply("re", root))
                     .await
                     .unwrap();
-                let (page, _) = hd
-                    .list_notifications(&author.p, false, None, None)
+                let NotificationList { page, .. } = hd
+                    .list_notifications(&author.p, NotificationFilter::default())
                     .await
                     .unwrap();
                 outcome(hd.mark_notification_read(p, page.items[0].id).await)
@@ -379,7 +382,7 @@ impl Cell {
                 };
                 outcome(hd.send_message(p, d, input).await)
             }
-            Op::ListUsers => outcome(hd.list_users(p, None, None, None, None).await),
+            Op::ListUsers => outcome(hd.list_users(p, UserFilter::default()).await),
             Op::CreateUser => {
                 let role = match whose {
                     Whose::Own => Role::Customer,

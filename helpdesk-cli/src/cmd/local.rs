@@ -16,6 +16,9 @@ use uuid::Uuid;
 
 use super::admin::{Admin, ArchiveInput, Progress};
 use super::error::{CliError, CliResult, Exit};
+use helpdesk_core::kb::ArticleFilter;
+use helpdesk_core::page::PageRequest;
+use helpdesk_core::user::UserFilter;
 
 /// Archive reads are buffered this much.
 const BUFFER: usize = 256 * 1024;
@@ -93,8 +96,15 @@ impl Admin for Local {
 
     async fn users(&self, role: Option<Role>, q: Option<String>) -> CliResult<Vec<User>> {
         all_pages(|c| {
-            self.hd
-                .list_users(&self.actor, role, q.clone(), c, Some(PAGE))
+            self.hd.list_users(
+                &self.actor,
+                UserFilter {
+                    role,
+                    q: q.clone(),
+                    cursor: c,
+                    limit: Some(PAGE),
+                },
+            )
         })
         .await
     }
@@ -140,7 +150,17 @@ impl Admin for Local {
     }
 
     async fn ticket_events(&self, id: Uuid) -> CliResult<Vec<TicketEvent>> {
-        all_pages(|c| self.hd.ticket_events(&self.actor, id, c, Some(PAGE))).await
+        all_pages(|c| {
+            self.hd.ticket_events(
+                &self.actor,
+                id,
+                PageRequest {
+                    cursor: c,
+                    limit: Some(PAGE),
+                },
+            )
+        })
+        .await
     }
 
     async fn messages(&self, conversation: Uuid) -> CliResult<Vec<MessageView>> {
@@ -170,8 +190,14 @@ impl Admin for Local {
 
     async fn articles(&self) -> CliResult<Vec<Article>> {
         all_pages(|c| {
-            self.hd
-                .list_articles(Some(&self.actor), None, None, c, Some(PAGE))
+            self.hd.list_articles(
+                Some(&self.actor),
+                ArticleFilter {
+                    cursor: c,
+                    limit: Some(PAGE),
+                    ..Default::default()
+                },
+            )
         })
         .await
     }
@@ -209,7 +235,14 @@ impl Admin for Local {
     async fn deliveries(&self, webhook: Uuid, limit: usize) -> CliResult<Vec<Delivery>> {
         let page = self
             .hd
-            .list_deliveries(&self.actor, webhook, None, Some(limit))
+            .list_deliveries(
+                &self.actor,
+                webhook,
+                PageRequest {
+                    limit: Some(limit),
+                    ..Default::default()
+                },
+            )
             .await?;
         Ok(page.items)
     }

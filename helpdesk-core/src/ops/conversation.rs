@@ -237,14 +237,12 @@ impl Helpdesk {
     pub async fn list_conversations(
         &self,
         p: &Principal,
-        kind: Option<ConversationKind>,
-        cursor: Option<Cursor>,
-        page_size: Option<usize>,
+        filter: ConversationFilter,
     ) -> Result<Page<ConversationView>> {
-        let limit = limit(page_size)?;
+        let limit = limit(filter.limit)?;
         let convs = self
             .st()
-            .list_conversations(p.user_id, kind, cursor, limit)
+            .list_conversations(p.user_id, filter.kind, filter.cursor, limit)
             .await?;
         let page = Page::from_overfetch(convs, limit, |c| {
             Cursor::new(c.activity_at().timestamp_micros(), c.id)

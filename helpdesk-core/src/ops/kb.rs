@@ -69,12 +69,15 @@ impl Helpdesk {
     pub async fn list_articles(
         &self,
         viewer: Option<&Principal>,
-        tag: Option<String>,
-        status: Option<ArticleStatus>,
-        cursor: Option<Cursor>,
-        page_size: Option<usize>,
+        filter: ArticleFilter,
     ) -> Result<Page<Article>> {
-        let limit = limit(page_size)?;
+        let ArticleFilter {
+            tag,
+            status,
+            cursor,
+            limit: requested,
+        } = filter;
+        let limit = limit(requested)?;
         crate::text::check("tag", tag.as_deref().unwrap_or(""))?;
         let status = if is_staff(viewer) {
             status
@@ -149,20 +152,23 @@ impl Helpdesk {
     pub async fn search_articles(
         &self,
         viewer: Option<&Principal>,
-        q: &str,
-        tag: Option<String>,
-        page_size: Option<usize>,
+        search: ArticleSearch,
     ) -> Result<Vec<SearchHit>> {
-        crate::text::check("q", q)?;
+        let ArticleSearch {
+            q,
+            tag,
+            limit: requested,
+        } = search;
+        crate::text::check("q", &q)?;
         crate::text::check("tag", tag.as_deref().unwrap_or(""))?;
-        if crate::search::query_terms(q).is_empty() {
+        if crate::search::query_terms(&q).is_empty() {
             return Err(Error::invalid("q", "must contain a word"));
         }
         let query = SearchQuery {
-            q: q.to_string(),
+            q,
             tag: tag.map(|t| t.trim().to_lowercase()),
             include_drafts: is_staff(viewer),
-            limit: limit(page_size.or(Some(20)))?,
+            limit: limit(requested.or(Some(20)))?,
         };
         Ok(self.st().search_articles(&query).await?)
     }

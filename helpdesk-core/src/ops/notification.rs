@@ -12,20 +12,18 @@ impl Helpdesk {
     pub async fn list_notifications(
         &self,
         p: &Principal,
-        unread_only: bool,
-        cursor: Option<Cursor>,
-        page_size: Option<usize>,
-    ) -> Result<(Page<Notification>, u64)> {
-        let limit = limit(page_size)?;
+        filter: NotificationFilter,
+    ) -> Result<NotificationList> {
+        let limit = limit(filter.limit)?;
         let items = self
             .st()
-            .list_notifications(p.user_id, unread_only, cursor, limit)
+            .list_notifications(p.user_id, filter.unread_only, filter.cursor, limit)
             .await?;
-        let unread = self.st().unread_notifications(p.user_id).await?;
+        let unread_count = self.st().unread_notifications(p.user_id).await?;
         let page = Page::from_overfetch(items, limit, |n| {
             Cursor::new(n.created_at.timestamp_micros(), n.id)
         });
-        Ok((page, unread))
+        Ok(NotificationList { page, unread_count })
     }
 
     /// Marks one of the caller's notifications read.

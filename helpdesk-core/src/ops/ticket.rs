@@ -12,7 +12,7 @@ use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::notification::{Notification, NotificationData, NotificationKind};
 use crate::ops::conversation::member_added;
 use crate::page::Cursor;
-use crate::page::{Page, limit};
+use crate::page::{Page, PageRequest, limit};
 use crate::principal::Principal;
 use crate::store::Join;
 use crate::ticket::*;
@@ -513,12 +513,11 @@ impl Helpdesk {
         &self,
         p: &Principal,
         id: Uuid,
-        cursor: Option<Cursor>,
-        page_size: Option<usize>,
+        page: PageRequest,
     ) -> Result<Page<TicketEvent>> {
-        let limit = limit(page_size)?;
+        let limit = limit(page.limit)?;
         self.visible_ticket(p, id).await?;
-        let events = self.st().list_ticket_events(id, cursor, limit).await?;
+        let events = self.st().list_ticket_events(id, page.cursor, limit).await?;
         Ok(Page::from_overfetch(events, limit, |e| {
             Cursor::new(e.at.timestamp_micros(), e.id)
         }))

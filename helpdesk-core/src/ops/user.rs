@@ -8,7 +8,6 @@ use crate::event::Effects;
 use crate::page::Cursor;
 use crate::page::{Page, limit};
 use crate::principal::Principal;
-use crate::principal::Role;
 use crate::user::*;
 use std::net::IpAddr;
 use uuid::Uuid;
@@ -69,21 +68,14 @@ impl Helpdesk {
     }
 
     /// Lists users (staff only), oldest first.
-    pub async fn list_users(
-        &self,
-        p: &Principal,
-        role: Option<Role>,
-        q: Option<String>,
-        cursor: Option<Cursor>,
-        page_size: Option<usize>,
-    ) -> Result<Page<User>> {
+    pub async fn list_users(&self, p: &Principal, filter: UserFilter) -> Result<Page<User>> {
         p.require_staff()?;
-        let limit = limit(page_size)?;
-        crate::text::check("q", q.as_deref().unwrap_or(""))?;
+        let limit = limit(filter.limit)?;
+        crate::text::check("q", filter.q.as_deref().unwrap_or(""))?;
         let query = UserQuery {
-            role,
-            q: q.filter(|q| !q.trim().is_empty()),
-            cursor,
+            role: filter.role,
+            q: filter.q.filter(|q| !q.trim().is_empty()),
+            cursor: filter.cursor,
             limit,
         };
         let users = self.st().list_users(&query).await?;

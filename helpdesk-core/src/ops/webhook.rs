@@ -4,7 +4,7 @@
 use crate::Helpdesk;
 use crate::error::{Error, Result};
 use crate::event::{Audience, Effects, EventKind, NewEvent};
-use crate::page::{Cursor, Page, limit};
+use crate::page::{Cursor, Page, PageRequest, limit};
 use crate::principal::Principal;
 use crate::webhook::*;
 use base64::Engine;
@@ -159,12 +159,11 @@ impl Helpdesk {
         &self,
         p: &Principal,
         id: Uuid,
-        cursor: Option<Cursor>,
-        page_size: Option<usize>,
+        page: PageRequest,
     ) -> Result<Page<Delivery>> {
-        let limit = limit(page_size)?;
+        let limit = limit(page.limit)?;
         self.get_webhook(p, id).await?;
-        let items = self.st().list_deliveries(id, cursor, limit).await?;
+        let items = self.st().list_deliveries(id, page.cursor, limit).await?;
         Ok(Page::from_overfetch(items, limit, |d| {
             Cursor::new(d.created_at.timestamp_micros(), d.id)
         }))

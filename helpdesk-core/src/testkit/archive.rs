@@ -10,11 +10,15 @@ use futures_util::StreamExt;
 
 use super::{PASSWORD, Who, World, expect_err, memory};
 use crate::archive::{ArchiveSummary, Record, RecordKind};
+use crate::kb::ArticleSearch;
 use crate::kb::{ArticleStatus, NewArticle};
 use crate::message::NewMessageInput;
+use crate::notification::{NotificationFilter, NotificationList};
+use crate::page::PageRequest;
 use crate::principal::Principal;
 use crate::store::Store;
 use crate::ticket::{TicketPatch, TicketStatus};
+use crate::user::UserFilter;
 use crate::webhook::NewWebhook;
 use crate::{Config, Error};
 
@@ -139,8 +143,8 @@ async fn populate(w: &World) -> Populated {
     let group = w.group(&admin, &[&agent], "Ops").await;
     w.send(&agent, group, "Standup?").await;
     w.hd.mark_all_read(&admin.p, group).await.unwrap();
-    let (page, _) =
-        w.hd.list_notifications(&customer.p, false, None, None)
+    let NotificationList { page, .. } =
+        w.hd.list_notifications(&customer.p, NotificationFilter::default())
             .await
             .unwrap();
     if let Some(n) = page.items.first() {
@@ -305,7 +309,7 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
     assert_eq!(got, made.bytes);
     // Search indexes were built.
     let hits =
-        w.hd.search_articles(Some(&made.agent.p), "password", None, None)
+        w.hd.search_articles(Some(&made.agent.p), ArticleSearch::new("password"))
             .await
             .unwrap();
     assert_eq!(hits.len(), 1);
@@ -332,9 +336,16 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
     // The imported webhook still gets deliveries for new events.
     let hooks = w.hd.list_webhooks(&Principal::system()).await.unwrap();
     let deliveries =
-        w.hd.list_deliveries(&Principal::system(), hooks[0].id, None, Some(200))
-            .await
-            .unwrap();
+        w.hd.list_deliveries(
+            &Principal::system(),
+            hooks[0].id,
+            PageRequest {
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(
         deliveries
             .items
@@ -352,9 +363,15 @@ pub async fn import_refuses_non_empty_store(store: Arc<dyn Store>) {
     let someone = w.customer().await;
     expect_err!(import(&w, &a).await, Error::Conflict(_));
     let users =
-        w.hd.list_users(&Principal::system(), None, None, None, Some(200))
-            .await
-            .unwrap();
+        w.hd.list_users(
+            &Principal::system(),
+            UserFilter {
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(users.items.len(), 1);
     assert_eq!(users.items[0].id, someone.id());
     expect_err!(

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use super::{PASSWORD, World};
 use crate::Error;
 use crate::message::{MessagePageQuery, NewMessageInput};
+use crate::notification::{NotificationFilter, NotificationList};
+use crate::page::PageRequest;
 use crate::store::Store;
 use crate::ticket::{NewTicketInput, TicketFilter, TicketPatch, TicketStatus};
 
@@ -206,19 +208,37 @@ pub async fn concurrent_notification_marks(store: Arc<dyn Store>) {
         tokio::task::yield_now().await;
     }
     creator.await.unwrap();
-    let (page, unread) =
-        w.hd.list_notifications(&a.p, false, None, Some(200))
-            .await
-            .unwrap();
+    let NotificationList {
+        page,
+        unread_count: unread,
+    } =
+        w.hd.list_notifications(
+            &a.p,
+            NotificationFilter {
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 20);
     assert_eq!(
         unread,
         page.items.iter().filter(|n| n.read_at.is_none()).count() as u64
     );
-    let (unread_page, _) =
-        w.hd.list_notifications(&a.p, true, None, Some(200))
-            .await
-            .unwrap();
+    let NotificationList {
+        page: unread_page, ..
+    } =
+        w.hd.list_notifications(
+            &a.p,
+            NotificationFilter {
+                unread_only: true,
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(unread_page.items.len() as u64, unread);
     assert_eq!(w.hd.mark_all_notifications_read(&a.p).await.unwrap(), 0);
 }
@@ -297,10 +317,17 @@ pub async fn concurrent_status_moves_follow_table(store: Arc<dyn Store>) {
     }
     let final_ticket = w.hd.get_ticket(&agent.p, t.id).await.unwrap();
     let timeline =
-        w.hd.ticket_events(&agent.p, t.id, None, Some(200))
-            .await
-            .unwrap()
-            .items;
+        w.hd.ticket_events(
+            &agent.p,
+            t.id,
+            PageRequest {
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
     let moves: Vec<(String, String)> = timeline
         .iter()
         .filter(|e| e.kind == "status_changed")

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::{Who, World, expect_err};
+use crate::conversation::ConversationFilter;
 use crate::conversation::{Conversation, ConversationKind, Member, NewConversation};
 use crate::event::Effects;
 use crate::store::Store;
@@ -29,13 +30,20 @@ fn group_with(title: &str, others: &[&Who]) -> NewConversation {
 }
 
 async fn listed(w: &World, p: &Principal, kind: Option<ConversationKind>) -> Vec<Uuid> {
-    w.hd.list_conversations(p, kind, None, Some(200))
-        .await
-        .unwrap()
-        .items
-        .into_iter()
-        .map(|v| v.conversation.id)
-        .collect()
+    w.hd.list_conversations(
+        p,
+        ConversationFilter {
+            kind,
+            limit: Some(200),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .items
+    .into_iter()
+    .map(|v| v.conversation.id)
+    .collect()
 }
 
 /// Starting a direct conversation with the same person again, from either side, answers
@@ -421,9 +429,16 @@ pub async fn list_pages_without_repeats(store: Arc<dyn Store>) {
     let mut cursor = None;
     loop {
         let page =
-            w.hd.list_conversations(&a.p, None, cursor, Some(4))
-                .await
-                .unwrap();
+            w.hd.list_conversations(
+                &a.p,
+                ConversationFilter {
+                    cursor,
+                    limit: Some(4),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
         assert!(page.items.len() <= 4);
         seen.extend(page.items.iter().map(|v| v.conversation.id));
         match page.next_cursor {
@@ -459,7 +474,7 @@ pub async fn view_has_last_message_and_unread(store: Arc<dyn Store>) {
         Some(last.message.created_at)
     );
     let listed =
-        w.hd.list_conversations(&b.p, None, None, None)
+        w.hd.list_conversations(&b.p, ConversationFilter::default())
             .await
             .unwrap();
     assert_eq!(listed.items[0].unread_count, 2);

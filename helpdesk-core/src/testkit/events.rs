@@ -7,6 +7,7 @@ use std::sync::Arc;
 use super::{World, expect_err};
 use crate::event::{EventId, NewEvent};
 use crate::message::NewMessageInput;
+use crate::notification::{NotificationFilter, NotificationList};
 use crate::store::Store;
 use crate::ticket::{NewTicketInput, TicketPatch, TicketStatus};
 use crate::{Error, Principal};
@@ -84,8 +85,11 @@ pub async fn message_event_and_notification_together(store: Arc<dyn Store>) {
     let events = w.store.events_after(before, 100).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, vec!["message.created", "notification.created"]);
-    let (page, unread) =
-        w.hd.list_notifications(&b.p, false, None, None)
+    let NotificationList {
+        page,
+        unread_count: unread,
+    } =
+        w.hd.list_notifications(&b.p, NotificationFilter::default())
             .await
             .unwrap();
     assert_eq!(unread, 1);

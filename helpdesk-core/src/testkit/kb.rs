@@ -6,6 +6,8 @@ use uuid::Uuid;
 
 use super::{World, expect_err};
 use crate::Error;
+use crate::kb::ArticleFilter;
+use crate::kb::ArticleSearch;
 use crate::kb::{Article, ArticlePatch, ArticleStatus, NewArticle};
 use crate::store::Store;
 
@@ -109,7 +111,7 @@ pub async fn explicit_taken_slug_is_refused(store: Arc<dyn Store>) {
         second.id
     );
     let list =
-        w.hd.list_articles(Some(&a.p), None, None, None, None)
+        w.hd.list_articles(Some(&a.p), ArticleFilter::default())
             .await
             .unwrap();
     assert_eq!(list.items.len(), 2);
@@ -175,7 +177,7 @@ pub async fn drafts_hidden_from_customers_and_anonymous(store: Arc<dyn Store>) {
             Error::NotFound
         );
         let list =
-            w.hd.list_articles(viewer, None, None, None, None)
+            w.hd.list_articles(viewer, ArticleFilter::default())
                 .await
                 .unwrap();
         assert_eq!(
@@ -183,12 +185,18 @@ pub async fn drafts_hidden_from_customers_and_anonymous(store: Arc<dyn Store>) {
             vec![public.id]
         );
         let drafts =
-            w.hd.list_articles(viewer, None, Some(ArticleStatus::Draft), None, None)
-                .await
-                .unwrap();
+            w.hd.list_articles(
+                viewer,
+                ArticleFilter {
+                    status: Some(ArticleStatus::Draft),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
         assert!(drafts.items.is_empty());
         let hits =
-            w.hd.search_articles(viewer, "password", None, None)
+            w.hd.search_articles(viewer, ArticleSearch::new("password"))
                 .await
                 .unwrap();
         assert_eq!(
@@ -206,7 +214,7 @@ pub async fn drafts_hidden_from_customers_and_anonymous(store: Arc<dyn Store>) {
         draft.id
     );
     assert_eq!(
-        w.hd.search_articles(Some(&a.p), "password", None, None)
+        w.hd.search_articles(Some(&a.p), ArticleSearch::new("password"))
             .await
             .unwrap()
             .len(),
@@ -234,9 +242,16 @@ pub async fn list_filters_and_pages(store: Arc<dyn Store>) {
     let mut cursor = None;
     loop {
         let page =
-            w.hd.list_articles(Some(&a.p), None, None, cursor, Some(3))
-                .await
-                .unwrap();
+            w.hd.list_articles(
+                Some(&a.p),
+                ArticleFilter {
+                    cursor,
+                    limit: Some(3),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
         seen.extend(page.items.iter().map(|x| x.id));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
@@ -247,17 +262,29 @@ pub async fn list_filters_and_pages(store: Arc<dyn Store>) {
     newest_first.reverse();
     assert_eq!(seen, newest_first);
     let billing =
-        w.hd.list_articles(None, Some("BILLING".into()), None, None, None)
-            .await
-            .unwrap();
+        w.hd.list_articles(
+            None,
+            ArticleFilter {
+                tag: Some("BILLING".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(
         billing.items.iter().map(|x| x.id).collect::<Vec<_>>(),
         vec![ids[3], ids[0]]
     );
     let drafts =
-        w.hd.list_articles(Some(&a.p), None, Some(ArticleStatus::Draft), None, None)
-            .await
-            .unwrap();
+        w.hd.list_articles(
+            Some(&a.p),
+            ArticleFilter {
+                status: Some(ArticleStatus::Draft),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(
         drafts.items.iter().map(|x| x.id).collect::<Vec<_>>(),
         vec![ids[6]]
@@ -327,7 +354,7 @@ pub async fn search_matches_word_forms(store: Arc<dyn Store>) {
     )
     .await;
     let hits =
-        w.hd.search_articles(None, "passwords", None, None)
+        w.hd.search_articles(None, ArticleSearch::new("passwords"))
             .await
             .unwrap();
     assert_eq!(
@@ -335,7 +362,7 @@ pub async fn search_matches_word_forms(store: Arc<dyn Store>) {
         vec![pw.id]
     );
     let hits =
-        w.hd.search_articles(None, "Resetting", None, None)
+        w.hd.search_articles(None, ArticleSearch::new("Resetting"))
             .await
             .unwrap();
     assert_eq!(
@@ -344,18 +371,19 @@ pub async fn search_matches_word_forms(store: Arc<dyn Store>) {
     );
     // Every word must match.
     let hits =
-        w.hd.search_articles(None, "password printers", None, None)
+        w.hd.search_articles(None, ArticleSearch::new("password printers"))
             .await
             .unwrap();
     assert!(hits.is_empty());
     assert!(
-        w.hd.search_articles(None, "zebra", None, None)
+        w.hd.search_articles(None, ArticleSearch::new("zebra"))
             .await
             .unwrap()
             .is_empty()
     );
     expect_err!(
-        w.hd.search_articles(None, "  ?! ", None, None).await,
+        w.hd.search_articles(None, ArticleSearch::new("  ?! "))
+            .await,
         Error::Validation(_)
     );
 }
@@ -390,7 +418,7 @@ pub async fn search_ranks_title_above_body(store: Arc<dyn Store>) {
     )
     .await;
     let hits =
-        w.hd.search_articles(None, "invoice", None, None)
+        w.hd.search_articles(None, ArticleSearch::new("invoice"))
             .await
             .unwrap();
     assert_eq!(hits.len(), 3);
@@ -400,9 +428,15 @@ pub async fn search_ranks_title_above_body(store: Arc<dyn Store>) {
     let rest: std::collections::HashSet<Uuid> = hits[1..].iter().map(|h| h.article.id).collect();
     assert_eq!(rest, [body.id, body2.id].into_iter().collect());
     let limited =
-        w.hd.search_articles(None, "invoice", None, Some(1))
-            .await
-            .unwrap();
+        w.hd.search_articles(
+            None,
+            ArticleSearch {
+                limit: Some(1),
+                ..ArticleSearch::new("invoice")
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(limited.len(), 1);
     assert_eq!(limited[0].article.id, title.id);
 }
@@ -423,7 +457,7 @@ pub async fn search_snippet_is_escaped_and_marked(store: Arc<dyn Store>) {
     )
     .await;
     let hits =
-        w.hd.search_articles(None, "password", None, None)
+        w.hd.search_articles(None, ArticleSearch::new("password"))
             .await
             .unwrap();
     assert_eq!(hits.len(), 1);
@@ -459,23 +493,35 @@ pub async fn search_tag_filter_and_drafts(store: Arc<dyn Store>) {
     )
     .await;
     let hits =
-        w.hd.search_articles(Some(&c.p), "login", Some("Billing".into()), None)
-            .await
-            .unwrap();
+        w.hd.search_articles(
+            Some(&c.p),
+            ArticleSearch {
+                tag: Some("Billing".into()),
+                ..ArticleSearch::new("login")
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(
         hits.iter().map(|h| h.article.id).collect::<Vec<_>>(),
         vec![tagged.id]
     );
     let staff: std::collections::HashSet<Uuid> =
-        w.hd.search_articles(Some(&a.p), "login", Some("billing".into()), None)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|h| h.article.id)
-            .collect();
+        w.hd.search_articles(
+            Some(&a.p),
+            ArticleSearch {
+                tag: Some("billing".into()),
+                ..ArticleSearch::new("login")
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.article.id)
+        .collect();
     assert_eq!(staff, [tagged.id, draft.id].into_iter().collect());
     assert_eq!(
-        w.hd.search_articles(None, "login", None, None)
+        w.hd.search_articles(None, ArticleSearch::new("login"))
             .await
             .unwrap()
             .len(),
@@ -607,7 +653,7 @@ pub async fn slug_validation(store: Arc<dyn Store>) {
         expect_err!(w.hd.create_article(&a.p, input).await, Error::Validation(_));
     }
     assert!(
-        w.hd.list_articles(Some(&a.p), None, None, None, None)
+        w.hd.list_articles(Some(&a.p), ArticleFilter::default())
             .await
             .unwrap()
             .items

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::{Who, World, expect_err};
 use crate::Error;
+use crate::conversation::ConversationFilter;
 use crate::message::{MessagePageQuery, MessageView, NewMessageInput};
 use crate::store::Store;
 
@@ -267,7 +268,7 @@ pub async fn internal_notes_hidden_from_customers_in_counts(store: Arc<dyn Store
     let va = w.hd.get_conversation(&a.p, conv).await.unwrap();
     assert_eq!(va.last_message.map(|m| m.message.seq), Some(3));
     let listed =
-        w.hd.list_conversations(&c.p, None, None, None)
+        w.hd.list_conversations(&c.p, ConversationFilter::default())
             .await
             .unwrap();
     assert_eq!(listed.items[0].unread_count, 1);
@@ -934,7 +935,7 @@ pub async fn staff_posting_on_ticket_joins(store: Arc<dyn Store>) {
             .unwrap();
     assert!(v.conversation.is_member(a.id()));
     let mine =
-        w.hd.list_conversations(&a.p, None, None, None)
+        w.hd.list_conversations(&a.p, ConversationFilter::default())
             .await
             .unwrap();
     assert_eq!(

@@ -61,14 +61,20 @@ use uuid::Uuid;
 
 use super::{IntoTestStore, PASSWORD, Skip, Who};
 use crate::clock::ManualClock;
+use crate::conversation::ConversationFilter;
 use crate::conversation::{ConversationKind, NewConversation};
 use crate::error::{Error, StoreError};
+use crate::kb::ArticleFilter;
+use crate::kb::ArticleSearch;
 use crate::kb::{ArticlePatch, ArticleStatus, NewArticle};
 use crate::message::{MessagePageQuery, MessageRange, NewMessageInput};
+use crate::notification::{NotificationFilter, NotificationList};
+use crate::page::PageRequest;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::ticket::TicketStatus;
 use crate::ticket::{NewTicketInput, Priority, Ticket, TicketFilter, TicketPatch, TicketSort};
+use crate::user::UserFilter;
 use crate::user::{NewUser, ProfilePatch, UserPatch};
 use crate::{Config, Helpdesk, Principal, Role};
 
@@ -1323,9 +1329,15 @@ async fn resolve_op(model: &Side, op: &Op) -> Result<Resolved, Error> {
         | Op::ListUsers { q: Some(q), .. }
         | Op::SearchKb { q, .. } => r.q = Some(resolve(model, q).await?),
         Op::MarkNotification { which: Some(i), .. } => {
-            let (page, _) = model
+            let NotificationList { page, .. } = model
                 .hd
-                .list_notifications(&model.who(r.actor).p, false, None, Some(200))
+                .list_notifications(
+                    &model.who(r.actor).p,
+                    NotificationFilter {
+                        limit: Some(200),
+                        ..Default::default()
+                    },
+                )
                 .await?;
             if !page.items.is_empty() {
                 r.notification = Some(i.index(page.items.len()));
@@ -1645,9 +1657,17 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                 return out!(s.hd.mark_all_notifications_read(&p).await);
             }
             let n = need!(r.notification);
-            let listed = s.hd.list_notifications(&p, false, None, Some(200)).await;
+            let listed =
+                s.hd.list_notifications(
+                    &p,
+                    NotificationFilter {
+                        limit: Some(200),
+                        ..Default::default()
+                    },
+                )
+                .await;
             let id = match &listed {
-                Ok((page, _)) => need!(page.items.get(n)).id,
+                Ok(list) => need!(list.page.items.get(n)).id,
                 Err(_) => return out!(listed),
             };
             out!(s.hd.mark_notification_read(&p, id).await)
@@ -1706,9 +1726,15 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                 return KNOWN.into();
             }
             let result =
-                s.hd.search_articles(viewer.as_ref(), &q, tag.as_ref().map(text), None)
-                    .await
-                    .map(search_hits);
+                s.hd.search_articles(
+                    viewer.as_ref(),
+                    ArticleSearch {
+                        tag: tag.as_ref().map(text),
+                        ..ArticleSearch::new(&q)
+                    },
+                )
+                .await
+                .map(search_hits);
             out!(result)
         }
         Op::GetArticle {
@@ -1799,15 +1825,22 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                 return KNOWN.into();
             }
             out!(
-                s.hd.list_users(&s.who(r.actor).p, None, q, None, Some(200))
-                    .await
-                    .map(|p| {
-                        p.items
-                            .into_iter()
-                            .filter(|u| !case_trap(&u.name) && !case_trap(&u.email))
-                            .map(public_user)
-                            .collect::<Vec<_>>()
-                    })
+                s.hd.list_users(
+                    &s.who(r.actor).p,
+                    UserFilter {
+                        q,
+                        limit: Some(200),
+                        ..Default::default()
+                    }
+                )
+                .await
+                .map(|p| {
+                    p.items
+                        .into_iter()
+                        .filter(|u| !case_trap(&u.name) && !case_trap(&u.email))
+                        .map(public_user)
+                        .collect::<Vec<_>>()
+                })
             )
         }
         Op::SetActive { user, active } => {
@@ -1886,7 +1919,15 @@ async fn snapshot(s: &Side) -> Vec<(String, String)> {
         };
         let r = s.hd.list_tickets(&u.p, filter).await;
         out.push((format!("tickets seen by U{i}"), s.outcome(&r)));
-        let r = s.hd.list_conversations(&u.p, None, None, Some(200)).await;
+        let r =
+            s.hd.list_conversations(
+                &u.p,
+                ConversationFilter {
+                    limit: Some(200),
+                    ..Default::default()
+                },
+            )
+            .await;
         out.push((format!("conversations of U{i}"), s.outcome(&r)));
         let r = s.hd.unread_overview(&u.p).await.map(|o| {
             let mut rows: Vec<String> = o
@@ -1898,7 +1939,15 @@ async fn snapshot(s: &Side) -> Vec<(String, String)> {
             (o.total_unread, rows)
         });
         out.push((format!("unread overview of U{i}"), s.outcome(&r)));
-        let r = s.hd.list_notifications(&u.p, false, None, Some(200)).await;
+        let r =
+            s.hd.list_notifications(
+                &u.p,
+                NotificationFilter {
+                    limit: Some(200),
+                    ..Default::default()
+                },
+            )
+            .await;
         out.push((format!("notifications of U{i}"), s.outcome(&r)));
     }
     for (i, c) in s.conversations.iter().enumerate() {
@@ -1916,7 +1965,16 @@ async fn snapshot(s: &Side) -> Vec<(String, String)> {
         out.push((format!("receipts of M{i} (admin)"), s.outcome(&r)));
     }
     for (i, t) in s.tickets.iter().enumerate() {
-        let r = s.hd.ticket_events(&admin, *t, None, Some(200)).await;
+        let r =
+            s.hd.ticket_events(
+                &admin,
+                *t,
+                PageRequest {
+                    limit: Some(200),
+                    ..Default::default()
+                },
+            )
+            .await;
         out.push((format!("timeline of T{i}"), s.outcome(&r)));
         let r = s.hd.ticket_attachments(&admin, *t).await;
         out.push((format!("attachments of T{i}"), s.outcome(&r)));
@@ -1926,9 +1984,15 @@ async fn snapshot(s: &Side) -> Vec<(String, String)> {
         out.push((format!("attachment F{i}"), s.outcome(&r)));
     }
     let r =
-        s.hd.list_users(&admin, None, None, None, Some(200))
-            .await
-            .map(|p| p.items.into_iter().map(public_user).collect::<Vec<_>>());
+        s.hd.list_users(
+            &admin,
+            UserFilter {
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+        .map(|p| p.items.into_iter().map(public_user).collect::<Vec<_>>());
     out.push(("users".into(), s.outcome(&r)));
     for q in TEXT_PROBES.iter().filter(|q| !case_trap(q)) {
         let filter = TicketFilter {
@@ -1945,27 +2009,40 @@ async fn snapshot(s: &Side) -> Vec<(String, String)> {
         });
         out.push((format!("tickets matching {q:?}"), s.outcome(&r)));
         let r =
-            s.hd.list_users(&admin, None, Some(q.to_string()), None, Some(200))
-                .await
-                .map(|p| {
-                    p.items
-                        .into_iter()
-                        .filter(|u| !case_trap(&u.name) && !case_trap(&u.email))
-                        .map(|u| u.id)
-                        .collect::<Vec<_>>()
-                });
+            s.hd.list_users(
+                &admin,
+                UserFilter {
+                    q: Some(q.to_string()),
+                    limit: Some(200),
+                    ..Default::default()
+                },
+            )
+            .await
+            .map(|p| {
+                p.items
+                    .into_iter()
+                    .filter(|u| !case_trap(&u.name) && !case_trap(&u.email))
+                    .map(|u| u.id)
+                    .collect::<Vec<_>>()
+            });
         out.push((format!("users matching {q:?}"), s.outcome(&r)));
     }
     for (who, viewer) in [("anonymous", None), ("admin", Some(&admin))] {
         let r =
-            s.hd.list_articles(viewer, None, None, None, Some(200))
-                .await;
+            s.hd.list_articles(
+                viewer,
+                ArticleFilter {
+                    limit: Some(200),
+                    ..Default::default()
+                },
+            )
+            .await;
         out.push((format!("articles for {who}"), s.outcome(&r)));
         let r = s.hd.kb_tags(viewer).await;
         out.push((format!("KB tags for {who}"), s.outcome(&r)));
         for q in KB_QUERIES {
             let r =
-                s.hd.search_articles(viewer, q, None, None)
+                s.hd.search_articles(viewer, ArticleSearch::new(*q))
                     .await
                     .map(search_hits);
             out.push((format!("KB search {q:?} for {who}"), s.outcome(&r)));

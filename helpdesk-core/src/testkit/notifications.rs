@@ -9,15 +9,22 @@ use super::{Who, World, expect_err};
 use crate::Error;
 use crate::message::NewMessageInput;
 use crate::notification::{Notification, NotificationKind};
+use crate::notification::{NotificationFilter, NotificationList};
 use crate::store::Store;
 use crate::ticket::{NewTicketInput, TicketPatch, TicketStatus};
 
 async fn all(w: &World, who: &Who) -> Vec<Notification> {
-    w.hd.list_notifications(&who.p, false, None, Some(200))
-        .await
-        .unwrap()
-        .0
-        .items
+    w.hd.list_notifications(
+        &who.p,
+        NotificationFilter {
+            limit: Some(200),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .page
+    .items
 }
 
 async fn kinds(w: &World, who: &Who) -> Vec<NotificationKind> {
@@ -188,10 +195,16 @@ pub async fn internal_note_does_not_notify_requester(store: Arc<dyn Store>) {
     assert!(all(&w, &c).await.is_empty());
     assert_eq!(kinds(&w, &a2).await[0], NotificationKind::TicketMessage);
     assert_eq!(
-        w.hd.list_notifications(&c.p, true, None, None)
-            .await
-            .unwrap()
-            .1,
+        w.hd.list_notifications(
+            &c.p,
+            NotificationFilter {
+                unread_only: true,
+                ..Default::default()
+            }
+        )
+        .await
+        .unwrap()
+        .unread_count,
         0
     );
 }
@@ -253,23 +266,35 @@ pub async fn unread_count_and_filter(store: Arc<dyn Store>) {
         w.tick();
         w.ticket(&c, &format!("T{i}")).await;
     }
-    let (page, unread) =
-        w.hd.list_notifications(&a.p, false, None, None)
+    let NotificationList {
+        page,
+        unread_count: unread,
+    } =
+        w.hd.list_notifications(&a.p, NotificationFilter::default())
             .await
             .unwrap();
     assert_eq!((page.items.len(), unread), (3, 3));
     w.hd.mark_notification_read(&a.p, page.items[1].id)
         .await
         .unwrap();
-    let (page, unread) =
-        w.hd.list_notifications(&a.p, true, None, None)
-            .await
-            .unwrap();
+    let NotificationList {
+        page,
+        unread_count: unread,
+    } =
+        w.hd.list_notifications(
+            &a.p,
+            NotificationFilter {
+                unread_only: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(unread, 2);
     assert_eq!(page.items.len(), 2);
     assert!(page.items.iter().all(|n| n.read_at.is_none()));
-    let (page, _) =
-        w.hd.list_notifications(&a.p, false, None, None)
+    let NotificationList { page, .. } =
+        w.hd.list_notifications(&a.p, NotificationFilter::default())
             .await
             .unwrap();
     assert_eq!(page.items.len(), 3);
@@ -318,18 +343,18 @@ pub async fn mark_all(store: Arc<dyn Store>) {
     assert_eq!(w.hd.mark_all_notifications_read(&a.p).await.unwrap(), 0);
     assert!(all(&w, &a).await.iter().all(|n| n.read_at.is_some()));
     assert_eq!(
-        w.hd.list_notifications(&b.p, false, None, None)
+        w.hd.list_notifications(&b.p, NotificationFilter::default())
             .await
             .unwrap()
-            .1,
+            .unread_count,
         4
     );
     w.ticket(&c, "After").await;
     assert_eq!(
-        w.hd.list_notifications(&a.p, false, None, None)
+        w.hd.list_notifications(&a.p, NotificationFilter::default())
             .await
             .unwrap()
-            .1,
+            .unread_count,
         1
     );
 }
@@ -357,10 +382,17 @@ pub async fn list_newest_first_and_pages(store: Arc<dyn Store>) {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let (page, _) =
-            w.hd.list_notifications(&a.p, false, cursor, Some(3))
-                .await
-                .unwrap();
+        let NotificationList { page, .. } =
+            w.hd.list_notifications(
+                &a.p,
+                NotificationFilter {
+                    cursor,
+                    limit: Some(3),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
         seen.extend(page.items.iter().map(|n| n.data.ticket_id.unwrap()));
         match page.next_cursor {
             Some(c) => cursor = Some(c),

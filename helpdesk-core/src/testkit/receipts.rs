@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{Who, World, expect_err};
 use crate::Error;
+use crate::conversation::ConversationFilter;
 use crate::event::Effects;
 use crate::message::MessagePageQuery;
 use crate::receipt::MessageStatus;
@@ -325,7 +326,7 @@ pub async fn last_message_in_list_is_not_delivery(store: Arc<dyn Store>) {
     let d = w.direct(&a, &b).await;
     let m = w.send(&a, d, "hi").await.message;
     let listed =
-        w.hd.list_conversations(&b.p, None, None, None)
+        w.hd.list_conversations(&b.p, ConversationFilter::default())
             .await
             .unwrap();
     assert_eq!(

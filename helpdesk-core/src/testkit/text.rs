@@ -6,8 +6,10 @@ use std::sync::Arc;
 use super::*;
 use crate::Error;
 use crate::auth::Signup;
+use crate::kb::ArticleSearch;
 use crate::kb::{ArticlePatch, NewArticle};
 use crate::ticket::{TicketFilter, TicketPatch};
+use crate::user::UserFilter;
 use crate::user::{ProfilePatch, UserPatch};
 
 /// Asserts a validation error that names `field`.
@@ -178,7 +180,10 @@ pub async fn control_characters_are_refused_on_every_path(store: Arc<dyn Store>)
             };
             refused(w.hd.create_webhook(&admin.p, hook).await, field);
         }
-        refused(w.hd.search_articles(None, bad, None, None).await, "q");
+        refused(
+            w.hd.search_articles(None, ArticleSearch::new(bad)).await,
+            "q",
+        );
         refused(
             w.hd.list_tickets(
                 &agent.p,
@@ -191,8 +196,14 @@ pub async fn control_characters_are_refused_on_every_path(store: Arc<dyn Store>)
             "q",
         );
         refused(
-            w.hd.list_users(&agent.p, None, Some(bad.into()), None, None)
-                .await,
+            w.hd.list_users(
+                &agent.p,
+                UserFilter {
+                    q: Some(bad.into()),
+                    ..Default::default()
+                },
+            )
+            .await,
             "q",
         );
     }

@@ -17,6 +17,8 @@ use crate::ticket::{
 };
 use crate::{Error, Principal};
 
+use crate::conversation::ConversationFilter;
+use crate::page::PageRequest;
 use TicketStatus::*;
 
 fn status(s: TicketStatus) -> TicketPatch {
@@ -190,7 +192,10 @@ pub async fn same_status_is_not_a_change(store: Arc<dyn Store>) {
             .await
             .unwrap();
     assert_eq!(again, t);
-    let timeline = w.hd.ticket_events(&c.p, t.id, None, None).await.unwrap();
+    let timeline =
+        w.hd.ticket_events(&c.p, t.id, PageRequest::default())
+            .await
+            .unwrap();
     assert_eq!(timeline.items.len(), 1);
 }
 
@@ -418,7 +423,7 @@ pub async fn requester_message_reopens_pending_and_resolved(store: Arc<dyn Store
         assert_eq!(t.status, Open, "from {from}");
         assert_eq!(t.resolved_at, None);
         let kinds: Vec<String> =
-            w.hd.ticket_events(&agent.p, t.id, None, None)
+            w.hd.ticket_events(&agent.p, t.id, PageRequest::default())
                 .await
                 .unwrap()
                 .items
@@ -531,7 +536,7 @@ pub async fn timeline_records_every_kind(store: Arc<dyn Store>) {
     .await
     .unwrap();
     let items =
-        w.hd.ticket_events(&c.p, t.id, None, None)
+        w.hd.ticket_events(&c.p, t.id, PageRequest::default())
             .await
             .unwrap()
             .items;
@@ -598,18 +603,32 @@ pub async fn timeline_pages_oldest_first(store: Arc<dyn Store>) {
         .unwrap();
     }
     let all =
-        w.hd.ticket_events(&agent.p, t.id, None, Some(200))
-            .await
-            .unwrap()
-            .items;
+        w.hd.ticket_events(
+            &agent.p,
+            t.id,
+            PageRequest {
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
     assert_eq!(all.len(), 10);
     let mut seen = Vec::new();
     let mut cursor: Option<Cursor> = None;
     loop {
         let page =
-            w.hd.ticket_events(&agent.p, t.id, cursor, Some(3))
-                .await
-                .unwrap();
+            w.hd.ticket_events(
+                &agent.p,
+                t.id,
+                PageRequest {
+                    cursor,
+                    limit: Some(3),
+                },
+            )
+            .await
+            .unwrap();
         seen.extend(page.items.iter().map(|e| e.id));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
@@ -1000,7 +1019,8 @@ pub async fn customers_see_only_their_own(store: Arc<dyn Store>) {
         Error::NotFound
     );
     expect_err!(
-        w.hd.ticket_events(&c1.p, theirs.id, None, None).await,
+        w.hd.ticket_events(&c1.p, theirs.id, PageRequest::default())
+            .await,
         Error::NotFound
     );
     expect_err!(
@@ -1118,7 +1138,7 @@ pub async fn assignee_joins_ticket_conversation(store: Arc<dyn Store>) {
             .unwrap();
     assert!(conv.conversation.is_member(agent.id()));
     let listed =
-        w.hd.list_conversations(&agent.p, None, None, None)
+        w.hd.list_conversations(&agent.p, ConversationFilter::default())
             .await
             .unwrap();
     assert!(
@@ -1225,10 +1245,17 @@ pub async fn concurrent_updates_lose_nothing(store: Arc<dyn Store>) {
     assert_eq!(got.version, 1 + ok);
     assert!(ok >= 2, "retries should make most updates land");
     let timeline =
-        w.hd.ticket_events(&agent.p, t.id, None, Some(200))
-            .await
-            .unwrap()
-            .items;
+        w.hd.ticket_events(
+            &agent.p,
+            t.id,
+            PageRequest {
+                limit: Some(200),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
     assert_eq!(timeline.len() as u64, 1 + ok);
     let _ = got;
 }

@@ -7,6 +7,7 @@ use chrono::Duration;
 use super::{PASSWORD, World, expect_err};
 use crate::auth::{Session, Signup, sha256_hex};
 use crate::store::Store;
+use crate::user::UserFilter;
 use crate::user::{NewUser, ProfilePatch, UserPatch};
 use crate::{Config, Error, Helpdesk, Principal, Role};
 
@@ -448,17 +449,29 @@ pub async fn list_users_filters_and_pages(store: Arc<dyn Store>) {
     w.tick();
     let agent = w.agent().await;
     let page =
-        w.hd.list_users(&admin.p, Some(Role::Customer), None, None, None)
-            .await
-            .unwrap();
+        w.hd.list_users(
+            &admin.p,
+            UserFilter {
+                role: Some(Role::Customer),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(
         page.items.iter().map(|u| u.id).collect::<Vec<_>>(),
         customers
     );
     let page =
-        w.hd.list_users(&agent.p, None, Some("AGENT".into()), None, None)
-            .await
-            .unwrap();
+        w.hd.list_users(
+            &agent.p,
+            UserFilter {
+                q: Some("AGENT".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(
         page.items.iter().map(|u| u.id).collect::<Vec<_>>(),
         vec![agent.id()]
@@ -467,9 +480,16 @@ pub async fn list_users_filters_and_pages(store: Arc<dyn Store>) {
     let mut cursor = None;
     loop {
         let page =
-            w.hd.list_users(&admin.p, None, None, cursor, Some(2))
-                .await
-                .unwrap();
+            w.hd.list_users(
+                &admin.p,
+                UserFilter {
+                    cursor,
+                    limit: Some(2),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
         assert!(page.items.len() <= 2);
         seen.extend(page.items.iter().map(|u| u.id));
         match page.next_cursor {
@@ -482,11 +502,25 @@ pub async fn list_users_filters_and_pages(store: Arc<dyn Store>) {
     expected.push(agent.id());
     assert_eq!(seen, expected);
     expect_err!(
-        w.hd.list_users(&admin.p, None, None, None, Some(0)).await,
+        w.hd.list_users(
+            &admin.p,
+            UserFilter {
+                limit: Some(0),
+                ..Default::default()
+            }
+        )
+        .await,
         Error::Validation(_)
     );
     expect_err!(
-        w.hd.list_users(&admin.p, None, None, None, Some(201)).await,
+        w.hd.list_users(
+            &admin.p,
+            UserFilter {
+                limit: Some(201),
+                ..Default::default()
+            }
+        )
+        .await,
         Error::Validation(_)
     );
 }
@@ -496,7 +530,7 @@ pub async fn list_users_is_staff_only(store: Arc<dyn Store>) {
     let w = World::new(store);
     let c = w.customer().await;
     expect_err!(
-        w.hd.list_users(&c.p, None, None, None, None).await,
+        w.hd.list_users(&c.p, UserFilter::default()).await,
         Error::Forbidden(_)
     );
     expect_err!(

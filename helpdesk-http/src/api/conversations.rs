@@ -11,6 +11,7 @@ use crate::error::ApiResult;
 use crate::render::page_json;
 use crate::request::Ctx;
 use crate::response::{created, json, no_content, ok};
+use helpdesk_core::conversation::ConversationFilter;
 
 #[derive(Deserialize)]
 struct CreateBody {
@@ -72,7 +73,14 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     let page = ctx
         .state
         .hd
-        .list_conversations(&p, kind, cursor, limit)
+        .list_conversations(
+            &p,
+            ConversationFilter {
+                kind,
+                cursor,
+                limit,
+            },
+        )
         .await?;
     Ok(ok(page_json(&page, conversation_view_json)))
 }

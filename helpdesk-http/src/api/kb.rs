@@ -9,6 +9,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::render::{items_json, page_json};
 use crate::request::Ctx;
 use crate::response::{created, no_content, ok};
+use helpdesk_core::kb::ArticleFilter;
+use helpdesk_core::kb::ArticleSearch;
 
 const FIELDS: &[&str] = &["title", "body", "slug", "tags", "status"];
 
@@ -76,7 +78,15 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     let page = ctx
         .state
         .hd
-        .list_articles(viewer.as_ref(), tag, status, cursor, limit)
+        .list_articles(
+            viewer.as_ref(),
+            ArticleFilter {
+                tag,
+                status,
+                cursor,
+                limit,
+            },
+        )
         .await?;
     Ok(ok(page_json(&page, article_json)))
 }
@@ -142,7 +152,14 @@ pub async fn search(ctx: Ctx) -> ApiResult {
     let hits = ctx
         .state
         .hd
-        .search_articles(viewer.as_ref(), &text, tag, limit)
+        .search_articles(
+            viewer.as_ref(),
+            ArticleSearch {
+                tag,
+                limit,
+                ..ArticleSearch::new(&text)
+            },
+        )
         .await?;
     Ok(ok(items_json(&hits, search_hit_json)))
 }

@@ -8,6 +8,7 @@ use crate::error::ApiResult;
 use crate::render::page_json;
 use crate::request::Ctx;
 use crate::response::ok;
+use helpdesk_core::notification::{NotificationFilter, NotificationList};
 
 /// `GET /api/notifications`: newest first, `?unread=true`; adds `unread_count`.
 pub async fn list(ctx: Ctx) -> ApiResult {
@@ -16,10 +17,17 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     let cursor = q.cursor()?;
     let unread = q.bool("unread")?.unwrap_or(false);
     let p = ctx.principal().await?;
-    let (page, unread_count) = ctx
+    let NotificationList { page, unread_count } = ctx
         .state
         .hd
-        .list_notifications(&p, unread, cursor, limit)
+        .list_notifications(
+            &p,
+            NotificationFilter {
+                unread_only: unread,
+                cursor,
+                limit,
+            },
+        )
         .await?;
     Ok(ok(NotificationPageJson {
         page: page_json(&page, notification_json),

@@ -15,6 +15,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::render::page_json;
 use crate::request::Ctx;
 use crate::response::{created, no_content, ok};
+use helpdesk_core::page::PageRequest;
 
 const CREATE_FIELDS: &[&str] = &[
     "subject",
@@ -202,7 +203,11 @@ pub async fn events(ctx: Ctx) -> ApiResult {
     let limit = ctx.query.limit()?;
     let cursor = ctx.query.cursor()?;
     let p = ctx.principal().await?;
-    let page = ctx.state.hd.ticket_events(&p, id, cursor, limit).await?;
+    let page = ctx
+        .state
+        .hd
+        .ticket_events(&p, id, PageRequest { cursor, limit })
+        .await?;
     Ok(ok(page_json(&page, |e| {
         json!({
             "id": e.id,

@@ -10,6 +10,7 @@ use crate::error::ApiResult;
 use crate::render::{page_json, user_json};
 use crate::request::Ctx;
 use crate::response::{created, ok};
+use helpdesk_core::user::UserFilter;
 
 #[derive(Deserialize)]
 struct UpdateMeBody {
@@ -97,7 +98,15 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     let page = ctx
         .state
         .hd
-        .list_users(&p, role, text, cursor, limit)
+        .list_users(
+            &p,
+            UserFilter {
+                role,
+                q: text,
+                cursor,
+                limit,
+            },
+        )
         .await?;
     Ok(ok(page_json(&page, |u| user_json(u, &p))))
 }

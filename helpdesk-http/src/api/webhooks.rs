@@ -11,6 +11,7 @@ use crate::error::ApiResult;
 use crate::render::page_json;
 use crate::request::Ctx;
 use crate::response::{created, json, no_content, ok};
+use helpdesk_core::page::PageRequest;
 
 const FIELDS: &[&str] = &["url", "events", "description", "active"];
 
@@ -140,7 +141,11 @@ pub async fn deliveries(ctx: Ctx) -> ApiResult {
     let limit = ctx.query.limit()?;
     let cursor = ctx.query.cursor()?;
     let p = ctx.principal().await?;
-    let page = ctx.state.hd.list_deliveries(&p, id, cursor, limit).await?;
+    let page = ctx
+        .state
+        .hd
+        .list_deliveries(&p, id, PageRequest { cursor, limit })
+        .await?;
     Ok(ok(page_json(&page, delivery_json)))
 }
 
