@@ -42,6 +42,7 @@ pub mod notification;
 pub mod page;
 pub mod principal;
 pub mod receipt;
+#[doc(hidden)] // reached as store::support::search
 pub mod search;
 pub mod store;
 pub mod tag;
@@ -51,6 +52,7 @@ pub mod text;
 pub mod ticket;
 pub mod user;
 pub mod webhook;
+#[doc(hidden)] // the rendering building blocks of helpdesk-http and the CLI
 pub mod wire;
 
 mod helpdesk;

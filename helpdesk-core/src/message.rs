@@ -130,7 +130,9 @@ pub enum MessageRange {
 /// the sender's participant record (or `None` when they have none), then write back
 /// `conv`, the returned participant and the returned message, count the reply on the
 /// parent ([`Message::count_reply`]), attach the attachments, write `ticket_update`,
-/// and the effects.
+/// and the effects. Store implementations reach it as
+/// [`store::support::apply_append`](crate::store::support::apply_append).
+#[doc(hidden)]
 pub fn apply_append(
     conv: &mut Conversation,
     sender: Option<Participant>,

@@ -41,6 +41,7 @@ impl<T> Page<T> {
     /// A page of a whole list held in memory (a list the store hands over whole): the
     /// items after `cursor` in `(key, id)` order, at most `limit` (default 50,
     /// 1..=200), with the same walk guarantees as the store-backed lists.
+    #[doc(hidden)] // for the HTTP layer's short lists
     pub fn of_whole_list(
         mut items: Vec<T>,
         cursor: Option<Cursor>,

@@ -145,7 +145,9 @@ pub struct Mark {
     pub one: bool,
 }
 
-/// Records a mark, keeping the last [`MARK_HISTORY`].
+/// Records a mark, keeping the last [`MARK_HISTORY`]. Store implementations reach it as
+/// [`store::support::push_mark`](crate::store::support::push_mark).
+#[doc(hidden)]
 pub fn push_mark(marks: &mut Vec<Mark>, mark: Mark) {
     marks.push(mark);
     if marks.len() > MARK_HISTORY {

@@ -40,6 +40,18 @@ use crate::webhook::{ClaimedDelivery, Delivery, Webhook};
 
 pub mod memory;
 
+/// The rules every store applies inside its own atomic operations, written once here so
+/// that a backend does not restate them: appending a message
+/// ([`apply_append`](crate::store::support::apply_append)), keeping receipt marks
+/// ([`push_mark`](crate::store::support::push_mark)), and the KB's words, scores and
+/// snippets ([`search`](crate::store::support::search), whose
+/// [`rank`](crate::store::support::search::rank) is the reference ranking).
+pub mod support {
+    pub use crate::message::apply_append;
+    pub use crate::receipt::push_mark;
+    pub use crate::search;
+}
+
 /// A store result.
 pub type StoreResult<T> = Result<T, StoreError>;
 

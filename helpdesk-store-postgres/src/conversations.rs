@@ -12,7 +12,7 @@ use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::Effects;
-use helpdesk_core::message::{self, Message, MessageRange, NewMessage};
+use helpdesk_core::message::{Message, MessageRange, NewMessage};
 use helpdesk_core::page::Cursor;
 use helpdesk_core::receipt::Participant;
 use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreResult};
@@ -519,7 +519,8 @@ impl ConversationStore for PostgresStore {
             None => locked_participant(&mut tx, conv.id, new.sender_id).await?,
         };
         let was_member = conv.is_member(new.sender_id);
-        let (message, participant) = message::apply_append(&mut conv, Some(sender), new);
+        let (message, participant) =
+            helpdesk_core::store::support::apply_append(&mut conv, Some(sender), new);
         // Statements that may fail on their own run first; the rest is one statement.
         attach(
             &mut tx,

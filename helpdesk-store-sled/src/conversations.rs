@@ -18,9 +18,10 @@ use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::Effects;
-use helpdesk_core::message::{Message, MessageRange, NewMessage, apply_append};
+use helpdesk_core::message::{Message, MessageRange, NewMessage};
 use helpdesk_core::page::Cursor;
 use helpdesk_core::receipt::Participant;
+use helpdesk_core::store::support::apply_append;
 use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreResult};
 
 use crate::attachments::{attach, check_attachable};

@@ -14,7 +14,7 @@ use helpdesk_core::Conflict;
 use helpdesk_core::StoreError;
 use helpdesk_core::event::Effects;
 use helpdesk_core::kb::{Article, ArticleQuery, ArticleStatus, SearchHit, SearchQuery, TagCount};
-use helpdesk_core::search::{self, TermCounts};
+use helpdesk_core::store::support::search::{self, TermCounts};
 use helpdesk_core::store::{KbStore, StoreResult};
 
 use crate::effects::write_effects;

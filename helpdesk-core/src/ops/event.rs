@@ -126,6 +126,7 @@ impl Helpdesk {
 
     /// Who may see `event` now, resolved once (the conversation read once) to check
     /// many viewers, as a server fanning one event out to its sockets does.
+    #[doc(hidden)] // a server's fan-out (helpdesk-http); embedders use subscribe_as
     pub async fn viewers<'e>(&self, event: &'e Event) -> crate::Result<Viewers<'e>> {
         let members = match event.audience.conversation {
             Some(id) => Some(

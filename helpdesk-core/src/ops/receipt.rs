@@ -281,6 +281,7 @@ impl Helpdesk {
     /// names each message's sender, so this reads the members' records instead of the
     /// conversation (whose member list, in a large group, is the expensive part), and
     /// records the deliveries of each conversation in one write.
+    #[doc(hidden)] // a server's delivery records (helpdesk-http); embedders use mark_delivered
     pub async fn mark_pushed(&self, pushed: &[Pushed]) -> Result<()> {
         let mut by_conv: HashMap<Uuid, Vec<&Pushed>> = HashMap::new();
         for p in pushed {
