@@ -40,6 +40,9 @@ pub struct Config {
     pub webhook_retry_schedule: Vec<std::time::Duration>,
     /// Failed-login and signup limits.
     pub limits: crate::limit::Limits,
+    /// How often this instance tells the others sharing the store that it is alive; one
+    /// silent for three heartbeats is gone, and its users offline (default 10 s).
+    pub instance_heartbeat: std::time::Duration,
 }
 
 /// The default webhook retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -64,6 +67,7 @@ impl Default for Config {
             webhooks_allow_private: false,
             webhook_retry_schedule: default_retry_schedule(),
             limits: crate::limit::Limits::default(),
+            instance_heartbeat: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -83,6 +87,7 @@ impl std::fmt::Debug for Config {
             .field("webhooks_allow_private", &self.webhooks_allow_private)
             .field("webhook_retry_schedule", &self.webhook_retry_schedule)
             .field("limits", &self.limits)
+            .field("instance_heartbeat", &self.instance_heartbeat)
             .finish()
     }
 }
@@ -122,6 +127,8 @@ pub(crate) struct Inner {
     /// One password hash at a time per core: hashing is CPU-bound, and each argon2 run
     /// holds `argon2_m_cost` KiB, so more at once only adds memory and latency.
     pub(crate) hashing: tokio::sync::Semaphore,
+    /// This instance on the ephemeral channel, once joined.
+    pub(crate) ephemeral: tokio::sync::OnceCell<Arc<crate::ops::ephemeral::Ephemeral>>,
 }
 
 impl Helpdesk {
@@ -138,6 +145,7 @@ impl Helpdesk {
                 clock,
                 config,
                 jwt_keys: tokio::sync::OnceCell::new(),
+                ephemeral: tokio::sync::OnceCell::new(),
                 live: crate::event::Live::new(),
                 hashing: tokio::sync::Semaphore::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),

@@ -32,6 +32,7 @@ pub mod attachment;
 pub mod auth;
 pub mod clock;
 pub mod conversation;
+pub mod ephemeral;
 pub mod error;
 pub mod event;
 pub mod inbox;
@@ -59,6 +60,7 @@ mod helpdesk;
 mod ops;
 
 pub use ops::background::{Background, BackgroundTasks};
+pub use ops::ephemeral::{Ephemeral, Notice, NoticeKind};
 
 pub use error::{Conflict, Error, ErrorKind, FieldError, Result, StoreError};
 

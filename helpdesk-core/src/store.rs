@@ -21,12 +21,14 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::archive::{Record, RecordKind};
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
 use crate::conversation::{Conversation, ConversationKind, Member};
+use crate::ephemeral::Signal;
 use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
 use crate::kb::{Article, ArticleQuery, SearchHit, SearchQuery, TagCount};
@@ -50,6 +52,40 @@ pub mod support {
     pub use crate::message::apply_append;
     pub use crate::receipt::push_mark;
     pub use crate::search;
+
+    use super::StoreResult;
+    use crate::ephemeral::Signal;
+    use tokio::sync::broadcast;
+
+    /// The ephemeral channel of a store that lives in one process (memory, sled), and
+    /// the local fan-out of one that receives signals from elsewhere (PostgreSQL).
+    #[derive(Debug)]
+    pub struct SignalBus(broadcast::Sender<Signal>);
+
+    impl SignalBus {
+        /// How many signals a subscriber may fall behind before it loses the oldest.
+        pub const CAPACITY: usize = 1024;
+
+        /// A bus nobody listens to yet.
+        pub fn new() -> Self {
+            SignalBus(broadcast::channel(Self::CAPACITY).0)
+        }
+        /// Hands `signal` to every subscriber (none: dropped, as a hint may be).
+        pub fn publish(&self, signal: Signal) -> StoreResult<()> {
+            let _ = self.0.send(signal);
+            Ok(())
+        }
+        /// Signals published from now on.
+        pub fn subscribe(&self) -> super::SignalReceiver {
+            self.0.subscribe()
+        }
+    }
+
+    impl Default for SignalBus {
+        fn default() -> Self {
+            SignalBus::new()
+        }
+    }
 }
 
 /// A store result.
@@ -487,6 +523,22 @@ pub trait ArchiveStore: Send + Sync {
     async fn import_records(&self, records: &[Record]) -> StoreResult<()>;
 }
 
+/// The ephemeral channel beside the log: signals (typing, presence, heartbeats) that
+/// reach every instance sharing the store, this one included, and are kept nowhere.
+/// Best effort: a signal lost on the way is a lost hint. Single-process stores deliver
+/// in process ([`support::SignalBus`]).
+#[async_trait]
+pub trait EphemeralStore: Send + Sync {
+    /// Sends `signal` to the subscribers of every instance (PostgreSQL: `NOTIFY`, outside
+    /// any transaction).
+    async fn publish(&self, signal: &Signal) -> StoreResult<()>;
+    /// The signals published from now on, on any instance.
+    async fn subscribe_signals(&self) -> StoreResult<SignalReceiver>;
+}
+
+/// A subscription to the ephemeral channel ([`EphemeralStore::subscribe_signals`]).
+pub type SignalReceiver = broadcast::Receiver<Signal>;
+
 /// Everything a backend provides. Implemented for every type that implements all the
 /// aggregate traits.
 pub trait Store:
@@ -500,6 +552,7 @@ pub trait Store:
     + EventStore
     + WebhookStore
     + ArchiveStore
+    + EphemeralStore
     + 'static
 {
 }
@@ -515,6 +568,7 @@ impl<T> Store for T where
         + EventStore
         + WebhookStore
         + ArchiveStore
+        + EphemeralStore
         + 'static
 {
 }

@@ -1,5 +1,6 @@
-//! The event log (`events_after`, `last_event_id`, `append_effects`) and the LISTEN side
-//! of `NOTIFY helpdesk_events` behind `wait_for_external_events`.
+//! The event log (`events_after`, `last_event_id`, `append_effects`) and the store's
+//! LISTEN connection: `helpdesk_events` behind `wait_for_external_events`, and the
+//! ephemeral channel's `helpdesk_ephemeral` (see `ephemeral.rs`).
 //!
 //! Ids are `xid8 << 20 | position`, so id order is the order of the writing
 //! transactions' xids. A read takes the lowest xid still in progress in its own
@@ -10,12 +11,13 @@
 //! has an xid at or above the frontier, so it can only add ids above what the reader
 //! returned. Nothing committed late is ever skipped.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use helpdesk_core::event::{Effects, Event, EventId};
-use helpdesk_core::store::{EventStore, StoreResult};
+use helpdesk_core::store::support::SignalBus;
+use helpdesk_core::store::{EventStore, SignalReceiver, StoreResult};
 use sqlx::postgres::PgListener;
 use sqlx::{FromRow, PgPool};
 use tokio::sync::watch;
@@ -23,6 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::PostgresStore;
 use crate::effects::{CHANNEL, EVENT_ID_SHIFT};
+use crate::ephemeral::EPHEMERAL_CHANNEL;
 use crate::error::SqlxResultExt;
 use crate::rows::{EventRow, corrupt, decode, i, u};
 
@@ -162,12 +165,14 @@ impl EventStore for PostgresStore {
 }
 
 /// The store's LISTEN connection: a task started on first use that bumps a watch
-/// counter on every notification and on every reconnect (notifications may have been
-/// missed meanwhile, so waiters should poll the log).
+/// counter on every event notification and on every reconnect (notifications may have
+/// been missed meanwhile, so waiters should poll the log), and hands the ephemeral
+/// channel's signals to its local subscribers.
 pub(crate) struct ListenerHandle {
     pool: PgPool,
     state: Mutex<Option<(watch::Receiver<u64>, JoinHandle<()>)>>,
     start: tokio::sync::Mutex<()>,
+    signals: Arc<SignalBus>,
 }
 
 impl ListenerHandle {
@@ -176,7 +181,16 @@ impl ListenerHandle {
             pool,
             state: Mutex::new(None),
             start: tokio::sync::Mutex::new(()),
+            signals: Arc::new(SignalBus::new()),
         }
+    }
+
+    /// The ephemeral signals heard from now on (the connection is listening when this
+    /// returns).
+    pub(crate) async fn subscribe_signals(&self) -> StoreResult<SignalReceiver> {
+        let signals = self.signals.subscribe();
+        self.receiver().await?;
+        Ok(signals)
     }
 
     fn current(&self) -> Option<watch::Receiver<u64>> {
@@ -201,11 +215,11 @@ impl ListenerHandle {
             .await
             .map_err(crate::error::map_err)?;
         listener
-            .listen(CHANNEL)
+            .listen_all([CHANNEL, EPHEMERAL_CHANNEL])
             .await
             .map_err(crate::error::map_err)?;
         let (tx, rx) = watch::channel(0u64);
-        let task = tokio::spawn(listen_loop(listener, tx));
+        let task = tokio::spawn(listen_loop(listener, tx, self.signals.clone()));
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, old)) = state.take() {
             old.abort();
@@ -247,9 +261,18 @@ impl Drop for ListenerHandle {
     }
 }
 
-async fn listen_loop(mut listener: PgListener, tx: watch::Sender<u64>) {
+async fn listen_loop(mut listener: PgListener, tx: watch::Sender<u64>, signals: Arc<SignalBus>) {
     loop {
         match listener.try_recv().await {
+            Ok(Some(n)) if n.channel() == EPHEMERAL_CHANNEL => {
+                match serde_json::from_str(n.payload()) {
+                    Ok(signal) => {
+                        let _ = signals.publish(signal);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "unreadable ephemeral signal ignored"),
+                }
+                continue;
+            }
             Ok(Some(_)) => {}
             // The connection was lost; the next `try_recv` reconnects and listens again.
             Ok(None) => tracing::warn!("LISTEN {CHANNEL} connection lost; reconnecting"),

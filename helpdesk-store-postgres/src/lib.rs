@@ -34,6 +34,7 @@ mod archive;
 mod attachments;
 mod conversations;
 mod effects;
+mod ephemeral;
 mod error;
 mod events;
 mod kb;

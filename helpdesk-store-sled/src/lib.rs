@@ -99,6 +99,8 @@ struct Inner {
     db: sled::Db,
     trees: Vec<Tree>,
     flusher: Arc<flush::Flusher>,
+    /// The ephemeral channel: one process holds a sled database, so it stays in process.
+    signals: helpdesk_core::store::support::SignalBus,
 }
 
 impl SledStore {
@@ -137,7 +139,12 @@ impl SledStore {
             .map_err(sled_error)?;
         let flusher = Arc::new(flush::Flusher::new(db.clone()));
         Ok(SledStore {
-            inner: Arc::new(Inner { db, trees, flusher }),
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                flusher,
+                signals: Default::default(),
+            }),
         })
     }
 
@@ -425,5 +432,15 @@ fn open_error(e: sled::Error) -> StoreError {
              stop it or talk to it through its server (`--url`)"
         )),
         other => sled_error(other),
+    }
+}
+
+#[async_trait::async_trait]
+impl helpdesk_core::store::EphemeralStore for SledStore {
+    async fn publish(&self, signal: &helpdesk_core::ephemeral::Signal) -> StoreResult<()> {
+        self.inner.signals.publish(signal.clone())
+    }
+    async fn subscribe_signals(&self) -> StoreResult<helpdesk_core::store::SignalReceiver> {
+        Ok(self.inner.signals.subscribe())
     }
 }

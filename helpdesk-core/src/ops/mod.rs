@@ -7,6 +7,7 @@ mod attachment;
 mod auth;
 pub(crate) mod background;
 pub(crate) mod conversation;
+pub(crate) mod ephemeral;
 mod event;
 mod kb;
 mod limit;

@@ -33,6 +33,7 @@ use crate::webhook::{ClaimedDelivery, Delivery, DeliveryStatus, Webhook};
 #[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    signals: super::support::SignalBus,
 }
 
 struct ConversationData {
@@ -1028,6 +1029,16 @@ impl AttachmentStore for MemoryStore {
     async fn delete_attachment(&self, id: Uuid) -> StoreResult<()> {
         self.lock()?.remove_attachment(id);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl EphemeralStore for MemoryStore {
+    async fn publish(&self, signal: &crate::ephemeral::Signal) -> StoreResult<()> {
+        self.signals.publish(signal.clone())
+    }
+    async fn subscribe_signals(&self) -> StoreResult<SignalReceiver> {
+        Ok(self.signals.subscribe())
     }
 }
 

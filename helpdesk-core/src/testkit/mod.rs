@@ -39,6 +39,7 @@ pub mod archive;
 pub mod attachments;
 pub mod concurrency;
 pub mod conversations;
+pub mod ephemeral;
 pub mod events;
 pub mod kb;
 pub mod limits;
@@ -416,6 +417,12 @@ macro_rules! __conformance_cases {
                 generated_jwt_secret_is_kept_in_store,
                 store_rotate_refresh_checks_hash_and_revocation,
                 store_update_user_email_conflict,
+            }
+            ephemeral {
+                signals_reach_every_subscriber,
+                typing_reaches_members_on_another_instance,
+                presence_counts_sockets_on_every_instance,
+                a_silent_or_departing_instance_takes_its_users_offline,
             }
             limits {
                 failed_logins_are_limited_per_email_and_client,
