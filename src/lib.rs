@@ -40,7 +40,7 @@
 //! use helpdesk::store::memory::MemoryStore;
 //! use helpdesk::ticket::{NewTicketInput, TicketPatch, TicketStatus};
 //! use helpdesk::user::NewUser;
-//! use helpdesk::{Config, Helpdesk, Principal, Role};
+//! use helpdesk::{Config, Helpdesk, PageRequest, Principal, Role};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> helpdesk::Result<()> {
@@ -78,7 +78,7 @@
 //! hd.update_ticket(&carol, ticket.id, resolve).await?;
 //!
 //! // The timeline: every change, oldest first.
-//! let timeline = hd.ticket_events(&andy, ticket.id, None, None).await?;
+//! let timeline = hd.ticket_events(&andy, ticket.id, PageRequest::default()).await?;
 //! let kinds: Vec<&str> = timeline.items.iter().map(|e| e.kind.as_str()).collect();
 //! assert_eq!(kinds, ["created", "status_changed", "assigned", "status_changed", "status_changed"]);
 //! # Ok(())
@@ -217,7 +217,7 @@
 //! ```
 //! # use std::sync::Arc;
 //! # use helpdesk::{Config, Helpdesk, Principal, Role, store::memory::MemoryStore, user::NewUser};
-//! use helpdesk::kb::{ArticlePatch, ArticleStatus, NewArticle};
+//! use helpdesk::kb::{ArticlePatch, ArticleSearch, ArticleStatus, NewArticle};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> helpdesk::Result<()> {
@@ -232,14 +232,14 @@
 //! };
 //! let article = hd.create_article(&andy, draft).await?;
 //! assert_eq!(article.slug, "reset-your-password");
-//! assert!(hd.search_articles(None, "password", None, None).await?.is_empty());
+//! assert!(hd.search_articles(None, ArticleSearch::new("password")).await?.is_empty());
 //!
 //! let publish = ArticlePatch {
 //!     status: Some(ArticleStatus::Published),
 //!     ..ArticlePatch::default()
 //! };
 //! hd.update_article(&andy, article.id, publish).await?;
-//! let hits = hd.search_articles(None, "passwords", None, None).await?;
+//! let hits = hd.search_articles(None, ArticleSearch::new("passwords")).await?;
 //! assert_eq!(hits[0].article.id, article.id);
 //! let by_slug = hd.get_article(None, "reset-your-password").await?;
 //! assert_eq!(by_slug.status, ArticleStatus::Published);
