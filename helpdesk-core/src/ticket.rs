@@ -174,6 +174,44 @@ pub struct Ticket {
     pub version: u64,
 }
 
+/// What a timeline entry records; its `data` follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimelineKind {
+    /// The ticket was opened: `{}`.
+    Created,
+    /// `{from, to}` statuses.
+    StatusChanged,
+    /// `{from, to}` assignees (either may be `null`).
+    Assigned,
+    /// `{from, to}` priorities.
+    PriorityChanged,
+    /// `{added, removed}` tags.
+    TagsChanged,
+    /// `{fields}`: the other fields that changed (subject, description).
+    Updated,
+}
+
+impl TimelineKind {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimelineKind::Created => "created",
+            TimelineKind::StatusChanged => "status_changed",
+            TimelineKind::Assigned => "assigned",
+            TimelineKind::PriorityChanged => "priority_changed",
+            TimelineKind::TagsChanged => "tags_changed",
+            TimelineKind::Updated => "updated",
+        }
+    }
+}
+
+impl std::fmt::Display for TimelineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One entry of a ticket's timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TicketEvent {
@@ -181,14 +219,14 @@ pub struct TicketEvent {
     pub id: Uuid,
     /// The ticket.
     pub ticket_id: Uuid,
-    /// `created`, `status_changed`, `assigned`, `priority_changed`, `tags_changed`, `updated`.
-    pub kind: String,
+    /// What happened.
+    pub kind: TimelineKind,
     /// Who did it (`None`: the system).
     pub actor_id: Option<Uuid>,
     /// When.
     #[serde(deserialize_with = "crate::wire::de_ts")]
     pub at: DateTime<Utc>,
-    /// Details (`{from, to}`, `{added, removed}`, `{fields}`).
+    /// Details, by [`TimelineKind`].
     pub data: serde_json::Value,
 }
 

@@ -231,7 +231,7 @@ impl Writes {
     fn ticket_events(&mut self, es: &[TicketEvent]) {
         let ids: Vec<_> = es.iter().map(|e| e.id).collect();
         let tickets: Vec<_> = es.iter().map(|e| e.ticket_id).collect();
-        let kinds: Vec<_> = es.iter().map(|e| e.kind.clone()).collect();
+        let kinds: Vec<&str> = es.iter().map(|e| e.kind.as_str()).collect();
         let actors: Vec<_> = es.iter().map(|e| e.actor_id).collect();
         let ats: Vec<_> = es.iter().map(|e| e.at).collect();
         let data: Vec<_> = es.iter().map(|e| e.data.clone()).collect();

@@ -266,7 +266,7 @@ impl TryFrom<TicketEventRow> for TicketEvent {
         Ok(TicketEvent {
             id: r.id,
             ticket_id: r.ticket_id,
-            kind: r.kind,
+            kind: json_name(r.kind, "timeline kind")?,
             actor_id: r.actor_id,
             at: r.at,
             data: r.data,

@@ -16,7 +16,7 @@ use helpdesk_core::message::{Message, MessageView, NewMessageInput};
 use helpdesk_core::receipt::MessageStatus;
 use helpdesk_core::ticket::{
     AssigneeFilter, NewTicketInput, Priority, Ticket, TicketEvent, TicketFilter, TicketPatch,
-    TicketSort, TicketStatus,
+    TicketSort, TicketStatus, TimelineKind,
 };
 use helpdesk_core::user::{NewUser, User, UserPatch};
 use helpdesk_core::webhook::{Delivery, DeliveryStatus, NewWebhook, Webhook};
@@ -710,7 +710,7 @@ impl From<TicketWire> for Ticket {
 #[derive(Deserialize)]
 struct TicketEventWire {
     id: Uuid,
-    kind: String,
+    kind: TimelineKind,
     actor_id: Option<Uuid>,
     at: DateTime<Utc>,
     data: serde_json::Value,

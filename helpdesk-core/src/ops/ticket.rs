@@ -75,7 +75,7 @@ pub(crate) fn announce_notifications(fx: &mut Effects) {
 /// The timeline entry and the event data of one ticket change.
 pub(crate) fn timeline(
     t: &Ticket,
-    kind: &str,
+    kind: TimelineKind,
     actor: Option<Uuid>,
     at: DateTime<Utc>,
     data: serde_json::Value,
@@ -83,7 +83,7 @@ pub(crate) fn timeline(
     TicketEvent {
         id: crate::clock::new_id(),
         ticket_id: t.id,
-        kind: kind.to_string(),
+        kind,
         actor_id: actor,
         at,
         data,
@@ -100,14 +100,14 @@ pub(crate) fn ticket_change_effects(
 ) -> Effects {
     let mut fx = Effects::none();
     let mut changed: Vec<&str> = Vec::new();
-    let push = |fx: &mut Effects, kind: &str, data: serde_json::Value| {
+    let push = |fx: &mut Effects, kind: TimelineKind, data: serde_json::Value| {
         fx.ticket_events
             .push(timeline(after, kind, actor, at, data));
     };
     if before.status != after.status {
         push(
             &mut fx,
-            "status_changed",
+            TimelineKind::StatusChanged,
             json!({"from": before.status, "to": after.status}),
         );
         changed.push("status");
@@ -127,7 +127,7 @@ pub(crate) fn ticket_change_effects(
     if before.assignee_id != after.assignee_id {
         push(
             &mut fx,
-            "assigned",
+            TimelineKind::Assigned,
             json!({"from": before.assignee_id, "to": after.assignee_id}),
         );
         changed.push("assignee_id");
@@ -145,7 +145,7 @@ pub(crate) fn ticket_change_effects(
     if before.priority != after.priority {
         push(
             &mut fx,
-            "priority_changed",
+            TimelineKind::PriorityChanged,
             json!({"from": before.priority, "to": after.priority}),
         );
         changed.push("priority");
@@ -163,7 +163,7 @@ pub(crate) fn ticket_change_effects(
             .collect();
         push(
             &mut fx,
-            "tags_changed",
+            TimelineKind::TagsChanged,
             json!({"added": added, "removed": removed}),
         );
         changed.push("tags");
@@ -177,7 +177,7 @@ pub(crate) fn ticket_change_effects(
     .map(|(f, _)| f)
     .collect();
     if !fields.is_empty() {
-        push(&mut fx, "updated", json!({"fields": fields}));
+        push(&mut fx, TimelineKind::Updated, json!({"fields": fields}));
         changed.extend(fields);
     }
     if before.first_response_at != after.first_response_at {
@@ -302,7 +302,7 @@ impl Helpdesk {
         let build = |t: &Ticket| {
             let mut fx = Effects::none();
             fx.ticket_events
-                .push(timeline(t, "created", actor, now, json!({})));
+                .push(timeline(t, TimelineKind::Created, actor, now, json!({})));
             fx.push(NewEvent::new(
                 EventKind::TicketCreated,
                 now,

@@ -330,7 +330,7 @@ pub async fn concurrent_status_moves_follow_table(store: Arc<dyn Store>) {
         .items;
     let moves: Vec<(String, String)> = timeline
         .iter()
-        .filter(|e| e.kind == "status_changed")
+        .filter(|e| e.kind == crate::ticket::TimelineKind::StatusChanged)
         .map(|e| {
             (
                 e.data["from"].as_str().unwrap().to_string(),

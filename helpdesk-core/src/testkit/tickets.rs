@@ -13,7 +13,7 @@ use crate::page::Cursor;
 use crate::store::Store;
 use crate::ticket::{
     AssigneeFilter, NewTicketInput, Priority, Ticket, TicketFilter, TicketPatch, TicketSort,
-    TicketStatus,
+    TicketStatus, TimelineKind,
 };
 use crate::{Error, Principal};
 
@@ -422,7 +422,7 @@ pub async fn requester_message_reopens_pending_and_resolved(store: Arc<dyn Store
         let t = w.hd.get_ticket(&c.p, t.id).await.unwrap();
         assert_eq!(t.status, Open, "from {from}");
         assert_eq!(t.resolved_at, None);
-        let kinds: Vec<String> =
+        let kinds: Vec<TimelineKind> =
             w.hd.ticket_events(&agent.p, t.id, PageRequest::default())
                 .await
                 .unwrap()
@@ -430,7 +430,7 @@ pub async fn requester_message_reopens_pending_and_resolved(store: Arc<dyn Store
                 .into_iter()
                 .map(|e| e.kind)
                 .collect();
-        assert_eq!(kinds.last().map(String::as_str), Some("status_changed"));
+        assert_eq!(kinds.last(), Some(&TimelineKind::StatusChanged));
     }
     let t = ticket_in(&w, &agent, &c, OnHold).await;
     w.send(&c, t.conversation_id, "Any news?").await;
