@@ -75,6 +75,17 @@ enum Signup {
     Closed,
 }
 
+/// `--socketio`: Socket.IO at `/socket.io/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SocketIo {
+    /// Polling, upgraded to a WebSocket, or a WebSocket at once.
+    On,
+    /// No Socket.IO (`/socket.io/` answers 404).
+    Off,
+    /// WebSocket only: several instances without sticky sessions.
+    WebsocketOnly,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the HTTP server.
@@ -134,6 +145,10 @@ struct ServeArgs {
     /// An origin allowed to open WebSockets (repeatable; default any).
     #[arg(long = "ws-origin", env = "HELPDESK_WS_ORIGINS", value_delimiter = ',')]
     ws_origins: Vec<String>,
+    /// Socket.IO at `/socket.io/` (for Flask-SocketIO front ends); `websocket-only`
+    /// when several instances run without sticky sessions.
+    #[arg(long, env = "HELPDESK_SOCKETIO", value_enum, default_value = "on")]
+    socketio: SocketIo,
     /// A proxy (CIDR) whose `X-Forwarded-For` entry names the client (repeatable).
     #[arg(long = "trusted-proxy", env = "HELPDESK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     trusted_proxies: Vec<ipnet::IpNet>,
@@ -242,6 +257,11 @@ async fn serve(store_spec: &str, args: ServeArgs) -> ServeResult {
     let server_config = helpdesk_http::ServerConfig {
         cors_origins: args.cors_origins,
         ws_origins: args.ws_origins,
+        socketio: match args.socketio {
+            SocketIo::On => helpdesk_http::SocketIoMode::On,
+            SocketIo::Off => helpdesk_http::SocketIoMode::Off,
+            SocketIo::WebsocketOnly => helpdesk_http::SocketIoMode::WebsocketOnly,
+        },
         trusted_proxies: args.trusted_proxies,
         webhook_worker: !args.no_webhook_worker,
         ..Default::default()

@@ -34,9 +34,11 @@ pub mod response;
 pub mod router;
 pub mod server;
 pub mod service;
+#[cfg(feature = "socketio")]
+mod socketio;
 pub mod state;
 pub mod ws;
 
 pub use server::{Listener, RunningServer, serve, spawn};
 pub use service::{ClientAddr, HelpdeskService, service};
-pub use state::ServerConfig;
+pub use state::{ServerConfig, SocketIoMode};

@@ -97,13 +97,32 @@ pub struct HelpdeskService {
 
 struct Inner {
     state: Arc<AppState>,
-    router: Router,
+    api: ApiService,
+    /// Socket.IO around the API, when [`ServerConfig::socketio`] is not off.
+    #[cfg(feature = "socketio")]
+    socketio: Option<crate::socketio::SocketIoServer>,
     /// Taken when the shutdown begins.
     running: Mutex<Option<Running>>,
     /// The library's background tasks stopping, once the shutdown began.
     stopping: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The API's dispatch (everything but Socket.IO): cheap to clone.
+#[derive(Clone)]
+pub(crate) struct ApiService(Arc<Api>);
+
+struct Api {
+    state: Arc<AppState>,
+    router: Router,
     /// A request without a [`ClientAddr`] was logged once.
     warned_no_addr: AtomicBool,
+}
+
+impl ApiService {
+    /// Answers a request of the API (a problem+json 404 outside it).
+    pub(crate) async fn handle(&self, req: Request<RequestBody>) -> Resp {
+        self.0.handle(req).await
+    }
 }
 
 /// The work that stops when the shutdown begins.
@@ -127,6 +146,10 @@ impl Inner {
         };
         running.dispatcher.abort();
         self.state.hub.close_all();
+        #[cfg(feature = "socketio")]
+        if let Some(socketio) = &self.socketio {
+            socketio.begin_close();
+        }
         let grace = self.state.config.shutdown_grace;
         // Outside a runtime (the last clone dropped after it), dropping the tasks' handle
         // stops them too, without waiting.
@@ -191,16 +214,22 @@ pub async fn service(hd: Helpdesk, mut config: ServerConfig) -> HelpdeskService 
         },
     });
 
+    let api = ApiService(Arc::new(Api {
+        state: state.clone(),
+        router,
+        warned_no_addr: AtomicBool::new(false),
+    }));
     HelpdeskService {
         inner: Arc::new(Inner {
+            #[cfg(feature = "socketio")]
+            socketio: crate::socketio::SocketIoServer::new(state.clone(), api.clone()),
             state,
-            router,
+            api,
             running: Mutex::new(Some(Running {
                 dispatcher,
                 background,
             })),
             stopping: Mutex::new(None),
-            warned_no_addr: AtomicBool::new(false),
         }),
     }
 }
@@ -259,6 +288,10 @@ impl HelpdeskService {
         if let Some(stopping) = stopping {
             let _ = stopping.await;
         }
+        #[cfg(feature = "socketio")]
+        if let Some(socketio) = &self.inner.socketio {
+            socketio.closed().await;
+        }
     }
 
     /// The library.
@@ -271,9 +304,13 @@ impl HelpdeskService {
         B: hyper::body::Body + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let inner = self.inner.clone();
         let req = req.map(box_body);
-        Box::pin(async move { Ok(inner.handle(req).await) })
+        #[cfg(feature = "socketio")]
+        if let Some(socketio) = &self.inner.socketio {
+            return socketio.call(req);
+        }
+        let api = self.inner.api.clone();
+        Box::pin(async move { Ok(api.handle(req).await) })
     }
 }
 
@@ -323,7 +360,7 @@ fn request_id<B>(req: &Request<B>) -> HeaderValue {
         })
 }
 
-impl Inner {
+impl Api {
     /// The peer's address from the request's [`ClientAddr`], else [`UNKNOWN_CLIENT`].
     fn peer(&self, extensions: &http::Extensions) -> IpAddr {
         match extensions.get::<ClientAddr>() {

@@ -39,6 +39,21 @@ pub struct ServerConfig {
     /// Frames a WebSocket may have waiting; a client that lets more pile up is
     /// disconnected.
     pub ws_queue: usize,
+    /// Socket.IO at `/socket.io/` (`--socketio`): on (polling and WebSocket), off, or
+    /// WebSocket only. Without the crate's `socketio` feature it is always off.
+    pub socketio: SocketIoMode,
+}
+
+/// Whether and how the server speaks Socket.IO at `/socket.io/` (`--socketio`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SocketIoMode {
+    /// Polling, upgraded to a WebSocket, or a WebSocket at once.
+    #[default]
+    On,
+    /// No Socket.IO: `/socket.io/` answers 404 like any unknown path.
+    Off,
+    /// A WebSocket at once only (several instances without sticky sessions).
+    WebsocketOnly,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +68,7 @@ impl Default for ServerConfig {
             webhook_worker: true,
             ws_ping_interval: Duration::from_secs(20),
             ws_queue: 256,
+            socketio: SocketIoMode::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod errors;
 mod mount;
 mod ops;
 mod shapes;
+mod socketio;
 mod tickets;
 mod users;
 mod ws;

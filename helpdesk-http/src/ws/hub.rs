@@ -21,16 +21,16 @@ use uuid::Uuid;
 use super::delivery::Deliveries;
 
 /// What a connection's queue carries: a logged event (serialized once for everyone) or
-/// an ephemeral frame (`typing`, `presence`).
-pub(super) enum Out {
+/// an ephemeral message (`typing`, `presence`).
+pub(crate) enum Out {
     Event(Arc<Fanned>),
-    Frame(Utf8Bytes),
+    Ephemeral(Arc<Ephemeral>),
 }
 
-/// An event and its frame.
-pub(super) struct Fanned {
-    pub(super) event: Arc<Event>,
-    pub(super) frame: Utf8Bytes,
+/// An event and its `/api/ws` frame (Socket.IO sockets serialize the event themselves).
+pub(crate) struct Fanned {
+    pub(crate) event: Arc<Event>,
+    pub(crate) frame: Utf8Bytes,
 }
 
 impl Fanned {
@@ -43,39 +43,66 @@ impl Fanned {
 }
 
 /// The JSON frame of a logged event: `{id, type, at, data}`.
-pub(super) fn event_frame(e: &Event) -> Utf8Bytes {
+pub(crate) fn event_frame(e: &Event) -> Utf8Bytes {
     json!({"id": e.id, "type": e.kind, "at": ts(e.at), "data": e.data})
         .to_string()
         .into()
 }
 
-/// One open socket as the hub sees it.
-pub(super) struct Conn {
+/// An ephemeral message (`typing`, `presence`): not in the log, no id. Its `/api/ws`
+/// frame is `{type, at, data}`, serialized once; Socket.IO emits the same object.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Ephemeral {
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    pub(crate) at: String,
+    pub(crate) data: serde_json::Value,
+    #[serde(skip)]
+    pub(crate) frame: Utf8Bytes,
+}
+
+impl Ephemeral {
+    pub(crate) fn new(kind: &'static str, data: serde_json::Value) -> Self {
+        let at = ts(chrono::Utc::now());
+        let frame = json!({"type": kind, "at": at, "data": data})
+            .to_string()
+            .into();
+        Ephemeral {
+            kind,
+            at,
+            data,
+            frame,
+        }
+    }
+}
+
+/// One open socket as the hub sees it, of either transport (`/api/ws` or Socket.IO).
+pub(crate) struct Conn {
     id: u64,
-    pub(super) user_id: Uuid,
+    pub(crate) user_id: Uuid,
     /// Refreshed on every recheck (a role change applies to later events).
     principal: Mutex<Principal>,
     queue: mpsc::Sender<Out>,
     /// Wakes the connection's task to look at the flags below.
-    pub(super) wake: Notify,
+    pub(crate) wake: Notify,
     /// Its queue overflowed: close it.
-    pub(super) slow: AtomicBool,
+    pub(crate) slow: AtomicBool,
     /// Check the session and the user again now.
-    pub(super) recheck: AtomicBool,
+    pub(crate) recheck: AtomicBool,
 }
 
 impl Conn {
-    pub(super) fn principal(&self) -> Principal {
+    pub(crate) fn principal(&self) -> Principal {
         *self.principal.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn set_principal(&self, p: Principal) {
+    pub(crate) fn set_principal(&self, p: Principal) {
         *self.principal.lock().unwrap_or_else(|e| e.into_inner()) = p;
     }
 
     /// Queues a logged event without waiting; a full queue marks the connection slow
     /// (the client resumes from the log after reconnecting, so nothing is lost).
-    pub(super) fn push(&self, out: Out) {
+    pub(crate) fn push(&self, out: Out) {
         if self.queue.try_send(out).is_err() && !self.slow.swap(true, Ordering::AcqRel) {
             self.wake.notify_one();
         }
@@ -84,8 +111,8 @@ impl Conn {
     /// Queues an ephemeral frame if there is room: `typing` and `presence` are hints,
     /// and a burst of them (a thousand members of one group coming online) must not
     /// cost anyone their connection.
-    fn offer(&self, frame: Utf8Bytes) {
-        let _ = self.queue.try_send(Out::Frame(frame));
+    fn offer(&self, ephemeral: Arc<Ephemeral>) {
+        let _ = self.queue.try_send(Out::Ephemeral(ephemeral));
     }
 }
 
@@ -135,7 +162,7 @@ impl Hub {
 
     /// Adds a connection. Returns it, its queue, the last event it will not get live,
     /// and whether it is the user's first socket (they just came online).
-    pub(super) fn register(
+    pub(crate) fn register(
         &self,
         p: Principal,
         queue: usize,
@@ -158,7 +185,7 @@ impl Hub {
     }
 
     /// Removes a connection; true when it was the user's last (they went offline).
-    pub(super) fn unregister(&self, conn: &Conn) -> bool {
+    pub(crate) fn unregister(&self, conn: &Conn) -> bool {
         let mut g = self.lock();
         let Some(conns) = g.by_user.get_mut(&conn.user_id) else {
             return false;
@@ -188,12 +215,21 @@ impl Hub {
         self.lock().dispatched
     }
 
-    /// Queues an ephemeral frame on every socket of these users.
-    pub(super) fn send_to_users(&self, users: impl IntoIterator<Item = Uuid>, frame: &Utf8Bytes) {
+    /// **The one way `typing` and `presence` leave this process's hands**, for both
+    /// transports (`/api/ws` and Socket.IO): queues `ephemeral` on every socket of
+    /// these users that is open on this server. Across instances this is where the
+    /// store's ephemeral channel goes in: publish there, and let each instance's
+    /// subscriber call the local part (the body below) for the users it holds.
+    pub(crate) fn publish_ephemeral(
+        &self,
+        users: impl IntoIterator<Item = Uuid>,
+        ephemeral: Ephemeral,
+    ) {
+        let ephemeral = Arc::new(ephemeral);
         let g = self.lock();
         for user in users {
             for conn in g.by_user.get(&user).into_iter().flatten() {
-                conn.offer(frame.clone());
+                conn.offer(ephemeral.clone());
             }
         }
     }
@@ -208,13 +244,31 @@ impl Hub {
         }
     }
 
-    /// Records that a message was pushed to a member (written in the background).
-    pub(super) fn delivered(&self, pushed: Pushed) {
-        self.deliveries.record(pushed);
+    /// Records that `e`, written to a socket of `p`, delivered a message to them when
+    /// it is a `message.created` of someone else (written in the background).
+    pub(crate) fn pushed(&self, p: Principal, e: &Event) {
+        if e.kind != helpdesk_core::event::EventKind::MessageCreated {
+            return;
+        }
+        let m = &e.data["message"];
+        let id = |v: &serde_json::Value| v.as_str().and_then(|s| Uuid::parse_str(s).ok());
+        if let (Some(conv), Some(seq), Some(sender)) = (
+            id(&m["conversation_id"]),
+            m["seq"].as_u64(),
+            id(&m["sender_id"]),
+        ) && sender != p.user_id()
+        {
+            self.deliveries.record(Pushed {
+                principal: p,
+                conversation_id: conv,
+                seq,
+                sender_id: sender,
+            });
+        }
     }
 
     /// Counts a connection that ended, by its metrics label.
-    pub(super) fn ended(&self, reason: &'static str) {
+    pub(crate) fn ended(&self, reason: &'static str) {
         *self
             .ended
             .lock()
@@ -255,12 +309,12 @@ impl Hub {
     }
 
     /// Runs a connection's task, tracked so that shutdown can wait for it.
-    pub(super) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
         self.tasks.spawn(task);
     }
 
     /// Watches for [`Hub::close_all`].
-    pub(super) fn closing(&self) -> watch::Receiver<bool> {
+    pub(crate) fn closing(&self) -> watch::Receiver<bool> {
         self.closing.subscribe()
     }
 

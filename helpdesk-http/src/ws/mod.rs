@@ -10,12 +10,16 @@
 //!
 //! Here: the handshake, which starts the connection's task. `hub`: the open sockets
 //! and their tasks; `dispatch`: the event log's fan-out; `session`: one connection's
-//! task; `delivery`: delivery records. The hub uses neither requests nor the server
-//! state (which holds it).
+//! task; `delivery`: delivery records; `ephemeral`: `typing` and `presence`;
+//! `replay`: `resume` from the log. The hub uses neither requests nor the server state
+//! (which holds it). Socket.IO sockets (`crate::socketio`) register with the same hub
+//! and get the same fan-out, `typing`, `presence`, `resume` and delivery records.
 
 mod delivery;
 pub(crate) mod dispatch;
+pub(crate) mod ephemeral;
 pub(crate) mod hub;
+pub(crate) mod replay;
 mod session;
 
 use http::{HeaderValue, StatusCode, header};

@@ -2,15 +2,13 @@
 //! queue to the socket, answers client frames (`ping`, `typing`, `resume`), pings and
 //! rechecks the session, and ends with the close code that says why.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
-use helpdesk_core::event::{Event, EventId, ts};
-use helpdesk_core::message::Pushed;
+use helpdesk_core::event::{Event, EventId};
 use helpdesk_core::{Helpdesk, Principal};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -22,24 +20,15 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use uuid::Uuid;
 
+use super::ephemeral::{self, TypingPace, TypingRefused};
 use super::hub::{Conn, Out, event_frame};
+use super::replay::Replay;
 use crate::state::AppState;
 
 /// How long one frame may take to reach a client before the connection is dropped.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// The smallest pause between two `typing` relays of one connection for one conversation.
-const TYPING_EVERY: Duration = Duration::from_secs(1);
-/// Events read from the log at a time by `resume`.
-const REPLAY_BATCH: usize = 256;
 
 type Socket = WebSocketStream<TokioIo<Upgraded>>;
-
-/// The JSON frame of an ephemeral message (no id: it is not in the log).
-fn ephemeral_frame(kind: &str, data: Value) -> Utf8Bytes {
-    json!({"type": kind, "at": ts(chrono::Utc::now()), "data": data})
-        .to_string()
-        .into()
-}
 
 /// Why a connection ends.
 #[derive(Debug, Clone, Copy)]
@@ -92,13 +81,9 @@ struct Session {
     state: Arc<AppState>,
     conn: Arc<Conn>,
     sink: SplitSink<Socket, Message>,
-    /// Events up to this id were not queued for this socket (they precede it).
-    live_from: EventId,
-    /// The newest event taken from the queue.
-    last_live: Option<EventId>,
-    /// Events up to this id were already replayed by `resume`: skip them in the queue.
-    replayed_to: EventId,
-    typing: HashMap<Uuid, Instant>,
+    /// Which events `resume` takes from the log.
+    replay: Replay,
+    typing: TypingPace,
 }
 
 /// Serves one upgraded socket of `p` until it ends, then closes it and counts why.
@@ -106,17 +91,15 @@ pub(super) async fn run(state: Arc<AppState>, p: Principal, socket: Socket) {
     let hub = state.hub.clone();
     let (conn, queue, live_from, first) = hub.register(p, state.config.ws_queue);
     if first {
-        announce_presence(&state, p.user_id(), true).await;
+        ephemeral::presence(&state, p.user_id(), true).await;
     }
     let (sink, stream) = socket.split();
     let mut session = Session {
         state: state.clone(),
         conn: conn.clone(),
         sink,
-        live_from,
-        last_live: None,
-        replayed_to: EventId(0),
-        typing: HashMap::new(),
+        replay: Replay::new(live_from),
+        typing: TypingPace::default(),
     };
     let end = session.serve(stream, queue).await;
     let last = hub.unregister(&conn);
@@ -129,19 +112,7 @@ pub(super) async fn run(state: Arc<AppState>, p: Principal, socket: Socket) {
         .await;
     }
     if last {
-        announce_presence(&state, p.user_id(), false).await;
-    }
-}
-
-/// Tells the connected users who share a conversation with `user_id` that they came
-/// online or went offline.
-async fn announce_presence(state: &AppState, user_id: Uuid, online: bool) {
-    match state.hd.contacts(user_id).await {
-        Ok(contacts) => {
-            let frame = ephemeral_frame("presence", json!({"user_id": user_id, "online": online}));
-            state.hub.send_to_users(contacts, &frame);
-        }
-        Err(e) => tracing::warn!(error = %e, "cannot announce presence"),
+        ephemeral::presence(&state, p.user_id(), false).await;
     }
 }
 
@@ -280,10 +251,9 @@ impl Session {
     /// Writes an item of the queue.
     async fn deliver(&mut self, out: Out) -> Result<(), Gone> {
         match out {
-            Out::Frame(frame) => self.send(Message::Text(frame)).await,
+            Out::Ephemeral(e) => self.send(Message::Text(e.frame.clone())).await,
             Out::Event(f) => {
-                self.last_live = Some(f.event.id);
-                if f.event.id <= self.replayed_to {
+                if !self.replay.live(f.event.id) {
                     return Ok(());
                 }
                 self.send_event(&f.event, f.frame.clone()).await
@@ -294,24 +264,7 @@ impl Session {
     /// Writes an event; a message pushed to a member counts as delivered to them.
     async fn send_event(&mut self, e: &Event, frame: Utf8Bytes) -> Result<(), Gone> {
         self.send(Message::Text(frame)).await?;
-        if e.kind == helpdesk_core::event::EventKind::MessageCreated {
-            let m = &e.data["message"];
-            let me = self.conn.user_id;
-            let id = |v: &Value| v.as_str().and_then(|s| Uuid::parse_str(s).ok());
-            if let (Some(conv), Some(seq), Some(sender)) = (
-                id(&m["conversation_id"]),
-                m["seq"].as_u64(),
-                id(&m["sender_id"]),
-            ) && sender != me
-            {
-                self.state.hub.delivered(Pushed {
-                    principal: self.conn.principal(),
-                    conversation_id: conv,
-                    seq,
-                    sender_id: sender,
-                });
-            }
-        }
+        self.state.hub.pushed(self.conn.principal(), e);
         Ok(())
     }
 
@@ -354,64 +307,43 @@ impl Session {
 
     /// Relays `typing` to the conversation's other members (at most once a second).
     async fn typing(&mut self, conversation_id: Uuid) -> Result<(), Gone> {
-        let now = Instant::now();
-        if self
-            .typing
-            .get(&conversation_id)
-            .is_some_and(|at| now.duration_since(*at) < TYPING_EVERY)
-        {
+        if self.typing.too_soon(conversation_id) {
             return Ok(());
         }
         let p = self.conn.principal();
-        let conv = match self.hd().get_conversation(&p, conversation_id).await {
-            Ok(view) => view.conversation,
-            Err(_) => return self.error("not_found", "no such conversation").await,
-        };
-        self.typing.insert(conversation_id, now);
-        let frame = ephemeral_frame(
-            "typing",
-            json!({"conversation_id": conversation_id, "user_id": p.user_id()}),
-        );
-        let others = conv
-            .members
-            .iter()
-            .map(|m| m.user_id)
-            .filter(|u| *u != p.user_id());
-        self.state.hub.send_to_users(others, &frame);
-        Ok(())
+        match ephemeral::typing(&self.state, &p, conversation_id).await {
+            Ok(()) => {
+                self.typing.relayed(conversation_id);
+                Ok(())
+            }
+            Err(TypingRefused::NotFound) => self.error("not_found", "no such conversation").await,
+            Err(TypingRefused::Unavailable) => {
+                self.error("unavailable", "cannot read the conversation now")
+                    .await
+            }
+        }
     }
 
     /// Replays the logged events after `after` that this user may see and this socket
     /// has not had yet, in order; the queue then goes on without duplicates.
     async fn replay(&mut self, after: EventId) -> Result<(), Gone> {
-        // Events in (live_from, last_live] already went through the queue.
-        let live = (self.live_from, self.last_live);
-        let mut cursor = after.max(self.replayed_to);
+        let p = self.conn.principal();
+        let mut cursor = self.replay.start(after);
         loop {
-            let batch = match self.hd().events_after(Some(cursor), REPLAY_BATCH).await {
-                Ok(batch) => batch,
+            match self.replay.batch(&self.state.hd, &p, &mut cursor).await {
+                Ok(Some(events)) => {
+                    for e in events {
+                        self.send_event(&e, event_frame(&e)).await?;
+                    }
+                }
+                Ok(None) => return Ok(()),
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot replay the event log");
                     return self
                         .error("unavailable", "cannot read the event log now")
                         .await;
                 }
-            };
-            if batch.is_empty() {
-                break;
-            }
-            for e in batch {
-                cursor = e.id;
-                if e.id > live.0 && live.1.is_some_and(|hi| e.id <= hi) {
-                    continue;
-                }
-                let p = self.conn.principal();
-                if self.hd().may_see(&p, &e).await.unwrap_or(false) {
-                    self.send_event(&e, event_frame(&e)).await?;
-                }
             }
         }
-        self.replayed_to = cursor;
-        Ok(())
     }
 }
