@@ -575,3 +575,47 @@ async fn socketio_transports_auth_and_handshake_answers() {
     assert_eq!(v["connected"], false, "polling is not offered: {v}");
     script.done().await;
 }
+
+#[tokio::test]
+async fn socketio_logout_disconnects_and_shutdown_closes_transports() {
+    let Some(node) = client(node(), "socket.io-client (Node)") else {
+        return;
+    };
+    let app = spawn_app().await;
+    let agent = app.user(Role::Agent, "agent@example.com").await;
+
+    // Logout: the server disconnects the socket (no automatic reconnect).
+    let mut script = Script::start(
+        &node,
+        "client.mjs",
+        "revoked",
+        json!({"base": base(&app), "agent": agent.token}),
+    );
+    script.step("ready").await;
+    let (s, v) = app
+        .post(
+            "/api/auth/logout",
+            &agent.token,
+            json!({"refresh_token": agent.refresh}),
+        )
+        .await;
+    assert!(s.is_success(), "{v}");
+    let v = script.step("disconnect").await;
+    assert_eq!(v["reason"], "io server disconnect");
+    script.done().await;
+
+    // Shutdown: the transport closes (the client would reconnect by itself).
+    let agent = app.login("agent@example.com", "password123").await;
+    let mut script = Script::start(
+        &node,
+        "client.mjs",
+        "shutdown",
+        json!({"base": base(&app), "agent": agent.token}),
+    );
+    script.step("ready").await;
+    let stopped = tokio::time::timeout(Duration::from_secs(10), app.server.shutdown()).await;
+    assert!(stopped.is_ok(), "the server stops within 10 s");
+    let v = script.step("disconnect").await;
+    assert_eq!(v["reason"], "transport close");
+    script.done().await;
+}
