@@ -154,8 +154,9 @@ pub fn conversation_json(c: &Conversation) -> ConversationJson<'_> {
 }
 
 pub(crate) fn validate_title(title: Option<&str>) -> Result<String> {
-    let t = title.map(str::trim).unwrap_or("");
-    crate::text::check("title", t)?;
+    let title = title.unwrap_or("");
+    crate::text::check("title", title)?;
+    let t = title.trim();
     if t.is_empty() || t.chars().count() > 200 {
         return Err(Error::invalid("title", "must be 1 to 200 characters"));
     }

@@ -90,7 +90,7 @@ impl Helpdesk {
             Some(ArticleStatus::Published)
         };
         let query = ArticleQuery {
-            tag: tag.map(|t| t.trim().to_lowercase()),
+            tag: tag.map(|t| crate::tag::fold_tag(&t)),
             status,
             cursor,
             limit,
@@ -166,7 +166,7 @@ impl Helpdesk {
         }
         let query = SearchQuery {
             q,
-            tag: tag.map(|t| t.trim().to_lowercase()),
+            tag: tag.map(|t| crate::tag::fold_tag(&t)),
             include_drafts: is_staff(viewer),
             limit: limit(requested.or(Some(20)))?,
         };

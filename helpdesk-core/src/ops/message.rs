@@ -398,13 +398,12 @@ impl Helpdesk {
         } else if let Some(after) = q.after {
             MessageRange::After(self.visible_message(p, &conv, after).await?.seq)
         } else if let Some(c) = q.cursor {
-            // Older pages carry a positive seq, newer ones a negative one.
-            if c.key > 0 {
-                MessageRange::Before(c.key as u64)
-            } else if c.key < 0 {
+            // Older pages carry a positive seq, newer ones a negative one; zero is before
+            // the first message (a well-formed cursor no page hands out: an empty page).
+            if c.key < 0 {
                 MessageRange::After(c.key.unsigned_abs())
             } else {
-                return Err(Error::invalid("cursor", "is not a valid cursor"));
+                MessageRange::Before(c.key as u64)
             }
         } else {
             MessageRange::Latest

@@ -389,7 +389,7 @@ impl Helpdesk {
             priority: filter.priority,
             assignee: filter.assignee,
             requester_id,
-            tag: filter.tag.map(|t| t.trim().to_lowercase()),
+            tag: filter.tag.map(|t| crate::tag::fold_tag(&t)),
             q: filter.q.filter(|q| !q.trim().is_empty()),
             sort: filter.sort,
             cursor: filter.cursor,

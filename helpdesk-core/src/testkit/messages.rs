@@ -612,6 +612,12 @@ pub async fn pages_latest_then_older(store: Arc<dyn Store>) {
     let (seqs, cursor) = page(&w, &b, d, limit(25)).await;
     assert_eq!(seqs.len(), 25);
     assert_eq!(cursor, None);
+    // A well-formed cursor no page handed out: before the first message, nothing.
+    let before_all = MessagePageQuery {
+        cursor: Some(crate::page::Cursor::new(0, uuid::Uuid::nil())),
+        ..Default::default()
+    };
+    assert_eq!(page(&w, &b, d, before_all).await, (vec![], None));
     expect_err!(
         w.hd.list_messages(&b.p, d, limit(0)).await,
         Error::Validation(_)

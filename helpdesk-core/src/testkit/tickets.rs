@@ -1092,6 +1092,17 @@ pub async fn validation_and_tag_normalisation(store: Arc<dyn Store>) {
     let t = w.hd.create_ticket(&c.p, input).await.unwrap();
     assert_eq!(t.subject, "Tags");
     assert_eq!(t.tags, vec!["billing".to_string(), "vip".to_string()]);
+    // Simple case mapping: `İ` is kept (its full lowercase, `i` and a combining dot, is
+    // not a letter), the rest lowercased; filters fold the same way.
+    let mut input = NewTicketInput::new("Dotted", "x");
+    input.tags = vec![" İSTANBUL ".into()];
+    let dotted = w.hd.create_ticket(&c.p, input).await.unwrap();
+    assert_eq!(dotted.tags, vec!["İstanbul".to_string()]);
+    let by_tag = TicketFilter {
+        tag: Some("İstanBUL".into()),
+        ..Default::default()
+    };
+    assert_eq!(list_ids(&w, &c.p, by_tag).await, vec![dotted.id]);
     let mut input = NewTicketInput::new("Bad tag", "x");
     input.tags = vec!["no/slashes".into()];
     expect_err!(w.hd.create_ticket(&c.p, input).await, Error::Validation(_));
@@ -1099,7 +1110,7 @@ pub async fn validation_and_tag_normalisation(store: Arc<dyn Store>) {
     let agent = w.agent().await;
     assert_eq!(
         list_ids(&w, &agent.p, TicketFilter::default()).await.len(),
-        1
+        2
     );
 }
 
