@@ -149,6 +149,10 @@ struct ServeArgs {
     /// when several instances run without sticky sessions.
     #[arg(long, env = "HELPDESK_SOCKETIO", value_enum, default_value = "on")]
     socketio: SocketIo,
+    /// How often this instance tells the others sharing the store that it is alive
+    /// (typing and presence across instances); one silent for three is gone.
+    #[arg(long, env = "HELPDESK_INSTANCE_HEARTBEAT", default_value = "10s", value_parser = parse_duration)]
+    instance_heartbeat: std::time::Duration,
     /// A proxy (CIDR) whose `X-Forwarded-For` entry names the client (repeatable).
     #[arg(long = "trusted-proxy", env = "HELPDESK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     trusted_proxies: Vec<ipnet::IpNet>,
@@ -251,6 +255,7 @@ async fn serve(store_spec: &str, args: ServeArgs) -> ServeResult {
             signups_per_client: args.signup_limit,
             ..Default::default()
         },
+        instance_heartbeat: args.instance_heartbeat,
         ..Config::default()
     };
     let hd = Helpdesk::new(st, config);

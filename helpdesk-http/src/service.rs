@@ -129,6 +129,8 @@ impl ApiService {
 struct Running {
     /// The WebSocket event fan-out.
     dispatcher: JoinHandle<()>,
+    /// `typing` and `presence` from the library's ephemeral channel to the sockets.
+    relay: JoinHandle<()>,
     /// The library's sweeper and webhook worker.
     background: BackgroundTasks,
 }
@@ -145,6 +147,7 @@ impl Inner {
             return;
         };
         running.dispatcher.abort();
+        running.relay.abort();
         self.state.hub.close_all();
         #[cfg(feature = "socketio")]
         if let Some(socketio) = &self.socketio {
@@ -154,7 +157,15 @@ impl Inner {
         // Outside a runtime (the last clone dropped after it), dropping the tasks' handle
         // stops them too, without waiting.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            *lock(&self.stopping) = Some(rt.spawn(running.background.shutdown(grace)));
+            let hd = self.state.hd.clone();
+            *lock(&self.stopping) = Some(rt.spawn(async move {
+                // The other instances take this one's users offline now, not after
+                // three silent heartbeats.
+                if let Ok(channel) = hd.ephemeral().await {
+                    channel.leave().await;
+                }
+                running.background.shutdown(grace).await
+            }));
         }
     }
 }
@@ -196,6 +207,7 @@ pub async fn service(hd: Helpdesk, mut config: ServerConfig) -> HelpdeskService 
         hub.start_at(s.after());
     }
     let dispatcher = tokio::spawn(dispatch::run(hd.clone(), hub.clone(), subscription));
+    let relay = tokio::spawn(crate::ws::ephemeral::relay(hd.clone(), hub.clone()));
     let router = Router::new(&config.base_path);
     let state = Arc::new(AppState {
         openapi: crate::api::ops::openapi_document(&config.base_path),
@@ -227,6 +239,7 @@ pub async fn service(hd: Helpdesk, mut config: ServerConfig) -> HelpdeskService 
             api,
             running: Mutex::new(Some(Running {
                 dispatcher,
+                relay,
                 background,
             })),
             stopping: Mutex::new(None),

@@ -261,7 +261,8 @@ async fn listen(eph: Weak<Ephemeral>, mut signals: broadcast::Receiver<Signal>) 
         Some(hd) => hd.inner.config.instance_heartbeat,
         None => return,
     };
-    let mut ticker = tokio::time::interval(every);
+    // A zero heartbeat (a misconfiguration) would stop the interval from ticking at all.
+    let mut ticker = tokio::time::interval(every.max(std::time::Duration::from_millis(10)));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {

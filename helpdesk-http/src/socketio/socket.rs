@@ -437,12 +437,10 @@ async fn run(shared: Arc<Shared>, socket: SocketRef, commands: mpsc::UnboundedRe
     let state = shared.state.clone();
     let hub = state.hub.clone();
     let p = shared.principal;
-    let (conn, queue, live_from, first) = hub.register(p, state.config.ws_queue);
+    let (conn, queue, live_from) = hub.register(p, state.config.ws_queue);
     let _ = shared.conn.set(conn.clone());
     socket.join(format!("user:{}", p.user_id()));
-    if first {
-        ephemeral::presence(&state, p.user_id(), true).await;
-    }
+    ephemeral::opened(&state, p.user_id()).await;
     let mut task = Task {
         shared: shared.clone(),
         socket: socket.clone(),
@@ -450,7 +448,7 @@ async fn run(shared: Arc<Shared>, socket: SocketRef, commands: mpsc::UnboundedRe
         replay: Replay::new(live_from),
     };
     let end = task.serve(queue, commands).await;
-    let last = hub.unregister(&conn);
+    hub.unregister(&conn);
     hub.ended(end.label());
     if matches!(end, End::Slow | End::Revoked) {
         // The client sees `io server disconnect` and does not reconnect by itself. A
@@ -458,9 +456,7 @@ async fn run(shared: Arc<Shared>, socket: SocketRef, commands: mpsc::UnboundedRe
         // next ping fails the same way and closes the transport.
         let _ = socket.disconnect();
     }
-    if last {
-        ephemeral::presence(&state, p.user_id(), false).await;
-    }
+    ephemeral::closed(&state, p.user_id()).await;
 }
 
 /// One socket's state in its task.

@@ -1,15 +1,21 @@
-//! `typing` and `presence`, for both transports (`/api/ws` and Socket.IO): who gets
-//! them, and the per-socket pace of `typing`. They leave through
-//! [`super::hub::Hub::publish_ephemeral`], the one place that sends them.
+//! `typing` and `presence`, for both transports (`/api/ws` and Socket.IO), through the
+//! library's ephemeral channel ([`Helpdesk::ephemeral`]), so that they reach the sockets
+//! of every instance sharing the store: sockets report here when they open and close
+//! and when their user types; [`relay`] hands the library's notices to
+//! [`Hub::publish_ephemeral`] for this server's sockets. And the per-socket pace of
+//! `typing`.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use helpdesk_core::Principal;
+use std::sync::Arc;
+
+use helpdesk_core::{Helpdesk, NoticeKind, Principal};
 use serde_json::json;
+use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use super::hub::Ephemeral;
+use super::hub::{Ephemeral, Hub};
 use crate::state::AppState;
 
 /// The smallest pause between two `typing` relays of one socket for one conversation.
@@ -40,41 +46,77 @@ pub(crate) enum TypingRefused {
     Unavailable,
 }
 
-/// Relays `typing` of `p` in a conversation to its other members.
+/// Relays `typing` of `p` in a conversation to its other members, on every instance
+/// sharing the store (the library's ephemeral channel checks that `p` may read it).
 pub(crate) async fn typing(
     state: &AppState,
     p: &Principal,
     conversation_id: Uuid,
 ) -> Result<(), TypingRefused> {
-    let conv = match state.hd.get_conversation(p, conversation_id).await {
-        Ok(view) => view.conversation,
-        Err(helpdesk_core::Error::Store(_)) => return Err(TypingRefused::Unavailable),
-        Err(_) => return Err(TypingRefused::NotFound),
+    let refused = |e: helpdesk_core::Error| match e {
+        helpdesk_core::Error::Store(_) => TypingRefused::Unavailable,
+        _ => TypingRefused::NotFound,
     };
-    let others = conv
-        .members
-        .iter()
-        .map(|m| m.user_id)
-        .filter(|u| *u != p.user_id());
-    state.hub.publish_ephemeral(
-        others,
-        Ephemeral::new(
-            "typing",
-            json!({"conversation_id": conversation_id, "user_id": p.user_id()}),
-        ),
-    );
-    Ok(())
+    let channel = state.hd.ephemeral().await.map_err(refused)?;
+    channel.typing(p, conversation_id).await.map_err(refused)
 }
 
-/// Tells the connected users who share a conversation with `user_id` that they came
-/// online (their first socket of either transport opened) or went offline (their
-/// last one closed).
-pub(crate) async fn presence(state: &AppState, user_id: Uuid, online: bool) {
-    match state.hd.contacts(user_id).await {
-        Ok(contacts) => state.hub.publish_ephemeral(
-            contacts,
-            Ephemeral::new("presence", json!({"user_id": user_id, "online": online})),
-        ),
+/// A socket of `user_id` (either transport) opened: on their first anywhere, their
+/// contacts hear they are online, on every instance.
+pub(crate) async fn opened(state: &AppState, user_id: Uuid) {
+    match state.hd.ephemeral().await {
+        Ok(channel) => channel.opened(user_id).await,
         Err(e) => tracing::warn!(error = %e, "cannot announce presence"),
+    }
+}
+
+/// A socket of `user_id` closed: on their last anywhere, their contacts hear they are
+/// offline.
+pub(crate) async fn closed(state: &AppState, user_id: Uuid) {
+    match state.hd.ephemeral().await {
+        Ok(channel) => channel.closed(user_id).await,
+        Err(e) => tracing::warn!(error = %e, "cannot announce presence"),
+    }
+}
+
+/// Joins this server to the library's ephemeral channel (retrying while the store is
+/// away) and hands each notice to the hub for the sockets it names, until the channel
+/// ends.
+pub(crate) async fn relay(hd: Helpdesk, hub: Arc<Hub>) {
+    let channel = loop {
+        match hd.ephemeral().await {
+            Ok(channel) => break channel,
+            Err(e) => {
+                tracing::warn!(error = %e, "typing and presence wait for the store");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    let mut notices = channel.notices();
+    drop(channel);
+    loop {
+        match notices.recv().await {
+            Ok(notice) => hub.publish_ephemeral(notice.recipients, frame(notice.kind)),
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "typing and presence hints dropped");
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+/// The `/api/ws` frame (and Socket.IO argument) of a notice.
+fn frame(kind: NoticeKind) -> Ephemeral {
+    match kind {
+        NoticeKind::Typing {
+            conversation_id,
+            user_id,
+        } => Ephemeral::new(
+            "typing",
+            json!({"conversation_id": conversation_id, "user_id": user_id}),
+        ),
+        NoticeKind::Presence { user_id, online } => {
+            Ephemeral::new("presence", json!({"user_id": user_id, "online": online}))
+        }
     }
 }

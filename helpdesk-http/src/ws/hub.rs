@@ -160,13 +160,13 @@ impl Hub {
         self.lock().by_user.values().map(Vec::len).sum()
     }
 
-    /// Adds a connection. Returns it, its queue, the last event it will not get live,
-    /// and whether it is the user's first socket (they just came online).
+    /// Adds a connection. Returns it, its queue, and the last event it will not get
+    /// live.
     pub(crate) fn register(
         &self,
         p: Principal,
         queue: usize,
-    ) -> (Arc<Conn>, mpsc::Receiver<Out>, EventId, bool) {
+    ) -> (Arc<Conn>, mpsc::Receiver<Out>, EventId) {
         let (tx, rx) = mpsc::channel(queue.max(1));
         let conn = Arc::new(Conn {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
@@ -178,24 +178,20 @@ impl Hub {
             recheck: AtomicBool::new(false),
         });
         let mut g = self.lock();
-        let conns = g.by_user.entry(p.user_id()).or_default();
-        conns.push(conn.clone());
-        let first = conns.len() == 1;
-        (conn, rx, g.dispatched, first)
+        g.by_user.entry(p.user_id()).or_default().push(conn.clone());
+        (conn, rx, g.dispatched)
     }
 
-    /// Removes a connection; true when it was the user's last (they went offline).
-    pub(crate) fn unregister(&self, conn: &Conn) -> bool {
+    /// Removes a connection.
+    pub(crate) fn unregister(&self, conn: &Conn) {
         let mut g = self.lock();
         let Some(conns) = g.by_user.get_mut(&conn.user_id) else {
-            return false;
+            return;
         };
         conns.retain(|c| c.id != conn.id);
-        let last = conns.is_empty();
-        if last {
+        if conns.is_empty() {
             g.by_user.remove(&conn.user_id);
         }
-        last
     }
 
     /// Marks `event` as fanned out and returns the sockets open now, which may get it
@@ -215,11 +211,9 @@ impl Hub {
         self.lock().dispatched
     }
 
-    /// **The one way `typing` and `presence` leave this process's hands**, for both
-    /// transports (`/api/ws` and Socket.IO): queues `ephemeral` on every socket of
-    /// these users that is open on this server. Across instances this is where the
-    /// store's ephemeral channel goes in: publish there, and let each instance's
-    /// subscriber call the local part (the body below) for the users it holds.
+    /// Queues `typing` or `presence` on every socket of these users open on this server,
+    /// of both transports (`/api/ws` and Socket.IO): what the library's ephemeral channel
+    /// told this server (see `ws::ephemeral::relay`).
     pub(crate) fn publish_ephemeral(
         &self,
         users: impl IntoIterator<Item = Uuid>,

@@ -89,10 +89,8 @@ struct Session {
 /// Serves one upgraded socket of `p` until it ends, then closes it and counts why.
 pub(super) async fn run(state: Arc<AppState>, p: Principal, socket: Socket) {
     let hub = state.hub.clone();
-    let (conn, queue, live_from, first) = hub.register(p, state.config.ws_queue);
-    if first {
-        ephemeral::presence(&state, p.user_id(), true).await;
-    }
+    let (conn, queue, live_from) = hub.register(p, state.config.ws_queue);
+    ephemeral::opened(&state, p.user_id()).await;
     let (sink, stream) = socket.split();
     let mut session = Session {
         state: state.clone(),
@@ -102,7 +100,7 @@ pub(super) async fn run(state: Arc<AppState>, p: Principal, socket: Socket) {
         typing: TypingPace::default(),
     };
     let end = session.serve(stream, queue).await;
-    let last = hub.unregister(&conn);
+    hub.unregister(&conn);
     hub.ended(end.label());
     if let Some(frame) = end.close_frame() {
         let _ = tokio::time::timeout(
@@ -111,9 +109,7 @@ pub(super) async fn run(state: Arc<AppState>, p: Principal, socket: Socket) {
         )
         .await;
     }
-    if last {
-        ephemeral::presence(&state, p.user_id(), false).await;
-    }
+    ephemeral::closed(&state, p.user_id()).await;
 }
 
 /// A frame could not be written: the connection is over.
