@@ -397,8 +397,8 @@ impl Api {
         let origin = req
             .headers()
             .get(header::ORIGIN)
+            .filter(|o| state.config.cors_allows(o))
             .and_then(|o| o.to_str().ok())
-            .filter(|o| state.config.cors_origins.iter().any(|a| a == o))
             .map(str::to_string);
         let method = req.method().clone();
         let path = req.uri().path().to_string();

@@ -44,6 +44,27 @@ pub struct ServerConfig {
     pub socketio: SocketIoMode,
 }
 
+impl ServerConfig {
+    /// Whether a browser page from `origin` gets CORS headers (`--cors-origin`).
+    pub(crate) fn cors_allows(&self, origin: &http::HeaderValue) -> bool {
+        self.cors_origins
+            .iter()
+            .any(|a| a.as_bytes() == origin.as_bytes())
+    }
+
+    /// Whether a page from `origin` (none: not a browser) may open a WebSocket or a
+    /// Socket.IO connection (`--ws-origin`; none listed: any).
+    pub(crate) fn ws_allows(&self, origin: Option<&http::HeaderValue>) -> bool {
+        match origin {
+            Some(origin) if !self.ws_origins.is_empty() => self
+                .ws_origins
+                .iter()
+                .any(|o| o.as_bytes() == origin.as_bytes()),
+            _ => true,
+        }
+    }
+}
+
 /// Whether and how the server speaks Socket.IO at `/socket.io/` (`--socketio`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SocketIoMode {

@@ -88,6 +88,13 @@ impl Server {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// Stops the process with SIGTERM (a graceful shutdown) and waits for it.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let _ = self.child.wait();
+    }
+
     /// Stops the process with SIGKILL (no graceful anything) and waits for it.
     pub fn kill(mut self) {
         let _ = self.child.kill();

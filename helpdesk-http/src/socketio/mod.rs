@@ -101,13 +101,7 @@ impl SocketIoServer {
         let cors = req
             .headers()
             .get(header::ORIGIN)
-            .filter(|o| {
-                state
-                    .config
-                    .cors_origins
-                    .iter()
-                    .any(|a| a.as_bytes() == o.as_bytes())
-            })
+            .filter(|o| state.config.cors_allows(o))
             .cloned();
         let early = self.refusal(&req);
         let fut = early.is_none().then(|| self.svc.call(req));
@@ -148,12 +142,11 @@ impl SocketIoServer {
                 header::ALLOW,
                 HeaderValue::from_static("GET, POST, OPTIONS"),
             );
-            if req.headers().get(header::ORIGIN).is_some_and(|o| {
-                config
-                    .cors_origins
-                    .iter()
-                    .any(|a| a.as_bytes() == o.as_bytes())
-            }) {
+            if req
+                .headers()
+                .get(header::ORIGIN)
+                .is_some_and(|o| config.cors_allows(o))
+            {
                 h.insert(
                     header::ACCESS_CONTROL_ALLOW_METHODS,
                     HeaderValue::from_static("GET, POST"),
@@ -187,11 +180,7 @@ impl SocketIoServer {
         if param("EIO").as_deref() != Some("4") {
             return Some(engine_io_error(5, "Unsupported protocol version"));
         }
-        let origins = &config.ws_origins;
-        if !origins.is_empty()
-            && let Some(origin) = req.headers().get(header::ORIGIN)
-            && !origins.iter().any(|o| o.as_bytes() == origin.as_bytes())
-        {
+        if !config.ws_allows(req.headers().get(header::ORIGIN)) {
             return Some(
                 ApiError::forbidden("this Origin may not open Socket.IO connections")
                     .into_response(),

@@ -70,10 +70,9 @@ pub async fn connect(mut ctx: Ctx) -> ApiResult {
         (false, Some(token)) => state.hd.authenticate(&token).await?,
         _ => ctx.principal().await?,
     };
-    let origins = &state.config.ws_origins;
-    if !origins.is_empty()
-        && let Some(origin) = ctx.parts.headers.get(header::ORIGIN)
-        && !origins.iter().any(|o| o.as_bytes() == origin.as_bytes())
+    if !state
+        .config
+        .ws_allows(ctx.parts.headers.get(header::ORIGIN))
     {
         return Err(ApiError::forbidden("this Origin may not open WebSockets"));
     }
