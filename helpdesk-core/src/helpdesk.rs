@@ -129,6 +129,15 @@ pub(crate) struct Inner {
     pub(crate) hashing: tokio::sync::Semaphore,
     /// This instance on the ephemeral channel, once joined.
     pub(crate) ephemeral: tokio::sync::OnceCell<Arc<crate::ops::ephemeral::Ephemeral>>,
+    /// Notified when the last handle is dropped: the event tailer lets go of the store at
+    /// once (a sled database can then be opened again in the same process).
+    pub(crate) dropped: Arc<tokio::sync::Notify>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.dropped.notify_one();
+    }
 }
 
 impl Helpdesk {
@@ -146,6 +155,7 @@ impl Helpdesk {
                 config,
                 jwt_keys: tokio::sync::OnceCell::new(),
                 ephemeral: tokio::sync::OnceCell::new(),
+                dropped: Arc::new(tokio::sync::Notify::new()),
                 live: crate::event::Live::new(),
                 hashing: tokio::sync::Semaphore::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),

@@ -77,6 +77,7 @@ impl Helpdesk {
             let wake = self.inner.live.wake.clone();
             let store = self.inner.store.clone();
             let sender = self.inner.live.sender.clone();
+            let dropped = self.inner.dropped.clone();
             tokio::spawn(async move {
                 let mut last = store.last_event_id().await.ok().flatten();
                 loop {
@@ -95,6 +96,7 @@ impl Helpdesk {
                         Err(e) => tracing::warn!(error = %e, "event tailer cannot read the log"),
                     }
                     tokio::select! {
+                        _ = dropped.notified() => return,
                         _ = wake.notified() => {}
                         r = store.wait_for_external_events() => {
                             if r.is_err() {
