@@ -151,6 +151,27 @@ impl<A: Adapter> FromMessageParts<A> for AckWanted {
     }
 }
 
+/// The events a client may send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientEvent {
+    JoinConversation,
+    LeaveConversation,
+    Typing,
+    Resume,
+}
+
+impl ClientEvent {
+    fn named(name: &str) -> Option<Self> {
+        Some(match name {
+            "join_conversation" => ClientEvent::JoinConversation,
+            "leave_conversation" => ClientEvent::LeaveConversation,
+            "typing" => ClientEvent::Typing,
+            "resume" => ClientEvent::Resume,
+            _ => return None,
+        })
+    }
+}
+
 /// What a client event asks of the socket's task.
 enum Command {
     /// Replay the events after this one, then tell when they went out.
@@ -221,21 +242,18 @@ impl Shared {
         wants_ack: bool,
         ack: AckSender,
     ) {
-        let result = match (name, data) {
-            (
-                "join_conversation" | "leave_conversation" | "typing" | "resume",
-                Some(Value::Object(data)),
-            ) => match name {
-                "join_conversation" => self.join(s, &data).await,
-                "leave_conversation" => self.leave(s, &data).await,
-                "typing" => self.typing(&data).await,
-                _ => self.resume(&data).await,
+        let result = match (ClientEvent::named(name), data) {
+            (Some(event), Some(Value::Object(data))) => match event {
+                ClientEvent::JoinConversation => self.join(s, &data).await,
+                ClientEvent::LeaveConversation => self.leave(s, &data).await,
+                ClientEvent::Typing => self.typing(&data).await,
+                ClientEvent::Resume => self.resume(&data).await,
             },
-            ("join_conversation" | "leave_conversation" | "typing" | "resume", _) => Err(Refusal(
+            (Some(_), _) => Err(Refusal(
                 "invalid_payload",
                 "the payload must be a JSON object".into(),
             )),
-            _ => Err(Refusal(
+            (None, _) => Err(Refusal(
                 "unknown_event",
                 "events are join_conversation, leave_conversation, typing and resume".into(),
             )),
