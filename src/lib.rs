@@ -170,6 +170,7 @@
 //! | messages | `message.created`, `message.updated`, `message.deleted`, `message.read`, `message.delivered` |
 //! | conversations | `conversation.created`, `conversation.updated`, `conversation.member_added`, `conversation.member_removed` |
 //! | tickets | `ticket.created`, `ticket.updated` |
+//! | groups | `group.created`, `group.updated`, `group.deleted`, `group.member_added`, `group.member_updated`, `group.member_removed` |
 //! | notifications | `notification.created` |
 //! | webhooks | `webhook.test` (to the endpoint under test only, never on a live stream) |
 //!
@@ -186,8 +187,9 @@
 //! # let listed = [
 //! #     "message.created", "message.updated", "message.deleted", "message.read", "message.delivered",
 //! #     "conversation.created", "conversation.updated", "conversation.member_added",
-//! #     "conversation.member_removed", "ticket.created", "ticket.updated", "notification.created",
-//! #     "webhook.test",
+//! #     "conversation.member_removed", "ticket.created", "ticket.updated", "group.created",
+//! #     "group.updated", "group.deleted", "group.member_added", "group.member_updated",
+//! #     "group.member_removed", "notification.created", "webhook.test",
 //! # ];
 //! # assert_eq!(EventKind::ALL.map(EventKind::as_str), listed, "the table above lists every kind");
 //! # let hd = Helpdesk::new(Arc::new(MemoryStore::new()), Config::for_tests());

@@ -30,6 +30,7 @@ use crate::attachment::Attachment;
 use crate::auth::Session;
 use crate::conversation::Conversation;
 use crate::event::Event;
+use crate::group::{Group, Membership};
 use crate::kb::Article;
 use crate::message::Message;
 use crate::notification::Notification;
@@ -40,8 +41,12 @@ use crate::webhook::{Delivery, Webhook};
 
 /// The `format` of an archive header.
 pub const FORMAT: &str = "helpdesk-export";
-/// The archive version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// The archive version this build writes. It reads this one and [`VERSION_1`].
+pub const VERSION: u32 = 2;
+/// The archive version before groups: its tickets go to the importing store's default
+/// group, and its agents and admins become `full` members of it (joined at their
+/// `created_at`), as a store migrated to groups has them.
+pub const VERSION_1: u32 = 1;
 /// The longest line an import accepts (a blob chunk is about 350 KiB of base64).
 pub const MAX_LINE: u64 = 16 * 1024 * 1024;
 /// The counter of ticket numbers (the last number given; numbers are never reused).
@@ -55,8 +60,12 @@ pub enum RecordKind {
     Setting,
     /// [`Counter`], by name (byte order).
     Counter,
+    /// [`Group`], by id.
+    Group,
     /// [`User`], by id.
     User,
+    /// [`Membership`], by (group, user).
+    Membership,
     /// [`Session`], by id.
     Session,
     /// [`Conversation`] with its members, by id.
@@ -87,10 +96,12 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 16] = [
+    pub const ALL: [RecordKind; 18] = [
         RecordKind::Setting,
         RecordKind::Counter,
+        RecordKind::Group,
         RecordKind::User,
+        RecordKind::Membership,
         RecordKind::Session,
         RecordKind::Conversation,
         RecordKind::Participant,
@@ -120,7 +131,9 @@ impl RecordKind {
         match self {
             RecordKind::Setting => "setting",
             RecordKind::Counter => "counter",
+            RecordKind::Group => "group",
             RecordKind::User => "user",
+            RecordKind::Membership => "membership",
             RecordKind::Session => "session",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
@@ -192,7 +205,9 @@ pub enum Record {
     Header(Header),
     Setting(Setting),
     Counter(Counter),
+    Group(Group),
     User(User),
+    Membership(Membership),
     Session(Session),
     Conversation(Conversation),
     Participant(Participant),
@@ -217,7 +232,7 @@ pub enum ArchiveKey {
     Name(String),
     /// Records keyed by their id alone.
     Id(Uuid),
-    /// Participants: (conversation, user).
+    /// Participants: (conversation, user); memberships: (group, user).
     Pair(Uuid, Uuid),
     /// Messages: (conversation, seq).
     Seq(Uuid, u64),
@@ -236,7 +251,9 @@ impl Record {
             Record::Header(_) | Record::End(_) => return None,
             Record::Setting(_) => RecordKind::Setting,
             Record::Counter(_) => RecordKind::Counter,
+            Record::Group(_) => RecordKind::Group,
             Record::User(_) => RecordKind::User,
+            Record::Membership(_) => RecordKind::Membership,
             Record::Session(_) => RecordKind::Session,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
@@ -259,7 +276,9 @@ impl Record {
             Record::Header(_) | Record::End(_) => return None,
             Record::Setting(s) => ArchiveKey::Name(s.key.clone()),
             Record::Counter(c) => ArchiveKey::Name(c.name.clone()),
+            Record::Group(g) => ArchiveKey::Id(g.id),
             Record::User(u) => ArchiveKey::Id(u.id),
+            Record::Membership(m) => ArchiveKey::Pair(m.group_id, m.user_id),
             Record::Session(s) => ArchiveKey::Id(s.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),

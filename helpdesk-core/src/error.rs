@@ -50,6 +50,12 @@ pub enum Conflict {
     Email,
     /// Another article has the slug.
     Slug,
+    /// Another group has the name (compared case-insensitively).
+    Name,
+    /// The record is still referred to (a group holding tickets).
+    InUse,
+    /// The default group cannot be deleted or lose its flag but to another group.
+    Default,
     /// The two users' direct conversation exists.
     Direct,
     /// The record changed since it was read (its version moved): read again and retry.
@@ -67,6 +73,9 @@ impl std::fmt::Display for Conflict {
         f.write_str(match self {
             Conflict::Email => "email",
             Conflict::Slug => "slug",
+            Conflict::Name => "name",
+            Conflict::InUse => "in_use",
+            Conflict::Default => "default",
             Conflict::Direct => "direct",
             Conflict::Version => "version",
             Conflict::Attachment => "attachment",
@@ -119,6 +128,12 @@ pub enum Error {
     /// The KB slug is taken.
     #[error("slug already taken")]
     SlugTaken,
+    /// The name is taken (a group's, compared case-insensitively).
+    #[error("name already taken")]
+    NameTaken,
+    /// The record is still in use (a group holding tickets).
+    #[error("in use: {0}")]
+    InUse(String),
     /// A ticket status move the state machine does not allow.
     #[error("cannot move a ticket from {from} to {to}")]
     InvalidTransition {
@@ -193,6 +208,8 @@ impl Error {
             Error::Conflict(_)
             | Error::EmailTaken
             | Error::SlugTaken
+            | Error::NameTaken
+            | Error::InUse(_)
             | Error::InvalidTransition { .. }
             | Error::TicketClosed
             | Error::Store(StoreError::Conflict(_)) => ErrorKind::Conflict,
@@ -217,6 +234,8 @@ impl Error {
             Error::Conflict(_) | Error::Store(StoreError::Conflict(_)) => "conflict",
             Error::EmailTaken => "email_taken",
             Error::SlugTaken => "slug_taken",
+            Error::NameTaken => "name_taken",
+            Error::InUse(_) => "in_use",
             Error::InvalidTransition { .. } => "invalid_transition",
             Error::TicketClosed => "ticket_closed",
             Error::PayloadTooLarge { .. } => "payload_too_large",

@@ -85,6 +85,24 @@ pub enum EventKind {
     /// `ticket.updated`: A ticket changed: `{ticket, changes}` (the changed field names).
     #[serde(rename = "ticket.updated")]
     TicketUpdated,
+    /// `group.created`: A group was created: `{group}`.
+    #[serde(rename = "group.created")]
+    GroupCreated,
+    /// `group.updated`: A group changed (also the group that lost the default flag): `{group}`.
+    #[serde(rename = "group.updated")]
+    GroupUpdated,
+    /// `group.deleted`: A group was deleted: `{group_id}`.
+    #[serde(rename = "group.deleted")]
+    GroupDeleted,
+    /// `group.member_added`: A user joined a group: `{group_id, user_id, access}`.
+    #[serde(rename = "group.member_added")]
+    GroupMemberAdded,
+    /// `group.member_updated`: A member's level changed: `{group_id, user_id, access}`.
+    #[serde(rename = "group.member_updated")]
+    GroupMemberUpdated,
+    /// `group.member_removed`: A member left a group: `{group_id, user_id, access}` (the level they had).
+    #[serde(rename = "group.member_removed")]
+    GroupMemberRemoved,
     /// `notification.created`: A notification for its recipient: `{notification}`.
     #[serde(rename = "notification.created")]
     NotificationCreated,
@@ -95,7 +113,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -107,6 +125,12 @@ impl EventKind {
         EventKind::ConversationMemberRemoved,
         EventKind::TicketCreated,
         EventKind::TicketUpdated,
+        EventKind::GroupCreated,
+        EventKind::GroupUpdated,
+        EventKind::GroupDeleted,
+        EventKind::GroupMemberAdded,
+        EventKind::GroupMemberUpdated,
+        EventKind::GroupMemberRemoved,
         EventKind::NotificationCreated,
         EventKind::WebhookTest,
     ];
@@ -125,6 +149,12 @@ impl EventKind {
             EventKind::ConversationMemberRemoved => "conversation.member_removed",
             EventKind::TicketCreated => "ticket.created",
             EventKind::TicketUpdated => "ticket.updated",
+            EventKind::GroupCreated => "group.created",
+            EventKind::GroupUpdated => "group.updated",
+            EventKind::GroupDeleted => "group.deleted",
+            EventKind::GroupMemberAdded => "group.member_added",
+            EventKind::GroupMemberUpdated => "group.member_updated",
+            EventKind::GroupMemberRemoved => "group.member_removed",
             EventKind::NotificationCreated => "notification.created",
             EventKind::WebhookTest => "webhook.test",
         }

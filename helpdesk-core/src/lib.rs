@@ -35,6 +35,7 @@ pub mod conversation;
 pub mod ephemeral;
 pub mod error;
 pub mod event;
+pub mod group;
 pub mod inbox;
 pub mod kb;
 pub mod limit;

@@ -31,6 +31,7 @@ use crate::conversation::{Conversation, ConversationKind, Member};
 use crate::ephemeral::Signal;
 use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
+use crate::group::{Group, Membership};
 use crate::kb::{Article, ArticleQuery, SearchHit, SearchQuery, TagCount};
 use crate::message::{Message, MessageRange, NewMessage};
 use crate::notification::Notification;
@@ -107,11 +108,22 @@ pub trait MetaStore: Send + Sync {
 }
 
 /// Users and sessions.
+///
+/// Writing a user applies the staff rule of [`crate::group::staff_change`] in the same
+/// operation: a user inserted as agent or admin, or whose role changes from customer to
+/// agent or admin, becomes a `full` member of the group that is default at that moment
+/// ([`crate::group::staff_membership`] at `user.updated_at`) unless a member already; a
+/// user whose role changes to customer loses every membership. These changes are part of
+/// the user write and, like it, write no event of their own (a store set up with its
+/// first admin stays empty for an import); `group.member_*` events come from
+/// [`GroupStore`]'s membership operations.
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Inserts a user. Email taken: `Conflict::Email`.
+    /// Inserts a user (and their default-group membership, see above). Email taken:
+    /// `Conflict::Email`.
     async fn insert_user(&self, user: &User, fx: &Effects) -> StoreResult<()>;
-    /// Replaces a user. `NotFound` if absent; email taken by another: `Conflict::Email`.
+    /// Replaces a user (and changes memberships, see above). `NotFound` if absent; email
+    /// taken by another: `Conflict::Email`.
     async fn update_user(&self, user: &User, fx: &Effects) -> StoreResult<()>;
     /// A user by id.
     async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>>;
@@ -171,6 +183,60 @@ pub trait UserStore: Send + Sync {
         at: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> StoreResult<()>;
+}
+
+/// Groups and their memberships. Exactly one group is the default at any time; every
+/// store has one from its creation ([`Group::initial_default`], named `Support`).
+#[async_trait]
+pub trait GroupStore: Send + Sync {
+    /// Inserts a group. Its name taken (by [`crate::group::name_key`]): `Conflict::Name`.
+    /// A group inserted with `is_default` takes the flag from the group that had it.
+    /// Writes `effects(former)`, `former` being that group as it is now (flag cleared).
+    async fn insert_group(
+        &self,
+        group: &Group,
+        effects: EffectsFn<'_, Option<Group>>,
+    ) -> StoreResult<()>;
+    /// Replaces a group's name, description and flag. `NotFound` if absent; name taken
+    /// by another: `Conflict::Name`; `is_default: false` over the default group:
+    /// `Conflict::Default`. Setting the flag moves it from the group that had it, and
+    /// writes `effects(former)` as [`GroupStore::insert_group`] does.
+    async fn update_group(
+        &self,
+        group: &Group,
+        effects: EffectsFn<'_, Option<Group>>,
+    ) -> StoreResult<()>;
+    /// Deletes a group with its memberships. `NotFound` if absent; the default group:
+    /// `Conflict::Default`; a group holding any ticket: `Conflict::InUse`, checked in the
+    /// same operation (a ticket created or moved into it meanwhile is counted).
+    async fn delete_group(&self, id: Uuid, fx: &Effects) -> StoreResult<()>;
+    /// A group by id.
+    async fn get_group(&self, id: Uuid) -> StoreResult<Option<Group>>;
+    /// Every group, by [`crate::group::name_key`] then id ([`crate::group::sort_groups`]).
+    async fn list_groups(&self) -> StoreResult<Vec<Group>>;
+    /// The default group (missing: `Corrupt`).
+    async fn default_group(&self) -> StoreResult<Group>;
+    /// Makes `m.user_id` a member of `m.group_id` with `m.access`, or changes the level
+    /// of an existing member (keeping their `created_at`). Group or user missing:
+    /// `NotFound`. Writes `effects(previous)` and returns `previous`: the membership
+    /// before the change (`None`: the user was not a member).
+    async fn put_membership(
+        &self,
+        m: &Membership,
+        effects: EffectsFn<'_, Option<Membership>>,
+    ) -> StoreResult<Option<Membership>>;
+    /// Ends a membership and writes `effects(removed)`; returns the removed membership.
+    /// `NotFound` if the user is not a member.
+    async fn remove_membership(
+        &self,
+        group_id: Uuid,
+        user_id: Uuid,
+        effects: EffectsFn<'_, Membership>,
+    ) -> StoreResult<Membership>;
+    /// A group's memberships in joining order (`(created_at, user_id)`).
+    async fn group_members(&self, group_id: Uuid) -> StoreResult<Vec<Membership>>;
+    /// A user's memberships, by group id.
+    async fn user_memberships(&self, user_id: Uuid) -> StoreResult<Vec<Membership>>;
 }
 
 /// A member to add to a ticket's conversation with the ticket's update
@@ -517,7 +583,10 @@ pub trait ArchiveStore: Send + Sync {
     /// derives from them, so the store then behaves as the exporting one did. Records
     /// arrive in archive order, each after those it refers to; the header and end lines
     /// are ignored. Meant for an empty store (the caller checks): over existing records the
-    /// outcome is unspecified. Each call is atomic. One field is derived, not copied:
+    /// outcome is unspecified, with one exception: the store's own default group (which
+    /// every store has from its start). An imported group with `is_default` takes its
+    /// place: the store's default group, if it has another id, is deleted and its
+    /// memberships move to the imported group. Each call is atomic. One field is derived, not copied:
     /// a message's `internal_reply_count` is counted from the internal replies imported
     /// after it (archives written before the field existed lack it).
     async fn import_records(&self, records: &[Record]) -> StoreResult<()>;
@@ -544,6 +613,7 @@ pub type SignalReceiver = broadcast::Receiver<Signal>;
 pub trait Store:
     MetaStore
     + UserStore
+    + GroupStore
     + TicketStore
     + ConversationStore
     + NotificationStore
@@ -560,6 +630,7 @@ pub trait Store:
 impl<T> Store for T where
     T: MetaStore
         + UserStore
+        + GroupStore
         + TicketStore
         + ConversationStore
         + NotificationStore

@@ -154,6 +154,11 @@ pub struct Ticket {
     pub tags: Vec<String>,
     /// Its conversation (kind `ticket`).
     pub conversation_id: Uuid,
+    /// Its group ([`crate::group::Group`]). Records written before groups existed (a
+    /// version-1 archive) read as nil here, and their import puts them in the default
+    /// group.
+    #[serde(default)]
+    pub group_id: Uuid,
     /// Created.
     #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
@@ -304,6 +309,8 @@ pub struct TicketQuery {
     pub requester_id: Option<Uuid>,
     /// Carrying this tag.
     pub tag: Option<String>,
+    /// In any of these groups (`None`: any group; empty: none).
+    pub group_ids: Option<Vec<Uuid>>,
     /// Case-insensitive substring of subject or description.
     pub q: Option<String>,
     /// The order.
@@ -327,6 +334,10 @@ impl TicketQuery {
             }
             && self.requester_id.is_none_or(|r| r == t.requester_id)
             && self.tag.as_ref().is_none_or(|tag| t.tags.contains(tag))
+            && self
+                .group_ids
+                .as_ref()
+                .is_none_or(|groups| groups.contains(&t.group_id))
             && self.q.as_ref().is_none_or(|q| {
                 let q = q.to_lowercase();
                 t.subject.to_lowercase().contains(&q) || t.description.to_lowercase().contains(&q)
@@ -344,6 +355,7 @@ impl TicketQuery {
 
 /// A ticket to create: the store assigns `ticket.number`, writes the ticket and its
 /// conversation (with a participant record per member) and attaches the attachments.
+/// Its group must exist (else `NotFound`, checked atomically with group deletion).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTicket {
     /// The ticket; `number` is ignored.

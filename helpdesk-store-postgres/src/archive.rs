@@ -26,9 +26,9 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
 use crate::rows::{
-    ArticleRow, AttachmentRow, ConversationRow, DeliveryRow, EventRow, MessageRow, NotificationRow,
-    ParticipantRow, SessionRow, TicketEventRow, TicketRow, UserRow, WebhookRow, corrupt, decode, i,
-    micros,
+    ArticleRow, AttachmentRow, ConversationRow, DeliveryRow, EventRow, GroupRow, MembershipRow,
+    MessageRow, NotificationRow, ParticipantRow, SessionRow, TicketEventRow, TicketRow, UserRow,
+    WebhookRow, corrupt, decode, i, micros,
 };
 
 /// Where a kind lives: table, selected columns, key columns, decoder.
@@ -140,7 +140,14 @@ fn source(kind: RecordKind) -> Source {
             key: &["blob_id", "idx"],
             decode: |r| decode::<BlobChunkRow, _>(r).map(Record::BlobChunk),
         },
+        RecordKind::Group => src!("groups", GroupRow, ["id"], Group),
         RecordKind::User => src!("users", UserRow, ["id"], User),
+        RecordKind::Membership => src!(
+            "group_members",
+            MembershipRow,
+            ["group_id", "user_id"],
+            Membership
+        ),
         RecordKind::Session => src!("sessions", SessionRow, ["id"], Session),
         RecordKind::Conversation => src!("conversations", ConversationRow, ["id"], Conversation),
         RecordKind::Participant => src!(
@@ -273,7 +280,9 @@ impl ArchiveStore for PostgresStore {
                         .store()?;
                     }
                     Record::Counter(c) => set_counter(conn, c).await?,
+                    Record::Group(g) => crate::groups::import_group(conn, g).await?,
                     Record::User(u) => crate::users::insert_user_row(conn, u).await?,
+                    Record::Membership(m) => crate::groups::import_membership(conn, m).await?,
                     Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
                     Record::Conversation(c) => {
                         let mut w = crate::effects::Writes::new();

@@ -45,6 +45,7 @@ fn conflict_of(constraint: Option<&str>) -> Conflict {
         // A second user with the same id counts as the same account: `Email` too.
         Some("users_email_key" | "users_pkey") => Conflict::Email,
         Some("articles_slug") => Conflict::Slug,
+        Some("groups_name") => Conflict::Name,
         Some("conversations_direct_key") => Conflict::Direct,
         _ => Conflict::Unique,
     }

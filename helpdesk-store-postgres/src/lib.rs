@@ -37,6 +37,7 @@ mod effects;
 mod ephemeral;
 mod error;
 mod events;
+mod groups;
 mod kb;
 mod meta;
 mod notifications;

@@ -11,6 +11,7 @@ use helpdesk_core::attachment::{Attachment, AttachmentParent};
 use helpdesk_core::auth::Session;
 use helpdesk_core::conversation::{Conversation, Member};
 use helpdesk_core::event::{Audience, Event, EventId};
+use helpdesk_core::group::{Group, Membership};
 use helpdesk_core::kb::Article;
 use helpdesk_core::message::Message;
 use helpdesk_core::notification::{Notification, NotificationData};
@@ -208,6 +209,7 @@ pub(crate) struct TicketRow {
     assignee_id: Option<Uuid>,
     tags: Vec<String>,
     conversation_id: Uuid,
+    group_id: Uuid,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     first_response_at: Option<DateTime<Utc>>,
@@ -218,7 +220,7 @@ pub(crate) struct TicketRow {
 
 impl TicketRow {
     pub(crate) const COLS: &str = "id, number, subject, description, status, priority, \
-         requester_id, assignee_id, tags, conversation_id, created_at, updated_at, \
+         requester_id, assignee_id, tags, conversation_id, group_id, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version";
 }
 
@@ -236,12 +238,63 @@ impl TryFrom<TicketRow> for Ticket {
             assignee_id: r.assignee_id,
             tags: r.tags,
             conversation_id: r.conversation_id,
+            group_id: r.group_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
             first_response_at: r.first_response_at,
             resolved_at: r.resolved_at,
             closed_at: r.closed_at,
             version: u(r.version),
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct GroupRow {
+    id: Uuid,
+    name: String,
+    description: String,
+    is_default: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl GroupRow {
+    pub(crate) const COLS: &str = "id, name, description, is_default, created_at";
+}
+
+impl TryFrom<GroupRow> for Group {
+    type Error = StoreError;
+    fn try_from(r: GroupRow) -> StoreResult<Group> {
+        Ok(Group {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            is_default: r.is_default,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct MembershipRow {
+    group_id: Uuid,
+    user_id: Uuid,
+    access: String,
+    created_at: DateTime<Utc>,
+}
+
+impl MembershipRow {
+    pub(crate) const COLS: &str = "group_id, user_id, access, created_at";
+}
+
+impl TryFrom<MembershipRow> for Membership {
+    type Error = StoreError;
+    fn try_from(r: MembershipRow) -> StoreResult<Membership> {
+        Ok(Membership {
+            group_id: r.group_id,
+            user_id: r.user_id,
+            access: parse(&r.access, "access")?,
+            created_at: r.created_at,
         })
     }
 }

@@ -146,6 +146,11 @@ impl TicketStore for PostgresStore {
         if let Some(r) = query.requester_id {
             q.push(" AND requester_id = ").push_bind(r);
         }
+        if let Some(groups) = &query.group_ids {
+            q.push(" AND group_id = ANY(")
+                .push_bind(groups.clone())
+                .push(")");
+        }
         if let Some(tag) = &query.tag {
             q.push(" AND tags @> ARRAY[")
                 .push_bind(tag.clone())

@@ -68,12 +68,25 @@ impl UserStore for PostgresStore {
     async fn insert_user(&self, user: &User, fx: &Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         insert_user_row(&mut tx, user).await?;
+        crate::groups::apply_staff_change(&mut tx, None, user).await?;
         let wrote = write_effects(&mut tx, fx).await?;
         self.commit(tx, wrote).await
     }
 
     async fn update_user(&self, user: &User, fx: &Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
+        let before: Option<String> =
+            sqlx::query_scalar("SELECT role FROM users WHERE id = $1 FOR UPDATE")
+                .bind(user.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .store()?;
+        let Some(before) = before else {
+            return Err(StoreError::NotFound);
+        };
+        let before = before
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("bad role {before:?}")))?;
         let done = bind_user(
             "UPDATE users SET email = $2, name = $3, role = $4, is_active = $5, \
              password_hash = $6, created_at = $7, updated_at = $8 WHERE id = $1",
@@ -85,6 +98,7 @@ impl UserStore for PostgresStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        crate::groups::apply_staff_change(&mut tx, Some(before), user).await?;
         let wrote = write_effects(&mut tx, fx).await?;
         self.commit(tx, wrote).await
     }

@@ -32,6 +32,8 @@ fn tree_of(kind: RecordKind) -> usize {
     match kind {
         RecordKind::Setting | RecordKind::Counter | RecordKind::Webhook => tree::META,
         RecordKind::User => tree::USERS,
+        RecordKind::Group => tree::GROUPS,
+        RecordKind::Membership => tree::GROUP_MEMBERS,
         RecordKind::Session => tree::SESSIONS,
         RecordKind::Conversation => tree::CONVS,
         RecordKind::Participant => tree::PARTICIPANTS,
@@ -50,7 +52,12 @@ fn tree_of(kind: RecordKind) -> usize {
 /// The key of a record in its kind's tree.
 fn key_of(r: &Record) -> Vec<u8> {
     match r {
-        Record::Header(_) | Record::End(_) | Record::Counter(_) | Record::Webhook(_) => Vec::new(),
+        Record::Header(_)
+        | Record::End(_)
+        | Record::Counter(_)
+        | Record::Webhook(_)
+        | Record::Membership(_) => Vec::new(),
+        Record::Group(g) => g.id.as_bytes().to_vec(),
         Record::Setting(s) => setting_key(&s.key),
         Record::User(u) => u.id.as_bytes().to_vec(),
         Record::Session(s) => s.id.as_bytes().to_vec(),
@@ -89,6 +96,7 @@ fn decode_record(kind: RecordKind, k: &[u8], v: &[u8]) -> StoreResult<Record> {
             })
         }
         RecordKind::User => Record::User(decode(v, what)?),
+        RecordKind::Group => Record::Group(decode(v, what)?),
         RecordKind::Session => Record::Session(decode(v, what)?),
         RecordKind::Conversation => Record::Conversation(decode(v, what)?),
         RecordKind::Participant => Record::Participant(decode(v, what)?),
@@ -100,7 +108,7 @@ fn decode_record(kind: RecordKind, k: &[u8], v: &[u8]) -> StoreResult<Record> {
         RecordKind::Attachment => Record::Attachment(decode(v, what)?),
         RecordKind::Event => Record::Event(decode(v, what)?),
         RecordKind::Delivery => Record::Delivery(decode(v, what)?),
-        RecordKind::Counter | RecordKind::Webhook => {
+        RecordKind::Counter | RecordKind::Webhook | RecordKind::Membership => {
             return Err(StoreError::Corrupt(format!(
                 "{} is not a tree",
                 kind.as_str()
@@ -133,6 +141,15 @@ impl ArchiveStore for SledStore {
                     name: TICKET_NUMBER.into(),
                     value: self.ticket_counter()?,
                 })];
+                return Ok(helpdesk_core::archive::page_of(all, after, limit));
+            }
+            // A group's memberships are one record: staff are few.
+            RecordKind::Membership => {
+                let all = self
+                    .all_memberships()?
+                    .into_iter()
+                    .map(Record::Membership)
+                    .collect();
                 return Ok(helpdesk_core::archive::page_of(all, after, limit));
             }
             // The endpoints are one record in `meta`: few, and already in memory.
@@ -204,6 +221,10 @@ fn import_one(tx: &Tx<'_>, r: &Record) -> TxResult<()> {
         )?,
         Record::Counter(c) => {
             return abort(StoreError::Corrupt(format!("unknown counter `{}`", c.name)));
+        }
+        Record::Group(g) => crate::groups::import_group(tx, g)?,
+        Record::Membership(m) => {
+            crate::groups::put_member(tx, m)?;
         }
         Record::User(u) => {
             put_user(tx, u, None)?;

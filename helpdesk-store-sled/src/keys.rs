@@ -8,7 +8,7 @@ use uuid::Uuid;
 /// them (sled 0.34 serialises transactions anyway, so a wide one costs nothing extra).
 pub(crate) mod tree {
     /// Schema version, counters (ticket number, event id, users, unread notifications),
-    /// settings, and the webhook list (read inside every event-writing transaction).
+    /// settings, the default group's id, and the webhook list (read inside every event-writing transaction).
     pub const META: usize = 0;
     /// user id → User.
     pub const USERS: usize = 1;
@@ -78,8 +78,19 @@ pub(crate) mod tree {
     pub const ATTEMPTS: usize = 33;
     /// `at|id` → the `ATTEMPTS` key: the same attempts by time, to forget old ones.
     pub const ATTEMPTS_BY_TIME: usize = 34;
+    /// group id → Group.
+    pub const GROUPS: usize = 35;
+    /// lowercased group name → group id.
+    pub const GROUP_NAMES: usize = 36;
+    /// group id → its memberships in joining order (one record: a short list, read
+    /// inside transactions).
+    pub const GROUP_MEMBERS: usize = 37;
+    /// user id → the ids of the user's groups (one record, read inside transactions).
+    pub const USER_GROUPS: usize = 38;
+    /// group id → how many tickets it holds (a counter, so deleting checks it).
+    pub const GROUP_TICKETS: usize = 39;
     /// How many trees.
-    pub const COUNT: usize = 35;
+    pub const COUNT: usize = 40;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -119,6 +130,11 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "delivery_due",
     "attempts",
     "attempts_by_time",
+    "groups",
+    "group_names",
+    "group_members",
+    "user_groups",
+    "group_tickets",
 ];
 
 /// A key built from parts.

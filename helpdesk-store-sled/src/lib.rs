@@ -62,6 +62,7 @@ mod attempts;
 mod conversations;
 mod effects;
 mod flush;
+mod groups;
 mod kb;
 mod keys;
 mod meta;
@@ -74,8 +75,10 @@ mod webhooks;
 use keys::{TREE_NAMES, prefix_end};
 
 /// The schema version this build writes and reads. Opening a database of an older
-/// version migrates it (see `migrate`); version 2 added `Message::internal_reply_count`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// version migrates it (see `migrate`); version 2 added `Message::internal_reply_count`,
+/// version 3 groups (the default group holds every older ticket and every agent and
+/// admin as a `full` member).
+pub const SCHEMA_VERSION: u32 = 3;
 /// The key of the schema version record in the `meta` tree (a decimal string).
 pub const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 /// The tree holding the schema version record.
@@ -131,21 +134,27 @@ impl SledStore {
                 Err(e) => return Err(open_error(e)),
             }
         };
-        check_schema(&db)?;
+        let found = check_schema(&db)?;
         let trees = TREE_NAMES
             .iter()
             .map(|name| db.open_tree(name))
             .collect::<sled::Result<Vec<_>>>()
             .map_err(sled_error)?;
         let flusher = Arc::new(flush::Flusher::new(db.clone()));
-        Ok(SledStore {
+        let store = SledStore {
             inner: Arc::new(Inner {
                 db,
                 trees,
                 flusher,
                 signals: Default::default(),
             }),
-        })
+        };
+        if let Some(found) = found {
+            migrate(&store, found)?;
+        }
+        store.ensure_default_group()?;
+        store.inner.db.flush().map_err(sled_error)?;
+        Ok(store)
     }
 
     /// The on-disk size of the database in bytes, as sled reports it.
@@ -269,14 +278,16 @@ impl SledStore {
     }
 }
 
-fn check_schema(db: &sled::Db) -> StoreResult<()> {
+/// Checks the schema version record (writing it in a new database); returns the version
+/// found when it is older than [`SCHEMA_VERSION`] and must be migrated.
+fn check_schema(db: &sled::Db) -> StoreResult<Option<u32>> {
     let meta = db.open_tree(META_TREE).map_err(sled_error)?;
     match meta.get(SCHEMA_VERSION_KEY).map_err(sled_error)? {
         None => {
             meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION.to_string().as_bytes())
                 .map_err(sled_error)?;
             db.flush().map_err(sled_error)?;
-            Ok(())
+            Ok(None)
         }
         Some(v) => {
             let found = std::str::from_utf8(&v)
@@ -292,9 +303,9 @@ fn check_schema(db: &sled::Db) -> StoreResult<()> {
                      open it with a newer helpdesk"
                 )))
             } else if found < SCHEMA_VERSION {
-                migrate(db, &meta, found)
+                Ok(Some(found))
             } else {
-                Ok(())
+                Ok(None)
             }
         }
     }
@@ -303,10 +314,13 @@ fn check_schema(db: &sled::Db) -> StoreResult<()> {
 /// Brings a database of schema version `found` up to [`SCHEMA_VERSION`], one version
 /// at a time. Each step's writes are on disk before the version record moves past it,
 /// and a step run again (after a crash before that) gives the same result.
-fn migrate(db: &sled::Db, meta: &Tree, found: u32) -> StoreResult<()> {
+fn migrate(store: &SledStore, found: u32) -> StoreResult<()> {
+    let db = &store.inner.db;
+    let meta = db.open_tree(META_TREE).map_err(sled_error)?;
     for from in found..SCHEMA_VERSION {
         match from {
             1 => conversations::recount_internal_replies(db)?,
+            2 => store.migrate_to_groups()?,
             _ => {
                 return Err(StoreError::Corrupt(format!(
                     "the database has schema version {found}, older than version \

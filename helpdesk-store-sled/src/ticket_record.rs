@@ -6,7 +6,7 @@
 //!
 //! The list index holds one entry per (dimension, sort order) of a ticket:
 //! `dimension|sort|key|id`, where the dimension is everything (`a`), a status, a
-//! priority, the requester, the assignee (or `n`obody) or a tag, and the sort order is
+//! priority, the requester, the group, the assignee (or `n`obody) or a tag, and the sort order is
 //! created, updated or priority. A query scans the most selective dimension it filters
 //! on, forwards or backwards, from its cursor.
 //!
@@ -51,6 +51,7 @@ fn dimensions(t: &Ticket) -> Vec<Key> {
         status_dim(t.status),
         priority_dim(t.priority),
         Key::new().tag(b'r').id(t.requester_id),
+        Key::new().tag(b'g').id(t.group_id),
         match t.assignee_id {
             Some(u) => Key::new().tag(b'u').id(u),
             None => Key::new().tag(b'n'),
@@ -82,6 +83,12 @@ pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
     if let Some(tag) = &q.tag {
         return vec![Key::new().tag(b't').str(tag)];
     }
+    if let Some(groups) = &q.group_ids {
+        let mut g = groups.clone();
+        g.sort();
+        g.dedup();
+        return g.into_iter().map(|g| Key::new().tag(b'g').id(g)).collect();
+    }
     if !q.statuses.is_empty() {
         let mut s = q.statuses.clone();
         s.sort_by_key(|x| x.as_str());
@@ -97,8 +104,10 @@ pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
     vec![Key::new().tag(b'a')]
 }
 
-/// Writes a ticket and moves its index entries from `old`.
+/// Writes a ticket and moves its index entries, and its count in its group's ticket
+/// counter, from `old`.
 pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxResult<()> {
+    crate::groups::count_ticket(tx, Some(t), old)?;
     if let Some(old) = old {
         for k in index_keys(old) {
             tx.del(tree::TICKET_IDX, k)?;

@@ -17,6 +17,7 @@ use crate::conversations::{
     ConvGather, insert_conversation, join as join_conversation, remove_conversation,
 };
 use crate::effects::write_effects;
+use crate::groups::{check_group, count_ticket};
 use crate::keys::{Key, trailing_id, tree};
 use crate::ticket_record::{index_keys, plan, put_ticket, sort_byte, update_versioned};
 use crate::{SledStore, abort};
@@ -67,6 +68,7 @@ impl TicketStore for SledStore {
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket> {
         self.write(|tx| {
+            check_group(tx, new.ticket.group_id)?;
             check_attachable(tx, &new.attachment_ids)?;
             let mut ticket = new.ticket.clone();
             let number = tx.get_u64(tree::META, TICKET_NUMBER)? + 1;
@@ -94,6 +96,7 @@ impl TicketStore for SledStore {
         fx: &Effects,
     ) -> StoreResult<()> {
         self.write(|tx| {
+            check_group(tx, ticket.group_id)?;
             update_versioned(tx, ticket)?;
             match join {
                 Some(j) if join_conversation(tx, ticket.conversation_id, j.member)? => {
@@ -126,6 +129,7 @@ impl TicketStore for SledStore {
                 for k in index_keys(&t) {
                     tx.del(tree::TICKET_IDX, k)?;
                 }
+                count_ticket(tx, None, Some(&t))?;
                 tx.del(tree::TICKETS, id.as_bytes())?;
                 tx.del(tree::TICKET_NUMBERS, Key::new().i64(t.number))?;
                 for k in &g.timeline {

@@ -14,6 +14,7 @@ use helpdesk_core::store::{AttemptWindow, StoreResult, UserStore};
 use helpdesk_core::user::{User, UserQuery};
 
 use crate::effects::write_effects;
+use crate::groups::apply_staff_change;
 use crate::keys::{Key, trailing_id, tree};
 use crate::{SledStore, Tx, TxResult, abort};
 
@@ -91,6 +92,7 @@ impl UserStore for SledStore {
             put_user(tx, user, None)?;
             let n = tx.get_u64(tree::META, USER_COUNT)?;
             tx.put_u64(tree::META, USER_COUNT, n + 1)?;
+            apply_staff_change(tx, None, user)?;
             write_effects(tx, fx)
         })
         .await
@@ -105,6 +107,7 @@ impl UserStore for SledStore {
                 return abort(StoreError::Conflict(Conflict::Email));
             }
             put_user(tx, user, Some(&old))?;
+            apply_staff_change(tx, Some(old.role), user)?;
             write_effects(tx, fx)
         })
         .await

@@ -15,14 +15,16 @@ use helpdesk_core::StoreError;
 use helpdesk_core::attachment::{Attachment, CHUNK_SIZE};
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::{Audience, Effects, NewEvent};
+use helpdesk_core::group::Access;
 use helpdesk_core::kb::{Article, ArticleStatus, SearchQuery};
 use helpdesk_core::message::{Message, MessageRange, NewMessage};
 use helpdesk_core::principal::Role;
 use helpdesk_core::search;
 use helpdesk_core::store::{
-    AttachmentStore, ConversationStore, EventStore, KbStore, MetaStore, Store, TicketStore,
-    UserStore, WebhookStore,
+    AttachmentStore, ConversationStore, EventStore, GroupStore, KbStore, MetaStore, Store,
+    TicketStore, UserStore, WebhookStore,
 };
+use helpdesk_core::ticket::TicketQuery;
 use helpdesk_core::ticket::{NewTicket, Priority, Ticket, TicketStatus};
 use helpdesk_core::user::User;
 use helpdesk_core::webhook::Webhook;
@@ -387,6 +389,125 @@ fn version_1_database_recounts_internal_replies() {
 }
 
 #[test]
+fn version_2_database_gets_the_default_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = t0();
+    let (customer, agent, admin) = (
+        user("carol@example.com", Role::Customer, at),
+        user("andy@example.com", Role::Agent, at + Duration::seconds(1)),
+        user("ada@example.com", Role::Admin, at + Duration::seconds(2)),
+    );
+    let conv = Uuid::now_v7();
+    let ticket_id = Uuid::now_v7();
+    rt().block_on(async {
+        let s = SledStore::open(dir.path()).unwrap();
+        for u in [&customer, &agent, &admin] {
+            s.insert_user(u, &Effects::none()).await.unwrap();
+        }
+        let group = s.default_group().await.unwrap().id;
+        let ticket = Ticket {
+            id: ticket_id,
+            number: 0,
+            subject: "Printer".into(),
+            description: "On fire".into(),
+            status: TicketStatus::Closed,
+            priority: Priority::Normal,
+            requester_id: customer.id,
+            assignee_id: None,
+            tags: vec![],
+            conversation_id: conv,
+            group_id: group,
+            created_at: at,
+            updated_at: at,
+            first_response_at: None,
+            resolved_at: None,
+            closed_at: Some(at),
+            version: 1,
+        };
+        let new = NewTicket {
+            ticket,
+            conversation: Conversation {
+                kind: ConversationKind::Ticket,
+                ticket_id: Some(ticket_id),
+                ..conversation(conv, &[customer.id], at)
+            },
+            attachment_ids: Vec::new(),
+        };
+        s.create_ticket(&new, &|_| Effects::none()).await.unwrap();
+    });
+    {
+        // Rewrite it as version 2 wrote it: no groups, no memberships, tickets without
+        // `group_id` and without group index entries.
+        let db = open_raw(dir.path());
+        for name in [
+            "groups",
+            "group_names",
+            "group_members",
+            "user_groups",
+            "group_tickets",
+        ] {
+            db.drop_tree(name).unwrap();
+        }
+        let tickets = db.open_tree("tickets").unwrap();
+        for item in tickets.iter() {
+            let (k, v) = item.unwrap();
+            let mut t: serde_json::Value = serde_json::from_slice(&v).unwrap();
+            assert!(t.as_object_mut().unwrap().remove("group_id").is_some());
+            tickets.insert(k, serde_json::to_vec(&t).unwrap()).unwrap();
+        }
+        let idx = db.open_tree("ticket_idx").unwrap();
+        for k in idx.scan_prefix(b"g").keys() {
+            idx.remove(k.unwrap()).unwrap();
+        }
+        let meta = db.open_tree(META_TREE).unwrap();
+        meta.remove(b"default_group").unwrap();
+        meta.insert(SCHEMA_VERSION_KEY, b"2").unwrap();
+        db.flush().unwrap();
+    }
+    rt().block_on(async {
+        let s = SledStore::open(dir.path()).unwrap();
+        let groups = s.list_groups().await.unwrap();
+        assert_eq!(groups.len(), 1);
+        let support = s.default_group().await.unwrap();
+        assert_eq!(support, groups[0]);
+        assert_eq!(support.name, "Support");
+        let t = s.get_ticket(ticket_id).await.unwrap().unwrap();
+        assert_eq!(t.group_id, support.id);
+        let query = TicketQuery {
+            group_ids: Some(vec![support.id]),
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(s.list_tickets(&query).await.unwrap(), vec![t]);
+        let members = s.group_members(support.id).await.unwrap();
+        let who: Vec<(Uuid, Access, DateTime<Utc>)> = members
+            .iter()
+            .map(|m| (m.user_id, m.access, m.created_at))
+            .collect();
+        assert_eq!(
+            who,
+            vec![
+                (agent.id, Access::Full, agent.created_at),
+                (admin.id, Access::Full, admin.created_at)
+            ]
+        );
+        assert!(s.user_memberships(customer.id).await.unwrap().is_empty());
+        // The migrated ticket counts: its group cannot be deleted (it is the default
+        // anyway), and a customer promoted now joins it.
+        let mut promoted = customer.clone();
+        promoted.role = Role::Agent;
+        s.update_user(&promoted, &Effects::none()).await.unwrap();
+        assert_eq!(s.user_memberships(customer.id).await.unwrap().len(), 1);
+    });
+    let version = open_raw(dir.path())
+        .open_tree(META_TREE)
+        .unwrap()
+        .get(SCHEMA_VERSION_KEY)
+        .unwrap();
+    assert_eq!(version.as_deref(), Some(b"3".as_slice()));
+}
+
+#[test]
 fn everything_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let at = t0();
@@ -413,7 +534,7 @@ fn everything_survives_reopening() {
         ArticleStatus::Published,
         at,
     );
-    let new_ticket = |id: Uuid, conv: Uuid| NewTicket {
+    let new_ticket = |id: Uuid, conv: Uuid, group_id: Uuid| NewTicket {
         ticket: Ticket {
             id,
             number: 0,
@@ -425,6 +546,7 @@ fn everything_survives_reopening() {
             assignee_id: None,
             tags: vec!["hardware".into()],
             conversation_id: conv,
+            group_id,
             created_at: at,
             updated_at: at,
             first_response_at: None,
@@ -444,8 +566,9 @@ fn everything_survives_reopening() {
         s.insert_user(&alice, &Effects::none()).await.unwrap();
         s.insert_user(&agent, &Effects::none()).await.unwrap();
         s.insert_webhook(&hook).await.unwrap();
+        let group = s.default_group().await.unwrap().id;
         let t = s
-            .create_ticket(&new_ticket(ticket_id, conv_id), &|_| Effects::none())
+            .create_ticket(&new_ticket(ticket_id, conv_id, group), &|_| Effects::none())
             .await
             .unwrap();
         assert_eq!(t.number, 1);
@@ -504,8 +627,9 @@ fn everything_survives_reopening() {
         assert_eq!(s.last_event_id().await.unwrap().map(|e| e.0), Some(3));
         let deliveries = s.list_deliveries(hook.id, None, 10).await.unwrap();
         assert_eq!(deliveries.len(), 3);
+        let group = s.default_group().await.unwrap().id;
         let t2 = s
-            .create_ticket(&new_ticket(Uuid::now_v7(), Uuid::now_v7()), &|_| {
+            .create_ticket(&new_ticket(Uuid::now_v7(), Uuid::now_v7(), group), &|_| {
                 Effects::none()
             })
             .await

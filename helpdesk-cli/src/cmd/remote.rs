@@ -697,6 +697,8 @@ impl From<TicketWire> for Ticket {
             assignee_id: t.assignee_id,
             tags: t.tags,
             conversation_id: t.conversation_id,
+            // The API does not show a ticket's group yet.
+            group_id: Uuid::nil(),
             created_at: t.created_at,
             updated_at: t.updated_at,
             first_response_at: t.first_response_at,

@@ -185,7 +185,8 @@ impl Helpdesk {
         Ok(summary)
     }
 
-    /// Reads an archive from `input` into this store, which must be empty: no events,
+    /// Reads an archive from `input` into this store (version 2, or version 1 from before
+    /// groups: see [`VERSION_1`]), which must be empty: no events,
     /// articles or webhooks, and no users but the importing admin's own account (so that
     /// a server set up for the import can be called with a token; that account stays,
     /// and must not share its email with a user of the archive). Otherwise
@@ -255,6 +256,9 @@ impl Helpdesk {
         let mut batch_bytes = 0usize;
         let mut line_no: u64 = 0;
         let mut seen_header = false;
+        // A version-1 archive has no groups: its tickets and staff go to this store's
+        // default group.
+        let mut v1_default: Option<uuid::Uuid> = None;
         let mut last: Option<(usize, ArchiveKey)> = None;
         loop {
             buf.clear();
@@ -290,7 +294,7 @@ impl Helpdesk {
                     if seen_header {
                         return Err(Error::invalid(format!("line {line_no}"), "a second header"));
                     }
-                    if h.format != FORMAT || h.version != VERSION {
+                    if h.format != FORMAT || (h.version != VERSION && h.version != VERSION_1) {
                         return Err(Error::invalid(
                             "archive",
                             format!(
@@ -300,6 +304,9 @@ impl Helpdesk {
                         ));
                     }
                     seen_header = true;
+                    if h.version == VERSION_1 {
+                        v1_default = Some(st.default_group().await?.id);
+                    }
                     continue;
                 }
                 _ if !seen_header => {
@@ -349,7 +356,21 @@ impl Helpdesk {
             }
             summary.records += 1;
             batch_bytes += record.weight();
+            let joined = match (v1_default, &record) {
+                (Some(g), Record::User(u)) if u.role.is_staff() => Some(Record::Membership(
+                    crate::group::staff_membership(g, u.id, u.created_at),
+                )),
+                _ => None,
+            };
+            let record = match (v1_default, record) {
+                (Some(g), Record::Ticket(mut t)) if t.group_id.is_nil() => {
+                    t.group_id = g;
+                    Record::Ticket(t)
+                }
+                (_, r) => r,
+            };
             batch.push(record);
+            batch.extend(joined);
             if batch.len() >= IMPORT_BATCH || batch_bytes >= IMPORT_BATCH_BYTES {
                 self.written(st.import_records(&batch)).await?;
                 batch.clear();

@@ -9,6 +9,7 @@ pub(crate) mod background;
 pub(crate) mod conversation;
 pub(crate) mod ephemeral;
 mod event;
+mod group;
 mod kb;
 mod limit;
 mod message;

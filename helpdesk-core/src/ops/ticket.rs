@@ -216,10 +216,25 @@ impl Helpdesk {
         }
     }
 
-    /// Opens a ticket, with its conversation. Customers open tickets for themselves;
-    /// staff may name a requester and an assignee.
+    /// Opens a ticket, with its conversation, in the default group. Customers open
+    /// tickets for themselves; staff may name a requester and an assignee.
     pub async fn create_ticket(&self, p: &Principal, input: NewTicketInput) -> Result<Ticket> {
+        self.create_ticket_in_group(p, input, None).await
+    }
+
+    /// [`Helpdesk::create_ticket`] in a group staff choose (`None`: the default group).
+    /// A customer naming a group: `ForbiddenField("group_id")`; an unknown group:
+    /// invalid `group_id`.
+    pub async fn create_ticket_in_group(
+        &self,
+        p: &Principal,
+        input: NewTicketInput,
+        group_id: Option<Uuid>,
+    ) -> Result<Ticket> {
         if !p.is_staff() {
+            if group_id.is_some() {
+                return Err(Error::ForbiddenField("group_id".into()));
+            }
             if input.requester_id.is_some() {
                 return Err(Error::ForbiddenField("requester_id".into()));
             }
@@ -248,6 +263,11 @@ impl Helpdesk {
                 "must be an agent or an admin",
             ));
         }
+        let unknown_group = || Error::invalid("group_id", "is not a group");
+        let group_id = match group_id {
+            Some(g) => self.st().get_group(g).await?.ok_or_else(unknown_group)?.id,
+            None => self.st().default_group().await?.id,
+        };
         self.check_own_attachments(p, &input.attachment_ids).await?;
         let now = self.now();
         let mut members = vec![Member {
@@ -271,6 +291,7 @@ impl Helpdesk {
             assignee_id: input.assignee_id,
             tags,
             conversation_id: crate::clock::new_id(),
+            group_id,
             created_at: now,
             updated_at: now,
             first_response_at: None,
@@ -350,6 +371,8 @@ impl Helpdesk {
             Err(Error::Store(e)) if e.is_conflict(Conflict::Attachment) => Err(Error::Conflict(
                 "an attachment was attached meanwhile".into(),
             )),
+            // The group was deleted since it was read.
+            Err(Error::Store(crate::error::StoreError::NotFound)) => Err(unknown_group()),
             other => Ok(other?),
         }
     }
@@ -389,6 +412,7 @@ impl Helpdesk {
             priority: filter.priority,
             assignee: filter.assignee,
             requester_id,
+            group_ids: None,
             tag: filter.tag.map(|t| crate::tag::fold_tag(&t)),
             q: filter.q.filter(|q| !q.trim().is_empty()),
             sort: filter.sort,

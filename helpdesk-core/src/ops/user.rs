@@ -50,9 +50,13 @@ impl Helpdesk {
             created_at: now,
             updated_at: now,
         };
-        match self.st().insert_user(&user, &Effects::none()).await {
-            Err(e) if e.is_conflict(Conflict::Email) => Err(Error::EmailTaken),
-            other => other.map(|_| user).map_err(Into::into),
+        // Staff join the default group in the same write (see `UserStore`).
+        match self
+            .written(self.st().insert_user(&user, &Effects::none()))
+            .await
+        {
+            Err(Error::Store(e)) if e.is_conflict(Conflict::Email) => Err(Error::EmailTaken),
+            other => other.map(|_| user),
         }
     }
 
@@ -128,7 +132,9 @@ impl Helpdesk {
     }
 
     /// Changes a user's name, role or activation (admins). Deactivation ends every
-    /// session of the user at once.
+    /// session of the user at once. A role change to agent or admin joins the group that
+    /// is default then as a `full` member; a change to customer ends every membership
+    /// (both in the same write).
     pub async fn update_user(&self, p: &Principal, id: Uuid, patch: UserPatch) -> Result<User> {
         self.require_admin(p).await?;
         let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
@@ -142,7 +148,8 @@ impl Helpdesk {
             user.is_active = active;
         }
         user.updated_at = self.now();
-        self.st().update_user(&user, &Effects::none()).await?;
+        self.written(self.st().update_user(&user, &Effects::none()))
+            .await?;
         if patch.is_active == Some(false) {
             self.st()
                 .revoke_user_sessions(user.id, None, self.now())

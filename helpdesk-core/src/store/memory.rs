@@ -17,6 +17,7 @@ use crate::conversation::{Conversation, ConversationKind, Member};
 use crate::error::Conflict;
 use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
+use crate::group::{Group, Membership, StaffChange, name_key, staff_change, staff_membership};
 use crate::kb::{Article, ArticleQuery, ArticleStatus, TagCount};
 use crate::message::{Message, MessageRange, NewMessage, apply_append};
 use crate::notification::Notification;
@@ -30,7 +31,6 @@ use crate::webhook::{ClaimedDelivery, Delivery, DeliveryStatus, Webhook};
 
 /// A store that keeps everything in memory. For tests, examples and embedding apps that
 /// do not need persistence.
-#[derive(Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
     signals: super::support::SignalBus,
@@ -72,6 +72,9 @@ struct State {
     sessions: HashMap<Uuid, Session>,
     /// Counted attempts by key, oldest first.
     attempts: HashMap<String, Vec<DateTime<Utc>>>,
+    groups: HashMap<Uuid, Group>,
+    /// Each group's memberships in joining order.
+    members: HashMap<Uuid, Vec<Membership>>,
     tickets: HashMap<Uuid, Ticket>,
     ticket_numbers: i64,
     ticket_events: Vec<TicketEvent>,
@@ -87,9 +90,15 @@ struct State {
 }
 
 impl MemoryStore {
-    /// An empty store.
+    /// An empty store: no records but its default group.
     pub fn new() -> Self {
-        MemoryStore::default()
+        let mut state = State::default();
+        let group = Group::initial_default(Utc::now());
+        state.groups.insert(group.id, group);
+        MemoryStore {
+            state: Mutex::new(state),
+            signals: Default::default(),
+        }
     }
 
     fn lock(&self) -> StoreResult<MutexGuard<'_, State>> {
@@ -99,7 +108,87 @@ impl MemoryStore {
     }
 }
 
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore::new()
+    }
+}
+
 impl State {
+    fn default_group(&self) -> StoreResult<&Group> {
+        self.groups
+            .values()
+            .find(|g| g.is_default)
+            .ok_or_else(|| StoreError::Corrupt("no default group".into()))
+    }
+
+    fn name_taken(&self, g: &Group) -> bool {
+        let key = name_key(&g.name);
+        self.groups
+            .values()
+            .any(|o| o.id != g.id && name_key(&o.name) == key)
+    }
+
+    /// Clears the flag of the default group unless it is `g`; returns it as it is now.
+    fn take_default_flag(&mut self, g: &Group) -> Option<Group> {
+        if !g.is_default {
+            return None;
+        }
+        let former = self
+            .groups
+            .values_mut()
+            .find(|o| o.is_default && o.id != g.id)?;
+        former.is_default = false;
+        Some(former.clone())
+    }
+
+    /// The staff rule of `UserStore`: the memberships joined or left by writing `user`
+    /// over a user of role `before`.
+    fn staff_change(
+        &mut self,
+        before: Option<crate::principal::Role>,
+        user: &User,
+    ) -> StoreResult<()> {
+        match staff_change(before, user.role) {
+            StaffChange::None => {}
+            StaffChange::JoinDefault => {
+                let group = self.default_group()?.id;
+                let list = self.members.entry(group).or_default();
+                if !list.iter().any(|m| m.user_id == user.id) {
+                    list.push(staff_membership(group, user.id, user.updated_at));
+                }
+            }
+            StaffChange::LeaveAll => {
+                for list in self.members.values_mut() {
+                    list.retain(|m| m.user_id != user.id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Imports a group; an imported default group replaces the store's own.
+    fn import_group(&mut self, g: &Group) {
+        if g.is_default
+            && let Some(old) = self.groups.values().find(|o| o.is_default && o.id != g.id)
+        {
+            let old = old.id;
+            self.groups.remove(&old);
+            let moved: Vec<Membership> = self
+                .members
+                .remove(&old)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|m| Membership {
+                    group_id: g.id,
+                    ..m
+                })
+                .collect();
+            self.members.entry(g.id).or_default().extend(moved);
+        }
+        self.groups.insert(g.id, g.clone());
+    }
+
     fn write_effects(&mut self, fx: &Effects) {
         for new in &fx.events {
             // Imported logs keep their ids, so the next id follows the last, not the count.
@@ -237,18 +326,20 @@ impl UserStore for MemoryStore {
         if s.email_taken(&user.email, user.id) || s.users.contains_key(&user.id) {
             return Err(StoreError::Conflict(Conflict::Email));
         }
+        s.staff_change(None, user)?;
         s.users.insert(user.id, user.clone());
         s.write_effects(fx);
         Ok(())
     }
     async fn update_user(&self, user: &User, fx: &Effects) -> StoreResult<()> {
         let mut s = self.lock()?;
-        if !s.users.contains_key(&user.id) {
+        let Some(before) = s.users.get(&user.id).map(|u| u.role) else {
             return Err(StoreError::NotFound);
-        }
+        };
         if s.email_taken(&user.email, user.id) {
             return Err(StoreError::Conflict(Conflict::Email));
         }
+        s.staff_change(Some(before), user)?;
         s.users.insert(user.id, user.clone());
         s.write_effects(fx);
         Ok(())
@@ -379,6 +470,129 @@ impl UserStore for MemoryStore {
 }
 
 #[async_trait]
+impl GroupStore for MemoryStore {
+    async fn insert_group(
+        &self,
+        group: &Group,
+        effects: EffectsFn<'_, Option<Group>>,
+    ) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if s.name_taken(group) || s.groups.contains_key(&group.id) {
+            return Err(StoreError::Conflict(Conflict::Name));
+        }
+        let former = s.take_default_flag(group);
+        s.groups.insert(group.id, group.clone());
+        s.write_effects(&effects(&former));
+        Ok(())
+    }
+    async fn update_group(
+        &self,
+        group: &Group,
+        effects: EffectsFn<'_, Option<Group>>,
+    ) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let old = s.groups.get(&group.id).ok_or(StoreError::NotFound)?;
+        if old.is_default && !group.is_default {
+            return Err(StoreError::Conflict(Conflict::Default));
+        }
+        if s.name_taken(group) {
+            return Err(StoreError::Conflict(Conflict::Name));
+        }
+        let former = s.take_default_flag(group);
+        s.groups.insert(group.id, group.clone());
+        s.write_effects(&effects(&former));
+        Ok(())
+    }
+    async fn delete_group(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let g = s.groups.get(&id).ok_or(StoreError::NotFound)?;
+        if g.is_default {
+            return Err(StoreError::Conflict(Conflict::Default));
+        }
+        if s.tickets.values().any(|t| t.group_id == id) {
+            return Err(StoreError::Conflict(Conflict::InUse));
+        }
+        s.groups.remove(&id);
+        s.members.remove(&id);
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn get_group(&self, id: Uuid) -> StoreResult<Option<Group>> {
+        Ok(self.lock()?.groups.get(&id).cloned())
+    }
+    async fn list_groups(&self) -> StoreResult<Vec<Group>> {
+        let mut groups: Vec<Group> = self.lock()?.groups.values().cloned().collect();
+        crate::group::sort_groups(&mut groups);
+        Ok(groups)
+    }
+    async fn default_group(&self) -> StoreResult<Group> {
+        self.lock()?.default_group().cloned()
+    }
+    async fn put_membership(
+        &self,
+        m: &Membership,
+        effects: EffectsFn<'_, Option<Membership>>,
+    ) -> StoreResult<Option<Membership>> {
+        let mut s = self.lock()?;
+        if !s.groups.contains_key(&m.group_id) || !s.users.contains_key(&m.user_id) {
+            return Err(StoreError::NotFound);
+        }
+        let list = s.members.entry(m.group_id).or_default();
+        let previous = match list.iter_mut().find(|x| x.user_id == m.user_id) {
+            Some(x) => {
+                let before = x.clone();
+                x.access = m.access;
+                Some(before)
+            }
+            None => {
+                list.push(m.clone());
+                None
+            }
+        };
+        s.write_effects(&effects(&previous));
+        Ok(previous)
+    }
+    async fn remove_membership(
+        &self,
+        group_id: Uuid,
+        user_id: Uuid,
+        effects: EffectsFn<'_, Membership>,
+    ) -> StoreResult<Membership> {
+        let mut s = self.lock()?;
+        let list = s.members.get_mut(&group_id).ok_or(StoreError::NotFound)?;
+        let i = list
+            .iter()
+            .position(|m| m.user_id == user_id)
+            .ok_or(StoreError::NotFound)?;
+        let removed = list.remove(i);
+        s.write_effects(&effects(&removed));
+        Ok(removed)
+    }
+    async fn group_members(&self, group_id: Uuid) -> StoreResult<Vec<Membership>> {
+        let mut v = self
+            .lock()?
+            .members
+            .get(&group_id)
+            .cloned()
+            .unwrap_or_default();
+        v.sort_by_key(|m| (m.created_at, m.user_id));
+        Ok(v)
+    }
+    async fn user_memberships(&self, user_id: Uuid) -> StoreResult<Vec<Membership>> {
+        let s = self.lock()?;
+        let mut v: Vec<Membership> = s
+            .members
+            .values()
+            .flatten()
+            .filter(|m| m.user_id == user_id)
+            .cloned()
+            .collect();
+        v.sort_by_key(|m| m.group_id);
+        Ok(v)
+    }
+}
+
+#[async_trait]
 impl TicketStore for MemoryStore {
     async fn create_ticket(
         &self,
@@ -386,6 +600,9 @@ impl TicketStore for MemoryStore {
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket> {
         let mut s = self.lock()?;
+        if !s.groups.contains_key(&new.ticket.group_id) {
+            return Err(StoreError::NotFound);
+        }
         s.check_attachable(&new.attachment_ids)?;
         let mut ticket = new.ticket.clone();
         ticket.number = s.ticket_numbers + 1;
@@ -409,6 +626,9 @@ impl TicketStore for MemoryStore {
     ) -> StoreResult<()> {
         let mut s = self.lock()?;
         s.check_ticket_version(ticket)?;
+        if !s.groups.contains_key(&ticket.group_id) {
+            return Err(StoreError::NotFound);
+        }
         let data = s
             .conversations
             .get_mut(&ticket.conversation_id)
@@ -1176,7 +1396,15 @@ impl ArchiveStore for MemoryStore {
                 name: TICKET_NUMBER.into(),
                 value: s.ticket_numbers,
             })],
+            RecordKind::Group => s.groups.values().cloned().map(Record::Group).collect(),
             RecordKind::User => s.users.values().cloned().map(Record::User).collect(),
+            RecordKind::Membership => s
+                .members
+                .values()
+                .flatten()
+                .cloned()
+                .map(Record::Membership)
+                .collect(),
             RecordKind::Session => s.sessions.values().cloned().map(Record::Session).collect(),
             RecordKind::Conversation => s
                 .conversations
@@ -1250,8 +1478,14 @@ impl ArchiveStore for MemoryStore {
                 Record::Counter(c) => {
                     return Err(StoreError::Corrupt(format!("unknown counter `{}`", c.name)));
                 }
+                Record::Group(g) => s.import_group(g),
                 Record::User(u) => {
                     s.users.insert(u.id, u.clone());
+                }
+                Record::Membership(m) => {
+                    let list = s.members.entry(m.group_id).or_default();
+                    list.retain(|x| x.user_id != m.user_id);
+                    list.push(m.clone());
                 }
                 Record::Session(x) => {
                     s.sessions.insert(x.id, x.clone());

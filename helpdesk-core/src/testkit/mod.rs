@@ -41,6 +41,7 @@ pub mod concurrency;
 pub mod conversations;
 pub mod ephemeral;
 pub mod events;
+pub mod groups;
 pub mod kb;
 pub mod limits;
 pub mod messages;
@@ -600,6 +601,15 @@ macro_rules! __conformance_cases {
                 update_get_and_list_deliveries,
                 delete_webhook_removes_deliveries,
                 list_webhooks_in_creation_order,
+            }
+            groups {
+                store_starts_with_the_default_group,
+                names_are_unique_and_groups_listed_by_name,
+                default_flag_moves_and_deletion_rules,
+                staff_join_the_default_group,
+                memberships_put_and_remove,
+                group_events,
+                tickets_belong_to_a_group,
             }
             archive {
                 export_round_trips_through_memory,

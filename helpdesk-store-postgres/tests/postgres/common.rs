@@ -4,7 +4,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::{Audience, Effects, NewEvent};
+use helpdesk_core::store::GroupStore;
 use helpdesk_core::ticket::{NewTicket, Priority, Ticket, TicketStatus};
+use helpdesk_store_postgres::PostgresStore;
 pub use helpdesk_store_postgres::testing::{TestDb, URL_VAR, admin_url};
 use uuid::Uuid;
 
@@ -13,8 +15,9 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap()
 }
 
-/// A new ticket with its conversation, for `requester`.
-pub fn new_ticket(requester: Uuid, at: DateTime<Utc>) -> NewTicket {
+/// A new ticket with its conversation, for `requester`, in the store's default group.
+pub async fn new_ticket(store: &PostgresStore, requester: Uuid, at: DateTime<Utc>) -> NewTicket {
+    let group_id = store.default_group().await.expect("default group").id;
     let ticket_id = Uuid::now_v7();
     let conversation = Conversation {
         id: Uuid::now_v7(),
@@ -45,6 +48,7 @@ pub fn new_ticket(requester: Uuid, at: DateTime<Utc>) -> NewTicket {
             assignee_id: None,
             tags: vec![],
             conversation_id: conversation.id,
+            group_id,
             created_at: at,
             updated_at: at,
             first_response_at: None,

@@ -27,7 +27,7 @@ async fn ticket_numbers_are_unique_and_dense_under_32_writers() {
         .map(|_| {
             let store = db.store.clone();
             tokio::spawn(async move {
-                let new = new_ticket(requester, t0());
+                let new = new_ticket(&store, requester, t0()).await;
                 store
                     .create_ticket(&new, &|_| Effects::none())
                     .await
@@ -43,7 +43,7 @@ async fn ticket_numbers_are_unique_and_dense_under_32_writers() {
     numbers.sort();
     assert_eq!(numbers, (1..=WRITERS as i64).collect::<Vec<_>>());
     // A creation refused on its input fails before it takes a number: no gap.
-    let mut bad = new_ticket(requester, t0());
+    let mut bad = new_ticket(&db.store, requester, t0()).await;
     bad.attachment_ids = vec![Uuid::now_v7()];
     assert!(
         db.store
@@ -53,7 +53,9 @@ async fn ticket_numbers_are_unique_and_dense_under_32_writers() {
     );
     let next = db
         .store
-        .create_ticket(&new_ticket(requester, t0()), &|_| Effects::none())
+        .create_ticket(&new_ticket(&db.store, requester, t0()).await, &|_| {
+            Effects::none()
+        })
         .await
         .unwrap();
     assert_eq!(next.number, WRITERS as i64 + 1);

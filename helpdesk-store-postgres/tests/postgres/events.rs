@@ -61,7 +61,7 @@ async fn a_reader_never_skips_an_event_that_commits_late() {
         .unwrap();
     let late = {
         let store = db.store.clone();
-        let mut new = new_ticket(Uuid::now_v7(), t0());
+        let mut new = new_ticket(&store, Uuid::now_v7(), t0()).await;
         new.attachment_ids = vec![attachment.id];
         tokio::spawn(async move {
             store
@@ -204,7 +204,7 @@ async fn concurrent_writers_and_a_polling_reader_agree_on_the_log() {
                     if (w + n) % 4 == 0 {
                         // Writes that take longer between taking their xid and committing.
                         store
-                            .create_ticket(&new_ticket(Uuid::now_v7(), t0()), &|_| {
+                            .create_ticket(&new_ticket(&store, Uuid::now_v7(), t0()).await, &|_| {
                                 let mut fx = one_event("ticket", n);
                                 fx.events.extend(one_event("ticket.more", n).events);
                                 fx

@@ -13,7 +13,9 @@ use crate::common::{TestDb, new_ticket, t0};
 
 async fn create(db: &TestDb) -> i64 {
     db.store
-        .create_ticket(&new_ticket(Uuid::now_v7(), t0()), &|_| Effects::none())
+        .create_ticket(&new_ticket(&db.store, Uuid::now_v7(), t0()).await, &|_| {
+            Effects::none()
+        })
         .await
         .expect("create ticket")
         .number
@@ -106,12 +108,16 @@ async fn a_creation_failing_after_its_number_leaves_a_gap() {
         ..Effects::none()
     };
     db.store
-        .create_ticket(&new_ticket(Uuid::now_v7(), t0()), &|_| fx.clone())
+        .create_ticket(&new_ticket(&db.store, Uuid::now_v7(), t0()).await, &|_| {
+            fx.clone()
+        })
         .await
         .unwrap();
     let err = db
         .store
-        .create_ticket(&new_ticket(Uuid::now_v7(), t0()), &|_| fx.clone())
+        .create_ticket(&new_ticket(&db.store, Uuid::now_v7(), t0()).await, &|_| {
+            fx.clone()
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
