@@ -4,7 +4,7 @@
 //!
 //! Two instances are two [`Helpdesk`]s over the one store under test, as two servers
 //! over one database are. Signals travel asynchronously, so the cases wait for what they
-//! expect, up to [`PATIENCE`].
+//! expect, up to ten seconds.
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -21,7 +21,7 @@ use crate::{Config, Error, Helpdesk, Notice, NoticeKind};
 /// How long a case waits for a signal or a notice before it fails.
 const PATIENCE: StdDuration = StdDuration::from_secs(10);
 
-/// The next notice that `wanted` accepts; fails after [`PATIENCE`].
+/// The next notice that `wanted` accepts; fails after `PATIENCE`.
 async fn notice(rx: &mut broadcast::Receiver<Notice>, wanted: impl Fn(&Notice) -> bool) -> Notice {
     let found = tokio::time::timeout(PATIENCE, async {
         loop {
@@ -45,7 +45,7 @@ fn second_instance(w: &World) -> Helpdesk {
     Helpdesk::with_clock(w.store.clone(), Config::for_tests(), w.clock.clone())
 }
 
-/// Waits until `check` holds, up to [`PATIENCE`].
+/// Waits until `check` holds, up to `PATIENCE`.
 async fn eventually(what: &str, check: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     while !check() {
