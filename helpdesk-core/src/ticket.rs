@@ -387,6 +387,8 @@ pub struct NewTicketInput {
     pub requester_id: Option<Uuid>,
     /// Assignee (staff only).
     pub assignee_id: Option<Uuid>,
+    /// The group (staff only; default: the default group).
+    pub group_id: Option<Uuid>,
 }
 
 impl NewTicketInput {

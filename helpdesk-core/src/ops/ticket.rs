@@ -216,21 +216,11 @@ impl Helpdesk {
         }
     }
 
-    /// Opens a ticket, with its conversation, in the default group. Customers open
-    /// tickets for themselves; staff may name a requester and an assignee.
+    /// Opens a ticket, with its conversation, in the default group unless staff name
+    /// one (an unknown group: invalid `group_id`). Customers open tickets for
+    /// themselves; staff may name a requester, an assignee and a group.
     pub async fn create_ticket(&self, p: &Principal, input: NewTicketInput) -> Result<Ticket> {
-        self.create_ticket_in_group(p, input, None).await
-    }
-
-    /// [`Helpdesk::create_ticket`] in a group staff choose (`None`: the default group).
-    /// A customer naming a group: `ForbiddenField("group_id")`; an unknown group:
-    /// invalid `group_id`.
-    pub async fn create_ticket_in_group(
-        &self,
-        p: &Principal,
-        input: NewTicketInput,
-        group_id: Option<Uuid>,
-    ) -> Result<Ticket> {
+        let group_id = input.group_id;
         if !p.is_staff() {
             if group_id.is_some() {
                 return Err(Error::ForbiddenField("group_id".into()));

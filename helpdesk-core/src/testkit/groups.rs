@@ -516,22 +516,29 @@ pub async fn tickets_belong_to_a_group(store: Arc<dyn Store>) {
             .await
             .unwrap();
     let support = w.store.default_group().await.unwrap();
-    let input = || NewTicketInput {
+    let in_group = |group_id| NewTicketInput {
         requester_id: Some(c.id()),
+        group_id,
         ..NewTicketInput::new("Invoice", "Wrong amount")
     };
     let t =
-        w.hd.create_ticket_in_group(&agent.p, input(), Some(g.id))
+        w.hd.create_ticket(&agent.p, in_group(Some(g.id)))
             .await
             .unwrap();
     assert_eq!(t.group_id, g.id);
     expect_err!(
-        w.hd.create_ticket_in_group(&c.p, NewTicketInput::new("Mine", "x"), Some(g.id))
+        w.hd.create_ticket(
+            &c.p,
+            NewTicketInput {
+                group_id: Some(g.id),
+                ..NewTicketInput::new("Mine", "x")
+            }
+        )
             .await,
         Error::ForbiddenField(f) if f == "group_id"
     );
     expect_err!(
-        w.hd.create_ticket_in_group(&agent.p, input(), Some(crate::clock::new_id()))
+        w.hd.create_ticket(&agent.p, in_group(Some(crate::clock::new_id())))
             .await,
         Error::Validation(f) if f[0].field == "group_id"
     );
@@ -581,8 +588,7 @@ pub async fn tickets_belong_to_a_group(store: Arc<dyn Store>) {
     // The store refuses a ticket in a group that does not exist.
     let system = Principal::system();
     expect_err!(
-        w.hd.create_ticket_in_group(&system, input(), Some(g.id))
-            .await,
+        w.hd.create_ticket(&system, in_group(Some(g.id))).await,
         Error::Validation(_)
     );
 }

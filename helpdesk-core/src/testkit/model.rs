@@ -1391,6 +1391,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                     .collect(),
                 requester_id: requester.map(|u| s.who(u).id()),
                 assignee_id: assignee.map(|u| s.who(u).id()),
+                group_id: None,
             };
             let p = s.who(r.actor).p;
             let result = s.hd.create_ticket(&p, input).await;

@@ -86,6 +86,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
                 attachment_ids: b.attachment_ids,
                 requester_id: b.requester_id,
                 assignee_id: b.assignee_id,
+                group_id: None,
             },
         )
         .await?;
