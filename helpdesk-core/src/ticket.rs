@@ -430,6 +430,9 @@ pub struct TicketFilter {
     pub assignee: Option<AssigneeFilter>,
     /// Requester.
     pub requester_id: Option<Uuid>,
+    /// In any of these groups (empty: any the caller sees). Staff only: a customer
+    /// naming groups is `Forbidden`.
+    pub group_ids: Vec<Uuid>,
     /// Tag.
     pub tag: Option<String>,
     /// Text in subject or description.

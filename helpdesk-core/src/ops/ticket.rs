@@ -386,6 +386,9 @@ impl Helpdesk {
         for (field, value) in [("q", &filter.q), ("tag", &filter.tag)] {
             crate::text::check(field, value.as_deref().unwrap_or(""))?;
         }
+        if !p.is_staff() && !filter.group_ids.is_empty() {
+            return Err(Error::forbidden("only staff filter by group"));
+        }
         let requester_id = if p.is_staff() {
             filter.requester_id
         } else {
@@ -402,7 +405,7 @@ impl Helpdesk {
             priority: filter.priority,
             assignee: filter.assignee,
             requester_id,
-            group_ids: None,
+            group_ids: (!filter.group_ids.is_empty()).then_some(filter.group_ids),
             tag: filter.tag.map(|t| crate::tag::fold_tag(&t)),
             q: filter.q.filter(|q| !q.trim().is_empty()),
             sort: filter.sort,

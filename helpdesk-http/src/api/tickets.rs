@@ -141,6 +141,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         priority,
         assignee,
         requester_id,
+        group_ids: Vec::new(),
         tag: q.text("tag"),
         q: q.text("q"),
         sort,
