@@ -468,6 +468,27 @@ pub(crate) fn validate_description(s: &str) -> Result<String> {
     Ok(s.to_string())
 }
 
+/// Who a ticket is rendered for: staff see its group, customers never do
+/// (API-access.md: not on any path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketView {
+    /// Staff, and webhooks: every field.
+    Staff,
+    /// Customers: everything but `group_id`.
+    Customer,
+}
+
+impl TicketView {
+    /// The view a caller gets.
+    pub fn of(p: &crate::principal::Principal) -> TicketView {
+        if p.is_staff() {
+            TicketView::Staff
+        } else {
+            TicketView::Customer
+        }
+    }
+}
+
 /// The API rendering of a ticket (responses and event payloads).
 #[derive(Serialize)]
 pub struct TicketJson<'a> {
@@ -479,6 +500,9 @@ pub struct TicketJson<'a> {
     priority: Priority,
     requester_id: Uuid,
     assignee_id: Option<Uuid>,
+    /// Staff only: absent, not `null`, in the customer view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_id: Option<Uuid>,
     tags: &'a [String],
     conversation_id: Uuid,
     created_at: Ts,
@@ -488,8 +512,14 @@ pub struct TicketJson<'a> {
     closed_at: Option<Ts>,
 }
 
-/// The API rendering of a ticket.
+/// The whole API rendering of a ticket, as staff see it (`group_id` included): for
+/// webhooks and other staff-side uses. An answer to a caller uses [`ticket_json_for`].
 pub fn ticket_json(t: &Ticket) -> TicketJson<'_> {
+    ticket_json_for(t, TicketView::Staff)
+}
+
+/// The API rendering of a ticket for `view`.
+pub fn ticket_json_for(t: &Ticket, view: TicketView) -> TicketJson<'_> {
     TicketJson {
         id: t.id,
         number: t.number,
@@ -499,6 +529,7 @@ pub fn ticket_json(t: &Ticket) -> TicketJson<'_> {
         priority: t.priority,
         requester_id: t.requester_id,
         assignee_id: t.assignee_id,
+        group_id: (view == TicketView::Staff).then_some(t.group_id),
         tags: &t.tags,
         conversation_id: t.conversation_id,
         created_at: Ts(t.created_at),

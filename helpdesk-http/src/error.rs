@@ -204,10 +204,13 @@ impl From<Error> for ApiError {
         let detail = match &e {
             Error::Unauthorized => "missing or invalid credentials".to_string(),
             Error::TokenExpired => "the access token has expired".to_string(),
-            Error::Forbidden(reason) | Error::Conflict(reason) => reason.clone(),
+            Error::Forbidden(reason) | Error::Conflict(reason) | Error::InUse(reason) => {
+                reason.clone()
+            }
             Error::NotFound | Error::Store(StoreError::NotFound) => "no such resource".to_string(),
             Error::EmailTaken => "the email address is taken".to_string(),
             Error::SlugTaken => "the slug is taken".to_string(),
+            Error::NameTaken => "the name is taken".to_string(),
             Error::RateLimited { .. } => "too many attempts, try again later".to_string(),
             Error::Store(StoreError::Unavailable(source)) => {
                 tracing::warn!(error = %source, "store unavailable");
@@ -231,3 +234,23 @@ impl From<Error> for ApiError {
 
 /// A handler's result.
 pub type ApiResult<T = Resp> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn group_conflicts_keep_their_codes() {
+        let taken = ApiError::from(Error::NameTaken);
+        assert_eq!(
+            (taken.status, taken.code),
+            (StatusCode::CONFLICT, "name_taken")
+        );
+        let in_use = ApiError::from(Error::InUse("the group holds tickets".into()));
+        assert_eq!(
+            (in_use.status, in_use.code),
+            (StatusCode::CONFLICT, "in_use")
+        );
+        assert_eq!(in_use.detail, "the group holds tickets");
+    }
+}

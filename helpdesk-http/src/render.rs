@@ -1,6 +1,7 @@
-//! JSON renderings the core does not provide: users (email only to self and staff) and
-//! list pages. Like the core's, they serialize straight into the response.
+//! JSON renderings the core does not provide: users (email only to self and staff), a
+//! group with the caller's access, and list pages. Like the core's, they serialize straight into the response.
 
+use helpdesk_core::group::{Access, GroupAccess, GroupJson, group_json};
 use helpdesk_core::user::User;
 use helpdesk_core::wire::{Each, Ts};
 use helpdesk_core::{Cursor, Page, Principal, Role};
@@ -32,6 +33,22 @@ pub fn user_json<'a>(u: &'a User, viewer: &Principal) -> UserJson<'a> {
         role: u.role,
         is_active: whole.then_some(u.is_active),
         created_at: whole.then_some(Ts(u.created_at)),
+    }
+}
+
+/// A group with the caller's level in it (`GET /api/users/me/groups`).
+#[derive(Serialize)]
+pub struct GroupAccessJson<'a> {
+    #[serde(flatten)]
+    group: GroupJson<'a>,
+    access: Access,
+}
+
+/// A group with the caller's level in it.
+pub fn group_access_json(ga: &GroupAccess) -> GroupAccessJson<'_> {
+    GroupAccessJson {
+        group: group_json(&ga.group),
+        access: ga.access,
     }
 }
 

@@ -120,6 +120,7 @@ impl Router {
             vec![(M::GET, h(users::me)), (M::PATCH, h(users::update_me))],
         );
         r.add("/users/me/unread", vec![(M::GET, h(users::unread))]);
+        r.add("/users/me/groups", vec![(M::GET, h(groups::mine))]);
         r.add(
             "/users",
             vec![(M::GET, h(users::list)), (M::POST, h(users::create))],
@@ -127,6 +128,27 @@ impl Router {
         r.add(
             "/users/{id}",
             vec![(M::GET, h(users::get)), (M::PATCH, h(users::update))],
+        );
+
+        r.add(
+            "/groups",
+            vec![(M::GET, h(groups::list)), (M::POST, h(groups::create))],
+        );
+        r.add(
+            "/groups/{id}",
+            vec![
+                (M::GET, h(groups::get)),
+                (M::PATCH, h(groups::update)),
+                (M::DELETE, h(groups::delete)),
+            ],
+        );
+        r.add("/groups/{id}/members", vec![(M::GET, h(groups::members))]);
+        r.add(
+            "/groups/{id}/members/{user_id}",
+            vec![
+                (M::PUT, h(groups::put_member)),
+                (M::DELETE, h(groups::remove_member)),
+            ],
         );
 
         r.add(

@@ -6,6 +6,7 @@ mod helpers;
 mod auth;
 mod chat;
 mod errors;
+mod groups;
 mod mount;
 mod ops;
 mod shapes;

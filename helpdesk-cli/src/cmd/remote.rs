@@ -677,6 +677,9 @@ struct TicketWire {
     assignee_id: Option<Uuid>,
     tags: Vec<String>,
     conversation_id: Uuid,
+    /// Shown to staff only; absent for customers.
+    #[serde(default)]
+    group_id: Option<Uuid>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     first_response_at: Option<DateTime<Utc>>,
@@ -697,8 +700,8 @@ impl From<TicketWire> for Ticket {
             assignee_id: t.assignee_id,
             tags: t.tags,
             conversation_id: t.conversation_id,
-            // The API does not show a ticket's group yet.
-            group_id: Uuid::nil(),
+            // The API shows the group to staff only: a customer's tickets read as nil.
+            group_id: t.group_id.unwrap_or_default(),
             created_at: t.created_at,
             updated_at: t.updated_at,
             first_response_at: t.first_response_at,

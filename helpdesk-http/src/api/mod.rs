@@ -6,6 +6,7 @@ pub mod admin;
 pub mod attachments;
 pub mod auth;
 pub mod conversations;
+pub mod groups;
 pub mod kb;
 pub mod messages;
 pub mod notifications;

@@ -3,7 +3,7 @@
 use helpdesk_core::message::attachment_json;
 use helpdesk_core::ticket::{
     AssigneeFilter, NewTicketInput, Priority, TicketFilter, TicketPatch, TicketSort, TicketStatus,
-    ticket_json,
+    TicketView, ticket_json_for,
 };
 use helpdesk_core::{Cursor, Page};
 use serde::Deserialize;
@@ -25,6 +25,7 @@ const CREATE_FIELDS: &[&str] = &[
     "attachment_ids",
     "requester_id",
     "assignee_id",
+    "group_id",
 ];
 const UPDATE_FIELDS: &[&str] = &[
     "subject",
@@ -48,6 +49,8 @@ struct CreateBody {
     #[serde(default, deserialize_with = "present")]
     requester_id: Option<Uuid>,
     assignee_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "present")]
+    group_id: Option<Uuid>,
 }
 
 #[derive(Deserialize)]
@@ -66,12 +69,13 @@ struct UpdateBody {
     tags: Option<Vec<String>>,
 }
 
-/// `POST /api/tickets`. Customers may not set `requester_id` or `assignee_id`.
+/// `POST /api/tickets`. Customers may not set `requester_id`, `assignee_id` or
+/// `group_id`.
 pub async fn create(mut ctx: Ctx) -> ApiResult {
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
     body.check(CREATE_FIELDS)?;
-    body.forbid_unless(p.is_staff(), &["requester_id", "assignee_id"])?;
+    body.forbid_unless(p.is_staff(), &["requester_id", "assignee_id", "group_id"])?;
     let b: CreateBody = body.convert()?;
     let t = ctx
         .state
@@ -86,13 +90,13 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
                 attachment_ids: b.attachment_ids,
                 requester_id: b.requester_id,
                 assignee_id: b.assignee_id,
-                group_id: None,
+                group_id: b.group_id,
             },
         )
         .await?;
     Ok(created(
         &ctx.state.api_path(&format!("/tickets/{}", t.id)),
-        ticket_json(&t),
+        ticket_json_for(&t, TicketView::of(&p)),
     ))
 }
 
@@ -100,7 +104,8 @@ fn enum_value<T: serde::de::DeserializeOwned>(name: &str, v: &str, what: &str) -
     serde_json::from_value(json!(v)).map_err(|_| ApiError::invalid_query(name, what))
 }
 
-/// `GET /api/tickets`: filters and sort per API.md.
+/// `GET /api/tickets`: filters and sort per API.md; `group_id` (repeatable) is for staff
+/// only (customers: 403 `forbidden`, from the library).
 pub async fn list(ctx: Ctx) -> ApiResult {
     let q = &ctx.query;
     let limit = q.limit()?;
@@ -130,6 +135,13 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         })?)),
     };
     let requester_id = q.uuid("requester_id")?;
+    let group_ids = q
+        .all("group_id")
+        .into_iter()
+        .map(|v| {
+            Uuid::try_parse(v).map_err(|_| ApiError::invalid_query("group_id", "must be a UUID"))
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
     let sort = q
         .parsed::<TicketSort>(
             "sort",
@@ -141,7 +153,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         priority,
         assignee,
         requester_id,
-        group_ids: Vec::new(),
+        group_ids,
         tag: q.text("tag"),
         q: q.text("q"),
         sort,
@@ -150,7 +162,8 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     };
     let p = ctx.principal().await?;
     let page = ctx.state.hd.list_tickets(&p, filter).await?;
-    Ok(ok(page_json(&page, ticket_json)))
+    let view = TicketView::of(&p);
+    Ok(ok(page_json(&page, |t| ticket_json_for(t, view))))
 }
 
 /// `GET /api/tickets/{id}`.
@@ -158,7 +171,7 @@ pub async fn get(ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let p = ctx.principal().await?;
     let t = ctx.state.hd.get_ticket(&p, id).await?;
-    Ok(ok(ticket_json(&t)))
+    Ok(ok(ticket_json_for(&t, TicketView::of(&p))))
 }
 
 /// `PATCH /api/tickets/{id}`. Requesters may set `subject`, `description`, `status`;
@@ -187,7 +200,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
             },
         )
         .await?;
-    Ok(ok(ticket_json(&t)))
+    Ok(ok(ticket_json_for(&t, TicketView::of(&p))))
 }
 
 /// `DELETE /api/tickets/{id}` (admins).
