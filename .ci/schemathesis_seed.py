@@ -2,12 +2,14 @@
 
 Run by .ci/schemathesis with the server's base URL and the first admin's credentials.
 Without real resources, every operation on `/api/.../{id}` would only ever answer 404;
-so this creates one of each (users, tickets, a group conversation with a thread,
-messages, an article, a webhook with a delivery, attachments, a notification) and binds
+so this creates one of each (users, groups with members, tickets, a group conversation
+with a thread, messages, an article, a webhook with a delivery, attachments, a
+notification) and binds
 their ids to the path, query and body fields that take them, through dictionaries drawn
 with a probability below 1 so that random ids are still tried.
 
-Destructive operations (DELETE, leaving a group) get resources of their own, so that
+Destructive operations (DELETE, leaving a conversation, ending a group membership) get
+resources of their own, so that
 the other operations keep theirs for the whole run. Only the standard library is used.
 
 Usage: schemathesis_seed.py BASE_URL ADMIN_EMAIL ADMIN_PASSWORD CONFIG_OUT LOGOUT_TOKEN_OUT
@@ -75,6 +77,17 @@ dave = call("POST", "/api/auth/signup",
 carol_token = carol["access_token"]
 users = [agent["id"], carol["user"]["id"], dave["user"]["id"]]  # never the admin: PATCH could lock it out
 
+# Groups (queues): the default one every store starts with, one to work on with the agent
+# as a member, one to delete (empty: a group holding tickets is 409 `in_use`), and one
+# whose membership of the agent is there to be ended.
+default_group = next(g for g in call("GET", "/api/groups", admin)["items"] if g["is_default"])
+work_group = call("POST", "/api/groups", admin,
+                  {"name": "Billing", "description": "Invoices and refunds."})
+group_to_delete = call("POST", "/api/groups", admin, {"name": "Delete me"})
+group_to_leave_staff = call("POST", "/api/groups", admin, {"name": "Leavers"})
+for g, access in [(work_group, "reply"), (group_to_leave_staff, "read")]:
+    call("PUT", f"/api/groups/{g['id']}/members/{agent['id']}", admin, {"access": access})
+
 # Tickets: one to work on, one to delete. Carol opens them unassigned, so the admin is
 # notified (`ticket_created` goes to staff).
 ticket = call("POST", "/api/tickets", carol_token,
@@ -118,6 +131,9 @@ if not notifications:
 dictionaries = {
     "users": users,
     "staff": [agent["id"]],
+    "groups": [work_group["id"], default_group["id"]],
+    "group_to_delete": [group_to_delete["id"]],
+    "group_to_leave": [group_to_leave_staff["id"]],
     "tickets": [ticket["id"]],
     "ticket_to_delete": [ticket_to_delete["id"]],
     "conversations": [group["id"]],
@@ -141,9 +157,15 @@ dictionaries = {
 # (method or None for all, path, {parameter: dictionary})
 bindings = [
     (None, "/api/users/{id}", {"path.id": "users"}),
+    ("GET", "/api/groups/{id}", {"path.id": "groups"}),
+    ("PATCH", "/api/groups/{id}", {"path.id": "groups"}),
+    ("DELETE", "/api/groups/{id}", {"path.id": "group_to_delete"}),
+    ("GET", "/api/groups/{id}/members", {"path.id": "groups"}),
+    ("PUT", "/api/groups/{id}/members/{user_id}", {"path.id": "groups", "path.user_id": "staff"}),
+    ("DELETE", "/api/groups/{id}/members/{user_id}", {"path.id": "group_to_leave", "path.user_id": "staff"}),
     ("GET", "/api/tickets", {"query.requester_id": "users", "query.assignee_id": "staff"}),
     ("POST", "/api/tickets", {"body.requester_id": "users", "body.assignee_id": "staff",
-                              "body.attachment_ids[*]": "free_uploads"}),
+                              "body.group_id": "groups", "body.attachment_ids[*]": "free_uploads"}),
     ("GET", "/api/tickets/{id}", {"path.id": "tickets"}),
     ("PATCH", "/api/tickets/{id}", {"path.id": "tickets", "body.assignee_id": "staff"}),
     ("DELETE", "/api/tickets/{id}", {"path.id": "ticket_to_delete"}),
@@ -208,6 +230,9 @@ ACCEPTANCE_ALSO = {
     "POST /api/conversations": ["422"],
     "POST /api/conversations/{id}/members": ["422"],
     "POST /api/conversations/{id}/messages": ["422"],
+    # A member must be an active agent or admin, and other operations may deactivate the
+    # seeded agent or make them a customer: 422 `validation_failed`.
+    "PUT /api/groups/{id}/members/{user_id}": ["422"],
     # A wrong `current_password`: 422.
     "PATCH /api/users/me": ["422"],
     # A webhook URL whose host does not resolve: 422.
@@ -287,5 +312,5 @@ for method, path, params in bindings:
 
 with open(CONFIG_OUT, "w") as f:
     f.write("\n".join(lines))
-print(f"seeded: {len(users)} users, 2 tickets, 2 groups, 3 messages, 2 articles, 2 webhooks, "
+print(f"seeded: {len(users)} users, 4 groups (2 memberships), 2 tickets, 2 conversations, 3 messages, 2 articles, 2 webhooks, "
       f"{len(deliveries)} delivery, {1 + len(free_uploads)} attachments, {len(notifications)} notification(s)")
