@@ -512,10 +512,11 @@ pub struct TicketJson<'a> {
     closed_at: Option<Ts>,
 }
 
-/// The whole API rendering of a ticket, as staff see it (`group_id` included): for
-/// webhooks and other staff-side uses. An answer to a caller uses [`ticket_json_for`].
+/// The API rendering of a ticket that anyone who sees the ticket may see: the customer
+/// view, without `group_id`. Event payloads use it, being built once for every
+/// recipient; an answer to a caller uses [`ticket_json_for`] with the caller's view.
 pub fn ticket_json(t: &Ticket) -> TicketJson<'_> {
-    ticket_json_for(t, TicketView::Staff)
+    ticket_json_for(t, TicketView::Customer)
 }
 
 /// The API rendering of a ticket for `view`.

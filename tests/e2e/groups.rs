@@ -504,3 +504,23 @@ async fn tickets_in_groups() {
     let (s, v) = app.delete(&group_path, &admin.token).await;
     assert_eq!((s, v), (StatusCode::NO_CONTENT, Value::Null));
 }
+
+#[tokio::test]
+async fn ticket_events_do_not_show_the_group_to_customers() {
+    let app = spawn_app().await;
+    let admin = app.user(Role::Admin, "admin@example.com").await;
+    let alice = app.signup("alice@example.com").await;
+    let mut ws = app.ws(&alice.token).await;
+    let (s, t) = app
+        .post(
+            "/api/tickets",
+            &admin.token,
+            json!({"subject": "x", "description": "", "requester_id": alice.id}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{t}");
+    assert!(t.get("group_id").is_some(), "{t}");
+    let ev = ws.next_of("ticket.created").await;
+    assert_eq!(ev["data"]["ticket"]["id"], t["id"]);
+    assert!(ev["data"]["ticket"].get("group_id").is_none(), "{ev}");
+}
