@@ -198,6 +198,9 @@ pub struct Audience {
     /// With `conversation`: only its staff members (internal notes).
     #[serde(default)]
     pub staff_only: bool,
+    /// Admins and the members of this group at delivery time (a ticket's events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<Uuid>,
 }
 
 impl Audience {
@@ -442,6 +445,10 @@ pub struct Viewers<'e> {
     pub(crate) audience: &'e Audience,
     /// The members of the audience's conversation, when it names one, sorted.
     pub(crate) members: Option<Vec<Uuid>>,
+    /// The members of the audience's group, or of the group of the ticket whose
+    /// conversation the audience names, sorted: staff outside it (admins excepted) do
+    /// not see the event, members of the conversation or not.
+    pub(crate) group_members: Option<Vec<Uuid>>,
 }
 
 impl Viewers<'_> {
@@ -451,19 +458,28 @@ impl Viewers<'_> {
         if a.users.contains(&viewer.user_id) || (a.staff && viewer.is_staff()) {
             return true;
         }
+        let in_group = || {
+            viewer.is_admin()
+                || self
+                    .group_members
+                    .as_ref()
+                    .is_some_and(|g| g.binary_search(&viewer.user_id).is_ok())
+        };
         match &self.members {
             Some(members) => {
                 (!a.staff_only || viewer.is_staff())
                     && members.binary_search(&viewer.user_id).is_ok()
+                    && (!viewer.is_staff() || self.group_members.is_none() || in_group())
             }
-            None => false,
+            None => a.group.is_some() && in_group(),
         }
     }
 
     /// Every user who may see the event is among these, unless it is `None` (every staff
-    /// user may): a server with many sockets checks just these users' ones.
+    /// user may, or every admin): a server with many sockets checks just these users'
+    /// ones.
     pub fn candidates(&self) -> Option<impl Iterator<Item = Uuid> + '_> {
-        if self.audience.staff {
+        if self.audience.staff || (self.audience.group.is_some() && self.members.is_none()) {
             return None;
         }
         let members = self.members.iter().flatten();

@@ -27,6 +27,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod archive;
 pub mod attachment;
 pub mod auth;

@@ -47,7 +47,10 @@ impl Helpdesk {
             return Err(Error::forbidden("the system cannot upload"));
         }
         if let Some(t) = ticket_id {
-            self.visible_ticket(p, t).await?;
+            let (_, relation) = self.ticket_as(p, t).await?;
+            if p.is_staff() {
+                relation.require_staff(crate::group::Access::Reply)?;
+            }
         }
         let id = crate::clock::new_id();
         let limit = self.inner.config.max_upload;

@@ -27,14 +27,6 @@ pub(crate) fn member_added(id: Uuid, user_id: Uuid, at: chrono::DateTime<chrono:
 }
 
 impl Helpdesk {
-    /// Whether `p` may read conversation `c`: members; staff also ticket conversations;
-    /// admins all.
-    pub(crate) fn can_read_conversation(p: &Principal, c: &Conversation) -> bool {
-        c.is_member(p.user_id)
-            || p.is_admin()
-            || (p.is_staff() && c.kind == ConversationKind::Ticket)
-    }
-
     /// `NotFound` unless the caller may read the conversation: the check of
     /// [`Helpdesk::get_conversation`] without building its view.
     pub async fn check_readable(&self, p: &Principal, id: Uuid) -> Result<()> {
@@ -48,7 +40,7 @@ impl Helpdesk {
         id: Uuid,
     ) -> Result<Conversation> {
         match self.st().get_conversation(id).await? {
-            Some(c) if Self::can_read_conversation(p, &c) => Ok(c),
+            Some(c) if self.may_read_conversation(p, &c).await? => Ok(c),
             _ => Err(Error::NotFound),
         }
     }
@@ -247,6 +239,10 @@ impl Helpdesk {
         let page = Page::from_overfetch(convs, limit, |c| {
             Cursor::new(c.activity_at().timestamp_micros(), c.id)
         });
+        let page = Page {
+            items: self.still_readable(p, page.items).await?,
+            next_cursor: page.next_cursor,
+        };
         let ids: Vec<Uuid> = page.items.iter().map(|c| c.id).collect();
         let mut parts: std::collections::HashMap<Uuid, crate::receipt::Participant> = self
             .st()

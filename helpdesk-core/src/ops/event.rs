@@ -130,23 +130,42 @@ impl Helpdesk {
     /// many viewers, as a server fanning one event out to its sockets does.
     #[doc(hidden)] // a server's fan-out (helpdesk-http); embedders use subscribe_as
     pub async fn viewers<'e>(&self, event: &'e Event) -> crate::Result<Viewers<'e>> {
-        let members = match event.audience.conversation {
-            Some(id) => Some(
+        let sorted = |mut ids: Vec<Uuid>| {
+            ids.sort_unstable();
+            ids
+        };
+        let conversation = match event.audience.conversation {
+            Some(id) => Some(self.st().get_conversation(id).await?),
+            None => None,
+        };
+        let members = conversation.as_ref().map(|c| {
+            sorted(
+                c.iter()
+                    .flat_map(|c| c.members.iter().map(|m| m.user_id))
+                    .collect(),
+            )
+        });
+        // A ticket conversation's staff see it through the ticket's group, now.
+        let ticket = match conversation.as_ref().and_then(|c| c.as_ref()?.ticket_id) {
+            Some(id) => self.st().get_ticket(id).await?,
+            None => None,
+        };
+        let group = event.audience.group.or(ticket.map(|t| t.group_id));
+        let group_members = match group {
+            Some(id) => Some(sorted(
                 self.st()
-                    .get_conversation(id)
+                    .group_members(id)
                     .await?
-                    .map(|c| {
-                        let mut ids: Vec<Uuid> = c.members.iter().map(|m| m.user_id).collect();
-                        ids.sort_unstable();
-                        ids
-                    })
-                    .unwrap_or_default(),
-            ),
+                    .into_iter()
+                    .map(|m| m.user_id)
+                    .collect(),
+            )),
             None => None,
         };
         Ok(Viewers {
             audience: &event.audience,
             members,
+            group_members,
         })
     }
 

@@ -242,8 +242,8 @@ impl Helpdesk {
                 let principal = Principal::user(u.id, u.role);
                 if u.is_active
                     && u.id != p.user_id
-                    && Self::can_read_conversation(&principal, conv)
                     && (!input.internal || u.role.is_staff())
+                    && self.may_read_conversation(&principal, conv).await?
                 {
                     out.push(u.id);
                 }
@@ -261,6 +261,8 @@ impl Helpdesk {
         input: NewMessageInput,
     ) -> Result<MessageView> {
         let conv = self.readable_conversation(p, conversation_id).await?;
+        self.require_level_on(p, &conv, crate::group::Access::Reply)
+            .await?;
         let is_ticket = conv.kind == ConversationKind::Ticket;
         let join_sender = !conv.is_member(p.user_id);
         if join_sender && !(p.is_staff() && is_ticket) {
@@ -491,6 +493,8 @@ impl Helpdesk {
         content: &str,
     ) -> Result<MessageView> {
         let conv = self.readable_conversation(p, conversation_id).await?;
+        self.require_level_on(p, &conv, crate::group::Access::Reply)
+            .await?;
         let mut m = self.visible_message(p, &conv, id).await?;
         if m.sender_id != p.user_id {
             return Err(Error::forbidden("only the sender can edit a message"));
@@ -533,6 +537,8 @@ impl Helpdesk {
         id: Uuid,
     ) -> Result<()> {
         let conv = self.readable_conversation(p, conversation_id).await?;
+        self.require_level_on(p, &conv, crate::group::Access::Reply)
+            .await?;
         let mut m = self.visible_message(p, &conv, id).await?;
         if m.sender_id != p.user_id && !p.is_admin() {
             return Err(Error::forbidden(

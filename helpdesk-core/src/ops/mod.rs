@@ -2,6 +2,7 @@
 //! traits ([`crate::store`]) and the model (the types and pure rules in the noun modules
 //! beside this folder). Nothing below this layer calls the store.
 
+mod access;
 mod archive;
 mod attachment;
 mod auth;

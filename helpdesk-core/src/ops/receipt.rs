@@ -215,6 +215,7 @@ impl Helpdesk {
     /// total.
     pub async fn unread_overview(&self, p: &Principal) -> Result<UnreadOverview> {
         let convs = self.st().member_conversations(p.user_id).await?;
+        let convs = self.still_readable(p, convs).await?;
         let ids: Vec<Uuid> = convs.iter().map(|c| c.id).collect();
         let parts: std::collections::HashMap<Uuid, Participant> = self
             .st()

@@ -19,13 +19,12 @@ use crate::ticket::*;
 use serde_json::json;
 use uuid::Uuid;
 
-/// Who sees a ticket's events: its requester, its assignee, and staff.
+/// Who sees a ticket's events: its requester, the admins and its group's members (the
+/// assignee is one).
 pub(crate) fn ticket_audience(t: &Ticket) -> Audience {
     Audience {
-        users: std::iter::once(t.requester_id)
-            .chain(t.assignee_id)
-            .collect(),
-        staff: true,
+        users: vec![t.requester_id],
+        group: Some(t.group_id),
         ..Default::default()
     }
 }
@@ -196,16 +195,17 @@ pub(crate) fn ticket_change_effects(
 }
 
 impl Helpdesk {
-    /// Whether `p` may see ticket `t`: staff, or its requester.
-    pub(crate) fn can_see_ticket(p: &Principal, t: &Ticket) -> bool {
-        p.is_staff() || t.requester_id == p.user_id
-    }
-
-    /// A ticket the caller may see, else `NotFound`.
-    pub(crate) async fn visible_ticket(&self, p: &Principal, id: Uuid) -> Result<Ticket> {
-        match self.st().get_ticket(id).await? {
-            Some(t) if Self::can_see_ticket(p, &t) => Ok(t),
-            _ => Err(Error::NotFound),
+    /// Invalid `assignee_id` unless the user may be assigned tickets of the group: an
+    /// active admin, or an active agent with `full` access there.
+    async fn check_assignee(&self, user_id: Uuid, group_id: Uuid) -> Result<()> {
+        let user = self.active_user("assignee_id", user_id).await?;
+        if self.may_be_assignee(&user, group_id).await? {
+            Ok(())
+        } else {
+            Err(Error::invalid(
+                "assignee_id",
+                "must be an admin or an agent with full access to the ticket's group",
+            ))
         }
     }
 
@@ -245,19 +245,14 @@ impl Helpdesk {
             }
             None => p.user_id,
         };
-        if let Some(a) = input.assignee_id
-            && !self.active_user("assignee_id", a).await?.role.is_staff()
-        {
-            return Err(Error::invalid(
-                "assignee_id",
-                "must be an agent or an admin",
-            ));
-        }
         let unknown_group = || Error::invalid("group_id", "is not a group");
         let group_id = match group_id {
             Some(g) => self.st().get_group(g).await?.ok_or_else(unknown_group)?.id,
             None => self.st().default_group().await?.id,
         };
+        if let Some(a) = input.assignee_id {
+            self.check_assignee(a, group_id).await?;
+        }
         self.check_own_attachments(p, &input.attachment_ids).await?;
         let now = self.now();
         let mut members = vec![Member {
@@ -303,8 +298,15 @@ impl Helpdesk {
             public_count: 0,
             direct_key: None,
         };
-        let staff = if ticket.assignee_id.is_none() {
-            self.st().staff_ids().await?
+        // Left unassigned, the group's `full` members hear of it.
+        let staff: Vec<Uuid> = if ticket.assignee_id.is_none() {
+            self.st()
+                .group_members(group_id)
+                .await?
+                .into_iter()
+                .filter(|m| m.access == crate::group::Access::Full)
+                .map(|m| m.user_id)
+                .collect()
         } else {
             Vec::new()
         };
@@ -367,20 +369,26 @@ impl Helpdesk {
         }
     }
 
-    /// A ticket: its requester and staff.
+    /// A ticket: its requester, the members of its group, admins.
     pub async fn get_ticket(&self, p: &Principal, id: Uuid) -> Result<Ticket> {
         self.visible_ticket(p, id).await
     }
 
     /// A ticket by its number (same visibility).
     pub async fn get_ticket_by_number(&self, p: &Principal, number: i64) -> Result<Ticket> {
-        match self.st().get_ticket_by_number(number).await? {
-            Some(t) if Self::can_see_ticket(p, &t) => Ok(t),
-            _ => Err(Error::NotFound),
+        let t = self
+            .st()
+            .get_ticket_by_number(number)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if self.relation(p, &t).await?.sees() {
+            Ok(t)
+        } else {
+            Err(Error::NotFound)
         }
     }
 
-    /// Lists tickets: customers see their own only, staff all.
+    /// Lists tickets: customers see their own, agents their groups', admins all.
     pub async fn list_tickets(&self, p: &Principal, filter: TicketFilter) -> Result<Page<Ticket>> {
         let limit = limit(filter.limit)?;
         for (field, value) in [("q", &filter.q), ("tag", &filter.tag)] {
@@ -388,6 +396,25 @@ impl Helpdesk {
         }
         if !p.is_staff() && !filter.group_ids.is_empty() {
             return Err(Error::forbidden("only staff filter by group"));
+        }
+        let mut group_ids = filter.group_ids;
+        let mine = match p.is_staff() {
+            true => self.visible_groups(p).await?,
+            false => None,
+        };
+        if let Some(mine) = mine {
+            group_ids = if group_ids.is_empty() {
+                mine
+            } else {
+                group_ids.retain(|g| mine.contains(g));
+                group_ids
+            };
+            if group_ids.is_empty() {
+                return Ok(Page {
+                    items: vec![],
+                    next_cursor: None,
+                });
+            }
         }
         let requester_id = if p.is_staff() {
             filter.requester_id
@@ -405,7 +432,7 @@ impl Helpdesk {
             priority: filter.priority,
             assignee: filter.assignee,
             requester_id,
-            group_ids: (!filter.group_ids.is_empty()).then_some(filter.group_ids),
+            group_ids: (!group_ids.is_empty()).then_some(group_ids),
             tag: filter.tag.map(|t| crate::tag::fold_tag(&t)),
             q: filter.q.filter(|q| !q.trim().is_empty()),
             sort: filter.sort,
@@ -427,8 +454,10 @@ impl Helpdesk {
         id: Uuid,
         patch: TicketPatch,
     ) -> Result<Ticket> {
-        let ticket = self.visible_ticket(p, id).await?;
-        if !p.is_staff() {
+        let (ticket, relation) = self.ticket_as(p, id).await?;
+        if p.is_staff() {
+            relation.require_staff(crate::group::Access::Full)?;
+        } else {
             for (field, set) in [
                 ("priority", patch.priority.is_some()),
                 ("assignee_id", patch.assignee_id.is_some()),
@@ -452,12 +481,8 @@ impl Helpdesk {
             .transpose()?;
         if let Some(Some(a)) = patch.assignee_id
             && ticket.assignee_id != Some(a)
-            && !self.active_user("assignee_id", a).await?.role.is_staff()
         {
-            return Err(Error::invalid(
-                "assignee_id",
-                "must be an agent or an admin",
-            ));
+            self.check_assignee(a, ticket.group_id).await?;
         }
         self.retry_on_version(|| async {
             let before = self.visible_ticket(p, id).await?;

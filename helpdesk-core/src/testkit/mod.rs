@@ -35,6 +35,7 @@ use crate::ticket::{NewTicketInput, Ticket};
 use crate::user::{NewUser, User};
 use crate::{Config, Helpdesk, Principal, Role};
 
+pub mod access;
 pub mod archive;
 pub mod attachments;
 pub mod concurrency;
@@ -418,6 +419,12 @@ macro_rules! __conformance_cases {
                 generated_jwt_secret_is_kept_in_store,
                 store_rotate_refresh_checks_hash_and_revocation,
                 store_update_user_email_conflict,
+            }
+            access {
+                a_second_group_isolates_its_tickets,
+                levels_limit_what_staff_do,
+                ticket_events_and_notifications_follow_the_group,
+                losing_access_hides_the_ticket_everywhere,
             }
             ephemeral {
                 signals_reach_every_subscriber,

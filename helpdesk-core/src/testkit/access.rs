@@ -1,0 +1,316 @@
+//! Access through groups: agents see only their groups' tickets, at their level; admins
+//! see all; the ticket's events, conversation and notifications follow the same rule,
+//! and losing access takes effect at once.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::{World, expect_err};
+use crate::Error;
+use crate::group::{Access, Group, NewGroup};
+use crate::message::NewMessageInput;
+use crate::page::PageRequest;
+use crate::store::Store;
+use crate::testkit::Who;
+use crate::ticket::{NewTicketInput, Ticket, TicketFilter, TicketPatch};
+
+/// A second group, Billing, with `members` at their levels; they leave the default
+/// group, so that Billing alone is theirs.
+async fn billing(w: &World, admin: &Who, members: &[(&Who, Access)]) -> Group {
+    let g =
+        w.hd.create_group(
+            &admin.p,
+            NewGroup {
+                name: "Billing".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let support = w.store.default_group().await.unwrap();
+    for (who, access) in members {
+        w.hd.put_membership(&admin.p, g.id, who.id(), *access)
+            .await
+            .unwrap();
+        w.hd.remove_membership(&admin.p, support.id, who.id())
+            .await
+            .unwrap();
+    }
+    g
+}
+
+/// A customer's ticket that staff put in `group`.
+async fn ticket_in(w: &World, admin: &Who, customer: &Who, group: &Group) -> Ticket {
+    w.hd.create_ticket(
+        &admin.p,
+        NewTicketInput {
+            requester_id: Some(customer.id()),
+            group_id: Some(group.id),
+            ..NewTicketInput::new("Invoice", "Wrong amount")
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn listed(w: &World, who: &Who, filter: TicketFilter) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> =
+        w.hd.list_tickets(&who.p, filter)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+    ids.sort();
+    ids
+}
+
+fn sorted(mut ids: Vec<Uuid>) -> Vec<Uuid> {
+    ids.sort();
+    ids
+}
+
+/// A second group isolates its tickets on every path: lists, direct reads by id and
+/// by number, timelines, attachments, the conversation and its messages; admins see
+/// everything, the requester their own.
+pub async fn a_second_group_isolates_its_tickets(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let (support_agent, billing_agent) = (w.agent().await, w.agent().await);
+    let customer = w.customer().await;
+    let g = billing(&w, &admin, &[(&billing_agent, Access::Full)]).await;
+    let in_support = w.ticket(&customer, "Printer").await;
+    let in_billing = ticket_in(&w, &admin, &customer, &g).await;
+    w.send(&customer, in_billing.conversation_id, "Please fix")
+        .await;
+
+    let all = TicketFilter::default;
+    assert_eq!(listed(&w, &support_agent, all()).await, vec![in_support.id]);
+    assert_eq!(listed(&w, &billing_agent, all()).await, vec![in_billing.id]);
+    let both = sorted(vec![in_support.id, in_billing.id]);
+    assert_eq!(listed(&w, &admin, all()).await, both);
+    assert_eq!(listed(&w, &customer, all()).await, both);
+    let only_billing = || TicketFilter {
+        group_ids: vec![g.id],
+        ..Default::default()
+    };
+    assert!(listed(&w, &support_agent, only_billing()).await.is_empty());
+    assert_eq!(
+        listed(&w, &admin, only_billing()).await,
+        vec![in_billing.id]
+    );
+    expect_err!(
+        w.hd.list_tickets(&customer.p, only_billing()).await,
+        Error::Forbidden(_)
+    );
+
+    let outsider = &support_agent.p;
+    let (t, conv) = (in_billing.id, in_billing.conversation_id);
+    expect_err!(w.hd.get_ticket(outsider, t).await, Error::NotFound);
+    expect_err!(
+        w.hd.get_ticket_by_number(outsider, in_billing.number).await,
+        Error::NotFound
+    );
+    expect_err!(
+        w.hd.ticket_events(outsider, t, PageRequest::default())
+            .await,
+        Error::NotFound
+    );
+    expect_err!(w.hd.ticket_attachments(outsider, t).await, Error::NotFound);
+    expect_err!(w.hd.get_conversation(outsider, conv).await, Error::NotFound);
+    expect_err!(
+        w.hd.list_messages(outsider, conv, Default::default()).await,
+        Error::NotFound
+    );
+    expect_err!(
+        w.hd.send_message(outsider, conv, NewMessageInput::text("Me too"))
+            .await,
+        Error::NotFound
+    );
+    expect_err!(
+        w.hd.update_ticket(outsider, t, TicketPatch::default())
+            .await,
+        Error::NotFound
+    );
+    w.hd.get_ticket(&billing_agent.p, t).await.unwrap();
+    w.hd.get_conversation(&billing_agent.p, conv).await.unwrap();
+    w.hd.get_ticket(&admin.p, t).await.unwrap();
+}
+
+/// `read` sees, `reply` also posts (public messages and internal notes), `full` also
+/// changes the ticket; only `full` members and admins may be its assignee.
+pub async fn levels_limit_what_staff_do(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let (reader, replier, owner) = (w.agent().await, w.agent().await, w.agent().await);
+    let customer = w.customer().await;
+    let g = billing(
+        &w,
+        &admin,
+        &[
+            (&reader, Access::Read),
+            (&replier, Access::Reply),
+            (&owner, Access::Full),
+        ],
+    )
+    .await;
+    let t = ticket_in(&w, &admin, &customer, &g).await;
+    let conv = t.conversation_id;
+
+    w.hd.get_ticket(&reader.p, t.id).await.unwrap();
+    w.hd.list_messages(&reader.p, conv, Default::default())
+        .await
+        .unwrap();
+    expect_err!(
+        w.hd.send_message(&reader.p, conv, NewMessageInput::text("Hi"))
+            .await,
+        Error::Forbidden(_)
+    );
+    let tags = || TicketPatch {
+        tags: Some(vec!["vip".into()]),
+        ..Default::default()
+    };
+    expect_err!(
+        w.hd.update_ticket(&reader.p, t.id, tags()).await,
+        Error::Forbidden(_)
+    );
+
+    w.send(&replier, conv, "On it").await;
+    let note = NewMessageInput {
+        internal: true,
+        ..NewMessageInput::text("Looks like a refund")
+    };
+    w.hd.send_message(&replier.p, conv, note).await.unwrap();
+    expect_err!(
+        w.hd.update_ticket(&replier.p, t.id, tags()).await,
+        Error::Forbidden(_)
+    );
+
+    w.hd.update_ticket(&owner.p, t.id, tags()).await.unwrap();
+    let assign = |who: &Who| TicketPatch {
+        assignee_id: Some(Some(who.id())),
+        ..Default::default()
+    };
+    for not_full in [&reader, &replier] {
+        expect_err!(
+            w.hd.update_ticket(&owner.p, t.id, assign(not_full)).await,
+            Error::Validation(f) if f[0].field == "assignee_id"
+        );
+    }
+    let assigned = w.hd.update_ticket(&owner.p, t.id, assign(&owner)).await;
+    assert_eq!(assigned.unwrap().assignee_id, Some(owner.id()));
+    w.hd.update_ticket(&owner.p, t.id, assign(&admin))
+        .await
+        .unwrap();
+    expect_err!(
+        w.hd.create_ticket(
+            &admin.p,
+            NewTicketInput {
+                requester_id: Some(customer.id()),
+                group_id: Some(g.id),
+                assignee_id: Some(reader.id()),
+                ..NewTicketInput::new("Another", "x")
+            },
+        )
+        .await,
+        Error::Validation(f) if f[0].field == "assignee_id"
+    );
+}
+
+/// A ticket's events reach the requester, admins and its group's members, nobody
+/// else; a new unassigned ticket notifies its group's `full` members only.
+pub async fn ticket_events_and_notifications_follow_the_group(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let (outsider, reader, owner) = (w.agent().await, w.agent().await, w.agent().await);
+    let customer = w.customer().await;
+    let g = billing(
+        &w,
+        &admin,
+        &[(&reader, Access::Read), (&owner, Access::Full)],
+    )
+    .await;
+    let before = w.last_event().await;
+    let t = ticket_in(&w, &admin, &customer, &g).await;
+    let events = w.store.events_after(before, 100).await.unwrap();
+    let created = events
+        .iter()
+        .find(|e| e.kind == crate::event::EventKind::TicketCreated)
+        .expect("ticket.created");
+    for (who, sees) in [
+        (&customer, true),
+        (&admin, true),
+        (&reader, true),
+        (&owner, true),
+        (&outsider, false),
+    ] {
+        assert_eq!(
+            w.hd.may_see(&who.p, created).await.unwrap(),
+            sees,
+            "{}",
+            who.email()
+        );
+    }
+    let notified: Vec<Uuid> = events
+        .iter()
+        .filter(|e| e.kind == crate::event::EventKind::NotificationCreated)
+        .flat_map(|e| e.audience.users.iter().copied())
+        .collect();
+    assert_eq!(notified, vec![owner.id()], "the group's full members only");
+    let _ = t;
+}
+
+/// Losing access takes effect at once: an agent removed from the group no longer
+/// sees the ticket, its conversation (though still a member of it), its events, or
+/// its unread messages.
+pub async fn losing_access_hides_the_ticket_everywhere(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let agent = w.agent().await;
+    let customer = w.customer().await;
+    let g = billing(&w, &admin, &[(&agent, Access::Reply)]).await;
+    let t = ticket_in(&w, &admin, &customer, &g).await;
+    let conv = t.conversation_id;
+    w.send(&agent, conv, "Looking").await;
+    w.send(&customer, conv, "Thanks").await;
+    let before = w.last_event().await;
+    let mine = |w: &World, who: &Who| {
+        let p = who.p;
+        let hd = w.hd.clone();
+        async move {
+            hd.list_conversations(&p, Default::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|v| v.conversation.id)
+                .collect::<Vec<Uuid>>()
+        }
+    };
+    assert!(mine(&w, &agent).await.contains(&conv));
+    assert_eq!(
+        w.hd.unread_overview(&agent.p).await.unwrap().total_unread,
+        1
+    );
+
+    w.hd.remove_membership(&admin.p, g.id, agent.id())
+        .await
+        .unwrap();
+    w.send(&customer, conv, "Still there?").await;
+    expect_err!(w.hd.get_ticket(&agent.p, t.id).await, Error::NotFound);
+    expect_err!(w.hd.get_conversation(&agent.p, conv).await, Error::NotFound);
+    assert!(!mine(&w, &agent).await.contains(&conv));
+    assert_eq!(
+        w.hd.unread_overview(&agent.p).await.unwrap().total_unread,
+        0
+    );
+    let later = w.store.events_after(before, 100).await.unwrap();
+    let message = later
+        .iter()
+        .find(|e| e.kind == crate::event::EventKind::MessageCreated)
+        .expect("message.created");
+    assert!(!w.hd.may_see(&agent.p, message).await.unwrap());
+    assert!(w.hd.may_see(&customer.p, message).await.unwrap());
+}
