@@ -21,11 +21,16 @@
 //!   arrivals, and the time until the last socket has it).
 //! - `idle`: server memory per idle WebSocket (`--idle` sockets opened over the
 //!   members' tokens; the growth of the server's RSS divided by their number).
+//! - `w1sio`, `idlesio`: the same over Socket.IO (`/socket.io/`, websocket transport,
+//!   [`socketio`]'s client). They run last, on the server the restarts left (one
+//!   server with both sets of idle sockets would need twice the descriptors), in the
+//!   same order: W1's rounds, then the idle sockets with W1's still open.
 #![forbid(unsafe_code)]
 
 mod ceiling;
 mod load;
 mod server_bin;
+mod socketio;
 
 /// The same allocator as the `helpdesk` binary: the load generator and the hello-world
 /// ceiling ran inside that binary before they moved here, and their figures stay
@@ -119,8 +124,11 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{s}` is too long"))
 }
 
-/// Every workload, in the order they run: reads on the seeded store first, then writes.
-const WORKLOADS: &[&str] = &["t2", "m2", "k1", "t1", "m1", "m3", "w1", "idle"];
+/// Every workload, in the order they run: reads on the seeded store first, then writes,
+/// then the real-time ones (the Socket.IO pair after the restarts).
+const WORKLOADS: &[&str] = &[
+    "t2", "m2", "k1", "t1", "m1", "m3", "w1", "w1sio", "idle", "idlesio",
+];
 
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:
@@ -129,6 +137,7 @@ const WORKLOADS: &[&str] = &["t2", "m2", "k1", "t1", "m1", "m3", "w1", "idle"];
   helpdesk-bench --workloads t1,t2 --duration 5s --warmup 1s
   helpdesk-bench --workloads k1 --articles 500 --connections 4
   helpdesk-bench --workloads w1,idle --sockets 200 --idle 2000
+  helpdesk-bench --workloads w1,w1sio,idle,idlesio --sockets 200 --idle 1000
 
 The server is the `helpdesk` binary next to this one (target/release/helpdesk), or
 --helpdesk-bin. Started by `cargo run`, the benchmark first builds that binary with the
@@ -141,11 +150,11 @@ struct BenchArgs {
     /// PostgreSQL database.
     #[arg(long, default_value = "sled")]
     on: String,
-    /// Workloads, comma-separated: t1, t2, m1, m2, m3, k1, w1, idle.
+    /// Workloads, comma-separated: t1, t2, m1, m2, m3, k1, w1, w1sio, idle, idlesio.
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "t1,t2,m1,m2,m3,k1,w1,idle"
+        default_value = "t1,t2,m1,m2,m3,k1,w1,w1sio,idle,idlesio"
     )]
     workloads: Vec<String>,
     /// Keep-alive connections of the request workloads.
@@ -176,13 +185,15 @@ struct BenchArgs {
     /// Skip the ceilings (no hello-world run, no pgbench).
     #[arg(long)]
     no_ceilings: bool,
-    /// Members of the W1 group, each with one socket.
+    /// Members of the W1 group, each with one socket (W1: `/api/ws`; W1 Socket.IO: a
+    /// Socket.IO socket).
     #[arg(long, default_value_t = 1000)]
     sockets: usize,
     /// Messages posted in W1.
     #[arg(long, default_value_t = 30)]
     posts: usize,
-    /// Idle sockets opened for the memory figure.
+    /// Idle sockets opened for the memory figure (`idle`, and as many Socket.IO ones for
+    /// `idlesio`).
     #[arg(long, default_value_t = 10_000)]
     idle: usize,
     /// The `helpdesk` binary to measure (default: the one next to this binary).
@@ -360,15 +371,27 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Opens a socket that reports `message.created` arrivals `(message id, when)`.
+/// An open socket's reading task; dropping it closes the socket.
+struct OpenSocket(tokio::task::AbortHandle);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Where a socket reports `message.created` arrivals: `(message id, when)`.
+type Arrivals = mpsc::UnboundedSender<(String, Instant)>;
+
+/// Opens an `/api/ws` socket that reports `message.created` arrivals.
 async fn open_socket(
     base: &str,
     token: &str,
-    arrivals: Option<mpsc::UnboundedSender<(String, Instant)>>,
-) -> BenchResult<()> {
+    arrivals: Option<Arrivals>,
+) -> BenchResult<OpenSocket> {
     let (mut ws, _) =
         tokio_tungstenite::connect_async(format!("ws://{base}/api/ws?token={token}")).await?;
-    tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         while let Some(Ok(frame)) = ws.next().await {
             let (Message::Text(text), Some(tx)) = (frame, &arrivals) else {
                 continue;
@@ -382,7 +405,151 @@ async fn open_socket(
             }
         }
     });
-    Ok(())
+    Ok(OpenSocket(task.abort_handle()))
+}
+
+/// Opens a Socket.IO socket (websocket transport, the token in CONNECT's auth) that
+/// answers pings and reports `message.created` arrivals.
+async fn open_socketio(
+    base: &str,
+    token: &str,
+    arrivals: Option<Arrivals>,
+) -> BenchResult<OpenSocket> {
+    let mut client = socketio::Client::connect(base, token).await?;
+    let task = tokio::spawn(async move {
+        while let Ok(Some(event)) = client.next_event().await {
+            if let Some(tx) = &arrivals
+                && event.name == "message.created"
+                && let Some(id) = event.arg["data"]["message"]["id"].as_str()
+            {
+                let _ = tx.send((id.to_string(), event.at));
+            }
+        }
+    });
+    Ok(OpenSocket(task.abort_handle()))
+}
+
+/// Which transport a real-time workload's sockets speak.
+#[derive(Clone, Copy)]
+enum Transport {
+    /// `/api/ws`.
+    Ws,
+    /// Socket.IO at `/socket.io/`, websocket transport.
+    SocketIo,
+}
+
+/// Opens one socket per token (`tokens[i % len]` for `i` in `0..n`), 64 at a time.
+async fn open_sockets(
+    transport: Transport,
+    base: &str,
+    tokens: &[String],
+    n: usize,
+    arrivals: Option<&Arrivals>,
+) -> BenchResult<Vec<OpenSocket>> {
+    let mut open = Vec::with_capacity(n);
+    let mut opening = futures_util::stream::iter((0..n).map(|i| {
+        let token = &tokens[i % tokens.len()];
+        let arrivals = arrivals.cloned();
+        async move {
+            match transport {
+                Transport::Ws => open_socket(base, token, arrivals).await,
+                Transport::SocketIo => open_socketio(base, token, arrivals).await,
+            }
+        }
+    }))
+    .buffer_unordered(64);
+    while let Some(r) = opening.next().await {
+        open.push(r?);
+    }
+    Ok(open)
+}
+
+/// W1's rounds: `posts` messages into the group, one at a time, each timed from its
+/// POST to its arrival on every one of `members` sockets (reported through
+/// `arrivals`); the rows, named after `label`.
+async fn fan_out(
+    http: &reqwest::Client,
+    url: &str,
+    admin: &str,
+    members: usize,
+    posts: usize,
+    arrivals: &mut mpsc::UnboundedReceiver<(String, Instant)>,
+    label: &str,
+) -> BenchResult<Vec<(String, String)>> {
+    let mut all = Vec::new();
+    let mut to_last = Vec::new();
+    let mut answered = Vec::new();
+    for round in 0..posts {
+        let posted = Instant::now();
+        let m = post(
+            http,
+            url.to_string(),
+            Some(admin),
+            json!({"content": format!("{label} round {round}")}),
+        )
+        .await?;
+        answered.push(posted.elapsed());
+        let id = m["id"].as_str().ok_or("no message id")?.to_string();
+        let mut got = 0;
+        let mut last = Duration::ZERO;
+        while got < members {
+            let (mid, at) = tokio::time::timeout(Duration::from_secs(30), arrivals.recv())
+                .await
+                .map_err(|_| {
+                    format!(
+                        "{label} round {round}: {got} of {members} sockets got the event in 30 s"
+                    )
+                })?
+                .ok_or("the sockets closed")?;
+            if mid == id {
+                let took = at.duration_since(posted);
+                all.push(took);
+                last = last.max(took);
+                got += 1;
+            }
+        }
+        to_last.push(last);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let p50_p99 = |times: &mut Vec<Duration>| {
+        times.sort();
+        format!(
+            "p50 {}  p99 {}",
+            ms(percentile(times, 50.0)),
+            ms(percentile(times, 99.0))
+        )
+    };
+    Ok(vec![
+        (format!("{label} POST answered"), p50_p99(&mut answered)),
+        (
+            format!("{label} POST → event on each of {members} sockets"),
+            p50_p99(&mut all),
+        ),
+        (
+            format!("{label} POST → event on the last socket"),
+            p50_p99(&mut to_last),
+        ),
+    ])
+}
+
+/// RSS growth per socket, as a row value.
+fn per_socket(before_kib: u64, after_kib: u64, n: usize) -> String {
+    format!(
+        "{:.1} KiB",
+        after_kib.saturating_sub(before_kib) as f64 / n.max(1) as f64
+    )
+}
+
+/// This process's limit on open files (the soft one, which the server inherits).
+fn open_files_limit() -> Option<u64> {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Max open files"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Words of the seeded tickets, messages and articles, and of the K1 queries.
@@ -744,7 +911,24 @@ async fn run(args: BenchArgs) -> BenchResult {
 
     // Members sign up over the API (an argon2 hash each, so 16 at a time).
     let chat = ["m1", "m2", "m3"].iter().any(|w| want(w));
-    let realtime = want("w1") || (want("idle") && args.idle > 0);
+    let fan_outs = want("w1") || want("w1sio");
+    let realtime = fan_outs || ((want("idle") || want("idlesio")) && args.idle > 0);
+    // Sockets open at once, on each side: W1's and `idle`'s, then (on the restarted
+    // server) the Socket.IO ones.
+    let open = |w1: &str, idle: &str| {
+        usize::from(want(w1)) * args.sockets + usize::from(want(idle)) * args.idle
+    };
+    let at_once = open("w1", "idle").max(open("w1sio", "idlesio"));
+    if let Some(limit) = open_files_limit()
+        && at_once as u64 + 256 > limit
+    {
+        return Err(format!(
+            "{at_once} sockets at once need more open files than the limit of {limit}: \
+             raise it (ulimit -n {}) or lower --sockets / --idle",
+            at_once + 256
+        )
+        .into());
+    }
     let members = (if chat { spec.connections } else { 0 }).max(if realtime {
         args.sockets.max(1)
     } else {
@@ -991,7 +1175,7 @@ async fn run(args: BenchArgs) -> BenchResult {
     // The real-time workloads, reported as measures.
     let mut rows2: Vec<(String, String)> = Vec::new();
     let rows_rt = &mut rows2;
-    let group_id = if want("w1") {
+    let group_id = if fan_outs {
         let group = post(
             &http,
             format!("http://{base}/api/conversations"),
@@ -1007,101 +1191,34 @@ async fn run(args: BenchArgs) -> BenchResult {
     } else {
         String::new()
     };
+    let group_url = format!("http://{base}/api/conversations/{group_id}/messages");
+    let mut w1_open = Vec::new();
     if want("w1") {
         println!("W1: {members} sockets, {} posts ...", args.posts);
         let (tx, mut rx) = mpsc::unbounded_channel();
         let rss_before = server.rss_kib();
-        let mut opening = futures_util::stream::iter(tokens.iter().map(|t| {
-            let base = base.clone();
-            let tx = tx.clone();
-            async move { open_socket(&base, t, Some(tx)).await }
-        }))
-        .buffer_unordered(64);
-        while let Some(r) = opening.next().await {
-            r?;
-        }
-        drop(opening);
+        w1_open = open_sockets(Transport::Ws, &base, &tokens, members, Some(&tx)).await?;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let rss_after = server.rss_kib();
-        let mut all = Vec::new();
-        let mut to_last = Vec::new();
-        let mut answered = Vec::new();
-        for round in 0..args.posts {
-            let posted = Instant::now();
-            let m = post(
-                &http,
-                format!("http://{base}/api/conversations/{group_id}/messages"),
-                Some(&admin),
-                json!({"content": format!("W1 round {round}")}),
-            )
-            .await?;
-            answered.push(posted.elapsed());
-            let id = m["id"].as_str().ok_or("no message id")?.to_string();
-            let mut got = 0;
-            let mut last = Duration::ZERO;
-            while got < members {
-                let (mid, at) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
-                    .await
-                    .map_err(|_| {
-                        format!("round {round}: {got} of {members} sockets got the event in 30 s")
-                    })?
-                    .ok_or("the sockets closed")?;
-                if mid == id {
-                    let took = at.duration_since(posted);
-                    all.push(took);
-                    last = last.max(took);
-                    got += 1;
-                }
-            }
-            to_last.push(last);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let p50_p99 = |times: &mut Vec<Duration>| {
-            times.sort();
-            format!(
-                "p50 {}  p99 {}",
-                ms(percentile(times, 50.0)),
-                ms(percentile(times, 99.0))
-            )
-        };
-        rows_rt.push(("W1 POST answered".into(), p50_p99(&mut answered)));
-        rows_rt.push((
-            format!("W1 POST → event on each of {members} sockets"),
-            p50_p99(&mut all),
-        ));
-        rows_rt.push((
-            "W1 POST → event on the last socket".into(),
-            p50_p99(&mut to_last),
-        ));
+        let rows = fan_out(
+            &http, &group_url, &admin, members, args.posts, &mut rx, "W1",
+        )
+        .await?;
+        rows_rt.extend(rows);
         rows_rt.push((
             format!("server RSS growth per W1 socket ({members})"),
-            format!(
-                "{:.1} KiB",
-                rss_after.saturating_sub(rss_before) as f64 / members as f64
-            ),
+            per_socket(rss_before, rss_after, members),
         ));
     }
-
+    let mut idle_open = Vec::new();
     if want("idle") && args.idle > 0 {
         println!("idle: opening {} sockets ...", args.idle);
         let rss_before = server.rss_kib();
-        let mut opening = futures_util::stream::iter((0..args.idle).map(|i| {
-            let base = base.clone();
-            let token = tokens[i % tokens.len()].clone();
-            async move { open_socket(&base, &token, None).await }
-        }))
-        .buffer_unordered(64);
-        while let Some(r) = opening.next().await {
-            r?;
-        }
+        idle_open = open_sockets(Transport::Ws, &base, &tokens, args.idle, None).await?;
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let rss_after = server.rss_kib();
         rows_rt.push((
             format!("server RSS growth per idle socket ({})", args.idle),
-            format!(
-                "{:.1} KiB",
-                rss_after.saturating_sub(rss_before) as f64 / args.idle as f64
-            ),
+            per_socket(rss_before, server.rss_kib(), args.idle),
         ));
     }
     rows_rt.push(("server RSS at start (empty store)".into(), mib(rss_start)));
@@ -1122,6 +1239,69 @@ async fn run(args: BenchArgs) -> BenchResult {
         "server RSS after the restart (idle)".into(),
         mib(server.rss_kib()),
     ));
+    // The restarts closed every socket; the bench's own ends go now.
+    drop((w1_open, idle_open));
+
+    // Socket.IO on the restarted server, as W1 and `idle` on the first: W1's rounds,
+    // then the idle sockets with W1's still open. Each member's session is read once
+    // first, as signing up did on the first server: the memory figures are then the
+    // sockets', not the store's cache filling after the restart.
+    if want("w1sio") || (want("idlesio") && args.idle > 0) {
+        seed(
+            "sessions read again (GET /api/users/me)",
+            members,
+            conc,
+            |i| {
+                let (http, base, token) = (&http, &base, &tokens[i]);
+                async move {
+                    let resp = http
+                        .get(format!("http://{base}/api/users/me"))
+                        .bearer_auth(token)
+                        .send()
+                        .await?;
+                    if !resp.status().is_success() {
+                        return Err(format!("GET /api/users/me: {}", resp.status()).into());
+                    }
+                    Ok(Value::Null)
+                }
+            },
+        )
+        .await?;
+    }
+    let mut w1sio_open = Vec::new();
+    if want("w1sio") {
+        let label = "W1 (Socket.IO)";
+        println!("{label}: {members} sockets, {} posts ...", args.posts);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let rss_before = server.rss_kib();
+        w1sio_open = open_sockets(Transport::SocketIo, &base, &tokens, members, Some(&tx)).await?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let rss_after = server.rss_kib();
+        let rows = fan_out(
+            &http, &group_url, &admin, members, args.posts, &mut rx, label,
+        )
+        .await?;
+        rows_rt.extend(rows);
+        rows_rt.push((
+            format!("server RSS growth per {label} socket ({members})"),
+            per_socket(rss_before, rss_after, members),
+        ));
+    }
+    if want("idlesio") && args.idle > 0 {
+        println!("idle Socket.IO: opening {} sockets ...", args.idle);
+        let rss_before = server.rss_kib();
+        let open = open_sockets(Transport::SocketIo, &base, &tokens, args.idle, None).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        rows_rt.push((
+            format!(
+                "server RSS growth per idle Socket.IO socket ({})",
+                args.idle
+            ),
+            per_socket(rss_before, server.rss_kib(), args.idle),
+        ));
+        drop(open);
+    }
+    drop(w1sio_open);
 
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
