@@ -198,9 +198,10 @@ pub struct Audience {
     /// With `conversation`: only its staff members (internal notes).
     #[serde(default)]
     pub staff_only: bool,
-    /// Admins and the members of this group at delivery time (a ticket's events).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group: Option<Uuid>,
+    /// Admins and the members of these groups at delivery time (a ticket's events; a
+    /// moved ticket's, both groups').
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Uuid>,
 }
 
 impl Audience {
@@ -445,8 +446,8 @@ pub struct Viewers<'e> {
     pub(crate) audience: &'e Audience,
     /// The members of the audience's conversation, when it names one, sorted.
     pub(crate) members: Option<Vec<Uuid>>,
-    /// The members of the audience's group, or of the group of the ticket whose
-    /// conversation the audience names, sorted: staff outside it (admins excepted) do
+    /// The members of the audience's groups, or of the group of the ticket whose
+    /// conversation the audience names, sorted: staff outside them (admins excepted) do
     /// not see the event, members of the conversation or not.
     pub(crate) group_members: Option<Vec<Uuid>>,
 }
@@ -471,7 +472,7 @@ impl Viewers<'_> {
                     && members.binary_search(&viewer.user_id).is_ok()
                     && (!viewer.is_staff() || self.group_members.is_none() || in_group())
             }
-            None => a.group.is_some() && in_group(),
+            None => !a.groups.is_empty() && in_group(),
         }
     }
 
@@ -479,7 +480,7 @@ impl Viewers<'_> {
     /// user may, or every admin): a server with many sockets checks just these users'
     /// ones.
     pub fn candidates(&self) -> Option<impl Iterator<Item = Uuid> + '_> {
-        if self.audience.staff || (self.audience.group.is_some() && self.members.is_none()) {
+        if self.audience.staff || (!self.audience.groups.is_empty() && self.members.is_none()) {
             return None;
         }
         let members = self.members.iter().flatten();

@@ -20,6 +20,8 @@ pub enum NotificationKind {
     Reply,
     /// To users named as `@<email>`.
     Mention,
+    /// To the `full` members of the group an unassigned ticket was moved to.
+    TicketMoved,
 }
 
 impl NotificationKind {
@@ -32,6 +34,7 @@ impl NotificationKind {
             NotificationKind::TicketMessage => "ticket_message",
             NotificationKind::Reply => "reply",
             NotificationKind::Mention => "mention",
+            NotificationKind::TicketMoved => "ticket_moved",
         }
     }
 }

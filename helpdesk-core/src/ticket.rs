@@ -195,6 +195,8 @@ pub enum TimelineKind {
     TagsChanged,
     /// `{fields}`: the other fields that changed (subject, description).
     Updated,
+    /// `{from, to}` groups (staff only).
+    GroupChanged,
 }
 
 impl TimelineKind {
@@ -207,6 +209,7 @@ impl TimelineKind {
             TimelineKind::PriorityChanged => "priority_changed",
             TimelineKind::TagsChanged => "tags_changed",
             TimelineKind::Updated => "updated",
+            TimelineKind::GroupChanged => "group_changed",
         }
     }
 }
@@ -417,6 +420,9 @@ pub struct TicketPatch {
     pub assignee_id: Option<Option<Uuid>>,
     /// Tags, replacing the old ones (staff).
     pub tags: Option<Vec<String>>,
+    /// Moves the ticket to this group (admins and `full` members of its group; an
+    /// assignee without `full` access there is unassigned unless the patch names one).
+    pub group_id: Option<Uuid>,
 }
 
 /// Filters for listing tickets.

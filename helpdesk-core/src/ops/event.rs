@@ -150,17 +150,26 @@ impl Helpdesk {
             Some(id) => self.st().get_ticket(id).await?,
             None => None,
         };
-        let group = event.audience.group.or(ticket.map(|t| t.group_id));
-        let group_members = match group {
-            Some(id) => Some(sorted(
-                self.st()
-                    .group_members(id)
-                    .await?
-                    .into_iter()
-                    .map(|m| m.user_id)
-                    .collect(),
-            )),
-            None => None,
+        let groups = match ticket {
+            Some(t) if event.audience.groups.is_empty() => vec![t.group_id],
+            _ => event.audience.groups.clone(),
+        };
+        let group_members = if groups.is_empty() {
+            None
+        } else {
+            let mut ids = Vec::new();
+            for id in groups {
+                ids.extend(
+                    self.st()
+                        .group_members(id)
+                        .await?
+                        .into_iter()
+                        .map(|m| m.user_id),
+                );
+            }
+            let mut ids = sorted(ids);
+            ids.dedup();
+            Some(ids)
         };
         Ok(Viewers {
             audience: &event.audience,

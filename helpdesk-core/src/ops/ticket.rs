@@ -24,7 +24,7 @@ use uuid::Uuid;
 pub(crate) fn ticket_audience(t: &Ticket) -> Audience {
     Audience {
         users: vec![t.requester_id],
-        group: Some(t.group_id),
+        groups: vec![t.group_id],
         ..Default::default()
     }
 }
@@ -54,21 +54,26 @@ pub(crate) fn ticket_notification(
     }
 }
 
+/// The `notification.created` event of a notification, to its recipient.
+fn notification_event(n: &Notification) -> NewEvent {
+    NewEvent::new(
+        EventKind::NotificationCreated,
+        n.created_at,
+        Audience::users([n.user_id]),
+        crate::wire::to_json(crate::notification::notification_json(n)),
+    )
+}
+
 /// Adds the `notification.created` event for every notification in `fx`.
 pub(crate) fn announce_notifications(fx: &mut Effects) {
-    let events: Vec<NewEvent> = fx
-        .notifications
-        .iter()
-        .map(|n| {
-            NewEvent::new(
-                EventKind::NotificationCreated,
-                n.created_at,
-                Audience::users([n.user_id]),
-                crate::wire::to_json(crate::notification::notification_json(n)),
-            )
-        })
-        .collect();
+    let events: Vec<NewEvent> = fx.notifications.iter().map(notification_event).collect();
     fx.events.extend(events);
+}
+
+/// Adds one notification and its `notification.created` event to `fx`.
+pub(crate) fn notify(fx: &mut Effects, n: Notification) {
+    fx.events.push(notification_event(&n));
+    fx.notifications.push(n);
 }
 
 /// The timeline entry and the event data of one ticket change.
@@ -182,11 +187,29 @@ pub(crate) fn ticket_change_effects(
     if before.first_response_at != after.first_response_at {
         changed.push("first_response_at");
     }
+    let moved = before.group_id != after.group_id;
+    if moved {
+        push(
+            &mut fx,
+            TimelineKind::GroupChanged,
+            json!({"from": before.group_id, "to": after.group_id}),
+        );
+        changed.push("group_id");
+    }
     if !changed.is_empty() {
+        let mut audience = ticket_audience(after);
+        if moved {
+            // Both groups hear of it: for those who lose access, it is the last event.
+            audience.groups.push(before.group_id);
+        }
+        if changed == ["group_id"] {
+            // Customers never see the group: a change of nothing else is not theirs.
+            audience.users.clear();
+        }
         fx.push(NewEvent::new(
             EventKind::TicketUpdated,
             at,
-            ticket_audience(after),
+            audience,
             json!({"ticket": ticket_json(after), "changes": changed}),
         ));
     }
@@ -462,6 +485,7 @@ impl Helpdesk {
                 ("priority", patch.priority.is_some()),
                 ("assignee_id", patch.assignee_id.is_some()),
                 ("tags", patch.tags.is_some()),
+                ("group_id", patch.group_id.is_some()),
             ] {
                 if set {
                     return Err(Error::ForbiddenField(field.into()));
@@ -479,11 +503,40 @@ impl Helpdesk {
             .as_deref()
             .map(crate::tag::normalize_tags)
             .transpose()?;
+        let target = match patch.group_id.filter(|g| *g != ticket.group_id) {
+            Some(g) => match self.st().get_group(g).await? {
+                Some(group) => Some(group.id),
+                None => return Err(Error::invalid("group_id", "is not a group")),
+            },
+            None => None,
+        };
+        let group_after = target.unwrap_or(ticket.group_id);
         if let Some(Some(a)) = patch.assignee_id
-            && ticket.assignee_id != Some(a)
+            && (ticket.assignee_id != Some(a) || target.is_some())
         {
-            self.check_assignee(a, ticket.group_id).await?;
+            self.check_assignee(a, group_after).await?;
         }
+        // Moved without naming an assignee: the current one stays only if they may be
+        // assigned there.
+        let keeps_assignee = match (target, patch.assignee_id, ticket.assignee_id) {
+            (Some(g), None, Some(a)) => match self.st().get_user(a).await? {
+                Some(user) => self.may_be_assignee(&user, g).await?,
+                None => false,
+            },
+            _ => true,
+        };
+        // Moved and left unassigned: the new group's `full` members hear of it.
+        let full_there: Vec<Uuid> = match target {
+            Some(g) => self
+                .st()
+                .group_members(g)
+                .await?
+                .into_iter()
+                .filter(|m| m.access == crate::group::Access::Full && Some(m.user_id) != p.actor())
+                .map(|m| m.user_id)
+                .collect(),
+            None => Vec::new(),
+        };
         self.retry_on_version(|| async {
             let before = self.visible_ticket(p, id).await?;
             let mut after = before.clone();
@@ -501,6 +554,12 @@ impl Helpdesk {
             }
             if let Some(a) = patch.assignee_id {
                 after.assignee_id = a;
+            }
+            if let Some(g) = target {
+                after.group_id = g;
+                if !keeps_assignee {
+                    after.assignee_id = None;
+                }
             }
             let now = self.now();
             if let Some(to) = patch.status.filter(|to| *to != before.status) {
@@ -523,7 +582,22 @@ impl Helpdesk {
             }
             after.updated_at = now;
             after.version += 1;
-            let fx = ticket_change_effects(&before, &after, p.actor(), now);
+            let mut fx = ticket_change_effects(&before, &after, p.actor(), now);
+            if target.is_some() && after.assignee_id.is_none() {
+                for u in &full_there {
+                    notify(
+                        &mut fx,
+                        ticket_notification(
+                            *u,
+                            NotificationKind::TicketMoved,
+                            &after,
+                            format!("Ticket #{} was moved to your group", after.number),
+                            now,
+                            None,
+                        ),
+                    );
+                }
+            }
             // A new assignee joins the ticket's conversation in the same operation.
             let join = after
                 .assignee_id

@@ -314,3 +314,119 @@ pub async fn losing_access_hides_the_ticket_everywhere(store: Arc<dyn Store>) {
     assert!(!w.hd.may_see(&agent.p, message).await.unwrap());
     assert!(w.hd.may_see(&customer.p, message).await.unwrap());
 }
+
+/// Moving a ticket (`full` on its group, or an admin): it goes to the other group's
+/// members, an assignee without `full` there is unassigned and that group's `full`
+/// members are told; the timeline records it; the old group's members hear of it last;
+/// a group with tickets moved into it is in use, and free again once they move out.
+pub async fn moving_a_ticket_hands_it_to_the_other_group(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let (mover, billing_owner, billing_reader) =
+        (w.agent().await, w.agent().await, w.agent().await);
+    let customer = w.customer().await;
+    let g = billing(
+        &w,
+        &admin,
+        &[
+            (&billing_owner, Access::Full),
+            (&billing_reader, Access::Read),
+        ],
+    )
+    .await;
+    let t = w.ticket(&customer, "Refund").await;
+    let assign = TicketPatch {
+        assignee_id: Some(Some(mover.id())),
+        ..Default::default()
+    };
+    w.hd.update_ticket(&mover.p, t.id, assign).await.unwrap();
+    let move_to = |group_id| TicketPatch {
+        group_id: Some(group_id),
+        ..Default::default()
+    };
+    expect_err!(
+        w.hd.update_ticket(&customer.p, t.id, move_to(g.id)).await,
+        Error::ForbiddenField(f) if f == "group_id"
+    );
+    expect_err!(
+        w.hd.update_ticket(&mover.p, t.id, move_to(crate::clock::new_id()))
+            .await,
+        Error::Validation(f) if f[0].field == "group_id"
+    );
+
+    let before = w.last_event().await;
+    let moved =
+        w.hd.update_ticket(&mover.p, t.id, move_to(g.id))
+            .await
+            .unwrap();
+    assert_eq!((moved.group_id, moved.assignee_id), (g.id, None));
+    expect_err!(w.hd.get_ticket(&mover.p, t.id).await, Error::NotFound);
+    w.hd.get_ticket(&billing_reader.p, t.id).await.unwrap();
+    let timeline =
+        w.hd.ticket_events(&admin.p, t.id, PageRequest::default())
+            .await
+            .unwrap()
+            .items;
+    let moved_entry = timeline
+        .iter()
+        .find(|e| e.kind == crate::ticket::TimelineKind::GroupChanged)
+        .expect("group_changed");
+    assert_eq!(moved_entry.data["to"], serde_json::json!(g.id));
+    let events = w.store.events_after(before, 100).await.unwrap();
+    let updated = events
+        .iter()
+        .find(|e| e.kind == crate::event::EventKind::TicketUpdated)
+        .expect("ticket.updated");
+    for who in [&mover, &billing_owner, &billing_reader, &customer] {
+        assert!(
+            w.hd.may_see(&who.p, updated).await.unwrap(),
+            "{}",
+            who.email()
+        );
+    }
+    let told: Vec<Uuid> = events
+        .iter()
+        .filter(|e| e.kind == crate::event::EventKind::NotificationCreated)
+        .flat_map(|e| e.audience.users.iter().copied())
+        .collect();
+    assert_eq!(told, vec![billing_owner.id()]);
+
+    // The reader may not move it; its owner may, and a move of nothing else is not the
+    // customer's business.
+    let temp =
+        w.hd.create_group(
+            &admin.p,
+            NewGroup {
+                name: "Temp".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    expect_err!(
+        w.hd.update_ticket(&billing_reader.p, t.id, move_to(temp.id))
+            .await,
+        Error::Forbidden(_)
+    );
+    let before = w.last_event().await;
+    w.hd.update_ticket(&billing_owner.p, t.id, move_to(temp.id))
+        .await
+        .unwrap();
+    let events = w.store.events_after(before, 100).await.unwrap();
+    let updated = events
+        .iter()
+        .find(|e| e.kind == crate::event::EventKind::TicketUpdated)
+        .expect("ticket.updated");
+    assert!(!w.hd.may_see(&customer.p, updated).await.unwrap());
+    assert!(w.hd.may_see(&billing_owner.p, updated).await.unwrap());
+    expect_err!(w.hd.delete_group(&admin.p, temp.id).await, Error::InUse(_));
+    w.hd.update_ticket(&admin.p, t.id, move_to(g.id))
+        .await
+        .unwrap();
+    w.hd.delete_group(&admin.p, temp.id).await.unwrap();
+    let in_billing = TicketFilter {
+        group_ids: vec![g.id],
+        ..Default::default()
+    };
+    assert_eq!(listed(&w, &admin, in_billing).await, vec![t.id]);
+}

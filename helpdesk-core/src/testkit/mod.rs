@@ -425,6 +425,7 @@ macro_rules! __conformance_cases {
                 levels_limit_what_staff_do,
                 ticket_events_and_notifications_follow_the_group,
                 losing_access_hides_the_ticket_everywhere,
+                moving_a_ticket_hands_it_to_the_other_group,
             }
             ephemeral {
                 signals_reach_every_subscriber,

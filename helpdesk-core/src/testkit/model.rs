@@ -1418,6 +1418,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                 priority: *priority,
                 assignee_id: assignee.map(|a| a.map(|u| s.who(u).id())),
                 tags: tags.as_ref().map(|t| t.iter().map(text).collect()),
+                group_id: None,
             };
             out!(s.hd.update_ticket(&s.who(r.actor).p, id, patch).await)
         }

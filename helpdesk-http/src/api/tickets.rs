@@ -34,6 +34,7 @@ const UPDATE_FIELDS: &[&str] = &[
     "priority",
     "assignee_id",
     "tags",
+    "group_id",
 ];
 
 #[derive(Deserialize)]
@@ -67,6 +68,8 @@ struct UpdateBody {
     assignee_id: Option<Option<Uuid>>,
     #[serde(default, deserialize_with = "present")]
     tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    group_id: Option<Uuid>,
 }
 
 /// `POST /api/tickets`. Customers may not set `requester_id`, `assignee_id` or
@@ -182,7 +185,10 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
     let p = ctx.principal().await?;
     ctx.state.hd.get_ticket(&p, id).await?;
     body.check(UPDATE_FIELDS)?;
-    body.forbid_unless(p.is_staff(), &["priority", "assignee_id", "tags"])?;
+    body.forbid_unless(
+        p.is_staff(),
+        &["priority", "assignee_id", "tags", "group_id"],
+    )?;
     let b: UpdateBody = body.convert()?;
     let t = ctx
         .state
@@ -197,6 +203,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
                 priority: b.priority,
                 assignee_id: b.assignee_id,
                 tags: b.tags,
+                group_id: b.group_id,
             },
         )
         .await?;
