@@ -281,6 +281,35 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event as a customer sees it, when that differs: a ticket's group is staff
+    /// business, so `data.ticket.group_id` is left out and `group_id` leaves
+    /// `data.changes`. The log, webhooks and staff keep the whole event.
+    pub fn customer_view(&self) -> Option<Event> {
+        let has_group = self.data["ticket"].get("group_id").is_some();
+        let names_group = self.data["changes"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|f| f == "group_id"));
+        if !has_group && !names_group {
+            return None;
+        }
+        let mut seen = self.clone();
+        if let Some(ticket) = seen.data.get_mut("ticket").and_then(|t| t.as_object_mut()) {
+            ticket.remove("group_id");
+        }
+        if let Some(changes) = seen.data.get_mut("changes").and_then(|c| c.as_array_mut()) {
+            changes.retain(|f| f != "group_id");
+        }
+        Some(seen)
+    }
+
+    /// The event as `viewer` sees it ([`Event::customer_view`] for customers).
+    pub fn seen_by(self: &Arc<Self>, viewer: &crate::Principal) -> Arc<Event> {
+        match viewer.is_staff() {
+            true => self.clone(),
+            false => self.customer_view().map_or_else(|| self.clone(), Arc::new),
+        }
+    }
+
     /// The logged event for `new` with the id the store assigned.
     pub fn from_new(id: EventId, new: &NewEvent) -> Self {
         Event {

@@ -57,7 +57,7 @@ impl Helpdesk {
             async move {
                 match item {
                     Ok(e) => match hd.may_see(&p, &e).await {
-                        Ok(true) => Some(Ok(e)),
+                        Ok(true) => Some(Ok(e.seen_by(&p))),
                         Ok(false) => None,
                         Err(err) => Some(Err(LiveError::Check(err))),
                     },

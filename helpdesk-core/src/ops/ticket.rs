@@ -210,7 +210,7 @@ pub(crate) fn ticket_change_effects(
             EventKind::TicketUpdated,
             at,
             audience,
-            json!({"ticket": ticket_json(after), "changes": changed}),
+            json!({"ticket": ticket_json_for(after, TicketView::Staff), "changes": changed}),
         ));
     }
     announce_notifications(&mut fx);
@@ -343,7 +343,7 @@ impl Helpdesk {
                 EventKind::TicketCreated,
                 now,
                 ticket_audience(t),
-                json!({"ticket": ticket_json(t)}),
+                json!({"ticket": ticket_json_for(t, TicketView::Staff)}),
             ));
             fx.push(NewEvent::new(
                 EventKind::ConversationCreated,

@@ -430,3 +430,39 @@ pub async fn moving_a_ticket_hands_it_to_the_other_group(store: Arc<dyn Store>) 
     };
     assert_eq!(listed(&w, &admin, in_billing).await, vec![t.id]);
 }
+
+/// Customers never see a ticket's group in events: their live stream carries the
+/// ticket without `group_id`, staff's (and the log, which webhooks read) with it.
+pub async fn customers_never_see_the_group_in_events(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let agent = w.agent().await;
+    let customer = w.customer().await;
+    let theirs = w.hd.subscribe_as(&customer.p).await.unwrap();
+    let ours = w.hd.subscribe_as(&agent.p).await.unwrap();
+    let t = w.ticket(&customer, "Where is my group").await;
+    let theirs = first_ticket_created(theirs).await;
+    let ours = first_ticket_created(ours).await;
+    assert_eq!(theirs.data["ticket"]["id"], serde_json::json!(t.id));
+    assert!(theirs.data["ticket"].get("group_id").is_none());
+    assert_eq!(
+        ours.data["ticket"]["group_id"],
+        serde_json::json!(t.group_id)
+    );
+}
+
+/// The first `ticket.created` of a live stream, within ten seconds.
+async fn first_ticket_created(
+    stream: impl futures_util::Stream<Item = Result<Arc<crate::event::Event>, crate::event::LiveError>>,
+) -> Arc<crate::event::Event> {
+    use futures_util::StreamExt;
+    let mut stream = std::pin::pin!(stream);
+    let found = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let e = stream.next().await.expect("open").expect("an event");
+            if e.kind == crate::event::EventKind::TicketCreated {
+                return e;
+            }
+        }
+    });
+    found.await.expect("ticket.created within 10 s")
+}

@@ -426,6 +426,7 @@ macro_rules! __conformance_cases {
                 ticket_events_and_notifications_follow_the_group,
                 losing_access_hides_the_ticket_everywhere,
                 moving_a_ticket_hands_it_to_the_other_group,
+                customers_never_see_the_group_in_events,
             }
             ephemeral {
                 signals_reach_every_subscriber,

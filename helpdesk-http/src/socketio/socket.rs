@@ -580,10 +580,11 @@ impl Task {
         match out {
             Out::Ephemeral(e) => self.emit(e.kind, &*e),
             Out::Event(f) => {
-                if !self.replay.live(f.event.id) {
+                if !self.replay.live(f.id()) {
                     return Ok(());
                 }
-                let e = &f.event;
+                let e = f.seen_by(&self.conn.principal()).0.clone();
+                let e = &e;
                 self.emit_event(e)?;
                 if e.kind == EventKind::ConversationMemberRemoved
                     && e.data["user_id"].as_str() == Some(&self.conn.user_id.to_string())

@@ -27,17 +27,37 @@ pub(crate) enum Out {
     Ephemeral(Arc<Ephemeral>),
 }
 
-/// An event and its `/api/ws` frame (Socket.IO sockets serialize the event themselves).
+/// An event and its `/api/ws` frame (Socket.IO sockets serialize the event themselves),
+/// and the same for customers when they see less of it ([`Event::customer_view`]).
 pub(crate) struct Fanned {
-    pub(crate) event: Arc<Event>,
-    pub(crate) frame: Utf8Bytes,
+    event: Arc<Event>,
+    frame: Utf8Bytes,
+    customers: Option<(Arc<Event>, Utf8Bytes)>,
 }
 
 impl Fanned {
     pub(super) fn new(event: Arc<Event>) -> Self {
+        let customers = event.customer_view().map(|seen| {
+            let frame = event_frame(&seen);
+            (Arc::new(seen), frame)
+        });
         Fanned {
             frame: event_frame(&event),
             event,
+            customers,
+        }
+    }
+
+    /// The event's id.
+    pub(crate) fn id(&self) -> EventId {
+        self.event.id
+    }
+
+    /// The event and its frame as `viewer` sees them.
+    pub(crate) fn seen_by(&self, viewer: &Principal) -> (&Arc<Event>, &Utf8Bytes) {
+        match &self.customers {
+            Some((event, frame)) if !viewer.is_staff() => (event, frame),
+            _ => (&self.event, &self.frame),
         }
     }
 }

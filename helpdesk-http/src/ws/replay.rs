@@ -60,7 +60,10 @@ impl Replay {
                 continue;
             }
             if hd.may_see(p, &e).await.unwrap_or(false) {
-                out.push(e);
+                out.push(match p.is_staff() {
+                    true => e,
+                    false => e.customer_view().unwrap_or(e),
+                });
             }
         }
         Ok(Some(out))

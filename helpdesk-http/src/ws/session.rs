@@ -249,10 +249,11 @@ impl Session {
         match out {
             Out::Ephemeral(e) => self.send(Message::Text(e.frame.clone())).await,
             Out::Event(f) => {
-                if !self.replay.live(f.event.id) {
+                if !self.replay.live(f.id()) {
                     return Ok(());
                 }
-                self.send_event(&f.event, f.frame.clone()).await
+                let (event, frame) = f.seen_by(&self.conn.principal());
+                self.send_event(&event.clone(), frame.clone()).await
             }
         }
     }
