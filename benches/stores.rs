@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use helpdesk::conversation::{ConversationKind, NewConversation};
-use helpdesk::message::{MessagePageQuery, NewMessageInput, message_json};
+use helpdesk::message::{MessagePageQuery, NewMessage, message_json};
 use helpdesk::store::Store;
 use helpdesk::store::memory::MemoryStore;
 use helpdesk::user::NewUser;
@@ -69,7 +69,7 @@ async fn fixture(store: Arc<dyn Store>, messages: usize) -> Fixture {
             tokio::spawn(async move {
                 for i in (s..messages).step_by(SEEDERS) {
                     let text = format!("message number {i} with some words");
-                    hd.send_message(&alice, conv, NewMessageInput::text(&text))
+                    hd.send_message(&alice, conv, NewMessage::text(&text))
                         .await
                         .unwrap();
                 }
@@ -100,7 +100,7 @@ fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, f: &
     let mut group = c.benchmark_group(name);
     group.bench_function("send_message", |b| {
         b.to_async(rt).iter(|| async {
-            f.hd.send_message(&f.alice, f.conv, NewMessageInput::text(BODY))
+            f.hd.send_message(&f.alice, f.conv, NewMessage::text(BODY))
                 .await
                 .unwrap()
         })
@@ -139,7 +139,7 @@ async fn after_one_more(f: &Fixture, iters: u64, mark: Mark) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let m =
-            f.hd.send_message(&f.alice, f.conv, NewMessageInput::text("one more"))
+            f.hd.send_message(&f.alice, f.conv, NewMessage::text("one more"))
                 .await
                 .unwrap();
         let start = Instant::now();

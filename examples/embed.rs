@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use helpdesk::conversation::ConversationKind;
-use helpdesk::message::{MessagePageQuery, NewMessageInput};
+use helpdesk::message::{MessagePageQuery, NewMessage};
 use helpdesk::store::memory::MemoryStore;
-use helpdesk::ticket::{NewTicketInput, TicketPatch, TicketStatus};
+use helpdesk::ticket::{NewTicket, TicketPatch, TicketStatus};
 use helpdesk::user::NewUser;
 use helpdesk::{Config, Helpdesk, Principal, Role};
 use helpdesk_core::conversation::ConversationFilter;
@@ -43,7 +43,7 @@ async fn main() -> Result<(), helpdesk::Error> {
     let ticket = hd
         .create_ticket(
             &carol_p,
-            NewTicketInput::new("Cannot log in", "The login page says my password is wrong."),
+            NewTicket::new("Cannot log in", "The login page says my password is wrong."),
         )
         .await?;
     println!(
@@ -54,11 +54,7 @@ async fn main() -> Result<(), helpdesk::Error> {
     // She adds a detail; the agent takes the ticket and answers in a thread.
     let conv = ticket.conversation_id;
     let detail = hd
-        .send_message(
-            &carol_p,
-            conv,
-            NewMessageInput::text("I reset it yesterday."),
-        )
+        .send_message(&carol_p, conv, NewMessage::text("I reset it yesterday."))
         .await?;
     hd.update_ticket(
         &andy_p,
@@ -74,7 +70,7 @@ async fn main() -> Result<(), helpdesk::Error> {
         .send_message(
             &andy_p,
             conv,
-            NewMessageInput::reply(
+            NewMessage::reply(
                 "Thanks! Try the link I just sent by email.",
                 detail.message.id,
             ),

@@ -15,9 +15,9 @@ use std::error::Error;
 use std::path::Path;
 use std::sync::Arc;
 
-use helpdesk::message::{MessagePageQuery, NewMessageInput};
+use helpdesk::message::{MessagePageQuery, NewMessage};
 use helpdesk::sled::SledStore;
-use helpdesk::ticket::{NewTicketInput, TicketFilter};
+use helpdesk::ticket::{NewTicket, TicketFilter};
 use helpdesk::user::{NewUser, User};
 use helpdesk::{Config, ErrorKind, Helpdesk, Principal, Role};
 
@@ -50,10 +50,10 @@ async fn write(dir: &Path) -> Result<i64, Box<dyn Error>> {
     let ticket = hd
         .create_ticket(
             &carol,
-            NewTicketInput::new("Printer on fire", "The office printer is on fire."),
+            NewTicket::new("Printer on fire", "The office printer is on fire."),
         )
         .await?;
-    let answer = NewMessageInput::text("The extinguisher is on its way.");
+    let answer = NewMessage::text("The extinguisher is on its way.");
     hd.send_message(&andy, ticket.conversation_id, answer)
         .await?;
     println!("wrote ticket #{} with an answer", ticket.number);

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use helpdesk::store::memory::MemoryStore;
-use helpdesk::ticket::NewTicketInput;
+use helpdesk::ticket::NewTicket;
 use helpdesk::user::NewUser;
 use helpdesk::{Config, Helpdesk, Principal, Role};
 
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // holds now (a deactivated user gets `Unauthorized`).
     let dana_p = hd.principal(dana.id).await?;
     let ticket = hd
-        .create_ticket(&dana_p, NewTicketInput::new("VPN down", "Since 9am"))
+        .create_ticket(&dana_p, NewTicket::new("VPN down", "Since 9am"))
         .await?;
     println!("ticket #{} opened as {}", ticket.number, dana.email);
 

@@ -36,9 +36,9 @@
 //! ```
 //! use std::sync::Arc;
 //!
-//! use helpdesk::message::NewMessageInput;
+//! use helpdesk::message::NewMessage;
 //! use helpdesk::store::memory::MemoryStore;
-//! use helpdesk::ticket::{NewTicketInput, TicketPatch, TicketStatus};
+//! use helpdesk::ticket::{NewTicket, TicketPatch, TicketStatus};
 //! use helpdesk::user::NewUser;
 //! use helpdesk::{Config, Helpdesk, PageRequest, Principal, Role};
 //!
@@ -52,12 +52,12 @@
 //! let andy = hd.principal(hd.create_user(&system, new_andy).await?.id).await?;
 //!
 //! let ticket = hd
-//!     .create_ticket(&carol, NewTicketInput::new("Cannot log in", "My password is refused."))
+//!     .create_ticket(&carol, NewTicket::new("Cannot log in", "My password is refused."))
 //!     .await?;
 //! assert_eq!((ticket.number, ticket.status), (1, TicketStatus::Open));
 //!
 //! // The agent answers in the ticket's conversation, takes the ticket and waits for her.
-//! let answer = NewMessageInput::text("Try the reset link I just sent you.");
+//! let answer = NewMessage::text("Try the reset link I just sent you.");
 //! hd.send_message(&andy, ticket.conversation_id, answer).await?;
 //! let patch = TicketPatch {
 //!     assignee_id: Some(Some(andy.user_id())),
@@ -68,7 +68,7 @@
 //! assert_eq!(ticket.status, TicketStatus::Pending);
 //!
 //! // Her reply reopens it; she resolves it herself.
-//! let reply = NewMessageInput::text("That worked, thanks!");
+//! let reply = NewMessage::text("That worked, thanks!");
 //! hd.send_message(&carol, ticket.conversation_id, reply).await?;
 //! assert_eq!(hd.get_ticket(&carol, ticket.id).await?.status, TicketStatus::Open);
 //! let resolve = TicketPatch {
@@ -99,7 +99,7 @@
 //! # use std::sync::Arc;
 //! # use helpdesk::{Config, Helpdesk, Principal, Role, store::memory::MemoryStore, user::NewUser};
 //! use helpdesk::conversation::{ConversationKind, NewConversation};
-//! use helpdesk::message::{MessagePageQuery, NewMessageInput};
+//! use helpdesk::message::{MessagePageQuery, NewMessage};
 //! use helpdesk::receipt::MessageStatus;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -118,7 +118,7 @@
 //! let conv = view.conversation.id;
 //!
 //! let question = hd
-//!     .send_message(&andy, conv, NewMessageInput::text("Did the new password work?"))
+//!     .send_message(&andy, conv, NewMessage::text("Did the new password work?"))
 //!     .await?;
 //! let id = question.message.id;
 //! assert_eq!(question.status, Some(MessageStatus::Sent));
@@ -129,8 +129,8 @@
 //! assert_eq!(hd.get_message(&andy, conv, id).await?.status, Some(MessageStatus::Delivered));
 //!
 //! // She answers under the question, he under her answer: a thread two deep.
-//! let yes = hd.send_message(&carol, conv, NewMessageInput::reply("Yes!", id)).await?;
-//! let reply = NewMessageInput::reply("Good, closing this then.", yes.message.id);
+//! let yes = hd.send_message(&carol, conv, NewMessage::reply("Yes!", id)).await?;
+//! let reply = NewMessage::reply("Good, closing this then.", yes.message.id);
 //! hd.send_message(&andy, conv, reply).await?;
 //! let thread = hd.thread(&andy, conv, id).await?;
 //! let depths: Vec<u32> = thread.iter().map(|item| item.depth).collect();
@@ -180,7 +180,7 @@
 //! # use helpdesk::conversation::{ConversationKind, NewConversation};
 //! use helpdesk::event::EventKind;
 //! use helpdesk::futures_util::StreamExt;
-//! use helpdesk::message::NewMessageInput;
+//! use helpdesk::message::NewMessage;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -202,7 +202,7 @@
 //! // The stream is not `Unpin`: pin it to call `next`.
 //! let mut events = std::pin::pin!(hd.subscribe_as(&carol).await?);
 //!
-//! hd.send_message(&andy, conv, NewMessageInput::text("Hello Carol")).await?;
+//! hd.send_message(&andy, conv, NewMessage::text("Hello Carol")).await?;
 //! let event = events.next().await.expect("open while the helpdesk lives")?;
 //! assert_eq!(event.kind, EventKind::MessageCreated);
 //! assert_eq!(event.data["message"]["content"], "Hello Carol");
@@ -261,8 +261,8 @@
 //! ```
 //! # use std::sync::Arc;
 //! # use helpdesk::{Config, Helpdesk, Principal, Role, store::memory::MemoryStore, user::NewUser};
-//! use helpdesk::message::NewMessageInput;
-//! use helpdesk::ticket::NewTicketInput;
+//! use helpdesk::message::NewMessage;
+//! use helpdesk::ticket::NewTicket;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> helpdesk::Result<()> {
@@ -272,7 +272,7 @@
 //! # let andy = hd.create_user(&Principal::system(), new("andy@example.com", Role::Agent)).await?;
 //! # let (carol, andy) = (hd.principal(carol.id).await?, hd.principal(andy.id).await?);
 //! let ticket = hd
-//!     .create_ticket(&carol, NewTicketInput::new("Printer says E42", "Log attached."))
+//!     .create_ticket(&carol, NewTicket::new("Printer says E42", "Log attached."))
 //!     .await?;
 //! let log = hd
 //!     .upload_bytes(&carol, "printer.log", "text/plain", Some(ticket.id), "E42: on fire\n")
@@ -284,9 +284,9 @@
 //! let photo = hd
 //!     .upload_bytes(&carol, "printer.jpg", "image/jpeg", None, vec![0xFF, 0xD8, 0xFF])
 //!     .await?;
-//! let message = NewMessageInput {
+//! let message = NewMessage {
 //!     attachment_ids: vec![photo.id],
-//!     ..NewMessageInput::text("And a photo.")
+//!     ..NewMessage::text("And a photo.")
 //! };
 //! let sent = hd.send_message(&carol, ticket.conversation_id, message).await?;
 //! assert_eq!(sent.attachments[0].filename, "printer.jpg");

@@ -12,7 +12,7 @@
 //! use std::sync::Arc;
 //! use helpdesk_core::{Helpdesk, Config, Principal, Role, store::memory::MemoryStore};
 //! use helpdesk_core::user::NewUser;
-//! use helpdesk_core::ticket::NewTicketInput;
+//! use helpdesk_core::ticket::NewTicket;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! let hd = Helpdesk::new(Arc::new(MemoryStore::new()), Config::for_tests());
@@ -20,7 +20,7 @@
 //!     .create_user(&Principal::system(), NewUser::new("alice@example.com", "Alice", Role::Customer, "correct horse"))
 //!     .await?;
 //! let me = hd.principal(alice.id).await?;
-//! let ticket = hd.create_ticket(&me, NewTicketInput::new("Printer on fire", "It is on fire.")).await?;
+//! let ticket = hd.create_ticket(&me, NewTicket::new("Printer on fire", "It is on fire.")).await?;
 //! assert_eq!(ticket.number, 1);
 //! # Ok::<_, helpdesk_core::Error>(())
 //! # }).unwrap();

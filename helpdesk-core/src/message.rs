@@ -75,7 +75,7 @@ impl Message {
 
 /// A message to append. See [`apply_append`] for what a store does with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewMessage {
+pub struct MessageAppend {
     /// Id.
     pub id: Uuid,
     /// The conversation.
@@ -136,7 +136,7 @@ pub enum MessageRange {
 pub fn apply_append(
     conv: &mut Conversation,
     sender: Option<Participant>,
-    new: &NewMessage,
+    new: &MessageAppend,
 ) -> (Message, Participant) {
     let mut sender = sender.unwrap_or_else(|| Participant::new(conv.id, new.sender_id));
     if new.join_sender && !conv.is_member(new.sender_id) {
@@ -208,7 +208,7 @@ pub struct MessageView {
 
 /// Input for sending a message.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NewMessageInput {
+pub struct NewMessage {
     /// Text (1..=32,000 characters unless attachments are given).
     pub content: String,
     /// The message replied to.
@@ -219,17 +219,17 @@ pub struct NewMessageInput {
     pub internal: bool,
 }
 
-impl NewMessageInput {
+impl NewMessage {
     /// A plain text message.
     pub fn text(content: &str) -> Self {
-        NewMessageInput {
+        NewMessage {
             content: content.to_string(),
             ..Default::default()
         }
     }
     /// A reply.
     pub fn reply(content: &str, parent_id: Uuid) -> Self {
-        NewMessageInput {
+        NewMessage {
             content: content.to_string(),
             parent_id: Some(parent_id),
             ..Default::default()
@@ -404,7 +404,7 @@ mod receipt_arithmetic {
         from: Uuid,
         internal: bool,
     ) -> Message {
-        let new = NewMessage {
+        let new = MessageAppend {
             id: Uuid::now_v7(),
             conversation_id: c.id,
             sender_id: from,

@@ -33,11 +33,11 @@ use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
 use crate::group::{Group, Membership};
 use crate::kb::{Article, ArticleQuery, SearchHit, SearchQuery, TagCount};
-use crate::message::{Message, MessageRange, NewMessage};
+use crate::message::{Message, MessageAppend, MessageRange};
 use crate::notification::Notification;
 use crate::page::Cursor;
 use crate::receipt::Participant;
-use crate::ticket::{NewTicket, Ticket, TicketEvent, TicketQuery};
+use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
 use crate::user::{User, UserQuery};
 use crate::webhook::{ClaimedDelivery, Delivery, Webhook};
 
@@ -278,7 +278,7 @@ pub trait TicketStore: Send + Sync {
     /// Returns the ticket with its number.
     async fn create_ticket(
         &self,
-        new: &NewTicket,
+        new: &TicketInsert,
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket>;
     /// Writes a ticket under its version check (see [`Ticket::version`]) and its effects;
@@ -350,7 +350,7 @@ pub trait ConversationStore: Send + Sync {
     /// `ticket_update` under its version check, and `effects(&message)`.
     async fn append_message(
         &self,
-        new: &NewMessage,
+        new: &MessageAppend,
         effects: EffectsFn<'_, Message>,
     ) -> StoreResult<Message>;
     /// A message by id, if it belongs to the conversation.

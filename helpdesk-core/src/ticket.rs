@@ -360,7 +360,7 @@ impl TicketQuery {
 /// conversation (with a participant record per member) and attaches the attachments.
 /// Its group must exist (else `NotFound`, checked atomically with group deletion).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewTicket {
+pub struct TicketInsert {
     /// The ticket; `number` is ignored.
     pub ticket: Ticket,
     /// Its conversation, kind `ticket`.
@@ -375,7 +375,7 @@ use crate::wire::{Ts, opt_ts};
 
 /// Input for opening a ticket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NewTicketInput {
+pub struct NewTicket {
     /// Subject (1..=200 characters).
     pub subject: String,
     /// Description (up to 20,000 characters).
@@ -394,10 +394,10 @@ pub struct NewTicketInput {
     pub group_id: Option<Uuid>,
 }
 
-impl NewTicketInput {
+impl NewTicket {
     /// A ticket with a subject and a description.
     pub fn new(subject: &str, description: &str) -> Self {
-        NewTicketInput {
+        NewTicket {
             subject: subject.to_string(),
             description: description.to_string(),
             ..Default::default()

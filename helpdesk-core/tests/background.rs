@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use helpdesk_core::store::memory::MemoryStore;
-use helpdesk_core::ticket::NewTicketInput;
+use helpdesk_core::ticket::NewTicket;
 use helpdesk_core::user::NewUser;
 use helpdesk_core::webhook::{NewWebhook, SendOutcome, WebhookTransport};
 use helpdesk_core::{Background, Config, Helpdesk, Principal, Role};
@@ -55,7 +55,7 @@ async fn the_background_worker_delivers_webhooks_until_shut_down() {
         .await
         .unwrap();
     let me = hd.principal(carol.id).await.unwrap();
-    hd.create_ticket(&me, NewTicketInput::new("Printer", "On fire"))
+    hd.create_ticket(&me, NewTicket::new("Printer", "On fire"))
         .await
         .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);

@@ -4,9 +4,9 @@
 #![cfg(feature = "testkit")]
 
 use helpdesk_core::kb::{ArticleStatus, NewArticle};
-use helpdesk_core::message::NewMessageInput;
+use helpdesk_core::message::NewMessage;
 use helpdesk_core::testkit::{Who, World};
-use helpdesk_core::ticket::{NewTicketInput, Priority, TicketPatch, TicketStatus};
+use helpdesk_core::ticket::{NewTicket, Priority, TicketPatch, TicketStatus};
 use helpdesk_core::user::{NewUser, UserPatch};
 use helpdesk_core::{Error, Role};
 use uuid::Uuid;
@@ -280,7 +280,7 @@ impl Cell {
                 outcome(hd.ticket_events(p, t.id, PageRequest::default()).await)
             }
             Op::OpenTicketOnBehalf => {
-                let mut input = NewTicketInput::new("On behalf", "x");
+                let mut input = NewTicket::new("On behalf", "x");
                 if whose == Whose::Other {
                     input.requester_id = Some(self.customer.id());
                 }
@@ -292,7 +292,7 @@ impl Cell {
             }
             Op::PostInternalNote => {
                 let t = self.ticket(whose).await;
-                let note = NewMessageInput {
+                let note = NewMessage {
                     content: "note".into(),
                     internal: true,
                     ..Default::default()
@@ -302,7 +302,7 @@ impl Cell {
             Op::GetDirect => outcome(hd.get_conversation(p, self.direct(whose).await).await),
             Op::PostToDirect => {
                 let d = self.direct(whose).await;
-                outcome(hd.send_message(p, d, NewMessageInput::text("hi")).await)
+                outcome(hd.send_message(p, d, NewMessage::text("hi")).await)
             }
             Op::MarkDirectRead => {
                 let d = self.direct(whose).await;
@@ -351,7 +351,7 @@ impl Cell {
                 } else {
                     &self.agent
                 };
-                hd.send_message(&replier.p, g, NewMessageInput::reply("re", root))
+                hd.send_message(&replier.p, g, NewMessage::reply("re", root))
                     .await
                     .unwrap();
                 let NotificationList { page, .. } = hd
@@ -375,7 +375,7 @@ impl Cell {
                 };
                 let id = self.upload(owner).await;
                 let d = self.direct(Whose::Own).await;
-                let input = NewMessageInput {
+                let input = NewMessage {
                     content: "file".into(),
                     attachment_ids: vec![id],
                     ..Default::default()

@@ -13,7 +13,7 @@ use helpdesk_core::event::Effects;
 use helpdesk_core::page::Cursor;
 use helpdesk_core::store::{EffectsFn, Join, StoreResult, TicketStore};
 use helpdesk_core::ticket::{
-    AssigneeFilter, NewTicket, Ticket, TicketEvent, TicketQuery, TicketSort,
+    AssigneeFilter, Ticket, TicketEvent, TicketInsert, TicketQuery, TicketSort,
 };
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -40,7 +40,7 @@ fn sort_column(sort: TicketSort) -> &'static str {
 impl TicketStore for PostgresStore {
     async fn create_ticket(
         &self,
-        new: &NewTicket,
+        new: &TicketInsert,
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket> {
         let mut tx = self.begin().await?;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use chrono::Utc;
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::{Audience, Effects, NewEvent};
-use helpdesk_core::message::NewMessage;
+use helpdesk_core::message::MessageAppend;
 use helpdesk_core::store::ConversationStore;
 use helpdesk_store_sled::SledStore;
 use uuid::Uuid;
@@ -74,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tasks.push(tokio::spawn(async move {
             let mut i = w;
             while i < n {
-                let new = NewMessage {
+                let new = MessageAppend {
                     id: Uuid::now_v7(),
                     conversation_id: conv_id,
                     sender_id: sender,

@@ -18,7 +18,7 @@ use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::Effects;
-use helpdesk_core::message::{Message, MessageRange, NewMessage};
+use helpdesk_core::message::{Message, MessageAppend, MessageRange};
 use helpdesk_core::page::Cursor;
 use helpdesk_core::receipt::Participant;
 use helpdesk_core::store::support::apply_append;
@@ -380,7 +380,7 @@ impl ConversationStore for SledStore {
 
     async fn append_message(
         &self,
-        new: &NewMessage,
+        new: &MessageAppend,
         effects: EffectsFn<'_, Message>,
     ) -> StoreResult<Message> {
         self.write(|tx| {

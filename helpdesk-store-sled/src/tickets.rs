@@ -10,7 +10,7 @@ use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
 use helpdesk_core::page::Cursor;
 use helpdesk_core::store::{EffectsFn, Join, StoreResult, TicketStore};
-use helpdesk_core::ticket::{NewTicket, Ticket, TicketEvent, TicketQuery};
+use helpdesk_core::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
 
 use crate::attachments::{attach, check_attachable, remove_attachment};
 use crate::conversations::{
@@ -64,7 +64,7 @@ impl SledStore {
 impl TicketStore for SledStore {
     async fn create_ticket(
         &self,
-        new: &NewTicket,
+        new: &TicketInsert,
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket> {
         self.write(|tx| {

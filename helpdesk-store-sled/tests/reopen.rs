@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use helpdesk_core::ticket::NewTicketInput;
+use helpdesk_core::ticket::NewTicket;
 use helpdesk_core::ticket::TicketFilter;
 use helpdesk_core::user::NewUser;
 use helpdesk_core::{Config, Helpdesk, Principal, Role};
@@ -25,7 +25,7 @@ async fn a_dropped_helpdesk_lets_go_of_its_store() {
             .await
             .unwrap();
         let me = hd.principal(user.id).await.unwrap();
-        hd.create_ticket(&me, NewTicketInput::new("Kept", "Across reopenings"))
+        hd.create_ticket(&me, NewTicket::new("Kept", "Across reopenings"))
             .await
             .unwrap();
         let listed = hd

@@ -17,7 +17,7 @@ use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::{Audience, Effects, NewEvent};
 use helpdesk_core::group::Access;
 use helpdesk_core::kb::{Article, ArticleStatus, SearchQuery};
-use helpdesk_core::message::{Message, MessageRange, NewMessage};
+use helpdesk_core::message::{Message, MessageAppend, MessageRange};
 use helpdesk_core::principal::Role;
 use helpdesk_core::search;
 use helpdesk_core::store::{
@@ -25,7 +25,7 @@ use helpdesk_core::store::{
     TicketStore, UserStore, WebhookStore,
 };
 use helpdesk_core::ticket::TicketQuery;
-use helpdesk_core::ticket::{NewTicket, Priority, Ticket, TicketStatus};
+use helpdesk_core::ticket::{Priority, Ticket, TicketInsert, TicketStatus};
 use helpdesk_core::user::User;
 use helpdesk_core::webhook::Webhook;
 use helpdesk_store_sled::{META_TREE, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SledStore};
@@ -65,8 +65,8 @@ fn conversation(id: Uuid, members: &[Uuid], at: DateTime<Utc>) -> Conversation {
     }
 }
 
-fn new_message(conv: Uuid, sender: Uuid, content: String, at: DateTime<Utc>) -> NewMessage {
-    NewMessage {
+fn new_message(conv: Uuid, sender: Uuid, content: String, at: DateTime<Utc>) -> MessageAppend {
+    MessageAppend {
         id: Uuid::now_v7(),
         conversation_id: conv,
         sender_id: sender,
@@ -317,7 +317,7 @@ fn version_1_database_recounts_internal_replies() {
     let dir = tempfile::tempdir().unwrap();
     let conv = Uuid::now_v7();
     let (customer, agent) = (Uuid::now_v7(), Uuid::now_v7());
-    let reply = |parent: Uuid, internal: bool| NewMessage {
+    let reply = |parent: Uuid, internal: bool| MessageAppend {
         parent_id: Some(parent),
         internal,
         ..new_message(conv, agent, "reply".into(), t0())
@@ -424,7 +424,7 @@ fn version_2_database_gets_the_default_group() {
             closed_at: Some(at),
             version: 1,
         };
-        let new = NewTicket {
+        let new = TicketInsert {
             ticket,
             conversation: Conversation {
                 kind: ConversationKind::Ticket,
@@ -534,7 +534,7 @@ fn everything_survives_reopening() {
         ArticleStatus::Published,
         at,
     );
-    let new_ticket = |id: Uuid, conv: Uuid, group_id: Uuid| NewTicket {
+    let new_ticket = |id: Uuid, conv: Uuid, group_id: Uuid| TicketInsert {
         ticket: Ticket {
             id,
             number: 0,

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use helpdesk_core::Role;
 use helpdesk_core::archive::{ArchiveSummary, ImportOptions};
 use helpdesk_core::kb::{Article, ArticlePatch, NewArticle};
-use helpdesk_core::message::{MessageView, NewMessageInput};
-use helpdesk_core::ticket::{NewTicketInput, Ticket, TicketEvent, TicketFilter, TicketPatch};
+use helpdesk_core::message::{MessageView, NewMessage};
+use helpdesk_core::ticket::{NewTicket, Ticket, TicketEvent, TicketFilter, TicketPatch};
 use helpdesk_core::user::{NewUser, User, UserPatch};
 use helpdesk_core::webhook::{Delivery, NewWebhook, Webhook};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -46,7 +46,7 @@ pub trait Admin: Send + Sync {
     /// A ticket by number.
     async fn ticket_by_number(&self, number: i64) -> CliResult<Ticket>;
     /// Opens a ticket.
-    async fn create_ticket(&self, new: NewTicketInput) -> CliResult<Ticket>;
+    async fn create_ticket(&self, new: NewTicket) -> CliResult<Ticket>;
     /// Changes a ticket (status moves by the transition table).
     async fn update_ticket(&self, id: Uuid, patch: TicketPatch) -> CliResult<Ticket>;
     /// A ticket's timeline, oldest first.
@@ -55,11 +55,7 @@ pub trait Admin: Send + Sync {
     /// staff), newest first.
     async fn messages(&self, conversation: Uuid) -> CliResult<Vec<MessageView>>;
     /// Posts a message as the actor.
-    async fn send_message(
-        &self,
-        conversation: Uuid,
-        new: NewMessageInput,
-    ) -> CliResult<MessageView>;
+    async fn send_message(&self, conversation: Uuid, new: NewMessage) -> CliResult<MessageView>;
 
     /// Every article, drafts included.
     async fn articles(&self) -> CliResult<Vec<Article>>;

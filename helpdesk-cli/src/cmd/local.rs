@@ -6,8 +6,8 @@ use std::future::Future;
 use async_trait::async_trait;
 use helpdesk_core::archive::{ArchiveSummary, ImportOptions};
 use helpdesk_core::kb::{Article, ArticlePatch, NewArticle};
-use helpdesk_core::message::{MessagePageQuery, MessageView, NewMessageInput};
-use helpdesk_core::ticket::{NewTicketInput, Ticket, TicketEvent, TicketFilter, TicketPatch};
+use helpdesk_core::message::{MessagePageQuery, MessageView, NewMessage};
+use helpdesk_core::ticket::{NewTicket, Ticket, TicketEvent, TicketFilter, TicketPatch};
 use helpdesk_core::user::{NewUser, User, UserPatch};
 use helpdesk_core::webhook::{Delivery, NewWebhook, Webhook};
 use helpdesk_core::{Config, Cursor, Helpdesk, Page, Principal, Role};
@@ -141,7 +141,7 @@ impl Admin for Local {
         Ok(self.hd.get_ticket_by_number(&self.actor, number).await?)
     }
 
-    async fn create_ticket(&self, new: NewTicketInput) -> CliResult<Ticket> {
+    async fn create_ticket(&self, new: NewTicket) -> CliResult<Ticket> {
         Ok(self.hd.create_ticket(&self.actor, new).await?)
     }
 
@@ -175,11 +175,7 @@ impl Admin for Local {
         .await
     }
 
-    async fn send_message(
-        &self,
-        conversation: Uuid,
-        new: NewMessageInput,
-    ) -> CliResult<MessageView> {
+    async fn send_message(&self, conversation: Uuid, new: NewMessage) -> CliResult<MessageView> {
         if self.actor.is_system() {
             return Err(CliError::invalid(
                 "ticket comment needs --as EMAIL: a message needs a sender",

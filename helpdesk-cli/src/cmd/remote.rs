@@ -12,10 +12,10 @@ use helpdesk_core::archive::{ArchiveSummary, ImportOptions};
 use helpdesk_core::attachment::Attachment;
 use helpdesk_core::event::EventId;
 use helpdesk_core::kb::{Article, ArticlePatch, ArticleStatus, NewArticle};
-use helpdesk_core::message::{Message, MessageView, NewMessageInput};
+use helpdesk_core::message::{Message, MessageView, NewMessage};
 use helpdesk_core::receipt::MessageStatus;
 use helpdesk_core::ticket::{
-    AssigneeFilter, NewTicketInput, Priority, Ticket, TicketEvent, TicketFilter, TicketPatch,
+    AssigneeFilter, NewTicket, Priority, Ticket, TicketEvent, TicketFilter, TicketPatch,
     TicketSort, TicketStatus, TimelineKind,
 };
 use helpdesk_core::user::{NewUser, User, UserPatch};
@@ -298,7 +298,7 @@ impl Admin for Remote {
             .ok_or_else(|| CliError::not_found(format!("no ticket #{number}")))
     }
 
-    async fn create_ticket(&self, new: NewTicketInput) -> CliResult<Ticket> {
+    async fn create_ticket(&self, new: NewTicket) -> CliResult<Ticket> {
         let body = NewTicketBody {
             subject: &new.subject,
             description: &new.description,
@@ -342,11 +342,7 @@ impl Admin for Remote {
         self.walk::<MessageWire, _>(&path, &[]).await
     }
 
-    async fn send_message(
-        &self,
-        conversation: Uuid,
-        new: NewMessageInput,
-    ) -> CliResult<MessageView> {
+    async fn send_message(&self, conversation: Uuid, new: NewMessage) -> CliResult<MessageView> {
         let body = NewMessageBody {
             content: &new.content,
             parent_id: new.parent_id,

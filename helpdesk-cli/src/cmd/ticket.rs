@@ -6,9 +6,9 @@ use std::io::Read;
 
 use clap::Subcommand;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use helpdesk_core::message::NewMessageInput;
+use helpdesk_core::message::NewMessage;
 use helpdesk_core::ticket::{
-    AssigneeFilter, NewTicketInput, Priority, Ticket, TicketFilter, TicketPatch, TicketStatus,
+    AssigneeFilter, NewTicket, Priority, Ticket, TicketFilter, TicketPatch, TicketStatus,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -205,7 +205,7 @@ pub async fn run(admin: &dyn Admin, cmd: TicketCommand, json_out: bool) -> CliRe
             priority,
             tags,
         } => {
-            let new = NewTicketInput {
+            let new = NewTicket {
                 subject,
                 description,
                 priority,
@@ -255,7 +255,7 @@ pub async fn run(admin: &dyn Admin, cmd: TicketCommand, json_out: bool) -> CliRe
                 }
             };
             let t = get(admin, number).await?;
-            let new = NewMessageInput {
+            let new = NewMessage {
                 content,
                 internal,
                 ..Default::default()

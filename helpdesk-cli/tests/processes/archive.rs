@@ -18,9 +18,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use helpdesk_core::event::{Audience, Effects, NewEvent};
-use helpdesk_core::message::{NewMessage, NewMessageInput};
+use helpdesk_core::message::{MessageAppend, NewMessage};
 use helpdesk_core::store::Store;
-use helpdesk_core::ticket::{NewTicketInput, TicketPatch, TicketStatus};
+use helpdesk_core::ticket::{NewTicket, TicketPatch, TicketStatus};
 use helpdesk_core::user::NewUser;
 use helpdesk_core::webhook::NewWebhook;
 use helpdesk_core::{Config, Helpdesk, Principal, Role};
@@ -114,7 +114,7 @@ fn seed(path: &Path, messages: usize) {
                 let c = &customers[i % customers.len()];
                 let agent = &agents[i % 2];
                 let t = hd
-                    .create_ticket(c, NewTicketInput::new(&format!("Ticket {i}"), "Help"))
+                    .create_ticket(c, NewTicket::new(&format!("Ticket {i}"), "Help"))
                     .await
                     .unwrap();
                 hd.update_ticket(
@@ -160,7 +160,7 @@ fn seed(path: &Path, messages: usize) {
                     .send_message(
                         &who,
                         conv,
-                        NewMessageInput {
+                        NewMessage {
                             content: format!("message {n} with some words in it"),
                             internal,
                             ..Default::default()
@@ -172,7 +172,7 @@ fn seed(path: &Path, messages: usize) {
                     hd.send_message(
                         &agent,
                         conv,
-                        NewMessageInput {
+                        NewMessage {
                             content: format!("reply to {n}"),
                             parent_id: Some(m.message.id),
                             ..Default::default()
@@ -211,7 +211,7 @@ fn seed(path: &Path, messages: usize) {
                             vec![]
                         };
                         let at = hd.now();
-                        let new = NewMessage {
+                        let new = MessageAppend {
                             id: Uuid::now_v7(),
                             conversation_id: conv,
                             sender_id: sender.user_id(),

@@ -210,7 +210,7 @@ impl Helpdesk {
         &self,
         p: &Principal,
         conv: &Conversation,
-        input: &NewMessageInput,
+        input: &NewMessage,
     ) -> Result<Option<Message>> {
         let Some(pid) = input.parent_id else {
             return Ok(None);
@@ -234,7 +234,7 @@ impl Helpdesk {
         &self,
         p: &Principal,
         conv: &Conversation,
-        input: &NewMessageInput,
+        input: &NewMessage,
     ) -> Result<Vec<Uuid>> {
         let mut out = Vec::new();
         for email in mentions(&input.content) {
@@ -258,7 +258,7 @@ impl Helpdesk {
         &self,
         p: &Principal,
         conversation_id: Uuid,
-        input: NewMessageInput,
+        input: NewMessage,
     ) -> Result<MessageView> {
         let conv = self.readable_conversation(p, conversation_id).await?;
         self.require_level_on(p, &conv, crate::group::Access::Reply)
@@ -307,7 +307,7 @@ impl Helpdesk {
                     Some(t) => ticket_change_on_message(p, t, input.internal, now),
                     None => (None, Effects::none()),
                 };
-                let new = NewMessage {
+                let new = MessageAppend {
                     id: crate::clock::new_id(),
                     conversation_id: conv.id,
                     sender_id: p.user_id,

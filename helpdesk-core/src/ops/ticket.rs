@@ -242,7 +242,7 @@ impl Helpdesk {
     /// Opens a ticket, with its conversation, in the default group unless staff name
     /// one (an unknown group: invalid `group_id`). Customers open tickets for
     /// themselves; staff may name a requester, an assignee and a group.
-    pub async fn create_ticket(&self, p: &Principal, input: NewTicketInput) -> Result<Ticket> {
+    pub async fn create_ticket(&self, p: &Principal, input: NewTicket) -> Result<Ticket> {
         let group_id = input.group_id;
         if !p.is_staff() {
             if group_id.is_some() {
@@ -377,7 +377,7 @@ impl Helpdesk {
             announce_notifications(&mut fx);
             fx
         };
-        let new = NewTicket {
+        let new = TicketInsert {
             ticket,
             conversation,
             attachment_ids: input.attachment_ids,

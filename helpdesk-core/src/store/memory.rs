@@ -19,13 +19,13 @@ use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
 use crate::group::{Group, Membership, StaffChange, name_key, staff_change, staff_membership};
 use crate::kb::{Article, ArticleQuery, ArticleStatus, TagCount};
-use crate::message::{Message, MessageRange, NewMessage, apply_append};
+use crate::message::{Message, MessageAppend, MessageRange, apply_append};
 use crate::notification::Notification;
 use crate::page::Cursor;
 use crate::principal::Role;
 use crate::receipt::Participant;
 use crate::store::*;
-use crate::ticket::{NewTicket, Ticket, TicketEvent, TicketQuery};
+use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
 use crate::user::{User, UserQuery};
 use crate::webhook::{ClaimedDelivery, Delivery, DeliveryStatus, Webhook};
 
@@ -596,7 +596,7 @@ impl GroupStore for MemoryStore {
 impl TicketStore for MemoryStore {
     async fn create_ticket(
         &self,
-        new: &NewTicket,
+        new: &TicketInsert,
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket> {
         let mut s = self.lock()?;
@@ -801,7 +801,7 @@ impl ConversationStore for MemoryStore {
     }
     async fn append_message(
         &self,
-        new: &NewMessage,
+        new: &MessageAppend,
         effects: EffectsFn<'_, Message>,
     ) -> StoreResult<Message> {
         let mut s = self.lock()?;

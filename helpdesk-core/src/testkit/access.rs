@@ -9,11 +9,11 @@ use uuid::Uuid;
 use super::{World, expect_err};
 use crate::Error;
 use crate::group::{Access, Group, NewGroup};
-use crate::message::NewMessageInput;
+use crate::message::NewMessage;
 use crate::page::PageRequest;
 use crate::store::Store;
 use crate::testkit::Who;
-use crate::ticket::{NewTicketInput, Ticket, TicketFilter, TicketPatch};
+use crate::ticket::{NewTicket, Ticket, TicketFilter, TicketPatch};
 
 /// A second group, Billing, with `members` at their levels; they leave the default
 /// group, so that Billing alone is theirs.
@@ -44,10 +44,10 @@ async fn billing(w: &World, admin: &Who, members: &[(&Who, Access)]) -> Group {
 async fn ticket_in(w: &World, admin: &Who, customer: &Who, group: &Group) -> Ticket {
     w.hd.create_ticket(
         &admin.p,
-        NewTicketInput {
+        NewTicket {
             requester_id: Some(customer.id()),
             group_id: Some(group.id),
-            ..NewTicketInput::new("Invoice", "Wrong amount")
+            ..NewTicket::new("Invoice", "Wrong amount")
         },
     )
     .await
@@ -125,7 +125,7 @@ pub async fn a_second_group_isolates_its_tickets(store: Arc<dyn Store>) {
         Error::NotFound
     );
     expect_err!(
-        w.hd.send_message(outsider, conv, NewMessageInput::text("Me too"))
+        w.hd.send_message(outsider, conv, NewMessage::text("Me too"))
             .await,
         Error::NotFound
     );
@@ -164,7 +164,7 @@ pub async fn levels_limit_what_staff_do(store: Arc<dyn Store>) {
         .await
         .unwrap();
     expect_err!(
-        w.hd.send_message(&reader.p, conv, NewMessageInput::text("Hi"))
+        w.hd.send_message(&reader.p, conv, NewMessage::text("Hi"))
             .await,
         Error::Forbidden(_)
     );
@@ -178,9 +178,9 @@ pub async fn levels_limit_what_staff_do(store: Arc<dyn Store>) {
     );
 
     w.send(&replier, conv, "On it").await;
-    let note = NewMessageInput {
+    let note = NewMessage {
         internal: true,
-        ..NewMessageInput::text("Looks like a refund")
+        ..NewMessage::text("Looks like a refund")
     };
     w.hd.send_message(&replier.p, conv, note).await.unwrap();
     expect_err!(
@@ -207,11 +207,11 @@ pub async fn levels_limit_what_staff_do(store: Arc<dyn Store>) {
     expect_err!(
         w.hd.create_ticket(
             &admin.p,
-            NewTicketInput {
+            NewTicket {
                 requester_id: Some(customer.id()),
                 group_id: Some(g.id),
                 assignee_id: Some(reader.id()),
-                ..NewTicketInput::new("Another", "x")
+                ..NewTicket::new("Another", "x")
             },
         )
         .await,

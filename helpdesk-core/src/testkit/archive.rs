@@ -12,7 +12,7 @@ use super::{PASSWORD, Who, World, expect_err, memory};
 use crate::archive::{ArchiveSummary, Record, RecordKind};
 use crate::kb::ArticleSearch;
 use crate::kb::{ArticleStatus, NewArticle};
-use crate::message::NewMessageInput;
+use crate::message::NewMessage;
 use crate::notification::{NotificationFilter, NotificationList};
 use crate::page::PageRequest;
 use crate::principal::Principal;
@@ -116,7 +116,7 @@ async fn populate(w: &World) -> Populated {
     w.hd.send_message(
         &agent.p,
         conv,
-        NewMessageInput {
+        NewMessage {
             content: format!("Try this @{}", customer.email()),
             parent_id: Some(first.message.id),
             attachment_ids: vec![loose.id],

@@ -11,9 +11,9 @@ use uuid::Uuid;
 use super::{Who, World, expect_err};
 use crate::attachment::{Attachment, CHUNK_SIZE};
 use crate::auth::sha256_hex;
-use crate::message::NewMessageInput;
+use crate::message::NewMessage;
 use crate::store::Store;
-use crate::ticket::NewTicketInput;
+use crate::ticket::NewTicket;
 use crate::{Config, Error};
 
 /// Deterministic bytes.
@@ -118,7 +118,7 @@ pub async fn ticket_attachment_visibility(store: Arc<dyn Store>) {
     let t = w.ticket(&c, "With file").await;
     let a = upload(&w, &c, "log.txt", b"log", Some(t.id)).await;
     let pre = upload(&w, &c, "pre.txt", b"pre", None).await;
-    let mut input = NewTicketInput::new("Attached at creation", "x");
+    let mut input = NewTicket::new("Attached at creation", "x");
     input.attachment_ids = vec![pre.id];
     let t2 = w.hd.create_ticket(&c.p, input).await.unwrap();
     assert_eq!(
@@ -164,7 +164,7 @@ pub async fn message_attachment_visibility(store: Arc<dyn Store>) {
     w.hd.send_message(
         &c.p,
         d,
-        NewMessageInput {
+        NewMessage {
             content: "see".into(),
             attachment_ids: vec![a.id],
             ..Default::default()
@@ -182,7 +182,7 @@ pub async fn message_attachment_visibility(store: Arc<dyn Store>) {
     w.hd.send_message(
         &agent.p,
         t.conversation_id,
-        NewMessageInput {
+        NewMessage {
             content: "internal file".into(),
             attachment_ids: vec![secret.id],
             internal: true,

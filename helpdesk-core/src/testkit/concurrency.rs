@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use super::{PASSWORD, World};
 use crate::Error;
-use crate::message::{MessagePageQuery, NewMessageInput};
+use crate::message::{MessagePageQuery, NewMessage};
 use crate::notification::{NotificationFilter, NotificationList};
 use crate::page::PageRequest;
 use crate::store::Store;
-use crate::ticket::{NewTicketInput, TicketFilter, TicketPatch, TicketStatus};
+use crate::ticket::{NewTicket, TicketFilter, TicketPatch, TicketStatus};
 
 /// Messages sent while the reader marks everything read: the unread count always
 /// matches what was sent after the last mark.
@@ -24,7 +24,7 @@ pub async fn concurrent_sends_and_marks_stay_consistent(store: Arc<dyn Store>) {
         let p = a.p;
         tokio::spawn(async move {
             for i in 0..40 {
-                hd.send_message(&p, d, NewMessageInput::text(&format!("m{i}")))
+                hd.send_message(&p, d, NewMessage::text(&format!("m{i}")))
                     .await
                     .unwrap();
             }
@@ -76,7 +76,7 @@ pub async fn concurrent_group_joins(store: Arc<dyn Store>) {
         let hd = w.hd.clone();
         let p = first.p;
         tasks.push(tokio::spawn(async move {
-            hd.send_message(&p, g, NewMessageInput::text(&format!("m{i}")))
+            hd.send_message(&p, g, NewMessage::text(&format!("m{i}")))
                 .await
                 .map(|_| ())
         }));
@@ -134,7 +134,7 @@ pub async fn concurrent_ticket_creation_and_listing(store: Arc<dyn Store>) {
         tokio::spawn(async move {
             for i in 0..20 {
                 let p = if i % 2 == 0 { cp } else { op };
-                hd.create_ticket(&p, NewTicketInput::new("During", "x"))
+                hd.create_ticket(&p, NewTicket::new("During", "x"))
                     .await
                     .unwrap();
             }
@@ -197,7 +197,7 @@ pub async fn concurrent_notification_marks(store: Arc<dyn Store>) {
         let p = c.p;
         tokio::spawn(async move {
             for i in 0..20 {
-                hd.create_ticket(&p, NewTicketInput::new(&format!("T{i}"), "x"))
+                hd.create_ticket(&p, NewTicket::new(&format!("T{i}"), "x"))
                     .await
                     .unwrap();
             }

@@ -286,7 +286,7 @@ pub async fn leaving_a_group(store: Arc<dyn Store>) {
     assert!(!v.conversation.is_member(b.id()));
     assert_eq!(v.conversation.members.len(), 2);
     expect_err!(
-        w.hd.send_message(&b.p, g, crate::message::NewMessageInput::text("hi"))
+        w.hd.send_message(&b.p, g, crate::message::NewMessage::text("hi"))
             .await,
         Error::NotFound
     );

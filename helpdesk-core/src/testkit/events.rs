@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use super::{World, expect_err};
 use crate::event::{EventId, NewEvent};
-use crate::message::NewMessageInput;
+use crate::message::NewMessage;
 use crate::notification::{NotificationFilter, NotificationList};
 use crate::store::Store;
-use crate::ticket::{NewTicketInput, TicketPatch, TicketStatus};
+use crate::ticket::{NewTicket, TicketPatch, TicketStatus};
 use crate::{Error, Principal};
 
 async fn expect(w: &World, mark: &mut Option<EventId>, kinds: &[&str]) {
@@ -78,7 +78,7 @@ pub async fn message_event_and_notification_together(store: Arc<dyn Store>) {
     let root = w.send(&b, g, "root").await.message;
     let before = w.last_event().await;
     let m =
-        w.hd.send_message(&a.p, g, NewMessageInput::reply("re", root.id))
+        w.hd.send_message(&a.p, g, NewMessage::reply("re", root.id))
             .await
             .unwrap()
             .message;
@@ -145,11 +145,11 @@ pub async fn concurrent_writers_ordered_log(store: Arc<dyn Store>) {
         let (ap, cp) = (a.p, c.p);
         tasks.push(tokio::spawn(async move {
             if i % 2 == 0 {
-                hd.send_message(&ap, d, NewMessageInput::text("x"))
+                hd.send_message(&ap, d, NewMessage::text("x"))
                     .await
                     .map(|_| ())
             } else {
-                hd.create_ticket(&cp, NewTicketInput::new("t", "x"))
+                hd.create_ticket(&cp, NewTicket::new("t", "x"))
                     .await
                     .map(|_| ())
             }

@@ -9,7 +9,7 @@ use crate::Error;
 use crate::group::{Access, GroupPatch, NewGroup};
 use crate::principal::Principal;
 use crate::store::Store;
-use crate::ticket::{NewTicketInput, TicketQuery};
+use crate::ticket::{NewTicket, TicketQuery};
 use crate::user::UserPatch;
 use crate::{Conflict, Role, StoreError};
 
@@ -516,10 +516,10 @@ pub async fn tickets_belong_to_a_group(store: Arc<dyn Store>) {
             .await
             .unwrap();
     let support = w.store.default_group().await.unwrap();
-    let in_group = |group_id| NewTicketInput {
+    let in_group = |group_id| NewTicket {
         requester_id: Some(c.id()),
         group_id,
-        ..NewTicketInput::new("Invoice", "Wrong amount")
+        ..NewTicket::new("Invoice", "Wrong amount")
     };
     let t =
         w.hd.create_ticket(&agent.p, in_group(Some(g.id)))
@@ -529,9 +529,9 @@ pub async fn tickets_belong_to_a_group(store: Arc<dyn Store>) {
     expect_err!(
         w.hd.create_ticket(
             &c.p,
-            NewTicketInput {
+            NewTicket {
                 group_id: Some(g.id),
-                ..NewTicketInput::new("Mine", "x")
+                ..NewTicket::new("Mine", "x")
             }
         )
             .await,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::{Who, World, expect_err};
 use crate::Error;
 use crate::conversation::ConversationFilter;
-use crate::message::{MessagePageQuery, MessageView, NewMessageInput};
+use crate::message::{MessagePageQuery, MessageView, NewMessage};
 use crate::store::Store;
 
 async fn page(
@@ -73,7 +73,7 @@ pub async fn concurrent_senders_get_gapless_seqs(store: Arc<dyn Store>) {
         let hd = w.hd.clone();
         let p = if i % 2 == 0 { a.p } else { b.p };
         tasks.push(tokio::spawn(async move {
-            hd.send_message(&p, g, NewMessageInput::text(&format!("m{i}")))
+            hd.send_message(&p, g, NewMessage::text(&format!("m{i}")))
                 .await
                 .unwrap()
                 .message
@@ -107,21 +107,17 @@ pub async fn replies_nest_to_any_depth(store: Arc<dyn Store>) {
     for depth in 1..=6 {
         let who = if depth % 2 == 0 { &a } else { &b };
         let m =
-            w.hd.send_message(
-                &who.p,
-                d,
-                NewMessageInput::reply(&format!("d{depth}"), parent),
-            )
-            .await
-            .unwrap()
-            .message;
+            w.hd.send_message(&who.p, d, NewMessage::reply(&format!("d{depth}"), parent))
+                .await
+                .unwrap()
+                .message;
         assert_eq!(m.parent_id, Some(parent));
         chain.push(m.id);
         parent = m.id;
     }
     w.send(&a, d, "unrelated").await;
     let second =
-        w.hd.send_message(&b.p, d, NewMessageInput::reply("another", root.id))
+        w.hd.send_message(&b.p, d, NewMessage::reply("another", root.id))
             .await
             .unwrap()
             .message;
@@ -166,7 +162,7 @@ pub async fn parent_in_other_conversation_is_invalid(store: Arc<dyn Store>) {
     let in_y = w.send(&a, y, "elsewhere").await.message;
     for parent in [in_y.id, Uuid::now_v7()] {
         expect_err!(
-            w.hd.send_message(&a.p, x, NewMessageInput::reply("re", parent))
+            w.hd.send_message(&a.p, x, NewMessage::reply("re", parent))
                 .await,
             Error::Validation(_)
         );
@@ -206,7 +202,7 @@ pub async fn internal_notes_hidden_from_customers_in_get_and_thread(store: Arc<d
         w.hd.send_message(
             &a.p,
             conv,
-            NewMessageInput {
+            NewMessage {
                 content: "internal reply".into(),
                 parent_id: Some(q.id),
                 internal: true,
@@ -217,14 +213,14 @@ pub async fn internal_notes_hidden_from_customers_in_get_and_thread(store: Arc<d
         .unwrap()
         .message;
     let public =
-        w.hd.send_message(&a.p, conv, NewMessageInput::reply("public reply", q.id))
+        w.hd.send_message(&a.p, conv, NewMessage::reply("public reply", q.id))
             .await
             .unwrap()
             .message;
     expect_err!(w.hd.get_message(&c.p, conv, note.id).await, Error::NotFound);
     expect_err!(w.hd.thread(&c.p, conv, note.id).await, Error::NotFound);
     expect_err!(
-        w.hd.send_message(&c.p, conv, NewMessageInput::reply("re", note.id))
+        w.hd.send_message(&c.p, conv, NewMessage::reply("re", note.id))
             .await,
         Error::Validation(_)
     );
@@ -320,7 +316,7 @@ async fn reply(w: &World, who: &Who, conv: Uuid, parent: Uuid, internal: bool) -
     w.hd.send_message(
         &who.p,
         conv,
-        NewMessageInput {
+        NewMessage {
             content: if internal {
                 "internal reply"
             } else {
@@ -482,7 +478,7 @@ pub async fn archive_without_internal_reply_counts_imports_them(store: Arc<dyn S
 pub async fn internal_notes_are_staff_and_ticket_only(store: Arc<dyn Store>) {
     let w = World::new(store);
     let (c, a, t) = ticket_with_agent(&w).await;
-    let note = NewMessageInput {
+    let note = NewMessage {
         content: "n".into(),
         internal: true,
         ..Default::default()
@@ -839,7 +835,7 @@ pub async fn attachments_by_uploader_only(store: Arc<dyn Store>) {
     };
     let mine = upload(a.clone()).await;
     let theirs = upload(b.clone()).await;
-    let with = |ids: Vec<Uuid>| NewMessageInput {
+    let with = |ids: Vec<Uuid>| NewMessage {
         content: String::new(),
         attachment_ids: ids,
         ..Default::default()
@@ -881,7 +877,7 @@ pub async fn content_validation(store: Arc<dyn Store>) {
     let d = w.direct(&a, &b).await;
     for bad in ["", "   \n ", &"x".repeat(32_001)] {
         expect_err!(
-            w.hd.send_message(&a.p, d, NewMessageInput::text(bad)).await,
+            w.hd.send_message(&a.p, d, NewMessage::text(bad)).await,
             Error::Validation(_)
         );
     }
@@ -902,23 +898,22 @@ pub async fn non_members_cannot_post(store: Arc<dyn Store>) {
     let g = w.group(&a, &[&b], "Private").await;
     let t = w.ticket(&w.customer().await, "Someone's").await;
     expect_err!(
-        w.hd.send_message(&outsider.p, g, NewMessageInput::text("hi"))
+        w.hd.send_message(&outsider.p, g, NewMessage::text("hi"))
             .await,
         Error::NotFound
     );
     expect_err!(
-        w.hd.send_message(&outsider.p, t.conversation_id, NewMessageInput::text("hi"))
+        w.hd.send_message(&outsider.p, t.conversation_id, NewMessage::text("hi"))
             .await,
         Error::NotFound
     );
     expect_err!(
-        w.hd.send_message(&other_agent.p, g, NewMessageInput::text("hi"))
+        w.hd.send_message(&other_agent.p, g, NewMessage::text("hi"))
             .await,
         Error::NotFound
     );
     expect_err!(
-        w.hd.send_message(&admin.p, g, NewMessageInput::text("hi"))
-            .await,
+        w.hd.send_message(&admin.p, g, NewMessage::text("hi")).await,
         Error::Forbidden(_)
     );
     expect_err!(
@@ -1018,7 +1013,7 @@ pub async fn public_reply_to_an_internal_note_is_refused(store: Arc<dyn Store>) 
     let note = w.note(&a, conv, "between us").await.message;
     match w
         .hd
-        .send_message(&a.p, conv, NewMessageInput::reply("public", note.id))
+        .send_message(&a.p, conv, NewMessage::reply("public", note.id))
         .await
     {
         Err(Error::Validation(e)) => assert_eq!(e[0].field, "parent_id"),
@@ -1028,7 +1023,7 @@ pub async fn public_reply_to_an_internal_note_is_refused(store: Arc<dyn Store>) 
         w.hd.send_message(
             &a.p,
             conv,
-            NewMessageInput {
+            NewMessage {
                 content: "still between us".into(),
                 parent_id: Some(note.id),
                 internal: true,

@@ -29,9 +29,9 @@ use uuid::Uuid;
 
 use crate::clock::ManualClock;
 use crate::conversation::{ConversationKind, NewConversation};
-use crate::message::{MessageView, NewMessageInput};
+use crate::message::{MessageView, NewMessage};
 use crate::store::Store;
-use crate::ticket::{NewTicketInput, Ticket};
+use crate::ticket::{NewTicket, Ticket};
 use crate::user::{NewUser, User};
 use crate::{Config, Helpdesk, Principal, Role};
 
@@ -295,7 +295,7 @@ impl World {
     /// A ticket opened by `who`.
     pub async fn ticket(&self, who: &Who, subject: &str) -> Ticket {
         self.hd
-            .create_ticket(&who.p, NewTicketInput::new(subject, "Details."))
+            .create_ticket(&who.p, NewTicket::new(subject, "Details."))
             .await
             .expect("create ticket")
     }
@@ -339,7 +339,7 @@ impl World {
     /// Sends a text message.
     pub async fn send(&self, who: &Who, conversation_id: Uuid, text: &str) -> MessageView {
         self.hd
-            .send_message(&who.p, conversation_id, NewMessageInput::text(text))
+            .send_message(&who.p, conversation_id, NewMessage::text(text))
             .await
             .expect("send message")
     }
@@ -350,7 +350,7 @@ impl World {
             .send_message(
                 &who.p,
                 conversation_id,
-                NewMessageInput {
+                NewMessage {
                     content: text.to_string(),
                     internal: true,
                     ..Default::default()

@@ -67,13 +67,13 @@ use crate::error::{Error, StoreError};
 use crate::kb::ArticleFilter;
 use crate::kb::ArticleSearch;
 use crate::kb::{ArticlePatch, ArticleStatus, NewArticle};
-use crate::message::{MessagePageQuery, MessageRange, NewMessageInput};
+use crate::message::{MessagePageQuery, MessageRange, NewMessage};
 use crate::notification::{NotificationFilter, NotificationList};
 use crate::page::PageRequest;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
 use crate::ticket::TicketStatus;
-use crate::ticket::{NewTicketInput, Priority, Ticket, TicketFilter, TicketPatch, TicketSort};
+use crate::ticket::{NewTicket, Priority, Ticket, TicketFilter, TicketPatch, TicketSort};
 use crate::user::UserFilter;
 use crate::user::{NewUser, ProfilePatch, UserPatch};
 use crate::{Config, Helpdesk, Principal, Role};
@@ -1379,7 +1379,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
             assignee,
             attachment,
         } => {
-            let input = NewTicketInput {
+            let input = NewTicket {
                 subject: text(subject),
                 description: text(description),
                 priority: *priority,
@@ -1559,7 +1559,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                     .collect();
                 pick(&candidates, i)
             });
-            let input = NewMessageInput {
+            let input = NewMessage {
                 content: text(content),
                 parent_id,
                 attachment_ids: attachment

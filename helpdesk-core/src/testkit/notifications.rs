@@ -7,11 +7,11 @@ use uuid::Uuid;
 
 use super::{Who, World, expect_err};
 use crate::Error;
-use crate::message::NewMessageInput;
+use crate::message::NewMessage;
 use crate::notification::{Notification, NotificationKind};
 use crate::notification::{NotificationFilter, NotificationList};
 use crate::store::Store;
-use crate::ticket::{NewTicketInput, TicketPatch, TicketStatus};
+use crate::ticket::{NewTicket, TicketPatch, TicketStatus};
 
 async fn all(w: &World, who: &Who) -> Vec<Notification> {
     w.hd.list_notifications(
@@ -52,7 +52,7 @@ pub async fn ticket_created_goes_to_staff(store: Arc<dyn Store>) {
     assert!(all(&w, &c).await.is_empty());
     assert!(all(&w, &other).await.is_empty());
     // Staff opening a ticket are not told about it themselves.
-    let mut input = NewTicketInput::new("By staff", "x");
+    let mut input = NewTicket::new("By staff", "x");
     input.requester_id = Some(c.id());
     w.hd.create_ticket(&a1.p, input).await.unwrap();
     assert_eq!(all(&w, &a1).await.len(), 1);
@@ -65,7 +65,7 @@ pub async fn assigned_ticket_notifies_assignee(store: Arc<dyn Store>) {
     let a1 = w.agent().await;
     let a2 = w.agent().await;
     let c = w.customer().await;
-    let mut input = NewTicketInput::new("Assigned", "x");
+    let mut input = NewTicket::new("Assigned", "x");
     input.requester_id = Some(c.id());
     input.assignee_id = Some(a2.id());
     let t = w.hd.create_ticket(&a1.p, input).await.unwrap();
@@ -73,7 +73,7 @@ pub async fn assigned_ticket_notifies_assignee(store: Arc<dyn Store>) {
     assert_eq!(all(&w, &a2).await[0].data.ticket_id, Some(t.id));
     assert!(all(&w, &a1).await.is_empty());
     assert!(all(&w, &c).await.is_empty());
-    let mut input = NewTicketInput::new("Self-assigned", "x");
+    let mut input = NewTicket::new("Self-assigned", "x");
     input.requester_id = Some(c.id());
     input.assignee_id = Some(a1.id());
     w.hd.create_ticket(&a1.p, input).await.unwrap();
@@ -124,7 +124,7 @@ pub async fn status_change_notifies_requester_and_assignee(store: Arc<dyn Store>
     let a1 = w.agent().await;
     let a2 = w.agent().await;
     let c = w.customer().await;
-    let mut input = NewTicketInput::new("Status", "x");
+    let mut input = NewTicket::new("Status", "x");
     input.requester_id = Some(c.id());
     input.assignee_id = Some(a2.id());
     let t = w.hd.create_ticket(&a1.p, input).await.unwrap();
@@ -162,7 +162,7 @@ pub async fn ticket_message_notifies_requester_and_assignee(store: Arc<dyn Store
     let a1 = w.agent().await;
     let a2 = w.agent().await;
     let c = w.customer().await;
-    let mut input = NewTicketInput::new("Chat", "x");
+    let mut input = NewTicket::new("Chat", "x");
     input.requester_id = Some(c.id());
     input.assignee_id = Some(a2.id());
     let t = w.hd.create_ticket(&a1.p, input).await.unwrap();
@@ -185,7 +185,7 @@ pub async fn internal_note_does_not_notify_requester(store: Arc<dyn Store>) {
     let a1 = w.agent().await;
     let a2 = w.agent().await;
     let c = w.customer().await;
-    let mut input = NewTicketInput::new("Notes", "x");
+    let mut input = NewTicket::new("Notes", "x");
     input.requester_id = Some(c.id());
     input.assignee_id = Some(a2.id());
     let t = w.hd.create_ticket(&a1.p, input).await.unwrap();
@@ -217,7 +217,7 @@ pub async fn reply_notifies_parent_author(store: Arc<dyn Store>) {
     let c = w.agent().await;
     let g = w.group(&a, &[&b, &c], "G").await;
     let root = w.send(&a, g, "root").await.message;
-    w.hd.send_message(&b.p, g, NewMessageInput::reply("re", root.id))
+    w.hd.send_message(&b.p, g, NewMessage::reply("re", root.id))
         .await
         .unwrap();
     let n = all(&w, &a).await;
@@ -225,7 +225,7 @@ pub async fn reply_notifies_parent_author(store: Arc<dyn Store>) {
     assert_eq!(n[0].kind, NotificationKind::Reply);
     assert_eq!(n[0].data.conversation_id, Some(g));
     assert!(all(&w, &c).await.is_empty());
-    w.hd.send_message(&a.p, g, NewMessageInput::reply("self", root.id))
+    w.hd.send_message(&a.p, g, NewMessage::reply("self", root.id))
         .await
         .unwrap();
     assert_eq!(all(&w, &a).await.len(), 1);

@@ -271,7 +271,7 @@ pub async fn status_sent_delivered_read(store: Arc<dyn Store>) {
         w.hd.send_message(
             &a.p,
             d,
-            crate::message::NewMessageInput::reply("threaded", m2.id),
+            crate::message::NewMessage::reply("threaded", m2.id),
         )
         .await
         .unwrap()

@@ -56,8 +56,7 @@ pub async fn control_characters_are_refused_on_every_path(store: Arc<dyn Store>)
         "\u{b}padded",
         "padded\u{c}",
     ] {
-        let ticket_input =
-            |subject: &str, description: &str| NewTicketInput::new(subject, description);
+        let ticket_input = |subject: &str, description: &str| NewTicket::new(subject, description);
         refused(
             w.hd.create_ticket(&carol.p, ticket_input(bad, "d")).await,
             "subject",
@@ -79,7 +78,7 @@ pub async fn control_characters_are_refused_on_every_path(store: Arc<dyn Store>)
             "subject",
         );
         refused(
-            w.hd.send_message(&carol.p, conv, NewMessageInput::text(bad))
+            w.hd.send_message(&carol.p, conv, NewMessage::text(bad))
                 .await,
             "content",
         );
@@ -237,7 +236,7 @@ pub async fn tab_newline_return_and_other_characters_round_trip(store: Arc<dyn S
     let carol = w.customer().await;
     let text = "line one\r\n\tline two\u{7f}\u{85}\u{2028}😀 \u{fffd}";
     let ticket =
-        w.hd.create_ticket(&carol.p, NewTicketInput::new("Subject\there", text))
+        w.hd.create_ticket(&carol.p, NewTicket::new("Subject\there", text))
             .await
             .unwrap();
     let got = w.hd.get_ticket(&carol.p, ticket.id).await.unwrap();

@@ -8,11 +8,11 @@ use uuid::Uuid;
 
 use super::{Who, World, expect_err};
 use crate::event::Effects;
-use crate::message::NewMessageInput;
+use crate::message::NewMessage;
 use crate::page::Cursor;
 use crate::store::Store;
 use crate::ticket::{
-    AssigneeFilter, NewTicketInput, Priority, Ticket, TicketFilter, TicketPatch, TicketSort,
+    AssigneeFilter, NewTicket, Priority, Ticket, TicketFilter, TicketPatch, TicketSort,
     TicketStatus, TimelineKind,
 };
 use crate::{Error, Principal};
@@ -87,7 +87,7 @@ pub async fn concurrent_creators_get_unique_gapless_numbers(store: Arc<dyn Store
         let hd = w.hd.clone();
         let p = c.p;
         tasks.push(tokio::spawn(async move {
-            hd.create_ticket(&p, NewTicketInput::new(&format!("T{i}"), "x"))
+            hd.create_ticket(&p, NewTicket::new(&format!("T{i}"), "x"))
                 .await
                 .unwrap()
                 .number
@@ -323,20 +323,20 @@ pub async fn customer_may_not_name_requester_or_assignee(store: Arc<dyn Store>) 
     let agent = w.agent().await;
     let c = w.customer().await;
     let other = w.customer().await;
-    let mut input = NewTicketInput::new("For someone", "x");
+    let mut input = NewTicket::new("For someone", "x");
     input.requester_id = Some(other.id());
     expect_err!(
         w.hd.create_ticket(&c.p, input).await,
         Error::ForbiddenField(f) if f == "requester_id"
     );
-    let mut input = NewTicketInput::new("Assigned", "x");
+    let mut input = NewTicket::new("Assigned", "x");
     input.assignee_id = Some(agent.id());
     expect_err!(
         w.hd.create_ticket(&c.p, input).await,
         Error::ForbiddenField(f) if f == "assignee_id"
     );
     // Staff may do both.
-    let mut input = NewTicketInput::new("On behalf", "x");
+    let mut input = NewTicket::new("On behalf", "x");
     input.requester_id = Some(other.id());
     input.assignee_id = Some(agent.id());
     let t = w.hd.create_ticket(&agent.p, input).await.unwrap();
@@ -344,7 +344,7 @@ pub async fn customer_may_not_name_requester_or_assignee(store: Arc<dyn Store>) 
     assert_eq!(t.assignee_id, Some(agent.id()));
     w.hd.get_ticket(&other.p, t.id).await.unwrap();
     // A customer cannot be an assignee.
-    let mut input = NewTicketInput::new("Bad assignee", "x");
+    let mut input = NewTicket::new("Bad assignee", "x");
     input.assignee_id = Some(c.id());
     expect_err!(
         w.hd.create_ticket(&agent.p, input).await,
@@ -458,7 +458,7 @@ pub async fn closed_ticket_refuses_messages(store: Arc<dyn Store>) {
     let t = ticket_in(&w, &agent, &c, Closed).await;
     for who in [&c, &agent, &admin] {
         expect_err!(
-            w.hd.send_message(&who.p, t.conversation_id, NewMessageInput::text("hi"))
+            w.hd.send_message(&who.p, t.conversation_id, NewMessage::text("hi"))
                 .await,
             Error::TicketClosed
         );
@@ -696,7 +696,7 @@ async fn fixture(store: Arc<dyn Store>) -> Fixture {
     let mut t = Vec::new();
     for (req, subject, desc, prio, assignee, tags, st) in specs {
         w.tick();
-        let mut input = NewTicketInput::new(subject, desc);
+        let mut input = NewTicket::new(subject, desc);
         input.priority = Some(prio);
         input.tags = tags.into_iter().map(String::from).collect();
         input.requester_id = Some(req.id());
@@ -933,7 +933,7 @@ pub async fn cursor_walk_sees_each_ticket_once_despite_inserts(store: Arc<dyn St
         if i % 2 == 0 {
             w.tick();
         }
-        let mut input = NewTicketInput::new(&format!("T{i}"), "x");
+        let mut input = NewTicket::new(&format!("T{i}"), "x");
         input.priority = Some(Priority::ALL[i % 4]);
         original.insert(w.hd.create_ticket(&c.p, input).await.unwrap().id);
     }
@@ -963,7 +963,7 @@ pub async fn cursor_walk_sees_each_ticket_once_despite_inserts(store: Arc<dyn St
             seen.extend(page.items.iter().map(|t| (sort.key(t), t.id)));
             // Others keep opening tickets while we walk (at the same time, earlier
             // priorities and later ones).
-            let mut input = NewTicketInput::new("Inserted", "x");
+            let mut input = NewTicket::new("Inserted", "x");
             input.priority = Some(Priority::ALL[pages % 4]);
             w.hd.create_ticket(&c.p, input).await.unwrap();
             pages += 1;
@@ -1078,23 +1078,22 @@ pub async fn validation_and_tag_normalisation(store: Arc<dyn Store>) {
     let w = World::new(store);
     let c = w.customer().await;
     expect_err!(
-        w.hd.create_ticket(&c.p, NewTicketInput::new("   ", "x"))
-            .await,
+        w.hd.create_ticket(&c.p, NewTicket::new("   ", "x")).await,
         Error::Validation(_)
     );
     expect_err!(
-        w.hd.create_ticket(&c.p, NewTicketInput::new(&"s".repeat(201), "x"))
+        w.hd.create_ticket(&c.p, NewTicket::new(&"s".repeat(201), "x"))
             .await,
         Error::Validation(_)
     );
-    let mut input = NewTicketInput::new("  Tags  ", "x");
+    let mut input = NewTicket::new("  Tags  ", "x");
     input.tags = vec!["VIP".into(), "billing".into(), "vip".into()];
     let t = w.hd.create_ticket(&c.p, input).await.unwrap();
     assert_eq!(t.subject, "Tags");
     assert_eq!(t.tags, vec!["billing".to_string(), "vip".to_string()]);
     // Simple case mapping: `İ` is kept (its full lowercase, `i` and a combining dot, is
     // not a letter), the rest lowercased; filters fold the same way.
-    let mut input = NewTicketInput::new("Dotted", "x");
+    let mut input = NewTicket::new("Dotted", "x");
     input.tags = vec![" İSTANBUL ".into()];
     let dotted = w.hd.create_ticket(&c.p, input).await.unwrap();
     assert_eq!(dotted.tags, vec!["İstanbul".to_string()]);
@@ -1103,7 +1102,7 @@ pub async fn validation_and_tag_normalisation(store: Arc<dyn Store>) {
         ..Default::default()
     };
     assert_eq!(list_ids(&w, &c.p, by_tag).await, vec![dotted.id]);
-    let mut input = NewTicketInput::new("Bad tag", "x");
+    let mut input = NewTicket::new("Bad tag", "x");
     input.tags = vec!["no/slashes".into()];
     expect_err!(w.hd.create_ticket(&c.p, input).await, Error::Validation(_));
     // Nothing of the refused ones was stored.

@@ -2,7 +2,7 @@
 //! the three read-status endpoints.
 
 use helpdesk_core::event::ts;
-use helpdesk_core::message::{MessageJson, MessagePageQuery, NewMessageInput, message_json};
+use helpdesk_core::message::{MessageJson, MessagePageQuery, NewMessage, message_json};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -48,7 +48,7 @@ pub async fn send(mut ctx: Ctx) -> ApiResult {
         .send_message(
             &p,
             id,
-            NewMessageInput {
+            NewMessage {
                 content: b.content,
                 parent_id: b.parent_id,
                 attachment_ids: b.attachment_ids,

@@ -2,7 +2,7 @@
 
 use helpdesk_core::message::attachment_json;
 use helpdesk_core::ticket::{
-    AssigneeFilter, NewTicketInput, Priority, TicketFilter, TicketPatch, TicketSort, TicketStatus,
+    AssigneeFilter, NewTicket, Priority, TicketFilter, TicketPatch, TicketSort, TicketStatus,
     TicketView, ticket_json_for,
 };
 use helpdesk_core::{Cursor, Page};
@@ -85,7 +85,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
         .hd
         .create_ticket(
             &p,
-            NewTicketInput {
+            NewTicket {
                 subject: b.subject,
                 description: b.description,
                 priority: b.priority,

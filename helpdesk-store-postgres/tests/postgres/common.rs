@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::{Audience, Effects, NewEvent};
 use helpdesk_core::store::GroupStore;
-use helpdesk_core::ticket::{NewTicket, Priority, Ticket, TicketStatus};
+use helpdesk_core::ticket::{Priority, Ticket, TicketInsert, TicketStatus};
 use helpdesk_store_postgres::PostgresStore;
 pub use helpdesk_store_postgres::testing::{TestDb, URL_VAR, admin_url};
 use uuid::Uuid;
@@ -16,7 +16,7 @@ pub fn t0() -> DateTime<Utc> {
 }
 
 /// A new ticket with its conversation, for `requester`, in the store's default group.
-pub async fn new_ticket(store: &PostgresStore, requester: Uuid, at: DateTime<Utc>) -> NewTicket {
+pub async fn new_ticket(store: &PostgresStore, requester: Uuid, at: DateTime<Utc>) -> TicketInsert {
     let group_id = store.default_group().await.expect("default group").id;
     let ticket_id = Uuid::now_v7();
     let conversation = Conversation {
@@ -36,7 +36,7 @@ pub async fn new_ticket(store: &PostgresStore, requester: Uuid, at: DateTime<Utc
         public_count: 0,
         direct_key: None,
     };
-    NewTicket {
+    TicketInsert {
         ticket: Ticket {
             id: ticket_id,
             number: 0,

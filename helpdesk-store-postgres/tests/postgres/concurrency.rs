@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use helpdesk_core::conversation::{ConversationKind, NewConversation};
 use helpdesk_core::event::Effects;
-use helpdesk_core::message::{MessageRange, NewMessage, NewMessageInput};
+use helpdesk_core::message::{MessageAppend, MessageRange, NewMessage};
 use helpdesk_core::store::{ConversationStore, TicketStore};
 use helpdesk_core::user::NewUser;
 use helpdesk_core::{Config, Helpdesk, Principal, Role};
@@ -78,7 +78,7 @@ async fn message_seqs_are_gapless_under_32_writers() {
             let sender = senders[n % senders.len()];
             let conversation_id = conv.id;
             tokio::spawn(async move {
-                let new = NewMessage {
+                let new = MessageAppend {
                     id: Uuid::now_v7(),
                     conversation_id,
                     sender_id: sender,
@@ -186,7 +186,7 @@ async fn read_watermarks_only_move_forward_under_concurrent_marks() {
     let mut ids = Vec::new();
     for n in 0..WRITERS {
         let m = hd
-            .send_message(&a, conv, NewMessageInput::text(&format!("hello {n}")))
+            .send_message(&a, conv, NewMessage::text(&format!("hello {n}")))
             .await
             .unwrap();
         ids.push(m.message.id);

@@ -1,14 +1,14 @@
 //! Migration 0003 backfills `internal_reply_count` from the replies already stored.
 
 use helpdesk_core::event::Effects;
-use helpdesk_core::message::{Message, NewMessage};
+use helpdesk_core::message::{Message, MessageAppend};
 use helpdesk_core::store::ConversationStore;
 use uuid::Uuid;
 
 use crate::common::{TestDb, group, t0};
 
-fn message(conv: Uuid, sender: Uuid, parent_id: Option<Uuid>, internal: bool) -> NewMessage {
-    NewMessage {
+fn message(conv: Uuid, sender: Uuid, parent_id: Option<Uuid>, internal: bool) -> MessageAppend {
+    MessageAppend {
         id: Uuid::now_v7(),
         conversation_id: conv,
         sender_id: sender,
