@@ -466,7 +466,7 @@ async fn tickets_in_groups() {
         .get(&format!("/api/tickets?group_id={bid}"), &admin.token)
         .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(ids(&v), [in_billing.clone()]);
+    assert_eq!(ids(&v), std::slice::from_ref(&in_billing));
     let (_, v) = app
         .get(
             &format!("/api/tickets?group_id={bid}&group_id={support}"),

@@ -147,6 +147,70 @@ impl Helpdesk {
         }
     }
 
+    /// Unassigns `user_id` from the tickets not closed (in `group_id`, or any group)
+    /// whose assignee they may no longer be, after they lost `full` access there or
+    /// their role: each with its `assigned` entry and `ticket.updated`, `actor` acting.
+    pub(crate) async fn unassign_where_not_allowed(
+        &self,
+        actor: &Principal,
+        user_id: Uuid,
+        group_id: Option<Uuid>,
+    ) -> Result<()> {
+        use crate::ticket::{AssigneeFilter, TicketQuery, TicketStatus};
+        let user = self.st().get_user(user_id).await?;
+        let mut query = TicketQuery {
+            statuses: TicketStatus::ALL
+                .into_iter()
+                .filter(|s| *s != TicketStatus::Closed)
+                .collect(),
+            assignee: Some(AssigneeFilter::User(user_id)),
+            group_ids: group_id.map(|g| vec![g]),
+            limit: 200,
+            ..Default::default()
+        };
+        loop {
+            let page = self.st().list_tickets(&query).await?;
+            let more = page.len() > query.limit;
+            for t in page.iter().take(query.limit) {
+                let allowed = match &user {
+                    Some(u) => self.may_be_assignee(u, t.group_id).await?,
+                    None => false,
+                };
+                if !allowed {
+                    self.unassign(actor, t.id, user_id).await?;
+                }
+            }
+            match page.get(query.limit.saturating_sub(1)).filter(|_| more) {
+                Some(last) => {
+                    query.cursor = Some(crate::page::Cursor::new(query.sort.key(last), last.id))
+                }
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Unassigns `user_id` from one ticket if they are still its assignee.
+    async fn unassign(&self, actor: &Principal, ticket_id: Uuid, user_id: Uuid) -> Result<()> {
+        self.retry_on_version(|| async {
+            let Some(before) = self.st().get_ticket(ticket_id).await? else {
+                return Ok(());
+            };
+            if before.assignee_id != Some(user_id) {
+                return Ok(());
+            }
+            let now = self.now();
+            let mut after = before.clone();
+            after.assignee_id = None;
+            after.updated_at = now;
+            after.version += 1;
+            let fx = crate::ops::ticket::ticket_change_effects(&before, &after, actor.actor(), now);
+            self.written(self.st().update_ticket(&after, None, &fx))
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Whether `user` may be the assignee of tickets in `group_id`: an active admin, or
     /// an active agent with `full` access there.
     pub(crate) async fn may_be_assignee(

@@ -187,6 +187,10 @@ impl Helpdesk {
         let previous = self
             .written(self.st().put_membership(&wanted, &build))
             .await?;
+        if previous.as_ref().is_some_and(|m| m.access == Access::Full) && access != Access::Full {
+            self.unassign_where_not_allowed(p, user_id, Some(group_id))
+                .await?;
+        }
         Ok(match previous {
             None => (wanted, true),
             Some(m) => (Membership { access, ..m }, false),
@@ -207,7 +211,8 @@ impl Helpdesk {
         self.written(self.st().remove_membership(group_id, user_id, &build))
             .await
             .map_err(group_write_error)?;
-        Ok(())
+        self.unassign_where_not_allowed(p, user_id, Some(group_id))
+            .await
     }
 
     /// The caller's groups with their level in each, by name (staff).

@@ -138,6 +138,7 @@ impl Helpdesk {
     pub async fn update_user(&self, p: &Principal, id: Uuid, patch: UserPatch) -> Result<User> {
         self.require_admin(p).await?;
         let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
+        let role_before = user.role;
         if let Some(name) = &patch.name {
             user.name = validate_name(name)?;
         }
@@ -150,6 +151,11 @@ impl Helpdesk {
         user.updated_at = self.now();
         self.written(self.st().update_user(&user, &Effects::none()))
             .await?;
+        if role_before != user.role {
+            // A role change may end what made them an assignee (customers have no
+            // groups; an admin made agent keeps only their groups' `full` access).
+            self.unassign_where_not_allowed(p, id, None).await?;
+        }
         if patch.is_active == Some(false) {
             self.st()
                 .revoke_user_sessions(user.id, None, self.now())

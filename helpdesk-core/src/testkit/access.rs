@@ -466,3 +466,69 @@ async fn first_ticket_created(
     });
     found.await.expect("ticket.created within 10 s")
 }
+
+/// Losing `full` access unassigns the agent from the group's tickets that are not
+/// closed (an `assigned` entry by the admin); so does a role change that ends it.
+pub async fn losing_full_access_unassigns(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let (owner, other) = (w.agent().await, w.agent().await);
+    let customer = w.customer().await;
+    let g = billing(&w, &admin, &[(&owner, Access::Full)]).await;
+    let assign = |who: &Who| TicketPatch {
+        assignee_id: Some(Some(who.id())),
+        ..Default::default()
+    };
+    let status = |s| TicketPatch {
+        status: Some(s),
+        ..Default::default()
+    };
+    let open = ticket_in(&w, &admin, &customer, &g).await;
+    let closed = ticket_in(&w, &admin, &customer, &g).await;
+    for t in [&open, &closed] {
+        w.hd.update_ticket(&owner.p, t.id, assign(&owner))
+            .await
+            .unwrap();
+    }
+    use crate::ticket::TicketStatus::{Closed, Resolved};
+    for s in [Resolved, Closed] {
+        w.hd.update_ticket(&owner.p, closed.id, status(s))
+            .await
+            .unwrap();
+    }
+    w.hd.put_membership(&admin.p, g.id, owner.id(), Access::Reply)
+        .await
+        .unwrap();
+    let assignee = |id| {
+        let hd = w.hd.clone();
+        let p = admin.p;
+        async move { hd.get_ticket(&p, id).await.unwrap().assignee_id }
+    };
+    assert_eq!(assignee(open.id).await, None);
+    assert_eq!(assignee(closed.id).await, Some(owner.id()));
+    let timeline =
+        w.hd.ticket_events(&admin.p, open.id, PageRequest::default())
+            .await
+            .unwrap()
+            .items;
+    let last = timeline.last().expect("entries");
+    assert_eq!(last.kind, crate::ticket::TimelineKind::Assigned);
+    assert_eq!(last.actor_id, Some(admin.id()));
+
+    // A role change to customer ends every membership, and with it the assignments.
+    let in_support = w.ticket(&customer, "Printer").await;
+    w.hd.update_ticket(&other.p, in_support.id, assign(&other))
+        .await
+        .unwrap();
+    w.hd.update_user(
+        &admin.p,
+        other.id(),
+        crate::user::UserPatch {
+            role: Some(crate::Role::Customer),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(assignee(in_support.id).await, None);
+}

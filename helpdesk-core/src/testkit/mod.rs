@@ -427,6 +427,7 @@ macro_rules! __conformance_cases {
                 losing_access_hides_the_ticket_everywhere,
                 moving_a_ticket_hands_it_to_the_other_group,
                 customers_never_see_the_group_in_events,
+                losing_full_access_unassigns,
             }
             ephemeral {
                 signals_reach_every_subscriber,
