@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod access;
 mod auth;
 mod chat;
 mod errors;
