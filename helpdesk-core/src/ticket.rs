@@ -200,6 +200,11 @@ pub enum TimelineKind {
 }
 
 impl TimelineKind {
+    /// Entries customers never see (a ticket's group is staff business).
+    pub fn is_staff_only(self) -> bool {
+        matches!(self, TimelineKind::GroupChanged)
+    }
+
     /// The API name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -624,7 +624,8 @@ impl Helpdesk {
         Ok(())
     }
 
-    /// A ticket's timeline, oldest first.
+    /// A ticket's timeline, oldest first; customers do not see staff-only entries
+    /// ([`TimelineKind::is_staff_only`]).
     pub async fn ticket_events(
         &self,
         p: &Principal,
@@ -634,8 +635,12 @@ impl Helpdesk {
         let limit = limit(page.limit)?;
         self.visible_ticket(p, id).await?;
         let events = self.st().list_ticket_events(id, page.cursor, limit).await?;
-        Ok(Page::from_overfetch(events, limit, |e| {
+        let mut page = Page::from_overfetch(events, limit, |e| {
             Cursor::new(e.at.timestamp_micros(), e.id)
-        }))
+        });
+        if !p.is_staff() {
+            page.items.retain(|e| !e.kind.is_staff_only());
+        }
+        Ok(page)
     }
 }

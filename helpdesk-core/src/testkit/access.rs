@@ -372,6 +372,15 @@ pub async fn moving_a_ticket_hands_it_to_the_other_group(store: Arc<dyn Store>) 
         .find(|e| e.kind == crate::ticket::TimelineKind::GroupChanged)
         .expect("group_changed");
     assert_eq!(moved_entry.data["to"], serde_json::json!(g.id));
+    let theirs =
+        w.hd.ticket_events(&customer.p, t.id, PageRequest::default())
+            .await
+            .unwrap()
+            .items;
+    assert!(
+        theirs.iter().all(|e| !e.kind.is_staff_only()),
+        "customers never see the group in the timeline"
+    );
     let events = w.store.events_after(before, 100).await.unwrap();
     let updated = events
         .iter()
