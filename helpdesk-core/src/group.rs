@@ -48,6 +48,23 @@ impl Group {
     }
 }
 
+/// Puts `m` in a group's member list (joining order): a new member at the end, an
+/// existing one at the new level with their join time kept. Returns the membership it
+/// replaced. The rule every store keeps its lists by.
+pub fn upsert_member(list: &mut Vec<Membership>, m: &Membership) -> Option<Membership> {
+    match list.iter_mut().find(|x| x.user_id == m.user_id) {
+        Some(x) => {
+            let before = x.clone();
+            x.access = m.access;
+            Some(before)
+        }
+        None => {
+            list.push(m.clone());
+            None
+        }
+    }
+}
+
 /// What a member may do with the group's tickets; each level includes those below it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -101,22 +101,14 @@ fn put_user_groups(tx: &Tx<'_>, user_id: Uuid, groups: &[Uuid]) -> TxResult<()> 
 /// Adds or replaces a membership; returns the one it replaced.
 pub(crate) fn put_member(tx: &Tx<'_>, m: &Membership) -> TxResult<Option<Membership>> {
     let mut list = members(tx, m.group_id)?;
-    let previous = match list.iter_mut().find(|x| x.user_id == m.user_id) {
-        Some(x) => {
-            let before = x.clone();
-            x.access = m.access;
-            Some(before)
-        }
-        None => {
-            list.push(m.clone());
-            let mut groups = user_groups(tx, m.user_id)?;
-            groups.push(m.group_id);
-            groups.sort();
-            groups.dedup();
-            put_user_groups(tx, m.user_id, &groups)?;
-            None
-        }
-    };
+    let previous = helpdesk_core::group::upsert_member(&mut list, m);
+    if previous.is_none() {
+        let mut groups = user_groups(tx, m.user_id)?;
+        groups.push(m.group_id);
+        groups.sort();
+        groups.dedup();
+        put_user_groups(tx, m.user_id, &groups)?;
+    }
     tx.put_json(tree::GROUP_MEMBERS, m.group_id.as_bytes(), &list)?;
     Ok(previous)
 }

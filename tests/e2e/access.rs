@@ -9,20 +9,6 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// The default group's id.
-async fn default_group(app: &App, token: &str) -> String {
-    let (s, v) = app.get("/api/groups", token).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let default: Vec<&Value> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|g| g["is_default"] == true)
-        .collect();
-    assert_eq!(default.len(), 1, "exactly one default group: {v}");
-    default[0]["id"].as_str().unwrap().to_string()
-}
-
 /// A new group named `name`; its id.
 async fn new_group(app: &App, admin: &Who, name: &str) -> String {
     let (s, g) = app

@@ -18,20 +18,6 @@ fn names(list: &Value) -> Vec<&str> {
         .collect()
 }
 
-/// The default group's id, as an admin or agent lists it.
-async fn default_group(app: &App, token: &str) -> String {
-    let (s, v) = app.get("/api/groups", token).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let default: Vec<&Value> = v["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|g| g["is_default"] == true)
-        .collect();
-    assert_eq!(default.len(), 1, "exactly one default group: {v}");
-    default[0]["id"].as_str().unwrap().to_string()
-}
-
 async fn put(app: &App, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
     app.call(Method::PUT, path, Some(token), Some(body)).await
 }

@@ -298,3 +298,17 @@ impl Ws {
         }
     }
 }
+
+/// The default group's id, as an admin or agent lists it (exactly one is the default).
+pub async fn default_group(app: &App, token: &str) -> String {
+    let (s, v) = app.get("/api/groups", token).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let default: Vec<&Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["is_default"] == true)
+        .collect();
+    assert_eq!(default.len(), 1, "exactly one default group: {v}");
+    default[0]["id"].as_str().unwrap().to_string()
+}

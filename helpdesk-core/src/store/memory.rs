@@ -538,17 +538,7 @@ impl GroupStore for MemoryStore {
             return Err(StoreError::NotFound);
         }
         let list = s.members.entry(m.group_id).or_default();
-        let previous = match list.iter_mut().find(|x| x.user_id == m.user_id) {
-            Some(x) => {
-                let before = x.clone();
-                x.access = m.access;
-                Some(before)
-            }
-            None => {
-                list.push(m.clone());
-                None
-            }
-        };
+        let previous = crate::group::upsert_member(list, m);
         s.write_effects(&effects(&previous));
         Ok(previous)
     }
