@@ -103,7 +103,7 @@ pub enum EventKind {
     /// `group.member_removed`: A member left a group: `{group_id, user_id, access}` (the level they had).
     #[serde(rename = "group.member_removed")]
     GroupMemberRemoved,
-    /// `notification.created`: A notification for its recipient: `{notification}`.
+    /// `notification.created`: A notification for its recipient: the notification itself (`{id, kind, title, body, data, read_at, created_at}`).
     #[serde(rename = "notification.created")]
     NotificationCreated,
     /// `webhook.test`: A test delivery to one webhook endpoint (`POST /api/webhooks/{id}/test`); never on live streams.
