@@ -98,6 +98,21 @@ impl Helpdesk {
         }
     }
 
+    /// Whether user `user_id` may read conversation `c` now, as
+    /// [`Helpdesk::may_read_conversation`] decides for them (an active user).
+    pub(crate) async fn user_may_read(&self, user_id: Uuid, c: &Conversation) -> Result<bool> {
+        if c.ticket_id.is_none() {
+            return Ok(c.is_member(user_id));
+        }
+        match self.st().get_user(user_id).await? {
+            Some(u) if u.is_active => {
+                self.may_read_conversation(&Principal::user(u.id, u.role), c)
+                    .await
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// The conversations of a list of the caller's that they may still read: an agent
     /// who lost access to a ticket stays a member of its conversation, which no longer
     /// shows.

@@ -182,15 +182,24 @@ impl Ephemeral {
             user_id,
         } = signal
         {
-            let members = match hd.st().get_conversation(conversation_id).await {
-                Ok(Some(conv)) => conv.members,
+            let conv = match hd.st().get_conversation(conversation_id).await {
+                Ok(Some(conv)) => conv,
                 Ok(None) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot relay typing");
                     return;
                 }
             };
-            let recipients = members.iter().map(|m| m.user_id).filter(|u| *u != user_id);
+            // The other members with a socket here who may still read it (staff who
+            // lost access to a ticket stay members of its conversation).
+            let mut recipients = Vec::new();
+            for m in conv.members.iter().filter(|m| m.user_id != user_id) {
+                if self.roster().is_local(m.user_id)
+                    && hd.user_may_read(m.user_id, &conv).await.unwrap_or(false)
+                {
+                    recipients.push(m.user_id);
+                }
+            }
             self.tell(
                 recipients,
                 NoticeKind::Typing {

@@ -198,3 +198,25 @@ pub async fn a_silent_or_departing_instance_takes_its_users_offline(store: Arc<d
     departing.leave().await;
     notice(&mut heard_here, presence(b.id(), false)).await;
 }
+
+/// Typing in a ticket's conversation does not reach a staff member who lost access to
+/// the ticket, though they are still a member of its conversation.
+pub async fn typing_skips_members_who_lost_access(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let (c, gone) = (w.customer().await, w.agent().await);
+    let t = w.ticket(&c, "Typing").await;
+    w.send(&gone, t.conversation_id, "I'm on it").await;
+    w.send(&admin, t.conversation_id, "Me too").await;
+    let here = w.hd.ephemeral().await.unwrap();
+    let mut heard = here.notices();
+    here.opened(gone.id()).await;
+    here.opened(admin.id()).await;
+    let support = w.store.default_group().await.unwrap();
+    w.hd.remove_membership(&admin.p, support.id, gone.id())
+        .await
+        .unwrap();
+    here.typing(&c.p, t.conversation_id).await.unwrap();
+    let n = notice(&mut heard, |n| matches!(n.kind, NoticeKind::Typing { .. })).await;
+    assert_eq!(n.recipients, vec![admin.id()]);
+}

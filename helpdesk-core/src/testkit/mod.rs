@@ -434,6 +434,7 @@ macro_rules! __conformance_cases {
                 typing_reaches_members_on_another_instance,
                 presence_counts_sockets_on_every_instance,
                 a_silent_or_departing_instance_takes_its_users_offline,
+                typing_skips_members_who_lost_access,
             }
             limits {
                 failed_logins_are_limited_per_email_and_client,
