@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+mod api_service;
 pub mod error;
 pub mod metrics;
 pub mod render;
@@ -39,6 +40,7 @@ mod socketio;
 pub mod state;
 pub mod ws;
 
+pub use api_service::{ClientAddr, ResponseFuture};
 pub use server::{Listener, RunningServer, serve, spawn};
-pub use service::{ClientAddr, HelpdeskService, service};
+pub use service::{HelpdeskService, service};
 pub use state::{ServerConfig, SocketIoMode};

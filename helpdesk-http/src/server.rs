@@ -14,7 +14,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use crate::service::{ClientAddr, service};
+use crate::api_service::ClientAddr;
+use crate::service::service;
 use crate::state::ServerConfig;
 
 /// Where [`serve`] takes its connections from: a [`TcpListener`], a Unix socket, a TLS

@@ -1,66 +1,25 @@
 //! The mountable server: [`service()`] makes a [`HelpdeskService`], a tower and a hyper
 //! `Service` over requests with any body, which any host can call: [`crate::serve`]'s
-//! own connections, an axum router, a hyper-util server. Here: the per-request dispatch
-//! (request ids, client address, CORS, 404/405, panics caught, metrics, logs) and the
-//! background work a running API needs (the WebSocket event fan-out, the upload
-//! sweeper, the webhook worker) with its shutdown.
+//! own connections, an axum router, a hyper-util server. Here: Socket.IO in front of the
+//! API's dispatch (`api_service.rs`) and the background work a running API needs (the
+//! WebSocket event fan-out, typing and presence, the upload sweeper, the webhook
+//! worker) with its shutdown.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Instant;
 
-use futures_util::FutureExt;
 use helpdesk_core::{Background, BackgroundTasks, Helpdesk};
-use http::{HeaderValue, Method, Request, StatusCode, header};
+use http::Request;
 use tokio::task::JoinHandle;
 
-use crate::error::ApiError;
-use crate::request::{BodySlot, Ctx, Query, RequestBody, box_body};
-use crate::response::{BoxError, Resp, empty};
+use crate::api_service::{ApiService, ResponseFuture};
+use crate::request::box_body;
+use crate::response::{BoxError, Resp};
 use crate::router::Router;
 use crate::state::{AppState, ServerConfig, normalize_base_path};
 use crate::ws::dispatch;
 use crate::ws::hub::Hub;
-
-const X_REQUEST_ID: &str = "x-request-id";
-
-/// The client's address, put in a request's extensions by whoever accepted the
-/// connection: [`crate::serve`] does; a host calling a [`HelpdeskService`] itself
-/// inserts it (with axum, from `ConnectInfo<SocketAddr>`; see `examples/mount_axum.rs`).
-///
-/// The failed-login limits count per client address. A request without one counts as
-/// coming from `0.0.0.0`, all together: stricter than the truth, never laxer. Not
-/// `127.0.0.1`, which deployments list among their trusted proxies, so that any client
-/// could choose its address with `X-Forwarded-For`. When the service sits behind a proxy
-/// that gives no address (a Unix socket), list `0.0.0.0/32` in
-/// [`ServerConfig::trusted_proxies`] to take the client from the proxy's
-/// `X-Forwarded-For`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClientAddr(pub IpAddr);
-
-impl From<IpAddr> for ClientAddr {
-    fn from(ip: IpAddr) -> Self {
-        ClientAddr(ip)
-    }
-}
-
-impl From<SocketAddr> for ClientAddr {
-    fn from(addr: SocketAddr) -> Self {
-        ClientAddr(addr.ip())
-    }
-}
-
-/// The address a request without a [`ClientAddr`] counts as.
-const UNKNOWN_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-
-/// The future of a [`HelpdeskService`] call. It never fails: every error is an answer.
-pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Resp, Infallible>> + Send>>;
 
 /// The whole Helpdesk server (API.md's routes, the WebSocket, the operations endpoints)
 /// as a `Service` a host mounts: [`tower_service::Service`] (axum, tower) and
@@ -105,24 +64,6 @@ struct Inner {
     running: Mutex<Option<Running>>,
     /// The library's background tasks stopping, once the shutdown began.
     stopping: Mutex<Option<JoinHandle<()>>>,
-}
-
-/// The API's dispatch (everything but Socket.IO): cheap to clone.
-#[derive(Clone)]
-pub(crate) struct ApiService(Arc<Api>);
-
-struct Api {
-    state: Arc<AppState>,
-    router: Router,
-    /// A request without a [`ClientAddr`] was logged once.
-    warned_no_addr: AtomicBool,
-}
-
-impl ApiService {
-    /// Answers a request of the API (a problem+json 404 outside it).
-    pub(crate) async fn handle(&self, req: Request<RequestBody>) -> Resp {
-        self.0.handle(req).await
-    }
 }
 
 /// The work that stops when the shutdown begins.
@@ -226,11 +167,7 @@ pub async fn service(hd: Helpdesk, mut config: ServerConfig) -> HelpdeskService 
         },
     });
 
-    let api = ApiService(Arc::new(Api {
-        state: state.clone(),
-        router,
-        warned_no_addr: AtomicBool::new(false),
-    }));
+    let api = ApiService::new(state.clone(), router);
     HelpdeskService {
         inner: Arc::new(Inner {
             #[cfg(feature = "socketio")]
@@ -359,138 +296,6 @@ where
     }
 }
 
-fn request_id<B>(req: &Request<B>) -> HeaderValue {
-    req.headers()
-        .get(X_REQUEST_ID)
-        .filter(|v| {
-            let b = v.as_bytes();
-            !b.is_empty() && b.len() <= 200 && b.iter().all(|c| c.is_ascii_graphic())
-        })
-        .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
-                .unwrap_or(HeaderValue::from_static("-"))
-        })
-}
-
-impl Api {
-    /// The peer's address from the request's [`ClientAddr`], else [`UNKNOWN_CLIENT`].
-    fn peer(&self, extensions: &http::Extensions) -> IpAddr {
-        match extensions.get::<ClientAddr>() {
-            Some(ClientAddr(ip)) => *ip,
-            None => {
-                if !self.warned_no_addr.swap(true, Ordering::Relaxed) {
-                    tracing::warn!(
-                        "a request came without a ClientAddr extension: such requests count \
-                         as one client (0.0.0.0) for the failed-login limits"
-                    );
-                }
-                UNKNOWN_CLIENT
-            }
-        }
-    }
-
-    async fn handle(&self, req: Request<RequestBody>) -> Resp {
-        let state = &self.state;
-        let started = Instant::now();
-        let rid = request_id(&req);
-        let origin = req
-            .headers()
-            .get(header::ORIGIN)
-            .filter(|o| state.config.cors_allows(o))
-            .and_then(|o| o.to_str().ok())
-            .map(str::to_string);
-        let method = req.method().clone();
-        let path = req.uri().path().to_string();
-        let matched = self.router.find(&path);
-        let route = matched
-            .as_ref()
-            .map_or("unmatched", |m| m.route.pattern.as_str());
-
-        let mut resp = match &matched {
-            None => ApiError::not_found().into_response(),
-            Some(m) if method == Method::OPTIONS => {
-                let mut r = empty(StatusCode::NO_CONTENT);
-                let allow = m.route.allow();
-                if let Ok(v) = HeaderValue::from_str(&allow) {
-                    r.headers_mut().insert(header::ALLOW, v.clone());
-                    if origin.is_some() {
-                        let h = r.headers_mut();
-                        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v);
-                        h.insert(
-                            header::ACCESS_CONTROL_ALLOW_HEADERS,
-                            HeaderValue::from_static("Authorization, Content-Type, X-Request-Id"),
-                        );
-                        h.insert(
-                            header::ACCESS_CONTROL_MAX_AGE,
-                            HeaderValue::from_static("600"),
-                        );
-                    }
-                }
-                r
-            }
-            Some(m) => match m.route.handler(&method) {
-                None => ApiError::method_not_allowed(m.route.allow()).into_response(),
-                Some(handler) => {
-                    let (parts, body) = req.into_parts();
-                    let forwarded = parts
-                        .headers
-                        .get("x-forwarded-for")
-                        .and_then(|v| v.to_str().ok());
-                    let client_ip = state.client_ip(self.peer(&parts.extensions), forwarded);
-                    match Query::parse(parts.uri.query()) {
-                        Err(e) => e.into_response(),
-                        Ok(query) => {
-                            let ctx = Ctx {
-                                state: state.clone(),
-                                parts,
-                                body: BodySlot::new(body),
-                                params: m.params.clone(),
-                                client_ip,
-                                query,
-                            };
-                            let fut = handler(ctx);
-                            match AssertUnwindSafe(fut).catch_unwind().await {
-                                Ok(Ok(r)) => r,
-                                Ok(Err(e)) => e.into_response(),
-                                Err(_) => {
-                                    tracing::error!(route, "handler panicked");
-                                    ApiError::internal().into_response()
-                                }
-                            }
-                        }
-                    }
-                }
-            },
-        };
-
-        let headers = resp.headers_mut();
-        headers.insert(X_REQUEST_ID, rid.clone());
-        if let Some(o) = origin
-            && let Ok(v) = HeaderValue::from_str(&o)
-        {
-            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-            headers.insert(
-                header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("X-Request-Id, Location, Retry-After"),
-            );
-            headers.append(header::VARY, HeaderValue::from_static("Origin"));
-        }
-        let status = resp.status().as_u16();
-        let took = started.elapsed();
-        state.metrics.record(route, method.as_str(), status, took);
-        tracing::info!(
-            request_id = rid.to_str().unwrap_or("-"),
-            method = %method,
-            route,
-            status,
-            micros = took.as_micros() as u64,
-            "request"
-        );
-        resp
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -502,7 +307,8 @@ mod tests {
     use http_body_util::{BodyExt, Full};
     use tower_service::Service as _;
 
-    use super::{ClientAddr, service};
+    use super::service;
+    use crate::api_service::ClientAddr;
     use crate::state::ServerConfig;
 
     async fn support() -> super::HelpdeskService {

@@ -149,27 +149,6 @@ pub(crate) fn apply_staff_change(tx: &Tx<'_>, before: Option<Role>, user: &User)
     Ok(())
 }
 
-/// Moves a ticket's count between groups: `old` is the stored ticket it replaces.
-pub(crate) fn count_ticket(tx: &Tx<'_>, t: Option<&Ticket>, old: Option<&Ticket>) -> TxResult<()> {
-    let (from, to) = (old.map(|o| o.group_id), t.map(|t| t.group_id));
-    if from == to {
-        return Ok(());
-    }
-    for (group, up) in [(from, false), (to, true)] {
-        let Some(g) = group.filter(|g| !g.is_nil()) else {
-            continue;
-        };
-        let n = tx.get_u64(tree::GROUP_TICKETS, g.as_bytes())?;
-        let n = if up { n + 1 } else { n.saturating_sub(1) };
-        if n == 0 {
-            tx.del(tree::GROUP_TICKETS, g.as_bytes())?;
-        } else {
-            tx.put_u64(tree::GROUP_TICKETS, g.as_bytes(), n)?;
-        }
-    }
-    Ok(())
-}
-
 /// `NotFound` unless the group exists.
 pub(crate) fn check_group(tx: &Tx<'_>, id: Uuid) -> TxResult<()> {
     if tx.exists(tree::GROUPS, id.as_bytes())? {

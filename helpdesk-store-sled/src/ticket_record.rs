@@ -107,7 +107,7 @@ pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
 /// Writes a ticket and moves its index entries, and its count in its group's ticket
 /// counter, from `old`.
 pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxResult<()> {
-    crate::groups::count_ticket(tx, Some(t), old)?;
+    count_ticket(tx, Some(t), old)?;
     if let Some(old) = old {
         for k in index_keys(old) {
             tx.del(tree::TICKET_IDX, k)?;
@@ -144,4 +144,25 @@ pub(crate) fn update_versioned(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
 /// Checks a ticket's version (see [`replaced`]) without writing it.
 pub(crate) fn check_version(tx: &Tx<'_>, t: &Ticket) -> TxResult<()> {
     replaced(tx, t).map(drop)
+}
+
+/// Moves a ticket's count between groups: `old` is the stored ticket it replaces.
+pub(crate) fn count_ticket(tx: &Tx<'_>, t: Option<&Ticket>, old: Option<&Ticket>) -> TxResult<()> {
+    let (from, to) = (old.map(|o| o.group_id), t.map(|t| t.group_id));
+    if from == to {
+        return Ok(());
+    }
+    for (group, up) in [(from, false), (to, true)] {
+        let Some(g) = group.filter(|g| !g.is_nil()) else {
+            continue;
+        };
+        let n = tx.get_u64(tree::GROUP_TICKETS, g.as_bytes())?;
+        let n = if up { n + 1 } else { n.saturating_sub(1) };
+        if n == 0 {
+            tx.del(tree::GROUP_TICKETS, g.as_bytes())?;
+        } else {
+            tx.put_u64(tree::GROUP_TICKETS, g.as_bytes(), n)?;
+        }
+    }
+    Ok(())
 }

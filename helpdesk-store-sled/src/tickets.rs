@@ -17,8 +17,9 @@ use crate::conversations::{
     ConvGather, insert_conversation, join as join_conversation, remove_conversation,
 };
 use crate::effects::write_effects;
-use crate::groups::{check_group, count_ticket};
+use crate::groups::check_group;
 use crate::keys::{Key, trailing_id, tree};
+use crate::ticket_record::count_ticket;
 use crate::ticket_record::{index_keys, plan, put_ticket, sort_byte, update_versioned};
 use crate::{SledStore, abort};
 

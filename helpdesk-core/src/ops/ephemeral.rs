@@ -12,7 +12,6 @@ use uuid::Uuid;
 use crate::Helpdesk;
 use crate::ephemeral::{PresenceChange, Roster, Signal};
 use crate::error::Result;
-use crate::helpdesk::Inner;
 use crate::principal::Principal;
 
 /// A hint for this instance's sockets: what happened, and which of the users with a
@@ -47,12 +46,20 @@ pub enum NoticeKind {
 
 /// This instance's membership of the ephemeral channel, from
 /// [`Helpdesk::ephemeral`]: its roster, its heartbeat, and the notices for its sockets.
-#[derive(Debug)]
 pub struct Ephemeral {
-    hd: Weak<Inner>,
+    /// The helpdesk, while it lives (the handle must not keep it alive).
+    hd: Box<dyn Fn() -> Option<Helpdesk> + Send + Sync>,
     roster: Mutex<Roster>,
     notices: broadcast::Sender<Notice>,
     task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Ephemeral {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ephemeral")
+            .field("roster", &*self.roster())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Helpdesk {
@@ -67,8 +74,9 @@ impl Helpdesk {
             .get_or_try_init(|| async {
                 let signals = self.st().subscribe_signals().await?;
                 let me = crate::clock::new_id();
+                let weak = Arc::downgrade(&self.inner);
                 let eph = Arc::new(Ephemeral {
-                    hd: Arc::downgrade(&self.inner),
+                    hd: Box::new(move || weak.upgrade().map(|inner| Helpdesk { inner })),
                     roster: Mutex::new(Roster::new(me)),
                     notices: broadcast::channel(1024).0,
                     task: Mutex::new(None),
@@ -85,7 +93,7 @@ impl Helpdesk {
 
 impl Ephemeral {
     fn helpdesk(&self) -> Option<Helpdesk> {
-        self.hd.upgrade().map(|inner| Helpdesk { inner })
+        (self.hd)()
     }
 
     fn roster(&self) -> MutexGuard<'_, Roster> {

@@ -26,10 +26,10 @@ use socketioxide::service::SocketIoService;
 use socketioxide::{SocketIo, TransportType};
 use tokio::task::JoinHandle;
 
+use crate::api_service::{ApiService, ResponseFuture};
 use crate::error::ApiError;
 use crate::request::RequestBody;
 use crate::response::{BoxError, Resp, empty, full};
-use crate::service::{ApiService, ResponseFuture};
 use crate::state::{AppState, SocketIoMode};
 
 /// Where Socket.IO is served, whatever the API's base path.
