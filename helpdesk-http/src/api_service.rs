@@ -27,7 +27,7 @@ const X_REQUEST_ID: &str = "x-request-id";
 pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Resp, Infallible>> + Send>>;
 
 /// The client's address, put in a request's extensions by whoever accepted the
-/// connection: [`crate::serve`] does; a host calling a [`HelpdeskService`] itself
+/// connection: [`crate::serve`] does; a host calling a [`crate::HelpdeskService`] itself
 /// inserts it (with axum, from `ConnectInfo<SocketAddr>`; see `examples/mount_axum.rs`).
 ///
 /// The failed-login limits count per client address. A request without one counts as
@@ -35,7 +35,7 @@ pub type ResponseFuture = Pin<Box<dyn Future<Output = Result<Resp, Infallible>> 
 /// `127.0.0.1`, which deployments list among their trusted proxies, so that any client
 /// could choose its address with `X-Forwarded-For`. When the service sits behind a proxy
 /// that gives no address (a Unix socket), list `0.0.0.0/32` in
-/// [`ServerConfig::trusted_proxies`] to take the client from the proxy's
+/// [`crate::ServerConfig::trusted_proxies`] to take the client from the proxy's
 /// `X-Forwarded-For`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
