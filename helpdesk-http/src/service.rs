@@ -43,7 +43,7 @@ use crate::ws::hub::Hub;
 /// keeps extensions). Without it, the handshake answers 400 `invalid_upgrade`.
 ///
 /// # Client address
-/// From the request's [`ClientAddr`] extension; see there.
+/// From the request's [`crate::ClientAddr`] extension; see there.
 ///
 /// # Background work and shutdown
 /// [`service()`] starts the WebSocket event fan-out, the sweeper of unattached uploads
