@@ -79,3 +79,30 @@ async fn the_background_worker_delivers_webhooks_until_shut_down() {
     .await
     .expect("the background tasks stop");
 }
+
+/// Dropping the last handle of a `Helpdesk` lets go of its store at once (the event
+/// tailer does not hold it until its next poll), so an embedder can reopen a database
+/// that allows one opener, such as sled, in the same process.
+#[tokio::test]
+async fn dropping_the_helpdesk_lets_go_of_its_store() {
+    let store = Arc::new(MemoryStore::new());
+    let hd = Helpdesk::new(store.clone(), Config::for_tests());
+    hd.create_user(
+        &Principal::system(),
+        NewUser::new("ada@example.com", "Ada", Role::Agent, "a long password"),
+    )
+    .await
+    .unwrap();
+    // Let the tailer read that write and go back to waiting, as it is when idle.
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    drop(hd);
+    for _ in 0..100 {
+        if Arc::strong_count(&store) == 1 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(Arc::strong_count(&store), 1, "nothing else holds the store");
+}
