@@ -42,6 +42,7 @@ pub mod kb;
 pub mod limit;
 pub mod message;
 pub mod notification;
+pub mod organization;
 pub mod page;
 pub mod principal;
 pub mod receipt;

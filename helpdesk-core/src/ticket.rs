@@ -159,6 +159,15 @@ pub struct Ticket {
     /// group.
     #[serde(default)]
     pub group_id: Uuid,
+    /// The requester's organization when the ticket was opened (a snapshot).
+    #[serde(default)]
+    pub organization_id: Option<Uuid>,
+    /// Customers copied on the ticket, in the order added: members of its conversation.
+    #[serde(default)]
+    pub cc: Vec<Uuid>,
+    /// Staff following the ticket, in the order added (never shown to customers).
+    #[serde(default)]
+    pub followers: Vec<Uuid>,
     /// Created.
     #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,

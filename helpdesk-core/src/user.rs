@@ -23,6 +23,16 @@ pub struct User {
     /// argon2id PHC string; `None` for a user without a password, who signs in only
     /// through the application that embeds helpdesk ([`crate::Helpdesk::issue_tokens`]).
     pub password_hash: Option<String>,
+    /// The customer's organization ([`crate::organization::Organization`]); staff have
+    /// none.
+    #[serde(default)]
+    pub organization_id: Option<Uuid>,
+    /// A customer who sees their organization's tickets under `managers` sharing.
+    #[serde(default)]
+    pub is_org_manager: bool,
+    /// A service account: staff that cannot log in and act only through API keys.
+    #[serde(default)]
+    pub is_service: bool,
     /// Created.
     #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,

@@ -131,13 +131,16 @@ pub(crate) struct UserRow {
     role: String,
     is_active: bool,
     password_hash: Option<String>,
+    organization_id: Option<Uuid>,
+    is_org_manager: bool,
+    is_service: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
 
 impl UserRow {
-    pub(crate) const COLS: &str =
-        "id, email, name, role, is_active, password_hash, created_at, updated_at";
+    pub(crate) const COLS: &str = "id, email, name, role, is_active, password_hash, \
+         organization_id, is_org_manager, is_service, created_at, updated_at";
 }
 
 impl TryFrom<UserRow> for User {
@@ -150,6 +153,9 @@ impl TryFrom<UserRow> for User {
             role: parse(&r.role, "role")?,
             is_active: r.is_active,
             password_hash: r.password_hash,
+            organization_id: r.organization_id,
+            is_org_manager: r.is_org_manager,
+            is_service: r.is_service,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -210,6 +216,9 @@ pub(crate) struct TicketRow {
     tags: Vec<String>,
     conversation_id: Uuid,
     group_id: Uuid,
+    organization_id: Option<Uuid>,
+    cc: Vec<Uuid>,
+    followers: Vec<Uuid>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     first_response_at: Option<DateTime<Utc>>,
@@ -220,8 +229,8 @@ pub(crate) struct TicketRow {
 
 impl TicketRow {
     pub(crate) const COLS: &str = "id, number, subject, description, status, priority, \
-         requester_id, assignee_id, tags, conversation_id, group_id, created_at, updated_at, \
-         first_response_at, resolved_at, closed_at, version";
+         requester_id, assignee_id, tags, conversation_id, group_id, organization_id, cc, \
+         followers, created_at, updated_at, first_response_at, resolved_at, closed_at, version";
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -239,6 +248,9 @@ impl TryFrom<TicketRow> for Ticket {
             tags: r.tags,
             conversation_id: r.conversation_id,
             group_id: r.group_id,
+            organization_id: r.organization_id,
+            cc: r.cc,
+            followers: r.followers,
             created_at: r.created_at,
             updated_at: r.updated_at,
             first_response_at: r.first_response_at,

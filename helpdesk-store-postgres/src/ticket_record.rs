@@ -38,8 +38,9 @@ pub(crate) fn push_insert_ticket(
 ) {
     q.push(
         "INSERT INTO tickets (id, number, subject, description, status, priority, \
-         requester_id, assignee_id, tags, conversation_id, group_id, created_at, updated_at, \
-         first_response_at, resolved_at, closed_at, version) VALUES (",
+         requester_id, assignee_id, tags, conversation_id, group_id, organization_id, cc, \
+         followers, created_at, updated_at, first_response_at, resolved_at, closed_at, \
+         version) VALUES (",
     );
     // COALESCE evaluates `nextval` only when no number is given.
     q.push_bind(t.id)
@@ -57,6 +58,9 @@ pub(crate) fn push_insert_ticket(
         .push_bind(t.tags.clone())
         .push_bind(t.conversation_id)
         .push_bind(t.group_id)
+        .push_bind(t.organization_id)
+        .push_bind(t.cc.clone())
+        .push_bind(t.followers.clone())
         .push_bind(t.created_at)
         .push_bind(t.updated_at)
         .push_bind(t.first_response_at)
@@ -73,7 +77,7 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
         "UPDATE tickets SET subject = $3, description = $4, status = $5, priority = $6, \
          requester_id = $7, assignee_id = $8, tags = $9, updated_at = $10, \
          first_response_at = $11, resolved_at = $12, closed_at = $13, group_id = $14, \
-         version = $2 \
+         organization_id = $15, cc = $16, followers = $17, version = $2 \
          WHERE id = $1 AND version = $2 - 1",
     )
     .bind(t.id)
@@ -90,6 +94,9 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
     .bind(t.resolved_at)
     .bind(t.closed_at)
     .bind(t.group_id)
+    .bind(t.organization_id)
+    .bind(&t.cc)
+    .bind(&t.followers)
     .execute(&mut *conn)
     .await
     .store()?;

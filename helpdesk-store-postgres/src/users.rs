@@ -18,8 +18,9 @@ use crate::rows::{
     PgQuery, SessionRow, UserRow, fetch_all_as, fetch_optional_as, i, micros, prefixed, u,
 };
 
-/// Binds a user's columns as `$1..$8` (id, email, name, role, is_active,
-/// password_hash, created_at, updated_at), for the INSERT and the UPDATE alike.
+/// Binds a user's columns as `$1..$11` (id, email, name, role, is_active,
+/// password_hash, created_at, updated_at, organization_id, is_org_manager, is_service),
+/// for the INSERT and the UPDATE alike.
 fn bind_user<'q>(sql: &'q str, user: &'q User) -> PgQuery<'q> {
     sqlx::query(sql)
         .bind(user.id)
@@ -30,13 +31,17 @@ fn bind_user<'q>(sql: &'q str, user: &'q User) -> PgQuery<'q> {
         .bind(&user.password_hash)
         .bind(user.created_at)
         .bind(user.updated_at)
+        .bind(user.organization_id)
+        .bind(user.is_org_manager)
+        .bind(user.is_service)
 }
 
 /// Inserts a user row.
 pub(crate) async fn insert_user_row(conn: &mut PgConnection, user: &User) -> StoreResult<()> {
     bind_user(
         "INSERT INTO users (id, email, name, role, is_active, password_hash, created_at, \
-         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         updated_at, organization_id, is_org_manager, is_service) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         user,
     )
     .execute(&mut *conn)
@@ -89,7 +94,8 @@ impl UserStore for PostgresStore {
             .map_err(|_| StoreError::Corrupt(format!("bad role {before:?}")))?;
         let done = bind_user(
             "UPDATE users SET email = $2, name = $3, role = $4, is_active = $5, \
-             password_hash = $6, created_at = $7, updated_at = $8 WHERE id = $1",
+             password_hash = $6, created_at = $7, updated_at = $8, organization_id = $9, \
+             is_org_manager = $10, is_service = $11 WHERE id = $1",
             user,
         )
         .execute(&mut *tx)

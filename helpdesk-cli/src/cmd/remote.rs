@@ -655,6 +655,9 @@ impl From<UserWire> for User {
             role: u.role,
             is_active: u.is_active,
             password_hash: None,
+            organization_id: None,
+            is_org_manager: false,
+            is_service: false,
             created_at: u.created_at,
             updated_at: u.created_at,
         }
@@ -676,6 +679,13 @@ struct TicketWire {
     /// Shown to staff only; absent for customers.
     #[serde(default)]
     group_id: Option<Uuid>,
+    #[serde(default)]
+    organization_id: Option<Uuid>,
+    #[serde(default)]
+    cc: Vec<Uuid>,
+    /// Shown to staff only.
+    #[serde(default)]
+    followers: Vec<Uuid>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     first_response_at: Option<DateTime<Utc>>,
@@ -698,6 +708,9 @@ impl From<TicketWire> for Ticket {
             conversation_id: t.conversation_id,
             // The API shows the group to staff only: a customer's tickets read as nil.
             group_id: t.group_id.unwrap_or_default(),
+            organization_id: t.organization_id,
+            cc: t.cc,
+            followers: t.followers,
             created_at: t.created_at,
             updated_at: t.updated_at,
             first_response_at: t.first_response_at,

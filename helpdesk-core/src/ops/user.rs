@@ -47,6 +47,9 @@ impl Helpdesk {
                 Some(password) => Some(self.hash_password(password).await?),
                 None => None,
             },
+            organization_id: None,
+            is_org_manager: false,
+            is_service: false,
             created_at: now,
             updated_at: now,
         };

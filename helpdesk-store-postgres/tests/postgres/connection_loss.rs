@@ -131,6 +131,9 @@ fn user(email: &str) -> User {
         role: Role::Customer,
         is_active: true,
         password_hash: Some("x".into()),
+        organization_id: None,
+        is_org_manager: false,
+        is_service: false,
         created_at: t0(),
         updated_at: t0(),
     }
