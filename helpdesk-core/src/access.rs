@@ -1,6 +1,7 @@
 //! Who may do what with a ticket: a principal's relation to it, and what each relation
 //! allows. Agents reach tickets through their groups, at a level (`read` < `reply` <
-//! `full`); admins count as `full` in every group; customers reach their own tickets.
+//! `full`); admins count as `full` in every group; customers reach their own tickets,
+//! those they are CC on, and their organization's when its sharing shows them.
 //! The relation is read from the store at the moment of each operation
 //! (`ops/access.rs`), so losing access takes effect at once on every path.
 
@@ -12,6 +13,11 @@ use crate::group::Access;
 pub enum TicketRelation {
     /// Cannot see it: `NotFound` on every path below it.
     Stranger,
+    /// A customer of its organization whose sharing shows it: read-only, and not a
+    /// member of its conversation.
+    Colleague,
+    /// A customer CC'd on it: the requester's rights but changing it and adding CCs.
+    Cc,
     /// Its requester.
     Requester,
     /// Staff with this level in the ticket's group (admins: `Full`).
@@ -36,7 +42,21 @@ impl TicketRelation {
                 Access::Reply => "needs reply access to the ticket's group",
                 Access::Full => "needs full access to the ticket's group",
             })),
-            TicketRelation::Requester => Err(Error::forbidden("staff only")),
+            TicketRelation::Requester | TicketRelation::Cc | TicketRelation::Colleague => {
+                Err(Error::forbidden("staff only"))
+            }
+        }
+    }
+
+    /// Fails unless the relation may post public messages (the requester, a CC, staff
+    /// with `reply` or more): `NotFound` for a stranger, `Forbidden` for the rest.
+    pub fn require_poster(self) -> Result<()> {
+        match self {
+            TicketRelation::Requester | TicketRelation::Cc => Ok(()),
+            TicketRelation::Colleague => Err(Error::forbidden(
+                "an organization's shared tickets are read-only",
+            )),
+            other => other.require_staff(Access::Reply),
         }
     }
 }

@@ -195,13 +195,18 @@ pub struct Audience {
     /// The members of this conversation at delivery time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation: Option<Uuid>,
-    /// With `conversation`: only its staff members (internal notes).
+    /// Only the staff among the other clauses' users (internal notes; ticket changes
+    /// of staff-only fields).
     #[serde(default)]
     pub staff_only: bool,
-    /// Admins and the members of these groups at delivery time (a ticket's events; a
-    /// moved ticket's, both groups').
+    /// Admins and the members of these groups at delivery time (a moved ticket's
+    /// events: the group it left).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<Uuid>,
+    /// Whoever may see this ticket at delivery time: its requester and CCs, its
+    /// organization's customers per its sharing, its group's members and the admins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<Uuid>,
 }
 
 impl Audience {
@@ -225,6 +230,9 @@ impl Audience {
         Audience::default()
     }
 }
+
+/// The ticket fields customers never see, on any path.
+pub const STAFF_ONLY_TICKET_FIELDS: [&str; 2] = ["group_id", "followers"];
 
 /// An event before the store gives it an id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -281,23 +289,32 @@ pub struct Event {
 }
 
 impl Event {
-    /// The event as a customer sees it, when that differs: a ticket's group is staff
-    /// business, so `data.ticket.group_id` is left out and `group_id` leaves
-    /// `data.changes`. The log, webhooks and staff keep the whole event.
+    /// The event as a customer sees it, when that differs: a ticket's group and
+    /// followers are staff business ([`STAFF_ONLY_TICKET_FIELDS`]), so they leave
+    /// `data.ticket` and `data.changes`. The log, webhooks and staff keep the whole
+    /// event. (A change of nothing else has a staff-only audience.)
     pub fn customer_view(&self) -> Option<Event> {
-        let has_group = self.data["ticket"].get("group_id").is_some();
-        let names_group = self.data["changes"]
+        let staff_field = |f: &serde_json::Value| {
+            f.as_str()
+                .is_some_and(|f| STAFF_ONLY_TICKET_FIELDS.contains(&f))
+        };
+        let in_ticket = self.data["ticket"]
+            .as_object()
+            .is_some_and(|t| STAFF_ONLY_TICKET_FIELDS.iter().any(|f| t.contains_key(*f)));
+        let in_changes = self.data["changes"]
             .as_array()
-            .is_some_and(|c| c.iter().any(|f| f == "group_id"));
-        if !has_group && !names_group {
+            .is_some_and(|c| c.iter().any(staff_field));
+        if !in_ticket && !in_changes {
             return None;
         }
         let mut seen = self.clone();
         if let Some(ticket) = seen.data.get_mut("ticket").and_then(|t| t.as_object_mut()) {
-            ticket.remove("group_id");
+            for f in STAFF_ONLY_TICKET_FIELDS {
+                ticket.remove(f);
+            }
         }
         if let Some(changes) = seen.data.get_mut("changes").and_then(|c| c.as_array_mut()) {
-            changes.retain(|f| f != "group_id");
+            changes.retain(|f| !staff_field(f));
         }
         Some(seen)
     }
@@ -479,12 +496,18 @@ pub struct Viewers<'e> {
     /// conversation the audience names, sorted: staff outside them (admins excepted) do
     /// not see the event, members of the conversation or not.
     pub(crate) group_members: Option<Vec<Uuid>>,
+    /// The customers who see the audience's ticket now (requester, CCs, colleagues),
+    /// sorted.
+    pub(crate) ticket_customers: Vec<Uuid>,
 }
 
 impl Viewers<'_> {
     /// Whether `viewer` may see the event.
     pub fn includes(&self, viewer: &crate::Principal) -> bool {
         let a = self.audience;
+        if a.staff_only && !viewer.is_staff() {
+            return false;
+        }
         if a.users.contains(&viewer.user_id) || (a.staff && viewer.is_staff()) {
             return true;
         }
@@ -497,11 +520,13 @@ impl Viewers<'_> {
         };
         match &self.members {
             Some(members) => {
-                (!a.staff_only || viewer.is_staff())
-                    && members.binary_search(&viewer.user_id).is_ok()
+                members.binary_search(&viewer.user_id).is_ok()
                     && (!viewer.is_staff() || self.group_members.is_none() || in_group())
             }
-            None => !a.groups.is_empty() && in_group(),
+            None => {
+                (!a.groups.is_empty() || a.ticket.is_some())
+                    && (in_group() || self.ticket_customers.binary_search(&viewer.user_id).is_ok())
+            }
         }
     }
 
@@ -509,7 +534,8 @@ impl Viewers<'_> {
     /// user may, or every admin): a server with many sockets checks just these users'
     /// ones.
     pub fn candidates(&self) -> Option<impl Iterator<Item = Uuid> + '_> {
-        if self.audience.staff || (!self.audience.groups.is_empty() && self.members.is_none()) {
+        let a = self.audience;
+        if a.staff || ((!a.groups.is_empty() || a.ticket.is_some()) && self.members.is_none()) {
             return None;
         }
         let members = self.members.iter().flatten();

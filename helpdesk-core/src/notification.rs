@@ -12,9 +12,9 @@ pub enum NotificationKind {
     TicketCreated,
     /// To the new assignee.
     TicketAssigned,
-    /// To the requester and the assignee.
+    /// To the ticket's watchers ([`crate::ticket::Ticket::watchers`]).
     TicketStatusChanged,
-    /// A new message on a ticket, to its requester and assignee.
+    /// A new message on a ticket, to its watchers (customers: public messages only).
     TicketMessage,
     /// To the author of the parent message.
     Reply,
@@ -22,6 +22,8 @@ pub enum NotificationKind {
     Mention,
     /// To the `full` members of the group an unassigned ticket was moved to.
     TicketMoved,
+    /// To a customer CC'd on a ticket.
+    TicketCcAdded,
 }
 
 impl NotificationKind {
@@ -35,6 +37,7 @@ impl NotificationKind {
             NotificationKind::Reply => "reply",
             NotificationKind::Mention => "mention",
             NotificationKind::TicketMoved => "ticket_moved",
+            NotificationKind::TicketCcAdded => "ticket_cc_added",
         }
     }
 }

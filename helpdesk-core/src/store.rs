@@ -239,21 +239,33 @@ pub trait GroupStore: Send + Sync {
     async fn user_memberships(&self, user_id: Uuid) -> StoreResult<Vec<Membership>>;
 }
 
-/// A member to add to a ticket's conversation with the ticket's update
-/// ([`TicketStore::update_ticket`]), and the event to write when they were not one.
+/// A change to the members of a ticket's conversation made with the ticket's update
+/// ([`TicketStore::update_ticket`]): a new assignee or CC joins, a removed CC leaves.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Join {
-    /// Who joins, and when.
-    pub member: Member,
-    /// Written only when they join (`conversation.member_added`).
-    pub event: crate::event::NewEvent,
+pub enum MemberChange {
+    /// Adds `member` unless they are one already.
+    Join {
+        /// Who joins, and when.
+        member: Member,
+        /// Written only when they join (`conversation.member_added`).
+        event: crate::event::NewEvent,
+    },
+    /// Removes `user_id` if they are a member.
+    Leave {
+        /// Who leaves.
+        user_id: Uuid,
+        /// Written only when they left (`conversation.member_removed`).
+        event: crate::event::NewEvent,
+    },
 }
 
-impl Join {
-    /// The effects to write when the member joined: `fx`, then the join's event.
+impl MemberChange {
+    /// The effects to write when the change happened: `fx`, then its event.
     pub fn effects_with(&self, fx: &Effects) -> Effects {
         let mut all = fx.clone();
-        all.push(self.event.clone());
+        all.push(match self {
+            MemberChange::Join { event, .. } | MemberChange::Leave { event, .. } => event.clone(),
+        });
         all
     }
 }
@@ -281,15 +293,16 @@ pub trait TicketStore: Send + Sync {
         new: &TicketInsert,
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket>;
-    /// Writes a ticket under its version check (see [`Ticket::version`]) and its effects;
-    /// when `join` is given and its user is not a member of the ticket's conversation,
-    /// also adds them as [`ConversationStore::add_member`] does and writes `join`'s
-    /// event: one atomic operation, so a new assignee is a member from the moment they
-    /// are the assignee. `NotFound` if absent.
+    /// Writes a ticket under its version check (see [`Ticket::version`]) and its effects,
+    /// with a change to its conversation's members when given: a join adds a user who
+    /// is not a member as [`ConversationStore::add_member`] does, a leave removes one
+    /// who is as [`ConversationStore::remove_member`] does, and the change's event is
+    /// written only then. One atomic operation, so a new assignee or CC is a member from
+    /// the moment they are one, and a removed CC no longer. `NotFound` if absent.
     async fn update_ticket(
         &self,
         ticket: &Ticket,
-        join: Option<&Join>,
+        change: Option<&MemberChange>,
         fx: &Effects,
     ) -> StoreResult<()>;
     /// Deletes a ticket, its timeline, its conversation with messages and participants,

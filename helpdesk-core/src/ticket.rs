@@ -188,6 +188,26 @@ pub struct Ticket {
     pub version: u64,
 }
 
+impl Ticket {
+    /// Who hears of its status changes and messages, each once: the requester, the
+    /// assignee, the followers, and the CCs unless `internal` (a note, which customers
+    /// never see; then not the requester either).
+    pub fn watchers(&self, internal: bool) -> Vec<Uuid> {
+        let customers = std::iter::once(self.requester_id).chain(self.cc.iter().copied());
+        let staff = self
+            .assignee_id
+            .into_iter()
+            .chain(self.followers.iter().copied());
+        let mut out: Vec<Uuid> = Vec::new();
+        for u in staff.chain(customers.filter(|_| !internal)) {
+            if !out.contains(&u) {
+                out.push(u);
+            }
+        }
+        out
+    }
+}
+
 /// What a timeline entry records; its `data` follows from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -206,12 +226,27 @@ pub enum TimelineKind {
     Updated,
     /// `{from, to}` groups (staff only).
     GroupChanged,
+    /// `{from, to}` organizations.
+    OrganizationChanged,
+    /// `{user_id}`: a CC was added.
+    CcAdded,
+    /// `{user_id}`: a CC was removed.
+    CcRemoved,
+    /// `{user_id}`: someone follows the ticket (staff only).
+    FollowerAdded,
+    /// `{user_id}`: someone stopped following it (staff only).
+    FollowerRemoved,
 }
 
 impl TimelineKind {
-    /// Entries customers never see (a ticket's group is staff business).
+    /// Entries customers never see (a ticket's group and followers are staff business).
     pub fn is_staff_only(self) -> bool {
-        matches!(self, TimelineKind::GroupChanged)
+        matches!(
+            self,
+            TimelineKind::GroupChanged
+                | TimelineKind::FollowerAdded
+                | TimelineKind::FollowerRemoved
+        )
     }
 
     /// The API name.
@@ -224,6 +259,11 @@ impl TimelineKind {
             TimelineKind::TagsChanged => "tags_changed",
             TimelineKind::Updated => "updated",
             TimelineKind::GroupChanged => "group_changed",
+            TimelineKind::OrganizationChanged => "organization_changed",
+            TimelineKind::CcAdded => "cc_added",
+            TimelineKind::CcRemoved => "cc_removed",
+            TimelineKind::FollowerAdded => "follower_added",
+            TimelineKind::FollowerRemoved => "follower_removed",
         }
     }
 }
@@ -259,6 +299,36 @@ pub enum AssigneeFilter {
     Nobody,
     /// Tickets assigned to this user.
     User(Uuid),
+}
+
+/// The organization filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationFilter {
+    /// Tickets without an organization.
+    Nobody,
+    /// Tickets of this organization.
+    Is(Uuid),
+}
+
+/// The tickets a customer sees: their own, those they are CC on, and those of their
+/// organization when its sharing shows them (`organization_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CustomerScope {
+    /// The customer.
+    pub user_id: Uuid,
+    /// Their organization, when its sharing shows them its tickets.
+    pub organization_id: Option<Uuid>,
+}
+
+impl CustomerScope {
+    /// Whether the customer sees `t`.
+    pub fn includes(&self, t: &Ticket) -> bool {
+        t.requester_id == self.user_id
+            || t.cc.contains(&self.user_id)
+            || self
+                .organization_id
+                .is_some_and(|o| t.organization_id == Some(o))
+    }
 }
 
 /// Ticket list orders. Every order breaks ties by id.
@@ -328,6 +398,14 @@ pub struct TicketQuery {
     pub tag: Option<String>,
     /// In any of these groups (`None`: any group; empty: none).
     pub group_ids: Option<Vec<Uuid>>,
+    /// Seen by this customer.
+    pub customer: Option<CustomerScope>,
+    /// With this user among the CCs.
+    pub cc: Option<Uuid>,
+    /// With this user among the followers.
+    pub follower: Option<Uuid>,
+    /// The organization filter.
+    pub organization: Option<OrganizationFilter>,
     /// Case-insensitive substring of subject or description.
     pub q: Option<String>,
     /// The order.
@@ -355,6 +433,14 @@ impl TicketQuery {
                 .group_ids
                 .as_ref()
                 .is_none_or(|groups| groups.contains(&t.group_id))
+            && self.customer.is_none_or(|c| c.includes(t))
+            && self.cc.is_none_or(|u| t.cc.contains(&u))
+            && self.follower.is_none_or(|u| t.followers.contains(&u))
+            && match self.organization {
+                None => true,
+                Some(OrganizationFilter::Nobody) => t.organization_id.is_none(),
+                Some(OrganizationFilter::Is(o)) => t.organization_id == Some(o),
+            }
             && self.q.as_ref().is_none_or(|q| {
                 let q = q.to_lowercase();
                 t.subject.to_lowercase().contains(&q) || t.description.to_lowercase().contains(&q)
@@ -387,6 +473,28 @@ pub struct TicketInsert {
 use crate::error::{Error, Result};
 use crate::wire::{Ts, opt_ts};
 
+/// At most this many CCs, and this many followers, on a ticket.
+pub const MAX_CC: usize = 50;
+
+/// Whom to copy on a ticket ([`crate::Helpdesk::add_cc`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CcTarget {
+    /// A user by id.
+    User(Uuid),
+    /// A user by email (case-insensitive).
+    Email(String),
+}
+
+impl CcTarget {
+    /// The input field that named the user.
+    pub fn field(&self) -> &'static str {
+        match self {
+            CcTarget::User(_) => "user_id",
+            CcTarget::Email(_) => "email",
+        }
+    }
+}
+
 /// Input for opening a ticket.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewTicket {
@@ -406,6 +514,9 @@ pub struct NewTicket {
     pub assignee_id: Option<Uuid>,
     /// The group (staff only; default: the default group).
     pub group_id: Option<Uuid>,
+    /// The organization (staff only; default: the requester's): `Some(None)` for
+    /// none, or the requester's organization.
+    pub organization_id: Option<Option<Uuid>>,
 }
 
 impl NewTicket {
@@ -437,6 +548,8 @@ pub struct TicketPatch {
     /// Moves the ticket to this group (admins and `full` members of its group; an
     /// assignee without `full` access there is unassigned unless the patch names one).
     pub group_id: Option<Uuid>,
+    /// The organization (staff): `None` for none, or the requester's organization.
+    pub organization_id: Option<Option<Uuid>>,
 }
 
 /// Filters for listing tickets.
@@ -453,6 +566,12 @@ pub struct TicketFilter {
     /// In any of these groups (empty: any the caller sees). Staff only: a customer
     /// naming groups is `Forbidden`.
     pub group_ids: Vec<Uuid>,
+    /// With this follower. Staff only, like `group_ids`.
+    pub follower: Option<Uuid>,
+    /// With this user among the CCs.
+    pub cc: Option<Uuid>,
+    /// The organization filter.
+    pub organization: Option<OrganizationFilter>,
     /// Tag.
     pub tag: Option<String>,
     /// Text in subject or description.
@@ -488,13 +607,13 @@ pub(crate) fn validate_description(s: &str) -> Result<String> {
     Ok(s.to_string())
 }
 
-/// Who a ticket is rendered for: staff see its group, customers never do
+/// Who a ticket is rendered for: staff see its group and followers, customers never do
 /// (API-access.md: not on any path).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TicketView {
     /// Staff, and webhooks: every field.
     Staff,
-    /// Customers: everything but `group_id`.
+    /// Customers: everything but `group_id` and `followers`.
     Customer,
 }
 
@@ -523,6 +642,11 @@ pub struct TicketJson<'a> {
     /// Staff only: absent, not `null`, in the customer view.
     #[serde(skip_serializing_if = "Option::is_none")]
     group_id: Option<Uuid>,
+    organization_id: Option<Uuid>,
+    cc: &'a [Uuid],
+    /// Staff only, like `group_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    followers: Option<&'a [Uuid]>,
     tags: &'a [String],
     conversation_id: Uuid,
     created_at: Ts,
@@ -533,7 +657,7 @@ pub struct TicketJson<'a> {
 }
 
 /// The API rendering of a ticket that anyone who sees the ticket may see: the customer
-/// view, without `group_id`. Event payloads use it, being built once for every
+/// view, without `group_id` and `followers`. Event payloads use it, being built once for every
 /// recipient; an answer to a caller uses [`ticket_json_for`] with the caller's view.
 pub fn ticket_json(t: &Ticket) -> TicketJson<'_> {
     ticket_json_for(t, TicketView::Customer)
@@ -551,6 +675,9 @@ pub fn ticket_json_for(t: &Ticket, view: TicketView) -> TicketJson<'_> {
         requester_id: t.requester_id,
         assignee_id: t.assignee_id,
         group_id: (view == TicketView::Staff).then_some(t.group_id),
+        organization_id: t.organization_id,
+        cc: &t.cc,
+        followers: (view == TicketView::Staff).then_some(&t.followers[..]),
         tags: &t.tags,
         conversation_id: t.conversation_id,
         created_at: Ts(t.created_at),

@@ -164,6 +164,19 @@ impl Router {
             ],
         );
         r.add("/tickets/{id}/events", vec![(M::GET, h(tickets::events))]);
+        r.add("/tickets/{id}/cc", vec![(M::POST, h(tickets::add_cc))]);
+        r.add(
+            "/tickets/{id}/cc/{user_id}",
+            vec![(M::DELETE, h(tickets::remove_cc))],
+        );
+        r.add(
+            "/tickets/{id}/followers",
+            vec![(M::POST, h(tickets::follow))],
+        );
+        r.add(
+            "/tickets/{id}/followers/{user_id}",
+            vec![(M::DELETE, h(tickets::unfollow))],
+        );
         r.add(
             "/tickets/{id}/attachments",
             vec![

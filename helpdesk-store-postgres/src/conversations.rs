@@ -248,6 +248,31 @@ pub(crate) async fn push_join(
     Ok(true)
 }
 
+/// Locks conversation `id` and adds the removal of `user_id` to `w`; false, adding
+/// nothing, when they are not a member. Their participant record stays.
+pub(crate) async fn push_leave(
+    tx: &mut PgConnection,
+    w: &mut Writes,
+    id: Uuid,
+    user_id: Uuid,
+) -> StoreResult<bool> {
+    let mut conv = conversation_for_update(tx, id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if !conv.is_member(user_id) {
+        return Ok(false);
+    }
+    conv.members.retain(|m| m.user_id != user_id);
+    push_write_conversation(w, &conv)?;
+    w.write(|q| {
+        q.push("DELETE FROM conversation_members WHERE conversation_id = ")
+            .push_bind(id)
+            .push(" AND user_id = ")
+            .push_bind(user_id);
+    });
+    Ok(true)
+}
+
 fn read_above(p: &Participant) -> Vec<i64> {
     p.read_above.iter().map(|s| i(*s)).collect()
 }
@@ -469,21 +494,10 @@ impl ConversationStore for PostgresStore {
 
     async fn remove_member(&self, id: Uuid, user_id: Uuid, fx: &Effects) -> StoreResult<bool> {
         let mut tx = self.begin().await?;
-        let mut conv = conversation_for_update(&mut tx, id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if !conv.is_member(user_id) {
+        let mut w = Writes::new();
+        if !push_leave(&mut tx, &mut w, id, user_id).await? {
             return Ok(false);
         }
-        conv.members.retain(|m| m.user_id != user_id);
-        let mut w = Writes::new();
-        push_write_conversation(&mut w, &conv)?;
-        w.write(|q| {
-            q.push("DELETE FROM conversation_members WHERE conversation_id = ")
-                .push_bind(id)
-                .push(" AND user_id = ")
-                .push_bind(user_id);
-        });
         let written = w.run(&mut tx, fx).await?;
         self.commit(tx, written.wrote_events).await?;
         Ok(true)

@@ -11,16 +11,16 @@ use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
 use helpdesk_core::page::Cursor;
-use helpdesk_core::store::{EffectsFn, Join, StoreResult, TicketStore};
+use helpdesk_core::store::{EffectsFn, MemberChange, StoreResult, TicketStore};
 use helpdesk_core::ticket::{
-    AssigneeFilter, Ticket, TicketEvent, TicketInsert, TicketQuery, TicketSort,
+    AssigneeFilter, OrganizationFilter, Ticket, TicketEvent, TicketInsert, TicketQuery, TicketSort,
 };
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::attachments::{attach, delete_blobs_of};
-use crate::conversations::{push_join, push_new_conversation};
+use crate::conversations::{push_join, push_leave, push_new_conversation};
 use crate::effects::{Writes, write_effects};
 use crate::error::SqlxResultExt;
 use crate::rows::{
@@ -73,21 +73,27 @@ impl TicketStore for PostgresStore {
     async fn update_ticket(
         &self,
         ticket: &Ticket,
-        join: Option<&Join>,
+        change: Option<&MemberChange>,
         fx: &Effects,
     ) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         // The conversation is locked before the ticket, as a message to a ticket's
         // conversation locks them (no deadlock between the two).
         let mut w = Writes::new();
-        let joined = match join {
-            Some(j) => push_join(&mut tx, &mut w, ticket.conversation_id, j.member).await?,
+        let conv = ticket.conversation_id;
+        let changed = match change {
+            Some(MemberChange::Join { member, .. }) => {
+                push_join(&mut tx, &mut w, conv, *member).await?
+            }
+            Some(MemberChange::Leave { user_id, .. }) => {
+                push_leave(&mut tx, &mut w, conv, *user_id).await?
+            }
             None => false,
         };
         write_ticket(&mut tx, ticket).await?;
-        let written = match join {
-            Some(j) if joined => w.run(&mut tx, &j.effects_with(fx)).await?,
-            _ => w.run(&mut tx, fx).await?,
+        let written = match change.filter(|_| changed) {
+            Some(c) => w.run(&mut tx, &c.effects_with(fx)).await?,
+            None => w.run(&mut tx, fx).await?,
         };
         self.commit(tx, written.wrote_events).await
     }
@@ -150,6 +156,34 @@ impl TicketStore for PostgresStore {
             q.push(" AND group_id = ANY(")
                 .push_bind(groups.clone())
                 .push(")");
+        }
+        if let Some(c) = query.customer {
+            q.push(" AND (requester_id = ")
+                .push_bind(c.user_id)
+                .push(" OR cc @> ARRAY[")
+                .push_bind(c.user_id)
+                .push("]::uuid[]");
+            if let Some(o) = c.organization_id {
+                q.push(" OR organization_id = ").push_bind(o);
+            }
+            q.push(")");
+        }
+        if let Some(u) = query.cc {
+            q.push(" AND cc @> ARRAY[").push_bind(u).push("]::uuid[]");
+        }
+        if let Some(u) = query.follower {
+            q.push(" AND followers @> ARRAY[")
+                .push_bind(u)
+                .push("]::uuid[]");
+        }
+        match query.organization {
+            None => {}
+            Some(OrganizationFilter::Nobody) => {
+                q.push(" AND organization_id IS NULL");
+            }
+            Some(OrganizationFilter::Is(o)) => {
+                q.push(" AND organization_id = ").push_bind(o);
+            }
         }
         if let Some(tag) = &query.tag {
             q.push(" AND tags @> ARRAY[")

@@ -150,6 +150,19 @@ pub(crate) fn join(tx: &Tx<'_>, id: Uuid, member: Member) -> TxResult<bool> {
     Ok(true)
 }
 
+/// Removes `user_id` from conversation `id`; false, writing nothing, when they are not
+/// a member. Their participant record stays (their receipts keep counting history).
+pub(crate) fn leave(tx: &Tx<'_>, id: Uuid, user_id: Uuid) -> TxResult<bool> {
+    let mut conv = get_conv(tx, id)?;
+    if !conv.is_member(user_id) {
+        return Ok(false);
+    }
+    conv.members.retain(|m| m.user_id != user_id);
+    tx.put_json(tree::CONVS, id.as_bytes(), &conv)?;
+    index_member(tx, &conv, user_id, false)?;
+    Ok(true)
+}
+
 pub(crate) fn put_participant(tx: &Tx<'_>, p: &Participant) -> TxResult<()> {
     tx.put_json(
         tree::PARTICIPANTS,
@@ -320,13 +333,9 @@ impl ConversationStore for SledStore {
 
     async fn remove_member(&self, id: Uuid, user_id: Uuid, fx: &Effects) -> StoreResult<bool> {
         let removed = self.transact(|tx| {
-            let mut conv = get_conv(tx, id)?;
-            if !conv.is_member(user_id) {
+            if !leave(tx, id, user_id)? {
                 return Ok(false);
             }
-            conv.members.retain(|m| m.user_id != user_id);
-            tx.put_json(tree::CONVS, id.as_bytes(), &conv)?;
-            index_member(tx, &conv, user_id, false)?;
             write_effects(tx, fx)?;
             Ok(true)
         })?;

@@ -6,7 +6,8 @@
 //!
 //! The list index holds one entry per (dimension, sort order) of a ticket:
 //! `dimension|sort|key|id`, where the dimension is everything (`a`), a status, a
-//! priority, the requester, the group, the assignee (or `n`obody) or a tag, and the sort order is
+//! priority, the requester, the group, the assignee (or `n`obody), a tag, a CC, a
+//! follower or the organization, and the sort order is
 //! created, updated or priority. A query scans the most selective dimension it filters
 //! on, forwards or backwards, from its cursor.
 //!
@@ -14,7 +15,7 @@
 //! [`ConversationStore`]: helpdesk_core::store::ConversationStore
 
 use helpdesk_core::ticket::{
-    AssigneeFilter, Priority, Ticket, TicketQuery, TicketSort, TicketStatus,
+    AssigneeFilter, OrganizationFilter, Priority, Ticket, TicketQuery, TicketSort, TicketStatus,
 };
 use helpdesk_core::{Conflict, StoreError};
 
@@ -58,6 +59,9 @@ fn dimensions(t: &Ticket) -> Vec<Key> {
         },
     ];
     d.extend(t.tags.iter().map(|tag| Key::new().tag(b't').str(tag)));
+    d.extend(t.cc.iter().map(|u| Key::new().tag(b'c').id(*u)));
+    d.extend(t.followers.iter().map(|u| Key::new().tag(b'f').id(*u)));
+    d.extend(t.organization_id.map(|o| Key::new().tag(b'o').id(o)));
     d
 }
 
@@ -74,6 +78,24 @@ pub(crate) fn index_keys(t: &Ticket) -> Vec<Key> {
 
 /// The dimensions a query scans: one prefix, or one per status.
 pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
+    if let Some(u) = q.cc {
+        return vec![Key::new().tag(b'c').id(u)];
+    }
+    if let Some(u) = q.follower {
+        return vec![Key::new().tag(b'f').id(u)];
+    }
+    if let Some(OrganizationFilter::Is(o)) = q.organization {
+        return vec![Key::new().tag(b'o').id(o)];
+    }
+    if let Some(c) = q.customer {
+        // Own, CC, organization: the union of three dimensions.
+        let mut dims = vec![
+            Key::new().tag(b'r').id(c.user_id),
+            Key::new().tag(b'c').id(c.user_id),
+        ];
+        dims.extend(c.organization_id.map(|o| Key::new().tag(b'o').id(o)));
+        return dims;
+    }
     if let Some(r) = q.requester_id {
         return vec![Key::new().tag(b'r').id(r)];
     }

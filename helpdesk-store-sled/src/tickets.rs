@@ -9,12 +9,13 @@ use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
 use helpdesk_core::page::Cursor;
-use helpdesk_core::store::{EffectsFn, Join, StoreResult, TicketStore};
+use helpdesk_core::store::{EffectsFn, MemberChange, StoreResult, TicketStore};
 use helpdesk_core::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
 
 use crate::attachments::{attach, check_attachable, remove_attachment};
 use crate::conversations::{
-    ConvGather, insert_conversation, join as join_conversation, remove_conversation,
+    ConvGather, insert_conversation, join as join_conversation, leave as leave_conversation,
+    remove_conversation,
 };
 use crate::effects::write_effects;
 use crate::groups::check_group;
@@ -93,17 +94,24 @@ impl TicketStore for SledStore {
     async fn update_ticket(
         &self,
         ticket: &Ticket,
-        join: Option<&Join>,
+        change: Option<&MemberChange>,
         fx: &Effects,
     ) -> StoreResult<()> {
         self.write(|tx| {
             check_group(tx, ticket.group_id)?;
             update_versioned(tx, ticket)?;
-            match join {
-                Some(j) if join_conversation(tx, ticket.conversation_id, j.member)? => {
-                    write_effects(tx, &j.effects_with(fx))
+            let changed = match change {
+                Some(MemberChange::Join { member, .. }) => {
+                    join_conversation(tx, ticket.conversation_id, *member)?
                 }
-                _ => write_effects(tx, fx),
+                Some(MemberChange::Leave { user_id, .. }) => {
+                    leave_conversation(tx, ticket.conversation_id, *user_id)?
+                }
+                None => false,
+            };
+            match change.filter(|_| changed) {
+                Some(c) => write_effects(tx, &c.effects_with(fx)),
+                None => write_effects(tx, fx),
             }
         })
         .await

@@ -214,6 +214,7 @@ pub async fn run(admin: &dyn Admin, cmd: TicketCommand, json_out: bool) -> CliRe
                 requester_id: user_id(admin, requester.as_deref()).await?,
                 assignee_id: user_id(admin, assignee.as_deref()).await?,
                 group_id: None,
+                organization_id: None,
             };
             let t = admin.create_ticket(new).await?;
             if json_out {

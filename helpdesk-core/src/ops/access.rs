@@ -13,8 +13,8 @@ use crate::ticket::Ticket;
 
 impl Helpdesk {
     /// `p`'s relation to `t` now: admins (and the system) are `full` staff; agents have
-    /// their level in the ticket's group, if any; a customer is its requester or a
-    /// stranger.
+    /// their level in the ticket's group, if any; a customer is its requester, a CC, a
+    /// colleague (through their organization's sharing) or a stranger.
     pub(crate) async fn relation(&self, p: &Principal, t: &Ticket) -> Result<TicketRelation> {
         if p.is_admin() {
             return Ok(TicketRelation::Staff(Access::Full));
@@ -27,8 +27,46 @@ impl Helpdesk {
         }
         Ok(if t.requester_id == p.user_id {
             TicketRelation::Requester
+        } else if t.cc.contains(&p.user_id) {
+            TicketRelation::Cc
+        } else if t.organization_id.is_some()
+            && self.shared_organization(p.user_id).await? == t.organization_id
+        {
+            TicketRelation::Colleague
         } else {
             TicketRelation::Stranger
+        })
+    }
+
+    /// The organization whose tickets customer `user_id` sees through its sharing, if
+    /// any (an active customer of it whom its sharing shows them to).
+    pub(crate) async fn shared_organization(&self, user_id: Uuid) -> Result<Option<Uuid>> {
+        let Some(user) = self.st().get_user(user_id).await? else {
+            return Ok(None);
+        };
+        let Some(_org_id) = user.organization_id.filter(|_| user.is_active) else {
+            return Ok(None);
+        };
+        Ok(None) // MERGE-ORGS: the organization's sharing decides
+    }
+
+    /// The customers who see `t` now: its requester, its CCs and, when its
+    /// organization's sharing shows it, that organization's customers it shows it to.
+    pub(crate) async fn ticket_customers(&self, t: &Ticket) -> Result<Vec<Uuid>> {
+        let mut users = vec![t.requester_id];
+        users.extend(&t.cc);
+        // MERGE-ORGS: the organization's colleagues
+        Ok(users)
+    }
+
+    /// The tickets customer `p` sees, as a list query's scope.
+    pub(crate) async fn customer_scope(
+        &self,
+        p: &Principal,
+    ) -> Result<crate::ticket::CustomerScope> {
+        Ok(crate::ticket::CustomerScope {
+            user_id: p.user_id,
+            organization_id: self.shared_organization(p.user_id).await?,
         })
     }
 
@@ -80,7 +118,7 @@ impl Helpdesk {
 
     /// Whether `p` may read conversation `c` now: admins all; a ticket conversation, who
     /// sees its ticket (staff through the ticket's group, whether or not they are
-    /// members; customers as members); any other, its members.
+    /// members; customers as requester, CC or colleague); any other, its members.
     pub(crate) async fn may_read_conversation(
         &self,
         p: &Principal,
@@ -90,7 +128,7 @@ impl Helpdesk {
             return Ok(true);
         }
         match c.ticket_id {
-            Some(ticket_id) if p.is_staff() => match self.st().get_ticket(ticket_id).await? {
+            Some(ticket_id) => match self.st().get_ticket(ticket_id).await? {
                 Some(t) => Ok(self.relation(p, &t).await?.sees()),
                 None => Ok(false),
             },
@@ -165,10 +203,11 @@ impl Helpdesk {
         }
     }
 
-    /// Unassigns `user_id` from the tickets not closed (in `group_id`, or any group)
-    /// whose assignee they may no longer be, after they lost `full` access there or
-    /// their role: each with its `assigned` entry and `ticket.updated`, `actor` acting.
-    pub(crate) async fn unassign_where_not_allowed(
+    /// After `user_id` lost access (in `group_id`, or their role): unassigns them from
+    /// the tickets not closed whose assignee they may no longer be (each with its
+    /// `assigned` entry and `ticket.updated`), and makes them stop following the
+    /// tickets they no longer see; `actor` acting.
+    pub(crate) async fn withdraw_where_not_allowed(
         &self,
         actor: &Principal,
         user_id: Uuid,
@@ -176,35 +215,67 @@ impl Helpdesk {
     ) -> Result<()> {
         use crate::ticket::{AssigneeFilter, TicketQuery, TicketStatus};
         let user = self.st().get_user(user_id).await?;
-        let mut query = TicketQuery {
+        let assigned = TicketQuery {
             statuses: TicketStatus::ALL
                 .into_iter()
                 .filter(|s| *s != TicketStatus::Closed)
                 .collect(),
             assignee: Some(AssigneeFilter::User(user_id)),
             group_ids: group_id.map(|g| vec![g]),
-            limit: 200,
             ..Default::default()
         };
-        loop {
-            let page = self.st().list_tickets(&query).await?;
-            let more = page.len() > query.limit;
-            for t in page.iter().take(query.limit) {
-                let allowed = match &user {
-                    Some(u) => self.may_be_assignee(u, t.group_id).await?,
-                    None => false,
-                };
-                if !allowed {
-                    self.unassign(actor, t.id, user_id).await?;
-                }
-            }
-            match page.get(query.limit.saturating_sub(1)).filter(|_| more) {
-                Some(last) => {
-                    query.cursor = Some(crate::page::Cursor::new(query.sort.key(last), last.id))
-                }
-                None => return Ok(()),
+        for t in self.all_tickets(assigned).await? {
+            let allowed = match &user {
+                Some(u) => self.may_be_assignee(u, t.group_id).await?,
+                None => false,
+            };
+            if !allowed {
+                self.unassign(actor, t.id, user_id).await?;
             }
         }
+        let followed = TicketQuery {
+            follower: Some(user_id),
+            group_ids: group_id.map(|g| vec![g]),
+            ..Default::default()
+        };
+        for t in self.all_tickets(followed).await? {
+            if !self.user_may_see_group(user_id, t.group_id).await? {
+                self.drop_follower(actor.actor(), t.id, user_id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every ticket `query` matches (its cursor and limit aside), read page by page.
+    async fn all_tickets(&self, mut query: crate::ticket::TicketQuery) -> Result<Vec<Ticket>> {
+        query.limit = 200;
+        query.cursor = None;
+        let mut out = Vec::new();
+        loop {
+            let mut page = self.st().list_tickets(&query).await?;
+            let more = page.len() > query.limit;
+            page.truncate(query.limit);
+            query.cursor = page
+                .last()
+                .filter(|_| more)
+                .map(|last| crate::page::Cursor::new(query.sort.key(last), last.id));
+            out.extend(page);
+            if query.cursor.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Whether user `user_id` is active staff who sees the tickets of `group_id`: an
+    /// admin, or a member.
+    pub(crate) async fn user_may_see_group(&self, user_id: Uuid, group_id: Uuid) -> Result<bool> {
+        Ok(match self.st().get_user(user_id).await? {
+            Some(u) if u.is_active && u.role == crate::Role::Admin => true,
+            Some(u) if u.is_active && u.role.is_staff() => {
+                self.level_in(u.id, group_id).await?.is_some()
+            }
+            _ => false,
+        })
     }
 
     /// Unassigns `user_id` from one ticket if they are still its assignee.

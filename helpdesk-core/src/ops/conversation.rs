@@ -26,6 +26,24 @@ pub(crate) fn member_added(id: Uuid, user_id: Uuid, at: chrono::DateTime<chrono:
     )
 }
 
+/// `conversation.member_removed`: to the member who left and the remaining members.
+pub(crate) fn member_removed(
+    id: Uuid,
+    user_id: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> NewEvent {
+    NewEvent::new(
+        EventKind::ConversationMemberRemoved,
+        at,
+        Audience {
+            users: vec![user_id],
+            conversation: Some(id),
+            ..Default::default()
+        },
+        json!({"conversation_id": id, "user_id": user_id}),
+    )
+}
+
 impl Helpdesk {
     /// `NotFound` unless the caller may read the conversation: the check of
     /// [`Helpdesk::get_conversation`] without building its view.
@@ -322,16 +340,7 @@ impl Helpdesk {
             return Err(Error::NotFound);
         }
         let now = self.now();
-        let fx = Effects::event(NewEvent::new(
-            EventKind::ConversationMemberRemoved,
-            now,
-            Audience {
-                users: vec![user_id],
-                conversation: Some(id),
-                ..Default::default()
-            },
-            json!({"conversation_id": id, "user_id": user_id}),
-        ));
+        let fx = Effects::event(member_removed(id, user_id, now));
         self.written(self.st().remove_member(id, user_id, &fx))
             .await?;
         Ok(())

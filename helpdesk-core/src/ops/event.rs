@@ -145,14 +145,21 @@ impl Helpdesk {
                     .collect(),
             )
         });
-        // A ticket conversation's staff see it through the ticket's group, now.
-        let ticket = match conversation.as_ref().and_then(|c| c.as_ref()?.ticket_id) {
+        // A ticket conversation's staff see it through the ticket's group, now; so do a
+        // ticket's events, and its customers as they see it now.
+        let ticket_id = event
+            .audience
+            .ticket
+            .or_else(|| conversation.as_ref().and_then(|c| c.as_ref()?.ticket_id));
+        let ticket = match ticket_id {
             Some(id) => self.st().get_ticket(id).await?,
             None => None,
         };
-        let groups = match ticket {
-            Some(t) if event.audience.groups.is_empty() => vec![t.group_id],
-            _ => event.audience.groups.clone(),
+        let mut groups = event.audience.groups.clone();
+        groups.extend(ticket.as_ref().map(|t| t.group_id));
+        let ticket_customers = match (&ticket, event.audience.ticket) {
+            (Some(t), Some(_)) => sorted(self.ticket_customers(t).await?),
+            _ => Vec::new(),
         };
         let group_members = if groups.is_empty() {
             None
@@ -175,6 +182,7 @@ impl Helpdesk {
             audience: &event.audience,
             members,
             group_members,
+            ticket_customers,
         })
     }
 

@@ -188,7 +188,7 @@ impl Helpdesk {
             .written(self.st().put_membership(&wanted, &build))
             .await?;
         if previous.as_ref().is_some_and(|m| m.access == Access::Full) && access != Access::Full {
-            self.unassign_where_not_allowed(p, user_id, Some(group_id))
+            self.withdraw_where_not_allowed(p, user_id, Some(group_id))
                 .await?;
         }
         Ok(match previous {
@@ -211,7 +211,7 @@ impl Helpdesk {
         self.written(self.st().remove_membership(group_id, user_id, &build))
             .await
             .map_err(group_write_error)?;
-        self.unassign_where_not_allowed(p, user_id, Some(group_id))
+        self.withdraw_where_not_allowed(p, user_id, Some(group_id))
             .await
     }
 

@@ -327,8 +327,8 @@ impl Helpdesk {
                     recipients.push((a, NotificationKind::Reply));
                 }
                 if let Some(t) = ticket_update.as_ref().or(ticket.as_ref()) {
-                    for u in std::iter::once(t.requester_id).chain(t.assignee_id) {
-                        if u != p.user_id && (!input.internal || u != t.requester_id) {
+                    for u in t.watchers(input.internal) {
+                        if u != p.user_id {
                             recipients.push((u, NotificationKind::TicketMessage));
                         }
                     }

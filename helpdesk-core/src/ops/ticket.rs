@@ -14,17 +14,15 @@ use crate::ops::conversation::member_added;
 use crate::page::Cursor;
 use crate::page::{Page, PageRequest, limit};
 use crate::principal::Principal;
-use crate::store::Join;
+use crate::store::MemberChange;
 use crate::ticket::*;
 use serde_json::json;
 use uuid::Uuid;
 
-/// Who sees a ticket's events: its requester, the admins and its group's members (the
-/// assignee is one).
+/// Who sees a ticket's events: whoever sees the ticket when the event is delivered.
 pub(crate) fn ticket_audience(t: &Ticket) -> Audience {
     Audience {
-        users: vec![t.requester_id],
-        groups: vec![t.group_id],
+        ticket: Some(t.id),
         ..Default::default()
     }
 }
@@ -115,7 +113,7 @@ pub(crate) fn ticket_change_effects(
             json!({"from": before.status, "to": after.status}),
         );
         changed.push("status");
-        for u in std::iter::once(after.requester_id).chain(after.assignee_id) {
+        for u in after.watchers(false) {
             if Some(u) != actor {
                 fx.notifications.push(ticket_notification(
                     u,
@@ -187,6 +185,33 @@ pub(crate) fn ticket_change_effects(
     if before.first_response_at != after.first_response_at {
         changed.push("first_response_at");
     }
+    for (kind, from, to) in [
+        (
+            TimelineKind::FollowerRemoved,
+            &before.followers,
+            &after.followers,
+        ),
+        (
+            TimelineKind::FollowerAdded,
+            &after.followers,
+            &before.followers,
+        ),
+    ] {
+        for u in from.iter().filter(|u| !to.contains(u)) {
+            push(&mut fx, kind, json!({"user_id": u}));
+        }
+    }
+    if before.followers != after.followers {
+        changed.push("followers");
+    }
+    if before.organization_id != after.organization_id {
+        push(
+            &mut fx,
+            TimelineKind::OrganizationChanged,
+            json!({"from": before.organization_id, "to": after.organization_id}),
+        );
+        changed.push("organization_id");
+    }
     let moved = before.group_id != after.group_id;
     if moved {
         push(
@@ -202,9 +227,12 @@ pub(crate) fn ticket_change_effects(
             // Both groups hear of it: for those who lose access, it is the last event.
             audience.groups.push(before.group_id);
         }
-        if changed == ["group_id"] {
-            // Customers never see the group: a change of nothing else is not theirs.
-            audience.users.clear();
+        if changed
+            .iter()
+            .all(|f| crate::event::STAFF_ONLY_TICKET_FIELDS.contains(f))
+        {
+            // Customers never see these fields: a change of nothing else is not theirs.
+            audience.staff_only = true;
         }
         fx.push(NewEvent::new(
             EventKind::TicketUpdated,
@@ -232,6 +260,29 @@ impl Helpdesk {
         }
     }
 
+    /// A ticket's organization: the requester's now, unless `chosen` (staff): `None`,
+    /// or the requester's current organization (else invalid).
+    async fn ticket_organization(
+        &self,
+        requester_id: Uuid,
+        chosen: Option<Option<Uuid>>,
+    ) -> Result<Option<Uuid>> {
+        let current = self
+            .st()
+            .get_user(requester_id)
+            .await?
+            .and_then(|u| u.organization_id);
+        match chosen {
+            None => Ok(current),
+            Some(None) => Ok(None),
+            Some(Some(o)) if Some(o) == current => Ok(Some(o)),
+            Some(Some(_)) => Err(Error::invalid(
+                "organization_id",
+                "must be null or the requester's organization",
+            )),
+        }
+    }
+
     async fn active_user(&self, field: &str, id: Uuid) -> Result<crate::user::User> {
         match self.st().get_user(id).await? {
             Some(u) if u.is_active => Ok(u),
@@ -254,6 +305,9 @@ impl Helpdesk {
             if input.assignee_id.is_some() {
                 return Err(Error::ForbiddenField("assignee_id".into()));
             }
+            if input.organization_id.is_some() {
+                return Err(Error::ForbiddenField("organization_id".into()));
+            }
         }
         let subject = validate_subject(&input.subject)?;
         let description = validate_description(&input.description)?;
@@ -268,6 +322,9 @@ impl Helpdesk {
             }
             None => p.user_id,
         };
+        let organization_id = self
+            .ticket_organization(requester_id, input.organization_id)
+            .await?;
         let unknown_group = || Error::invalid("group_id", "is not a group");
         let group_id = match group_id {
             Some(g) => self.st().get_group(g).await?.ok_or_else(unknown_group)?.id,
@@ -300,7 +357,7 @@ impl Helpdesk {
             tags,
             conversation_id: crate::clock::new_id(),
             group_id,
-            organization_id: None,
+            organization_id,
             cc: Vec::new(),
             followers: Vec::new(),
             created_at: now,
@@ -414,7 +471,8 @@ impl Helpdesk {
         }
     }
 
-    /// Lists tickets: customers see their own, agents their groups', admins all.
+    /// Lists tickets: customers see their own, those they are CC on and their
+    /// organization's per its sharing; agents their groups'; admins all.
     pub async fn list_tickets(&self, p: &Principal, filter: TicketFilter) -> Result<Page<Ticket>> {
         let limit = limit(filter.limit)?;
         for (field, value) in [("q", &filter.q), ("tag", &filter.tag)] {
@@ -422,6 +480,9 @@ impl Helpdesk {
         }
         if !p.is_staff() && !filter.group_ids.is_empty() {
             return Err(Error::forbidden("only staff filter by group"));
+        }
+        if !p.is_staff() && filter.follower.is_some() {
+            return Err(Error::forbidden("only staff filter by follower"));
         }
         let mut group_ids = filter.group_ids;
         let mine = match p.is_staff() {
@@ -442,23 +503,20 @@ impl Helpdesk {
                 });
             }
         }
-        let requester_id = if p.is_staff() {
-            filter.requester_id
-        } else {
-            if filter.requester_id.is_some_and(|r| r != p.user_id) {
-                return Ok(Page {
-                    items: vec![],
-                    next_cursor: None,
-                });
-            }
-            Some(p.user_id)
+        let customer = match p.is_staff() {
+            true => None,
+            false => Some(self.customer_scope(p).await?),
         };
         let query = TicketQuery {
             statuses: filter.statuses,
             priority: filter.priority,
             assignee: filter.assignee,
-            requester_id,
+            requester_id: filter.requester_id,
             group_ids: (!group_ids.is_empty()).then_some(group_ids),
+            customer,
+            cc: filter.cc,
+            follower: filter.follower,
+            organization: filter.organization,
             tag: filter.tag.map(|t| crate::tag::fold_tag(&t)),
             q: filter.q.filter(|q| !q.trim().is_empty()),
             sort: filter.sort,
@@ -480,15 +538,14 @@ impl Helpdesk {
         id: Uuid,
         patch: TicketPatch,
     ) -> Result<Ticket> {
-        let (ticket, relation) = self.ticket_as(p, id).await?;
-        if p.is_staff() {
-            relation.require_staff(crate::group::Access::Full)?;
-        } else {
+        let ticket = self.check_ticket_update(p, id).await?;
+        if !p.is_staff() {
             for (field, set) in [
                 ("priority", patch.priority.is_some()),
                 ("assignee_id", patch.assignee_id.is_some()),
                 ("tags", patch.tags.is_some()),
                 ("group_id", patch.group_id.is_some()),
+                ("organization_id", patch.organization_id.is_some()),
             ] {
                 if set {
                     return Err(Error::ForbiddenField(field.into()));
@@ -513,6 +570,13 @@ impl Helpdesk {
             },
             None => None,
         };
+        let organization = match patch.organization_id {
+            Some(chosen) if chosen != ticket.organization_id => Some(
+                self.ticket_organization(ticket.requester_id, Some(chosen))
+                    .await?,
+            ),
+            _ => None,
+        };
         let group_after = target.unwrap_or(ticket.group_id);
         if let Some(Some(a)) = patch.assignee_id
             && (ticket.assignee_id != Some(a) || target.is_some())
@@ -528,6 +592,15 @@ impl Helpdesk {
             },
             _ => true,
         };
+        // Moved: followers who cannot see it there stop following.
+        let mut leaving = Vec::new();
+        if let Some(g) = target {
+            for f in &ticket.followers {
+                if !self.user_may_see_group(*f, g).await? {
+                    leaving.push(*f);
+                }
+            }
+        }
         // Moved and left unassigned: the new group's `full` members hear of it.
         let full_there: Vec<Uuid> = match target {
             Some(g) => self
@@ -555,6 +628,9 @@ impl Helpdesk {
             if let Some(pr) = patch.priority {
                 after.priority = pr;
             }
+            if let Some(o) = organization {
+                after.organization_id = o;
+            }
             if let Some(a) = patch.assignee_id {
                 after.assignee_id = a;
             }
@@ -563,6 +639,7 @@ impl Helpdesk {
                 if !keeps_assignee {
                     after.assignee_id = None;
                 }
+                after.followers.retain(|f| !leaving.contains(f));
             }
             let now = self.now();
             if let Some(to) = patch.status.filter(|to| *to != before.status) {
@@ -605,7 +682,7 @@ impl Helpdesk {
             let join = after
                 .assignee_id
                 .filter(|a| before.assignee_id != Some(*a))
-                .map(|a| Join {
+                .map(|a| MemberChange::Join {
                     member: Member {
                         user_id: a,
                         joined_at: now,
@@ -617,6 +694,22 @@ impl Helpdesk {
             Ok(after)
         })
         .await
+    }
+
+    /// The ticket, if `p` may change it: staff with `full` access, or its requester
+    /// (`NotFound` when they cannot see it, else `Forbidden`). What a server checks
+    /// before it looks at the fields of a change.
+    pub async fn check_ticket_update(&self, p: &Principal, id: Uuid) -> Result<Ticket> {
+        let (ticket, relation) = self.ticket_as(p, id).await?;
+        match relation {
+            crate::access::TicketRelation::Requester => Ok(ticket),
+            crate::access::TicketRelation::Cc | crate::access::TicketRelation::Colleague => Err(
+                Error::forbidden("only the requester and staff change a ticket"),
+            ),
+            _ => relation
+                .require_staff(crate::group::Access::Full)
+                .map(|_| ticket),
+        }
     }
 
     /// Deletes a ticket with its conversation (admins).

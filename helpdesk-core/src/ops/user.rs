@@ -157,7 +157,7 @@ impl Helpdesk {
         if role_before != user.role {
             // A role change may end what made them an assignee (customers have no
             // groups; an admin made agent keeps only their groups' `full` access).
-            self.unassign_where_not_allowed(p, id, None).await?;
+            self.withdraw_where_not_allowed(p, id, None).await?;
         }
         if patch.is_active == Some(false) {
             self.st()

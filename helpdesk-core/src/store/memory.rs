@@ -611,7 +611,7 @@ impl TicketStore for MemoryStore {
     async fn update_ticket(
         &self,
         ticket: &Ticket,
-        join: Option<&Join>,
+        change: Option<&MemberChange>,
         fx: &Effects,
     ) -> StoreResult<()> {
         let mut s = self.lock()?;
@@ -623,19 +623,23 @@ impl TicketStore for MemoryStore {
             .conversations
             .get_mut(&ticket.conversation_id)
             .ok_or(StoreError::NotFound)?;
-        let joined = match join {
-            Some(j) if !data.conv.is_member(j.member.user_id) => {
-                data.conv.members.push(j.member);
-                let existing = data.participants.remove(&j.member.user_id);
-                let p = Participant::joined(&data.conv, j.member.user_id, existing);
-                data.participants.insert(j.member.user_id, p);
-                Some(j)
+        let changed = match change {
+            Some(MemberChange::Join { member, .. }) if !data.conv.is_member(member.user_id) => {
+                data.conv.members.push(*member);
+                let existing = data.participants.remove(&member.user_id);
+                let p = Participant::joined(&data.conv, member.user_id, existing);
+                data.participants.insert(member.user_id, p);
+                change
+            }
+            Some(MemberChange::Leave { user_id, .. }) if data.conv.is_member(*user_id) => {
+                data.conv.members.retain(|m| m.user_id != *user_id);
+                change
             }
             _ => None,
         };
         s.tickets.insert(ticket.id, ticket.clone());
-        match joined {
-            Some(j) => s.write_effects(&j.effects_with(fx)),
+        match changed {
+            Some(c) => s.write_effects(&c.effects_with(fx)),
             None => s.write_effects(fx),
         }
         Ok(())

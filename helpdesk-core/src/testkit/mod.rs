@@ -38,6 +38,7 @@ use crate::{Config, Helpdesk, Principal, Role};
 pub mod access;
 pub mod archive;
 pub mod attachments;
+pub mod cc;
 pub mod concurrency;
 pub mod conversations;
 pub mod ephemeral;
@@ -428,6 +429,14 @@ macro_rules! __conformance_cases {
                 moving_a_ticket_hands_it_to_the_other_group,
                 customers_never_see_the_group_in_events,
                 losing_full_access_unassigns,
+            }
+            cc {
+                a_cc_is_a_member_with_the_requesters_rights,
+                cc_rules,
+                a_removed_cc_loses_access_at_once,
+                followers_hear_of_the_ticket_and_stay_hidden,
+                losing_access_unfollows,
+                store_update_ticket_leaves_atomically,
             }
             ephemeral {
                 signals_reach_every_subscriber,

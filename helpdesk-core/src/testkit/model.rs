@@ -1392,6 +1392,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                 requester_id: requester.map(|u| s.who(u).id()),
                 assignee_id: assignee.map(|u| s.who(u).id()),
                 group_id: None,
+                organization_id: None,
             };
             let p = s.who(r.actor).p;
             let result = s.hd.create_ticket(&p, input).await;
@@ -1419,6 +1420,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                 assignee_id: assignee.map(|a| a.map(|u| s.who(u).id())),
                 tags: tags.as_ref().map(|t| t.iter().map(text).collect()),
                 group_id: None,
+                organization_id: None,
             };
             out!(s.hd.update_ticket(&s.who(r.actor).p, id, patch).await)
         }

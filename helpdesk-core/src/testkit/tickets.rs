@@ -1276,13 +1276,13 @@ pub async fn concurrent_updates_lose_nothing(store: Arc<dyn Store>) {
 pub async fn store_update_ticket_joins_atomically(store: Arc<dyn Store>) {
     use crate::conversation::Member;
     use crate::event::{Audience, EventKind, NewEvent};
-    use crate::store::Join;
+    use crate::store::MemberChange;
     let w = World::new(store.clone());
     let c = w.customer().await;
     let agent = w.agent().await;
     let t = w.ticket(&c, "Assign me").await;
     let now = w.hd.now();
-    let join = Join {
+    let join = MemberChange::Join {
         member: Member {
             user_id: agent.id(),
             joined_at: now,

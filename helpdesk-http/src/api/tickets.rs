@@ -2,8 +2,8 @@
 
 use helpdesk_core::message::attachment_json;
 use helpdesk_core::ticket::{
-    AssigneeFilter, NewTicket, Priority, TicketFilter, TicketPatch, TicketSort, TicketStatus,
-    TicketView, ticket_json_for,
+    AssigneeFilter, CcTarget, NewTicket, OrganizationFilter, Priority, TicketFilter, TicketPatch,
+    TicketSort, TicketStatus, TicketView, ticket_json_for,
 };
 use helpdesk_core::{Cursor, Page};
 use serde::Deserialize;
@@ -26,6 +26,7 @@ const CREATE_FIELDS: &[&str] = &[
     "requester_id",
     "assignee_id",
     "group_id",
+    "organization_id",
 ];
 const UPDATE_FIELDS: &[&str] = &[
     "subject",
@@ -35,6 +36,16 @@ const UPDATE_FIELDS: &[&str] = &[
     "assignee_id",
     "tags",
     "group_id",
+    "organization_id",
+];
+/// The fields only staff may send on create and update.
+const STAFF_FIELDS: &[&str] = &[
+    "requester_id",
+    "priority",
+    "assignee_id",
+    "tags",
+    "group_id",
+    "organization_id",
 ];
 
 #[derive(Deserialize)]
@@ -52,6 +63,8 @@ struct CreateBody {
     assignee_id: Option<Uuid>,
     #[serde(default, deserialize_with = "present")]
     group_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "double_option")]
+    organization_id: Option<Option<Uuid>>,
 }
 
 #[derive(Deserialize)]
@@ -70,15 +83,20 @@ struct UpdateBody {
     tags: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
     group_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "double_option")]
+    organization_id: Option<Option<Uuid>>,
 }
 
-/// `POST /api/tickets`. Customers may not set `requester_id`, `assignee_id` or
-/// `group_id`.
+/// `POST /api/tickets`. Customers may not set `requester_id`, `assignee_id`,
+/// `group_id` or `organization_id`.
 pub async fn create(mut ctx: Ctx) -> ApiResult {
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
     body.check(CREATE_FIELDS)?;
-    body.forbid_unless(p.is_staff(), &["requester_id", "assignee_id", "group_id"])?;
+    body.forbid_unless(
+        p.is_staff(),
+        &["requester_id", "assignee_id", "group_id", "organization_id"],
+    )?;
     let b: CreateBody = body.convert()?;
     let t = ctx
         .state
@@ -94,6 +112,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
                 requester_id: b.requester_id,
                 assignee_id: b.assignee_id,
                 group_id: b.group_id,
+                organization_id: b.organization_id,
             },
         )
         .await?;
@@ -145,6 +164,24 @@ pub async fn list(ctx: Ctx) -> ApiResult {
             Uuid::try_parse(v).map_err(|_| ApiError::invalid_query("group_id", "must be a UUID"))
         })
         .collect::<ApiResult<Vec<_>>>()?;
+    let me = || async { ctx.principal().await.map(|p| p.user_id()) };
+    let cc = match q.get("cc") {
+        None => None,
+        Some("me") => Some(me().await?),
+        Some(_) => q.uuid("cc")?,
+    };
+    let follower = match q.get("follower") {
+        None => None,
+        Some("me") => Some(me().await?),
+        Some(_) => q.uuid("follower")?,
+    };
+    let organization = match q.get("organization_id") {
+        None => None,
+        Some("none") => Some(OrganizationFilter::Nobody),
+        Some(v) => Some(OrganizationFilter::Is(Uuid::try_parse(v).map_err(
+            |_| ApiError::invalid_query("organization_id", "must be a UUID or `none`"),
+        )?)),
+    };
     let sort = q
         .parsed::<TicketSort>(
             "sort",
@@ -157,6 +194,9 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         assignee,
         requester_id,
         group_ids,
+        follower,
+        cc,
+        organization,
         tag: q.text("tag"),
         q: q.text("q"),
         sort,
@@ -183,12 +223,9 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
-    ctx.state.hd.get_ticket(&p, id).await?;
+    ctx.state.hd.check_ticket_update(&p, id).await?;
     body.check(UPDATE_FIELDS)?;
-    body.forbid_unless(
-        p.is_staff(),
-        &["priority", "assignee_id", "tags", "group_id"],
-    )?;
+    body.forbid_unless(p.is_staff(), STAFF_FIELDS)?;
     let b: UpdateBody = body.convert()?;
     let t = ctx
         .state
@@ -204,6 +241,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
                 assignee_id: b.assignee_id,
                 tags: b.tags,
                 group_id: b.group_id,
+                organization_id: b.organization_id,
             },
         )
         .await?;
@@ -253,4 +291,77 @@ pub async fn attachments(ctx: Ctx) -> ApiResult {
         Cursor::new(a.created_at.timestamp_micros(), a.id)
     })?;
     Ok(ok(page_json(&page, attachment_json)))
+}
+
+#[derive(Deserialize)]
+struct CcBody {
+    #[serde(default, deserialize_with = "present")]
+    user_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "present")]
+    email: Option<String>,
+}
+
+/// `POST /api/tickets/{id}/cc`: `{user_id}` or `{email}`, exactly one.
+pub async fn add_cc(mut ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    ctx.state.hd.get_ticket(&p, id).await?;
+    body.check(&["user_id", "email"])?;
+    let b: CcBody = body.convert()?;
+    let target = match (b.user_id, b.email) {
+        (Some(u), None) => CcTarget::User(u),
+        (None, Some(e)) => CcTarget::Email(e),
+        _ => {
+            return Err(ApiError::invalid(
+                "user_id",
+                "give exactly one of user_id and email",
+            ));
+        }
+    };
+    let t = ctx.state.hd.add_cc(&p, id, target).await?;
+    let added = t.cc.last().copied().unwrap_or_default();
+    Ok(created(
+        &ctx.state.api_path(&format!("/tickets/{id}/cc/{added}")),
+        ticket_json_for(&t, TicketView::of(&p)),
+    ))
+}
+
+/// `DELETE /api/tickets/{id}/cc/{user_id}`.
+pub async fn remove_cc(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let user_id = ctx.id("user_id")?;
+    let p = ctx.principal().await?;
+    ctx.state.hd.remove_cc(&p, id, user_id).await?;
+    Ok(no_content())
+}
+
+#[derive(Deserialize)]
+struct FollowerBody {
+    user_id: Uuid,
+}
+
+/// `POST /api/tickets/{id}/followers`: `{user_id}` (staff).
+pub async fn follow(mut ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let body = ctx.json().await?;
+    let p = ctx.principal().await?;
+    p.require_staff()?;
+    ctx.state.hd.get_ticket(&p, id).await?;
+    let b: FollowerBody = body.parse(&["user_id"])?;
+    let t = ctx.state.hd.follow(&p, id, b.user_id).await?;
+    Ok(created(
+        &ctx.state
+            .api_path(&format!("/tickets/{id}/followers/{}", b.user_id)),
+        ticket_json_for(&t, TicketView::of(&p)),
+    ))
+}
+
+/// `DELETE /api/tickets/{id}/followers/{user_id}`.
+pub async fn unfollow(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let user_id = ctx.id("user_id")?;
+    let p = ctx.principal().await?;
+    ctx.state.hd.unfollow(&p, id, user_id).await?;
+    Ok(no_content())
 }
