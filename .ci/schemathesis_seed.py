@@ -170,6 +170,10 @@ bindings = [
     ("PATCH", "/api/tickets/{id}", {"path.id": "tickets", "body.assignee_id": "staff"}),
     ("DELETE", "/api/tickets/{id}", {"path.id": "ticket_to_delete"}),
     ("GET", "/api/tickets/{id}/events", {"path.id": "tickets"}),
+    ("POST", "/api/tickets/{id}/cc", {"path.id": "tickets", "body.user_id": "users"}),
+    ("DELETE", "/api/tickets/{id}/cc/{user_id}", {"path.id": "tickets", "path.user_id": "users"}),
+    ("POST", "/api/tickets/{id}/followers", {"path.id": "tickets", "body.user_id": "staff"}),
+    ("DELETE", "/api/tickets/{id}/followers/{user_id}", {"path.id": "tickets", "path.user_id": "staff"}),
     ("GET", "/api/tickets/{id}/attachments", {"path.id": "tickets"}),
     ("POST", "/api/tickets/{id}/attachments", {"path.id": "tickets"}),
     ("POST", "/api/conversations", {"body.member_ids[*]": "users"}),
@@ -230,6 +234,10 @@ ACCEPTANCE_ALSO = {
     "POST /api/conversations": ["422"],
     "POST /api/conversations/{id}/members": ["422"],
     "POST /api/conversations/{id}/messages": ["422"],
+    # A CC must be an active customer other than the requester, named by exactly one of
+    # `user_id` and `email`; a follower active staff who see the ticket: 422.
+    "POST /api/tickets/{id}/cc": ["422"],
+    "POST /api/tickets/{id}/followers": ["422"],
     # A member must be an active agent or admin, and other operations may deactivate the
     # seeded agent or make them a customer: 422 `validation_failed`.
     "PUT /api/groups/{id}/members/{user_id}": ["422"],

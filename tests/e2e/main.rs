@@ -5,6 +5,7 @@ mod helpers;
 
 mod access;
 mod auth;
+mod cc;
 mod chat;
 mod errors;
 mod groups;

@@ -48,9 +48,7 @@ impl Helpdesk {
         }
         if let Some(t) = ticket_id {
             let (_, relation) = self.ticket_as(p, t).await?;
-            if p.is_staff() {
-                relation.require_staff(crate::group::Access::Reply)?;
-            }
+            relation.require_poster()?;
         }
         let id = crate::clock::new_id();
         let limit = self.inner.config.max_upload;
