@@ -301,9 +301,9 @@ pub enum AssigneeFilter {
     User(Uuid),
 }
 
-/// The organization filter.
+/// Which organization a listed ticket has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrganizationFilter {
+pub enum OrganizationMatch {
     /// Tickets without an organization.
     Nobody,
     /// Tickets of this organization.
@@ -405,7 +405,7 @@ pub struct TicketQuery {
     /// With this user among the followers.
     pub follower: Option<Uuid>,
     /// The organization filter.
-    pub organization: Option<OrganizationFilter>,
+    pub organization: Option<OrganizationMatch>,
     /// Case-insensitive substring of subject or description.
     pub q: Option<String>,
     /// The order.
@@ -438,8 +438,8 @@ impl TicketQuery {
             && self.follower.is_none_or(|u| t.followers.contains(&u))
             && match self.organization {
                 None => true,
-                Some(OrganizationFilter::Nobody) => t.organization_id.is_none(),
-                Some(OrganizationFilter::Is(o)) => t.organization_id == Some(o),
+                Some(OrganizationMatch::Nobody) => t.organization_id.is_none(),
+                Some(OrganizationMatch::Is(o)) => t.organization_id == Some(o),
             }
             && self.q.as_ref().is_none_or(|q| {
                 let q = q.to_lowercase();
@@ -571,7 +571,7 @@ pub struct TicketFilter {
     /// With this user among the CCs.
     pub cc: Option<Uuid>,
     /// The organization filter.
-    pub organization: Option<OrganizationFilter>,
+    pub organization: Option<OrganizationMatch>,
     /// Tag.
     pub tag: Option<String>,
     /// Text in subject or description.

@@ -13,7 +13,7 @@ use helpdesk_core::event::Effects;
 use helpdesk_core::page::Cursor;
 use helpdesk_core::store::{EffectsFn, MemberChange, StoreResult, TicketStore};
 use helpdesk_core::ticket::{
-    AssigneeFilter, OrganizationFilter, Ticket, TicketEvent, TicketInsert, TicketQuery, TicketSort,
+    AssigneeFilter, OrganizationMatch, Ticket, TicketEvent, TicketInsert, TicketQuery, TicketSort,
 };
 use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -178,10 +178,10 @@ impl TicketStore for PostgresStore {
         }
         match query.organization {
             None => {}
-            Some(OrganizationFilter::Nobody) => {
+            Some(OrganizationMatch::Nobody) => {
                 q.push(" AND organization_id IS NULL");
             }
-            Some(OrganizationFilter::Is(o)) => {
+            Some(OrganizationMatch::Is(o)) => {
                 q.push(" AND organization_id = ").push_bind(o);
             }
         }

@@ -15,7 +15,7 @@
 //! [`ConversationStore`]: helpdesk_core::store::ConversationStore
 
 use helpdesk_core::ticket::{
-    AssigneeFilter, OrganizationFilter, Priority, Ticket, TicketQuery, TicketSort, TicketStatus,
+    AssigneeFilter, OrganizationMatch, Priority, Ticket, TicketQuery, TicketSort, TicketStatus,
 };
 use helpdesk_core::{Conflict, StoreError};
 
@@ -84,7 +84,7 @@ pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
     if let Some(u) = q.follower {
         return vec![Key::new().tag(b'f').id(u)];
     }
-    if let Some(OrganizationFilter::Is(o)) = q.organization {
+    if let Some(OrganizationMatch::Is(o)) = q.organization {
         return vec![Key::new().tag(b'o').id(o)];
     }
     if let Some(c) = q.customer {

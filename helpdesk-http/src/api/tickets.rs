@@ -2,7 +2,7 @@
 
 use helpdesk_core::message::attachment_json;
 use helpdesk_core::ticket::{
-    AssigneeFilter, CcTarget, NewTicket, OrganizationFilter, Priority, TicketFilter, TicketPatch,
+    AssigneeFilter, CcTarget, NewTicket, OrganizationMatch, Priority, TicketFilter, TicketPatch,
     TicketSort, TicketStatus, TicketView, ticket_json_for,
 };
 use helpdesk_core::{Cursor, Page};
@@ -177,10 +177,10 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     };
     let organization = match q.get("organization_id") {
         None => None,
-        Some("none") => Some(OrganizationFilter::Nobody),
-        Some(v) => Some(OrganizationFilter::Is(Uuid::try_parse(v).map_err(
-            |_| ApiError::invalid_query("organization_id", "must be a UUID or `none`"),
-        )?)),
+        Some("none") => Some(OrganizationMatch::Nobody),
+        Some(v) => Some(OrganizationMatch::Is(Uuid::try_parse(v).map_err(|_| {
+            ApiError::invalid_query("organization_id", "must be a UUID or `none`")
+        })?)),
     };
     let sort = q
         .parsed::<TicketSort>(
