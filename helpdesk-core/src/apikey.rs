@@ -184,7 +184,10 @@ impl Token {
     /// The token of these 32 bytes (for test vectors; use [`Token::generate`]).
     pub fn from_secret(secret: [u8; 32]) -> Self {
         let body = base62(&secret, SECRET_LEN);
-        let checksum = base62(&crc32fast::hash(body.as_bytes()).to_be_bytes(), CHECKSUM_LEN);
+        let checksum = base62(
+            &crc32fast::hash(body.as_bytes()).to_be_bytes(),
+            CHECKSUM_LEN,
+        );
         Token(format!("{TOKEN_PREFIX}{body}{checksum}"))
     }
 
@@ -216,14 +219,16 @@ pub fn well_formed(token: &str) -> bool {
     let Some(rest) = token.strip_prefix(TOKEN_PREFIX) else {
         return false;
     };
-    if rest.len() != SECRET_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
+    if rest.len() != SECRET_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return false;
     }
     let (body, checksum) = rest.split_at(SECRET_LEN);
     // 43 base62 digits can exceed 2^256; such a body is no secret of ours.
     decode_base62(body).is_some_and(|n| n.len() <= 32)
-        && base62(&crc32fast::hash(body.as_bytes()).to_be_bytes(), CHECKSUM_LEN) == checksum
+        && base62(
+            &crc32fast::hash(body.as_bytes()).to_be_bytes(),
+            CHECKSUM_LEN,
+        ) == checksum
 }
 
 /// The SHA-256 (lowercase hex) of a presented token, as [`ApiKey::token_hash`] holds it.

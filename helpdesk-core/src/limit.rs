@@ -214,7 +214,11 @@ mod tests {
         }
         // The fourth within the minute waits until the first leaves the window.
         assert_eq!(log.admit(a, rate, t0 + Duration::seconds(30)), Some(30));
-        assert_eq!(log.admit(b, rate, t0 + Duration::seconds(30)), None, "per key");
+        assert_eq!(
+            log.admit(b, rate, t0 + Duration::seconds(30)),
+            None,
+            "per key"
+        );
         assert_eq!(log.admit(a, rate, t0 + Duration::seconds(60)), None);
         assert_eq!(log.admit(a, rate, t0 + Duration::seconds(61)), Some(9));
     }

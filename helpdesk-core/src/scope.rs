@@ -206,8 +206,8 @@ mod tests {
             serde_json::to_value(set).unwrap(),
             serde_json::json!(["kb:read", "tickets:write"])
         );
-        let back: Scopes = serde_json::from_value(serde_json::json!(["tickets:write", "kb:read"]))
-            .unwrap();
+        let back: Scopes =
+            serde_json::from_value(serde_json::json!(["tickets:write", "kb:read"])).unwrap();
         assert_eq!(back, set);
         assert!(serde_json::from_value::<Scopes>(serde_json::json!(["root"])).is_err());
         assert_eq!(set.to_string(), "kb:read tickets:write");

@@ -31,7 +31,11 @@ fn put_user_keys(tx: &Tx<'_>, user_id: Uuid, ids: &[Uuid]) -> TxResult<()> {
 /// Writes a key with its index entries (a new key, or an imported one).
 pub(crate) fn put_key(tx: &Tx<'_>, key: &ApiKey) -> TxResult<()> {
     tx.put_json(tree::API_KEYS, key.id.as_bytes(), key)?;
-    tx.put(tree::API_KEY_HASHES, key.token_hash.as_bytes(), key.id.as_bytes())?;
+    tx.put(
+        tree::API_KEY_HASHES,
+        key.token_hash.as_bytes(),
+        key.id.as_bytes(),
+    )?;
     let mut ids = user_keys(tx, key.user_id)?;
     if !ids.contains(&key.id) {
         ids.push(key.id);

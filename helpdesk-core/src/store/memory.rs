@@ -484,7 +484,12 @@ impl ApiKeyStore for MemoryStore {
         {
             return Err(StoreError::Conflict(Conflict::Unique));
         }
-        if s.api_keys.values().filter(|k| k.user_id == key.user_id).count() >= limit {
+        if s.api_keys
+            .values()
+            .filter(|k| k.user_id == key.user_id)
+            .count()
+            >= limit
+        {
             return Ok(false);
         }
         s.api_keys.insert(key.id, key.clone());

@@ -294,7 +294,10 @@ pub async fn at_most_fifty_keys_expired_included(store: Arc<dyn Store>) {
         .unwrap();
     key_of(&w, &agent, &[Scope::KbRead]).await;
     assert_eq!(
-        w.hd.list_api_keys(&agent.p, agent.id()).await.unwrap().len(),
+        w.hd.list_api_keys(&agent.p, agent.id())
+            .await
+            .unwrap()
+            .len(),
         MAX_KEYS_PER_USER
     );
 }
@@ -365,7 +368,12 @@ pub async fn store_api_keys_round_trip(store: Arc<dyn Store>) {
     store.touch_api_key(first.id, at).await.unwrap();
     store.touch_api_key(Uuid::now_v7(), at).await.unwrap();
     assert_eq!(
-        store.get_api_key(first.id).await.unwrap().unwrap().last_used_at,
+        store
+            .get_api_key(first.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
         Some(at)
     );
     let twin = ApiKey {
@@ -387,7 +395,10 @@ pub async fn store_api_keys_round_trip(store: Arc<dyn Store>) {
     assert!(store.delete_api_key(first.id).await.unwrap());
     assert!(!store.delete_api_key(first.id).await.unwrap());
     assert_eq!(store.get_api_key(first.id).await.unwrap(), None);
-    assert_eq!(store.get_api_key_by_hash(&first.token_hash).await.unwrap(), None);
+    assert_eq!(
+        store.get_api_key_by_hash(&first.token_hash).await.unwrap(),
+        None
+    );
     assert_eq!(store.list_api_keys(b.id()).await.unwrap(), [others]);
 }
 
@@ -598,7 +609,11 @@ pub async fn events_and_typing_follow_the_scopes(store: Arc<dyn Store>) {
         let token = k.token.expose().to_string();
         async move { hd.authenticate(&token).await.unwrap() }
     };
-    let (tickets, messages, both) = (as_key(&tickets).await, as_key(&messages).await, as_key(&both).await);
+    let (tickets, messages, both) = (
+        as_key(&tickets).await,
+        as_key(&messages).await,
+        as_key(&both).await,
+    );
     let after = w.last_event().await;
     let ticket = w.ticket(&customer, "Key events").await;
     w.send(&agent, ticket.conversation_id, "On it").await;
@@ -632,9 +647,12 @@ pub async fn service_accounts(store: Arc<dyn Store>) {
     let w = World::new(store);
     let admin = w.admin().await;
     let bot =
-        w.hd.create_user(&admin.p, NewUser::service("Bot@Example.com", "Bot", Role::Agent))
-            .await
-            .unwrap();
+        w.hd.create_user(
+            &admin.p,
+            NewUser::service("Bot@Example.com", "Bot", Role::Agent),
+        )
+        .await
+        .unwrap();
     assert!(bot.is_service && bot.password_hash.is_none());
     assert_eq!(w.hd.get_user(&admin.p, bot.id).await.unwrap(), bot);
     let refused = [

@@ -305,7 +305,10 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
     import(&w, &a).await.expect("import");
 
     // API keys came along (their hashes: the token works).
-    let p = w.hd.authenticate(&made.key_token).await.expect("key after import");
+    let p =
+        w.hd.authenticate(&made.key_token)
+            .await
+            .expect("key after import");
     assert_eq!(p.user_id(), made.agent.id());
     // Password hashes and sessions came along.
     w.hd.login(made.customer.email(), PASSWORD)
