@@ -257,7 +257,10 @@ async fn serve(store_spec: &str, args: ServeArgs) -> ServeResult {
         limits: helpdesk_core::limit::Limits {
             signups_per_client: args.signup_limit,
             requests_per_api_key: (args.api_key_rate_limit > 0).then(|| {
-                helpdesk_core::limit::Rate::new(args.api_key_rate_limit, chrono::Duration::minutes(1))
+                helpdesk_core::limit::Rate::new(
+                    args.api_key_rate_limit,
+                    chrono::Duration::minutes(1),
+                )
             }),
             ..Default::default()
         },

@@ -510,4 +510,59 @@ mod tests {
             one(Scope::Admin)
         );
     }
+
+    /// `docs/openapi.yaml` states each operation's `x-api-key-scopes` as this table has
+    /// them, and documents every route of it.
+    #[test]
+    fn the_openapi_document_states_the_tables_scopes() {
+        use std::collections::BTreeMap;
+        let mut documented: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        let (mut path, mut method) = (String::new(), String::new());
+        let mut in_scopes = false;
+        for line in crate::api::ops::OPENAPI_YAML.lines() {
+            if line == "components:" {
+                break;
+            }
+            if let Some(p) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+                && p.starts_with('/')
+            {
+                path = p.to_string();
+            } else if let Some(m) = line.strip_prefix("    ").and_then(|l| l.strip_suffix(':'))
+                && ["get", "post", "put", "patch", "delete"].contains(&m)
+            {
+                method = m.to_uppercase();
+                documented.insert((path.clone(), method.clone()), Vec::new());
+            } else if line == "      x-api-key-scopes:" {
+                in_scopes = true;
+                continue;
+            } else if in_scopes && let Some(scope) = line.strip_prefix("      - ") {
+                documented
+                    .get_mut(&(path.clone(), method.clone()))
+                    .expect("scopes inside an operation")
+                    .push(scope.to_string());
+                continue;
+            }
+            in_scopes = false;
+        }
+        let router = Router::default();
+        let mut routed = BTreeMap::new();
+        for route in &router.routes {
+            for e in &route.methods {
+                let names = e.needs.names().iter().map(|s| s.to_string()).collect();
+                routed.insert((route.pattern.clone(), e.method.to_string()), names);
+            }
+        }
+        for (key, scopes) in &routed {
+            assert_eq!(
+                documented.get(key),
+                Some(scopes),
+                "{key:?} in docs/openapi.yaml"
+            );
+        }
+        assert_eq!(
+            documented.len(),
+            routed.len(),
+            "every documented operation is routed"
+        );
+    }
 }
