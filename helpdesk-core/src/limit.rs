@@ -4,8 +4,8 @@
 //! instance sharing it sees them and a restart forgets nothing; an attempt over a limit
 //! is refused before any password is hashed or checked.
 //!
-//! Requests per API key are limited per instance instead ([`RequestLog`], in memory):
-//! they are too many to count in the store.
+//! Requests per API key are limited per instance instead, in memory
+//! ([`Limits::requests_per_api_key`]): they are too many to count in the store.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;

@@ -64,8 +64,8 @@ impl Route {
 /// answer `insufficient_scope`.
 ///
 /// Routes of the access wave that this table does not list yet: organizations (`GET`:
-/// [`USERS_READ`], writes: [`ADMIN`]), a ticket's CC and followers (both ways:
-/// [`TICKETS_WRITE`]).
+/// [`USERS_READ`](need::USERS_READ), writes: [`ADMIN`](need::ADMIN)), a ticket's CC and
+/// followers (both ways: [`TICKETS_WRITE`](need::TICKETS_WRITE)).
 pub mod need {
     use helpdesk_core::scope::Scope::*;
     use helpdesk_core::scope::Scopes;

@@ -264,7 +264,10 @@ async fn missing_scopes_answer_insufficient_scope_with_the_challenge() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let v: Value = resp.json().await.unwrap();
-    assert_eq!(v["required_scopes"], json!(["messages:write", "tickets:write"]));
+    assert_eq!(
+        v["required_scopes"],
+        json!(["messages:write", "tickets:write"])
+    );
     // What the scope allows works; a malformed id is still 400 first.
     let (s, _) = get_as(&app, "/api/groups", &reader).await;
     assert_eq!(s, StatusCode::OK);
