@@ -124,6 +124,15 @@ webhook_to_delete = call("POST", "/api/webhooks", admin,
 call("POST", f"/api/webhooks/{webhook['id']}/test", admin)
 deliveries = call("GET", f"/api/webhooks/{webhook['id']}/deliveries", admin)["items"]
 
+# API keys: a service account (an admin makes its keys), two keys of the admin's own,
+# one of them to delete. The service account stays out of `users`: PATCH may make those
+# customers, which a service account refuses (422).
+bot = call("POST", "/api/users", admin,
+           {"email": "bot@example.com", "name": "Bot", "role": "agent", "is_service": True})
+api_key = call("POST", "/api/users/me/api-keys", admin, {"name": "seeded", "scopes": ["tickets:read"]})
+api_key_to_delete = call("POST", "/api/users/me/api-keys", admin,
+                         {"name": "Delete me", "scopes": ["kb:read"]})
+
 notifications = call("GET", "/api/notifications", admin)["items"]
 if not notifications:
     sys.exit("seeding failed: the admin has no notification after a customer opened a ticket")
@@ -152,6 +161,10 @@ dictionaries = {
     # a made-up host mostly does not, which is a 422 (see ACCEPTANCE_ALSO).
     "webhook_urls": ["http://127.0.0.1:9/generated", "http://localhost:9/generated"],
     "notifications": [n["id"] for n in notifications],
+    "key_owners": ["me", bot["id"]],
+    "me": ["me"],
+    "api_keys": [api_key["id"]],
+    "api_key_to_delete": [api_key_to_delete["id"]],
 }
 
 # (method or None for all, path, {parameter: dictionary})
@@ -216,6 +229,10 @@ bindings = [
     (None, "/api/attachments/{id}", {"path.id": "attachments"}),
     (None, "/api/attachments/{id}/content", {"path.id": "attachments"}),
     ("PATCH", "/api/users/me", {}),
+    ("GET", "/api/users/{id}/api-keys", {"path.id": "key_owners"}),
+    ("POST", "/api/users/{id}/api-keys", {"path.id": "key_owners"}),
+    ("GET", "/api/users/{id}/api-keys/{key_id}", {"path.id": "me", "path.key_id": "api_keys"}),
+    ("DELETE", "/api/users/{id}/api-keys/{key_id}", {"path.id": "me", "path.key_id": "api_key_to_delete"}),
     ("POST", "/api/webhooks", {"body.url": "webhook_urls"}),
 ]
 
@@ -249,6 +266,9 @@ ACCEPTANCE_ALSO = {
     # `before` together with `after`: 400 `invalid_query` (no schema relates two query
     # parameters).
     "GET /api/conversations/{id}/messages": ["400"],
+    # A key's `expires_at` must lie after now and at most 365 days away, and a user has
+    # at most 50 keys: 422 `validation_failed` (no schema knows the time or the count).
+    "POST /api/users/{id}/api-keys": ["422"],
 }
 # Other checks off for one operation each, because the contract wants what they flag:
 CHECKS_OFF = {
@@ -320,5 +340,5 @@ for method, path, params in bindings:
 
 with open(CONFIG_OUT, "w") as f:
     f.write("\n".join(lines))
-print(f"seeded: {len(users)} users, 4 groups (2 memberships), 2 tickets, 2 conversations, 3 messages, 2 articles, 2 webhooks, "
+print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 tickets, 2 conversations, 3 messages, 2 articles, 2 webhooks, "
       f"{len(deliveries)} delivery, {1 + len(free_uploads)} attachments, {len(notifications)} notification(s)")

@@ -132,6 +132,9 @@ struct ServeArgs {
     /// counted in the store, so shared by every instance.
     #[arg(long, env = "HELPDESK_SIGNUP_LIMIT", default_value = "20/1m")]
     signup_limit: helpdesk_core::limit::Rate,
+    /// Requests per minute through one API key on this instance; `0`: no limit.
+    #[arg(long, env = "HELPDESK_API_KEY_RATE_LIMIT", default_value_t = 600)]
+    api_key_rate_limit: usize,
     /// Largest upload (`25MiB`, `10MB`, bytes).
     #[arg(long, env = "HELPDESK_MAX_UPLOAD", default_value = "25MiB", value_parser = parse_size)]
     max_upload: u64,
@@ -253,6 +256,12 @@ async fn serve(store_spec: &str, args: ServeArgs) -> ServeResult {
         webhook_retry_schedule: args.webhook_retry_schedule,
         limits: helpdesk_core::limit::Limits {
             signups_per_client: args.signup_limit,
+            requests_per_api_key: (args.api_key_rate_limit > 0).then(|| {
+                helpdesk_core::limit::Rate::new(
+                    args.api_key_rate_limit,
+                    chrono::Duration::minutes(1),
+                )
+            }),
             ..Default::default()
         },
         instance_heartbeat: args.instance_heartbeat,

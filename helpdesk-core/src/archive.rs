@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use uuid::Uuid;
 
+use crate::apikey::ApiKey;
 use crate::attachment::Attachment;
 use crate::auth::Session;
 use crate::conversation::Conversation;
@@ -68,6 +69,8 @@ pub enum RecordKind {
     Membership,
     /// [`Session`], by id.
     Session,
+    /// [`ApiKey`] (its token's hash, never the token), by id.
+    ApiKey,
     /// [`Conversation`] with its members, by id.
     Conversation,
     /// [`Participant`] (read and delivery state), by (conversation, user).
@@ -96,13 +99,14 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 18] = [
+    pub const ALL: [RecordKind; 19] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
         RecordKind::User,
         RecordKind::Membership,
         RecordKind::Session,
+        RecordKind::ApiKey,
         RecordKind::Conversation,
         RecordKind::Participant,
         RecordKind::Ticket,
@@ -135,6 +139,7 @@ impl RecordKind {
             RecordKind::User => "user",
             RecordKind::Membership => "membership",
             RecordKind::Session => "session",
+            RecordKind::ApiKey => "api_key",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
@@ -209,6 +214,7 @@ pub enum Record {
     User(User),
     Membership(Membership),
     Session(Session),
+    ApiKey(ApiKey),
     Conversation(Conversation),
     Participant(Participant),
     Ticket(Ticket),
@@ -255,6 +261,7 @@ impl Record {
             Record::User(_) => RecordKind::User,
             Record::Membership(_) => RecordKind::Membership,
             Record::Session(_) => RecordKind::Session,
+            Record::ApiKey(_) => RecordKind::ApiKey,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
@@ -280,6 +287,7 @@ impl Record {
             Record::User(u) => ArchiveKey::Id(u.id),
             Record::Membership(m) => ArchiveKey::Pair(m.group_id, m.user_id),
             Record::Session(s) => ArchiveKey::Id(s.id),
+            Record::ApiKey(k) => ArchiveKey::Id(k.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),
             Record::Ticket(t) => ArchiveKey::Id(t.id),

@@ -69,6 +69,7 @@ impl AuthTokens {
             user_id: self.user.id,
             role: self.user.role,
             session_id: Some(self.session_id),
+            key: None,
         }
     }
 }

@@ -107,6 +107,9 @@ pub enum Error {
     /// The role may not do this.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// An API key that allows none of these scopes (any one would do).
+    #[error("the API key needs one of these scopes: {0}")]
+    InsufficientScope(crate::scope::Scopes),
     /// A field that the caller's role may not set.
     #[error("field `{0}` may not be set by this role")]
     ForbiddenField(String),
@@ -202,7 +205,9 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Unauthorized | Error::TokenExpired => ErrorKind::Unauthorized,
-            Error::Forbidden(_) | Error::ForbiddenField(_) => ErrorKind::Forbidden,
+            Error::Forbidden(_) | Error::ForbiddenField(_) | Error::InsufficientScope(_) => {
+                ErrorKind::Forbidden
+            }
             Error::NotFound | Error::Store(StoreError::NotFound) => ErrorKind::NotFound,
             Error::Validation(_) | Error::UnknownField(_) => ErrorKind::Invalid,
             Error::Conflict(_)
@@ -228,6 +233,7 @@ impl Error {
             Error::TokenExpired => "token_expired",
             Error::Forbidden(_) => "forbidden",
             Error::ForbiddenField(_) => "forbidden_field",
+            Error::InsufficientScope(_) => "insufficient_scope",
             Error::NotFound | Error::Store(StoreError::NotFound) => "not_found",
             Error::Validation(_) => "validation_failed",
             Error::UnknownField(_) => "unknown_field",

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::notification::Notification;
+use crate::scope::Scope;
 use crate::ticket::TicketEvent;
 
 /// An event id. Ids increase in the order events become visible; the string form is
@@ -134,6 +135,33 @@ impl EventKind {
         EventKind::NotificationCreated,
         EventKind::WebhookTest,
     ];
+
+    /// The scope an API key needs to receive events of this kind (API-access.md):
+    /// `tickets:read` for `ticket.*` and `group.*`, `messages:read` for the others.
+    pub fn scope(self) -> Scope {
+        match self {
+            EventKind::TicketCreated
+            | EventKind::TicketUpdated
+            | EventKind::GroupCreated
+            | EventKind::GroupUpdated
+            | EventKind::GroupDeleted
+            | EventKind::GroupMemberAdded
+            | EventKind::GroupMemberUpdated
+            | EventKind::GroupMemberRemoved => Scope::TicketsRead,
+            // `organization.*` (when organizations emit events): `Scope::UsersRead`.
+            EventKind::MessageCreated
+            | EventKind::MessageUpdated
+            | EventKind::MessageDeleted
+            | EventKind::MessageRead
+            | EventKind::MessageDelivered
+            | EventKind::ConversationCreated
+            | EventKind::ConversationUpdated
+            | EventKind::ConversationMemberAdded
+            | EventKind::ConversationMemberRemoved
+            | EventKind::NotificationCreated
+            | EventKind::WebhookTest => Scope::MessagesRead,
+        }
+    }
 
     /// The dotted name (`message.created`, ...).
     pub fn as_str(self) -> &'static str {
@@ -489,6 +517,8 @@ impl Live {
 /// [`crate::Helpdesk::viewers`].
 #[derive(Debug, Clone)]
 pub struct Viewers<'e> {
+    /// The event's kind: a viewer acting through an API key needs its scope.
+    pub(crate) kind: EventKind,
     pub(crate) audience: &'e Audience,
     /// The members of the audience's conversation, when it names one, sorted.
     pub(crate) members: Option<Vec<Uuid>>,
@@ -502,8 +532,12 @@ pub struct Viewers<'e> {
 }
 
 impl Viewers<'_> {
-    /// Whether `viewer` may see the event.
+    /// Whether `viewer` may see the event (through an API key: only with the scope of
+    /// its kind, [`EventKind::scope`]).
     pub fn includes(&self, viewer: &crate::Principal) -> bool {
+        if !viewer.allows(self.kind.scope()) {
+            return false;
+        }
         let a = self.audience;
         if a.staff_only && !viewer.is_staff() {
             return false;

@@ -183,7 +183,7 @@ pub fn sort_groups(groups: &mut [Group]) {
     groups.sort_by_cached_key(|g| (name_key(&g.name), g.id));
 }
 
-/// How a user write changes memberships: the rule every store applies inside
+/// How a user write changes memberships (and API keys): the rule every store applies inside
 /// [`crate::store::UserStore::insert_user`] and
 /// [`crate::store::UserStore::update_user`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +193,8 @@ pub enum StaffChange {
     /// The user became staff: they join the group that is default at that moment as a
     /// `full` member ([`staff_membership`]), unless they are a member already.
     JoinDefault,
-    /// The user became a customer: every membership of theirs ends.
+    /// The user became a customer: every membership of theirs ends, and every API key
+    /// of theirs is deleted (customers cannot have keys).
     LeaveAll,
 }
 

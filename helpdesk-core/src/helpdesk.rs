@@ -38,7 +38,7 @@ pub struct Config {
     pub webhooks_allow_private: bool,
     /// Waits before each retry of a failed webhook delivery; when used up, it is dead.
     pub webhook_retry_schedule: Vec<std::time::Duration>,
-    /// Failed-login and signup limits.
+    /// Failed-login, signup and API key request limits.
     pub limits: crate::limit::Limits,
     /// How often this instance tells the others sharing the store that it is alive; one
     /// silent for three heartbeats is gone, and its users offline (default 10 s).
@@ -127,6 +127,9 @@ pub(crate) struct Inner {
     /// One password hash at a time per core: hashing is CPU-bound, and each argon2 run
     /// holds `argon2_m_cost` KiB, so more at once only adds memory and latency.
     pub(crate) hashing: tokio::sync::Semaphore,
+    /// The recent requests of each API key on this instance (see
+    /// [`crate::limit::Limits::requests_per_api_key`]).
+    pub(crate) key_requests: crate::limit::RequestLog,
     /// This instance on the ephemeral channel, once joined.
     pub(crate) ephemeral: tokio::sync::OnceCell<Arc<crate::ops::ephemeral::Ephemeral>>,
     /// Notified when the last handle is dropped: the event tailer lets go of the store at
@@ -155,6 +158,7 @@ impl Helpdesk {
                 config,
                 jwt_keys: tokio::sync::OnceCell::new(),
                 ephemeral: tokio::sync::OnceCell::new(),
+                key_requests: Default::default(),
                 dropped: Arc::new(tokio::sync::Notify::new()),
                 live: crate::event::Live::new(),
                 hashing: tokio::sync::Semaphore::new(

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod apikey;
 pub mod archive;
 pub mod attachment;
 pub mod auth;
@@ -46,6 +47,7 @@ pub mod organization;
 pub mod page;
 pub mod principal;
 pub mod receipt;
+pub mod scope;
 #[doc(hidden)] // reached as store::support::search
 pub mod search;
 pub mod store;

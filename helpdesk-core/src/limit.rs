@@ -3,10 +3,17 @@
 //! client address; signups per client address. The counts live in the store, so every
 //! instance sharing it sees them and a restart forgets nothing; an attempt over a limit
 //! is refused before any password is hashed or checked.
+//!
+//! Requests per API key are limited per instance instead, in memory
+//! ([`Limits::requests_per_api_key`]): they are too many to count in the store.
 
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
 
 use crate::auth::sha256_hex;
 
@@ -69,6 +76,8 @@ pub struct Limits {
     pub failed_logins_per_client: Rate,
     /// Signups from one client address (20 a minute).
     pub signups_per_client: Rate,
+    /// Requests through one API key on this instance (600 a minute); `None`: unlimited.
+    pub requests_per_api_key: Option<Rate>,
 }
 
 impl Default for Limits {
@@ -78,6 +87,7 @@ impl Default for Limits {
             failed_logins_per_email: Rate::new(100, Duration::hours(1)),
             failed_logins_per_client: Rate::new(50, Duration::minutes(15)),
             signups_per_client: Rate::new(20, Duration::minutes(1)),
+            requests_per_api_key: Some(Rate::new(600, Duration::minutes(1))),
         }
     }
 }
@@ -154,9 +164,64 @@ pub(crate) fn wait(rate: Rate, times: &[DateTime<Utc>], now: DateTime<Utc>) -> O
     Some(secs.max(1))
 }
 
+/// The recent requests of each API key on this instance: a sliding window of their
+/// times, kept in memory.
+#[derive(Debug, Default)]
+pub(crate) struct RequestLog {
+    by_key: Mutex<HashMap<Uuid, VecDeque<DateTime<Utc>>>>,
+    admitted: AtomicU64,
+}
+
+/// How many admissions pass between sweeps of the keys that fell silent.
+const SWEEP_EVERY: u64 = 4096;
+
+impl RequestLog {
+    /// Counts a request of `key` at `now`, unless `rate` is reached: then the seconds
+    /// until one more is let through (the refused request is not counted).
+    pub(crate) fn admit(&self, key: Uuid, rate: Rate, now: DateTime<Utc>) -> Option<u64> {
+        let since = now - rate.window;
+        let mut by_key = self.by_key.lock().unwrap_or_else(|e| e.into_inner());
+        if self.admitted.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            by_key.retain(|_, times| times.back().is_some_and(|t| *t > since));
+        }
+        let times = by_key.entry(key).or_default();
+        while times.front().is_some_and(|t| *t <= since) {
+            times.pop_front();
+        }
+        if times.len() >= rate.max {
+            let oldest = times.front().copied().unwrap_or(now);
+            let left = rate.window - (now - oldest);
+            let secs = (left.num_milliseconds().max(0) as u64).div_ceil(1000);
+            return Some(secs.max(1));
+        }
+        times.push_back(now);
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_requests_slide_through_their_window() {
+        let log = RequestLog::default();
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let rate = Rate::new(3, Duration::minutes(1));
+        let t0 = DateTime::<Utc>::from_timestamp(1_000_000, 0).unwrap();
+        for i in 0..3 {
+            assert_eq!(log.admit(a, rate, t0 + Duration::seconds(i * 10)), None);
+        }
+        // The fourth within the minute waits until the first leaves the window.
+        assert_eq!(log.admit(a, rate, t0 + Duration::seconds(30)), Some(30));
+        assert_eq!(
+            log.admit(b, rate, t0 + Duration::seconds(30)),
+            None,
+            "per key"
+        );
+        assert_eq!(log.admit(a, rate, t0 + Duration::seconds(60)), None);
+        assert_eq!(log.admit(a, rate, t0 + Duration::seconds(61)), Some(9));
+    }
 
     #[test]
     fn rates_parse() {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::scope::{Scope, Scopes};
 
 /// A user's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -52,6 +53,9 @@ impl std::str::FromStr for Role {
 /// token), from [`AuthTokens`](crate::auth::AuthTokens) just issued, or as
 /// [`Principal::system`]. Its fields are private, so a role cannot be claimed. It is a
 /// snapshot: admin operations check the user's role and activation again.
+///
+/// A principal authenticated with an API key carries the key ([`Principal::api_key`]):
+/// what it may do is its scopes within what its owner's role allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Principal {
     /// The user, or `Uuid::nil()` for the system.
@@ -60,6 +64,17 @@ pub struct Principal {
     pub(crate) role: Role,
     /// The session their token belongs to, when acting through a token.
     pub(crate) session_id: Option<Uuid>,
+    /// The API key acting, when acting through one.
+    pub(crate) key: Option<KeyGrant>,
+}
+
+/// The API key a principal acts through: its id and its scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyGrant {
+    /// The key.
+    pub id: Uuid,
+    /// What it may be used for.
+    pub scopes: Scopes,
 }
 
 impl Principal {
@@ -69,6 +84,7 @@ impl Principal {
             user_id,
             role,
             session_id: None,
+            key: None,
         }
     }
     /// The system itself (CLI without `--as`, background jobs): acts as an admin.
@@ -77,6 +93,7 @@ impl Principal {
             user_id: Uuid::nil(),
             role: Role::Admin,
             session_id: None,
+            key: None,
         }
     }
     /// The user acting, or `Uuid::nil()` for the system.
@@ -90,6 +107,31 @@ impl Principal {
     /// The session their token belongs to, when acting through a token.
     pub fn session_id(&self) -> Option<Uuid> {
         self.session_id
+    }
+    /// The API key acting, when acting through one.
+    pub fn api_key(&self) -> Option<KeyGrant> {
+        self.key
+    }
+    /// Whether the principal may act under `scope`: always, unless it acts through an
+    /// API key that does not allow it.
+    pub fn allows(&self, scope: Scope) -> bool {
+        self.key.is_none_or(|k| k.scopes.allows(scope))
+    }
+    /// Fails with `InsufficientScope` when the principal acts through an API key that
+    /// allows none of `need` (an empty `need` needs nothing).
+    pub fn require_scope(&self, need: Scopes) -> Result<()> {
+        match self.key {
+            Some(k) if !k.scopes.meets(need) => Err(Error::InsufficientScope(need)),
+            _ => Ok(()),
+        }
+    }
+    /// Fails with `Forbidden` when the principal acts through an API key: what only a
+    /// signed-in user may do (managing keys, logging out, changing one's profile).
+    pub fn require_session(&self) -> Result<()> {
+        match self.key {
+            Some(_) => Err(Error::forbidden("not with an API key")),
+            None => Ok(()),
+        }
     }
     /// True for the system principal.
     pub fn is_system(&self) -> bool {

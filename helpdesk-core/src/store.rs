@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+use crate::apikey::ApiKey;
 use crate::archive::{Record, RecordKind};
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
@@ -113,7 +114,8 @@ pub trait MetaStore: Send + Sync {
 /// operation: a user inserted as agent or admin, or whose role changes from customer to
 /// agent or admin, becomes a `full` member of the group that is default at that moment
 /// ([`crate::group::staff_membership`] at `user.updated_at`) unless a member already; a
-/// user whose role changes to customer loses every membership. These changes are part of
+/// user whose role changes to customer loses every membership and every API key. These
+/// changes are part of
 /// the user write and, like it, write no event of their own (a store set up with its
 /// first admin stays empty for an import); `group.member_*` events come from
 /// [`GroupStore`]'s membership operations.
@@ -183,6 +185,26 @@ pub trait UserStore: Send + Sync {
         at: DateTime<Utc>,
         forget_before: DateTime<Utc>,
     ) -> StoreResult<()>;
+}
+
+/// API keys ([`crate::apikey`]). A user write that makes the user a customer deletes
+/// their keys in the same operation (see [`UserStore`]).
+#[async_trait]
+pub trait ApiKeyStore: Send + Sync {
+    /// Inserts a key unless its owner holds `limit` keys already, counted in the same
+    /// operation (concurrent inserts never pass the limit together); returns whether it
+    /// inserted. Owner missing: `NotFound`; its `token_hash` taken: `Conflict::Unique`.
+    async fn insert_api_key(&self, key: &ApiKey, limit: usize) -> StoreResult<bool>;
+    /// A key by id.
+    async fn get_api_key(&self, id: Uuid) -> StoreResult<Option<ApiKey>>;
+    /// A key by the SHA-256 of its token ([`ApiKey::token_hash`]).
+    async fn get_api_key_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiKey>>;
+    /// A user's keys, newest first by `(created_at, id)`.
+    async fn list_api_keys(&self, user_id: Uuid) -> StoreResult<Vec<ApiKey>>;
+    /// Deletes a key; returns whether there was one.
+    async fn delete_api_key(&self, id: Uuid) -> StoreResult<bool>;
+    /// Sets a key's `last_used_at` (nothing if the key is gone).
+    async fn touch_api_key(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
 }
 
 /// Groups and their memberships. Exactly one group is the default at any time; every
@@ -626,6 +648,7 @@ pub type SignalReceiver = broadcast::Receiver<Signal>;
 pub trait Store:
     MetaStore
     + UserStore
+    + ApiKeyStore
     + GroupStore
     + TicketStore
     + ConversationStore
@@ -643,6 +666,7 @@ pub trait Store:
 impl<T> Store for T where
     T: MetaStore
         + UserStore
+        + ApiKeyStore
         + GroupStore
         + TicketStore
         + ConversationStore

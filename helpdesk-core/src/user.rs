@@ -66,8 +66,10 @@ pub struct NewUser {
     /// Role.
     pub role: Role,
     /// Password (8..=1024 bytes); `None` for a user who cannot log in with one (outside
-    /// authentication).
+    /// authentication, or a service account).
     pub password: Option<String>,
+    /// A service account ([`User::is_service`]): an agent or admin without a password.
+    pub is_service: bool,
 }
 
 impl NewUser {
@@ -88,6 +90,15 @@ impl NewUser {
             name: name.to_string(),
             role,
             password: None,
+            is_service: false,
+        }
+    }
+    /// A service account: staff (`role` agent or admin) that cannot log in and acts only
+    /// through the API keys an admin makes for it.
+    pub fn service(email: &str, name: &str, role: Role) -> Self {
+        NewUser {
+            is_service: true,
+            ..NewUser::without_password(email, name, role)
         }
     }
 }

@@ -152,9 +152,9 @@ impl Api {
                 }
                 r
             }
-            Some(m) => match m.route.handler(&method) {
+            Some(m) => match m.route.endpoint(&method) {
                 None => ApiError::method_not_allowed(m.route.allow()).into_response(),
-                Some(handler) => {
+                Some(endpoint) => {
                     let (parts, body) = req.into_parts();
                     let forwarded = parts
                         .headers
@@ -171,8 +171,9 @@ impl Api {
                                 params: m.params.clone(),
                                 client_ip,
                                 query,
+                                needs: endpoint.needs,
                             };
-                            let fut = handler(ctx);
+                            let fut = (endpoint.handler)(ctx);
                             match AssertUnwindSafe(fut).catch_unwind().await {
                                 Ok(Ok(r)) => r,
                                 Ok(Err(e)) => e.into_response(),

@@ -1,6 +1,7 @@
 //! The one place where errors become HTTP answers: RFC 9457 problem details
 //! (`application/problem+json`) with a stable snake_case `code`.
 
+use helpdesk_core::scope::Scopes;
 use helpdesk_core::{Error, ErrorKind, FieldError, StoreError};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
@@ -22,6 +23,9 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// Methods for `Allow` (405).
     pub allow: Option<String>,
+    /// The scopes an API key lacked (403 `insufficient_scope`): the problem member
+    /// `required_scopes` and the `WWW-Authenticate` challenge.
+    pub required_scopes: Option<Scopes>,
 }
 
 impl ApiError {
@@ -34,6 +38,7 @@ impl ApiError {
             errors: Vec::new(),
             retry_after: None,
             allow: None,
+            required_scopes: None,
         }
     }
     /// 400 `invalid_json`.
@@ -155,6 +160,9 @@ impl ApiError {
         if !self.errors.is_empty() {
             body["errors"] = json!(self.errors);
         }
+        if let Some(scopes) = self.required_scopes {
+            body["required_scopes"] = json!(scopes);
+        }
         let mut resp = full(
             self.status,
             "application/problem+json",
@@ -168,6 +176,13 @@ impl ApiError {
             && let Ok(v) = HeaderValue::from_str(&allow)
         {
             resp.headers_mut().insert(header::ALLOW, v);
+        }
+        if let Some(scopes) = self.required_scopes {
+            // RFC 6750 §3: the scopes as one space-separated list.
+            let challenge = format!("Bearer error=\"insufficient_scope\", scope=\"{scopes}\"");
+            if let Ok(v) = HeaderValue::from_str(&challenge) {
+                resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
         }
         resp
     }
@@ -211,7 +226,10 @@ impl From<Error> for ApiError {
             Error::EmailTaken => "the email address is taken".to_string(),
             Error::SlugTaken => "the slug is taken".to_string(),
             Error::NameTaken => "the name is taken".to_string(),
-            Error::RateLimited { .. } => "too many attempts, try again later".to_string(),
+            Error::RateLimited { .. } => "too many requests, try again later".to_string(),
+            Error::InsufficientScope(scopes) => {
+                format!("the API key needs one of these scopes: {scopes}")
+            }
             Error::Store(StoreError::Unavailable(source)) => {
                 tracing::warn!(error = %source, "store unavailable");
                 "the store is unavailable, try again later".to_string()
@@ -226,6 +244,7 @@ impl From<Error> for ApiError {
         match e {
             Error::Validation(errors) => api.errors = errors,
             Error::RateLimited { retry_after_secs } => api.retry_after = Some(retry_after_secs),
+            Error::InsufficientScope(scopes) => api.required_scopes = Some(scopes),
             _ => {}
         }
         api
@@ -238,6 +257,21 @@ pub type ApiResult<T = Resp> = Result<T, ApiError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn insufficient_scope_names_the_scopes_in_body_and_challenge() {
+        use helpdesk_core::scope::Scope;
+        let need = Scopes::one(Scope::TicketsWrite).with(Scope::MessagesWrite);
+        let resp = ApiError::from(Error::InsufficientScope(need)).into_response();
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            resp.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"insufficient_scope\", scope=\"messages:write tickets:write\""
+        );
+        let e = ApiError::from(Error::InsufficientScope(need));
+        assert_eq!(e.code, "insufficient_scope");
+        assert_eq!(e.required_scopes, Some(need));
+    }
 
     #[test]
     fn group_conflicts_keep_their_codes() {

@@ -1,7 +1,9 @@
 //! JSON renderings the core does not provide: users (email only to self and staff), a
-//! group with the caller's access, and list pages. Like the core's, they serialize straight into the response.
+//! group with the caller's access, API keys, and list pages. Like the core's, they serialize straight into the response.
 
+use helpdesk_core::apikey::{ApiKey, Token};
 use helpdesk_core::group::{Access, GroupAccess, GroupJson, group_json};
+use helpdesk_core::scope::Scopes;
 use helpdesk_core::user::User;
 use helpdesk_core::wire::{Each, Ts};
 use helpdesk_core::{Cursor, Page, Principal, Role};
@@ -20,6 +22,8 @@ pub struct UserJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     is_active: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    is_service: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     created_at: Option<Ts>,
 }
 
@@ -32,6 +36,7 @@ pub fn user_json<'a>(u: &'a User, viewer: &Principal) -> UserJson<'a> {
         name: &u.name,
         role: u.role,
         is_active: whole.then_some(u.is_active),
+        is_service: whole.then_some(u.is_service),
         created_at: whole.then_some(Ts(u.created_at)),
     }
 }
@@ -85,5 +90,36 @@ where
 {
     ItemsJson {
         items: Each(items, f),
+    }
+}
+
+/// An API key as its owner and admins see it (never its hash); `token` only in the
+/// answer that made it.
+#[derive(Serialize)]
+pub struct ApiKeyJson<'a> {
+    id: Uuid,
+    user_id: Uuid,
+    name: &'a str,
+    prefix: &'a str,
+    scopes: Scopes,
+    expires_at: Ts,
+    last_used_at: Option<Ts>,
+    created_at: Ts,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a str>,
+}
+
+/// An API key; with `token` when it was just made.
+pub fn api_key_json<'a>(k: &'a ApiKey, token: Option<&'a Token>) -> ApiKeyJson<'a> {
+    ApiKeyJson {
+        id: k.id,
+        user_id: k.user_id,
+        name: &k.name,
+        prefix: &k.prefix,
+        scopes: k.scopes,
+        expires_at: Ts(k.expires_at),
+        last_used_at: k.last_used_at.map(Ts),
+        created_at: Ts(k.created_at),
+        token: token.map(Token::expose),
     }
 }

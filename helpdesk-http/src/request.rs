@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
+use helpdesk_core::scope::Scopes;
 use helpdesk_core::{Cursor, Principal};
 use http::header;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -93,6 +94,9 @@ pub struct Ctx {
     pub client_ip: IpAddr,
     /// Parsed query parameters.
     pub query: Query,
+    /// What an API key needs to call this route (the route table's
+    /// [`need`](crate::router::need)): any one of these scopes.
+    pub needs: Scopes,
 }
 
 impl Ctx {
@@ -125,17 +129,34 @@ impl Ctx {
         Some(token.ok_or_else(ApiError::unauthorized))
     }
 
-    /// The authenticated caller (401 without a valid access token).
+    /// The authenticated caller: 401 without a valid access token or API key; 403
+    /// `insufficient_scope` for a key without the route's scope ([`Ctx::needs`]), checked
+    /// before anything else the handler checks; 429 over a key's request rate.
     pub async fn principal(&self) -> ApiResult<Principal> {
         let token = self.bearer().ok_or_else(ApiError::unauthorized)??;
-        Ok(self.state.hd.authenticate(token).await?)
+        let p = self.state.hd.authenticate(token).await?;
+        p.require_scope(self.needs)?;
+        Ok(p)
     }
 
-    /// The caller when a token is given (a given but bad token is still 401).
+    /// The caller when a token is given (a given but bad token is still 401), for
+    /// routes that need none: an API key without the route's scope counts as no token.
     pub async fn maybe_principal(&self) -> ApiResult<Option<Principal>> {
         match self.bearer() {
             None => Ok(None),
-            Some(token) => Ok(Some(self.state.hd.authenticate(token?).await?)),
+            Some(token) => {
+                let p = self.state.hd.authenticate(token?).await?;
+                Ok(p.require_scope(self.needs).is_ok().then_some(p))
+            }
+        }
+    }
+
+    /// The user a path's `{name}` names: `None` for `me` (the caller, known once the
+    /// token is checked), else a UUID (400 `invalid_id` when malformed).
+    pub fn user_param(&self, name: &str) -> ApiResult<Option<Uuid>> {
+        match self.param(name) {
+            "me" => Ok(None),
+            _ => self.id(name).map(Some),
         }
     }
 

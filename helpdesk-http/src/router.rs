@@ -2,11 +2,16 @@
 //! from 405. One parameter name per position (`{id}`, `{key}`), as matchit requires.
 //! The API's routes sit under the configured base path (`/api` by default); the
 //! operations endpoints at the root.
+//!
+//! Each method of a route declares what an API key needs to call it ([`need`]): the
+//! table below is the one place that maps routes to scopes. [`Ctx::principal`] checks
+//! it right after the token (403 `insufficient_scope`, before any role check).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use helpdesk_core::scope::Scopes;
 use http::Method;
 
 use crate::api;
@@ -18,28 +23,75 @@ pub type HandlerFuture = Pin<Box<dyn Future<Output = ApiResult> + Send + 'static
 /// A handler.
 pub type Handler = Arc<dyn Fn(Ctx) -> HandlerFuture + Send + Sync + 'static>;
 
+/// One method of a route.
+pub struct Endpoint {
+    /// The method.
+    pub method: Method,
+    /// What an API key needs to call it: any one of these scopes (none: nothing).
+    pub needs: Scopes,
+    /// The handler.
+    pub handler: Handler,
+}
+
 /// One route: its pattern (also the metrics label) and its methods.
 pub struct Route {
     /// The matchit pattern, base path included.
     pub pattern: String,
     /// Method table.
-    pub methods: Vec<(Method, Handler)>,
+    pub methods: Vec<Endpoint>,
 }
 
 impl Route {
     /// The methods, for `Allow` and CORS preflights.
     pub fn allow(&self) -> String {
-        let mut names: Vec<&str> = self.methods.iter().map(|(m, _)| m.as_str()).collect();
+        let mut names: Vec<&str> = self.methods.iter().map(|e| e.method.as_str()).collect();
         names.push("OPTIONS");
         names.join(", ")
     }
-    /// The handler for a method.
-    pub fn handler(&self, method: &Method) -> Option<&Handler> {
-        self.methods
-            .iter()
-            .find(|(m, _)| m == method)
-            .map(|(_, h)| h)
+    /// The endpoint of a method.
+    pub fn endpoint(&self, method: &Method) -> Option<&Endpoint> {
+        self.methods.iter().find(|e| e.method == method)
     }
+}
+
+/// What an API key needs per route (API-access.md, "API keys"), named after the
+/// contract's scope list. A route's need is any one of its scopes; `admin` implies all.
+///
+/// Routes that need nothing still need a token where their handler asks for one: the
+/// caller's own account, and what keys may never do (logging out, the profile, managing
+/// keys), which the library refuses with 403 `forbidden`. Token-free reads (the
+/// published KB) treat a key without their scope as no token at all, so they never
+/// answer `insufficient_scope`.
+///
+/// Routes of the access wave that this table does not list yet: organizations (`GET`:
+/// [`USERS_READ`](need::USERS_READ), writes: [`ADMIN`](need::ADMIN)), a ticket's CC and
+/// followers (both ways: [`TICKETS_WRITE`](need::TICKETS_WRITE)).
+pub mod need {
+    use helpdesk_core::scope::Scope::*;
+    use helpdesk_core::scope::Scopes;
+
+    /// No scope.
+    pub const NONE: Scopes = Scopes::NONE;
+    /// Tickets, timelines, ticket attachments, groups.
+    pub const TICKETS_READ: Scopes = Scopes::one(TicketsRead);
+    /// Ticket writes, CCs, followers, ticket uploads.
+    pub const TICKETS_WRITE: Scopes = Scopes::one(TicketsWrite);
+    /// Conversations, messages, receipts, unread counts, notifications.
+    pub const MESSAGES_READ: Scopes = Scopes::one(MessagesRead);
+    /// Message and conversation writes, read marks, notification reads.
+    pub const MESSAGES_WRITE: Scopes = Scopes::one(MessagesWrite);
+    /// The KB as staff see it (without it, a key reads the published KB anonymously).
+    pub const KB_READ: Scopes = Scopes::one(KbRead);
+    /// KB writes.
+    pub const KB_WRITE: Scopes = Scopes::one(KbWrite);
+    /// Users (and organizations).
+    pub const USERS_READ: Scopes = Scopes::one(UsersRead);
+    /// Admin-only operations.
+    pub const ADMIN: Scopes = Scopes::one(Admin);
+    /// Uploads not tied to a ticket: either write scope.
+    pub const UPLOAD: Scopes = Scopes::one(TicketsWrite).with(MessagesWrite);
+    /// Attachment reads, and the live streams (`/ws`, Socket.IO): either read scope.
+    pub const READ_ANY: Scopes = Scopes::one(TicketsRead).with(MessagesRead);
 }
 
 /// The route table.
@@ -65,7 +117,15 @@ where
 }
 
 impl Router {
-    fn add(&mut self, pattern: String, methods: Vec<(Method, Handler)>) {
+    fn add(&mut self, pattern: String, methods: Vec<(Method, Scopes, Handler)>) {
+        let methods = methods
+            .into_iter()
+            .map(|(method, needs, handler)| Endpoint {
+                method,
+                needs,
+                handler,
+            })
+            .collect();
         let index = self.routes.len();
         if let Err(e) = self.matcher.insert(pattern.as_str(), index) {
             // The table is static and the base path checked: a conflict is a
@@ -94,208 +154,275 @@ impl Router {
     pub fn new(base: &str) -> Self {
         use Method as M;
         use api::*;
+        use need::*;
         let mut router = Router {
             matcher: matchit::Router::new(),
             routes: Vec::new(),
         };
-        router.add("/healthz".into(), vec![(M::GET, h(ops::healthz))]);
-        router.add("/readyz".into(), vec![(M::GET, h(ops::readyz))]);
-        router.add("/metrics".into(), vec![(M::GET, h(ops::metrics))]);
+        router.add("/healthz".into(), vec![(M::GET, NONE, h(ops::healthz))]);
+        router.add("/readyz".into(), vec![(M::GET, NONE, h(ops::readyz))]);
+        router.add("/metrics".into(), vec![(M::GET, NONE, h(ops::metrics))]);
         let mut r = Api {
             router: &mut router,
             base,
         };
-        r.add("/openapi.yaml", vec![(M::GET, h(ops::openapi))]);
-        r.add("/ws", vec![(M::GET, h(crate::ws::connect))]);
-        r.add("/admin/export", vec![(M::GET, h(admin::export))]);
-        r.add("/admin/import", vec![(M::POST, h(admin::import))]);
+        r.add("/openapi.yaml", vec![(M::GET, NONE, h(ops::openapi))]);
+        r.add("/ws", vec![(M::GET, READ_ANY, h(crate::ws::connect))]);
+        r.add("/admin/export", vec![(M::GET, ADMIN, h(admin::export))]);
+        r.add("/admin/import", vec![(M::POST, ADMIN, h(admin::import))]);
 
-        r.add("/auth/signup", vec![(M::POST, h(auth::signup))]);
-        r.add("/auth/login", vec![(M::POST, h(auth::login))]);
-        r.add("/auth/refresh", vec![(M::POST, h(auth::refresh))]);
-        r.add("/auth/logout", vec![(M::POST, h(auth::logout))]);
+        r.add("/auth/signup", vec![(M::POST, NONE, h(auth::signup))]);
+        r.add("/auth/login", vec![(M::POST, NONE, h(auth::login))]);
+        r.add("/auth/refresh", vec![(M::POST, NONE, h(auth::refresh))]);
+        r.add("/auth/logout", vec![(M::POST, NONE, h(auth::logout))]);
 
         r.add(
             "/users/me",
-            vec![(M::GET, h(users::me)), (M::PATCH, h(users::update_me))],
+            vec![
+                (M::GET, NONE, h(users::me)),
+                (M::PATCH, NONE, h(users::update_me)),
+            ],
         );
-        r.add("/users/me/unread", vec![(M::GET, h(users::unread))]);
-        r.add("/users/me/groups", vec![(M::GET, h(groups::mine))]);
+        r.add(
+            "/users/me/unread",
+            vec![(M::GET, MESSAGES_READ, h(users::unread))],
+        );
+        r.add(
+            "/users/me/groups",
+            vec![(M::GET, TICKETS_READ, h(groups::mine))],
+        );
         r.add(
             "/users",
-            vec![(M::GET, h(users::list)), (M::POST, h(users::create))],
+            vec![
+                (M::GET, USERS_READ, h(users::list)),
+                (M::POST, ADMIN, h(users::create)),
+            ],
         );
         r.add(
             "/users/{id}",
-            vec![(M::GET, h(users::get)), (M::PATCH, h(users::update))],
+            vec![
+                (M::GET, USERS_READ, h(users::get)),
+                (M::PATCH, ADMIN, h(users::update)),
+            ],
+        );
+        // Keys manage no keys: the library refuses them (403 `forbidden`).
+        r.add(
+            "/users/{id}/api-keys",
+            vec![
+                (M::GET, NONE, h(apikeys::list)),
+                (M::POST, NONE, h(apikeys::create)),
+            ],
+        );
+        r.add(
+            "/users/{id}/api-keys/{key_id}",
+            vec![
+                (M::GET, NONE, h(apikeys::get)),
+                (M::DELETE, NONE, h(apikeys::delete)),
+            ],
         );
 
         r.add(
             "/groups",
-            vec![(M::GET, h(groups::list)), (M::POST, h(groups::create))],
+            vec![
+                (M::GET, TICKETS_READ, h(groups::list)),
+                (M::POST, ADMIN, h(groups::create)),
+            ],
         );
         r.add(
             "/groups/{id}",
             vec![
-                (M::GET, h(groups::get)),
-                (M::PATCH, h(groups::update)),
-                (M::DELETE, h(groups::delete)),
+                (M::GET, TICKETS_READ, h(groups::get)),
+                (M::PATCH, ADMIN, h(groups::update)),
+                (M::DELETE, ADMIN, h(groups::delete)),
             ],
         );
-        r.add("/groups/{id}/members", vec![(M::GET, h(groups::members))]);
+        r.add(
+            "/groups/{id}/members",
+            vec![(M::GET, TICKETS_READ, h(groups::members))],
+        );
         r.add(
             "/groups/{id}/members/{user_id}",
             vec![
-                (M::PUT, h(groups::put_member)),
-                (M::DELETE, h(groups::remove_member)),
+                (M::PUT, ADMIN, h(groups::put_member)),
+                (M::DELETE, ADMIN, h(groups::remove_member)),
             ],
         );
 
         r.add(
             "/tickets",
-            vec![(M::GET, h(tickets::list)), (M::POST, h(tickets::create))],
+            vec![
+                (M::GET, TICKETS_READ, h(tickets::list)),
+                (M::POST, TICKETS_WRITE, h(tickets::create)),
+            ],
         );
         r.add(
             "/tickets/{id}",
             vec![
-                (M::GET, h(tickets::get)),
-                (M::PATCH, h(tickets::update)),
-                (M::DELETE, h(tickets::delete)),
+                (M::GET, TICKETS_READ, h(tickets::get)),
+                (M::PATCH, TICKETS_WRITE, h(tickets::update)),
+                (M::DELETE, ADMIN, h(tickets::delete)),
             ],
         );
-        r.add("/tickets/{id}/events", vec![(M::GET, h(tickets::events))]);
-        r.add("/tickets/{id}/cc", vec![(M::POST, h(tickets::add_cc))]);
+        r.add(
+            "/tickets/{id}/events",
+            vec![(M::GET, TICKETS_READ, h(tickets::events))],
+        );
+        r.add(
+            "/tickets/{id}/cc",
+            vec![(M::POST, TICKETS_WRITE, h(tickets::add_cc))],
+        );
         r.add(
             "/tickets/{id}/cc/{user_id}",
-            vec![(M::DELETE, h(tickets::remove_cc))],
+            vec![(M::DELETE, TICKETS_WRITE, h(tickets::remove_cc))],
         );
         r.add(
             "/tickets/{id}/followers",
-            vec![(M::POST, h(tickets::follow))],
+            vec![(M::POST, TICKETS_WRITE, h(tickets::follow))],
         );
         r.add(
             "/tickets/{id}/followers/{user_id}",
-            vec![(M::DELETE, h(tickets::unfollow))],
+            vec![(M::DELETE, TICKETS_WRITE, h(tickets::unfollow))],
         );
         r.add(
             "/tickets/{id}/attachments",
             vec![
-                (M::GET, h(tickets::attachments)),
-                (M::POST, h(attachments::upload_to_ticket)),
+                (M::GET, TICKETS_READ, h(tickets::attachments)),
+                (M::POST, TICKETS_WRITE, h(attachments::upload_to_ticket)),
             ],
         );
 
         r.add(
             "/conversations",
             vec![
-                (M::GET, h(conversations::list)),
-                (M::POST, h(conversations::create)),
+                (M::GET, MESSAGES_READ, h(conversations::list)),
+                (M::POST, MESSAGES_WRITE, h(conversations::create)),
             ],
         );
         r.add(
             "/conversations/{id}",
             vec![
-                (M::GET, h(conversations::get)),
-                (M::PATCH, h(conversations::rename)),
+                (M::GET, MESSAGES_READ, h(conversations::get)),
+                (M::PATCH, MESSAGES_WRITE, h(conversations::rename)),
             ],
         );
         r.add(
             "/conversations/{id}/members",
-            vec![(M::POST, h(conversations::add_member))],
+            vec![(M::POST, MESSAGES_WRITE, h(conversations::add_member))],
         );
         r.add(
             "/conversations/{id}/members/{user_id}",
-            vec![(M::DELETE, h(conversations::remove_member))],
+            vec![(M::DELETE, MESSAGES_WRITE, h(conversations::remove_member))],
         );
         r.add(
             "/conversations/{id}/messages",
-            vec![(M::GET, h(messages::list)), (M::POST, h(messages::send))],
+            vec![
+                (M::GET, MESSAGES_READ, h(messages::list)),
+                (M::POST, MESSAGES_WRITE, h(messages::send)),
+            ],
         );
         r.add(
             "/conversations/{id}/messages/{message_id}",
             vec![
-                (M::GET, h(messages::get)),
-                (M::PATCH, h(messages::edit)),
-                (M::DELETE, h(messages::delete)),
+                (M::GET, MESSAGES_READ, h(messages::get)),
+                (M::PATCH, MESSAGES_WRITE, h(messages::edit)),
+                (M::DELETE, MESSAGES_WRITE, h(messages::delete)),
             ],
         );
         r.add(
             "/conversations/{id}/messages/{message_id}/thread",
-            vec![(M::GET, h(messages::thread))],
+            vec![(M::GET, MESSAGES_READ, h(messages::thread))],
         );
         r.add(
             "/conversations/{id}/messages/{message_id}/receipts",
-            vec![(M::GET, h(messages::receipts))],
+            vec![(M::GET, MESSAGES_READ, h(messages::receipts))],
         );
         r.add(
             "/conversations/{id}/messages/{message_id}/read",
-            vec![(M::POST, h(messages::mark_read))],
+            vec![(M::POST, MESSAGES_WRITE, h(messages::mark_read))],
         );
         r.add(
             "/conversations/{id}/read",
-            vec![(M::POST, h(messages::mark_all_read))],
+            vec![(M::POST, MESSAGES_WRITE, h(messages::mark_all_read))],
         );
         r.add(
             "/conversations/{id}/read-up-to/{message_id}",
-            vec![(M::POST, h(messages::mark_read_up_to))],
+            vec![(M::POST, MESSAGES_WRITE, h(messages::mark_read_up_to))],
         );
 
-        r.add("/notifications", vec![(M::GET, h(notifications::list))]);
+        r.add(
+            "/notifications",
+            vec![(M::GET, MESSAGES_READ, h(notifications::list))],
+        );
         r.add(
             "/notifications/{id}/read",
-            vec![(M::POST, h(notifications::mark_read))],
+            vec![(M::POST, MESSAGES_WRITE, h(notifications::mark_read))],
         );
         r.add(
             "/notifications/read-all",
-            vec![(M::POST, h(notifications::mark_all_read))],
+            vec![(M::POST, MESSAGES_WRITE, h(notifications::mark_all_read))],
         );
 
         r.add(
             "/kb/articles",
-            vec![(M::GET, h(kb::list)), (M::POST, h(kb::create))],
+            vec![
+                (M::GET, KB_READ, h(kb::list)),
+                (M::POST, KB_WRITE, h(kb::create)),
+            ],
         );
         r.add(
             "/kb/articles/{key}",
             vec![
-                (M::GET, h(kb::get)),
-                (M::PATCH, h(kb::update)),
-                (M::DELETE, h(kb::delete)),
+                (M::GET, KB_READ, h(kb::get)),
+                (M::PATCH, KB_WRITE, h(kb::update)),
+                (M::DELETE, KB_WRITE, h(kb::delete)),
             ],
         );
-        r.add("/kb/search", vec![(M::GET, h(kb::search))]);
-        r.add("/kb/tags", vec![(M::GET, h(kb::tags))]);
+        r.add("/kb/search", vec![(M::GET, KB_READ, h(kb::search))]);
+        r.add("/kb/tags", vec![(M::GET, KB_READ, h(kb::tags))]);
 
         r.add(
             "/webhooks",
-            vec![(M::GET, h(webhooks::list)), (M::POST, h(webhooks::create))],
+            vec![
+                (M::GET, ADMIN, h(webhooks::list)),
+                (M::POST, ADMIN, h(webhooks::create)),
+            ],
         );
         r.add(
             "/webhooks/{id}",
             vec![
-                (M::GET, h(webhooks::get)),
-                (M::PATCH, h(webhooks::update)),
-                (M::DELETE, h(webhooks::delete)),
+                (M::GET, ADMIN, h(webhooks::get)),
+                (M::PATCH, ADMIN, h(webhooks::update)),
+                (M::DELETE, ADMIN, h(webhooks::delete)),
             ],
         );
         r.add(
             "/webhooks/{id}/rotate-secret",
-            vec![(M::POST, h(webhooks::rotate))],
+            vec![(M::POST, ADMIN, h(webhooks::rotate))],
         );
-        r.add("/webhooks/{id}/test", vec![(M::POST, h(webhooks::test))]);
+        r.add(
+            "/webhooks/{id}/test",
+            vec![(M::POST, ADMIN, h(webhooks::test))],
+        );
         r.add(
             "/webhooks/{id}/deliveries",
-            vec![(M::GET, h(webhooks::deliveries))],
+            vec![(M::GET, ADMIN, h(webhooks::deliveries))],
         );
         r.add(
             "/webhooks/{id}/deliveries/{delivery_id}/retry",
-            vec![(M::POST, h(webhooks::retry))],
+            vec![(M::POST, ADMIN, h(webhooks::retry))],
         );
 
-        r.add("/attachments", vec![(M::POST, h(attachments::upload))]);
-        r.add("/attachments/{id}", vec![(M::GET, h(attachments::get))]);
+        r.add(
+            "/attachments",
+            vec![(M::POST, UPLOAD, h(attachments::upload))],
+        );
+        r.add(
+            "/attachments/{id}",
+            vec![(M::GET, READ_ANY, h(attachments::get))],
+        );
         r.add(
             "/attachments/{id}/content",
-            vec![(M::GET, h(attachments::content))],
+            vec![(M::GET, READ_ANY, h(attachments::content))],
         );
         router
     }
@@ -315,7 +442,143 @@ struct Api<'r> {
 }
 
 impl Api<'_> {
-    fn add(&mut self, path: &str, methods: Vec<(Method, Handler)>) {
+    fn add(&mut self, path: &str, methods: Vec<(Method, Scopes, Handler)>) {
         self.router.add(format!("{}{path}", self.base), methods);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use helpdesk_core::scope::Scope;
+
+    fn needs(router: &Router, method: Method, path: &str) -> Scopes {
+        let m = router
+            .find(path)
+            .unwrap_or_else(|| panic!("no route for {path}"));
+        m.route
+            .endpoint(&method)
+            .unwrap_or_else(|| panic!("no {method} on {path}"))
+            .needs
+    }
+
+    /// `me` reaches the key routes through their `{id}` parameter, beside the static
+    /// `/users/me/...` routes.
+    #[test]
+    fn me_reaches_the_key_routes() {
+        let r = Router::default();
+        for path in ["/api/users/me/api-keys", "/api/users/me/api-keys/x"] {
+            let m = r.find(path).expect(path);
+            assert!(m.route.pattern.contains("{id}/api-keys"), "{path}");
+            assert_eq!(m.params[0], ("id".to_string(), "me".to_string()));
+        }
+        assert_eq!(
+            r.find("/api/users/me/unread").unwrap().route.pattern,
+            "/api/users/me/unread"
+        );
+    }
+
+    /// A sample of the contract's scope list, read through the table.
+    #[test]
+    fn routes_declare_the_contracts_scopes() {
+        let r = Router::default();
+        let one = Scopes::one;
+        assert_eq!(needs(&r, Method::GET, "/api/users/me"), Scopes::NONE);
+        assert_eq!(
+            needs(&r, Method::GET, "/api/tickets/x/events"),
+            one(Scope::TicketsRead)
+        );
+        assert_eq!(
+            needs(&r, Method::GET, "/api/groups"),
+            one(Scope::TicketsRead)
+        );
+        assert_eq!(
+            needs(&r, Method::POST, "/api/tickets/x/attachments"),
+            one(Scope::TicketsWrite)
+        );
+        assert_eq!(
+            needs(&r, Method::DELETE, "/api/tickets/x"),
+            one(Scope::Admin)
+        );
+        assert_eq!(
+            needs(&r, Method::GET, "/api/users/me/unread"),
+            one(Scope::MessagesRead)
+        );
+        assert_eq!(
+            needs(&r, Method::POST, "/api/notifications/read-all"),
+            one(Scope::MessagesWrite)
+        );
+        assert_eq!(
+            needs(&r, Method::POST, "/api/conversations/x/read"),
+            one(Scope::MessagesWrite)
+        );
+        assert_eq!(needs(&r, Method::GET, "/api/users"), one(Scope::UsersRead));
+        assert_eq!(needs(&r, Method::PATCH, "/api/users/x"), one(Scope::Admin));
+        assert_eq!(needs(&r, Method::GET, "/api/kb/search"), one(Scope::KbRead));
+        assert_eq!(needs(&r, Method::POST, "/api/attachments"), need::UPLOAD);
+        assert_eq!(
+            needs(&r, Method::GET, "/api/attachments/x/content"),
+            need::READ_ANY
+        );
+        assert_eq!(needs(&r, Method::GET, "/api/ws"), need::READ_ANY);
+        assert_eq!(
+            needs(&r, Method::POST, "/api/webhooks/x/test"),
+            one(Scope::Admin)
+        );
+    }
+
+    /// `docs/openapi.yaml` states each operation's `x-api-key-scopes` as this table has
+    /// them, and documents every route of it.
+    #[test]
+    fn the_openapi_document_states_the_tables_scopes() {
+        use std::collections::BTreeMap;
+        let mut documented: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        let (mut path, mut method) = (String::new(), String::new());
+        let mut in_scopes = false;
+        for line in crate::api::ops::OPENAPI_YAML.lines() {
+            if line == "components:" {
+                break;
+            }
+            if let Some(p) = line.strip_prefix("  ").and_then(|l| l.strip_suffix(':'))
+                && p.starts_with('/')
+            {
+                path = p.to_string();
+            } else if let Some(m) = line.strip_prefix("    ").and_then(|l| l.strip_suffix(':'))
+                && ["get", "post", "put", "patch", "delete"].contains(&m)
+            {
+                method = m.to_uppercase();
+                documented.insert((path.clone(), method.clone()), Vec::new());
+            } else if line == "      x-api-key-scopes:" {
+                in_scopes = true;
+                continue;
+            } else if in_scopes && let Some(scope) = line.strip_prefix("      - ") {
+                documented
+                    .get_mut(&(path.clone(), method.clone()))
+                    .expect("scopes inside an operation")
+                    .push(scope.to_string());
+                continue;
+            }
+            in_scopes = false;
+        }
+        let router = Router::default();
+        let mut routed = BTreeMap::new();
+        for route in &router.routes {
+            for e in &route.methods {
+                let names = e.needs.names().iter().map(|s| s.to_string()).collect();
+                routed.insert((route.pattern.clone(), e.method.to_string()), names);
+            }
+        }
+        for (key, scopes) in &routed {
+            assert_eq!(
+                documented.get(key),
+                Some(scopes),
+                "{key:?} in docs/openapi.yaml"
+            );
+        }
+        assert_eq!(
+            documented.len(),
+            routed.len(),
+            "every documented operation is routed"
+        );
     }
 }

@@ -26,9 +26,9 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
 use crate::rows::{
-    ArticleRow, AttachmentRow, ConversationRow, DeliveryRow, EventRow, GroupRow, MembershipRow,
-    MessageRow, NotificationRow, ParticipantRow, SessionRow, TicketEventRow, TicketRow, UserRow,
-    WebhookRow, corrupt, decode, i, micros,
+    ApiKeyRow, ArticleRow, AttachmentRow, ConversationRow, DeliveryRow, EventRow, GroupRow,
+    MembershipRow, MessageRow, NotificationRow, ParticipantRow, SessionRow, TicketEventRow,
+    TicketRow, UserRow, WebhookRow, corrupt, decode, i, micros,
 };
 
 /// Where a kind lives: table, selected columns, key columns, decoder.
@@ -149,6 +149,7 @@ fn source(kind: RecordKind) -> Source {
             Membership
         ),
         RecordKind::Session => src!("sessions", SessionRow, ["id"], Session),
+        RecordKind::ApiKey => src!("api_keys", ApiKeyRow, ["id"], ApiKey),
         RecordKind::Conversation => src!("conversations", ConversationRow, ["id"], Conversation),
         RecordKind::Participant => src!(
             "participants",
@@ -284,6 +285,7 @@ impl ArchiveStore for PostgresStore {
                     Record::User(u) => crate::users::insert_user_row(conn, u).await?,
                     Record::Membership(m) => crate::groups::import_membership(conn, m).await?,
                     Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
+                    Record::ApiKey(k) => crate::apikeys::insert_api_key_row(conn, k).await?,
                     Record::Conversation(c) => {
                         let mut w = crate::effects::Writes::new();
                         crate::conversations::push_conversation_rows(&mut w, c)?;

@@ -122,6 +122,7 @@ pub(crate) async fn apply_staff_change(
                 .execute(&mut *conn)
                 .await
                 .store()?;
+            crate::apikeys::delete_user_keys(conn, user.id).await?;
         }
     }
     Ok(())

@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use helpdesk_core::StoreError;
+use helpdesk_core::apikey::ApiKey;
 use helpdesk_core::attachment::{Attachment, AttachmentParent};
 use helpdesk_core::auth::Session;
 use helpdesk_core::conversation::{Conversation, Member};
@@ -187,6 +188,41 @@ impl TryFrom<SessionRow> for Session {
             refresh_expires_at: r.refresh_expires_at,
             created_at: r.created_at,
             revoked_at: r.revoked_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct ApiKeyRow {
+    id: Uuid,
+    user_id: Uuid,
+    name: String,
+    prefix: String,
+    token_hash: String,
+    scopes: Vec<String>,
+    expires_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl ApiKeyRow {
+    pub(crate) const COLS: &str = "id, user_id, name, prefix, token_hash, scopes, expires_at, \
+         last_used_at, created_at";
+}
+
+impl TryFrom<ApiKeyRow> for ApiKey {
+    type Error = StoreError;
+    fn try_from(r: ApiKeyRow) -> StoreResult<ApiKey> {
+        Ok(ApiKey {
+            id: r.id,
+            user_id: r.user_id,
+            name: r.name,
+            prefix: r.prefix,
+            token_hash: r.token_hash,
+            scopes: helpdesk_core::scope::Scopes::parse(&r.scopes).map_err(corrupt)?,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+            created_at: r.created_at,
         })
     }
 }

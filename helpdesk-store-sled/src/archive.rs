@@ -35,6 +35,7 @@ fn tree_of(kind: RecordKind) -> usize {
         RecordKind::Group => tree::GROUPS,
         RecordKind::Membership => tree::GROUP_MEMBERS,
         RecordKind::Session => tree::SESSIONS,
+        RecordKind::ApiKey => tree::API_KEYS,
         RecordKind::Conversation => tree::CONVS,
         RecordKind::Participant => tree::PARTICIPANTS,
         RecordKind::Ticket => tree::TICKETS,
@@ -61,6 +62,7 @@ fn key_of(r: &Record) -> Vec<u8> {
         Record::Setting(s) => setting_key(&s.key),
         Record::User(u) => u.id.as_bytes().to_vec(),
         Record::Session(s) => s.id.as_bytes().to_vec(),
+        Record::ApiKey(k) => k.id.as_bytes().to_vec(),
         Record::Conversation(c) => c.id.as_bytes().to_vec(),
         Record::Participant(p) => participant_key(p.conversation_id, p.user_id).0,
         Record::Ticket(t) => t.id.as_bytes().to_vec(),
@@ -98,6 +100,7 @@ fn decode_record(kind: RecordKind, k: &[u8], v: &[u8]) -> StoreResult<Record> {
         RecordKind::User => Record::User(decode(v, what)?),
         RecordKind::Group => Record::Group(decode(v, what)?),
         RecordKind::Session => Record::Session(decode(v, what)?),
+        RecordKind::ApiKey => Record::ApiKey(decode(v, what)?),
         RecordKind::Conversation => Record::Conversation(decode(v, what)?),
         RecordKind::Participant => Record::Participant(decode(v, what)?),
         RecordKind::Ticket => Record::Ticket(decode(v, what)?),
@@ -235,6 +238,7 @@ fn import_one(tx: &Tx<'_>, r: &Record) -> TxResult<()> {
             tx.put_json(tree::SESSIONS, s.id.as_bytes(), s)?;
             tx.put(tree::USER_SESSIONS, session_key(s), &[][..])?;
         }
+        Record::ApiKey(k) => crate::apikeys::put_key(tx, k)?,
         Record::Conversation(c) => import_conversation(tx, c)?,
         Record::Participant(p) => put_participant(tx, p)?,
         Record::Ticket(t) => crate::ticket_record::put_ticket(tx, t, None)?,

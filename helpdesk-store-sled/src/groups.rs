@@ -144,6 +144,7 @@ pub(crate) fn apply_staff_change(tx: &Tx<'_>, before: Option<Role>, user: &User)
             for g in user_groups(tx, user.id)? {
                 remove_member(tx, g, user.id)?;
             }
+            crate::apikeys::remove_user_keys(tx, user.id)?;
         }
     }
     Ok(())

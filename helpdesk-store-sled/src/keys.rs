@@ -89,8 +89,15 @@ pub(crate) mod tree {
     pub const USER_GROUPS: usize = 38;
     /// group id → how many tickets it holds (a counter, so deleting checks it).
     pub const GROUP_TICKETS: usize = 39;
+    /// API key id → ApiKey.
+    pub const API_KEYS: usize = 40;
+    /// token hash → API key id.
+    pub const API_KEY_HASHES: usize = 41;
+    /// user id → the ids of the user's API keys (one record, at most 50, read inside
+    /// transactions: the per-user limit is counted there).
+    pub const USER_API_KEYS: usize = 42;
     /// How many trees.
-    pub const COUNT: usize = 40;
+    pub const COUNT: usize = 43;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -135,6 +142,9 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "group_members",
     "user_groups",
     "group_tickets",
+    "api_keys",
+    "api_key_hashes",
+    "user_api_keys",
 ];
 
 /// A key built from parts.

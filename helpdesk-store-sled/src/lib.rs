@@ -56,6 +56,7 @@ use sled::{IVec, Tree};
 use helpdesk_core::StoreError;
 use helpdesk_core::store::StoreResult;
 
+mod apikeys;
 mod archive;
 mod attachments;
 mod attempts;

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod apikeys;
 mod auth;
 mod cc;
 mod chat;

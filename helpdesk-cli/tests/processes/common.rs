@@ -49,6 +49,12 @@ pub struct Server {
 impl Server {
     /// Starts `helpdesk serve` on `store` with `extra` flags and waits until it is ready.
     pub async fn start(store: &str, extra: &[&str]) -> Server {
+        Server::start_logging(store, extra, "warn", Stdio::inherit()).await
+    }
+
+    /// [`Server::start`] with the log filter `level` (`RUST_LOG`), its log (standard
+    /// error) going to `log`.
+    pub async fn start_logging(store: &str, extra: &[&str], level: &str, log: Stdio) -> Server {
         let port = free_port();
         let child = Command::new(BIN)
             .args([
@@ -59,9 +65,9 @@ impl Server {
                 &format!("127.0.0.1:{port}"),
             ])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", level)
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(log)
             .spawn()
             .expect("run helpdesk serve");
         let server = Server {

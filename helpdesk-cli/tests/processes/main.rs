@@ -8,4 +8,5 @@ mod archive;
 
 mod cli;
 mod cluster;
+mod keys;
 mod webhooks;

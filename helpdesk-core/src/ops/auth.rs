@@ -157,7 +157,7 @@ impl Helpdesk {
     }
 
     /// The user, if they exist and are active; else `Unauthorized`.
-    async fn active_account(&self, user_id: Uuid) -> Result<User> {
+    pub(crate) async fn active_account(&self, user_id: Uuid) -> Result<User> {
         self.st()
             .get_user(user_id)
             .await?
@@ -369,18 +369,25 @@ impl Helpdesk {
         self.session_tokens(user, &session, &next).await
     }
 
-    /// Ends the session the principal's token belongs to.
+    /// Ends the session the principal's token belongs to (`Forbidden` through an API
+    /// key: delete the key instead).
     pub async fn logout(&self, p: &Principal) -> Result<()> {
+        p.require_session()?;
         if let Some(sid) = p.session_id {
             self.st().revoke_session(sid, self.now()).await?;
         }
         Ok(())
     }
 
-    /// Checks an access token: signature (HS256 only), issuer, audience, expiry (against
-    /// the injected clock), the session and the user. Returns who is acting, with the
-    /// role the store holds now.
+    /// Checks a bearer token and returns who is acting, with the role the store holds
+    /// now. An access token: signature (HS256 only), issuer, audience, expiry (against
+    /// the injected clock), the session and the user. A token starting with `hd_pat_`
+    /// is an API key ([`crate::apikey`]): its checksum, the key, its owner and expiry,
+    /// and the per-key request rate; the principal carries the key's scopes.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal> {
+        if crate::apikey::is_api_key(access_token) {
+            return self.key_principal(access_token).await;
+        }
         let keys = self.jwt_keys().await?;
         let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
         validation.set_issuer(&[&self.inner.config.jwt_issuer]);
@@ -396,10 +403,14 @@ impl Helpdesk {
         self.session_principal(claims.sub, claims.sid).await
     }
 
-    /// Checks again that an authenticated principal's session is live and its user
-    /// active, and returns it with the role the store holds now: what a long-lived
-    /// connection (a WebSocket) asks after its token was checked once.
+    /// Checks again that an authenticated principal's session (or API key: not deleted,
+    /// not expired) is live and its user active, and returns it with the role the store
+    /// holds now: what a long-lived connection (a WebSocket) asks after its token was
+    /// checked once.
     pub async fn recheck(&self, p: &Principal) -> Result<Principal> {
+        if let Some(grant) = p.key {
+            return self.recheck_key(p, grant).await;
+        }
         let sid = p.session_id.ok_or(Error::Unauthorized)?;
         self.session_principal(p.user_id, sid).await
     }
@@ -415,6 +426,7 @@ impl Helpdesk {
             user_id: user.id,
             role: user.role,
             session_id: Some(sid),
+            key: None,
         })
     }
 }

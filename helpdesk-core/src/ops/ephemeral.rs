@@ -13,6 +13,7 @@ use crate::Helpdesk;
 use crate::ephemeral::{PresenceChange, Roster, Signal};
 use crate::error::Result;
 use crate::principal::Principal;
+use crate::scope::{Scope, Scopes};
 
 /// A hint for this instance's sockets: what happened, and which of the users with a
 /// socket open here should hear of it.
@@ -141,8 +142,10 @@ impl Ephemeral {
     }
 
     /// Relays that `p` is typing in `conversation_id` to its other members, on every
-    /// instance. `NotFound` unless `p` may read the conversation.
+    /// instance. `InsufficientScope` through an API key without `messages:write`;
+    /// `NotFound` unless `p` may read the conversation.
     pub async fn typing(&self, p: &Principal, conversation_id: Uuid) -> Result<()> {
+        p.require_scope(Scopes::one(Scope::MessagesWrite))?;
         let Some(hd) = self.helpdesk() else {
             return Ok(());
         };

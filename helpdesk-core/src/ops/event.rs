@@ -179,6 +179,7 @@ impl Helpdesk {
             Some(ids)
         };
         Ok(Viewers {
+            kind: event.kind,
             audience: &event.audience,
             members,
             group_members,

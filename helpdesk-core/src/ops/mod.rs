@@ -3,6 +3,7 @@
 //! beside this folder). Nothing below this layer calls the store.
 
 mod access;
+mod apikey;
 mod archive;
 mod attachment;
 mod auth;

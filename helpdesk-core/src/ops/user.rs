@@ -12,8 +12,14 @@ use crate::user::*;
 use std::net::IpAddr;
 use uuid::Uuid;
 
+/// Why a service account cannot be a customer.
+const SERVICE_ROLE: &str = "a service account is an agent or an admin";
+/// Why a service account has no password.
+const SERVICE_PASSWORD: &str = "a service account has no password: it acts through API keys";
+
 impl Helpdesk {
-    /// Creates a user. Admins (and the system) may create any role.
+    /// Creates a user. Admins (and the system) may create any role. A service account
+    /// is an agent or admin without a password.
     pub async fn create_user(&self, p: &Principal, input: NewUser) -> Result<User> {
         self.require_admin(p).await?;
         let email = normalize_email(&input.email);
@@ -25,6 +31,10 @@ impl Helpdesk {
                 .password
                 .as_deref()
                 .and_then(|pw| crate::auth::validate_password("password", pw).err()),
+            (input.is_service && !input.role.is_staff())
+                .then(|| Error::invalid("role", SERVICE_ROLE)),
+            (input.is_service && input.password.is_some())
+                .then(|| Error::invalid("password", SERVICE_PASSWORD)),
         ]
         .into_iter()
         .flatten()
@@ -49,7 +59,7 @@ impl Helpdesk {
             },
             organization_id: None,
             is_org_manager: false,
-            is_service: false,
+            is_service: input.is_service,
             created_at: now,
             updated_at: now,
         };
@@ -92,7 +102,8 @@ impl Helpdesk {
     }
 
     /// Changes the caller's name or password. A password change needs the current
-    /// password and ends every other session of the user.
+    /// password and ends every other session of the user (API keys stay). Not through an
+    /// API key (`Forbidden`).
     pub async fn update_me(&self, p: &Principal, patch: ProfilePatch) -> Result<User> {
         self.update_me_from(None, p, patch).await
     }
@@ -106,6 +117,7 @@ impl Helpdesk {
         p: &Principal,
         patch: ProfilePatch,
     ) -> Result<User> {
+        p.require_session()?;
         let mut user = self.me(p).await?;
         if let Some(name) = &patch.name {
             user.name = validate_name(name)?;
@@ -137,7 +149,7 @@ impl Helpdesk {
     /// Changes a user's name, role or activation (admins). Deactivation ends every
     /// session of the user at once. A role change to agent or admin joins the group that
     /// is default then as a `full` member; a change to customer ends every membership
-    /// (both in the same write).
+    /// and deletes every API key (all in the same write). A service account stays staff.
     pub async fn update_user(&self, p: &Principal, id: Uuid, patch: UserPatch) -> Result<User> {
         self.require_admin(p).await?;
         let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
@@ -146,6 +158,9 @@ impl Helpdesk {
             user.name = validate_name(name)?;
         }
         if let Some(role) = patch.role {
+            if user.is_service && !role.is_staff() {
+                return Err(Error::invalid("role", SERVICE_ROLE));
+            }
             user.role = role;
         }
         if let Some(active) = patch.is_active {
@@ -172,6 +187,9 @@ impl Helpdesk {
         self.require_admin(p).await?;
         crate::auth::validate_password("password", password)?;
         let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
+        if user.is_service {
+            return Err(Error::invalid("password", SERVICE_PASSWORD));
+        }
         user.password_hash = Some(self.hash_password(password).await?);
         user.updated_at = self.now();
         self.st().update_user(&user, &Effects::none()).await?;

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::apikey::ApiKey;
 use crate::archive::{BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUMBER, page_of};
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
@@ -70,6 +71,7 @@ struct State {
     settings: HashMap<String, String>,
     users: HashMap<Uuid, User>,
     sessions: HashMap<Uuid, Session>,
+    api_keys: HashMap<Uuid, ApiKey>,
     /// Counted attempts by key, oldest first.
     attempts: HashMap<String, Vec<DateTime<Utc>>>,
     groups: HashMap<Uuid, Group>,
@@ -162,6 +164,7 @@ impl State {
                 for list in self.members.values_mut() {
                     list.retain(|m| m.user_id != user.id);
                 }
+                self.api_keys.retain(|_, k| k.user_id != user.id);
             }
         }
         Ok(())
@@ -464,6 +467,62 @@ impl UserStore for MemoryStore {
             let times = s.attempts.entry(key.clone()).or_default();
             let i = times.partition_point(|t| *t <= at);
             times.insert(i, at);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ApiKeyStore for MemoryStore {
+    async fn insert_api_key(&self, key: &ApiKey, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if !s.users.contains_key(&key.user_id) {
+            return Err(StoreError::NotFound);
+        }
+        if s.api_keys.values().any(|k| k.token_hash == key.token_hash)
+            || s.api_keys.contains_key(&key.id)
+        {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        if s.api_keys
+            .values()
+            .filter(|k| k.user_id == key.user_id)
+            .count()
+            >= limit
+        {
+            return Ok(false);
+        }
+        s.api_keys.insert(key.id, key.clone());
+        Ok(true)
+    }
+    async fn get_api_key(&self, id: Uuid) -> StoreResult<Option<ApiKey>> {
+        Ok(self.lock()?.api_keys.get(&id).cloned())
+    }
+    async fn get_api_key_by_hash(&self, token_hash: &str) -> StoreResult<Option<ApiKey>> {
+        Ok(self
+            .lock()?
+            .api_keys
+            .values()
+            .find(|k| k.token_hash == token_hash)
+            .cloned())
+    }
+    async fn list_api_keys(&self, user_id: Uuid) -> StoreResult<Vec<ApiKey>> {
+        let mut keys: Vec<ApiKey> = self
+            .lock()?
+            .api_keys
+            .values()
+            .filter(|k| k.user_id == user_id)
+            .cloned()
+            .collect();
+        keys.sort_by_key(|k| std::cmp::Reverse((k.created_at, k.id)));
+        Ok(keys)
+    }
+    async fn delete_api_key(&self, id: Uuid) -> StoreResult<bool> {
+        Ok(self.lock()?.api_keys.remove(&id).is_some())
+    }
+    async fn touch_api_key(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        if let Some(k) = self.lock()?.api_keys.get_mut(&id) {
+            k.last_used_at = Some(at);
         }
         Ok(())
     }
@@ -1400,6 +1459,7 @@ impl ArchiveStore for MemoryStore {
                 .map(Record::Membership)
                 .collect(),
             RecordKind::Session => s.sessions.values().cloned().map(Record::Session).collect(),
+            RecordKind::ApiKey => s.api_keys.values().cloned().map(Record::ApiKey).collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -1483,6 +1543,9 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::Session(x) => {
                     s.sessions.insert(x.id, x.clone());
+                }
+                Record::ApiKey(k) => {
+                    s.api_keys.insert(k.id, k.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 
 use super::{PASSWORD, Who, World, expect_err, memory};
+use crate::apikey::NewApiKey;
 use crate::archive::{ArchiveSummary, Record, RecordKind};
 use crate::kb::ArticleSearch;
 use crate::kb::{ArticleStatus, NewArticle};
@@ -16,6 +17,7 @@ use crate::message::NewMessage;
 use crate::notification::{NotificationFilter, NotificationList};
 use crate::page::PageRequest;
 use crate::principal::Principal;
+use crate::scope::{Scope, Scopes};
 use crate::store::Store;
 use crate::ticket::{TicketPatch, TicketStatus};
 use crate::user::UserFilter;
@@ -40,6 +42,8 @@ struct Populated {
     ticket_conversation: uuid::Uuid,
     attachment: uuid::Uuid,
     bytes: Vec<u8>,
+    /// The token of the agent's API key (used once, so it has a `last_used_at`).
+    key_token: String,
 }
 
 fn one_piece(
@@ -51,7 +55,8 @@ fn one_piece(
 /// A store with a record of every kind: settings, sessions, tickets with timelines,
 /// replies, internal notes, edits and deletions, read and delivery state,
 /// notifications (some read), articles, attachments over several chunks, webhooks with
-/// deliveries, a deleted ticket (so the number counter runs ahead of the tickets).
+/// deliveries, a deleted ticket (so the number counter runs ahead of the tickets), an
+/// API key that was used.
 async fn populate(w: &World) -> Populated {
     let admin = w.admin().await;
     let agent = w.agent().await;
@@ -179,7 +184,21 @@ async fn populate(w: &World) -> Populated {
     let gone = w.ticket(&customer, "Duplicate").await;
     w.hd.delete_ticket(&admin.p, gone.id).await.unwrap();
     w.hd.test_webhook(&admin.p, hook.id).await.unwrap();
+    let key =
+        w.hd.create_api_key(
+            &agent.p,
+            agent.id(),
+            NewApiKey {
+                name: "export".into(),
+                scopes: Scopes::one(Scope::TicketsRead).with(Scope::KbRead),
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    w.hd.authenticate(key.token.expose()).await.unwrap();
     Populated {
+        key_token: key.token.expose().to_string(),
         agent,
         customer,
         ticket_conversation: conv,
@@ -285,6 +304,12 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
     let w = world(store);
     import(&w, &a).await.expect("import");
 
+    // API keys came along (their hashes: the token works).
+    let p =
+        w.hd.authenticate(&made.key_token)
+            .await
+            .expect("key after import");
+    assert_eq!(p.user_id(), made.agent.id());
     // Password hashes and sessions came along.
     w.hd.login(made.customer.email(), PASSWORD)
         .await

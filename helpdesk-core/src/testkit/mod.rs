@@ -36,6 +36,7 @@ use crate::user::{NewUser, User};
 use crate::{Config, Helpdesk, Principal, Role};
 
 pub mod access;
+pub mod apikeys;
 pub mod archive;
 pub mod attachments;
 pub mod cc;
@@ -420,6 +421,22 @@ macro_rules! __conformance_cases {
                 generated_jwt_secret_is_kept_in_store,
                 store_rotate_refresh_checks_hash_and_revocation,
                 store_update_user_email_conflict,
+            }
+            apikeys {
+                keys_are_made_listed_used_and_deleted,
+                who_may_manage_whose_keys,
+                new_keys_are_validated,
+                at_most_fifty_keys_expired_included,
+                store_key_limit_holds_under_concurrency,
+                store_api_keys_round_trip,
+                bad_unknown_and_expired_keys_are_refused,
+                owners_deactivation_and_demotion,
+                last_use_is_recorded_once_a_minute,
+                keys_cannot_log_out_or_change_the_profile,
+                rights_are_scopes_within_the_owners_role,
+                events_and_typing_follow_the_scopes,
+                service_accounts,
+                requests_per_key_are_limited_per_instance,
             }
             access {
                 a_second_group_isolates_its_tickets,

@@ -3,6 +3,7 @@
 //! fields (422) → forbidden fields (403) → values (422) → conflicts (409).
 
 pub mod admin;
+pub mod apikeys;
 pub mod attachments;
 pub mod auth;
 pub mod conversations;

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::api::present;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::render::{page_json, user_json};
 use crate::request::Ctx;
 use crate::response::{created, ok};
@@ -27,7 +27,18 @@ struct CreateUserBody {
     email: String,
     name: String,
     role: Role,
-    password: String,
+    #[serde(default, deserialize_with = "present")]
+    password: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    is_service: Option<bool>,
+}
+
+/// `is_service` in a PATCH: it is set when the user is made, never changed.
+fn refuse_is_service(body: &crate::request::JsonBody) -> ApiResult<()> {
+    if body.has("is_service") {
+        return Err(ApiError::invalid("is_service", "is set at creation only"));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]
@@ -52,6 +63,8 @@ pub async fn me(ctx: Ctx) -> ApiResult {
 pub async fn update_me(mut ctx: Ctx) -> ApiResult {
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
+    // Not through an API key (403), before anything about the body.
+    p.require_session()?;
     body.check(&[
         "name",
         "password",
@@ -59,8 +72,10 @@ pub async fn update_me(mut ctx: Ctx) -> ApiResult {
         "email",
         "role",
         "is_active",
+        "is_service",
     ])?;
     body.forbid_unless(false, &["email", "role", "is_active"])?;
+    refuse_is_service(&body)?;
     let b: UpdateMeBody = body.convert()?;
     let u = ctx
         .state
@@ -111,16 +126,28 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     Ok(ok(page_json(&page, |u| user_json(u, &p))))
 }
 
-/// `POST /api/users` (admins).
+/// `POST /api/users` (admins): `{email, name, role, password}`, or a service account
+/// `{email, name, role, is_service: true}` (agent or admin, no password).
 pub async fn create(mut ctx: Ctx) -> ApiResult {
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
     p.require_admin()?;
-    let b: CreateUserBody = body.parse(&["email", "name", "role", "password"])?;
+    let b: CreateUserBody = body.parse(&["email", "name", "role", "password", "is_service"])?;
+    let is_service = b.is_service.unwrap_or(false);
+    if !is_service && b.password.is_none() {
+        return Err(ApiError::invalid("password", "is required"));
+    }
     let u = ctx
         .state
         .hd
-        .create_user(&p, NewUser::new(&b.email, &b.name, b.role, &b.password))
+        .create_user(
+            &p,
+            NewUser {
+                password: b.password,
+                is_service,
+                ..NewUser::without_password(&b.email, &b.name, b.role)
+            },
+        )
         .await?;
     Ok(created(
         &ctx.state.api_path(&format!("/users/{}", u.id)),
@@ -143,7 +170,9 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
     let p = ctx.principal().await?;
     p.require_admin()?;
     ctx.state.hd.get_user(&p, id).await?;
-    let b: UpdateUserBody = body.parse(&["name", "role", "is_active"])?;
+    body.check(&["name", "role", "is_active", "is_service"])?;
+    refuse_is_service(&body)?;
+    let b: UpdateUserBody = body.convert()?;
     let u = ctx
         .state
         .hd

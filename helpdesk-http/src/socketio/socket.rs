@@ -38,7 +38,8 @@ impl std::fmt::Display for Refused {
 }
 
 /// The connect middleware: authenticates the CONNECT (`auth.token`, else the
-/// handshake's `?token=`, else its `Authorization: Bearer`) and prepares the socket
+/// handshake's `?token=`, else its `Authorization: Bearer`; an API key needs a read
+/// scope, `insufficient_scope` otherwise) and prepares the socket
 /// (its handlers are registered before the client hears it is connected).
 pub(super) fn authenticate(
     state: Arc<AppState>,
@@ -53,7 +54,7 @@ pub(super) fn authenticate(
             let auth = auth.ok().filter(Value::is_object);
             let token = match auth.as_ref().map(|a| &a["token"]) {
                 Some(Value::String(t)) => Some(t.clone()),
-                _ => handshake_token(&s),
+                _ => handshake_token(&s)?,
             };
             let Some(token) = token.filter(|t| !t.is_empty()) else {
                 return Err(Refused("unauthorized"));
@@ -69,6 +70,7 @@ pub(super) fn authenticate(
                 .hd
                 .authenticate(&token)
                 .await
+                .and_then(|p| p.require_scope(crate::router::need::READ_ANY).map(|()| p))
                 .map_err(|e| Refused(ApiError::from(e).code))?;
             let shared = Shared::new(state, p, after);
             let events = shared.clone();
@@ -99,19 +101,26 @@ pub(super) fn authenticate(
     }
 }
 
-/// The handshake's token: `?token=`, else `Authorization: Bearer`.
-fn handshake_token(s: &SocketRef) -> Option<String> {
+/// The handshake's token: `?token=` (never an API key: `unauthorized`, as on
+/// `/api/ws`), else `Authorization: Bearer`.
+fn handshake_token(s: &SocketRef) -> Result<Option<String>, Refused> {
     let parts = s.req_parts();
     if let Some(q) = parts.uri.query()
         && let Some((_, t)) = form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "token")
     {
-        return Some(t.into_owned());
+        if helpdesk_core::apikey::is_api_key(&t) {
+            return Err(Refused("unauthorized"));
+        }
+        return Ok(Some(t.into_owned()));
     }
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, rest) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| rest.trim().to_string())
+    let bearer = || {
+        let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, rest) = value.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| rest.trim().to_string())
+    };
+    Ok(bearer())
 }
 
 /// The connect handler: starts the socket's task (tracked by the hub, so shutdown
@@ -354,6 +363,10 @@ impl Shared {
             Err(TypingRefused::NotFound) => Err(Refusal(
                 "not_found",
                 "no such conversation, or not yours".into(),
+            )),
+            Err(TypingRefused::InsufficientScope) => Err(Refusal(
+                "insufficient_scope",
+                "typing through an API key needs messages:write".into(),
             )),
             Err(TypingRefused::Unavailable) => Err(Refusal(
                 "unavailable",

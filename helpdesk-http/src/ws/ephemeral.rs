@@ -40,6 +40,8 @@ impl TypingPace {
 
 /// Why a `typing` was not relayed.
 pub(crate) enum TypingRefused {
+    /// An API key without `messages:write`.
+    InsufficientScope,
     /// No such conversation, or the caller may not read it.
     NotFound,
     /// The store did not answer.
@@ -55,6 +57,7 @@ pub(crate) async fn typing(
 ) -> Result<(), TypingRefused> {
     let refused = |e: helpdesk_core::Error| match e {
         helpdesk_core::Error::Store(_) => TypingRefused::Unavailable,
+        helpdesk_core::Error::InsufficientScope(_) => TypingRefused::InsufficientScope,
         _ => TypingRefused::NotFound,
     };
     let channel = state.hd.ephemeral().await.map_err(refused)?;

@@ -29,6 +29,8 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
+use helpdesk_core::apikey::is_api_key;
+
 use crate::error::{ApiError, ApiResult};
 use crate::request::Ctx;
 use crate::response::empty;
@@ -59,15 +61,20 @@ fn header_has_token(ctx: &Ctx, name: header::HeaderName, token: &str) -> bool {
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
-/// `GET /api/ws`: checks the token (header or `?token=`), the `Origin` and the upgrade,
-/// answers 101 and runs the connection in its own task.
+/// `GET /api/ws`: checks the token (header or `?token=`; an API key only in the header,
+/// with a read scope), the `Origin` and the upgrade, answers 101 and runs the connection
+/// in its own task.
 pub async fn connect(mut ctx: Ctx) -> ApiResult {
     let state = ctx.state.clone();
     let p = match (
         ctx.parts.headers.contains_key(header::AUTHORIZATION),
         ctx.query.text("token"),
     ) {
+        // API keys never travel in URLs, which end up in logs and histories.
+        (false, Some(token)) if is_api_key(&token) => return Err(ApiError::unauthorized()),
         (false, Some(token)) => state.hd.authenticate(&token).await?,
+        // With a key: `tickets:read` or `messages:read` (the route's need), before the
+        // upgrade.
         _ => ctx.principal().await?,
     };
     if !state

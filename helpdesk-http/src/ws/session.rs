@@ -37,7 +37,8 @@ enum End {
     Shutdown,
     /// Its queue overflowed: the client does not read fast enough (1013).
     Slow,
-    /// The session ended or the user was deactivated (1008).
+    /// The session ended, the API key was deleted or expired, or the user was
+    /// deactivated (1008).
     Revoked,
     /// No frame, not even a pong, for two ping intervals.
     Silent,
@@ -314,6 +315,13 @@ impl Session {
                 Ok(())
             }
             Err(TypingRefused::NotFound) => self.error("not_found", "no such conversation").await,
+            Err(TypingRefused::InsufficientScope) => {
+                self.error(
+                    "insufficient_scope",
+                    "typing through an API key needs messages:write",
+                )
+                .await
+            }
             Err(TypingRefused::Unavailable) => {
                 self.error("unavailable", "cannot read the conversation now")
                     .await
