@@ -34,6 +34,7 @@ use crate::group::{Group, Membership};
 use crate::kb::Article;
 use crate::message::Message;
 use crate::notification::Notification;
+use crate::organization::Organization;
 use crate::receipt::Participant;
 use crate::ticket::{Ticket, TicketEvent};
 use crate::user::User;
@@ -62,6 +63,8 @@ pub enum RecordKind {
     Counter,
     /// [`Group`], by id.
     Group,
+    /// [`Organization`], by id (before the users that belong to one).
+    Organization,
     /// [`User`], by id.
     User,
     /// [`Membership`], by (group, user).
@@ -96,10 +99,11 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 18] = [
+    pub const ALL: [RecordKind; 19] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
+        RecordKind::Organization,
         RecordKind::User,
         RecordKind::Membership,
         RecordKind::Session,
@@ -132,6 +136,7 @@ impl RecordKind {
             RecordKind::Setting => "setting",
             RecordKind::Counter => "counter",
             RecordKind::Group => "group",
+            RecordKind::Organization => "organization",
             RecordKind::User => "user",
             RecordKind::Membership => "membership",
             RecordKind::Session => "session",
@@ -206,6 +211,7 @@ pub enum Record {
     Setting(Setting),
     Counter(Counter),
     Group(Group),
+    Organization(Organization),
     User(User),
     Membership(Membership),
     Session(Session),
@@ -252,6 +258,7 @@ impl Record {
             Record::Setting(_) => RecordKind::Setting,
             Record::Counter(_) => RecordKind::Counter,
             Record::Group(_) => RecordKind::Group,
+            Record::Organization(_) => RecordKind::Organization,
             Record::User(_) => RecordKind::User,
             Record::Membership(_) => RecordKind::Membership,
             Record::Session(_) => RecordKind::Session,
@@ -277,6 +284,7 @@ impl Record {
             Record::Setting(s) => ArchiveKey::Name(s.key.clone()),
             Record::Counter(c) => ArchiveKey::Name(c.name.clone()),
             Record::Group(g) => ArchiveKey::Id(g.id),
+            Record::Organization(o) => ArchiveKey::Id(o.id),
             Record::User(u) => ArchiveKey::Id(u.id),
             Record::Membership(m) => ArchiveKey::Pair(m.group_id, m.user_id),
             Record::Session(s) => ArchiveKey::Id(s.id),

@@ -103,6 +103,15 @@ pub enum EventKind {
     /// `group.member_removed`: A member left a group: `{group_id, user_id, access}` (the level they had).
     #[serde(rename = "group.member_removed")]
     GroupMemberRemoved,
+    /// `organization.created`: An organization was created: `{organization}`.
+    #[serde(rename = "organization.created")]
+    OrganizationCreated,
+    /// `organization.updated`: An organization changed: `{organization}`.
+    #[serde(rename = "organization.updated")]
+    OrganizationUpdated,
+    /// `organization.deleted`: An organization was deleted (its users and tickets no longer name it): `{organization_id}`.
+    #[serde(rename = "organization.deleted")]
+    OrganizationDeleted,
     /// `notification.created`: A notification for its recipient: the notification itself (`{id, kind, title, body, data, read_at, created_at}`).
     #[serde(rename = "notification.created")]
     NotificationCreated,
@@ -113,7 +122,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -131,6 +140,9 @@ impl EventKind {
         EventKind::GroupMemberAdded,
         EventKind::GroupMemberUpdated,
         EventKind::GroupMemberRemoved,
+        EventKind::OrganizationCreated,
+        EventKind::OrganizationUpdated,
+        EventKind::OrganizationDeleted,
         EventKind::NotificationCreated,
         EventKind::WebhookTest,
     ];
@@ -155,6 +167,9 @@ impl EventKind {
             EventKind::GroupMemberAdded => "group.member_added",
             EventKind::GroupMemberUpdated => "group.member_updated",
             EventKind::GroupMemberRemoved => "group.member_removed",
+            EventKind::OrganizationCreated => "organization.created",
+            EventKind::OrganizationUpdated => "organization.updated",
+            EventKind::OrganizationDeleted => "organization.deleted",
             EventKind::NotificationCreated => "notification.created",
             EventKind::WebhookTest => "webhook.test",
         }

@@ -1,4 +1,6 @@
-//! Cursor pagination: `Page<T>`, list limits and the opaque keyset cursor.
+//! Cursor pagination: `Page<T>`, list limits and the opaque keyset cursors: [`Cursor`]
+//! for lists ordered by a number (a time, a rank, a seq), [`NameCursor`] for lists
+//! ordered by a name.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,23 +23,38 @@ pub struct PageRequest {
     pub limit: Option<usize>,
 }
 
-/// One page of a list.
+/// One page of a list; `C` is the list's cursor ([`Cursor`], or [`NameCursor`] for
+/// lists ordered by name).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Page<T> {
+pub struct Page<T, C = Cursor> {
     /// The items of this page.
     pub items: Vec<T>,
     /// Where the next page starts, `None` at the end.
-    pub next_cursor: Option<Cursor>,
+    pub next_cursor: Option<C>,
 }
 
-impl<T> Page<T> {
+impl<T, C> Page<T, C> {
     /// Maps the items.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U, C> {
         Page {
             items: self.items.into_iter().map(f).collect(),
             next_cursor: self.next_cursor,
         }
     }
+    /// A page built from up to `limit + 1` sorted items: the extra item, if present, only
+    /// tells that there is more, and the cursor points after the last kept item.
+    pub fn from_overfetch(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> C) -> Self {
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(key)
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
+}
+
+impl<T> Page<T> {
     /// A page of a whole list held in memory (a list the store hands over whole): the
     /// items after `cursor` in `(key, id)` order, at most `limit` (default 50,
     /// 1..=200), with the same walk guarantees as the store-backed lists.
@@ -57,17 +74,6 @@ impl<T> Page<T> {
             .take(limit + 1)
             .collect();
         Ok(Page::from_overfetch(after, limit, key))
-    }
-    /// A page built from up to `limit + 1` sorted items: the extra item, if present, only
-    /// tells that there is more, and the cursor points after the last kept item.
-    pub fn from_overfetch(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> Cursor) -> Self {
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(key)
-        } else {
-            None
-        };
-        Page { items, next_cursor }
     }
 }
 
@@ -121,6 +127,63 @@ impl std::fmt::Display for Cursor {
     }
 }
 
+/// A keyset position in a list ordered by a name: the last item's name key (e.g. its
+/// lowercased name, [`crate::group::name_key`]) and its id as tie-breaker. The string
+/// form is opaque, like [`Cursor`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NameCursor {
+    /// The name key of the last item seen.
+    pub key: String,
+    /// Its id.
+    pub id: Uuid,
+}
+
+impl NameCursor {
+    /// The longest name key a cursor carries, in bytes (names are at most a few hundred
+    /// characters).
+    pub const MAX_KEY_BYTES: usize = 2048;
+
+    /// A cursor after `(key, id)`.
+    pub fn new(key: impl Into<String>, id: Uuid) -> Self {
+        NameCursor {
+            key: key.into(),
+            id,
+        }
+    }
+    /// The opaque string form.
+    pub fn encode(&self) -> String {
+        let mut raw = Vec::with_capacity(16 + self.key.len());
+        raw.extend_from_slice(self.id.as_bytes());
+        raw.extend_from_slice(self.key.as_bytes());
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+    /// Parses the opaque string form; a malformed cursor is a validation error on `cursor`.
+    pub fn decode(s: &str) -> Result<Self> {
+        let bad = || Error::invalid("cursor", "is not a valid cursor");
+        let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        if raw.len() < 16 || raw.len() > 16 + Self::MAX_KEY_BYTES {
+            return Err(bad());
+        }
+        let id = Uuid::from_slice(&raw[..16]).map_err(|_| bad())?;
+        let key = String::from_utf8(raw[16..].to_vec()).map_err(|_| bad())?;
+        if crate::text::first_refused(&key).is_some() {
+            return Err(bad());
+        }
+        Ok(NameCursor { key, id })
+    }
+    /// True when `(key, id)` comes after this cursor in ascending order (keys compared
+    /// as strings: byte order, which is code point order).
+    pub fn is_before(&self, key: &str, id: Uuid) -> bool {
+        (key, id) > (self.key.as_str(), self.id)
+    }
+}
+
+impl std::fmt::Display for NameCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.encode())
+    }
+}
+
 /// Checks a requested page size: `None` gives the default; 1..=200 is allowed.
 pub fn limit(requested: Option<usize>) -> Result<usize> {
     match requested {
@@ -140,6 +203,24 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(Cursor::decode("nope").is_err());
         assert!(Cursor::decode("").is_err());
+    }
+
+    #[test]
+    fn name_cursor_round_trips_and_rejects_garbage() {
+        let c = NameCursor::new("acme, inc. — überall", Uuid::now_v7());
+        assert_eq!(NameCursor::decode(&c.encode()).unwrap(), c);
+        assert_eq!(c.to_string(), c.encode());
+        let empty = NameCursor::new("", Uuid::now_v7());
+        assert_eq!(NameCursor::decode(&empty.encode()).unwrap(), empty);
+        assert!(NameCursor::decode("nope").is_err());
+        assert!(NameCursor::decode("").is_err());
+        // Not UTF-8 after the id.
+        let mut raw = Uuid::now_v7().as_bytes().to_vec();
+        raw.push(0xff);
+        assert!(NameCursor::decode(&URL_SAFE_NO_PAD.encode(raw)).is_err());
+        assert!(c.is_before("b", Uuid::nil()));
+        assert!(!c.is_before("acme", Uuid::max()));
+        assert!(c.is_before(&c.key, Uuid::max()));
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct UserQuery {
     pub role: Option<Role>,
     /// Case-insensitive substring of name or email.
     pub q: Option<String>,
+    /// Only members of this organization.
+    pub organization_id: Option<Uuid>,
     /// Continue after this position (key: `created_at` in microseconds).
     pub cursor: Option<Cursor>,
     /// Page size.
@@ -68,6 +70,11 @@ pub struct NewUser {
     /// Password (8..=1024 bytes); `None` for a user who cannot log in with one (outside
     /// authentication).
     pub password: Option<String>,
+    /// The customer's organization; `None`: the one listing their email's domain, if
+    /// any (see [`crate::organization`]).
+    pub organization_id: Option<Uuid>,
+    /// A manager of that organization (needs `organization_id`).
+    pub is_org_manager: bool,
 }
 
 impl NewUser {
@@ -88,6 +95,8 @@ impl NewUser {
             name: name.to_string(),
             role,
             password: None,
+            organization_id: None,
+            is_org_manager: false,
         }
     }
 }
@@ -112,6 +121,11 @@ pub struct UserPatch {
     pub role: Option<Role>,
     /// Activate or deactivate.
     pub is_active: Option<bool>,
+    /// Join an organization (`Some(Some(id))`) or leave it (`Some(None)`); customers
+    /// only.
+    pub organization_id: Option<Option<Uuid>>,
+    /// Make or unmake a manager of the organization.
+    pub is_org_manager: Option<bool>,
 }
 
 /// Lowercases and trims an email.
@@ -155,6 +169,8 @@ pub struct UserFilter {
     pub role: Option<Role>,
     /// Case-insensitive substring of name or email.
     pub q: Option<String>,
+    /// Only members of this organization.
+    pub organization_id: Option<Uuid>,
     /// Continue after this position.
     pub cursor: Option<Cursor>,
     /// Page size (default 50, 1..=200).

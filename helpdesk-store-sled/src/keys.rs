@@ -14,7 +14,8 @@ pub(crate) mod tree {
     pub const USERS: usize = 1;
     /// email → user id.
     pub const USER_EMAILS: usize = 2;
-    /// `c|created|id`, `r|role|created|id`, `S|id` (active staff).
+    /// `c|created|id`, `r|role|created|id`, `o|organization|created|id`, `S|id`
+    /// (active staff).
     pub const USER_IDX: usize = 3;
     /// session id → Session.
     pub const SESSIONS: usize = 4;
@@ -89,8 +90,20 @@ pub(crate) mod tree {
     pub const USER_GROUPS: usize = 38;
     /// group id → how many tickets it holds (a counter, so deleting checks it).
     pub const GROUP_TICKETS: usize = 39;
+    /// organization id → Organization.
+    pub const ORGS: usize = 40;
+    /// lowercased organization name → organization id: unique names, and the list
+    /// order (names are unique, so the name alone orders them).
+    pub const ORG_NAMES: usize = 41;
+    /// domain → the id of the organization listing it.
+    pub const ORG_DOMAINS: usize = 42;
+    /// `organization|ticket` → (): the tickets naming an organization.
+    pub const ORG_TICKETS: usize = 43;
+    /// organization id → a counter that moves whenever a user or ticket starts or stops
+    /// naming it (so deleting it checks that what it read is still all).
+    pub const ORG_VERSIONS: usize = 44;
     /// How many trees.
-    pub const COUNT: usize = 40;
+    pub const COUNT: usize = 45;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -135,6 +148,11 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "group_members",
     "user_groups",
     "group_tickets",
+    "organizations",
+    "organization_names",
+    "organization_domains",
+    "organization_tickets",
+    "organization_versions",
 ];
 
 /// A key built from parts.

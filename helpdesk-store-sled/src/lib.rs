@@ -67,6 +67,7 @@ mod kb;
 mod keys;
 mod meta;
 mod notifications;
+mod organizations;
 mod ticket_record;
 mod tickets;
 mod users;

@@ -48,6 +48,7 @@ pub mod limits;
 pub mod messages;
 pub mod model;
 pub mod notifications;
+pub mod organizations;
 pub mod receipts;
 pub mod text;
 pub mod tickets;
@@ -621,6 +622,18 @@ macro_rules! __conformance_cases {
                 memberships_put_and_remove,
                 group_events,
                 tickets_belong_to_a_group,
+            }
+            organizations {
+                names_are_unique_case_insensitively,
+                domains_are_checked_and_unique,
+                new_customers_join_by_their_exact_domain,
+                free_mail_domains_never_match,
+                user_organization_fields_follow_the_rules,
+                deleting_frees_its_users_and_tickets,
+                deleting_while_customers_join_leaves_no_stray_member,
+                list_filters_and_pages_by_name,
+                customers_see_only_their_own,
+                organization_events,
             }
             archive {
                 export_round_trips_through_memory,
