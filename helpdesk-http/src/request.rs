@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
-use helpdesk_core::{Cursor, Principal};
+use helpdesk_core::{Cursor, NameCursor, Principal};
 use http::header;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Limited};
@@ -306,6 +306,15 @@ impl Query {
         match self.get("cursor") {
             None => Ok(None),
             Some(v) => Cursor::decode(v)
+                .map(Some)
+                .map_err(|_| ApiError::invalid_query("cursor", "is not a valid cursor")),
+        }
+    }
+    /// `cursor` of a list ordered by name (400 `invalid_query` when malformed).
+    pub fn name_cursor(&self) -> ApiResult<Option<NameCursor>> {
+        match self.get("cursor") {
+            None => Ok(None),
+            Some(v) => NameCursor::decode(v)
                 .map(Some)
                 .map_err(|_| ApiError::invalid_query("cursor", "is not a valid cursor")),
         }

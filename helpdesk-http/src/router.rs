@@ -152,6 +152,22 @@ impl Router {
         );
 
         r.add(
+            "/organizations",
+            vec![
+                (M::GET, h(organizations::list)),
+                (M::POST, h(organizations::create)),
+            ],
+        );
+        r.add(
+            "/organizations/{id}",
+            vec![
+                (M::GET, h(organizations::get)),
+                (M::PATCH, h(organizations::update)),
+                (M::DELETE, h(organizations::delete)),
+            ],
+        );
+
+        r.add(
             "/tickets",
             vec![(M::GET, h(tickets::list)), (M::POST, h(tickets::create))],
         );

@@ -10,6 +10,7 @@ mod errors;
 mod groups;
 mod mount;
 mod ops;
+mod organizations;
 mod shapes;
 mod socketio;
 mod tickets;

@@ -5,12 +5,13 @@ use helpdesk_core::user::{NewUser, ProfilePatch, UserPatch};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::present;
+use crate::api::{double_option, present};
 use crate::error::ApiResult;
 use crate::render::{page_json, user_json};
 use crate::request::Ctx;
 use crate::response::{created, ok};
 use helpdesk_core::user::UserFilter;
+use uuid::Uuid;
 
 #[derive(Deserialize)]
 struct UpdateMeBody {
@@ -28,7 +29,21 @@ struct CreateUserBody {
     name: String,
     role: Role,
     password: String,
+    /// Absent or `null`: the organization listing the email's domain, if any.
+    #[serde(default)]
+    organization_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "present")]
+    is_org_manager: Option<bool>,
 }
+
+const CREATE_FIELDS: &[&str] = &[
+    "email",
+    "name",
+    "role",
+    "password",
+    "organization_id",
+    "is_org_manager",
+];
 
 #[derive(Deserialize)]
 struct UpdateUserBody {
@@ -38,7 +53,19 @@ struct UpdateUserBody {
     role: Option<Role>,
     #[serde(default, deserialize_with = "present")]
     is_active: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    organization_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "present")]
+    is_org_manager: Option<bool>,
 }
+
+const UPDATE_FIELDS: &[&str] = &[
+    "name",
+    "role",
+    "is_active",
+    "organization_id",
+    "is_org_manager",
+];
 
 /// `GET /api/users/me`.
 pub async fn me(ctx: Ctx) -> ApiResult {
@@ -47,20 +74,23 @@ pub async fn me(ctx: Ctx) -> ApiResult {
     Ok(ok(user_json(&u, &p)))
 }
 
-/// `PATCH /api/users/me`: `name`, `password` (with `current_password`). `role` and
-/// `is_active` are known fields that only admins set (on `/api/users/{id}`): 403.
+/// `PATCH /api/users/me`: `name`, `password` (with `current_password`). `role`,
+/// `is_active`, `organization_id` and `is_org_manager` are known fields that only admins
+/// set (on `/api/users/{id}`): 403.
 pub async fn update_me(mut ctx: Ctx) -> ApiResult {
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
-    body.check(&[
-        "name",
-        "password",
-        "current_password",
+    let admin_only = [
         "email",
         "role",
         "is_active",
-    ])?;
-    body.forbid_unless(false, &["email", "role", "is_active"])?;
+        "organization_id",
+        "is_org_manager",
+    ];
+    let mut known = vec!["name", "password", "current_password"];
+    known.extend(admin_only);
+    body.check(&known)?;
+    body.forbid_unless(false, &admin_only)?;
     let b: UpdateMeBody = body.convert()?;
     let u = ctx
         .state
@@ -87,12 +117,13 @@ pub async fn unread(ctx: Ctx) -> ApiResult {
     Ok(ok(json!(o)))
 }
 
-/// `GET /api/users` (staff): `?role=`, `?q=`.
+/// `GET /api/users` (staff): `?role=`, `?q=`, `?organization_id=`.
 pub async fn list(ctx: Ctx) -> ApiResult {
     let q = &ctx.query;
     let limit = q.limit()?;
     let cursor = q.cursor()?;
     let role = q.parsed::<Role>("role", "must be admin, agent or customer")?;
+    let organization_id = q.uuid("organization_id")?;
     let text = q.text("q");
     let p = ctx.principal().await?;
     let page = ctx
@@ -103,6 +134,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
             UserFilter {
                 role,
                 q: text,
+                organization_id,
                 cursor,
                 limit,
             },
@@ -111,16 +143,23 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     Ok(ok(page_json(&page, |u| user_json(u, &p))))
 }
 
-/// `POST /api/users` (admins).
+/// `POST /api/users` (admins): `organization_id` and `is_org_manager` for customers.
 pub async fn create(mut ctx: Ctx) -> ApiResult {
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
     p.require_admin()?;
-    let b: CreateUserBody = body.parse(&["email", "name", "role", "password"])?;
+    let b: CreateUserBody = body.parse(CREATE_FIELDS)?;
     let u = ctx
         .state
         .hd
-        .create_user(&p, NewUser::new(&b.email, &b.name, b.role, &b.password))
+        .create_user(
+            &p,
+            NewUser {
+                organization_id: b.organization_id,
+                is_org_manager: b.is_org_manager.unwrap_or(false),
+                ..NewUser::new(&b.email, &b.name, b.role, &b.password)
+            },
+        )
         .await?;
     Ok(created(
         &ctx.state.api_path(&format!("/users/{}", u.id)),
@@ -136,14 +175,15 @@ pub async fn get(ctx: Ctx) -> ApiResult {
     Ok(ok(user_json(&u, &p)))
 }
 
-/// `PATCH /api/users/{id}` (admins): `name`, `role`, `is_active`.
+/// `PATCH /api/users/{id}` (admins): `name`, `role`, `is_active`, `organization_id`
+/// (`null` leaves it), `is_org_manager`.
 pub async fn update(mut ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
     p.require_admin()?;
     ctx.state.hd.get_user(&p, id).await?;
-    let b: UpdateUserBody = body.parse(&["name", "role", "is_active"])?;
+    let b: UpdateUserBody = body.parse(UPDATE_FIELDS)?;
     let u = ctx
         .state
         .hd
@@ -154,6 +194,8 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
                 name: b.name,
                 role: b.role,
                 is_active: b.is_active,
+                organization_id: b.organization_id,
+                is_org_manager: b.is_org_manager,
             },
         )
         .await?;
