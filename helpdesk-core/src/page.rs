@@ -128,8 +128,12 @@ impl std::fmt::Display for Cursor {
 }
 
 /// A keyset position in a list ordered by a name: the last item's name key (e.g. its
-/// lowercased name, [`crate::group::name_key`]) and its id as tie-breaker. The string
-/// form is opaque, like [`Cursor`]'s.
+/// lowercased name, [`crate::group::name_key`]) and its id as tie-breaker.
+///
+/// The string form is opaque, like [`Cursor`]'s: unpadded base64url of the id, the key
+/// and NUL bytes up to a multiple of three bytes, so it is whole groups of four
+/// characters (24 to [`NameCursor::MAX_LEN`]). Every such string is a position in the
+/// list's order, one that no page handed out too.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct NameCursor {
     /// The name key of the last item seen.
@@ -139,9 +143,9 @@ pub struct NameCursor {
 }
 
 impl NameCursor {
-    /// The longest name key a cursor carries, in bytes (names are at most a few hundred
-    /// characters).
-    pub const MAX_KEY_BYTES: usize = 2048;
+    /// The longest string form, in characters (a key of up to 3,000 bytes; a name key
+    /// of 200 characters takes at most 2,400).
+    pub const MAX_LEN: usize = 4096;
 
     /// A cursor after `(key, id)`.
     pub fn new(key: impl Into<String>, id: Uuid) -> Self {
@@ -152,23 +156,40 @@ impl NameCursor {
     }
     /// The opaque string form.
     pub fn encode(&self) -> String {
-        let mut raw = Vec::with_capacity(16 + self.key.len());
+        let mut raw = Vec::with_capacity(18 + self.key.len());
         raw.extend_from_slice(self.id.as_bytes());
         raw.extend_from_slice(self.key.as_bytes());
+        // Keys hold no NUL (the text rule), so the padding is told apart.
+        while raw.len() % 3 != 0 {
+            raw.push(0);
+        }
         URL_SAFE_NO_PAD.encode(raw)
     }
-    /// Parses the opaque string form; a malformed cursor is a validation error on `cursor`.
+    /// Parses the opaque string form; anything but whole groups of four base64url
+    /// characters, 24 to [`NameCursor::MAX_LEN`] of them, is a validation error on
+    /// `cursor`. A key that is not text (bytes no page would hand out) is read as the
+    /// text nearest to it (invalid bytes and refused characters as U+FFFD).
     pub fn decode(s: &str) -> Result<Self> {
         let bad = || Error::invalid("cursor", "is not a valid cursor");
+        if s.len() < 24 || s.len() > Self::MAX_LEN || s.len() % 4 != 0 {
+            return Err(bad());
+        }
         let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
-        if raw.len() < 16 || raw.len() > 16 + Self::MAX_KEY_BYTES {
-            return Err(bad());
+        let id = Uuid::from_slice(raw.get(..16).ok_or_else(bad)?).map_err(|_| bad())?;
+        let mut key_bytes = &raw[16..];
+        while let [rest @ .., 0] = key_bytes {
+            key_bytes = rest;
         }
-        let id = Uuid::from_slice(&raw[..16]).map_err(|_| bad())?;
-        let key = String::from_utf8(raw[16..].to_vec()).map_err(|_| bad())?;
-        if crate::text::first_refused(&key).is_some() {
-            return Err(bad());
-        }
+        let key = String::from_utf8_lossy(key_bytes)
+            .chars()
+            .map(|c| {
+                if crate::text::is_allowed(c) {
+                    c
+                } else {
+                    char::REPLACEMENT_CHARACTER
+                }
+            })
+            .collect();
         Ok(NameCursor { key, id })
     }
     /// True when `(key, id)` comes after this cursor in ascending order (keys compared
@@ -207,20 +228,40 @@ mod tests {
 
     #[test]
     fn name_cursor_round_trips_and_rejects_garbage() {
-        let c = NameCursor::new("acme, inc. — überall", Uuid::now_v7());
-        assert_eq!(NameCursor::decode(&c.encode()).unwrap(), c);
-        assert_eq!(c.to_string(), c.encode());
-        let empty = NameCursor::new("", Uuid::now_v7());
-        assert_eq!(NameCursor::decode(&empty.encode()).unwrap(), empty);
-        assert!(NameCursor::decode("nope").is_err());
-        assert!(NameCursor::decode("").is_err());
-        // Not UTF-8 after the id.
-        let mut raw = Uuid::now_v7().as_bytes().to_vec();
-        raw.push(0xff);
-        assert!(NameCursor::decode(&URL_SAFE_NO_PAD.encode(raw)).is_err());
+        for key in [
+            "acme, inc. — überall",
+            "",
+            "a",
+            "ab",
+            "abc",
+            &"é".repeat(1000),
+        ] {
+            let c = NameCursor::new(key, Uuid::now_v7());
+            let s = c.encode();
+            assert_eq!(s.len() % 4, 0, "{s}");
+            assert!(s.len() <= NameCursor::MAX_LEN);
+            assert_eq!(NameCursor::decode(&s).unwrap(), c);
+            assert_eq!(c.to_string(), s);
+        }
+        for bad in [
+            "nope",
+            "",
+            "AAAA",
+            &"A".repeat(25),
+            &"A".repeat(4100),
+            &"*".repeat(24),
+        ] {
+            assert!(NameCursor::decode(bad).is_err(), "{bad}");
+        }
+        // Any whole groups are a position: bytes that are not text read as U+FFFD.
+        let c = NameCursor::decode(&format!("{}_w", "A".repeat(22))).unwrap();
+        // The key bytes are 0x0f (a control character) and 0xf0 (not UTF-8).
+        assert_eq!((c.id, c.key.as_str()), (Uuid::nil(), "\u{fffd}\u{fffd}"));
+        let c = NameCursor::new("acme", Uuid::nil());
         assert!(c.is_before("b", Uuid::nil()));
-        assert!(!c.is_before("acme", Uuid::max()));
+        assert!(!c.is_before("acm", Uuid::max()));
         assert!(c.is_before(&c.key, Uuid::max()));
+        assert!(!c.is_before(&c.key, Uuid::nil()));
     }
 
     #[test]

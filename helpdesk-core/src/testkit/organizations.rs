@@ -142,7 +142,7 @@ pub async fn domains_are_checked_and_unique(store: Arc<dyn Store>) {
         "-acme.com",
         "acme.com.",
         "ac me.com",
-        "10.0.0.1",
+        "ac_me.com",
     ] {
         expect_err!(
             w.hd.create_organization(&admin.p, new_org("Bad", &[bad]))
