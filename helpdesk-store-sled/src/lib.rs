@@ -67,6 +67,7 @@ mod kb;
 mod keys;
 mod meta;
 mod notifications;
+mod organization_record;
 mod organizations;
 mod ticket_record;
 mod tickets;

@@ -1,10 +1,8 @@
 //! [`OrganizationStore`]: organizations with unique indexes of lowercased names (which
-//! is also the list order) and of domains; the tickets naming each organization (its
-//! users are in the users' list index, `o|organization|created|id`); and a counter per
-//! organization that every user or ticket write moving in or out of it moves, so that a
-//! delete, which must scan for them before its transaction, checks inside it that what
-//! it read is still all. Also the rule every user and ticket write keeps: the
-//! organization it names exists.
+//! is also the list order) and of domains. A delete frees the users and tickets naming
+//! the organization, which it must scan for before its transaction (sled cannot scan
+//! inside one): inside it, the organization's counter (`organization_record`) tells
+//! whether what it read is still all.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -17,56 +15,12 @@ use helpdesk_core::user::User;
 use helpdesk_core::{Conflict, StoreError};
 
 use crate::effects::write_effects;
-use crate::keys::{Key, trailing_id, tree};
+use crate::keys::{trailing_id, tree};
+use crate::organization_record::members_prefix;
 use crate::{SledStore, Tx, TxResult, abort};
 
 /// A delete that found its reading out of date (and reads again).
 const STALE: Conflict = Conflict::Busy;
-
-/// `NotFound` unless the organization a user or ticket names exists.
-pub(crate) fn check_organization(tx: &Tx<'_>, id: Option<Uuid>) -> TxResult<()> {
-    match id {
-        Some(id) if !tx.exists(tree::ORGS, id.as_bytes())? => abort(StoreError::NotFound),
-        _ => Ok(()),
-    }
-}
-
-/// Moves the counters of the organizations a user or ticket leaves and joins.
-pub(crate) fn moved(tx: &Tx<'_>, from: Option<Uuid>, to: Option<Uuid>) -> TxResult<()> {
-    if from == to {
-        return Ok(());
-    }
-    for org in [from, to].into_iter().flatten() {
-        let n = tx.get_u64(tree::ORG_VERSIONS, org.as_bytes())?;
-        tx.put_u64(tree::ORG_VERSIONS, org.as_bytes(), n + 1)?;
-    }
-    Ok(())
-}
-
-/// Keeps a ticket's entry under its organization: `t` replaces `old` (either absent:
-/// an insert or a delete). The organization `t` names must exist.
-pub(crate) fn index_ticket(tx: &Tx<'_>, t: Option<&Ticket>, old: Option<&Ticket>) -> TxResult<()> {
-    let (from, to) = (
-        old.and_then(|o| o.organization_id),
-        t.and_then(|t| t.organization_id),
-    );
-    check_organization(tx, to)?;
-    if from == to {
-        return Ok(());
-    }
-    if let (Some(org), Some(old)) = (from, old) {
-        tx.del(tree::ORG_TICKETS, Key::new().id(org).id(old.id))?;
-    }
-    if let (Some(org), Some(t)) = (to, t) {
-        tx.put(tree::ORG_TICKETS, Key::new().id(org).id(t.id), &[][..])?;
-    }
-    moved(tx, from, to)
-}
-
-/// The users' list index prefix of an organization's members.
-pub(crate) fn members_prefix(org: Uuid) -> Key {
-    Key::new().tag(b'o').id(org)
-}
 
 /// Writes an organization with its name and domain entries, moving them from `old`.
 /// The name and domains must be free ([`conflict`]).

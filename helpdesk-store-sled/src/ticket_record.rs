@@ -108,7 +108,7 @@ pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
 /// counter and its entry under its organization (which must exist), from `old`.
 pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxResult<()> {
     count_ticket(tx, Some(t), old)?;
-    crate::organizations::index_ticket(tx, Some(t), old)?;
+    crate::organization_record::index_ticket(tx, Some(t), old)?;
     if let Some(old) = old {
         for k in index_keys(old) {
             tx.del(tree::TICKET_IDX, k)?;

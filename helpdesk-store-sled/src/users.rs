@@ -16,7 +16,7 @@ use helpdesk_core::user::{User, UserQuery};
 use crate::effects::write_effects;
 use crate::groups::apply_staff_change;
 use crate::keys::{Key, trailing_id, tree};
-use crate::organizations::{check_organization, members_prefix, moved};
+use crate::organization_record::{check_organization, members_prefix, moved};
 use crate::{SledStore, Tx, TxResult, abort};
 
 pub(crate) const USER_COUNT: &[u8] = b"user_count";

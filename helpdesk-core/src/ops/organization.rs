@@ -122,8 +122,12 @@ impl Helpdesk {
 
     /// An organization: staff see any; a customer only their own (any other, `NotFound`).
     pub async fn get_organization(&self, p: &Principal, id: Uuid) -> Result<Organization> {
-        if !p.is_staff() && self.me(p).await?.organization_id != Some(id) {
-            return Err(Error::NotFound);
+        if !p.is_staff() {
+            // The caller's organization as the store holds it now (a change applies at once).
+            let caller = self.st().get_user(p.user_id()).await?;
+            if caller.and_then(|u| u.organization_id) != Some(id) {
+                return Err(Error::NotFound);
+            }
         }
         self.st().get_organization(id).await?.ok_or(Error::NotFound)
     }
