@@ -160,7 +160,7 @@ impl NameCursor {
         raw.extend_from_slice(self.id.as_bytes());
         raw.extend_from_slice(self.key.as_bytes());
         // Keys hold no NUL (the text rule), so the padding is told apart.
-        while raw.len() % 3 != 0 {
+        while !raw.len().is_multiple_of(3) {
             raw.push(0);
         }
         URL_SAFE_NO_PAD.encode(raw)
@@ -171,7 +171,7 @@ impl NameCursor {
     /// text nearest to it (invalid bytes and refused characters as U+FFFD).
     pub fn decode(s: &str) -> Result<Self> {
         let bad = || Error::invalid("cursor", "is not a valid cursor");
-        if s.len() < 24 || s.len() > Self::MAX_LEN || s.len() % 4 != 0 {
+        if s.len() < 24 || s.len() > Self::MAX_LEN || !s.len().is_multiple_of(4) {
             return Err(bad());
         }
         let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
