@@ -91,6 +91,29 @@ impl Helpdesk {
         }
     }
 
+    /// Writes a user read from the store and changed, but not in their organization
+    /// fields: an organization deleted since the read has cleared them in the store, and
+    /// the write keeps that rather than failing on the organization it no longer finds.
+    async fn write_user(&self, user: &mut User) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            match self
+                .written(self.st().update_user(user, &Effects::none()))
+                .await
+            {
+                Err(Error::Store(StoreError::NotFound))
+                    if user.organization_id.is_some() && tries < 3 =>
+                {
+                    tries += 1;
+                    let stored = self.st().get_user(user.id).await?.ok_or(Error::NotFound)?;
+                    user.organization_id = stored.organization_id;
+                    user.is_org_manager = stored.is_org_manager;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Invalid `organization_id` unless the organization exists.
     async fn check_organization_exists(&self, id: Option<Uuid>) -> Result<()> {
         match id {
@@ -164,7 +187,7 @@ impl Helpdesk {
             user.password_hash = Some(self.hash_password(password).await?);
         }
         user.updated_at = self.now();
-        self.st().update_user(&user, &Effects::none()).await?;
+        self.write_user(&mut user).await?;
         if patch.password.is_some() {
             self.st()
                 .revoke_user_sessions(user.id, p.session_id, self.now())
@@ -193,22 +216,24 @@ impl Helpdesk {
         }
         let before = Affiliation::of(&user);
         let after = before.change(user.role, patch.organization_id, patch.is_org_manager)?;
-        if after.organization_id != before.organization_id {
-            self.check_organization_exists(after.organization_id)
-                .await?;
-        }
         user.organization_id = after.organization_id;
         user.is_org_manager = after.is_org_manager;
         user.updated_at = self.now();
-        match self
-            .written(self.st().update_user(&user, &Effects::none()))
-            .await
-        {
-            // The user exists (read above): their organization was deleted meanwhile.
-            Err(Error::Store(StoreError::NotFound)) if user.organization_id.is_some() => {
-                return Err(no_such_organization());
+        if after.organization_id == before.organization_id {
+            self.write_user(&mut user).await?;
+        } else {
+            self.check_organization_exists(after.organization_id)
+                .await?;
+            match self
+                .written(self.st().update_user(&user, &Effects::none()))
+                .await
+            {
+                // The user exists (read above): the organization was deleted meanwhile.
+                Err(Error::Store(StoreError::NotFound)) if user.organization_id.is_some() => {
+                    return Err(no_such_organization());
+                }
+                other => other?,
             }
-            other => other?,
         }
         if role_before != user.role {
             // A role change may end what made them an assignee (customers have no
@@ -230,7 +255,7 @@ impl Helpdesk {
         let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
         user.password_hash = Some(self.hash_password(password).await?);
         user.updated_at = self.now();
-        self.st().update_user(&user, &Effects::none()).await?;
+        self.write_user(&mut user).await?;
         self.st()
             .revoke_user_sessions(user.id, None, self.now())
             .await?;
