@@ -171,6 +171,7 @@
 //! | conversations | `conversation.created`, `conversation.updated`, `conversation.member_added`, `conversation.member_removed` |
 //! | tickets | `ticket.created`, `ticket.updated` |
 //! | groups | `group.created`, `group.updated`, `group.deleted`, `group.member_added`, `group.member_updated`, `group.member_removed` |
+//! | organizations | `organization.created`, `organization.updated`, `organization.deleted` |
 //! | notifications | `notification.created` |
 //! | webhooks | `webhook.test` (to the endpoint under test only, never on a live stream) |
 //!
@@ -189,7 +190,8 @@
 //! #     "conversation.created", "conversation.updated", "conversation.member_added",
 //! #     "conversation.member_removed", "ticket.created", "ticket.updated", "group.created",
 //! #     "group.updated", "group.deleted", "group.member_added", "group.member_updated",
-//! #     "group.member_removed", "notification.created", "webhook.test",
+//! #     "group.member_removed", "organization.created", "organization.updated",
+//! #     "organization.deleted", "notification.created", "webhook.test",
 //! # ];
 //! # assert_eq!(EventKind::ALL.map(EventKind::as_str), listed, "the table above lists every kind");
 //! # let hd = Helpdesk::new(Arc::new(MemoryStore::new()), Config::for_tests());

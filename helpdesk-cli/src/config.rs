@@ -1,5 +1,5 @@
 //! Parsers for flag values: durations (`15m`, `30d`, `10s`), sizes (`25MiB`), proxy
-//! CIDRs and the webhook retry schedule.
+//! CIDRs, the webhook retry schedule and free-mail domains.
 
 use std::time::Duration;
 
@@ -32,6 +32,17 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     };
     n.checked_mul(mul)
         .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+/// Parses a free-mail domain: a DNS name, lowercased (`""`: none, so that an empty
+/// list can be given).
+pub fn parse_free_mail_domain(s: &str) -> Result<String, String> {
+    let d = s.trim().to_ascii_lowercase();
+    if d.is_empty() || helpdesk_core::organization::is_dns_name(&d) {
+        Ok(d)
+    } else {
+        Err(format!("`{s}` is not a domain like gmail.com"))
+    }
 }
 
 /// Parses a CIDR, or a single address (a /32 or /128).
@@ -68,5 +79,11 @@ mod tests {
         assert!(parse_proxy("127.0.0.1").is_ok());
         assert!(parse_proxy("nope").is_err());
         assert_eq!(parse_schedule("5s,5m").map(|s| s.len()), Ok(2));
+        assert_eq!(
+            parse_free_mail_domain(" Mail.Example "),
+            Ok("mail.example".into())
+        );
+        assert_eq!(parse_free_mail_domain(""), Ok(String::new()));
+        assert!(parse_free_mail_domain("not a domain").is_err());
     }
 }

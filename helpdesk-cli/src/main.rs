@@ -21,7 +21,9 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use helpdesk_core::{Config, Helpdesk};
 
-use crate::config::{parse_duration, parse_proxy, parse_schedule, parse_size};
+use crate::config::{
+    parse_duration, parse_free_mail_domain, parse_proxy, parse_schedule, parse_size,
+};
 
 /// Support ticketing: the server and its administration.
 #[derive(Parser, Debug)]
@@ -156,6 +158,17 @@ struct ServeArgs {
     /// (typing and presence across instances); one silent for three is gone.
     #[arg(long, env = "HELPDESK_INSTANCE_HEARTBEAT", default_value = "10s", value_parser = parse_duration)]
     instance_heartbeat: std::time::Duration,
+    /// An email domain whose users are no organization (repeatable; replaces the default
+    /// list: gmail.com, googlemail.com, outlook.com, hotmail.com, live.com, yahoo.com,
+    /// icloud.com, aol.com, proton.me, gmx.de, web.de). No organization may list one, and
+    /// it never places a new customer in one.
+    #[arg(
+        long = "free-mail-domain",
+        env = "HELPDESK_FREE_MAIL_DOMAINS",
+        value_delimiter = ',',
+        value_parser = parse_free_mail_domain
+    )]
+    free_mail_domains: Option<Vec<String>>,
     /// A proxy (CIDR) whose `X-Forwarded-For` entry names the client (repeatable).
     #[arg(long = "trusted-proxy", env = "HELPDESK_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
     trusted_proxies: Vec<ipnet::IpNet>,
@@ -265,6 +278,10 @@ async fn serve(store_spec: &str, args: ServeArgs) -> ServeResult {
             ..Default::default()
         },
         instance_heartbeat: args.instance_heartbeat,
+        free_mail_domains: match args.free_mail_domains {
+            Some(given) => given.into_iter().filter(|d| !d.is_empty()).collect(),
+            None => helpdesk_core::organization::default_free_mail_domains(),
+        },
         ..Config::default()
     };
     let hd = Helpdesk::new(st, config);
@@ -315,5 +332,33 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn free_mail(args: &[&str]) -> Option<Vec<String>> {
+        let mut argv = vec!["helpdesk", "serve"];
+        argv.extend(args);
+        match Cli::try_parse_from(argv).expect("parses").command {
+            Command::Serve(serve) => serve.free_mail_domains,
+            _ => unreachable!("a serve command"),
+        }
+    }
+
+    #[test]
+    fn free_mail_domains_replace_the_default_list() {
+        assert_eq!(
+            free_mail(&[
+                "--free-mail-domain",
+                "Mail.Example",
+                "--free-mail-domain",
+                "other.example"
+            ]),
+            Some(vec!["mail.example".into(), "other.example".into()])
+        );
+        assert!(
+            Cli::try_parse_from(["helpdesk", "serve", "--free-mail-domain", "no way"]).is_err()
+        );
+        if std::env::var_os("HELPDESK_FREE_MAIL_DOMAINS").is_none() {
+            assert_eq!(free_mail(&[]), None, "unset: the default list");
+        }
     }
 }

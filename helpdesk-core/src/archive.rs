@@ -35,6 +35,7 @@ use crate::group::{Group, Membership};
 use crate::kb::Article;
 use crate::message::Message;
 use crate::notification::Notification;
+use crate::organization::Organization;
 use crate::receipt::Participant;
 use crate::ticket::{Ticket, TicketEvent};
 use crate::user::User;
@@ -63,6 +64,8 @@ pub enum RecordKind {
     Counter,
     /// [`Group`], by id.
     Group,
+    /// [`Organization`], by id (before the users that belong to one).
+    Organization,
     /// [`User`], by id.
     User,
     /// [`Membership`], by (group, user).
@@ -99,10 +102,11 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 19] = [
+    pub const ALL: [RecordKind; 20] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
+        RecordKind::Organization,
         RecordKind::User,
         RecordKind::Membership,
         RecordKind::Session,
@@ -136,6 +140,7 @@ impl RecordKind {
             RecordKind::Setting => "setting",
             RecordKind::Counter => "counter",
             RecordKind::Group => "group",
+            RecordKind::Organization => "organization",
             RecordKind::User => "user",
             RecordKind::Membership => "membership",
             RecordKind::Session => "session",
@@ -211,6 +216,7 @@ pub enum Record {
     Setting(Setting),
     Counter(Counter),
     Group(Group),
+    Organization(Organization),
     User(User),
     Membership(Membership),
     Session(Session),
@@ -258,6 +264,7 @@ impl Record {
             Record::Setting(_) => RecordKind::Setting,
             Record::Counter(_) => RecordKind::Counter,
             Record::Group(_) => RecordKind::Group,
+            Record::Organization(_) => RecordKind::Organization,
             Record::User(_) => RecordKind::User,
             Record::Membership(_) => RecordKind::Membership,
             Record::Session(_) => RecordKind::Session,
@@ -284,6 +291,7 @@ impl Record {
             Record::Setting(s) => ArchiveKey::Name(s.key.clone()),
             Record::Counter(c) => ArchiveKey::Name(c.name.clone()),
             Record::Group(g) => ArchiveKey::Id(g.id),
+            Record::Organization(o) => ArchiveKey::Id(o.id),
             Record::User(u) => ArchiveKey::Id(u.id),
             Record::Membership(m) => ArchiveKey::Pair(m.group_id, m.user_id),
             Record::Session(s) => ArchiveKey::Id(s.id),

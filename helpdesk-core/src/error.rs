@@ -50,8 +50,11 @@ pub enum Conflict {
     Email,
     /// Another article has the slug.
     Slug,
-    /// Another group has the name (compared case-insensitively).
+    /// Another group, or another organization, has the name (compared
+    /// case-insensitively).
     Name,
+    /// Another organization lists one of the domains.
+    Domain,
     /// The record is still referred to (a group holding tickets).
     InUse,
     /// The default group cannot be deleted or lose its flag but to another group.
@@ -74,6 +77,7 @@ impl std::fmt::Display for Conflict {
             Conflict::Email => "email",
             Conflict::Slug => "slug",
             Conflict::Name => "name",
+            Conflict::Domain => "domain",
             Conflict::InUse => "in_use",
             Conflict::Default => "default",
             Conflict::Direct => "direct",
@@ -131,9 +135,12 @@ pub enum Error {
     /// The KB slug is taken.
     #[error("slug already taken")]
     SlugTaken,
-    /// The name is taken (a group's, compared case-insensitively).
+    /// The name is taken (a group's or an organization's, compared case-insensitively).
     #[error("name already taken")]
     NameTaken,
+    /// An email domain is listed by another organization.
+    #[error("domain taken: {0}")]
+    DomainTaken(String),
     /// The record is still in use (a group holding tickets).
     #[error("in use: {0}")]
     InUse(String),
@@ -214,6 +221,7 @@ impl Error {
             | Error::EmailTaken
             | Error::SlugTaken
             | Error::NameTaken
+            | Error::DomainTaken(_)
             | Error::InUse(_)
             | Error::InvalidTransition { .. }
             | Error::TicketClosed
@@ -241,6 +249,7 @@ impl Error {
             Error::EmailTaken => "email_taken",
             Error::SlugTaken => "slug_taken",
             Error::NameTaken => "name_taken",
+            Error::DomainTaken(_) => "domain_taken",
             Error::InUse(_) => "in_use",
             Error::InvalidTransition { .. } => "invalid_transition",
             Error::TicketClosed => "ticket_closed",

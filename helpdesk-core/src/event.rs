@@ -104,6 +104,15 @@ pub enum EventKind {
     /// `group.member_removed`: A member left a group: `{group_id, user_id, access}` (the level they had).
     #[serde(rename = "group.member_removed")]
     GroupMemberRemoved,
+    /// `organization.created`: An organization was created: `{organization}`.
+    #[serde(rename = "organization.created")]
+    OrganizationCreated,
+    /// `organization.updated`: An organization changed: `{organization}`.
+    #[serde(rename = "organization.updated")]
+    OrganizationUpdated,
+    /// `organization.deleted`: An organization was deleted (its users and tickets no longer name it): `{organization_id}`.
+    #[serde(rename = "organization.deleted")]
+    OrganizationDeleted,
     /// `notification.created`: A notification for its recipient: the notification itself (`{id, kind, title, body, data, read_at, created_at}`).
     #[serde(rename = "notification.created")]
     NotificationCreated,
@@ -114,7 +123,7 @@ pub enum EventKind {
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 22] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -132,12 +141,16 @@ impl EventKind {
         EventKind::GroupMemberAdded,
         EventKind::GroupMemberUpdated,
         EventKind::GroupMemberRemoved,
+        EventKind::OrganizationCreated,
+        EventKind::OrganizationUpdated,
+        EventKind::OrganizationDeleted,
         EventKind::NotificationCreated,
         EventKind::WebhookTest,
     ];
 
     /// The scope an API key needs to receive events of this kind (API-access.md):
-    /// `tickets:read` for `ticket.*` and `group.*`, `messages:read` for the others.
+    /// `tickets:read` for `ticket.*` and `group.*`, `users:read` for `organization.*`,
+    /// `messages:read` for the others.
     pub fn scope(self) -> Scope {
         match self {
             EventKind::TicketCreated
@@ -148,7 +161,9 @@ impl EventKind {
             | EventKind::GroupMemberAdded
             | EventKind::GroupMemberUpdated
             | EventKind::GroupMemberRemoved => Scope::TicketsRead,
-            // `organization.*` (when organizations emit events): `Scope::UsersRead`.
+            EventKind::OrganizationCreated
+            | EventKind::OrganizationUpdated
+            | EventKind::OrganizationDeleted => Scope::UsersRead,
             EventKind::MessageCreated
             | EventKind::MessageUpdated
             | EventKind::MessageDeleted
@@ -183,6 +198,9 @@ impl EventKind {
             EventKind::GroupMemberAdded => "group.member_added",
             EventKind::GroupMemberUpdated => "group.member_updated",
             EventKind::GroupMemberRemoved => "group.member_removed",
+            EventKind::OrganizationCreated => "organization.created",
+            EventKind::OrganizationUpdated => "organization.updated",
+            EventKind::OrganizationDeleted => "organization.deleted",
             EventKind::NotificationCreated => "notification.created",
             EventKind::WebhookTest => "webhook.test",
         }

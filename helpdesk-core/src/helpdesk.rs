@@ -43,6 +43,10 @@ pub struct Config {
     /// How often this instance tells the others sharing the store that it is alive; one
     /// silent for three heartbeats is gone, and its users offline (default 10 s).
     pub instance_heartbeat: std::time::Duration,
+    /// Email domains that no organization may list and that never place a new customer
+    /// in one (lowercase; default
+    /// [`DEFAULT_FREE_MAIL_DOMAINS`](crate::organization::DEFAULT_FREE_MAIL_DOMAINS)).
+    pub free_mail_domains: Vec<String>,
 }
 
 /// The default webhook retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -68,6 +72,7 @@ impl Default for Config {
             webhook_retry_schedule: default_retry_schedule(),
             limits: crate::limit::Limits::default(),
             instance_heartbeat: std::time::Duration::from_secs(10),
+            free_mail_domains: crate::organization::default_free_mail_domains(),
         }
     }
 }
@@ -88,6 +93,7 @@ impl std::fmt::Debug for Config {
             .field("webhook_retry_schedule", &self.webhook_retry_schedule)
             .field("limits", &self.limits)
             .field("instance_heartbeat", &self.instance_heartbeat)
+            .field("free_mail_domains", &self.free_mail_domains)
             .finish()
     }
 }

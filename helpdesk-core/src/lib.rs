@@ -75,7 +75,7 @@ pub use bytes;
 pub use chrono;
 pub use futures_util;
 pub use helpdesk::{Config, Helpdesk, default_retry_schedule};
-pub use page::{Cursor, Page, PageRequest};
+pub use page::{Cursor, NameCursor, Page, PageRequest};
 pub use principal::{Principal, Role};
 pub use serde_json;
 pub use uuid;

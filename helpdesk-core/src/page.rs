@@ -1,4 +1,6 @@
-//! Cursor pagination: `Page<T>`, list limits and the opaque keyset cursor.
+//! Cursor pagination: `Page<T>`, list limits and the opaque keyset cursors: [`Cursor`]
+//! for lists ordered by a number (a time, a rank, a seq), [`NameCursor`] for lists
+//! ordered by a name.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,23 +23,38 @@ pub struct PageRequest {
     pub limit: Option<usize>,
 }
 
-/// One page of a list.
+/// One page of a list; `C` is the list's cursor ([`Cursor`], or [`NameCursor`] for
+/// lists ordered by name).
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Page<T> {
+pub struct Page<T, C = Cursor> {
     /// The items of this page.
     pub items: Vec<T>,
     /// Where the next page starts, `None` at the end.
-    pub next_cursor: Option<Cursor>,
+    pub next_cursor: Option<C>,
 }
 
-impl<T> Page<T> {
+impl<T, C> Page<T, C> {
     /// Maps the items.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U, C> {
         Page {
             items: self.items.into_iter().map(f).collect(),
             next_cursor: self.next_cursor,
         }
     }
+    /// A page built from up to `limit + 1` sorted items: the extra item, if present, only
+    /// tells that there is more, and the cursor points after the last kept item.
+    pub fn from_overfetch(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> C) -> Self {
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(key)
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
+}
+
+impl<T> Page<T> {
     /// A page of a whole list held in memory (a list the store hands over whole): the
     /// items after `cursor` in `(key, id)` order, at most `limit` (default 50,
     /// 1..=200), with the same walk guarantees as the store-backed lists.
@@ -57,17 +74,6 @@ impl<T> Page<T> {
             .take(limit + 1)
             .collect();
         Ok(Page::from_overfetch(after, limit, key))
-    }
-    /// A page built from up to `limit + 1` sorted items: the extra item, if present, only
-    /// tells that there is more, and the cursor points after the last kept item.
-    pub fn from_overfetch(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> Cursor) -> Self {
-        let next_cursor = if items.len() > limit {
-            items.truncate(limit);
-            items.last().map(key)
-        } else {
-            None
-        };
-        Page { items, next_cursor }
     }
 }
 
@@ -121,6 +127,84 @@ impl std::fmt::Display for Cursor {
     }
 }
 
+/// A keyset position in a list ordered by a name: the last item's name key (e.g. its
+/// lowercased name, [`crate::group::name_key`]) and its id as tie-breaker.
+///
+/// The string form is opaque, like [`Cursor`]'s: unpadded base64url of the id, the key
+/// and NUL bytes up to a multiple of three bytes, so it is whole groups of four
+/// characters (24 to [`NameCursor::MAX_LEN`]). Every such string is a position in the
+/// list's order, one that no page handed out too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NameCursor {
+    /// The name key of the last item seen.
+    pub key: String,
+    /// Its id.
+    pub id: Uuid,
+}
+
+impl NameCursor {
+    /// The longest string form, in characters (a key of up to 3,000 bytes; a name key
+    /// of 200 characters takes at most 2,400).
+    pub const MAX_LEN: usize = 4096;
+
+    /// A cursor after `(key, id)`.
+    pub fn new(key: impl Into<String>, id: Uuid) -> Self {
+        NameCursor {
+            key: key.into(),
+            id,
+        }
+    }
+    /// The opaque string form.
+    pub fn encode(&self) -> String {
+        let mut raw = Vec::with_capacity(18 + self.key.len());
+        raw.extend_from_slice(self.id.as_bytes());
+        raw.extend_from_slice(self.key.as_bytes());
+        // Keys hold no NUL (the text rule), so the padding is told apart.
+        while !raw.len().is_multiple_of(3) {
+            raw.push(0);
+        }
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+    /// Parses the opaque string form; anything but whole groups of four base64url
+    /// characters, 24 to [`NameCursor::MAX_LEN`] of them, is a validation error on
+    /// `cursor`. A key that is not text (bytes no page would hand out) is read as the
+    /// text nearest to it (invalid bytes and refused characters as U+FFFD).
+    pub fn decode(s: &str) -> Result<Self> {
+        let bad = || Error::invalid("cursor", "is not a valid cursor");
+        if s.len() < 24 || s.len() > Self::MAX_LEN || !s.len().is_multiple_of(4) {
+            return Err(bad());
+        }
+        let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        let id = Uuid::from_slice(raw.get(..16).ok_or_else(bad)?).map_err(|_| bad())?;
+        let mut key_bytes = &raw[16..];
+        while let [rest @ .., 0] = key_bytes {
+            key_bytes = rest;
+        }
+        let key = String::from_utf8_lossy(key_bytes)
+            .chars()
+            .map(|c| {
+                if crate::text::is_allowed(c) {
+                    c
+                } else {
+                    char::REPLACEMENT_CHARACTER
+                }
+            })
+            .collect();
+        Ok(NameCursor { key, id })
+    }
+    /// True when `(key, id)` comes after this cursor in ascending order (keys compared
+    /// as strings: byte order, which is code point order).
+    pub fn is_before(&self, key: &str, id: Uuid) -> bool {
+        (key, id) > (self.key.as_str(), self.id)
+    }
+}
+
+impl std::fmt::Display for NameCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.encode())
+    }
+}
+
 /// Checks a requested page size: `None` gives the default; 1..=200 is allowed.
 pub fn limit(requested: Option<usize>) -> Result<usize> {
     match requested {
@@ -140,6 +224,44 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(Cursor::decode("nope").is_err());
         assert!(Cursor::decode("").is_err());
+    }
+
+    #[test]
+    fn name_cursor_round_trips_and_rejects_garbage() {
+        for key in [
+            "acme, inc. — überall",
+            "",
+            "a",
+            "ab",
+            "abc",
+            &"é".repeat(1000),
+        ] {
+            let c = NameCursor::new(key, Uuid::now_v7());
+            let s = c.encode();
+            assert_eq!(s.len() % 4, 0, "{s}");
+            assert!(s.len() <= NameCursor::MAX_LEN);
+            assert_eq!(NameCursor::decode(&s).unwrap(), c);
+            assert_eq!(c.to_string(), s);
+        }
+        for bad in [
+            "nope",
+            "",
+            "AAAA",
+            &"A".repeat(25),
+            &"A".repeat(4100),
+            &"*".repeat(24),
+        ] {
+            assert!(NameCursor::decode(bad).is_err(), "{bad}");
+        }
+        // Any whole groups are a position: bytes that are not text read as U+FFFD.
+        let c = NameCursor::decode(&format!("{}_w", "A".repeat(22))).unwrap();
+        // The key bytes are 0x0f (a control character) and 0xf0 (not UTF-8).
+        assert_eq!((c.id, c.key.as_str()), (Uuid::nil(), "\u{fffd}\u{fffd}"));
+        let c = NameCursor::new("acme", Uuid::nil());
+        assert!(c.is_before("b", Uuid::nil()));
+        assert!(!c.is_before("acm", Uuid::max()));
+        assert!(c.is_before(&c.key, Uuid::max()));
+        assert!(!c.is_before(&c.key, Uuid::nil()));
     }
 
     #[test]

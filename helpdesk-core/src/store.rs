@@ -36,6 +36,7 @@ use crate::group::{Group, Membership};
 use crate::kb::{Article, ArticleQuery, SearchHit, SearchQuery, TagCount};
 use crate::message::{Message, MessageAppend, MessageRange};
 use crate::notification::Notification;
+use crate::organization::{Organization, OrganizationQuery};
 use crate::page::Cursor;
 use crate::receipt::Participant;
 use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
@@ -119,13 +120,16 @@ pub trait MetaStore: Send + Sync {
 /// the user write and, like it, write no event of their own (a store set up with its
 /// first admin stays empty for an import); `group.member_*` events come from
 /// [`GroupStore`]'s membership operations.
+///
+/// A user's `organization_id` must name an existing organization, checked in the same
+/// operation (one deleted meanwhile: `NotFound`).
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// Inserts a user (and their default-group membership, see above). Email taken:
-    /// `Conflict::Email`.
+    /// `Conflict::Email`; organization missing: `NotFound`.
     async fn insert_user(&self, user: &User, fx: &Effects) -> StoreResult<()>;
-    /// Replaces a user (and changes memberships, see above). `NotFound` if absent; email
-    /// taken by another: `Conflict::Email`.
+    /// Replaces a user (and changes memberships, see above). `NotFound` if absent or if
+    /// their organization is; email taken by another: `Conflict::Email`.
     async fn update_user(&self, user: &User, fx: &Effects) -> StoreResult<()>;
     /// A user by id.
     async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>>;
@@ -261,6 +265,32 @@ pub trait GroupStore: Send + Sync {
     async fn user_memberships(&self, user_id: Uuid) -> StoreResult<Vec<Membership>>;
 }
 
+/// Organizations of customers. Names are unique by [`crate::group::name_key`]
+/// (`Conflict::Name`), and a domain is listed by one organization at most
+/// (`Conflict::Domain`), both checked in the writing operation.
+#[async_trait]
+pub trait OrganizationStore: Send + Sync {
+    /// Inserts an organization. Its name taken: `Conflict::Name`; one of its domains
+    /// listed by another: `Conflict::Domain` (the name is checked first).
+    async fn insert_organization(&self, org: &Organization, fx: &Effects) -> StoreResult<()>;
+    /// Replaces an organization's name, domains and sharing rule. `NotFound` if absent;
+    /// then the conflicts of [`OrganizationStore::insert_organization`], with others.
+    async fn update_organization(&self, org: &Organization, fx: &Effects) -> StoreResult<()>;
+    /// Deletes an organization (`NotFound` if absent). In the same operation, every user
+    /// naming it loses it and the manager flag, and every ticket naming it loses it (its
+    /// `version` moves on, `updated_at` stays), those written meanwhile included.
+    async fn delete_organization(&self, id: Uuid, fx: &Effects) -> StoreResult<()>;
+    /// An organization by id.
+    async fn get_organization(&self, id: Uuid) -> StoreResult<Option<Organization>>;
+    /// The organization listing exactly this (lowercase) domain.
+    async fn organization_by_domain(&self, domain: &str) -> StoreResult<Option<Organization>>;
+    /// Organizations matching [`OrganizationQuery::matches`] after its cursor
+    /// ([`OrganizationQuery::after_cursor`]), by `(name key, id)` ascending (keys compared
+    /// as strings: code point order), up to `limit + 1`.
+    async fn list_organizations(&self, query: &OrganizationQuery)
+    -> StoreResult<Vec<Organization>>;
+}
+
 /// A change to the members of a ticket's conversation made with the ticket's update
 /// ([`TicketStore::update_ticket`]): a new assignee or CC joins, a removed CC leaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -303,7 +333,8 @@ pub struct AttemptWindow {
     pub limit: usize,
 }
 
-/// Tickets and their timelines.
+/// Tickets and their timelines. A ticket's `organization_id` must name an existing
+/// organization, checked in the writing operation (one deleted meanwhile: `NotFound`).
 #[async_trait]
 pub trait TicketStore: Send + Sync {
     /// Creates a ticket with the next number (1, 2, 3, ...: never reused, no gaps under
@@ -650,6 +681,7 @@ pub trait Store:
     + UserStore
     + ApiKeyStore
     + GroupStore
+    + OrganizationStore
     + TicketStore
     + ConversationStore
     + NotificationStore
@@ -668,6 +700,7 @@ impl<T> Store for T where
         + UserStore
         + ApiKeyStore
         + GroupStore
+        + OrganizationStore
         + TicketStore
         + ConversationStore
         + NotificationStore

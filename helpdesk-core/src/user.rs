@@ -48,6 +48,8 @@ pub struct UserQuery {
     pub role: Option<Role>,
     /// Case-insensitive substring of name or email.
     pub q: Option<String>,
+    /// Only members of this organization.
+    pub organization_id: Option<Uuid>,
     /// Continue after this position (key: `created_at` in microseconds).
     pub cursor: Option<Cursor>,
     /// Page size.
@@ -70,6 +72,11 @@ pub struct NewUser {
     pub password: Option<String>,
     /// A service account ([`User::is_service`]): an agent or admin without a password.
     pub is_service: bool,
+    /// The customer's organization; `None`: the one listing their email's domain, if
+    /// any (see [`crate::organization`]).
+    pub organization_id: Option<Uuid>,
+    /// A manager of that organization (needs `organization_id`).
+    pub is_org_manager: bool,
 }
 
 impl NewUser {
@@ -91,6 +98,8 @@ impl NewUser {
             role,
             password: None,
             is_service: false,
+            organization_id: None,
+            is_org_manager: false,
         }
     }
     /// A service account: staff (`role` agent or admin) that cannot log in and acts only
@@ -123,6 +132,11 @@ pub struct UserPatch {
     pub role: Option<Role>,
     /// Activate or deactivate.
     pub is_active: Option<bool>,
+    /// Join an organization (`Some(Some(id))`) or leave it (`Some(None)`); customers
+    /// only.
+    pub organization_id: Option<Option<Uuid>>,
+    /// Make or unmake a manager of the organization.
+    pub is_org_manager: Option<bool>,
 }
 
 /// Lowercases and trims an email.
@@ -166,6 +180,8 @@ pub struct UserFilter {
     pub role: Option<Role>,
     /// Case-insensitive substring of name or email.
     pub q: Option<String>,
+    /// Only members of this organization.
+    pub organization_id: Option<Uuid>,
     /// Continue after this position.
     pub cursor: Option<Cursor>,
     /// Page size (default 50, 1..=200).

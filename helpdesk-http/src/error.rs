@@ -219,9 +219,10 @@ impl From<Error> for ApiError {
         let detail = match &e {
             Error::Unauthorized => "missing or invalid credentials".to_string(),
             Error::TokenExpired => "the access token has expired".to_string(),
-            Error::Forbidden(reason) | Error::Conflict(reason) | Error::InUse(reason) => {
-                reason.clone()
-            }
+            Error::Forbidden(reason)
+            | Error::Conflict(reason)
+            | Error::InUse(reason)
+            | Error::DomainTaken(reason) => reason.clone(),
             Error::NotFound | Error::Store(StoreError::NotFound) => "no such resource".to_string(),
             Error::EmailTaken => "the email address is taken".to_string(),
             Error::SlugTaken => "the slug is taken".to_string(),
@@ -286,5 +287,10 @@ mod tests {
             (StatusCode::CONFLICT, "in_use")
         );
         assert_eq!(in_use.detail, "the group holds tickets");
+        let domain = ApiError::from(Error::DomainTaken("acme.com is listed".into()));
+        assert_eq!(
+            (domain.status, domain.code, domain.detail.as_str()),
+            (StatusCode::CONFLICT, "domain_taken", "acme.com is listed")
+        );
     }
 }

@@ -6,7 +6,7 @@ use helpdesk_core::group::{Access, GroupAccess, GroupJson, group_json};
 use helpdesk_core::scope::Scopes;
 use helpdesk_core::user::User;
 use helpdesk_core::wire::{Each, Ts};
-use helpdesk_core::{Cursor, Page, Principal, Role};
+use helpdesk_core::{Page, Principal, Role};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -21,6 +21,11 @@ pub struct UserJson<'a> {
     role: Role,
     #[serde(skip_serializing_if = "Option::is_none")]
     is_active: Option<bool>,
+    /// Shown where `email` is; `null` when the user belongs to none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    organization_id: Option<Option<Uuid>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    is_org_manager: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     is_service: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,6 +42,8 @@ pub fn user_json<'a>(u: &'a User, viewer: &Principal) -> UserJson<'a> {
         role: u.role,
         is_active: whole.then_some(u.is_active),
         is_service: whole.then_some(u.is_service),
+        organization_id: whole.then_some(u.organization_id),
+        is_org_manager: whole.then_some(u.is_org_manager),
         created_at: whole.then_some(Ts(u.created_at)),
     }
 }
@@ -64,15 +71,16 @@ pub struct PageJson<I> {
     next_cursor: Option<String>,
 }
 
-/// A cursor page, each item rendered by `f`.
-pub fn page_json<'a, T, W, F>(page: &'a Page<T>, f: F) -> PageJson<Each<'a, T, F>>
+/// A cursor page, each item rendered by `f`; the cursor in its opaque string form.
+pub fn page_json<'a, T, C, W, F>(page: &'a Page<T, C>, f: F) -> PageJson<Each<'a, T, F>>
 where
+    C: std::fmt::Display,
     F: Fn(&'a T) -> W,
     W: Serialize,
 {
     PageJson {
         items: Each(&page.items, f),
-        next_cursor: page.next_cursor.as_ref().map(Cursor::encode),
+        next_cursor: page.next_cursor.as_ref().map(ToString::to_string),
     }
 }
 

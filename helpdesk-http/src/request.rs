@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 use helpdesk_core::scope::Scopes;
-use helpdesk_core::{Cursor, Principal};
+use helpdesk_core::{Cursor, NameCursor, Principal};
 use http::header;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Limited};
@@ -327,6 +327,15 @@ impl Query {
         match self.get("cursor") {
             None => Ok(None),
             Some(v) => Cursor::decode(v)
+                .map(Some)
+                .map_err(|_| ApiError::invalid_query("cursor", "is not a valid cursor")),
+        }
+    }
+    /// `cursor` of a list ordered by name (400 `invalid_query` when malformed).
+    pub fn name_cursor(&self) -> ApiResult<Option<NameCursor>> {
+        match self.get("cursor") {
+            None => Ok(None),
+            Some(v) => NameCursor::decode(v)
                 .map(Some)
                 .map_err(|_| ApiError::invalid_query("cursor", "is not a valid cursor")),
         }

@@ -62,10 +62,6 @@ impl Route {
 /// keys), which the library refuses with 403 `forbidden`. Token-free reads (the
 /// published KB) treat a key without their scope as no token at all, so they never
 /// answer `insufficient_scope`.
-///
-/// Routes of the access wave that this table does not list yet: organizations (`GET`:
-/// [`USERS_READ`](need::USERS_READ), writes: [`ADMIN`](need::ADMIN)), a ticket's CC and
-/// followers (both ways: [`TICKETS_WRITE`](need::TICKETS_WRITE)).
 pub mod need {
     use helpdesk_core::scope::Scope::*;
     use helpdesk_core::scope::Scopes;
@@ -245,6 +241,22 @@ impl Router {
             vec![
                 (M::PUT, ADMIN, h(groups::put_member)),
                 (M::DELETE, ADMIN, h(groups::remove_member)),
+            ],
+        );
+
+        r.add(
+            "/organizations",
+            vec![
+                (M::GET, USERS_READ, h(organizations::list)),
+                (M::POST, ADMIN, h(organizations::create)),
+            ],
+        );
+        r.add(
+            "/organizations/{id}",
+            vec![
+                (M::GET, USERS_READ, h(organizations::get)),
+                (M::PATCH, ADMIN, h(organizations::update)),
+                (M::DELETE, ADMIN, h(organizations::delete)),
             ],
         );
 

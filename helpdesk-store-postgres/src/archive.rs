@@ -27,8 +27,8 @@ use crate::PostgresStore;
 use crate::error::SqlxResultExt;
 use crate::rows::{
     ApiKeyRow, ArticleRow, AttachmentRow, ConversationRow, DeliveryRow, EventRow, GroupRow,
-    MembershipRow, MessageRow, NotificationRow, ParticipantRow, SessionRow, TicketEventRow,
-    TicketRow, UserRow, WebhookRow, corrupt, decode, i, micros,
+    MembershipRow, MessageRow, NotificationRow, OrganizationRow, ParticipantRow, SessionRow,
+    TicketEventRow, TicketRow, UserRow, WebhookRow, corrupt, decode, i, micros,
 };
 
 /// Where a kind lives: table, selected columns, key columns, decoder.
@@ -141,6 +141,9 @@ fn source(kind: RecordKind) -> Source {
             decode: |r| decode::<BlobChunkRow, _>(r).map(Record::BlobChunk),
         },
         RecordKind::Group => src!("groups", GroupRow, ["id"], Group),
+        RecordKind::Organization => {
+            src!("organizations", OrganizationRow, ["id"], Organization)
+        }
         RecordKind::User => src!("users", UserRow, ["id"], User),
         RecordKind::Membership => src!(
             "group_members",
@@ -282,6 +285,9 @@ impl ArchiveStore for PostgresStore {
                     }
                     Record::Counter(c) => set_counter(conn, c).await?,
                     Record::Group(g) => crate::groups::import_group(conn, g).await?,
+                    Record::Organization(o) => {
+                        crate::organizations::insert_organization_rows(conn, o).await?
+                    }
                     Record::User(u) => crate::users::insert_user_row(conn, u).await?,
                     Record::Membership(m) => crate::groups::import_membership(conn, m).await?,
                     Record::Session(s) => crate::users::insert_session_row(conn, s).await?,

@@ -45,7 +45,8 @@ fn conflict_of(constraint: Option<&str>) -> Conflict {
         // A second user with the same id counts as the same account: `Email` too.
         Some("users_email_key" | "users_pkey") => Conflict::Email,
         Some("articles_slug") => Conflict::Slug,
-        Some("groups_name") => Conflict::Name,
+        Some("groups_name" | "organizations_name_key") => Conflict::Name,
+        Some("organization_domains_pkey") => Conflict::Domain,
         Some("conversations_direct_key") => Conflict::Direct,
         _ => Conflict::Unique,
     }

@@ -42,6 +42,7 @@ mod groups;
 mod kb;
 mod meta;
 mod notifications;
+mod organizations;
 mod rows;
 pub mod testing;
 mod ticket_record;

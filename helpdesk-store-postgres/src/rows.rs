@@ -16,6 +16,7 @@ use helpdesk_core::group::{Group, Membership};
 use helpdesk_core::kb::Article;
 use helpdesk_core::message::Message;
 use helpdesk_core::notification::{Notification, NotificationData};
+use helpdesk_core::organization::Organization;
 use helpdesk_core::receipt::{Mark, Participant};
 use helpdesk_core::store::StoreResult;
 use helpdesk_core::ticket::{Priority, Ticket, TicketEvent};
@@ -318,6 +319,32 @@ impl TryFrom<GroupRow> for Group {
             name: r.name,
             description: r.description,
             is_default: r.is_default,
+            created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct OrganizationRow {
+    id: Uuid,
+    name: String,
+    domains: Vec<String>,
+    sharing: String,
+    created_at: DateTime<Utc>,
+}
+
+impl OrganizationRow {
+    pub(crate) const COLS: &str = "id, name, domains, sharing, created_at";
+}
+
+impl TryFrom<OrganizationRow> for Organization {
+    type Error = StoreError;
+    fn try_from(r: OrganizationRow) -> StoreResult<Organization> {
+        Ok(Organization {
+            id: r.id,
+            name: r.name,
+            domains: r.domains,
+            sharing: parse(&r.sharing, "sharing")?,
             created_at: r.created_at,
         })
     }

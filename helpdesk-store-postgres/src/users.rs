@@ -128,6 +128,9 @@ impl UserStore for PostgresStore {
         if let Some(role) = query.role {
             q.push(" AND role = ").push_bind(role.as_str());
         }
+        if let Some(org) = query.organization_id {
+            q.push(" AND organization_id = ").push_bind(org);
+        }
         if let Some(text) = &query.q {
             q.push(" AND (strpos(lower(name), lower(")
                 .push_bind(text.clone())

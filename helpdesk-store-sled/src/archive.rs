@@ -33,6 +33,7 @@ fn tree_of(kind: RecordKind) -> usize {
         RecordKind::Setting | RecordKind::Counter | RecordKind::Webhook => tree::META,
         RecordKind::User => tree::USERS,
         RecordKind::Group => tree::GROUPS,
+        RecordKind::Organization => tree::ORGS,
         RecordKind::Membership => tree::GROUP_MEMBERS,
         RecordKind::Session => tree::SESSIONS,
         RecordKind::ApiKey => tree::API_KEYS,
@@ -59,6 +60,7 @@ fn key_of(r: &Record) -> Vec<u8> {
         | Record::Webhook(_)
         | Record::Membership(_) => Vec::new(),
         Record::Group(g) => g.id.as_bytes().to_vec(),
+        Record::Organization(o) => o.id.as_bytes().to_vec(),
         Record::Setting(s) => setting_key(&s.key),
         Record::User(u) => u.id.as_bytes().to_vec(),
         Record::Session(s) => s.id.as_bytes().to_vec(),
@@ -99,6 +101,7 @@ fn decode_record(kind: RecordKind, k: &[u8], v: &[u8]) -> StoreResult<Record> {
         }
         RecordKind::User => Record::User(decode(v, what)?),
         RecordKind::Group => Record::Group(decode(v, what)?),
+        RecordKind::Organization => Record::Organization(decode(v, what)?),
         RecordKind::Session => Record::Session(decode(v, what)?),
         RecordKind::ApiKey => Record::ApiKey(decode(v, what)?),
         RecordKind::Conversation => Record::Conversation(decode(v, what)?),
@@ -226,6 +229,7 @@ fn import_one(tx: &Tx<'_>, r: &Record) -> TxResult<()> {
             return abort(StoreError::Corrupt(format!("unknown counter `{}`", c.name)));
         }
         Record::Group(g) => crate::groups::import_group(tx, g)?,
+        Record::Organization(o) => crate::organizations::put_organization(tx, o, None)?,
         Record::Membership(m) => {
             crate::groups::put_member(tx, m)?;
         }

@@ -14,7 +14,8 @@ pub(crate) mod tree {
     pub const USERS: usize = 1;
     /// email → user id.
     pub const USER_EMAILS: usize = 2;
-    /// `c|created|id`, `r|role|created|id`, `S|id` (active staff).
+    /// `c|created|id`, `r|role|created|id`, `o|organization|created|id`, `S|id`
+    /// (active staff).
     pub const USER_IDX: usize = 3;
     /// session id → Session.
     pub const SESSIONS: usize = 4;
@@ -96,8 +97,20 @@ pub(crate) mod tree {
     /// user id → the ids of the user's API keys (one record, at most 50, read inside
     /// transactions: the per-user limit is counted there).
     pub const USER_API_KEYS: usize = 42;
+    /// organization id → Organization.
+    pub const ORGS: usize = 43;
+    /// lowercased organization name → organization id: unique names, and the list
+    /// order (names are unique, so the name alone orders them).
+    pub const ORG_NAMES: usize = 44;
+    /// domain → the id of the organization listing it.
+    pub const ORG_DOMAINS: usize = 45;
+    /// `organization|ticket` → (): the tickets naming an organization.
+    pub const ORG_TICKETS: usize = 46;
+    /// organization id → a counter that moves whenever a user or ticket starts or stops
+    /// naming it (so deleting it checks that what it read is still all).
+    pub const ORG_VERSIONS: usize = 47;
     /// How many trees.
-    pub const COUNT: usize = 43;
+    pub const COUNT: usize = 48;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -145,6 +158,11 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "api_keys",
     "api_key_hashes",
     "user_api_keys",
+    "organizations",
+    "organization_names",
+    "organization_domains",
+    "organization_tickets",
+    "organization_versions",
 ];
 
 /// A key built from parts.

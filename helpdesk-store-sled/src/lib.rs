@@ -68,6 +68,8 @@ mod kb;
 mod keys;
 mod meta;
 mod notifications;
+mod organization_record;
+mod organizations;
 mod ticket_record;
 mod tickets;
 mod users;

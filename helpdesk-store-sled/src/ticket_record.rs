@@ -126,10 +126,11 @@ pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
     vec![Key::new().tag(b'a')]
 }
 
-/// Writes a ticket and moves its index entries, and its count in its group's ticket
-/// counter, from `old`.
+/// Writes a ticket and moves its index entries, its count in its group's ticket
+/// counter and its entry under its organization (which must exist), from `old`.
 pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxResult<()> {
     count_ticket(tx, Some(t), old)?;
+    crate::organization_record::index_ticket(tx, Some(t), old)?;
     if let Some(old) = old {
         for k in index_keys(old) {
             tx.del(tree::TICKET_IDX, k)?;

@@ -16,6 +16,7 @@ use helpdesk_core::user::{User, UserQuery};
 use crate::effects::write_effects;
 use crate::groups::apply_staff_change;
 use crate::keys::{Key, trailing_id, tree};
+use crate::organization_record::{check_organization, members_prefix, moved};
 use crate::{SledStore, Tx, TxResult, abort};
 
 pub(crate) const USER_COUNT: &[u8] = b"user_count";
@@ -37,13 +38,20 @@ fn index_keys(u: &User) -> Vec<Key> {
             .micros(u.created_at)
             .id(u.id),
     ];
+    if let Some(org) = u.organization_id {
+        keys.push(members_prefix(org).micros(u.created_at).id(u.id));
+    }
     if u.is_active && u.role.is_staff() {
         keys.push(Key::new().tag(b'S').id(u.id));
     }
     keys
 }
 
+/// Writes a user and moves their index entries from `old`. The organization they name
+/// must exist.
 pub(crate) fn put_user(tx: &Tx<'_>, u: &User, old: Option<&User>) -> TxResult<()> {
+    check_organization(tx, u.organization_id)?;
+    moved(tx, old.and_then(|o| o.organization_id), u.organization_id)?;
     if let Some(old) = old {
         for k in index_keys(old) {
             tx.del(tree::USER_IDX, k)?;
@@ -133,9 +141,10 @@ impl UserStore for SledStore {
     }
 
     async fn list_users(&self, q: &UserQuery) -> StoreResult<Vec<User>> {
-        let prefix = match q.role {
-            Some(r) => Key::new().tag(b'r').tag(role_byte(r)),
-            None => Key::new().tag(b'c'),
+        let prefix = match (q.organization_id, q.role) {
+            (Some(org), _) => members_prefix(org),
+            (None, Some(r)) => Key::new().tag(b'r').tag(role_byte(r)),
+            (None, None) => Key::new().tag(b'c'),
         };
         let after = q.cursor.map(|c| prefix.clone().i64(c.key).id(c.id));
         let needle = q.q.as_ref().map(|s| s.to_lowercase());
@@ -152,6 +161,8 @@ impl UserStore for SledStore {
             |k, u: &User| {
                 prefix.clone().micros(u.created_at).id(u.id).bytes() == k
                     && q.role.is_none_or(|r| r == u.role)
+                    && q.organization_id
+                        .is_none_or(|o| u.organization_id == Some(o))
                     && needle.as_ref().is_none_or(|n| {
                         u.name.to_lowercase().contains(n) || u.email.to_lowercase().contains(n)
                     })

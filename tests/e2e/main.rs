@@ -12,6 +12,7 @@ mod errors;
 mod groups;
 mod mount;
 mod ops;
+mod organizations;
 mod shapes;
 mod socketio;
 mod tickets;

@@ -103,6 +103,7 @@ impl Admin for Local {
                     q: q.clone(),
                     cursor: c,
                     limit: Some(PAGE),
+                    ..Default::default()
                 },
             )
         })

@@ -643,6 +643,10 @@ struct UserWire {
     name: String,
     role: Role,
     is_active: bool,
+    #[serde(default)]
+    organization_id: Option<Uuid>,
+    #[serde(default)]
+    is_org_manager: bool,
     created_at: DateTime<Utc>,
 }
 
@@ -655,8 +659,8 @@ impl From<UserWire> for User {
             role: u.role,
             is_active: u.is_active,
             password_hash: None,
-            organization_id: None,
-            is_org_manager: false,
+            organization_id: u.organization_id,
+            is_org_manager: u.is_org_manager,
             is_service: false,
             created_at: u.created_at,
             updated_at: u.created_at,

@@ -44,10 +44,15 @@ impl Helpdesk {
         let Some(user) = self.st().get_user(user_id).await? else {
             return Ok(None);
         };
-        let Some(_org_id) = user.organization_id.filter(|_| user.is_active) else {
+        let Some(org_id) = user.organization_id.filter(|_| user.is_active) else {
             return Ok(None);
         };
-        Ok(None) // MERGE-ORGS: the organization's sharing decides
+        Ok(self
+            .st()
+            .get_organization(org_id)
+            .await?
+            .filter(|o| o.sharing.shows_to(user.is_org_manager))
+            .map(|o| o.id))
     }
 
     /// The customers who see `t` now: its requester, its CCs and, when its
@@ -55,8 +60,35 @@ impl Helpdesk {
     pub(crate) async fn ticket_customers(&self, t: &Ticket) -> Result<Vec<Uuid>> {
         let mut users = vec![t.requester_id];
         users.extend(&t.cc);
-        // MERGE-ORGS: the organization's colleagues
-        Ok(users)
+        let Some(org) = t.organization_id else {
+            return Ok(users);
+        };
+        let sharing = match self.st().get_organization(org).await? {
+            Some(o) if o.sharing != crate::organization::Sharing::None => o.sharing,
+            _ => return Ok(users),
+        };
+        let mut query = crate::user::UserQuery {
+            organization_id: Some(org),
+            limit: 500,
+            ..Default::default()
+        };
+        loop {
+            let mut page = self.st().list_users(&query).await?;
+            let more = page.len() > query.limit;
+            page.truncate(query.limit);
+            query.cursor = page
+                .last()
+                .filter(|_| more)
+                .map(|u| crate::page::Cursor::new(u.created_at.timestamp_micros(), u.id));
+            users.extend(
+                page.iter()
+                    .filter(|u| u.is_active && sharing.shows_to(u.is_org_manager))
+                    .map(|u| u.id),
+            );
+            if query.cursor.is_none() {
+                return Ok(users);
+            }
+        }
     }
 
     /// The tickets customer `p` sees, as a list query's scope.

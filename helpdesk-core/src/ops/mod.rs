@@ -18,6 +18,7 @@ mod kb;
 mod limit;
 mod message;
 mod notification;
+mod organization;
 mod receipt;
 pub(crate) mod ticket;
 mod user;

@@ -3,8 +3,9 @@
 
 use crate::Helpdesk;
 use crate::error::Conflict;
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, FieldError, Result, StoreError};
 use crate::event::Effects;
+use crate::organization::Affiliation;
 use crate::page::Cursor;
 use crate::page::{Page, limit};
 use crate::principal::Principal;
@@ -19,11 +20,18 @@ const SERVICE_PASSWORD: &str = "a service account has no password: it acts throu
 
 impl Helpdesk {
     /// Creates a user. Admins (and the system) may create any role. A service account
-    /// is an agent or admin without a password.
+    /// is an agent or admin without a password. A customer given no organization joins,
+    /// as a non-manager, the one listing exactly their email's domain, if any (never by
+    /// a free-mail domain); only customers belong to one.
     pub async fn create_user(&self, p: &Principal, input: NewUser) -> Result<User> {
         self.require_admin(p).await?;
         let email = normalize_email(&input.email);
         let mut errors: Vec<FieldError> = Vec::new();
+        let affiliation = Affiliation::default().change(
+            input.role,
+            input.organization_id.map(Some),
+            Some(input.is_org_manager),
+        );
         for check in [
             validate_email(&email).err(),
             validate_name(&input.name).err(),
@@ -43,11 +51,17 @@ impl Helpdesk {
                 errors.append(&mut f);
             }
         }
+        if let Err(Error::Validation(f)) = &affiliation {
+            errors.extend(f.iter().cloned());
+        }
         if !errors.is_empty() {
             return Err(Error::Validation(errors));
         }
+        let affiliation = affiliation?;
+        self.check_organization_exists(affiliation.organization_id)
+            .await?;
         let now = self.now();
-        let user = User {
+        let mut user = User {
             id: crate::clock::new_id(),
             email,
             name: validate_name(&input.name)?,
@@ -57,19 +71,66 @@ impl Helpdesk {
                 Some(password) => Some(self.hash_password(password).await?),
                 None => None,
             },
-            organization_id: None,
-            is_org_manager: false,
+            organization_id: affiliation.organization_id,
+            is_org_manager: affiliation.is_org_manager,
             is_service: input.is_service,
             created_at: now,
             updated_at: now,
         };
-        // Staff join the default group in the same write (see `UserStore`).
-        match self
-            .written(self.st().insert_user(&user, &Effects::none()))
-            .await
-        {
-            Err(Error::Store(e)) if e.is_conflict(Conflict::Email) => Err(Error::EmailTaken),
-            other => other.map(|_| user),
+        let by_domain = user.role == crate::Role::Customer && input.organization_id.is_none();
+        let mut tries = 0;
+        loop {
+            if by_domain {
+                user.organization_id = self.organization_for_email(&user.email).await?;
+            }
+            // Staff join the default group in the same write (see `UserStore`).
+            match self
+                .written(self.st().insert_user(&user, &Effects::none()))
+                .await
+            {
+                Err(Error::Store(e)) if e.is_conflict(Conflict::Email) => {
+                    return Err(Error::EmailTaken);
+                }
+                // The organization was deleted since it was read: look again.
+                Err(Error::Store(StoreError::NotFound)) if by_domain && tries < 3 => tries += 1,
+                Err(Error::Store(StoreError::NotFound)) if user.organization_id.is_some() => {
+                    return Err(no_such_organization());
+                }
+                other => return other.map(|_| user),
+            }
+        }
+    }
+
+    /// Writes a user read from the store and changed, but not in their organization
+    /// fields: an organization deleted since the read has cleared them in the store, and
+    /// the write keeps that rather than failing on the organization it no longer finds.
+    async fn write_user(&self, user: &mut User) -> Result<()> {
+        let mut tries = 0;
+        loop {
+            match self
+                .written(self.st().update_user(user, &Effects::none()))
+                .await
+            {
+                Err(Error::Store(StoreError::NotFound))
+                    if user.organization_id.is_some() && tries < 3 =>
+                {
+                    tries += 1;
+                    let stored = self.st().get_user(user.id).await?.ok_or(Error::NotFound)?;
+                    user.organization_id = stored.organization_id;
+                    user.is_org_manager = stored.is_org_manager;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Invalid `organization_id` unless the organization exists.
+    async fn check_organization_exists(&self, id: Option<Uuid>) -> Result<()> {
+        match id {
+            Some(id) if self.st().get_organization(id).await?.is_none() => {
+                Err(no_such_organization())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -92,6 +153,7 @@ impl Helpdesk {
         let query = UserQuery {
             role: filter.role,
             q: filter.q.filter(|q| !q.trim().is_empty()),
+            organization_id: filter.organization_id,
             cursor: filter.cursor,
             limit,
         };
@@ -137,7 +199,7 @@ impl Helpdesk {
             user.password_hash = Some(self.hash_password(password).await?);
         }
         user.updated_at = self.now();
-        self.st().update_user(&user, &Effects::none()).await?;
+        self.write_user(&mut user).await?;
         if patch.password.is_some() {
             self.st()
                 .revoke_user_sessions(user.id, p.session_id, self.now())
@@ -146,10 +208,12 @@ impl Helpdesk {
         Ok(user)
     }
 
-    /// Changes a user's name, role or activation (admins). Deactivation ends every
-    /// session of the user at once. A role change to agent or admin joins the group that
-    /// is default then as a `full` member; a change to customer ends every membership
-    /// and deletes every API key (all in the same write). A service account stays staff.
+    /// Changes a user's name, role, activation, organization or manager flag (admins).
+    /// Deactivation ends every session of the user at once. A role change to agent or
+    /// admin joins the group that is default then as a `full` member, and leaves the
+    /// organization; a change to customer ends every membership and deletes every API
+    /// key (all in the same write). A service account stays staff. The organization
+    /// rules are [`Affiliation::change`]'s.
     pub async fn update_user(&self, p: &Principal, id: Uuid, patch: UserPatch) -> Result<User> {
         self.require_admin(p).await?;
         let mut user = self.st().get_user(id).await?.ok_or(Error::NotFound)?;
@@ -166,9 +230,27 @@ impl Helpdesk {
         if let Some(active) = patch.is_active {
             user.is_active = active;
         }
+        let before = Affiliation::of(&user);
+        let after = before.change(user.role, patch.organization_id, patch.is_org_manager)?;
+        user.organization_id = after.organization_id;
+        user.is_org_manager = after.is_org_manager;
         user.updated_at = self.now();
-        self.written(self.st().update_user(&user, &Effects::none()))
-            .await?;
+        if after.organization_id == before.organization_id {
+            self.write_user(&mut user).await?;
+        } else {
+            self.check_organization_exists(after.organization_id)
+                .await?;
+            match self
+                .written(self.st().update_user(&user, &Effects::none()))
+                .await
+            {
+                // The user exists (read above): the organization was deleted meanwhile.
+                Err(Error::Store(StoreError::NotFound)) if user.organization_id.is_some() => {
+                    return Err(no_such_organization());
+                }
+                other => other?,
+            }
+        }
         if role_before != user.role {
             // A role change may end what made them an assignee (customers have no
             // groups; an admin made agent keeps only their groups' `full` access).
@@ -192,7 +274,7 @@ impl Helpdesk {
         }
         user.password_hash = Some(self.hash_password(password).await?);
         user.updated_at = self.now();
-        self.st().update_user(&user, &Effects::none()).await?;
+        self.write_user(&mut user).await?;
         self.st()
             .revoke_user_sessions(user.id, None, self.now())
             .await?;
@@ -212,4 +294,8 @@ impl Helpdesk {
     pub async fn has_no_users(&self) -> Result<bool> {
         Ok(self.st().count_users().await? == 0)
     }
+}
+
+fn no_such_organization() -> Error {
+    Error::invalid("organization_id", "no such organization")
 }

@@ -22,6 +22,7 @@ use crate::group::{Group, Membership, StaffChange, name_key, staff_change, staff
 use crate::kb::{Article, ArticleQuery, ArticleStatus, TagCount};
 use crate::message::{Message, MessageAppend, MessageRange, apply_append};
 use crate::notification::Notification;
+use crate::organization::{Organization, OrganizationQuery};
 use crate::page::Cursor;
 use crate::principal::Role;
 use crate::receipt::Participant;
@@ -77,6 +78,7 @@ struct State {
     groups: HashMap<Uuid, Group>,
     /// Each group's memberships in joining order.
     members: HashMap<Uuid, Vec<Membership>>,
+    organizations: HashMap<Uuid, Organization>,
     tickets: HashMap<Uuid, Ticket>,
     ticket_numbers: i64,
     ticket_events: Vec<TicketEvent>,
@@ -211,6 +213,26 @@ impl State {
         self.ticket_events.extend(fx.ticket_events.iter().cloned());
     }
 
+    /// `NotFound` unless the organization a user or ticket names exists.
+    fn check_organization(&self, id: Option<Uuid>) -> StoreResult<()> {
+        match id {
+            Some(id) if !self.organizations.contains_key(&id) => Err(StoreError::NotFound),
+            _ => Ok(()),
+        }
+    }
+
+    /// The conflict, if any, of writing `o` next to the other organizations.
+    fn organization_conflict(&self, o: &Organization) -> Option<Conflict> {
+        let others = || self.organizations.values().filter(|x| x.id != o.id);
+        let key = o.name_key();
+        if others().any(|x| x.name_key() == key) {
+            return Some(Conflict::Name);
+        }
+        others()
+            .any(|x| x.domains.iter().any(|d| o.domains.contains(d)))
+            .then_some(Conflict::Domain)
+    }
+
     fn email_taken(&self, email: &str, except: Uuid) -> bool {
         self.users
             .values()
@@ -329,6 +351,7 @@ impl UserStore for MemoryStore {
         if s.email_taken(&user.email, user.id) || s.users.contains_key(&user.id) {
             return Err(StoreError::Conflict(Conflict::Email));
         }
+        s.check_organization(user.organization_id)?;
         s.staff_change(None, user)?;
         s.users.insert(user.id, user.clone());
         s.write_effects(fx);
@@ -342,6 +365,7 @@ impl UserStore for MemoryStore {
         if s.email_taken(&user.email, user.id) {
             return Err(StoreError::Conflict(Conflict::Email));
         }
+        s.check_organization(user.organization_id)?;
         s.staff_change(Some(before), user)?;
         s.users.insert(user.id, user.clone());
         s.write_effects(fx);
@@ -365,6 +389,10 @@ impl UserStore for MemoryStore {
             .users
             .values()
             .filter(|u| q.role.is_none_or(|r| r == u.role))
+            .filter(|u| {
+                q.organization_id
+                    .is_none_or(|o| u.organization_id == Some(o))
+            })
             .filter(|u| {
                 needle.as_ref().is_none_or(|n| {
                     u.name.to_lowercase().contains(n) || u.email.to_lowercase().contains(n)
@@ -642,6 +670,75 @@ impl GroupStore for MemoryStore {
 }
 
 #[async_trait]
+impl OrganizationStore for MemoryStore {
+    async fn insert_organization(&self, org: &Organization, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if s.organizations.contains_key(&org.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        if let Some(c) = s.organization_conflict(org) {
+            return Err(StoreError::Conflict(c));
+        }
+        s.organizations.insert(org.id, org.clone());
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn update_organization(&self, org: &Organization, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if !s.organizations.contains_key(&org.id) {
+            return Err(StoreError::NotFound);
+        }
+        if let Some(c) = s.organization_conflict(org) {
+            return Err(StoreError::Conflict(c));
+        }
+        s.organizations.insert(org.id, org.clone());
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn delete_organization(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        s.organizations.remove(&id).ok_or(StoreError::NotFound)?;
+        for u in s.users.values_mut() {
+            if u.organization_id == Some(id) {
+                u.organization_id = None;
+                u.is_org_manager = false;
+            }
+        }
+        for t in s.tickets.values_mut() {
+            if t.organization_id == Some(id) {
+                t.organization_id = None;
+                t.version += 1;
+            }
+        }
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn get_organization(&self, id: Uuid) -> StoreResult<Option<Organization>> {
+        Ok(self.lock()?.organizations.get(&id).cloned())
+    }
+    async fn organization_by_domain(&self, domain: &str) -> StoreResult<Option<Organization>> {
+        Ok(self
+            .lock()?
+            .organizations
+            .values()
+            .find(|o| o.domains.iter().any(|d| d == domain))
+            .cloned())
+    }
+    async fn list_organizations(&self, q: &OrganizationQuery) -> StoreResult<Vec<Organization>> {
+        let mut orgs: Vec<Organization> = self
+            .lock()?
+            .organizations
+            .values()
+            .filter(|o| q.matches(o) && q.after_cursor(o))
+            .cloned()
+            .collect();
+        crate::organization::sort_organizations(&mut orgs);
+        orgs.truncate(q.limit.saturating_add(1));
+        Ok(orgs)
+    }
+}
+
+#[async_trait]
 impl TicketStore for MemoryStore {
     async fn create_ticket(
         &self,
@@ -652,6 +749,7 @@ impl TicketStore for MemoryStore {
         if !s.groups.contains_key(&new.ticket.group_id) {
             return Err(StoreError::NotFound);
         }
+        s.check_organization(new.ticket.organization_id)?;
         s.check_attachable(&new.attachment_ids)?;
         let mut ticket = new.ticket.clone();
         ticket.number = s.ticket_numbers + 1;
@@ -678,6 +776,7 @@ impl TicketStore for MemoryStore {
         if !s.groups.contains_key(&ticket.group_id) {
             return Err(StoreError::NotFound);
         }
+        s.check_organization(ticket.organization_id)?;
         let data = s
             .conversations
             .get_mut(&ticket.conversation_id)
@@ -1450,6 +1549,12 @@ impl ArchiveStore for MemoryStore {
                 value: s.ticket_numbers,
             })],
             RecordKind::Group => s.groups.values().cloned().map(Record::Group).collect(),
+            RecordKind::Organization => s
+                .organizations
+                .values()
+                .cloned()
+                .map(Record::Organization)
+                .collect(),
             RecordKind::User => s.users.values().cloned().map(Record::User).collect(),
             RecordKind::Membership => s
                 .members
@@ -1533,6 +1638,9 @@ impl ArchiveStore for MemoryStore {
                     return Err(StoreError::Corrupt(format!("unknown counter `{}`", c.name)));
                 }
                 Record::Group(g) => s.import_group(g),
+                Record::Organization(o) => {
+                    s.organizations.insert(o.id, o.clone());
+                }
                 Record::User(u) => {
                     s.users.insert(u.id, u.clone());
                 }

@@ -15,12 +15,13 @@ use crate::kb::ArticleSearch;
 use crate::kb::{ArticleStatus, NewArticle};
 use crate::message::NewMessage;
 use crate::notification::{NotificationFilter, NotificationList};
+use crate::organization::{NewOrganization, OrganizationFilter, Sharing};
 use crate::page::PageRequest;
 use crate::principal::Principal;
 use crate::scope::{Scope, Scopes};
 use crate::store::Store;
 use crate::ticket::{TicketPatch, TicketStatus};
-use crate::user::UserFilter;
+use crate::user::{UserFilter, UserPatch};
 use crate::webhook::NewWebhook;
 use crate::{Config, Error};
 
@@ -52,7 +53,8 @@ fn one_piece(
     futures_util::stream::iter(vec![Ok(Bytes::copy_from_slice(bytes))])
 }
 
-/// A store with a record of every kind: settings, sessions, tickets with timelines,
+/// A store with a record of every kind: settings, sessions, an organization with its
+/// customer as manager, tickets with timelines,
 /// replies, internal notes, edits and deletions, read and delivery state,
 /// notifications (some read), articles, attachments over several chunks, webhooks with
 /// deliveries, a deleted ticket (so the number counter runs ahead of the tickets), an
@@ -66,6 +68,28 @@ async fn populate(w: &World) -> Populated {
         .await
         .unwrap();
     w.hd.login(customer.email(), PASSWORD).await.unwrap();
+    let acme =
+        w.hd.create_organization(
+            &admin.p,
+            NewOrganization {
+                name: "Acme".into(),
+                domains: vec!["acme.com".into(), "acme.example".into()],
+                sharing: Sharing::Managers,
+            },
+        )
+        .await
+        .unwrap();
+    w.hd.update_user(
+        &admin.p,
+        customer.id(),
+        UserPatch {
+            organization_id: Some(Some(acme.id)),
+            is_org_manager: Some(true),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let hook =
         w.hd.create_webhook(
             &admin.p,
@@ -338,6 +362,50 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
             .await
             .unwrap();
     assert_eq!(hits.len(), 1);
+    // The organization keeps its members, its domains and its names.
+    let orgs =
+        w.hd.list_organizations(
+            &made.agent.p,
+            OrganizationFilter {
+                q: Some("acme".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(orgs.items.len(), 1);
+    let acme = &orgs.items[0];
+    let members =
+        w.hd.list_users(
+            &made.agent.p,
+            UserFilter {
+                organization_id: Some(acme.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(members.items.len(), 1);
+    assert!(members.items[0].is_org_manager);
+    assert_eq!(
+        w.store
+            .organization_by_domain("acme.example")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(acme)
+    );
+    expect_err!(
+        w.hd.create_organization(
+            &Principal::system(),
+            NewOrganization {
+                name: "ACME".into(),
+                ..Default::default()
+            }
+        )
+        .await,
+        Error::NameTaken
+    );
     // Numbers, seqs and event ids go on from the imported counters.
     let last_event = w.last_event().await.expect("imported events");
     w.tick();

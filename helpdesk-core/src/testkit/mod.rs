@@ -47,9 +47,11 @@ pub mod events;
 pub mod groups;
 pub mod kb;
 pub mod limits;
+pub mod matrix;
 pub mod messages;
 pub mod model;
 pub mod notifications;
+pub mod organizations;
 pub mod receipts;
 pub mod text;
 pub mod tickets;
@@ -447,6 +449,9 @@ macro_rules! __conformance_cases {
                 customers_never_see_the_group_in_events,
                 losing_full_access_unassigns,
             }
+            matrix {
+                authorization_matrix,
+            }
             cc {
                 a_cc_is_a_member_with_the_requesters_rights,
                 cc_rules,
@@ -647,6 +652,18 @@ macro_rules! __conformance_cases {
                 memberships_put_and_remove,
                 group_events,
                 tickets_belong_to_a_group,
+            }
+            organizations {
+                names_are_unique_case_insensitively,
+                domains_are_checked_and_unique,
+                new_customers_join_by_their_exact_domain,
+                free_mail_domains_never_match,
+                user_organization_fields_follow_the_rules,
+                deleting_frees_its_users_and_tickets,
+                deleting_while_customers_join_leaves_no_stray_member,
+                list_filters_and_pages_by_name,
+                customers_see_only_their_own,
+                organization_events,
             }
             archive {
                 export_round_trips_through_memory,

@@ -12,6 +12,7 @@ pub mod kb;
 pub mod messages;
 pub mod notifications;
 pub mod ops;
+pub mod organizations;
 pub mod tickets;
 pub mod users;
 pub mod webhooks;

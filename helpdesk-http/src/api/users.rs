@@ -5,12 +5,13 @@ use helpdesk_core::user::{NewUser, ProfilePatch, UserPatch};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::api::present;
+use crate::api::{double_option, present};
 use crate::error::{ApiError, ApiResult};
 use crate::render::{page_json, user_json};
 use crate::request::Ctx;
 use crate::response::{created, ok};
 use helpdesk_core::user::UserFilter;
+use uuid::Uuid;
 
 #[derive(Deserialize)]
 struct UpdateMeBody {
@@ -31,6 +32,11 @@ struct CreateUserBody {
     password: Option<String>,
     #[serde(default, deserialize_with = "present")]
     is_service: Option<bool>,
+    /// Absent or `null`: the organization listing the email's domain, if any.
+    #[serde(default)]
+    organization_id: Option<Uuid>,
+    #[serde(default, deserialize_with = "present")]
+    is_org_manager: Option<bool>,
 }
 
 /// `is_service` in a PATCH: it is set when the user is made, never changed.
@@ -41,6 +47,16 @@ fn refuse_is_service(body: &crate::request::JsonBody) -> ApiResult<()> {
     Ok(())
 }
 
+const CREATE_FIELDS: &[&str] = &[
+    "email",
+    "name",
+    "role",
+    "password",
+    "is_service",
+    "organization_id",
+    "is_org_manager",
+];
+
 #[derive(Deserialize)]
 struct UpdateUserBody {
     #[serde(default, deserialize_with = "present")]
@@ -49,7 +65,20 @@ struct UpdateUserBody {
     role: Option<Role>,
     #[serde(default, deserialize_with = "present")]
     is_active: Option<bool>,
+    #[serde(default, deserialize_with = "double_option")]
+    organization_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "present")]
+    is_org_manager: Option<bool>,
 }
+
+const UPDATE_FIELDS: &[&str] = &[
+    "name",
+    "role",
+    "is_active",
+    "is_service",
+    "organization_id",
+    "is_org_manager",
+];
 
 /// `GET /api/users/me`.
 pub async fn me(ctx: Ctx) -> ApiResult {
@@ -58,23 +87,25 @@ pub async fn me(ctx: Ctx) -> ApiResult {
     Ok(ok(user_json(&u, &p)))
 }
 
-/// `PATCH /api/users/me`: `name`, `password` (with `current_password`). `role` and
-/// `is_active` are known fields that only admins set (on `/api/users/{id}`): 403.
+/// `PATCH /api/users/me`: `name`, `password` (with `current_password`). `role`,
+/// `is_active`, `organization_id` and `is_org_manager` are known fields that only admins
+/// set (on `/api/users/{id}`): 403.
 pub async fn update_me(mut ctx: Ctx) -> ApiResult {
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
     // Not through an API key (403), before anything about the body.
     p.require_session()?;
-    body.check(&[
-        "name",
-        "password",
-        "current_password",
+    let admin_only = [
         "email",
         "role",
         "is_active",
-        "is_service",
-    ])?;
-    body.forbid_unless(false, &["email", "role", "is_active"])?;
+        "organization_id",
+        "is_org_manager",
+    ];
+    let mut known = vec!["name", "password", "current_password", "is_service"];
+    known.extend(admin_only);
+    body.check(&known)?;
+    body.forbid_unless(false, &admin_only)?;
     refuse_is_service(&body)?;
     let b: UpdateMeBody = body.convert()?;
     let u = ctx
@@ -102,12 +133,13 @@ pub async fn unread(ctx: Ctx) -> ApiResult {
     Ok(ok(json!(o)))
 }
 
-/// `GET /api/users` (staff): `?role=`, `?q=`.
+/// `GET /api/users` (staff): `?role=`, `?q=`, `?organization_id=`.
 pub async fn list(ctx: Ctx) -> ApiResult {
     let q = &ctx.query;
     let limit = q.limit()?;
     let cursor = q.cursor()?;
     let role = q.parsed::<Role>("role", "must be admin, agent or customer")?;
+    let organization_id = q.uuid("organization_id")?;
     let text = q.text("q");
     let p = ctx.principal().await?;
     let page = ctx
@@ -118,6 +150,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
             UserFilter {
                 role,
                 q: text,
+                organization_id,
                 cursor,
                 limit,
             },
@@ -127,12 +160,13 @@ pub async fn list(ctx: Ctx) -> ApiResult {
 }
 
 /// `POST /api/users` (admins): `{email, name, role, password}`, or a service account
-/// `{email, name, role, is_service: true}` (agent or admin, no password).
+/// `{email, name, role, is_service: true}` (agent or admin, no password);
+/// `organization_id` and `is_org_manager` for customers.
 pub async fn create(mut ctx: Ctx) -> ApiResult {
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
     p.require_admin()?;
-    let b: CreateUserBody = body.parse(&["email", "name", "role", "password", "is_service"])?;
+    let b: CreateUserBody = body.parse(CREATE_FIELDS)?;
     let is_service = b.is_service.unwrap_or(false);
     if !is_service && b.password.is_none() {
         return Err(ApiError::invalid("password", "is required"));
@@ -145,6 +179,8 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
             NewUser {
                 password: b.password,
                 is_service,
+                organization_id: b.organization_id,
+                is_org_manager: b.is_org_manager.unwrap_or(false),
                 ..NewUser::without_password(&b.email, &b.name, b.role)
             },
         )
@@ -163,14 +199,15 @@ pub async fn get(ctx: Ctx) -> ApiResult {
     Ok(ok(user_json(&u, &p)))
 }
 
-/// `PATCH /api/users/{id}` (admins): `name`, `role`, `is_active`.
+/// `PATCH /api/users/{id}` (admins): `name`, `role`, `is_active`, `organization_id`
+/// (`null` leaves it), `is_org_manager`.
 pub async fn update(mut ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
     p.require_admin()?;
     ctx.state.hd.get_user(&p, id).await?;
-    body.check(&["name", "role", "is_active", "is_service"])?;
+    body.check(UPDATE_FIELDS)?;
     refuse_is_service(&body)?;
     let b: UpdateUserBody = body.convert()?;
     let u = ctx
@@ -183,6 +220,8 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
                 name: b.name,
                 role: b.role,
                 is_active: b.is_active,
+                organization_id: b.organization_id,
+                is_org_manager: b.is_org_manager,
             },
         )
         .await?;
