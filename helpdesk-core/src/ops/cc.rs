@@ -59,18 +59,11 @@ impl Helpdesk {
     /// organization; staff with `reply` or more and admins any active customer. The CC
     /// joins the ticket's conversation and gets `ticket_cc_added`.
     pub async fn add_cc(&self, p: &Principal, ticket_id: Uuid, target: CcTarget) -> Result<Ticket> {
-        let (ticket, relation) = self.ticket_as(p, ticket_id).await?;
-        match relation {
-            TicketRelation::Requester => {}
-            TicketRelation::Staff(_) => relation.require_staff(Access::Reply)?,
-            _ => {
-                return Err(Error::forbidden("only the requester and staff add CCs"));
-            }
-        }
+        let (ticket, relation) = self.cc_adder(p, ticket_id).await?;
         let field = target.field();
         let user = self.cc_candidate(&ticket, relation, &target).await?;
         if ticket.cc.len() >= MAX_CC {
-            return Err(Error::invalid("cc", "a ticket has at most 50 CCs"));
+            return Err(Error::invalid(field, "a ticket has at most 50 CCs"));
         }
         self.retry_on_version(|| async {
             let before = self.visible_ticket(p, ticket_id).await?;
@@ -113,6 +106,23 @@ impl Helpdesk {
             Ok(after)
         })
         .await
+    }
+
+    /// The ticket, if `p` may copy customers on it: its requester, staff with `reply` or
+    /// more (`NotFound` when they cannot see it, else `Forbidden`). What a server checks
+    /// before it looks at the body.
+    pub async fn check_add_cc(&self, p: &Principal, ticket_id: Uuid) -> Result<Ticket> {
+        Ok(self.cc_adder(p, ticket_id).await?.0)
+    }
+
+    async fn cc_adder(&self, p: &Principal, ticket_id: Uuid) -> Result<(Ticket, TicketRelation)> {
+        let (ticket, relation) = self.ticket_as(p, ticket_id).await?;
+        match relation {
+            TicketRelation::Requester => {}
+            TicketRelation::Staff(_) => relation.require_staff(Access::Reply)?,
+            _ => return Err(Error::forbidden("only the requester and staff add CCs")),
+        }
+        Ok((ticket, relation))
     }
 
     /// The customer `target` names, if `relation` may copy them on `ticket`: an active

@@ -306,7 +306,7 @@ pub async fn add_cc(mut ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
-    ctx.state.hd.get_ticket(&p, id).await?;
+    ctx.state.hd.check_add_cc(&p, id).await?;
     body.check(&["user_id", "email"])?;
     let b: CcBody = body.convert()?;
     let target = match (b.user_id, b.email) {
