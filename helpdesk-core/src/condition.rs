@@ -25,6 +25,8 @@ use crate::ticket::{Priority, TicketStatus};
 
 mod eval;
 mod parse;
+#[cfg(test)]
+mod tests;
 
 pub use eval::{Evaluation, FieldValue, TicketFacts};
 
