@@ -11,10 +11,13 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::condition::{FieldType, Problems, Reference, Schema, Target, one_of};
+use crate::condition::{Problems, Reference, Schema, Target, one_of, one_tag};
 use crate::error::Error;
 use crate::placeholder;
 use crate::ticket::Priority;
+
+#[cfg(test)]
+mod tests;
 
 /// Most characters of a note's or a notification's text (a message's limit).
 pub const MAX_TEXT: usize = crate::message::MAX_CONTENT_CHARS;
@@ -212,11 +215,9 @@ impl Action {
     ) -> Result<Action, Error> {
         let mut p = Problems::default();
         let a = parse_one(&mut p, schema, json, path);
-        match (p.finish(()), a) {
-            (Ok(()), Some(a)) => Ok(a),
-            (Err(e), _) => Err(e),
-            (Ok(()), None) => Err(Error::Internal("an action failed without a reason".into())),
-        }
+        // `None` comes with a problem, so `finish` fails first.
+        p.finish(a)?
+            .ok_or_else(|| Error::Internal("an action failed without a reason".into()))
     }
 
     /// What this action (at `path`, `actions[2]`) names that the caller must find in the
@@ -265,23 +266,17 @@ fn parse_one(
     json: &serde_json::Value,
     path: &str,
 ) -> Option<Action> {
-    use serde_json::Value as Json;
     let Some(map) = json.as_object() else {
-        p.wrong(path, "must be an object with `action`");
-        return None;
+        return p.none(path, "must be an object with `action`");
     };
     let name = match map.get("action") {
-        None => {
-            p.wrong(format!("{path}.action"), "is required");
-            return None;
-        }
-        Some(Json::String(name)) if NAMES.contains(&name.as_str()) => name.as_str(),
+        None => return p.none(format!("{path}.action"), "is required"),
+        Some(serde_json::Value::String(name)) if NAMES.contains(&name.as_str()) => name.as_str(),
         Some(_) => {
-            p.wrong(
+            return p.none(
                 format!("{path}.action"),
                 format!("must be {}", one_of(&NAMES)),
             );
-            return None;
         }
     };
     let keys: &[&str] = match name {
@@ -291,122 +286,118 @@ fn parse_one(
     };
     p.keys(map, path, keys);
     let at = format!("{path}.value");
-    let value = map.get("value");
-    let mut wrong = |field: &str, message: String| {
-        p.wrong(field, message);
-        None
+    let Some(value) = map.get("value") else {
+        return p.none(at, "is required");
     };
-    let Some(value) = value else {
-        return wrong(&at, "is required".into());
-    };
-    let uuid = |v: &Json| v.as_str().and_then(|s| s.parse::<Uuid>().ok());
     match name {
-        "set_status" => {
-            let key = value.as_str().unwrap_or_default();
-            match schema.status(key) {
-                _ if !value.is_string() => wrong(&at, "must be a status key".into()),
-                None => wrong(&at, format!("`{key}` is not a status")),
-                Some(false) => wrong(&at, format!("`{key}` is an inactive status")),
-                Some(true) => Some(Action::SetStatus { value: key.into() }),
-            }
-        }
-        "set_priority" => match value.as_str().and_then(|s| s.parse::<Priority>().ok()) {
-            Some(value) => Some(Action::SetPriority { value }),
-            None => wrong(&at, "must be low, normal, high or urgent".into()),
-        },
-        "set_group" => match uuid(value) {
-            Some(value) => Some(Action::SetGroup { value }),
-            None => wrong(&at, "must be a group's id".into()),
-        },
-        "assign" => match (value, uuid(value)) {
-            (Json::Null, _) => Some(Action::Assign { value: None }),
-            (_, Some(id)) => Some(Action::Assign { value: Some(id) }),
-            _ => wrong(&at, "must be a staff user's id or null".into()),
-        },
-        "add_tags" | "remove_tags" => {
-            let value = tags(p, value, &at)?;
-            Some(if name == "add_tags" {
-                Action::AddTags { value }
-            } else {
-                Action::RemoveTags { value }
-            })
-        }
+        "add_tags" => tags(p, value, &at).map(|value| Action::AddTags { value }),
+        "remove_tags" => tags(p, value, &at).map(|value| Action::RemoveTags { value }),
         "set_field" => {
             let key_at = format!("{path}.key");
-            let ty = match map.get("key") {
-                None => return wrong(&key_at, "is required".into()),
-                Some(Json::String(key)) => match schema.field_type(key) {
-                    Some(ty) => (key, ty),
-                    None => {
-                        return wrong(&key_at, format!("`{key}` names no active custom field"));
-                    }
-                },
-                Some(_) => return wrong(&key_at, "must be a custom field's key".into()),
+            let key = match map.get("key") {
+                None => return p.none(key_at, "is required"),
+                Some(serde_json::Value::String(key)) => key,
+                Some(_) => return p.none(key_at, "must be a custom field's key"),
             };
-            let (key, ty): (&String, FieldType) = ty;
+            let Some(ty) = schema.field_type(key) else {
+                return p.none(key_at, format!("`{key}` names no active custom field"));
+            };
+            // `null` clears.
             if !value.is_null()
                 && let Err(m) = crate::condition::check_field_value(schema, key, ty, value)
             {
-                return wrong(&at, m);
+                return p.none(at, m);
             }
             Some(Action::SetField {
                 key: key.clone(),
                 value: value.clone(),
             })
         }
-        "add_internal_note" => {
-            let text = text(p, value, &at)?;
-            if let Err(written) = placeholder::check_placeholders(&text) {
-                p.wrong(at, placeholder::unknown_placeholder_message(&written));
-                return None;
-            }
-            Some(Action::AddInternalNote { value: text })
-        }
-        "send_reply" => match uuid(value) {
-            Some(value) => Some(Action::SendReply { value }),
-            None => wrong(&at, "must be a canned reply's id".into()),
-        },
         "notify" => {
             let to_at = format!("{path}.to");
-            let to = match map.get("to") {
-                None => {
-                    p.wrong(&to_at, "is required");
-                    None
-                }
-                Some(to) => {
-                    let r = to.as_str().and_then(Recipient::parse);
-                    if r.is_none() {
-                        p.wrong(&to_at, "must be assignee, requester or a user's id");
-                    }
-                    r
-                }
+            let to = match map
+                .get("to")
+                .map(|to| to.as_str().and_then(Recipient::parse))
+            {
+                None => p.none(to_at, "is required"),
+                Some(None) => p.none(to_at, "must be assignee, requester or a user's id"),
+                Some(Some(to)) => Some(to),
             };
-            let text = text(p, value, &at);
+            let value = match text(value) {
+                Ok(value) => Some(value),
+                Err(m) => p.none(at, m),
+            };
             Some(Action::Notify {
                 to: to?,
-                value: text?,
+                value: value?,
             })
         }
-        _ => unreachable!("every name in NAMES is handled"),
+        _ => match single_value(name, value, schema) {
+            Ok(a) => Some(a),
+            Err(m) => p.none(at, m),
+        },
     }
+}
+
+/// An action whose one problem can only be with its `value`.
+fn single_value(
+    name: &str,
+    value: &serde_json::Value,
+    schema: &dyn Schema,
+) -> Result<Action, String> {
+    let uuid = || value.as_str().and_then(|s| s.parse::<Uuid>().ok());
+    Ok(match name {
+        "set_status" => {
+            let key = value.as_str().ok_or("must be a status key")?;
+            match schema.status(key) {
+                None => return Err(format!("`{key}` is not a status")),
+                Some(false) => return Err(format!("`{key}` is an inactive status")),
+                Some(true) => Action::SetStatus { value: key.into() },
+            }
+        }
+        "set_priority" => Action::SetPriority {
+            value: value
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .ok_or("must be low, normal, high or urgent")?,
+        },
+        "set_group" => Action::SetGroup {
+            value: uuid().ok_or("must be a group's id")?,
+        },
+        "assign" => Action::Assign {
+            value: match value {
+                serde_json::Value::Null => None,
+                _ => Some(uuid().ok_or("must be a staff user's id or null")?),
+            },
+        },
+        "add_internal_note" => {
+            let text = text(value)?;
+            if let Err(written) = placeholder::check_placeholders(&text) {
+                return Err(placeholder::unknown_placeholder_message(&written));
+            }
+            Action::AddInternalNote { value: text }
+        }
+        "send_reply" => Action::SendReply {
+            value: uuid().ok_or("must be a canned reply's id")?,
+        },
+        other => unreachable!("`{other}` has more than a value"),
+    })
 }
 
 /// A note's or notification's text: 1..=[`MAX_TEXT`] characters, not blank, no control
 /// characters but tab, newline and carriage return.
-fn text(p: &mut Problems, v: &serde_json::Value, at: &str) -> Option<String> {
-    let problem = match v.as_str() {
-        None => "must be a string".to_string(),
-        Some(s) => match crate::text::first_refused(s) {
-            Some(c) => crate::text::refusal(c),
-            None if s.trim().is_empty() => "must not be empty".into(),
-            None if s.chars().count() > MAX_TEXT => {
-                format!("must be at most {MAX_TEXT} characters")
-            }
-            None => return Some(s.to_string()),
-        },
-    };
-    p.wrong(at, problem);
-    None
+fn text(v: &serde_json::Value) -> Result<String, String> {
+    let s = v.as_str().ok_or("must be a string")?;
+    if let Some(c) = crate::text::first_refused(s) {
+        return Err(crate::text::refusal(c));
+    }
+    if s.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if s.chars().count() > MAX_TEXT {
+        return Err(format!("must be at most {MAX_TEXT} characters"));
+    }
+    Ok(s.to_string())
 }
 
 /// 1..=[`MAX_TAGS`] tags, folded, sorted, deduplicated; a bad one at `value[j]`.
@@ -418,17 +409,11 @@ fn tags(p: &mut Problems, v: &serde_json::Value, at: &str) -> Option<Vec<String>
     let mut out = Vec::with_capacity(items.len());
     let mut ok = true;
     for (j, item) in items.iter().enumerate() {
-        let tag = item
-            .as_str()
-            .and_then(|s| crate::tag::normalize_tags(&[s.to_string()]).ok());
-        match tag {
-            Some(mut t) if t.len() == 1 => out.push(t.remove(0)),
-            _ => {
+        match one_tag(item) {
+            Ok(tag) => out.push(tag),
+            Err(m) => {
                 ok = false;
-                p.wrong(
-                    format!("{at}[{j}]"),
-                    "must be a tag: 1 to 50 letters, digits, '-', '_', '.' or spaces",
-                );
+                p.wrong(format!("{at}[{j}]"), m);
             }
         }
     }

@@ -153,7 +153,10 @@ impl Field {
 
     /// `event`, `actor.role` and `message.internal`: known only when a trigger runs.
     pub fn is_trigger_only(&self) -> bool {
-        matches!(self, Field::Event | Field::ActorRole | Field::MessageInternal)
+        matches!(
+            self,
+            Field::Event | Field::ActorRole | Field::MessageInternal
+        )
     }
 
     /// The `hours_since_*` fields, which change with time alone.
@@ -745,9 +748,10 @@ pub fn check_field_value(
     value: &serde_json::Value,
 ) -> Result<(), String> {
     if ty == FieldType::Multiselect {
-        let items = value.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
-            "must be a non-empty list of distinct options".to_string()
-        })?;
+        let items = value
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| "must be a non-empty list of distinct options".to_string())?;
         for (i, item) in items.iter().enumerate() {
             parse::scalar_field_value(schema, key, ty, item)?;
             if items[..i].contains(item) {
@@ -774,6 +778,16 @@ impl Problems {
         });
     }
 
+    /// [`Problems::wrong`], as `None` for the thing that was wrong.
+    pub(crate) fn none<T>(
+        &mut self,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Option<T> {
+        self.wrong(field, message);
+        None
+    }
+
     /// Notes the first key of `map` (at `path`) not among `known`.
     pub(crate) fn keys(
         &mut self,
@@ -798,6 +812,16 @@ impl Problems {
         } else {
             Err(Error::Validation(self.errors))
         }
+    }
+}
+
+/// One tag, folded as tickets keep it.
+pub(crate) fn one_tag(v: &serde_json::Value) -> Result<String, &'static str> {
+    const RULE: &str = "must be a tag: 1 to 50 letters, digits, '-', '_', '.' or spaces";
+    let s = v.as_str().ok_or(RULE)?;
+    match crate::tag::normalize_tags(&[s.to_string()]) {
+        Ok(mut t) if t.len() == 1 => Ok(t.remove(0)),
+        _ => Err(RULE),
     }
 }
 

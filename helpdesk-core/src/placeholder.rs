@@ -155,7 +155,8 @@ mod tests {
 
     #[test]
     fn the_four_placeholders_with_or_without_inner_spaces() {
-        let text = "#{{ticket.number}} {{ ticket.subject }} for {{requester.name  }}, {{  agent.name}}";
+        let text =
+            "#{{ticket.number}} {{ ticket.subject }} for {{requester.name  }}, {{  agent.name}}";
         assert_eq!(
             check_placeholders(text),
             Ok(vec![
@@ -191,7 +192,14 @@ mod tests {
 
     #[test]
     fn plain_text_stays_plain() {
-        for text in ["", "no braces", "one { brace }", "{{ never closed", "}} {{", "a }} b"] {
+        for text in [
+            "",
+            "no braces",
+            "one { brace }",
+            "{{ never closed",
+            "}} {{",
+            "a }} b",
+        ] {
             assert_eq!(check_placeholders(text), Ok(vec![]), "{text}");
             assert_eq!(render_placeholders(text, &values()), text);
         }

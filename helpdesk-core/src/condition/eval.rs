@@ -127,9 +127,9 @@ impl TicketFacts {
                 }
                 Some(FieldValue::Number(n)) => Fact::One(Atom::Number(*n)),
                 // `YYYY-MM-DD` orders as the days do.
-                Some(FieldValue::Date(d)) => Fact::One(Atom::Text(Cow::Owned(
-                    d.format("%Y-%m-%d").to_string(),
-                ))),
+                Some(FieldValue::Date(d)) => {
+                    Fact::One(Atom::Text(Cow::Owned(d.format("%Y-%m-%d").to_string())))
+                }
                 Some(FieldValue::Multiselect(items)) => list(items),
                 Some(FieldValue::Checkbox(b)) => Fact::One(Atom::Bool(*b)),
             },

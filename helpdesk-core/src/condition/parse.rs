@@ -5,7 +5,7 @@ use serde_json::Value as Json;
 
 use super::{
     ActorRole, Condition, Field, FieldType, MAX_LIST, MAX_PREDICATES, Op, Operand, Predicate,
-    Problems, Schema, TriggerEvent, Usage, Value, one_of,
+    Problems, Schema, TriggerEvent, Usage, Value, one_of, one_tag,
 };
 use crate::error::Error;
 use crate::ticket::{Priority, TicketStatus};
@@ -212,19 +212,15 @@ impl<'a> Parser<'a> {
                     .map(Operand::Id)
                     .ok_or_else(|| "must be a UUID".into()),
             },
-            Field::Tags => {
-                let tag = v.as_str().ok_or(TAG)?;
-                match crate::tag::normalize_tags(&[tag.to_string()]) {
-                    Ok(mut t) if t.len() == 1 => Ok(Operand::Text(t.remove(0))),
-                    _ => Err(TAG.into()),
-                }
-            }
+            Field::Tags => Ok(Operand::Text(one_tag(v)?)),
             Field::Subject => text(v, usize::MAX),
             Field::Snoozed | Field::SlaBreached | Field::MessageInternal => v
                 .as_bool()
                 .map(Operand::Bool)
                 .ok_or_else(|| "must be true or false".into()),
-            Field::HoursSinceCreated | Field::HoursSinceUpdated | Field::HoursSinceStatusChanged => v
+            Field::HoursSinceCreated
+            | Field::HoursSinceUpdated
+            | Field::HoursSinceStatusChanged => v
                 .as_f64()
                 .filter(|h| h.is_finite() && *h > 0.0)
                 .map(Operand::Number)
@@ -259,12 +255,9 @@ impl<'a> Parser<'a> {
     }
 
     fn none<T>(&mut self, at: &str, message: impl Into<String>) -> Option<T> {
-        self.problems.wrong(at, message);
-        None
+        self.problems.none(at, message)
     }
 }
-
-const TAG: &str = "must be a tag: 1 to 50 letters, digits, '-', '_', '.' or spaces";
 
 /// What an `in` list of `field` holds, for messages.
 fn kind_plural(field: &Field, ty: Option<FieldType>) -> &'static str {
@@ -279,9 +272,7 @@ fn kind_plural(field: &Field, ty: Option<FieldType>) -> &'static str {
         Field::Tags => "tags",
         Field::Event => "event types",
         Field::ActorRole => "roles",
-        Field::Custom(_)
-            if matches!(ty, Some(FieldType::Select | FieldType::Multiselect)) =>
-        {
+        Field::Custom(_) if matches!(ty, Some(FieldType::Select | FieldType::Multiselect)) => {
             "options"
         }
         _ => "values",
@@ -354,8 +345,12 @@ pub(super) fn scalar_field_value(
 fn is_date(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 10
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
         && chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }

@@ -119,7 +119,11 @@ fn holds(pred: Json, facts: &TicketFacts) -> bool {
 
 #[test]
 fn empty_conditions_parse_and_match_everything() {
-    for json in [json!({}), json!({"all": []}), json!({"all": null, "any": []})] {
+    for json in [
+        json!({}),
+        json!({"all": []}),
+        json!({"all": null, "any": []}),
+    ] {
         let c = view(json);
         assert!(c.is_empty());
         assert!(c.matches(&facts()));
@@ -178,11 +182,17 @@ fn every_field_parses_with_its_operators() {
     assert_eq!(c.all[7].value, Value::One(Operand::Text("vip".into())));
     assert_eq!(c.all[11].value, Value::One(Operand::Number(1.5)));
     assert_eq!(c.any[0].field, Field::Custom("notes".into()));
-    assert_eq!(c.any[2].value, Value::One(Operand::Text("2025-02-28".into())));
+    assert_eq!(
+        c.any[2].value,
+        Value::One(Operand::Text("2025-02-28".into()))
+    );
     // Back to JSON: the shape it came in, tags folded, `null` values left out.
     let back = c.to_json();
     assert_eq!(back["all"][7], p("tags", "contains", json!("vip")));
-    assert_eq!(back["all"][4], json!({"field": "requester_id", "op": "is_set"}));
+    assert_eq!(
+        back["all"][4],
+        json!({"field": "requester_id", "op": "is_set"})
+    );
     assert_eq!(
         back["all"][6],
         json!({"field": "requester.organization_id", "op": "is_not_set"})
@@ -223,7 +233,10 @@ fn every_problem_is_reported_at_its_path() {
                 "condition.all[1].op",
                 "must be eq, ne, in, not_in, gt or lt for `priority`"
             ),
-            ("condition.all[2].field", "`nope` is not a field conditions test"),
+            (
+                "condition.all[2].field",
+                "`nope` is not a field conditions test"
+            ),
             ("condition.all[3].value", "must be a UUID"),
             (
                 "condition.all[4].value",
@@ -318,12 +331,18 @@ fn at_most_fifty_predicates_and_a_hundred_values() {
     let hundred: Vec<Json> = (0..100).map(|i| json!(format!("t{i}"))).collect();
     view(json!({"all": [p("tags", "in", json!(hundred))]}));
     let more: Vec<Json> = (0..101).map(|i| json!(format!("t{i}"))).collect();
-    let r = parse(json!({"all": [p("tags", "not_in", json!(more))]}), Usage::View);
+    let r = parse(
+        json!({"all": [p("tags", "not_in", json!(more))]}),
+        Usage::View,
+    );
     assert_eq!(
         errors(r),
         pairs(&[("condition.all[0].value", "must be a list of 1 to 100 tags")])
     );
-    let r = parse(json!({"all": [p("priority", "in", json!("high"))]}), Usage::View);
+    let r = parse(
+        json!({"all": [p("priority", "in", json!("high"))]}),
+        Usage::View,
+    );
     assert_eq!(
         errors(r),
         pairs(&[(
@@ -343,11 +362,21 @@ fn usage_decides_the_fields_allowed() {
     parse(trigger_only.clone(), Usage::Trigger).unwrap();
     let refused = pairs(&[
         ("condition.all[0].field", "`event` is for triggers only"),
-        ("condition.all[1].field", "`actor.role` is for triggers only"),
-        ("condition.all[2].field", "`message.internal` is for triggers only"),
+        (
+            "condition.all[1].field",
+            "`actor.role` is for triggers only",
+        ),
+        (
+            "condition.all[2].field",
+            "`message.internal` is for triggers only",
+        ),
     ]);
     for usage in [Usage::View, Usage::Automation, Usage::Sla] {
-        assert_eq!(errors(parse(trigger_only.clone(), usage)), refused, "{usage:?}");
+        assert_eq!(
+            errors(parse(trigger_only.clone(), usage)),
+            refused,
+            "{usage:?}"
+        );
     }
 
     let timely = json!({"any": [
@@ -424,7 +453,10 @@ fn values_are_typed_by_field() {
                 "condition.all[4].value",
                 "must be open, pending, on_hold, resolved or closed"
             ),
-            ("condition.all[5].value", "must be low, normal, high or urgent"),
+            (
+                "condition.all[5].value",
+                "must be low, normal, high or urgent"
+            ),
             (
                 "condition.all[6].value",
                 "must not contain control characters other than tab, newline and carriage \
@@ -501,7 +533,10 @@ fn custom_fields_follow_the_schema() {
                 "condition.all[10].op",
                 "must be eq, ne, contains, is_set or is_not_set for `field.notes`"
             ),
-            ("condition.all[11].field", "`field.` names no active custom field"),
+            (
+                "condition.all[11].field",
+                "`field.` names no active custom field"
+            ),
         ])
     );
     // A closure is a schema: these custom fields, today's statuses.
@@ -580,7 +615,10 @@ fn facts_of_a_ticket() {
     assert_eq!(f.group_id, Some(GROUP));
     assert_eq!(f.requester_organization_id, None);
     assert!(!f.snoozed && !f.sla_breached);
-    assert_eq!((f.event, f.actor_role, f.message_internal), (None, None, None));
+    assert_eq!(
+        (f.event, f.actor_role, f.message_internal),
+        (None, None, None)
+    );
     let legacy = Ticket {
         group_id: Uuid::nil(),
         organization_id: Some(ORG),
@@ -607,7 +645,10 @@ fn on_an_unset_field_only_ne_not_in_and_is_not_set_hold() {
         assert!(!holds(p(field, "in", json!([bob, other])), &f), "{field}");
         assert!(holds(p(field, "not_in", json!([bob])), &f), "{field}");
         assert_eq!(holds(json!({"field": field, "op": "is_set"}), &f), !unset);
-        assert_eq!(holds(json!({"field": field, "op": "is_not_set"}), &f), unset);
+        assert_eq!(
+            holds(json!({"field": field, "op": "is_not_set"}), &f),
+            unset
+        );
     }
     assert!(holds(p("requester_id", "eq", json!(ALICE.to_string())), &f));
     // Trigger facts are unset outside triggers.
@@ -664,14 +705,23 @@ fn strings_compare_exactly_but_contains_ignores_case() {
     ));
     assert!(holds(p("status", "eq", json!("pending")), &f));
     assert!(!holds(p("status", "in", json!(["open", "on_hold"])), &f));
-    assert!(holds(p("status_category", "not_in", json!(["open", "closed"])), &f));
+    assert!(holds(
+        p("status_category", "not_in", json!(["open", "closed"])),
+        &f
+    ));
 
     let mut f = facts();
+    f.fields.insert(
+        "notes".into(),
+        FieldValue::Text("Call Back URGENTLY".into()),
+    );
     f.fields
-        .insert("notes".into(), FieldValue::Text("Call Back URGENTLY".into()));
-    f.fields.insert("product".into(), FieldValue::Select("a".into()));
+        .insert("product".into(), FieldValue::Select("a".into()));
     assert!(holds(p("field.notes", "contains", json!("urgent")), &f));
-    assert!(!holds(p("field.notes", "eq", json!("call back urgently")), &f));
+    assert!(!holds(
+        p("field.notes", "eq", json!("call back urgently")),
+        &f
+    ));
     assert!(holds(p("field.product", "eq", json!("a")), &f));
     assert!(holds(p("field.product", "in", json!(["b", "a"])), &f));
     assert!(holds(p("field.product", "not_in", json!(["b"])), &f));
@@ -743,9 +793,18 @@ fn tags_and_multiselects_as_lists() {
         assert!(holds(p(field, "in", json!([lacks, has])), &f), "{field}");
         assert!(!holds(p(field, "in", json!([lacks])), &f), "{field}");
         assert!(holds(p(field, "not_in", json!([lacks])), &f), "{field}");
-        assert!(!holds(p(field, "not_in", json!([lacks, has])), &f), "{field}");
-        assert!(holds(json!({"field": field, "op": "is_set"}), &f), "{field}");
-        assert!(!holds(json!({"field": field, "op": "is_not_set"}), &f), "{field}");
+        assert!(
+            !holds(p(field, "not_in", json!([lacks, has])), &f),
+            "{field}"
+        );
+        assert!(
+            holds(json!({"field": field, "op": "is_set"}), &f),
+            "{field}"
+        );
+        assert!(
+            !holds(json!({"field": field, "op": "is_not_set"}), &f),
+            "{field}"
+        );
     }
     // A tag in a condition is folded like a ticket's.
     assert!(holds(p("tags", "contains", json!("  VIP ")), &f));
@@ -924,14 +983,22 @@ mod model {
                 .boxed()
         };
         let id_ops = vec!["eq", "ne", "in", "not_in", "is_set", "is_not_set"];
-        let hours = (1u32..=48, select(vec![
-            "hours_since_created",
-            "hours_since_updated",
-            "hours_since_status_changed",
-        ]), select(vec!["gt", "lt"]))
+        let hours = (
+            1u32..=48,
+            select(vec![
+                "hours_since_created",
+                "hours_since_updated",
+                "hours_since_status_changed",
+            ]),
+            select(vec!["gt", "lt"]),
+        )
             .prop_map(|(quarters, field, op)| {
                 let h = f64::from(quarters) / 4.0;
-                let value = if h.fract() == 0.0 { json!(h as i64) } else { json!(h) };
+                let value = if h.fract() == 0.0 {
+                    json!(h as i64)
+                } else {
+                    json!(h)
+                };
                 p(field, op, value)
             })
             .boxed();
@@ -941,7 +1008,11 @@ mod model {
             .chain([json!("Printer ON"), json!("n f"), json!("")])
             .collect();
         prop_oneof![
-            keyed("status", vec!["eq", "ne", "in", "not_in"], strings(&STATUSES)),
+            keyed(
+                "status",
+                vec!["eq", "ne", "in", "not_in"],
+                strings(&STATUSES)
+            ),
             keyed(
                 "status_category",
                 vec!["eq", "ne", "in", "not_in"],
