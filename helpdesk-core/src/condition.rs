@@ -23,6 +23,8 @@ use crate::event::EventKind;
 use crate::principal::{Principal, Role};
 use crate::ticket::{Priority, TicketStatus};
 
+#[cfg(any(test, feature = "testkit"))]
+pub mod arbitrary;
 mod eval;
 mod parse;
 #[cfg(test)]

@@ -891,6 +891,7 @@ mod model {
     use proptest::sample::select;
 
     use super::*;
+    use crate::condition::arbitrary;
     use crate::ticket::{TicketView, ticket_json_for};
 
     const USERS: [Uuid; 3] = [ALICE, BOB, Uuid::from_u128(0xca201)];
@@ -902,7 +903,6 @@ mod model {
     const WORDS: [&str; 8] = [
         "Printer", "ON", "fire", "école", "ÉCOLE", "help", "Straße", "ß",
     ];
-    const STATUSES: [&str; 5] = ["open", "pending", "on_hold", "resolved", "closed"];
     const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
 
     fn base() -> DateTime<Utc> {
@@ -953,103 +953,19 @@ mod model {
             )
     }
 
-    fn some_of(items: Vec<Json>) -> impl Strategy<Value = Json> {
-        proptest::sample::subsequence(items.clone(), 1..=items.len())
-            .prop_shuffle()
-            .prop_map(Json::Array)
-    }
-
-    fn strings(items: &[&str]) -> Vec<Json> {
-        items.iter().map(|s| json!(s)).collect()
-    }
-
-    fn ids(items: &[Uuid]) -> Vec<Json> {
-        items
-            .iter()
-            .chain([&STRANGER])
-            .map(|u| json!(u.to_string()))
-            .collect()
-    }
-
-    /// A predicate over a field tickets have today, in canonical JSON.
-    fn predicate() -> impl Strategy<Value = Json> {
-        let keyed = |field: &'static str, ops: Vec<&'static str>, values: Vec<Json>| {
-            (select(ops), select(values.clone()), some_of(values))
-                .prop_map(move |(op, one, many)| match op {
-                    "in" | "not_in" => p(field, op, many),
-                    "is_set" | "is_not_set" => json!({"field": field, "op": op}),
-                    _ => p(field, op, one),
-                })
-                .boxed()
-        };
-        let id_ops = vec!["eq", "ne", "in", "not_in", "is_set", "is_not_set"];
-        let hours = (
-            1u32..=48,
-            select(vec![
-                "hours_since_created",
-                "hours_since_updated",
-                "hours_since_status_changed",
-            ]),
-            select(vec!["gt", "lt"]),
-        )
-            .prop_map(|(quarters, field, op)| {
-                let h = f64::from(quarters) / 4.0;
-                let value = if h.fract() == 0.0 {
-                    json!(h as i64)
-                } else {
-                    json!(h)
-                };
-                p(field, op, value)
-            })
-            .boxed();
-        let subject_values: Vec<Json> = WORDS
-            .iter()
-            .flat_map(|w| [json!(w), json!(w.to_lowercase()), json!(w.to_uppercase())])
-            .chain([json!("Printer ON"), json!("n f"), json!("")])
-            .collect();
-        prop_oneof![
-            keyed(
-                "status",
-                vec!["eq", "ne", "in", "not_in"],
-                strings(&STATUSES)
-            ),
-            keyed(
-                "status_category",
-                vec!["eq", "ne", "in", "not_in"],
-                strings(&STATUSES)
-            ),
-            keyed(
-                "priority",
-                vec!["eq", "ne", "in", "not_in", "gt", "lt"],
-                strings(&PRIORITIES)
-            ),
-            keyed("assignee_id", id_ops.clone(), ids(&USERS)),
-            keyed("requester_id", id_ops.clone(), ids(&USERS)),
-            keyed("group_id", id_ops.clone(), ids(&GROUPS)),
-            keyed("requester.organization_id", id_ops, ids(&ORGS)),
-            keyed(
-                "tags",
-                vec!["contains", "in", "not_in", "is_set", "is_not_set"],
-                strings(&TAGS)
-            ),
-            keyed("subject", vec!["eq", "ne", "contains"], subject_values),
-            keyed("snoozed", vec!["eq"], vec![json!(true), json!(false)]),
-            keyed("sla.breached", vec!["eq"], vec![json!(true), json!(false)]),
-            hours,
-        ]
-    }
-
-    fn condition() -> impl Strategy<Value = Json> {
-        (vec(predicate(), 0..5), vec(predicate(), 0..5)).prop_map(|(all, any)| {
-            let mut c = serde_json::Map::new();
-            if !all.is_empty() {
-                c.insert("all".into(), Json::Array(all));
-            }
-            if !any.is_empty() {
-                c.insert("any".into(), Json::Array(any));
-            }
-            Json::Object(c)
-        })
+    fn pools() -> arbitrary::Pools {
+        let ids = |pool: &[Uuid]| pool.iter().copied().chain([STRANGER]).collect();
+        arbitrary::Pools {
+            users: ids(&USERS),
+            groups: ids(&GROUPS),
+            organizations: ids(&ORGS),
+            tags: TAGS.map(String::from).to_vec(),
+            words: WORDS
+                .iter()
+                .chain(&["Printer ON", "n f", ""])
+                .map(|w| w.to_string())
+                .collect(),
+        }
     }
 
     /// The reference: reads the ticket's API JSON by the field's name and applies the
@@ -1133,7 +1049,7 @@ mod model {
         #[test]
         fn matches_agrees_with_the_reference_and_round_trips(
             (t, now) in ticket_and_now(),
-            json in condition(),
+            json in arbitrary::condition(&pools()),
         ) {
             let c = Condition::parse(&json, "condition", Usage::View, &NoCustomFields)
                 .map_err(|e| TestCaseError::fail(format!("{json}: {e}")))?;
