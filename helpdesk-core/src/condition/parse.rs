@@ -305,8 +305,34 @@ const MAX_TEXT_VALUE: usize = 10_000;
 /// Largest magnitude of a custom `number` value.
 const MAX_NUMBER_VALUE: f64 = 1e15;
 
+/// Checks a value for the custom field `key` of type `ty` as a ticket would hold it
+/// (`text` 1..=10,000 characters, `number` |x| ≤ 10^15, `date` `YYYY-MM-DD`, `select` an
+/// option, `multiselect` a non-empty list of distinct options, `checkbox` a boolean); the
+/// message says what is wrong. `null` (clearing) is the caller's to allow.
+pub fn check_field_value(
+    schema: &dyn Schema,
+    key: &str,
+    ty: FieldType,
+    value: &serde_json::Value,
+) -> Result<(), String> {
+    if ty == FieldType::Multiselect {
+        let items = value
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| "must be a non-empty list of distinct options".to_string())?;
+        for (i, item) in items.iter().enumerate() {
+            scalar_field_value(schema, key, ty, item)?;
+            if items[..i].contains(item) {
+                return Err("must be a non-empty list of distinct options".into());
+            }
+        }
+        return Ok(());
+    }
+    scalar_field_value(schema, key, ty, value).map(|_| ())
+}
+
 /// One value of the custom field `key` of type `ty` (for `multiselect`: one option).
-pub(super) fn scalar_field_value(
+fn scalar_field_value(
     schema: &dyn Schema,
     key: &str,
     ty: FieldType,

@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use super::*;
 use crate::error::FieldError;
-use crate::ticket::Ticket;
+use crate::event::EventKind;
+use crate::principal::Principal;
+use crate::ticket::{Priority, Ticket, TicketStatus};
 
 /// Statuses `open`..`closed` plus an inactive `waiting_parts`; custom fields of each type;
 /// `product` offers `a` and `b`, `langs` `en`, `de` and `fr`.
