@@ -28,11 +28,13 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod action;
 pub mod apikey;
 pub mod archive;
 pub mod attachment;
 pub mod auth;
 pub mod clock;
+pub mod condition;
 pub mod conversation;
 pub mod ephemeral;
 pub mod error;
@@ -45,6 +47,7 @@ pub mod message;
 pub mod notification;
 pub mod organization;
 pub mod page;
+pub mod placeholder;
 pub mod principal;
 pub mod receipt;
 pub mod scope;
