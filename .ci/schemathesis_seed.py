@@ -4,7 +4,7 @@ Run by .ci/schemathesis with the server's base URL and the first admin's credent
 Without real resources, every operation on `/api/.../{id}` would only ever answer 404;
 so this creates one of each (users, groups with members, organizations, tickets, a group
 conversation with a thread, messages, an article, a webhook with a delivery, attachments,
-a notification) and binds
+a notification, a canned reply of each scope) and binds
 their ids to the path, query and body fields that take them, through dictionaries drawn
 with a probability below 1 so that random ids are still tried.
 
@@ -141,6 +141,19 @@ api_key = call("POST", "/api/users/me/api-keys", admin, {"name": "seeded", "scop
 api_key_to_delete = call("POST", "/api/users/me/api-keys", admin,
                          {"name": "Delete me", "scopes": ["kb:read"]})
 
+# Canned replies: one of each scope to work on, and one to delete.
+canned = [
+    call("POST", "/api/canned-replies", admin,
+         {"title": "Thanks", "shortcut": "thanks", "body": "Thanks, {{requester.name}}!", "scope": "personal"}),
+    call("POST", "/api/canned-replies", admin,
+         {"title": "Billing hello", "shortcut": "billing-hello", "body": "Hello from billing, {{ agent.name }}.",
+          "scope": "group", "group_id": work_group["id"]}),
+    call("POST", "/api/canned-replies", admin,
+         {"title": "Closing", "shortcut": "closing", "body": "Closing #{{ticket.number}}.", "scope": "global"}),
+]
+canned_to_delete = call("POST", "/api/canned-replies", admin,
+                        {"title": "Delete me", "shortcut": "delete-me", "body": "x", "scope": "global"})
+
 notifications = call("GET", "/api/notifications", admin)["items"]
 if not notifications:
     sys.exit("seeding failed: the admin has no notification after a customer opened a ticket")
@@ -176,6 +189,8 @@ dictionaries = {
     "me": ["me"],
     "api_keys": [api_key["id"]],
     "api_key_to_delete": [api_key_to_delete["id"]],
+    "canned_replies": [c["id"] for c in canned],
+    "canned_reply_to_delete": [canned_to_delete["id"]],
 }
 
 # (method or None for all, path, {parameter: dictionary})
@@ -253,6 +268,11 @@ bindings = [
     ("GET", "/api/users/{id}/api-keys/{key_id}", {"path.id": "me", "path.key_id": "api_keys"}),
     ("DELETE", "/api/users/{id}/api-keys/{key_id}", {"path.id": "me", "path.key_id": "api_key_to_delete"}),
     ("POST", "/api/webhooks", {"body.url": "webhook_urls"}),
+    ("POST", "/api/canned-replies", {"body.group_id": "groups"}),
+    ("GET", "/api/canned-replies/{id}", {"path.id": "canned_replies"}),
+    ("PATCH", "/api/canned-replies/{id}", {"path.id": "canned_replies"}),
+    ("DELETE", "/api/canned-replies/{id}", {"path.id": "canned_reply_to_delete"}),
+    ("POST", "/api/canned-replies/{id}/render", {"path.id": "canned_replies", "body.ticket_id": "tickets"}),
 ]
 
 # positive_data_acceptance: a request the schema allows must be accepted. Its default
@@ -298,6 +318,15 @@ ACCEPTANCE_ALSO = {
     # A key's `expires_at` must lie after now and at most 365 days away, and a user has
     # at most 50 keys: 422 `validation_failed` (no schema knows the time or the count).
     "POST /api/users/{id}/api-keys": ["422"],
+    # A canned reply's `group_id` must name a group, and go with `scope` group only; its
+    # body may hold only the four placeholders (a `{{...}}` naming another is refused);
+    # an owner has at most 1,000 personal and group replies and there are at most 1,000
+    # global ones: 422 `validation_failed`. No schema relates two fields, reads `{{...}}`
+    # in free text or knows a count.
+    "POST /api/canned-replies": ["422"],
+    "PATCH /api/canned-replies/{id}": ["422"],
+    # The ticket to render for must exist and be one the caller can see: 422.
+    "POST /api/canned-replies/{id}/render": ["422"],
 }
 # Other checks off for one operation each, because the contract wants what they flag:
 CHECKS_OFF = {
@@ -369,5 +398,5 @@ for method, path, params in bindings:
 
 with open(CONFIG_OUT, "w") as f:
     f.write("\n".join(lines))
-print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 organizations, 2 tickets, 2 conversations, 3 messages, 2 articles, 2 webhooks, "
+print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 organizations, 2 tickets, 2 conversations, 3 messages, 2 articles, 2 webhooks, 4 canned replies, "
       f"{len(deliveries)} delivery, {1 + len(free_uploads)} attachments, {len(notifications)} notification(s)")

@@ -29,6 +29,7 @@ use uuid::Uuid;
 use crate::apikey::ApiKey;
 use crate::attachment::Attachment;
 use crate::auth::Session;
+use crate::canned_reply::CannedReply;
 use crate::conversation::Conversation;
 use crate::event::Event;
 use crate::group::{Group, Membership};
@@ -74,6 +75,8 @@ pub enum RecordKind {
     Session,
     /// [`ApiKey`] (its token's hash, never the token), by id.
     ApiKey,
+    /// [`CannedReply`], by id (after the users and groups it names).
+    CannedReply,
     /// [`Conversation`] with its members, by id.
     Conversation,
     /// [`Participant`] (read and delivery state), by (conversation, user).
@@ -102,7 +105,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 20] = [
+    pub const ALL: [RecordKind; 21] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -111,6 +114,7 @@ impl RecordKind {
         RecordKind::Membership,
         RecordKind::Session,
         RecordKind::ApiKey,
+        RecordKind::CannedReply,
         RecordKind::Conversation,
         RecordKind::Participant,
         RecordKind::Ticket,
@@ -145,6 +149,7 @@ impl RecordKind {
             RecordKind::Membership => "membership",
             RecordKind::Session => "session",
             RecordKind::ApiKey => "api_key",
+            RecordKind::CannedReply => "canned_reply",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
@@ -221,6 +226,7 @@ pub enum Record {
     Membership(Membership),
     Session(Session),
     ApiKey(ApiKey),
+    CannedReply(CannedReply),
     Conversation(Conversation),
     Participant(Participant),
     Ticket(Ticket),
@@ -269,6 +275,7 @@ impl Record {
             Record::Membership(_) => RecordKind::Membership,
             Record::Session(_) => RecordKind::Session,
             Record::ApiKey(_) => RecordKind::ApiKey,
+            Record::CannedReply(_) => RecordKind::CannedReply,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
@@ -296,6 +303,7 @@ impl Record {
             Record::Membership(m) => ArchiveKey::Pair(m.group_id, m.user_id),
             Record::Session(s) => ArchiveKey::Id(s.id),
             Record::ApiKey(k) => ArchiveKey::Id(k.id),
+            Record::CannedReply(r) => ArchiveKey::Id(r.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),
             Record::Ticket(t) => ArchiveKey::Id(t.id),

@@ -55,7 +55,9 @@ pub enum Conflict {
     Name,
     /// Another organization lists one of the domains.
     Domain,
-    /// The record is still referred to (a group holding tickets).
+    /// Another canned reply has the shortcut (whatever its scope).
+    Shortcut,
+    /// The record is still referred to (a group holding tickets or canned replies).
     InUse,
     /// The default group cannot be deleted or lose its flag but to another group.
     Default,
@@ -78,6 +80,7 @@ impl std::fmt::Display for Conflict {
             Conflict::Slug => "slug",
             Conflict::Name => "name",
             Conflict::Domain => "domain",
+            Conflict::Shortcut => "shortcut",
             Conflict::InUse => "in_use",
             Conflict::Default => "default",
             Conflict::Direct => "direct",
@@ -141,7 +144,10 @@ pub enum Error {
     /// An email domain is listed by another organization.
     #[error("domain taken: {0}")]
     DomainTaken(String),
-    /// The record is still in use (a group holding tickets).
+    /// Another canned reply has the shortcut (whatever its scope).
+    #[error("shortcut already taken")]
+    ShortcutTaken,
+    /// The record is still in use (a group holding tickets or canned replies).
     #[error("in use: {0}")]
     InUse(String),
     /// A ticket status move the state machine does not allow.
@@ -222,6 +228,7 @@ impl Error {
             | Error::SlugTaken
             | Error::NameTaken
             | Error::DomainTaken(_)
+            | Error::ShortcutTaken
             | Error::InUse(_)
             | Error::InvalidTransition { .. }
             | Error::TicketClosed
@@ -250,6 +257,7 @@ impl Error {
             Error::SlugTaken => "slug_taken",
             Error::NameTaken => "name_taken",
             Error::DomainTaken(_) => "domain_taken",
+            Error::ShortcutTaken => "shortcut_taken",
             Error::InUse(_) => "in_use",
             Error::InvalidTransition { .. } => "invalid_transition",
             Error::TicketClosed => "ticket_closed",

@@ -33,6 +33,7 @@ pub mod apikey;
 pub mod archive;
 pub mod attachment;
 pub mod auth;
+pub mod canned_reply;
 pub mod clock;
 pub mod condition;
 pub mod conversation;

@@ -28,6 +28,7 @@ use crate::apikey::ApiKey;
 use crate::archive::{Record, RecordKind};
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
+use crate::canned_reply::{CannedReply, CannedReplyQuery};
 use crate::conversation::{Conversation, ConversationKind, Member};
 use crate::ephemeral::Signal;
 use crate::error::StoreError;
@@ -233,8 +234,9 @@ pub trait GroupStore: Send + Sync {
         effects: EffectsFn<'_, Option<Group>>,
     ) -> StoreResult<()>;
     /// Deletes a group with its memberships. `NotFound` if absent; the default group:
-    /// `Conflict::Default`; a group holding any ticket: `Conflict::InUse`, checked in the
-    /// same operation (a ticket created or moved into it meanwhile is counted).
+    /// `Conflict::Default`; a group holding any ticket or any `group` canned reply:
+    /// `Conflict::InUse`, checked in the same operation (a ticket created or moved into
+    /// it meanwhile, or a canned reply made in it, is counted).
     async fn delete_group(&self, id: Uuid, fx: &Effects) -> StoreResult<()>;
     /// A group by id.
     async fn get_group(&self, id: Uuid) -> StoreResult<Option<Group>>;
@@ -289,6 +291,32 @@ pub trait OrganizationStore: Send + Sync {
     /// as strings: code point order), up to `limit + 1`.
     async fn list_organizations(&self, query: &OrganizationQuery)
     -> StoreResult<Vec<Organization>>;
+}
+
+/// Canned replies ([`crate::canned_reply`]). Shortcuts are unique across every scope
+/// (`Conflict::Shortcut`), checked in the writing operation. A reply's scope, group and
+/// owner never change. They write no events.
+#[async_trait]
+pub trait CannedReplyStore: Send + Sync {
+    /// Inserts a canned reply unless what it counts against ([`CannedReply::limit`]:
+    /// the global replies, or its owner's personal and group ones) holds `limit`
+    /// replies already, counted in the same operation (concurrent inserts never pass
+    /// the limit together); returns whether it inserted. Its shortcut taken:
+    /// `Conflict::Shortcut`; the group of a `group` reply missing (deleted meanwhile):
+    /// `NotFound`.
+    async fn insert_canned_reply(&self, reply: &CannedReply, limit: usize) -> StoreResult<bool>;
+    /// Replaces a canned reply's title, shortcut, body and `updated_at` (the rest is
+    /// kept as stored). `NotFound` if absent; its shortcut taken by another:
+    /// `Conflict::Shortcut`.
+    async fn update_canned_reply(&self, reply: &CannedReply) -> StoreResult<()>;
+    /// Deletes a canned reply; returns whether there was one.
+    async fn delete_canned_reply(&self, id: Uuid) -> StoreResult<bool>;
+    /// A canned reply by id.
+    async fn get_canned_reply(&self, id: Uuid) -> StoreResult<Option<CannedReply>>;
+    /// Canned replies matching [`CannedReplyQuery::matches`] after its cursor
+    /// ([`CannedReplyQuery::after_cursor`]), by `(shortcut, id)` ascending (compared
+    /// as bytes), up to `limit + 1`.
+    async fn list_canned_replies(&self, query: &CannedReplyQuery) -> StoreResult<Vec<CannedReply>>;
 }
 
 /// A change to the members of a ticket's conversation made with the ticket's update
@@ -682,6 +710,7 @@ pub trait Store:
     + ApiKeyStore
     + GroupStore
     + OrganizationStore
+    + CannedReplyStore
     + TicketStore
     + ConversationStore
     + NotificationStore
@@ -701,6 +730,7 @@ impl<T> Store for T where
         + ApiKeyStore
         + GroupStore
         + OrganizationStore
+        + CannedReplyStore
         + TicketStore
         + ConversationStore
         + NotificationStore

@@ -227,6 +227,7 @@ impl From<Error> for ApiError {
             Error::EmailTaken => "the email address is taken".to_string(),
             Error::SlugTaken => "the slug is taken".to_string(),
             Error::NameTaken => "the name is taken".to_string(),
+            Error::ShortcutTaken => "the shortcut is taken by another canned reply".to_string(),
             Error::RateLimited { .. } => "too many requests, try again later".to_string(),
             Error::InsufficientScope(scopes) => {
                 format!("the API key needs one of these scopes: {scopes}")
@@ -287,6 +288,11 @@ mod tests {
             (StatusCode::CONFLICT, "in_use")
         );
         assert_eq!(in_use.detail, "the group holds tickets");
+        let shortcut = ApiError::from(Error::ShortcutTaken);
+        assert_eq!(
+            (shortcut.status, shortcut.code),
+            (StatusCode::CONFLICT, "shortcut_taken")
+        );
         let domain = ApiError::from(Error::DomainTaken("acme.com is listed".into()));
         assert_eq!(
             (domain.status, domain.code, domain.detail.as_str()),

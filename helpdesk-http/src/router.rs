@@ -260,6 +260,28 @@ impl Router {
             ],
         );
 
+        // Canned replies are ticket work: staff write their own (the library decides by
+        // scope), so writes and rendering take `tickets:write`, not `admin`.
+        r.add(
+            "/canned-replies",
+            vec![
+                (M::GET, TICKETS_READ, h(canned_replies::list)),
+                (M::POST, TICKETS_WRITE, h(canned_replies::create)),
+            ],
+        );
+        r.add(
+            "/canned-replies/{id}",
+            vec![
+                (M::GET, TICKETS_READ, h(canned_replies::get)),
+                (M::PATCH, TICKETS_WRITE, h(canned_replies::update)),
+                (M::DELETE, TICKETS_WRITE, h(canned_replies::delete)),
+            ],
+        );
+        r.add(
+            "/canned-replies/{id}/render",
+            vec![(M::POST, TICKETS_WRITE, h(canned_replies::render))],
+        );
+
         r.add(
             "/tickets",
             vec![
@@ -536,6 +558,18 @@ mod tests {
         assert_eq!(
             needs(&r, Method::POST, "/api/webhooks/x/test"),
             one(Scope::Admin)
+        );
+        assert_eq!(
+            needs(&r, Method::GET, "/api/canned-replies"),
+            one(Scope::TicketsRead)
+        );
+        assert_eq!(
+            needs(&r, Method::PATCH, "/api/canned-replies/x"),
+            one(Scope::TicketsWrite)
+        );
+        assert_eq!(
+            needs(&r, Method::POST, "/api/canned-replies/x/render"),
+            one(Scope::TicketsWrite)
         );
     }
 

@@ -26,9 +26,9 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
 use crate::rows::{
-    ApiKeyRow, ArticleRow, AttachmentRow, ConversationRow, DeliveryRow, EventRow, GroupRow,
-    MembershipRow, MessageRow, NotificationRow, OrganizationRow, ParticipantRow, SessionRow,
-    TicketEventRow, TicketRow, UserRow, WebhookRow, corrupt, decode, i, micros,
+    ApiKeyRow, ArticleRow, AttachmentRow, CannedReplyRow, ConversationRow, DeliveryRow, EventRow,
+    GroupRow, MembershipRow, MessageRow, NotificationRow, OrganizationRow, ParticipantRow,
+    SessionRow, TicketEventRow, TicketRow, UserRow, WebhookRow, corrupt, decode, i, micros,
 };
 
 /// Where a kind lives: table, selected columns, key columns, decoder.
@@ -153,6 +153,9 @@ fn source(kind: RecordKind) -> Source {
         ),
         RecordKind::Session => src!("sessions", SessionRow, ["id"], Session),
         RecordKind::ApiKey => src!("api_keys", ApiKeyRow, ["id"], ApiKey),
+        RecordKind::CannedReply => {
+            src!("canned_replies", CannedReplyRow, ["id"], CannedReply)
+        }
         RecordKind::Conversation => src!("conversations", ConversationRow, ["id"], Conversation),
         RecordKind::Participant => src!(
             "participants",
@@ -292,6 +295,9 @@ impl ArchiveStore for PostgresStore {
                     Record::Membership(m) => crate::groups::import_membership(conn, m).await?,
                     Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
                     Record::ApiKey(k) => crate::apikeys::insert_api_key_row(conn, k).await?,
+                    Record::CannedReply(r) => {
+                        crate::canned_replies::insert_canned_reply_row(conn, r).await?
+                    }
                     Record::Conversation(c) => {
                         let mut w = crate::effects::Writes::new();
                         crate::conversations::push_conversation_rows(&mut w, c)?;

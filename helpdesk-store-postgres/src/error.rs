@@ -47,6 +47,7 @@ fn conflict_of(constraint: Option<&str>) -> Conflict {
         Some("articles_slug") => Conflict::Slug,
         Some("groups_name" | "organizations_name_key") => Conflict::Name,
         Some("organization_domains_pkey") => Conflict::Domain,
+        Some("canned_replies_shortcut") => Conflict::Shortcut,
         Some("conversations_direct_key") => Conflict::Direct,
         _ => Conflict::Unique,
     }

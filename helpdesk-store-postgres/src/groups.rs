@@ -3,9 +3,9 @@
 //!
 //! One default group is kept by a partial unique index; writes that move the flag or
 //! delete a group take a transaction-level advisory lock, so two of them never race
-//! into a unique violation. Tickets name their group with a foreign key: a ticket
-//! written into a group being deleted waits for the delete (and then fails as
-//! `NotFound`), and the delete sees every ticket committed before it.
+//! into a unique violation. Tickets and group canned replies name their group with a
+//! foreign key: one written into a group being deleted waits for the delete (and then
+//! fails as `NotFound`), and the delete sees every one committed before it.
 
 use async_trait::async_trait;
 use helpdesk_core::event::Effects;
@@ -219,12 +219,14 @@ impl GroupStore for PostgresStore {
         if g.is_default {
             return Err(StoreError::Conflict(Conflict::Default));
         }
-        let used: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM tickets WHERE group_id = $1)")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .store()?;
+        let used: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM tickets WHERE group_id = $1) \
+             OR EXISTS (SELECT 1 FROM canned_replies WHERE group_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await
+        .store()?;
         if used {
             return Err(StoreError::Conflict(Conflict::InUse));
         }

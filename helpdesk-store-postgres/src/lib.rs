@@ -33,6 +33,7 @@
 mod apikeys;
 mod archive;
 mod attachments;
+mod canned_replies;
 mod conversations;
 mod effects;
 mod ephemeral;

@@ -10,6 +10,7 @@ use helpdesk_core::StoreError;
 use helpdesk_core::apikey::ApiKey;
 use helpdesk_core::attachment::{Attachment, AttachmentParent};
 use helpdesk_core::auth::Session;
+use helpdesk_core::canned_reply::CannedReply;
 use helpdesk_core::conversation::{Conversation, Member};
 use helpdesk_core::event::{Audience, Event, EventId};
 use helpdesk_core::group::{Group, Membership};
@@ -346,6 +347,41 @@ impl TryFrom<OrganizationRow> for Organization {
             domains: r.domains,
             sharing: parse(&r.sharing, "sharing")?,
             created_at: r.created_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct CannedReplyRow {
+    id: Uuid,
+    title: String,
+    shortcut: String,
+    body: String,
+    scope: String,
+    group_id: Option<Uuid>,
+    owner_id: Option<Uuid>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl CannedReplyRow {
+    pub(crate) const COLS: &str =
+        "id, title, shortcut, body, scope, group_id, owner_id, created_at, updated_at";
+}
+
+impl TryFrom<CannedReplyRow> for CannedReply {
+    type Error = StoreError;
+    fn try_from(r: CannedReplyRow) -> StoreResult<CannedReply> {
+        Ok(CannedReply {
+            id: r.id,
+            title: r.title,
+            shortcut: r.shortcut,
+            body: r.body,
+            scope: parse(&r.scope, "canned reply scope")?,
+            group_id: r.group_id,
+            owner_id: r.owner_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         })
     }
 }

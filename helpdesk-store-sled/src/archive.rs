@@ -37,6 +37,7 @@ fn tree_of(kind: RecordKind) -> usize {
         RecordKind::Membership => tree::GROUP_MEMBERS,
         RecordKind::Session => tree::SESSIONS,
         RecordKind::ApiKey => tree::API_KEYS,
+        RecordKind::CannedReply => tree::CANNED,
         RecordKind::Conversation => tree::CONVS,
         RecordKind::Participant => tree::PARTICIPANTS,
         RecordKind::Ticket => tree::TICKETS,
@@ -65,6 +66,7 @@ fn key_of(r: &Record) -> Vec<u8> {
         Record::User(u) => u.id.as_bytes().to_vec(),
         Record::Session(s) => s.id.as_bytes().to_vec(),
         Record::ApiKey(k) => k.id.as_bytes().to_vec(),
+        Record::CannedReply(r) => r.id.as_bytes().to_vec(),
         Record::Conversation(c) => c.id.as_bytes().to_vec(),
         Record::Participant(p) => participant_key(p.conversation_id, p.user_id).0,
         Record::Ticket(t) => t.id.as_bytes().to_vec(),
@@ -104,6 +106,7 @@ fn decode_record(kind: RecordKind, k: &[u8], v: &[u8]) -> StoreResult<Record> {
         RecordKind::Organization => Record::Organization(decode(v, what)?),
         RecordKind::Session => Record::Session(decode(v, what)?),
         RecordKind::ApiKey => Record::ApiKey(decode(v, what)?),
+        RecordKind::CannedReply => Record::CannedReply(decode(v, what)?),
         RecordKind::Conversation => Record::Conversation(decode(v, what)?),
         RecordKind::Participant => Record::Participant(decode(v, what)?),
         RecordKind::Ticket => Record::Ticket(decode(v, what)?),
@@ -243,6 +246,7 @@ fn import_one(tx: &Tx<'_>, r: &Record) -> TxResult<()> {
             tx.put(tree::USER_SESSIONS, session_key(s), &[][..])?;
         }
         Record::ApiKey(k) => crate::apikeys::put_key(tx, k)?,
+        Record::CannedReply(r) => crate::canned_replies::put_new(tx, r)?,
         Record::Conversation(c) => import_conversation(tx, c)?,
         Record::Participant(p) => put_participant(tx, p)?,
         Record::Ticket(t) => crate::ticket_record::put_ticket(tx, t, None)?,

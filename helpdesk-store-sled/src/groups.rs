@@ -293,7 +293,9 @@ impl GroupStore for SledStore {
             if g.is_default {
                 return abort(StoreError::Conflict(Conflict::Default));
             }
-            if tx.get_u64(tree::GROUP_TICKETS, id.as_bytes())? > 0 {
+            if tx.get_u64(tree::GROUP_TICKETS, id.as_bytes())? > 0
+                || crate::canned_replies::group_replies(tx, id)? > 0
+            {
                 return abort(StoreError::Conflict(Conflict::InUse));
             }
             for m in members(tx, id)? {

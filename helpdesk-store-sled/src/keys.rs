@@ -109,8 +109,19 @@ pub(crate) mod tree {
     /// organization id → a counter that moves whenever a user or ticket starts or stops
     /// naming it (so deleting it checks that what it read is still all).
     pub const ORG_VERSIONS: usize = 47;
+    /// canned reply id → CannedReply.
+    pub const CANNED: usize = 48;
+    /// shortcut → canned reply id: unique shortcuts, and the list order.
+    pub const CANNED_SHORTCUTS: usize = 49;
+    /// `g` (the global replies) or `o|owner` (an owner's personal and group replies; the
+    /// nil id for the system) → how many there are (counters, read inside the insert's
+    /// transaction: the limits are counted there).
+    pub const CANNED_COUNTS: usize = 50;
+    /// group id → how many group canned replies it holds (a counter, so deleting the
+    /// group checks it).
+    pub const GROUP_CANNED: usize = 51;
     /// How many trees.
-    pub const COUNT: usize = 48;
+    pub const COUNT: usize = 52;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -163,6 +174,10 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "organization_domains",
     "organization_tickets",
     "organization_versions",
+    "canned_replies",
+    "canned_shortcuts",
+    "canned_counts",
+    "group_canned_replies",
 ];
 
 /// A key built from parts.

@@ -186,8 +186,8 @@ impl Helpdesk {
     }
 
     /// Reads an archive from `input` into this store (version 2, or version 1 from before
-    /// groups: see [`VERSION_1`]), which must be empty: no events,
-    /// articles or webhooks, and no users but the importing admin's own account (so that
+    /// groups: see [`VERSION_1`]), which must be empty: no events, articles, webhooks
+    /// or canned replies, and no users but the importing admin's own account (so that
     /// a server set up for the import can be called with a token; that account stays,
     /// and must not share its email with a user of the archive). Otherwise
     /// [`Error::Conflict`] and nothing is written. A malformed line is [`Error::Validation`] naming its line number; an
@@ -235,7 +235,11 @@ impl Helpdesk {
         };
         let empty = st.last_event_id().await?.is_none()
             && st.all_articles(false).await?.is_empty()
-            && st.list_webhooks().await?.is_empty();
+            && st.list_webhooks().await?.is_empty()
+            && st
+                .export_records(RecordKind::CannedReply, None, 1)
+                .await?
+                .is_empty();
         if empty { Ok(caller) } else { Err(not_empty()) }
     }
 

@@ -37,7 +37,7 @@ fn group_write_error(e: Error) -> Error {
     match e {
         Error::Store(StoreError::Conflict(Conflict::Name)) => Error::NameTaken,
         Error::Store(StoreError::Conflict(Conflict::InUse)) => {
-            Error::InUse("the group holds tickets".into())
+            Error::InUse("the group holds tickets or group canned replies".into())
         }
         Error::Store(StoreError::Conflict(Conflict::Default)) => {
             Error::Conflict("the default group cannot be deleted or unflagged".into())
@@ -111,7 +111,7 @@ impl Helpdesk {
     }
 
     /// Deletes a group (admins): not the default one (`Conflict`), not one holding any
-    /// ticket, closed ones included (`InUse`).
+    /// ticket, closed ones included, or any `group` canned reply (`InUse`).
     pub async fn delete_group(&self, p: &Principal, id: Uuid) -> Result<()> {
         self.require_admin(p).await?;
         let fx = Effects::event(NewEvent::new(

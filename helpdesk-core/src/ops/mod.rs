@@ -8,6 +8,7 @@ mod archive;
 mod attachment;
 mod auth;
 pub(crate) mod background;
+mod canned_reply;
 mod cc;
 pub(crate) mod conversation;
 pub(crate) mod ephemeral;

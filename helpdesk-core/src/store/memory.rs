@@ -14,6 +14,7 @@ use crate::apikey::ApiKey;
 use crate::archive::{BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUMBER, page_of};
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
+use crate::canned_reply::{CannedReply, CannedReplyQuery};
 use crate::conversation::{Conversation, ConversationKind, Member};
 use crate::error::Conflict;
 use crate::error::StoreError;
@@ -79,6 +80,7 @@ struct State {
     /// Each group's memberships in joining order.
     members: HashMap<Uuid, Vec<Membership>>,
     organizations: HashMap<Uuid, Organization>,
+    canned_replies: HashMap<Uuid, CannedReply>,
     tickets: HashMap<Uuid, Ticket>,
     ticket_numbers: i64,
     ticket_events: Vec<TicketEvent>,
@@ -596,7 +598,9 @@ impl GroupStore for MemoryStore {
         if g.is_default {
             return Err(StoreError::Conflict(Conflict::Default));
         }
-        if s.tickets.values().any(|t| t.group_id == id) {
+        if s.tickets.values().any(|t| t.group_id == id)
+            || s.canned_replies.values().any(|r| r.group_id == Some(id))
+        {
             return Err(StoreError::Conflict(Conflict::InUse));
         }
         s.groups.remove(&id);
@@ -666,6 +670,71 @@ impl GroupStore for MemoryStore {
             .collect();
         v.sort_by_key(|m| m.group_id);
         Ok(v)
+    }
+}
+
+#[async_trait]
+impl CannedReplyStore for MemoryStore {
+    async fn insert_canned_reply(&self, r: &CannedReply, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if let Some(g) = r.group_id
+            && !s.groups.contains_key(&g)
+        {
+            return Err(StoreError::NotFound);
+        }
+        if s.canned_replies.contains_key(&r.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        if s.canned_replies.values().any(|x| x.shortcut == r.shortcut) {
+            return Err(StoreError::Conflict(Conflict::Shortcut));
+        }
+        let bucket = r.limit();
+        if s.canned_replies
+            .values()
+            .filter(|x| x.limit() == bucket)
+            .count()
+            >= limit
+        {
+            return Ok(false);
+        }
+        s.canned_replies.insert(r.id, r.clone());
+        Ok(true)
+    }
+    async fn update_canned_reply(&self, r: &CannedReply) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if s.canned_replies
+            .values()
+            .any(|x| x.shortcut == r.shortcut && x.id != r.id)
+        {
+            return Err(StoreError::Conflict(Conflict::Shortcut));
+        }
+        let stored = s
+            .canned_replies
+            .get_mut(&r.id)
+            .ok_or(StoreError::NotFound)?;
+        stored.title = r.title.clone();
+        stored.shortcut = r.shortcut.clone();
+        stored.body = r.body.clone();
+        stored.updated_at = r.updated_at;
+        Ok(())
+    }
+    async fn delete_canned_reply(&self, id: Uuid) -> StoreResult<bool> {
+        Ok(self.lock()?.canned_replies.remove(&id).is_some())
+    }
+    async fn get_canned_reply(&self, id: Uuid) -> StoreResult<Option<CannedReply>> {
+        Ok(self.lock()?.canned_replies.get(&id).cloned())
+    }
+    async fn list_canned_replies(&self, q: &CannedReplyQuery) -> StoreResult<Vec<CannedReply>> {
+        let mut replies: Vec<CannedReply> = self
+            .lock()?
+            .canned_replies
+            .values()
+            .filter(|r| q.matches(r) && q.after_cursor(r))
+            .cloned()
+            .collect();
+        crate::canned_reply::sort_canned_replies(&mut replies);
+        replies.truncate(q.limit.saturating_add(1));
+        Ok(replies)
     }
 }
 
@@ -1565,6 +1634,12 @@ impl ArchiveStore for MemoryStore {
                 .collect(),
             RecordKind::Session => s.sessions.values().cloned().map(Record::Session).collect(),
             RecordKind::ApiKey => s.api_keys.values().cloned().map(Record::ApiKey).collect(),
+            RecordKind::CannedReply => s
+                .canned_replies
+                .values()
+                .cloned()
+                .map(Record::CannedReply)
+                .collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -1654,6 +1729,9 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::ApiKey(k) => {
                     s.api_keys.insert(k.id, k.clone());
+                }
+                Record::CannedReply(r) => {
+                    s.canned_replies.insert(r.id, r.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations

@@ -11,6 +11,7 @@ use futures_util::StreamExt;
 use super::{PASSWORD, Who, World, expect_err, memory};
 use crate::apikey::NewApiKey;
 use crate::archive::{ArchiveSummary, Record, RecordKind};
+use crate::canned_reply::{CannedReplyFilter, CannedScope, NewCannedReply};
 use crate::kb::ArticleSearch;
 use crate::kb::{ArticleStatus, NewArticle};
 use crate::message::NewMessage;
@@ -58,7 +59,7 @@ fn one_piece(
 /// replies, internal notes, edits and deletions, read and delivery state,
 /// notifications (some read), articles, attachments over several chunks, webhooks with
 /// deliveries, a deleted ticket (so the number counter runs ahead of the tickets), an
-/// API key that was used.
+/// API key that was used, and a canned reply of each scope.
 async fn populate(w: &World) -> Populated {
     let admin = w.admin().await;
     let agent = w.agent().await;
@@ -221,6 +222,43 @@ async fn populate(w: &World) -> Populated {
         .await
         .unwrap();
     w.hd.authenticate(key.token.expose()).await.unwrap();
+    let escalations =
+        w.hd.create_group(
+            &admin.p,
+            crate::group::NewGroup {
+                name: "Escalations".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    w.hd.put_membership(
+        &admin.p,
+        escalations,
+        agent.id(),
+        crate::group::Access::Read,
+    )
+    .await
+    .unwrap();
+    for (who, shortcut, scope, group_id) in [
+        (&agent, "thanks", CannedScope::Personal, None),
+        (&admin, "escalate", CannedScope::Group, Some(escalations)),
+        (&admin, "closing", CannedScope::Global, None),
+    ] {
+        w.hd.create_canned_reply(
+            &who.p,
+            NewCannedReply {
+                title: format!("Canned {shortcut}"),
+                shortcut: shortcut.into(),
+                body: "Dear {{requester.name}}, about #{{ ticket.number }}".into(),
+                scope,
+                group_id,
+            },
+        )
+        .await
+        .unwrap();
+    }
     Populated {
         key_token: key.token.expose().to_string(),
         agent,
@@ -406,6 +444,47 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
         .await,
         Error::NameTaken
     );
+    // Canned replies came along, with their shortcuts still taken.
+    let canned = |hd: &crate::Helpdesk| {
+        let (hd, p) = (hd.clone(), made.agent.p);
+        async move {
+            hd.list_canned_replies(&p, CannedReplyFilter::default())
+                .await
+                .unwrap()
+                .items
+        }
+    };
+    let listed = canned(&w.hd).await;
+    assert_eq!(listed, canned(&m.hd).await);
+    assert_eq!(listed.len(), 3);
+    expect_err!(
+        w.hd.create_canned_reply(
+            &Principal::system(),
+            NewCannedReply {
+                title: "Copy".into(),
+                shortcut: "thanks".into(),
+                body: "Copy".into(),
+                scope: CannedScope::Global,
+                group_id: None,
+            }
+        )
+        .await,
+        Error::ShortcutTaken
+    );
+    // A group holding nothing but a group reply is in use.
+    let escalations = w
+        .store
+        .list_groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.name == "Escalations")
+        .unwrap();
+    expect_err!(
+        w.hd.delete_group(&Principal::system(), escalations.id)
+            .await,
+        Error::InUse(_)
+    );
     // Numbers, seqs and event ids go on from the imported counters.
     let last_event = w.last_event().await.expect("imported events");
     w.tick();
@@ -470,6 +549,26 @@ pub async fn import_refuses_non_empty_store(store: Arc<dyn Store>) {
     expect_err!(
         w.hd.import_archive(&someone.p, &a[..], &|_| {}).await,
         Error::Forbidden(_)
+    );
+    // An admin's own canned reply is data too.
+    let w2 = world(memory());
+    let admin = w2.admin().await;
+    w2.hd
+        .create_canned_reply(
+            &admin.p,
+            NewCannedReply {
+                title: "Mine".into(),
+                shortcut: "thanks".into(),
+                body: "Thanks".into(),
+                scope: CannedScope::Personal,
+                group_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    expect_err!(
+        w2.hd.import_archive(&admin.p, &a[..], &|_| {}).await,
+        Error::Conflict(_)
     );
 }
 

@@ -39,6 +39,7 @@ pub mod access;
 pub mod apikeys;
 pub mod archive;
 pub mod attachments;
+pub mod canned_replies;
 pub mod cc;
 pub mod concurrency;
 pub mod conversations;
@@ -664,6 +665,18 @@ macro_rules! __conformance_cases {
                 list_filters_and_pages_by_name,
                 customers_see_only_their_own,
                 organization_events,
+            }
+            canned_replies {
+                scopes_decide_who_uses_a_reply,
+                scopes_decide_who_writes_a_reply,
+                input_is_checked,
+                shortcuts_are_unique_across_scopes,
+                limits_per_owner_and_global,
+                store_limits_hold_under_concurrency,
+                list_filters_orders_and_pages,
+                render_fills_placeholders,
+                groups_holding_canned_replies_are_in_use,
+                store_canned_replies_round_trip,
             }
             archive {
                 export_round_trips_through_memory,

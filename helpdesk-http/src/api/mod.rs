@@ -6,6 +6,7 @@ pub mod admin;
 pub mod apikeys;
 pub mod attachments;
 pub mod auth;
+pub mod canned_replies;
 pub mod conversations;
 pub mod groups;
 pub mod kb;
