@@ -11,12 +11,13 @@ use futures_util::StreamExt;
 use super::{PASSWORD, Who, World, expect_err, memory};
 use crate::apikey::NewApiKey;
 use crate::archive::{ArchiveSummary, Record, RecordKind};
-use crate::canned_reply::{CannedReplyFilter, CannedScope, NewCannedReply};
+use crate::canned_reply::{CannedReplyFilter, NewCannedReply};
 use crate::kb::ArticleSearch;
 use crate::kb::{ArticleStatus, NewArticle};
 use crate::message::NewMessage;
 use crate::notification::{NotificationFilter, NotificationList};
 use crate::organization::{NewOrganization, OrganizationFilter, Sharing};
+use crate::ownership::ItemScope;
 use crate::page::PageRequest;
 use crate::principal::Principal;
 use crate::scope::{Scope, Scopes};
@@ -242,9 +243,9 @@ async fn populate(w: &World) -> Populated {
     .await
     .unwrap();
     for (who, shortcut, scope, group_id) in [
-        (&agent, "thanks", CannedScope::Personal, None),
-        (&admin, "escalate", CannedScope::Group, Some(escalations)),
-        (&admin, "closing", CannedScope::Global, None),
+        (&agent, "thanks", ItemScope::Personal, None),
+        (&admin, "escalate", ItemScope::Group, Some(escalations)),
+        (&admin, "closing", ItemScope::Global, None),
     ] {
         w.hd.create_canned_reply(
             &who.p,
@@ -464,7 +465,7 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
                 title: "Copy".into(),
                 shortcut: "thanks".into(),
                 body: "Copy".into(),
-                scope: CannedScope::Global,
+                scope: ItemScope::Global,
                 group_id: None,
             }
         )
@@ -560,7 +561,7 @@ pub async fn import_refuses_non_empty_store(store: Arc<dyn Store>) {
                 title: "Mine".into(),
                 shortcut: "thanks".into(),
                 body: "Thanks".into(),
-                scope: CannedScope::Personal,
+                scope: ItemScope::Personal,
                 group_id: None,
             },
         )
