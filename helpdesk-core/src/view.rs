@@ -9,10 +9,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::condition::Condition;
+use crate::condition::{Condition, Field, Op, Operand, Predicate, Value};
 use crate::error::{Error, Result};
 use crate::ownership::{Bucket, ItemScope, Scoped};
-use crate::ticket::TicketSort;
+use crate::ticket::{AssigneeFilter, OrganizationMatch, TicketQuery, TicketSort, TicketStatus};
 use crate::wire::Ts;
 
 /// Most `personal` and `group` views one owner (their creator) may have.
@@ -147,6 +147,106 @@ pub fn validate_position(position: i64) -> Result<i64> {
     Ok(position)
 }
 
+/// The store query that view pages and counts read: the caller's visibility (`groups`:
+/// the groups whose tickets they see, `None` for every group), the view's sort, and the
+/// part of the filter that maps onto [`TicketQuery`] pushed down, so the store returns
+/// fewer tickets that [`Condition::matches`] then refuses. `None` when no ticket can be
+/// visible (no group left).
+///
+/// Pushed down are `all` predicates only (every one must hold), each only when the
+/// query does not already constrain its field (a second such predicate is left to the
+/// evaluation): `status` and `status_category` `eq`/`in` (today the five categories are
+/// the statuses), `priority` `eq`, `assignee_id` `eq`/`is_not_set`, `requester_id` `eq`,
+/// `group_id` `eq`/`in` (intersected with the visible groups), `tags` `contains`, and
+/// `requester.organization_id` `eq`/`is_not_set`. The pushdown only ever narrows to a
+/// superset of the matching tickets: correctness never depends on it, as every
+/// candidate is evaluated with the whole condition ([`Condition::matches`]).
+pub fn store_query(
+    filter: &Condition,
+    groups: Option<Vec<Uuid>>,
+    sort: TicketSort,
+) -> Option<TicketQuery> {
+    let mut q = TicketQuery {
+        sort,
+        group_ids: groups,
+        ..TicketQuery::default()
+    };
+    let mut groups_narrowed = false;
+    for Predicate { field, op, value } in &filter.all {
+        let ids = || -> Vec<Uuid> { operands(value).filter_map(as_id).collect() };
+        match (field, op) {
+            (Field::Status | Field::StatusCategory, Op::Eq | Op::In) if q.statuses.is_empty() => {
+                let statuses: Option<Vec<TicketStatus>> = operands(value)
+                    .map(|o| match o {
+                        Operand::Text(k) => k.parse().ok(),
+                        Operand::Category(c) => Some(*c),
+                        _ => None,
+                    })
+                    .collect();
+                // A key that is no built-in status: left to the evaluation.
+                if let Some(s) = statuses.filter(|s| !s.is_empty()) {
+                    q.statuses = s;
+                }
+            }
+            (Field::Priority, Op::Eq) if q.priority.is_none() => {
+                if let Value::One(Operand::Priority(p)) = value {
+                    q.priority = Some(*p);
+                }
+            }
+            (Field::AssigneeId, Op::Eq) if q.assignee.is_none() => {
+                q.assignee = ids().first().copied().map(AssigneeFilter::User);
+            }
+            (Field::AssigneeId, Op::IsNotSet) if q.assignee.is_none() => {
+                q.assignee = Some(AssigneeFilter::Nobody);
+            }
+            (Field::RequesterId, Op::Eq) if q.requester_id.is_none() => {
+                q.requester_id = ids().first().copied();
+            }
+            (Field::GroupId, Op::Eq | Op::In) if !groups_narrowed => {
+                let named = ids();
+                q.group_ids = Some(match q.group_ids.take() {
+                    Some(visible) => named.into_iter().filter(|g| visible.contains(g)).collect(),
+                    None => named,
+                });
+                groups_narrowed = true;
+            }
+            (Field::Tags, Op::Contains) if q.tag.is_none() => {
+                if let Value::One(Operand::Text(t)) = value {
+                    q.tag = Some(crate::tag::fold_tag(t));
+                }
+            }
+            (Field::RequesterOrganizationId, Op::Eq) if q.organization.is_none() => {
+                q.organization = ids().first().copied().map(OrganizationMatch::Is);
+            }
+            (Field::RequesterOrganizationId, Op::IsNotSet) if q.organization.is_none() => {
+                q.organization = Some(OrganizationMatch::Nobody);
+            }
+            _ => {}
+        }
+    }
+    match &q.group_ids {
+        Some(g) if g.is_empty() => None,
+        _ => Some(q),
+    }
+}
+
+/// The operands of a value, one or many.
+fn operands(value: &Value) -> impl Iterator<Item = &Operand> {
+    let (one, many): (Option<&Operand>, &[Operand]) = match value {
+        Value::None => (None, &[]),
+        Value::One(o) => (Some(o), &[]),
+        Value::Many(m) => (None, m.as_slice()),
+    };
+    one.into_iter().chain(many)
+}
+
+fn as_id(o: &Operand) -> Option<Uuid> {
+    match o {
+        Operand::Id(id) => Some(*id),
+        _ => None,
+    }
+}
+
 /// The API rendering of a view.
 #[derive(Serialize)]
 pub struct ViewJson<'a> {
@@ -192,6 +292,43 @@ mod tests {
         assert!(validate_position(-1).is_err());
         assert!(validate_position(0).is_ok());
         assert!(validate_position(MAX_POSITION + 1).is_err());
+    }
+
+    #[test]
+    fn the_pushdown_narrows_only_by_all_predicates() {
+        use crate::condition::{NoCustomFields, Usage};
+        let (g, h, u) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let c = Condition::parse(
+            &serde_json::json!({
+                "all": [
+                    {"field": "status", "op": "in", "value": ["open", "pending"]},
+                    {"field": "status_category", "op": "eq", "value": "closed"},
+                    {"field": "priority", "op": "eq", "value": "high"},
+                    {"field": "assignee_id", "op": "is_not_set"},
+                    {"field": "group_id", "op": "in", "value": [g, h]},
+                    {"field": "tags", "op": "contains", "value": "VIP"}
+                ],
+                "any": [{"field": "requester_id", "op": "eq", "value": u}]
+            }),
+            "filter",
+            Usage::View,
+            &NoCustomFields,
+        )
+        .unwrap();
+        let q = store_query(&c, Some(vec![g]), TicketSort::Priority).unwrap();
+        assert_eq!(q.statuses, [TicketStatus::Open, TicketStatus::Pending]);
+        assert_eq!(q.assignee, Some(AssigneeFilter::Nobody));
+        assert_eq!(q.group_ids, Some(vec![g]));
+        assert_eq!(q.tag.as_deref(), Some("vip"));
+        assert_eq!((q.requester_id, q.sort), (None, TicketSort::Priority));
+        assert!(q.priority.is_some());
+        assert_eq!(store_query(&c, Some(vec![]), TicketSort::Priority), None);
+        assert_eq!(
+            store_query(&c, None, q.sort).unwrap().group_ids,
+            Some(vec![g, h])
+        );
+        let empty = store_query(&Condition::default(), None, TicketSort::default()).unwrap();
+        assert_eq!(empty, TicketQuery::default());
     }
 
     #[test]

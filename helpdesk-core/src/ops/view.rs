@@ -8,8 +8,13 @@ use crate::Helpdesk;
 use crate::condition::{Condition, NoCustomFields, Reference, Target, Usage};
 use crate::error::{Error, Result, StoreError};
 use crate::ownership::{Bucket, ItemScope, ScopeUser, Scoped, validate_group_id};
+use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
+use crate::ticket::{Ticket, TicketQuery};
 use crate::view::*;
+
+/// How many tickets one store read of a view page or count asks for.
+const BATCH: usize = 200;
 
 /// What the views of this module are called in messages.
 const WHAT: &str = "views";
@@ -206,6 +211,89 @@ impl Helpdesk {
     pub async fn list_views(&self, p: &Principal) -> Result<Vec<View>> {
         let user = self.scope_user(p).await?;
         Ok(self.st().list_views(&user).await?)
+    }
+}
+
+impl Helpdesk {
+    /// The tickets of a view the caller may use ([`Helpdesk::get_view`]): those they can
+    /// see that match its filter, in its sort, a page of `limit` (default 50, 1..=200)
+    /// after `cursor`, as [`Helpdesk::list_tickets`] pages.
+    pub async fn view_tickets(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        cursor: Option<Cursor>,
+        page_limit: Option<usize>,
+    ) -> Result<Page<Ticket>> {
+        let view = self.get_view(p, id).await?;
+        let limit = limit(page_limit)?;
+        let Some(query) = self.view_query(p, &view).await? else {
+            return Ok(Page {
+                items: vec![],
+                next_cursor: None,
+            });
+        };
+        let sort = query.sort;
+        let found = self.view_scan(query, &view, cursor, limit + 1).await?;
+        Ok(Page::from_overfetch(found, limit, |t| {
+            Cursor::new(sort.key(t), t.id)
+        }))
+    }
+
+    /// How many tickets each view the caller may use shows them now, in list order.
+    pub async fn view_counts(&self, p: &Principal) -> Result<Vec<(Uuid, u64)>> {
+        let mut out = Vec::new();
+        for view in self.list_views(p).await? {
+            let n = match self.view_query(p, &view).await? {
+                Some(q) => self.view_scan(q, &view, None, usize::MAX).await?.len(),
+                None => 0,
+            };
+            out.push((view.id, n as u64));
+        }
+        Ok(out)
+    }
+
+    /// The store query of a view for the caller ([`store_query`]).
+    async fn view_query(&self, p: &Principal, view: &View) -> Result<Option<TicketQuery>> {
+        Ok(store_query(
+            &view.filter,
+            self.visible_groups(p).await?,
+            view.sort,
+        ))
+    }
+
+    /// Up to `want` tickets of the store query after `cursor` that match the view's
+    /// filter, reading the store a batch at a time.
+    async fn view_scan(
+        &self,
+        mut query: TicketQuery,
+        view: &View,
+        mut cursor: Option<Cursor>,
+        want: usize,
+    ) -> Result<Vec<Ticket>> {
+        let now = self.now();
+        let mut found = Vec::new();
+        query.limit = BATCH;
+        loop {
+            query.cursor = cursor;
+            let batch = self.st().list_tickets(&query).await?;
+            let more = batch.len() > BATCH;
+            for t in batch.into_iter().take(BATCH) {
+                cursor = Some(Cursor::new(query.sort.key(&t), t.id));
+                if view
+                    .filter
+                    .matches(&crate::condition::TicketFacts::of(&t, now))
+                {
+                    found.push(t);
+                    if found.len() >= want {
+                        return Ok(found);
+                    }
+                }
+            }
+            if !more {
+                return Ok(found);
+            }
+        }
     }
 }
 

@@ -685,6 +685,8 @@ macro_rules! __conformance_cases {
                 view_limits_per_owner_and_global,
                 groups_holding_views_are_in_use,
                 store_views_round_trip,
+                view_tickets_respect_visibility_sort_and_cursor,
+                view_tickets_agree_with_the_evaluator,
             }
             archive {
                 export_round_trips_through_memory,
