@@ -151,7 +151,7 @@ impl Helpdesk {
 
     /// A view the caller may change or delete: one they may use whose scope lets them
     /// write it (a `global` one: admins; else `Forbidden`).
-    async fn view_to_write(&self, p: &Principal, id: Uuid) -> Result<View> {
+    pub async fn view_to_write(&self, p: &Principal, id: Uuid) -> Result<View> {
         let user = self.scope_user(p).await?;
         let view = self
             .st()
