@@ -1692,6 +1692,7 @@ impl ArchiveStore for MemoryStore {
                 .cloned()
                 .map(Record::CannedReply)
                 .collect(),
+            RecordKind::View => s.views.values().cloned().map(Record::View).collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -1784,6 +1785,9 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::CannedReply(r) => {
                     s.canned_replies.insert(r.id, r.clone());
+                }
+                Record::View(v) => {
+                    s.views.insert(v.id, v.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations

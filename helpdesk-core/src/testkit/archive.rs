@@ -260,6 +260,27 @@ async fn populate(w: &World) -> Populated {
         .await
         .unwrap();
     }
+    for (who, name, scope, group_id) in [
+        (&agent, "Mine", ItemScope::Personal, None),
+        (&admin, "Escalated", ItemScope::Group, Some(escalations)),
+    ] {
+        w.hd.create_view(
+            &who.p,
+            crate::view::NewView {
+                name: name.into(),
+                scope,
+                group_id,
+                filter: Some(serde_json::json!({
+                    "all": [{"field": "priority", "op": "in", "value": ["high", "urgent"]}],
+                    "any": [{"field": "hours_since_created", "op": "gt", "value": 1.5}]
+                })),
+                sort: Some(crate::ticket::TicketSort::PriorityDesc),
+                position: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
     Populated {
         key_token: key.token.expose().to_string(),
         agent,
