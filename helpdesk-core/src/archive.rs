@@ -40,6 +40,7 @@ use crate::organization::Organization;
 use crate::receipt::Participant;
 use crate::ticket::{Ticket, TicketEvent};
 use crate::user::User;
+use crate::view::View;
 use crate::webhook::{Delivery, Webhook};
 
 /// The `format` of an archive header.
@@ -77,6 +78,8 @@ pub enum RecordKind {
     ApiKey,
     /// [`CannedReply`], by id (after the users and groups it names).
     CannedReply,
+    /// [`View`], by id (after the users and groups it names).
+    View,
     /// [`Conversation`] with its members, by id.
     Conversation,
     /// [`Participant`] (read and delivery state), by (conversation, user).
@@ -105,7 +108,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 21] = [
+    pub const ALL: [RecordKind; 22] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -115,6 +118,7 @@ impl RecordKind {
         RecordKind::Session,
         RecordKind::ApiKey,
         RecordKind::CannedReply,
+        RecordKind::View,
         RecordKind::Conversation,
         RecordKind::Participant,
         RecordKind::Ticket,
@@ -150,6 +154,7 @@ impl RecordKind {
             RecordKind::Session => "session",
             RecordKind::ApiKey => "api_key",
             RecordKind::CannedReply => "canned_reply",
+            RecordKind::View => "view",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
@@ -227,6 +232,7 @@ pub enum Record {
     Session(Session),
     ApiKey(ApiKey),
     CannedReply(CannedReply),
+    View(View),
     Conversation(Conversation),
     Participant(Participant),
     Ticket(Ticket),
@@ -276,6 +282,7 @@ impl Record {
             Record::Session(_) => RecordKind::Session,
             Record::ApiKey(_) => RecordKind::ApiKey,
             Record::CannedReply(_) => RecordKind::CannedReply,
+            Record::View(_) => RecordKind::View,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
@@ -304,6 +311,7 @@ impl Record {
             Record::Session(s) => ArchiveKey::Id(s.id),
             Record::ApiKey(k) => ArchiveKey::Id(k.id),
             Record::CannedReply(r) => ArchiveKey::Id(r.id),
+            Record::View(v) => ArchiveKey::Id(v.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),
             Record::Ticket(t) => ArchiveKey::Id(t.id),

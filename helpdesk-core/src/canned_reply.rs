@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::ownership::{Bucket, ItemScope, ScopeUser, Scoped};
 use crate::page::NameCursor;
 use crate::wire::Ts;
 
@@ -27,45 +28,6 @@ pub const MAX_SHORTCUT_CHARS: usize = 32;
 /// Longest body, in characters.
 pub const MAX_BODY_CHARS: usize = 32_000;
 
-/// Who may use a canned reply.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CannedScope {
-    /// Its owner.
-    Personal,
-    /// The members of its group (any level) and admins.
-    Group,
-    /// All staff.
-    Global,
-}
-
-impl CannedScope {
-    /// Every scope.
-    pub const ALL: [CannedScope; 3] = [
-        CannedScope::Personal,
-        CannedScope::Group,
-        CannedScope::Global,
-    ];
-    /// The API name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CannedScope::Personal => "personal",
-            CannedScope::Group => "group",
-            CannedScope::Global => "global",
-        }
-    }
-}
-
-impl std::str::FromStr for CannedScope {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        CannedScope::ALL
-            .into_iter()
-            .find(|x| x.as_str() == s)
-            .ok_or_else(|| Error::invalid("scope", "must be personal, group or global"))
-    }
-}
-
 /// A canned reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CannedReply {
@@ -78,7 +40,7 @@ pub struct CannedReply {
     /// The text (1..=32,000 characters), with placeholders.
     pub body: String,
     /// Who may use it (fixed).
-    pub scope: CannedScope,
+    pub scope: ItemScope,
     /// Its group: set exactly when `scope` is `group` (fixed).
     pub group_id: Option<Uuid>,
     /// Who made it (fixed); `None` when the system did.
@@ -91,79 +53,34 @@ pub struct CannedReply {
     pub updated_at: DateTime<Utc>,
 }
 
-/// What a canned reply counts against: [`MAX_GLOBAL`] or its owner's [`MAX_PER_OWNER`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum CannedLimit {
-    /// The `global` replies.
-    Global,
-    /// The `personal` and `group` replies of one owner (`None`: the system).
-    Owner(Option<Uuid>),
-}
-
-impl CannedLimit {
-    /// How many replies it allows.
-    pub fn max(self) -> usize {
-        match self {
-            CannedLimit::Global => MAX_GLOBAL,
-            CannedLimit::Owner(_) => MAX_PER_OWNER,
-        }
-    }
-}
-
 impl CannedReply {
     /// Its position in the list, for the next page's cursor.
     pub fn cursor(&self) -> NameCursor {
         NameCursor::new(self.shortcut.clone(), self.id)
     }
     /// What it counts against.
-    pub fn limit(&self) -> CannedLimit {
-        match self.scope {
-            CannedScope::Global => CannedLimit::Global,
-            CannedScope::Personal | CannedScope::Group => CannedLimit::Owner(self.owner_id),
-        }
+    pub fn limit(&self) -> Bucket {
+        self.bucket()
     }
 }
 
-/// Whose canned replies: a staff user and the groups they are a member of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CannedUser {
-    /// The user (`Uuid::nil()` for the system, which owns no personal replies).
-    pub user_id: Uuid,
-    /// Whether they are an admin: every group's replies, and writing global ones.
-    pub admin: bool,
-    /// The groups they are a member of, at any level.
-    pub groups: Vec<Uuid>,
+impl Scoped for CannedReply {
+    fn scope(&self) -> ItemScope {
+        self.scope
+    }
+    fn group_id(&self) -> Option<Uuid> {
+        self.group_id
+    }
+    fn owner_id(&self) -> Option<Uuid> {
+        self.owner_id
+    }
 }
 
-impl CannedUser {
-    /// Whether they may use (see, list, render) `r`.
-    pub fn may_use(&self, r: &CannedReply) -> bool {
-        match r.scope {
-            CannedScope::Personal => r.owner_id.is_some_and(|o| o == self.user_id),
-            CannedScope::Group => {
-                self.admin || r.group_id.is_some_and(|g| self.groups.contains(&g))
-            }
-            CannedScope::Global => true,
-        }
-    }
-
-    /// Whether they may write a reply of `scope` in `group_id` (a new one, or one they
-    /// may use): `Forbidden` for a global reply unless an admin, and for a group they are
-    /// not a member of.
-    pub fn may_write(&self, scope: CannedScope, group_id: Option<Uuid>) -> Result<()> {
-        match scope {
-            CannedScope::Personal => Ok(()),
-            CannedScope::Group => match group_id {
-                Some(g) if self.admin || self.groups.contains(&g) => Ok(()),
-                _ => Err(Error::forbidden(
-                    "group canned replies are written by the group's members and admins",
-                )),
-            },
-            CannedScope::Global if self.admin => Ok(()),
-            CannedScope::Global => Err(Error::forbidden(
-                "global canned replies are written by admins",
-            )),
-        }
+/// How many canned replies `bucket` allows.
+pub fn bucket_max(bucket: Bucket) -> usize {
+    match bucket {
+        Bucket::Global => MAX_GLOBAL,
+        Bucket::Owner(_) => MAX_PER_OWNER,
     }
 }
 
@@ -177,7 +94,7 @@ pub struct NewCannedReply {
     /// The text.
     pub body: String,
     /// Who may use it.
-    pub scope: CannedScope,
+    pub scope: ItemScope,
     /// Its group: required when `scope` is `group`, refused otherwise.
     pub group_id: Option<Uuid>,
 }
@@ -201,7 +118,7 @@ pub struct CannedReplyFilter {
     /// Shortcuts starting with this, compared case-insensitively.
     pub shortcut: Option<String>,
     /// Of this scope only.
-    pub scope: Option<CannedScope>,
+    pub scope: Option<ItemScope>,
     /// Continue after this position.
     pub cursor: Option<NameCursor>,
     /// Page size (default 50, 1..=200).
@@ -213,11 +130,11 @@ pub struct CannedReplyFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CannedReplyQuery {
     /// Only those this user may use.
-    pub user: CannedUser,
+    pub user: ScopeUser,
     /// Shortcuts starting with this (lowercase).
     pub shortcut_prefix: Option<String>,
     /// Of this scope only.
-    pub scope: Option<CannedScope>,
+    pub scope: Option<ItemScope>,
     /// Continue after this position.
     pub cursor: Option<NameCursor>,
     /// Page size.
@@ -301,18 +218,8 @@ pub fn validate_body(body: &str) -> Result<String> {
 }
 
 /// Checks that `group_id` is given exactly for a `group` reply.
-pub fn validate_group_id(scope: CannedScope, group_id: Option<Uuid>) -> Result<()> {
-    match (scope, group_id) {
-        (CannedScope::Group, None) => Err(Error::invalid(
-            "group_id",
-            "is required for a group canned reply",
-        )),
-        (CannedScope::Personal | CannedScope::Global, Some(_)) => Err(Error::invalid(
-            "group_id",
-            "is only for group canned replies",
-        )),
-        _ => Ok(()),
-    }
+pub fn validate_group_id(scope: ItemScope, group_id: Option<Uuid>) -> Result<()> {
+    crate::ownership::validate_group_id(scope, group_id, "canned reply")
 }
 
 /// The API rendering of a canned reply.
@@ -322,7 +229,7 @@ pub struct CannedReplyJson<'a> {
     title: &'a str,
     shortcut: &'a str,
     body: &'a str,
-    scope: CannedScope,
+    scope: ItemScope,
     group_id: Option<Uuid>,
     owner_id: Option<Uuid>,
     created_at: Ts,
@@ -349,7 +256,7 @@ pub fn canned_reply_json(r: &CannedReply) -> CannedReplyJson<'_> {
 mod tests {
     use super::*;
 
-    fn reply(scope: CannedScope, group_id: Option<Uuid>, owner_id: Option<Uuid>) -> CannedReply {
+    fn reply(scope: ItemScope, group_id: Option<Uuid>, owner_id: Option<Uuid>) -> CannedReply {
         CannedReply {
             id: Uuid::now_v7(),
             title: "t".into(),
@@ -371,34 +278,58 @@ mod tests {
             Uuid::now_v7(),
             Uuid::now_v7(),
         );
-        let agent = CannedUser {
+        let agent = ScopeUser {
             user_id: me,
             admin: false,
             groups: vec![g],
         };
-        let admin = CannedUser {
+        let admin = ScopeUser {
             user_id: other,
             admin: true,
             groups: vec![],
         };
-        let mine = reply(CannedScope::Personal, None, Some(me));
+        let mine = reply(ItemScope::Personal, None, Some(me));
         assert!(agent.may_use(&mine) && !admin.may_use(&mine));
-        let in_g = reply(CannedScope::Group, Some(g), Some(other));
-        let in_h = reply(CannedScope::Group, Some(h), Some(other));
+        let in_g = reply(ItemScope::Group, Some(g), Some(other));
+        let in_h = reply(ItemScope::Group, Some(h), Some(other));
         assert!(agent.may_use(&in_g) && !agent.may_use(&in_h));
         assert!(admin.may_use(&in_g) && admin.may_use(&in_h));
-        let global = reply(CannedScope::Global, None, None);
+        let global = reply(ItemScope::Global, None, None);
         assert!(agent.may_use(&global) && admin.may_use(&global));
-        assert!(!agent.may_use(&reply(CannedScope::Personal, None, None)));
+        assert!(!agent.may_use(&reply(ItemScope::Personal, None, None)));
 
-        assert!(agent.may_write(CannedScope::Personal, None).is_ok());
-        assert!(agent.may_write(CannedScope::Group, Some(g)).is_ok());
-        assert!(agent.may_write(CannedScope::Group, Some(h)).is_err());
-        assert!(agent.may_write(CannedScope::Global, None).is_err());
-        assert!(admin.may_write(CannedScope::Group, Some(h)).is_ok());
-        assert!(admin.may_write(CannedScope::Global, None).is_ok());
-        assert_eq!(global.limit(), CannedLimit::Global);
-        assert_eq!(in_g.limit(), CannedLimit::Owner(Some(other)));
+        assert!(
+            agent
+                .may_write(ItemScope::Personal, None, "canned replies")
+                .is_ok()
+        );
+        assert!(
+            agent
+                .may_write(ItemScope::Group, Some(g), "canned replies")
+                .is_ok()
+        );
+        assert!(
+            agent
+                .may_write(ItemScope::Group, Some(h), "canned replies")
+                .is_err()
+        );
+        assert!(
+            agent
+                .may_write(ItemScope::Global, None, "canned replies")
+                .is_err()
+        );
+        assert!(
+            admin
+                .may_write(ItemScope::Group, Some(h), "canned replies")
+                .is_ok()
+        );
+        assert!(
+            admin
+                .may_write(ItemScope::Global, None, "canned replies")
+                .is_ok()
+        );
+        assert_eq!(global.limit(), Bucket::Global);
+        assert_eq!(in_g.limit(), Bucket::Owner(Some(other)));
     }
 
     #[test]
@@ -421,12 +352,12 @@ mod tests {
             Err(Error::Validation(f)) => assert_eq!(f[0].field, "body"),
             other => panic!("{other:?}"),
         }
-        assert!(validate_group_id(CannedScope::Group, None).is_err());
-        assert!(validate_group_id(CannedScope::Global, Some(Uuid::nil())).is_err());
-        assert!(validate_group_id(CannedScope::Group, Some(Uuid::nil())).is_ok());
-        assert!("team".parse::<CannedScope>().is_err());
-        for s in CannedScope::ALL {
-            assert_eq!(s.as_str().parse::<CannedScope>().unwrap(), s);
+        assert!(validate_group_id(ItemScope::Group, None).is_err());
+        assert!(validate_group_id(ItemScope::Global, Some(Uuid::nil())).is_err());
+        assert!(validate_group_id(ItemScope::Group, Some(Uuid::nil())).is_ok());
+        assert!("team".parse::<ItemScope>().is_err());
+        for s in ItemScope::ALL {
+            assert_eq!(s.as_str().parse::<ItemScope>().unwrap(), s);
         }
     }
 }

@@ -47,6 +47,7 @@ pub mod limit;
 pub mod message;
 pub mod notification;
 pub mod organization;
+pub mod ownership;
 pub mod page;
 pub mod placeholder;
 pub mod principal;
@@ -61,6 +62,7 @@ pub mod testkit;
 pub mod text;
 pub mod ticket;
 pub mod user;
+pub mod view;
 pub mod webhook;
 #[doc(hidden)] // the rendering building blocks of helpdesk-http and the CLI
 pub mod wire;

@@ -38,10 +38,12 @@ use crate::kb::{Article, ArticleQuery, SearchHit, SearchQuery, TagCount};
 use crate::message::{Message, MessageAppend, MessageRange};
 use crate::notification::Notification;
 use crate::organization::{Organization, OrganizationQuery};
+use crate::ownership::ScopeUser;
 use crate::page::Cursor;
 use crate::receipt::Participant;
 use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
 use crate::user::{User, UserQuery};
+use crate::view::View;
 use crate::webhook::{ClaimedDelivery, Delivery, Webhook};
 
 pub mod memory;
@@ -317,6 +319,27 @@ pub trait CannedReplyStore: Send + Sync {
     /// ([`CannedReplyQuery::after_cursor`]), by `(shortcut, id)` ascending (compared
     /// as bytes), up to `limit + 1`.
     async fn list_canned_replies(&self, query: &CannedReplyQuery) -> StoreResult<Vec<CannedReply>>;
+}
+
+/// Saved views ([`crate::view`]). A view's scope, group and owner never change. They
+/// write no events.
+#[async_trait]
+pub trait ViewStore: Send + Sync {
+    /// Inserts a view unless what it counts against ([`crate::ownership::Scoped::bucket`]:
+    /// the global views, or its owner's personal and group ones) holds `limit` views
+    /// already, counted in the same operation (concurrent inserts never pass the limit
+    /// together); returns whether it inserted. The group of a `group` view missing:
+    /// `NotFound`; its id taken: `Conflict::Unique`.
+    async fn insert_view(&self, view: &View, limit: usize) -> StoreResult<bool>;
+    /// Replaces a view's name, filter, sort, position and `updated_at` (the rest is kept
+    /// as stored). `NotFound` if absent.
+    async fn update_view(&self, view: &View) -> StoreResult<()>;
+    /// Deletes a view; returns whether there was one.
+    async fn delete_view(&self, id: Uuid) -> StoreResult<bool>;
+    /// A view by id.
+    async fn get_view(&self, id: Uuid) -> StoreResult<Option<View>>;
+    /// Every view `user` may use ([`ScopeUser::may_use`]), by `(position, id)`.
+    async fn list_views(&self, user: &ScopeUser) -> StoreResult<Vec<View>>;
 }
 
 /// A change to the members of a ticket's conversation made with the ticket's update
@@ -711,6 +734,7 @@ pub trait Store:
     + GroupStore
     + OrganizationStore
     + CannedReplyStore
+    + ViewStore
     + TicketStore
     + ConversationStore
     + NotificationStore
@@ -731,6 +755,8 @@ impl<T> Store for T where
         + GroupStore
         + OrganizationStore
         + CannedReplyStore
+        + ViewStore
+        + ViewStore
         + TicketStore
         + ConversationStore
         + NotificationStore

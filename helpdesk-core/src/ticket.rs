@@ -367,6 +367,29 @@ impl TicketSort {
     }
 }
 
+impl TicketSort {
+    /// Every order.
+    pub const ALL: [TicketSort; 6] = [
+        TicketSort::CreatedAt,
+        TicketSort::CreatedAtDesc,
+        TicketSort::UpdatedAt,
+        TicketSort::UpdatedAtDesc,
+        TicketSort::Priority,
+        TicketSort::PriorityDesc,
+    ];
+    /// The API name (`-created_at`), which [`str::parse`] reads back.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketSort::CreatedAt => "created_at",
+            TicketSort::CreatedAtDesc => "-created_at",
+            TicketSort::UpdatedAt => "updated_at",
+            TicketSort::UpdatedAtDesc => "-updated_at",
+            TicketSort::Priority => "priority",
+            TicketSort::PriorityDesc => "-priority",
+        }
+    }
+}
+
 impl std::str::FromStr for TicketSort {
     type Err = crate::Error;
     fn from_str(s: &str) -> crate::Result<Self> {

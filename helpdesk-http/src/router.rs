@@ -281,6 +281,31 @@ impl Router {
             "/canned-replies/{id}/render",
             vec![(M::POST, TICKETS_WRITE, h(canned_replies::render))],
         );
+        // Views likewise: staff write their own by scope. `/views/counts` is a static
+        // segment, which wins over `/views/{id}`.
+        r.add(
+            "/views",
+            vec![
+                (M::GET, TICKETS_READ, h(views::list)),
+                (M::POST, TICKETS_WRITE, h(views::create)),
+            ],
+        );
+        r.add(
+            "/views/counts",
+            vec![(M::GET, TICKETS_READ, h(views::counts))],
+        );
+        r.add(
+            "/views/{id}",
+            vec![
+                (M::GET, TICKETS_READ, h(views::get)),
+                (M::PATCH, TICKETS_WRITE, h(views::update)),
+                (M::DELETE, TICKETS_WRITE, h(views::delete)),
+            ],
+        );
+        r.add(
+            "/views/{id}/tickets",
+            vec![(M::GET, TICKETS_READ, h(views::tickets))],
+        );
 
         r.add(
             "/tickets",
@@ -570,6 +595,18 @@ mod tests {
         assert_eq!(
             needs(&r, Method::POST, "/api/canned-replies/x/render"),
             one(Scope::TicketsWrite)
+        );
+        assert_eq!(
+            needs(&r, Method::GET, "/api/views/counts"),
+            one(Scope::TicketsRead)
+        );
+        assert_eq!(
+            needs(&r, Method::PATCH, "/api/views/x"),
+            one(Scope::TicketsWrite)
+        );
+        assert_eq!(
+            needs(&r, Method::GET, "/api/views/x/tickets"),
+            one(Scope::TicketsRead)
         );
     }
 

@@ -28,7 +28,8 @@ use crate::error::SqlxResultExt;
 use crate::rows::{
     ApiKeyRow, ArticleRow, AttachmentRow, CannedReplyRow, ConversationRow, DeliveryRow, EventRow,
     GroupRow, MembershipRow, MessageRow, NotificationRow, OrganizationRow, ParticipantRow,
-    SessionRow, TicketEventRow, TicketRow, UserRow, WebhookRow, corrupt, decode, i, micros,
+    SessionRow, TicketEventRow, TicketRow, UserRow, ViewRow, WebhookRow, corrupt, decode, i,
+    micros,
 };
 
 /// Where a kind lives: table, selected columns, key columns, decoder.
@@ -153,6 +154,9 @@ fn source(kind: RecordKind) -> Source {
         ),
         RecordKind::Session => src!("sessions", SessionRow, ["id"], Session),
         RecordKind::ApiKey => src!("api_keys", ApiKeyRow, ["id"], ApiKey),
+        RecordKind::View => {
+            src!("views", ViewRow, ["id"], View)
+        }
         RecordKind::CannedReply => {
             src!("canned_replies", CannedReplyRow, ["id"], CannedReply)
         }
@@ -295,6 +299,7 @@ impl ArchiveStore for PostgresStore {
                     Record::Membership(m) => crate::groups::import_membership(conn, m).await?,
                     Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
                     Record::ApiKey(k) => crate::apikeys::insert_api_key_row(conn, k).await?,
+                    Record::View(v) => crate::views::insert_view_row(conn, v).await?,
                     Record::CannedReply(r) => {
                         crate::canned_replies::insert_canned_reply_row(conn, r).await?
                     }

@@ -6,7 +6,8 @@
 
 use async_trait::async_trait;
 use helpdesk_core::StoreError;
-use helpdesk_core::canned_reply::{CannedLimit, CannedReply, CannedReplyQuery};
+use helpdesk_core::canned_reply::{CannedReply, CannedReplyQuery};
+use helpdesk_core::ownership::Bucket;
 use helpdesk_core::store::{CannedReplyStore, StoreResult};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -40,17 +41,17 @@ pub(crate) async fn insert_canned_reply_row(
 }
 
 /// How many replies count against `limit`.
-async fn held(conn: &mut PgConnection, limit: CannedLimit) -> StoreResult<i64> {
+async fn held(conn: &mut PgConnection, limit: Bucket) -> StoreResult<i64> {
     let q = match limit {
-        CannedLimit::Global => sqlx::query_scalar::<_, i64>(
+        Bucket::Global => sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM canned_replies WHERE scope = 'global'",
         ),
         // `=` rather than `IS NOT DISTINCT FROM`, which no index serves.
-        CannedLimit::Owner(Some(owner)) => sqlx::query_scalar::<_, i64>(
+        Bucket::Owner(Some(owner)) => sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM canned_replies WHERE owner_id = $1 AND scope <> 'global'",
         )
         .bind(owner),
-        CannedLimit::Owner(None) => sqlx::query_scalar::<_, i64>(
+        Bucket::Owner(None) => sqlx::query_scalar::<_, i64>(
             "SELECT count(*) FROM canned_replies WHERE owner_id IS NULL AND scope <> 'global'",
         ),
     };

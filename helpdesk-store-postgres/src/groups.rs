@@ -221,7 +221,8 @@ impl GroupStore for PostgresStore {
         }
         let used: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM tickets WHERE group_id = $1) \
-             OR EXISTS (SELECT 1 FROM canned_replies WHERE group_id = $1)",
+             OR EXISTS (SELECT 1 FROM canned_replies WHERE group_id = $1) \
+             OR EXISTS (SELECT 1 FROM views WHERE group_id = $1)",
         )
         .bind(id)
         .fetch_one(&mut *tx)

@@ -49,6 +49,7 @@ pub mod testing;
 mod ticket_record;
 mod tickets;
 mod users;
+mod views;
 mod webhooks;
 
 use std::sync::Arc;

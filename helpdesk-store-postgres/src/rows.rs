@@ -22,6 +22,7 @@ use helpdesk_core::receipt::{Mark, Participant};
 use helpdesk_core::store::StoreResult;
 use helpdesk_core::ticket::{Priority, Ticket, TicketEvent};
 use helpdesk_core::user::User;
+use helpdesk_core::view::View;
 use helpdesk_core::webhook::{ClaimedDelivery, Delivery, DeliveryStatus, Webhook};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
@@ -380,6 +381,44 @@ impl TryFrom<CannedReplyRow> for CannedReply {
             scope: parse(&r.scope, "canned reply scope")?,
             group_id: r.group_id,
             owner_id: r.owner_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct ViewRow {
+    id: Uuid,
+    name: String,
+    scope: String,
+    group_id: Option<Uuid>,
+    owner_id: Option<Uuid>,
+    filter: serde_json::Value,
+    sort: String,
+    position: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl ViewRow {
+    pub(crate) const COLS: &str =
+        "id, name, scope, group_id, owner_id, filter, sort, position, created_at, updated_at";
+}
+
+impl TryFrom<ViewRow> for View {
+    type Error = StoreError;
+    fn try_from(r: ViewRow) -> StoreResult<View> {
+        Ok(View {
+            id: r.id,
+            name: r.name,
+            scope: parse(&r.scope, "view scope")?,
+            group_id: r.group_id,
+            owner_id: r.owner_id,
+            filter: serde_json::from_value(r.filter)
+                .map_err(|e| StoreError::Corrupt(format!("view filter: {e}")))?,
+            sort: parse(&r.sort, "view sort")?,
+            position: r.position,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

@@ -6,23 +6,24 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use helpdesk_core::canned_reply::{CannedLimit, CannedReply, CannedReplyQuery};
+use helpdesk_core::canned_reply::{CannedReply, CannedReplyQuery};
+use helpdesk_core::ownership::Bucket;
 use helpdesk_core::store::{CannedReplyStore, StoreResult};
 use helpdesk_core::{Conflict, StoreError};
 
 use crate::keys::{Key, prefix_end, tree};
 use crate::{SledStore, Tx, TxResult, abort};
 
-/// The counter key of a limit.
-fn limit_key(limit: CannedLimit) -> Key {
+/// The counter key of a limit (of canned replies or views).
+pub(crate) fn limit_key(limit: Bucket) -> Key {
     match limit {
-        CannedLimit::Global => Key::new().tag(b'g'),
-        CannedLimit::Owner(owner) => Key::new().tag(b'o').id(owner.unwrap_or_default()),
+        Bucket::Global => Key::new().tag(b'g'),
+        Bucket::Owner(owner) => Key::new().tag(b'o').id(owner.unwrap_or_default()),
     }
 }
 
 /// Adds `by` (1 or -1) to a counter, removing it at zero.
-fn count(tx: &Tx<'_>, t: usize, key: &[u8], by: i64) -> TxResult<()> {
+pub(crate) fn count(tx: &Tx<'_>, t: usize, key: &[u8], by: i64) -> TxResult<()> {
     let n = tx.get_u64(t, key)?.saturating_add_signed(by);
     if n == 0 {
         tx.del(t, key)

@@ -295,6 +295,7 @@ impl GroupStore for SledStore {
             }
             if tx.get_u64(tree::GROUP_TICKETS, id.as_bytes())? > 0
                 || crate::canned_replies::group_replies(tx, id)? > 0
+                || crate::views::group_views(tx, id)? > 0
             {
                 return abort(StoreError::Conflict(Conflict::InUse));
             }

@@ -120,8 +120,17 @@ pub(crate) mod tree {
     /// group id → how many group canned replies it holds (a counter, so deleting the
     /// group checks it).
     pub const GROUP_CANNED: usize = 51;
+    /// view id → View.
+    pub const VIEWS: usize = 52;
+    /// `g` (the global views) or `o|owner` (an owner's personal and group views; the nil
+    /// id for the system) → how many there are (counters, read inside the insert's
+    /// transaction: the limits are counted there).
+    pub const VIEW_COUNTS: usize = 53;
+    /// group id → how many group views it holds (a counter, so deleting the group
+    /// checks it).
+    pub const GROUP_VIEWS: usize = 54;
     /// How many trees.
-    pub const COUNT: usize = 52;
+    pub const COUNT: usize = 55;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -178,6 +187,9 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "canned_shortcuts",
     "canned_counts",
     "group_canned_replies",
+    "views",
+    "view_counts",
+    "group_views",
 ];
 
 /// A key built from parts.

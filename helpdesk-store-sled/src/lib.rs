@@ -74,6 +74,7 @@ mod organizations;
 mod ticket_record;
 mod tickets;
 mod users;
+mod views;
 mod webhooks;
 
 use keys::{TREE_NAMES, prefix_end};

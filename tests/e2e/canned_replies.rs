@@ -6,7 +6,8 @@
 
 use helpdesk::Role;
 use helpdesk::archive::Record;
-use helpdesk::canned_reply::{CannedReply, CannedScope, MAX_PER_OWNER};
+use helpdesk::canned_reply::{CannedReply, MAX_PER_OWNER};
+use helpdesk::ownership::ItemScope;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -380,7 +381,7 @@ async fn bad_canned_replies_are_refused_with_the_contracts_problems() {
                 title: format!("Filler {i}"),
                 shortcut: format!("filler-{i}"),
                 body: "x".into(),
-                scope: CannedScope::Personal,
+                scope: ItemScope::Personal,
                 group_id: None,
                 owner_id: Some(owner),
                 created_at: now,

@@ -20,4 +20,5 @@ mod sharing;
 mod socketio;
 mod tickets;
 mod users;
+mod views;
 mod ws;

@@ -1,5 +1,5 @@
 //! Canned replies: staff make, change, delete, list and render the ones their scope lets
-//! them ([`CannedUser`]); customers may do none of it. A reply the caller may not use is
+//! them ([`crate::ownership::ScopeUser`]); customers may do none of it. A reply the caller may not use is
 //! `NotFound`, like one that does not exist.
 
 use uuid::Uuid;
@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::Helpdesk;
 use crate::canned_reply::*;
 use crate::error::{Conflict, Error, Result, StoreError};
+use crate::ownership::{Bucket, ItemScope};
 use crate::page::{NameCursor, Page, limit};
 use crate::placeholder::{PlaceholderValues, render_placeholders};
 use crate::principal::Principal;
@@ -20,17 +21,6 @@ fn canned_write_error(e: StoreError) -> Error {
 }
 
 impl Helpdesk {
-    /// The staff caller as a user of canned replies, their groups read now; customers:
-    /// `Forbidden`.
-    async fn canned_user(&self, p: &Principal) -> Result<CannedUser> {
-        p.require_staff()?;
-        Ok(CannedUser {
-            user_id: p.user_id(),
-            admin: p.is_admin(),
-            groups: self.visible_groups(p).await?.unwrap_or_default(),
-        })
-    }
-
     /// Makes a canned reply, owned by the caller (staff). A `global` one needs an admin,
     /// a `group` one a member of the group or an admin (else `Forbidden`); the group must
     /// exist (else invalid). At most [`MAX_PER_OWNER`] personal and group replies per
@@ -41,10 +31,10 @@ impl Helpdesk {
         p: &Principal,
         input: NewCannedReply,
     ) -> Result<CannedReply> {
-        let user = self.canned_user(p).await?;
+        let user = self.scope_user(p).await?;
         match input.scope {
-            CannedScope::Global => self.require_admin(p).await?,
-            CannedScope::Personal if p.is_system() => {
+            ItemScope::Global => self.require_admin(p).await?,
+            ItemScope::Personal if p.is_system() => {
                 return Err(Error::forbidden(
                     "the system owns no personal canned replies",
                 ));
@@ -56,7 +46,7 @@ impl Helpdesk {
             if self.st().get_group(g).await?.is_none() {
                 return Err(unknown_group());
             }
-            user.may_write(CannedScope::Group, Some(g))?;
+            user.may_write(ItemScope::Group, Some(g), "canned replies")?;
         }
         let now = self.now();
         let reply = CannedReply {
@@ -71,15 +61,19 @@ impl Helpdesk {
             updated_at: now,
         };
         let bucket = reply.limit();
-        match self.st().insert_canned_reply(&reply, bucket.max()).await {
+        match self
+            .st()
+            .insert_canned_reply(&reply, bucket_max(bucket))
+            .await
+        {
             Ok(true) => Ok(reply),
             Ok(false) => Err(Error::invalid(
                 "scope",
                 match bucket {
-                    CannedLimit::Global => format!(
+                    Bucket::Global => format!(
                         "there are {MAX_GLOBAL} global canned replies already: delete one first"
                     ),
-                    CannedLimit::Owner(_) => format!(
+                    Bucket::Owner(_) => format!(
                         "an owner has at most {MAX_PER_OWNER} personal and group canned replies: delete one first"
                     ),
                 },
@@ -93,7 +87,7 @@ impl Helpdesk {
     /// A canned reply the caller may use (staff; customers: `Forbidden`); any other is
     /// `NotFound`.
     pub async fn get_canned_reply(&self, p: &Principal, id: Uuid) -> Result<CannedReply> {
-        let user = self.canned_user(p).await?;
+        let user = self.scope_user(p).await?;
         self.st()
             .get_canned_reply(id)
             .await?
@@ -106,7 +100,7 @@ impl Helpdesk {
     /// admins; else `Forbidden`).
     pub async fn canned_reply_to_write(&self, p: &Principal, id: Uuid) -> Result<CannedReply> {
         let reply = self.get_canned_reply(p, id).await?;
-        if reply.scope == CannedScope::Global {
+        if reply.scope == ItemScope::Global {
             self.require_admin(p).await?;
         }
         Ok(reply)
@@ -167,7 +161,7 @@ impl Helpdesk {
         p: &Principal,
         filter: CannedReplyFilter,
     ) -> Result<Page<CannedReply, NameCursor>> {
-        let user = self.canned_user(p).await?;
+        let user = self.scope_user(p).await?;
         let limit = limit(filter.limit)?;
         crate::text::check("shortcut", filter.shortcut.as_deref().unwrap_or(""))?;
         let query = CannedReplyQuery {

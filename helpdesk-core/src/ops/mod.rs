@@ -23,4 +23,5 @@ mod organization;
 mod receipt;
 pub(crate) mod ticket;
 mod user;
+mod view;
 mod webhook;

@@ -24,12 +24,14 @@ use crate::kb::{Article, ArticleQuery, ArticleStatus, TagCount};
 use crate::message::{Message, MessageAppend, MessageRange, apply_append};
 use crate::notification::Notification;
 use crate::organization::{Organization, OrganizationQuery};
+use crate::ownership::{ScopeUser, Scoped};
 use crate::page::Cursor;
 use crate::principal::Role;
 use crate::receipt::Participant;
 use crate::store::*;
 use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
 use crate::user::{User, UserQuery};
+use crate::view::View;
 use crate::webhook::{ClaimedDelivery, Delivery, DeliveryStatus, Webhook};
 
 /// A store that keeps everything in memory. For tests, examples and embedding apps that
@@ -81,6 +83,7 @@ struct State {
     members: HashMap<Uuid, Vec<Membership>>,
     organizations: HashMap<Uuid, Organization>,
     canned_replies: HashMap<Uuid, CannedReply>,
+    views: HashMap<Uuid, View>,
     tickets: HashMap<Uuid, Ticket>,
     ticket_numbers: i64,
     ticket_events: Vec<TicketEvent>,
@@ -600,6 +603,7 @@ impl GroupStore for MemoryStore {
         }
         if s.tickets.values().any(|t| t.group_id == id)
             || s.canned_replies.values().any(|r| r.group_id == Some(id))
+            || s.views.values().any(|v| v.group_id == Some(id))
         {
             return Err(StoreError::Conflict(Conflict::InUse));
         }
@@ -670,6 +674,54 @@ impl GroupStore for MemoryStore {
             .collect();
         v.sort_by_key(|m| m.group_id);
         Ok(v)
+    }
+}
+
+#[async_trait]
+impl ViewStore for MemoryStore {
+    async fn insert_view(&self, v: &View, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if let Some(g) = v.group_id
+            && !s.groups.contains_key(&g)
+        {
+            return Err(StoreError::NotFound);
+        }
+        if s.views.contains_key(&v.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        let bucket = v.bucket();
+        if s.views.values().filter(|x| x.bucket() == bucket).count() >= limit {
+            return Ok(false);
+        }
+        s.views.insert(v.id, v.clone());
+        Ok(true)
+    }
+    async fn update_view(&self, v: &View) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let stored = s.views.get_mut(&v.id).ok_or(StoreError::NotFound)?;
+        stored.name = v.name.clone();
+        stored.filter = v.filter.clone();
+        stored.sort = v.sort;
+        stored.position = v.position;
+        stored.updated_at = v.updated_at;
+        Ok(())
+    }
+    async fn delete_view(&self, id: Uuid) -> StoreResult<bool> {
+        Ok(self.lock()?.views.remove(&id).is_some())
+    }
+    async fn get_view(&self, id: Uuid) -> StoreResult<Option<View>> {
+        Ok(self.lock()?.views.get(&id).cloned())
+    }
+    async fn list_views(&self, user: &ScopeUser) -> StoreResult<Vec<View>> {
+        let mut views: Vec<View> = self
+            .lock()?
+            .views
+            .values()
+            .filter(|v| user.may_use(*v))
+            .cloned()
+            .collect();
+        crate::view::sort_views(&mut views);
+        Ok(views)
     }
 }
 
@@ -1640,6 +1692,7 @@ impl ArchiveStore for MemoryStore {
                 .cloned()
                 .map(Record::CannedReply)
                 .collect(),
+            RecordKind::View => s.views.values().cloned().map(Record::View).collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -1732,6 +1785,9 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::CannedReply(r) => {
                     s.canned_replies.insert(r.id, r.clone());
+                }
+                Record::View(v) => {
+                    s.views.insert(v.id, v.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations

@@ -11,12 +11,13 @@ use futures_util::StreamExt;
 use super::{PASSWORD, Who, World, expect_err, memory};
 use crate::apikey::NewApiKey;
 use crate::archive::{ArchiveSummary, Record, RecordKind};
-use crate::canned_reply::{CannedReplyFilter, CannedScope, NewCannedReply};
+use crate::canned_reply::{CannedReplyFilter, NewCannedReply};
 use crate::kb::ArticleSearch;
 use crate::kb::{ArticleStatus, NewArticle};
 use crate::message::NewMessage;
 use crate::notification::{NotificationFilter, NotificationList};
 use crate::organization::{NewOrganization, OrganizationFilter, Sharing};
+use crate::ownership::ItemScope;
 use crate::page::PageRequest;
 use crate::principal::Principal;
 use crate::scope::{Scope, Scopes};
@@ -242,9 +243,9 @@ async fn populate(w: &World) -> Populated {
     .await
     .unwrap();
     for (who, shortcut, scope, group_id) in [
-        (&agent, "thanks", CannedScope::Personal, None),
-        (&admin, "escalate", CannedScope::Group, Some(escalations)),
-        (&admin, "closing", CannedScope::Global, None),
+        (&agent, "thanks", ItemScope::Personal, None),
+        (&admin, "escalate", ItemScope::Group, Some(escalations)),
+        (&admin, "closing", ItemScope::Global, None),
     ] {
         w.hd.create_canned_reply(
             &who.p,
@@ -254,6 +255,27 @@ async fn populate(w: &World) -> Populated {
                 body: "Dear {{requester.name}}, about #{{ ticket.number }}".into(),
                 scope,
                 group_id,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    for (who, name, scope, group_id) in [
+        (&agent, "Mine", ItemScope::Personal, None),
+        (&admin, "Escalated", ItemScope::Group, Some(escalations)),
+    ] {
+        w.hd.create_view(
+            &who.p,
+            crate::view::NewView {
+                name: name.into(),
+                scope,
+                group_id,
+                filter: Some(serde_json::json!({
+                    "all": [{"field": "priority", "op": "in", "value": ["high", "urgent"]}],
+                    "any": [{"field": "hours_since_created", "op": "gt", "value": 1.5}]
+                })),
+                sort: Some(crate::ticket::TicketSort::PriorityDesc),
+                position: None,
             },
         )
         .await
@@ -464,7 +486,7 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
                 title: "Copy".into(),
                 shortcut: "thanks".into(),
                 body: "Copy".into(),
-                scope: CannedScope::Global,
+                scope: ItemScope::Global,
                 group_id: None,
             }
         )
@@ -560,7 +582,7 @@ pub async fn import_refuses_non_empty_store(store: Arc<dyn Store>) {
                 title: "Mine".into(),
                 shortcut: "thanks".into(),
                 body: "Thanks".into(),
-                scope: CannedScope::Personal,
+                scope: ItemScope::Personal,
                 group_id: None,
             },
         )

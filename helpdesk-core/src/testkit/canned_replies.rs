@@ -11,11 +11,12 @@ use super::{Who, World, expect_err};
 use crate::archive::Record;
 use crate::canned_reply::*;
 use crate::group::{Access, NewGroup};
+use crate::ownership::{ItemScope, ScopeUser};
 use crate::store::Store;
 use crate::ticket::TicketPatch;
 use crate::{Conflict, Error, NameCursor, Principal, StoreError};
 
-fn new_reply(shortcut: &str, scope: CannedScope, group_id: Option<Uuid>) -> NewCannedReply {
+fn new_reply(shortcut: &str, scope: ItemScope, group_id: Option<Uuid>) -> NewCannedReply {
     NewCannedReply {
         title: format!("About {shortcut}"),
         shortcut: shortcut.into(),
@@ -29,7 +30,7 @@ async fn make(
     w: &World,
     who: &Who,
     shortcut: &str,
-    scope: CannedScope,
+    scope: ItemScope,
     group_id: Option<Uuid>,
 ) -> CannedReply {
     w.hd.create_canned_reply(&who.p, new_reply(shortcut, scope, group_id))
@@ -97,10 +98,10 @@ pub async fn scopes_decide_who_uses_a_reply(store: Arc<dyn Store>) {
     let (member, outsider) = (w.agent().await, w.agent().await);
     let customer = w.customer().await;
     let group = billing(&w, &admin, &member).await;
-    let mine = make(&w, &member, "mine", CannedScope::Personal, None).await;
-    let team = make(&w, &admin, "team", CannedScope::Group, Some(group)).await;
-    let all = make(&w, &admin, "all", CannedScope::Global, None).await;
-    let boss = make(&w, &admin, "boss", CannedScope::Personal, None).await;
+    let mine = make(&w, &member, "mine", ItemScope::Personal, None).await;
+    let team = make(&w, &admin, "team", ItemScope::Group, Some(group)).await;
+    let all = make(&w, &admin, "all", ItemScope::Global, None).await;
+    let boss = make(&w, &admin, "boss", ItemScope::Personal, None).await;
     assert_eq!(
         (mine.owner_id, team.owner_id, team.group_id),
         (Some(member.id()), Some(admin.id()), Some(group))
@@ -148,7 +149,7 @@ pub async fn scopes_decide_who_uses_a_reply(store: Arc<dyn Store>) {
     );
     expect_err!(w.hd.get_canned_reply(c, all.id).await, Error::Forbidden(_));
     expect_err!(
-        w.hd.create_canned_reply(c, new_reply("mine2", CannedScope::Personal, None))
+        w.hd.create_canned_reply(c, new_reply("mine2", ItemScope::Personal, None))
             .await,
         Error::Forbidden(_)
     );
@@ -170,7 +171,7 @@ pub async fn scopes_decide_who_uses_a_reply(store: Arc<dyn Store>) {
 
 /// Writes: personal replies by their owner, group replies by the group's members (any
 /// level) and admins, global ones by admins (an agent: `Forbidden`, to create, change
-/// or delete one). Scope, group and owner stay; `updated_at` moves with a change, and
+/// or delete one). ItemScope, group and owner stay; `updated_at` moves with a change, and
 /// only then. Canned replies write no events.
 pub async fn scopes_decide_who_writes_a_reply(store: Arc<dyn Store>) {
     let w = World::new(store);
@@ -180,19 +181,19 @@ pub async fn scopes_decide_who_writes_a_reply(store: Arc<dyn Store>) {
     let before = w.last_event().await;
 
     expect_err!(
-        w.hd.create_canned_reply(&member.p, new_reply("g", CannedScope::Global, None))
+        w.hd.create_canned_reply(&member.p, new_reply("g", ItemScope::Global, None))
             .await,
         Error::Forbidden(_)
     );
     expect_err!(
-        w.hd.create_canned_reply(&outsider.p, new_reply("t", CannedScope::Group, Some(group)))
+        w.hd.create_canned_reply(&outsider.p, new_reply("t", ItemScope::Group, Some(group)))
             .await,
         Error::Forbidden(_)
     );
-    let mine = make(&w, &member, "mine", CannedScope::Personal, None).await;
-    let team = make(&w, &member, "team", CannedScope::Group, Some(group)).await;
-    let all = make(&w, &admin, "all", CannedScope::Global, None).await;
-    let theirs = make(&w, &admin, "theirs", CannedScope::Group, Some(group)).await;
+    let mine = make(&w, &member, "mine", ItemScope::Personal, None).await;
+    let team = make(&w, &member, "team", ItemScope::Group, Some(group)).await;
+    let all = make(&w, &admin, "all", ItemScope::Global, None).await;
+    let theirs = make(&w, &admin, "theirs", ItemScope::Group, Some(group)).await;
 
     // A member (at `read`) changes an admin's group reply; the owner stays.
     w.tick();
@@ -305,7 +306,7 @@ pub async fn input_is_checked(store: Arc<dyn Store>) {
     let agent = w.agent().await;
     let group = billing(&w, &admin, &agent).await;
     let create = |input: NewCannedReply| w.hd.create_canned_reply(&agent.p, input);
-    let base = || new_reply("ok", CannedScope::Personal, None);
+    let base = || new_reply("ok", ItemScope::Personal, None);
     let cases: Vec<(NewCannedReply, &str)> = vec![
         (
             NewCannedReply {
@@ -384,13 +385,10 @@ pub async fn input_is_checked(store: Arc<dyn Store>) {
             },
             "body",
         ),
-        (new_reply("g", CannedScope::Group, None), "group_id"),
+        (new_reply("g", ItemScope::Group, None), "group_id"),
+        (new_reply("p", ItemScope::Personal, Some(group)), "group_id"),
         (
-            new_reply("p", CannedScope::Personal, Some(group)),
-            "group_id",
-        ),
-        (
-            new_reply("u", CannedScope::Group, Some(Uuid::now_v7())),
+            new_reply("u", ItemScope::Group, Some(Uuid::now_v7())),
             "group_id",
         ),
     ];
@@ -400,7 +398,7 @@ pub async fn input_is_checked(store: Arc<dyn Store>) {
     // An admin naming a group for a global reply: invalid too.
     assert_eq!(
         field_of(
-            w.hd.create_canned_reply(&admin.p, new_reply("x", CannedScope::Global, Some(group)))
+            w.hd.create_canned_reply(&admin.p, new_reply("x", ItemScope::Global, Some(group)))
                 .await
         ),
         "group_id"
@@ -459,11 +457,11 @@ pub async fn shortcuts_are_unique_across_scopes(store: Arc<dyn Store>) {
     let admin = w.admin().await;
     let (a, b) = (w.agent().await, w.agent().await);
     let group = billing(&w, &admin, &b).await;
-    let hello = make(&w, &a, "hello", CannedScope::Personal, None).await;
+    let hello = make(&w, &a, "hello", ItemScope::Personal, None).await;
     for (who, scope, g) in [
-        (&b, CannedScope::Personal, None),
-        (&b, CannedScope::Group, Some(group)),
-        (&admin, CannedScope::Global, None),
+        (&b, ItemScope::Personal, None),
+        (&b, ItemScope::Group, Some(group)),
+        (&admin, ItemScope::Global, None),
     ] {
         expect_err!(
             w.hd.create_canned_reply(&who.p, new_reply("hello", scope, g))
@@ -471,7 +469,7 @@ pub async fn shortcuts_are_unique_across_scopes(store: Arc<dyn Store>) {
             Error::ShortcutTaken
         );
     }
-    let other = make(&w, &b, "other", CannedScope::Group, Some(group)).await;
+    let other = make(&w, &b, "other", ItemScope::Group, Some(group)).await;
     let rename = |s: &str| CannedReplyPatch {
         shortcut: Some(s.into()),
         ..Default::default()
@@ -489,18 +487,18 @@ pub async fn shortcuts_are_unique_across_scopes(store: Arc<dyn Store>) {
     w.hd.update_canned_reply(&a.p, hello.id, rename("hi"))
         .await
         .unwrap();
-    make(&w, &b, "hello", CannedScope::Personal, None).await;
+    make(&w, &b, "hello", ItemScope::Personal, None).await;
     w.hd.delete_canned_reply(&b.p, other.id).await.unwrap();
-    make(&w, &admin, "other", CannedScope::Global, None).await;
+    make(&w, &admin, "other", ItemScope::Global, None).await;
 
     // Concurrent creators of one shortcut, in every scope: one wins.
     let mut tasks = Vec::new();
     for n in 0..9 {
         let (hd, who) = (w.hd.clone(), [&a, &b, &admin][n % 3].p);
         let input = match n % 3 {
-            0 => new_reply("race", CannedScope::Personal, None),
-            1 => new_reply("race", CannedScope::Group, Some(group)),
-            _ => new_reply("race", CannedScope::Global, None),
+            0 => new_reply("race", ItemScope::Personal, None),
+            1 => new_reply("race", ItemScope::Group, Some(group)),
+            _ => new_reply("race", ItemScope::Global, None),
         };
         tasks.push(tokio::spawn(async move {
             hd.create_canned_reply(&who, input).await
@@ -519,7 +517,7 @@ pub async fn shortcuts_are_unique_across_scopes(store: Arc<dyn Store>) {
     let mut ids = Vec::new();
     for n in 0..6 {
         ids.push(
-            make(&w, &a, &format!("r{n}"), CannedScope::Personal, None)
+            make(&w, &a, &format!("r{n}"), ItemScope::Personal, None)
                 .await
                 .id,
         );
@@ -554,7 +552,7 @@ pub async fn shortcuts_are_unique_across_scopes(store: Arc<dyn Store>) {
 }
 
 /// Replies of `owner` (`None`: global) made as an archive would bring them.
-async fn import(w: &World, owner: &Who, scope: CannedScope, group: Option<Uuid>, n: usize) {
+async fn import(w: &World, owner: &Who, scope: ItemScope, group: Option<Uuid>, n: usize) {
     let records: Vec<Record> = (0..n)
         .map(|i| {
             Record::CannedReply(CannedReply {
@@ -586,20 +584,17 @@ pub async fn limits_per_owner_and_global(store: Arc<dyn Store>) {
     let admin = w.admin().await;
     let (full, other) = (w.agent().await, w.agent().await);
     let group = billing(&w, &admin, &full).await;
-    import(&w, &full, CannedScope::Personal, None, 500).await;
+    import(&w, &full, ItemScope::Personal, None, 500).await;
     import(
         &w,
         &full,
-        CannedScope::Group,
+        ItemScope::Group,
         Some(group),
         MAX_PER_OWNER - 501,
     )
     .await;
-    let last = make(&w, &full, "last", CannedScope::Personal, None).await;
-    for (scope, g) in [
-        (CannedScope::Personal, None),
-        (CannedScope::Group, Some(group)),
-    ] {
+    let last = make(&w, &full, "last", ItemScope::Personal, None).await;
+    for (scope, g) in [(ItemScope::Personal, None), (ItemScope::Group, Some(group))] {
         assert_eq!(
             field_of(
                 w.hd.create_canned_reply(&full.p, new_reply("over", scope, g))
@@ -609,30 +604,30 @@ pub async fn limits_per_owner_and_global(store: Arc<dyn Store>) {
         );
     }
     // Another owner, and the global replies, count apart.
-    make(&w, &other, "others", CannedScope::Personal, None).await;
-    make(&w, &admin, "global-1", CannedScope::Global, None).await;
+    make(&w, &other, "others", ItemScope::Personal, None).await;
+    make(&w, &admin, "global-1", ItemScope::Global, None).await;
     w.hd.delete_canned_reply(&full.p, last.id).await.unwrap();
-    make(&w, &full, "again", CannedScope::Group, Some(group)).await;
+    make(&w, &full, "again", ItemScope::Group, Some(group)).await;
 
-    import(&w, &admin, CannedScope::Global, None, MAX_GLOBAL - 2).await;
-    let g = make(&w, &admin, "global-last", CannedScope::Global, None).await;
+    import(&w, &admin, ItemScope::Global, None, MAX_GLOBAL - 2).await;
+    let g = make(&w, &admin, "global-last", ItemScope::Global, None).await;
     assert_eq!(
         field_of(
-            w.hd.create_canned_reply(&admin.p, new_reply("over", CannedScope::Global, None))
+            w.hd.create_canned_reply(&admin.p, new_reply("over", ItemScope::Global, None))
                 .await
         ),
         "scope"
     );
-    make(&w, &admin, "admins-own", CannedScope::Personal, None).await;
+    make(&w, &admin, "admins-own", ItemScope::Personal, None).await;
     w.hd.delete_canned_reply(&admin.p, g.id).await.unwrap();
-    make(&w, &admin, "global-again", CannedScope::Global, None).await;
+    make(&w, &admin, "global-again", ItemScope::Global, None).await;
 }
 
 /// The store counts a limit inside the insert: concurrent inserts never pass it.
 pub async fn store_limits_hold_under_concurrency(store: Arc<dyn Store>) {
     let w = World::new(store.clone());
     let agent = w.agent().await;
-    let reply = |n: usize, scope: CannedScope| CannedReply {
+    let reply = |n: usize, scope: ItemScope| CannedReply {
         id: crate::clock::new_id(),
         title: "t".into(),
         shortcut: format!("{}-{n}", scope.as_str()),
@@ -646,9 +641,9 @@ pub async fn store_limits_hold_under_concurrency(store: Arc<dyn Store>) {
     let mut tasks = Vec::new();
     for n in 0..24 {
         let scope = if n % 2 == 0 {
-            CannedScope::Personal
+            ItemScope::Personal
         } else {
-            CannedScope::Global
+            ItemScope::Global
         };
         let (store, r) = (store.clone(), reply(n, scope));
         tasks.push(tokio::spawn(async move {
@@ -658,7 +653,7 @@ pub async fn store_limits_hold_under_concurrency(store: Arc<dyn Store>) {
     let (mut personal, mut global) = (0, 0);
     for t in tasks {
         match t.await.unwrap() {
-            (CannedScope::Personal, true) => personal += 1,
+            (ItemScope::Personal, true) => personal += 1,
             (_, true) => global += 1,
             _ => {}
         }
@@ -673,13 +668,13 @@ pub async fn list_filters_orders_and_pages(store: Arc<dyn Store>) {
     let admin = w.admin().await;
     let (agent, other) = (w.agent().await, w.agent().await);
     let group = billing(&w, &admin, &agent).await;
-    make(&w, &agent, "b-thanks", CannedScope::Personal, None).await;
-    make(&w, &agent, "ab", CannedScope::Group, Some(group)).await;
-    make(&w, &admin, "a_bye", CannedScope::Global, None).await;
-    make(&w, &agent, "a-hello", CannedScope::Personal, None).await;
-    make(&w, &admin, "c1", CannedScope::Global, None).await;
-    make(&w, &other, "a-other", CannedScope::Personal, None).await;
-    let list = |shortcut: Option<&str>, scope: Option<CannedScope>| {
+    make(&w, &agent, "b-thanks", ItemScope::Personal, None).await;
+    make(&w, &agent, "ab", ItemScope::Group, Some(group)).await;
+    make(&w, &admin, "a_bye", ItemScope::Global, None).await;
+    make(&w, &agent, "a-hello", ItemScope::Personal, None).await;
+    make(&w, &admin, "c1", ItemScope::Global, None).await;
+    make(&w, &other, "a-other", ItemScope::Personal, None).await;
+    let list = |shortcut: Option<&str>, scope: Option<ItemScope>| {
         let p = agent.p;
         let hd = w.hd.clone();
         let shortcut = shortcut.map(String::from);
@@ -710,12 +705,12 @@ pub async fn list_filters_orders_and_pages(store: Arc<dyn Store>) {
     assert!(list(Some("zz"), None).await.is_empty());
     assert!(list(Some("ä"), None).await.is_empty());
     assert_eq!(list(Some("  "), None).await.len(), 5);
-    assert_eq!(list(None, Some(CannedScope::Global)).await, ["a_bye", "c1"]);
+    assert_eq!(list(None, Some(ItemScope::Global)).await, ["a_bye", "c1"]);
     assert_eq!(
-        list(Some("a"), Some(CannedScope::Personal)).await,
+        list(Some("a"), Some(ItemScope::Personal)).await,
         ["a-hello"]
     );
-    assert_eq!(list(None, Some(CannedScope::Group)).await, ["ab"]);
+    assert_eq!(list(None, Some(ItemScope::Group)).await, ["ab"]);
 
     // Pages of two walk every reply once; the cursor's shortcut need not exist.
     let mut seen = Vec::new();
@@ -812,7 +807,7 @@ pub async fn render_fills_placeholders(store: Arc<dyn Store>) {
                 body: "Hi {{ requester.name }}, #{{ticket.number}} ({{ticket.subject}}) is \
                        fixed. {{agent.name  }}"
                     .into(),
-                ..new_reply("fixed", CannedScope::Global, None)
+                ..new_reply("fixed", ItemScope::Global, None)
             },
         )
         .await
@@ -855,7 +850,7 @@ pub async fn render_fills_placeholders(store: Arc<dyn Store>) {
             "ticket_id"
         );
     }
-    let private = make(&w, &member, "private", CannedScope::Personal, None).await;
+    let private = make(&w, &member, "private", ItemScope::Personal, None).await;
     expect_err!(
         w.hd.render_canned_reply(&admin.p, private.id, t.id).await,
         Error::NotFound
@@ -875,7 +870,7 @@ pub async fn groups_holding_canned_replies_are_in_use(store: Arc<dyn Store>) {
     let admin = w.admin().await;
     let member = w.agent().await;
     let group = billing(&w, &admin, &member).await;
-    let r = make(&w, &member, "team", CannedScope::Group, Some(group)).await;
+    let r = make(&w, &member, "team", ItemScope::Group, Some(group)).await;
     expect_err!(w.hd.delete_group(&admin.p, group).await, Error::InUse(_));
     w.hd.delete_canned_reply(&member.p, r.id).await.unwrap();
     w.hd.delete_group(&admin.p, group).await.unwrap();
@@ -890,7 +885,7 @@ pub async fn groups_holding_canned_replies_are_in_use(store: Arc<dyn Store>) {
     );
     assert_eq!(
         field_of(
-            w.hd.create_canned_reply(&admin.p, new_reply("late", CannedScope::Group, Some(group)))
+            w.hd.create_canned_reply(&admin.p, new_reply("late", ItemScope::Group, Some(group)))
                 .await
         ),
         "group_id"
@@ -907,7 +902,7 @@ pub async fn store_canned_replies_round_trip(store: Arc<dyn Store>) {
         title: "Title".into(),
         shortcut: "one".into(),
         body: "Body {{ticket.subject}}".into(),
-        scope: CannedScope::Personal,
+        scope: ItemScope::Personal,
         group_id: None,
         owner_id: Some(agent.id()),
         created_at: w.hd.now(),
@@ -956,7 +951,7 @@ pub async fn store_canned_replies_round_trip(store: Arc<dyn Store>) {
     // Fixed fields are kept as stored whatever the update says.
     store
         .update_canned_reply(&CannedReply {
-            scope: CannedScope::Global,
+            scope: ItemScope::Global,
             owner_id: None,
             created_at: w.hd.now(),
             ..changed.clone()
@@ -996,7 +991,7 @@ pub async fn store_canned_replies_round_trip(store: Arc<dyn Store>) {
     assert!(!store.delete_canned_reply(r.id).await.unwrap());
     assert_eq!(store.get_canned_reply(r.id).await.unwrap(), None);
     let q = CannedReplyQuery {
-        user: CannedUser {
+        user: ScopeUser {
             user_id: agent.id(),
             admin: false,
             groups: vec![],

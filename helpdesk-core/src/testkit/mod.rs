@@ -57,6 +57,7 @@ pub mod receipts;
 pub mod text;
 pub mod tickets;
 pub mod users;
+pub mod views;
 pub mod webhooks;
 
 /// A fresh store for one case, with whatever must live as long as it (a temporary
@@ -677,6 +678,15 @@ macro_rules! __conformance_cases {
                 render_fills_placeholders,
                 groups_holding_canned_replies_are_in_use,
                 store_canned_replies_round_trip,
+            }
+            views {
+                view_scopes_decide_use_and_write,
+                view_input_is_checked,
+                view_limits_per_owner_and_global,
+                groups_holding_views_are_in_use,
+                store_views_round_trip,
+                view_tickets_respect_visibility_sort_and_cursor,
+                view_tickets_agree_with_the_evaluator,
             }
             archive {
                 export_round_trips_through_memory,

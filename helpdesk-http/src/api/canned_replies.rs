@@ -4,8 +4,9 @@
 //! `tickets:write` (canned replies are ticket work, not configuration).
 
 use helpdesk_core::canned_reply::{
-    CannedReplyFilter, CannedReplyPatch, CannedScope, NewCannedReply, canned_reply_json,
+    CannedReplyFilter, CannedReplyPatch, NewCannedReply, canned_reply_json,
 };
+use helpdesk_core::ownership::ItemScope;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -25,7 +26,7 @@ struct CreateBody {
     title: String,
     shortcut: String,
     body: String,
-    scope: CannedScope,
+    scope: ItemScope,
     #[serde(default)]
     group_id: Option<Uuid>,
 }

@@ -16,6 +16,7 @@ pub mod ops;
 pub mod organizations;
 pub mod tickets;
 pub mod users;
+pub mod views;
 pub mod webhooks;
 
 use serde::{Deserialize, Deserializer};

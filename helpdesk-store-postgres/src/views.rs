@@ -1,0 +1,126 @@
+//! Views: [`ViewStore`] and their import. Inserts take a transaction-level advisory
+//! lock, so that the views they count for a limit cannot change until they commit. A
+//! group view names its group with a foreign key, which a group delete waits for
+//! (`crate::groups`).
+
+use async_trait::async_trait;
+use helpdesk_core::StoreError;
+use helpdesk_core::ownership::{Bucket, ScopeUser, Scoped};
+use helpdesk_core::store::{StoreResult, ViewStore};
+use helpdesk_core::view::View;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+use crate::PostgresStore;
+use crate::error::SqlxResultExt;
+use crate::rows::{ViewRow, fetch_all_as, fetch_optional_as};
+
+/// Inserts a view row (a new view, or an imported one).
+pub(crate) async fn insert_view_row(conn: &mut PgConnection, v: &View) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO views (id, name, scope, group_id, owner_id, filter, sort, position, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(v.id)
+    .bind(&v.name)
+    .bind(v.scope.as_str())
+    .bind(v.group_id)
+    .bind(v.owner_id)
+    .bind(v.filter.to_json())
+    .bind(v.sort.as_str())
+    .bind(v.position)
+    .bind(v.created_at)
+    .bind(v.updated_at)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
+/// How many views count against `bucket`.
+async fn held(conn: &mut PgConnection, bucket: Bucket) -> StoreResult<i64> {
+    let q = match bucket {
+        Bucket::Global => {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM views WHERE scope = 'global'")
+        }
+        // `=` rather than `IS NOT DISTINCT FROM`, which no index serves.
+        Bucket::Owner(Some(owner)) => sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM views WHERE owner_id = $1 AND scope <> 'global'",
+        )
+        .bind(owner),
+        Bucket::Owner(None) => sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM views WHERE owner_id IS NULL AND scope <> 'global'",
+        ),
+    };
+    q.fetch_one(&mut *conn).await.store()
+}
+
+#[async_trait]
+impl ViewStore for PostgresStore {
+    async fn insert_view(&self, v: &View, limit: usize) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('helpdesk_views'))")
+            .execute(&mut *tx)
+            .await
+            .store()?;
+        if usize::try_from(held(&mut tx, v.bucket()).await?).unwrap_or(usize::MAX) >= limit {
+            return Ok(false);
+        }
+        // A missing group is a foreign key violation: `NotFound`.
+        insert_view_row(&mut tx, v).await?;
+        self.commit(tx, false).await?;
+        Ok(true)
+    }
+
+    async fn update_view(&self, v: &View) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE views SET name = $2, filter = $3, sort = $4, position = $5, \
+             updated_at = $6 WHERE id = $1",
+        )
+        .bind(v.id)
+        .bind(&v.name)
+        .bind(v.filter.to_json())
+        .bind(v.sort.as_str())
+        .bind(v.position)
+        .bind(v.updated_at)
+        .execute(self.pool_ref())
+        .await
+        .store()?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_view(&self, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM views WHERE id = $1")
+            .bind(id)
+            .execute(self.pool_ref())
+            .await
+            .store()?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn get_view(&self, id: Uuid) -> StoreResult<Option<View>> {
+        let sql = format!("SELECT {} FROM views WHERE id = $1", ViewRow::COLS);
+        fetch_optional_as::<ViewRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
+    }
+
+    async fn list_views(&self, user: &ScopeUser) -> StoreResult<Vec<View>> {
+        let mut sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+            "SELECT {} FROM views WHERE scope = 'global' \
+             OR (scope = 'personal' AND owner_id = ",
+            ViewRow::COLS
+        ));
+        sql.push_bind(user.user_id).push(")");
+        if user.admin {
+            sql.push(" OR scope = 'group'");
+        } else {
+            sql.push(" OR (scope = 'group' AND group_id = ANY(")
+                .push_bind(user.groups.clone())
+                .push("))");
+        }
+        sql.push(" ORDER BY position, id");
+        fetch_all_as::<ViewRow, _>(sql.build(), self.pool_ref()).await
+    }
+}
