@@ -7,7 +7,6 @@
 use async_trait::async_trait;
 use helpdesk_core::StoreError;
 use helpdesk_core::canned_reply::{CannedReply, CannedReplyQuery};
-use helpdesk_core::ownership::Bucket;
 use helpdesk_core::store::{CannedReplyStore, StoreResult};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -15,6 +14,7 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
 use crate::rows::{CannedReplyRow, fetch_all_as, fetch_optional_as, i};
+use crate::scoped::ScopedTable;
 
 /// Inserts a canned reply row (a new reply, or an imported one).
 pub(crate) async fn insert_canned_reply_row(
@@ -40,39 +40,14 @@ pub(crate) async fn insert_canned_reply_row(
     Ok(())
 }
 
-/// How many replies count against `limit`.
-async fn held(conn: &mut PgConnection, limit: Bucket) -> StoreResult<i64> {
-    let q = match limit {
-        Bucket::Global => sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM canned_replies WHERE scope = 'global'",
-        ),
-        // `=` rather than `IS NOT DISTINCT FROM`, which no index serves.
-        Bucket::Owner(Some(owner)) => sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM canned_replies WHERE owner_id = $1 AND scope <> 'global'",
-        )
-        .bind(owner),
-        Bucket::Owner(None) => sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM canned_replies WHERE owner_id IS NULL AND scope <> 'global'",
-        ),
-    };
-    q.fetch_one(&mut *conn).await.store()
-}
-
 #[async_trait]
 impl CannedReplyStore for PostgresStore {
     async fn insert_canned_reply(&self, r: &CannedReply, limit: usize) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('helpdesk_canned_replies'))")
-            .execute(&mut *tx)
-            .await
-            .store()?;
-        if usize::try_from(held(&mut tx, r.limit()).await?).unwrap_or(usize::MAX) >= limit {
-            return Ok(false);
-        }
         // A missing group is a foreign key violation: `NotFound`.
-        insert_canned_reply_row(&mut tx, r).await?;
-        self.commit(tx, false).await?;
-        Ok(true)
+        self.insert_scoped(ScopedTable::CannedReplies, r.limit(), limit, async |conn| {
+            insert_canned_reply_row(conn, r).await
+        })
+        .await
     }
 
     async fn update_canned_reply(&self, r: &CannedReply) -> StoreResult<()> {

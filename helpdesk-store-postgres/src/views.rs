@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use helpdesk_core::StoreError;
-use helpdesk_core::ownership::{Bucket, ScopeUser, Scoped};
+use helpdesk_core::ownership::{ScopeUser, Scoped};
 use helpdesk_core::store::{StoreResult, ViewStore};
 use helpdesk_core::view::View;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
 use crate::rows::{ViewRow, fetch_all_as, fetch_optional_as};
+use crate::scoped::ScopedTable;
 
 /// Inserts a view row (a new view, or an imported one).
 pub(crate) async fn insert_view_row(conn: &mut PgConnection, v: &View) -> StoreResult<()> {
@@ -37,39 +38,14 @@ pub(crate) async fn insert_view_row(conn: &mut PgConnection, v: &View) -> StoreR
     Ok(())
 }
 
-/// How many views count against `bucket`.
-async fn held(conn: &mut PgConnection, bucket: Bucket) -> StoreResult<i64> {
-    let q = match bucket {
-        Bucket::Global => {
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM views WHERE scope = 'global'")
-        }
-        // `=` rather than `IS NOT DISTINCT FROM`, which no index serves.
-        Bucket::Owner(Some(owner)) => sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM views WHERE owner_id = $1 AND scope <> 'global'",
-        )
-        .bind(owner),
-        Bucket::Owner(None) => sqlx::query_scalar::<_, i64>(
-            "SELECT count(*) FROM views WHERE owner_id IS NULL AND scope <> 'global'",
-        ),
-    };
-    q.fetch_one(&mut *conn).await.store()
-}
-
 #[async_trait]
 impl ViewStore for PostgresStore {
     async fn insert_view(&self, v: &View, limit: usize) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('helpdesk_views'))")
-            .execute(&mut *tx)
-            .await
-            .store()?;
-        if usize::try_from(held(&mut tx, v.bucket()).await?).unwrap_or(usize::MAX) >= limit {
-            return Ok(false);
-        }
         // A missing group is a foreign key violation: `NotFound`.
-        insert_view_row(&mut tx, v).await?;
-        self.commit(tx, false).await?;
-        Ok(true)
+        self.insert_scoped(ScopedTable::Views, v.bucket(), limit, async |conn| {
+            insert_view_row(conn, v).await
+        })
+        .await
     }
 
     async fn update_view(&self, v: &View) -> StoreResult<()> {
