@@ -230,7 +230,8 @@ impl Ephemeral {
     }
 
     async fn tell_contacts(&self, hd: &Helpdesk, change: PresenceChange) {
-        match hd.contacts(change.user_id).await {
+        let here = |u: Uuid| self.roster().is_local(u);
+        match hd.contacts(change.user_id, here).await {
             Ok(contacts) => self.tell(
                 contacts,
                 NoticeKind::Presence {

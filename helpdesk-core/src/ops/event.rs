@@ -187,14 +187,40 @@ impl Helpdesk {
         })
     }
 
-    /// Everyone who shares a conversation with `user_id` (not the user): who hears of
-    /// their presence.
-    pub async fn contacts(&self, user_id: Uuid) -> crate::Result<std::collections::HashSet<Uuid>> {
+    /// Everyone among `candidates` who shares a conversation with `user_id` (not the
+    /// user) that both may still read: who hears of their presence. (Staff who lost
+    /// access to a ticket stay members of its conversation, which no longer makes them
+    /// contacts.) A server passes the users with a socket on it, so that only those are
+    /// checked.
+    pub async fn contacts(
+        &self,
+        user_id: Uuid,
+        candidates: impl Fn(Uuid) -> bool,
+    ) -> crate::Result<std::collections::HashSet<Uuid>> {
         let mut contacts = std::collections::HashSet::new();
         for conv in self.st().member_conversations(user_id).await? {
-            contacts.extend(conv.members.iter().map(|m| m.user_id));
+            let others = conv
+                .members
+                .iter()
+                .map(|m| m.user_id)
+                .filter(|m| *m != user_id && !contacts.contains(m) && candidates(*m));
+            let others: Vec<Uuid> = others.collect();
+            if others.is_empty() {
+                continue;
+            }
+            if conv.ticket_id.is_none() {
+                contacts.extend(others);
+                continue;
+            }
+            if !self.user_may_read(user_id, &conv).await? {
+                continue;
+            }
+            for m in others {
+                if self.user_may_read(m, &conv).await? {
+                    contacts.insert(m);
+                }
+            }
         }
-        contacts.remove(&user_id);
         Ok(contacts)
     }
 }

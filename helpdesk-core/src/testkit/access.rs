@@ -541,3 +541,34 @@ pub async fn losing_full_access_unassigns(store: Arc<dyn Store>) {
     .unwrap();
     assert_eq!(assignee(in_support.id).await, None);
 }
+
+/// Presence follows access: an agent who lost access to a ticket stays a member of its
+/// conversation, but no longer hears of its customer's presence, nor they of theirs.
+pub async fn presence_contacts_follow_access(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let customer = w.customer().await;
+    let agent = w.agent().await;
+    let t = w.ticket(&customer, "Printer").await;
+    w.send(&agent, t.conversation_id, "On it").await;
+    let everyone = |_: Uuid| true;
+    let of = |who: Uuid| w.hd.contacts(who, everyone);
+    assert!(of(customer.id()).await.unwrap().contains(&agent.id()));
+    assert!(of(agent.id()).await.unwrap().contains(&customer.id()));
+    // Only the candidates a server names are checked and returned.
+    assert!(
+        w.hd.contacts(customer.id(), |u| u != agent.id())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let support = w.store.default_group().await.unwrap();
+    w.hd.remove_membership(&admin.p, support.id, agent.id())
+        .await
+        .unwrap();
+    assert!(!of(customer.id()).await.unwrap().contains(&agent.id()));
+    assert!(!of(agent.id()).await.unwrap().contains(&customer.id()));
+    // A direct conversation still makes them contacts.
+    w.direct(&agent, &customer).await;
+    assert!(of(customer.id()).await.unwrap().contains(&agent.id()));
+}

@@ -450,6 +450,7 @@ macro_rules! __conformance_cases {
                 moving_a_ticket_hands_it_to_the_other_group,
                 customers_never_see_the_group_in_events,
                 losing_full_access_unassigns,
+                presence_contacts_follow_access,
             }
             matrix {
                 authorization_matrix,
