@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::ownership::{Bucket, ItemScope, ScopeUser, Scoped};
+use crate::ownership::{ItemScope, ScopeUser, Scoped};
 use crate::page::NameCursor;
 use crate::wire::Ts;
 
@@ -58,10 +58,6 @@ impl CannedReply {
     pub fn cursor(&self) -> NameCursor {
         NameCursor::new(self.shortcut.clone(), self.id)
     }
-    /// What it counts against.
-    pub fn limit(&self) -> Bucket {
-        self.bucket()
-    }
 }
 
 impl Scoped for CannedReply {
@@ -76,13 +72,12 @@ impl Scoped for CannedReply {
     }
 }
 
-/// How many canned replies `bucket` allows.
-pub fn bucket_max(bucket: Bucket) -> usize {
-    match bucket {
-        Bucket::Global => MAX_GLOBAL,
-        Bucket::Owner(_) => MAX_PER_OWNER,
-    }
-}
+/// The limits of the collection.
+pub const LIMITS: crate::ownership::Limits = crate::ownership::Limits {
+    global: MAX_GLOBAL,
+    per_owner: MAX_PER_OWNER,
+    what: "canned replies",
+};
 
 /// Input for creating a canned reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,8 +323,8 @@ mod tests {
                 .may_write(ItemScope::Global, None, "canned replies")
                 .is_ok()
         );
-        assert_eq!(global.limit(), Bucket::Global);
-        assert_eq!(in_g.limit(), Bucket::Owner(Some(other)));
+        assert_eq!(global.bucket(), crate::ownership::Bucket::Global);
+        assert_eq!(in_g.bucket(), crate::ownership::Bucket::Owner(Some(other)));
     }
 
     #[test]

@@ -47,6 +47,47 @@ impl std::str::FromStr for ItemScope {
     }
 }
 
+/// How many items of a collection a bucket may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Global items in all.
+    pub global: usize,
+    /// Personal and group items per owner.
+    pub per_owner: usize,
+    /// What the items are called in the answer over a limit (`"views"`).
+    pub what: &'static str,
+}
+
+impl Limits {
+    /// The most `bucket` may hold.
+    pub fn max(&self, bucket: Bucket) -> usize {
+        match bucket {
+            Bucket::Global => self.global,
+            Bucket::Owner(_) => self.per_owner,
+        }
+    }
+
+    /// The answer when `bucket` is full: invalid `scope`.
+    pub fn exceeded(&self, bucket: Bucket) -> Error {
+        let Limits {
+            global,
+            per_owner,
+            what,
+        } = *self;
+        Error::invalid(
+            "scope",
+            match bucket {
+                Bucket::Global => {
+                    format!("there are {global} global {what} already: delete one first")
+                }
+                Bucket::Owner(_) => format!(
+                    "an owner has at most {per_owner} personal and group {what}: delete one first"
+                ),
+            },
+        )
+    }
+}
+
 /// A scoped item: what the rules of this module read of it.
 pub trait Scoped {
     /// Who may use it.

@@ -300,7 +300,7 @@ pub trait OrganizationStore: Send + Sync {
 /// owner never change. They write no events.
 #[async_trait]
 pub trait CannedReplyStore: Send + Sync {
-    /// Inserts a canned reply unless what it counts against ([`CannedReply::limit`]:
+    /// Inserts a canned reply unless what it counts against ([`Scoped::bucket`](crate::ownership::Scoped::bucket):
     /// the global replies, or its owner's personal and group ones) holds `limit`
     /// replies already, counted in the same operation (concurrent inserts never pass
     /// the limit together); returns whether it inserted. Its shortcut taken:

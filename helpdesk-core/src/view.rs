@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::condition::{Condition, Field, Op, Operand, Predicate, Value};
 use crate::error::{Error, Result};
-use crate::ownership::{Bucket, ItemScope, Scoped};
+use crate::ownership::{ItemScope, Scoped};
 use crate::ticket::{AssigneeFilter, OrganizationMatch, TicketQuery, TicketSort, TicketStatus};
 use crate::wire::Ts;
 
@@ -79,13 +79,12 @@ impl Scoped for View {
     }
 }
 
-/// How many views `bucket` allows.
-pub fn bucket_max(bucket: Bucket) -> usize {
-    match bucket {
-        Bucket::Global => MAX_GLOBAL,
-        Bucket::Owner(_) => MAX_PER_OWNER,
-    }
-}
+/// The limits of the collection.
+pub const LIMITS: crate::ownership::Limits = crate::ownership::Limits {
+    global: MAX_GLOBAL,
+    per_owner: MAX_PER_OWNER,
+    what: "views",
+};
 
 /// Input for creating a view; `filter` is the condition's JSON, checked when made.
 #[derive(Debug, Clone, PartialEq)]

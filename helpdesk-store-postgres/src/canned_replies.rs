@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use helpdesk_core::StoreError;
 use helpdesk_core::canned_reply::{CannedReply, CannedReplyQuery};
+use helpdesk_core::ownership::Scoped;
 use helpdesk_core::store::{CannedReplyStore, StoreResult};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -44,9 +45,12 @@ pub(crate) async fn insert_canned_reply_row(
 impl CannedReplyStore for PostgresStore {
     async fn insert_canned_reply(&self, r: &CannedReply, limit: usize) -> StoreResult<bool> {
         // A missing group is a foreign key violation: `NotFound`.
-        self.insert_scoped(ScopedTable::CannedReplies, r.limit(), limit, async |conn| {
-            insert_canned_reply_row(conn, r).await
-        })
+        self.insert_scoped(
+            ScopedTable::CannedReplies,
+            r.bucket(),
+            limit,
+            async |conn| insert_canned_reply_row(conn, r).await,
+        )
         .await
     }
 

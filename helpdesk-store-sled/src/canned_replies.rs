@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use helpdesk_core::canned_reply::{CannedReply, CannedReplyQuery};
-use helpdesk_core::ownership::Bucket;
+use helpdesk_core::ownership::{Bucket, Scoped};
 use helpdesk_core::store::{CannedReplyStore, StoreResult};
 use helpdesk_core::{Conflict, StoreError};
 
@@ -46,7 +46,7 @@ pub(crate) fn put_new(tx: &Tx<'_>, r: &CannedReply) -> TxResult<()> {
         r.shortcut.as_bytes(),
         r.id.as_bytes(),
     )?;
-    count(tx, tree::CANNED_COUNTS, limit_key(r.limit()).bytes(), 1)?;
+    count(tx, tree::CANNED_COUNTS, limit_key(r.bucket()).bytes(), 1)?;
     if let Some(g) = r.group_id {
         count(tx, tree::GROUP_CANNED, g.as_bytes(), 1)?;
     }
@@ -75,7 +75,7 @@ impl CannedReplyStore for SledStore {
             if shortcut_taken(tx, &r.shortcut, r.id)? {
                 return abort(StoreError::Conflict(Conflict::Shortcut));
             }
-            let held = tx.get_u64(tree::CANNED_COUNTS, limit_key(r.limit()).bytes())?;
+            let held = tx.get_u64(tree::CANNED_COUNTS, limit_key(r.bucket()).bytes())?;
             if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
                 return Ok(false);
             }
@@ -120,7 +120,7 @@ impl CannedReplyStore for SledStore {
             };
             tx.del(tree::CANNED, id.as_bytes())?;
             tx.del(tree::CANNED_SHORTCUTS, r.shortcut.as_bytes())?;
-            count(tx, tree::CANNED_COUNTS, limit_key(r.limit()).bytes(), -1)?;
+            count(tx, tree::CANNED_COUNTS, limit_key(r.bucket()).bytes(), -1)?;
             if let Some(g) = r.group_id {
                 count(tx, tree::GROUP_CANNED, g.as_bytes(), -1)?;
             }

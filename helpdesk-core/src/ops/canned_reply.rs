@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::Helpdesk;
 use crate::canned_reply::*;
 use crate::error::{Conflict, Error, Result, StoreError};
-use crate::ownership::{Bucket, ItemScope};
+use crate::ownership::{ItemScope, Scoped};
 use crate::page::{NameCursor, Page, limit};
 use crate::placeholder::{PlaceholderValues, render_placeholders};
 use crate::principal::Principal;
@@ -60,24 +60,14 @@ impl Helpdesk {
             created_at: now,
             updated_at: now,
         };
-        let bucket = reply.limit();
+        let bucket = reply.bucket();
         match self
             .st()
-            .insert_canned_reply(&reply, bucket_max(bucket))
+            .insert_canned_reply(&reply, LIMITS.max(bucket))
             .await
         {
             Ok(true) => Ok(reply),
-            Ok(false) => Err(Error::invalid(
-                "scope",
-                match bucket {
-                    Bucket::Global => format!(
-                        "there are {MAX_GLOBAL} global canned replies already: delete one first"
-                    ),
-                    Bucket::Owner(_) => format!(
-                        "an owner has at most {MAX_PER_OWNER} personal and group canned replies: delete one first"
-                    ),
-                },
-            )),
+            Ok(false) => Err(LIMITS.exceeded(bucket)),
             // The group went away since it was read.
             Err(StoreError::NotFound) => Err(unknown_group()),
             Err(e) => Err(canned_write_error(e)),

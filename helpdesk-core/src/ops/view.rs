@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::Helpdesk;
 use crate::condition::{Condition, NoCustomFields, Reference, Target, Usage};
 use crate::error::{Error, Result, StoreError};
-use crate::ownership::{Bucket, ItemScope, ScopeUser, Scoped, validate_group_id};
+use crate::ownership::{ItemScope, ScopeUser, Scoped, validate_group_id};
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
 use crate::ticket::{Ticket, TicketQuery};
@@ -119,19 +119,9 @@ impl Helpdesk {
             updated_at: now,
         };
         let bucket = view.bucket();
-        match self.st().insert_view(&view, bucket_max(bucket)).await {
+        match self.st().insert_view(&view, LIMITS.max(bucket)).await {
             Ok(true) => Ok(view),
-            Ok(false) => Err(Error::invalid(
-                "scope",
-                match bucket {
-                    Bucket::Global => {
-                        format!("there are {MAX_GLOBAL} global views already: delete one first")
-                    }
-                    Bucket::Owner(_) => format!(
-                        "an owner has at most {MAX_PER_OWNER} personal and group views: delete one first"
-                    ),
-                },
-            )),
+            Ok(false) => Err(LIMITS.exceeded(bucket)),
             // The group went away since it was read.
             Err(StoreError::NotFound) => Err(unknown_group()),
             Err(e) => Err(Error::Store(e)),

@@ -740,10 +740,10 @@ impl CannedReplyStore for MemoryStore {
         if s.canned_replies.values().any(|x| x.shortcut == r.shortcut) {
             return Err(StoreError::Conflict(Conflict::Shortcut));
         }
-        let bucket = r.limit();
+        let bucket = r.bucket();
         if s.canned_replies
             .values()
-            .filter(|x| x.limit() == bucket)
+            .filter(|x| x.bucket() == bucket)
             .count()
             >= limit
         {
