@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use helpdesk::conversation::ConversationKind;
 use helpdesk::message::{MessagePageQuery, NewMessage};
+use helpdesk::status::StatusCategory;
 use helpdesk::store::memory::MemoryStore;
-use helpdesk::ticket::{NewTicket, TicketPatch, TicketStatus};
+use helpdesk::ticket::{NewTicket, TicketPatch};
 use helpdesk::user::NewUser;
 use helpdesk::{Config, Helpdesk, Principal, Role};
 use helpdesk_core::conversation::ConversationFilter;
@@ -61,7 +62,7 @@ async fn main() -> Result<(), helpdesk::Error> {
         ticket.id,
         TicketPatch {
             assignee_id: Some(Some(andy.id)),
-            status: Some(TicketStatus::Pending),
+            status: Some(StatusCategory::Pending.into()),
             ..Default::default()
         },
     )

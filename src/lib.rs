@@ -38,7 +38,8 @@
 //!
 //! use helpdesk::message::NewMessage;
 //! use helpdesk::store::memory::MemoryStore;
-//! use helpdesk::ticket::{NewTicket, TicketPatch, TicketStatus};
+//! use helpdesk::status::StatusCategory;
+//! use helpdesk::ticket::{NewTicket, TicketPatch};
 //! use helpdesk::user::NewUser;
 //! use helpdesk::{Config, Helpdesk, PageRequest, Principal, Role};
 //!
@@ -54,25 +55,25 @@
 //! let ticket = hd
 //!     .create_ticket(&carol, NewTicket::new("Cannot log in", "My password is refused."))
 //!     .await?;
-//! assert_eq!((ticket.number, ticket.status), (1, TicketStatus::Open));
+//! assert_eq!((ticket.number, ticket.status_category), (1, StatusCategory::Open));
 //!
 //! // The agent answers in the ticket's conversation, takes the ticket and waits for her.
 //! let answer = NewMessage::text("Try the reset link I just sent you.");
 //! hd.send_message(&andy, ticket.conversation_id, answer).await?;
 //! let patch = TicketPatch {
 //!     assignee_id: Some(Some(andy.user_id())),
-//!     status: Some(TicketStatus::Pending),
+//!     status: Some(StatusCategory::Pending.into()),
 //!     ..TicketPatch::default()
 //! };
 //! let ticket = hd.update_ticket(&andy, ticket.id, patch).await?;
-//! assert_eq!(ticket.status, TicketStatus::Pending);
+//! assert_eq!(ticket.status_category, StatusCategory::Pending);
 //!
 //! // Her reply reopens it; she resolves it herself.
 //! let reply = NewMessage::text("That worked, thanks!");
 //! hd.send_message(&carol, ticket.conversation_id, reply).await?;
-//! assert_eq!(hd.get_ticket(&carol, ticket.id).await?.status, TicketStatus::Open);
+//! assert_eq!(hd.get_ticket(&carol, ticket.id).await?.status_category, StatusCategory::Open);
 //! let resolve = TicketPatch {
-//!     status: Some(TicketStatus::Resolved),
+//!     status: Some(StatusCategory::Resolved.into()),
 //!     ..TicketPatch::default()
 //! };
 //! hd.update_ticket(&carol, ticket.id, resolve).await?;

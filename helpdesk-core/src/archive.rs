@@ -31,6 +31,7 @@ use crate::attachment::Attachment;
 use crate::auth::Session;
 use crate::canned_reply::CannedReply;
 use crate::conversation::Conversation;
+use crate::custom_field::CustomField;
 use crate::event::Event;
 use crate::group::{Group, Membership};
 use crate::kb::Article;
@@ -38,6 +39,7 @@ use crate::message::Message;
 use crate::notification::Notification;
 use crate::organization::Organization;
 use crate::receipt::Participant;
+use crate::status::Status;
 use crate::ticket::{Ticket, TicketEvent};
 use crate::user::User;
 use crate::view::View;
@@ -45,8 +47,12 @@ use crate::webhook::{Delivery, Webhook};
 
 /// The `format` of an archive header.
 pub const FORMAT: &str = "helpdesk-export";
-/// The archive version this build writes. It reads this one and [`VERSION_1`].
-pub const VERSION: u32 = 2;
+/// The archive version this build writes. It reads this one, [`VERSION_2`] and
+/// [`VERSION_1`].
+pub const VERSION: u32 = 3;
+/// The archive version before statuses were data: its tickets' statuses are the
+/// categories' default statuses ([`crate::ticket::upgrade_record`]).
+pub const VERSION_2: u32 = 2;
 /// The archive version before groups: its tickets go to the importing store's default
 /// group, and its agents and admins become `full` members of it (joined at their
 /// `created_at`), as a store migrated to groups has them.
@@ -66,6 +72,10 @@ pub enum RecordKind {
     Counter,
     /// [`Group`], by id.
     Group,
+    /// [`Status`], by id (the defaults replace the importing store's).
+    Status,
+    /// [`CustomField`], by id.
+    CustomField,
     /// [`Organization`], by id (before the users that belong to one).
     Organization,
     /// [`User`], by id.
@@ -108,10 +118,12 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 22] = [
+    pub const ALL: [RecordKind; 24] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
+        RecordKind::Status,
+        RecordKind::CustomField,
         RecordKind::Organization,
         RecordKind::User,
         RecordKind::Membership,
@@ -155,6 +167,8 @@ impl RecordKind {
             RecordKind::ApiKey => "api_key",
             RecordKind::CannedReply => "canned_reply",
             RecordKind::View => "view",
+            RecordKind::Status => "status",
+            RecordKind::CustomField => "custom_field",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
@@ -233,6 +247,8 @@ pub enum Record {
     ApiKey(ApiKey),
     CannedReply(CannedReply),
     View(View),
+    Status(Status),
+    CustomField(CustomField),
     Conversation(Conversation),
     Participant(Participant),
     Ticket(Ticket),
@@ -283,6 +299,8 @@ impl Record {
             Record::ApiKey(_) => RecordKind::ApiKey,
             Record::CannedReply(_) => RecordKind::CannedReply,
             Record::View(_) => RecordKind::View,
+            Record::Status(_) => RecordKind::Status,
+            Record::CustomField(_) => RecordKind::CustomField,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
@@ -312,6 +330,8 @@ impl Record {
             Record::ApiKey(k) => ArchiveKey::Id(k.id),
             Record::CannedReply(r) => ArchiveKey::Id(r.id),
             Record::View(v) => ArchiveKey::Id(v.id),
+            Record::Status(s) => ArchiveKey::Id(s.id),
+            Record::CustomField(f) => ArchiveKey::Id(f.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),
             Record::Ticket(t) => ArchiveKey::Id(t.id),

@@ -57,6 +57,8 @@ pub enum Conflict {
     Domain,
     /// Another canned reply has the shortcut (whatever its scope).
     Shortcut,
+    /// Another status, or another custom field, has the key.
+    Key,
     /// The record is still referred to (a group holding tickets or canned replies).
     InUse,
     /// The default group cannot be deleted or lose its flag but to another group.
@@ -81,6 +83,7 @@ impl std::fmt::Display for Conflict {
             Conflict::Name => "name",
             Conflict::Domain => "domain",
             Conflict::Shortcut => "shortcut",
+            Conflict::Key => "key",
             Conflict::InUse => "in_use",
             Conflict::Default => "default",
             Conflict::Direct => "direct",
@@ -147,6 +150,9 @@ pub enum Error {
     /// Another canned reply has the shortcut (whatever its scope).
     #[error("shortcut already taken")]
     ShortcutTaken,
+    /// Another status, or another custom field, has the key.
+    #[error("key already taken")]
+    KeyTaken,
     /// The record is still in use (a group holding tickets or canned replies).
     #[error("in use: {0}")]
     InUse(String),
@@ -229,6 +235,7 @@ impl Error {
             | Error::NameTaken
             | Error::DomainTaken(_)
             | Error::ShortcutTaken
+            | Error::KeyTaken
             | Error::InUse(_)
             | Error::InvalidTransition { .. }
             | Error::TicketClosed
@@ -258,6 +265,7 @@ impl Error {
             Error::NameTaken => "name_taken",
             Error::DomainTaken(_) => "domain_taken",
             Error::ShortcutTaken => "shortcut_taken",
+            Error::KeyTaken => "key_taken",
             Error::InUse(_) => "in_use",
             Error::InvalidTransition { .. } => "invalid_transition",
             Error::TicketClosed => "ticket_closed",

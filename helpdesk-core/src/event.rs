@@ -253,6 +253,21 @@ pub struct Audience {
     /// organization's customers per its sharing, its group's members and the admins.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<Uuid>,
+    /// How customers see the event's ticket where it differs from what staff see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_view: Option<CustomerView>,
+}
+
+/// What a ticket event's customers see differently from staff (API-workflow.md: the
+/// status's customer label; only `customer_visible` custom fields), recorded with the
+/// event since labels and fields may change before it is delivered.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerView {
+    /// The status's `customer_label`.
+    pub status_label: String,
+    /// The keys of the custom fields customers do not see.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hidden_fields: Vec<String>,
 }
 
 impl Audience {
@@ -340,17 +355,20 @@ impl Event {
     /// `data.ticket` and `data.changes`. The log, webhooks and staff keep the whole
     /// event. (A change of nothing else has a staff-only audience.)
     pub fn customer_view(&self) -> Option<Event> {
-        let staff_field = |f: &serde_json::Value| {
-            f.as_str()
-                .is_some_and(|f| STAFF_ONLY_TICKET_FIELDS.contains(&f))
+        let view = self.audience.customer_view.as_ref();
+        let hidden = |f: &str| {
+            STAFF_ONLY_TICKET_FIELDS.contains(&f)
+                || f.strip_prefix("fields.")
+                    .is_some_and(|k| view.is_some_and(|v| v.hidden_fields.iter().any(|h| h == k)))
         };
+        let staff_field = |f: &serde_json::Value| f.as_str().is_some_and(hidden);
         let in_ticket = self.data["ticket"]
             .as_object()
             .is_some_and(|t| STAFF_ONLY_TICKET_FIELDS.iter().any(|f| t.contains_key(*f)));
         let in_changes = self.data["changes"]
             .as_array()
             .is_some_and(|c| c.iter().any(staff_field));
-        if !in_ticket && !in_changes {
+        if !in_ticket && !in_changes && view.is_none() {
             return None;
         }
         let mut seen = self.clone();
@@ -358,10 +376,19 @@ impl Event {
             for f in STAFF_ONLY_TICKET_FIELDS {
                 ticket.remove(f);
             }
+            if let Some(view) = view {
+                ticket.insert("status_label".into(), view.status_label.clone().into());
+                if let Some(fields) = ticket.get_mut("fields").and_then(|f| f.as_object_mut()) {
+                    for k in &view.hidden_fields {
+                        fields.remove(k);
+                    }
+                }
+            }
         }
         if let Some(changes) = seen.data.get_mut("changes").and_then(|c| c.as_array_mut()) {
             changes.retain(|f| !staff_field(f));
         }
+        seen.audience.customer_view = None;
         Some(seen)
     }
 

@@ -37,6 +37,7 @@ pub mod canned_reply;
 pub mod clock;
 pub mod condition;
 pub mod conversation;
+pub mod custom_field;
 pub mod ephemeral;
 pub mod error;
 pub mod event;
@@ -52,9 +53,11 @@ pub mod page;
 pub mod placeholder;
 pub mod principal;
 pub mod receipt;
+pub mod schema;
 pub mod scope;
 #[doc(hidden)] // reached as store::support::search
 pub mod search;
+pub mod status;
 pub mod store;
 pub mod tag;
 #[cfg(feature = "testkit")]

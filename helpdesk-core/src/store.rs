@@ -30,6 +30,7 @@ use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
 use crate::canned_reply::{CannedReply, CannedReplyQuery};
 use crate::conversation::{Conversation, ConversationKind, Member};
+use crate::custom_field::CustomField;
 use crate::ephemeral::Signal;
 use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
@@ -41,6 +42,7 @@ use crate::organization::{Organization, OrganizationQuery};
 use crate::ownership::ScopeUser;
 use crate::page::Cursor;
 use crate::receipt::Participant;
+use crate::status::Status;
 use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
 use crate::user::{User, UserQuery};
 use crate::view::View;
@@ -340,6 +342,40 @@ pub trait ViewStore: Send + Sync {
     async fn get_view(&self, id: Uuid) -> StoreResult<Option<View>>;
     /// Every view `user` may use ([`ScopeUser::may_use`]), by `(position, id)`.
     async fn list_views(&self, user: &ScopeUser) -> StoreResult<Vec<View>>;
+    /// Every view, whoever owns it, by `(position, id)` (what a status or a custom
+    /// field's deletion checks for use).
+    async fn all_views(&self) -> StoreResult<Vec<View>>;
+}
+
+/// What tickets are made of: the statuses ([`crate::status`]) and the custom fields
+/// ([`crate::custom_field`]) an installation defines. A new store holds the five default
+/// statuses ([`crate::status::Status::default_of`]) and no field. They write no events.
+#[async_trait]
+pub trait SchemaStore: Send + Sync {
+    /// Every status, in list order ([`crate::status::sort_statuses`]).
+    async fn list_statuses(&self) -> StoreResult<Vec<Status>>;
+    /// Inserts a status unless its category holds `limit` statuses already, counted in
+    /// the same operation; returns whether it inserted. Its key taken: `Conflict::Key`.
+    async fn insert_status(&self, status: &Status, limit: usize) -> StoreResult<bool>;
+    /// Replaces a status's labels, position, `active` and `updated_at` (key and category
+    /// are kept as stored). `NotFound` if absent.
+    async fn update_status(&self, status: &Status) -> StoreResult<()>;
+    /// Deletes a status. `NotFound` if absent; a default status: `Conflict::Default`; a
+    /// status some ticket has: `Conflict::InUse`, checked in the same operation.
+    async fn delete_status(&self, id: Uuid) -> StoreResult<()>;
+    /// Every custom field, by position then key.
+    async fn list_fields(&self) -> StoreResult<Vec<CustomField>>;
+    /// Inserts a field unless it is active and `limit` active fields exist already,
+    /// counted in the same operation; returns whether it inserted. Its key taken:
+    /// `Conflict::Key`.
+    async fn insert_field(&self, field: &CustomField, limit: usize) -> StoreResult<bool>;
+    /// Replaces a field's label, options, flags, position, `active` and `updated_at`
+    /// (key and type are kept as stored), unless that activates it while `limit` active
+    /// fields exist (then `false`, writing nothing). `NotFound` if absent.
+    async fn update_field(&self, field: &CustomField, limit: usize) -> StoreResult<bool>;
+    /// Deletes a field. `NotFound` if absent; a field some ticket has a value of:
+    /// `Conflict::InUse`, checked in the same operation.
+    async fn delete_field(&self, id: Uuid) -> StoreResult<()>;
 }
 
 /// A change to the members of a ticket's conversation made with the ticket's update
@@ -735,6 +771,7 @@ pub trait Store:
     + OrganizationStore
     + CannedReplyStore
     + ViewStore
+    + SchemaStore
     + TicketStore
     + ConversationStore
     + NotificationStore
@@ -757,6 +794,7 @@ impl<T> Store for T where
         + CannedReplyStore
         + ViewStore
         + ViewStore
+        + SchemaStore
         + TicketStore
         + ConversationStore
         + NotificationStore

@@ -31,6 +31,19 @@ pub fn refusal(c: char) -> String {
     )
 }
 
+/// A name or a label: checked as text, trimmed, 1..=`max` characters (422 at `field`).
+pub(crate) fn label(field: &str, s: &str, max: usize) -> Result<String> {
+    check(field, s)?;
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > max {
+        return Err(Error::invalid(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+    Ok(s.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

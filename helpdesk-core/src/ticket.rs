@@ -6,83 +6,10 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::conversation::Conversation;
+use crate::custom_field::FieldValues;
 use crate::page::Cursor;
-
-/// A ticket's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TicketStatus {
-    /// New or reopened.
-    Open,
-    /// Waiting on the requester.
-    Pending,
-    /// Waiting on a third party.
-    OnHold,
-    /// Solved; may be reopened or closed.
-    Resolved,
-    /// Final.
-    Closed,
-}
-
-impl TicketStatus {
-    /// Every status.
-    pub const ALL: [TicketStatus; 5] = [
-        TicketStatus::Open,
-        TicketStatus::Pending,
-        TicketStatus::OnHold,
-        TicketStatus::Resolved,
-        TicketStatus::Closed,
-    ];
-    /// The API name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketStatus::Open => "open",
-            TicketStatus::Pending => "pending",
-            TicketStatus::OnHold => "on_hold",
-            TicketStatus::Resolved => "resolved",
-            TicketStatus::Closed => "closed",
-        }
-    }
-    /// Open, pending or on hold.
-    pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            TicketStatus::Open | TicketStatus::Pending | TicketStatus::OnHold
-        )
-    }
-    /// The transition table of API.md. Staying in place is not a move.
-    pub fn can_move_to(self, to: TicketStatus) -> bool {
-        use TicketStatus::*;
-        match (self, to) {
-            (a, b) if a == b => false,
-            (a, b) if a.is_active() && b.is_active() => true,
-            (a, Resolved) if a.is_active() => true,
-            (Resolved, Open | Closed) => true,
-            _ => false,
-        }
-    }
-}
-
-impl std::str::FromStr for TicketStatus {
-    type Err = crate::Error;
-    fn from_str(s: &str) -> crate::Result<Self> {
-        TicketStatus::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                crate::Error::invalid(
-                    "status",
-                    "must be open, pending, on_hold, resolved or closed",
-                )
-            })
-    }
-}
-
-impl std::fmt::Display for TicketStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::schema::TicketSchema;
+use crate::status::{Status, StatusCategory, StatusKey, Statuses};
 
 /// A ticket's priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -142,8 +69,13 @@ pub struct Ticket {
     pub subject: String,
     /// Description.
     pub description: String,
-    /// Status.
-    pub status: TicketStatus,
+    /// Its status's key.
+    pub status: StatusKey,
+    /// Its status's category (fixed for a key, so kept with the ticket).
+    pub status_category: StatusCategory,
+    /// The last status change (`None`: none since it was opened).
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
+    pub status_changed_at: Option<DateTime<Utc>>,
     /// Priority.
     pub priority: Priority,
     /// Who asked.
@@ -168,6 +100,9 @@ pub struct Ticket {
     /// Staff following the ticket, in the order added (never shown to customers).
     #[serde(default)]
     pub followers: Vec<Uuid>,
+    /// Custom field values by key (values of deactivated fields are kept, not shown).
+    #[serde(default)]
+    pub fields: FieldValues,
     /// Created.
     #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
@@ -405,12 +340,33 @@ impl std::str::FromStr for TicketSort {
     }
 }
 
+/// Brings a ticket record (JSON) written before statuses were data up to today's: its
+/// `status` is then a category's default key, and `status_category` that category.
+/// Returns whether it changed anything. For stores and archives that keep tickets as
+/// JSON.
+#[doc(hidden)]
+pub fn upgrade_record(record: &mut serde_json::Value) -> bool {
+    let Some(obj) = record.as_object_mut() else {
+        return false;
+    };
+    if obj.contains_key("status_category") {
+        return false;
+    }
+    let Some(category) = obj.get("status").cloned() else {
+        return false;
+    };
+    obj.insert("status_category".into(), category);
+    true
+}
+
 /// A ticket list query. The store returns tickets matching every given filter, in `sort`
 /// order, after `cursor`, at most `limit`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TicketQuery {
     /// Any of these statuses (empty: all).
-    pub statuses: Vec<TicketStatus>,
+    pub statuses: Vec<StatusKey>,
+    /// And any of these categories (empty: all).
+    pub categories: Vec<StatusCategory>,
     /// This priority.
     pub priority: Option<Priority>,
     /// The assignee filter.
@@ -444,6 +400,7 @@ impl TicketQuery {
     /// candidates they fetched through an index.
     pub fn matches(&self, t: &Ticket) -> bool {
         (self.statuses.is_empty() || self.statuses.contains(&t.status))
+            && (self.categories.is_empty() || self.categories.contains(&t.status_category))
             && self.priority.is_none_or(|p| p == t.priority)
             && match self.assignee {
                 None => true,
@@ -468,6 +425,21 @@ impl TicketQuery {
                 let q = q.to_lowercase();
                 t.subject.to_lowercase().contains(&q) || t.description.to_lowercase().contains(&q)
             })
+    }
+    /// When the query names statuses and no category, names their categories too: that
+    /// narrows nothing, and tells a store which index to read. (Unknown keys match
+    /// nothing anyway.)
+    pub fn with_status_categories(mut self, statuses: &Statuses) -> Self {
+        if self.categories.is_empty() {
+            self.categories = self
+                .statuses
+                .iter()
+                .filter_map(|k| statuses.get(k.as_str()).map(|s| s.category))
+                .collect();
+            self.categories.sort();
+            self.categories.dedup();
+        }
+        self
     }
     /// True when `t` comes after the cursor in this query's order.
     pub fn after_cursor(&self, t: &Ticket) -> bool {
@@ -540,6 +512,8 @@ pub struct NewTicket {
     /// The organization (staff only; default: the requester's): `Some(None)` for
     /// none, or the requester's organization.
     pub organization_id: Option<Option<Uuid>>,
+    /// Custom field values by key.
+    pub fields: FieldValues,
 }
 
 impl NewTicket {
@@ -561,7 +535,7 @@ pub struct TicketPatch {
     /// Description.
     pub description: Option<String>,
     /// Status (moves by the transition table).
-    pub status: Option<TicketStatus>,
+    pub status: Option<StatusKey>,
     /// Priority (staff).
     pub priority: Option<Priority>,
     /// Assignee (staff).
@@ -573,13 +547,17 @@ pub struct TicketPatch {
     pub group_id: Option<Uuid>,
     /// The organization (staff): `None` for none, or the requester's organization.
     pub organization_id: Option<Option<Uuid>>,
+    /// Custom field values to set by key (`null` clears; others are kept).
+    pub fields: FieldValues,
 }
 
 /// Filters for listing tickets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TicketFilter {
-    /// Any of these statuses.
-    pub statuses: Vec<TicketStatus>,
+    /// Any of these statuses (keys; an unknown one is refused).
+    pub statuses: Vec<StatusKey>,
+    /// And any of these categories.
+    pub categories: Vec<StatusCategory>,
     /// This priority.
     pub priority: Option<Priority>,
     /// Assignee filter.
@@ -599,6 +577,10 @@ pub struct TicketFilter {
     pub tag: Option<String>,
     /// Text in subject or description.
     pub q: Option<String>,
+    /// Custom field filters `field.<key>=<value>` (ANDed): equality; a multiselect
+    /// contains the value; a checkbox `false` also matches unset. An unknown (for
+    /// customers: invisible) key or a bad value is invalid at `field.<key>`.
+    pub fields: Vec<(String, String)>,
     /// Order.
     pub sort: TicketSort,
     /// Where to continue.
@@ -658,7 +640,10 @@ pub struct TicketJson<'a> {
     number: i64,
     subject: &'a str,
     description: &'a str,
-    status: TicketStatus,
+    status: &'a StatusKey,
+    status_id: Uuid,
+    status_category: StatusCategory,
+    status_label: &'a str,
     priority: Priority,
     requester_id: Uuid,
     assignee_id: Option<Uuid>,
@@ -671,6 +656,7 @@ pub struct TicketJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     followers: Option<&'a [Uuid]>,
     tags: &'a [String],
+    fields: FieldValues,
     conversation_id: Uuid,
     created_at: Ts,
     updated_at: Ts,
@@ -679,21 +665,22 @@ pub struct TicketJson<'a> {
     closed_at: Option<Ts>,
 }
 
-/// The API rendering of a ticket that anyone who sees the ticket may see: the customer
-/// view, without `group_id` and `followers`. Event payloads use it, being built once for every
-/// recipient; an answer to a caller uses [`ticket_json_for`] with the caller's view.
-pub fn ticket_json(t: &Ticket) -> TicketJson<'_> {
-    ticket_json_for(t, TicketView::Customer)
-}
-
-/// The API rendering of a ticket for `view`.
-pub fn ticket_json_for(t: &Ticket, view: TicketView) -> TicketJson<'_> {
+/// The API rendering of a ticket for `view` under `schema`.
+pub fn ticket_json_for<'a>(
+    t: &'a Ticket,
+    view: TicketView,
+    schema: &'a TicketSchema,
+) -> TicketJson<'a> {
+    let statuses = &schema.statuses;
     TicketJson {
         id: t.id,
         number: t.number,
         subject: &t.subject,
         description: &t.description,
-        status: t.status,
+        status: &t.status,
+        status_id: statuses.id(&t.status),
+        status_category: t.status_category,
+        status_label: statuses.label(&t.status, view),
         priority: t.priority,
         requester_id: t.requester_id,
         assignee_id: t.assignee_id,
@@ -702,6 +689,7 @@ pub fn ticket_json_for(t: &Ticket, view: TicketView) -> TicketJson<'_> {
         cc: &t.cc,
         followers: (view == TicketView::Staff).then_some(&t.followers[..]),
         tags: &t.tags,
+        fields: schema.fields.shown(&t.fields, view),
         conversation_id: t.conversation_id,
         created_at: Ts(t.created_at),
         updated_at: Ts(t.updated_at),
@@ -711,21 +699,31 @@ pub fn ticket_json_for(t: &Ticket, view: TicketView) -> TicketJson<'_> {
     }
 }
 
-/// The moves a requester may make: resolve an active ticket, reopen or close a resolved one.
-pub fn requester_may_move(from: TicketStatus, to: TicketStatus) -> bool {
-    match to {
-        TicketStatus::Resolved => from.is_active(),
-        TicketStatus::Open | TicketStatus::Closed => from == TicketStatus::Resolved,
+/// The moves a requester may make: to the default `resolved` from an active category,
+/// and from category resolved to the default `open` or `closed`. Any other status is
+/// staff business.
+pub fn requester_may_move(from: StatusCategory, to: &Status) -> bool {
+    if !to.is_default {
+        return false;
+    }
+    match to.category {
+        StatusCategory::Resolved => from.is_active(),
+        StatusCategory::Open | StatusCategory::Closed => from == StatusCategory::Resolved,
         _ => false,
     }
 }
 
 /// Applies a status move to a ticket's record (timestamps included).
-pub(crate) fn move_status(t: &mut Ticket, to: TicketStatus, at: DateTime<Utc>) {
-    match to {
-        TicketStatus::Resolved => t.resolved_at = Some(at),
-        TicketStatus::Closed => t.closed_at = Some(at),
+pub(crate) fn move_status(t: &mut Ticket, to: &Status, at: DateTime<Utc>) {
+    match to.category {
+        StatusCategory::Resolved if t.status_category != StatusCategory::Resolved => {
+            t.resolved_at = Some(at)
+        }
+        StatusCategory::Resolved => {}
+        StatusCategory::Closed => t.closed_at = Some(at),
         _ => t.resolved_at = None,
     }
-    t.status = to;
+    t.status = to.key.clone();
+    t.status_category = to.category;
+    t.status_changed_at = Some(at);
 }

@@ -12,7 +12,8 @@ use uuid::Uuid;
 use crate::condition::{Condition, Field, Op, Operand, Predicate, Value};
 use crate::error::{Error, Result};
 use crate::ownership::{ItemScope, Scoped};
-use crate::ticket::{AssigneeFilter, OrganizationMatch, TicketQuery, TicketSort, TicketStatus};
+use crate::status::StatusKey;
+use crate::ticket::{AssigneeFilter, OrganizationMatch, TicketQuery, TicketSort};
 use crate::wire::Ts;
 
 /// Most `personal` and `group` views one owner (their creator) may have.
@@ -124,15 +125,7 @@ pub fn sort_views(views: &mut [View]) {
 
 /// Checks and trims a name (1..=100 characters).
 pub fn validate_name(name: &str) -> Result<String> {
-    crate::text::check("name", name)?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(Error::invalid(
-            "name",
-            format!("must be 1 to {MAX_NAME_CHARS} characters"),
-        ));
-    }
-    Ok(name.to_string())
+    crate::text::label("name", name, MAX_NAME_CHARS)
 }
 
 /// Checks a position (0..=2^31-1).
@@ -174,18 +167,21 @@ pub fn store_query(
     for Predicate { field, op, value } in &filter.all {
         let ids = || -> Vec<Uuid> { operands(value).filter_map(as_id).collect() };
         match (field, op) {
-            (Field::Status | Field::StatusCategory, Op::Eq | Op::In) if q.statuses.is_empty() => {
-                let statuses: Option<Vec<TicketStatus>> = operands(value)
-                    .map(|o| match o {
-                        Operand::Text(k) => k.parse().ok(),
+            (Field::Status, Op::Eq | Op::In) if q.statuses.is_empty() => {
+                q.statuses = operands(value)
+                    .filter_map(|o| match o {
+                        Operand::Text(k) => Some(StatusKey::new(k.as_str())),
+                        _ => None,
+                    })
+                    .collect();
+            }
+            (Field::StatusCategory, Op::Eq | Op::In) if q.categories.is_empty() => {
+                q.categories = operands(value)
+                    .filter_map(|o| match o {
                         Operand::Category(c) => Some(*c),
                         _ => None,
                     })
                     .collect();
-                // A key that is no built-in status: left to the evaluation.
-                if let Some(s) = statuses.filter(|s| !s.is_empty()) {
-                    q.statuses = s;
-                }
             }
             (Field::Priority, Op::Eq) if q.priority.is_none() => {
                 if let Value::One(Operand::Priority(p)) = value {
@@ -281,6 +277,7 @@ pub fn view_json(v: &View) -> ViewJson<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::status::StatusCategory;
 
     #[test]
     fn input_is_checked() {
@@ -315,7 +312,11 @@ mod tests {
         )
         .unwrap();
         let q = store_query(&c, Some(vec![g]), TicketSort::Priority).unwrap();
-        assert_eq!(q.statuses, [TicketStatus::Open, TicketStatus::Pending]);
+        assert_eq!(
+            q.statuses,
+            [StatusKey::new("open"), StatusKey::new("pending")]
+        );
+        assert_eq!(q.categories, [StatusCategory::Closed]);
         assert_eq!(q.assignee, Some(AssigneeFilter::Nobody));
         assert_eq!(q.group_ids, Some(vec![g]));
         assert_eq!(q.tag.as_deref(), Some("vip"));

@@ -5,8 +5,9 @@
 
 use helpdesk_core::kb::{ArticleStatus, NewArticle};
 use helpdesk_core::message::NewMessage;
+use helpdesk_core::status::StatusCategory;
 use helpdesk_core::testkit::{Who, World};
-use helpdesk_core::ticket::{NewTicket, Priority, TicketPatch, TicketStatus};
+use helpdesk_core::ticket::{NewTicket, Priority, TicketPatch};
 use helpdesk_core::user::{NewUser, UserPatch};
 use helpdesk_core::{Error, Role};
 use uuid::Uuid;
@@ -259,15 +260,15 @@ impl Cell {
             Op::SetTicketPending | Op::ResolveTicket => {
                 let t = self.ticket(whose).await;
                 let to = match op {
-                    Op::SetTicketPending => TicketStatus::Pending,
-                    _ => TicketStatus::Resolved,
+                    Op::SetTicketPending => StatusCategory::Pending,
+                    _ => StatusCategory::Resolved,
                 };
                 outcome(
                     hd.update_ticket(
                         p,
                         t.id,
                         TicketPatch {
-                            status: Some(to),
+                            status: Some(to.into()),
                             ..Default::default()
                         },
                     )

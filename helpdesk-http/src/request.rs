@@ -294,6 +294,17 @@ impl Query {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+    /// Every parameter whose name starts with `prefix`, as (the rest of the name,
+    /// value), in order.
+    pub fn prefixed(&self, prefix: &str) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(prefix)
+                    .map(|rest| (rest.to_string(), v.clone()))
+            })
+            .collect()
+    }
     /// Every value of `name`, in order.
     pub fn all(&self, name: &str) -> Vec<&str> {
         self.0

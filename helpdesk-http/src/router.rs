@@ -260,6 +260,40 @@ impl Router {
             ],
         );
 
+        // Statuses: everyone reads them, admins write them.
+        r.add(
+            "/ticket-statuses",
+            vec![
+                (M::GET, TICKETS_READ, h(statuses::list)),
+                (M::POST, ADMIN, h(statuses::create)),
+            ],
+        );
+        r.add(
+            "/ticket-statuses/{id}",
+            vec![
+                (M::GET, TICKETS_READ, h(statuses::get)),
+                (M::PATCH, ADMIN, h(statuses::update)),
+                (M::DELETE, ADMIN, h(statuses::delete)),
+            ],
+        );
+
+        // Custom fields likewise.
+        r.add(
+            "/ticket-fields",
+            vec![
+                (M::GET, TICKETS_READ, h(fields::list)),
+                (M::POST, ADMIN, h(fields::create)),
+            ],
+        );
+        r.add(
+            "/ticket-fields/{id}",
+            vec![
+                (M::GET, TICKETS_READ, h(fields::get)),
+                (M::PATCH, ADMIN, h(fields::update)),
+                (M::DELETE, ADMIN, h(fields::delete)),
+            ],
+        );
+
         // Canned replies are ticket work: staff write their own (the library decides by
         // scope), so writes and rendering take `tickets:write`, not `admin`.
         r.add(

@@ -27,9 +27,9 @@ use crate::PostgresStore;
 use crate::error::SqlxResultExt;
 use crate::rows::{
     ApiKeyRow, ArticleRow, AttachmentRow, CannedReplyRow, ConversationRow, DeliveryRow, EventRow,
-    GroupRow, MembershipRow, MessageRow, NotificationRow, OrganizationRow, ParticipantRow,
-    SessionRow, TicketEventRow, TicketRow, UserRow, ViewRow, WebhookRow, corrupt, decode, i,
-    micros,
+    FieldRow, GroupRow, MembershipRow, MessageRow, NotificationRow, OrganizationRow,
+    ParticipantRow, SessionRow, StatusRow, TicketEventRow, TicketRow, UserRow, ViewRow, WebhookRow,
+    corrupt, decode, i, micros,
 };
 
 /// Where a kind lives: table, selected columns, key columns, decoder.
@@ -156,6 +156,12 @@ fn source(kind: RecordKind) -> Source {
         RecordKind::ApiKey => src!("api_keys", ApiKeyRow, ["id"], ApiKey),
         RecordKind::View => {
             src!("views", ViewRow, ["id"], View)
+        }
+        RecordKind::Status => {
+            src!("ticket_statuses", StatusRow, ["id"], Status)
+        }
+        RecordKind::CustomField => {
+            src!("ticket_fields", FieldRow, ["id"], CustomField)
         }
         RecordKind::CannedReply => {
             src!("canned_replies", CannedReplyRow, ["id"], CannedReply)
@@ -300,6 +306,8 @@ impl ArchiveStore for PostgresStore {
                     Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
                     Record::ApiKey(k) => crate::apikeys::insert_api_key_row(conn, k).await?,
                     Record::View(v) => crate::views::insert_view_row(conn, v).await?,
+                    Record::Status(s) => crate::schema::import_status(conn, s).await?,
+                    Record::CustomField(f) => crate::schema::insert_field_row(conn, f).await?,
                     Record::CannedReply(r) => {
                         crate::canned_replies::insert_canned_reply_row(conn, r).await?
                     }

@@ -48,6 +48,7 @@ fn conflict_of(constraint: Option<&str>) -> Conflict {
         Some("groups_name" | "organizations_name_key") => Conflict::Name,
         Some("organization_domains_pkey") => Conflict::Domain,
         Some("canned_replies_shortcut") => Conflict::Shortcut,
+        Some("ticket_statuses_key" | "ticket_fields_key") => Conflict::Key,
         Some("conversations_direct_key") => Conflict::Direct,
         _ => Conflict::Unique,
     }

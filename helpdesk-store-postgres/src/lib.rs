@@ -45,6 +45,7 @@ mod meta;
 mod notifications;
 mod organizations;
 mod rows;
+mod schema;
 mod scoped;
 pub mod testing;
 mod ticket_record;

@@ -12,6 +12,7 @@ use helpdesk_core::attachment::{Attachment, AttachmentParent};
 use helpdesk_core::auth::Session;
 use helpdesk_core::canned_reply::CannedReply;
 use helpdesk_core::conversation::{Conversation, Member};
+use helpdesk_core::custom_field::CustomField;
 use helpdesk_core::event::{Audience, Event, EventId};
 use helpdesk_core::group::{Group, Membership};
 use helpdesk_core::kb::Article;
@@ -19,6 +20,7 @@ use helpdesk_core::message::Message;
 use helpdesk_core::notification::{Notification, NotificationData};
 use helpdesk_core::organization::Organization;
 use helpdesk_core::receipt::{Mark, Participant};
+use helpdesk_core::status::{Status, StatusKey};
 use helpdesk_core::store::StoreResult;
 use helpdesk_core::ticket::{Priority, Ticket, TicketEvent};
 use helpdesk_core::user::User;
@@ -249,6 +251,8 @@ pub(crate) struct TicketRow {
     subject: String,
     description: String,
     status: String,
+    status_category: String,
+    status_changed_at: Option<DateTime<Utc>>,
     priority: i16,
     requester_id: Uuid,
     assignee_id: Option<Uuid>,
@@ -258,6 +262,7 @@ pub(crate) struct TicketRow {
     organization_id: Option<Uuid>,
     cc: Vec<Uuid>,
     followers: Vec<Uuid>,
+    fields: Value,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     first_response_at: Option<DateTime<Utc>>,
@@ -267,9 +272,10 @@ pub(crate) struct TicketRow {
 }
 
 impl TicketRow {
-    pub(crate) const COLS: &str = "id, number, subject, description, status, priority, \
-         requester_id, assignee_id, tags, conversation_id, group_id, organization_id, cc, \
-         followers, created_at, updated_at, first_response_at, resolved_at, closed_at, version";
+    pub(crate) const COLS: &str = "id, number, subject, description, status, status_category, \
+         status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
+         group_id, organization_id, cc, followers, fields, created_at, updated_at, \
+         first_response_at, resolved_at, closed_at, version";
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -280,7 +286,9 @@ impl TryFrom<TicketRow> for Ticket {
             number: r.number,
             subject: r.subject,
             description: r.description,
-            status: parse(&r.status, "status")?,
+            status: StatusKey::new(r.status),
+            status_category: parse(&r.status_category, "status category")?,
+            status_changed_at: r.status_changed_at,
             priority: priority_of(r.priority)?,
             requester_id: r.requester_id,
             assignee_id: r.assignee_id,
@@ -290,12 +298,95 @@ impl TryFrom<TicketRow> for Ticket {
             organization_id: r.organization_id,
             cc: r.cc,
             followers: r.followers,
+            fields: json(r.fields, "ticket fields")?,
             created_at: r.created_at,
             updated_at: r.updated_at,
             first_response_at: r.first_response_at,
             resolved_at: r.resolved_at,
             closed_at: r.closed_at,
             version: u(r.version),
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct FieldRow {
+    id: Uuid,
+    key: String,
+    #[sqlx(rename = "type")]
+    field_type: String,
+    label: String,
+    options: Vec<String>,
+    customer_visible: bool,
+    customer_editable: bool,
+    required_on_create: bool,
+    required_on_resolve: bool,
+    position: i64,
+    active: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl FieldRow {
+    pub(crate) const COLS: &str = "id, key, type, label, options, customer_visible, \
+         customer_editable, required_on_create, required_on_resolve, position, active, \
+         created_at, updated_at";
+}
+
+impl TryFrom<FieldRow> for CustomField {
+    type Error = StoreError;
+    fn try_from(r: FieldRow) -> StoreResult<CustomField> {
+        Ok(CustomField {
+            id: r.id,
+            key: r.key,
+            field_type: json(Value::String(r.field_type), "field type")?,
+            label: r.label,
+            options: r.options,
+            customer_visible: r.customer_visible,
+            customer_editable: r.customer_editable,
+            required_on_create: r.required_on_create,
+            required_on_resolve: r.required_on_resolve,
+            position: r.position,
+            active: r.active,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct StatusRow {
+    id: Uuid,
+    key: String,
+    category: String,
+    agent_label: String,
+    customer_label: String,
+    position: i64,
+    active: bool,
+    is_default: bool,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl StatusRow {
+    pub(crate) const COLS: &str = "id, key, category, agent_label, customer_label, position, \
+         active, is_default, created_at, updated_at";
+}
+
+impl TryFrom<StatusRow> for Status {
+    type Error = StoreError;
+    fn try_from(r: StatusRow) -> StoreResult<Status> {
+        Ok(Status {
+            id: r.id,
+            key: StatusKey::new(r.key),
+            category: parse(&r.category, "status category")?,
+            agent_label: r.agent_label,
+            customer_label: r.customer_label,
+            position: r.position,
+            active: r.active,
+            is_default: r.is_default,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
         })
     }
 }

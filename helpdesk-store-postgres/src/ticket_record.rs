@@ -37,10 +37,10 @@ pub(crate) fn push_insert_ticket(
     number: Option<i64>,
 ) {
     q.push(
-        "INSERT INTO tickets (id, number, subject, description, status, priority, \
-         requester_id, assignee_id, tags, conversation_id, group_id, organization_id, cc, \
-         followers, created_at, updated_at, first_response_at, resolved_at, closed_at, \
-         version) VALUES (",
+        "INSERT INTO tickets (id, number, subject, description, status, status_category, \
+         status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
+         group_id, organization_id, cc, followers, fields, created_at, updated_at, \
+         first_response_at, resolved_at, closed_at, version) VALUES (",
     );
     // COALESCE evaluates `nextval` only when no number is given.
     q.push_bind(t.id)
@@ -51,7 +51,9 @@ pub(crate) fn push_insert_ticket(
     row.push_unseparated(", ")
         .push_bind(t.subject.clone())
         .push_bind(t.description.clone())
-        .push_bind(t.status.as_str())
+        .push_bind(t.status.as_str().to_string())
+        .push_bind(t.status_category.as_str())
+        .push_bind(t.status_changed_at)
         .push_bind(priority_rank(t.priority))
         .push_bind(t.requester_id)
         .push_bind(t.assignee_id)
@@ -61,6 +63,7 @@ pub(crate) fn push_insert_ticket(
         .push_bind(t.organization_id)
         .push_bind(t.cc.clone())
         .push_bind(t.followers.clone())
+        .push_bind(sqlx::types::Json(t.fields.clone()))
         .push_bind(t.created_at)
         .push_bind(t.updated_at)
         .push_bind(t.first_response_at)
@@ -77,7 +80,8 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
         "UPDATE tickets SET subject = $3, description = $4, status = $5, priority = $6, \
          requester_id = $7, assignee_id = $8, tags = $9, updated_at = $10, \
          first_response_at = $11, resolved_at = $12, closed_at = $13, group_id = $14, \
-         organization_id = $15, cc = $16, followers = $17, version = $2 \
+         organization_id = $15, cc = $16, followers = $17, status_category = $18, \
+         status_changed_at = $19, fields = $20, version = $2 \
          WHERE id = $1 AND version = $2 - 1",
     )
     .bind(t.id)
@@ -97,6 +101,9 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
     .bind(t.organization_id)
     .bind(&t.cc)
     .bind(&t.followers)
+    .bind(t.status_category.as_str())
+    .bind(t.status_changed_at)
+    .bind(sqlx::types::Json(&t.fields))
     .execute(&mut *conn)
     .await
     .store()?;

@@ -137,6 +137,12 @@ impl TicketStore for PostgresStore {
             let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
             q.push(" AND status = ANY(").push_bind(statuses).push(")");
         }
+        if !query.categories.is_empty() {
+            let categories: Vec<&str> = query.categories.iter().map(|s| s.as_str()).collect();
+            q.push(" AND status_category = ANY(")
+                .push_bind(categories)
+                .push(")");
+        }
         if let Some(p) = query.priority {
             q.push(" AND priority = ").push_bind(priority_rank(p));
         }

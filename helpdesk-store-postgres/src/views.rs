@@ -99,4 +99,13 @@ impl ViewStore for PostgresStore {
         sql.push(" ORDER BY position, id");
         fetch_all_as::<ViewRow, _>(sql.build(), self.pool_ref()).await
     }
+
+    async fn all_views(&self) -> StoreResult<Vec<View>> {
+        let sql: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+            "SELECT {} FROM views ORDER BY position, id",
+            ViewRow::COLS
+        ));
+        let mut sql = sql;
+        fetch_all_as::<ViewRow, _>(sql.build(), self.pool_ref()).await
+    }
 }

@@ -129,8 +129,27 @@ pub(crate) mod tree {
     /// group id → how many group views it holds (a counter, so deleting the group
     /// checks it).
     pub const GROUP_VIEWS: usize = 54;
+    /// status id → Status.
+    pub const STATUSES: usize = 55;
+    /// status key → status id: unique keys.
+    pub const STATUS_KEYS: usize = 56;
+    /// category name → how many statuses it holds (a counter, read inside the insert's
+    /// transaction: the limit is counted there).
+    pub const STATUS_COUNTS: usize = 57;
+    /// status key → how many tickets have it (a counter, so deleting a status checks it).
+    pub const STATUS_TICKETS: usize = 58;
+    /// custom field id → CustomField.
+    pub const FIELDS: usize = 59;
+    /// custom field key → field id: unique keys.
+    pub const FIELD_KEYS: usize = 60;
+    /// `active` → how many fields are active (a counter, read inside the writing
+    /// transaction: the limit is counted there).
+    pub const FIELD_COUNTS: usize = 61;
+    /// custom field key → how many tickets have a value of it (a counter, so deleting a
+    /// field checks it).
+    pub const FIELD_TICKETS: usize = 62;
     /// How many trees.
-    pub const COUNT: usize = 55;
+    pub const COUNT: usize = 63;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -190,6 +209,14 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "views",
     "view_counts",
     "group_views",
+    "statuses",
+    "status_keys",
+    "status_counts",
+    "status_tickets",
+    "custom_fields",
+    "custom_field_keys",
+    "custom_field_counts",
+    "custom_field_tickets",
 ];
 
 /// A key built from parts.

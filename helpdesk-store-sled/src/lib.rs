@@ -71,6 +71,7 @@ mod meta;
 mod notifications;
 mod organization_record;
 mod organizations;
+mod schema;
 mod ticket_record;
 mod tickets;
 mod users;
@@ -82,8 +83,9 @@ use keys::{TREE_NAMES, prefix_end};
 /// The schema version this build writes and reads. Opening a database of an older
 /// version migrates it (see `migrate`); version 2 added `Message::internal_reply_count`,
 /// version 3 groups (the default group holds every older ticket and every agent and
-/// admin as a `full` member).
-pub const SCHEMA_VERSION: u32 = 3;
+/// admin as a `full` member), version 4 statuses as data (tickets keep their status's
+/// category; each status key counts its tickets).
+pub const SCHEMA_VERSION: u32 = 4;
 /// The key of the schema version record in the `meta` tree (a decimal string).
 pub const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 /// The tree holding the schema version record.
@@ -158,6 +160,7 @@ impl SledStore {
             migrate(&store, found)?;
         }
         store.ensure_default_group()?;
+        store.ensure_default_statuses()?;
         store.inner.db.flush().map_err(sled_error)?;
         Ok(store)
     }
@@ -322,10 +325,15 @@ fn check_schema(db: &sled::Db) -> StoreResult<Option<u32>> {
 fn migrate(store: &SledStore, found: u32) -> StoreResult<()> {
     let db = &store.inner.db;
     let meta = db.open_tree(META_TREE).map_err(sled_error)?;
+    if found < 4 {
+        // Every later step reads tickets as this build does.
+        store.upgrade_ticket_records()?;
+    }
     for from in found..SCHEMA_VERSION {
         match from {
             1 => conversations::recount_internal_replies(db)?,
             2 => store.migrate_to_groups()?,
+            3 => store.count_ticket_statuses()?,
             _ => {
                 return Err(StoreError::Corrupt(format!(
                     "the database has schema version {found}, older than version \
@@ -339,6 +347,26 @@ fn migrate(store: &SledStore, found: u32) -> StoreResult<()> {
         db.flush().map_err(sled_error)?;
     }
     Ok(())
+}
+
+impl SledStore {
+    /// Brings ticket records written before statuses were data up to this build's
+    /// record ([`helpdesk_core::ticket::upgrade_record`]). Running it again changes
+    /// nothing.
+    pub(crate) fn upgrade_ticket_records(&self) -> StoreResult<()> {
+        let tickets = self.tree(keys::tree::TICKETS);
+        for item in tickets.iter() {
+            let (k, v) = item.map_err(sled_error)?;
+            let mut record: serde_json::Value = serde_json::from_slice(&v)
+                .map_err(|e| StoreError::Corrupt(format!("a ticket record is not JSON: {e}")))?;
+            if helpdesk_core::ticket::upgrade_record(&mut record) {
+                let bytes =
+                    serde_json::to_vec(&record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                tickets.insert(k, bytes).map_err(sled_error)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The transactional view of every tree, for one domain operation.

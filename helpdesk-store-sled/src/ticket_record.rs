@@ -14,8 +14,9 @@
 //! [`TicketStore`]: helpdesk_core::store::TicketStore
 //! [`ConversationStore`]: helpdesk_core::store::ConversationStore
 
+use helpdesk_core::status::StatusCategory;
 use helpdesk_core::ticket::{
-    AssigneeFilter, OrganizationMatch, Priority, Ticket, TicketQuery, TicketSort, TicketStatus,
+    AssigneeFilter, OrganizationMatch, Priority, Ticket, TicketQuery, TicketSort,
 };
 use helpdesk_core::{Conflict, StoreError};
 
@@ -37,8 +38,13 @@ pub(crate) fn sort_byte(s: TicketSort) -> u8 {
     }
 }
 
-fn status_dim(s: TicketStatus) -> Key {
-    let b = TicketStatus::ALL.iter().position(|x| *x == s).unwrap_or(0) as u8;
+/// A status category's dimension (keys are filtered on the record: a category holds
+/// few of them).
+fn category_dim(c: StatusCategory) -> Key {
+    let b = StatusCategory::ALL
+        .iter()
+        .position(|x| *x == c)
+        .unwrap_or(0) as u8;
     Key::new().tag(b's').tag(b)
 }
 
@@ -49,7 +55,7 @@ fn priority_dim(p: Priority) -> Key {
 fn dimensions(t: &Ticket) -> Vec<Key> {
     let mut d = vec![
         Key::new().tag(b'a'),
-        status_dim(t.status),
+        category_dim(t.status_category),
         priority_dim(t.priority),
         Key::new().tag(b'r').id(t.requester_id),
         Key::new().tag(b'g').id(t.group_id),
@@ -111,11 +117,11 @@ pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
         g.dedup();
         return g.into_iter().map(|g| Key::new().tag(b'g').id(g)).collect();
     }
-    if !q.statuses.is_empty() {
-        let mut s = q.statuses.clone();
-        s.sort_by_key(|x| x.as_str());
-        s.dedup();
-        return s.into_iter().map(status_dim).collect();
+    if !q.categories.is_empty() {
+        let mut c = q.categories.clone();
+        c.sort();
+        c.dedup();
+        return c.into_iter().map(category_dim).collect();
     }
     if let Some(p) = q.priority {
         return vec![priority_dim(p)];
@@ -126,10 +132,12 @@ pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
     vec![Key::new().tag(b'a')]
 }
 
-/// Writes a ticket and moves its index entries, its count in its group's ticket
-/// counter and its entry under its organization (which must exist), from `old`.
+/// Writes a ticket and moves its index entries, its count in its group's and its
+/// status's ticket counters and its entry under its organization (which must exist), from `old`.
 pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxResult<()> {
     count_ticket(tx, Some(t), old)?;
+    crate::schema::count_status(tx, Some(t), old)?;
+    crate::schema::count_fields(tx, Some(t), old)?;
     crate::organization_record::index_ticket(tx, Some(t), old)?;
     if let Some(old) = old {
         for k in index_keys(old) {

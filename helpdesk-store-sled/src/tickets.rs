@@ -139,6 +139,8 @@ impl TicketStore for SledStore {
                     tx.del(tree::TICKET_IDX, k)?;
                 }
                 count_ticket(tx, None, Some(&t))?;
+                crate::schema::count_status(tx, None, Some(&t))?;
+                crate::schema::count_fields(tx, None, Some(&t))?;
                 crate::organization_record::index_ticket(tx, None, Some(&t))?;
                 tx.del(tree::TICKETS, id.as_bytes())?;
                 tx.del(tree::TICKET_NUMBERS, Key::new().i64(t.number))?;

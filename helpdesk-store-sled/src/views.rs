@@ -102,4 +102,14 @@ impl ViewStore for SledStore {
         sort_views(&mut views);
         Ok(views)
     }
+
+    async fn all_views(&self) -> StoreResult<Vec<View>> {
+        let mut views = Vec::new();
+        for entry in self.scan(tree::VIEWS, &[], None, false) {
+            let (_, value) = entry?;
+            views.push(decode(&value, TREE_NAMES[tree::VIEWS])?);
+        }
+        sort_views(&mut views);
+        Ok(views)
+    }
 }

@@ -20,12 +20,13 @@ use helpdesk_core::kb::{Article, ArticleStatus, SearchQuery};
 use helpdesk_core::message::{Message, MessageAppend, MessageRange};
 use helpdesk_core::principal::Role;
 use helpdesk_core::search;
+use helpdesk_core::status::StatusCategory;
 use helpdesk_core::store::{
     AttachmentStore, ConversationStore, EventStore, GroupStore, KbStore, MetaStore, Store,
     TicketStore, UserStore, WebhookStore,
 };
 use helpdesk_core::ticket::TicketQuery;
-use helpdesk_core::ticket::{Priority, Ticket, TicketInsert, TicketStatus};
+use helpdesk_core::ticket::{Priority, Ticket, TicketInsert};
 use helpdesk_core::user::User;
 use helpdesk_core::webhook::Webhook;
 use helpdesk_store_sled::{META_TREE, SCHEMA_VERSION, SCHEMA_VERSION_KEY, SledStore};
@@ -413,7 +414,9 @@ fn version_2_database_gets_the_default_group() {
             number: 0,
             subject: "Printer".into(),
             description: "On fire".into(),
-            status: TicketStatus::Closed,
+            status: StatusCategory::Closed.into(),
+            status_category: StatusCategory::Closed,
+            status_changed_at: None,
             priority: Priority::Normal,
             requester_id: customer.id,
             assignee_id: None,
@@ -423,6 +426,7 @@ fn version_2_database_gets_the_default_group() {
             organization_id: None,
             cc: vec![],
             followers: vec![],
+            fields: Default::default(),
             created_at: at,
             updated_at: at,
             first_response_at: None,
@@ -510,7 +514,10 @@ fn version_2_database_gets_the_default_group() {
         .unwrap()
         .get(SCHEMA_VERSION_KEY)
         .unwrap();
-    assert_eq!(version.as_deref(), Some(b"3".as_slice()));
+    assert_eq!(
+        version.as_deref(),
+        Some(SCHEMA_VERSION.to_string().as_bytes())
+    );
 }
 
 #[test]
@@ -546,7 +553,9 @@ fn everything_survives_reopening() {
             number: 0,
             subject: "Printer".into(),
             description: "On fire".into(),
-            status: TicketStatus::Open,
+            status: StatusCategory::Open.into(),
+            status_category: StatusCategory::Open,
+            status_changed_at: None,
             priority: Priority::High,
             requester_id: alice.id,
             assignee_id: None,
@@ -556,6 +565,7 @@ fn everything_survives_reopening() {
             organization_id: None,
             cc: vec![],
             followers: vec![],
+            fields: Default::default(),
             created_at: at,
             updated_at: at,
             first_response_at: None,

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use comfy_table::{Table, presets};
 use helpdesk_core::Principal;
 use helpdesk_core::message::{MessageView, message_json};
-use helpdesk_core::ticket::{Ticket, TicketEvent, ticket_json};
+use helpdesk_core::schema::TicketSchema;
+use helpdesk_core::ticket::{Ticket, TicketEvent, TicketView, ticket_json_for};
 use helpdesk_core::user::User;
 use helpdesk_core::wire::to_json;
 use helpdesk_http::render::user_json;
@@ -110,7 +111,12 @@ pub fn user_value(u: &User) -> Value {
 
 /// A ticket as the API shows it.
 pub fn ticket_value(t: &Ticket) -> Value {
-    to_json(ticket_json(t))
+    // The CLI names statuses by key; labels are the default ones.
+    to_json(ticket_json_for(
+        t,
+        TicketView::Staff,
+        &TicketSchema::defaults(),
+    ))
 }
 
 /// A ticket timeline entry as the API shows it.

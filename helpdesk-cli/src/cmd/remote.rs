@@ -14,9 +14,10 @@ use helpdesk_core::event::EventId;
 use helpdesk_core::kb::{Article, ArticlePatch, ArticleStatus, NewArticle};
 use helpdesk_core::message::{Message, MessageView, NewMessage};
 use helpdesk_core::receipt::MessageStatus;
+use helpdesk_core::status::{StatusCategory, StatusKey};
 use helpdesk_core::ticket::{
     AssigneeFilter, NewTicket, Priority, Ticket, TicketEvent, TicketFilter, TicketPatch,
-    TicketSort, TicketStatus, TimelineKind,
+    TicketSort, TimelineKind,
 };
 use helpdesk_core::user::{NewUser, User, UserPatch};
 use helpdesk_core::webhook::{Delivery, DeliveryStatus, NewWebhook, Webhook};
@@ -557,7 +558,7 @@ struct TicketPatchBody {
     #[serde(skip_serializing_if = "Option::is_none")]
     description: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<TicketStatus>,
+    status: Option<StatusKey>,
     #[serde(skip_serializing_if = "Option::is_none")]
     priority: Option<Priority>,
     /// `Some(None)` is `null`: unassign.
@@ -674,7 +675,10 @@ struct TicketWire {
     number: i64,
     subject: String,
     description: String,
-    status: TicketStatus,
+    status: StatusKey,
+    status_category: StatusCategory,
+    #[serde(default)]
+    status_changed_at: Option<DateTime<Utc>>,
     priority: Priority,
     requester_id: Uuid,
     assignee_id: Option<Uuid>,
@@ -690,6 +694,8 @@ struct TicketWire {
     /// Shown to staff only.
     #[serde(default)]
     followers: Vec<Uuid>,
+    #[serde(default)]
+    fields: helpdesk_core::custom_field::FieldValues,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     first_response_at: Option<DateTime<Utc>>,
@@ -705,6 +711,8 @@ impl From<TicketWire> for Ticket {
             subject: t.subject,
             description: t.description,
             status: t.status,
+            status_category: t.status_category,
+            status_changed_at: t.status_changed_at,
             priority: t.priority,
             requester_id: t.requester_id,
             assignee_id: t.assignee_id,
@@ -715,6 +723,7 @@ impl From<TicketWire> for Ticket {
             organization_id: t.organization_id,
             cc: t.cc,
             followers: t.followers,
+            fields: t.fields,
             created_at: t.created_at,
             updated_at: t.updated_at,
             first_response_at: t.first_response_at,
@@ -921,7 +930,7 @@ mod tests {
             "https://example.com/helpdesk/api/kb/articles/a%20b%2Fc%3Fd"
         );
         let filter = TicketFilter {
-            statuses: vec![TicketStatus::Open, TicketStatus::OnHold],
+            categories: vec![StatusCategory::Open, StatusCategory::OnHold],
             assignee: Some(AssigneeFilter::Nobody),
             tag: Some("a&b c".into()),
             ..Default::default()

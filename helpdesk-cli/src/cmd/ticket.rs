@@ -7,8 +7,9 @@ use std::io::Read;
 use clap::Subcommand;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use helpdesk_core::message::NewMessage;
+use helpdesk_core::status::StatusKey;
 use helpdesk_core::ticket::{
-    AssigneeFilter, NewTicket, Priority, Ticket, TicketFilter, TicketPatch, TicketStatus,
+    AssigneeFilter, NewTicket, Priority, Ticket, TicketFilter, TicketPatch,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -18,18 +19,7 @@ use super::error::{CliError, CliResult};
 use super::output;
 use super::user;
 
-const STATUSES: [&str; 5] = ["open", "pending", "on_hold", "resolved", "closed"];
 const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
-
-/// A status argument: one of [`STATUSES`] (listed in errors and completions).
-fn status_parser() -> impl TypedValueParser<Value = TicketStatus> {
-    PossibleValuesParser::new(STATUSES).map(|s| {
-        TicketStatus::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .unwrap_or(TicketStatus::Open)
-    })
-}
 
 /// A priority argument: one of [`PRIORITIES`].
 fn priority_parser() -> impl TypedValueParser<Value = Priority> {
@@ -50,9 +40,9 @@ pub enum TicketCommand {
   helpdesk ticket list --status open --status pending --assignee none
   helpdesk ticket list --assignee agent@example.com --tag billing --json")]
     List {
-        /// Only this status (repeatable: any of them).
-        #[arg(long = "status", value_parser = status_parser())]
-        statuses: Vec<TicketStatus>,
+        /// Only this status key (repeatable: any of them).
+        #[arg(long = "status")]
+        statuses: Vec<String>,
         /// Only tickets assigned to this user (email or id), or `none` for unassigned.
         #[arg(long)]
         assignee: Option<String>,
@@ -117,9 +107,8 @@ pub enum TicketCommand {
     Status {
         /// The ticket number.
         number: i64,
-        /// The new status.
-        #[arg(value_parser = status_parser())]
-        status: TicketStatus,
+        /// The new status's key.
+        status: String,
     },
     /// Post a message on a ticket (from `--message`, else standard input). Needs a
     /// sender: `--as EMAIL` on a local store, the token's user over `--url`.
@@ -154,7 +143,7 @@ pub async fn run(admin: &dyn Admin, cmd: TicketCommand, json_out: bool) -> CliRe
                 Some(a) => Some(AssigneeFilter::User(user::find(admin, a).await?.id)),
             };
             let filter = TicketFilter {
-                statuses,
+                statuses: statuses.into_iter().map(StatusKey::new).collect(),
                 priority,
                 assignee,
                 requester_id: user_id(admin, requester.as_deref()).await?,
@@ -215,6 +204,7 @@ pub async fn run(admin: &dyn Admin, cmd: TicketCommand, json_out: bool) -> CliRe
                 assignee_id: user_id(admin, assignee.as_deref()).await?,
                 group_id: None,
                 organization_id: None,
+                fields: Default::default(),
             };
             let t = admin.create_ticket(new).await?;
             if json_out {
@@ -237,7 +227,7 @@ pub async fn run(admin: &dyn Admin, cmd: TicketCommand, json_out: bool) -> CliRe
         }
         TicketCommand::Status { number, status } => {
             let patch = TicketPatch {
-                status: Some(status),
+                status: Some(StatusKey::new(status)),
                 ..Default::default()
             };
             update(admin, number, patch, json_out).await

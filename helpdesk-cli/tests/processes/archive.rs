@@ -19,8 +19,9 @@ use std::time::Instant;
 use bytes::Bytes;
 use helpdesk_core::event::{Audience, Effects, NewEvent};
 use helpdesk_core::message::{MessageAppend, NewMessage};
+use helpdesk_core::status::StatusCategory;
 use helpdesk_core::store::Store;
-use helpdesk_core::ticket::{NewTicket, TicketPatch, TicketStatus};
+use helpdesk_core::ticket::{NewTicket, TicketPatch};
 use helpdesk_core::user::NewUser;
 use helpdesk_core::webhook::NewWebhook;
 use helpdesk_core::{Config, Helpdesk, Principal, Role};
@@ -123,9 +124,9 @@ fn seed(path: &Path, messages: usize) {
                     TicketPatch {
                         assignee_id: Some(Some(agent.user_id())),
                         status: Some(if i % 3 == 0 {
-                            TicketStatus::Pending
+                            StatusCategory::Pending.into()
                         } else {
-                            TicketStatus::Open
+                            StatusCategory::Open.into()
                         }),
                         ..Default::default()
                     },

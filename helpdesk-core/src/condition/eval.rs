@@ -10,7 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::{ActorRole, Condition, Field, Op, Operand, Predicate, TriggerEvent, Value};
-use crate::ticket::{Priority, Ticket, TicketStatus};
+use crate::status::StatusCategory;
+use crate::ticket::{Priority, Ticket};
 
 /// A custom field's value on a ticket.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +30,26 @@ pub enum FieldValue {
     Checkbox(bool),
 }
 
+impl FieldValue {
+    /// A value as a ticket keeps it (JSON): a string (text, date, select: they compare
+    /// alike), a number, a boolean, or a list of options.
+    pub fn from_json(v: &serde_json::Value) -> Option<FieldValue> {
+        use serde_json::Value as J;
+        match v {
+            J::String(s) => Some(FieldValue::Text(s.clone())),
+            J::Number(n) => n.as_f64().map(FieldValue::Number),
+            J::Bool(b) => Some(FieldValue::Checkbox(*b)),
+            J::Array(items) => Some(FieldValue::Multiselect(
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(String::from))
+                    .collect(),
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// What a condition is evaluated over: a ticket and its context, filled by the caller.
 /// `None` (and an empty list) is unset.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +57,7 @@ pub struct TicketFacts {
     /// The status key.
     pub status: String,
     /// The status's category (today's five statuses are the five categories).
-    pub status_category: TicketStatus,
+    pub status_category: StatusCategory,
     /// The priority.
     pub priority: Priority,
     /// The assignee.
@@ -75,14 +96,13 @@ pub struct TicketFacts {
 }
 
 impl TicketFacts {
-    /// What `t` itself tells, at `now`: its status is its key and its category; not
-    /// snoozed, no SLA breach, no custom field values, no known status change (so
-    /// `hours_since_status_changed` counts from creation), no trigger context. A caller
-    /// that knows more sets it.
+    /// What `t` itself tells, at `now`: its status's key and category, its last status
+    /// change; not snoozed, no SLA breach, no custom field values, no trigger context. A
+    /// caller that knows more sets it.
     pub fn of(t: &Ticket, now: DateTime<Utc>) -> TicketFacts {
         TicketFacts {
             status: t.status.as_str().to_string(),
-            status_category: t.status,
+            status_category: t.status_category,
             priority: t.priority,
             assignee_id: t.assignee_id,
             requester_id: t.requester_id,
@@ -93,10 +113,14 @@ impl TicketFacts {
             subject: t.subject.clone(),
             snoozed: false,
             sla_breached: false,
-            fields: BTreeMap::new(),
+            fields: t
+                .fields
+                .iter()
+                .filter_map(|(k, v)| FieldValue::from_json(v).map(|v| (k.clone(), v)))
+                .collect(),
             created_at: t.created_at,
             updated_at: t.updated_at,
-            status_changed_at: None,
+            status_changed_at: t.status_changed_at,
             now,
             event: None,
             actor_role: None,
@@ -187,7 +211,7 @@ enum Atom<'a> {
     Bool(bool),
     Id(Uuid),
     Priority(Priority),
-    Category(TicketStatus),
+    Category(StatusCategory),
     Event(TriggerEvent),
     Role(ActorRole),
 }

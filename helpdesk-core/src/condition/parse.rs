@@ -8,7 +8,8 @@ use super::{
     Problems, Schema, TriggerEvent, Usage, Value, one_of, one_tag,
 };
 use crate::error::Error;
-use crate::ticket::{Priority, TicketStatus};
+use crate::status::StatusCategory;
+use crate::ticket::Priority;
 
 /// Reads conditions, collecting every problem.
 pub(crate) struct Parser<'a> {
@@ -193,9 +194,9 @@ impl<'a> Parser<'a> {
             }
             Field::StatusCategory => v
                 .as_str()
-                .and_then(|s| s.parse::<TicketStatus>().ok())
+                .and_then(|s| s.parse::<StatusCategory>().ok())
                 .map(Operand::Category)
-                .ok_or_else(|| format!("must be {}", one_of(&TicketStatus::ALL))),
+                .ok_or_else(|| format!("must be {}", one_of(&StatusCategory::ALL))),
             Field::Priority => v
                 .as_str()
                 .and_then(|s| s.parse::<Priority>().ok())

@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::FieldType;
-use crate::ticket::TicketStatus;
+use crate::status::StatusCategory;
 
 /// What conditions and actions are checked against when saved: the statuses and custom
 /// fields that exist. The caller builds it from the store; a closure
@@ -24,7 +24,7 @@ pub trait Schema {
     /// `Some(active)` for a status key that exists, `None` for one that does not.
     /// Default: the five statuses of today, all active.
     fn status(&self, key: &str) -> Option<bool> {
-        key.parse::<TicketStatus>().is_ok().then_some(true)
+        key.parse::<StatusCategory>().is_ok().then_some(true)
     }
 }
 

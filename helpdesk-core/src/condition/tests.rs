@@ -10,7 +10,8 @@ use super::*;
 use crate::error::FieldError;
 use crate::event::EventKind;
 use crate::principal::Principal;
-use crate::ticket::{Priority, Ticket, TicketStatus};
+use crate::status::StatusCategory;
+use crate::ticket::{Priority, Ticket};
 
 /// Statuses `open`..`closed` plus an inactive `waiting_parts`; custom fields of each type;
 /// `product` offers `a` and `b`, `langs` `en`, `de` and `fr`.
@@ -38,7 +39,7 @@ impl Schema for TestSchema {
     fn status(&self, key: &str) -> Option<bool> {
         match key {
             "waiting_parts" => Some(false),
-            _ => key.parse::<TicketStatus>().is_ok().then_some(true),
+            _ => key.parse::<StatusCategory>().is_ok().then_some(true),
         }
     }
 }
@@ -87,7 +88,9 @@ fn ticket() -> Ticket {
         number: 7,
         subject: "Printer ON Fire in the École".into(),
         description: "Smoke.".into(),
-        status: TicketStatus::Pending,
+        status: StatusCategory::Pending.into(),
+        status_category: StatusCategory::Pending,
+        status_changed_at: None,
         priority: Priority::High,
         requester_id: ALICE,
         assignee_id: None,
@@ -95,6 +98,7 @@ fn ticket() -> Ticket {
         conversation_id: Uuid::from_u128(2),
         group_id: GROUP,
         organization_id: None,
+        fields: Default::default(),
         cc: vec![],
         followers: vec![],
         created_at: at(0, 0),
@@ -613,7 +617,7 @@ fn a_stored_condition_reads_back_without_a_schema() {
 fn facts_of_a_ticket() {
     let f = facts();
     assert_eq!(f.status, "pending");
-    assert_eq!(f.status_category, TicketStatus::Pending);
+    assert_eq!(f.status_category, StatusCategory::Pending);
     assert_eq!(f.group_id, Some(GROUP));
     assert_eq!(f.requester_organization_id, None);
     assert!(!f.snoozed && !f.sla_breached);
@@ -915,7 +919,7 @@ mod model {
     fn ticket_and_now() -> impl Strategy<Value = (Ticket, DateTime<Utc>)> {
         (
             (
-                select(TicketStatus::ALL.to_vec()),
+                select(StatusCategory::ALL.to_vec()),
                 select(Priority::ALL.to_vec()),
                 proptest::option::of(select(USERS.to_vec())),
                 select(USERS.to_vec()),
@@ -938,7 +942,9 @@ mod model {
                     let created_at = base() + Duration::minutes(created);
                     let updated_at = created_at + Duration::minutes(updated);
                     let t = Ticket {
-                        status,
+                        status: status.into(),
+                        status_category: status,
+                        status_changed_at: None,
                         priority,
                         assignee_id,
                         requester_id,
@@ -1055,7 +1061,7 @@ mod model {
         ) {
             let c = Condition::parse(&json, "condition", Usage::View, &NoCustomFields)
                 .map_err(|e| TestCaseError::fail(format!("{json}: {e}")))?;
-            let tj = serde_json::to_value(ticket_json_for(&t, TicketView::Staff)).unwrap();
+            let tj = serde_json::to_value(ticket_json_for(&t, TicketView::Staff, &crate::schema::TicketSchema::defaults())).unwrap();
             let facts = TicketFacts::of(&t, now);
             prop_assert_eq!(c.matches(&facts), reference(&json, &tj, now), "{} on {}", json, tj);
             let e = c.evaluate(&facts);

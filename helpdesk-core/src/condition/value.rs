@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use crate::event::EventKind;
 use crate::principal::{Principal, Role};
-use crate::ticket::{Priority, TicketStatus};
+use crate::status::StatusCategory;
+use crate::ticket::Priority;
 
 /// What a predicate compares with.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,7 +34,7 @@ pub enum Operand {
     /// A priority.
     Priority(Priority),
     /// A status category.
-    Category(TicketStatus),
+    Category(StatusCategory),
     /// An event a trigger runs on.
     Event(TriggerEvent),
     /// The role of the one who caused it.

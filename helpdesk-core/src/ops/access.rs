@@ -245,12 +245,13 @@ impl Helpdesk {
         user_id: Uuid,
         group_id: Option<Uuid>,
     ) -> Result<()> {
-        use crate::ticket::{AssigneeFilter, TicketQuery, TicketStatus};
+        use crate::status::StatusCategory;
+        use crate::ticket::{AssigneeFilter, TicketQuery};
         let user = self.st().get_user(user_id).await?;
         let assigned = TicketQuery {
-            statuses: TicketStatus::ALL
+            categories: StatusCategory::ALL
                 .into_iter()
-                .filter(|s| *s != TicketStatus::Closed)
+                .filter(|s| *s != StatusCategory::Closed)
                 .collect(),
             assignee: Some(AssigneeFilter::User(user_id)),
             group_ids: group_id.map(|g| vec![g]),
@@ -319,12 +320,19 @@ impl Helpdesk {
             if before.assignee_id != Some(user_id) {
                 return Ok(());
             }
+            let schema = self.ticket_schema().await?;
             let now = self.now();
             let mut after = before.clone();
             after.assignee_id = None;
             after.updated_at = now;
             after.version += 1;
-            let fx = crate::ops::ticket::ticket_change_effects(&before, &after, actor.actor(), now);
+            let fx = crate::ops::ticket::ticket_change_effects(
+                &before,
+                &after,
+                actor.actor(),
+                now,
+                &schema,
+            );
             self.written(self.st().update_ticket(&after, None, &fx))
                 .await?;
             Ok(())

@@ -32,19 +32,24 @@ fn io_error(e: std::io::Error) -> Error {
 }
 
 /// Decodes one archive line, applying the text rule to every string in it.
+/// Tickets of an archive older than [`VERSION`] (`legacy`) are brought up to date.
 fn decode_record(
     line: &[u8],
     line_no: u64,
     options: ImportOptions,
+    legacy: bool,
     summary: &mut ArchiveSummary,
 ) -> Result<Record> {
     let malformed = |e: serde_json::Error| {
         Error::invalid(format!("line {line_no}"), format!("is not a record: {e}"))
     };
-    if !escapes_refused_text(line) {
+    if !legacy && !escapes_refused_text(line) {
         return serde_json::from_slice(line).map_err(malformed);
     }
     let mut value: serde_json::Value = serde_json::from_slice(line).map_err(malformed)?;
+    if legacy && value["type"] == "ticket" {
+        crate::ticket::upgrade_record(&mut value["record"]);
+    }
     if options.replace_refused_text {
         summary.replaced_characters += replace_refused_text(&mut value);
     } else if let Some((path, c)) = first_refused_text(&value, String::new()) {
@@ -263,6 +268,7 @@ impl Helpdesk {
         // A version-1 archive has no groups: its tickets and staff go to this store's
         // default group.
         let mut v1_default: Option<uuid::Uuid> = None;
+        let mut legacy = false;
         let mut last: Option<(usize, ArchiveKey)> = None;
         loop {
             buf.clear();
@@ -292,13 +298,13 @@ impl Helpdesk {
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let record = decode_record(text, line_no, options, &mut summary)?;
+            let record = decode_record(text, line_no, options, legacy, &mut summary)?;
             match &record {
                 Record::Header(h) => {
                     if seen_header {
                         return Err(Error::invalid(format!("line {line_no}"), "a second header"));
                     }
-                    if h.format != FORMAT || (h.version != VERSION && h.version != VERSION_1) {
+                    if h.format != FORMAT || !(VERSION_1..=VERSION).contains(&h.version) {
                         return Err(Error::invalid(
                             "archive",
                             format!(
@@ -311,6 +317,7 @@ impl Helpdesk {
                     if h.version == VERSION_1 {
                         v1_default = Some(st.default_group().await?.id);
                     }
+                    legacy = h.version < VERSION;
                     continue;
                 }
                 _ if !seen_header => {

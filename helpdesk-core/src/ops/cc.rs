@@ -14,10 +14,10 @@ use crate::notification::NotificationKind;
 use crate::ops::conversation::{member_added, member_removed};
 use crate::ops::ticket::{notify, ticket_audience, ticket_notification, timeline};
 use crate::principal::{Principal, Role};
+use crate::schema::TicketSchema;
+use crate::status::StatusCategory;
 use crate::store::MemberChange;
-use crate::ticket::{
-    CcTarget, MAX_CC, Ticket, TicketStatus, TicketView, TimelineKind, ticket_json_for,
-};
+use crate::ticket::{CcTarget, MAX_CC, Ticket, TicketView, TimelineKind, ticket_json_for};
 use crate::user::User;
 
 /// The `ticket.updated` event and the timeline entry of a change to the ticket's CCs or
@@ -29,6 +29,7 @@ pub(crate) fn people_changed(
     actor: Option<Uuid>,
     at: chrono::DateTime<chrono::Utc>,
     also: Option<Uuid>,
+    schema: &TicketSchema,
 ) -> Effects {
     let field = match kind {
         TimelineKind::CcAdded | TimelineKind::CcRemoved => "cc",
@@ -42,14 +43,14 @@ pub(crate) fn people_changed(
         at,
         json!({"user_id": user_id}),
     ));
-    let mut audience = ticket_audience(after);
+    let mut audience = ticket_audience(after, schema);
     audience.users.extend(also);
     audience.staff_only = crate::event::STAFF_ONLY_TICKET_FIELDS.contains(&field);
     fx.push(NewEvent::new(
         EventKind::TicketUpdated,
         at,
         audience,
-        json!({"ticket": ticket_json_for(after, TicketView::Staff), "changes": [field]}),
+        json!({"ticket": ticket_json_for(after, TicketView::Staff, schema), "changes": [field]}),
     ));
     fx
 }
@@ -67,7 +68,7 @@ impl Helpdesk {
         }
         self.retry_on_version(|| async {
             let before = self.visible_ticket(p, ticket_id).await?;
-            if before.status == TicketStatus::Closed {
+            if before.status_category == StatusCategory::Closed {
                 return Err(Error::TicketClosed);
             }
             if before.cc.contains(&user.id) {
@@ -81,8 +82,15 @@ impl Helpdesk {
             after.cc.push(user.id);
             after.updated_at = now;
             after.version += 1;
-            let mut fx =
-                people_changed(&after, TimelineKind::CcAdded, user.id, p.actor(), now, None);
+            let mut fx = people_changed(
+                &after,
+                TimelineKind::CcAdded,
+                user.id,
+                p.actor(),
+                now,
+                None,
+                &self.ticket_schema().await?,
+            );
             notify(
                 &mut fx,
                 ticket_notification(
@@ -201,6 +209,7 @@ impl Helpdesk {
                 p.actor(),
                 now,
                 Some(user_id),
+                &self.ticket_schema().await?,
             );
             let leave = MemberChange::Leave {
                 user_id,

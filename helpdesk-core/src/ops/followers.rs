@@ -49,6 +49,7 @@ impl Helpdesk {
                 p.actor(),
                 self.now(),
                 None,
+                &self.ticket_schema().await?,
             );
             self.written(self.st().update_ticket(&after, None, &fx))
                 .await?;
@@ -95,6 +96,7 @@ impl Helpdesk {
                 actor,
                 self.now(),
                 None,
+                &self.ticket_schema().await?,
             );
             self.written(self.st().update_ticket(&after, None, &fx))
                 .await?;

@@ -18,7 +18,9 @@ use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
 use crate::receipt::Participant;
 use crate::receipt::{MessageStatus, Receipt, mark_time};
-use crate::ticket::{Ticket, TicketStatus};
+use crate::schema::TicketSchema;
+use crate::status::{Status, StatusCategory};
+use crate::ticket::Ticket;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -30,15 +32,17 @@ fn ticket_change_on_message(
     before: &Ticket,
     internal: bool,
     now: DateTime<Utc>,
+    schema: &TicketSchema,
 ) -> (Option<Ticket>, Effects) {
     let mut after = before.clone();
     if p.user_id == before.requester_id
         && matches!(
-            before.status,
-            TicketStatus::Pending | TicketStatus::Resolved
+            before.status_category,
+            StatusCategory::Pending | StatusCategory::Resolved
         )
     {
-        crate::ticket::move_status(&mut after, TicketStatus::Open, now);
+        let open = Status::default_of(StatusCategory::Open, now);
+        crate::ticket::move_status(&mut after, &open, now);
     }
     if p.is_staff() && !internal && after.first_response_at.is_none() {
         after.first_response_at = Some(now);
@@ -48,7 +52,7 @@ fn ticket_change_on_message(
     }
     after.updated_at = now;
     after.version += 1;
-    let fx = ticket_change_effects(before, &after, p.actor(), now);
+    let fx = ticket_change_effects(before, &after, p.actor(), now, schema);
     (Some(after), fx)
 }
 
@@ -291,6 +295,10 @@ impl Helpdesk {
             },
             _ => None,
         };
+        let schema = match conv.ticket_id {
+            Some(_) => self.ticket_schema().await?,
+            None => TicketSchema::default(),
+        };
         let view = self
             .retry_on_version(|| async {
                 let now = self.now();
@@ -299,12 +307,12 @@ impl Helpdesk {
                     None => None,
                 };
                 if let Some(t) = &ticket
-                    && t.status == TicketStatus::Closed
+                    && t.status_category == StatusCategory::Closed
                 {
                     return Err(Error::TicketClosed);
                 }
                 let (ticket_update, ticket_fx) = match &ticket {
-                    Some(t) => ticket_change_on_message(p, t, input.internal, now),
+                    Some(t) => ticket_change_on_message(p, t, input.internal, now, &schema),
                     None => (None, Effects::none()),
                 };
                 let new = MessageAppend {

@@ -4,25 +4,51 @@
 use chrono::{DateTime, Utc};
 
 use crate::Helpdesk;
+use crate::condition::Condition;
 use crate::conversation::Conversation;
 use crate::conversation::{ConversationKind, Member};
+use crate::custom_field::{FieldValues, Writer};
 use crate::error::Conflict;
 use crate::error::{Error, Result};
-use crate::event::{Audience, Effects, EventKind, NewEvent};
+use crate::event::{Audience, CustomerView, Effects, EventKind, NewEvent};
 use crate::notification::{Notification, NotificationData, NotificationKind};
 use crate::ops::conversation::member_added;
 use crate::page::Cursor;
 use crate::page::{Page, PageRequest, limit};
 use crate::principal::Principal;
+use crate::schema::TicketSchema;
+use crate::status::StatusCategory;
 use crate::store::MemberChange;
 use crate::ticket::*;
 use serde_json::json;
 use uuid::Uuid;
 
 /// Who sees a ticket's events: whoever sees the ticket when the event is delivered.
-pub(crate) fn ticket_audience(t: &Ticket) -> Audience {
+/// How many tickets a filtered scan reads from the store at a time.
+const BATCH: usize = 200;
+
+/// Who writes custom fields: staff, or a customer.
+fn field_writer(p: &Principal) -> Writer {
+    match p.is_staff() {
+        true => Writer::Staff,
+        false => Writer::Customer,
+    }
+}
+
+/// Customers see the status's customer label and their custom fields only
+/// ([`crate::event::CustomerView`]).
+pub(crate) fn ticket_audience(t: &Ticket, schema: &TicketSchema) -> Audience {
+    let customer_label = schema.statuses.label(&t.status, TicketView::Customer);
+    let hidden_fields = schema.fields.hidden_from_customers();
+    let customer_view = (customer_label != schema.statuses.label(&t.status, TicketView::Staff)
+        || !hidden_fields.is_empty())
+    .then(|| CustomerView {
+        status_label: customer_label.to_string(),
+        hidden_fields,
+    });
     Audience {
         ticket: Some(t.id),
+        customer_view,
         ..Default::default()
     }
 }
@@ -99,6 +125,7 @@ pub(crate) fn ticket_change_effects(
     after: &Ticket,
     actor: Option<Uuid>,
     at: DateTime<Utc>,
+    schema: &TicketSchema,
 ) -> Effects {
     let mut fx = Effects::none();
     let mut changed: Vec<&str> = Vec::new();
@@ -170,6 +197,16 @@ pub(crate) fn ticket_change_effects(
         );
         changed.push("tags");
     }
+    // Custom fields change as their JSON paths, `fields.<key>`.
+    let mut custom: Vec<String> = before
+        .fields
+        .keys()
+        .chain(after.fields.keys())
+        .filter(|k| before.fields.get(*k) != after.fields.get(*k))
+        .map(|k| format!("fields.{k}"))
+        .collect();
+    custom.sort();
+    custom.dedup();
     let fields: Vec<&str> = [
         ("subject", before.subject != after.subject),
         ("description", before.description != after.description),
@@ -177,6 +214,7 @@ pub(crate) fn ticket_change_effects(
     .into_iter()
     .filter(|(_, c)| *c)
     .map(|(f, _)| f)
+    .chain(custom.iter().map(String::as_str))
     .collect();
     if !fields.is_empty() {
         push(&mut fx, TimelineKind::Updated, json!({"fields": fields}));
@@ -222,15 +260,18 @@ pub(crate) fn ticket_change_effects(
         changed.push("group_id");
     }
     if !changed.is_empty() {
-        let mut audience = ticket_audience(after);
+        let mut audience = ticket_audience(after, schema);
         if moved {
             // Both groups hear of it: for those who lose access, it is the last event.
             audience.groups.push(before.group_id);
         }
-        if changed
-            .iter()
-            .all(|f| crate::event::STAFF_ONLY_TICKET_FIELDS.contains(f))
-        {
+        let hidden = schema.fields.hidden_from_customers();
+        let staff_only = |f: &&str| {
+            crate::event::STAFF_ONLY_TICKET_FIELDS.contains(f)
+                || f.strip_prefix("fields.")
+                    .is_some_and(|k| hidden.iter().any(|h| h == k))
+        };
+        if changed.iter().all(staff_only) {
             // Customers never see these fields: a change of nothing else is not theirs.
             audience.staff_only = true;
         }
@@ -238,7 +279,7 @@ pub(crate) fn ticket_change_effects(
             EventKind::TicketUpdated,
             at,
             audience,
-            json!({"ticket": ticket_json_for(after, TicketView::Staff), "changes": changed}),
+            json!({"ticket": ticket_json_for(after, TicketView::Staff, schema), "changes": changed}),
         ));
     }
     announce_notifications(&mut fx);
@@ -334,6 +375,11 @@ impl Helpdesk {
             self.check_assignee(a, group_id).await?;
         }
         self.check_own_attachments(p, &input.attachment_ids).await?;
+        let schema = self.ticket_schema().await?;
+        let writer = field_writer(p);
+        let mut fields = FieldValues::new();
+        schema.fields.apply(&mut fields, &input.fields, writer)?;
+        schema.fields.missing(&fields, false, writer)?;
         let now = self.now();
         let mut members = vec![Member {
             user_id: requester_id,
@@ -350,7 +396,9 @@ impl Helpdesk {
             number: 0,
             subject: subject.clone(),
             description,
-            status: TicketStatus::Open,
+            status: StatusCategory::Open.into(),
+            status_category: StatusCategory::Open,
+            status_changed_at: None,
             priority: input.priority.unwrap_or(Priority::Normal),
             requester_id,
             assignee_id: input.assignee_id,
@@ -360,6 +408,7 @@ impl Helpdesk {
             organization_id,
             cc: Vec::new(),
             followers: Vec::new(),
+            fields,
             created_at: now,
             updated_at: now,
             first_response_at: None,
@@ -402,8 +451,8 @@ impl Helpdesk {
             fx.push(NewEvent::new(
                 EventKind::TicketCreated,
                 now,
-                ticket_audience(t),
-                json!({"ticket": ticket_json_for(t, TicketView::Staff)}),
+                ticket_audience(t, &schema),
+                json!({"ticket": ticket_json_for(t, TicketView::Staff, &schema)}),
             ));
             fx.push(NewEvent::new(
                 EventKind::ConversationCreated,
@@ -507,8 +556,35 @@ impl Helpdesk {
             true => None,
             false => Some(self.customer_scope(p).await?),
         };
+        let schema = match filter.statuses.is_empty() && filter.fields.is_empty() {
+            true => None,
+            false => Some(self.ticket_schema().await?),
+        };
+        let custom = Condition {
+            all: filter
+                .fields
+                .iter()
+                .map(|(key, value)| {
+                    let fields = &schema.as_ref().expect("read above").fields;
+                    fields.filter(key, value, TicketView::of(p))
+                })
+                .collect::<Result<_>>()?,
+            any: Vec::new(),
+        };
+        if let Some(unknown) = schema.as_ref().and_then(|s| {
+            filter
+                .statuses
+                .iter()
+                .find(|k| s.statuses.get(k.as_str()).is_none())
+        }) {
+            return Err(Error::invalid(
+                "status",
+                format!("`{unknown}` is not a status"),
+            ));
+        }
         let query = TicketQuery {
             statuses: filter.statuses,
+            categories: filter.categories,
             priority: filter.priority,
             assignee: filter.assignee,
             requester_id: filter.requester_id,
@@ -523,10 +599,51 @@ impl Helpdesk {
             cursor: filter.cursor,
             limit,
         };
-        let tickets = self.st().list_tickets(&query).await?;
+        let query = match &schema {
+            Some(schema) => query.with_status_categories(&schema.statuses),
+            None => query,
+        };
+        let tickets = if custom.all.is_empty() {
+            self.st().list_tickets(&query).await?
+        } else {
+            let cursor = query.cursor;
+            self.scan_tickets(query.clone(), &custom, cursor, limit + 1)
+                .await?
+        };
         Ok(Page::from_overfetch(tickets, limit, |t| {
             Cursor::new(query.sort.key(t), t.id)
         }))
+    }
+
+    /// Up to `want` tickets of the store query after `cursor` that match `filter`,
+    /// reading the store a batch at a time (views, and the list's custom field filters).
+    pub(crate) async fn scan_tickets(
+        &self,
+        mut query: TicketQuery,
+        filter: &Condition,
+        mut cursor: Option<Cursor>,
+        want: usize,
+    ) -> Result<Vec<Ticket>> {
+        let now = self.now();
+        let mut found = Vec::new();
+        query.limit = BATCH;
+        loop {
+            query.cursor = cursor;
+            let batch = self.st().list_tickets(&query).await?;
+            let more = batch.len() > BATCH;
+            for t in batch.into_iter().take(BATCH) {
+                cursor = Some(Cursor::new(query.sort.key(&t), t.id));
+                if filter.matches(&crate::condition::TicketFacts::of(&t, now)) {
+                    found.push(t);
+                    if found.len() >= want {
+                        return Ok(found);
+                    }
+                }
+            }
+            if !more {
+                return Ok(found);
+            }
+        }
     }
 
     /// Changes a ticket. Staff may change everything; the requester the subject, the
@@ -563,6 +680,11 @@ impl Helpdesk {
             .as_deref()
             .map(crate::tag::normalize_tags)
             .transpose()?;
+        let schema = self.ticket_schema().await?;
+        let status = match &patch.status {
+            Some(key) if *key != ticket.status => Some(schema.statuses.settable("status", key)?),
+            _ => None,
+        };
         let target = match patch.group_id.filter(|g| *g != ticket.group_id) {
             Some(g) => match self.st().get_group(g).await? {
                 Some(group) => Some(group.id),
@@ -642,27 +764,37 @@ impl Helpdesk {
                 after.followers.retain(|f| !leaving.contains(f));
             }
             let now = self.now();
-            if let Some(to) = patch.status.filter(|to| *to != before.status) {
+            if let Some(to) = status.filter(|to| to.key != before.status) {
                 if !p.is_staff()
-                    && !requester_may_move(before.status, to)
-                    && before.status.can_move_to(to)
+                    && !requester_may_move(before.status_category, to)
+                    && before.status_category.can_move_to(to.category)
                 {
                     return Err(Error::forbidden("requesters may not set this status"));
                 }
-                if !before.status.can_move_to(to) {
+                if !before.status_category.can_move_to(to.category) {
                     return Err(Error::InvalidTransition {
                         from: before.status.to_string(),
-                        to: to.to_string(),
+                        to: to.key.to_string(),
                     });
                 }
                 move_status(&mut after, to, now);
+            }
+            schema
+                .fields
+                .apply(&mut after.fields, &patch.fields, field_writer(p))?;
+            if after.status_category == StatusCategory::Resolved
+                && before.status_category != StatusCategory::Resolved
+            {
+                schema
+                    .fields
+                    .missing(&after.fields, true, field_writer(p))?;
             }
             if after == before {
                 return Ok(after);
             }
             after.updated_at = now;
             after.version += 1;
-            let mut fx = ticket_change_effects(&before, &after, p.actor(), now);
+            let mut fx = ticket_change_effects(&before, &after, p.actor(), now, &schema);
             if target.is_some() && after.assignee_id.is_none() {
                 for u in &full_there {
                     notify(

@@ -5,16 +5,13 @@
 use uuid::Uuid;
 
 use crate::Helpdesk;
-use crate::condition::{Condition, NoCustomFields, Reference, Target, Usage};
+use crate::condition::{Condition, Reference, Target, Usage};
 use crate::error::{Error, Result, StoreError};
 use crate::ownership::{ItemScope, ScopeUser, Scoped, validate_group_id};
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
 use crate::ticket::{Ticket, TicketQuery};
 use crate::view::*;
-
-/// How many tickets one store read of a view page or count asks for.
-const BATCH: usize = 200;
 
 /// What the views of this module are called in messages.
 const WHAT: &str = "views";
@@ -64,7 +61,7 @@ impl Helpdesk {
     /// A view filter: `json` checked as a condition for views at `filter`, and the ids
     /// it names looked up.
     async fn view_filter(&self, json: &serde_json::Value) -> Result<Condition> {
-        let c = Condition::parse(json, "filter", Usage::View, &NoCustomFields)?;
+        let c = Condition::parse(json, "filter", Usage::View, &self.ticket_schema().await?)?;
         self.check_references(c.references("filter")).await?;
         Ok(c)
     }
@@ -224,7 +221,9 @@ impl Helpdesk {
             });
         };
         let sort = query.sort;
-        let found = self.view_scan(query, &view, cursor, limit + 1).await?;
+        let found = self
+            .scan_tickets(query, &view.filter, cursor, limit + 1)
+            .await?;
         Ok(Page::from_overfetch(found, limit, |t| {
             Cursor::new(sort.key(t), t.id)
         }))
@@ -235,7 +234,10 @@ impl Helpdesk {
         let mut out = Vec::new();
         for view in self.list_views(p).await? {
             let n = match self.view_query(p, &view).await? {
-                Some(q) => self.view_scan(q, &view, None, usize::MAX).await?.len(),
+                Some(q) => self
+                    .scan_tickets(q, &view.filter, None, usize::MAX)
+                    .await?
+                    .len(),
                 None => 0,
             };
             out.push((view.id, n as u64));
@@ -245,45 +247,13 @@ impl Helpdesk {
 
     /// The store query of a view for the caller ([`store_query`]).
     async fn view_query(&self, p: &Principal, view: &View) -> Result<Option<TicketQuery>> {
-        Ok(store_query(
-            &view.filter,
-            self.visible_groups(p).await?,
-            view.sort,
-        ))
-    }
-
-    /// Up to `want` tickets of the store query after `cursor` that match the view's
-    /// filter, reading the store a batch at a time.
-    async fn view_scan(
-        &self,
-        mut query: TicketQuery,
-        view: &View,
-        mut cursor: Option<Cursor>,
-        want: usize,
-    ) -> Result<Vec<Ticket>> {
-        let now = self.now();
-        let mut found = Vec::new();
-        query.limit = BATCH;
-        loop {
-            query.cursor = cursor;
-            let batch = self.st().list_tickets(&query).await?;
-            let more = batch.len() > BATCH;
-            for t in batch.into_iter().take(BATCH) {
-                cursor = Some(Cursor::new(query.sort.key(&t), t.id));
-                if view
-                    .filter
-                    .matches(&crate::condition::TicketFacts::of(&t, now))
-                {
-                    found.push(t);
-                    if found.len() >= want {
-                        return Ok(found);
-                    }
-                }
+        let query = store_query(&view.filter, self.visible_groups(p).await?, view.sort);
+        Ok(match query {
+            Some(q) if !q.statuses.is_empty() => {
+                Some(q.with_status_categories(&self.ticket_schema().await?.statuses))
             }
-            if !more {
-                return Ok(found);
-            }
-        }
+            other => other,
+        })
     }
 }
 

@@ -16,6 +16,7 @@ use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
 use crate::canned_reply::{CannedReply, CannedReplyQuery};
 use crate::conversation::{Conversation, ConversationKind, Member};
+use crate::custom_field::CustomField;
 use crate::error::Conflict;
 use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
@@ -28,6 +29,7 @@ use crate::ownership::{ScopeUser, Scoped};
 use crate::page::Cursor;
 use crate::principal::Role;
 use crate::receipt::Participant;
+use crate::status::{Status, StatusCategory};
 use crate::store::*;
 use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
 use crate::user::{User, UserQuery};
@@ -84,6 +86,8 @@ struct State {
     organizations: HashMap<Uuid, Organization>,
     canned_replies: HashMap<Uuid, CannedReply>,
     views: HashMap<Uuid, View>,
+    statuses: HashMap<Uuid, Status>,
+    fields: HashMap<Uuid, CustomField>,
     tickets: HashMap<Uuid, Ticket>,
     ticket_numbers: i64,
     ticket_events: Vec<TicketEvent>,
@@ -104,6 +108,10 @@ impl MemoryStore {
         let mut state = State::default();
         let group = Group::initial_default(Utc::now());
         state.groups.insert(group.id, group);
+        for c in StatusCategory::ALL {
+            let status = Status::default_of(c, Utc::now());
+            state.statuses.insert(status.id, status);
+        }
         MemoryStore {
             state: Mutex::new(state),
             signals: Default::default(),
@@ -722,6 +730,104 @@ impl ViewStore for MemoryStore {
             .collect();
         crate::view::sort_views(&mut views);
         Ok(views)
+    }
+    async fn all_views(&self) -> StoreResult<Vec<View>> {
+        let mut views: Vec<View> = self.lock()?.views.values().cloned().collect();
+        crate::view::sort_views(&mut views);
+        Ok(views)
+    }
+}
+
+#[async_trait]
+impl SchemaStore for MemoryStore {
+    async fn list_statuses(&self) -> StoreResult<Vec<Status>> {
+        let mut all: Vec<Status> = self.lock()?.statuses.values().cloned().collect();
+        crate::status::sort_statuses(&mut all);
+        Ok(all)
+    }
+    async fn insert_status(&self, st: &Status, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if s.statuses.contains_key(&st.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        if s.statuses.values().any(|x| x.key == st.key) {
+            return Err(StoreError::Conflict(Conflict::Key));
+        }
+        if s.statuses
+            .values()
+            .filter(|x| x.category == st.category)
+            .count()
+            >= limit
+        {
+            return Ok(false);
+        }
+        s.statuses.insert(st.id, st.clone());
+        Ok(true)
+    }
+    async fn update_status(&self, st: &Status) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let stored = s.statuses.get_mut(&st.id).ok_or(StoreError::NotFound)?;
+        stored.agent_label = st.agent_label.clone();
+        stored.customer_label = st.customer_label.clone();
+        stored.position = st.position;
+        stored.active = st.active;
+        stored.updated_at = st.updated_at;
+        Ok(())
+    }
+    async fn delete_status(&self, id: Uuid) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let st = s.statuses.get(&id).ok_or(StoreError::NotFound)?;
+        if st.is_default {
+            return Err(StoreError::Conflict(Conflict::Default));
+        }
+        if s.tickets.values().any(|t| t.status == st.key) {
+            return Err(StoreError::Conflict(Conflict::InUse));
+        }
+        s.statuses.remove(&id);
+        Ok(())
+    }
+    async fn list_fields(&self) -> StoreResult<Vec<CustomField>> {
+        let mut all: Vec<CustomField> = self.lock()?.fields.values().cloned().collect();
+        crate::custom_field::sort_fields(&mut all);
+        Ok(all)
+    }
+    async fn insert_field(&self, f: &CustomField, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if s.fields.contains_key(&f.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        if s.fields.values().any(|x| x.key == f.key) {
+            return Err(StoreError::Conflict(Conflict::Key));
+        }
+        if f.active && s.fields.values().filter(|x| x.active).count() >= limit {
+            return Ok(false);
+        }
+        s.fields.insert(f.id, f.clone());
+        Ok(true)
+    }
+    async fn update_field(&self, f: &CustomField, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        let active = s.fields.values().filter(|x| x.active).count();
+        let stored = s.fields.get_mut(&f.id).ok_or(StoreError::NotFound)?;
+        if f.active && !stored.active && active >= limit {
+            return Ok(false);
+        }
+        *stored = CustomField {
+            key: stored.key.clone(),
+            field_type: stored.field_type,
+            created_at: stored.created_at,
+            ..f.clone()
+        };
+        Ok(true)
+    }
+    async fn delete_field(&self, id: Uuid) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let f = s.fields.get(&id).ok_or(StoreError::NotFound)?;
+        if s.tickets.values().any(|t| t.fields.contains_key(&f.key)) {
+            return Err(StoreError::Conflict(Conflict::InUse));
+        }
+        s.fields.remove(&id);
+        Ok(())
     }
 }
 
@@ -1693,6 +1799,13 @@ impl ArchiveStore for MemoryStore {
                 .map(Record::CannedReply)
                 .collect(),
             RecordKind::View => s.views.values().cloned().map(Record::View).collect(),
+            RecordKind::Status => s.statuses.values().cloned().map(Record::Status).collect(),
+            RecordKind::CustomField => s
+                .fields
+                .values()
+                .cloned()
+                .map(Record::CustomField)
+                .collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -1788,6 +1901,12 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::View(v) => {
                     s.views.insert(v.id, v.clone());
+                }
+                Record::Status(st) => {
+                    s.statuses.insert(st.id, st.clone());
+                }
+                Record::CustomField(f) => {
+                    s.fields.insert(f.id, f.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations

@@ -488,8 +488,8 @@ pub async fn losing_full_access_unassigns(store: Arc<dyn Store>) {
         assignee_id: Some(Some(who.id())),
         ..Default::default()
     };
-    let status = |s| TicketPatch {
-        status: Some(s),
+    let status = |s: crate::status::StatusCategory| TicketPatch {
+        status: Some(s.into()),
         ..Default::default()
     };
     let open = ticket_in(&w, &admin, &customer, &g).await;
@@ -499,7 +499,7 @@ pub async fn losing_full_access_unassigns(store: Arc<dyn Store>) {
             .await
             .unwrap();
     }
-    use crate::ticket::TicketStatus::{Closed, Resolved};
+    use crate::status::StatusCategory::{Closed, Resolved};
     for s in [Resolved, Closed] {
         w.hd.update_ticket(&owner.p, closed.id, status(s))
             .await

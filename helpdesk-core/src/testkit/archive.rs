@@ -21,8 +21,9 @@ use crate::ownership::ItemScope;
 use crate::page::PageRequest;
 use crate::principal::Principal;
 use crate::scope::{Scope, Scopes};
+use crate::status::StatusCategory;
 use crate::store::Store;
-use crate::ticket::{TicketPatch, TicketStatus};
+use crate::ticket::TicketPatch;
 use crate::user::{UserFilter, UserPatch};
 use crate::webhook::NewWebhook;
 use crate::{Config, Error};
@@ -104,8 +105,51 @@ async fn populate(w: &World) -> Populated {
         )
         .await
         .unwrap();
+    // Statuses and custom fields of their own, and a ticket with a value.
+    w.hd.create_status(
+        &admin.p,
+        crate::status::NewStatus {
+            key: "waiting_for_parts".into(),
+            category: crate::status::StatusCategory::OnHold,
+            agent_label: "Waiting for parts".into(),
+            customer_label: Some("Waiting".into()),
+            position: None,
+            active: None,
+        },
+    )
+    .await
+    .unwrap();
+    w.hd.create_field(
+        &admin.p,
+        crate::custom_field::NewCustomField {
+            key: "platforms".into(),
+            field_type: crate::custom_field::FieldType::Multiselect,
+            label: "Platforms".into(),
+            options: vec!["web".into(), "api".into()],
+            customer_visible: Some(true),
+            customer_editable: Some(true),
+            required_on_create: None,
+            required_on_resolve: None,
+            position: None,
+            active: None,
+        },
+    )
+    .await
+    .unwrap();
     w.tick();
     let ticket = w.ticket(&customer, "Printer on fire").await;
+    let ticket =
+        w.hd.update_ticket(
+            &admin.p,
+            ticket.id,
+            crate::ticket::TicketPatch {
+                status: Some(crate::status::StatusKey::new("waiting_for_parts")),
+                fields: serde_json::from_value(serde_json::json!({"platforms": ["api"]})).unwrap(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     let bytes: Vec<u8> = (0..600_000u32).map(|i| (i * 7 + i / 13) as u8).collect();
     let att =
         w.hd.upload(
@@ -123,7 +167,7 @@ async fn populate(w: &World) -> Populated {
         ticket.id,
         TicketPatch {
             assignee_id: Some(Some(agent.id())),
-            status: Some(TicketStatus::Pending),
+            status: Some(StatusCategory::Pending.into()),
             tags: Some(vec!["hardware".into()]),
             ..Default::default()
         },

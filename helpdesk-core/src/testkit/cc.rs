@@ -14,9 +14,10 @@ use crate::message::NewMessage;
 use crate::notification::{NotificationFilter, NotificationKind};
 use crate::page::PageRequest;
 use crate::receipt::MessageStatus;
+use crate::status::StatusCategory;
 use crate::store::Store;
 use crate::testkit::Who;
-use crate::ticket::{CcTarget, TicketFilter, TicketPatch, TicketStatus, TimelineKind};
+use crate::ticket::{CcTarget, TicketFilter, TicketPatch, TimelineKind};
 
 async fn notified(w: &World, who: &Who) -> Vec<NotificationKind> {
     w.hd.list_notifications(&who.p, NotificationFilter::default())
@@ -134,7 +135,7 @@ pub async fn a_cc_is_a_member_with_the_requesters_rights(store: Arc<dyn Store>) 
         Error::ForbiddenField(_)
     );
     let resolve = TicketPatch {
-        status: Some(TicketStatus::Resolved),
+        status: Some(StatusCategory::Resolved.into()),
         ..Default::default()
     };
     expect_err!(
@@ -240,12 +241,12 @@ pub async fn cc_rules(store: Arc<dyn Store>) {
     );
     // A closed ticket takes no new CC.
     let closed = w.ticket(&requester, "Done").await;
-    for to in [TicketStatus::Resolved, TicketStatus::Closed] {
+    for to in [StatusCategory::Resolved, StatusCategory::Closed] {
         w.hd.update_ticket(
             &admin.p,
             closed.id,
             TicketPatch {
-                status: Some(to),
+                status: Some(to.into()),
                 ..Default::default()
             },
         )
@@ -392,12 +393,14 @@ pub async fn followers_hear_of_the_ticket_and_stay_hidden(store: Arc<dyn Store>)
     let staff_json = serde_json::to_value(crate::ticket::ticket_json_for(
         &after,
         crate::ticket::TicketView::Staff,
+        &crate::schema::TicketSchema::defaults(),
     ))
     .unwrap();
     assert_eq!(staff_json["followers"], serde_json::json!([reader.id()]));
     let customer_json = serde_json::to_value(crate::ticket::ticket_json_for(
         &after,
         crate::ticket::TicketView::Customer,
+        &crate::schema::TicketSchema::defaults(),
     ))
     .unwrap();
     assert!(customer_json.get("followers").is_none());
@@ -409,7 +412,7 @@ pub async fn followers_hear_of_the_ticket_and_stay_hidden(store: Arc<dyn Store>)
         &owner.p,
         t.id,
         TicketPatch {
-            status: Some(TicketStatus::Pending),
+            status: Some(StatusCategory::Pending.into()),
             ..Default::default()
         },
     )

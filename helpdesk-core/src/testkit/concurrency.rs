@@ -9,8 +9,9 @@ use crate::Error;
 use crate::message::{MessagePageQuery, NewMessage};
 use crate::notification::{NotificationFilter, NotificationList};
 use crate::page::PageRequest;
+use crate::status::StatusCategory;
 use crate::store::Store;
-use crate::ticket::{NewTicket, TicketFilter, TicketPatch, TicketStatus};
+use crate::ticket::{NewTicket, TicketFilter, TicketPatch};
 
 /// Messages sent while the reader marks everything read: the unread count always
 /// matches what was sent after the last mark.
@@ -284,14 +285,14 @@ pub async fn concurrent_status_moves_follow_table(store: Arc<dyn Store>) {
     let c = w.customer().await;
     let t = w.ticket(&c, "Race").await;
     let targets = [
-        TicketStatus::Pending,
-        TicketStatus::Resolved,
-        TicketStatus::Closed,
-        TicketStatus::OnHold,
-        TicketStatus::Open,
-        TicketStatus::Resolved,
-        TicketStatus::Closed,
-        TicketStatus::Pending,
+        StatusCategory::Pending,
+        StatusCategory::Resolved,
+        StatusCategory::Closed,
+        StatusCategory::OnHold,
+        StatusCategory::Open,
+        StatusCategory::Resolved,
+        StatusCategory::Closed,
+        StatusCategory::Pending,
     ];
     let mut tasks = Vec::new();
     for to in targets {
@@ -302,7 +303,7 @@ pub async fn concurrent_status_moves_follow_table(store: Arc<dyn Store>) {
                 &p,
                 t.id,
                 TicketPatch {
-                    status: Some(to),
+                    status: Some(to.into()),
                     ..Default::default()
                 },
             )
@@ -341,8 +342,8 @@ pub async fn concurrent_status_moves_follow_table(store: Arc<dyn Store>) {
     let mut current = "open".to_string();
     for (from, to) in &moves {
         assert_eq!(from, &current, "the timeline skips a state");
-        let f: TicketStatus = from.parse().unwrap();
-        let tt: TicketStatus = to.parse().unwrap();
+        let f: StatusCategory = from.parse().unwrap();
+        let tt: StatusCategory = to.parse().unwrap();
         assert!(f.can_move_to(tt), "{from} -> {to} is not in the table");
         current = to.clone();
     }

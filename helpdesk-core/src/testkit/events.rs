@@ -8,8 +8,9 @@ use super::{World, expect_err};
 use crate::event::{EventId, NewEvent};
 use crate::message::NewMessage;
 use crate::notification::{NotificationFilter, NotificationList};
+use crate::status::StatusCategory;
 use crate::store::Store;
-use crate::ticket::{NewTicket, TicketPatch, TicketStatus};
+use crate::ticket::{NewTicket, TicketPatch};
 use crate::{Error, Principal};
 
 async fn expect(w: &World, mark: &mut Option<EventId>, kinds: &[&str]) {
@@ -34,7 +35,7 @@ pub async fn changes_append_events_with_increasing_ids(store: Arc<dyn Store>) {
         &a.p,
         t.id,
         TicketPatch {
-            status: Some(TicketStatus::Pending),
+            status: Some(StatusCategory::Pending.into()),
             ..Default::default()
         },
     )

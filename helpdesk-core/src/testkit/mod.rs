@@ -45,6 +45,7 @@ pub mod concurrency;
 pub mod conversations;
 pub mod ephemeral;
 pub mod events;
+pub mod fields;
 pub mod groups;
 pub mod kb;
 pub mod limits;
@@ -54,6 +55,7 @@ pub mod model;
 pub mod notifications;
 pub mod organizations;
 pub mod receipts;
+pub mod statuses;
 pub mod text;
 pub mod tickets;
 pub mod users;
@@ -679,6 +681,23 @@ macro_rules! __conformance_cases {
                 render_fills_placeholders,
                 groups_holding_canned_replies_are_in_use,
                 store_canned_replies_round_trip,
+            }
+            fields {
+                field_definitions_are_checked,
+                ticket_values_are_checked,
+                required_fields,
+                deactivated_and_used_fields,
+                list_filters_by_field,
+                hidden_fields_stay_out_of_customer_events,
+            }
+            statuses {
+                store_starts_with_the_default_statuses,
+                status_input_is_checked,
+                statuses_per_category_are_limited,
+                tickets_move_by_category,
+                requesters_name_default_statuses,
+                inactive_and_used_statuses,
+                list_filters_by_status_and_category,
             }
             views {
                 view_scopes_decide_use_and_write,

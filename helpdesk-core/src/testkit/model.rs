@@ -70,9 +70,9 @@ use crate::kb::{ArticlePatch, ArticleStatus, NewArticle};
 use crate::message::{MessagePageQuery, MessageRange, NewMessage};
 use crate::notification::{NotificationFilter, NotificationList};
 use crate::page::PageRequest;
+use crate::status::StatusCategory;
 use crate::store::Store;
 use crate::store::memory::MemoryStore;
-use crate::ticket::TicketStatus;
 use crate::ticket::{NewTicket, Priority, Ticket, TicketFilter, TicketPatch, TicketSort};
 use crate::user::UserFilter;
 use crate::user::{NewUser, ProfilePatch, UserPatch};
@@ -515,7 +515,7 @@ pub enum Op {
         ticket: Index,
         subject: Option<Text>,
         description: Option<Text>,
-        status: Option<TicketStatus>,
+        status: Option<StatusCategory>,
         priority: Option<Priority>,
         assignee: Option<Option<usize>>,
         tags: Option<Vec<Text>>,
@@ -528,7 +528,7 @@ pub enum Op {
         actor: Actor,
         q: Option<Query>,
         tag: Option<Text>,
-        statuses: Vec<TicketStatus>,
+        statuses: Vec<StatusCategory>,
         sort: TicketSort,
         page: usize,
     },
@@ -708,14 +708,14 @@ fn actor() -> impl Strategy<Value = Actor> {
     ]
 }
 
-fn status() -> impl Strategy<Value = TicketStatus> {
+fn status() -> impl Strategy<Value = StatusCategory> {
     select(
         &[
-            TicketStatus::Open,
-            TicketStatus::Pending,
-            TicketStatus::OnHold,
-            TicketStatus::Resolved,
-            TicketStatus::Closed,
+            StatusCategory::Open,
+            StatusCategory::Pending,
+            StatusCategory::OnHold,
+            StatusCategory::Resolved,
+            StatusCategory::Closed,
         ][..],
     )
 }
@@ -1393,6 +1393,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                 assignee_id: assignee.map(|u| s.who(u).id()),
                 group_id: None,
                 organization_id: None,
+                fields: Default::default(),
             };
             let p = s.who(r.actor).p;
             let result = s.hd.create_ticket(&p, input).await;
@@ -1415,12 +1416,13 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
             let patch = TicketPatch {
                 subject: subject.as_ref().map(text),
                 description: description.as_ref().map(text),
-                status: *status,
+                status: status.map(Into::into),
                 priority: *priority,
                 assignee_id: assignee.map(|a| a.map(|u| s.who(u).id())),
                 tags: tags.as_ref().map(|t| t.iter().map(text).collect()),
                 group_id: None,
                 organization_id: None,
+                fields: Default::default(),
             };
             out!(s.hd.update_ticket(&s.who(r.actor).p, id, patch).await)
         }
@@ -1443,7 +1445,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
             if q.is_some() && !strict() {
                 // One page, without the records on which matching is known to differ.
                 let filter = TicketFilter {
-                    statuses: statuses.clone(),
+                    categories: statuses.clone(),
                     tag: tag.as_ref().map(text),
                     q,
                     sort: *sort,
@@ -1462,7 +1464,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
             let mut cursor = None;
             loop {
                 let filter = TicketFilter {
-                    statuses: statuses.clone(),
+                    categories: statuses.clone(),
                     tag: tag.as_ref().map(text),
                     q: q.clone(),
                     sort: *sort,

@@ -10,8 +10,9 @@ use crate::Error;
 use crate::message::NewMessage;
 use crate::notification::{Notification, NotificationKind};
 use crate::notification::{NotificationFilter, NotificationList};
+use crate::status::StatusCategory;
 use crate::store::Store;
-use crate::ticket::{NewTicket, TicketPatch, TicketStatus};
+use crate::ticket::{NewTicket, TicketPatch};
 
 async fn all(w: &World, who: &Who) -> Vec<Notification> {
     w.hd.list_notifications(
@@ -129,11 +130,11 @@ pub async fn status_change_notifies_requester_and_assignee(store: Arc<dyn Store>
     input.assignee_id = Some(a2.id());
     let t = w.hd.create_ticket(&a1.p, input).await.unwrap();
     w.tick();
-    let status = |s| TicketPatch {
-        status: Some(s),
+    let status = |s: StatusCategory| TicketPatch {
+        status: Some(s.into()),
         ..Default::default()
     };
-    w.hd.update_ticket(&a1.p, t.id, status(TicketStatus::Pending))
+    w.hd.update_ticket(&a1.p, t.id, status(StatusCategory::Pending))
         .await
         .unwrap();
     assert_eq!(
@@ -148,7 +149,7 @@ pub async fn status_change_notifies_requester_and_assignee(store: Arc<dyn Store>
         ]
     );
     assert!(all(&w, &a1).await.is_empty());
-    w.hd.update_ticket(&c.p, t.id, status(TicketStatus::Resolved))
+    w.hd.update_ticket(&c.p, t.id, status(StatusCategory::Resolved))
         .await
         .unwrap();
     assert_eq!(all(&w, &c).await.len(), 1);

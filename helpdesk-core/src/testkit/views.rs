@@ -14,8 +14,9 @@ use crate::condition::TicketFacts;
 use crate::condition::arbitrary::Pools;
 use crate::group::{Access, NewGroup};
 use crate::ownership::ItemScope;
+use crate::status::StatusCategory;
 use crate::store::Store;
-use crate::ticket::{Priority, Ticket, TicketFilter, TicketPatch, TicketSort, TicketStatus};
+use crate::ticket::{Priority, Ticket, TicketFilter, TicketPatch, TicketSort};
 use crate::view::*;
 use crate::{Error, StoreError};
 
@@ -447,11 +448,11 @@ async fn fixture(store: Arc<dyn Store>, n: usize) -> Fixture {
         Priority::Urgent,
     ];
     let statuses = [
-        TicketStatus::Open,
-        TicketStatus::Pending,
-        TicketStatus::OnHold,
-        TicketStatus::Resolved,
-        TicketStatus::Closed,
+        StatusCategory::Open,
+        StatusCategory::Pending,
+        StatusCategory::OnHold,
+        StatusCategory::Resolved,
+        StatusCategory::Closed,
     ];
     for i in 0..n {
         let t = w
@@ -494,7 +495,7 @@ async fn fixture(store: Arc<dyn Store>, n: usize) -> Fixture {
                 &admin.p,
                 t.id,
                 TicketPatch {
-                    status: Some(statuses[(i / 2) % 5]),
+                    status: Some(statuses[(i / 2) % 5].into()),
                     ..Default::default()
                 },
             )
@@ -566,7 +567,7 @@ pub async fn view_tickets_respect_visibility_sort_and_cursor(store: Arc<dyn Stor
         &admin.p,
         first.items[0].id,
         TicketPatch {
-            status: Some(TicketStatus::Resolved),
+            status: Some(StatusCategory::Resolved.into()),
             ..Default::default()
         },
     )

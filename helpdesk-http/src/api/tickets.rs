@@ -1,9 +1,11 @@
 //! `/api/tickets`: tickets, their timeline and their attachment list.
 
+use helpdesk_core::custom_field::FieldValues;
 use helpdesk_core::message::attachment_json;
+use helpdesk_core::status::{StatusCategory, StatusKey};
 use helpdesk_core::ticket::{
     AssigneeFilter, CcTarget, NewTicket, OrganizationMatch, Priority, TicketFilter, TicketPatch,
-    TicketSort, TicketStatus, TicketView, ticket_json_for,
+    TicketSort, TicketView, ticket_json_for,
 };
 use helpdesk_core::{Cursor, Page};
 use serde::Deserialize;
@@ -27,6 +29,7 @@ const CREATE_FIELDS: &[&str] = &[
     "assignee_id",
     "group_id",
     "organization_id",
+    "fields",
 ];
 const UPDATE_FIELDS: &[&str] = &[
     "subject",
@@ -37,6 +40,7 @@ const UPDATE_FIELDS: &[&str] = &[
     "tags",
     "group_id",
     "organization_id",
+    "fields",
 ];
 /// The fields only staff may send on create and update.
 const STAFF_FIELDS: &[&str] = &[
@@ -65,6 +69,8 @@ struct CreateBody {
     group_id: Option<Uuid>,
     #[serde(default, deserialize_with = "double_option")]
     organization_id: Option<Option<Uuid>>,
+    #[serde(default)]
+    fields: FieldValues,
 }
 
 #[derive(Deserialize)]
@@ -74,7 +80,7 @@ struct UpdateBody {
     #[serde(default, deserialize_with = "present")]
     description: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    status: Option<TicketStatus>,
+    status: Option<String>,
     #[serde(default, deserialize_with = "present")]
     priority: Option<Priority>,
     #[serde(default, deserialize_with = "double_option")]
@@ -85,6 +91,8 @@ struct UpdateBody {
     group_id: Option<Uuid>,
     #[serde(default, deserialize_with = "double_option")]
     organization_id: Option<Option<Uuid>>,
+    #[serde(default)]
+    fields: FieldValues,
 }
 
 /// `POST /api/tickets`. Customers may not set `requester_id`, `assignee_id`,
@@ -113,12 +121,13 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
                 assignee_id: b.assignee_id,
                 group_id: b.group_id,
                 organization_id: b.organization_id,
+                fields: b.fields,
             },
         )
         .await?;
     Ok(created(
         &ctx.state.api_path(&format!("/tickets/{}", t.id)),
-        ticket_json_for(&t, TicketView::of(&p)),
+        ticket_json_for(&t, TicketView::of(&p), &ctx.state.hd.ticket_schema().await?),
     ))
 }
 
@@ -132,14 +141,26 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     let q = &ctx.query;
     let limit = q.limit()?;
     let cursor = q.cursor()?;
-    let statuses = q
-        .all("status")
+    let schema = ctx.state.hd.ticket_schema().await?;
+    let values = |name: &'static str| {
+        q.all(name)
+            .into_iter()
+            .flat_map(|s| s.split(','))
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+    };
+    let statuses = values("status")
         .into_iter()
-        .flat_map(|s| s.split(','))
-        .filter(|s| !s.is_empty())
+        .map(|k| match schema.statuses.get(k) {
+            Some(s) => Ok(s.key.clone()),
+            None => Err(ApiError::invalid_query("status", "is not a status key")),
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let categories = values("status_category")
+        .into_iter()
         .map(|s| {
-            enum_value::<TicketStatus>(
-                "status",
+            enum_value::<StatusCategory>(
+                "status_category",
                 s,
                 "must be open, pending, on_hold, resolved or closed",
             )
@@ -188,8 +209,19 @@ pub async fn list(ctx: Ctx) -> ApiResult {
             "must be created_at, -created_at, updated_at, -updated_at, priority or -priority",
         )?
         .unwrap_or_default();
+    let p = ctx.principal().await?;
+    let fields = q.prefixed("field.");
+    for (key, value) in &fields {
+        if let Err(helpdesk_core::Error::Validation(e)) =
+            schema.fields.filter(key, value, TicketView::of(&p))
+        {
+            return Err(ApiError::invalid_query(&e[0].field, &e[0].message));
+        }
+    }
     let filter = TicketFilter {
         statuses,
+        categories,
+        fields,
         priority,
         assignee,
         requester_id,
@@ -203,10 +235,9 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         cursor,
         limit,
     };
-    let p = ctx.principal().await?;
     let page = ctx.state.hd.list_tickets(&p, filter).await?;
     let view = TicketView::of(&p);
-    Ok(ok(page_json(&page, |t| ticket_json_for(t, view))))
+    Ok(ok(page_json(&page, |t| ticket_json_for(t, view, &schema))))
 }
 
 /// `GET /api/tickets/{id}`.
@@ -214,7 +245,11 @@ pub async fn get(ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let p = ctx.principal().await?;
     let t = ctx.state.hd.get_ticket(&p, id).await?;
-    Ok(ok(ticket_json_for(&t, TicketView::of(&p))))
+    Ok(ok(ticket_json_for(
+        &t,
+        TicketView::of(&p),
+        &ctx.state.hd.ticket_schema().await?,
+    )))
 }
 
 /// `PATCH /api/tickets/{id}`. Requesters may set `subject`, `description`, `status`;
@@ -236,16 +271,21 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
             TicketPatch {
                 subject: b.subject,
                 description: b.description,
-                status: b.status,
+                status: b.status.map(StatusKey::new),
                 priority: b.priority,
                 assignee_id: b.assignee_id,
                 tags: b.tags,
                 group_id: b.group_id,
                 organization_id: b.organization_id,
+                fields: b.fields,
             },
         )
         .await?;
-    Ok(ok(ticket_json_for(&t, TicketView::of(&p))))
+    Ok(ok(ticket_json_for(
+        &t,
+        TicketView::of(&p),
+        &ctx.state.hd.ticket_schema().await?,
+    )))
 }
 
 /// `DELETE /api/tickets/{id}` (admins).
@@ -323,7 +363,7 @@ pub async fn add_cc(mut ctx: Ctx) -> ApiResult {
     let added = t.cc.last().copied().unwrap_or_default();
     Ok(created(
         &ctx.state.api_path(&format!("/tickets/{id}/cc/{added}")),
-        ticket_json_for(&t, TicketView::of(&p)),
+        ticket_json_for(&t, TicketView::of(&p), &ctx.state.hd.ticket_schema().await?),
     ))
 }
 
@@ -353,7 +393,7 @@ pub async fn follow(mut ctx: Ctx) -> ApiResult {
     Ok(created(
         &ctx.state
             .api_path(&format!("/tickets/{id}/followers/{}", b.user_id)),
-        ticket_json_for(&t, TicketView::of(&p)),
+        ticket_json_for(&t, TicketView::of(&p), &ctx.state.hd.ticket_schema().await?),
     ))
 }
 

@@ -144,7 +144,8 @@ pub async fn tickets(ctx: Ctx) -> ApiResult {
     let p = ctx.principal().await?;
     let page = ctx.state.hd.view_tickets(&p, id, cursor, limit).await?;
     let view = TicketView::of(&p);
-    Ok(ok(page_json(&page, |t| ticket_json_for(t, view))))
+    let schema = ctx.state.hd.ticket_schema().await?;
+    Ok(ok(page_json(&page, |t| ticket_json_for(t, view, &schema))))
 }
 
 /// `GET /api/views/counts` (staff): `{items: [{view_id, count}]}` for every usable

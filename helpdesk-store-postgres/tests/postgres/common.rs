@@ -4,8 +4,9 @@
 use chrono::{DateTime, TimeZone, Utc};
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::{Audience, Effects, NewEvent};
+use helpdesk_core::status::StatusCategory;
 use helpdesk_core::store::GroupStore;
-use helpdesk_core::ticket::{Priority, Ticket, TicketInsert, TicketStatus};
+use helpdesk_core::ticket::{Priority, Ticket, TicketInsert};
 use helpdesk_store_postgres::PostgresStore;
 pub use helpdesk_store_postgres::testing::{TestDb, URL_VAR, admin_url};
 use uuid::Uuid;
@@ -42,7 +43,9 @@ pub async fn new_ticket(store: &PostgresStore, requester: Uuid, at: DateTime<Utc
             number: 0,
             subject: "Printer on fire".into(),
             description: "It is on fire.".into(),
-            status: TicketStatus::Open,
+            status: StatusCategory::Open.into(),
+            status_category: StatusCategory::Open,
+            status_changed_at: None,
             priority: Priority::Normal,
             requester_id: requester,
             assignee_id: None,
@@ -52,6 +55,7 @@ pub async fn new_ticket(store: &PostgresStore, requester: Uuid, at: DateTime<Utc
             organization_id: None,
             cc: vec![],
             followers: vec![],
+            fields: Default::default(),
             created_at: at,
             updated_at: at,
             first_response_at: None,
