@@ -127,7 +127,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Every workload, in the order they run: reads on the seeded store first, then writes,
 /// then the real-time ones (the Socket.IO pair after the restarts).
 const WORKLOADS: &[&str] = &[
-    "t2", "m2", "k1", "t1", "m1", "m3", "w1", "w1sio", "idle", "idlesio",
+    "t2", "v1", "m2", "k1", "t1", "m1", "m3", "w1", "w1sio", "idle", "idlesio",
 ];
 
 #[derive(Args, Debug)]
@@ -823,7 +823,7 @@ async fn run(args: BenchArgs) -> BenchResult {
         warmup: args.warmup,
         duration: args.duration.max(Duration::from_millis(100)),
     };
-    let reads = ["t2", "m2", "k1"].iter().any(|w| want(w));
+    let reads = ["t2", "v1", "m2", "k1"].iter().any(|w| want(w));
     let writes = ["t1", "m1", "m3"].iter().any(|w| want(w));
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(args.seed_concurrency.max(64))
@@ -952,7 +952,7 @@ async fn run(args: BenchArgs) -> BenchResult {
     }
     let conc = args.seed_concurrency.max(1);
 
-    if want("t2") {
+    if want("t2") || want("v1") {
         seed("tickets", args.tickets, conc, |i| {
             let mut rng = StdRng::seed_from_u64(i as u64);
             let body = json!({
@@ -1090,6 +1090,30 @@ async fn run(args: BenchArgs) -> BenchResult {
             )
         });
         let name = format!("T2 list 50 open tickets of {}", args.tickets);
+        measure(name, make, true).await?;
+    }
+    if want("v1") {
+        // T2's filter as a saved view: its first page goes through the view's pushdown
+        // and the condition evaluated on every candidate.
+        let filter = json!({"all": [{"field": "status", "op": "eq", "value": "open"}]});
+        let view = post(
+            &http,
+            format!("http://{base}/api/views"),
+            Some(&admin_token),
+            json!({"name": "Open", "scope": "global", "filter": filter}),
+        )
+        .await?;
+        let (host, token, id) = (host.clone(), admin_token.clone(), string_at(&view, "/id")?);
+        let make: MakeRequest = Arc::new(move |_, _| {
+            load::request(
+                Method::GET,
+                &host,
+                &format!("/api/views/{id}/tickets?limit=50"),
+                Some(&token),
+                None,
+            )
+        });
+        let name = format!("V1 a view's first 50 open tickets of {}", args.tickets);
         measure(name, make, true).await?;
     }
     if want("m2") {
