@@ -210,6 +210,12 @@ fn ticket_query(f: &TicketFilter) -> Vec<(&'static str, String)> {
             .iter()
             .map(|s| ("status", s.as_str().to_string())),
     );
+    q.extend(
+        f.categories
+            .iter()
+            .map(|c| ("status_category", c.as_str().to_string())),
+    );
+
     if let Some(p) = f.priority {
         q.push(("priority", p.as_str().to_string()));
     }
@@ -942,7 +948,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             req.url().query(),
-            Some("sort=-created_at&status=open&status=on_hold&assignee_id=none&tag=a%26b+c")
+            Some("sort=-created_at&status_category=open&status_category=on_hold&assignee_id=none&tag=a%26b+c")
         );
     }
 }
