@@ -325,3 +325,32 @@ pub struct UnreadOverview {
     /// Conversations with unread messages.
     pub conversations: Vec<UnreadConversation>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record stored before read receipts v2 reads with its one state as both; one
+    /// stored after keeps its public state.
+    #[test]
+    fn old_records_read_their_state_as_both() {
+        let (c, u) = (Uuid::now_v7(), Uuid::now_v7());
+        let old = serde_json::json!({
+            "conversation_id": c, "user_id": u, "last_read_seq": 5,
+            "public_at_watermark": 4, "own_at_watermark": 1, "read_above": [7, 9],
+            "delivered_seq": 9, "sent_count": 1, "read_marks": [], "delivered_marks": [],
+            "version": 3,
+        });
+        let p: Participant = serde_json::from_value(old).unwrap();
+        assert_eq!((p.last_read_seq, p.public_read_seq), (5, 5));
+        assert_eq!(p.public_read_above, vec![7, 9]);
+        assert!(p.reads_agree());
+        let mut new = p.clone();
+        new.last_read_seq = 2;
+        new.read_above.clear();
+        let back: Participant =
+            serde_json::from_value(serde_json::to_value(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
+        assert!(back.has_read_publicly(5, c) && !back.has_read(5, c));
+    }
+}
