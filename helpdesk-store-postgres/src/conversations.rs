@@ -170,7 +170,7 @@ async fn locked_participants(
         return Ok(found);
     }
     sqlx::query(&format!(
-        "{INSERT_PARTICIPANT}SELECT $1, u, 0, 0, 0, '{{}}', 0, 0, '[]', '[]', 0 \
+        "{INSERT_PARTICIPANT}SELECT $1, u, 0, 0, 0, '{{}}', 0, 0, '[]', '[]', 0, 0, '{{}}' \
          FROM UNNEST($2::uuid[]) AS u WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1) \
          ON CONFLICT (conversation_id, user_id) DO NOTHING"
     ))
