@@ -14,6 +14,7 @@ mod groups;
 mod mount;
 mod ops;
 mod organizations;
+mod receipts_v2;
 mod scopes;
 mod shapes;
 mod sharing;
