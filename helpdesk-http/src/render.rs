@@ -3,8 +3,8 @@
 
 use helpdesk_core::apikey::{ApiKey, Token};
 use helpdesk_core::group::{Access, GroupAccess, GroupJson, group_json};
-use helpdesk_core::scope::Scopes;
 use helpdesk_core::receipt::ReadReceipts;
+use helpdesk_core::scope::Scopes;
 use helpdesk_core::user::User;
 use helpdesk_core::wire::{Each, Ts};
 use helpdesk_core::{Page, Principal, Role};

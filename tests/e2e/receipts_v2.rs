@@ -37,7 +37,10 @@ async fn say(app: &App, who: &Who, conv: &str, content: &str) -> String {
 
 async fn status(app: &App, who: &Who, conv: &str, id: &str) -> Value {
     let (s, m) = app
-        .get(&format!("/api/conversations/{conv}/messages/{id}"), &who.token)
+        .get(
+            &format!("/api/conversations/{conv}/messages/{id}"),
+            &who.token,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{m}");
     m["status"].clone()
@@ -131,7 +134,11 @@ async fn unread_from_over_http_and_its_404s() {
         ids.push(say(&app, &agent, &dm, &format!("m{i}")).await);
     }
     let (s, r) = app
-        .post(&format!("/api/conversations/{dm}/read"), &carol.token, json!({}))
+        .post(
+            &format!("/api/conversations/{dm}/read"),
+            &carol.token,
+            json!({}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(status(&app, &agent, &dm, &ids[3]).await, "read");
@@ -200,7 +207,9 @@ async fn unread_from_over_http_and_its_404s() {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, e) = app.post(&path(&dm, "not-a-uuid"), &carol.token, json!({})).await;
+    let (s, e) = app
+        .post(&path(&dm, "not-a-uuid"), &carol.token, json!({}))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{e}");
 }
 
@@ -243,7 +252,11 @@ async fn unread_and_private_reads_reach_only_the_readers_sockets_and_no_webhook(
 
     // Carol reads publicly, then marks unread from the first message.
     let (s, _) = app
-        .post(&format!("/api/conversations/{dm}/read"), &carol.token, json!({}))
+        .post(
+            &format!("/api/conversations/{dm}/read"),
+            &carol.token,
+            json!({}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = app

@@ -58,9 +58,8 @@ async fn receipt_read(w: &World, sender: &Who, conv: Uuid, id: Uuid, reader: &Wh
 }
 
 async fn set_mode(w: &World, who: &Who, mode: ReadReceipts) {
-    let u = w
-        .hd
-        .update_me(
+    let u =
+        w.hd.update_me(
             &who.p,
             ProfilePatch {
                 read_receipts: Some(mode),
@@ -117,7 +116,10 @@ fn of_kind(events: &[Event], kind: EventKind) -> Vec<&Event> {
 pub async fn read_receipts_default_public_and_self_set(store: Arc<dyn Store>) {
     let w = World::new(store);
     let b = w.agent().await;
-    assert_eq!(w.hd.me(&b.p).await.unwrap().read_receipts, ReadReceipts::Public);
+    assert_eq!(
+        w.hd.me(&b.p).await.unwrap().read_receipts,
+        ReadReceipts::Public
+    );
     set_mode(&w, &b, ReadReceipts::Private).await;
     assert_eq!(
         w.hd.me(&b.p).await.unwrap().read_receipts,
@@ -131,7 +133,10 @@ pub async fn read_receipts_default_public_and_self_set(store: Arc<dyn Store>) {
         ReadReceipts::Private
     );
     set_mode(&w, &b, ReadReceipts::Public).await;
-    assert_eq!("private".parse::<ReadReceipts>().unwrap(), ReadReceipts::Private);
+    assert_eq!(
+        "private".parse::<ReadReceipts>().unwrap(),
+        ReadReceipts::Private
+    );
     expect_err!("secret".parse::<ReadReceipts>(), Error::Validation(_));
 }
 
@@ -239,8 +244,14 @@ pub async fn switching_back_does_not_publish_old_reads(store: Arc<dyn Store>) {
     assert_eq!(part.public_read_above, vec![4]);
     // A public read-up-to now publishes the reads up to there.
     w.hd.mark_read_up_to(&b.p, d, ids[1]).await.unwrap();
-    assert_eq!(status_of(&w, &a, d, ids[1]).await, Some(MessageStatus::Read));
-    assert_ne!(status_of(&w, &a, d, ids[2]).await, Some(MessageStatus::Read));
+    assert_eq!(
+        status_of(&w, &a, d, ids[1]).await,
+        Some(MessageStatus::Read)
+    );
+    assert_ne!(
+        status_of(&w, &a, d, ids[2]).await,
+        Some(MessageStatus::Read)
+    );
 }
 
 /// Unread-from: the watermark goes back to just below the message, the reader's counts
@@ -257,12 +268,18 @@ pub async fn unread_from_moves_only_the_private_state_back(store: Arc<dyn Store>
         ids.push(w.send(&a, d, &format!("m{i}")).await.message.id);
     }
     w.hd.mark_all_read(&b.p, d).await.unwrap();
-    assert_eq!(status_of(&w, &a, d, ids[4]).await, Some(MessageStatus::Read));
+    assert_eq!(
+        status_of(&w, &a, d, ids[4]).await,
+        Some(MessageStatus::Read)
+    );
     let before = w.last_event().await;
     let s = w.hd.mark_unread_from(&b.p, d, ids[2]).await.unwrap();
     assert_eq!(s.conversation_id, d);
     assert_eq!((s.last_read_seq, s.unread_count), (2, 3));
-    assert_eq!(is_read(&w, &b, d).await, vec![true, true, false, false, false]);
+    assert_eq!(
+        is_read(&w, &b, d).await,
+        vec![true, true, false, false, false]
+    );
     assert_eq!(unread(&w, &b, d).await, 3);
     let overview = w.hd.unread_overview(&b.p).await.unwrap();
     assert_eq!(overview.total_unread, 3);
@@ -332,12 +349,18 @@ pub async fn unread_from_takes_the_minimum(store: Arc<dyn Store>) {
         vec![true, false, true, false, false, false]
     );
     // The public state keeps every read.
-    assert_eq!(status_of(&w, &a, d, ids[4]).await, Some(MessageStatus::Read));
+    assert_eq!(
+        status_of(&w, &a, d, ids[4]).await,
+        Some(MessageStatus::Read)
+    );
     // Unread from the very first message: nothing is read.
     let s = w.hd.mark_unread_from(&b.p, d, ids[0]).await.unwrap();
     assert_eq!((s.last_read_seq, s.unread_count), (0, 6));
     assert_eq!(is_read(&w, &b, d).await, vec![false; 6]);
-    assert_eq!(status_of(&w, &a, d, ids[0]).await, Some(MessageStatus::Read));
+    assert_eq!(
+        status_of(&w, &a, d, ids[0]).await,
+        Some(MessageStatus::Read)
+    );
     // And reading again works from there.
     let s = w.hd.mark_all_read(&b.p, d).await.unwrap();
     assert_eq!((s.last_read_seq, s.unread_count), (6, 0));
@@ -404,7 +427,8 @@ pub async fn unread_from_not_found(store: Arc<dyn Store>) {
     let t = w.ticket(&c, "Notes").await;
     let note = w.note(&a, t.conversation_id, "staff only").await.message;
     expect_err!(
-        w.hd.mark_unread_from(&c.p, t.conversation_id, note.id).await,
+        w.hd.mark_unread_from(&c.p, t.conversation_id, note.id)
+            .await,
         Error::NotFound
     );
 }
@@ -419,9 +443,8 @@ pub async fn message_unread_is_not_subscribable(store: Arc<dyn Store>) {
         EventKind::MessageUnread
     );
     let admin = w.admin().await;
-    let refused = w
-        .hd
-        .create_webhook(
+    let refused =
+        w.hd.create_webhook(
             &admin.p,
             crate::webhook::NewWebhook {
                 url: "https://hooks.example.com/in".into(),
@@ -465,11 +488,27 @@ pub async fn archive_carries_both_read_states(store: Arc<dyn Store>) {
         part
     );
     assert_eq!(
-        w.store.get_user(b.id()).await.unwrap().unwrap().read_receipts,
+        w.store
+            .get_user(b.id())
+            .await
+            .unwrap()
+            .unwrap()
+            .read_receipts,
         ReadReceipts::Private
     );
     let p = w.hd.principal(b.id()).await.unwrap();
-    assert_eq!(is_read(&w, &Who { user: b.user.clone(), p }, d).await, vec![true, false, true, false]);
+    assert_eq!(
+        is_read(
+            &w,
+            &Who {
+                user: b.user.clone(),
+                p
+            },
+            d
+        )
+        .await,
+        vec![true, false, true, false]
+    );
     let pa = w.hd.principal(a.id()).await.unwrap();
     let sender = Who {
         user: a.user.clone(),

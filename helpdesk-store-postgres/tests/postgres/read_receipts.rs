@@ -59,7 +59,11 @@ async fn migration_12_makes_the_read_state_public_too() {
         s.append_message(&m, &none).await.unwrap();
     }
     // A state of the old kind: watermark 1, message 3 read one by one.
-    let mut p = s.get_participant(conv.id, reader.id).await.unwrap().unwrap();
+    let mut p = s
+        .get_participant(conv.id, reader.id)
+        .await
+        .unwrap()
+        .unwrap();
     p.last_read_seq = 1;
     p.public_at_watermark = 1;
     p.read_above = vec![3];
@@ -75,8 +79,15 @@ async fn migration_12_makes_the_read_state_public_too() {
     .await
     .unwrap();
     s.migrate().await.unwrap();
-    let after = s.get_participant(conv.id, reader.id).await.unwrap().unwrap();
-    assert_eq!((after.last_read_seq, after.read_above.clone()), (1, vec![3]));
+    let after = s
+        .get_participant(conv.id, reader.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (after.last_read_seq, after.read_above.clone()),
+        (1, vec![3])
+    );
     assert_eq!(
         (after.public_read_seq, after.public_read_above.clone()),
         (1, vec![3])
