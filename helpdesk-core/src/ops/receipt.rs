@@ -252,10 +252,11 @@ impl Helpdesk {
             Target::All => seq = seq.max(conv.last_seq),
             Target::UpTo(m) => seq = seq.max(m.seq),
             Target::One(m) => {
-                if m.sender_id != p.user_id && m.seq > seq {
-                    if let Err(at) = above.binary_search(&m.seq) {
-                        above.insert(at, m.seq);
-                    }
+                if m.sender_id != p.user_id
+                    && m.seq > seq
+                    && let Err(at) = above.binary_search(&m.seq)
+                {
+                    above.insert(at, m.seq);
                 }
             }
         }
