@@ -168,7 +168,7 @@
 //!
 //! | area | kinds |
 //! |---|---|
-//! | messages | `message.created`, `message.updated`, `message.deleted`, `message.read`, `message.delivered` |
+//! | messages | `message.created`, `message.updated`, `message.deleted`, `message.read`, `message.delivered`, `message.unread` (the reader's own connections only, never webhooked) |
 //! | conversations | `conversation.created`, `conversation.updated`, `conversation.member_added`, `conversation.member_removed` |
 //! | tickets | `ticket.created`, `ticket.updated` |
 //! | groups | `group.created`, `group.updated`, `group.deleted`, `group.member_added`, `group.member_updated`, `group.member_removed` |
@@ -192,7 +192,7 @@
 //! #     "conversation.member_removed", "ticket.created", "ticket.updated", "group.created",
 //! #     "group.updated", "group.deleted", "group.member_added", "group.member_updated",
 //! #     "group.member_removed", "organization.created", "organization.updated",
-//! #     "organization.deleted", "notification.created", "webhook.test",
+//! #     "organization.deleted", "notification.created", "webhook.test", "message.unread",
 //! # ];
 //! # assert_eq!(EventKind::ALL.map(EventKind::as_str), listed, "the table above lists every kind");
 //! # let hd = Helpdesk::new(Arc::new(MemoryStore::new()), Config::for_tests());

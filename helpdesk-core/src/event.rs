@@ -119,11 +119,14 @@ pub enum EventKind {
     /// `webhook.test`: A test delivery to one webhook endpoint (`POST /api/webhooks/{id}/test`); never on live streams.
     #[serde(rename = "webhook.test")]
     WebhookTest,
+    /// `message.unread`: A member marked messages unread again (`unread-from`), to their own connections only, never webhooked: `{conversation_id, user_id, last_read_seq, unread_count}`.
+    #[serde(rename = "message.unread")]
+    MessageUnread,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -146,6 +149,7 @@ impl EventKind {
         EventKind::OrganizationDeleted,
         EventKind::NotificationCreated,
         EventKind::WebhookTest,
+        EventKind::MessageUnread,
     ];
 
     /// The scope an API key needs to receive events of this kind (API-access.md):
@@ -174,7 +178,8 @@ impl EventKind {
             | EventKind::ConversationMemberAdded
             | EventKind::ConversationMemberRemoved
             | EventKind::NotificationCreated
-            | EventKind::WebhookTest => Scope::MessagesRead,
+            | EventKind::WebhookTest
+            | EventKind::MessageUnread => Scope::MessagesRead,
         }
     }
 
@@ -203,13 +208,14 @@ impl EventKind {
             EventKind::OrganizationDeleted => "organization.deleted",
             EventKind::NotificationCreated => "notification.created",
             EventKind::WebhookTest => "webhook.test",
+            EventKind::MessageUnread => "message.unread",
         }
     }
 
     /// Whether a webhook endpoint may subscribe to this kind (`webhook.test` goes to the
-    /// endpoint being tested only).
+    /// endpoint being tested only; `message.unread` is never webhooked).
     pub fn subscribable(self) -> bool {
-        self != EventKind::WebhookTest
+        !matches!(self, EventKind::WebhookTest | EventKind::MessageUnread)
     }
 }
 
@@ -326,6 +332,26 @@ impl NewEvent {
             audience,
             data,
             only_webhook: None,
+        }
+    }
+}
+
+/// [`NewEvent::only_webhook`] of an event that no webhook endpoint gets: news for the
+/// actor's own connections ([`NewEvent::own_connections`]).
+pub const NO_WEBHOOK: Uuid = Uuid::nil();
+
+impl NewEvent {
+    /// An event for `user`'s own connections only, never webhooked (a private read,
+    /// `message.unread`).
+    pub fn own_connections(
+        kind: EventKind,
+        at: DateTime<Utc>,
+        user: Uuid,
+        data: serde_json::Value,
+    ) -> Self {
+        NewEvent {
+            only_webhook: Some(NO_WEBHOOK),
+            ..NewEvent::new(kind, at, Audience::users([user]), data)
         }
     }
 }

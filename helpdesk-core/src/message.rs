@@ -180,6 +180,11 @@ pub fn apply_append(
         sender.read_above.retain(|s| *s > seq);
         sender.delivered_seq = sender.delivered_seq.max(seq);
     }
+    // Likewise the public watermark (a message of one's own tells nobody anything).
+    if sender.public_read_seq + 1 == seq {
+        sender.public_read_seq = seq;
+        sender.public_read_above.retain(|s| *s > seq);
+    }
     sender.version += 1;
     (message, sender)
 }

@@ -13,7 +13,15 @@ use crate::conversation::Conversation;
 
 /// A user's read and delivery state in one conversation. Members have one from joining;
 /// staff reading a ticket conversation they are not members of get one when they mark.
+///
+/// Reads come in two states (read receipts v2): the **private** one (`last_read_seq`,
+/// `read_above` and their counters) drives the user's own `is_read` and unread counts and
+/// may move back (`unread-from`); the **public** one (`public_read_seq`,
+/// `public_read_above`, `read_marks`) is what others see (receipts, ticks) and only moves
+/// forward, and only for reads made in public mode. A record written before the split
+/// reads with its one state as both.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredParticipant")]
 pub struct Participant {
     /// The conversation.
     pub conversation_id: Uuid,
@@ -32,14 +40,60 @@ pub struct Participant {
     pub delivered_seq: u64,
     /// How many messages this user has sent here.
     pub sent_count: u64,
-    /// The latest moves of the read state, oldest first, at most [`MARK_HISTORY`]: they
-    /// give receipts their times.
+    /// The latest moves of the public read state, oldest first, at most
+    /// [`MARK_HISTORY`]: they give receipts their times.
     pub read_marks: Vec<Mark>,
     /// The latest moves of the delivery watermark, likewise.
     pub delivered_marks: Vec<Mark>,
     /// Optimistic concurrency: +1 on every write. `put_read_state` writes only if the
     /// stored version is `version - 1` (absent counts as 0), else `Conflict::Version`.
     pub version: u64,
+    /// The public watermark: every message with `seq` ≤ this is read as others see it.
+    /// Never moves back.
+    pub public_read_seq: u64,
+    /// Seqs above the public watermark read one by one in public mode: sorted, unique.
+    pub public_read_above: Vec<u64>,
+}
+
+/// [`Participant`] as stored: records from before read receipts v2 have no public state,
+/// and their one state becomes both.
+#[derive(Deserialize)]
+struct StoredParticipant {
+    conversation_id: Uuid,
+    user_id: Uuid,
+    last_read_seq: u64,
+    public_at_watermark: u64,
+    own_at_watermark: u64,
+    read_above: Vec<u64>,
+    delivered_seq: u64,
+    sent_count: u64,
+    read_marks: Vec<Mark>,
+    delivered_marks: Vec<Mark>,
+    version: u64,
+    #[serde(default)]
+    public_read_seq: Option<u64>,
+    #[serde(default)]
+    public_read_above: Option<Vec<u64>>,
+}
+
+impl From<StoredParticipant> for Participant {
+    fn from(s: StoredParticipant) -> Self {
+        Participant {
+            public_read_seq: s.public_read_seq.unwrap_or(s.last_read_seq),
+            public_read_above: s.public_read_above.unwrap_or_else(|| s.read_above.clone()),
+            conversation_id: s.conversation_id,
+            user_id: s.user_id,
+            last_read_seq: s.last_read_seq,
+            public_at_watermark: s.public_at_watermark,
+            own_at_watermark: s.own_at_watermark,
+            read_above: s.read_above,
+            delivered_seq: s.delivered_seq,
+            sent_count: s.sent_count,
+            read_marks: s.read_marks,
+            delivered_marks: s.delivered_marks,
+            version: s.version,
+        }
+    }
 }
 
 impl Participant {
@@ -57,6 +111,8 @@ impl Participant {
             read_marks: Vec::new(),
             delivered_marks: Vec::new(),
             version: 0,
+            public_read_seq: 0,
+            public_read_above: Vec::new(),
         }
     }
 
@@ -69,6 +125,10 @@ impl Participant {
             self.public_at_watermark = conv.public_count;
             self.own_at_watermark = self.sent_count;
             self.read_above.clear();
+        }
+        if conv.last_seq > self.public_read_seq {
+            self.public_read_seq = conv.last_seq;
+            self.public_read_above.clear();
         }
         self.delivered_seq = self.delivered_seq.max(self.last_read_seq);
     }
@@ -108,9 +168,23 @@ impl Participant {
             || self.read_above.binary_search(&seq).is_ok()
     }
 
-    /// Whether the message at `seq` has been delivered to this user.
+    /// Whether others see the message at `seq` as read by this user (the public state:
+    /// receipts and ticks).
+    pub fn has_read_publicly(&self, seq: u64, sender_id: Uuid) -> bool {
+        sender_id == self.user_id
+            || seq <= self.public_read_seq
+            || self.public_read_above.binary_search(&seq).is_ok()
+    }
+
+    /// Whether the message at `seq` has been delivered to this user (as others see it:
+    /// it never goes back).
     pub fn has_received(&self, seq: u64, sender_id: Uuid) -> bool {
-        seq <= self.delivered_seq || self.has_read(seq, sender_id)
+        seq <= self.delivered_seq || self.has_read_publicly(seq, sender_id)
+    }
+
+    /// Whether the private and the public read states agree.
+    pub fn reads_agree(&self) -> bool {
+        self.last_read_seq == self.public_read_seq && self.read_above == self.public_read_above
     }
 
     /// Unread messages for this user in `conv`: the messages above the watermark that
@@ -188,7 +262,42 @@ pub enum MessageStatus {
     Read,
 }
 
-/// The answer of the three mark-read operations.
+/// Whether a user's reads are shown to others ([`crate::user::User::read_receipts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadReceipts {
+    /// Reads move the private and the public state: others see them.
+    #[default]
+    Public,
+    /// Reads move the private state only; nobody else ever sees them.
+    Private,
+}
+
+impl ReadReceipts {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReadReceipts::Public => "public",
+            ReadReceipts::Private => "private",
+        }
+    }
+}
+
+impl std::str::FromStr for ReadReceipts {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "public" => Ok(ReadReceipts::Public),
+            "private" => Ok(ReadReceipts::Private),
+            _ => Err(crate::Error::invalid(
+                "read_receipts",
+                "must be public or private",
+            )),
+        }
+    }
+}
+
+/// The answer of the three mark-read operations and of unread-from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ReadState {
     /// The conversation.
@@ -215,4 +324,33 @@ pub struct UnreadOverview {
     pub total_unread: u64,
     /// Conversations with unread messages.
     pub conversations: Vec<UnreadConversation>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record stored before read receipts v2 reads with its one state as both; one
+    /// stored after keeps its public state.
+    #[test]
+    fn old_records_read_their_state_as_both() {
+        let (c, u) = (Uuid::now_v7(), Uuid::now_v7());
+        let old = serde_json::json!({
+            "conversation_id": c, "user_id": u, "last_read_seq": 5,
+            "public_at_watermark": 4, "own_at_watermark": 1, "read_above": [7, 9],
+            "delivered_seq": 9, "sent_count": 1, "read_marks": [], "delivered_marks": [],
+            "version": 3,
+        });
+        let p: Participant = serde_json::from_value(old).unwrap();
+        assert_eq!((p.last_read_seq, p.public_read_seq), (5, 5));
+        assert_eq!(p.public_read_above, vec![7, 9]);
+        assert!(p.reads_agree());
+        let mut new = p.clone();
+        new.last_read_seq = 2;
+        new.read_above.clear();
+        let back: Participant =
+            serde_json::from_value(serde_json::to_value(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
+        assert!(back.has_read_publicly(5, c) && !back.has_read(5, c));
+    }
 }

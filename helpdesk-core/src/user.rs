@@ -33,6 +33,9 @@ pub struct User {
     /// A service account: staff that cannot log in and act only through API keys.
     #[serde(default)]
     pub is_service: bool,
+    /// Whether others see this user's reads (read receipts v2); set by the user only.
+    #[serde(default)]
+    pub read_receipts: crate::receipt::ReadReceipts,
     /// Created.
     #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
@@ -121,6 +124,8 @@ pub struct ProfilePatch {
     pub password: Option<String>,
     /// The current password.
     pub current_password: Option<String>,
+    /// Show reads to others or not.
+    pub read_receipts: Option<crate::receipt::ReadReceipts>,
 }
 
 /// What an admin may change about a user.

@@ -31,15 +31,19 @@ pub struct Webhook {
 
 impl Webhook {
     /// True when this endpoint gets deliveries of `event`: active, and either the event
-    /// names it (`only_webhook`) or, for a broadcast event, the filter lists its type.
+    /// names it (`only_webhook`) or, for a broadcast event of a kind endpoints may
+    /// subscribe to, the filter lists its type.
     pub fn wants(&self, event: &Event) -> bool {
         self.active
             && match event.only_webhook {
                 Some(id) => id == self.id,
-                None => self
-                    .events
-                    .iter()
-                    .any(|e| e == "*" || e == event.kind.as_str()),
+                None => {
+                    event.kind.subscribable()
+                        && self
+                            .events
+                            .iter()
+                            .any(|e| e == "*" || e == event.kind.as_str())
+                }
             }
     }
 }

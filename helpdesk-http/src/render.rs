@@ -3,6 +3,7 @@
 
 use helpdesk_core::apikey::{ApiKey, Token};
 use helpdesk_core::group::{Access, GroupAccess, GroupJson, group_json};
+use helpdesk_core::receipt::ReadReceipts;
 use helpdesk_core::scope::Scopes;
 use helpdesk_core::user::User;
 use helpdesk_core::wire::{Each, Ts};
@@ -30,6 +31,9 @@ pub struct UserJson<'a> {
     is_service: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     created_at: Option<Ts>,
+    /// Shown to the user themselves only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_receipts: Option<ReadReceipts>,
 }
 
 /// A user as `viewer` may see it.
@@ -45,6 +49,7 @@ pub fn user_json<'a>(u: &'a User, viewer: &Principal) -> UserJson<'a> {
         organization_id: whole.then_some(u.organization_id),
         is_org_manager: whole.then_some(u.is_org_manager),
         created_at: whole.then_some(Ts(u.created_at)),
+        read_receipts: (viewer.user_id() == u.id).then_some(u.read_receipts),
     }
 }
 

@@ -441,6 +441,10 @@ impl Router {
             "/conversations/{id}/read-up-to/{message_id}",
             vec![(M::POST, MESSAGES_WRITE, h(messages::mark_read_up_to))],
         );
+        r.add(
+            "/conversations/{id}/unread-from/{message_id}",
+            vec![(M::POST, MESSAGES_WRITE, h(messages::mark_unread_from))],
+        );
 
         r.add(
             "/notifications",

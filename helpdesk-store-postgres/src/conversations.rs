@@ -32,7 +32,7 @@ use crate::ticket_record::write_ticket;
 /// The head of every INSERT of a participant row, columns in the order their values follow.
 const INSERT_PARTICIPANT: &str = "INSERT INTO participants (conversation_id, user_id, \
      last_read_seq, public_at_watermark, own_at_watermark, read_above, delivered_seq, \
-     sent_count, read_marks, delivered_marks, version) ";
+     sent_count, read_marks, delivered_marks, version, public_read_seq, public_read_above) ";
 
 /// Adds the writes of a new conversation to `w`: its row, its member rows and a
 /// participant per member (a member listed twice joins twice, as one at a time would).
@@ -170,7 +170,7 @@ async fn locked_participants(
         return Ok(found);
     }
     sqlx::query(&format!(
-        "{INSERT_PARTICIPANT}SELECT $1, u, 0, 0, 0, '{{}}', 0, 0, '[]', '[]', 0 \
+        "{INSERT_PARTICIPANT}SELECT $1, u, 0, 0, 0, '{{}}', 0, 0, '[]', '[]', 0, 0, '{{}}' \
          FROM UNNEST($2::uuid[]) AS u WHERE EXISTS (SELECT 1 FROM conversations WHERE id = $1) \
          ON CONFLICT (conversation_id, user_id) DO NOTHING"
     ))
@@ -277,6 +277,10 @@ fn read_above(p: &Participant) -> Vec<i64> {
     p.read_above.iter().map(|s| i(*s)).collect()
 }
 
+fn public_read_above(p: &Participant) -> Vec<i64> {
+    p.public_read_above.iter().map(|s| i(*s)).collect()
+}
+
 /// Inserts or replaces a whole participant record.
 pub(crate) async fn upsert_participant(
     conn: &mut PgConnection,
@@ -313,7 +317,9 @@ fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) -> StoreResult<(
                     .push_bind(i(p.sent_count))
                     .push_bind(read)
                     .push_bind(delivered)
-                    .push_bind(i(p.version));
+                    .push_bind(i(p.version))
+                    .push_bind(i(p.public_read_seq))
+                    .push_bind(public_read_above(&p));
             },
         );
         q.push(
@@ -323,7 +329,8 @@ fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) -> StoreResult<(
              own_at_watermark = EXCLUDED.own_at_watermark, read_above = EXCLUDED.read_above, \
              delivered_seq = EXCLUDED.delivered_seq, sent_count = EXCLUDED.sent_count, \
              read_marks = EXCLUDED.read_marks, delivered_marks = EXCLUDED.delivered_marks, \
-             version = EXCLUDED.version",
+             version = EXCLUDED.version, public_read_seq = EXCLUDED.public_read_seq, \
+             public_read_above = EXCLUDED.public_read_above",
         );
     });
     Ok(())
@@ -772,7 +779,9 @@ impl ConversationStore for PostgresStore {
                     .push("0")
                     .push_bind(read_marks)
                     .push("'[]'")
-                    .push_bind(i(p.version));
+                    .push_bind(i(p.version))
+                    .push_bind(i(p.public_read_seq))
+                    .push_bind(public_read_above(&p));
                 q.push(
                     ") ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
                      last_read_seq = EXCLUDED.last_read_seq, \
@@ -780,7 +789,9 @@ impl ConversationStore for PostgresStore {
                      own_at_watermark = EXCLUDED.own_at_watermark, \
                      read_above = EXCLUDED.read_above, \
                      delivered_seq = greatest(participants.delivered_seq, EXCLUDED.last_read_seq), \
-                     read_marks = EXCLUDED.read_marks, version = EXCLUDED.version \
+                     read_marks = EXCLUDED.read_marks, version = EXCLUDED.version, \
+                     public_read_seq = EXCLUDED.public_read_seq, \
+                     public_read_above = EXCLUDED.public_read_above \
                      WHERE participants.version = 0 RETURNING 1",
                 );
             } else {
@@ -798,6 +809,10 @@ impl ConversationStore for PostgresStore {
                     .push_bind(read_marks)
                     .push(", version = ")
                     .push_bind(i(p.version))
+                    .push(", public_read_seq = ")
+                    .push_bind(i(p.public_read_seq))
+                    .push(", public_read_above = ")
+                    .push_bind(public_read_above(&p))
                     .push(" WHERE conversation_id = ")
                     .push_bind(p.conversation_id)
                     .push(" AND user_id = ")

@@ -142,11 +142,12 @@ pub(crate) struct UserRow {
     is_service: bool,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    read_receipts: String,
 }
 
 impl UserRow {
     pub(crate) const COLS: &str = "id, email, name, role, is_active, password_hash, \
-         organization_id, is_org_manager, is_service, created_at, updated_at";
+         organization_id, is_org_manager, is_service, created_at, updated_at, read_receipts";
 }
 
 impl TryFrom<UserRow> for User {
@@ -162,6 +163,7 @@ impl TryFrom<UserRow> for User {
             organization_id: r.organization_id,
             is_org_manager: r.is_org_manager,
             is_service: r.is_service,
+            read_receipts: parse(&r.read_receipts, "read_receipts")?,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })
@@ -672,12 +674,14 @@ pub(crate) struct ParticipantRow {
     read_marks: Value,
     delivered_marks: Value,
     version: i64,
+    public_read_seq: i64,
+    public_read_above: Vec<i64>,
 }
 
 impl ParticipantRow {
     pub(crate) const COLS: &str = "conversation_id, user_id, last_read_seq, \
          public_at_watermark, own_at_watermark, read_above, delivered_seq, sent_count, \
-         read_marks, delivered_marks, version";
+         read_marks, delivered_marks, version, public_read_seq, public_read_above";
 }
 
 impl TryFrom<ParticipantRow> for Participant {
@@ -697,6 +701,8 @@ impl TryFrom<ParticipantRow> for Participant {
             read_marks,
             delivered_marks,
             version: u(r.version),
+            public_read_seq: u(r.public_read_seq),
+            public_read_above: r.public_read_above.into_iter().map(u).collect(),
         })
     }
 }

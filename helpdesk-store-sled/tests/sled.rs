@@ -101,6 +101,7 @@ fn user(email: &str, role: Role, at: DateTime<Utc>) -> User {
         organization_id: None,
         is_org_manager: false,
         is_service: false,
+        read_receipts: Default::default(),
         created_at: at,
         updated_at: at,
     }

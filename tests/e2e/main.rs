@@ -15,6 +15,7 @@ mod groups;
 mod mount;
 mod ops;
 mod organizations;
+mod receipts_v2;
 mod scopes;
 mod shapes;
 mod sharing;

@@ -669,6 +669,7 @@ impl From<UserWire> for User {
             organization_id: u.organization_id,
             is_org_manager: u.is_org_manager,
             is_service: false,
+            read_receipts: Default::default(),
             created_at: u.created_at,
             updated_at: u.created_at,
         }

@@ -156,7 +156,10 @@ impl Helpdesk {
                 };
                 if audience.is_empty() {
                     MessageStatus::Sent
-                } else if audience.iter().all(|x| x.has_read(m.seq, m.sender_id)) {
+                } else if audience
+                    .iter()
+                    .all(|x| x.has_read_publicly(m.seq, m.sender_id))
+                {
                     MessageStatus::Read
                 } else if audience.iter().all(|x| x.has_received(m.seq, m.sender_id)) {
                     MessageStatus::Delivered
@@ -605,7 +608,7 @@ impl Helpdesk {
                 .unwrap_or_else(|| Participant::new(conv.id, member.user_id));
             let fallback = m.created_at.max(member.joined_at);
             let read_at = part
-                .has_read(m.seq, m.sender_id)
+                .has_read_publicly(m.seq, m.sender_id)
                 .then(|| mark_time(&part.read_marks, m.seq).unwrap_or(fallback));
             let delivered_at = part.has_received(m.seq, m.sender_id).then(|| {
                 [mark_time(&part.delivered_marks, m.seq), read_at]

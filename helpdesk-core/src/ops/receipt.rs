@@ -53,10 +53,7 @@ impl Helpdesk {
     ) -> Result<ReadState> {
         let conv = self.readable_conversation(p, conversation_id).await?;
         let message = match target {
-            Some(id) => match self.st().get_message(conv.id, id).await? {
-                Some(m) if !m.internal || p.is_staff() => Some(m),
-                _ => return Err(Error::NotFound),
-            },
+            Some(id) => Some(self.markable_message(p, &conv, id).await?),
             None => None,
         };
         let target = match (&message, up_to) {
@@ -65,6 +62,7 @@ impl Helpdesk {
             (Some(m), false) => Target::One(m),
         };
         let staff = p.is_staff();
+        let public = self.reads_public(p).await?;
         self.retry_on_version(|| async {
             // The participant first, then the conversation: an append in between bumps
             // the participant's version, so the write below fails and retries.
@@ -126,60 +124,227 @@ impl Helpdesk {
                     break;
                 }
             }
-            if part.last_read_seq == before.last_read_seq && part.read_above == before.read_above {
-                return Ok(ReadState {
-                    conversation_id: conv.id,
-                    unread_count: part.unread(&conv, staff),
-                    last_read_seq: part.last_read_seq,
-                });
+            // In public mode the public state takes the same move; when the two states
+            // agreed before, they agree after (the same move from the same place).
+            if public {
+                if before.reads_agree() {
+                    part.public_read_seq = part.last_read_seq;
+                    part.public_read_above = part.read_above.clone();
+                } else {
+                    self.mark_publicly(p, &conv, &mut part, target).await?;
+                }
             }
-            let mark = match target {
-                Target::One(m) if m.seq > part.last_read_seq => Mark {
-                    seq: m.seq,
-                    at: now,
-                    one: true,
-                },
-                _ => Mark {
-                    seq: part.last_read_seq,
-                    at: now,
-                    one: false,
-                },
+            let private_moved =
+                part.last_read_seq != before.last_read_seq || part.read_above != before.read_above;
+            let public_moved = part.public_read_seq != before.public_read_seq
+                || part.public_read_above != before.public_read_above;
+            let state = ReadState {
+                conversation_id: conv.id,
+                unread_count: part.unread(&conv, staff),
+                last_read_seq: part.last_read_seq,
             };
-            push_mark(&mut part.read_marks, mark);
-            part.version += 1;
+            if !private_moved && !public_moved {
+                return Ok(state);
+            }
             let message_id = match target {
                 Target::One(m) | Target::UpTo(m) => Some(m.id),
                 Target::All => None,
             };
-            // The news is for the senders of what was read, and for the reader's other
-            // devices; not for every member of a large group.
-            let upto = match target {
-                Target::One(m) => m.seq.max(part.last_read_seq),
-                _ => part.last_read_seq,
-            };
-            let mut audience = self
-                .senders_audience(conv.id, before.last_read_seq, upto, p.user_id)
-                .await?;
-            if audience.conversation.is_none() {
-                audience.users.push(p.user_id);
-            }
-            let fx = Effects::event(NewEvent::new(
-                EventKind::MessageRead,
-                now,
-                audience,
+            let data = |last_read_seq: u64| {
                 json!({
                     "conversation_id": conv.id,
                     "user_id": p.user_id,
-                    "last_read_seq": part.last_read_seq,
+                    "last_read_seq": last_read_seq,
                     "message_id": message_id,
-                }),
-            ));
+                })
+            };
+            let mut fx = Effects::none();
+            let mut told_self = false;
+            if public_moved {
+                let mark = match target {
+                    Target::One(m) if m.seq > part.public_read_seq => Mark {
+                        seq: m.seq,
+                        at: now,
+                        one: true,
+                    },
+                    _ => Mark {
+                        seq: part.public_read_seq,
+                        at: now,
+                        one: false,
+                    },
+                };
+                push_mark(&mut part.read_marks, mark);
+                // The news is for the senders of what was read, and for the reader's
+                // other devices; not for every member of a large group.
+                let upto = match target {
+                    Target::One(m) => m.seq.max(part.public_read_seq),
+                    _ => part.public_read_seq,
+                };
+                let mut audience = self
+                    .senders_audience(conv.id, before.public_read_seq, upto, p.user_id)
+                    .await?;
+                // The reader's devices hear the public news only when it tells their
+                // own watermark.
+                told_self = part.reads_agree();
+                if audience.conversation.is_none() && told_self {
+                    audience.users.push(p.user_id);
+                }
+                fx.push(NewEvent::new(
+                    EventKind::MessageRead,
+                    now,
+                    audience,
+                    data(part.public_read_seq),
+                ));
+            }
+            if private_moved && !told_self {
+                // A private read (or one the public state had already): the reader's own
+                // connections only, never webhooked.
+                fx.push(NewEvent::own_connections(
+                    EventKind::MessageRead,
+                    now,
+                    p.user_id,
+                    data(part.last_read_seq),
+                ));
+            }
+            part.version += 1;
             self.written(self.st().put_read_state(&part, &fx)).await?;
-            Ok(ReadState {
+            Ok(state)
+        })
+        .await
+    }
+
+    /// The message a read-state operation names: in the conversation and visible to the
+    /// caller, else `NotFound`.
+    async fn markable_message(
+        &self,
+        p: &Principal,
+        conv: &Conversation,
+        id: Uuid,
+    ) -> Result<Message> {
+        match self.st().get_message(conv.id, id).await? {
+            Some(m) if !m.internal || p.is_staff() => Ok(m),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// Whether the caller's reads are public ([`ReadReceipts`]).
+    async fn reads_public(&self, p: &Principal) -> Result<bool> {
+        Ok(self
+            .st()
+            .get_user(p.user_id)
+            .await?
+            .is_none_or(|u| u.read_receipts == ReadReceipts::Public))
+    }
+
+    /// Applies a public-mode mark to the public state of a participant whose two states
+    /// differ (after private reads or an unread-from): the same move as on the private
+    /// state, and the same walk over the gap above the public watermark.
+    async fn mark_publicly(
+        &self,
+        p: &Principal,
+        conv: &Conversation,
+        part: &mut Participant,
+        target: Target<'_>,
+    ) -> Result<()> {
+        let mut seq = part.public_read_seq;
+        let above = &mut part.public_read_above;
+        match target {
+            Target::All => seq = seq.max(conv.last_seq),
+            Target::UpTo(m) => seq = seq.max(m.seq),
+            Target::One(m) => {
+                if m.sender_id != p.user_id
+                    && m.seq > seq
+                    && let Err(at) = above.binary_search(&m.seq)
+                {
+                    above.insert(at, m.seq);
+                }
+            }
+        }
+        for _ in 0..GAP_WALK {
+            let next = seq + 1;
+            if next > conv.last_seq {
+                break;
+            }
+            if above.binary_search(&next).is_ok() {
+                seq = next;
+                continue;
+            }
+            let Some(m) = self.st().get_message_by_seq(conv.id, next).await? else {
+                break;
+            };
+            if m.sender_id == p.user_id || (m.internal && !p.is_staff()) {
+                seq = next;
+            } else {
+                break;
+            }
+        }
+        above.retain(|s| *s > seq);
+        part.public_read_seq = seq;
+        Ok(())
+    }
+
+    /// Marks the caller's messages from `message_id` on unread again (read receipts v2):
+    /// with `s` its seq, the private watermark becomes `min(watermark, s - 1)` and the
+    /// messages from `s` on read one by one become unread; nothing below `s` changes, the
+    /// caller's own messages stay read, and the public state (receipts, ticks) stays
+    /// where it is. Idempotent; a move tells only the caller's own connections
+    /// (`message.unread`), never webhooks.
+    pub async fn mark_unread_from(
+        &self,
+        p: &Principal,
+        conversation_id: Uuid,
+        message_id: Uuid,
+    ) -> Result<ReadState> {
+        let conv = self.readable_conversation(p, conversation_id).await?;
+        let m = self.markable_message(p, &conv, message_id).await?;
+        let staff = p.is_staff();
+        self.retry_on_version(|| async {
+            let before = self
+                .st()
+                .get_participant(conv.id, p.user_id)
+                .await?
+                .unwrap_or_else(|| Participant::new(conv.id, p.user_id));
+            let conv = self
+                .st()
+                .get_conversation(conv.id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            let mut part = before.clone();
+            let s = m.seq;
+            if part.last_read_seq >= s {
+                part.last_read_seq = s - 1;
+                // The public messages up to s - 1: the message at s counts itself when
+                // public.
+                part.public_at_watermark = m.public_ordinal - u64::from(!m.internal);
+                part.own_at_watermark = if s == 1 {
+                    0
+                } else {
+                    self.st().own_count_upto(conv.id, p.user_id, s - 1).await?
+                };
+            }
+            part.read_above.retain(|x| *x < s);
+            let state = ReadState {
                 conversation_id: conv.id,
                 unread_count: part.unread(&conv, staff),
                 last_read_seq: part.last_read_seq,
-            })
+            };
+            if part.last_read_seq == before.last_read_seq && part.read_above == before.read_above {
+                return Ok(state);
+            }
+            part.version += 1;
+            let fx = Effects::event(NewEvent::own_connections(
+                EventKind::MessageUnread,
+                self.now(),
+                p.user_id,
+                json!({
+                    "conversation_id": conv.id,
+                    "user_id": p.user_id,
+                    "last_read_seq": state.last_read_seq,
+                    "unread_count": state.unread_count,
+                }),
+            ));
+            self.written(self.st().put_read_state(&part, &fx)).await?;
+            Ok(state)
         })
         .await
     }

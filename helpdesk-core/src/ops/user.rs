@@ -74,6 +74,7 @@ impl Helpdesk {
             organization_id: affiliation.organization_id,
             is_org_manager: affiliation.is_org_manager,
             is_service: input.is_service,
+            read_receipts: Default::default(),
             created_at: now,
             updated_at: now,
         };
@@ -197,6 +198,9 @@ impl Helpdesk {
                 return Err(Error::invalid("current_password", "is not correct"));
             }
             user.password_hash = Some(self.hash_password(password).await?);
+        }
+        if let Some(mode) = patch.read_receipts {
+            user.read_receipts = mode;
         }
         user.updated_at = self.now();
         self.write_user(&mut user).await?;

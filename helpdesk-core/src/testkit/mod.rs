@@ -55,6 +55,7 @@ pub mod model;
 pub mod notifications;
 pub mod organizations;
 pub mod receipts;
+pub mod receipts_v2;
 pub mod statuses;
 pub mod text;
 pub mod tickets;
@@ -581,6 +582,17 @@ macro_rules! __conformance_cases {
                 mark_read_emits_event,
                 internal_note_status_counts_staff_only,
                 pushed_deliveries_are_recorded_together,
+            }
+            receipts_v2 {
+                read_receipts_default_public_and_self_set,
+                private_reads_stay_with_the_reader,
+                switching_back_does_not_publish_old_reads,
+                unread_from_moves_only_the_private_state_back,
+                unread_from_takes_the_minimum,
+                unread_from_keeps_own_messages_read,
+                unread_from_not_found,
+                message_unread_is_not_subscribable,
+                archive_carries_both_read_states,
             }
             notifications {
                 ticket_created_goes_to_staff,

@@ -174,3 +174,12 @@ pub async fn mark_read_up_to(ctx: Ctx) -> ApiResult {
     let s = ctx.state.hd.mark_read_up_to(&p, id, mid).await?;
     Ok(ok(s))
 }
+
+/// `POST /api/conversations/{id}/unread-from/{message_id}`.
+pub async fn mark_unread_from(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let mid = ctx.id("message_id")?;
+    let p = ctx.principal().await?;
+    let s = ctx.state.hd.mark_unread_from(&p, id, mid).await?;
+    Ok(ok(s))
+}

@@ -1,6 +1,7 @@
 //! `/api/users`: the caller's profile and unread overview, and user administration.
 
 use helpdesk_core::Role;
+use helpdesk_core::receipt::ReadReceipts;
 use helpdesk_core::user::{NewUser, ProfilePatch, UserPatch};
 use serde::Deserialize;
 use serde_json::json;
@@ -21,6 +22,8 @@ struct UpdateMeBody {
     password: Option<String>,
     #[serde(default, deserialize_with = "present")]
     current_password: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    read_receipts: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +81,7 @@ const UPDATE_FIELDS: &[&str] = &[
     "is_service",
     "organization_id",
     "is_org_manager",
+    "read_receipts",
 ];
 
 /// `GET /api/users/me`.
@@ -87,7 +91,8 @@ pub async fn me(ctx: Ctx) -> ApiResult {
     Ok(ok(user_json(&u, &p)))
 }
 
-/// `PATCH /api/users/me`: `name`, `password` (with `current_password`). `role`,
+/// `PATCH /api/users/me`: `name`, `password` (with `current_password`), `read_receipts`
+/// (`public` or `private`). `role`,
 /// `is_active`, `organization_id` and `is_org_manager` are known fields that only admins
 /// set (on `/api/users/{id}`): 403.
 pub async fn update_me(mut ctx: Ctx) -> ApiResult {
@@ -102,12 +107,23 @@ pub async fn update_me(mut ctx: Ctx) -> ApiResult {
         "organization_id",
         "is_org_manager",
     ];
-    let mut known = vec!["name", "password", "current_password", "is_service"];
+    let mut known = vec![
+        "name",
+        "password",
+        "current_password",
+        "is_service",
+        "read_receipts",
+    ];
     known.extend(admin_only);
     body.check(&known)?;
     body.forbid_unless(false, &admin_only)?;
     refuse_is_service(&body)?;
     let b: UpdateMeBody = body.convert()?;
+    let read_receipts = b
+        .read_receipts
+        .as_deref()
+        .map(str::parse::<ReadReceipts>)
+        .transpose()?;
     let u = ctx
         .state
         .hd
@@ -118,6 +134,7 @@ pub async fn update_me(mut ctx: Ctx) -> ApiResult {
                 name: b.name,
                 password: b.password,
                 current_password: b.current_password,
+                read_receipts,
             },
         )
         .await?;
@@ -208,6 +225,8 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
     p.require_admin()?;
     ctx.state.hd.get_user(&p, id).await?;
     body.check(UPDATE_FIELDS)?;
+    // The user's own choice (`PATCH /api/users/me`): known, but not an admin's to set.
+    body.forbid_unless(false, &["read_receipts"])?;
     refuse_is_service(&body)?;
     let b: UpdateUserBody = body.convert()?;
     let u = ctx

@@ -134,6 +134,7 @@ fn user(email: &str) -> User {
         organization_id: None,
         is_org_manager: false,
         is_service: false,
+        read_receipts: Default::default(),
         created_at: t0(),
         updated_at: t0(),
     }

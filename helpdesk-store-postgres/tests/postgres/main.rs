@@ -11,5 +11,6 @@ mod connection_loss;
 mod events;
 mod model;
 mod numbers;
+mod read_receipts;
 mod replies;
 mod search;
