@@ -119,11 +119,17 @@ pub enum EventKind {
     /// `webhook.test`: A test delivery to one webhook endpoint (`POST /api/webhooks/{id}/test`); never on live streams.
     #[serde(rename = "webhook.test")]
     WebhookTest,
+    /// `ticket.merged`: A ticket was merged into another: `{ticket_id, into_id}`.
+    #[serde(rename = "ticket.merged")]
+    TicketMerged,
+    /// `ticket.unmerged`: A merged ticket was unmerged: `{ticket_id, into_id}` (the ticket it was merged into).
+    #[serde(rename = "ticket.unmerged")]
+    TicketUnmerged,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 22] = [
+    pub const ALL: [EventKind; 24] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -146,6 +152,8 @@ impl EventKind {
         EventKind::OrganizationDeleted,
         EventKind::NotificationCreated,
         EventKind::WebhookTest,
+        EventKind::TicketMerged,
+        EventKind::TicketUnmerged,
     ];
 
     /// The scope an API key needs to receive events of this kind (API-access.md):
@@ -155,6 +163,8 @@ impl EventKind {
         match self {
             EventKind::TicketCreated
             | EventKind::TicketUpdated
+            | EventKind::TicketMerged
+            | EventKind::TicketUnmerged
             | EventKind::GroupCreated
             | EventKind::GroupUpdated
             | EventKind::GroupDeleted
@@ -203,6 +213,8 @@ impl EventKind {
             EventKind::OrganizationDeleted => "organization.deleted",
             EventKind::NotificationCreated => "notification.created",
             EventKind::WebhookTest => "webhook.test",
+            EventKind::TicketMerged => "ticket.merged",
+            EventKind::TicketUnmerged => "ticket.unmerged",
         }
     }
 
