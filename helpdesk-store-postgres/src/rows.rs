@@ -264,12 +264,16 @@ pub(crate) struct TicketRow {
     resolved_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
     version: i64,
+    merged_into_id: Option<Uuid>,
+    merged_ids: Vec<Uuid>,
+    pre_merge_status: Option<String>,
 }
 
 impl TicketRow {
     pub(crate) const COLS: &str = "id, number, subject, description, status, priority, \
          requester_id, assignee_id, tags, conversation_id, group_id, organization_id, cc, \
-         followers, created_at, updated_at, first_response_at, resolved_at, closed_at, version";
+         followers, created_at, updated_at, first_response_at, resolved_at, closed_at, version, \
+         merged_into_id, merged_ids, pre_merge_status";
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -295,6 +299,13 @@ impl TryFrom<TicketRow> for Ticket {
             first_response_at: r.first_response_at,
             resolved_at: r.resolved_at,
             closed_at: r.closed_at,
+            merged_into_id: r.merged_into_id,
+            merged_ids: r.merged_ids,
+            pre_merge_status: r
+                .pre_merge_status
+                .as_deref()
+                .map(|s| parse(s, "status"))
+                .transpose()?,
             version: u(r.version),
         })
     }

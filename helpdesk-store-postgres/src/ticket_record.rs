@@ -40,7 +40,7 @@ pub(crate) fn push_insert_ticket(
         "INSERT INTO tickets (id, number, subject, description, status, priority, \
          requester_id, assignee_id, tags, conversation_id, group_id, organization_id, cc, \
          followers, created_at, updated_at, first_response_at, resolved_at, closed_at, \
-         version) VALUES (",
+         version, merged_into_id, merged_ids, pre_merge_status) VALUES (",
     );
     // COALESCE evaluates `nextval` only when no number is given.
     q.push_bind(t.id)
@@ -66,7 +66,10 @@ pub(crate) fn push_insert_ticket(
         .push_bind(t.first_response_at)
         .push_bind(t.resolved_at)
         .push_bind(t.closed_at)
-        .push_bind(i(t.version));
+        .push_bind(i(t.version))
+        .push_bind(t.merged_into_id)
+        .push_bind(t.merged_ids.clone())
+        .push_bind(t.pre_merge_status.map(|s| s.as_str()));
     q.push(") RETURNING number");
 }
 
@@ -77,7 +80,8 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
         "UPDATE tickets SET subject = $3, description = $4, status = $5, priority = $6, \
          requester_id = $7, assignee_id = $8, tags = $9, updated_at = $10, \
          first_response_at = $11, resolved_at = $12, closed_at = $13, group_id = $14, \
-         organization_id = $15, cc = $16, followers = $17, version = $2 \
+         organization_id = $15, cc = $16, followers = $17, merged_into_id = $18, \
+         merged_ids = $19, pre_merge_status = $20, version = $2 \
          WHERE id = $1 AND version = $2 - 1",
     )
     .bind(t.id)
@@ -97,6 +101,9 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
     .bind(t.organization_id)
     .bind(&t.cc)
     .bind(&t.followers)
+    .bind(t.merged_into_id)
+    .bind(&t.merged_ids)
+    .bind(t.pre_merge_status.map(|s| s.as_str()))
     .execute(&mut *conn)
     .await
     .store()?;
