@@ -11,6 +11,7 @@ mod cc;
 mod chat;
 mod errors;
 mod groups;
+mod merge;
 mod mount;
 mod ops;
 mod organizations;
