@@ -133,7 +133,9 @@ async fn merge_and_unmerge_over_http() {
     assert_eq!(merged["merged_into_id"], tgt);
     assert!(merged["closed_at"].is_string(), "{merged}");
     assert!(merged.get("pre_merge_status").is_none(), "{merged}");
-    let (_, t) = app.get(&format!("/api/tickets/{tgt}"), &requester.token).await;
+    let (_, t) = app
+        .get(&format!("/api/tickets/{tgt}"), &requester.token)
+        .await;
     assert_eq!(t["merged_ids"], json!([src]));
     let frame = ws.next_of("ticket.merged").await;
     assert_eq!(frame["data"], json!({"ticket_id": src, "into_id": tgt}));
@@ -141,17 +143,32 @@ async fn merge_and_unmerge_over_http() {
     // The source is closed: no posts, no second merge, nothing into it.
     let (s, v) = app
         .post(
-            &format!("/api/conversations/{}/messages", source["conversation_id"].as_str().unwrap()),
+            &format!(
+                "/api/conversations/{}/messages",
+                source["conversation_id"].as_str().unwrap()
+            ),
             &requester.token,
             json!({"content": "hello?"}),
         )
         .await;
-    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "ticket_closed"), "{v}");
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::CONFLICT, "ticket_closed"),
+        "{v}"
+    );
     let third = ticket(&app, &requester, "Third").await;
     let (s, v) = merge(&app, &agent, src, json!(id(&third))).await;
-    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "ticket_closed"), "{v}");
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::CONFLICT, "ticket_closed"),
+        "{v}"
+    );
     let (s, v) = merge(&app, &agent, id(&third), json!(src)).await;
-    assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "ticket_closed"), "{v}");
+    assert_eq!(
+        (s, code(&v)),
+        (StatusCode::CONFLICT, "ticket_closed"),
+        "{v}"
+    );
 
     // The timelines.
     let (_, line) = app
@@ -196,7 +213,9 @@ async fn merge_and_unmerge_over_http() {
     // Deleting a target frees its sources' `merged_into_id`.
     let (s, _) = merge(&app, &agent, src, json!(tgt)).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = app.delete(&format!("/api/tickets/{tgt}"), &admin.token).await;
+    let (s, _) = app
+        .delete(&format!("/api/tickets/{tgt}"), &admin.token)
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (_, t) = app.get(&format!("/api/tickets/{src}"), &agent.token).await;
     assert_eq!(t["merged_into_id"], Value::Null);

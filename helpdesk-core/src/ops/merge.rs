@@ -22,9 +22,7 @@ use crate::ops::ticket::{
 };
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
-use crate::ticket::{
-    Ticket, TimelineKind, close_for_merge, closed_for_merge, restore_on_unmerge,
-};
+use crate::ticket::{Ticket, TimelineKind, close_for_merge, closed_for_merge, restore_on_unmerge};
 
 /// The invalid `into` of a merge: the caller cannot name this ticket.
 fn bad_into(message: &str) -> Error {

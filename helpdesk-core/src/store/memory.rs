@@ -21,7 +21,9 @@ use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
 use crate::group::{Group, Membership, StaffChange, name_key, staff_change, staff_membership};
 use crate::kb::{Article, ArticleQuery, ArticleStatus, TagCount};
-use crate::message::{AcrossRange, Message, MessageAppend, MessageRange, apply_append, page_across};
+use crate::message::{
+    AcrossRange, Message, MessageAppend, MessageRange, apply_append, page_across,
+};
 use crate::notification::Notification;
 use crate::organization::{Organization, OrganizationQuery};
 use crate::ownership::{ScopeUser, Scoped};
@@ -927,7 +929,11 @@ impl TicketStore for MemoryStore {
         let mut s = self.lock()?;
         let ticket = s.tickets.remove(&id).ok_or(StoreError::NotFound)?;
         // Merges through it end: its sources name nothing, its target lists it no more.
-        for other in ticket.merged_ids.iter().chain(ticket.merged_into_id.as_ref()) {
+        for other in ticket
+            .merged_ids
+            .iter()
+            .chain(ticket.merged_into_id.as_ref())
+        {
             if let Some(t) = s.tickets.get_mut(other) {
                 crate::ticket::forget_merge_with(t, id);
             }

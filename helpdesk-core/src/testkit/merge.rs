@@ -82,9 +82,8 @@ pub async fn merge_closes_the_source_and_lists_it_on_the_target(store: Arc<dyn S
     let agent = w.agent().await;
     let assignee = w.agent().await;
     let source = w.ticket(&requester, "Printer broken").await;
-    let source = w
-        .hd
-        .update_ticket(
+    let source =
+        w.hd.update_ticket(
             &agent.p,
             source.id,
             TicketPatch {
@@ -104,7 +103,10 @@ pub async fn merge_closes_the_source_and_lists_it_on_the_target(store: Arc<dyn S
         notified(&w, &requester).await,
         notified(&w, &assignee).await,
     ];
-    let merged = w.hd.merge_ticket(&agent.p, source.id, target.id).await.unwrap();
+    let merged =
+        w.hd.merge_ticket(&agent.p, source.id, target.id)
+            .await
+            .unwrap();
     assert_eq!(merged.status, TicketStatus::Closed);
     assert_eq!(merged.merged_into_id, Some(target.id));
     assert_eq!(merged.closed_at, Some(w.hd.now()));
@@ -184,7 +186,11 @@ pub async fn merge_closes_the_source_and_lists_it_on_the_target(store: Arc<dyn S
         assert_eq!(kinds.len(), before.len() + 1, "{kinds:?}");
         assert_eq!(kinds[0], NotificationKind::TicketMerged, "{kinds:?}");
     }
-    assert!(!notified(&w, &agent).await.contains(&NotificationKind::TicketMerged));
+    assert!(
+        !notified(&w, &agent)
+            .await
+            .contains(&NotificationKind::TicketMerged)
+    );
 
     // Like any closed ticket: no posts, no status moves.
     expect_err!(
@@ -240,15 +246,13 @@ pub async fn merge_refusals(store: Arc<dyn Store>) {
     // `into` the source itself, missing, or invisible: invalid `into`.
     let e = w.hd.merge_ticket(&agent.p, a.id, a.id).await.unwrap_err();
     assert!(into_err(&e), "{e:?}");
-    let e = w
-        .hd
-        .merge_ticket(&agent.p, a.id, Uuid::now_v7())
-        .await
-        .unwrap_err();
+    let e =
+        w.hd.merge_ticket(&agent.p, a.id, Uuid::now_v7())
+            .await
+            .unwrap_err();
     assert!(into_err(&e), "{e:?}");
-    let elsewhere = w
-        .hd
-        .create_group(
+    let elsewhere =
+        w.hd.create_group(
             &admin.p,
             NewGroup {
                 name: "Elsewhere".into(),
@@ -269,11 +273,10 @@ pub async fn merge_refusals(store: Arc<dyn Store>) {
     )
     .await
     .unwrap();
-    let e = w
-        .hd
-        .merge_ticket(&agent.p, a.id, hidden.id)
-        .await
-        .unwrap_err();
+    let e =
+        w.hd.merge_ticket(&agent.p, a.id, hidden.id)
+            .await
+            .unwrap_err();
     assert!(into_err(&e), "an invisible target is no ticket: {e:?}");
     // A source the caller cannot see is not found.
     expect_err!(
@@ -444,10 +447,7 @@ pub async fn merge_chains_and_unmerge(store: Arc<dyn Store>) {
     );
     assert_eq!(
         a_line[n - 1],
-        (
-            TimelineKind::Unmerged,
-            serde_json::json!({"from_id": b.id})
-        )
+        (TimelineKind::Unmerged, serde_json::json!({"from_id": b.id}))
     );
     assert_eq!(
         timeline(&w, &agent, &b).await.last().unwrap(),
@@ -457,17 +457,15 @@ pub async fn merge_chains_and_unmerge(store: Arc<dyn Store>) {
         )
     );
     // The message posted to B stays on B; A's conversation takes posts again.
-    let b_messages = w
-        .hd
-        .list_messages(&agent.p, b.conversation_id, query(50))
-        .await
-        .unwrap();
+    let b_messages =
+        w.hd.list_messages(&agent.p, b.conversation_id, query(50))
+            .await
+            .unwrap();
     assert_eq!(contents(&b_messages), vec!["posted to B after the merge"]);
-    let a_messages = w
-        .hd
-        .list_messages(&agent.p, a.conversation_id, query(50))
-        .await
-        .unwrap();
+    let a_messages =
+        w.hd.list_messages(&agent.p, a.conversation_id, query(50))
+            .await
+            .unwrap();
     assert!(a_messages.items.is_empty());
     w.send(&requester, a.conversation_id, "back on A").await;
     // Unmerged once: not merged any more.
@@ -530,11 +528,10 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
 
     let all_staff = ["a1", "c1", "b1", "a2 note", "c2", "b2", "a3"];
     let all_customer = ["a1", "c1", "b1", "c2", "b2", "a3"];
-    let page = w
-        .hd
-        .list_messages_merged(&agent.p, c.conversation_id, query(50))
-        .await
-        .unwrap();
+    let page =
+        w.hd.list_messages_merged(&agent.p, c.conversation_id, query(50))
+            .await
+            .unwrap();
     assert_eq!(contents(&page), all_staff);
     assert_eq!(page.next_cursor, None);
     let conv_of = |t: &Ticket| t.conversation_id;
@@ -544,11 +541,10 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
         (conv_of(&a), 1),
         "a message keeps its conversation and seq"
     );
-    let customer_page = w
-        .hd
-        .list_messages_merged(&requester.p, c.conversation_id, query(50))
-        .await
-        .unwrap();
+    let customer_page =
+        w.hd.list_messages_merged(&requester.p, c.conversation_id, query(50))
+            .await
+            .unwrap();
     assert_eq!(contents(&customer_page), all_customer);
     // Own messages are read; is_read comes from each message's own conversation.
     assert!(customer_page.items.iter().all(|v| v.is_read));
@@ -572,29 +568,26 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
     );
 
     // Without include_merged: C's own messages only, in seq order.
-    let own = w
-        .hd
-        .list_messages(&agent.p, c.conversation_id, query(50))
-        .await
-        .unwrap();
+    let own =
+        w.hd.list_messages(&agent.p, c.conversation_id, query(50))
+            .await
+            .unwrap();
     assert_eq!(contents(&own), ["c1", "c2"]);
     // From the middle of the chain: B and A.
-    let from_b = w
-        .hd
-        .list_messages_merged(&requester.p, b.conversation_id, query(50))
-        .await
-        .unwrap();
+    let from_b =
+        w.hd.list_messages_merged(&requester.p, b.conversation_id, query(50))
+            .await
+            .unwrap();
     assert_eq!(contents(&from_b), ["a1", "b1", "b2", "a3"]);
 
     // Paging backwards two at a time with cursors walks the whole chain once.
     let mut walked: Vec<String> = Vec::new();
     let mut q = query(2);
     loop {
-        let p = w
-            .hd
-            .list_messages_merged(&agent.p, c.conversation_id, q)
-            .await
-            .unwrap();
+        let p =
+            w.hd.list_messages_merged(&agent.p, c.conversation_id, q)
+                .await
+                .unwrap();
         let mut chunk = contents(&p);
         chunk.extend(walked);
         walked = chunk;
@@ -619,9 +612,8 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
             .message
             .id
     };
-    let before_b2 = w
-        .hd
-        .list_messages_merged(
+    let before_b2 =
+        w.hd.list_messages_merged(
             &agent.p,
             c.conversation_id,
             MessagePageQuery {
@@ -633,9 +625,8 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(contents(&before_b2), ["b1", "a2 note", "c2"]);
     let cursor = before_b2.next_cursor.expect("older ones remain");
-    let older = w
-        .hd
-        .list_messages_merged(
+    let older =
+        w.hd.list_messages_merged(
             &agent.p,
             c.conversation_id,
             MessagePageQuery {
@@ -647,9 +638,8 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(contents(&older), ["a1", "c1"]);
     assert_eq!(older.next_cursor, None);
-    let after_c1 = w
-        .hd
-        .list_messages_merged(
+    let after_c1 =
+        w.hd.list_messages_merged(
             &agent.p,
             c.conversation_id,
             MessagePageQuery {
@@ -660,9 +650,8 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(contents(&after_c1), ["b1", "a2 note"]);
-    let newer = w
-        .hd
-        .list_messages_merged(
+    let newer =
+        w.hd.list_messages_merged(
             &agent.p,
             c.conversation_id,
             MessagePageQuery {
@@ -673,9 +662,8 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(contents(&newer), ["c2", "b2"]);
-    let newest = w
-        .hd
-        .list_messages_merged(
+    let newest =
+        w.hd.list_messages_merged(
             &agent.p,
             c.conversation_id,
             MessagePageQuery {
@@ -714,9 +702,8 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
     );
 
     // A merged ticket the caller cannot see adds nothing (the rest of the chain does).
-    let elsewhere = w
-        .hd
-        .create_group(
+    let elsewhere =
+        w.hd.create_group(
             &admin.p,
             NewGroup {
                 name: "Elsewhere".into(),
@@ -736,11 +723,10 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
     )
     .await
     .unwrap();
-    let without_b = w
-        .hd
-        .list_messages_merged(&agent.p, c.conversation_id, query(50))
-        .await
-        .unwrap();
+    let without_b =
+        w.hd.list_messages_merged(&agent.p, c.conversation_id, query(50))
+            .await
+            .unwrap();
     assert_eq!(contents(&without_b), ["a1", "c1", "a2 note", "c2", "a3"]);
 
     // Merge and unmerge left receipts, watermarks and unread counts alone.
@@ -758,11 +744,10 @@ pub async fn include_merged_pages_across_the_chain(store: Arc<dyn Store>) {
         assert_eq!(strip(&mut now), strip(&mut before));
     }
     // After unmerge, C's chain holds B only (B moved away from the agent: nothing).
-    let after_unmerge = w
-        .hd
-        .list_messages_merged(&admin.p, c.conversation_id, query(50))
-        .await
-        .unwrap();
+    let after_unmerge =
+        w.hd.list_messages_merged(&admin.p, c.conversation_id, query(50))
+            .await
+            .unwrap();
     assert_eq!(contents(&after_unmerge), ["c1", "b1", "c2", "b2"]);
 }
 
