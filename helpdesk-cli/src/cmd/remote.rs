@@ -695,6 +695,10 @@ struct TicketWire {
     first_response_at: Option<DateTime<Utc>>,
     resolved_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    merged_into_id: Option<Uuid>,
+    #[serde(default)]
+    merged_ids: Vec<Uuid>,
 }
 
 impl From<TicketWire> for Ticket {
@@ -720,6 +724,10 @@ impl From<TicketWire> for Ticket {
             first_response_at: t.first_response_at,
             resolved_at: t.resolved_at,
             closed_at: t.closed_at,
+            merged_into_id: t.merged_into_id,
+            merged_ids: t.merged_ids,
+            // Not in the API: only the server unmerges.
+            pre_merge_status: None,
             version: 0,
         }
     }
