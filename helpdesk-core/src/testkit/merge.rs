@@ -800,3 +800,50 @@ pub async fn deleting_a_ticket_clears_merge_references(store: Arc<dyn Store>) {
     w.hd.merge_ticket(&admin.p, d.id, f.id).await.unwrap();
     assert_eq!(fresh(&w, &admin, &f).await.merged_ids, vec![d.id]);
 }
+
+/// The merge fields live in the ticket record, so an archive carries them: a merge made
+/// in the reference store, imported into the store under test, reads back the same and
+/// unmerges there to the status from before the merge; the store's export is the same.
+pub async fn merges_survive_an_archive_round_trip(store: Arc<dyn Store>) {
+    let m = World::new(super::memory());
+    let admin = m.admin().await;
+    let requester = m.customer().await;
+    let a = m.ticket(&requester, "A").await;
+    let a = set_status(&m, &admin, &a, TicketStatus::Pending).await;
+    let b = m.ticket(&requester, "B").await;
+    m.hd.merge_ticket(&admin.p, a.id, b.id).await.unwrap();
+    let mut archive = Vec::new();
+    m.hd.export_archive(&crate::Principal::system(), &mut archive, &|_| {})
+        .await
+        .unwrap();
+
+    let w = World::new(store);
+    w.hd.import_archive(&crate::Principal::system(), &archive[..], &|_| {})
+        .await
+        .unwrap();
+    for t in [&a, &b] {
+        assert_eq!(
+            w.store.get_ticket(t.id).await.unwrap(),
+            m.store.get_ticket(t.id).await.unwrap()
+        );
+    }
+    let imported = w.store.get_ticket(a.id).await.unwrap().unwrap();
+    assert_eq!(imported.merged_into_id, Some(b.id));
+    assert_eq!(imported.pre_merge_status, Some(TicketStatus::Pending));
+    let mut again = Vec::new();
+    w.hd.export_archive(&crate::Principal::system(), &mut again, &|_| {})
+        .await
+        .unwrap();
+    assert!(archive == again, "the store exports what it imported");
+    let back = w.hd.unmerge_ticket(&admin.p, a.id).await.unwrap();
+    assert_eq!(back.status, TicketStatus::Pending);
+    assert!(
+        w.store
+            .get_ticket(b.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .merged_ids
+            .is_empty()
+    );
+}

@@ -696,6 +696,7 @@ macro_rules! __conformance_cases {
                 merge_chains_and_unmerge,
                 include_merged_pages_across_the_chain,
                 deleting_a_ticket_clears_merge_references,
+                merges_survive_an_archive_round_trip,
             }
             archive {
                 export_round_trips_through_memory,
