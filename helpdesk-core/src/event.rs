@@ -122,11 +122,17 @@ pub enum EventKind {
     /// `message.unread`: A member marked messages unread again (`unread-from`), to their own connections only, never webhooked: `{conversation_id, user_id, last_read_seq, unread_count}`.
     #[serde(rename = "message.unread")]
     MessageUnread,
+    /// `ticket.merged`: A ticket was merged into another: `{ticket_id, into_id}`.
+    #[serde(rename = "ticket.merged")]
+    TicketMerged,
+    /// `ticket.unmerged`: A merged ticket was unmerged: `{ticket_id, into_id}` (the ticket it was merged into).
+    #[serde(rename = "ticket.unmerged")]
+    TicketUnmerged,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 25] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -150,6 +156,8 @@ impl EventKind {
         EventKind::NotificationCreated,
         EventKind::WebhookTest,
         EventKind::MessageUnread,
+        EventKind::TicketMerged,
+        EventKind::TicketUnmerged,
     ];
 
     /// The scope an API key needs to receive events of this kind (API-access.md):
@@ -159,6 +167,8 @@ impl EventKind {
         match self {
             EventKind::TicketCreated
             | EventKind::TicketUpdated
+            | EventKind::TicketMerged
+            | EventKind::TicketUnmerged
             | EventKind::GroupCreated
             | EventKind::GroupUpdated
             | EventKind::GroupDeleted
@@ -209,6 +219,8 @@ impl EventKind {
             EventKind::NotificationCreated => "notification.created",
             EventKind::WebhookTest => "webhook.test",
             EventKind::MessageUnread => "message.unread",
+            EventKind::TicketMerged => "ticket.merged",
+            EventKind::TicketUnmerged => "ticket.unmerged",
         }
     }
 

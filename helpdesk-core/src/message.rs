@@ -125,6 +125,44 @@ pub enum MessageRange {
     After(u64),
 }
 
+/// Which page of messages across conversations
+/// ([`crate::store::ConversationStore::list_messages_across`]), by
+/// `(created_at in microseconds, id)`: a [`Cursor`] names a message's position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcrossRange {
+    /// The newest messages.
+    Latest,
+    /// Messages before this position, the newest of them.
+    Before(Cursor),
+    /// Messages after this position, the oldest of them.
+    After(Cursor),
+}
+
+/// A message's position in a page across conversations.
+pub fn across_key(m: &Message) -> (i64, Uuid) {
+    (m.created_at.timestamp_micros(), m.id)
+}
+
+/// The page of [`AcrossRange`] out of `messages` (every candidate, already filtered by
+/// visibility), ascending, at most `limit`: what a store that reads every candidate
+/// returns from [`crate::store::ConversationStore::list_messages_across`].
+#[doc(hidden)]
+pub fn page_across(mut messages: Vec<Message>, range: AcrossRange, limit: usize) -> Vec<Message> {
+    messages.sort_by_key(across_key);
+    match range {
+        AcrossRange::Latest => {}
+        AcrossRange::Before(c) => messages.retain(|m| across_key(m) < (c.key, c.id)),
+        AcrossRange::After(c) => messages.retain(|m| across_key(m) > (c.key, c.id)),
+    }
+    if let AcrossRange::After(_) = range {
+        messages.truncate(limit);
+    } else {
+        let cut = messages.len().saturating_sub(limit);
+        messages.drain(..cut);
+    }
+    messages
+}
+
 /// The records changes of appending a message, shared by every store so the arithmetic
 /// is written once: call it inside the atomic operation with the locked conversation and
 /// the sender's participant record (or `None` when they have none), then write back

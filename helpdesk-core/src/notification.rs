@@ -24,6 +24,8 @@ pub enum NotificationKind {
     TicketMoved,
     /// To a customer CC'd on a ticket.
     TicketCcAdded,
+    /// To a merged ticket's requester and assignee (instead of `ticket_status_changed`).
+    TicketMerged,
 }
 
 impl NotificationKind {
@@ -38,6 +40,7 @@ impl NotificationKind {
             NotificationKind::Mention => "mention",
             NotificationKind::TicketMoved => "ticket_moved",
             NotificationKind::TicketCcAdded => "ticket_cc_added",
+            NotificationKind::TicketMerged => "ticket_merged",
         }
     }
 }

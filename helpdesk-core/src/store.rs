@@ -36,7 +36,7 @@ use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
 use crate::group::{Group, Membership};
 use crate::kb::{Article, ArticleQuery, SearchHit, SearchQuery, TagCount};
-use crate::message::{Message, MessageAppend, MessageRange};
+use crate::message::{AcrossRange, Message, MessageAppend, MessageRange};
 use crate::notification::Notification;
 use crate::organization::{Organization, OrganizationQuery};
 use crate::ownership::ScopeUser;
@@ -58,6 +58,7 @@ pub mod memory;
 /// [`rank`](crate::store::support::search::rank) is the reference ranking).
 pub mod support {
     pub use crate::message::apply_append;
+    pub use crate::message::page_across;
     pub use crate::receipt::push_mark;
     pub use crate::search;
 
@@ -446,8 +447,15 @@ pub trait TicketStore: Send + Sync {
         fx: &Effects,
     ) -> StoreResult<()>;
     /// Deletes a ticket, its timeline, its conversation with messages and participants,
-    /// and its and its messages' attachments with their blobs.
+    /// and its and its messages' attachments with their blobs. In the same operation,
+    /// the tickets merged into it lose their `merged_into_id`, and the ticket it was
+    /// merged into loses it from `merged_ids` (their `version` moves on, `updated_at`
+    /// stays), those merged meanwhile included.
     async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()>;
+    /// Writes several tickets (a merge or an unmerge: the source and its target), each
+    /// under its version check as [`TicketStore::update_ticket`] does, and the effects:
+    /// all or nothing. `NotFound` if one is absent.
+    async fn update_tickets(&self, tickets: &[Ticket], fx: &Effects) -> StoreResult<()>;
     /// A ticket by id.
     async fn get_ticket(&self, id: Uuid) -> StoreResult<Option<Ticket>>;
     /// A ticket by number.
@@ -520,6 +528,17 @@ pub trait ConversationStore: Send + Sync {
         &self,
         conversation_id: Uuid,
         range: MessageRange,
+        include_internal: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>>;
+    /// A page of the messages of several conversations (a ticket's and those of the
+    /// tickets merged into it), ordered by `(created_at, id)` ascending, at most
+    /// `limit`, internal notes only when `include_internal`; see [`AcrossRange`] for
+    /// which. Unknown conversations add nothing.
+    async fn list_messages_across(
+        &self,
+        conversation_ids: &[Uuid],
+        range: AcrossRange,
         include_internal: bool,
         limit: usize,
     ) -> StoreResult<Vec<Message>>;

@@ -118,6 +118,16 @@ pub struct Ticket {
     /// Closed.
     #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
     pub closed_at: Option<DateTime<Utc>>,
+    /// The ticket this one was merged into ([`crate::Helpdesk::merge_ticket`]).
+    #[serde(default)]
+    pub merged_into_id: Option<Uuid>,
+    /// The tickets merged directly into this one, oldest merge first.
+    #[serde(default)]
+    pub merged_ids: Vec<Uuid>,
+    /// While merged: the status it had before the merge, which unmerge restores (never
+    /// shown in the API).
+    #[serde(default)]
+    pub pre_merge_status: Option<StatusKey>,
     /// Optimistic concurrency: 1 on create, +1 on every write. A store writes a ticket
     /// only if its stored version is `version - 1`, else `Conflict::Version`.
     pub version: u64,
@@ -171,6 +181,14 @@ pub enum TimelineKind {
     FollowerAdded,
     /// `{user_id}`: someone stopped following it (staff only).
     FollowerRemoved,
+    /// `{into_id}`: this ticket was merged into another.
+    Merged,
+    /// `{from_id}`: this ticket was unmerged from the one it was merged into.
+    Unmerged,
+    /// `{source_id}`: a ticket was merged into this one.
+    MergeReceived,
+    /// `{source_id}`: a ticket merged into this one was unmerged (or deleted).
+    MergeRemoved,
 }
 
 impl TimelineKind {
@@ -199,6 +217,10 @@ impl TimelineKind {
             TimelineKind::CcRemoved => "cc_removed",
             TimelineKind::FollowerAdded => "follower_added",
             TimelineKind::FollowerRemoved => "follower_removed",
+            TimelineKind::Merged => "merged",
+            TimelineKind::Unmerged => "unmerged",
+            TimelineKind::MergeReceived => "merge_received",
+            TimelineKind::MergeRemoved => "merge_removed",
         }
     }
 }
@@ -663,6 +685,8 @@ pub struct TicketJson<'a> {
     first_response_at: Option<Ts>,
     resolved_at: Option<Ts>,
     closed_at: Option<Ts>,
+    merged_into_id: Option<Uuid>,
+    merged_ids: &'a [Uuid],
 }
 
 /// The API rendering of a ticket for `view` under `schema`.
@@ -696,6 +720,8 @@ pub fn ticket_json_for<'a>(
         first_response_at: opt_ts(t.first_response_at),
         resolved_at: opt_ts(t.resolved_at),
         closed_at: opt_ts(t.closed_at),
+        merged_into_id: t.merged_into_id,
+        merged_ids: &t.merged_ids,
     }
 }
 
@@ -726,4 +752,61 @@ pub(crate) fn move_status(t: &mut Ticket, to: &Status, at: DateTime<Utc>) {
     t.status = to.key.clone();
     t.status_category = to.category;
     t.status_changed_at = Some(at);
+}
+
+/// Closes `source` for a merge into `into_id` (API-workflow.md "Merge"): the status it
+/// had is kept for [`restore_on_unmerge`]. The one place a merge reads or sets a status.
+pub(crate) fn close_for_merge(source: &mut Ticket, into_id: Uuid, at: DateTime<Utc>) {
+    source.pre_merge_status = Some(source.status.clone());
+    move_status(source, &Status::default_of(StatusCategory::Closed, at), at);
+    source.merged_into_id = Some(into_id);
+}
+
+/// Undoes [`close_for_merge`]: the status from before the merge (its category's
+/// default if it is inactive now; `open` if it is gone), no `closed_at`, no
+/// `merged_into_id`. `resolved_at` was kept by the merge, so a ticket resolved before it
+/// is resolved as it was. The one place an unmerge sets a status.
+pub(crate) fn restore_on_unmerge(source: &mut Ticket, statuses: &Statuses, at: DateTime<Utc>) {
+    let before = source
+        .pre_merge_status
+        .take()
+        .and_then(|k| statuses.get(k.as_str()).cloned());
+    let status = match before {
+        Some(s) if s.active => s,
+        Some(s) => Status::default_of(s.category, at),
+        None => Status::default_of(StatusCategory::Open, at),
+    };
+    source.status = status.key;
+    source.status_category = status.category;
+    source.status_changed_at = Some(at);
+    if source.status_category != StatusCategory::Resolved {
+        source.resolved_at = None;
+    }
+    source.closed_at = None;
+    source.merged_into_id = None;
+}
+
+/// Whether a ticket's status refuses a merge, as source or target (category `closed`).
+pub(crate) fn closed_for_merge(t: &Ticket) -> bool {
+    t.status_category == StatusCategory::Closed
+}
+
+/// What deleting ticket `deleted` changes on `t`, a ticket merged into it or the one it
+/// was merged into: `t` names it no more (`merged_into_id` null, or out of
+/// `merged_ids`), its `version` moves on, `updated_at` stays. Returns whether it changed.
+/// Stores call it inside their delete.
+#[doc(hidden)]
+pub fn forget_merge_with(t: &mut Ticket, deleted: Uuid) -> bool {
+    let before = (t.merged_into_id, t.merged_ids.len());
+    if t.merged_into_id == Some(deleted) {
+        // Closed for good now: no unmerge to restore a status for.
+        t.merged_into_id = None;
+        t.pre_merge_status = None;
+    }
+    t.merged_ids.retain(|s| *s != deleted);
+    let changed = before != (t.merged_into_id, t.merged_ids.len());
+    if changed {
+        t.version += 1;
+    }
+    changed
 }

@@ -357,6 +357,14 @@ impl Router {
             ],
         );
         r.add(
+            "/tickets/{id}/merge",
+            vec![(M::POST, TICKETS_WRITE, h(merge::merge))],
+        );
+        r.add(
+            "/tickets/{id}/unmerge",
+            vec![(M::POST, TICKETS_WRITE, h(merge::unmerge))],
+        );
+        r.add(
             "/tickets/{id}/events",
             vec![(M::GET, TICKETS_READ, h(tickets::events))],
         );

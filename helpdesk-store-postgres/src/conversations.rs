@@ -12,7 +12,7 @@ use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::Effects;
-use helpdesk_core::message::{Message, MessageAppend, MessageRange};
+use helpdesk_core::message::{AcrossRange, Message, MessageAppend, MessageRange};
 use helpdesk_core::page::Cursor;
 use helpdesk_core::receipt::Participant;
 use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreResult};
@@ -645,6 +645,53 @@ impl ConversationStore for PostgresStore {
             " ORDER BY seq DESC"
         } else {
             " ORDER BY seq"
+        });
+        q.push(" LIMIT ").push_bind(i(limit as u64));
+        let mut messages = fetch_all_as::<MessageRow, Message>(q.build(), self.pool_ref()).await?;
+        if descending {
+            messages.reverse();
+        }
+        Ok(messages)
+    }
+
+    async fn list_messages_across(
+        &self,
+        conversation_ids: &[Uuid],
+        range: AcrossRange,
+        include_internal: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+            "SELECT {} FROM messages WHERE conversation_id = ANY(",
+            MessageRow::COLS
+        ));
+        q.push_bind(conversation_ids.to_vec()).push(")");
+        if !include_internal {
+            q.push(" AND NOT internal");
+        }
+        let descending = match range {
+            AcrossRange::Latest => true,
+            AcrossRange::Before(c) => {
+                q.push(" AND (created_at, id) < (")
+                    .push_bind(micros(c.key))
+                    .push(", ")
+                    .push_bind(c.id)
+                    .push(")");
+                true
+            }
+            AcrossRange::After(c) => {
+                q.push(" AND (created_at, id) > (")
+                    .push_bind(micros(c.key))
+                    .push(", ")
+                    .push_bind(c.id)
+                    .push(")");
+                false
+            }
+        };
+        q.push(if descending {
+            " ORDER BY created_at DESC, id DESC"
+        } else {
+            " ORDER BY created_at, id"
         });
         q.push(" LIMIT ").push_bind(i(limit as u64));
         let mut messages = fetch_all_as::<MessageRow, Message>(q.build(), self.pool_ref()).await?;

@@ -271,13 +271,17 @@ pub(crate) struct TicketRow {
     resolved_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
     version: i64,
+    merged_into_id: Option<Uuid>,
+    merged_ids: Vec<Uuid>,
+    pre_merge_status: Option<String>,
 }
 
 impl TicketRow {
     pub(crate) const COLS: &str = "id, number, subject, description, status, status_category, \
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
-         first_response_at, resolved_at, closed_at, version";
+         first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
+         pre_merge_status";
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -306,6 +310,9 @@ impl TryFrom<TicketRow> for Ticket {
             first_response_at: r.first_response_at,
             resolved_at: r.resolved_at,
             closed_at: r.closed_at,
+            merged_into_id: r.merged_into_id,
+            merged_ids: r.merged_ids,
+            pre_merge_status: r.pre_merge_status.map(StatusKey::new),
             version: u(r.version),
         })
     }

@@ -40,7 +40,8 @@ pub(crate) fn push_insert_ticket(
         "INSERT INTO tickets (id, number, subject, description, status, status_category, \
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
-         first_response_at, resolved_at, closed_at, version) VALUES (",
+         first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
+         pre_merge_status) VALUES (",
     );
     // COALESCE evaluates `nextval` only when no number is given.
     q.push_bind(t.id)
@@ -69,7 +70,10 @@ pub(crate) fn push_insert_ticket(
         .push_bind(t.first_response_at)
         .push_bind(t.resolved_at)
         .push_bind(t.closed_at)
-        .push_bind(i(t.version));
+        .push_bind(i(t.version))
+        .push_bind(t.merged_into_id)
+        .push_bind(t.merged_ids.clone())
+        .push_bind(t.pre_merge_status.as_ref().map(|s| s.as_str().to_string()));
     q.push(") RETURNING number");
 }
 
@@ -81,7 +85,8 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
          requester_id = $7, assignee_id = $8, tags = $9, updated_at = $10, \
          first_response_at = $11, resolved_at = $12, closed_at = $13, group_id = $14, \
          organization_id = $15, cc = $16, followers = $17, status_category = $18, \
-         status_changed_at = $19, fields = $20, version = $2 \
+         status_changed_at = $19, fields = $20, merged_into_id = $21, merged_ids = $22, \
+         pre_merge_status = $23, version = $2 \
          WHERE id = $1 AND version = $2 - 1",
     )
     .bind(t.id)
@@ -104,6 +109,9 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
     .bind(t.status_category.as_str())
     .bind(t.status_changed_at)
     .bind(sqlx::types::Json(&t.fields))
+    .bind(t.merged_into_id)
+    .bind(&t.merged_ids)
+    .bind(t.pre_merge_status.as_ref().map(|s| s.as_str()))
     .execute(&mut *conn)
     .await
     .store()?;

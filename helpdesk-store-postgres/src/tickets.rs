@@ -107,6 +107,24 @@ impl TicketStore for PostgresStore {
                 .await
                 .store()?
                 .ok_or(StoreError::NotFound)?;
+        // Merges through it end (API-workflow.md): its sources name nothing, its target
+        // lists it no more; their versions move on, `updated_at` stays.
+        sqlx::query(
+            "UPDATE tickets SET merged_into_id = NULL, pre_merge_status = NULL, \
+             version = version + 1 WHERE merged_into_id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .store()?;
+        sqlx::query(
+            "UPDATE tickets SET merged_ids = array_remove(merged_ids, $1), \
+             version = version + 1 WHERE $1 = ANY(merged_ids)",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .store()?;
         delete_blobs_of(&mut tx, id, conversation_id).await?;
         // Messages, participants and member rows go with it (ON DELETE CASCADE).
         sqlx::query("DELETE FROM conversations WHERE id = $1")
@@ -114,6 +132,18 @@ impl TicketStore for PostgresStore {
             .execute(&mut *tx)
             .await
             .store()?;
+        let wrote = write_effects(&mut tx, fx).await?;
+        self.commit(tx, wrote).await
+    }
+
+    async fn update_tickets(&self, tickets: &[Ticket], fx: &Effects) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        // In id order, so two merges touching the same tickets lock them alike.
+        let mut sorted: Vec<&Ticket> = tickets.iter().collect();
+        sorted.sort_by_key(|t| t.id);
+        for t in sorted {
+            write_ticket(&mut tx, t).await?;
+        }
         let wrote = write_effects(&mut tx, fx).await?;
         self.commit(tx, wrote).await
     }

@@ -18,10 +18,10 @@ use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::Effects;
-use helpdesk_core::message::{Message, MessageAppend, MessageRange};
+use helpdesk_core::message::{AcrossRange, Message, MessageAppend, MessageRange};
 use helpdesk_core::page::Cursor;
 use helpdesk_core::receipt::Participant;
-use helpdesk_core::store::support::apply_append;
+use helpdesk_core::store::support::{apply_append, page_across};
 use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreResult};
 
 use crate::attachments::{attach, check_attachable};
@@ -510,6 +510,27 @@ impl ConversationStore for SledStore {
             out.reverse();
         }
         Ok(out)
+    }
+
+    async fn list_messages_across(
+        &self,
+        conversation_ids: &[Uuid],
+        range: AcrossRange,
+        include_internal: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        // Seq order is not `(created_at, id)` order (two senders' clocks race), so every
+        // message of the chain's conversations is a candidate: chains are short.
+        let mut all = Vec::new();
+        for id in conversation_ids {
+            for item in self.scan(tree::MESSAGES, id.as_bytes(), None, false) {
+                let m: Message = decode(&item?.1, "messages")?;
+                if include_internal || !m.internal {
+                    all.push(m);
+                }
+            }
+        }
+        Ok(page_across(all, range, limit))
     }
 
     async fn descendants(

@@ -10,7 +10,7 @@ use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
 use helpdesk_core::page::Cursor;
 use helpdesk_core::store::{EffectsFn, MemberChange, StoreResult, TicketStore};
-use helpdesk_core::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
+use helpdesk_core::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery, forget_merge_with};
 
 use crate::attachments::{attach, check_attachable, remove_attachment};
 use crate::conversations::{
@@ -135,6 +135,16 @@ impl TicketStore for SledStore {
                 if t.version != g.version {
                     return abort(StoreError::Conflict(STALE));
                 }
+                // Merges through it end: its sources name nothing, its target lists it
+                // no more.
+                for other in t.merged_ids.iter().chain(t.merged_into_id.as_ref()) {
+                    if let Some(old) = tx.get_json::<Ticket>(tree::TICKETS, other.as_bytes())? {
+                        let mut changed = old.clone();
+                        if forget_merge_with(&mut changed, id) {
+                            put_ticket(tx, &changed, Some(&old))?;
+                        }
+                    }
+                }
                 for k in index_keys(&t) {
                     tx.del(tree::TICKET_IDX, k)?;
                 }
@@ -169,6 +179,16 @@ impl TicketStore for SledStore {
         self.sweep_prefix(tree::TICKET_EVENTS, id.as_bytes())?;
         self.sweep_prefix(tree::PARTICIPANTS, conv_id.as_bytes())?;
         self.flush().await
+    }
+
+    async fn update_tickets(&self, tickets: &[Ticket], fx: &Effects) -> StoreResult<()> {
+        self.write(|tx| {
+            for t in tickets {
+                update_versioned(tx, t)?;
+            }
+            write_effects(tx, fx)
+        })
+        .await
     }
 
     async fn get_ticket(&self, id: Uuid) -> StoreResult<Option<Ticket>> {

@@ -433,6 +433,9 @@ fn version_2_database_gets_the_default_group() {
             first_response_at: None,
             resolved_at: None,
             closed_at: Some(at),
+            merged_into_id: None,
+            merged_ids: vec![],
+            pre_merge_status: None,
             version: 1,
         };
         let new = TicketInsert {
@@ -572,6 +575,9 @@ fn everything_survives_reopening() {
             first_response_at: None,
             resolved_at: None,
             closed_at: None,
+            merged_into_id: None,
+            merged_ids: Vec::new(),
+            pre_merge_status: None,
             version: 1,
         },
         conversation: Conversation {

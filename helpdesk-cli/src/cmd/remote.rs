@@ -708,6 +708,10 @@ struct TicketWire {
     first_response_at: Option<DateTime<Utc>>,
     resolved_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    merged_into_id: Option<Uuid>,
+    #[serde(default)]
+    merged_ids: Vec<Uuid>,
 }
 
 impl From<TicketWire> for Ticket {
@@ -736,6 +740,10 @@ impl From<TicketWire> for Ticket {
             first_response_at: t.first_response_at,
             resolved_at: t.resolved_at,
             closed_at: t.closed_at,
+            merged_into_id: t.merged_into_id,
+            merged_ids: t.merged_ids,
+            // Not in the API: only the server unmerges.
+            pre_merge_status: None,
             version: 0,
         }
     }
@@ -949,7 +957,9 @@ mod tests {
             .unwrap();
         assert_eq!(
             req.url().query(),
-            Some("sort=-created_at&status_category=open&status_category=on_hold&assignee_id=none&tag=a%26b+c")
+            Some(
+                "sort=-created_at&status_category=open&status_category=on_hold&assignee_id=none&tag=a%26b+c"
+            )
         );
     }
 }

@@ -106,6 +106,9 @@ fn ticket() -> Ticket {
         first_response_at: None,
         resolved_at: None,
         closed_at: None,
+        merged_into_id: None,
+        merged_ids: Vec::new(),
+        pre_merge_status: None,
         version: 1,
     }
 }

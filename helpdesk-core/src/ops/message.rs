@@ -102,7 +102,7 @@ impl Helpdesk {
     }
 
     /// The caller's receipt state in a conversation (a fresh one when they have none).
-    async fn me_in(&self, p: &Principal, conv: &Conversation) -> Result<Participant> {
+    pub(crate) async fn me_in(&self, p: &Principal, conv: &Conversation) -> Result<Participant> {
         Ok(self
             .st()
             .get_participant(conv.id, p.user_id)
@@ -111,7 +111,7 @@ impl Helpdesk {
     }
 
     /// [`Helpdesk::message_views`] with the caller's receipt state already read.
-    async fn message_views_as(
+    pub(crate) async fn message_views_as(
         &self,
         p: &Principal,
         conv: &Conversation,

@@ -18,6 +18,7 @@ mod followers;
 mod group;
 mod kb;
 mod limit;
+mod merge;
 mod message;
 mod notification;
 mod organization;

@@ -140,7 +140,9 @@ pub(crate) fn ticket_change_effects(
             json!({"from": before.status, "to": after.status}),
         );
         changed.push("status");
-        for u in after.watchers(false) {
+        // A merge tells its people with `ticket_merged` instead (ops/merge.rs).
+        let merging = before.merged_into_id.is_none() && after.merged_into_id.is_some();
+        for u in after.watchers(false).into_iter().filter(|_| !merging) {
             if Some(u) != actor {
                 fx.notifications.push(ticket_notification(
                     u,
@@ -249,6 +251,12 @@ pub(crate) fn ticket_change_effects(
             json!({"from": before.organization_id, "to": after.organization_id}),
         );
         changed.push("organization_id");
+    }
+    if before.merged_into_id != after.merged_into_id {
+        changed.push("merged_into_id");
+    }
+    if before.merged_ids != after.merged_ids {
+        changed.push("merged_ids");
     }
     let moved = before.group_id != after.group_id;
     if moved {
@@ -414,6 +422,9 @@ impl Helpdesk {
             first_response_at: None,
             resolved_at: None,
             closed_at: None,
+            merged_into_id: None,
+            merged_ids: Vec::new(),
+            pre_merge_status: None,
             version: 1,
         };
         let conversation = Conversation {

@@ -22,7 +22,9 @@ use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
 use crate::group::{Group, Membership, StaffChange, name_key, staff_change, staff_membership};
 use crate::kb::{Article, ArticleQuery, ArticleStatus, TagCount};
-use crate::message::{Message, MessageAppend, MessageRange, apply_append};
+use crate::message::{
+    AcrossRange, Message, MessageAppend, MessageRange, apply_append, page_across,
+};
 use crate::notification::Notification;
 use crate::organization::{Organization, OrganizationQuery};
 use crate::ownership::{ScopeUser, Scoped};
@@ -1032,6 +1034,16 @@ impl TicketStore for MemoryStore {
     async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {
         let mut s = self.lock()?;
         let ticket = s.tickets.remove(&id).ok_or(StoreError::NotFound)?;
+        // Merges through it end: its sources name nothing, its target lists it no more.
+        for other in ticket
+            .merged_ids
+            .iter()
+            .chain(ticket.merged_into_id.as_ref())
+        {
+            if let Some(t) = s.tickets.get_mut(other) {
+                crate::ticket::forget_merge_with(t, id);
+            }
+        }
         s.ticket_events.retain(|e| e.ticket_id != id);
         if let Some(data) = s.conversations.remove(&ticket.conversation_id) {
             for m in &data.messages {
@@ -1052,6 +1064,17 @@ impl TicketStore for MemoryStore {
             .collect();
         for a in doomed {
             s.remove_attachment(a);
+        }
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn update_tickets(&self, tickets: &[Ticket], fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        for t in tickets {
+            s.check_ticket_version(t)?;
+        }
+        for t in tickets {
+            s.tickets.insert(t.id, t.clone());
         }
         s.write_effects(fx);
         Ok(())
@@ -1244,6 +1267,27 @@ impl ConversationStore for MemoryStore {
             .get(&conversation_id)
             .and_then(|c| c.messages.get((seq as usize).wrapping_sub(1)))
             .cloned())
+    }
+    async fn list_messages_across(
+        &self,
+        conversation_ids: &[Uuid],
+        range: AcrossRange,
+        include_internal: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<Message>> {
+        let s = self.lock()?;
+        let mut all = Vec::new();
+        for id in conversation_ids {
+            if let Some(data) = s.conversations.get(id) {
+                all.extend(
+                    data.messages
+                        .iter()
+                        .filter(|m| include_internal || !m.internal)
+                        .cloned(),
+                );
+            }
+        }
+        Ok(page_across(all, range, limit))
     }
     async fn list_messages(
         &self,

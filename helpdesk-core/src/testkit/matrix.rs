@@ -76,6 +76,10 @@ enum Op {
     RemoveCc,
     FollowSelf,
     FollowOther,
+    /// Merge it into another ticket of the requester's.
+    Merge,
+    /// Unmerge it (the admin merged it).
+    Unmerge,
 }
 
 /// The columns, in order: who acts.
@@ -112,6 +116,8 @@ const MATRIX: &[(Op, &str)] = &[
     (Op::RemoveCc, /*      */ "O O O F N  O O F N N"),
     (Op::FollowSelf, /*    */ "O O O O N  F F F F F"),
     (Op::FollowOther, /*   */ "O O F F N  F F F F F"),
+    (Op::Merge, /*         */ "O O F F N  F F F N N"),
+    (Op::Unmerge, /*       */ "O O F F N  F F F N N"),
 ];
 
 /// Everyone and everything the operations need.
@@ -325,6 +331,15 @@ async fn run(w: &World, f: &Fixture, op: Op, who: &Who, t: &Ticket) -> crate::Re
         Op::RemoveCc => w.hd.remove_cc(p, t.id, f.cc.id()).await,
         Op::FollowSelf => w.hd.follow(p, t.id, who.id()).await.map(drop),
         Op::FollowOther => w.hd.follow(p, t.id, f.watcher.id()).await.map(drop),
+        Op::Merge => {
+            let into = f.ticket(w).await;
+            w.hd.merge_ticket(p, t.id, into.id).await.map(drop)
+        }
+        Op::Unmerge => {
+            let into = f.ticket(w).await;
+            w.hd.merge_ticket(&f.admin.p, t.id, into.id).await.unwrap();
+            w.hd.unmerge_ticket(p, t.id).await.map(drop)
+        }
     }
 }
 

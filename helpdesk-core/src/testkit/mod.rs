@@ -50,6 +50,7 @@ pub mod groups;
 pub mod kb;
 pub mod limits;
 pub mod matrix;
+pub mod merge;
 pub mod messages;
 pub mod model;
 pub mod notifications;
@@ -719,6 +720,14 @@ macro_rules! __conformance_cases {
                 store_views_round_trip,
                 view_tickets_respect_visibility_sort_and_cursor,
                 view_tickets_agree_with_the_evaluator,
+            }
+            merge {
+                merge_closes_the_source_and_lists_it_on_the_target,
+                merge_refusals,
+                merge_chains_and_unmerge,
+                include_merged_pages_across_the_chain,
+                deleting_a_ticket_clears_merge_references,
+                merges_survive_an_archive_round_trip,
             }
             archive {
                 export_round_trips_through_memory,

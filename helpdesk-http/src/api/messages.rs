@@ -63,7 +63,8 @@ pub async fn send(mut ctx: Ctx) -> ApiResult {
     ))
 }
 
-/// `GET /api/conversations/{id}/messages`: `before`, `after`, `cursor`, `limit`.
+/// `GET /api/conversations/{id}/messages`: `before`, `after`, `cursor`, `limit`,
+/// `include_merged`.
 pub async fn list(ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let q = &ctx.query;
@@ -79,8 +80,12 @@ pub async fn list(ctx: Ctx) -> ApiResult {
             "cannot be combined with `after`",
         ));
     }
+    let merged = q.bool("include_merged")?.unwrap_or(false);
     let p = ctx.principal().await?;
-    let page = ctx.state.hd.list_messages(&p, id, query).await?;
+    let page = match merged {
+        true => ctx.state.hd.list_messages_merged(&p, id, query).await?,
+        false => ctx.state.hd.list_messages(&p, id, query).await?,
+    };
     Ok(ok(page_json(&page, message_json)))
 }
 
