@@ -34,6 +34,7 @@ use crate::conversation::Conversation;
 use crate::event::Event;
 use crate::group::{Group, Membership};
 use crate::kb::Article;
+use crate::macros::Macro;
 use crate::message::Message;
 use crate::notification::Notification;
 use crate::organization::Organization;
@@ -80,6 +81,8 @@ pub enum RecordKind {
     CannedReply,
     /// [`View`], by id (after the users and groups it names).
     View,
+    /// [`Macro`], by id.
+    Macro,
     /// [`Conversation`] with its members, by id.
     Conversation,
     /// [`Participant`] (read and delivery state), by (conversation, user).
@@ -108,7 +111,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 22] = [
+    pub const ALL: [RecordKind; 23] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -119,6 +122,7 @@ impl RecordKind {
         RecordKind::ApiKey,
         RecordKind::CannedReply,
         RecordKind::View,
+        RecordKind::Macro,
         RecordKind::Conversation,
         RecordKind::Participant,
         RecordKind::Ticket,
@@ -155,6 +159,7 @@ impl RecordKind {
             RecordKind::ApiKey => "api_key",
             RecordKind::CannedReply => "canned_reply",
             RecordKind::View => "view",
+            RecordKind::Macro => "macro",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
@@ -233,6 +238,7 @@ pub enum Record {
     ApiKey(ApiKey),
     CannedReply(CannedReply),
     View(View),
+    Macro(Macro),
     Conversation(Conversation),
     Participant(Participant),
     Ticket(Ticket),
@@ -283,6 +289,7 @@ impl Record {
             Record::ApiKey(_) => RecordKind::ApiKey,
             Record::CannedReply(_) => RecordKind::CannedReply,
             Record::View(_) => RecordKind::View,
+            Record::Macro(_) => RecordKind::Macro,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
@@ -312,6 +319,7 @@ impl Record {
             Record::ApiKey(k) => ArchiveKey::Id(k.id),
             Record::CannedReply(r) => ArchiveKey::Id(r.id),
             Record::View(v) => ArchiveKey::Id(v.id),
+            Record::Macro(m) => ArchiveKey::Id(m.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),
             Record::Ticket(t) => ArchiveKey::Id(t.id),

@@ -24,6 +24,8 @@ pub enum NotificationKind {
     TicketMoved,
     /// To a customer CC'd on a ticket.
     TicketCcAdded,
+    /// A macro's or rule's `notify` action, titled with its name.
+    RuleNotification,
 }
 
 impl NotificationKind {
@@ -38,6 +40,7 @@ impl NotificationKind {
             NotificationKind::Mention => "mention",
             NotificationKind::TicketMoved => "ticket_moved",
             NotificationKind::TicketCcAdded => "ticket_cc_added",
+            NotificationKind::RuleNotification => "rule_notification",
         }
     }
 }

@@ -27,9 +27,9 @@ use crate::PostgresStore;
 use crate::error::SqlxResultExt;
 use crate::rows::{
     ApiKeyRow, ArticleRow, AttachmentRow, CannedReplyRow, ConversationRow, DeliveryRow, EventRow,
-    GroupRow, MembershipRow, MessageRow, NotificationRow, OrganizationRow, ParticipantRow,
-    SessionRow, TicketEventRow, TicketRow, UserRow, ViewRow, WebhookRow, corrupt, decode, i,
-    micros,
+    GroupRow, MacroRow, MembershipRow, MessageRow, NotificationRow, OrganizationRow,
+    ParticipantRow, SessionRow, TicketEventRow, TicketRow, UserRow, ViewRow, WebhookRow, corrupt,
+    decode, i, micros,
 };
 
 /// Where a kind lives: table, selected columns, key columns, decoder.
@@ -157,6 +157,7 @@ fn source(kind: RecordKind) -> Source {
         RecordKind::View => {
             src!("views", ViewRow, ["id"], View)
         }
+        RecordKind::Macro => src!("macros", MacroRow, ["id"], Macro),
         RecordKind::CannedReply => {
             src!("canned_replies", CannedReplyRow, ["id"], CannedReply)
         }
@@ -300,6 +301,7 @@ impl ArchiveStore for PostgresStore {
                     Record::Session(s) => crate::users::insert_session_row(conn, s).await?,
                     Record::ApiKey(k) => crate::apikeys::insert_api_key_row(conn, k).await?,
                     Record::View(v) => crate::views::insert_view_row(conn, v).await?,
+                    Record::Macro(m) => crate::macros::insert_macro_row(conn, m).await?,
                     Record::CannedReply(r) => {
                         crate::canned_replies::insert_canned_reply_row(conn, r).await?
                     }

@@ -129,8 +129,11 @@ pub(crate) mod tree {
     /// group id → how many group views it holds (a counter, so deleting the group
     /// checks it).
     pub const GROUP_VIEWS: usize = 54;
+    // 55..=57: other branches' trees (the lead merges the numbering).
+    /// macro id → Macro (their number is `macro_count` in `META`).
+    pub const MACROS: usize = 58;
     /// How many trees.
-    pub const COUNT: usize = 55;
+    pub const COUNT: usize = 59;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -190,6 +193,11 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "views",
     "view_counts",
     "group_views",
+    // Placeholders for other branches' trees 55..=57 (the lead merges the numbering).
+    "reserved_55",
+    "reserved_56",
+    "reserved_57",
+    "macros",
 ];
 
 /// A key built from parts.
