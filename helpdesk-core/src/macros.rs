@@ -63,6 +63,18 @@ pub struct MacroPatch {
     pub position: Option<i64>,
 }
 
+/// Most tickets one bulk change names.
+pub const MAX_BULK_TICKETS: usize = 100;
+
+/// What a bulk change runs on each ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkChange {
+    /// These actions (JSON, checked as a macro's).
+    Actions(serde_json::Value),
+    /// This macro's actions (a macro that does not exist: invalid `macro_id`).
+    Macro(Uuid),
+}
+
 /// Sorts macros as they are listed: by position, then id.
 pub fn sort_macros(macros: &mut [Macro]) {
     macros.sort_by_key(|m| (m.position, m.id));

@@ -15,15 +15,13 @@ use crate::Helpdesk;
 use crate::action::{Action, Recipient};
 use crate::error::{Error, Result};
 use crate::event::{Effects, EventKind};
+use crate::macros::{BulkChange, MAX_BULK_TICKETS};
 use crate::message::NewMessage;
 use crate::notification::NotificationKind;
 use crate::ops::ticket::{notify, ticket_notification};
 use crate::placeholder::{PlaceholderValues, render_placeholders};
 use crate::principal::Principal;
 use crate::ticket::{Ticket, TicketPatch, TicketStatus, Via};
-
-/// Most tickets one bulk change names.
-pub const MAX_BULK_TICKETS: usize = 100;
 
 /// Marks what `fx` writes as made `via` a macro or rule: its timeline entries, and the
 /// `ticket.updated` and `message.created` events (a `via` key in their data). Nothing
@@ -40,15 +38,6 @@ pub(crate) fn mark_via(fx: &mut Effects, via: Option<Via>) {
             data.insert("via".into(), json!(via));
         }
     }
-}
-
-/// What a bulk change runs on each ticket.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BulkChange {
-    /// These actions (JSON, checked as a macro's).
-    Actions(serde_json::Value),
-    /// This macro's actions (a macro that does not exist: invalid `macro_id`).
-    Macro(Uuid),
 }
 
 /// What a checked run writes.
@@ -71,7 +60,7 @@ impl Plan {
 impl Helpdesk {
     /// The ticket, if the caller may run actions on it: staff with `full` access
     /// (`NotFound` when they cannot see it, else `Forbidden`).
-    pub(crate) async fn ticket_for_actions(&self, p: &Principal, id: Uuid) -> Result<Ticket> {
+    pub async fn ticket_for_actions(&self, p: &Principal, id: Uuid) -> Result<Ticket> {
         let (ticket, relation) = self.ticket_as(p, id).await?;
         relation.require_staff(crate::group::Access::Full)?;
         Ok(ticket)

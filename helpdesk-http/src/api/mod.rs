@@ -10,6 +10,7 @@ pub mod canned_replies;
 pub mod conversations;
 pub mod groups;
 pub mod kb;
+pub mod macros;
 pub mod messages;
 pub mod notifications;
 pub mod ops;
