@@ -48,6 +48,7 @@ pub mod events;
 pub mod groups;
 pub mod kb;
 pub mod limits;
+pub mod macros;
 pub mod matrix;
 pub mod messages;
 pub mod model;
@@ -688,6 +689,15 @@ macro_rules! __conformance_cases {
                 store_views_round_trip,
                 view_tickets_respect_visibility_sort_and_cursor,
                 view_tickets_agree_with_the_evaluator,
+            }
+            macros {
+                macro_crud_rules_and_input,
+                store_macros_round_trip_and_limit,
+                macro_actions_take_effect,
+                macro_runs_all_or_nothing,
+                applying_needs_full_access,
+                macro_runs_carry_via,
+                bulk_reports_each_ticket,
             }
             archive {
                 export_round_trips_through_memory,
