@@ -11,6 +11,7 @@ mod cc;
 mod chat;
 mod errors;
 mod groups;
+mod macros;
 mod mount;
 mod ops;
 mod organizations;
