@@ -120,12 +120,7 @@ async fn macros_are_read_by_staff_and_written_by_admins() {
     assert_eq!(s, StatusCode::OK);
     let mut zero = [id(&first), id(&second)];
     zero.sort();
-    let listed: Vec<&str> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| id(m))
-        .collect();
+    let listed: Vec<&str> = list["items"].as_array().unwrap().iter().map(id).collect();
     assert_eq!(listed, [zero[0], zero[1], id(&third)]);
     let (s, got) = app.get(&at(id(&first)), &agent.token).await;
     assert_eq!((s, &got), (StatusCode::OK, &first));

@@ -138,7 +138,7 @@ pub async fn macro_crud_rules_and_input(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let mut zero = vec![a.id, c.id];
+    let mut zero = [a.id, c.id];
     zero.sort();
     let listed: Vec<Uuid> =
         w.hd.list_macros(&agent.p)
