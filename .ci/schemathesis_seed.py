@@ -166,6 +166,17 @@ views = [
 ]
 view_to_delete = call("POST", "/api/views", admin, {"name": "Delete me", "scope": "global"})
 
+# Macros: two to apply and change, one to delete.
+macros = [
+    call("POST", "/api/macros", admin,
+         {"name": "Prioritise", "actions": [{"action": "set_priority", "value": "high"},
+                                            {"action": "add_tags", "value": ["triaged"]}]}),
+    call("POST", "/api/macros", admin,
+         {"name": "Tell", "actions": [{"action": "notify", "to": "requester", "value": "Seen"}]}),
+]
+macro_to_delete = call("POST", "/api/macros", admin,
+                       {"name": "Delete me", "actions": [{"action": "assign", "value": None}]})
+
 notifications = call("GET", "/api/notifications", admin)["items"]
 if not notifications:
     sys.exit("seeding failed: the admin has no notification after a customer opened a ticket")
@@ -205,6 +216,8 @@ dictionaries = {
     "canned_reply_to_delete": [canned_to_delete["id"]],
     "views": [v["id"] for v in views],
     "view_to_delete": [view_to_delete["id"]],
+    "macros": [m["id"] for m in macros],
+    "macro_to_delete": [macro_to_delete["id"]],
 }
 
 # (method or None for all, path, {parameter: dictionary})
@@ -292,6 +305,12 @@ bindings = [
     ("PATCH", "/api/views/{id}", {"path.id": "views"}),
     ("DELETE", "/api/views/{id}", {"path.id": "view_to_delete"}),
     ("GET", "/api/views/{id}/tickets", {"path.id": "views"}),
+    ("POST", "/api/macros", {}),
+    ("GET", "/api/macros/{id}", {"path.id": "macros"}),
+    ("PATCH", "/api/macros/{id}", {"path.id": "macros"}),
+    ("DELETE", "/api/macros/{id}", {"path.id": "macro_to_delete"}),
+    ("POST", "/api/tickets/{id}/apply-macro", {"path.id": "tickets", "body.macro_id": "macros"}),
+    ("POST", "/api/tickets/bulk", {"body.macro_id": "macros"}),
 ]
 
 # positive_data_acceptance: a request the schema allows must be accepted. Its default
@@ -352,6 +371,15 @@ ACCEPTANCE_ALSO = {
     # a predicate's field to its operator and value, or knows a count.
     "POST /api/views": ["422"],
     "PATCH /api/views/{id}": ["422"],
+    # A macro's actions are checked as PATCH bodies: a status key, tags, placeholders in
+    # free text, and ids that must name records (groups, active staff, canned replies,
+    # users); 500 macros at most. Applying one needs a macro that exists, and a bulk change
+    # exactly one of `actions` and `macro_id`: 422 `validation_failed`. No schema relates
+    # an action's name to its value, two fields to each other, or knows a count.
+    "POST /api/macros": ["422"],
+    "PATCH /api/macros/{id}": ["422"],
+    "POST /api/tickets/{id}/apply-macro": ["422"],
+    "POST /api/tickets/bulk": ["422"],
 }
 # Other checks off for one operation each, because the contract wants what they flag:
 CHECKS_OFF = {

@@ -35,6 +35,7 @@ use crate::custom_field::CustomField;
 use crate::event::Event;
 use crate::group::{Group, Membership};
 use crate::kb::Article;
+use crate::macros::Macro;
 use crate::message::Message;
 use crate::notification::Notification;
 use crate::organization::Organization;
@@ -90,6 +91,8 @@ pub enum RecordKind {
     CannedReply,
     /// [`View`], by id (after the users and groups it names).
     View,
+    /// [`Macro`], by id.
+    Macro,
     /// [`Conversation`] with its members, by id.
     Conversation,
     /// [`Participant`] (read and delivery state), by (conversation, user).
@@ -118,7 +121,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 24] = [
+    pub const ALL: [RecordKind; 25] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -131,6 +134,7 @@ impl RecordKind {
         RecordKind::ApiKey,
         RecordKind::CannedReply,
         RecordKind::View,
+        RecordKind::Macro,
         RecordKind::Conversation,
         RecordKind::Participant,
         RecordKind::Ticket,
@@ -169,6 +173,7 @@ impl RecordKind {
             RecordKind::View => "view",
             RecordKind::Status => "status",
             RecordKind::CustomField => "custom_field",
+            RecordKind::Macro => "macro",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
@@ -249,6 +254,7 @@ pub enum Record {
     View(View),
     Status(Status),
     CustomField(CustomField),
+    Macro(Macro),
     Conversation(Conversation),
     Participant(Participant),
     Ticket(Ticket),
@@ -301,6 +307,7 @@ impl Record {
             Record::View(_) => RecordKind::View,
             Record::Status(_) => RecordKind::Status,
             Record::CustomField(_) => RecordKind::CustomField,
+            Record::Macro(_) => RecordKind::Macro,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
@@ -332,6 +339,7 @@ impl Record {
             Record::View(v) => ArchiveKey::Id(v.id),
             Record::Status(s) => ArchiveKey::Id(s.id),
             Record::CustomField(f) => ArchiveKey::Id(f.id),
+            Record::Macro(m) => ArchiveKey::Id(m.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),
             Record::Ticket(t) => ArchiveKey::Id(t.id),

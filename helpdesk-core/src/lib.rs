@@ -45,6 +45,7 @@ pub mod group;
 pub mod inbox;
 pub mod kb;
 pub mod limit;
+pub mod macros;
 pub mod message;
 pub mod notification;
 pub mod organization;

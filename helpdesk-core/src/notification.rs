@@ -26,6 +26,8 @@ pub enum NotificationKind {
     TicketCcAdded,
     /// To a merged ticket's requester and assignee (instead of `ticket_status_changed`).
     TicketMerged,
+    /// A macro's or rule's `notify` action, titled with its name.
+    RuleNotification,
 }
 
 impl NotificationKind {
@@ -41,6 +43,7 @@ impl NotificationKind {
             NotificationKind::TicketMoved => "ticket_moved",
             NotificationKind::TicketCcAdded => "ticket_cc_added",
             NotificationKind::TicketMerged => "ticket_merged",
+            NotificationKind::RuleNotification => "rule_notification",
         }
     }
 }

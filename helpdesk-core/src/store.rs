@@ -36,6 +36,7 @@ use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
 use crate::group::{Group, Membership};
 use crate::kb::{Article, ArticleQuery, SearchHit, SearchQuery, TagCount};
+use crate::macros::Macro;
 use crate::message::{AcrossRange, Message, MessageAppend, MessageRange};
 use crate::notification::Notification;
 use crate::organization::{Organization, OrganizationQuery};
@@ -377,6 +378,23 @@ pub trait SchemaStore: Send + Sync {
     /// Deletes a field. `NotFound` if absent; a field some ticket has a value of:
     /// `Conflict::InUse`, checked in the same operation.
     async fn delete_field(&self, id: Uuid) -> StoreResult<()>;
+}
+
+/// Macros ([`crate::macros`]). They write no events.
+#[async_trait]
+pub trait MacroStore: Send + Sync {
+    /// Inserts a macro unless `limit` macros exist already, counted in the same
+    /// operation (concurrent inserts never pass the limit together); returns whether it
+    /// inserted. Its id taken: `Conflict::Unique`.
+    async fn insert_macro(&self, m: &Macro, limit: usize) -> StoreResult<bool>;
+    /// Replaces a macro's name, actions, position and `updated_at`. `NotFound` if absent.
+    async fn update_macro(&self, m: &Macro) -> StoreResult<()>;
+    /// Deletes a macro; returns whether there was one.
+    async fn delete_macro(&self, id: Uuid) -> StoreResult<bool>;
+    /// A macro by id.
+    async fn get_macro(&self, id: Uuid) -> StoreResult<Option<Macro>>;
+    /// Every macro, by `(position, id)`.
+    async fn list_macros(&self) -> StoreResult<Vec<Macro>>;
 }
 
 /// A change to the members of a ticket's conversation made with the ticket's update
@@ -791,6 +809,7 @@ pub trait Store:
     + CannedReplyStore
     + ViewStore
     + SchemaStore
+    + MacroStore
     + TicketStore
     + ConversationStore
     + NotificationStore
@@ -814,6 +833,7 @@ impl<T> Store for T where
         + ViewStore
         + ViewStore
         + SchemaStore
+        + MacroStore
         + TicketStore
         + ConversationStore
         + NotificationStore

@@ -247,6 +247,39 @@ pub struct TicketEvent {
     pub at: DateTime<Utc>,
     /// Details, by [`TimelineKind`].
     pub data: serde_json::Value,
+    /// What made the change on the caller's behalf (a macro, a rule); `None`: nothing.
+    #[serde(default)]
+    pub via: Option<Via>,
+}
+
+/// What made a change on the actor's behalf: `{kind: "macro" | "rule", id}` on
+/// timeline entries and in the events of the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Via {
+    /// `macro` or `rule`.
+    pub kind: ViaKind,
+    /// The macro's or rule's id.
+    pub id: Uuid,
+}
+
+/// What kind of thing a [`Via`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViaKind {
+    /// A macro, applied by a staff user.
+    Macro,
+    /// A trigger or automation.
+    Rule,
+}
+
+impl Via {
+    /// A macro's run.
+    pub fn macro_run(id: Uuid) -> Via {
+        Via {
+            kind: ViaKind::Macro,
+            id,
+        }
+    }
 }
 
 /// The assignee filter.

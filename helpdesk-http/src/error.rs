@@ -147,8 +147,9 @@ impl ApiError {
         )
     }
 
-    /// The problem+json response.
-    pub fn into_response(self) -> Resp {
+    /// The problem details object (the body of [`ApiError::into_response`]; bulk
+    /// answers hold one per failed item).
+    pub fn problem_json(&self) -> serde_json::Value {
         let title = self.status.canonical_reason().unwrap_or("Error");
         let mut body = json!({
             "type": "about:blank",
@@ -163,6 +164,12 @@ impl ApiError {
         if let Some(scopes) = self.required_scopes {
             body["required_scopes"] = json!(scopes);
         }
+        body
+    }
+
+    /// The problem+json response.
+    pub fn into_response(self) -> Resp {
+        let body = self.problem_json();
         let mut resp = full(
             self.status,
             "application/problem+json",

@@ -348,6 +348,32 @@ impl Router {
                 (M::POST, TICKETS_WRITE, h(tickets::create)),
             ],
         );
+        // Macros are configuration (admins write them, as groups); applying one and bulk
+        // changes are ticket work. `/tickets/bulk` is a static segment, which wins over
+        // `/tickets/{id}`: a GET there is 405, no ticket lookup.
+        r.add(
+            "/macros",
+            vec![
+                (M::GET, TICKETS_READ, h(macros::list)),
+                (M::POST, ADMIN, h(macros::create)),
+            ],
+        );
+        r.add(
+            "/macros/{id}",
+            vec![
+                (M::GET, TICKETS_READ, h(macros::get)),
+                (M::PATCH, ADMIN, h(macros::update)),
+                (M::DELETE, ADMIN, h(macros::delete)),
+            ],
+        );
+        r.add(
+            "/tickets/bulk",
+            vec![(M::POST, TICKETS_WRITE, h(macros::bulk))],
+        );
+        r.add(
+            "/tickets/{id}/apply-macro",
+            vec![(M::POST, TICKETS_WRITE, h(macros::apply))],
+        );
         r.add(
             "/tickets/{id}",
             vec![

@@ -27,7 +27,7 @@ use crate::PostgresStore;
 use crate::error::SqlxResultExt;
 use crate::rows::{
     ApiKeyRow, ArticleRow, AttachmentRow, CannedReplyRow, ConversationRow, DeliveryRow, EventRow,
-    FieldRow, GroupRow, MembershipRow, MessageRow, NotificationRow, OrganizationRow,
+    FieldRow, GroupRow, MacroRow, MembershipRow, MessageRow, NotificationRow, OrganizationRow,
     ParticipantRow, SessionRow, StatusRow, TicketEventRow, TicketRow, UserRow, ViewRow, WebhookRow,
     corrupt, decode, i, micros,
 };
@@ -163,6 +163,7 @@ fn source(kind: RecordKind) -> Source {
         RecordKind::CustomField => {
             src!("ticket_fields", FieldRow, ["id"], CustomField)
         }
+        RecordKind::Macro => src!("macros", MacroRow, ["id"], Macro),
         RecordKind::CannedReply => {
             src!("canned_replies", CannedReplyRow, ["id"], CannedReply)
         }
@@ -308,6 +309,7 @@ impl ArchiveStore for PostgresStore {
                     Record::View(v) => crate::views::insert_view_row(conn, v).await?,
                     Record::Status(s) => crate::schema::import_status(conn, s).await?,
                     Record::CustomField(f) => crate::schema::insert_field_row(conn, f).await?,
+                    Record::Macro(m) => crate::macros::insert_macro_row(conn, m).await?,
                     Record::CannedReply(r) => {
                         crate::canned_replies::insert_canned_reply_row(conn, r).await?
                     }

@@ -235,9 +235,13 @@ impl Writes {
         let actors: Vec<_> = es.iter().map(|e| e.actor_id).collect();
         let ats: Vec<_> = es.iter().map(|e| e.at).collect();
         let data: Vec<_> = es.iter().map(|e| e.data.clone()).collect();
+        let vias: Vec<Option<serde_json::Value>> = es
+            .iter()
+            .map(|e| e.via.map(|v| serde_json::json!(v)))
+            .collect();
         self.write(|q| {
             q.push(
-                "INSERT INTO ticket_events (id, ticket_id, kind, actor_id, at, data) \
+                "INSERT INTO ticket_events (id, ticket_id, kind, actor_id, at, data, via) \
                  SELECT * FROM UNNEST(",
             );
             q.push_bind(ids).push("::uuid[], ");
@@ -245,7 +249,8 @@ impl Writes {
             q.push_bind(kinds).push("::text[], ");
             q.push_bind(actors).push("::uuid[], ");
             q.push_bind(ats).push("::timestamptz[], ");
-            q.push_bind(data).push("::jsonb[])");
+            q.push_bind(data).push("::jsonb[], ");
+            q.push_bind(vias).push("::jsonb[])");
         });
     }
 }
@@ -347,8 +352,8 @@ pub(crate) async fn insert_ticket_event(
     e: &TicketEvent,
 ) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO ticket_events (id, ticket_id, kind, actor_id, at, data) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO ticket_events (id, ticket_id, kind, actor_id, at, data, via) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(e.id)
     .bind(e.ticket_id)
@@ -356,6 +361,7 @@ pub(crate) async fn insert_ticket_event(
     .bind(e.actor_id)
     .bind(e.at)
     .bind(&e.data)
+    .bind(e.via.map(|v| serde_json::json!(v)))
     .execute(&mut *conn)
     .await
     .store()?;

@@ -41,6 +41,7 @@ mod error;
 mod events;
 mod groups;
 mod kb;
+mod macros;
 mod meta;
 mod notifications;
 mod organizations;

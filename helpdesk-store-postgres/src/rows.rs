@@ -526,6 +526,35 @@ impl TryFrom<ViewRow> for View {
 }
 
 #[derive(FromRow)]
+pub(crate) struct MacroRow {
+    id: Uuid,
+    name: String,
+    actions: serde_json::Value,
+    position: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl MacroRow {
+    pub(crate) const COLS: &str = "id, name, actions, position, created_at, updated_at";
+}
+
+impl TryFrom<MacroRow> for helpdesk_core::macros::Macro {
+    type Error = StoreError;
+    fn try_from(r: MacroRow) -> StoreResult<helpdesk_core::macros::Macro> {
+        Ok(helpdesk_core::macros::Macro {
+            id: r.id,
+            name: r.name,
+            actions: serde_json::from_value(r.actions)
+                .map_err(|e| StoreError::Corrupt(format!("macro actions: {e}")))?,
+            position: r.position,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
 pub(crate) struct MembershipRow {
     group_id: Uuid,
     user_id: Uuid,
@@ -557,10 +586,11 @@ pub(crate) struct TicketEventRow {
     actor_id: Option<Uuid>,
     at: DateTime<Utc>,
     data: Value,
+    via: Option<Value>,
 }
 
 impl TicketEventRow {
-    pub(crate) const COLS: &str = "id, ticket_id, kind, actor_id, at, data";
+    pub(crate) const COLS: &str = "id, ticket_id, kind, actor_id, at, data, via";
 }
 
 impl TryFrom<TicketEventRow> for TicketEvent {
@@ -573,6 +603,11 @@ impl TryFrom<TicketEventRow> for TicketEvent {
             actor_id: r.actor_id,
             at: r.at,
             data: r.data,
+            via: r
+                .via
+                .map(serde_json::from_value)
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("timeline via: {e}")))?,
         })
     }
 }

@@ -148,8 +148,10 @@ pub(crate) mod tree {
     /// custom field key → how many tickets have a value of it (a counter, so deleting a
     /// field checks it).
     pub const FIELD_TICKETS: usize = 62;
+    /// macro id → Macro (their number is `macro_count` in `META`).
+    pub const MACROS: usize = 63;
     /// How many trees.
-    pub const COUNT: usize = 63;
+    pub const COUNT: usize = 64;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -217,6 +219,7 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "custom_field_keys",
     "custom_field_counts",
     "custom_field_tickets",
+    "macros",
 ];
 
 /// A key built from parts.

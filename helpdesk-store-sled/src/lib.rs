@@ -67,6 +67,7 @@ mod flush;
 mod groups;
 mod kb;
 mod keys;
+mod macros;
 mod meta;
 mod notifications;
 mod organization_record;

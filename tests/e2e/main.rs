@@ -12,6 +12,7 @@ mod chat;
 mod errors;
 mod fields;
 mod groups;
+mod macros;
 mod merge;
 mod mount;
 mod ops;

@@ -756,6 +756,8 @@ struct TicketEventWire {
     actor_id: Option<Uuid>,
     at: DateTime<Utc>,
     data: serde_json::Value,
+    #[serde(default)]
+    via: Option<helpdesk_core::ticket::Via>,
 }
 
 impl TicketEventWire {
@@ -767,6 +769,7 @@ impl TicketEventWire {
             actor_id: self.actor_id,
             at: self.at,
             data: self.data,
+            via: self.via,
         }
     }
 }

@@ -155,6 +155,15 @@ impl Helpdesk {
         {
             return Err(Error::InUse(format!("view {} names this field", v.id)));
         }
+        if let Some(m) = self
+            .st()
+            .list_macros()
+            .await?
+            .into_iter()
+            .find(|m| m.actions.iter().any(|a| a.names_field(&field.key)))
+        {
+            return Err(Error::InUse(format!("macro {} names this field", m.id)));
+        }
         self.st().delete_field(id).await.map_err(write_error)
     }
 }

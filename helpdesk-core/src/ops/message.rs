@@ -267,6 +267,18 @@ impl Helpdesk {
         conversation_id: Uuid,
         input: NewMessage,
     ) -> Result<MessageView> {
+        self.send_message_via(p, conversation_id, input, None).await
+    }
+
+    /// [`Helpdesk::send_message`], its ticket's timeline entries and its events marked
+    /// with what sent it (a macro's run).
+    pub(crate) async fn send_message_via(
+        &self,
+        p: &Principal,
+        conversation_id: Uuid,
+        input: NewMessage,
+        via: Option<crate::ticket::Via>,
+    ) -> Result<MessageView> {
         let conv = self.readable_conversation(p, conversation_id).await?;
         self.require_level_on(p, &conv, crate::group::Access::Reply)
             .await?;
@@ -374,6 +386,7 @@ impl Helpdesk {
                     fx.events
                         .retain(|e| e.kind != EventKind::NotificationCreated);
                     announce_notifications(&mut fx);
+                    crate::ops::actions::mark_via(&mut fx, via);
                     fx
                 };
                 let m = match self.written(self.st().append_message(&new, &build)).await {

@@ -3,6 +3,7 @@
 //! beside this folder). Nothing below this layer calls the store.
 
 mod access;
+pub(crate) mod actions;
 mod apikey;
 mod archive;
 mod attachment;
@@ -18,6 +19,7 @@ mod followers;
 mod group;
 mod kb;
 mod limit;
+mod macros;
 mod merge;
 mod message;
 mod notification;

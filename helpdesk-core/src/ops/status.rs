@@ -147,6 +147,15 @@ impl Helpdesk {
         {
             return Err(Error::InUse(format!("view {} names this status", v.id)));
         }
+        if let Some(m) = self
+            .st()
+            .list_macros()
+            .await?
+            .into_iter()
+            .find(|m| m.actions.iter().any(|a| a.names_status(key)))
+        {
+            return Err(Error::InUse(format!("macro {} names this status", m.id)));
+        }
         self.st().delete_status(id).await.map_err(write_error)
     }
 }

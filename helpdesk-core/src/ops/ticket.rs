@@ -115,6 +115,7 @@ pub(crate) fn timeline(
         actor_id: actor,
         at,
         data,
+        via: None,
     }
 }
 
@@ -297,7 +298,7 @@ pub(crate) fn ticket_change_effects(
 impl Helpdesk {
     /// Invalid `assignee_id` unless the user may be assigned tickets of the group: an
     /// active admin, or an active agent with `full` access there.
-    async fn check_assignee(&self, user_id: Uuid, group_id: Uuid) -> Result<()> {
+    pub(crate) async fn check_assignee(&self, user_id: Uuid, group_id: Uuid) -> Result<()> {
         let user = self.active_user("assignee_id", user_id).await?;
         if self.may_be_assignee(&user, group_id).await? {
             Ok(())
@@ -666,6 +667,18 @@ impl Helpdesk {
         id: Uuid,
         patch: TicketPatch,
     ) -> Result<Ticket> {
+        self.update_ticket_via(p, id, patch, None).await
+    }
+
+    /// [`Helpdesk::update_ticket`], its timeline entries and events marked with what
+    /// made the change (a macro's run).
+    pub(crate) async fn update_ticket_via(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        patch: TicketPatch,
+        via: Option<Via>,
+    ) -> Result<Ticket> {
         let ticket = self.check_ticket_update(p, id).await?;
         if !p.is_staff() {
             for (field, set) in [
@@ -806,6 +819,7 @@ impl Helpdesk {
             after.updated_at = now;
             after.version += 1;
             let mut fx = ticket_change_effects(&before, &after, p.actor(), now, &schema);
+            crate::ops::actions::mark_via(&mut fx, via);
             if target.is_some() && after.assignee_id.is_none() {
                 for u in &full_there {
                     notify(

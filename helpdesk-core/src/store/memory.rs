@@ -22,6 +22,7 @@ use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
 use crate::group::{Group, Membership, StaffChange, name_key, staff_change, staff_membership};
 use crate::kb::{Article, ArticleQuery, ArticleStatus, TagCount};
+use crate::macros::Macro;
 use crate::message::{
     AcrossRange, Message, MessageAppend, MessageRange, apply_append, page_across,
 };
@@ -90,6 +91,7 @@ struct State {
     views: HashMap<Uuid, View>,
     statuses: HashMap<Uuid, Status>,
     fields: HashMap<Uuid, CustomField>,
+    macros: HashMap<Uuid, Macro>,
     tickets: HashMap<Uuid, Ticket>,
     ticket_numbers: i64,
     ticket_events: Vec<TicketEvent>,
@@ -830,6 +832,41 @@ impl SchemaStore for MemoryStore {
         }
         s.fields.remove(&id);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl MacroStore for MemoryStore {
+    async fn insert_macro(&self, m: &Macro, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if s.macros.contains_key(&m.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        if s.macros.len() >= limit {
+            return Ok(false);
+        }
+        s.macros.insert(m.id, m.clone());
+        Ok(true)
+    }
+    async fn update_macro(&self, m: &Macro) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let stored = s.macros.get_mut(&m.id).ok_or(StoreError::NotFound)?;
+        stored.name = m.name.clone();
+        stored.actions = m.actions.clone();
+        stored.position = m.position;
+        stored.updated_at = m.updated_at;
+        Ok(())
+    }
+    async fn delete_macro(&self, id: Uuid) -> StoreResult<bool> {
+        Ok(self.lock()?.macros.remove(&id).is_some())
+    }
+    async fn get_macro(&self, id: Uuid) -> StoreResult<Option<Macro>> {
+        Ok(self.lock()?.macros.get(&id).cloned())
+    }
+    async fn list_macros(&self) -> StoreResult<Vec<Macro>> {
+        let mut macros: Vec<Macro> = self.lock()?.macros.values().cloned().collect();
+        crate::macros::sort_macros(&mut macros);
+        Ok(macros)
     }
 }
 
@@ -1850,6 +1887,7 @@ impl ArchiveStore for MemoryStore {
                 .cloned()
                 .map(Record::CustomField)
                 .collect(),
+            RecordKind::Macro => s.macros.values().cloned().map(Record::Macro).collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -1951,6 +1989,9 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::CustomField(f) => {
                     s.fields.insert(f.id, f.clone());
+                }
+                Record::Macro(m) => {
+                    s.macros.insert(m.id, m.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations

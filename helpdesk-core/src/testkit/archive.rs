@@ -325,6 +325,26 @@ async fn populate(w: &World) -> Populated {
         .await
         .unwrap();
     }
+    // A macro, and its run on the ticket: timeline entries with `via`.
+    let triage =
+        w.hd.create_macro(
+            &admin.p,
+            crate::macros::NewMacro {
+                name: "Triage".into(),
+                actions: serde_json::json!([
+                    {"action": "set_priority", "value": "high"},
+                    {"action": "add_tags", "value": ["triaged"]},
+                    {"action": "notify", "to": "requester", "value": "Looked at"}
+                ]),
+                position: None,
+            },
+        )
+        .await
+        .unwrap();
+    w.tick();
+    w.hd.apply_macro(&admin.p, ticket.id, triage.id)
+        .await
+        .unwrap();
     Populated {
         key_token: key.token.expose().to_string(),
         agent,

@@ -49,6 +49,7 @@ pub mod fields;
 pub mod groups;
 pub mod kb;
 pub mod limits;
+pub mod macros;
 pub mod matrix;
 pub mod merge;
 pub mod messages;
@@ -728,6 +729,15 @@ macro_rules! __conformance_cases {
                 include_merged_pages_across_the_chain,
                 deleting_a_ticket_clears_merge_references,
                 merges_survive_an_archive_round_trip,
+            }
+            macros {
+                macro_crud_rules_and_input,
+                store_macros_round_trip_and_limit,
+                macro_actions_take_effect,
+                macro_runs_all_or_nothing,
+                applying_needs_full_access,
+                macro_runs_carry_via,
+                bulk_reports_each_ticket,
             }
             archive {
                 export_round_trips_through_memory,

@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod fields;
 pub mod groups;
 pub mod kb;
+pub mod macros;
 pub mod merge;
 pub mod messages;
 pub mod notifications;

@@ -315,6 +315,7 @@ pub async fn events(ctx: Ctx) -> ApiResult {
             "actor_id": e.actor_id,
             "at": helpdesk_core::event::ts(e.at),
             "data": e.data,
+            "via": e.via,
         })
     })))
 }

@@ -1,0 +1,97 @@
+//! Macros: [`MacroStore`] and their import. Inserts take a transaction-level advisory
+//! lock, so that the macros they count for the limit cannot change until they commit.
+
+use async_trait::async_trait;
+use helpdesk_core::StoreError;
+use helpdesk_core::macros::Macro;
+use helpdesk_core::store::{MacroStore, StoreResult};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::PostgresStore;
+use crate::error::SqlxResultExt;
+use crate::rows::{MacroRow, fetch_all_as, fetch_optional_as};
+
+fn actions_json(m: &Macro) -> StoreResult<serde_json::Value> {
+    serde_json::to_value(&m.actions).map_err(|e| StoreError::Corrupt(format!("macro actions: {e}")))
+}
+
+/// Inserts a macro row (a new macro, or an imported one).
+pub(crate) async fn insert_macro_row(conn: &mut PgConnection, m: &Macro) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO macros (id, name, actions, position, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(m.id)
+    .bind(&m.name)
+    .bind(actions_json(m)?)
+    .bind(m.position)
+    .bind(m.created_at)
+    .bind(m.updated_at)
+    .execute(&mut *conn)
+    .await
+    .store()?;
+    Ok(())
+}
+
+#[async_trait]
+impl MacroStore for PostgresStore {
+    async fn insert_macro(&self, m: &Macro, limit: usize) -> StoreResult<bool> {
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('helpdesk_macros'))")
+            .execute(&mut *tx)
+            .await
+            .store()?;
+        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM macros")
+            .fetch_one(&mut *tx)
+            .await
+            .store()?;
+        if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
+            return Ok(false);
+        }
+        insert_macro_row(&mut tx, m).await?;
+        self.commit(tx, false).await?;
+        Ok(true)
+    }
+
+    async fn update_macro(&self, m: &Macro) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE macros SET name = $2, actions = $3, position = $4, updated_at = $5 \
+             WHERE id = $1",
+        )
+        .bind(m.id)
+        .bind(&m.name)
+        .bind(actions_json(m)?)
+        .bind(m.position)
+        .bind(m.updated_at)
+        .execute(self.pool_ref())
+        .await
+        .store()?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_macro(&self, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM macros WHERE id = $1")
+            .bind(id)
+            .execute(self.pool_ref())
+            .await
+            .store()?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn get_macro(&self, id: Uuid) -> StoreResult<Option<Macro>> {
+        let sql = format!("SELECT {} FROM macros WHERE id = $1", MacroRow::COLS);
+        fetch_optional_as::<MacroRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
+    }
+
+    async fn list_macros(&self) -> StoreResult<Vec<Macro>> {
+        let sql = format!(
+            "SELECT {} FROM macros ORDER BY position, id",
+            MacroRow::COLS
+        );
+        fetch_all_as::<MacroRow, _>(sqlx::query(&sql), self.pool_ref()).await
+    }
+}
