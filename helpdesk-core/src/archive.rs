@@ -240,6 +240,9 @@ pub struct Trailer {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "record", rename_all = "snake_case")]
 #[allow(missing_docs)]
+// Records pass one at a time (or in small batches) through export and import: the size
+// of the largest (a ticket) costs nothing that boxing it would save.
+#[allow(clippy::large_enum_variant)]
 pub enum Record {
     Header(Header),
     Setting(Setting),

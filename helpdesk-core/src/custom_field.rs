@@ -3,8 +3,6 @@
 //! checks on both. The operations are in `ops/custom_field.rs`; tickets' writes check
 //! their values through [`Fields`].
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,16 +11,14 @@ use uuid::Uuid;
 pub use crate::condition::FieldType;
 use crate::condition::{Field as ConditionField, Op, Operand, Predicate};
 use crate::error::{Error, FieldError, Result};
-use crate::ticket::TicketView;
+use crate::principal::TicketView;
+use crate::ticket::FieldValues;
 use crate::wire::Ts;
 
 /// Most active custom fields.
 pub const MAX_ACTIVE: usize = 100;
 /// Most options of a `select` or `multiselect` field.
 pub const MAX_OPTIONS: usize = 500;
-
-/// A ticket's custom field values by key (an unset field is absent).
-pub type FieldValues = BTreeMap<String, Value>;
 
 /// A custom field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

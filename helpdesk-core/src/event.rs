@@ -464,6 +464,23 @@ pub struct Effects {
 }
 
 impl Effects {
+    /// Marks what these effects write as made `via` a macro or rule: its timeline entries, and the
+    /// `ticket.updated` and `message.created` events (a `via` key in their data). Nothing
+    /// without a `via`.
+    pub(crate) fn mark_via(&mut self, via: Option<crate::ticket::Via>) {
+        let Some(via) = via else { return };
+        for e in &mut self.ticket_events {
+            e.via = Some(via);
+        }
+        for e in &mut self.events {
+            if matches!(e.kind, EventKind::TicketUpdated | EventKind::MessageCreated)
+                && let Some(data) = e.data.as_object_mut()
+            {
+                data.insert("via".into(), serde_json::json!(via));
+            }
+        }
+    }
+
     /// No effects.
     pub fn none() -> Self {
         Effects::default()

@@ -166,3 +166,24 @@ impl Principal {
         (!self.is_system()).then_some(self.user_id)
     }
 }
+
+/// Who a ticket is rendered for: staff see its group and followers, customers never do
+/// (API-access.md: not on any path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketView {
+    /// Staff, and webhooks: every field.
+    Staff,
+    /// Customers: everything but `group_id` and `followers`.
+    Customer,
+}
+
+impl TicketView {
+    /// The view a caller gets.
+    pub fn of(p: &Principal) -> TicketView {
+        if p.is_staff() {
+            TicketView::Staff
+        } else {
+            TicketView::Customer
+        }
+    }
+}

@@ -1,10 +1,16 @@
 //! What tickets are made of in an installation: its statuses ([`crate::status`]) and
 //! custom fields ([`crate::custom_field`]), read once per operation from the store
 //! ([`crate::Helpdesk::ticket_schema`]) for the checks on ticket input, conditions, and
-//! rendering tickets.
+//! rendering tickets ([`ticket_json_for`]).
+
+use serde::Serialize;
+use uuid::Uuid;
 
 use crate::custom_field::{FieldType, Fields};
-use crate::status::Statuses;
+use crate::principal::TicketView;
+use crate::status::{StatusCategory, StatusKey, Statuses};
+use crate::ticket::{FieldValues, Priority, Ticket};
+use crate::wire::{Ts, opt_ts};
 
 /// The statuses and custom fields in force.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -34,5 +40,75 @@ impl crate::condition::Schema for TicketSchema {
     }
     fn status(&self, key: &str) -> Option<bool> {
         self.statuses.get(key).map(|s| s.active)
+    }
+}
+
+/// The API rendering of a ticket (responses and event payloads).
+#[derive(Serialize)]
+pub struct TicketJson<'a> {
+    id: Uuid,
+    number: i64,
+    subject: &'a str,
+    description: &'a str,
+    status: &'a StatusKey,
+    status_id: Uuid,
+    status_category: StatusCategory,
+    status_label: &'a str,
+    priority: Priority,
+    requester_id: Uuid,
+    assignee_id: Option<Uuid>,
+    /// Staff only: absent, not `null`, in the customer view.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group_id: Option<Uuid>,
+    organization_id: Option<Uuid>,
+    cc: &'a [Uuid],
+    /// Staff only, like `group_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    followers: Option<&'a [Uuid]>,
+    tags: &'a [String],
+    fields: FieldValues,
+    conversation_id: Uuid,
+    created_at: Ts,
+    updated_at: Ts,
+    first_response_at: Option<Ts>,
+    resolved_at: Option<Ts>,
+    closed_at: Option<Ts>,
+    merged_into_id: Option<Uuid>,
+    merged_ids: &'a [Uuid],
+}
+
+/// The API rendering of a ticket for `view` under `schema`.
+pub fn ticket_json_for<'a>(
+    t: &'a Ticket,
+    view: TicketView,
+    schema: &'a TicketSchema,
+) -> TicketJson<'a> {
+    let statuses = &schema.statuses;
+    TicketJson {
+        id: t.id,
+        number: t.number,
+        subject: &t.subject,
+        description: &t.description,
+        status: &t.status,
+        status_id: statuses.id(&t.status),
+        status_category: t.status_category,
+        status_label: statuses.label(&t.status, view),
+        priority: t.priority,
+        requester_id: t.requester_id,
+        assignee_id: t.assignee_id,
+        group_id: (view == TicketView::Staff).then_some(t.group_id),
+        organization_id: t.organization_id,
+        cc: &t.cc,
+        followers: (view == TicketView::Staff).then_some(&t.followers[..]),
+        tags: &t.tags,
+        fields: schema.fields.shown(&t.fields, view),
+        conversation_id: t.conversation_id,
+        created_at: Ts(t.created_at),
+        updated_at: Ts(t.updated_at),
+        first_response_at: opt_ts(t.first_response_at),
+        resolved_at: opt_ts(t.resolved_at),
+        closed_at: opt_ts(t.closed_at),
+        merged_into_id: t.merged_into_id,
+        merged_ids: &t.merged_ids,
     }
 }

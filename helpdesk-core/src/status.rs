@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::ticket::TicketView;
+use crate::principal::TicketView;
 use crate::wire::Ts;
 
 /// Most statuses in one category.

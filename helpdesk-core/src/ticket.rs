@@ -6,9 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::conversation::Conversation;
-use crate::custom_field::FieldValues;
 use crate::page::Cursor;
-use crate::schema::TicketSchema;
 use crate::status::{Status, StatusCategory, StatusKey, Statuses};
 
 /// A ticket's priority.
@@ -57,6 +55,10 @@ impl std::str::FromStr for Priority {
             .ok_or_else(|| crate::Error::invalid("priority", "must be low, normal, high or urgent"))
     }
 }
+
+/// A ticket's custom field values by key (an unset field is absent;
+/// [`crate::custom_field`] checks them).
+pub type FieldValues = std::collections::BTreeMap<String, serde_json::Value>;
 
 /// A ticket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -521,7 +523,6 @@ pub struct TicketInsert {
 }
 
 use crate::error::{Error, Result};
-use crate::wire::{Ts, opt_ts};
 
 /// At most this many CCs, and this many followers, on a ticket.
 pub const MAX_CC: usize = 50;
@@ -665,97 +666,6 @@ pub(crate) fn validate_description(s: &str) -> Result<String> {
         ));
     }
     Ok(s.to_string())
-}
-
-/// Who a ticket is rendered for: staff see its group and followers, customers never do
-/// (API-access.md: not on any path).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TicketView {
-    /// Staff, and webhooks: every field.
-    Staff,
-    /// Customers: everything but `group_id` and `followers`.
-    Customer,
-}
-
-impl TicketView {
-    /// The view a caller gets.
-    pub fn of(p: &crate::principal::Principal) -> TicketView {
-        if p.is_staff() {
-            TicketView::Staff
-        } else {
-            TicketView::Customer
-        }
-    }
-}
-
-/// The API rendering of a ticket (responses and event payloads).
-#[derive(Serialize)]
-pub struct TicketJson<'a> {
-    id: Uuid,
-    number: i64,
-    subject: &'a str,
-    description: &'a str,
-    status: &'a StatusKey,
-    status_id: Uuid,
-    status_category: StatusCategory,
-    status_label: &'a str,
-    priority: Priority,
-    requester_id: Uuid,
-    assignee_id: Option<Uuid>,
-    /// Staff only: absent, not `null`, in the customer view.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group_id: Option<Uuid>,
-    organization_id: Option<Uuid>,
-    cc: &'a [Uuid],
-    /// Staff only, like `group_id`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    followers: Option<&'a [Uuid]>,
-    tags: &'a [String],
-    fields: FieldValues,
-    conversation_id: Uuid,
-    created_at: Ts,
-    updated_at: Ts,
-    first_response_at: Option<Ts>,
-    resolved_at: Option<Ts>,
-    closed_at: Option<Ts>,
-    merged_into_id: Option<Uuid>,
-    merged_ids: &'a [Uuid],
-}
-
-/// The API rendering of a ticket for `view` under `schema`.
-pub fn ticket_json_for<'a>(
-    t: &'a Ticket,
-    view: TicketView,
-    schema: &'a TicketSchema,
-) -> TicketJson<'a> {
-    let statuses = &schema.statuses;
-    TicketJson {
-        id: t.id,
-        number: t.number,
-        subject: &t.subject,
-        description: &t.description,
-        status: &t.status,
-        status_id: statuses.id(&t.status),
-        status_category: t.status_category,
-        status_label: statuses.label(&t.status, view),
-        priority: t.priority,
-        requester_id: t.requester_id,
-        assignee_id: t.assignee_id,
-        group_id: (view == TicketView::Staff).then_some(t.group_id),
-        organization_id: t.organization_id,
-        cc: &t.cc,
-        followers: (view == TicketView::Staff).then_some(&t.followers[..]),
-        tags: &t.tags,
-        fields: schema.fields.shown(&t.fields, view),
-        conversation_id: t.conversation_id,
-        created_at: Ts(t.created_at),
-        updated_at: Ts(t.updated_at),
-        first_response_at: opt_ts(t.first_response_at),
-        resolved_at: opt_ts(t.resolved_at),
-        closed_at: opt_ts(t.closed_at),
-        merged_into_id: t.merged_into_id,
-        merged_ids: &t.merged_ids,
-    }
 }
 
 /// The moves a requester may make: to the default `resolved` from an active category,

@@ -467,3 +467,80 @@ async fn view_api_keys_read_with_tickets_read_and_write_with_tickets_write() {
         assert!(s.is_success(), "{method} {path}: {v}");
     }
 }
+
+/// While tickets change around it (tickets in the view re-sorted by new tags, tickets
+/// outside it created), a view's count equals the length of its list at every step.
+#[tokio::test]
+async fn counts_equal_the_list_while_tickets_change() {
+    let app = spawn_app().await;
+    let admin = app.user(Role::Admin, "admin@example.com").await;
+    let customer = app.user(Role::Customer, "carol@example.com").await;
+    let mut inside = Vec::new();
+    for i in 0..30 {
+        let (s, t) = app
+            .post(
+                "/api/tickets",
+                &customer.token,
+                json!({"subject": format!("In {i}"), "description": "x"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        let path = format!("/api/tickets/{}", t["id"].as_str().unwrap());
+        app.patch(&path, &admin.token, json!({"priority": "high"}))
+            .await;
+        inside.push(path);
+    }
+    let (s, view) = app
+        .post(
+            PATH,
+            &admin.token,
+            json!({"name": "High", "scope": "global", "sort": "-updated_at",
+                   "filter": {"all": [{"field": "priority", "op": "eq", "value": "high"}]}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{view}");
+    let view_id = id(&view).to_string();
+
+    let (client, base) = (app.client.clone(), app.url(""));
+    let (admin_token, customer_token) = (admin.token.clone(), customer.token.clone());
+    let writer = tokio::spawn(async move {
+        for n in 0..60 {
+            let path = &inside[n % inside.len()];
+            let r = client
+                .patch(format!("{base}{path}"))
+                .bearer_auth(&admin_token)
+                .json(&json!({"tags": [format!("round{n}")]}))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            let r = client
+                .post(format!("{base}/api/tickets"))
+                .bearer_auth(&customer_token)
+                .json(&json!({"subject": format!("Out {n}"), "description": "x"}))
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+        }
+    });
+    for _ in 0..20 {
+        let (s, counts) = app.get(&format!("{PATH}/counts"), &admin.token).await;
+        assert_eq!(s, StatusCode::OK, "{counts}");
+        let count = counts["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["view_id"] == view_id.as_str())
+            .unwrap()["count"]
+            .as_u64()
+            .unwrap();
+        let (s, page) = app
+            .get(&format!("{}/tickets?limit=200", at(&view_id)), &admin.token)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        assert_eq!(page["items"].as_array().unwrap().len() as u64, count);
+        assert_eq!(count, 30);
+    }
+    writer.await.unwrap();
+}

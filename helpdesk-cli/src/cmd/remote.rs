@@ -702,7 +702,7 @@ struct TicketWire {
     #[serde(default)]
     followers: Vec<Uuid>,
     #[serde(default)]
-    fields: helpdesk_core::custom_field::FieldValues,
+    fields: helpdesk_core::ticket::FieldValues,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     first_response_at: Option<DateTime<Utc>>,

@@ -901,7 +901,8 @@ mod model {
 
     use super::*;
     use crate::condition::arbitrary;
-    use crate::ticket::{TicketView, ticket_json_for};
+    use crate::principal::TicketView;
+    use crate::schema::ticket_json_for;
 
     const USERS: [Uuid; 3] = [ALICE, BOB, Uuid::from_u128(0xca201)];
     const GROUPS: [Uuid; 2] = [GROUP, Uuid::from_u128(0x66)];

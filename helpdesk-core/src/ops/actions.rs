@@ -8,14 +8,13 @@
 //! notifications. Every timeline entry and ticket or message event it writes carries
 //! its [`Via`].
 
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::Helpdesk;
 use crate::action::{Action, Recipient};
-use crate::custom_field::{FieldValues, Writer};
+use crate::custom_field::Writer;
 use crate::error::{Error, Result};
-use crate::event::{Effects, EventKind};
+use crate::event::Effects;
 use crate::macros::{BulkChange, MAX_BULK_TICKETS};
 use crate::message::NewMessage;
 use crate::notification::NotificationKind;
@@ -23,24 +22,8 @@ use crate::ops::ticket::{notify, ticket_notification};
 use crate::placeholder::{PlaceholderValues, render_placeholders};
 use crate::principal::Principal;
 use crate::status::StatusCategory;
+use crate::ticket::FieldValues;
 use crate::ticket::{Ticket, TicketPatch, Via};
-
-/// Marks what `fx` writes as made `via` a macro or rule: its timeline entries, and the
-/// `ticket.updated` and `message.created` events (a `via` key in their data). Nothing
-/// without a `via`.
-pub(crate) fn mark_via(fx: &mut Effects, via: Option<Via>) {
-    let Some(via) = via else { return };
-    for e in &mut fx.ticket_events {
-        e.via = Some(via);
-    }
-    for e in &mut fx.events {
-        if matches!(e.kind, EventKind::TicketUpdated | EventKind::MessageCreated)
-            && let Some(data) = e.data.as_object_mut()
-        {
-            data.insert("via".into(), json!(via));
-        }
-    }
-}
 
 /// What a checked run writes.
 #[derive(Default)]

@@ -13,11 +13,13 @@ use crate::group::Access;
 use crate::notification::NotificationKind;
 use crate::ops::conversation::{member_added, member_removed};
 use crate::ops::ticket::{notify, ticket_audience, ticket_notification, timeline};
+use crate::principal::TicketView;
 use crate::principal::{Principal, Role};
 use crate::schema::TicketSchema;
+use crate::schema::ticket_json_for;
 use crate::status::StatusCategory;
 use crate::store::MemberChange;
-use crate::ticket::{CcTarget, MAX_CC, Ticket, TicketView, TimelineKind, ticket_json_for};
+use crate::ticket::{CcTarget, MAX_CC, Ticket, TimelineKind};
 use crate::user::User;
 
 /// The `ticket.updated` event and the timeline entry of a change to the ticket's CCs or

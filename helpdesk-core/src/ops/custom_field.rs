@@ -8,8 +8,8 @@ use crate::Helpdesk;
 use crate::custom_field::*;
 use crate::error::{Conflict, Error, Result, StoreError};
 use crate::principal::Principal;
+use crate::principal::TicketView;
 use crate::status::validate_key;
-use crate::ticket::TicketView;
 
 fn write_error(e: StoreError) -> Error {
     match e {

@@ -386,7 +386,7 @@ impl Helpdesk {
                     fx.events
                         .retain(|e| e.kind != EventKind::NotificationCreated);
                     announce_notifications(&mut fx);
-                    crate::ops::actions::mark_via(&mut fx, via);
+                    fx.mark_via(via);
                     fx
                 };
                 let m = match self.written(self.st().append_message(&new, &build)).await {

@@ -7,7 +7,7 @@ use crate::Helpdesk;
 use crate::condition::Condition;
 use crate::conversation::Conversation;
 use crate::conversation::{ConversationKind, Member};
-use crate::custom_field::{FieldValues, Writer};
+use crate::custom_field::Writer;
 use crate::error::Conflict;
 use crate::error::{Error, Result};
 use crate::event::{Audience, CustomerView, Effects, EventKind, NewEvent};
@@ -15,10 +15,11 @@ use crate::notification::{Notification, NotificationData, NotificationKind};
 use crate::ops::conversation::member_added;
 use crate::page::Cursor;
 use crate::page::{Page, PageRequest, limit};
-use crate::principal::Principal;
-use crate::schema::TicketSchema;
+use crate::principal::{Principal, TicketView};
+use crate::schema::{TicketSchema, ticket_json_for};
 use crate::status::StatusCategory;
 use crate::store::MemberChange;
+use crate::ticket::FieldValues;
 use crate::ticket::*;
 use serde_json::json;
 use uuid::Uuid;
@@ -819,7 +820,7 @@ impl Helpdesk {
             after.updated_at = now;
             after.version += 1;
             let mut fx = ticket_change_effects(&before, &after, p.actor(), now, &schema);
-            crate::ops::actions::mark_via(&mut fx, via);
+            fx.mark_via(via);
             if target.is_some() && after.assignee_id.is_none() {
                 for u in &full_there {
                     notify(

@@ -390,16 +390,16 @@ pub async fn followers_hear_of_the_ticket_and_stay_hidden(store: Arc<dyn Store>)
             .unwrap()
             .items;
     assert!(ours.iter().any(|e| e.kind == TimelineKind::FollowerAdded));
-    let staff_json = serde_json::to_value(crate::ticket::ticket_json_for(
+    let staff_json = serde_json::to_value(crate::schema::ticket_json_for(
         &after,
-        crate::ticket::TicketView::Staff,
+        crate::principal::TicketView::Staff,
         &crate::schema::TicketSchema::defaults(),
     ))
     .unwrap();
     assert_eq!(staff_json["followers"], serde_json::json!([reader.id()]));
-    let customer_json = serde_json::to_value(crate::ticket::ticket_json_for(
+    let customer_json = serde_json::to_value(crate::schema::ticket_json_for(
         &after,
-        crate::ticket::TicketView::Customer,
+        crate::principal::TicketView::Customer,
         &crate::schema::TicketSchema::defaults(),
     ))
     .unwrap();

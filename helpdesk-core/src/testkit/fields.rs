@@ -10,11 +10,13 @@ use uuid::Uuid;
 
 use super::{Who, World, expect_err};
 use crate::Error;
-use crate::custom_field::{CustomField, CustomFieldPatch, FieldType, FieldValues, NewCustomField};
+use crate::custom_field::{CustomField, CustomFieldPatch, FieldType, NewCustomField};
 use crate::event::EventKind;
+use crate::principal::TicketView;
+use crate::schema::ticket_json_for;
 use crate::status::StatusKey;
 use crate::store::Store;
-use crate::ticket::{NewTicket, Ticket, TicketFilter, TicketPatch, TicketView, ticket_json_for};
+use crate::ticket::{FieldValues, NewTicket, Ticket, TicketFilter, TicketPatch};
 
 fn new_field(key: &str, field_type: FieldType) -> NewCustomField {
     NewCustomField {

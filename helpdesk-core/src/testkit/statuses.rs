@@ -8,9 +8,11 @@ use serde_json::json;
 
 use super::{World, expect_err};
 use crate::Error;
+use crate::principal::TicketView;
+use crate::schema::ticket_json_for;
 use crate::status::{NewStatus, Status, StatusCategory, StatusKey, StatusPatch};
 use crate::store::Store;
-use crate::ticket::{TicketFilter, TicketPatch, TicketView, ticket_json_for};
+use crate::ticket::{TicketFilter, TicketPatch};
 use crate::view::NewView;
 
 fn new_status(key: &str, category: StatusCategory, label: &str) -> NewStatus {

@@ -4,7 +4,8 @@
 //! (configuration, as groups); applying and bulk changes `tickets:write`.
 
 use helpdesk_core::macros::{BulkChange, Macro, MacroPatch, NewMacro};
-use helpdesk_core::ticket::{TicketView, ticket_json_for};
+use helpdesk_core::principal::TicketView;
+use helpdesk_core::schema::ticket_json_for;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;

@@ -2,7 +2,8 @@
 //! A ticket's messages with those merged into it are `GET
 //! /api/conversations/{id}/messages?include_merged=true` (`messages.rs`).
 
-use helpdesk_core::ticket::{TicketView, ticket_json_for};
+use helpdesk_core::principal::TicketView;
+use helpdesk_core::schema::ticket_json_for;
 use serde::Deserialize;
 use uuid::Uuid;
 

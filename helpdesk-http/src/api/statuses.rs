@@ -2,8 +2,8 @@
 //! `agent_label`); admins write them. Reads take `tickets:read` on an API key, writes
 //! `admin`.
 
+use helpdesk_core::principal::TicketView;
 use helpdesk_core::status::{NewStatus, StatusCategory, StatusJson, StatusPatch, status_json};
-use helpdesk_core::ticket::TicketView;
 use serde::Deserialize;
 
 use crate::api::present;

@@ -1,11 +1,13 @@
 //! `/api/tickets`: tickets, their timeline and their attachment list.
 
-use helpdesk_core::custom_field::FieldValues;
 use helpdesk_core::message::attachment_json;
+use helpdesk_core::principal::TicketView;
+use helpdesk_core::schema::ticket_json_for;
 use helpdesk_core::status::{StatusCategory, StatusKey};
+use helpdesk_core::ticket::FieldValues;
 use helpdesk_core::ticket::{
     AssigneeFilter, CcTarget, NewTicket, OrganizationMatch, Priority, TicketFilter, TicketPatch,
-    TicketSort, TicketView, ticket_json_for,
+    TicketSort,
 };
 use helpdesk_core::{Cursor, Page};
 use serde::Deserialize;

@@ -4,7 +4,9 @@
 //! `tickets:write` (views are ticket work, not configuration).
 
 use helpdesk_core::ownership::ItemScope;
-use helpdesk_core::ticket::{TicketSort, TicketView, ticket_json_for};
+use helpdesk_core::principal::TicketView;
+use helpdesk_core::schema::ticket_json_for;
+use helpdesk_core::ticket::TicketSort;
 use helpdesk_core::view::{NewView, ViewPatch, view_json};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
