@@ -177,6 +177,23 @@ macros = [
 macro_to_delete = call("POST", "/api/macros", admin,
                        {"name": "Delete me", "actions": [{"action": "assign", "value": None}]})
 
+# Statuses and custom fields of the installation's own: ones to read and change, one
+# each to delete.
+statuses = [
+    call("POST", "/api/ticket-statuses", admin,
+         {"key": "waiting_for_parts", "category": "pending", "agent_label": "Waiting for parts",
+          "customer_label": "Waiting"}),
+]
+status_to_delete = call("POST", "/api/ticket-statuses", admin,
+                        {"key": "delete_me", "category": "on_hold", "agent_label": "Delete me"})
+fields = [
+    call("POST", "/api/ticket-fields", admin,
+         {"key": "platform", "type": "select", "label": "Platform", "options": ["web", "api"],
+          "customer_visible": True}),
+]
+field_to_delete = call("POST", "/api/ticket-fields", admin,
+                       {"key": "delete_me", "type": "text", "label": "Delete me"})
+
 notifications = call("GET", "/api/notifications", admin)["items"]
 if not notifications:
     sys.exit("seeding failed: the admin has no notification after a customer opened a ticket")
@@ -218,6 +235,10 @@ dictionaries = {
     "view_to_delete": [view_to_delete["id"]],
     "macros": [m["id"] for m in macros],
     "macro_to_delete": [macro_to_delete["id"]],
+    "statuses": [st["id"] for st in statuses],
+    "status_to_delete": [status_to_delete["id"]],
+    "fields": [f["id"] for f in fields],
+    "field_to_delete": [field_to_delete["id"]],
 }
 
 # (method or None for all, path, {parameter: dictionary})
@@ -311,6 +332,14 @@ bindings = [
     ("DELETE", "/api/macros/{id}", {"path.id": "macro_to_delete"}),
     ("POST", "/api/tickets/{id}/apply-macro", {"path.id": "tickets", "body.macro_id": "macros"}),
     ("POST", "/api/tickets/bulk", {"body.macro_id": "macros"}),
+    ("POST", "/api/ticket-statuses", {}),
+    ("GET", "/api/ticket-statuses/{id}", {"path.id": "statuses"}),
+    ("PATCH", "/api/ticket-statuses/{id}", {"path.id": "statuses"}),
+    ("DELETE", "/api/ticket-statuses/{id}", {"path.id": "status_to_delete"}),
+    ("POST", "/api/ticket-fields", {}),
+    ("GET", "/api/ticket-fields/{id}", {"path.id": "fields"}),
+    ("PATCH", "/api/ticket-fields/{id}", {"path.id": "fields"}),
+    ("DELETE", "/api/ticket-fields/{id}", {"path.id": "field_to_delete"}),
 ]
 
 # positive_data_acceptance: a request the schema allows must be accepted. Its default
@@ -380,6 +409,16 @@ ACCEPTANCE_ALSO = {
     "PATCH /api/macros/{id}": ["422"],
     "POST /api/tickets/{id}/apply-macro": ["422"],
     "POST /api/tickets/bulk": ["422"],
+    # A status key or a custom field filter names what the installation defines: one that
+    # names nothing is 400 `invalid_query` (no schema knows which exist).
+    "GET /api/tickets": ["400"],
+    # Statuses: at most 50 per category (a count). Fields: `customer_editable` needs
+    # `customer_visible`, options only for select and multiselect, at most 100 active
+    # (no schema relates two fields or knows a count).
+    "POST /api/ticket-statuses": ["422"],
+    "PATCH /api/ticket-statuses/{id}": ["422"],
+    "POST /api/ticket-fields": ["422"],
+    "PATCH /api/ticket-fields/{id}": ["422"],
 }
 # Other checks off for one operation each, because the contract wants what they flag:
 CHECKS_OFF = {

@@ -23,7 +23,7 @@ const FIELDS: &[&str] = &["name", "actions", "position"];
 struct CreateBody {
     name: String,
     actions: serde_json::Value,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     position: Option<i64>,
 }
 
