@@ -639,12 +639,16 @@ impl Helpdesk {
     ) -> Result<Vec<Ticket>> {
         let now = self.now();
         let mut found = Vec::new();
-        query.limit = BATCH;
+        // The first read asks for what is wanted (when the store applied the whole
+        // filter, every candidate matches); each further one for twice as many, up to
+        // BATCH.
+        let mut size = want.clamp(1, BATCH);
         loop {
             query.cursor = cursor;
+            query.limit = size;
             let batch = self.st().list_tickets(&query).await?;
-            let more = batch.len() > BATCH;
-            for t in batch.into_iter().take(BATCH) {
+            let more = batch.len() > size;
+            for t in batch.into_iter().take(size) {
                 cursor = Some(Cursor::new(query.sort.key(&t), t.id));
                 if filter.matches(&crate::condition::TicketFacts::of(&t, now)) {
                     found.push(t);
@@ -656,6 +660,7 @@ impl Helpdesk {
             if !more {
                 return Ok(found);
             }
+            size = (size * 2).min(BATCH);
         }
     }
 
