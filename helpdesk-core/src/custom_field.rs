@@ -268,7 +268,7 @@ impl Fields {
                 values.remove(key);
                 continue;
             }
-            match normalize(field, value) {
+            match self.normalize(field, value) {
                 Ok(v) => {
                     values.insert(key.clone(), v);
                 }
@@ -354,6 +354,25 @@ impl Fields {
     }
 }
 
+impl Fields {
+    /// A value for `field` (one of these) as a ticket keeps it, or what is wrong with it:
+    /// multiselects are kept in option order.
+    fn normalize(&self, field: &CustomField, value: &Value) -> std::result::Result<Value, String> {
+        crate::condition::check_field_value(self, &field.key, field.field_type, value)?;
+        Ok(match (field.field_type, value) {
+            (FieldType::Multiselect, Value::Array(items)) => Value::Array(
+                field
+                    .options
+                    .iter()
+                    .filter(|o| items.iter().any(|i| i.as_str() == Some(o.as_str())))
+                    .map(|o| Value::String(o.clone()))
+                    .collect(),
+            ),
+            _ => value.clone(),
+        })
+    }
+}
+
 impl crate::condition::Schema for Fields {
     fn field_type(&self, key: &str) -> Option<FieldType> {
         self.get(key).filter(|f| f.active).map(|f| f.field_type)
@@ -362,25 +381,6 @@ impl crate::condition::Schema for Fields {
         self.get(key)
             .is_some_and(|f| f.options.iter().any(|o| o == value))
     }
-}
-
-/// A value for `field` as a ticket keeps it, or what is wrong with it.
-fn normalize(field: &CustomField, value: &Value) -> std::result::Result<Value, String> {
-    let one = Fields(vec![field.clone()]);
-    crate::condition::check_field_value(&one, &field.key, field.field_type, value)?;
-    Ok(match (field.field_type, value) {
-        // Kept in option order.
-        (FieldType::Multiselect, Value::Array(items)) => Value::Array(
-            field
-                .options
-                .iter()
-                .filter(|o| items.iter().any(|i| i.as_str() == Some(o.as_str())))
-                .map(|o| Value::String(o.clone()))
-                .collect(),
-        ),
-        (FieldType::Number, Value::Number(_)) => value.clone(),
-        _ => value.clone(),
-    })
 }
 
 #[cfg(test)]

@@ -123,10 +123,6 @@ impl StatusKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-    /// Whether this is the key of a category's default status.
-    pub fn default_of(&self) -> Option<StatusCategory> {
-        self.0.parse().ok()
-    }
 }
 
 impl From<StatusCategory> for StatusKey {
