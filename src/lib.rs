@@ -170,7 +170,7 @@
 //! |---|---|
 //! | messages | `message.created`, `message.updated`, `message.deleted`, `message.read`, `message.delivered`, `message.unread` (the reader's own connections only, never webhooked) |
 //! | conversations | `conversation.created`, `conversation.updated`, `conversation.member_added`, `conversation.member_removed` |
-//! | tickets | `ticket.created`, `ticket.updated`, `ticket.merged`, `ticket.unmerged` |
+//! | tickets | `ticket.created`, `ticket.updated`, `ticket.merged`, `ticket.unmerged`, `ticket.snoozed`, `ticket.unsnoozed`, `ticket.sla_warning`, `ticket.sla_breached`, `ticket.sla_fulfilled` (these five to staff and webhooks only) |
 //! | groups | `group.created`, `group.updated`, `group.deleted`, `group.member_added`, `group.member_updated`, `group.member_removed` |
 //! | organizations | `organization.created`, `organization.updated`, `organization.deleted` |
 //! | notifications | `notification.created` |
@@ -193,7 +193,8 @@
 //! #     "group.updated", "group.deleted", "group.member_added", "group.member_updated",
 //! #     "group.member_removed", "organization.created", "organization.updated",
 //! #     "organization.deleted", "notification.created", "webhook.test", "message.unread",
-//! #     "ticket.merged", "ticket.unmerged",
+//! #     "ticket.merged", "ticket.unmerged", "ticket.snoozed", "ticket.unsnoozed",
+//! #     "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_fulfilled",
 //! # ];
 //! # assert_eq!(EventKind::ALL.map(EventKind::as_str), listed, "the table above lists every kind");
 //! # let hd = Helpdesk::new(Arc::new(MemoryStore::new()), Config::for_tests());

@@ -128,11 +128,26 @@ pub enum EventKind {
     /// `ticket.unmerged`: A merged ticket was unmerged: `{ticket_id, into_id}` (the ticket it was merged into).
     #[serde(rename = "ticket.unmerged")]
     TicketUnmerged,
+    /// `ticket.snoozed`: A ticket was snoozed (staff): `{ticket_id, until, wake_on_reply}`.
+    #[serde(rename = "ticket.snoozed")]
+    TicketSnoozed,
+    /// `ticket.unsnoozed`: A ticket's snooze ended (staff): `{ticket_id, reason}` (`time`, `reply`, `manual`, `status`).
+    #[serde(rename = "ticket.unsnoozed")]
+    TicketUnsnoozed,
+    /// `ticket.sla_warning`: Most of an SLA target has elapsed (staff): `{ticket_id, metric, cycle, due_at}`.
+    #[serde(rename = "ticket.sla_warning")]
+    TicketSlaWarning,
+    /// `ticket.sla_breached`: An SLA target was missed (staff): `{ticket_id, metric, cycle, due_at}`.
+    #[serde(rename = "ticket.sla_breached")]
+    TicketSlaBreached,
+    /// `ticket.sla_fulfilled`: An SLA cycle ended, in time or late (staff): `{ticket_id, metric, cycle, due_at, fulfilled_at, within_target}`.
+    #[serde(rename = "ticket.sla_fulfilled")]
+    TicketSlaFulfilled,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 25] = [
+    pub const ALL: [EventKind; 30] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -158,6 +173,11 @@ impl EventKind {
         EventKind::MessageUnread,
         EventKind::TicketMerged,
         EventKind::TicketUnmerged,
+        EventKind::TicketSnoozed,
+        EventKind::TicketUnsnoozed,
+        EventKind::TicketSlaWarning,
+        EventKind::TicketSlaBreached,
+        EventKind::TicketSlaFulfilled,
     ];
 
     /// The scope an API key needs to receive events of this kind (API-access.md):
@@ -169,6 +189,11 @@ impl EventKind {
             | EventKind::TicketUpdated
             | EventKind::TicketMerged
             | EventKind::TicketUnmerged
+            | EventKind::TicketSnoozed
+            | EventKind::TicketUnsnoozed
+            | EventKind::TicketSlaWarning
+            | EventKind::TicketSlaBreached
+            | EventKind::TicketSlaFulfilled
             | EventKind::GroupCreated
             | EventKind::GroupUpdated
             | EventKind::GroupDeleted
@@ -221,6 +246,11 @@ impl EventKind {
             EventKind::MessageUnread => "message.unread",
             EventKind::TicketMerged => "ticket.merged",
             EventKind::TicketUnmerged => "ticket.unmerged",
+            EventKind::TicketSnoozed => "ticket.snoozed",
+            EventKind::TicketUnsnoozed => "ticket.unsnoozed",
+            EventKind::TicketSlaWarning => "ticket.sla_warning",
+            EventKind::TicketSlaBreached => "ticket.sla_breached",
+            EventKind::TicketSlaFulfilled => "ticket.sla_fulfilled",
         }
     }
 
@@ -311,7 +341,12 @@ impl Audience {
 }
 
 /// The ticket fields customers never see, on any path.
-pub const STAFF_ONLY_TICKET_FIELDS: [&str; 2] = ["group_id", "followers"];
+pub const STAFF_ONLY_TICKET_FIELDS: [&str; 4] = [
+    "group_id",
+    "followers",
+    "snoozed_until",
+    "snooze_wake_on_reply",
+];
 
 /// An event before the store gives it an id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -54,10 +54,12 @@ pub mod page;
 pub mod placeholder;
 pub mod principal;
 pub mod receipt;
+pub mod schedule;
 pub mod schema;
 pub mod scope;
 #[doc(hidden)] // reached as store::support::search
 pub mod search;
+pub mod snooze;
 pub mod status;
 pub mod store;
 pub mod tag;

@@ -28,6 +28,12 @@ pub enum NotificationKind {
     TicketMerged,
     /// A macro's or rule's `notify` action, titled with its name.
     RuleNotification,
+    /// To the assignee, when a snooze ended by its time or a customer's reply.
+    TicketUnsnoozed,
+    /// To the assignee, when most of an SLA target has elapsed.
+    SlaWarning,
+    /// To the assignee, when an SLA target was missed.
+    SlaBreached,
 }
 
 impl NotificationKind {
@@ -44,6 +50,9 @@ impl NotificationKind {
             NotificationKind::TicketCcAdded => "ticket_cc_added",
             NotificationKind::TicketMerged => "ticket_merged",
             NotificationKind::RuleNotification => "rule_notification",
+            NotificationKind::TicketUnsnoozed => "ticket_unsnoozed",
+            NotificationKind::SlaWarning => "sla_warning",
+            NotificationKind::SlaBreached => "sla_breached",
         }
     }
 }

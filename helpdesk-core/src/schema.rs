@@ -75,6 +75,12 @@ pub struct TicketJson<'a> {
     closed_at: Option<Ts>,
     merged_into_id: Option<Uuid>,
     merged_ids: &'a [Uuid],
+    /// Staff only (`null` when not snoozed), like `group_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snoozed_until: Option<Option<Ts>>,
+    /// Staff only, like `snoozed_until`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snooze_wake_on_reply: Option<Option<bool>>,
 }
 
 /// The API rendering of a ticket for `view` under `schema`.
@@ -84,6 +90,7 @@ pub fn ticket_json_for<'a>(
     schema: &'a TicketSchema,
 ) -> TicketJson<'a> {
     let statuses = &schema.statuses;
+    let staff = view == TicketView::Staff;
     TicketJson {
         id: t.id,
         number: t.number,
@@ -110,5 +117,7 @@ pub fn ticket_json_for<'a>(
         closed_at: opt_ts(t.closed_at),
         merged_into_id: t.merged_into_id,
         merged_ids: &t.merged_ids,
+        snoozed_until: staff.then_some(t.snooze.map(|s| Ts(s.until))),
+        snooze_wake_on_reply: staff.then_some(t.snooze.map(|s| s.wake_on_reply)),
     }
 }

@@ -481,6 +481,17 @@ pub trait TicketStore: Send + Sync {
     /// Tickets matching the query ([`TicketQuery::matches`] and
     /// [`TicketQuery::after_cursor`]) in its order, up to `limit + 1`.
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>>;
+    /// Claims up to `limit` tickets whose [`crate::schedule::next_due_at`] is at or
+    /// before `now` and that no other claim holds (a hold ends at its `hold_until`), the
+    /// earliest due first, and holds each until `hold_until`. Every ticket write keeps
+    /// the due instant with the record (atomically, an import included), and concurrent
+    /// claimers never get the same ticket (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Uuid>>;
     /// A ticket's timeline, oldest first by `(at, id)`, after the cursor (key: `at` in
     /// microseconds), up to `limit + 1`.
     async fn list_ticket_events(

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::conversation::Conversation;
 use crate::page::Cursor;
+use crate::snooze::Snooze;
 use crate::status::{Status, StatusCategory, StatusKey, Statuses};
 
 /// A ticket's priority.
@@ -130,6 +131,9 @@ pub struct Ticket {
     /// shown in the API).
     #[serde(default)]
     pub pre_merge_status: Option<StatusKey>,
+    /// Its snooze, while snoozed ([`crate::snooze`]; staff only).
+    #[serde(default)]
+    pub snooze: Option<Snooze>,
     /// Optimistic concurrency: 1 on create, +1 on every write. A store writes a ticket
     /// only if its stored version is `version - 1`, else `Conflict::Version`.
     pub version: u64,
@@ -191,6 +195,10 @@ pub enum TimelineKind {
     MergeReceived,
     /// `{source_id}`: a ticket merged into this one was unmerged (or deleted).
     MergeRemoved,
+    /// `{until, wake_on_reply}`: the ticket was snoozed (staff only).
+    Snoozed,
+    /// `{reason}`: its snooze ended (staff only).
+    Unsnoozed,
 }
 
 impl TimelineKind {
@@ -201,6 +209,8 @@ impl TimelineKind {
             TimelineKind::GroupChanged
                 | TimelineKind::FollowerAdded
                 | TimelineKind::FollowerRemoved
+                | TimelineKind::Snoozed
+                | TimelineKind::Unsnoozed
         )
     }
 
@@ -223,6 +233,8 @@ impl TimelineKind {
             TimelineKind::Unmerged => "unmerged",
             TimelineKind::MergeReceived => "merge_received",
             TimelineKind::MergeRemoved => "merge_removed",
+            TimelineKind::Snoozed => "snoozed",
+            TimelineKind::Unsnoozed => "unsnoozed",
         }
     }
 }
@@ -444,6 +456,8 @@ pub struct TicketQuery {
     pub organization: Option<OrganizationMatch>,
     /// Case-insensitive substring of subject or description.
     pub q: Option<String>,
+    /// Snoozed (`true`) or not (`false`).
+    pub snoozed: Option<bool>,
     /// The order.
     pub sort: TicketSort,
     /// Continue after this position (`sort.key(ticket)`, id).
@@ -478,6 +492,7 @@ impl TicketQuery {
                 Some(OrganizationMatch::Nobody) => t.organization_id.is_none(),
                 Some(OrganizationMatch::Is(o)) => t.organization_id == Some(o),
             }
+            && self.snoozed.is_none_or(|z| t.snooze.is_some() == z)
             && self.q.as_ref().is_none_or(|q| {
                 let q = q.to_lowercase();
                 t.subject.to_lowercase().contains(&q) || t.description.to_lowercase().contains(&q)
@@ -633,6 +648,8 @@ pub struct TicketFilter {
     pub tag: Option<String>,
     /// Text in subject or description.
     pub q: Option<String>,
+    /// Snoozed or not. Staff only, like `group_ids`.
+    pub snoozed: Option<bool>,
     /// Custom field filters `field.<key>=<value>` (ANDed): equality; a multiselect
     /// contains the value; a checkbox `false` also matches unset. An unknown (for
     /// customers: invisible) key or a bad value is invalid at `field.<key>`.
@@ -682,8 +699,16 @@ pub fn requester_may_move(from: StatusCategory, to: &Status) -> bool {
     }
 }
 
-/// Applies a status move to a ticket's record (timestamps included).
+/// Applies a status move to a ticket's record (timestamps included). Entering
+/// `resolved` or `closed` (a merge closes) ends a snooze, by
+/// [`WakeReason::Status`](crate::snooze::WakeReason::Status).
 pub(crate) fn move_status(t: &mut Ticket, to: &Status, at: DateTime<Utc>) {
+    if matches!(
+        to.category,
+        StatusCategory::Resolved | StatusCategory::Closed
+    ) {
+        t.snooze = None;
+    }
     match to.category {
         StatusCategory::Resolved if t.status_category != StatusCategory::Resolved => {
             t.resolved_at = Some(at)

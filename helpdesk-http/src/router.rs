@@ -391,6 +391,13 @@ impl Router {
             vec![(M::POST, TICKETS_WRITE, h(merge::unmerge))],
         );
         r.add(
+            "/tickets/{id}/snooze",
+            vec![
+                (M::POST, TICKETS_WRITE, h(snooze::snooze)),
+                (M::DELETE, TICKETS_WRITE, h(snooze::unsnooze)),
+            ],
+        );
+        r.add(
             "/tickets/{id}/events",
             vec![(M::GET, TICKETS_READ, h(tickets::events))],
         );

@@ -165,6 +165,7 @@ pub async fn service(hd: Helpdesk, mut config: ServerConfig) -> HelpdeskService 
         } else {
             None
         },
+        ..Background::for_helpdesk(&hd)
     });
 
     let api = ApiService::new(state.clone(), router);

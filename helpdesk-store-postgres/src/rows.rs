@@ -274,6 +274,7 @@ pub(crate) struct TicketRow {
     merged_into_id: Option<Uuid>,
     merged_ids: Vec<Uuid>,
     pre_merge_status: Option<String>,
+    snooze: Option<Value>,
 }
 
 impl TicketRow {
@@ -281,7 +282,7 @@ impl TicketRow {
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
-         pre_merge_status";
+         pre_merge_status, snooze";
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -313,6 +314,7 @@ impl TryFrom<TicketRow> for Ticket {
             merged_into_id: r.merged_into_id,
             merged_ids: r.merged_ids,
             pre_merge_status: r.pre_merge_status.map(StatusKey::new),
+            snooze: r.snooze.map(|v| json(v, "ticket snooze")).transpose()?,
             version: u(r.version),
         })
     }

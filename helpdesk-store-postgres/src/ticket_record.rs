@@ -14,6 +14,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 use crate::effects::Writes;
 use crate::error::SqlxResultExt;
 use crate::rows::{i, priority_rank};
+use helpdesk_core::schedule::next_due_at;
 
 /// Inserts a ticket with `number`, or with the next number of the sequence when `None`;
 /// returns the number it got.
@@ -41,7 +42,7 @@ pub(crate) fn push_insert_ticket(
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
-         pre_merge_status) VALUES (",
+         pre_merge_status, snooze, next_due_at) VALUES (",
     );
     // COALESCE evaluates `nextval` only when no number is given.
     q.push_bind(t.id)
@@ -73,12 +74,15 @@ pub(crate) fn push_insert_ticket(
         .push_bind(i(t.version))
         .push_bind(t.merged_into_id)
         .push_bind(t.merged_ids.clone())
-        .push_bind(t.pre_merge_status.as_ref().map(|s| s.as_str().to_string()));
+        .push_bind(t.pre_merge_status.as_ref().map(|s| s.as_str().to_string()))
+        .push_bind(t.snooze.map(sqlx::types::Json))
+        .push_bind(next_due_at(t));
     q.push(") RETURNING number");
 }
 
 /// Writes a ticket under its version check: `NotFound` if absent, `Conflict::Version`
-/// if the stored version is not `version - 1`.
+/// if the stored version is not `version - 1`. Its due instant moves with it, and a
+/// claim's hold ends (see `0017_snooze.sql`).
 pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreResult<()> {
     let done = sqlx::query(
         "UPDATE tickets SET subject = $3, description = $4, status = $5, priority = $6, \
@@ -86,7 +90,8 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
          first_response_at = $11, resolved_at = $12, closed_at = $13, group_id = $14, \
          organization_id = $15, cc = $16, followers = $17, status_category = $18, \
          status_changed_at = $19, fields = $20, merged_into_id = $21, merged_ids = $22, \
-         pre_merge_status = $23, version = $2 \
+         pre_merge_status = $23, snooze = $24, next_due_at = $25, due_held_until = NULL, \
+         version = $2 \
          WHERE id = $1 AND version = $2 - 1",
     )
     .bind(t.id)
@@ -112,6 +117,8 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
     .bind(t.merged_into_id)
     .bind(&t.merged_ids)
     .bind(t.pre_merge_status.as_ref().map(|s| s.as_str()))
+    .bind(t.snooze.map(sqlx::types::Json))
+    .bind(next_due_at(t))
     .execute(&mut *conn)
     .await
     .store()?;

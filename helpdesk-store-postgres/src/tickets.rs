@@ -7,6 +7,7 @@
 //! back after taking its number (a failed commit, a lost connection) leaves a gap.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use helpdesk_core::StoreError;
 use helpdesk_core::attachment::AttachmentParent;
 use helpdesk_core::event::Effects;
@@ -153,6 +154,27 @@ impl TicketStore for PostgresStore {
         fetch_optional_as::<TicketRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
     }
 
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Uuid>> {
+        sqlx::query_scalar(
+            "UPDATE tickets SET due_held_until = $2 WHERE id IN ( \
+                 SELECT id FROM tickets \
+                 WHERE next_due_at <= $1 AND (due_held_until IS NULL OR due_held_until <= $1) \
+                 ORDER BY next_due_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+             RETURNING id",
+        )
+        .bind(now)
+        .bind(hold_until)
+        .bind(i(limit as u64))
+        .fetch_all(self.pool_ref())
+        .await
+        .store()
+    }
+
     async fn get_ticket_by_number(&self, number: i64) -> StoreResult<Option<Ticket>> {
         let sql = format!("SELECT {} FROM tickets WHERE number = $1", TicketRow::COLS);
         fetch_optional_as::<TicketRow, _>(sqlx::query(&sql).bind(number), self.pool_ref()).await
@@ -225,6 +247,13 @@ impl TicketStore for PostgresStore {
             q.push(" AND tags @> ARRAY[")
                 .push_bind(tag.clone())
                 .push("]::text[]");
+        }
+        if let Some(snoozed) = query.snoozed {
+            q.push(if snoozed {
+                " AND snooze IS NOT NULL"
+            } else {
+                " AND snooze IS NULL"
+            });
         }
         if let Some(text) = &query.q {
             q.push(" AND (strpos(lower(subject), lower(")

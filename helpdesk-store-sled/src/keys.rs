@@ -150,8 +150,11 @@ pub(crate) mod tree {
     pub const FIELD_TICKETS: usize = 62;
     /// macro id → Macro (their number is `macro_count` in `META`).
     pub const MACROS: usize = 63;
+    /// `due instant|ticket id` → (): the tickets something is due on
+    /// ([`helpdesk_core::schedule::next_due_at`]), earliest first.
+    pub const DUE: usize = 64;
     /// How many trees.
-    pub const COUNT: usize = 64;
+    pub const COUNT: usize = 65;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -220,6 +223,7 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "custom_field_counts",
     "custom_field_tickets",
     "macros",
+    "due",
 ];
 
 /// A key built from parts.

@@ -112,7 +112,13 @@ struct Inner {
     flusher: Arc<flush::Flusher>,
     /// The ephemeral channel: one process holds a sled database, so it stays in process.
     signals: helpdesk_core::store::support::SignalBus,
+    /// Claims of due tickets (`claim_due`): held until, while the ticket keeps the
+    /// version it had.
+    due_holds: std::sync::Mutex<DueHolds>,
 }
+
+/// Claims of due tickets by ticket id: held until, at version.
+type DueHolds = std::collections::HashMap<uuid::Uuid, (chrono::DateTime<chrono::Utc>, u64)>;
 
 impl SledStore {
     /// Opens (or creates) the database in the directory `path`, with a 64 MiB cache.
@@ -155,6 +161,7 @@ impl SledStore {
                 trees,
                 flusher,
                 signals: Default::default(),
+                due_holds: Default::default(),
             }),
         };
         if let Some(found) = found {
@@ -164,6 +171,14 @@ impl SledStore {
         store.ensure_default_statuses()?;
         store.inner.db.flush().map_err(sled_error)?;
         Ok(store)
+    }
+
+    /// The claims of due tickets (a poisoned lock still holds usable claims).
+    pub(crate) fn due_holds(&self) -> std::sync::MutexGuard<'_, DueHolds> {
+        self.inner
+            .due_holds
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// The on-disk size of the database in bytes, as sled reports it.

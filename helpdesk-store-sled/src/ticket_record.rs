@@ -14,11 +14,15 @@
 //! [`TicketStore`]: helpdesk_core::store::TicketStore
 //! [`ConversationStore`]: helpdesk_core::store::ConversationStore
 
+use chrono::{DateTime, Utc};
+use helpdesk_core::schedule::next_due_at;
 use helpdesk_core::status::StatusCategory;
 use helpdesk_core::ticket::{
     AssigneeFilter, OrganizationMatch, Priority, Ticket, TicketQuery, TicketSort,
 };
 use helpdesk_core::{Conflict, StoreError};
+
+use uuid::Uuid;
 
 use crate::keys::{Key, tree};
 use crate::{Tx, TxResult, abort};
@@ -152,6 +156,26 @@ pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxRes
     )?;
     for k in index_keys(t) {
         tx.put(tree::TICKET_IDX, k, &[][..])?;
+    }
+    index_due(tx, Some(t), old)
+}
+
+/// A ticket's entry in the due index: `due instant|id`.
+pub(crate) fn due_key(at: DateTime<Utc>, id: Uuid) -> Key {
+    Key::new().i64(at.timestamp_micros()).id(id)
+}
+
+/// Moves a ticket's entry in the due index from `old` to `t` (either may be absent).
+pub(crate) fn index_due(tx: &Tx<'_>, t: Option<&Ticket>, old: Option<&Ticket>) -> TxResult<()> {
+    let (from, to) = (old.and_then(next_due_at), t.and_then(next_due_at));
+    if from == to {
+        return Ok(());
+    }
+    if let (Some(at), Some(old)) = (from, old) {
+        tx.del(tree::DUE, due_key(at, old.id))?;
+    }
+    if let (Some(at), Some(t)) = (to, t) {
+        tx.put(tree::DUE, due_key(at, t.id), &[][..])?;
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! index of `ticket_record`) and timelines.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use helpdesk_core::Conflict;
@@ -149,6 +150,7 @@ impl TicketStore for SledStore {
                     tx.del(tree::TICKET_IDX, k)?;
                 }
                 count_ticket(tx, None, Some(&t))?;
+                crate::ticket_record::index_due(tx, None, Some(&t))?;
                 crate::schema::count_status(tx, None, Some(&t))?;
                 crate::schema::count_fields(tx, None, Some(&t))?;
                 crate::organization_record::index_ticket(tx, None, Some(&t))?;
@@ -193,6 +195,36 @@ impl TicketStore for SledStore {
 
     async fn get_ticket(&self, id: Uuid) -> StoreResult<Option<Ticket>> {
         self.get_json(tree::TICKETS, id.as_bytes())
+    }
+
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Uuid>> {
+        // One process holds a sled database: claims are kept in memory, each until its
+        // time or until the ticket's version moves (a write releases it).
+        let end = crate::ticket_record::due_key(now, Uuid::max());
+        let mut claimed = Vec::new();
+        let mut holds = self.due_holds();
+        holds.retain(|_, (until, _)| *until > now);
+        for entry in self.scan(tree::DUE, &[], None, false) {
+            let (k, _) = entry?;
+            if k.as_ref() > end.bytes() || claimed.len() >= limit {
+                break;
+            }
+            let Some(id) = trailing_id(&k) else { continue };
+            let Some(t) = self.get_json::<Ticket>(tree::TICKETS, id.as_bytes())? else {
+                continue;
+            };
+            if holds.get(&id).is_some_and(|(_, v)| *v == t.version) {
+                continue;
+            }
+            holds.insert(id, (hold_until, t.version));
+            claimed.push(id);
+        }
+        Ok(claimed)
     }
 
     async fn get_ticket_by_number(&self, number: i64) -> StoreResult<Option<Ticket>> {

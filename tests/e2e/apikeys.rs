@@ -373,7 +373,7 @@ async fn malformed_unknown_and_expired_keys_are_refused() {
         );
     }
 
-    app.clock.advance(chrono::Duration::hours(1));
+    app.clock().advance(chrono::Duration::hours(1));
     let (s, v) = get_as(&app, "/api/tickets", &token).await;
     assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "token_expired"));
     // An expired key is still listed (it counts against the limit) until deleted.
@@ -512,7 +512,7 @@ async fn sockets_close_with_1008_when_the_key_or_its_owner_goes() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let mut ws = app.ws(made["token"].as_str().unwrap()).await;
-    app.clock.advance(chrono::Duration::minutes(5));
+    app.clock().advance(chrono::Duration::minutes(5));
     assert_eq!(ws.closed().await, Some(1008));
 
     // The owner deactivated: every socket of their keys closes.
@@ -686,7 +686,7 @@ async fn requests_through_a_key_are_rate_limited() {
     assert_eq!(s, StatusCode::OK);
     let (s, _) = app.get("/api/tickets", &agent.token).await;
     assert_eq!(s, StatusCode::OK);
-    app.clock.advance(chrono::Duration::seconds(61));
+    app.clock().advance(chrono::Duration::seconds(61));
     let (s, _) = get_as(&app, "/api/tickets", &one).await;
     assert_eq!(s, StatusCode::OK);
 }

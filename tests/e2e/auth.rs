@@ -91,7 +91,7 @@ async fn missing_garbage_and_expired_tokens_are_401() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     // The access token lives 15 minutes on the injected clock.
-    app.clock.advance(chrono::Duration::minutes(16));
+    app.clock().advance(chrono::Duration::minutes(16));
     let (s, v) = app.get("/api/users/me", &alice.token).await;
     assert_eq!((s, code(&v)), (StatusCode::UNAUTHORIZED, "token_expired"));
 }

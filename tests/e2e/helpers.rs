@@ -15,7 +15,8 @@ pub struct App {
     pub server: RunningServer,
     pub client: reqwest::Client,
     pub hd: Helpdesk,
-    pub clock: Arc<ManualClock>,
+    /// The server's clock, which tests move; `None`: the system clock ([`spawn_live_app`]).
+    manual_clock: Option<Arc<ManualClock>>,
     /// What holds the store's data; dropped (directory or database removed) last.
     _backing: Backing,
 }
@@ -62,11 +63,28 @@ pub async fn spawn_app() -> App {
     spawn_app_with(Config::for_tests(), ServerConfig::default()).await
 }
 
-/// A server with the given configurations.
-pub async fn spawn_app_with(config: Config, mut server: ServerConfig) -> App {
+/// A server with the given configurations, on a clock the test moves.
+pub async fn spawn_app_with(config: Config, server: ServerConfig) -> App {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    spawn_on(config, server, Some(clock)).await
+}
+
+/// A server on the system clock, as the binary runs: for what its scheduler fires
+/// (snooze ends, SLA warnings and breaches) after short real waits.
+pub async fn spawn_live_app() -> App {
+    spawn_on(Config::for_tests(), ServerConfig::default(), None).await
+}
+
+async fn spawn_on(
+    config: Config,
+    mut server: ServerConfig,
+    clock: Option<Arc<ManualClock>>,
+) -> App {
     let (store, backing) = fresh_store().await;
-    let hd = Helpdesk::with_clock(store, config, clock.clone());
+    let hd = match &clock {
+        Some(clock) => Helpdesk::with_clock(store, config, clock.clone()),
+        None => Helpdesk::new(store, config),
+    };
     server.webhook_worker = false;
     let running = helpdesk_http::spawn(hd.clone(), server)
         .await
@@ -78,12 +96,19 @@ pub async fn spawn_app_with(config: Config, mut server: ServerConfig) -> App {
             .build()
             .expect("client"),
         hd,
-        clock,
+        manual_clock: clock,
         _backing: backing,
     }
 }
 
 impl App {
+    /// The clock the test moves (not for a [`spawn_live_app`] server).
+    pub fn clock(&self) -> &ManualClock {
+        self.manual_clock
+            .as_deref()
+            .expect("a server on a manual clock")
+    }
+
     pub fn url(&self, path: &str) -> String {
         self.server.url(path)
     }

@@ -21,6 +21,7 @@ mod receipts_v2;
 mod scopes;
 mod shapes;
 mod sharing;
+mod snooze;
 mod socketio;
 mod statuses;
 mod tickets;

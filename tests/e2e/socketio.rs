@@ -429,7 +429,7 @@ async fn socketio_transports_auth_and_handshake_answers() {
     let agent = app.user(Role::Agent, "agent@example.com").await;
     // A token that has expired: the clock moves past its 15 minutes.
     let expired = agent.token.clone();
-    app.clock.advance(chrono::Duration::minutes(16));
+    app.clock().advance(chrono::Duration::minutes(16));
     let agent = app.login("agent@example.com", "password123").await;
     ws_only
         .hd

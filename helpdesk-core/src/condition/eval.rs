@@ -97,8 +97,8 @@ pub struct TicketFacts {
 
 impl TicketFacts {
     /// What `t` itself tells, at `now`: its status's key and category, its last status
-    /// change; not snoozed, no SLA breach, no custom field values, no trigger context. A
-    /// caller that knows more sets it.
+    /// change, its snooze, its custom field values; no trigger context. A caller that
+    /// knows more sets it.
     pub fn of(t: &Ticket, now: DateTime<Utc>) -> TicketFacts {
         TicketFacts {
             status: t.status.as_str().to_string(),
@@ -111,7 +111,7 @@ impl TicketFacts {
             requester_organization_id: t.organization_id,
             tags: t.tags.clone(),
             subject: t.subject.clone(),
-            snoozed: false,
+            snoozed: t.snooze.is_some(),
             sla_breached: false,
             fields: t
                 .fields

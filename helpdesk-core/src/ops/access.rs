@@ -332,6 +332,7 @@ impl Helpdesk {
                 actor.actor(),
                 now,
                 &schema,
+                None,
             );
             self.written(self.st().update_ticket(&after, None, &fx))
                 .await?;

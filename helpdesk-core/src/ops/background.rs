@@ -1,6 +1,7 @@
 //! The work a helpdesk does on its own, for an embedding application:
-//! [`Helpdesk::spawn_background`] runs the sweeper of unattached uploads and the webhook
-//! worker until [`BackgroundTasks::shutdown`]. The bundled server runs the same two.
+//! [`Helpdesk::spawn_background`] runs the scheduler ([`Helpdesk::run_due`]), the
+//! sweeper of unattached uploads and the webhook worker until
+//! [`BackgroundTasks::shutdown`]. The bundled server runs the same three.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,10 @@ pub struct Background {
     /// or nobody, claims them). Default: the reqwest transport (feature
     /// `webhooks-http`) honouring [`crate::Config::webhooks_allow_private`].
     pub webhooks: Option<Arc<dyn WebhookTransport>>,
+    /// How often due items (snooze ends, SLA warnings and breaches) are looked for;
+    /// `None`: this process fires none. Default: every second
+    /// ([`crate::schedule::POLL`]), so each fires within the contract's 5 seconds.
+    pub due_every: Option<Duration>,
 }
 
 impl std::fmt::Debug for Background {
@@ -25,6 +30,7 @@ impl std::fmt::Debug for Background {
         f.debug_struct("Background")
             .field("sweep_every", &self.sweep_every)
             .field("webhooks", &self.webhooks.is_some())
+            .field("due_every", &self.due_every)
             .finish()
     }
 }
@@ -45,6 +51,7 @@ impl Background {
         Background {
             sweep_every: Duration::from_secs(60 * 60),
             webhooks,
+            due_every: Some(crate::schedule::POLL),
         }
     }
 }
@@ -101,6 +108,24 @@ impl Helpdesk {
                 }
             }
         }));
+        if let Some(every) = what.due_every {
+            let hd = self.clone();
+            let due_stop = until_stopped();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                tokio::pin!(due_stop);
+                loop {
+                    tokio::select! {
+                        _ = &mut due_stop => return,
+                        _ = tick.tick() => {}
+                    }
+                    if let Err(e) = hd.run_due().await {
+                        tracing::warn!(error = %e, "the scheduler's run failed");
+                    }
+                }
+            }));
+        }
         if let Some(transport) = what.webhooks {
             let hd = self.clone();
             let worker_stop = until_stopped();

@@ -41,8 +41,8 @@ fn pair_effects(
     schema: &TicketSchema,
 ) -> Effects {
     let merging = kind == EventKind::TicketMerged;
-    let mut fx = ticket_change_effects(source_before, source, actor, at, schema);
-    let target_fx = ticket_change_effects(target_before, target, actor, at, schema);
+    let mut fx = ticket_change_effects(source_before, source, actor, at, schema, None);
+    let target_fx = ticket_change_effects(target_before, target, actor, at, schema, None);
     let (source_kind, source_data, target_kind) = if merging {
         (
             TimelineKind::Merged,

@@ -19,13 +19,15 @@ use crate::principal::Principal;
 use crate::receipt::Participant;
 use crate::receipt::{MessageStatus, Receipt, mark_time};
 use crate::schema::TicketSchema;
+use crate::snooze::WakeReason;
 use crate::status::{Status, StatusCategory};
 use crate::ticket::Ticket;
 use serde_json::json;
 use uuid::Uuid;
 
 /// What a message changes on its ticket: a requester's message reopens a pending or
-/// resolved ticket, and the first public staff message sets `first_response_at`. The
+/// resolved ticket, the first public staff message sets `first_response_at`, and a
+/// public customer message ends a snooze unless it ignores replies. The
 /// changed ticket (if any) and the effects of the change.
 fn ticket_change_on_message(
     p: &Principal,
@@ -47,12 +49,18 @@ fn ticket_change_on_message(
     if p.is_staff() && !internal && after.first_response_at.is_none() {
         after.first_response_at = Some(now);
     }
+    // A public customer message wakes a snooze that waits for replies.
+    let woke =
+        (!p.is_staff() && !internal && after.snooze.is_some_and(|s| s.wake_on_reply)).then(|| {
+            after.snooze = None;
+            WakeReason::Reply
+        });
     if after == *before {
         return (None, Effects::none());
     }
     after.updated_at = now;
     after.version += 1;
-    let fx = ticket_change_effects(before, &after, p.actor(), now, schema);
+    let fx = ticket_change_effects(before, &after, p.actor(), now, schema, woke);
     (Some(after), fx)
 }
 

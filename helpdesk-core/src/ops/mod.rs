@@ -25,6 +25,7 @@ mod message;
 mod notification;
 mod organization;
 mod receipt;
+mod snooze;
 mod status;
 pub(crate) mod ticket;
 mod user;

@@ -17,6 +17,7 @@ use crate::page::Cursor;
 use crate::page::{Page, PageRequest, limit};
 use crate::principal::{Principal, TicketView};
 use crate::schema::{TicketSchema, ticket_json_for};
+use crate::snooze::WakeReason;
 use crate::status::StatusCategory;
 use crate::store::MemberChange;
 use crate::ticket::FieldValues;
@@ -122,12 +123,15 @@ pub(crate) fn timeline(
 
 /// What one ticket change writes: the timeline, `ticket.updated`, and the notifications
 /// (status to requester and assignee, assignment to the new assignee), never to the actor.
+/// A snooze that ended did so for `woke` (`None`: the status moved, see
+/// [`move_status`]).
 pub(crate) fn ticket_change_effects(
     before: &Ticket,
     after: &Ticket,
     actor: Option<Uuid>,
     at: DateTime<Utc>,
     schema: &TicketSchema,
+    woke: Option<WakeReason>,
 ) -> Effects {
     let mut fx = Effects::none();
     let mut changed: Vec<&str> = Vec::new();
@@ -260,6 +264,10 @@ pub(crate) fn ticket_change_effects(
     if before.merged_ids != after.merged_ids {
         changed.push("merged_ids");
     }
+    if before.snooze != after.snooze {
+        changed.push("snoozed_until");
+        snooze_effects(&mut fx, after, actor, at, woke);
+    }
     let moved = before.group_id != after.group_id;
     if moved {
         push(
@@ -294,6 +302,54 @@ pub(crate) fn ticket_change_effects(
     }
     announce_notifications(&mut fx);
     fx
+}
+
+/// The staff-only timeline entry, event and notification of a snooze that began
+/// (`after` is snoozed) or ended (for `woke`, else [`WakeReason::Status`]).
+fn snooze_effects(
+    fx: &mut Effects,
+    after: &Ticket,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+    woke: Option<WakeReason>,
+) {
+    let staff = Audience {
+        ticket: Some(after.id),
+        staff_only: true,
+        ..Default::default()
+    };
+    let (kind, event, data) = match after.snooze {
+        Some(s) => (
+            TimelineKind::Snoozed,
+            EventKind::TicketSnoozed,
+            json!({"until": crate::wire::format_ts(s.until), "wake_on_reply": s.wake_on_reply}),
+        ),
+        None => {
+            let reason = woke.unwrap_or(WakeReason::Status);
+            if reason.notifies()
+                && let Some(a) = after.assignee_id.filter(|a| Some(*a) != actor)
+            {
+                fx.notifications.push(ticket_notification(
+                    a,
+                    NotificationKind::TicketUnsnoozed,
+                    after,
+                    format!("Ticket #{} woke up", after.number),
+                    at,
+                    None,
+                ));
+            }
+            (
+                TimelineKind::Unsnoozed,
+                EventKind::TicketUnsnoozed,
+                json!({"reason": reason.as_str()}),
+            )
+        }
+    };
+    fx.ticket_events
+        .push(timeline(after, kind, actor, at, data.clone()));
+    let mut data = data;
+    data["ticket_id"] = json!(after.id);
+    fx.push(NewEvent::new(event, at, staff, data));
 }
 
 impl Helpdesk {
@@ -427,6 +483,7 @@ impl Helpdesk {
             merged_into_id: None,
             merged_ids: Vec::new(),
             pre_merge_status: None,
+            snooze: None,
             version: 1,
         };
         let conversation = Conversation {
@@ -546,6 +603,9 @@ impl Helpdesk {
         if !p.is_staff() && filter.follower.is_some() {
             return Err(Error::forbidden("only staff filter by follower"));
         }
+        if !p.is_staff() && filter.snoozed.is_some() {
+            return Err(Error::forbidden("only staff filter by snooze"));
+        }
         let mut group_ids = filter.group_ids;
         let mine = match p.is_staff() {
             true => self.visible_groups(p).await?,
@@ -608,6 +668,7 @@ impl Helpdesk {
             organization: filter.organization,
             tag: filter.tag.map(|t| crate::tag::fold_tag(&t)),
             q: filter.q.filter(|q| !q.trim().is_empty()),
+            snoozed: filter.snoozed,
             sort: filter.sort,
             cursor: filter.cursor,
             limit,
@@ -824,7 +885,7 @@ impl Helpdesk {
             }
             after.updated_at = now;
             after.version += 1;
-            let mut fx = ticket_change_effects(&before, &after, p.actor(), now, &schema);
+            let mut fx = ticket_change_effects(&before, &after, p.actor(), now, &schema, None);
             fx.mark_via(via);
             if target.is_some() && after.assignee_id.is_none() {
                 for u in &full_there {

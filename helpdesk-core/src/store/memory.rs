@@ -93,6 +93,9 @@ struct State {
     fields: HashMap<Uuid, CustomField>,
     macros: HashMap<Uuid, Macro>,
     tickets: HashMap<Uuid, Ticket>,
+    /// Claims of due tickets ([`TicketStore::claim_due`]): held until, while the
+    /// ticket keeps the version it had (a write releases it).
+    due_holds: HashMap<Uuid, (DateTime<Utc>, u64)>,
     ticket_numbers: i64,
     ticket_events: Vec<TicketEvent>,
     conversations: HashMap<Uuid, ConversationData>,
@@ -1118,6 +1121,33 @@ impl TicketStore for MemoryStore {
     }
     async fn get_ticket(&self, id: Uuid) -> StoreResult<Option<Ticket>> {
         Ok(self.lock()?.tickets.get(&id).cloned())
+    }
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<Uuid>> {
+        let mut s = self.lock()?;
+        let held = |t: &Ticket| {
+            s.due_holds
+                .get(&t.id)
+                .is_some_and(|(until, version)| *until > now && *version == t.version)
+        };
+        let mut due: Vec<(DateTime<Utc>, Uuid, u64)> = s
+            .tickets
+            .values()
+            .filter(|t| !held(t))
+            .filter_map(|t| crate::schedule::next_due_at(t).map(|at| (at, t.id, t.version)))
+            .filter(|(at, _, _)| *at <= now)
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        s.due_holds.retain(|_, (until, _)| *until > now);
+        for (_, id, version) in &due {
+            s.due_holds.insert(*id, (hold_until, *version));
+        }
+        Ok(due.into_iter().map(|(_, id, _)| id).collect())
     }
     async fn get_ticket_by_number(&self, number: i64) -> StoreResult<Option<Ticket>> {
         Ok(self

@@ -58,6 +58,7 @@ pub mod notifications;
 pub mod organizations;
 pub mod receipts;
 pub mod receipts_v2;
+pub mod snooze;
 pub mod statuses;
 pub mod text;
 pub mod tickets;
@@ -738,6 +739,14 @@ macro_rules! __conformance_cases {
                 applying_needs_full_access,
                 macro_runs_carry_via,
                 bulk_reports_each_ticket,
+            }
+            snooze {
+                snooze_rules_and_input,
+                snooze_wakes_at_its_time_once,
+                snooze_wakes_on_a_customer_reply,
+                resolving_or_merging_ends_a_snooze,
+                snoozed_filter_is_staff_only,
+                due_items_fire_once_across_instances,
             }
             archive {
                 export_round_trips_through_memory,

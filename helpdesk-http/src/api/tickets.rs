@@ -220,6 +220,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         organization,
         tag: q.text("tag"),
         q: q.text("q"),
+        snoozed: q.bool("snoozed")?,
         sort,
         cursor,
         limit,
