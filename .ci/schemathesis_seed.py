@@ -194,6 +194,15 @@ fields = [
 field_to_delete = call("POST", "/api/ticket-fields", admin,
                        {"key": "delete_me", "type": "text", "label": "Delete me"})
 
+# SLA policies: one to read and change, one to delete.
+sla_policies = [
+    call("POST", "/api/sla-policies", admin,
+         {"name": "Standard", "targets": {"first_response": {"normal": 60, "urgent": 15},
+                                          "resolution": {"normal": 480}}}),
+]
+sla_policy_to_delete = call("POST", "/api/sla-policies", admin,
+                            {"name": "Delete me", "targets": {}, "active": False})
+
 notifications = call("GET", "/api/notifications", admin)["items"]
 if not notifications:
     sys.exit("seeding failed: the admin has no notification after a customer opened a ticket")
@@ -237,6 +246,8 @@ dictionaries = {
     "macro_to_delete": [macro_to_delete["id"]],
     "statuses": [st["id"] for st in statuses],
     "status_to_delete": [status_to_delete["id"]],
+    "sla_policies": [sp["id"] for sp in sla_policies],
+    "sla_policy_to_delete": [sla_policy_to_delete["id"]],
     "fields": [f["id"] for f in fields],
     "field_to_delete": [field_to_delete["id"]],
 }
@@ -338,6 +349,10 @@ bindings = [
     ("GET", "/api/ticket-statuses/{id}", {"path.id": "statuses"}),
     ("PATCH", "/api/ticket-statuses/{id}", {"path.id": "statuses"}),
     ("DELETE", "/api/ticket-statuses/{id}", {"path.id": "status_to_delete"}),
+    ("POST", "/api/sla-policies", {}),
+    ("GET", "/api/sla-policies/{id}", {"path.id": "sla_policies"}),
+    ("PATCH", "/api/sla-policies/{id}", {"path.id": "sla_policies"}),
+    ("DELETE", "/api/sla-policies/{id}", {"path.id": "sla_policy_to_delete"}),
     ("POST", "/api/ticket-fields", {}),
     ("GET", "/api/ticket-fields/{id}", {"path.id": "fields"}),
     ("PATCH", "/api/ticket-fields/{id}", {"path.id": "fields"}),
@@ -421,6 +436,12 @@ ACCEPTANCE_ALSO = {
     "PATCH /api/ticket-statuses/{id}": ["422"],
     "POST /api/ticket-fields": ["422"],
     "PATCH /api/ticket-fields/{id}": ["422"],
+    # An SLA policy's `condition` must be a condition for SLA (which fields exist, which
+    # operators and values go with each, no time-based or trigger-only fields, ids that
+    # name records), a `calendar_id` a calendar, at most 100 policies: 422. No schema
+    # relates a predicate's field to its operator and value, or knows what exists.
+    "POST /api/sla-policies": ["422"],
+    "PATCH /api/sla-policies/{id}": ["422"],
     # A snooze's `until` must lie in (now, now + 365 days]: no schema relates a time to now.
     "POST /api/tickets/{id}/snooze": ["422"],
 }
@@ -494,5 +515,5 @@ for method, path, params in bindings:
 
 with open(CONFIG_OUT, "w") as f:
     f.write("\n".join(lines))
-print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 organizations, 2 tickets, 2 conversations, 3 messages, 2 articles, 2 webhooks, 4 canned replies, 4 views, "
+print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 organizations, 2 tickets, 2 conversations, 3 messages, 2 articles, 2 webhooks, 4 canned replies, 4 views, 2 SLA policies, "
       f"{len(deliveries)} delivery, {1 + len(free_uploads)} attachments, {len(notifications)} notification(s)")

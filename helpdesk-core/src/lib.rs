@@ -59,6 +59,7 @@ pub mod schema;
 pub mod scope;
 #[doc(hidden)] // reached as store::support::search
 pub mod search;
+pub mod sla;
 pub mod snooze;
 pub mod status;
 pub mod store;

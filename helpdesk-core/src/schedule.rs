@@ -17,14 +17,20 @@ use chrono::{DateTime, Duration, Utc};
 use crate::ticket::Ticket;
 
 /// How long a claim keeps other workers off a ticket: a worker that dies holding it
-/// releases it after this.
-pub const HOLD: Duration = Duration::seconds(30);
+/// releases it after this (firing one ticket takes milliseconds).
+pub const HOLD: Duration = Duration::seconds(10);
 
 /// How often a running server looks for due items (the contract allows 5 s).
 pub const POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The earliest instant at which something on `t` is due: when its snooze ends.
-/// `None`: nothing is.
+/// The earliest instant at which something on `t` is due: when its snooze ends, or its
+/// SLA's next warning or breach ([`crate::sla::TicketSla::next_due_at`]). `None`:
+/// nothing is.
 pub fn next_due_at(t: &Ticket) -> Option<DateTime<Utc>> {
-    t.snooze.map(|s| s.until)
+    let snooze = t.snooze.map(|s| s.until);
+    let sla = t.sla.next_due_at();
+    match (snooze, sla) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }

@@ -3,30 +3,38 @@
 //! ([`crate::Helpdesk::ticket_schema`]) for the checks on ticket input, conditions, and
 //! rendering tickets ([`ticket_json_for`]).
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::custom_field::{FieldType, Fields};
 use crate::principal::TicketView;
+use crate::sla::{Metric, SlaRules, TicketSla};
 use crate::status::{StatusCategory, StatusKey, Statuses};
 use crate::ticket::{FieldValues, Priority, Ticket};
 use crate::wire::{Ts, opt_ts};
 
-/// The statuses and custom fields in force.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The statuses, custom fields and SLA rules in force when it was read.
+#[derive(Debug, Clone, PartialEq)]
 pub struct TicketSchema {
     /// The statuses.
     pub statuses: Statuses,
     /// The custom fields.
     pub fields: Fields,
+    /// The SLA policies and their calendars.
+    pub sla: SlaRules,
+    /// When it was read: the instant renderings refer to (`sla.breached`).
+    pub at: DateTime<Utc>,
 }
 
 impl TicketSchema {
-    /// The five default statuses only, no custom field.
-    pub fn defaults() -> Self {
+    /// The five default statuses only, no custom field, no SLA, at `at`.
+    pub fn defaults(at: DateTime<Utc>) -> Self {
         TicketSchema {
             statuses: Statuses::defaults(),
             fields: Fields::default(),
+            sla: SlaRules::default(),
+            at,
         }
     }
 }
@@ -81,6 +89,35 @@ pub struct TicketJson<'a> {
     /// Staff only, like `snoozed_until`.
     #[serde(skip_serializing_if = "Option::is_none")]
     snooze_wake_on_reply: Option<Option<bool>>,
+    /// Staff only (`null` without a policy), like `group_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sla: Option<Option<SlaJson>>,
+}
+
+/// A ticket's `sla` (API-workflow.md "SLA policies").
+#[derive(Serialize)]
+pub struct SlaJson {
+    policy_id: Uuid,
+    first_response_due_at: Option<Ts>,
+    next_response_due_at: Option<Ts>,
+    resolution_due_at: Option<Ts>,
+    breached: Vec<Metric>,
+    paused: bool,
+}
+
+impl SlaJson {
+    /// The `sla` of a ticket whose SLA is `sla` in category `category`, at `now`.
+    fn of(sla: &TicketSla, now: DateTime<Utc>) -> Option<SlaJson> {
+        let due = |m| sla.running(m).map(|d| Ts(d.due_at));
+        Some(SlaJson {
+            policy_id: sla.policy_id?,
+            first_response_due_at: due(Metric::FirstResponse),
+            next_response_due_at: due(Metric::NextResponse),
+            resolution_due_at: due(Metric::Resolution),
+            breached: sla.breached(now),
+            paused: sla.paused,
+        })
+    }
 }
 
 /// The API rendering of a ticket for `view` under `schema`.
@@ -119,5 +156,6 @@ pub fn ticket_json_for<'a>(
         merged_ids: &t.merged_ids,
         snoozed_until: staff.then_some(t.snooze.map(|s| Ts(s.until))),
         snooze_wake_on_reply: staff.then_some(t.snooze.map(|s| s.wake_on_reply)),
+        sla: staff.then(|| SlaJson::of(&t.sla, schema.at)),
     }
 }

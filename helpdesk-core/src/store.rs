@@ -43,6 +43,7 @@ use crate::organization::{Organization, OrganizationQuery};
 use crate::ownership::ScopeUser;
 use crate::page::Cursor;
 use crate::receipt::Participant;
+use crate::sla::SlaPolicy;
 use crate::status::Status;
 use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
 use crate::user::{User, UserQuery};
@@ -395,6 +396,21 @@ pub trait MacroStore: Send + Sync {
     async fn get_macro(&self, id: Uuid) -> StoreResult<Option<Macro>>;
     /// Every macro, by `(position, id)`.
     async fn list_macros(&self) -> StoreResult<Vec<Macro>>;
+}
+
+/// SLA policies (API-workflow.md "SLA policies"). Saving one writes no events; core
+/// settles every ticket's SLA again afterwards.
+#[async_trait]
+pub trait SlaStore: Send + Sync {
+    /// Every policy, by `(position, id)`.
+    async fn list_sla_policies(&self) -> StoreResult<Vec<SlaPolicy>>;
+    /// Inserts a policy unless `limit` exist already (counted in the same operation);
+    /// returns whether it did.
+    async fn insert_sla_policy(&self, policy: &SlaPolicy, limit: usize) -> StoreResult<bool>;
+    /// Replaces a policy. `NotFound` if absent.
+    async fn update_sla_policy(&self, policy: &SlaPolicy) -> StoreResult<()>;
+    /// Deletes a policy; returns whether it existed.
+    async fn delete_sla_policy(&self, id: Uuid) -> StoreResult<bool>;
 }
 
 /// A change to the members of a ticket's conversation made with the ticket's update
@@ -821,6 +837,7 @@ pub trait Store:
     + ViewStore
     + SchemaStore
     + MacroStore
+    + SlaStore
     + TicketStore
     + ConversationStore
     + NotificationStore
@@ -845,6 +862,7 @@ impl<T> Store for T where
         + ViewStore
         + SchemaStore
         + MacroStore
+        + SlaStore
         + TicketStore
         + ConversationStore
         + NotificationStore

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::conversation::Conversation;
 use crate::page::Cursor;
+use crate::sla::TicketSla;
 use crate::snooze::Snooze;
 use crate::status::{Status, StatusCategory, StatusKey, Statuses};
 
@@ -134,12 +135,25 @@ pub struct Ticket {
     /// Its snooze, while snoozed ([`crate::snooze`]; staff only).
     #[serde(default)]
     pub snooze: Option<Snooze>,
+    /// Its SLA: history and due times under the policy in force ([`crate::sla`]; staff
+    /// only).
+    #[serde(default)]
+    pub sla: TicketSla,
     /// Optimistic concurrency: 1 on create, +1 on every write. A store writes a ticket
     /// only if its stored version is `version - 1`, else `Conflict::Version`.
     pub version: u64,
 }
 
 impl Ticket {
+    /// Its SLA history, started from what the record tells if it was kept before SLA
+    /// existed ([`crate::sla::SlaClock::of`]).
+    pub(crate) fn sla_clock(&mut self) -> &mut crate::sla::SlaClock {
+        if !self.sla.clock.started {
+            self.sla.clock = crate::sla::SlaClock::of(self);
+        }
+        &mut self.sla.clock
+    }
+
     /// Who hears of its status changes and messages, each once: the requester, the
     /// assignee, the followers, and the CCs unless `internal` (a note, which customers
     /// never see; then not the requester either).
@@ -314,6 +328,67 @@ pub enum OrganizationMatch {
     Is(Uuid),
 }
 
+/// A range of the earliest running SLA due time ([`crate::sla::TicketSla::due_at`]):
+/// after `after` (if given), at or before `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlaDueRange {
+    /// Strictly after this.
+    pub after: Option<DateTime<Utc>>,
+    /// At or before this.
+    pub until: DateTime<Utc>,
+}
+
+impl SlaDueRange {
+    /// Whether `t`'s earliest running due time lies in the range.
+    pub fn includes(&self, t: &Ticket) -> bool {
+        t.sla
+            .due_at()
+            .is_some_and(|d| self.after.is_none_or(|a| d > a) && d <= self.until)
+    }
+}
+
+/// The SLA filters of a ticket list (API-workflow.md "SLA policies").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaFilter {
+    /// `sla=breached`: a running cycle is past due.
+    Breached,
+    /// `sla=due_within:<minutes>`: not past due, due within this long.
+    DueWithin(chrono::Duration),
+}
+
+impl std::str::FromStr for SlaFilter {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        let bad = || crate::Error::invalid("sla", "must be breached or due_within:<minutes>");
+        match s.strip_prefix("due_within:") {
+            _ if s == "breached" => Ok(SlaFilter::Breached),
+            Some(m) => match m.parse::<f64>() {
+                Ok(m) if m > 0.0 && m <= crate::sla::MAX_MINUTES => {
+                    Ok(SlaFilter::DueWithin(crate::sla::minutes_duration(m)))
+                }
+                _ => Err(bad()),
+            },
+            None => Err(bad()),
+        }
+    }
+}
+
+impl SlaFilter {
+    /// The due range this filter means at `now`.
+    pub fn range(self, now: DateTime<Utc>) -> SlaDueRange {
+        match self {
+            SlaFilter::Breached => SlaDueRange {
+                after: None,
+                until: now,
+            },
+            SlaFilter::DueWithin(m) => SlaDueRange {
+                after: Some(now),
+                until: now + m,
+            },
+        }
+    }
+}
+
 /// The tickets a customer sees: their own, those they are CC on, and those of their
 /// organization when its sharing shows them (`organization_id`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -351,35 +426,51 @@ pub enum TicketSort {
     Priority,
     /// Highest priority first.
     PriorityDesc,
+    /// The earliest running SLA due time first; tickets without one last (staff only).
+    SlaDue,
+    /// The latest running SLA due time first; tickets without one last (staff only).
+    SlaDueDesc,
 }
 
 impl TicketSort {
-    /// The sort key of a ticket under this order (the cursor's `key`).
+    /// The sort key of a ticket under this order (the cursor's `key`). A ticket without
+    /// an SLA due time sorts last in both SLA orders.
     pub fn key(self, t: &Ticket) -> i64 {
         match self {
             TicketSort::CreatedAt | TicketSort::CreatedAtDesc => t.created_at.timestamp_micros(),
             TicketSort::UpdatedAt | TicketSort::UpdatedAtDesc => t.updated_at.timestamp_micros(),
             TicketSort::Priority | TicketSort::PriorityDesc => t.priority.rank(),
+            TicketSort::SlaDue => t.sla.due_at().map_or(i64::MAX, |d| d.timestamp_micros()),
+            TicketSort::SlaDueDesc => t.sla.due_at().map_or(i64::MIN, |d| d.timestamp_micros()),
         }
     }
     /// True for the descending orders.
     pub fn descending(self) -> bool {
         matches!(
             self,
-            TicketSort::CreatedAtDesc | TicketSort::UpdatedAtDesc | TicketSort::PriorityDesc
+            TicketSort::CreatedAtDesc
+                | TicketSort::UpdatedAtDesc
+                | TicketSort::PriorityDesc
+                | TicketSort::SlaDueDesc
         )
+    }
+    /// Whether only staff may list in this order (it shows SLA state).
+    pub fn is_staff_only(self) -> bool {
+        matches!(self, TicketSort::SlaDue | TicketSort::SlaDueDesc)
     }
 }
 
 impl TicketSort {
     /// Every order.
-    pub const ALL: [TicketSort; 6] = [
+    pub const ALL: [TicketSort; 8] = [
         TicketSort::CreatedAt,
         TicketSort::CreatedAtDesc,
         TicketSort::UpdatedAt,
         TicketSort::UpdatedAtDesc,
         TicketSort::Priority,
         TicketSort::PriorityDesc,
+        TicketSort::SlaDue,
+        TicketSort::SlaDueDesc,
     ];
     /// The API name (`-created_at`), which [`str::parse`] reads back.
     pub fn as_str(self) -> &'static str {
@@ -390,6 +481,8 @@ impl TicketSort {
             TicketSort::UpdatedAtDesc => "-updated_at",
             TicketSort::Priority => "priority",
             TicketSort::PriorityDesc => "-priority",
+            TicketSort::SlaDue => "sla_due_at",
+            TicketSort::SlaDueDesc => "-sla_due_at",
         }
     }
 }
@@ -404,6 +497,8 @@ impl std::str::FromStr for TicketSort {
             "-updated_at" => TicketSort::UpdatedAtDesc,
             "priority" => TicketSort::Priority,
             "-priority" => TicketSort::PriorityDesc,
+            "sla_due_at" => TicketSort::SlaDue,
+            "-sla_due_at" => TicketSort::SlaDueDesc,
             _ => return Err(crate::Error::invalid("sort", "is not a known order")),
         })
     }
@@ -458,6 +553,8 @@ pub struct TicketQuery {
     pub q: Option<String>,
     /// Snoozed (`true`) or not (`false`).
     pub snoozed: Option<bool>,
+    /// With a running SLA due time in this range.
+    pub sla_due: Option<SlaDueRange>,
     /// The order.
     pub sort: TicketSort,
     /// Continue after this position (`sort.key(ticket)`, id).
@@ -493,6 +590,7 @@ impl TicketQuery {
                 Some(OrganizationMatch::Is(o)) => t.organization_id == Some(o),
             }
             && self.snoozed.is_none_or(|z| t.snooze.is_some() == z)
+            && self.sla_due.is_none_or(|r| r.includes(t))
             && self.q.as_ref().is_none_or(|q| {
                 let q = q.to_lowercase();
                 t.subject.to_lowercase().contains(&q) || t.description.to_lowercase().contains(&q)
@@ -650,6 +748,8 @@ pub struct TicketFilter {
     pub q: Option<String>,
     /// Snoozed or not. Staff only, like `group_ids`.
     pub snoozed: Option<bool>,
+    /// By SLA state. Staff only, like `group_ids` (and the SLA orders).
+    pub sla: Option<SlaFilter>,
     /// Custom field filters `field.<key>=<value>` (ANDed): equality; a multiselect
     /// contains the value; a checkbox `false` also matches unset. An unknown (for
     /// customers: invisible) key or a bad value is invalid at `field.<key>`.
@@ -709,6 +809,8 @@ pub(crate) fn move_status(t: &mut Ticket, to: &Status, at: DateTime<Utc>) {
     ) {
         t.snooze = None;
     }
+    let from = t.status_category;
+    t.sla_clock().on_status(from, to.category, at);
     match to.category {
         StatusCategory::Resolved if t.status_category != StatusCategory::Resolved => {
             t.resolved_at = Some(at)
@@ -744,6 +846,8 @@ pub(crate) fn restore_on_unmerge(source: &mut Ticket, statuses: &Statuses, at: D
         Some(s) => Status::default_of(s.category, at),
         None => Status::default_of(StatusCategory::Open, at),
     };
+    let from = source.status_category;
+    source.sla_clock().on_status(from, status.category, at);
     source.status = status.key;
     source.status_category = status.category;
     source.status_changed_at = Some(at);

@@ -359,6 +359,21 @@ impl Router {
             ],
         );
         r.add(
+            "/sla-policies",
+            vec![
+                (M::GET, TICKETS_READ, h(sla_policies::list)),
+                (M::POST, ADMIN, h(sla_policies::create)),
+            ],
+        );
+        r.add(
+            "/sla-policies/{id}",
+            vec![
+                (M::GET, TICKETS_READ, h(sla_policies::get)),
+                (M::PATCH, ADMIN, h(sla_policies::update)),
+                (M::DELETE, ADMIN, h(sla_policies::delete)),
+            ],
+        );
+        r.add(
             "/macros/{id}",
             vec![
                 (M::GET, TICKETS_READ, h(macros::get)),

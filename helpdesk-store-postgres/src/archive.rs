@@ -31,6 +31,7 @@ use crate::rows::{
     ParticipantRow, SessionRow, StatusRow, TicketEventRow, TicketRow, UserRow, ViewRow, WebhookRow,
     corrupt, decode, i, micros,
 };
+use crate::sla::PolicyRow;
 
 /// Where a kind lives: table, selected columns, key columns, decoder.
 struct Source {
@@ -164,6 +165,7 @@ fn source(kind: RecordKind) -> Source {
             src!("ticket_fields", FieldRow, ["id"], CustomField)
         }
         RecordKind::Macro => src!("macros", MacroRow, ["id"], Macro),
+        RecordKind::SlaPolicy => src!("sla_policies", PolicyRow, ["id"], SlaPolicy),
         RecordKind::CannedReply => {
             src!("canned_replies", CannedReplyRow, ["id"], CannedReply)
         }
@@ -310,6 +312,7 @@ impl ArchiveStore for PostgresStore {
                     Record::Status(s) => crate::schema::import_status(conn, s).await?,
                     Record::CustomField(f) => crate::schema::insert_field_row(conn, f).await?,
                     Record::Macro(m) => crate::macros::insert_macro_row(conn, m).await?,
+                    Record::SlaPolicy(p) => crate::sla::insert_policy_row(conn, p).await?,
                     Record::CannedReply(r) => {
                         crate::canned_replies::insert_canned_reply_row(conn, r).await?
                     }

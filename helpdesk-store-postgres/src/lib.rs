@@ -48,6 +48,7 @@ mod organizations;
 mod rows;
 mod schema;
 mod scoped;
+mod sla;
 pub mod testing;
 mod ticket_record;
 mod tickets;

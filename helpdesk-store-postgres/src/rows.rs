@@ -275,6 +275,7 @@ pub(crate) struct TicketRow {
     merged_ids: Vec<Uuid>,
     pre_merge_status: Option<String>,
     snooze: Option<Value>,
+    sla: Value,
 }
 
 impl TicketRow {
@@ -282,7 +283,7 @@ impl TicketRow {
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
-         pre_merge_status, snooze";
+         pre_merge_status, snooze, sla";
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -315,6 +316,7 @@ impl TryFrom<TicketRow> for Ticket {
             merged_ids: r.merged_ids,
             pre_merge_status: r.pre_merge_status.map(StatusKey::new),
             snooze: r.snooze.map(|v| json(v, "ticket snooze")).transpose()?,
+            sla: json(r.sla, "ticket sla")?,
             version: u(r.version),
         })
     }

@@ -34,6 +34,13 @@ fn sort_column(sort: TicketSort) -> &'static str {
         TicketSort::CreatedAt | TicketSort::CreatedAtDesc => "created_at",
         TicketSort::UpdatedAt | TicketSort::UpdatedAtDesc => "updated_at",
         TicketSort::Priority | TicketSort::PriorityDesc => "priority",
+        // Without a due time: last in both directions (TicketSort::key).
+        TicketSort::SlaDue => {
+            "COALESCE((extract(epoch FROM sla_due_at) * 1000000)::bigint, 9223372036854775807)"
+        }
+        TicketSort::SlaDueDesc => {
+            "COALESCE((extract(epoch FROM sla_due_at) * 1000000)::bigint, (-9223372036854775807 - 1))"
+        }
     }
 }
 
@@ -255,6 +262,12 @@ impl TicketStore for PostgresStore {
                 " AND snooze IS NULL"
             });
         }
+        if let Some(range) = query.sla_due {
+            q.push(" AND sla_due_at <= ").push_bind(range.until);
+            if let Some(after) = range.after {
+                q.push(" AND sla_due_at > ").push_bind(after);
+            }
+        }
         if let Some(text) = &query.q {
             q.push(" AND (strpos(lower(subject), lower(")
                 .push_bind(text.clone())
@@ -270,10 +283,16 @@ impl TicketStore for PostgresStore {
         };
         if let Some(Cursor { key, id }) = query.cursor {
             q.push(format!(" AND ({col}, id) {op} ("));
-            if col == "priority" {
-                q.push_bind(i16::try_from(key).unwrap_or(if key < 0 { -1 } else { 4 }));
-            } else {
-                q.push_bind(micros(key));
+            match query.sort {
+                TicketSort::Priority | TicketSort::PriorityDesc => {
+                    q.push_bind(i16::try_from(key).unwrap_or(if key < 0 { -1 } else { 4 }));
+                }
+                TicketSort::SlaDue | TicketSort::SlaDueDesc => {
+                    q.push_bind(key);
+                }
+                _ => {
+                    q.push_bind(micros(key));
+                }
             }
             q.push(", ").push_bind(id).push(")");
         }

@@ -153,8 +153,10 @@ pub(crate) mod tree {
     /// `due instant|ticket id` → (): the tickets something is due on
     /// ([`helpdesk_core::schedule::next_due_at`]), earliest first.
     pub const DUE: usize = 64;
+    /// SLA policy id → SlaPolicy (their number is `sla_policy_count` in `META`).
+    pub const SLA_POLICIES: usize = 65;
     /// How many trees.
-    pub const COUNT: usize = 65;
+    pub const COUNT: usize = 66;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -224,6 +226,7 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "custom_field_tickets",
     "macros",
     "due",
+    "sla_policies",
 ];
 
 /// A key built from parts.

@@ -73,6 +73,7 @@ mod notifications;
 mod organization_record;
 mod organizations;
 mod schema;
+mod sla;
 mod ticket_record;
 mod tickets;
 mod users;
@@ -85,8 +86,9 @@ use keys::{TREE_NAMES, prefix_end};
 /// version migrates it (see `migrate`); version 2 added `Message::internal_reply_count`,
 /// version 3 groups (the default group holds every older ticket and every agent and
 /// admin as a `full` member), version 4 statuses as data (tickets keep their status's
-/// category; each status key counts its tickets).
-pub const SCHEMA_VERSION: u32 = 4;
+/// category; each status key counts its tickets), version 5 the SLA orders in the
+/// ticket list index.
+pub const SCHEMA_VERSION: u32 = 5;
 /// The key of the schema version record in the `meta` tree (a decimal string).
 pub const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 /// The tree holding the schema version record.
@@ -350,6 +352,7 @@ fn migrate(store: &SledStore, found: u32) -> StoreResult<()> {
             1 => conversations::recount_internal_replies(db)?,
             2 => store.migrate_to_groups()?,
             3 => store.count_ticket_statuses()?,
+            4 => store.index_sla_orders()?,
             _ => {
                 return Err(StoreError::Corrupt(format!(
                     "the database has schema version {found}, older than version \
@@ -366,6 +369,20 @@ fn migrate(store: &SledStore, found: u32) -> StoreResult<()> {
 }
 
 impl SledStore {
+    /// Adds every ticket's list index entries of the SLA orders (schema 5). Running it
+    /// again changes nothing.
+    pub(crate) fn index_sla_orders(&self) -> StoreResult<()> {
+        let idx = self.tree(keys::tree::TICKET_IDX);
+        for item in self.tree(keys::tree::TICKETS).iter() {
+            let (_, v) = item.map_err(sled_error)?;
+            let t: helpdesk_core::ticket::Ticket = decode(&v, "tickets")?;
+            for k in ticket_record::sla_index_keys(&t) {
+                idx.insert(k.bytes(), &[][..]).map_err(sled_error)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Brings ticket records written before statuses were data up to this build's
     /// record ([`helpdesk_core::ticket::upgrade_record`]). Running it again changes
     /// nothing.

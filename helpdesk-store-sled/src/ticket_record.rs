@@ -27,10 +27,14 @@ use uuid::Uuid;
 use crate::keys::{Key, tree};
 use crate::{Tx, TxResult, abort};
 
-const SORTS: [(u8, TicketSort); 3] = [
+/// The sorts the index keeps: the SLA orders each have their own (a ticket without a
+/// due time sorts last in both directions, so the two keys differ).
+const SORTS: [(u8, TicketSort); 5] = [
     (b'c', TicketSort::CreatedAt),
     (b'u', TicketSort::UpdatedAt),
     (b'p', TicketSort::Priority),
+    (b's', TicketSort::SlaDue),
+    (b'S', TicketSort::SlaDueDesc),
 ];
 
 /// The tag of a sort order in the list index.
@@ -39,6 +43,8 @@ pub(crate) fn sort_byte(s: TicketSort) -> u8 {
         TicketSort::CreatedAt | TicketSort::CreatedAtDesc => b'c',
         TicketSort::UpdatedAt | TicketSort::UpdatedAtDesc => b'u',
         TicketSort::Priority | TicketSort::PriorityDesc => b'p',
+        TicketSort::SlaDue => b's',
+        TicketSort::SlaDueDesc => b'S',
     }
 }
 
@@ -77,10 +83,19 @@ fn dimensions(t: &Ticket) -> Vec<Key> {
 
 /// A ticket's list index entries: one per dimension and sort order.
 pub(crate) fn index_keys(t: &Ticket) -> Vec<Key> {
+    index_keys_of(t, &SORTS)
+}
+
+/// A ticket's list index entries of the SLA orders (schema 5 added them).
+pub(crate) fn sla_index_keys(t: &Ticket) -> Vec<Key> {
+    index_keys_of(t, &SORTS[3..])
+}
+
+fn index_keys_of(t: &Ticket, sorts: &[(u8, TicketSort)]) -> Vec<Key> {
     let mut keys = Vec::new();
     for dim in dimensions(t) {
-        for (b, sort) in SORTS {
-            keys.push(dim.clone().tag(b).i64(sort.key(t)).id(t.id));
+        for (b, sort) in sorts {
+            keys.push(dim.clone().tag(*b).i64(sort.key(t)).id(t.id));
         }
     }
     keys

@@ -437,6 +437,7 @@ fn version_2_database_gets_the_default_group() {
             merged_ids: vec![],
             pre_merge_status: None,
             snooze: None,
+            sla: Default::default(),
             version: 1,
         };
         let new = TicketInsert {
@@ -580,6 +581,7 @@ fn everything_survives_reopening() {
             merged_ids: Vec::new(),
             pre_merge_status: None,
             snooze: None,
+            sla: Default::default(),
             version: 1,
         },
         conversation: Conversation {

@@ -25,6 +25,8 @@ pub struct App {
 enum Backing {
     Sled(#[allow(dead_code)] tempfile::TempDir),
     Postgres(#[allow(dead_code)] Box<helpdesk_store_postgres::testing::TestDb>),
+    /// Another app's (a second instance over the same database).
+    Shared,
 }
 
 /// The environment variable choosing the store of the end-to-end tests: `sled` (the
@@ -75,12 +77,40 @@ pub async fn spawn_live_app() -> App {
     spawn_on(Config::for_tests(), ServerConfig::default(), None).await
 }
 
-async fn spawn_on(
+/// Two servers on the system clock over one fresh PostgreSQL database (`None` without
+/// `HELPDESK_TEST_DATABASE_URL`): two instances sharing a store.
+pub async fn spawn_live_pair_on_postgres() -> Option<(App, App)> {
+    let (a, second) = spawn_live_app_on_postgres().await?;
+    let config = (Config::for_tests(), ServerConfig::default());
+    let b = spawn_over(second, Backing::Shared, config.0, config.1, None).await;
+    Some((a, b))
+}
+
+/// A server on the system clock over a fresh PostgreSQL database, and another store
+/// on the same database for a second instance (`None` without
+/// `HELPDESK_TEST_DATABASE_URL`).
+pub async fn spawn_live_app_on_postgres() -> Option<(App, Arc<dyn Store>)> {
+    let db = helpdesk_store_postgres::testing::TestDb::create("e2e_pair").await?;
+    let second: Arc<dyn Store> = Arc::new(db.second_store());
+    let first = db.dyn_store();
+    let backing = Backing::Postgres(Box::new(db));
+    let (config, server) = (Config::for_tests(), ServerConfig::default());
+    let app = spawn_over(first, backing, config, server, None).await;
+    Some((app, second))
+}
+
+async fn spawn_on(config: Config, server: ServerConfig, clock: Option<Arc<ManualClock>>) -> App {
+    let (store, backing) = fresh_store().await;
+    spawn_over(store, backing, config, server, clock).await
+}
+
+async fn spawn_over(
+    store: Arc<dyn Store>,
+    backing: Backing,
     config: Config,
     mut server: ServerConfig,
     clock: Option<Arc<ManualClock>>,
 ) -> App {
-    let (store, backing) = fresh_store().await;
     let hd = match &clock {
         Some(clock) => Helpdesk::with_clock(store, config, clock.clone()),
         None => Helpdesk::new(store, config),

@@ -117,7 +117,7 @@ pub fn ticket_value(t: &Ticket) -> Value {
     to_json(ticket_json_for(
         t,
         TicketView::Staff,
-        &TicketSchema::defaults(),
+        &TicketSchema::defaults(chrono::Utc::now()),
     ))
 }
 

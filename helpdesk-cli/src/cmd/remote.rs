@@ -190,21 +190,9 @@ fn kind_of_status(status: u16) -> ErrorKind {
     }
 }
 
-/// The `sort` parameter of a ticket order (what `TicketSort::from_str` reads).
-fn sort_param(sort: TicketSort) -> &'static str {
-    match sort {
-        TicketSort::CreatedAt => "created_at",
-        TicketSort::CreatedAtDesc => "-created_at",
-        TicketSort::UpdatedAt => "updated_at",
-        TicketSort::UpdatedAtDesc => "-updated_at",
-        TicketSort::Priority => "priority",
-        TicketSort::PriorityDesc => "-priority",
-    }
-}
-
 /// The query of `GET /api/tickets` for a filter (paging aside).
 fn ticket_query(f: &TicketFilter) -> Vec<(&'static str, String)> {
-    let mut q = vec![("sort", sort_param(f.sort).to_string())];
+    let mut q = vec![("sort", f.sort.as_str().to_string())];
     q.extend(
         f.statuses
             .iter()
@@ -745,6 +733,7 @@ impl From<TicketWire> for Ticket {
             // Not in the API: only the server unmerges.
             pre_merge_status: None,
             snooze: None,
+            sla: Default::default(),
             version: 0,
         }
     }

@@ -97,8 +97,8 @@ pub struct TicketFacts {
 
 impl TicketFacts {
     /// What `t` itself tells, at `now`: its status's key and category, its last status
-    /// change, its snooze, its custom field values; no trigger context. A caller that
-    /// knows more sets it.
+    /// change, its snooze, its SLA, its custom field values; no trigger context. A
+    /// caller that knows more sets it.
     pub fn of(t: &Ticket, now: DateTime<Utc>) -> TicketFacts {
         TicketFacts {
             status: t.status.as_str().to_string(),
@@ -112,7 +112,7 @@ impl TicketFacts {
             tags: t.tags.clone(),
             subject: t.subject.clone(),
             snoozed: t.snooze.is_some(),
-            sla_breached: false,
+            sla_breached: !t.sla.breached(now).is_empty(),
             fields: t
                 .fields
                 .iter()

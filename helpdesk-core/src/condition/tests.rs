@@ -110,6 +110,7 @@ fn ticket() -> Ticket {
         merged_ids: Vec::new(),
         pre_merge_status: None,
         snooze: None,
+        sla: Default::default(),
         version: 1,
     }
 }
@@ -1066,7 +1067,7 @@ mod model {
         ) {
             let c = Condition::parse(&json, "condition", Usage::View, &NoCustomFields)
                 .map_err(|e| TestCaseError::fail(format!("{json}: {e}")))?;
-            let tj = serde_json::to_value(ticket_json_for(&t, TicketView::Staff, &crate::schema::TicketSchema::defaults())).unwrap();
+            let tj = serde_json::to_value(ticket_json_for(&t, TicketView::Staff, &crate::schema::TicketSchema::defaults(t.created_at))).unwrap();
             let facts = TicketFacts::of(&t, now);
             prop_assert_eq!(c.matches(&facts), reference(&json, &tj, now), "{} on {}", json, tj);
             let e = c.evaluate(&facts);

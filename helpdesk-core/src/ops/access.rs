@@ -328,7 +328,7 @@ impl Helpdesk {
             after.version += 1;
             let fx = crate::ops::ticket::ticket_change_effects(
                 &before,
-                &after,
+                &mut after,
                 actor.actor(),
                 now,
                 &schema,

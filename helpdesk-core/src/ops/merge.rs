@@ -34,8 +34,8 @@ fn bad_into(message: &str) -> Error {
 /// timeline entry, the target's, the event about the pair.
 fn pair_effects(
     kind: EventKind,
-    (source_before, source): (&Ticket, &Ticket),
-    (target_before, target): (&Ticket, &Ticket),
+    (source_before, source): (&Ticket, &mut Ticket),
+    (target_before, target): (&Ticket, &mut Ticket),
     actor: Option<Uuid>,
     at: DateTime<Utc>,
     schema: &TicketSchema,
@@ -43,6 +43,7 @@ fn pair_effects(
     let merging = kind == EventKind::TicketMerged;
     let mut fx = ticket_change_effects(source_before, source, actor, at, schema, None);
     let target_fx = ticket_change_effects(target_before, target, actor, at, schema, None);
+    let (source, target) = (&*source, &*target);
     let (source_kind, source_data, target_kind) = if merging {
         (
             TimelineKind::Merged,
@@ -154,8 +155,8 @@ impl Helpdesk {
             target.version += 1;
             let fx = pair_effects(
                 EventKind::TicketMerged,
-                (&source_before, &source),
-                (&target_before, &target),
+                (&source_before, &mut source),
+                (&target_before, &mut target),
                 p.actor(),
                 now,
                 &schema,
@@ -203,8 +204,8 @@ impl Helpdesk {
             target.version += 1;
             let fx = pair_effects(
                 EventKind::TicketUnmerged,
-                (&source_before, &source),
-                (&target_before, &target),
+                (&source_before, &mut source),
+                (&target_before, &mut target),
                 p.actor(),
                 now,
                 &schema,

@@ -55,12 +55,27 @@ fn ticket_change_on_message(
             after.snooze = None;
             WakeReason::Reply
         });
+    let record_changed = after != *before;
+    // SLA cycles (a user's public message: rule messages fulfil nothing). The history is
+    // not a stored field of the ticket: `updated_at` stays for it alone.
+    if !internal && p.actor().is_some() {
+        if p.is_staff() {
+            after.sla_clock().on_staff_reply(now);
+        } else {
+            let (category, responded) = (after.status_category, after.first_response_at.is_some());
+            after
+                .sla_clock()
+                .on_customer_reply(now, category, responded);
+        }
+    }
     if after == *before {
         return (None, Effects::none());
     }
-    after.updated_at = now;
+    if record_changed {
+        after.updated_at = now;
+    }
     after.version += 1;
-    let fx = ticket_change_effects(before, &after, p.actor(), now, schema, woke);
+    let fx = ticket_change_effects(before, &mut after, p.actor(), now, schema, woke);
     (Some(after), fx)
 }
 
@@ -320,7 +335,7 @@ impl Helpdesk {
         };
         let schema = match conv.ticket_id {
             Some(_) => self.ticket_schema().await?,
-            None => TicketSchema::default(),
+            None => TicketSchema::defaults(self.now()),
         };
         let view = self
             .retry_on_version(|| async {

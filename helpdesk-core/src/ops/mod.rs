@@ -25,6 +25,8 @@ mod message;
 mod notification;
 mod organization;
 mod receipt;
+mod schedule;
+mod sla;
 mod snooze;
 mod status;
 pub(crate) mod ticket;

@@ -31,6 +31,8 @@ impl Helpdesk {
         Ok(TicketSchema {
             statuses: Statuses::new(self.st().list_statuses().await?),
             fields: crate::custom_field::Fields::new(self.st().list_fields().await?),
+            sla: self.sla_rules().await?,
+            at: self.now(),
         })
     }
 

@@ -125,15 +125,22 @@ pub(crate) fn timeline(
 /// (status to requester and assignee, assignment to the new assignee), never to the actor.
 /// A snooze that ended did so for `woke` (`None`: the status moved, see
 /// [`move_status`]).
+///
+/// It settles `after`'s SLA first ([`crate::sla::settle`]: every change of a ticket
+/// chooses its policy again) and writes `ticket.sla_fulfilled` for each cycle the change
+/// fulfilled.
 pub(crate) fn ticket_change_effects(
     before: &Ticket,
-    after: &Ticket,
+    after: &mut Ticket,
     actor: Option<Uuid>,
     at: DateTime<Utc>,
     schema: &TicketSchema,
     woke: Option<WakeReason>,
 ) -> Effects {
+    crate::sla::settle(after, &schema.sla, at);
+    let after = &*after;
     let mut fx = Effects::none();
+    sla_fulfilled(&mut fx, before, after, at);
     let mut changed: Vec<&str> = Vec::new();
     let push = |fx: &mut Effects, kind: TimelineKind, data: serde_json::Value| {
         fx.ticket_events
@@ -304,6 +311,42 @@ pub(crate) fn ticket_change_effects(
     fx
 }
 
+/// `ticket.sla_fulfilled` for each cycle fulfilled between `before` and `after` that
+/// ran under a target (staff and webhooks).
+fn sla_fulfilled(fx: &mut Effects, before: &Ticket, after: &Ticket, at: DateTime<Utc>) {
+    let done = &before.sla.clock.fulfilled;
+    for (metric, cycle, fulfilled_at) in after.sla.clock.fulfilled.iter() {
+        if done.iter().any(|(m, c, _)| m == metric && c == cycle) {
+            continue;
+        }
+        let Some(due) = before.sla.running(*metric).filter(|d| d.cycle == *cycle) else {
+            continue;
+        };
+        fx.push(NewEvent::new(
+            EventKind::TicketSlaFulfilled,
+            at,
+            staff_audience(after),
+            json!({
+                "ticket_id": after.id,
+                "metric": metric,
+                "cycle": cycle,
+                "due_at": crate::wire::format_ts(due.due_at),
+                "fulfilled_at": crate::wire::format_ts(*fulfilled_at),
+                "within_target": *fulfilled_at <= due.due_at,
+            }),
+        ));
+    }
+}
+
+/// Staff (and webhooks) who see the ticket: the audience of its SLA and snooze events.
+pub(crate) fn staff_audience(t: &Ticket) -> Audience {
+    Audience {
+        ticket: Some(t.id),
+        staff_only: true,
+        ..Default::default()
+    }
+}
+
 /// The staff-only timeline entry, event and notification of a snooze that began
 /// (`after` is snoozed) or ended (for `woke`, else [`WakeReason::Status`]).
 fn snooze_effects(
@@ -313,11 +356,7 @@ fn snooze_effects(
     at: DateTime<Utc>,
     woke: Option<WakeReason>,
 ) {
-    let staff = Audience {
-        ticket: Some(after.id),
-        staff_only: true,
-        ..Default::default()
-    };
+    let staff = staff_audience(after);
     let (kind, event, data) = match after.snooze {
         Some(s) => (
             TimelineKind::Snoozed,
@@ -457,7 +496,7 @@ impl Helpdesk {
                 joined_at: now,
             });
         }
-        let ticket = Ticket {
+        let mut ticket = Ticket {
             id: crate::clock::new_id(),
             number: 0,
             subject: subject.clone(),
@@ -484,8 +523,10 @@ impl Helpdesk {
             merged_ids: Vec::new(),
             pre_merge_status: None,
             snooze: None,
+            sla: Default::default(),
             version: 1,
         };
+        crate::sla::settle(&mut ticket, &schema.sla, now);
         let conversation = Conversation {
             id: ticket.conversation_id,
             kind: ConversationKind::Ticket,
@@ -606,6 +647,9 @@ impl Helpdesk {
         if !p.is_staff() && filter.snoozed.is_some() {
             return Err(Error::forbidden("only staff filter by snooze"));
         }
+        if !p.is_staff() && (filter.sla.is_some() || filter.sort.is_staff_only()) {
+            return Err(Error::forbidden("only staff filter or sort by SLA"));
+        }
         let mut group_ids = filter.group_ids;
         let mine = match p.is_staff() {
             true => self.visible_groups(p).await?,
@@ -669,6 +713,7 @@ impl Helpdesk {
             tag: filter.tag.map(|t| crate::tag::fold_tag(&t)),
             q: filter.q.filter(|q| !q.trim().is_empty()),
             snoozed: filter.snoozed,
+            sla_due: filter.sla.map(|f| f.range(self.now())),
             sort: filter.sort,
             cursor: filter.cursor,
             limit,
@@ -885,7 +930,7 @@ impl Helpdesk {
             }
             after.updated_at = now;
             after.version += 1;
-            let mut fx = ticket_change_effects(&before, &after, p.actor(), now, &schema, None);
+            let mut fx = ticket_change_effects(&before, &mut after, p.actor(), now, &schema, None);
             fx.mark_via(via);
             if target.is_some() && after.assignee_id.is_none() {
                 for u in &full_there {

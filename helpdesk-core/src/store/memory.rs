@@ -32,6 +32,7 @@ use crate::ownership::{ScopeUser, Scoped};
 use crate::page::Cursor;
 use crate::principal::Role;
 use crate::receipt::Participant;
+use crate::sla::SlaPolicy;
 use crate::status::{Status, StatusCategory};
 use crate::store::*;
 use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
@@ -92,6 +93,7 @@ struct State {
     statuses: HashMap<Uuid, Status>,
     fields: HashMap<Uuid, CustomField>,
     macros: HashMap<Uuid, Macro>,
+    sla_policies: HashMap<Uuid, SlaPolicy>,
     tickets: HashMap<Uuid, Ticket>,
     /// Claims of due tickets ([`TicketStore::claim_due`]): held until, while the
     /// ticket keeps the version it had (a write releases it).
@@ -870,6 +872,41 @@ impl MacroStore for MemoryStore {
         let mut macros: Vec<Macro> = self.lock()?.macros.values().cloned().collect();
         crate::macros::sort_macros(&mut macros);
         Ok(macros)
+    }
+}
+
+#[async_trait]
+impl SlaStore for MemoryStore {
+    async fn list_sla_policies(&self) -> StoreResult<Vec<SlaPolicy>> {
+        let mut all: Vec<SlaPolicy> = self.lock()?.sla_policies.values().cloned().collect();
+        crate::sla::policy::sort_policies(&mut all);
+        Ok(all)
+    }
+    async fn insert_sla_policy(&self, policy: &SlaPolicy, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if s.sla_policies.contains_key(&policy.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        if s.sla_policies.len() >= limit {
+            return Ok(false);
+        }
+        s.sla_policies.insert(policy.id, policy.clone());
+        Ok(true)
+    }
+    async fn update_sla_policy(&self, policy: &SlaPolicy) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let stored = s
+            .sla_policies
+            .get_mut(&policy.id)
+            .ok_or(StoreError::NotFound)?;
+        *stored = SlaPolicy {
+            created_at: stored.created_at,
+            ..policy.clone()
+        };
+        Ok(())
+    }
+    async fn delete_sla_policy(&self, id: Uuid) -> StoreResult<bool> {
+        Ok(self.lock()?.sla_policies.remove(&id).is_some())
     }
 }
 
@@ -1918,6 +1955,12 @@ impl ArchiveStore for MemoryStore {
                 .map(Record::CustomField)
                 .collect(),
             RecordKind::Macro => s.macros.values().cloned().map(Record::Macro).collect(),
+            RecordKind::SlaPolicy => s
+                .sla_policies
+                .values()
+                .cloned()
+                .map(Record::SlaPolicy)
+                .collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -2022,6 +2065,9 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::Macro(m) => {
                     s.macros.insert(m.id, m.clone());
+                }
+                Record::SlaPolicy(p) => {
+                    s.sla_policies.insert(p.id, p.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations

@@ -345,6 +345,30 @@ async fn populate(w: &World) -> Populated {
     w.hd.apply_macro(&admin.p, ticket.id, triage.id)
         .await
         .unwrap();
+    // An SLA policy: the tickets carry their SLA history and due times, and one is
+    // snoozed (the scheduler's due instants come back with the records).
+    w.hd.create_sla_policy(
+        &admin.p,
+        crate::sla::NewSlaPolicy {
+            name: "Standard".into(),
+            position: None,
+            active: None,
+            condition: Some(serde_json::json!({"all": [{"field": "priority", "op": "ne", "value": "low"}]})),
+            calendar_id: None,
+            targets: serde_json::json!({"first_response": {"high": 30}, "resolution": {"high": 600}}),
+            warn_percent: Some(Some(50)),
+        },
+    )
+    .await
+    .unwrap();
+    w.hd.snooze_ticket(
+        &admin.p,
+        ticket.id,
+        w.hd.now() + chrono::Duration::hours(3),
+        false,
+    )
+    .await
+    .unwrap();
     Populated {
         key_token: key.token.expose().to_string(),
         agent,

@@ -393,14 +393,14 @@ pub async fn followers_hear_of_the_ticket_and_stay_hidden(store: Arc<dyn Store>)
     let staff_json = serde_json::to_value(crate::schema::ticket_json_for(
         &after,
         crate::principal::TicketView::Staff,
-        &crate::schema::TicketSchema::defaults(),
+        &crate::schema::TicketSchema::defaults(w.hd.now()),
     ))
     .unwrap();
     assert_eq!(staff_json["followers"], serde_json::json!([reader.id()]));
     let customer_json = serde_json::to_value(crate::schema::ticket_json_for(
         &after,
         crate::principal::TicketView::Customer,
-        &crate::schema::TicketSchema::defaults(),
+        &crate::schema::TicketSchema::defaults(w.hd.now()),
     ))
     .unwrap();
     assert!(customer_json.get("followers").is_none());

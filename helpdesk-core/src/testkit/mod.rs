@@ -58,6 +58,7 @@ pub mod notifications;
 pub mod organizations;
 pub mod receipts;
 pub mod receipts_v2;
+pub mod sla;
 pub mod snooze;
 pub mod statuses;
 pub mod text;
@@ -739,6 +740,16 @@ macro_rules! __conformance_cases {
                 applying_needs_full_access,
                 macro_runs_carry_via,
                 bulk_reports_each_ticket,
+            }
+            sla {
+                sla_policy_crud_and_input,
+                first_response_warns_breaches_and_fulfils,
+                resolution_pauses_and_counts_on_after_a_reopen,
+                a_policy_change_keeps_paused_minutes,
+                next_response_cycles,
+                policies_are_chosen_by_condition_and_order,
+                sla_filters_and_orders,
+                breaches_fire_once_across_instances,
             }
             snooze {
                 snooze_rules_and_input,

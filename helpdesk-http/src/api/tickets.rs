@@ -202,7 +202,8 @@ pub async fn list(ctx: Ctx) -> ApiResult {
     let sort = q
         .parsed::<TicketSort>(
             "sort",
-            "must be created_at, -created_at, updated_at, -updated_at, priority or -priority",
+            "must be created_at, -created_at, updated_at, -updated_at, priority, -priority, \
+             sla_due_at or -sla_due_at",
         )?
         .unwrap_or_default();
     let p = ctx.principal().await?;
@@ -221,6 +222,7 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         tag: q.text("tag"),
         q: q.text("q"),
         snoozed: q.bool("snoozed")?,
+        sla: q.parsed("sla", "must be breached or due_within:<minutes>")?,
         sort,
         cursor,
         limit,

@@ -65,6 +65,7 @@ pub async fn new_ticket(store: &PostgresStore, requester: Uuid, at: DateTime<Utc
             merged_ids: Vec::new(),
             pre_merge_status: None,
             snooze: None,
+            sla: Default::default(),
             version: 1,
         },
         conversation,

@@ -1,0 +1,113 @@
+//! The scheduler's run: [`Helpdesk::run_due`] fires what is due (snooze ends, SLA
+//! warnings and breaches) on the tickets it claims.
+
+use uuid::Uuid;
+
+use crate::Helpdesk;
+use crate::error::Result;
+use crate::event::{EventKind, NewEvent};
+use crate::notification::NotificationKind;
+use crate::ops::ticket::{notify, staff_audience, ticket_change_effects, ticket_notification};
+use crate::schedule;
+use crate::sla::{Alarm, settle, take_alarms};
+use crate::snooze::WakeReason;
+use serde_json::json;
+
+/// How many due tickets one claim takes.
+const CLAIM: usize = 100;
+
+impl Helpdesk {
+    /// Fires everything due now, on the injected clock: claims due tickets
+    /// ([`crate::store::TicketStore::claim_due`]) until none is left and fires each.
+    /// Returns how many tickets something fired on. The bundled server calls it every
+    /// [`schedule::POLL`] (see [`crate::Background`]); tests call it after moving a
+    /// `ManualClock`. Safe to run on any number of instances at once.
+    pub async fn run_due(&self) -> Result<usize> {
+        let mut fired = 0;
+        loop {
+            let now = self.now();
+            let claimed = self
+                .st()
+                .claim_due(now, now + schedule::HOLD, CLAIM)
+                .await?;
+            for id in &claimed {
+                match self.fire_due(*id).await {
+                    Ok(true) => fired += 1,
+                    Ok(false) => {}
+                    // Held for a while, then claimed again.
+                    Err(e) => tracing::warn!(ticket = %id, error = %e, "firing a due item failed"),
+                }
+            }
+            if claimed.len() < CLAIM {
+                return Ok(fired);
+            }
+        }
+    }
+
+    /// Fires what is due on one ticket now: its effects and the record that it fired
+    /// are one write under the ticket's version check, so it fires at most once.
+    /// Returns whether anything fired.
+    async fn fire_due(&self, id: Uuid) -> Result<bool> {
+        let schema = self.ticket_schema().await?;
+        self.retry_on_version(|| async {
+            let Some(before) = self.st().get_ticket(id).await? else {
+                return Ok(false);
+            };
+            let now = self.now();
+            let mut after = before.clone();
+            let mut woke = None;
+            if after.snooze.is_some_and(|s| s.until <= now) {
+                after.snooze = None;
+                after.updated_at = now;
+                woke = Some(WakeReason::Time);
+            }
+            settle(&mut after, &schema.sla, now);
+            let alarms = take_alarms(&mut after.sla, now);
+            if after == before {
+                return Ok(false);
+            }
+            after.version += 1;
+            let mut fx = ticket_change_effects(&before, &mut after, None, now, &schema, woke);
+            for (due, alarm) in alarms {
+                let (event, kind, what) = match alarm {
+                    Alarm::Warning => (
+                        EventKind::TicketSlaWarning,
+                        NotificationKind::SlaWarning,
+                        "is close to missing",
+                    ),
+                    Alarm::Breach => (
+                        EventKind::TicketSlaBreached,
+                        NotificationKind::SlaBreached,
+                        "missed",
+                    ),
+                };
+                fx.push(NewEvent::new(
+                    event,
+                    now,
+                    staff_audience(&after),
+                    json!({
+                        "ticket_id": after.id,
+                        "metric": due.metric,
+                        "cycle": due.cycle,
+                        "due_at": crate::wire::format_ts(due.due_at),
+                    }),
+                ));
+                if let Some(a) = after.assignee_id {
+                    let title = format!(
+                        "Ticket #{} {what} its {} target",
+                        after.number,
+                        due.metric.as_str().replace('_', " ")
+                    );
+                    notify(
+                        &mut fx,
+                        ticket_notification(a, kind, &after, title, now, None),
+                    );
+                }
+            }
+            self.written(self.st().update_ticket(&after, None, &fx))
+                .await?;
+            Ok(true)
+        })
+        .await
+    }
+}

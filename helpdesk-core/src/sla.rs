@@ -1,0 +1,310 @@
+//! SLA (API-workflow.md "SLA policies"): policies chosen by condition, three metrics with
+//! cycles, and the state a ticket carries.
+//!
+//! A ticket keeps its SLA **history** ([`SlaClock`]: when each cycle started, ran,
+//! paused, ended), which does not depend on any policy, and what the history means under
+//! the policy that applies now ([`TicketSla::due`]): due and warning instants of the
+//! running cycles. [`settle`] recomputes the second from the first after every change of
+//! the ticket, a policy or a calendar, so paused time stays excluded whatever changes;
+//! the warnings and breaches already fired are kept ([`TicketSla::emitted`]), so each
+//! fires at most once per (metric, cycle). The scheduler ([`crate::schedule`]) fires
+//! them at their instants.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::status::StatusCategory;
+use crate::ticket::Ticket;
+
+mod clock;
+pub mod policy;
+
+pub use clock::{Run, SlaClock};
+pub use policy::{MAX_MINUTES, NewSlaPolicy, SlaPolicy, SlaPolicyPatch, Targets};
+
+/// An SLA metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// From creation to the first public staff message (cycle 1 only).
+    FirstResponse,
+    /// From a public customer message (after the first response) to the next public
+    /// staff message.
+    NextResponse,
+    /// From creation to entering `resolved`, paused in `pending` and `on_hold`, counting
+    /// on across reopens.
+    Resolution,
+}
+
+impl Metric {
+    /// Every metric.
+    pub const ALL: [Metric; 3] = [
+        Metric::FirstResponse,
+        Metric::NextResponse,
+        Metric::Resolution,
+    ];
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::FirstResponse => "first_response",
+            Metric::NextResponse => "next_response",
+            Metric::Resolution => "resolution",
+        }
+    }
+}
+
+/// What fired for a (metric, cycle).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Alarm {
+    /// `ticket.sla_warning`.
+    Warning,
+    /// `ticket.sla_breached`.
+    Breach,
+}
+
+/// Business time: what SLA targets count in. A calendar's open hours, or every minute
+/// ([`Always`]).
+pub trait BusinessTime {
+    /// The end of `minutes` business minutes from `start`.
+    fn add(&self, start: DateTime<Utc>, minutes: f64) -> DateTime<Utc>;
+    /// The business minutes in `[from, to)` (0 when `to <= from`).
+    fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> f64;
+}
+
+/// Every minute counts (a policy without a calendar: 24×7).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Always;
+
+impl BusinessTime for Always {
+    fn add(&self, start: DateTime<Utc>, minutes: f64) -> DateTime<Utc> {
+        start + minutes_duration(minutes)
+    }
+    fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+        if to <= from {
+            return 0.0;
+        }
+        (to - from).num_microseconds().unwrap_or(i64::MAX) as f64 / 60_000_000.0
+    }
+}
+
+/// `minutes` as a duration, to the microsecond.
+pub fn minutes_duration(minutes: f64) -> Duration {
+    Duration::microseconds((minutes * 60_000_000.0).round() as i64)
+}
+
+/// The due and warning instants of one running cycle under the policy in force.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Due {
+    /// The metric.
+    pub metric: Metric,
+    /// Its cycle (1, 2, ...).
+    pub cycle: u32,
+    /// When its target is reached.
+    #[serde(deserialize_with = "crate::wire::de_ts")]
+    pub due_at: DateTime<Utc>,
+    /// When `warn_percent` of it has elapsed (`None`: no warning).
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
+    pub warn_at: Option<DateTime<Utc>>,
+}
+
+/// A ticket's SLA: its history, and what it means under the policy in force.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketSla {
+    /// The history.
+    #[serde(default)]
+    pub clock: SlaClock,
+    /// The policy that applies (`None`: no SLA; the ticket's `sla` is null).
+    #[serde(default)]
+    pub policy_id: Option<Uuid>,
+    /// The running cycles' instants (a paused resolution has none).
+    #[serde(default)]
+    pub due: Vec<Due>,
+    /// The warnings and breaches fired, by (metric, cycle): never again.
+    #[serde(default)]
+    pub emitted: Vec<(Metric, u32, Alarm)>,
+    /// Whether the resolution clock is paused (`pending`, `on_hold`) under a policy
+    /// with a resolution target.
+    #[serde(default)]
+    pub paused: bool,
+}
+
+impl TicketSla {
+    /// Whether `alarm` fired for (metric, cycle).
+    pub fn fired(&self, metric: Metric, cycle: u32, alarm: Alarm) -> bool {
+        self.emitted.contains(&(metric, cycle, alarm))
+    }
+
+    /// The running cycle of `metric`, if any.
+    pub fn running(&self, metric: Metric) -> Option<&Due> {
+        self.due.iter().find(|d| d.metric == metric)
+    }
+
+    /// The earliest due instant of a running cycle (the `sla_due_at` sort and filters).
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        self.due.iter().map(|d| d.due_at).min()
+    }
+
+    /// The earliest warning or breach not fired yet (the scheduler's instant).
+    pub fn next_due_at(&self) -> Option<DateTime<Utc>> {
+        self.due
+            .iter()
+            .flat_map(|d| {
+                let warn = d
+                    .warn_at
+                    .filter(|_| !self.fired(d.metric, d.cycle, Alarm::Warning));
+                let breach =
+                    Some(d.due_at).filter(|_| !self.fired(d.metric, d.cycle, Alarm::Breach));
+                [warn, breach]
+            })
+            .flatten()
+            .min()
+    }
+
+    /// The metrics whose running cycle is past due at `now`.
+    pub fn breached(&self, now: DateTime<Utc>) -> Vec<Metric> {
+        let mut m: Vec<Metric> = self
+            .due
+            .iter()
+            .filter(|d| d.due_at <= now)
+            .map(|d| d.metric)
+            .collect();
+        m.sort();
+        m
+    }
+}
+
+/// The policies and calendars SLA selection reads: active policies in (`position`,
+/// `id`) order, and the business hours of the calendars they name.
+#[derive(Clone, Default)]
+pub struct SlaRules {
+    /// Active policies, in the order they are tried.
+    pub policies: Vec<SlaPolicy>,
+    /// Business time by calendar id.
+    pub calendars: std::collections::HashMap<Uuid, std::sync::Arc<dyn BusinessTime + Send + Sync>>,
+}
+
+impl std::fmt::Debug for SlaRules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlaRules")
+            .field("policies", &self.policies)
+            .field("calendars", &self.calendars.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl PartialEq for SlaRules {
+    fn eq(&self, other: &Self) -> bool {
+        self.policies == other.policies
+            && self.calendars.len() == other.calendars.len()
+            && self.calendars.iter().all(|(id, c)| {
+                other
+                    .calendars
+                    .get(id)
+                    .is_some_and(|o| std::sync::Arc::ptr_eq(c, o))
+            })
+    }
+}
+
+impl SlaRules {
+    /// The first active policy whose condition matches `t` at `now`.
+    pub fn policy_for(&self, t: &Ticket, now: DateTime<Utc>) -> Option<&SlaPolicy> {
+        let facts = crate::condition::TicketFacts::of(t, now);
+        self.policies
+            .iter()
+            .find(|p| p.active && p.condition.matches(&facts))
+    }
+}
+
+/// Recomputes `t.sla` from its history under the policy that applies now (none: no
+/// SLA, history kept). Call after every change of the ticket, and after a change of a
+/// policy or a calendar.
+pub fn settle(t: &mut Ticket, rules: &SlaRules, now: DateTime<Utc>) {
+    t.sla_clock();
+    let policy = rules.policy_for(t, now).cloned();
+    let sla = &mut t.sla;
+    sla.policy_id = policy.as_ref().map(|p| p.id);
+    sla.due.clear();
+    sla.paused = false;
+    let Some(policy) = policy else { return };
+    t.sla.paused = policy
+        .targets
+        .minutes(Metric::Resolution, t.priority)
+        .is_some()
+        && matches!(
+            t.status_category,
+            StatusCategory::Pending | StatusCategory::OnHold
+        );
+    let calendar = policy.calendar_id.and_then(|c| rules.calendars.get(&c));
+    let hours: &dyn BusinessTime = match calendar {
+        Some(c) => c.as_ref(),
+        None => &Always,
+    };
+    for metric in Metric::ALL {
+        let Some(target) = policy.targets.minutes(metric, t.priority) else {
+            continue;
+        };
+        let Some((cycle, runs)) = t.sla.clock.running(metric) else {
+            continue;
+        };
+        let due_at = reach(hours, &runs, target);
+        let warn_at = policy
+            .warn_percent
+            .map(|pct| reach(hours, &runs, target * f64::from(pct) / 100.0));
+        t.sla.due.push(Due {
+            metric,
+            cycle,
+            due_at,
+            warn_at,
+        });
+    }
+}
+
+/// Notes the warnings and breaches due at `now` that have not fired, and returns those
+/// to announce: a warning whose breach is due by then too is noted but never announced
+/// (API-workflow.md: "not if the breach is due then").
+pub fn take_alarms(sla: &mut TicketSla, now: DateTime<Utc>) -> Vec<(Due, Alarm)> {
+    let mut out = Vec::new();
+    for d in sla.due.clone() {
+        if let Some(warn) = d.warn_at
+            && warn <= now
+            && !sla.fired(d.metric, d.cycle, Alarm::Warning)
+        {
+            sla.emitted.push((d.metric, d.cycle, Alarm::Warning));
+            if d.due_at > now {
+                out.push((d, Alarm::Warning));
+            }
+        }
+        if d.due_at <= now && !sla.fired(d.metric, d.cycle, Alarm::Breach) {
+            sla.emitted.push((d.metric, d.cycle, Alarm::Breach));
+            out.push((d, Alarm::Breach));
+        }
+    }
+    out
+}
+
+/// The instant `minutes` business minutes have run over `runs` (ended ones, then the
+/// running one): inside the run where the sum reaches it.
+fn reach(hours: &dyn BusinessTime, runs: &[Run], minutes: f64) -> DateTime<Utc> {
+    let mut left = minutes;
+    let mut last = DateTime::<Utc>::MIN_UTC;
+    for run in runs {
+        last = run.start;
+        let Some(end) = run.end else {
+            return hours.add(run.start, left);
+        };
+        let spent = hours.between(run.start, end);
+        if spent >= left {
+            return hours.add(run.start, left);
+        }
+        left -= spent;
+    }
+    // Every run ended (callers ask for running cycles only).
+    hours.add(last, left)
+}
+
+/// Whether the resolution clock runs in a category.
+pub fn resolution_runs_in(c: StatusCategory) -> bool {
+    matches!(c, StatusCategory::Open)
+}
