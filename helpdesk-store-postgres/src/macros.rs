@@ -1,5 +1,5 @@
-//! Macros: [`MacroStore`] and their import. Inserts take a transaction-level advisory
-//! lock, so that the macros they count for the limit cannot change until they commit.
+//! Macros: [`MacroStore`] and their import. Inserts count under the table's lock
+//! (`PostgresStore::insert_counted`).
 
 use async_trait::async_trait;
 use helpdesk_core::StoreError;
@@ -37,21 +37,10 @@ pub(crate) async fn insert_macro_row(conn: &mut PgConnection, m: &Macro) -> Stor
 #[async_trait]
 impl MacroStore for PostgresStore {
     async fn insert_macro(&self, m: &Macro, limit: usize) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('helpdesk_macros'))")
-            .execute(&mut *tx)
-            .await
-            .store()?;
-        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM macros")
-            .fetch_one(&mut *tx)
-            .await
-            .store()?;
-        if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
-            return Ok(false);
-        }
-        insert_macro_row(&mut tx, m).await?;
-        self.commit(tx, false).await?;
-        Ok(true)
+        self.insert_counted("macros", limit, async |conn| {
+            insert_macro_row(conn, m).await
+        })
+        .await
     }
 
     async fn update_macro(&self, m: &Macro) -> StoreResult<()> {

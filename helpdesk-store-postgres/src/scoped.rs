@@ -1,7 +1,7 @@
-//! What canned replies and views share on PostgreSQL: a scoped item's insert under its
-//! limit ([`helpdesk_core::ownership::Bucket`]). The insert takes a transaction-level
-//! advisory lock of its table first, so the items it counts cannot change until it
-//! commits.
+//! Inserts under a limit: a scoped item's (canned replies and views, counted per
+//! [`helpdesk_core::ownership::Bucket`]) and a configuration item's (macros, SLA
+//! policies, counted per table). The insert takes a transaction-level advisory lock of
+//! its table first, so the items it counts cannot change until it commits.
 
 use helpdesk_core::ownership::Bucket;
 use helpdesk_core::store::StoreResult;
@@ -51,6 +51,35 @@ async fn held(conn: &mut PgConnection, table: ScopedTable, bucket: Bucket) -> St
 }
 
 impl PostgresStore {
+    /// Inserts a row of `table` with `insert` unless the table holds `limit` rows
+    /// already (then `false`, writing nothing).
+    pub(crate) async fn insert_counted<F>(
+        &self,
+        table: &'static str,
+        limit: usize,
+        insert: F,
+    ) -> StoreResult<bool>
+    where
+        F: for<'c> AsyncFnOnce(&'c mut PgConnection) -> StoreResult<()>,
+    {
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+            .bind(format!("helpdesk_{table}"))
+            .execute(&mut *tx)
+            .await
+            .store()?;
+        let held: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
+            .fetch_one(&mut *tx)
+            .await
+            .store()?;
+        if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
+            return Ok(false);
+        }
+        insert(&mut tx).await?;
+        self.commit(tx, false).await?;
+        Ok(true)
+    }
+
     /// Inserts an item with `insert` unless `bucket` holds `limit` items of `table`
     /// already (then `false`, writing nothing).
     pub(crate) async fn insert_scoped<F>(

@@ -1,6 +1,5 @@
-//! SLA policies: [`SlaStore`] and their import. Inserts take a transaction-level
-//! advisory lock, so that the policies they count for the limit cannot change until
-//! they commit.
+//! SLA policies: [`SlaStore`] and their import. Inserts count under the table's lock
+//! (`PostgresStore::insert_counted`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -95,21 +94,10 @@ impl SlaStore for PostgresStore {
     }
 
     async fn insert_sla_policy(&self, p: &SlaPolicy, limit: usize) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('helpdesk_sla_policies'))")
-            .execute(&mut *tx)
-            .await
-            .store()?;
-        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM sla_policies")
-            .fetch_one(&mut *tx)
-            .await
-            .store()?;
-        if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
-            return Ok(false);
-        }
-        insert_policy_row(&mut tx, p).await?;
-        self.commit(tx, false).await?;
-        Ok(true)
+        self.insert_counted("sla_policies", limit, async |conn| {
+            insert_policy_row(conn, p).await
+        })
+        .await
     }
 
     async fn update_sla_policy(&self, p: &SlaPolicy) -> StoreResult<()> {

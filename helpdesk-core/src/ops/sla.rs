@@ -186,12 +186,13 @@ impl Helpdesk {
             limit: SETTLE_BATCH,
             ..Default::default()
         };
+        let rules = self.sla_rules().await?;
         loop {
             let batch = self.st().list_tickets(&query).await?;
             let more = batch.len() > SETTLE_BATCH;
             for t in batch.iter().take(SETTLE_BATCH) {
                 query.cursor = Some(crate::page::Cursor::new(query.sort.key(t), t.id));
-                self.settle_sla(t.id).await?;
+                self.settle_sla(t.id, &rules).await?;
             }
             if !more {
                 return Ok(());
@@ -199,15 +200,14 @@ impl Helpdesk {
         }
     }
 
-    /// Settles one ticket's SLA under the rules now (see [`Helpdesk::settle_all_sla`]).
-    async fn settle_sla(&self, id: Uuid) -> Result<()> {
+    /// Settles one ticket's SLA under `rules` (see [`Helpdesk::settle_all_sla`]).
+    async fn settle_sla(&self, id: Uuid, rules: &SlaRules) -> Result<()> {
         self.retry_on_version(|| async {
             let Some(before) = self.st().get_ticket(id).await? else {
                 return Ok(());
             };
-            let rules = self.sla_rules().await?;
             let mut after = before.clone();
-            settle(&mut after, &rules, self.now());
+            settle(&mut after, rules, self.now());
             if after == before {
                 return Ok(());
             }

@@ -396,6 +396,41 @@ impl World {
     pub async fn last_event(&self) -> Option<crate::event::EventId> {
         self.store.last_event_id().await.expect("last event id")
     }
+
+    /// The data of every event of `kind`, oldest first.
+    pub async fn event_data(&self, kind: crate::event::EventKind) -> Vec<serde_json::Value> {
+        self.events()
+            .await
+            .into_iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.data)
+            .collect()
+    }
+
+    /// How many notifications of `kind` `who` has.
+    pub async fn notified(&self, who: &Who, kind: crate::notification::NotificationKind) -> usize {
+        let filter = crate::notification::NotificationFilter::default();
+        let list = self.hd.list_notifications(&who.p, filter).await;
+        let items = list.expect("notifications").page.items;
+        items.iter().filter(|n| n.kind == kind).count()
+    }
+
+    /// Moves a ticket, as `who`, to its category's default status.
+    pub async fn set_category(
+        &self,
+        who: &Who,
+        t: &Ticket,
+        category: crate::status::StatusCategory,
+    ) -> Ticket {
+        let patch = crate::ticket::TicketPatch {
+            status: Some(category.into()),
+            ..Default::default()
+        };
+        self.hd
+            .update_ticket(&who.p, t.id, patch)
+            .await
+            .expect("status move")
+    }
 }
 
 /// Every conformance case, by module. The single list [`store_conformance`] expands.

@@ -11,7 +11,7 @@ use super::{World, expect_err};
 use crate::Error;
 use crate::event::EventKind;
 use crate::message::NewMessage;
-use crate::notification::{NotificationFilter, NotificationKind};
+use crate::notification::NotificationKind;
 use crate::sla::{Metric, NewSlaPolicy, SlaPolicy, SlaPolicyPatch};
 use crate::status::StatusCategory;
 use crate::store::Store;
@@ -43,14 +43,6 @@ async fn patch(w: &World, who: &Who, t: &Ticket, patch: TicketPatch) -> Ticket {
     w.hd.update_ticket(&who.p, t.id, patch).await.unwrap()
 }
 
-async fn set_status(w: &World, who: &Who, t: &Ticket, c: StatusCategory) -> Ticket {
-    let p = TicketPatch {
-        status: Some(c.into()),
-        ..Default::default()
-    };
-    patch(w, who, t, p).await
-}
-
 async fn assigned(w: &World, customer: &Who, agent: &Who) -> Ticket {
     let t = w.ticket(customer, "Printer on fire").await;
     let p = TicketPatch {
@@ -62,27 +54,6 @@ async fn assigned(w: &World, customer: &Who, agent: &Who) -> Ticket {
 
 fn due(t: &Ticket, m: Metric) -> Option<DateTime<Utc>> {
     t.sla.running(m).map(|d| d.due_at)
-}
-
-/// The SLA events of a kind, as (metric, cycle) and their data.
-async fn alarms(w: &World, kind: EventKind) -> Vec<serde_json::Value> {
-    w.events()
-        .await
-        .into_iter()
-        .filter(|e| e.kind == kind)
-        .map(|e| e.data)
-        .collect()
-}
-
-async fn notified(w: &World, who: &Who, kind: NotificationKind) -> usize {
-    w.hd.list_notifications(&who.p, NotificationFilter::default())
-        .await
-        .unwrap()
-        .page
-        .items
-        .iter()
-        .filter(|n| n.kind == kind)
-        .count()
 }
 
 /// Creating, reading, changing and deleting policies: defaults, rights, and every
@@ -228,11 +199,11 @@ pub async fn first_response_warns_breaches_and_fulfils(store: Arc<dyn Store>) {
     assert_eq!(w.hd.run_due().await.unwrap(), 0);
     w.advance(Duration::microseconds(1));
     assert_eq!(w.hd.run_due().await.unwrap(), 1);
-    let warned = alarms(&w, EventKind::TicketSlaWarning).await;
+    let warned = w.event_data(EventKind::TicketSlaWarning).await;
     assert_eq!(warned.len(), 1);
     assert_eq!(warned[0]["metric"], "first_response");
     assert_eq!(warned[0]["cycle"], 1);
-    assert_eq!(notified(&w, &agent, NotificationKind::SlaWarning).await, 1);
+    assert_eq!(w.notified(&agent, NotificationKind::SlaWarning).await, 1);
     assert!(
         fresh(&w, &agent, &t)
             .await
@@ -243,8 +214,8 @@ pub async fn first_response_warns_breaches_and_fulfils(store: Arc<dyn Store>) {
 
     w.advance(Duration::minutes(2));
     assert_eq!(w.hd.run_due().await.unwrap(), 1);
-    assert_eq!(alarms(&w, EventKind::TicketSlaBreached).await.len(), 1);
-    assert_eq!(notified(&w, &agent, NotificationKind::SlaBreached).await, 1);
+    assert_eq!(w.event_data(EventKind::TicketSlaBreached).await.len(), 1);
+    assert_eq!(w.notified(&agent, NotificationKind::SlaBreached).await, 1);
     let now = fresh(&w, &agent, &t).await;
     assert_eq!(now.sla.breached(w.hd.now()), vec![Metric::FirstResponse]);
     assert_eq!(
@@ -264,7 +235,7 @@ pub async fn first_response_warns_breaches_and_fulfils(store: Arc<dyn Store>) {
     w.hd.send_message(&agent.p, t.conversation_id, NewMessage::text("On it"))
         .await
         .unwrap();
-    let done = alarms(&w, EventKind::TicketSlaFulfilled).await;
+    let done = w.event_data(EventKind::TicketSlaFulfilled).await;
     assert_eq!(done.len(), 1);
     assert_eq!(done[0]["within_target"], false);
     assert_eq!(done[0]["metric"], "first_response");
@@ -274,7 +245,7 @@ pub async fn first_response_warns_breaches_and_fulfils(store: Arc<dyn Store>) {
         after.sla.breached(w.hd.now()).is_empty(),
         "breached is live state"
     );
-    assert_eq!(alarms(&w, EventKind::TicketSlaBreached).await.len(), 1);
+    assert_eq!(w.event_data(EventKind::TicketSlaBreached).await.len(), 1);
 }
 
 /// Resolution pauses in pending and on hold, is fulfilled on entering resolved, and a
@@ -290,21 +261,21 @@ pub async fn resolution_pauses_and_counts_on_after_a_reopen(store: Arc<dyn Store
     .await;
     let t = assigned(&w, &customer, &agent).await;
     w.advance(Duration::minutes(20));
-    let pending = set_status(&w, &agent, &t, StatusCategory::Pending).await;
+    let pending = w.set_category(&agent, &t, StatusCategory::Pending).await;
     assert!(pending.sla.paused);
     assert_eq!(due(&pending, Metric::Resolution), None, "null while paused");
     w.advance(Duration::minutes(30));
     assert_eq!(w.hd.run_due().await.unwrap(), 0);
-    let open = set_status(&w, &agent, &t, StatusCategory::Open).await;
+    let open = w.set_category(&agent, &t, StatusCategory::Open).await;
     assert!(!open.sla.paused);
     assert_eq!(
         due(&open, Metric::Resolution),
         Some(w.hd.now() + Duration::minutes(40))
     );
     w.advance(Duration::minutes(10));
-    let resolved = set_status(&w, &agent, &t, StatusCategory::Resolved).await;
+    let resolved = w.set_category(&agent, &t, StatusCategory::Resolved).await;
     assert_eq!(due(&resolved, Metric::Resolution), None);
-    let done = alarms(&w, EventKind::TicketSlaFulfilled).await;
+    let done = w.event_data(EventKind::TicketSlaFulfilled).await;
     assert_eq!(done.len(), 1);
     assert_eq!(
         (done[0]["metric"].clone(), done[0]["within_target"].clone()),
@@ -326,7 +297,7 @@ pub async fn resolution_pauses_and_counts_on_after_a_reopen(store: Arc<dyn Store
     assert_eq!((d.cycle, d.due_at), (2, w.hd.now() + Duration::minutes(30)));
     w.advance(Duration::minutes(30));
     w.hd.run_due().await.unwrap();
-    let breached = alarms(&w, EventKind::TicketSlaBreached).await;
+    let breached = w.event_data(EventKind::TicketSlaBreached).await;
     assert_eq!(breached.len(), 1);
     assert_eq!(breached[0]["cycle"], 2);
 }
@@ -344,7 +315,7 @@ pub async fn a_policy_change_keeps_paused_minutes(store: Arc<dyn Store>) {
     .await;
     let t = assigned(&w, &customer, &agent).await;
     w.advance(Duration::minutes(10));
-    set_status(&w, &agent, &t, StatusCategory::OnHold).await;
+    w.set_category(&agent, &t, StatusCategory::OnHold).await;
     w.advance(Duration::minutes(20));
     let change = |minutes: u32| SlaPolicyPatch {
         targets: Some(json!({"resolution": {"normal": minutes}})),
@@ -357,7 +328,7 @@ pub async fn a_policy_change_keeps_paused_minutes(store: Arc<dyn Store>) {
     assert!(paused.sla.paused);
     assert_eq!(paused.updated_at, t.updated_at + Duration::minutes(10));
     w.advance(Duration::minutes(5));
-    let open = set_status(&w, &agent, &t, StatusCategory::Open).await;
+    let open = w.set_category(&agent, &t, StatusCategory::Open).await;
     assert_eq!(
         due(&open, Metric::Resolution),
         Some(w.hd.now() + Duration::minutes(20))
@@ -373,11 +344,11 @@ pub async fn a_policy_change_keeps_paused_minutes(store: Arc<dyn Store>) {
         due(&overdue, Metric::Resolution),
         Some(w.hd.now() - Duration::minutes(3))
     );
-    assert!(alarms(&w, EventKind::TicketSlaBreached).await.is_empty());
+    assert!(w.event_data(EventKind::TicketSlaBreached).await.is_empty());
     assert_eq!(w.hd.run_due().await.unwrap(), 1);
-    assert_eq!(alarms(&w, EventKind::TicketSlaBreached).await.len(), 1);
+    assert_eq!(w.event_data(EventKind::TicketSlaBreached).await.len(), 1);
     assert!(
-        alarms(&w, EventKind::TicketSlaWarning).await.is_empty(),
+        w.event_data(EventKind::TicketSlaWarning).await.is_empty(),
         "no warning when the breach is due too"
     );
 }
@@ -429,7 +400,8 @@ pub async fn next_response_cycles(store: Arc<dyn Store>) {
     w.hd.send_message(&agent.p, conv, NewMessage::text("fixed"))
         .await
         .unwrap();
-    let fulfilled: Vec<_> = alarms(&w, EventKind::TicketSlaFulfilled)
+    let fulfilled: Vec<_> = w
+        .event_data(EventKind::TicketSlaFulfilled)
         .await
         .into_iter()
         .map(|d| {
@@ -459,10 +431,10 @@ pub async fn next_response_cycles(store: Arc<dyn Store>) {
             .cycle,
         2
     );
-    let resolved = set_status(&w, &agent, &t, StatusCategory::Resolved).await;
+    let resolved = w.set_category(&agent, &t, StatusCategory::Resolved).await;
     assert_eq!(due(&resolved, Metric::NextResponse), None);
     assert_eq!(
-        alarms(&w, EventKind::TicketSlaFulfilled).await.len(),
+        w.event_data(EventKind::TicketSlaFulfilled).await.len(),
         2,
         "ended without an event"
     );
@@ -656,7 +628,7 @@ pub async fn breaches_fire_once_across_instances(store: Arc<dyn Store>) {
     w.advance(Duration::minutes(2));
     let (a, b) = tokio::join!(w.hd.run_due(), other.run_due());
     assert_eq!(a.unwrap() + b.unwrap(), 30);
-    let breaches = alarms(&w, EventKind::TicketSlaBreached).await;
+    let breaches = w.event_data(EventKind::TicketSlaBreached).await;
     assert_eq!(breaches.len(), 30, "each once");
-    assert!(alarms(&w, EventKind::TicketSlaWarning).await.is_empty());
+    assert!(w.event_data(EventKind::TicketSlaWarning).await.is_empty());
 }

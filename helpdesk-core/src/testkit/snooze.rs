@@ -12,9 +12,9 @@ use chrono::Duration;
 use super::{World, expect_err};
 use crate::Error;
 use crate::Helpdesk;
-use crate::event::{Event, EventKind};
+use crate::event::EventKind;
 use crate::message::NewMessage;
-use crate::notification::{NotificationFilter, NotificationKind};
+use crate::notification::NotificationKind;
 use crate::page::PageRequest;
 use crate::status::StatusCategory;
 use crate::store::Store;
@@ -35,44 +35,12 @@ async fn assigned_ticket(w: &World, customer: &Who, agent: &Who) -> Ticket {
     .unwrap()
 }
 
-async fn events_of(w: &World, kind: EventKind) -> Vec<Event> {
-    w.events()
-        .await
-        .into_iter()
-        .filter(|e| e.kind == kind)
-        .collect()
-}
-
 async fn unsnoozed_reasons(w: &World) -> Vec<String> {
-    events_of(w, EventKind::TicketUnsnoozed)
+    w.event_data(EventKind::TicketUnsnoozed)
         .await
         .into_iter()
-        .map(|e| e.data["reason"].as_str().unwrap().to_string())
+        .map(|d| d["reason"].as_str().unwrap().to_string())
         .collect()
-}
-
-async fn notified(w: &World, who: &Who, kind: NotificationKind) -> usize {
-    w.hd.list_notifications(&who.p, NotificationFilter::default())
-        .await
-        .unwrap()
-        .page
-        .items
-        .into_iter()
-        .filter(|n| n.kind == kind)
-        .count()
-}
-
-async fn set_status(w: &World, who: &Who, t: &Ticket, c: StatusCategory) -> Ticket {
-    w.hd.update_ticket(
-        &who.p,
-        t.id,
-        TicketPatch {
-            status: Some(c.into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
 }
 
 /// Snoozing: the range of `until`, the refusals, what it writes and who sees it.
@@ -114,9 +82,9 @@ pub async fn snooze_rules_and_input(store: Arc<dyn Store>) {
             "customers never hear of snoozes: {e:?}"
         );
     }
-    let snoozed = &events_of(&w, EventKind::TicketSnoozed).await[0];
-    assert_eq!(snoozed.data["ticket_id"], serde_json::json!(t.id));
-    assert_eq!(snoozed.data["wake_on_reply"], false);
+    let snoozed = &w.event_data(EventKind::TicketSnoozed).await[0];
+    assert_eq!(snoozed["ticket_id"], serde_json::json!(t.id));
+    assert_eq!(snoozed["wake_on_reply"], false);
     let timeline = |who: Who| {
         let w = &w;
         async move {
@@ -165,18 +133,18 @@ pub async fn snooze_rules_and_input(store: Arc<dyn Store>) {
     w.hd.unsnooze_ticket(&agent.p, t.id).await.unwrap();
     assert_eq!(w.last_event().await, last, "not snoozed: no event");
     assert_eq!(
-        notified(&w, &agent, NotificationKind::TicketUnsnoozed).await,
+        w.notified(&agent, NotificationKind::TicketUnsnoozed).await,
         0
     );
 
     // Resolved: 409 conflict; closed: ticket_closed.
     let later = w.hd.now() + Duration::hours(1);
-    set_status(&w, &agent, &t, StatusCategory::Resolved).await;
+    w.set_category(&agent, &t, StatusCategory::Resolved).await;
     expect_err!(
         w.hd.snooze_ticket(&agent.p, t.id, later, true).await,
         Error::Conflict(_)
     );
-    set_status(&w, &agent, &t, StatusCategory::Closed).await;
+    w.set_category(&agent, &t, StatusCategory::Closed).await;
     expect_err!(
         w.hd.snooze_ticket(&agent.p, t.id, later, true).await,
         Error::TicketClosed
@@ -211,7 +179,7 @@ pub async fn snooze_wakes_at_its_time_once(store: Arc<dyn Store>) {
     assert_eq!(woke.updated_at, until);
     assert_eq!(unsnoozed_reasons(&w).await, ["time"]);
     assert_eq!(
-        notified(&w, &agent, NotificationKind::TicketUnsnoozed).await,
+        w.notified(&agent, NotificationKind::TicketUnsnoozed).await,
         1
     );
 
@@ -267,7 +235,7 @@ pub async fn snooze_wakes_on_a_customer_reply(store: Arc<dyn Store>) {
     assert_eq!(w.hd.get_ticket(&agent.p, t.id).await.unwrap().snooze, None);
     assert_eq!(unsnoozed_reasons(&w).await, ["reply"]);
     assert_eq!(
-        notified(&w, &agent, NotificationKind::TicketUnsnoozed).await,
+        w.notified(&agent, NotificationKind::TicketUnsnoozed).await,
         1
     );
     w.advance(Duration::days(2));
@@ -292,10 +260,10 @@ pub async fn resolving_or_merging_ends_a_snooze(store: Arc<dyn Store>) {
         .await
         .unwrap();
 
-    let on_hold = set_status(&w, &agent, &a, StatusCategory::OnHold).await;
+    let on_hold = w.set_category(&agent, &a, StatusCategory::OnHold).await;
     assert!(on_hold.snooze.is_some(), "other moves keep it");
     assert_eq!(
-        set_status(&w, &agent, &a, StatusCategory::Resolved)
+        w.set_category(&agent, &a, StatusCategory::Resolved)
             .await
             .snooze,
         None
@@ -304,7 +272,7 @@ pub async fn resolving_or_merging_ends_a_snooze(store: Arc<dyn Store>) {
     assert_eq!(merged.snooze, None);
     assert_eq!(unsnoozed_reasons(&w).await, ["status", "status"]);
     assert_eq!(
-        notified(&w, &agent, NotificationKind::TicketUnsnoozed).await,
+        w.notified(&agent, NotificationKind::TicketUnsnoozed).await,
         0
     );
     w.advance(Duration::days(2));
