@@ -29,6 +29,7 @@ use uuid::Uuid;
 use crate::apikey::ApiKey;
 use crate::attachment::Attachment;
 use crate::auth::Session;
+use crate::calendar::Calendar;
 use crate::canned_reply::CannedReply;
 use crate::conversation::Conversation;
 use crate::custom_field::CustomField;
@@ -93,6 +94,8 @@ pub enum RecordKind {
     View,
     /// [`Macro`], by id.
     Macro,
+    /// [`Calendar`], by id (before what names it).
+    Calendar,
     /// [`Conversation`] with its members, by id.
     Conversation,
     /// [`Participant`] (read and delivery state), by (conversation, user).
@@ -121,7 +124,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 25] = [
+    pub const ALL: [RecordKind; 26] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -135,6 +138,7 @@ impl RecordKind {
         RecordKind::CannedReply,
         RecordKind::View,
         RecordKind::Macro,
+        RecordKind::Calendar,
         RecordKind::Conversation,
         RecordKind::Participant,
         RecordKind::Ticket,
@@ -174,6 +178,7 @@ impl RecordKind {
             RecordKind::Status => "status",
             RecordKind::CustomField => "custom_field",
             RecordKind::Macro => "macro",
+            RecordKind::Calendar => "calendar",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
@@ -258,6 +263,7 @@ pub enum Record {
     Status(Status),
     CustomField(CustomField),
     Macro(Macro),
+    Calendar(Calendar),
     Conversation(Conversation),
     Participant(Participant),
     Ticket(Ticket),
@@ -311,6 +317,7 @@ impl Record {
             Record::Status(_) => RecordKind::Status,
             Record::CustomField(_) => RecordKind::CustomField,
             Record::Macro(_) => RecordKind::Macro,
+            Record::Calendar(_) => RecordKind::Calendar,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
@@ -343,6 +350,7 @@ impl Record {
             Record::Status(s) => ArchiveKey::Id(s.id),
             Record::CustomField(f) => ArchiveKey::Id(f.id),
             Record::Macro(m) => ArchiveKey::Id(m.id),
+            Record::Calendar(c) => ArchiveKey::Id(c.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),
             Record::Ticket(t) => ArchiveKey::Id(t.id),

@@ -150,8 +150,11 @@ pub(crate) mod tree {
     pub const FIELD_TICKETS: usize = 62;
     /// macro id → Macro (their number is `macro_count` in `META`).
     pub const MACROS: usize = 63;
+    // 64..=66: other branches' trees (the lead merges the numbering).
+    /// calendar id → Calendar (their number is `calendar_count` in `META`).
+    pub const CALENDARS: usize = 67;
     /// How many trees.
-    pub const COUNT: usize = 64;
+    pub const COUNT: usize = 68;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -220,6 +223,11 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "custom_field_counts",
     "custom_field_tickets",
     "macros",
+    // Placeholders for other branches' trees 64..=66 (the lead merges the numbering).
+    "reserved64",
+    "reserved65",
+    "reserved66",
+    "calendars",
 ];
 
 /// A key built from parts.

@@ -14,6 +14,7 @@ use crate::apikey::ApiKey;
 use crate::archive::{BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUMBER, page_of};
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
+use crate::calendar::Calendar;
 use crate::canned_reply::{CannedReply, CannedReplyQuery};
 use crate::conversation::{Conversation, ConversationKind, Member};
 use crate::custom_field::CustomField;
@@ -92,6 +93,7 @@ struct State {
     statuses: HashMap<Uuid, Status>,
     fields: HashMap<Uuid, CustomField>,
     macros: HashMap<Uuid, Macro>,
+    calendars: HashMap<Uuid, Calendar>,
     tickets: HashMap<Uuid, Ticket>,
     ticket_numbers: i64,
     ticket_events: Vec<TicketEvent>,
@@ -832,6 +834,42 @@ impl SchemaStore for MemoryStore {
         }
         s.fields.remove(&id);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl CalendarStore for MemoryStore {
+    async fn insert_calendar(&self, c: &Calendar, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if s.calendars.contains_key(&c.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        if s.calendars.len() >= limit {
+            return Ok(false);
+        }
+        s.calendars.insert(c.id, c.clone());
+        Ok(true)
+    }
+    async fn update_calendar(&self, c: &Calendar) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let stored = s.calendars.get_mut(&c.id).ok_or(StoreError::NotFound)?;
+        stored.name = c.name.clone();
+        stored.timezone = c.timezone.clone();
+        stored.hours = c.hours.clone();
+        stored.holidays = c.holidays.clone();
+        stored.updated_at = c.updated_at;
+        Ok(())
+    }
+    async fn delete_calendar(&self, id: Uuid) -> StoreResult<bool> {
+        Ok(self.lock()?.calendars.remove(&id).is_some())
+    }
+    async fn get_calendar(&self, id: Uuid) -> StoreResult<Option<Calendar>> {
+        Ok(self.lock()?.calendars.get(&id).cloned())
+    }
+    async fn list_calendars(&self) -> StoreResult<Vec<Calendar>> {
+        let mut calendars: Vec<Calendar> = self.lock()?.calendars.values().cloned().collect();
+        crate::calendar::sort_calendars(&mut calendars);
+        Ok(calendars)
     }
 }
 
@@ -1888,6 +1926,12 @@ impl ArchiveStore for MemoryStore {
                 .map(Record::CustomField)
                 .collect(),
             RecordKind::Macro => s.macros.values().cloned().map(Record::Macro).collect(),
+            RecordKind::Calendar => s
+                .calendars
+                .values()
+                .cloned()
+                .map(Record::Calendar)
+                .collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -1992,6 +2036,9 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::Macro(m) => {
                     s.macros.insert(m.id, m.clone());
+                }
+                Record::Calendar(c) => {
+                    s.calendars.insert(c.id, c.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations
