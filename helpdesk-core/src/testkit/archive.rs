@@ -345,6 +345,18 @@ async fn populate(w: &World) -> Populated {
     w.hd.apply_macro(&admin.p, ticket.id, triage.id)
         .await
         .unwrap();
+    // A calendar.
+    w.hd.create_calendar(
+        &admin.p,
+        crate::calendar::NewCalendar {
+            name: "Office".into(),
+            timezone: "Europe/Berlin".into(),
+            hours: serde_json::json!({"mon": [["09:00", "17:00"]], "sat": [["10:00", "24:00"]]}),
+            holidays: Some(serde_json::json!(["2026-12-25"])),
+        },
+    )
+    .await
+    .unwrap();
     Populated {
         key_token: key.token.expose().to_string(),
         agent,

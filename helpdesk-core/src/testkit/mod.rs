@@ -39,6 +39,7 @@ pub mod access;
 pub mod apikeys;
 pub mod archive;
 pub mod attachments;
+pub mod calendars;
 pub mod canned_replies;
 pub mod cc;
 pub mod concurrency;
@@ -738,6 +739,13 @@ macro_rules! __conformance_cases {
                 applying_needs_full_access,
                 macro_runs_carry_via,
                 bulk_reports_each_ticket,
+            }
+            calendars {
+                calendar_crud_rules_and_input,
+                calendar_limit,
+                store_calendars_round_trip_and_limit,
+                calendar_previews,
+                calendars_survive_an_archive_round_trip,
             }
             archive {
                 export_round_trips_through_memory,
