@@ -268,6 +268,11 @@ async fn calendar_input_problems_answer_422_at_their_paths() {
         ),
         (with("hours", json!([])), "validation_failed", "hours"),
         (
+            with("hours", json!({"mon": [["09:00", "10:00"]], "tue": null})),
+            "validation_failed",
+            "hours.tue",
+        ),
+        (
             with(
                 "holidays",
                 json!(["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-01"]),

@@ -6,7 +6,8 @@
 //! Decisions the contract leaves open:
 //! - Intervals of one day may touch (`09:00-12:00`, `12:00-13:00`): touching is not
 //!   overlapping, and the two count as one stretch (a due time at `12:00` is `12:00`).
-//! - A missing day, `null` and `[]` all mean closed; a calendar shows all seven days.
+//! - A missing day and `[]` mean closed (`null` is a wrong type, as for any field); a
+//!   calendar shows all seven days.
 //! - Holidays are kept sorted ascending, whatever order they came in.
 //! - The time zone is kept under its canonical IANA name (`europe/berlin` →
 //!   `Europe/Berlin`).
@@ -183,8 +184,7 @@ impl WeekHours {
             .sum()
     }
 
-    /// Checks `hours` JSON (an object of day keys): a missing day, `null` or `[]` is
-    /// closed; at most [`MAX_INTERVALS_PER_DAY`] `["HH:MM", "HH:MM"]` intervals a day,
+    /// Checks `hours` JSON (an object of day keys): a missing day or `[]` is closed; at most [`MAX_INTERVALS_PER_DAY`] `["HH:MM", "HH:MM"]` intervals a day,
     /// each `start < end` (`end` may be `24:00`), sorted and not overlapping (touching is
     /// allowed); at least one open minute a week. Errors name the path, `hours.mon[1]`.
     pub fn parse(json: &Value) -> Result<WeekHours> {
@@ -203,10 +203,8 @@ impl WeekHours {
                 ));
             };
             let path = format!("hours.{key}");
-            let items = match value {
-                Value::Null => continue,
-                Value::Array(items) => items,
-                _ => return Err(Error::invalid(path, "must be a list of intervals")),
+            let Value::Array(items) = value else {
+                return Err(Error::invalid(path, "must be a list of intervals"));
             };
             if items.len() > MAX_INTERVALS_PER_DAY {
                 return Err(Error::invalid(

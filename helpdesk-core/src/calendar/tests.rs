@@ -70,13 +70,17 @@ fn hours_are_checked_at_their_paths() {
         .collect();
     assert_eq!(bad(json!({"thu": eleven})), "hours.thu");
     assert_eq!(bad(json!({})), "hours");
-    assert_eq!(bad(json!({"mon": [], "tue": null})), "hours");
+    assert_eq!(bad(json!({"mon": []})), "hours");
+    assert_eq!(
+        bad(json!({"mon": [["09:00", "10:00"]], "tue": null})),
+        "hours.tue"
+    );
 
-    // Touching intervals, a 24:00 end, null days.
+    // Touching intervals, a 24:00 end, closed days.
     let h = WeekHours::parse(&json!({
         "mon": [["09:00", "12:00"], ["12:00", "13:00"]],
         "sat": [["22:00", "24:00"]],
-        "sun": null,
+        "sun": [],
     }))
     .unwrap();
     assert_eq!(h.weekly_minutes(), 240 + 120);
