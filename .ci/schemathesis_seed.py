@@ -202,6 +202,19 @@ sla_policies = [
 ]
 sla_policy_to_delete = call("POST", "/api/sla-policies", admin,
                             {"name": "Delete me", "targets": {}, "active": False})
+# Calendars: two to read, change and preview, one to delete.
+calendars = [
+    call("POST", "/api/calendars", admin,
+         {"name": "Berlin office", "timezone": "Europe/Berlin",
+          "hours": {d: [["09:00", "12:00"], ["13:00", "17:00"]] for d in ["mon", "tue", "wed", "thu", "fri"]},
+          "holidays": ["2026-12-24", "2026-12-25"]}),
+    call("POST", "/api/calendars", admin,
+         {"name": "Around the clock", "timezone": "UTC",
+          "hours": {d: [["00:00", "24:00"]] for d in ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}}),
+]
+calendar_to_delete = call("POST", "/api/calendars", admin,
+                          {"name": "Delete me", "timezone": "America/New_York",
+                           "hours": {"sat": [["10:00", "14:00"]]}})
 
 notifications = call("GET", "/api/notifications", admin)["items"]
 if not notifications:
@@ -244,6 +257,8 @@ dictionaries = {
     "view_to_delete": [view_to_delete["id"]],
     "macros": [m["id"] for m in macros],
     "macro_to_delete": [macro_to_delete["id"]],
+    "calendars": [c["id"] for c in calendars],
+    "calendar_to_delete": [calendar_to_delete["id"]],
     "statuses": [st["id"] for st in statuses],
     "status_to_delete": [status_to_delete["id"]],
     "sla_policies": [sp["id"] for sp in sla_policies],
@@ -345,6 +360,11 @@ bindings = [
     ("DELETE", "/api/macros/{id}", {"path.id": "macro_to_delete"}),
     ("POST", "/api/tickets/{id}/apply-macro", {"path.id": "tickets", "body.macro_id": "macros"}),
     ("POST", "/api/tickets/bulk", {"body.macro_id": "macros"}),
+    ("POST", "/api/calendars", {}),
+    ("GET", "/api/calendars/{id}", {"path.id": "calendars"}),
+    ("PATCH", "/api/calendars/{id}", {"path.id": "calendars"}),
+    ("DELETE", "/api/calendars/{id}", {"path.id": "calendar_to_delete"}),
+    ("POST", "/api/calendars/{id}/preview", {"path.id": "calendars"}),
     ("POST", "/api/ticket-statuses", {}),
     ("GET", "/api/ticket-statuses/{id}", {"path.id": "statuses"}),
     ("PATCH", "/api/ticket-statuses/{id}", {"path.id": "statuses"}),
@@ -426,6 +446,14 @@ ACCEPTANCE_ALSO = {
     "PATCH /api/macros/{id}": ["422"],
     "POST /api/tickets/{id}/apply-macro": ["422"],
     "POST /api/tickets/bulk": ["422"],
+    # A calendar's time zone must be in the tz database, a day's intervals must start
+    # before they end and be sorted without overlaps, a week must hold an open minute,
+    # holidays must be real dates; 100 calendars at most. A preview's start must lie in
+    # the years 1..=9999 and its due time before the year 10000: 422. No schema relates
+    # two items of a list, knows the tz database or a calendar, or counts.
+    "POST /api/calendars": ["422"],
+    "PATCH /api/calendars/{id}": ["422"],
+    "POST /api/calendars/{id}/preview": ["422"],
     # A status key or a custom field filter names what the installation defines: one that
     # names nothing is 400 `invalid_query` (no schema knows which exist).
     "GET /api/tickets": ["400"],

@@ -29,6 +29,7 @@ use uuid::Uuid;
 use crate::apikey::ApiKey;
 use crate::attachment::Attachment;
 use crate::auth::Session;
+use crate::calendar::Calendar;
 use crate::canned_reply::CannedReply;
 use crate::conversation::Conversation;
 use crate::custom_field::CustomField;
@@ -94,6 +95,8 @@ pub enum RecordKind {
     View,
     /// [`Macro`], by id.
     Macro,
+    /// [`Calendar`], by id (before what names it).
+    Calendar,
     /// [`SlaPolicy`], by id.
     SlaPolicy,
     /// [`Conversation`] with its members, by id.
@@ -124,7 +127,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 26] = [
+    pub const ALL: [RecordKind; 27] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -138,6 +141,7 @@ impl RecordKind {
         RecordKind::CannedReply,
         RecordKind::View,
         RecordKind::Macro,
+        RecordKind::Calendar,
         RecordKind::SlaPolicy,
         RecordKind::Conversation,
         RecordKind::Participant,
@@ -178,6 +182,7 @@ impl RecordKind {
             RecordKind::Status => "status",
             RecordKind::CustomField => "custom_field",
             RecordKind::Macro => "macro",
+            RecordKind::Calendar => "calendar",
             RecordKind::SlaPolicy => "sla_policy",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
@@ -263,6 +268,7 @@ pub enum Record {
     Status(Status),
     CustomField(CustomField),
     Macro(Macro),
+    Calendar(Calendar),
     SlaPolicy(SlaPolicy),
     Conversation(Conversation),
     Participant(Participant),
@@ -317,6 +323,7 @@ impl Record {
             Record::Status(_) => RecordKind::Status,
             Record::CustomField(_) => RecordKind::CustomField,
             Record::Macro(_) => RecordKind::Macro,
+            Record::Calendar(_) => RecordKind::Calendar,
             Record::SlaPolicy(_) => RecordKind::SlaPolicy,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
@@ -350,6 +357,7 @@ impl Record {
             Record::Status(s) => ArchiveKey::Id(s.id),
             Record::CustomField(f) => ArchiveKey::Id(f.id),
             Record::Macro(m) => ArchiveKey::Id(m.id),
+            Record::Calendar(c) => ArchiveKey::Id(c.id),
             Record::SlaPolicy(p) => ArchiveKey::Id(p.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),

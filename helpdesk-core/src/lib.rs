@@ -33,6 +33,7 @@ pub mod apikey;
 pub mod archive;
 pub mod attachment;
 pub mod auth;
+pub mod calendar;
 pub mod canned_reply;
 pub mod clock;
 pub mod condition;

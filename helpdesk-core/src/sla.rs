@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::calendar::{Calendar, Hours};
 use crate::status::StatusCategory;
 use crate::ticket::Ticket;
 
@@ -62,31 +63,6 @@ pub enum Alarm {
     Warning,
     /// `ticket.sla_breached`.
     Breach,
-}
-
-/// Business time: what SLA targets count in. A calendar's open hours, or every minute
-/// ([`Always`]).
-pub trait BusinessTime {
-    /// The end of `minutes` business minutes from `start`.
-    fn add(&self, start: DateTime<Utc>, minutes: f64) -> DateTime<Utc>;
-    /// The business minutes in `[from, to)` (0 when `to <= from`).
-    fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> f64;
-}
-
-/// Every minute counts (a policy without a calendar: 24×7).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Always;
-
-impl BusinessTime for Always {
-    fn add(&self, start: DateTime<Utc>, minutes: f64) -> DateTime<Utc> {
-        start + minutes_duration(minutes)
-    }
-    fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
-        if to <= from {
-            return 0.0;
-        }
-        (to - from).num_microseconds().unwrap_or(i64::MAX) as f64 / 60_000_000.0
-    }
 }
 
 /// `minutes` as a duration, to the microsecond.
@@ -176,35 +152,13 @@ impl TicketSla {
 }
 
 /// The policies and calendars SLA selection reads: active policies in (`position`,
-/// `id`) order, and the business hours of the calendars they name.
-#[derive(Clone, Default)]
+/// `id`) order, and the calendars they may name.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SlaRules {
     /// Active policies, in the order they are tried.
     pub policies: Vec<SlaPolicy>,
-    /// Business time by calendar id.
-    pub calendars: std::collections::HashMap<Uuid, std::sync::Arc<dyn BusinessTime + Send + Sync>>,
-}
-
-impl std::fmt::Debug for SlaRules {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SlaRules")
-            .field("policies", &self.policies)
-            .field("calendars", &self.calendars.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-impl PartialEq for SlaRules {
-    fn eq(&self, other: &Self) -> bool {
-        self.policies == other.policies
-            && self.calendars.len() == other.calendars.len()
-            && self.calendars.iter().all(|(id, c)| {
-                other
-                    .calendars
-                    .get(id)
-                    .is_some_and(|o| std::sync::Arc::ptr_eq(c, o))
-            })
-    }
+    /// Calendars by id.
+    pub calendars: std::collections::HashMap<Uuid, Calendar>,
 }
 
 impl SlaRules {
@@ -236,10 +190,9 @@ pub fn settle(t: &mut Ticket, rules: &SlaRules, now: DateTime<Utc>) {
             t.status_category,
             StatusCategory::Pending | StatusCategory::OnHold
         );
-    let calendar = policy.calendar_id.and_then(|c| rules.calendars.get(&c));
-    let hours: &dyn BusinessTime = match calendar {
-        Some(c) => c.as_ref(),
-        None => &Always,
+    let hours = match policy.calendar_id.and_then(|c| rules.calendars.get(&c)) {
+        Some(c) => Hours::Calendar(c),
+        None => Hours::Always,
     };
     for metric in Metric::ALL {
         let Some(target) = policy.targets.minutes(metric, t.priority) else {
@@ -248,10 +201,10 @@ pub fn settle(t: &mut Ticket, rules: &SlaRules, now: DateTime<Utc>) {
         let Some((cycle, runs)) = t.sla.clock.running(metric) else {
             continue;
         };
-        let due_at = reach(hours, &runs, target);
+        let due_at = reach(&hours, &runs, target);
         let warn_at = policy
             .warn_percent
-            .map(|pct| reach(hours, &runs, target * f64::from(pct) / 100.0));
+            .map(|pct| reach(&hours, &runs, target * f64::from(pct) / 100.0));
         t.sla.due.push(Due {
             metric,
             cycle,
@@ -286,7 +239,7 @@ pub fn take_alarms(sla: &mut TicketSla, now: DateTime<Utc>) -> Vec<(Due, Alarm)>
 
 /// The instant `minutes` business minutes have run over `runs` (ended ones, then the
 /// running one): inside the run where the sum reaches it.
-fn reach(hours: &dyn BusinessTime, runs: &[Run], minutes: f64) -> DateTime<Utc> {
+fn reach(hours: &Hours<'_>, runs: &[Run], minutes: f64) -> DateTime<Utc> {
     let mut left = minutes;
     let mut last = DateTime::<Utc>::MIN_UTC;
     for run in runs {

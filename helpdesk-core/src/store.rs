@@ -28,6 +28,7 @@ use crate::apikey::ApiKey;
 use crate::archive::{Record, RecordKind};
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
+use crate::calendar::Calendar;
 use crate::canned_reply::{CannedReply, CannedReplyQuery};
 use crate::conversation::{Conversation, ConversationKind, Member};
 use crate::custom_field::CustomField;
@@ -379,6 +380,24 @@ pub trait SchemaStore: Send + Sync {
     /// Deletes a field. `NotFound` if absent; a field some ticket has a value of:
     /// `Conflict::InUse`, checked in the same operation.
     async fn delete_field(&self, id: Uuid) -> StoreResult<()>;
+}
+
+/// Business-hours calendars ([`crate::calendar`]). They write no events.
+#[async_trait]
+pub trait CalendarStore: Send + Sync {
+    /// Inserts a calendar unless `limit` calendars exist already, counted in the same
+    /// operation (concurrent inserts never pass the limit together); returns whether it
+    /// inserted. Its id taken: `Conflict::Unique`.
+    async fn insert_calendar(&self, c: &Calendar, limit: usize) -> StoreResult<bool>;
+    /// Replaces a calendar's name, timezone, hours, holidays and `updated_at`.
+    /// `NotFound` if absent.
+    async fn update_calendar(&self, c: &Calendar) -> StoreResult<()>;
+    /// Deletes a calendar; returns whether there was one.
+    async fn delete_calendar(&self, id: Uuid) -> StoreResult<bool>;
+    /// A calendar by id.
+    async fn get_calendar(&self, id: Uuid) -> StoreResult<Option<Calendar>>;
+    /// Every calendar, by `(name, id)`.
+    async fn list_calendars(&self) -> StoreResult<Vec<Calendar>>;
 }
 
 /// Macros ([`crate::macros`]). They write no events.
@@ -838,6 +857,7 @@ pub trait Store:
     + SchemaStore
     + MacroStore
     + SlaStore
+    + CalendarStore
     + TicketStore
     + ConversationStore
     + NotificationStore
@@ -863,6 +883,7 @@ impl<T> Store for T where
         + SchemaStore
         + MacroStore
         + SlaStore
+        + CalendarStore
         + TicketStore
         + ConversationStore
         + NotificationStore

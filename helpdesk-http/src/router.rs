@@ -381,6 +381,26 @@ impl Router {
                 (M::DELETE, ADMIN, h(macros::delete)),
             ],
         );
+        // Calendars are configuration, as macros; previews are reads.
+        r.add(
+            "/calendars",
+            vec![
+                (M::GET, TICKETS_READ, h(calendars::list)),
+                (M::POST, ADMIN, h(calendars::create)),
+            ],
+        );
+        r.add(
+            "/calendars/{id}",
+            vec![
+                (M::GET, TICKETS_READ, h(calendars::get)),
+                (M::PATCH, ADMIN, h(calendars::update)),
+                (M::DELETE, ADMIN, h(calendars::delete)),
+            ],
+        );
+        r.add(
+            "/calendars/{id}/preview",
+            vec![(M::POST, TICKETS_READ, h(calendars::preview))],
+        );
         r.add(
             "/tickets/bulk",
             vec![(M::POST, TICKETS_WRITE, h(macros::bulk))],

@@ -26,10 +26,10 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
 use crate::rows::{
-    ApiKeyRow, ArticleRow, AttachmentRow, CannedReplyRow, ConversationRow, DeliveryRow, EventRow,
-    FieldRow, GroupRow, MacroRow, MembershipRow, MessageRow, NotificationRow, OrganizationRow,
-    ParticipantRow, SessionRow, StatusRow, TicketEventRow, TicketRow, UserRow, ViewRow, WebhookRow,
-    corrupt, decode, i, micros,
+    ApiKeyRow, ArticleRow, AttachmentRow, CalendarRow, CannedReplyRow, ConversationRow,
+    DeliveryRow, EventRow, FieldRow, GroupRow, MacroRow, MembershipRow, MessageRow,
+    NotificationRow, OrganizationRow, ParticipantRow, SessionRow, StatusRow, TicketEventRow,
+    TicketRow, UserRow, ViewRow, WebhookRow, corrupt, decode, i, micros,
 };
 use crate::sla::PolicyRow;
 
@@ -165,6 +165,7 @@ fn source(kind: RecordKind) -> Source {
             src!("ticket_fields", FieldRow, ["id"], CustomField)
         }
         RecordKind::Macro => src!("macros", MacroRow, ["id"], Macro),
+        RecordKind::Calendar => src!("calendars", CalendarRow, ["id"], Calendar),
         RecordKind::SlaPolicy => src!("sla_policies", PolicyRow, ["id"], SlaPolicy),
         RecordKind::CannedReply => {
             src!("canned_replies", CannedReplyRow, ["id"], CannedReply)
@@ -312,6 +313,7 @@ impl ArchiveStore for PostgresStore {
                     Record::Status(s) => crate::schema::import_status(conn, s).await?,
                     Record::CustomField(f) => crate::schema::insert_field_row(conn, f).await?,
                     Record::Macro(m) => crate::macros::insert_macro_row(conn, m).await?,
+                    Record::Calendar(c) => crate::calendars::insert_calendar_row(conn, c).await?,
                     Record::SlaPolicy(p) => crate::sla::insert_policy_row(conn, p).await?,
                     Record::CannedReply(r) => {
                         crate::canned_replies::insert_canned_reply_row(conn, r).await?

@@ -33,6 +33,7 @@
 mod apikeys;
 mod archive;
 mod attachments;
+mod calendars;
 mod canned_replies;
 mod conversations;
 mod effects;

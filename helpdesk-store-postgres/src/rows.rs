@@ -530,6 +530,37 @@ impl TryFrom<ViewRow> for View {
 }
 
 #[derive(FromRow)]
+pub(crate) struct CalendarRow {
+    id: Uuid,
+    name: String,
+    timezone: String,
+    hours: serde_json::Value,
+    holidays: Vec<chrono::NaiveDate>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl CalendarRow {
+    pub(crate) const COLS: &str = "id, name, timezone, hours, holidays, created_at, updated_at";
+}
+
+impl TryFrom<CalendarRow> for helpdesk_core::calendar::Calendar {
+    type Error = StoreError;
+    fn try_from(r: CalendarRow) -> StoreResult<helpdesk_core::calendar::Calendar> {
+        Ok(helpdesk_core::calendar::Calendar {
+            id: r.id,
+            name: r.name,
+            timezone: r.timezone,
+            hours: serde_json::from_value(r.hours)
+                .map_err(|e| StoreError::Corrupt(format!("calendar hours: {e}")))?,
+            holidays: r.holidays,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+#[derive(FromRow)]
 pub(crate) struct MacroRow {
     id: Uuid,
     name: String,

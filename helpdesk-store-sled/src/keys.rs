@@ -155,8 +155,10 @@ pub(crate) mod tree {
     pub const DUE: usize = 64;
     /// SLA policy id → SlaPolicy (their number is `sla_policy_count` in `META`).
     pub const SLA_POLICIES: usize = 65;
+    /// calendar id → Calendar (their number is `calendar_count` in `META`).
+    pub const CALENDARS: usize = 66;
     /// How many trees.
-    pub const COUNT: usize = 66;
+    pub const COUNT: usize = 67;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -227,6 +229,7 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "macros",
     "due",
     "sla_policies",
+    "calendars",
 ];
 
 /// A key built from parts.

@@ -60,6 +60,7 @@ mod apikeys;
 mod archive;
 mod attachments;
 mod attempts;
+mod calendars;
 mod canned_replies;
 mod conversations;
 mod effects;

@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod apikeys;
 mod auth;
+mod calendars;
 mod canned_replies;
 mod cc;
 mod chat;

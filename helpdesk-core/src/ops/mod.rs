@@ -9,6 +9,7 @@ mod archive;
 mod attachment;
 mod auth;
 pub(crate) mod background;
+mod calendar;
 mod canned_reply;
 mod cc;
 pub(crate) mod conversation;

@@ -5,6 +5,7 @@
 use uuid::Uuid;
 
 use crate::Helpdesk;
+use crate::calendar::Calendar;
 use crate::condition::{Condition, Usage};
 use crate::error::{Error, Result, StoreError};
 use crate::principal::Principal;
@@ -29,13 +30,15 @@ impl Helpdesk {
         })
     }
 
-    /// The business hours of every calendar, by id.
-    async fn sla_calendars(
-        &self,
-    ) -> Result<
-        std::collections::HashMap<Uuid, std::sync::Arc<dyn crate::sla::BusinessTime + Send + Sync>>,
-    > {
-        Ok(Default::default())
+    /// Every calendar, by id.
+    async fn sla_calendars(&self) -> Result<std::collections::HashMap<Uuid, Calendar>> {
+        Ok(self
+            .st()
+            .list_calendars()
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect())
     }
 
     /// A policy's condition: for SLA (no `hours_since_*`, `sla.*` or trigger-only
@@ -49,11 +52,21 @@ impl Helpdesk {
     /// A calendar a policy names: one that does not exist is invalid at `calendar_id`.
     async fn sla_calendar(&self, id: Option<Uuid>) -> Result<Option<Uuid>> {
         match id {
-            Some(id) if !self.sla_calendars().await?.contains_key(&id) => {
+            Some(c) if self.st().get_calendar(c).await?.is_none() => {
                 Err(Error::invalid("calendar_id", "is not a calendar"))
             }
             other => Ok(other),
         }
+    }
+
+    /// Whether a policy names the calendar (deleting it is refused then).
+    pub(crate) async fn calendar_in_use(&self, id: Uuid) -> Result<bool> {
+        Ok(self
+            .st()
+            .list_sla_policies()
+            .await?
+            .iter()
+            .any(|p| p.calendar_id == Some(id)))
     }
 
     /// Makes an SLA policy (admins), at most 100.

@@ -14,6 +14,7 @@ use crate::apikey::ApiKey;
 use crate::archive::{BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUMBER, page_of};
 use crate::attachment::{Attachment, AttachmentParent};
 use crate::auth::Session;
+use crate::calendar::Calendar;
 use crate::canned_reply::{CannedReply, CannedReplyQuery};
 use crate::conversation::{Conversation, ConversationKind, Member};
 use crate::custom_field::CustomField;
@@ -94,6 +95,7 @@ struct State {
     fields: HashMap<Uuid, CustomField>,
     macros: HashMap<Uuid, Macro>,
     sla_policies: HashMap<Uuid, SlaPolicy>,
+    calendars: HashMap<Uuid, Calendar>,
     tickets: HashMap<Uuid, Ticket>,
     /// Claims of due tickets ([`TicketStore::claim_due`]): held until, while the
     /// ticket keeps the version it had (a write releases it).
@@ -837,6 +839,42 @@ impl SchemaStore for MemoryStore {
         }
         s.fields.remove(&id);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl CalendarStore for MemoryStore {
+    async fn insert_calendar(&self, c: &Calendar, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if s.calendars.contains_key(&c.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        if s.calendars.len() >= limit {
+            return Ok(false);
+        }
+        s.calendars.insert(c.id, c.clone());
+        Ok(true)
+    }
+    async fn update_calendar(&self, c: &Calendar) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let stored = s.calendars.get_mut(&c.id).ok_or(StoreError::NotFound)?;
+        stored.name = c.name.clone();
+        stored.timezone = c.timezone.clone();
+        stored.hours = c.hours.clone();
+        stored.holidays = c.holidays.clone();
+        stored.updated_at = c.updated_at;
+        Ok(())
+    }
+    async fn delete_calendar(&self, id: Uuid) -> StoreResult<bool> {
+        Ok(self.lock()?.calendars.remove(&id).is_some())
+    }
+    async fn get_calendar(&self, id: Uuid) -> StoreResult<Option<Calendar>> {
+        Ok(self.lock()?.calendars.get(&id).cloned())
+    }
+    async fn list_calendars(&self) -> StoreResult<Vec<Calendar>> {
+        let mut calendars: Vec<Calendar> = self.lock()?.calendars.values().cloned().collect();
+        crate::calendar::sort_calendars(&mut calendars);
+        Ok(calendars)
     }
 }
 
@@ -1961,6 +1999,12 @@ impl ArchiveStore for MemoryStore {
                 .cloned()
                 .map(Record::SlaPolicy)
                 .collect(),
+            RecordKind::Calendar => s
+                .calendars
+                .values()
+                .cloned()
+                .map(Record::Calendar)
+                .collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -2068,6 +2112,9 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::SlaPolicy(p) => {
                     s.sla_policies.insert(p.id, p.clone());
+                }
+                Record::Calendar(c) => {
+                    s.calendars.insert(c.id, c.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations

@@ -345,8 +345,22 @@ async fn populate(w: &World) -> Populated {
     w.hd.apply_macro(&admin.p, ticket.id, triage.id)
         .await
         .unwrap();
-    // An SLA policy: the tickets carry their SLA history and due times, and one is
-    // snoozed (the scheduler's due instants come back with the records).
+    // A calendar, and an SLA policy counting in it: the tickets carry their SLA history
+    // and due times, and one is snoozed (the scheduler's due instants come back with the
+    // records).
+    let office = w
+        .hd
+        .create_calendar(
+            &admin.p,
+            crate::calendar::NewCalendar {
+                name: "Office".into(),
+                timezone: "Europe/Berlin".into(),
+                hours: serde_json::json!({"mon": [["09:00", "17:00"]], "sat": [["10:00", "24:00"]]}),
+                holidays: Some(serde_json::json!(["2026-12-25"])),
+            },
+        )
+        .await
+        .unwrap();
     w.hd.create_sla_policy(
         &admin.p,
         crate::sla::NewSlaPolicy {
@@ -354,7 +368,7 @@ async fn populate(w: &World) -> Populated {
             position: None,
             active: None,
             condition: Some(serde_json::json!({"all": [{"field": "priority", "op": "ne", "value": "low"}]})),
-            calendar_id: None,
+            calendar_id: Some(office.id),
             targets: serde_json::json!({"first_response": {"high": 30}, "resolution": {"high": 600}}),
             warn_percent: Some(Some(50)),
         },

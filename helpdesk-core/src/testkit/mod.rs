@@ -39,6 +39,7 @@ pub mod access;
 pub mod apikeys;
 pub mod archive;
 pub mod attachments;
+pub mod calendars;
 pub mod canned_replies;
 pub mod cc;
 pub mod concurrency;
@@ -785,6 +786,7 @@ macro_rules! __conformance_cases {
                 policies_are_chosen_by_condition_and_order,
                 sla_filters_and_orders,
                 breaches_fire_once_across_instances,
+                calendar_targets_count_business_minutes,
             }
             snooze {
                 snooze_rules_and_input,
@@ -793,6 +795,13 @@ macro_rules! __conformance_cases {
                 resolving_or_merging_ends_a_snooze,
                 snoozed_filter_is_staff_only,
                 due_items_fire_once_across_instances,
+            }
+            calendars {
+                calendar_crud_rules_and_input,
+                calendar_limit,
+                store_calendars_round_trip_and_limit,
+                calendar_previews,
+                calendars_survive_an_archive_round_trip,
             }
             archive {
                 export_round_trips_through_memory,

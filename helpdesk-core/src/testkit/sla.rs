@@ -632,3 +632,57 @@ pub async fn breaches_fire_once_across_instances(store: Arc<dyn Store>) {
     assert_eq!(breaches.len(), 30, "each once");
     assert!(w.event_data(EventKind::TicketSlaWarning).await.is_empty());
 }
+
+/// A policy with a calendar counts its open hours: a target that runs out of the week's
+/// hours is due after the weekend; changing the calendar moves the due time; a calendar
+/// a policy uses is not deleted.
+pub async fn calendar_targets_count_business_minutes(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let (admin, agent, customer) = (w.admin().await, w.agent().await, w.customer().await);
+    let weekdays = json!({
+        "mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]], "wed": [["09:00", "17:00"]],
+        "thu": [["09:00", "17:00"]], "fri": [["09:00", "17:00"]]
+    });
+    let office =
+        w.hd.create_calendar(
+            &admin.p,
+            crate::calendar::NewCalendar {
+                name: "Office".into(),
+                timezone: "UTC".into(),
+                hours: weekdays.clone(),
+                holidays: None,
+            },
+        )
+        .await
+        .unwrap();
+    let mut input = policy("Office hours", json!({"first_response": {"normal": 60}}));
+    input.calendar_id = Some(office.id);
+    make(&w, &admin, input).await;
+    // The suite's clock starts on Wednesday 2025-01-01 09:00 UTC: Friday 16:30.
+    w.advance(Duration::days(2) + Duration::minutes(7 * 60 + 30));
+    let t = assigned(&w, &customer, &agent).await;
+    let monday = |h, m| chrono::TimeZone::with_ymd_and_hms(&Utc, 2025, 1, 6, h, m, 0).unwrap();
+    assert_eq!(due(&t, Metric::FirstResponse), Some(monday(9, 30)));
+
+    let mut hours = weekdays;
+    hours["sat"] = json!([["09:00", "10:00"]]);
+    w.hd.update_calendar(
+        &admin.p,
+        office.id,
+        crate::calendar::CalendarPatch {
+            hours: Some(hours),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let saturday = chrono::TimeZone::with_ymd_and_hms(&Utc, 2025, 1, 4, 9, 30, 0).unwrap();
+    assert_eq!(
+        due(&fresh(&w, &agent, &t).await, Metric::FirstResponse),
+        Some(saturday)
+    );
+    expect_err!(
+        w.hd.delete_calendar(&admin.p, office.id).await,
+        Error::InUse(_)
+    );
+}

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod apikeys;
 pub mod attachments;
 pub mod auth;
+pub mod calendars;
 pub mod canned_replies;
 pub mod conversations;
 pub mod fields;
