@@ -128,11 +128,14 @@ pub enum EventKind {
     /// `ticket.unmerged`: A merged ticket was unmerged: `{ticket_id, into_id}` (the ticket it was merged into).
     #[serde(rename = "ticket.unmerged")]
     TicketUnmerged,
+    /// `csat.responded`: A customer answered a CSAT survey (again: the last answer wins), to staff: `{survey_id, ticket_id, rating, comment, assignee_id}`.
+    #[serde(rename = "csat.responded")]
+    CsatResponded,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 25] = [
+    pub const ALL: [EventKind; 26] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -158,6 +161,7 @@ impl EventKind {
         EventKind::MessageUnread,
         EventKind::TicketMerged,
         EventKind::TicketUnmerged,
+        EventKind::CsatResponded,
     ];
 
     /// The scope an API key needs to receive events of this kind (API-access.md):
@@ -169,6 +173,7 @@ impl EventKind {
             | EventKind::TicketUpdated
             | EventKind::TicketMerged
             | EventKind::TicketUnmerged
+            | EventKind::CsatResponded
             | EventKind::GroupCreated
             | EventKind::GroupUpdated
             | EventKind::GroupDeleted
@@ -221,6 +226,7 @@ impl EventKind {
             EventKind::MessageUnread => "message.unread",
             EventKind::TicketMerged => "ticket.merged",
             EventKind::TicketUnmerged => "ticket.unmerged",
+            EventKind::CsatResponded => "csat.responded",
         }
     }
 
@@ -452,7 +458,8 @@ impl Event {
 }
 
 /// What a change writes besides its own records, in the same atomic store operation:
-/// events (with their webhook deliveries), notifications and ticket timeline entries.
+/// events (with their webhook deliveries), notifications, ticket timeline entries and
+/// CSAT surveys.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
     /// Events to append, in order.
@@ -461,6 +468,9 @@ pub struct Effects {
     pub notifications: Vec<Notification>,
     /// Ticket timeline entries to insert.
     pub ticket_events: Vec<TicketEvent>,
+    /// CSAT surveys to insert (a resolve's): one per `(ticket_id, cycle)`, a duplicate
+    /// is skipped.
+    pub surveys: Vec<crate::csat::Survey>,
 }
 
 impl Effects {
@@ -490,6 +500,7 @@ impl Effects {
         self.events.extend_from_slice(&other.events);
         self.notifications.extend_from_slice(&other.notifications);
         self.ticket_events.extend_from_slice(&other.ticket_events);
+        self.surveys.extend_from_slice(&other.surveys);
     }
     /// Just one event.
     pub fn event(e: NewEvent) -> Self {
@@ -504,7 +515,10 @@ impl Effects {
     }
     /// True when nothing is to be written.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.notifications.is_empty() && self.ticket_events.is_empty()
+        self.events.is_empty()
+            && self.notifications.is_empty()
+            && self.ticket_events.is_empty()
+            && self.surveys.is_empty()
     }
 }
 

@@ -28,6 +28,9 @@ pub enum NotificationKind {
     TicketMerged,
     /// A macro's or rule's `notify` action, titled with its name.
     RuleNotification,
+    /// To a customer whose ticket was resolved: the CSAT survey's link
+    /// (`data.csat_token`, the only place the token appears).
+    CsatRequested,
 }
 
 impl NotificationKind {
@@ -44,12 +47,13 @@ impl NotificationKind {
             NotificationKind::TicketCcAdded => "ticket_cc_added",
             NotificationKind::TicketMerged => "ticket_merged",
             NotificationKind::RuleNotification => "rule_notification",
+            NotificationKind::CsatRequested => "csat_requested",
         }
     }
 }
 
 /// What a notification points at.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationData {
     /// The ticket.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -60,6 +64,9 @@ pub struct NotificationData {
     /// The message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<Uuid>,
+    /// A CSAT survey's token (`csat_requested`): its recipient's alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csat_token: Option<String>,
 }
 
 /// A notification.

@@ -130,6 +130,10 @@ pub struct Ticket {
     /// shown in the API).
     #[serde(default)]
     pub pre_merge_status: Option<StatusKey>,
+    /// How many times it entered category `resolved`: the cycle of its latest CSAT
+    /// survey ([`crate::csat::Survey::cycle`]); never shown in the API.
+    #[serde(default)]
+    pub resolved_count: u32,
     /// Optimistic concurrency: 1 on create, +1 on every write. A store writes a ticket
     /// only if its stored version is `version - 1`, else `Conflict::Version`.
     pub version: u64,
@@ -686,7 +690,8 @@ pub fn requester_may_move(from: StatusCategory, to: &Status) -> bool {
 pub(crate) fn move_status(t: &mut Ticket, to: &Status, at: DateTime<Utc>) {
     match to.category {
         StatusCategory::Resolved if t.status_category != StatusCategory::Resolved => {
-            t.resolved_at = Some(at)
+            t.resolved_at = Some(at);
+            t.resolved_count = t.resolved_count.saturating_add(1);
         }
         StatusCategory::Resolved => {}
         StatusCategory::Closed => t.closed_at = Some(at),

@@ -436,6 +436,7 @@ fn version_2_database_gets_the_default_group() {
             merged_into_id: None,
             merged_ids: vec![],
             pre_merge_status: None,
+            resolved_count: 0,
             version: 1,
         };
         let new = TicketInsert {
@@ -578,6 +579,7 @@ fn everything_survives_reopening() {
             merged_into_id: None,
             merged_ids: Vec::new(),
             pre_merge_status: None,
+            resolved_count: 0,
             version: 1,
         },
         conversation: Conversation {

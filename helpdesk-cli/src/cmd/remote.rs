@@ -744,6 +744,7 @@ impl From<TicketWire> for Ticket {
             merged_ids: t.merged_ids,
             // Not in the API: only the server unmerges.
             pre_merge_status: None,
+            resolved_count: 0,
             version: 0,
         }
     }

@@ -109,6 +109,7 @@ fn ticket() -> Ticket {
         merged_into_id: None,
         merged_ids: Vec::new(),
         pre_merge_status: None,
+        resolved_count: 0,
         version: 1,
     }
 }

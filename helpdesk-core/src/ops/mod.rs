@@ -12,6 +12,7 @@ pub(crate) mod background;
 mod canned_reply;
 mod cc;
 pub(crate) mod conversation;
+mod csat;
 mod custom_field;
 pub(crate) mod ephemeral;
 mod event;

@@ -64,6 +64,7 @@ pub async fn new_ticket(store: &PostgresStore, requester: Uuid, at: DateTime<Utc
             merged_into_id: None,
             merged_ids: Vec::new(),
             pre_merge_status: None,
+            resolved_count: 0,
             version: 1,
         },
         conversation,
