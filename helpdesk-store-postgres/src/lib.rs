@@ -35,6 +35,7 @@ mod archive;
 mod attachments;
 mod canned_replies;
 mod conversations;
+mod csat;
 mod effects;
 mod ephemeral;
 mod error;

@@ -274,6 +274,7 @@ pub(crate) struct TicketRow {
     merged_into_id: Option<Uuid>,
     merged_ids: Vec<Uuid>,
     pre_merge_status: Option<String>,
+    resolved_count: i32,
 }
 
 impl TicketRow {
@@ -281,7 +282,7 @@ impl TicketRow {
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
-         pre_merge_status";
+         pre_merge_status, resolved_count";
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -313,6 +314,8 @@ impl TryFrom<TicketRow> for Ticket {
             merged_into_id: r.merged_into_id,
             merged_ids: r.merged_ids,
             pre_merge_status: r.pre_merge_status.map(StatusKey::new),
+            resolved_count: u32::try_from(r.resolved_count)
+                .map_err(|_| corrupt(format!("bad resolved_count {}", r.resolved_count)))?,
             version: u(r.version),
         })
     }
@@ -761,11 +764,12 @@ pub(crate) struct NotificationRow {
     message_id: Option<Uuid>,
     read_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    csat_token: Option<String>,
 }
 
 impl NotificationRow {
     pub(crate) const COLS: &str = "id, user_id, kind, title, body, ticket_id, \
-         conversation_id, message_id, read_at, created_at";
+         conversation_id, message_id, read_at, created_at, csat_token";
 }
 
 impl TryFrom<NotificationRow> for Notification {
@@ -781,6 +785,7 @@ impl TryFrom<NotificationRow> for Notification {
                 ticket_id: r.ticket_id,
                 conversation_id: r.conversation_id,
                 message_id: r.message_id,
+                csat_token: r.csat_token,
             },
             read_at: r.read_at,
             created_at: r.created_at,

@@ -41,7 +41,7 @@ pub(crate) fn push_insert_ticket(
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
-         pre_merge_status) VALUES (",
+         pre_merge_status, resolved_count) VALUES (",
     );
     // COALESCE evaluates `nextval` only when no number is given.
     q.push_bind(t.id)
@@ -73,7 +73,8 @@ pub(crate) fn push_insert_ticket(
         .push_bind(i(t.version))
         .push_bind(t.merged_into_id)
         .push_bind(t.merged_ids.clone())
-        .push_bind(t.pre_merge_status.as_ref().map(|s| s.as_str().to_string()));
+        .push_bind(t.pre_merge_status.as_ref().map(|s| s.as_str().to_string()))
+        .push_bind(crate::csat::cycle(t.resolved_count));
     q.push(") RETURNING number");
 }
 
@@ -86,7 +87,7 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
          first_response_at = $11, resolved_at = $12, closed_at = $13, group_id = $14, \
          organization_id = $15, cc = $16, followers = $17, status_category = $18, \
          status_changed_at = $19, fields = $20, merged_into_id = $21, merged_ids = $22, \
-         pre_merge_status = $23, version = $2 \
+         pre_merge_status = $23, resolved_count = $24, version = $2 \
          WHERE id = $1 AND version = $2 - 1",
     )
     .bind(t.id)
@@ -112,6 +113,7 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
     .bind(t.merged_into_id)
     .bind(&t.merged_ids)
     .bind(t.pre_merge_status.as_ref().map(|s| s.as_str()))
+    .bind(crate::csat::cycle(t.resolved_count))
     .execute(&mut *conn)
     .await
     .store()?;

@@ -150,8 +150,16 @@ pub(crate) mod tree {
     pub const FIELD_TICKETS: usize = 62;
     /// macro id → Macro (their number is `macro_count` in `META`).
     pub const MACROS: usize = 63;
+    // 64..=67: other branches' trees (the lead merges the numbering).
+    /// survey id → Survey (CSAT).
+    pub const SURVEYS: usize = 68;
+    /// token hash → survey id.
+    pub const SURVEY_TOKENS: usize = 69;
+    /// `ticket|cycle` → survey id: one survey per ticket and cycle, a ticket's surveys
+    /// in order.
+    pub const TICKET_SURVEYS: usize = 70;
     /// How many trees.
-    pub const COUNT: usize = 64;
+    pub const COUNT: usize = 71;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -220,6 +228,14 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "custom_field_counts",
     "custom_field_tickets",
     "macros",
+    // Placeholders for other branches' trees 64..=67 (the lead merges the numbering).
+    "reserved_64",
+    "reserved_65",
+    "reserved_66",
+    "reserved_67",
+    "surveys",
+    "survey_tokens",
+    "ticket_surveys",
 ];
 
 /// A key built from parts.

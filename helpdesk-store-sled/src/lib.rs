@@ -62,6 +62,7 @@ mod attachments;
 mod attempts;
 mod canned_replies;
 mod conversations;
+mod csat;
 mod effects;
 mod flush;
 mod groups;
