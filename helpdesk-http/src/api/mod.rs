@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod auth;
 pub mod canned_replies;
 pub mod conversations;
+pub mod csat;
 pub mod fields;
 pub mod groups;
 pub mod kb;
