@@ -345,6 +345,22 @@ async fn populate(w: &World) -> Populated {
     w.hd.apply_macro(&admin.p, ticket.id, triage.id)
         .await
         .unwrap();
+    // The ticket resolved: a CSAT survey, answered.
+    w.tick();
+    w.hd.update_ticket(
+        &agent.p,
+        ticket.id,
+        TicketPatch {
+            status: Some(StatusCategory::Resolved.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let token = super::csat::latest_token(w, &customer)
+        .await
+        .expect("a survey");
+    w.hd.respond_csat(&token, 4, Some("Quick")).await.unwrap();
     Populated {
         key_token: key.token.expose().to_string(),
         agent,

@@ -43,6 +43,7 @@ pub mod canned_replies;
 pub mod cc;
 pub mod concurrency;
 pub mod conversations;
+pub mod csat;
 pub mod ephemeral;
 pub mod events;
 pub mod fields;
@@ -738,6 +739,14 @@ macro_rules! __conformance_cases {
                 applying_needs_full_access,
                 macro_runs_carry_via,
                 bulk_reports_each_ticket,
+            }
+            csat {
+                one_survey_per_resolution,
+                no_survey_for_staff_requesters_or_when_off,
+                survey_credits_the_assignee_and_group_of_the_resolve,
+                answers_until_expiry_the_last_winning,
+                report_counts_rounds_and_orders,
+                surveys_leave_with_their_ticket,
             }
             archive {
                 export_round_trips_through_memory,
