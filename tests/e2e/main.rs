@@ -9,6 +9,7 @@ mod auth;
 mod canned_replies;
 mod cc;
 mod chat;
+mod csat;
 mod errors;
 mod fields;
 mod groups;
