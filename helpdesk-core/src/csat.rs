@@ -84,7 +84,9 @@ impl Survey {
             rating: None,
             comment: None,
             created_at: at,
-            expires_at: at.checked_add_signed(ttl).unwrap_or(DateTime::<Utc>::MAX_UTC),
+            expires_at: at
+                .checked_add_signed(ttl)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
             responded_at: None,
             token_hash: token_hash(&token),
         };

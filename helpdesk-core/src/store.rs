@@ -394,8 +394,7 @@ pub trait CsatStore: Send + Sync {
     async fn list_ticket_surveys(&self, ticket_id: Uuid) -> StoreResult<Vec<crate::csat::Survey>>;
     /// Writes an answer: the survey's `rating`, `comment` and `responded_at` as given
     /// (the rest is kept as stored), with `fx`. `NotFound` if absent.
-    async fn respond_survey(&self, survey: &crate::csat::Survey, fx: &Effects)
-    -> StoreResult<()>;
+    async fn respond_survey(&self, survey: &crate::csat::Survey, fx: &Effects) -> StoreResult<()>;
     /// The surveys a report counts ([`crate::csat::SurveyQuery::matches`]), by id.
     async fn list_surveys(
         &self,

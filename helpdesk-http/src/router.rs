@@ -519,7 +519,10 @@ impl Router {
         r.add("/csat", vec![(M::GET, TICKETS_READ, h(csat::report))]);
         r.add(
             "/csat/{token}",
-            vec![(M::GET, NONE, h(csat::page)), (M::POST, NONE, h(csat::respond))],
+            vec![
+                (M::GET, NONE, h(csat::page)),
+                (M::POST, NONE, h(csat::respond)),
+            ],
         );
 
         r.add(

@@ -94,8 +94,7 @@ pub(crate) async fn insert_survey_row(conn: &mut PgConnection, s: &Survey) -> St
 impl CsatStore for PostgresStore {
     async fn get_survey_by_token(&self, token_hash: &str) -> StoreResult<Option<Survey>> {
         let sql = format!("SELECT {SURVEY_COLS} FROM surveys WHERE token_hash = $1");
-        fetch_optional_as::<SurveyRow, _>(sqlx::query(&sql).bind(token_hash), self.pool_ref())
-            .await
+        fetch_optional_as::<SurveyRow, _>(sqlx::query(&sql).bind(token_hash), self.pool_ref()).await
     }
 
     async fn list_ticket_surveys(&self, ticket_id: Uuid) -> StoreResult<Vec<Survey>> {

@@ -28,7 +28,11 @@ pub(crate) fn put_new(tx: &Tx<'_>, s: &Survey) -> TxResult<()> {
         return Ok(());
     }
     tx.put_json(tree::SURVEYS, s.id.as_bytes(), s)?;
-    tx.put(tree::SURVEY_TOKENS, s.token_hash.as_bytes(), &s.id.as_bytes()[..])?;
+    tx.put(
+        tree::SURVEY_TOKENS,
+        s.token_hash.as_bytes(),
+        &s.id.as_bytes()[..],
+    )?;
     tx.put(tree::TICKET_SURVEYS, by_cycle, &s.id.as_bytes()[..])
 }
 

@@ -46,7 +46,10 @@ async fn survey(
     let resp = req.send().await.expect("request");
     let status = resp.status();
     let bytes = resp.bytes().await.expect("body");
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// The newest CSAT token among `who`'s notifications.
@@ -134,7 +137,10 @@ async fn survey_link_answers_until_it_expires() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!((v["rating"].clone(), v["comment"].clone()), (json!(5), json!("Quick fix")));
+    assert_eq!(
+        (v["rating"].clone(), v["comment"].clone()),
+        (json!(5), json!("Quick fix"))
+    );
     let (_, page) = survey(&app, Method::GET, &token, None, None).await;
     assert_eq!(page["rating"], 5);
 
@@ -151,11 +157,20 @@ async fn survey_link_answers_until_it_expires() {
     // An unknown token: 404, whatever the method.
     let (s, v) = survey(&app, Method::GET, "unknown-token", None, None).await;
     assert_eq!((s, code(&v)), (StatusCode::NOT_FOUND, "not_found"));
-    let (s, _) = survey(&app, Method::POST, "unknown-token", None, Some(json!({"rating": 3}))).await;
+    let (s, _) = survey(
+        &app,
+        Method::POST,
+        "unknown-token",
+        None,
+        Some(json!({"rating": 3})),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // The ticket's surveys, for staff, without the token.
-    let (s, list) = app.get(&format!("/api/tickets/{ticket}/csat"), &agent.token).await;
+    let (s, list) = app
+        .get(&format!("/api/tickets/{ticket}/csat"), &agent.token)
+        .await;
     assert_eq!(s, StatusCode::OK, "{list}");
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
@@ -170,7 +185,10 @@ async fn survey_link_answers_until_it_expires() {
     app.clock.advance(chrono::Duration::seconds(5));
     let (s, page) = survey(&app, Method::GET, &token, None, None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!((page["expired"].clone(), page["rating"].clone()), (json!(true), json!(5)));
+    assert_eq!(
+        (page["expired"].clone(), page["rating"].clone()),
+        (json!(true), json!(5))
+    );
     let (s, v) = survey(&app, Method::POST, &token, None, Some(json!({"rating": 1}))).await;
     assert_eq!((s, code(&v)), (StatusCode::CONFLICT, "csat_expired"), "{v}");
 }
@@ -210,7 +228,10 @@ async fn report_and_ticket_surveys_are_for_staff() {
         .get(&format!("/api/csat?from={later}"), &admin.token)
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
-    assert_eq!((r["sent"].clone(), r["average"].clone()), (json!(0), Value::Null));
+    assert_eq!(
+        (r["sent"].clone(), r["average"].clone()),
+        (json!(0), Value::Null)
+    );
     assert_eq!(r["response_rate"], Value::Null);
     let (s, r) = app
         .get(
@@ -228,7 +249,11 @@ async fn report_and_ticket_surveys_are_for_staff() {
         &format!("from={later}&to={start}"),
     ] {
         let (s, v) = app.get(&format!("/api/csat?{q}"), &admin.token).await;
-        assert_eq!((s, code(&v)), (StatusCode::BAD_REQUEST, "invalid_query"), "{q}: {v}");
+        assert_eq!(
+            (s, code(&v)),
+            (StatusCode::BAD_REQUEST, "invalid_query"),
+            "{q}: {v}"
+        );
     }
     // Customers: 403 on both staff endpoints; no token: 401.
     let (s, v) = app.get("/api/csat", &customer.token).await;
@@ -255,10 +280,16 @@ async fn an_agent_requested_ticket_gets_no_survey() {
     assert_eq!(s, StatusCode::CREATED, "{t}");
     let id = t["id"].as_str().unwrap();
     let (s, _) = app
-        .patch(&format!("/api/tickets/{id}"), &agent.token, json!({"status": "resolved"}))
+        .patch(
+            &format!("/api/tickets/{id}"),
+            &agent.token,
+            json!({"status": "resolved"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, list) = app.get(&format!("/api/tickets/{id}/csat"), &agent.token).await;
+    let (s, list) = app
+        .get(&format!("/api/tickets/{id}/csat"), &agent.token)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list["items"], json!([]));
 }

@@ -93,7 +93,10 @@ pub async fn one_survey_per_resolution(store: Arc<dyn Store>) {
     assert_eq!(surveys.len(), 1);
     assert_eq!(surveys[0].cycle, 1);
     assert_eq!(surveys[0].rating, None);
-    assert_eq!(surveys[0].expires_at, surveys[0].created_at + Duration::days(14));
+    assert_eq!(
+        surveys[0].expires_at,
+        surveys[0].created_at + Duration::days(14)
+    );
     let first = latest_token(&w, &customer).await.expect("a csat_requested");
     assert!(first.len() >= 22, "at least 128 bits");
     // Nobody else is told the token; the stored survey has its hash only.
@@ -157,14 +160,25 @@ pub async fn no_survey_for_staff_requesters_or_when_off(store: Arc<dyn Store>) {
     let customer = w.customer().await;
     let t = w.ticket(&customer, "Off").await;
     set_status(&w, &admin, t.id, StatusCategory::Resolved).await;
-    assert!(w.hd.ticket_surveys(&admin.p, t.id).await.unwrap().is_empty());
+    assert!(
+        w.hd.ticket_surveys(&admin.p, t.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(latest_token(&w, &customer).await.is_none());
 
     let on = World::new(w.store.clone());
     let agent = on.agent().await;
     let own = on.ticket(&agent, "Asked by an agent").await;
     set_status(&on, &admin, own.id, StatusCategory::Resolved).await;
-    assert!(on.hd.ticket_surveys(&admin.p, own.id).await.unwrap().is_empty());
+    assert!(
+        on.hd
+            .ticket_surveys(&admin.p, own.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(tokens(&on, &agent).await.is_empty());
     let report = on.hd.csat_report(&admin.p, query()).await.unwrap();
     assert_eq!(report.sent, 0);
@@ -249,7 +263,10 @@ pub async fn answers_until_expiry_the_last_winning(store: Arc<dyn Store>) {
     let page = w.hd.csat_page(&token).await.unwrap();
     assert!(!page.expired);
     assert_eq!((page.survey.rating, page.survey.responded_at), (None, None));
-    assert_eq!(page.survey.expires_at, page.survey.created_at + Duration::hours(1));
+    assert_eq!(
+        page.survey.expires_at,
+        page.survey.created_at + Duration::hours(1)
+    );
     assert_eq!(w.last_event().await, before, "GET records nothing");
     assert_eq!(
         w.hd.ticket_surveys(&admin.p, t.id).await.unwrap()[0].responded_at,
@@ -260,11 +277,10 @@ pub async fn answers_until_expiry_the_last_winning(store: Arc<dyn Store>) {
     let first = w.hd.respond_csat(&token, 2, None).await.unwrap();
     assert_eq!(first.survey.rating, Some(2));
     w.tick();
-    let second = w
-        .hd
-        .respond_csat(&token, 5, Some("Fixed it fast"))
-        .await
-        .unwrap();
+    let second =
+        w.hd.respond_csat(&token, 5, Some("Fixed it fast"))
+            .await
+            .unwrap();
     assert_eq!(second.survey.rating, Some(5));
     assert!(second.survey.responded_at > first.survey.responded_at);
     let stored = &w.hd.ticket_surveys(&admin.p, t.id).await.unwrap()[0];
@@ -294,15 +310,24 @@ pub async fn answers_until_expiry_the_last_winning(store: Arc<dyn Store>) {
         Error::Validation(f) => f[0].field.clone(),
         other => panic!("expected a validation error, got {other:?}"),
     };
-    assert_eq!(field(w.hd.respond_csat(&token, 0, None).await.unwrap_err()), "rating");
-    assert_eq!(field(w.hd.respond_csat(&token, 6, None).await.unwrap_err()), "rating");
+    assert_eq!(
+        field(w.hd.respond_csat(&token, 0, None).await.unwrap_err()),
+        "rating"
+    );
+    assert_eq!(
+        field(w.hd.respond_csat(&token, 6, None).await.unwrap_err()),
+        "rating"
+    );
     let long = "x".repeat(2_001);
     assert_eq!(
         field(w.hd.respond_csat(&token, 3, Some(&long)).await.unwrap_err()),
         "comment"
     );
     expect_err!(w.hd.csat_page("no-such-token").await, Error::NotFound);
-    expect_err!(w.hd.respond_csat("no-such-token", 3, None).await, Error::NotFound);
+    expect_err!(
+        w.hd.respond_csat("no-such-token", 3, None).await,
+        Error::NotFound
+    );
 
     w.advance(Duration::hours(1));
     let page = w.hd.csat_page(&token).await.unwrap();
@@ -364,18 +389,25 @@ pub async fn report_counts_rounds_and_orders(store: Arc<dyn Store>) {
     agents.sort();
     let ids: Vec<_> = r.by_agent.iter().map(|row| row.id).collect();
     assert_eq!(ids, [Some(agents[0]), Some(agents[1]), None]);
-    let row_a = r.by_agent.iter().find(|row| row.id == Some(a.id())).unwrap();
+    let row_a = r
+        .by_agent
+        .iter()
+        .find(|row| row.id == Some(a.id()))
+        .unwrap();
     assert_eq!((row_a.count, row_a.average), (3, Some(4.33)));
-    let row_b = r.by_agent.iter().find(|row| row.id == Some(b.id())).unwrap();
+    let row_b = r
+        .by_agent
+        .iter()
+        .find(|row| row.id == Some(b.id()))
+        .unwrap();
     assert_eq!((row_b.count, row_b.average), (0, None));
     assert_eq!((r.by_agent[2].count, r.by_agent[2].average), (1, Some(3.0)));
     assert_eq!(r.by_group.len(), 1);
     assert_eq!((r.by_group[0].count, r.by_group[0].average), (4, Some(4.0)));
 
     // One agent: 4.33 average, all answered.
-    let only_a = w
-        .hd
-        .csat_report(
+    let only_a =
+        w.hd.csat_report(
             &admin.p,
             SurveyQuery {
                 assignee_id: Some(a.id()),
@@ -384,11 +416,13 @@ pub async fn report_counts_rounds_and_orders(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    assert_eq!((only_a.sent, only_a.average, only_a.response_rate), (3, Some(4.33), Some(1.0)));
+    assert_eq!(
+        (only_a.sent, only_a.average, only_a.response_rate),
+        (3, Some(4.33), Some(1.0))
+    );
     // `[from, to)`: the first survey was made at `start`..`second`; `to` excludes.
-    let window = w
-        .hd
-        .csat_report(
+    let window =
+        w.hd.csat_report(
             &admin.p,
             SurveyQuery {
                 from: Some(second),
@@ -400,9 +434,8 @@ pub async fn report_counts_rounds_and_orders(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!((window.sent, window.count), (4, 3));
     assert_eq!(window.response_rate, Some(0.75));
-    let none = w
-        .hd
-        .csat_report(
+    let none =
+        w.hd.csat_report(
             &admin.p,
             SurveyQuery {
                 to: Some(start),
@@ -411,11 +444,13 @@ pub async fn report_counts_rounds_and_orders(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    assert_eq!((none.sent, none.average, none.response_rate), (0, None, None));
+    assert_eq!(
+        (none.sent, none.average, none.response_rate),
+        (0, None, None)
+    );
     assert!(none.by_agent.is_empty());
-    let other_group = w
-        .hd
-        .csat_report(
+    let other_group =
+        w.hd.csat_report(
             &admin.p,
             SurveyQuery {
                 group_id: Some(Uuid::nil()),

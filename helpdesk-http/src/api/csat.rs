@@ -58,9 +58,7 @@ pub async fn ticket_surveys(ctx: Ctx) -> ApiResult {
 /// of one `assignee_id` and one `group_id`.
 pub async fn report(ctx: Ctx) -> ApiResult {
     let q = &ctx.query;
-    let time = |name: &str| {
-        q.parsed::<DateTime<Utc>>(name, "must be an RFC 3339 timestamp")
-    };
+    let time = |name: &str| q.parsed::<DateTime<Utc>>(name, "must be an RFC 3339 timestamp");
     let query = SurveyQuery {
         from: time("from")?,
         to: time("to")?,
