@@ -215,6 +215,15 @@ calendars = [
 calendar_to_delete = call("POST", "/api/calendars", admin,
                           {"name": "Delete me", "timezone": "America/New_York",
                            "hours": {"sat": [["10:00", "14:00"]]}})
+# CSAT: Carol's ticket resolved makes a survey; its token is in her `csat_requested`
+# notification only.
+csat_ticket = call("POST", "/api/tickets", carol_token,
+                   {"subject": "Rate me", "description": "A ticket to resolve for a survey."})
+call("PATCH", f"/api/tickets/{csat_ticket['id']}", admin, {"status": "resolved"})
+csat_tokens = [n["data"]["csat_token"] for n in call("GET", "/api/notifications", carol_token)["items"]
+               if n["kind"] == "csat_requested"]
+if not csat_tokens:
+    sys.exit("seeding failed: resolving Carol's ticket sent her no csat_requested notification")
 
 notifications = call("GET", "/api/notifications", admin)["items"]
 if not notifications:
@@ -259,6 +268,8 @@ dictionaries = {
     "macro_to_delete": [macro_to_delete["id"]],
     "calendars": [c["id"] for c in calendars],
     "calendar_to_delete": [calendar_to_delete["id"]],
+    "csat_tokens": csat_tokens,
+    "csat_tickets": [csat_ticket["id"]],
     "statuses": [st["id"] for st in statuses],
     "status_to_delete": [status_to_delete["id"]],
     "sla_policies": [sp["id"] for sp in sla_policies],
@@ -354,6 +365,10 @@ bindings = [
     ("PATCH", "/api/views/{id}", {"path.id": "views"}),
     ("DELETE", "/api/views/{id}", {"path.id": "view_to_delete"}),
     ("GET", "/api/views/{id}/tickets", {"path.id": "views"}),
+    ("GET", "/api/csat/{token}", {"path.token": "csat_tokens"}),
+    ("POST", "/api/csat/{token}", {"path.token": "csat_tokens"}),
+    ("GET", "/api/tickets/{id}/csat", {"path.id": "csat_tickets"}),
+    ("GET", "/api/csat", {"query.assignee_id": "staff", "query.group_id": "groups"}),
     ("POST", "/api/macros", {}),
     ("GET", "/api/macros/{id}", {"path.id": "macros"}),
     ("PATCH", "/api/macros/{id}", {"path.id": "macros"}),
@@ -457,6 +472,9 @@ ACCEPTANCE_ALSO = {
     # A status key or a custom field filter names what the installation defines: one that
     # names nothing is 400 `invalid_query` (no schema knows which exist).
     "GET /api/tickets": ["400"],
+    # The CSAT report's `from` after its `to`: 400 `invalid_query` (no schema relates two
+    # query parameters).
+    "GET /api/csat": ["400"],
     # Statuses: at most 50 per category (a count). Fields: `customer_editable` needs
     # `customer_visible`, options only for select and multiselect, at most 100 active
     # (no schema relates two fields or knows a count).
@@ -543,5 +561,5 @@ for method, path, params in bindings:
 
 with open(CONFIG_OUT, "w") as f:
     f.write("\n".join(lines))
-print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 organizations, 2 tickets, 2 conversations, 3 messages, 2 articles, 2 webhooks, 4 canned replies, 4 views, 2 SLA policies, "
+print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 organizations, 3 tickets (one resolved, with a CSAT survey), 2 conversations, 3 messages, 2 articles, 2 webhooks, 4 canned replies, 4 views, 2 SLA policies, 3 calendars, "
       f"{len(deliveries)} delivery, {1 + len(free_uploads)} attachments, {len(notifications)} notification(s)")

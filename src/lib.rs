@@ -175,6 +175,7 @@
 //! | organizations | `organization.created`, `organization.updated`, `organization.deleted` |
 //! | notifications | `notification.created` |
 //! | webhooks | `webhook.test` (to the endpoint under test only, never on a live stream) |
+//! | CSAT | `csat.responded` (to staff) |
 //!
 //! ```
 //! # use std::sync::Arc;
@@ -194,7 +195,7 @@
 //! #     "group.member_removed", "organization.created", "organization.updated",
 //! #     "organization.deleted", "notification.created", "webhook.test", "message.unread",
 //! #     "ticket.merged", "ticket.unmerged", "ticket.snoozed", "ticket.unsnoozed",
-//! #     "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_fulfilled",
+//! #     "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_fulfilled", "csat.responded",
 //! # ];
 //! # assert_eq!(EventKind::ALL.map(EventKind::as_str), listed, "the table above lists every kind");
 //! # let hd = Helpdesk::new(Arc::new(MemoryStore::new()), Config::for_tests());

@@ -88,6 +88,15 @@ enum SocketIo {
     WebsocketOnly,
 }
 
+/// `--csat`: CSAT surveys when a customer's ticket is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Csat {
+    /// A survey per resolution, its link in the requester's notification.
+    On,
+    /// No surveys.
+    Off,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the HTTP server.
@@ -182,6 +191,12 @@ struct ServeArgs {
     /// instance that does; fuzzing runs use it so generated URLs are never called).
     #[arg(long, env = "HELPDESK_NO_WEBHOOK_WORKER", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     no_webhook_worker: bool,
+    /// CSAT surveys: resolving a customer's ticket sends them a survey link.
+    #[arg(long, env = "HELPDESK_CSAT", value_enum, default_value = "on")]
+    csat: Csat,
+    /// How long a CSAT survey link takes answers (`14d`, `5s`, ...).
+    #[arg(long, env = "HELPDESK_CSAT_TTL", default_value = "14d", value_parser = parse_duration)]
+    csat_ttl: std::time::Duration,
 }
 
 /// Logs go to standard error, coloured only when it is a terminal (a log file or a
@@ -281,6 +296,10 @@ async fn serve(store_spec: &str, args: ServeArgs) -> ServeResult {
         free_mail_domains: match args.free_mail_domains {
             Some(given) => given.into_iter().filter(|d| !d.is_empty()).collect(),
             None => helpdesk_core::organization::default_free_mail_domains(),
+        },
+        csat: helpdesk_core::csat::CsatConfig {
+            enabled: args.csat == Csat::On,
+            ttl: args.csat_ttl,
         },
         ..Config::default()
     };

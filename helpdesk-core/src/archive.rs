@@ -32,6 +32,7 @@ use crate::auth::Session;
 use crate::calendar::Calendar;
 use crate::canned_reply::CannedReply;
 use crate::conversation::Conversation;
+use crate::csat::Survey;
 use crate::custom_field::CustomField;
 use crate::event::Event;
 use crate::group::{Group, Membership};
@@ -107,6 +108,8 @@ pub enum RecordKind {
     Ticket,
     /// [`TicketEvent`] (timeline entry), by (ticket, at, id).
     TicketEvent,
+    /// [`Survey`] (a CSAT survey, its token's hash, never the token), by id.
+    Survey,
     /// [`Message`], by (conversation, seq).
     Message,
     /// [`Notification`], by id.
@@ -127,7 +130,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 27] = [
+    pub const ALL: [RecordKind; 28] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -147,6 +150,7 @@ impl RecordKind {
         RecordKind::Participant,
         RecordKind::Ticket,
         RecordKind::TicketEvent,
+        RecordKind::Survey,
         RecordKind::Message,
         RecordKind::Notification,
         RecordKind::Article,
@@ -188,6 +192,7 @@ impl RecordKind {
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
             RecordKind::TicketEvent => "ticket_event",
+            RecordKind::Survey => "survey",
             RecordKind::Message => "message",
             RecordKind::Notification => "notification",
             RecordKind::Article => "article",
@@ -274,6 +279,7 @@ pub enum Record {
     Participant(Participant),
     Ticket(Ticket),
     TicketEvent(TicketEvent),
+    Survey(Survey),
     Message(Message),
     Notification(Notification),
     Article(Article),
@@ -329,6 +335,7 @@ impl Record {
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
             Record::TicketEvent(_) => RecordKind::TicketEvent,
+            Record::Survey(_) => RecordKind::Survey,
             Record::Message(_) => RecordKind::Message,
             Record::Notification(_) => RecordKind::Notification,
             Record::Article(_) => RecordKind::Article,
@@ -365,6 +372,7 @@ impl Record {
             Record::TicketEvent(e) => {
                 ArchiveKey::Timeline(e.ticket_id, e.at.timestamp_micros(), e.id)
             }
+            Record::Survey(s) => ArchiveKey::Id(s.id),
             Record::Message(m) => ArchiveKey::Seq(m.conversation_id, m.seq),
             Record::Notification(n) => ArchiveKey::Id(n.id),
             Record::Article(a) => ArchiveKey::Id(a.id),

@@ -167,6 +167,9 @@ pub enum Error {
     /// The ticket is closed; its conversation takes no messages.
     #[error("the ticket is closed")]
     TicketClosed,
+    /// The CSAT survey's token has expired: it takes no more answers.
+    #[error("the survey has expired")]
+    CsatExpired,
     /// More bytes than allowed.
     #[error("payload too large (limit {limit} bytes)")]
     PayloadTooLarge {
@@ -239,6 +242,7 @@ impl Error {
             | Error::InUse(_)
             | Error::InvalidTransition { .. }
             | Error::TicketClosed
+            | Error::CsatExpired
             | Error::Store(StoreError::Conflict(_)) => ErrorKind::Conflict,
             Error::PayloadTooLarge { .. } => ErrorKind::TooLarge,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
@@ -269,6 +273,7 @@ impl Error {
             Error::InUse(_) => "in_use",
             Error::InvalidTransition { .. } => "invalid_transition",
             Error::TicketClosed => "ticket_closed",
+            Error::CsatExpired => "csat_expired",
             Error::PayloadTooLarge { .. } => "payload_too_large",
             Error::RateLimited { .. } => "rate_limited",
             Error::Store(StoreError::Unavailable(_)) => "unavailable",

@@ -143,11 +143,14 @@ pub enum EventKind {
     /// `ticket.sla_fulfilled`: An SLA cycle ended, in time or late (staff): `{ticket_id, metric, cycle, due_at, fulfilled_at, within_target}`.
     #[serde(rename = "ticket.sla_fulfilled")]
     TicketSlaFulfilled,
+    /// `csat.responded`: A customer answered a CSAT survey (again: the last answer wins), to staff: `{survey_id, ticket_id, rating, comment, assignee_id}`.
+    #[serde(rename = "csat.responded")]
+    CsatResponded,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 30] = [
+    pub const ALL: [EventKind; 31] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -178,6 +181,7 @@ impl EventKind {
         EventKind::TicketSlaWarning,
         EventKind::TicketSlaBreached,
         EventKind::TicketSlaFulfilled,
+        EventKind::CsatResponded,
     ];
 
     /// The scope an API key needs to receive events of this kind (API-access.md):
@@ -194,6 +198,7 @@ impl EventKind {
             | EventKind::TicketSlaWarning
             | EventKind::TicketSlaBreached
             | EventKind::TicketSlaFulfilled
+            | EventKind::CsatResponded
             | EventKind::GroupCreated
             | EventKind::GroupUpdated
             | EventKind::GroupDeleted
@@ -251,6 +256,7 @@ impl EventKind {
             EventKind::TicketSlaWarning => "ticket.sla_warning",
             EventKind::TicketSlaBreached => "ticket.sla_breached",
             EventKind::TicketSlaFulfilled => "ticket.sla_fulfilled",
+            EventKind::CsatResponded => "csat.responded",
         }
     }
 
@@ -487,7 +493,8 @@ impl Event {
 }
 
 /// What a change writes besides its own records, in the same atomic store operation:
-/// events (with their webhook deliveries), notifications and ticket timeline entries.
+/// events (with their webhook deliveries), notifications, ticket timeline entries and
+/// CSAT surveys.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Effects {
     /// Events to append, in order.
@@ -496,6 +503,9 @@ pub struct Effects {
     pub notifications: Vec<Notification>,
     /// Ticket timeline entries to insert.
     pub ticket_events: Vec<TicketEvent>,
+    /// CSAT surveys to insert (a resolve's): one per `(ticket_id, cycle)`, a duplicate
+    /// is skipped.
+    pub surveys: Vec<crate::csat::Survey>,
 }
 
 impl Effects {
@@ -525,6 +535,7 @@ impl Effects {
         self.events.extend_from_slice(&other.events);
         self.notifications.extend_from_slice(&other.notifications);
         self.ticket_events.extend_from_slice(&other.ticket_events);
+        self.surveys.extend_from_slice(&other.surveys);
     }
     /// Just one event.
     pub fn event(e: NewEvent) -> Self {
@@ -539,7 +550,10 @@ impl Effects {
     }
     /// True when nothing is to be written.
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.notifications.is_empty() && self.ticket_events.is_empty()
+        self.events.is_empty()
+            && self.notifications.is_empty()
+            && self.ticket_events.is_empty()
+            && self.surveys.is_empty()
     }
 }
 

@@ -47,6 +47,8 @@ pub struct Config {
     /// in one (lowercase; default
     /// [`DEFAULT_FREE_MAIL_DOMAINS`](crate::organization::DEFAULT_FREE_MAIL_DOMAINS)).
     pub free_mail_domains: Vec<String>,
+    /// CSAT surveys: on or off, and how long a token answers (`--csat`, `--csat-ttl`).
+    pub csat: crate::csat::CsatConfig,
 }
 
 /// The default webhook retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -73,6 +75,7 @@ impl Default for Config {
             limits: crate::limit::Limits::default(),
             instance_heartbeat: std::time::Duration::from_secs(10),
             free_mail_domains: crate::organization::default_free_mail_domains(),
+            csat: crate::csat::CsatConfig::default(),
         }
     }
 }
@@ -94,6 +97,7 @@ impl std::fmt::Debug for Config {
             .field("limits", &self.limits)
             .field("instance_heartbeat", &self.instance_heartbeat)
             .field("free_mail_domains", &self.free_mail_domains)
+            .field("csat", &self.csat)
             .finish()
     }
 }

@@ -38,6 +38,7 @@ pub mod canned_reply;
 pub mod clock;
 pub mod condition;
 pub mod conversation;
+pub mod csat;
 pub mod custom_field;
 pub mod ephemeral;
 pub mod error;

@@ -34,6 +34,9 @@ pub enum NotificationKind {
     SlaWarning,
     /// To the assignee, when an SLA target was missed.
     SlaBreached,
+    /// To a customer whose ticket was resolved: the CSAT survey's link
+    /// (`data.csat_token`, the only place the token appears).
+    CsatRequested,
 }
 
 impl NotificationKind {
@@ -53,12 +56,13 @@ impl NotificationKind {
             NotificationKind::TicketUnsnoozed => "ticket_unsnoozed",
             NotificationKind::SlaWarning => "sla_warning",
             NotificationKind::SlaBreached => "sla_breached",
+            NotificationKind::CsatRequested => "csat_requested",
         }
     }
 }
 
 /// What a notification points at.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NotificationData {
     /// The ticket.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -69,6 +73,9 @@ pub struct NotificationData {
     /// The message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<Uuid>,
+    /// A CSAT survey's token (`csat_requested`): its recipient's alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub csat_token: Option<String>,
 }
 
 /// A notification.

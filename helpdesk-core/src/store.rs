@@ -400,6 +400,28 @@ pub trait CalendarStore: Send + Sync {
     async fn list_calendars(&self) -> StoreResult<Vec<Calendar>>;
 }
 
+/// CSAT surveys ([`crate::csat`]). A survey is inserted with the change that resolves
+/// its ticket ([`Effects::surveys`], written by every effects writer: one per
+/// `(ticket_id, cycle)`, a duplicate skipped) and deleted with its ticket.
+#[async_trait]
+pub trait CsatStore: Send + Sync {
+    /// The survey whose token hashes to `token_hash`.
+    async fn get_survey_by_token(
+        &self,
+        token_hash: &str,
+    ) -> StoreResult<Option<crate::csat::Survey>>;
+    /// A ticket's surveys, by cycle.
+    async fn list_ticket_surveys(&self, ticket_id: Uuid) -> StoreResult<Vec<crate::csat::Survey>>;
+    /// Writes an answer: the survey's `rating`, `comment` and `responded_at` as given
+    /// (the rest is kept as stored), with `fx`. `NotFound` if absent.
+    async fn respond_survey(&self, survey: &crate::csat::Survey, fx: &Effects) -> StoreResult<()>;
+    /// The surveys a report counts ([`crate::csat::SurveyQuery::matches`]), by id.
+    async fn list_surveys(
+        &self,
+        q: &crate::csat::SurveyQuery,
+    ) -> StoreResult<Vec<crate::csat::Survey>>;
+}
+
 /// Macros ([`crate::macros`]). They write no events.
 #[async_trait]
 pub trait MacroStore: Send + Sync {
@@ -503,7 +525,7 @@ pub trait TicketStore: Send + Sync {
     /// and its and its messages' attachments with their blobs. In the same operation,
     /// the tickets merged into it lose their `merged_into_id`, and the ticket it was
     /// merged into loses it from `merged_ids` (their `version` moves on, `updated_at`
-    /// stays), those merged meanwhile included.
+    /// stays), those merged meanwhile included. Its CSAT surveys go with it.
     async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()>;
     /// Writes several tickets (a merge or an unmerge: the source and its target), each
     /// under its version check as [`TicketStore::update_ticket`] does, and the effects:
@@ -858,6 +880,7 @@ pub trait Store:
     + MacroStore
     + SlaStore
     + CalendarStore
+    + CsatStore
     + TicketStore
     + ConversationStore
     + NotificationStore
@@ -884,6 +907,7 @@ impl<T> Store for T where
         + MacroStore
         + SlaStore
         + CalendarStore
+        + CsatStore
         + TicketStore
         + ConversationStore
         + NotificationStore

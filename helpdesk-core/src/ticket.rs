@@ -139,6 +139,10 @@ pub struct Ticket {
     /// only).
     #[serde(default)]
     pub sla: TicketSla,
+    /// How many times it entered category `resolved`: the cycle of its latest CSAT
+    /// survey ([`crate::csat::Survey::cycle`]); never shown in the API.
+    #[serde(default)]
+    pub resolved_count: u32,
     /// Optimistic concurrency: 1 on create, +1 on every write. A store writes a ticket
     /// only if its stored version is `version - 1`, else `Conflict::Version`.
     pub version: u64,
@@ -813,7 +817,8 @@ pub(crate) fn move_status(t: &mut Ticket, to: &Status, at: DateTime<Utc>) {
     t.sla_clock().on_status(from, to.category, at);
     match to.category {
         StatusCategory::Resolved if t.status_category != StatusCategory::Resolved => {
-            t.resolved_at = Some(at)
+            t.resolved_at = Some(at);
+            t.resolved_count = t.resolved_count.saturating_add(1);
         }
         StatusCategory::Resolved => {}
         StatusCategory::Closed => t.closed_at = Some(at),

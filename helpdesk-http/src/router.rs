@@ -553,6 +553,20 @@ impl Router {
         r.add("/kb/search", vec![(M::GET, KB_READ, h(kb::search))]);
         r.add("/kb/tags", vec![(M::GET, KB_READ, h(kb::tags))]);
 
+        // CSAT: the survey's token is the credential (no Authorization is read).
+        r.add(
+            "/tickets/{id}/csat",
+            vec![(M::GET, TICKETS_READ, h(csat::ticket_surveys))],
+        );
+        r.add("/csat", vec![(M::GET, TICKETS_READ, h(csat::report))]);
+        r.add(
+            "/csat/{token}",
+            vec![
+                (M::GET, NONE, h(csat::page)),
+                (M::POST, NONE, h(csat::respond)),
+            ],
+        );
+
         r.add(
             "/webhooks",
             vec![

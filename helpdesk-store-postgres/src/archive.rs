@@ -184,6 +184,12 @@ fn source(kind: RecordKind) -> Source {
             ["ticket_id", "at", "id"],
             TicketEvent
         ),
+        RecordKind::Survey => Source {
+            table: "surveys",
+            cols: crate::csat::SurveyRow::COLS,
+            key: &["id"],
+            decode: |r| decode::<crate::csat::SurveyRow, _>(r).map(Record::Survey),
+        },
         RecordKind::Message => src!("messages", MessageRow, ["conversation_id", "seq"], Message),
         RecordKind::Notification => src!("notifications", NotificationRow, ["id"], Notification),
         RecordKind::Article => src!("articles", ArticleRow, ["id"], Article),
@@ -330,6 +336,7 @@ impl ArchiveStore for PostgresStore {
                         crate::ticket_record::insert_ticket(conn, t, Some(t.number)).await?;
                     }
                     Record::TicketEvent(e) => crate::effects::insert_ticket_event(conn, e).await?,
+                    Record::Survey(s) => crate::csat::insert_survey_row(conn, s).await?,
                     Record::Message(m) => crate::conversations::insert_message(conn, m).await?,
                     Record::Notification(n) => crate::effects::insert_notification(conn, n).await?,
                     Record::Article(a) => {

@@ -6,6 +6,7 @@
 //! and `UNNEST`ed), which may begin with the operation's own writes ([`Writes`]): every
 //! statement is a round trip, and a round trip costs more here than the rows it writes.
 
+use helpdesk_core::csat::Survey;
 use helpdesk_core::event::{Effects, Event, EventId};
 use helpdesk_core::notification::Notification;
 use helpdesk_core::store::StoreResult;
@@ -14,6 +15,7 @@ use helpdesk_core::webhook::{Delivery, Webhook};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
 use crate::PostgresStore;
+use crate::csat::cycle;
 use crate::error::SqlxResultExt;
 use crate::rows::{WebhookRow, delivery_status_str, fetch_all_as, i, to_json, u};
 
@@ -114,6 +116,9 @@ impl Writes {
         if !fx.ticket_events.is_empty() {
             self.ticket_events(&fx.ticket_events);
         }
+        if !fx.surveys.is_empty() {
+            self.surveys(&fx.surveys);
+        }
         if self.ctes == 0 {
             return Ok(Written {
                 wrote_events: false,
@@ -210,10 +215,12 @@ impl Writes {
         let messages: Vec<_> = ns.iter().map(|n| n.data.message_id).collect();
         let read: Vec<_> = ns.iter().map(|n| n.read_at).collect();
         let created: Vec<_> = ns.iter().map(|n| n.created_at).collect();
+        let tokens: Vec<_> = ns.iter().map(|n| n.data.csat_token.clone()).collect();
         self.write(|q| {
             q.push(
                 "INSERT INTO notifications (id, user_id, kind, title, body, ticket_id, \
-                 conversation_id, message_id, read_at, created_at) SELECT * FROM UNNEST(",
+                 conversation_id, message_id, read_at, created_at, csat_token) \
+                 SELECT * FROM UNNEST(",
             );
             q.push_bind(ids).push("::uuid[], ");
             q.push_bind(users).push("::uuid[], ");
@@ -224,7 +231,41 @@ impl Writes {
             q.push_bind(conversations).push("::uuid[], ");
             q.push_bind(messages).push("::uuid[], ");
             q.push_bind(read).push("::timestamptz[], ");
-            q.push_bind(created).push("::timestamptz[])");
+            q.push_bind(created).push("::timestamptz[], ");
+            q.push_bind(tokens).push("::text[])");
+        });
+    }
+
+    /// CSAT surveys: one per `(ticket_id, cycle)`, a duplicate skipped.
+    fn surveys(&mut self, ss: &[Survey]) {
+        let ids: Vec<_> = ss.iter().map(|s| s.id).collect();
+        let tickets: Vec<_> = ss.iter().map(|s| s.ticket_id).collect();
+        let cycles: Vec<i32> = ss.iter().map(|s| cycle(s.cycle)).collect();
+        let assignees: Vec<_> = ss.iter().map(|s| s.assignee_id).collect();
+        let groups: Vec<_> = ss.iter().map(|s| s.group_id).collect();
+        let ratings: Vec<Option<i16>> = ss.iter().map(|s| s.rating.map(i16::from)).collect();
+        let comments: Vec<_> = ss.iter().map(|s| s.comment.clone()).collect();
+        let created: Vec<_> = ss.iter().map(|s| s.created_at).collect();
+        let expires: Vec<_> = ss.iter().map(|s| s.expires_at).collect();
+        let responded: Vec<_> = ss.iter().map(|s| s.responded_at).collect();
+        let hashes: Vec<_> = ss.iter().map(|s| s.token_hash.clone()).collect();
+        self.write(|q| {
+            q.push(format!(
+                "INSERT INTO surveys ({}) SELECT * FROM UNNEST(",
+                crate::csat::SURVEY_COLS
+            ));
+            q.push_bind(ids).push("::uuid[], ");
+            q.push_bind(tickets).push("::uuid[], ");
+            q.push_bind(cycles).push("::integer[], ");
+            q.push_bind(assignees).push("::uuid[], ");
+            q.push_bind(groups).push("::uuid[], ");
+            q.push_bind(ratings).push("::smallint[], ");
+            q.push_bind(comments).push("::text[], ");
+            q.push_bind(created).push("::timestamptz[], ");
+            q.push_bind(expires).push("::timestamptz[], ");
+            q.push_bind(responded).push("::timestamptz[], ");
+            q.push_bind(hashes)
+                .push("::text[]) ON CONFLICT (ticket_id, cycle) DO NOTHING");
         });
     }
 
@@ -328,8 +369,8 @@ pub(crate) async fn insert_notification(
 ) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO notifications (id, user_id, kind, title, body, ticket_id, \
-         conversation_id, message_id, read_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         conversation_id, message_id, read_at, created_at, csat_token) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(n.id)
     .bind(n.user_id)
@@ -341,6 +382,7 @@ pub(crate) async fn insert_notification(
     .bind(n.data.message_id)
     .bind(n.read_at)
     .bind(n.created_at)
+    .bind(n.data.csat_token.as_deref())
     .execute(&mut *conn)
     .await
     .store()?;

@@ -36,6 +36,7 @@ mod attachments;
 mod calendars;
 mod canned_replies;
 mod conversations;
+mod csat;
 mod effects;
 mod ephemeral;
 mod error;

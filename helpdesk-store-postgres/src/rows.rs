@@ -276,6 +276,7 @@ pub(crate) struct TicketRow {
     pre_merge_status: Option<String>,
     snooze: Option<Value>,
     sla: Value,
+    resolved_count: i32,
 }
 
 impl TicketRow {
@@ -283,7 +284,7 @@ impl TicketRow {
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
-         pre_merge_status, snooze, sla";
+         pre_merge_status, snooze, sla, resolved_count";
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -317,6 +318,8 @@ impl TryFrom<TicketRow> for Ticket {
             pre_merge_status: r.pre_merge_status.map(StatusKey::new),
             snooze: r.snooze.map(|v| json(v, "ticket snooze")).transpose()?,
             sla: json(r.sla, "ticket sla")?,
+            resolved_count: u32::try_from(r.resolved_count)
+                .map_err(|_| corrupt(format!("bad resolved_count {}", r.resolved_count)))?,
             version: u(r.version),
         })
     }
@@ -796,11 +799,12 @@ pub(crate) struct NotificationRow {
     message_id: Option<Uuid>,
     read_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    csat_token: Option<String>,
 }
 
 impl NotificationRow {
     pub(crate) const COLS: &str = "id, user_id, kind, title, body, ticket_id, \
-         conversation_id, message_id, read_at, created_at";
+         conversation_id, message_id, read_at, created_at, csat_token";
 }
 
 impl TryFrom<NotificationRow> for Notification {
@@ -816,6 +820,7 @@ impl TryFrom<NotificationRow> for Notification {
                 ticket_id: r.ticket_id,
                 conversation_id: r.conversation_id,
                 message_id: r.message_id,
+                csat_token: r.csat_token,
             },
             read_at: r.read_at,
             created_at: r.created_at,

@@ -1,5 +1,5 @@
 //! Writing [`Effects`] inside a transaction: events with ids from the counter key, their
-//! webhook deliveries, notifications and ticket timeline entries.
+//! webhook deliveries, notifications, ticket timeline entries and CSAT surveys.
 
 use helpdesk_core::event::{Effects, Event, EventId};
 use helpdesk_core::ticket::TicketEvent;
@@ -37,6 +37,9 @@ pub(crate) fn write_effects(tx: &Tx<'_>, fx: &Effects) -> TxResult<()> {
     }
     for e in &fx.ticket_events {
         tx.put_json(tree::TICKET_EVENTS, ticket_event_key(e), e)?;
+    }
+    for s in &fx.surveys {
+        crate::csat::put_new(tx, s)?;
     }
     Ok(())
 }

@@ -157,8 +157,15 @@ pub(crate) mod tree {
     pub const SLA_POLICIES: usize = 65;
     /// calendar id → Calendar (their number is `calendar_count` in `META`).
     pub const CALENDARS: usize = 66;
+    /// survey id → Survey (CSAT).
+    pub const SURVEYS: usize = 67;
+    /// token hash → survey id.
+    pub const SURVEY_TOKENS: usize = 68;
+    /// `ticket|cycle` → survey id: one survey per ticket and cycle, a ticket's surveys
+    /// in order.
+    pub const TICKET_SURVEYS: usize = 69;
     /// How many trees.
-    pub const COUNT: usize = 67;
+    pub const COUNT: usize = 70;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -230,6 +237,9 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "due",
     "sla_policies",
     "calendars",
+    "surveys",
+    "survey_tokens",
+    "ticket_surveys",
 ];
 
 /// A key built from parts.

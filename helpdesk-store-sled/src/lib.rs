@@ -63,6 +63,7 @@ mod attempts;
 mod calendars;
 mod canned_replies;
 mod conversations;
+mod csat;
 mod effects;
 mod flush;
 mod groups;

@@ -159,6 +159,7 @@ impl TicketStore for SledStore {
                 for k in &g.timeline {
                     tx.del(tree::TICKET_EVENTS, k)?;
                 }
+                crate::csat::delete_ticket_surveys(tx, id, t.resolved_count)?;
                 if let Some(c) = &g.conv
                     && !remove_conversation(tx, c)?
                 {

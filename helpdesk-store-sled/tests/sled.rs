@@ -438,6 +438,7 @@ fn version_2_database_gets_the_default_group() {
             pre_merge_status: None,
             snooze: None,
             sla: Default::default(),
+            resolved_count: 0,
             version: 1,
         };
         let new = TicketInsert {
@@ -582,6 +583,7 @@ fn everything_survives_reopening() {
             pre_merge_status: None,
             snooze: None,
             sla: Default::default(),
+            resolved_count: 0,
             version: 1,
         },
         conversation: Conversation {

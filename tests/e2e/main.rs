@@ -10,6 +10,7 @@ mod calendars;
 mod canned_replies;
 mod cc;
 mod chat;
+mod csat;
 mod errors;
 mod fields;
 mod groups;

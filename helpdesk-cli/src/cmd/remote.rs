@@ -734,6 +734,7 @@ impl From<TicketWire> for Ticket {
             pre_merge_status: None,
             snooze: None,
             sla: Default::default(),
+            resolved_count: 0,
             version: 0,
         }
     }

@@ -111,6 +111,7 @@ fn ticket() -> Ticket {
         pre_merge_status: None,
         snooze: None,
         sla: Default::default(),
+        resolved_count: 0,
         version: 1,
     }
 }

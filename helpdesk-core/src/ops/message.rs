@@ -106,6 +106,7 @@ fn message_notification(
             ticket_id: ticket.map(|(id, _)| id),
             conversation_id: Some(m.conversation_id),
             message_id: Some(m.id),
+            csat_token: None,
         },
         read_at: None,
         created_at: now,

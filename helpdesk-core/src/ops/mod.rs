@@ -13,6 +13,7 @@ mod calendar;
 mod canned_reply;
 mod cc;
 pub(crate) mod conversation;
+mod csat;
 mod custom_field;
 pub(crate) mod ephemeral;
 mod event;

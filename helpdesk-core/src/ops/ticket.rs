@@ -74,6 +74,7 @@ pub(crate) fn ticket_notification(
             ticket_id: Some(t.id),
             conversation_id: Some(t.conversation_id),
             message_id,
+            csat_token: None,
         },
         read_at: None,
         created_at: at,
@@ -524,6 +525,7 @@ impl Helpdesk {
             pre_merge_status: None,
             snooze: None,
             sla: Default::default(),
+            resolved_count: 0,
             version: 1,
         };
         crate::sla::settle(&mut ticket, &schema.sla, now);
@@ -871,6 +873,8 @@ impl Helpdesk {
                 .collect(),
             None => Vec::new(),
         };
+        // The requester does not change here: who a resolve asks about it is read once.
+        let csat_to = self.csat_recipient(&ticket).await?;
         self.retry_on_version(|| async {
             let before = self.visible_ticket(p, id).await?;
             let mut after = before.clone();
@@ -932,6 +936,7 @@ impl Helpdesk {
             after.version += 1;
             let mut fx = ticket_change_effects(&before, &mut after, p.actor(), now, &schema, None);
             fx.mark_via(via);
+            self.request_csat(&mut fx, &before, &after, csat_to, now);
             if target.is_some() && after.assignee_id.is_none() {
                 for u in &full_there {
                     notify(

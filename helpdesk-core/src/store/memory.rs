@@ -17,6 +17,7 @@ use crate::auth::Session;
 use crate::calendar::Calendar;
 use crate::canned_reply::{CannedReply, CannedReplyQuery};
 use crate::conversation::{Conversation, ConversationKind, Member};
+use crate::csat::{Survey, SurveyQuery};
 use crate::custom_field::CustomField;
 use crate::error::Conflict;
 use crate::error::StoreError;
@@ -96,6 +97,8 @@ struct State {
     macros: HashMap<Uuid, Macro>,
     sla_policies: HashMap<Uuid, SlaPolicy>,
     calendars: HashMap<Uuid, Calendar>,
+    /// CSAT surveys by id.
+    surveys: HashMap<Uuid, Survey>,
     tickets: HashMap<Uuid, Ticket>,
     /// Claims of due tickets ([`TicketStore::claim_due`]): held until, while the
     /// ticket keeps the version it had (a write releases it).
@@ -235,6 +238,15 @@ impl State {
             self.notifications.insert(n.id, n.clone());
         }
         self.ticket_events.extend(fx.ticket_events.iter().cloned());
+        for new in &fx.surveys {
+            let taken = self
+                .surveys
+                .values()
+                .any(|o| o.ticket_id == new.ticket_id && o.cycle == new.cycle);
+            if !taken {
+                self.surveys.insert(new.id, new.clone());
+            }
+        }
     }
 
     /// `NotFound` unless the organization a user or ticket names exists.
@@ -879,6 +891,49 @@ impl CalendarStore for MemoryStore {
 }
 
 #[async_trait]
+impl CsatStore for MemoryStore {
+    async fn get_survey_by_token(&self, token_hash: &str) -> StoreResult<Option<Survey>> {
+        Ok(self
+            .lock()?
+            .surveys
+            .values()
+            .find(|v| v.token_hash == token_hash)
+            .cloned())
+    }
+    async fn list_ticket_surveys(&self, ticket_id: Uuid) -> StoreResult<Vec<Survey>> {
+        let mut surveys: Vec<Survey> = self
+            .lock()?
+            .surveys
+            .values()
+            .filter(|v| v.ticket_id == ticket_id)
+            .cloned()
+            .collect();
+        surveys.sort_by_key(|v| v.cycle);
+        Ok(surveys)
+    }
+    async fn respond_survey(&self, survey: &Survey, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let stored = s.surveys.get_mut(&survey.id).ok_or(StoreError::NotFound)?;
+        stored.rating = survey.rating;
+        stored.comment = survey.comment.clone();
+        stored.responded_at = survey.responded_at;
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn list_surveys(&self, q: &SurveyQuery) -> StoreResult<Vec<Survey>> {
+        let mut surveys: Vec<Survey> = self
+            .lock()?
+            .surveys
+            .values()
+            .filter(|v| q.matches(v))
+            .cloned()
+            .collect();
+        surveys.sort_by_key(|v| v.id);
+        Ok(surveys)
+    }
+}
+
+#[async_trait]
 impl MacroStore for MemoryStore {
     async fn insert_macro(&self, m: &Macro, limit: usize) -> StoreResult<bool> {
         let mut s = self.lock()?;
@@ -1160,6 +1215,7 @@ impl TicketStore for MemoryStore {
             }
         }
         s.ticket_events.retain(|e| e.ticket_id != id);
+        s.surveys.retain(|_, v| v.ticket_id != id);
         if let Some(data) = s.conversations.remove(&ticket.conversation_id) {
             for m in &data.messages {
                 s.message_index.remove(&m.id);
@@ -2022,6 +2078,7 @@ impl ArchiveStore for MemoryStore {
                 .cloned()
                 .map(Record::TicketEvent)
                 .collect(),
+            RecordKind::Survey => s.surveys.values().cloned().map(Record::Survey).collect(),
             RecordKind::Message => s
                 .conversations
                 .values()
@@ -2131,6 +2188,9 @@ impl ArchiveStore for MemoryStore {
                     s.tickets.insert(t.id, t.clone());
                 }
                 Record::TicketEvent(e) => s.ticket_events.push(e.clone()),
+                Record::Survey(v) => {
+                    s.surveys.insert(v.id, v.clone());
+                }
                 Record::Message(m) => {
                     // `internal_reply_count` is recounted, not copied: a parent comes
                     // before its replies.

@@ -375,14 +375,31 @@ async fn populate(w: &World) -> Populated {
     )
     .await
     .unwrap();
+    let later = w.ticket(&customer, "Snoozed for later").await;
     w.hd.snooze_ticket(
         &admin.p,
-        ticket.id,
+        later.id,
         w.hd.now() + chrono::Duration::hours(3),
         false,
     )
     .await
     .unwrap();
+    // The ticket resolved: a CSAT survey, answered.
+    w.tick();
+    w.hd.update_ticket(
+        &agent.p,
+        ticket.id,
+        TicketPatch {
+            status: Some(StatusCategory::Resolved.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let token = super::csat::latest_token(w, &customer)
+        .await
+        .expect("a survey");
+    w.hd.respond_csat(&token, 4, Some("Quick")).await.unwrap();
     Populated {
         key_token: key.token.expose().to_string(),
         agent,
@@ -614,8 +631,8 @@ pub async fn imported_store_keeps_working(store: Arc<dyn Store>) {
     w.tick();
     let t = w.ticket(&made.customer, "After the move").await;
     assert_eq!(
-        t.number, 3,
-        "ticket 2 was deleted; its number is not reused"
+        t.number, 4,
+        "ticket 2 was deleted (its number is not reused), 3 is the snoozed one"
     );
     let before =
         m.hd.list_messages(&made.agent.p, made.ticket_conversation, Default::default())

@@ -44,6 +44,7 @@ pub mod canned_replies;
 pub mod cc;
 pub mod concurrency;
 pub mod conversations;
+pub mod csat;
 pub mod ephemeral;
 pub mod events;
 pub mod fields;
@@ -802,6 +803,14 @@ macro_rules! __conformance_cases {
                 store_calendars_round_trip_and_limit,
                 calendar_previews,
                 calendars_survive_an_archive_round_trip,
+            }
+            csat {
+                one_survey_per_resolution,
+                no_survey_for_staff_requesters_or_when_off,
+                survey_credits_the_assignee_and_group_of_the_resolve,
+                answers_until_expiry_the_last_winning,
+                report_counts_rounds_and_orders,
+                surveys_leave_with_their_ticket,
             }
             archive {
                 export_round_trips_through_memory,

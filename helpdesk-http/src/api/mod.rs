@@ -9,6 +9,7 @@ pub mod auth;
 pub mod calendars;
 pub mod canned_replies;
 pub mod conversations;
+pub mod csat;
 pub mod fields;
 pub mod groups;
 pub mod kb;
