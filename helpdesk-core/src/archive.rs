@@ -40,6 +40,7 @@ use crate::message::Message;
 use crate::notification::Notification;
 use crate::organization::Organization;
 use crate::receipt::Participant;
+use crate::rule::Rule;
 use crate::status::Status;
 use crate::ticket::{Ticket, TicketEvent};
 use crate::user::User;
@@ -93,6 +94,9 @@ pub enum RecordKind {
     View,
     /// [`Macro`], by id.
     Macro,
+    /// [`Rule`] (trigger or automation), by id. Their run logs and the automations'
+    /// edge state are not archived: an import starts them empty.
+    Rule,
     /// [`Conversation`] with its members, by id.
     Conversation,
     /// [`Participant`] (read and delivery state), by (conversation, user).
@@ -121,7 +125,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 25] = [
+    pub const ALL: [RecordKind; 26] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -135,6 +139,7 @@ impl RecordKind {
         RecordKind::CannedReply,
         RecordKind::View,
         RecordKind::Macro,
+        RecordKind::Rule,
         RecordKind::Conversation,
         RecordKind::Participant,
         RecordKind::Ticket,
@@ -174,6 +179,7 @@ impl RecordKind {
             RecordKind::Status => "status",
             RecordKind::CustomField => "custom_field",
             RecordKind::Macro => "macro",
+            RecordKind::Rule => "rule",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
@@ -258,6 +264,7 @@ pub enum Record {
     Status(Status),
     CustomField(CustomField),
     Macro(Macro),
+    Rule(Rule),
     Conversation(Conversation),
     Participant(Participant),
     Ticket(Ticket),
@@ -311,6 +318,7 @@ impl Record {
             Record::Status(_) => RecordKind::Status,
             Record::CustomField(_) => RecordKind::CustomField,
             Record::Macro(_) => RecordKind::Macro,
+            Record::Rule(_) => RecordKind::Rule,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
@@ -343,6 +351,7 @@ impl Record {
             Record::Status(s) => ArchiveKey::Id(s.id),
             Record::CustomField(f) => ArchiveKey::Id(f.id),
             Record::Macro(m) => ArchiveKey::Id(m.id),
+            Record::Rule(r) => ArchiveKey::Id(r.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),
             Record::Ticket(t) => ArchiveKey::Id(t.id),

@@ -54,6 +54,7 @@ pub mod page;
 pub mod placeholder;
 pub mod principal;
 pub mod receipt;
+pub mod rule;
 pub mod schema;
 pub mod scope;
 #[doc(hidden)] // reached as store::support::search

@@ -282,6 +282,14 @@ impl Via {
             id,
         }
     }
+
+    /// A rule's (trigger's or automation's) run.
+    pub fn rule(id: Uuid) -> Via {
+        Via {
+            kind: ViaKind::Rule,
+            id,
+        }
+    }
 }
 
 /// The assignee filter.

@@ -25,6 +25,7 @@ mod message;
 mod notification;
 mod organization;
 mod receipt;
+pub(crate) mod rules;
 mod status;
 pub(crate) mod ticket;
 mod user;
