@@ -382,7 +382,7 @@ impl Helpdesk {
             return Ok(());
         }
         while let Some(step) = chain.queue.pop_front() {
-            if step.depth > MAX_CHAIN_DEPTH {
+            if step.depth >= MAX_CHAIN_DEPTH {
                 if let Some(rule_id) = step.cause
                     && chain.limited.insert((rule_id, step.ticket_id))
                 {

@@ -58,6 +58,7 @@ pub mod notifications;
 pub mod organizations;
 pub mod receipts;
 pub mod receipts_v2;
+pub mod rules;
 pub mod statuses;
 pub mod text;
 pub mod tickets;
@@ -738,6 +739,19 @@ macro_rules! __conformance_cases {
                 applying_needs_full_access,
                 macro_runs_carry_via,
                 bulk_reports_each_ticket,
+            }
+            rules {
+                rule_crud_rights_and_input,
+                triggers_run_on_each_event,
+                triggers_run_in_order_as_the_system,
+                rule_messages_have_no_sender,
+                failing_steps_are_recorded,
+                loop_guards_stop_chains,
+                automations_are_edge_triggered,
+                automations_count_matching_tickets_when_made,
+                automations_at_time_instants,
+                dry_runs_store_nothing,
+                store_rules_runs_and_edge_state,
             }
             archive {
                 export_round_trips_through_memory,
