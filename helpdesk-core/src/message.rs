@@ -481,8 +481,8 @@ mod receipt_arithmetic {
         let mut read_one = cust.clone();
         read_one.read_above.push(m4.seq);
         assert_eq!(read_one.unread(&c, false), 1);
-        assert!(read_one.has_read(m4.seq, agent));
-        assert!(!read_one.has_read(m1.seq, agent));
+        assert!(read_one.has_read(m4.seq, Some(agent)));
+        assert!(!read_one.has_read(m1.seq, Some(agent)));
         // The agent's own messages are read; the customer's one is not.
         let ag = parts[&agent].clone();
         assert_eq!(ag.unread(&c, true), 1);

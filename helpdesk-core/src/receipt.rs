@@ -351,6 +351,6 @@ mod tests {
         let back: Participant =
             serde_json::from_value(serde_json::to_value(&new).unwrap()).unwrap();
         assert_eq!(back, new);
-        assert!(back.has_read_publicly(5, c) && !back.has_read(5, c));
+        assert!(back.has_read_publicly(5, Some(c)) && !back.has_read(5, Some(c)));
     }
 }

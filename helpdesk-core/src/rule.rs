@@ -205,7 +205,7 @@ pub fn sort_rules(rules: &mut [Rule]) {
 
 /// Sorts runs as they list: newest first.
 pub fn sort_runs(runs: &mut [RuleRun]) {
-    runs.sort_by(|a, b| (b.at, b.id).cmp(&(a.at, a.id)));
+    runs.sort_by_key(|r| std::cmp::Reverse((r.at, r.id)));
 }
 
 /// The answer when [`MAX_RULES`] rules exist already.
@@ -258,4 +258,29 @@ pub fn next_instant<'a>(
         }
     }
     best
+}
+
+/// The result of a dry run ([`crate::Helpdesk::dry_run_rule`]).
+#[derive(Debug)]
+pub struct DryRun {
+    /// The condition's outcome, predicate by predicate.
+    pub evaluation: crate::condition::Evaluation,
+    /// The ticket as the actions would leave it (`None` without a match or on a
+    /// failure).
+    pub ticket: Option<Ticket>,
+    /// The first failing action's error.
+    pub error: Option<Error>,
+}
+
+/// What a dry run is asked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DryRunInput {
+    /// The condition (JSON, checked as a trigger's).
+    pub condition: serde_json::Value,
+    /// The actions (JSON, checked as a rule's).
+    pub actions: serde_json::Value,
+    /// The ticket (one the caller cannot see: invalid `ticket_id`).
+    pub ticket_id: Uuid,
+    /// The event (`None`: `ticket.updated`; an unknown one: invalid `event`).
+    pub event: Option<String>,
 }

@@ -28,8 +28,8 @@ use crate::error::SqlxResultExt;
 use crate::rows::{
     ApiKeyRow, ArticleRow, AttachmentRow, CannedReplyRow, ConversationRow, DeliveryRow, EventRow,
     FieldRow, GroupRow, MacroRow, MembershipRow, MessageRow, NotificationRow, OrganizationRow,
-    ParticipantRow, SessionRow, StatusRow, TicketEventRow, TicketRow, UserRow, ViewRow, WebhookRow,
-    corrupt, decode, i, micros,
+    ParticipantRow, RuleRow, SessionRow, StatusRow, TicketEventRow, TicketRow, UserRow, ViewRow,
+    WebhookRow, corrupt, decode, i, micros,
 };
 
 /// Where a kind lives: table, selected columns, key columns, decoder.
@@ -164,6 +164,7 @@ fn source(kind: RecordKind) -> Source {
             src!("ticket_fields", FieldRow, ["id"], CustomField)
         }
         RecordKind::Macro => src!("macros", MacroRow, ["id"], Macro),
+        RecordKind::Rule => src!("rules", RuleRow, ["id"], Rule),
         RecordKind::CannedReply => {
             src!("canned_replies", CannedReplyRow, ["id"], CannedReply)
         }
@@ -310,6 +311,7 @@ impl ArchiveStore for PostgresStore {
                     Record::Status(s) => crate::schema::import_status(conn, s).await?,
                     Record::CustomField(f) => crate::schema::insert_field_row(conn, f).await?,
                     Record::Macro(m) => crate::macros::insert_macro_row(conn, m).await?,
+                    Record::Rule(r) => crate::rules::insert_rule_row(conn, r).await?,
                     Record::CannedReply(r) => {
                         crate::canned_replies::insert_canned_reply_row(conn, r).await?
                     }

@@ -46,6 +46,7 @@ mod meta;
 mod notifications;
 mod organizations;
 mod rows;
+mod rules;
 mod schema;
 mod scoped;
 pub mod testing;

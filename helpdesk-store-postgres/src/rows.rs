@@ -555,6 +555,38 @@ impl TryFrom<MacroRow> for helpdesk_core::macros::Macro {
 }
 
 #[derive(FromRow)]
+pub(crate) struct RuleRow {
+    doc: serde_json::Value,
+}
+
+impl RuleRow {
+    pub(crate) const COLS: &str = "doc";
+}
+
+impl TryFrom<RuleRow> for helpdesk_core::rule::Rule {
+    type Error = StoreError;
+    fn try_from(r: RuleRow) -> StoreResult<helpdesk_core::rule::Rule> {
+        serde_json::from_value(r.doc).map_err(|e| StoreError::Corrupt(format!("rule: {e}")))
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct RuleRunRow {
+    doc: serde_json::Value,
+}
+
+impl RuleRunRow {
+    pub(crate) const COLS: &str = "doc";
+}
+
+impl TryFrom<RuleRunRow> for helpdesk_core::rule::RuleRun {
+    type Error = StoreError;
+    fn try_from(r: RuleRunRow) -> StoreResult<helpdesk_core::rule::RuleRun> {
+        serde_json::from_value(r.doc).map_err(|e| StoreError::Corrupt(format!("rule run: {e}")))
+    }
+}
+
+#[derive(FromRow)]
 pub(crate) struct MembershipRow {
     group_id: Uuid,
     user_id: Uuid,
@@ -660,7 +692,7 @@ pub(crate) struct MessageRow {
     id: Uuid,
     conversation_id: Uuid,
     seq: i64,
-    sender_id: Uuid,
+    sender_id: Option<Uuid>,
     content: String,
     parent_id: Option<Uuid>,
     reply_count: i64,

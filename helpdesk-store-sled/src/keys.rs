@@ -150,8 +150,16 @@ pub(crate) mod tree {
     pub const FIELD_TICKETS: usize = 62;
     /// macro id → Macro (their number is `macro_count` in `META`).
     pub const MACROS: usize = 63;
+    // 64..=70: other branches' trees (placeholders here; the merge fills them in).
+    /// rule id → Rule (triggers and automations).
+    pub const RULES: usize = 71;
+    /// (rule, at micros, run id) → RuleRun, oldest first.
+    pub const RULE_RUNS: usize = 72;
+    /// `i` (rule, ticket) → (): inside an automation's condition; `r` (ticket, run key)
+    /// → (): a run of the ticket (to forget a deleted ticket's runs).
+    pub const RULE_STATE: usize = 73;
     /// How many trees.
-    pub const COUNT: usize = 64;
+    pub const COUNT: usize = 74;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -220,6 +228,18 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "custom_field_counts",
     "custom_field_tickets",
     "macros",
+    // 64..=70: other branches' trees.
+    "reserved_64",
+    "reserved_65",
+    "reserved_66",
+    "reserved_67",
+    "reserved_68",
+    "reserved_69",
+    "reserved_70",
+    // Rules.
+    "rules",
+    "rule_runs",
+    "rule_state",
 ];
 
 /// A key built from parts.

@@ -72,6 +72,7 @@ mod meta;
 mod notifications;
 mod organization_record;
 mod organizations;
+mod rules;
 mod schema;
 mod ticket_record;
 mod tickets;

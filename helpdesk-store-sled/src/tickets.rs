@@ -178,6 +178,8 @@ impl TicketStore for SledStore {
         // (a timeline entry, a participant) are unreachable now: sweep them.
         self.sweep_prefix(tree::TICKET_EVENTS, id.as_bytes())?;
         self.sweep_prefix(tree::PARTICIPANTS, conv_id.as_bytes())?;
+        // Rules forget it: its runs and edge state.
+        self.forget_ticket_rules(id)?;
         self.flush().await
     }
 

@@ -18,6 +18,7 @@ mod mount;
 mod ops;
 mod organizations;
 mod receipts_v2;
+mod rules;
 mod scopes;
 mod shapes;
 mod sharing;

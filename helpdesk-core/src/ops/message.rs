@@ -308,7 +308,7 @@ impl Helpdesk {
             .await?;
         let is_ticket = conv.kind == ConversationKind::Ticket;
         let join_sender = !p.is_system() && !conv.is_member(p.user_id);
-        if !conv.is_member(p.user_id) && !(p.is_staff() && is_ticket) {
+        if !(conv.is_member(p.user_id) || (p.is_staff() && is_ticket)) {
             return Err(Error::forbidden("only members can post here"));
         }
         if input.internal && !p.is_staff() {

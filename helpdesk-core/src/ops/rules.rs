@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::Helpdesk;
 use crate::action::{self, Action};
-use crate::condition::{ActorRole, Condition, Evaluation, TicketFacts, TriggerEvent, Usage};
+use crate::condition::{ActorRole, Condition, TicketFacts, TriggerEvent, Usage};
 use crate::error::{Error, Result, StoreError};
 use crate::ownership::ItemScope;
 use crate::principal::{Principal, Role};
@@ -85,31 +85,6 @@ struct Chain {
     queue: VecDeque<Step>,
     fired: HashSet<(Uuid, Uuid)>,
     limited: HashSet<(Uuid, Uuid)>,
-}
-
-/// The result of a dry run ([`Helpdesk::dry_run_rule`]).
-#[derive(Debug)]
-pub struct DryRun {
-    /// The condition's outcome, predicate by predicate.
-    pub evaluation: Evaluation,
-    /// The ticket as the actions would leave it (`None` without a match or on a
-    /// failure).
-    pub ticket: Option<Ticket>,
-    /// The first failing action's error.
-    pub error: Option<Error>,
-}
-
-/// What a dry run is asked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DryRunInput {
-    /// The condition (JSON, checked as a trigger's).
-    pub condition: serde_json::Value,
-    /// The actions (JSON, checked as a rule's).
-    pub actions: serde_json::Value,
-    /// The ticket (one the caller cannot see: invalid `ticket_id`).
-    pub ticket_id: Uuid,
-    /// The event (`None`: `ticket.updated`; an unknown one: invalid `event`).
-    pub event: Option<String>,
 }
 
 impl Helpdesk {

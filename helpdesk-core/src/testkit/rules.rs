@@ -15,7 +15,6 @@ use super::{Who, World, expect_err};
 use crate::canned_reply::NewCannedReply;
 use crate::event::EventKind;
 use crate::message::MessagePageQuery;
-use crate::ops::rules::DryRunInput;
 use crate::ownership::ItemScope;
 use crate::rule::*;
 use crate::store::Store;

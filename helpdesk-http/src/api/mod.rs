@@ -17,6 +17,7 @@ pub mod messages;
 pub mod notifications;
 pub mod ops;
 pub mod organizations;
+pub mod rules;
 pub mod statuses;
 pub mod tickets;
 pub mod users;
