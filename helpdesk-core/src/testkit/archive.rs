@@ -345,6 +345,24 @@ async fn populate(w: &World) -> Populated {
     w.hd.apply_macro(&admin.p, ticket.id, triage.id)
         .await
         .unwrap();
+    // A rule (inactive, so that it changes nothing the cases do later). Its runs and
+    // edge state are not archived.
+    w.hd.create_rule(
+        &admin.p,
+        crate::rule::NewRule {
+            name: "Escalate".into(),
+            kind: crate::rule::RuleKind::Trigger,
+            active: Some(false),
+            position: None,
+            condition: Some(serde_json::json!({"all": [
+                {"field": "event", "op": "eq", "value": "ticket.updated"},
+                {"field": "priority", "op": "eq", "value": "urgent"}
+            ]})),
+            actions: serde_json::json!([{"action": "add_tags", "value": ["escalated"]}]),
+        },
+    )
+    .await
+    .unwrap();
     Populated {
         key_token: key.token.expose().to_string(),
         agent,
