@@ -177,6 +177,21 @@ macros = [
 macro_to_delete = call("POST", "/api/macros", admin,
                        {"name": "Delete me", "actions": [{"action": "assign", "value": None}]})
 
+# Rules: a trigger and an automation to read, change and dry-run; one to delete.
+rules = [
+    call("POST", "/api/rules", admin,
+         {"name": "Tag urgent", "kind": "trigger",
+          "condition": {"all": [{"field": "priority", "op": "eq", "value": "urgent"}]},
+          "actions": [{"action": "add_tags", "value": ["urgent"]}]}),
+    call("POST", "/api/rules", admin,
+         {"name": "Stale", "kind": "automation",
+          "condition": {"all": [{"field": "hours_since_updated", "op": "gt", "value": 48}]},
+          "actions": [{"action": "add_internal_note", "value": "Stale"}]}),
+]
+rule_to_delete = call("POST", "/api/rules", admin,
+                      {"name": "Delete me", "kind": "trigger",
+                       "actions": [{"action": "set_priority", "value": "low"}]})
+
 # Statuses and custom fields of the installation's own: ones to read and change, one
 # each to delete.
 statuses = [
@@ -270,6 +285,8 @@ dictionaries = {
     "calendar_to_delete": [calendar_to_delete["id"]],
     "csat_tokens": csat_tokens,
     "csat_tickets": [csat_ticket["id"]],
+    "rules": [r["id"] for r in rules],
+    "rule_to_delete": [rule_to_delete["id"]],
     "statuses": [st["id"] for st in statuses],
     "status_to_delete": [status_to_delete["id"]],
     "sla_policies": [sp["id"] for sp in sla_policies],
@@ -380,6 +397,12 @@ bindings = [
     ("PATCH", "/api/calendars/{id}", {"path.id": "calendars"}),
     ("DELETE", "/api/calendars/{id}", {"path.id": "calendar_to_delete"}),
     ("POST", "/api/calendars/{id}/preview", {"path.id": "calendars"}),
+    ("POST", "/api/rules", {}),
+    ("GET", "/api/rules/{id}", {"path.id": "rules"}),
+    ("PATCH", "/api/rules/{id}", {"path.id": "rules"}),
+    ("DELETE", "/api/rules/{id}", {"path.id": "rule_to_delete"}),
+    ("GET", "/api/rules/{id}/runs", {"path.id": "rules"}),
+    ("POST", "/api/rules/dry-run", {"body.ticket_id": "tickets"}),
     ("POST", "/api/ticket-statuses", {}),
     ("GET", "/api/ticket-statuses/{id}", {"path.id": "statuses"}),
     ("PATCH", "/api/ticket-statuses/{id}", {"path.id": "statuses"}),
@@ -469,6 +492,12 @@ ACCEPTANCE_ALSO = {
     "POST /api/calendars": ["422"],
     "PATCH /api/calendars/{id}": ["422"],
     "POST /api/calendars/{id}/preview": ["422"],
+    # Rules: a condition and actions as above (trigger-only fields for triggers, a
+    # `send_reply` of a global canned reply only), 500 rules at most; a dry run's
+    # `ticket_id` must name a visible ticket and `event` a trigger event: 422.
+    "POST /api/rules": ["422"],
+    "PATCH /api/rules/{id}": ["422"],
+    "POST /api/rules/dry-run": ["422"],
     # A status key or a custom field filter names what the installation defines: one that
     # names nothing is 400 `invalid_query` (no schema knows which exist).
     "GET /api/tickets": ["400"],

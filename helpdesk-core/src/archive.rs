@@ -42,7 +42,8 @@ use crate::message::Message;
 use crate::notification::Notification;
 use crate::organization::Organization;
 use crate::receipt::Participant;
-use crate::sla::SlaPolicy;
+use crate::rule::Rule;
+use crate::sla_policy::SlaPolicy;
 use crate::status::Status;
 use crate::ticket::{Ticket, TicketEvent};
 use crate::user::User;
@@ -100,6 +101,9 @@ pub enum RecordKind {
     Calendar,
     /// [`SlaPolicy`], by id.
     SlaPolicy,
+    /// [`Rule`] (trigger or automation), by id. Their run logs and the automations'
+    /// edge state are not archived: an import starts them empty.
+    Rule,
     /// [`Conversation`] with its members, by id.
     Conversation,
     /// [`Participant`] (read and delivery state), by (conversation, user).
@@ -130,7 +134,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 28] = [
+    pub const ALL: [RecordKind; 29] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -146,6 +150,7 @@ impl RecordKind {
         RecordKind::Macro,
         RecordKind::Calendar,
         RecordKind::SlaPolicy,
+        RecordKind::Rule,
         RecordKind::Conversation,
         RecordKind::Participant,
         RecordKind::Ticket,
@@ -188,6 +193,7 @@ impl RecordKind {
             RecordKind::Macro => "macro",
             RecordKind::Calendar => "calendar",
             RecordKind::SlaPolicy => "sla_policy",
+            RecordKind::Rule => "rule",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
@@ -275,6 +281,7 @@ pub enum Record {
     Macro(Macro),
     Calendar(Calendar),
     SlaPolicy(SlaPolicy),
+    Rule(Rule),
     Conversation(Conversation),
     Participant(Participant),
     Ticket(Ticket),
@@ -331,6 +338,7 @@ impl Record {
             Record::Macro(_) => RecordKind::Macro,
             Record::Calendar(_) => RecordKind::Calendar,
             Record::SlaPolicy(_) => RecordKind::SlaPolicy,
+            Record::Rule(_) => RecordKind::Rule,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
@@ -366,6 +374,7 @@ impl Record {
             Record::Macro(m) => ArchiveKey::Id(m.id),
             Record::Calendar(c) => ArchiveKey::Id(c.id),
             Record::SlaPolicy(p) => ArchiveKey::Id(p.id),
+            Record::Rule(r) => ArchiveKey::Id(r.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),
             Record::Ticket(t) => ArchiveKey::Id(t.id),

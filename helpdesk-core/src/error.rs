@@ -96,7 +96,7 @@ impl std::fmt::Display for Conflict {
 }
 
 /// One field-level validation problem.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldError {
     /// The field, as named in the API (`subject`, `member_ids`, ...).
     pub field: String,

@@ -56,12 +56,14 @@ pub mod page;
 pub mod placeholder;
 pub mod principal;
 pub mod receipt;
+pub mod rule;
 pub mod schedule;
 pub mod schema;
 pub mod scope;
 #[doc(hidden)] // reached as store::support::search
 pub mod search;
 pub mod sla;
+pub mod sla_policy;
 pub mod snooze;
 pub mod status;
 pub mod store;

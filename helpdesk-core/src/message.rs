@@ -18,8 +18,9 @@ pub struct Message {
     pub conversation_id: Uuid,
     /// 1, 2, 3, ... in send order, per conversation.
     pub seq: u64,
-    /// Who sent it.
-    pub sender_id: Uuid,
+    /// Who sent it; `None` for the system (a rule's message).
+    #[serde(default)]
+    pub sender_id: Option<Uuid>,
     /// Text ("" once deleted).
     pub content: String,
     /// The message it replies to (same conversation).
@@ -80,7 +81,8 @@ pub struct MessageAppend {
     pub id: Uuid,
     /// The conversation.
     pub conversation_id: Uuid,
-    /// Sender.
+    /// Sender: the participant whose counts the message moves; `Uuid::nil()` for the
+    /// system (a rule's message, whose [`Message::sender_id`] is `None`).
     pub sender_id: Uuid,
     /// Text.
     pub content: String,
@@ -110,8 +112,8 @@ pub struct Pushed {
     pub conversation_id: Uuid,
     /// Its `seq`.
     pub seq: u64,
-    /// Its sender.
-    pub sender_id: Uuid,
+    /// Its sender (`None`: the system).
+    pub sender_id: Option<Uuid>,
 }
 
 /// Where a page of messages lies.
@@ -196,7 +198,7 @@ pub fn apply_append(
         id: new.id,
         conversation_id: new.conversation_id,
         seq,
-        sender_id: new.sender_id,
+        sender_id: (!new.sender_id.is_nil()).then_some(new.sender_id),
         content: new.content.clone(),
         parent_id: new.parent_id,
         reply_count: 0,
@@ -333,7 +335,7 @@ pub struct MessageJson<'a> {
     id: Uuid,
     conversation_id: Uuid,
     seq: u64,
-    sender_id: Uuid,
+    sender_id: Option<Uuid>,
     content: &'a str,
     parent_id: Option<Uuid>,
     reply_count: u64,
@@ -479,8 +481,8 @@ mod receipt_arithmetic {
         let mut read_one = cust.clone();
         read_one.read_above.push(m4.seq);
         assert_eq!(read_one.unread(&c, false), 1);
-        assert!(read_one.has_read(m4.seq, agent));
-        assert!(!read_one.has_read(m1.seq, agent));
+        assert!(read_one.has_read(m4.seq, Some(agent)));
+        assert!(!read_one.has_read(m1.seq, Some(agent)));
         // The agent's own messages are read; the customer's one is not.
         let ag = parts[&agent].clone();
         assert_eq!(ag.unread(&c, true), 1);

@@ -162,23 +162,23 @@ impl Participant {
 
     /// Whether the message at `seq` is read by this user, given its sender. A user's own
     /// messages are always read.
-    pub fn has_read(&self, seq: u64, sender_id: Uuid) -> bool {
-        sender_id == self.user_id
+    pub fn has_read(&self, seq: u64, sender_id: Option<Uuid>) -> bool {
+        sender_id == Some(self.user_id)
             || seq <= self.last_read_seq
             || self.read_above.binary_search(&seq).is_ok()
     }
 
     /// Whether others see the message at `seq` as read by this user (the public state:
     /// receipts and ticks).
-    pub fn has_read_publicly(&self, seq: u64, sender_id: Uuid) -> bool {
-        sender_id == self.user_id
+    pub fn has_read_publicly(&self, seq: u64, sender_id: Option<Uuid>) -> bool {
+        sender_id == Some(self.user_id)
             || seq <= self.public_read_seq
             || self.public_read_above.binary_search(&seq).is_ok()
     }
 
     /// Whether the message at `seq` has been delivered to this user (as others see it:
     /// it never goes back).
-    pub fn has_received(&self, seq: u64, sender_id: Uuid) -> bool {
+    pub fn has_received(&self, seq: u64, sender_id: Option<Uuid>) -> bool {
         seq <= self.delivered_seq || self.has_read_publicly(seq, sender_id)
     }
 
@@ -351,6 +351,6 @@ mod tests {
         let back: Participant =
             serde_json::from_value(serde_json::to_value(&new).unwrap()).unwrap();
         assert_eq!(back, new);
-        assert!(back.has_read_publicly(5, c) && !back.has_read(5, c));
+        assert!(back.has_read_publicly(5, Some(c)) && !back.has_read(5, Some(c)));
     }
 }

@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use crate::custom_field::{FieldType, Fields};
 use crate::principal::TicketView;
-use crate::sla::{Metric, SlaRules, TicketSla};
+use crate::sla::{Metric, TicketSla};
+use crate::sla_policy::SlaRules;
 use crate::status::{StatusCategory, StatusKey, Statuses};
 use crate::ticket::{FieldValues, Priority, Ticket};
 use crate::wire::{Ts, opt_ts};

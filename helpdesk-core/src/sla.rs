@@ -1,11 +1,13 @@
-//! SLA (API-workflow.md "SLA policies"): policies chosen by condition, three metrics with
-//! cycles, and the state a ticket carries.
+//! SLA (API-workflow.md "SLA policies"): the three metrics with their cycles, and the
+//! state a ticket carries. The policies, and reading the state under them, are in
+//! [`crate::sla_policy`].
 //!
 //! A ticket keeps its SLA **history** ([`SlaClock`]: when each cycle started, ran,
 //! paused, ended), which does not depend on any policy, and what the history means under
 //! the policy that applies now ([`TicketSla::due`]): due and warning instants of the
-//! running cycles. [`settle`] recomputes the second from the first after every change of
-//! the ticket, a policy or a calendar, so paused time stays excluded whatever changes;
+//! running cycles. [`crate::sla_policy::settle`] recomputes the second from the first
+//! after every change of the ticket, a policy or a calendar, so paused time stays
+//! excluded whatever changes;
 //! the warnings and breaches already fired are kept ([`TicketSla::emitted`]), so each
 //! fires at most once per (metric, cycle). The scheduler ([`crate::schedule`]) fires
 //! them at their instants.
@@ -14,15 +16,14 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::calendar::{Calendar, Hours};
 use crate::status::StatusCategory;
-use crate::ticket::Ticket;
 
 mod clock;
-pub mod policy;
 
 pub use clock::{Run, SlaClock};
-pub use policy::{MAX_MINUTES, NewSlaPolicy, SlaPolicy, SlaPolicyPatch, Targets};
+
+/// The largest target, in business minutes (a year).
+pub const MAX_MINUTES: f64 = 525_600.0;
 
 /// An SLA metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -151,69 +152,6 @@ impl TicketSla {
     }
 }
 
-/// The policies and calendars SLA selection reads: active policies in (`position`,
-/// `id`) order, and the calendars they may name.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SlaRules {
-    /// Active policies, in the order they are tried.
-    pub policies: Vec<SlaPolicy>,
-    /// Calendars by id.
-    pub calendars: std::collections::HashMap<Uuid, Calendar>,
-}
-
-impl SlaRules {
-    /// The first active policy whose condition matches `t` at `now`.
-    pub fn policy_for(&self, t: &Ticket, now: DateTime<Utc>) -> Option<&SlaPolicy> {
-        let facts = crate::condition::TicketFacts::of(t, now);
-        self.policies
-            .iter()
-            .find(|p| p.active && p.condition.matches(&facts))
-    }
-}
-
-/// Recomputes `t.sla` from its history under the policy that applies now (none: no
-/// SLA, history kept). Call after every change of the ticket, and after a change of a
-/// policy or a calendar.
-pub fn settle(t: &mut Ticket, rules: &SlaRules, now: DateTime<Utc>) {
-    t.sla_clock();
-    let policy = rules.policy_for(t, now).cloned();
-    let sla = &mut t.sla;
-    sla.policy_id = policy.as_ref().map(|p| p.id);
-    sla.due.clear();
-    sla.paused = false;
-    let Some(policy) = policy else { return };
-    t.sla.paused = policy
-        .targets
-        .minutes(Metric::Resolution, t.priority)
-        .is_some()
-        && matches!(
-            t.status_category,
-            StatusCategory::Pending | StatusCategory::OnHold
-        );
-    let hours = match policy.calendar_id.and_then(|c| rules.calendars.get(&c)) {
-        Some(c) => Hours::Calendar(c),
-        None => Hours::Always,
-    };
-    for metric in Metric::ALL {
-        let Some(target) = policy.targets.minutes(metric, t.priority) else {
-            continue;
-        };
-        let Some((cycle, runs)) = t.sla.clock.running(metric) else {
-            continue;
-        };
-        let due_at = reach(&hours, &runs, target);
-        let warn_at = policy
-            .warn_percent
-            .map(|pct| reach(&hours, &runs, target * f64::from(pct) / 100.0));
-        t.sla.due.push(Due {
-            metric,
-            cycle,
-            due_at,
-            warn_at,
-        });
-    }
-}
-
 /// Notes the warnings and breaches due at `now` that have not fired, and returns those
 /// to announce: a warning whose breach is due by then too is noted but never announced
 /// (API-workflow.md: "not if the breach is due then").
@@ -235,26 +173,6 @@ pub fn take_alarms(sla: &mut TicketSla, now: DateTime<Utc>) -> Vec<(Due, Alarm)>
         }
     }
     out
-}
-
-/// The instant `minutes` business minutes have run over `runs` (ended ones, then the
-/// running one): inside the run where the sum reaches it.
-fn reach(hours: &Hours<'_>, runs: &[Run], minutes: f64) -> DateTime<Utc> {
-    let mut left = minutes;
-    let mut last = DateTime::<Utc>::MIN_UTC;
-    for run in runs {
-        last = run.start;
-        let Some(end) = run.end else {
-            return hours.add(run.start, left);
-        };
-        let spent = hours.between(run.start, end);
-        if spent >= left {
-            return hours.add(run.start, left);
-        }
-        left -= spent;
-    }
-    // Every run ended (callers ask for running cycles only).
-    hours.add(last, left)
 }
 
 /// Whether the resolution clock runs in a category.

@@ -44,7 +44,8 @@ use crate::organization::{Organization, OrganizationQuery};
 use crate::ownership::ScopeUser;
 use crate::page::Cursor;
 use crate::receipt::Participant;
-use crate::sla::SlaPolicy;
+use crate::rule::{Rule, RuleRun};
+use crate::sla_policy::SlaPolicy;
 use crate::status::Status;
 use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
 use crate::user::{User, UserQuery};
@@ -454,6 +455,41 @@ pub trait SlaStore: Send + Sync {
     async fn delete_sla_policy(&self, id: Uuid) -> StoreResult<bool>;
 }
 
+/// Rules ([`crate::rule`]): triggers and automations, their run log, and the
+/// automations' edge state. They write no events.
+#[async_trait]
+pub trait RuleStore: Send + Sync {
+    /// Inserts a rule unless `limit` rules exist already, counted in the same operation;
+    /// returns whether it inserted. Its id taken: `Conflict::Unique`.
+    async fn insert_rule(&self, r: &Rule, limit: usize) -> StoreResult<bool>;
+    /// Replaces a rule's name, active flag, position, condition, actions and
+    /// `updated_at` (`kind` is fixed). `NotFound` if absent.
+    async fn update_rule(&self, r: &Rule) -> StoreResult<()>;
+    /// Deletes a rule with its runs and edge state; returns whether there was one.
+    async fn delete_rule(&self, id: Uuid) -> StoreResult<bool>;
+    /// A rule by id.
+    async fn get_rule(&self, id: Uuid) -> StoreResult<Option<Rule>>;
+    /// Every rule, by `(position, id)`.
+    async fn list_rules(&self) -> StoreResult<Vec<Rule>>;
+    /// Records a run, then prunes the rule's log to its newest `keep` runs (by `(at,
+    /// id)`), in one operation.
+    async fn insert_rule_run(&self, run: &RuleRun, keep: usize) -> StoreResult<()>;
+    /// A rule's runs, newest first (by `(at, id)` descending), at most `limit`.
+    async fn list_rule_runs(&self, rule_id: Uuid, limit: usize) -> StoreResult<Vec<RuleRun>>;
+    /// Whether the ticket is inside the automation's condition (its edge state).
+    async fn rule_inside(&self, rule_id: Uuid, ticket_id: Uuid) -> StoreResult<bool>;
+    /// Puts the ticket inside the automation's condition, or takes it out.
+    async fn set_rule_inside(
+        &self,
+        rule_id: Uuid,
+        ticket_id: Uuid,
+        inside: bool,
+    ) -> StoreResult<()>;
+    /// Takes every ticket out of the automation's condition (it was made, re-activated or
+    /// its condition changed: every matching ticket enters anew).
+    async fn clear_rule_inside(&self, rule_id: Uuid) -> StoreResult<()>;
+}
+
 /// A change to the members of a ticket's conversation made with the ticket's update
 /// ([`TicketStore::update_ticket`]): a new assignee or CC joins, a removed CC leaves.
 #[derive(Debug, Clone, PartialEq)]
@@ -525,7 +561,8 @@ pub trait TicketStore: Send + Sync {
     /// and its and its messages' attachments with their blobs. In the same operation,
     /// the tickets merged into it lose their `merged_into_id`, and the ticket it was
     /// merged into loses it from `merged_ids` (their `version` moves on, `updated_at`
-    /// stays), those merged meanwhile included. Its CSAT surveys go with it.
+    /// stays), those merged meanwhile included. Its CSAT surveys go with it, and rules
+    /// forget it: its runs and its automations' edge state go too.
     async fn delete_ticket(&self, id: Uuid, fx: &Effects) -> StoreResult<()>;
     /// Writes several tickets (a merge or an unmerge: the source and its target), each
     /// under its version check as [`TicketStore::update_ticket`] does, and the effects:
@@ -881,6 +918,7 @@ pub trait Store:
     + SlaStore
     + CalendarStore
     + CsatStore
+    + RuleStore
     + TicketStore
     + ConversationStore
     + NotificationStore
@@ -908,6 +946,7 @@ impl<T> Store for T where
         + SlaStore
         + CalendarStore
         + CsatStore
+        + RuleStore
         + TicketStore
         + ConversationStore
         + NotificationStore

@@ -153,7 +153,12 @@ impl Ticket {
     /// existed ([`crate::sla::SlaClock::of`]).
     pub(crate) fn sla_clock(&mut self) -> &mut crate::sla::SlaClock {
         if !self.sla.clock.started {
-            self.sla.clock = crate::sla::SlaClock::of(self);
+            self.sla.clock = crate::sla::SlaClock::of(
+                self.created_at,
+                self.status_category,
+                self.status_changed_at,
+                self.first_response_at.is_some(),
+            );
         }
         &mut self.sla.clock
     }
@@ -309,6 +314,14 @@ impl Via {
     pub fn macro_run(id: Uuid) -> Via {
         Via {
             kind: ViaKind::Macro,
+            id,
+        }
+    }
+
+    /// A rule's (trigger's or automation's) run.
+    pub fn rule(id: Uuid) -> Via {
+        Via {
+            kind: ViaKind::Rule,
             id,
         }
     }

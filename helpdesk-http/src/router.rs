@@ -401,6 +401,25 @@ impl Router {
             "/calendars/{id}/preview",
             vec![(M::POST, TICKETS_READ, h(calendars::preview))],
         );
+        // Rules: admins only (configuration). `/rules/dry-run` is a static segment, which
+        // wins over `/rules/{id}`.
+        r.add(
+            "/rules",
+            vec![
+                (M::GET, ADMIN, h(rules::list)),
+                (M::POST, ADMIN, h(rules::create)),
+            ],
+        );
+        r.add("/rules/dry-run", vec![(M::POST, ADMIN, h(rules::dry_run))]);
+        r.add(
+            "/rules/{id}",
+            vec![
+                (M::GET, ADMIN, h(rules::get)),
+                (M::PATCH, ADMIN, h(rules::update)),
+                (M::DELETE, ADMIN, h(rules::delete)),
+            ],
+        );
+        r.add("/rules/{id}/runs", vec![(M::GET, ADMIN, h(rules::runs))]);
         r.add(
             "/tickets/bulk",
             vec![(M::POST, TICKETS_WRITE, h(macros::bulk))],

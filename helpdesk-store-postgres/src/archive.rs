@@ -28,8 +28,8 @@ use crate::error::SqlxResultExt;
 use crate::rows::{
     ApiKeyRow, ArticleRow, AttachmentRow, CalendarRow, CannedReplyRow, ConversationRow,
     DeliveryRow, EventRow, FieldRow, GroupRow, MacroRow, MembershipRow, MessageRow,
-    NotificationRow, OrganizationRow, ParticipantRow, SessionRow, StatusRow, TicketEventRow,
-    TicketRow, UserRow, ViewRow, WebhookRow, corrupt, decode, i, micros,
+    NotificationRow, OrganizationRow, ParticipantRow, RuleRow, SessionRow, StatusRow,
+    TicketEventRow, TicketRow, UserRow, ViewRow, WebhookRow, corrupt, decode, i, micros,
 };
 use crate::sla::PolicyRow;
 
@@ -167,6 +167,7 @@ fn source(kind: RecordKind) -> Source {
         RecordKind::Macro => src!("macros", MacroRow, ["id"], Macro),
         RecordKind::Calendar => src!("calendars", CalendarRow, ["id"], Calendar),
         RecordKind::SlaPolicy => src!("sla_policies", PolicyRow, ["id"], SlaPolicy),
+        RecordKind::Rule => src!("rules", RuleRow, ["id"], Rule),
         RecordKind::CannedReply => {
             src!("canned_replies", CannedReplyRow, ["id"], CannedReply)
         }
@@ -321,6 +322,7 @@ impl ArchiveStore for PostgresStore {
                     Record::Macro(m) => crate::macros::insert_macro_row(conn, m).await?,
                     Record::Calendar(c) => crate::calendars::insert_calendar_row(conn, c).await?,
                     Record::SlaPolicy(p) => crate::sla::insert_policy_row(conn, p).await?,
+                    Record::Rule(r) => crate::rules::insert_rule_row(conn, r).await?,
                     Record::CannedReply(r) => {
                         crate::canned_replies::insert_canned_reply_row(conn, r).await?
                     }

@@ -14,16 +14,7 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::effects::Writes;
 use crate::error::SqlxResultExt;
-use crate::rows::{corrupt, fetch_all_as, fetch_optional_as};
-
-/// The columns of `surveys`, in the order the inserts bind them.
-pub(crate) const SURVEY_COLS: &str = "id, ticket_id, cycle, assignee_id, group_id, rating, \
-     comment, created_at, expires_at, responded_at, token_hash";
-
-/// A cycle (or a ticket's `resolved_count`) as its `integer` column holds it.
-pub(crate) fn cycle(n: u32) -> i32 {
-    i32::try_from(n).unwrap_or(i32::MAX)
-}
+use crate::rows::{SURVEY_COLS, corrupt, cycle, fetch_all_as, fetch_optional_as};
 
 #[derive(FromRow)]
 pub(crate) struct SurveyRow {

@@ -15,8 +15,8 @@ use helpdesk_core::webhook::{Delivery, Webhook};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 
 use crate::PostgresStore;
-use crate::csat::cycle;
 use crate::error::SqlxResultExt;
+use crate::rows::cycle;
 use crate::rows::{WebhookRow, delivery_status_str, fetch_all_as, i, to_json, u};
 
 /// Bits of an event id that number the events of one transaction.
@@ -252,7 +252,7 @@ impl Writes {
         self.write(|q| {
             q.push(format!(
                 "INSERT INTO surveys ({}) SELECT * FROM UNNEST(",
-                crate::csat::SURVEY_COLS
+                crate::rows::SURVEY_COLS
             ));
             q.push_bind(ids).push("::uuid[], ");
             q.push_bind(tickets).push("::uuid[], ");

@@ -48,6 +48,7 @@ mod meta;
 mod notifications;
 mod organizations;
 mod rows;
+mod rules;
 mod schema;
 mod scoped;
 mod sla;

@@ -593,6 +593,38 @@ impl TryFrom<MacroRow> for helpdesk_core::macros::Macro {
 }
 
 #[derive(FromRow)]
+pub(crate) struct RuleRow {
+    doc: serde_json::Value,
+}
+
+impl RuleRow {
+    pub(crate) const COLS: &str = "doc";
+}
+
+impl TryFrom<RuleRow> for helpdesk_core::rule::Rule {
+    type Error = StoreError;
+    fn try_from(r: RuleRow) -> StoreResult<helpdesk_core::rule::Rule> {
+        serde_json::from_value(r.doc).map_err(|e| StoreError::Corrupt(format!("rule: {e}")))
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct RuleRunRow {
+    doc: serde_json::Value,
+}
+
+impl RuleRunRow {
+    pub(crate) const COLS: &str = "doc";
+}
+
+impl TryFrom<RuleRunRow> for helpdesk_core::rule::RuleRun {
+    type Error = StoreError;
+    fn try_from(r: RuleRunRow) -> StoreResult<helpdesk_core::rule::RuleRun> {
+        serde_json::from_value(r.doc).map_err(|e| StoreError::Corrupt(format!("rule run: {e}")))
+    }
+}
+
+#[derive(FromRow)]
 pub(crate) struct MembershipRow {
     group_id: Uuid,
     user_id: Uuid,
@@ -698,7 +730,7 @@ pub(crate) struct MessageRow {
     id: Uuid,
     conversation_id: Uuid,
     seq: i64,
-    sender_id: Uuid,
+    sender_id: Option<Uuid>,
     content: String,
     parent_id: Option<Uuid>,
     reply_count: i64,
@@ -1082,4 +1114,13 @@ impl TryFrom<ClaimedRow> for ClaimedDelivery {
             webhook: webhook.try_into()?,
         })
     }
+}
+
+/// The columns of `surveys`, in the order the inserts bind them.
+pub(crate) const SURVEY_COLS: &str = "id, ticket_id, cycle, assignee_id, group_id, rating, \
+     comment, created_at, expires_at, responded_at, token_hash";
+
+/// A cycle (or a ticket's `resolved_count`) as its `integer` column holds it.
+pub(crate) fn cycle(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
 }

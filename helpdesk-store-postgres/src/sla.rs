@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::StoreError;
-use helpdesk_core::sla::SlaPolicy;
+use helpdesk_core::sla_policy::SlaPolicy;
 use helpdesk_core::store::{SlaStore, StoreResult};
 use serde_json::Value;
 use sqlx::{FromRow, PgConnection};

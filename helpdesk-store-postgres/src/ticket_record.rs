@@ -79,7 +79,7 @@ pub(crate) fn push_insert_ticket(
         .push_bind(next_due_at(t))
         .push_bind(sqlx::types::Json(t.sla.clone()))
         .push_bind(t.sla.due_at())
-        .push_bind(crate::csat::cycle(t.resolved_count));
+        .push_bind(crate::rows::cycle(t.resolved_count));
     q.push(") RETURNING number");
 }
 
@@ -124,7 +124,7 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
     .bind(next_due_at(t))
     .bind(sqlx::types::Json(&t.sla))
     .bind(t.sla.due_at())
-    .bind(crate::csat::cycle(t.resolved_count))
+    .bind(crate::rows::cycle(t.resolved_count))
     .execute(&mut *conn)
     .await
     .store()?;

@@ -77,7 +77,10 @@ pub(crate) fn participant_key(conv: Uuid, user: Uuid) -> Key {
 }
 
 pub(crate) fn own_key(m: &Message) -> Key {
-    Key::new().id(m.conversation_id).id(m.sender_id).u64(m.seq)
+    Key::new()
+        .id(m.conversation_id)
+        .id(m.sender_id.unwrap_or_default())
+        .u64(m.seq)
 }
 
 fn get_conv(tx: &Tx<'_>, id: Uuid) -> TxResult<Conversation> {

@@ -1,7 +1,5 @@
 //! [`CsatStore`]: surveys by id, an index by token hash, and each ticket's surveys by
-//! cycle (`ticket|cycle`, which keeps one survey per cycle). Surveys are written by the
-//! effects of the change that resolves their ticket ([`put_new`]) and deleted with it
-//! ([`delete_ticket_surveys`]). A report scans every survey.
+//! cycle (their records: `survey_record.rs`). A report scans every survey.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -13,49 +11,7 @@ use helpdesk_core::store::{CsatStore, StoreResult};
 
 use crate::effects::write_effects;
 use crate::keys::{Key, TREE_NAMES, tree};
-use crate::{SledStore, Tx, TxResult, abort, decode};
-
-/// The key of a ticket's survey of one cycle.
-fn cycle_key(ticket_id: Uuid, cycle: u32) -> Key {
-    Key::new().id(ticket_id).u32(cycle)
-}
-
-/// Writes a new survey with its indexes, unless its ticket has one for that cycle (a
-/// new survey, or an imported one).
-pub(crate) fn put_new(tx: &Tx<'_>, s: &Survey) -> TxResult<()> {
-    let by_cycle = cycle_key(s.ticket_id, s.cycle);
-    if tx.exists(tree::TICKET_SURVEYS, &by_cycle)? {
-        return Ok(());
-    }
-    tx.put_json(tree::SURVEYS, s.id.as_bytes(), s)?;
-    tx.put(
-        tree::SURVEY_TOKENS,
-        s.token_hash.as_bytes(),
-        &s.id.as_bytes()[..],
-    )?;
-    tx.put(tree::TICKET_SURVEYS, by_cycle, &s.id.as_bytes()[..])
-}
-
-/// Deletes the surveys of a ticket that entered `resolved` `resolved_count` times (its
-/// cycles are `1..=resolved_count`; imported ones may be anywhere in it).
-pub(crate) fn delete_ticket_surveys(
-    tx: &Tx<'_>,
-    ticket_id: Uuid,
-    resolved_count: u32,
-) -> TxResult<()> {
-    for cycle in 1..=resolved_count {
-        let by_cycle = cycle_key(ticket_id, cycle);
-        let Some(id) = tx.get(tree::TICKET_SURVEYS, &by_cycle)? else {
-            continue;
-        };
-        if let Some(s) = tx.get_json::<Survey>(tree::SURVEYS, &id)? {
-            tx.del(tree::SURVEY_TOKENS, s.token_hash.as_bytes())?;
-        }
-        tx.del(tree::SURVEYS, &id)?;
-        tx.del(tree::TICKET_SURVEYS, by_cycle)?;
-    }
-    Ok(())
-}
+use crate::{SledStore, abort, decode};
 
 #[async_trait]
 impl CsatStore for SledStore {

@@ -39,7 +39,7 @@ pub(crate) fn write_effects(tx: &Tx<'_>, fx: &Effects) -> TxResult<()> {
         tx.put_json(tree::TICKET_EVENTS, ticket_event_key(e), e)?;
     }
     for s in &fx.surveys {
-        crate::csat::put_new(tx, s)?;
+        crate::survey_record::put_new(tx, s)?;
     }
     Ok(())
 }

@@ -164,8 +164,15 @@ pub(crate) mod tree {
     /// `ticket|cycle` → survey id: one survey per ticket and cycle, a ticket's surveys
     /// in order.
     pub const TICKET_SURVEYS: usize = 69;
+    /// rule id → Rule (triggers and automations).
+    pub const RULES: usize = 70;
+    /// (rule, at micros, run id) → RuleRun, oldest first.
+    pub const RULE_RUNS: usize = 71;
+    /// `i` (rule, ticket) → (): inside an automation's condition; `r` (ticket, run key)
+    /// → (): a run of the ticket (to forget a deleted ticket's runs).
+    pub const RULE_STATE: usize = 72;
     /// How many trees.
-    pub const COUNT: usize = 70;
+    pub const COUNT: usize = 73;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -240,6 +247,9 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "surveys",
     "survey_tokens",
     "ticket_surveys",
+    "rules",
+    "rule_runs",
+    "rule_state",
 ];
 
 /// A key built from parts.

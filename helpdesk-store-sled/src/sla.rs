@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use helpdesk_core::sla::SlaPolicy;
-use helpdesk_core::sla::policy::sort_policies;
+use helpdesk_core::sla_policy::SlaPolicy;
+use helpdesk_core::sla_policy::sort_policies;
 use helpdesk_core::store::{SlaStore, StoreResult};
 use helpdesk_core::{Conflict, StoreError};
 

@@ -159,7 +159,7 @@ impl TicketStore for SledStore {
                 for k in &g.timeline {
                     tx.del(tree::TICKET_EVENTS, k)?;
                 }
-                crate::csat::delete_ticket_surveys(tx, id, t.resolved_count)?;
+                crate::survey_record::delete_ticket_surveys(tx, id, t.resolved_count)?;
                 if let Some(c) = &g.conv
                     && !remove_conversation(tx, c)?
                 {
@@ -181,6 +181,8 @@ impl TicketStore for SledStore {
         // (a timeline entry, a participant) are unreachable now: sweep them.
         self.sweep_prefix(tree::TICKET_EVENTS, id.as_bytes())?;
         self.sweep_prefix(tree::PARTICIPANTS, conv_id.as_bytes())?;
+        // Rules forget it: its runs and edge state.
+        self.forget_ticket_rules(id)?;
         self.flush().await
     }
 

@@ -202,7 +202,9 @@ fn check_after_crash(dir: &Path, acked: &BTreeMap<u64, String>) {
             for m in page {
                 seen += 1;
                 assert_eq!(m.seq, seen, "seqs are dense");
-                let n = sent.entry(m.sender_id).or_default();
+                let n = sent
+                    .entry(m.sender_id.expect("a user sent it"))
+                    .or_default();
                 *n += 1;
                 assert_eq!(m.sender_ordinal, *n);
                 if let Some(content) = acked.get(&m.seq) {

@@ -20,6 +20,7 @@ mod mount;
 mod ops;
 mod organizations;
 mod receipts_v2;
+mod rules;
 mod scheduler;
 mod scopes;
 mod shapes;

@@ -781,7 +781,8 @@ struct MessageWire {
     id: Uuid,
     conversation_id: Uuid,
     seq: u64,
-    sender_id: Uuid,
+    /// `null` for a rule's message.
+    sender_id: Option<Uuid>,
     content: String,
     parent_id: Option<Uuid>,
     reply_count: u64,

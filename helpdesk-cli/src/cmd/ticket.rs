@@ -359,7 +359,10 @@ async fn show(admin: &dyn Admin, number: i64, json_out: bool) -> CliResult {
             "  [{}] {}  {}{}",
             m.seq,
             output::when(m.created_at),
-            names.email(admin, Some(m.sender_id)).await,
+            // A rule's message (no sender) shows as the system's.
+            names
+                .email(admin, Some(m.sender_id.unwrap_or_default()))
+                .await,
             tags
         );
         for line in m.content.lines() {

@@ -12,12 +12,14 @@ use uuid::Uuid;
 
 use crate::Helpdesk;
 use crate::action::{Action, Recipient};
+use crate::condition::TriggerEvent;
 use crate::custom_field::Writer;
 use crate::error::{Error, Result};
 use crate::event::Effects;
 use crate::macros::{BulkChange, MAX_BULK_TICKETS};
 use crate::message::NewMessage;
 use crate::notification::NotificationKind;
+use crate::ops::rules::Caused;
 use crate::ops::ticket::{notify, ticket_notification};
 use crate::placeholder::{PlaceholderValues, render_placeholders};
 use crate::principal::Principal;
@@ -58,6 +60,7 @@ impl Helpdesk {
     /// their messages as the caller, the field changes apply as one PATCH with the
     /// caller's staff rights, and `notify` sends `rule_notification`s titled `name`.
     /// Timeline entries and events carry `via`. Returns the ticket as the run left it.
+    /// Triggers then run on the events the run wrote.
     pub async fn run_actions(
         &self,
         p: &Principal,
@@ -66,21 +69,48 @@ impl Helpdesk {
         via: Option<Via>,
         name: &str,
     ) -> Result<Ticket> {
+        let (_, caused) = self
+            .run_actions_traced(p, ticket_id, actions, via, name)
+            .await?;
+        self.run_triggers_for(p, ticket_id, &caused).await?;
+        self.st()
+            .get_ticket(ticket_id)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    /// [`Helpdesk::run_actions`] without running triggers: the ticket as the run left
+    /// it, and the events it wrote that triggers run on (rules run their steps so).
+    pub(crate) async fn run_actions_traced(
+        &self,
+        p: &Principal,
+        ticket_id: Uuid,
+        actions: &[Action],
+        via: Option<Via>,
+        name: &str,
+    ) -> Result<(Ticket, Caused)> {
         p.require_staff()?;
         let ticket = self.ticket_for_actions(p, ticket_id).await?;
         let plan = self.plan_actions(p, &ticket, actions).await?;
+        let mut caused = Caused::new();
         for (internal, content) in plan.messages.iter().cloned() {
             let input = NewMessage {
                 content,
                 internal,
                 ..Default::default()
             };
-            self.send_message_via(p, ticket.conversation_id, input, via)
+            let sent = self
+                .send_message_traced(p, ticket.conversation_id, input, via)
                 .await?;
+            caused.extend(sent.caused);
         }
         if plan.changes_ticket() {
-            self.update_ticket_via(p, ticket_id, plan.patch.clone(), via)
+            let (_, changed) = self
+                .update_ticket_traced(p, ticket_id, plan.patch.clone(), via)
                 .await?;
+            if changed {
+                caused.push((TriggerEvent::TicketUpdated, None));
+            }
         }
         let after = self
             .st()
@@ -113,6 +143,49 @@ impl Helpdesk {
         }
         if !fx.notifications.is_empty() {
             self.written(self.st().append_effects(&fx)).await?;
+        }
+        Ok((after, caused))
+    }
+
+    /// The ticket as `actions` would leave it, run as `p` would run them, writing
+    /// nothing (a rule's dry run): the first failure answers as the run would.
+    pub(crate) async fn preview_actions(
+        &self,
+        p: &Principal,
+        ticket: &Ticket,
+        actions: &[Action],
+    ) -> Result<Ticket> {
+        let plan = self.plan_actions(p, ticket, actions).await?;
+        let mut after = ticket.clone();
+        if !plan.changes_ticket() {
+            return Ok(after);
+        }
+        let schema = self.ticket_schema().await?;
+        let now = self.now();
+        let patch = &plan.patch;
+        if let Some(key) = &patch.status
+            && *key != after.status
+            && let Some(to) = schema.statuses.get(key.as_str())
+        {
+            crate::ticket::move_status(&mut after, to, now);
+        }
+        if let Some(pr) = patch.priority {
+            after.priority = pr;
+        }
+        if let Some(g) = patch.group_id {
+            after.group_id = g;
+        }
+        if let Some(a) = patch.assignee_id {
+            after.assignee_id = a;
+        }
+        if let Some(t) = &patch.tags {
+            after.tags = t.clone();
+        }
+        schema
+            .fields
+            .apply(&mut after.fields, &patch.fields, Writer::Staff)?;
+        if after != *ticket {
+            after.updated_at = now;
         }
         Ok(after)
     }
@@ -246,7 +319,8 @@ impl Helpdesk {
         if cache.is_none() {
             let name = |u: Option<crate::user::User>| u.map(|u| u.name).unwrap_or_default();
             let requester = name(self.st().get_user(ticket.requester_id).await?);
-            let agent = match p.actor() {
+            // Rules and other system runs: the assignee.
+            let agent = match p.actor().or(ticket.assignee_id) {
                 Some(me) => name(self.st().get_user(me).await?),
                 None => String::new(),
             };

@@ -137,6 +137,10 @@ impl Helpdesk {
     /// Deletes a canned reply (who may: see [`Helpdesk::canned_reply_to_write`]).
     pub async fn delete_canned_reply(&self, p: &Principal, id: Uuid) -> Result<()> {
         self.canned_reply_to_write(p, id).await?;
+        self.refuse_if_rule_names("canned reply", |r| {
+            crate::ops::rules::names_canned_reply(r, id)
+        })
+        .await?;
         if self.st().delete_canned_reply(id).await? {
             Ok(())
         } else {

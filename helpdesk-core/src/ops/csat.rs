@@ -150,6 +150,14 @@ impl Helpdesk {
             }),
         ));
         self.written(self.st().respond_survey(&survey, &fx)).await?;
+        // Triggers on `csat.responded`, caused by the requester (who holds the token).
+        let origin = crate::ops::rules::Origin {
+            event: crate::condition::TriggerEvent::CsatResponded,
+            ticket_id: survey.ticket_id,
+            actor_role: crate::condition::ActorRole::Customer,
+            message_internal: None,
+        };
+        self.run_triggers(origin).await?;
         Ok(SurveyPage { survey, ..page })
     }
 

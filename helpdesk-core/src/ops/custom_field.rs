@@ -164,6 +164,8 @@ impl Helpdesk {
         {
             return Err(Error::InUse(format!("macro {} names this field", m.id)));
         }
+        self.refuse_if_rule_names("field", |r| crate::ops::rules::names_field(r, &field.key))
+            .await?;
         self.st().delete_field(id).await.map_err(write_error)
     }
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::Helpdesk;
 use crate::attachment::Attachment;
+use crate::condition::TriggerEvent;
 use crate::conversation::Conversation;
 use crate::conversation::ConversationKind;
 use crate::error::Conflict;
@@ -46,7 +47,8 @@ fn ticket_change_on_message(
         let open = Status::default_of(StatusCategory::Open, now);
         crate::ticket::move_status(&mut after, &open, now);
     }
-    if p.is_staff() && !internal && after.first_response_at.is_none() {
+    // A staff *user's* public message: the system's (a rule's) is no first response.
+    if p.is_staff() && !p.is_system() && !internal && after.first_response_at.is_none() {
         after.first_response_at = Some(now);
     }
     // A public customer message wakes a snooze that waits for replies.
@@ -113,6 +115,17 @@ fn message_notification(
     }
 }
 
+/// What sending a message wrote: the message as its sender sees it, its ticket, and the
+/// events triggers run on.
+pub(crate) struct Sent {
+    /// The message.
+    pub view: MessageView,
+    /// The ticket of its conversation, if any.
+    pub ticket_id: Option<Uuid>,
+    /// The events triggers run on.
+    pub caused: crate::ops::rules::Caused,
+}
+
 impl Helpdesk {
     /// Renders messages for a caller: `is_read`, `status` on their own, attachments.
     pub(crate) async fn message_views(
@@ -142,7 +155,7 @@ impl Helpdesk {
         me: &Participant,
         messages: Vec<Message>,
     ) -> Result<Vec<MessageView>> {
-        let own_any = messages.iter().any(|m| m.sender_id == p.user_id);
+        let own_any = messages.iter().any(|m| m.sender_id == Some(p.user_id));
         let others: Vec<Participant> = if own_any {
             self.st()
                 .participants(conv.id)
@@ -156,7 +169,7 @@ impl Helpdesk {
         let mut staff_others: Option<Vec<&Participant>> = None;
         if messages
             .iter()
-            .any(|m| m.internal && m.sender_id == p.user_id)
+            .any(|m| m.internal && m.sender_id == Some(p.user_id))
         {
             let mut v = Vec::new();
             for x in &others {
@@ -173,7 +186,7 @@ impl Helpdesk {
         }
         let mut views = Vec::with_capacity(messages.len());
         for m in messages {
-            let status = (m.sender_id == p.user_id).then(|| {
+            let status = (m.sender_id == Some(p.user_id)).then(|| {
                 let audience: Vec<&Participant> = match (&staff_others, m.internal) {
                     (Some(s), true) => s.clone(),
                     _ => others.iter().collect(),
@@ -291,24 +304,35 @@ impl Helpdesk {
         conversation_id: Uuid,
         input: NewMessage,
     ) -> Result<MessageView> {
-        self.send_message_via(p, conversation_id, input, None).await
+        let sent = self
+            .send_message_traced(p, conversation_id, input, None)
+            .await?;
+        // Triggers and automations of a ticket's conversation, before the answer.
+        if let Some(ticket_id) = sent.ticket_id {
+            self.run_triggers_for(p, ticket_id, &sent.caused).await?;
+        }
+        Ok(sent.view)
     }
 
-    /// [`Helpdesk::send_message`], its ticket's timeline entries and its events marked
-    /// with what sent it (a macro's run).
-    pub(crate) async fn send_message_via(
+    /// [`Helpdesk::send_message`] without running triggers, its ticket's timeline
+    /// entries and its events marked with what sent it (a macro's or a rule's run),
+    /// telling what the message wrote that triggers run
+    /// on: `message.created` and, when it changed its ticket, `ticket.updated`. The
+    /// system (a rule) posts with `sender_id: null`, joins nothing and is no first
+    /// response.
+    pub(crate) async fn send_message_traced(
         &self,
         p: &Principal,
         conversation_id: Uuid,
         input: NewMessage,
         via: Option<crate::ticket::Via>,
-    ) -> Result<MessageView> {
+    ) -> Result<Sent> {
         let conv = self.readable_conversation(p, conversation_id).await?;
         self.require_level_on(p, &conv, crate::group::Access::Reply)
             .await?;
         let is_ticket = conv.kind == ConversationKind::Ticket;
-        let join_sender = !conv.is_member(p.user_id);
-        if join_sender && !(p.is_staff() && is_ticket) {
+        let join_sender = !p.is_system() && !conv.is_member(p.user_id);
+        if !(conv.is_member(p.user_id) || (p.is_staff() && is_ticket)) {
             return Err(Error::forbidden("only members can post here"));
         }
         if input.internal && !p.is_staff() {
@@ -328,7 +352,10 @@ impl Helpdesk {
         self.check_own_attachments(p, &input.attachment_ids).await?;
         let mentioned = self.mentioned_users(p, &conv, &input).await?;
         let parent_author = match &parent {
-            Some(m) if m.sender_id != p.user_id => match self.st().get_user(m.sender_id).await? {
+            Some(Message {
+                sender_id: Some(author),
+                ..
+            }) if *author != p.user_id => match self.st().get_user(*author).await? {
                 Some(u) if !input.internal || u.role.is_staff() => Some(u.id),
                 _ => None,
             },
@@ -338,7 +365,7 @@ impl Helpdesk {
             Some(_) => self.ticket_schema().await?,
             None => TicketSchema::defaults(self.now()),
         };
-        let view = self
+        let (view, ticket_changed) = self
             .retry_on_version(|| async {
                 let now = self.now();
                 let ticket = match conv.ticket_id {
@@ -423,15 +450,24 @@ impl Helpdesk {
                 };
                 // Just appended: no other member can have received it yet, and one's own
                 // messages are read.
-                Ok(MessageView {
+                let view = MessageView {
                     is_read: true,
                     status: Some(MessageStatus::Sent),
                     attachments: self.attachments_of(&m).await?,
                     message: m,
-                })
+                };
+                Ok((view, ticket_update.is_some()))
             })
             .await?;
-        Ok(view)
+        let mut caused = vec![(TriggerEvent::MessageCreated, Some(input.internal))];
+        if ticket_changed {
+            caused.push((TriggerEvent::TicketUpdated, None));
+        }
+        Ok(Sent {
+            view,
+            ticket_id: conv.ticket_id,
+            caused,
+        })
     }
 
     /// A page of messages, oldest to newest within the page. Fetching counts as delivery.
@@ -544,7 +580,7 @@ impl Helpdesk {
         self.require_level_on(p, &conv, crate::group::Access::Reply)
             .await?;
         let mut m = self.visible_message(p, &conv, id).await?;
-        if m.sender_id != p.user_id {
+        if m.sender_id != Some(p.user_id) {
             return Err(Error::forbidden("only the sender can edit a message"));
         }
         validate_content(content, !m.attachment_ids.is_empty())?;
@@ -588,7 +624,7 @@ impl Helpdesk {
         self.require_level_on(p, &conv, crate::group::Access::Reply)
             .await?;
         let mut m = self.visible_message(p, &conv, id).await?;
-        if m.sender_id != p.user_id && !p.is_admin() {
+        if m.sender_id != Some(p.user_id) && !p.is_admin() {
             return Err(Error::forbidden(
                 "only the sender or an admin can delete a message",
             ));
@@ -618,7 +654,7 @@ impl Helpdesk {
     ) -> Result<Vec<Receipt>> {
         let conv = self.readable_conversation(p, conversation_id).await?;
         let m = self.visible_message(p, &conv, id).await?;
-        if m.sender_id != p.user_id && !p.is_staff() {
+        if m.sender_id != Some(p.user_id) && !p.is_staff() {
             return Err(Error::forbidden("only the sender and staff see receipts"));
         }
         let participants: std::collections::HashMap<Uuid, Participant> = self
@@ -629,7 +665,11 @@ impl Helpdesk {
             .map(|x| (x.user_id, x))
             .collect();
         let mut out = Vec::new();
-        for member in conv.members.iter().filter(|x| x.user_id != m.sender_id) {
+        for member in conv
+            .members
+            .iter()
+            .filter(|x| Some(x.user_id) != m.sender_id)
+        {
             if m.internal
                 && !self
                     .st()

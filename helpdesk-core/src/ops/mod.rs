@@ -27,6 +27,7 @@ mod message;
 mod notification;
 mod organization;
 mod receipt;
+pub(crate) mod rules;
 mod schedule;
 mod sla;
 mod snooze;

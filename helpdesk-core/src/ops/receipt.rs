@@ -89,7 +89,7 @@ impl Helpdesk {
                 }
                 Target::UpTo(m) => {
                     if m.seq > part.last_read_seq {
-                        let own_at = if m.sender_id == p.user_id {
+                        let own_at = if m.sender_id == Some(p.user_id) {
                             m.sender_ordinal
                         } else {
                             self.st().own_count_upto(conv.id, p.user_id, m.seq).await?
@@ -114,7 +114,7 @@ impl Helpdesk {
                 let Some(m) = self.st().get_message_by_seq(conv.id, next).await? else {
                     break;
                 };
-                let own = m.sender_id == p.user_id;
+                let own = m.sender_id == Some(p.user_id);
                 if own {
                     move_watermark_to(&mut part, &m, m.sender_ordinal);
                 } else if part.read_above.first() == Some(&next) || (m.internal && !staff) {
@@ -252,7 +252,7 @@ impl Helpdesk {
             Target::All => seq = seq.max(conv.last_seq),
             Target::UpTo(m) => seq = seq.max(m.seq),
             Target::One(m) => {
-                if m.sender_id != p.user_id
+                if m.sender_id != Some(p.user_id)
                     && m.seq > seq
                     && let Err(at) = above.binary_search(&m.seq)
                 {
@@ -272,7 +272,7 @@ impl Helpdesk {
             let Some(m) = self.st().get_message_by_seq(conv.id, next).await? else {
                 break;
             };
-            if m.sender_id == p.user_id || (m.internal && !p.is_staff()) {
+            if m.sender_id == Some(p.user_id) || (m.internal && !p.is_staff()) {
                 seq = next;
             } else {
                 break;
@@ -495,14 +495,7 @@ impl Helpdesk {
         for p in pushed {
             let old = delivered.get(&p.principal.user_id).copied().unwrap_or(0);
             if let Some(a) = self
-                .delivery_advance(
-                    &p.principal,
-                    conversation_id,
-                    old,
-                    p.seq,
-                    Some(p.sender_id),
-                    now,
-                )
+                .delivery_advance(&p.principal, conversation_id, old, p.seq, p.sender_id, now)
                 .await?
             {
                 advances.push(a);
@@ -554,8 +547,8 @@ impl Helpdesk {
             .await?;
         let senders: std::collections::BTreeSet<Uuid> = messages
             .iter()
-            .filter(|m| m.seq <= to && m.sender_id != reader)
-            .map(|m| m.sender_id)
+            .filter(|m| m.seq <= to && m.sender_id != Some(reader))
+            .filter_map(|m| m.sender_id)
             .collect();
         Ok(Audience::users(senders))
     }

@@ -4,12 +4,16 @@
 use uuid::Uuid;
 
 use crate::Helpdesk;
+use crate::condition::TriggerEvent;
 use crate::error::Result;
 use crate::event::{EventKind, NewEvent};
 use crate::notification::NotificationKind;
+use crate::ops::rules::Caused;
 use crate::ops::ticket::{notify, staff_audience, ticket_change_effects, ticket_notification};
+use crate::principal::Principal;
 use crate::schedule;
-use crate::sla::{Alarm, settle, take_alarms};
+use crate::sla::{Alarm, take_alarms};
+use crate::sla_policy::settle;
 use crate::snooze::WakeReason;
 use serde_json::json;
 
@@ -45,13 +49,25 @@ impl Helpdesk {
     }
 
     /// Fires what is due on one ticket now: its effects and the record that it fired
-    /// are one write under the ticket's version check, so it fires at most once.
-    /// Returns whether anything fired.
+    /// are one write under the ticket's version check, so it fires at most once. Then
+    /// triggers run on what it wrote (`ticket.unsnoozed`, `ticket.sla_warning`,
+    /// `ticket.sla_breached`, `ticket.updated`), as the system. Returns whether anything
+    /// fired.
     async fn fire_due(&self, id: Uuid) -> Result<bool> {
+        let Some(caused) = self.fire_due_once(id).await? else {
+            return Ok(false);
+        };
+        self.run_triggers_for(&Principal::system(), id, &caused)
+            .await?;
+        Ok(true)
+    }
+
+    /// [`Helpdesk::fire_due`]'s write; the trigger events it wrote, if it fired.
+    async fn fire_due_once(&self, id: Uuid) -> Result<Option<Caused>> {
         let schema = self.ticket_schema().await?;
         self.retry_on_version(|| async {
             let Some(before) = self.st().get_ticket(id).await? else {
-                return Ok(false);
+                return Ok(None);
             };
             let now = self.now();
             let mut after = before.clone();
@@ -64,7 +80,7 @@ impl Helpdesk {
             settle(&mut after, &schema.sla, now);
             let alarms = take_alarms(&mut after.sla, now);
             if after == before {
-                return Ok(false);
+                return Ok(None);
             }
             after.version += 1;
             let mut fx = ticket_change_effects(&before, &mut after, None, now, &schema, woke);
@@ -106,7 +122,14 @@ impl Helpdesk {
             }
             self.written(self.st().update_ticket(&after, None, &fx))
                 .await?;
-            Ok(true)
+            let caused = fx
+                .events
+                .iter()
+                .filter(|e| e.audience.ticket == Some(id))
+                .filter_map(|e| TriggerEvent::of(e.kind))
+                .map(|e| (e, None))
+                .collect();
+            Ok(Some(caused))
         })
         .await
     }

@@ -9,10 +9,8 @@ use crate::calendar::Calendar;
 use crate::condition::{Condition, Usage};
 use crate::error::{Error, Result, StoreError};
 use crate::principal::Principal;
-use crate::sla::policy::{
-    DEFAULT_WARN_PERCENT, MAX_POLICIES, sort_policies, validate_warn_percent,
-};
-use crate::sla::{NewSlaPolicy, SlaPolicy, SlaPolicyPatch, SlaRules, Targets, settle};
+use crate::sla_policy::{DEFAULT_WARN_PERCENT, MAX_POLICIES, sort_policies, validate_warn_percent};
+use crate::sla_policy::{NewSlaPolicy, SlaPolicy, SlaPolicyPatch, SlaRules, Targets, settle};
 use crate::ticket::TicketQuery;
 
 /// How many tickets one settling pass reads at a time.

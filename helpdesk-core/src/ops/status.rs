@@ -158,6 +158,8 @@ impl Helpdesk {
         {
             return Err(Error::InUse(format!("macro {} names this status", m.id)));
         }
+        self.refuse_if_rule_names("status", |r| crate::ops::rules::names_status(r, key))
+            .await?;
         self.st().delete_status(id).await.map_err(write_error)
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::Helpdesk;
-use crate::condition::Condition;
+use crate::condition::{Condition, TriggerEvent};
 use crate::conversation::Conversation;
 use crate::conversation::{ConversationKind, Member};
 use crate::custom_field::Writer;
@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::event::{Audience, CustomerView, Effects, EventKind, NewEvent};
 use crate::notification::{Notification, NotificationData, NotificationKind};
 use crate::ops::conversation::member_added;
+use crate::ops::rules::Origin;
 use crate::page::Cursor;
 use crate::page::{Page, PageRequest, limit};
 use crate::principal::{Principal, TicketView};
@@ -138,7 +139,7 @@ pub(crate) fn ticket_change_effects(
     schema: &TicketSchema,
     woke: Option<WakeReason>,
 ) -> Effects {
-    crate::sla::settle(after, &schema.sla, at);
+    crate::sla_policy::settle(after, &schema.sla, at);
     let after = &*after;
     let mut fx = Effects::none();
     sla_fulfilled(&mut fx, before, after, at);
@@ -528,7 +529,7 @@ impl Helpdesk {
             resolved_count: 0,
             version: 1,
         };
-        crate::sla::settle(&mut ticket, &schema.sla, now);
+        crate::sla_policy::settle(&mut ticket, &schema.sla, now);
         let conversation = Conversation {
             id: ticket.conversation_id,
             kind: ConversationKind::Ticket,
@@ -604,14 +605,20 @@ impl Helpdesk {
             conversation,
             attachment_ids: input.attachment_ids,
         };
-        match self.written(self.st().create_ticket(&new, &build)).await {
-            Err(Error::Store(e)) if e.is_conflict(Conflict::Attachment) => Err(Error::Conflict(
-                "an attachment was attached meanwhile".into(),
-            )),
+        let ticket = match self.written(self.st().create_ticket(&new, &build)).await {
+            Err(Error::Store(e)) if e.is_conflict(Conflict::Attachment) => {
+                return Err(Error::Conflict(
+                    "an attachment was attached meanwhile".into(),
+                ));
+            }
             // The group was deleted since it was read.
-            Err(Error::Store(crate::error::StoreError::NotFound)) => Err(unknown_group()),
-            other => Ok(other?),
-        }
+            Err(Error::Store(crate::error::StoreError::NotFound)) => return Err(unknown_group()),
+            other => other?,
+        };
+        // Triggers and automations, before the answer (which shows their effects).
+        let origin = Origin::by(p, TriggerEvent::TicketCreated, ticket.id);
+        self.run_triggers(origin).await?;
+        Ok(self.st().get_ticket(ticket.id).await?.unwrap_or(ticket))
     }
 
     /// A ticket: its requester, the members of its group, admins.
@@ -781,18 +788,26 @@ impl Helpdesk {
         id: Uuid,
         patch: TicketPatch,
     ) -> Result<Ticket> {
-        self.update_ticket_via(p, id, patch, None).await
+        let (ticket, changed) = self.update_ticket_traced(p, id, patch, None).await?;
+        if !changed {
+            return Ok(ticket);
+        }
+        // Triggers and automations, before the answer (which shows their effects).
+        self.run_triggers(Origin::by(p, TriggerEvent::TicketUpdated, id))
+            .await?;
+        Ok(self.st().get_ticket(id).await?.unwrap_or(ticket))
     }
 
-    /// [`Helpdesk::update_ticket`], its timeline entries and events marked with what
-    /// made the change (a macro's run).
-    pub(crate) async fn update_ticket_via(
+    /// [`Helpdesk::update_ticket`] without running triggers, its timeline entries and
+    /// events marked with what made the change (a macro's or a rule's run), telling
+    /// whether it changed the ticket (and so wrote `ticket.updated`).
+    pub(crate) async fn update_ticket_traced(
         &self,
         p: &Principal,
         id: Uuid,
         patch: TicketPatch,
         via: Option<Via>,
-    ) -> Result<Ticket> {
+    ) -> Result<(Ticket, bool)> {
         let ticket = self.check_ticket_update(p, id).await?;
         if !p.is_staff() {
             for (field, set) in [
@@ -930,7 +945,7 @@ impl Helpdesk {
                     .missing(&after.fields, true, field_writer(p))?;
             }
             if after == before {
-                return Ok(after);
+                return Ok((after, false));
             }
             after.updated_at = now;
             after.version += 1;
@@ -965,7 +980,7 @@ impl Helpdesk {
                 });
             self.written(self.st().update_ticket(&after, join.as_ref(), &fx))
                 .await?;
-            Ok(after)
+            Ok((after, true))
         })
         .await
     }

@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{Metric, resolution_runs_in};
 use crate::status::StatusCategory;
-use crate::ticket::Ticket;
 
 /// A stretch of time a clock ran (`end` `None`: still running).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,23 +48,28 @@ pub struct SlaClock {
 
 impl SlaClock {
     /// The history of a ticket as it stands, for a new ticket or a record from before
-    /// SLA: the first response runs from creation until `first_response_at`; resolution
-    /// runs from creation while the status is `open` (a paused or resolved record
-    /// counts what it can tell: from creation to its last status change).
-    pub fn of(t: &Ticket) -> SlaClock {
-        let active = t.status_category.is_active();
+    /// SLA: the first response runs from creation (`created_at`) until its first
+    /// response (`responded`); resolution runs from creation while the status's
+    /// `category` is `open` (a paused or resolved record counts what it can tell: from
+    /// creation to its last status change, `changed_at`).
+    pub fn of(
+        created_at: DateTime<Utc>,
+        category: StatusCategory,
+        changed_at: Option<DateTime<Utc>>,
+        responded: bool,
+    ) -> SlaClock {
+        let active = category.is_active();
         let mut runs = Vec::new();
         if active {
-            let end = (!resolution_runs_in(t.status_category))
-                .then(|| t.status_changed_at.unwrap_or(t.created_at));
+            let end = (!resolution_runs_in(category)).then(|| changed_at.unwrap_or(created_at));
             runs.push(Run {
-                start: t.created_at,
+                start: created_at,
                 end,
             });
         }
         SlaClock {
             started: true,
-            first_response: (active && t.first_response_at.is_none()).then_some(t.created_at),
+            first_response: (active && !responded).then_some(created_at),
             next_response_cycles: 0,
             next_response: None,
             resolution_cycle: 1,

@@ -34,7 +34,8 @@ use crate::ownership::{ScopeUser, Scoped};
 use crate::page::Cursor;
 use crate::principal::Role;
 use crate::receipt::Participant;
-use crate::sla::SlaPolicy;
+use crate::rule::{Rule, RuleRun};
+use crate::sla_policy::SlaPolicy;
 use crate::status::{Status, StatusCategory};
 use crate::store::*;
 use crate::ticket::{Ticket, TicketEvent, TicketInsert, TicketQuery};
@@ -71,7 +72,7 @@ impl ConversationData {
     /// Appends the next message.
     fn push(&mut self, m: Message) {
         self.own
-            .entry(m.sender_id)
+            .entry(m.sender_id.unwrap_or_default())
             .or_default()
             .push((m.seq, m.sender_ordinal));
         self.messages.push(m);
@@ -99,6 +100,11 @@ struct State {
     calendars: HashMap<Uuid, Calendar>,
     /// CSAT surveys by id.
     surveys: HashMap<Uuid, Survey>,
+    rules: HashMap<Uuid, Rule>,
+    /// Each rule's runs, oldest first.
+    rule_runs: HashMap<Uuid, Vec<RuleRun>>,
+    /// Automations' edge state: (rule, ticket) pairs inside the condition.
+    rule_inside: std::collections::HashSet<(Uuid, Uuid)>,
     tickets: HashMap<Uuid, Ticket>,
     /// Claims of due tickets ([`TicketStore::claim_due`]): held until, while the
     /// ticket keeps the version it had (a write releases it).
@@ -972,7 +978,7 @@ impl MacroStore for MemoryStore {
 impl SlaStore for MemoryStore {
     async fn list_sla_policies(&self) -> StoreResult<Vec<SlaPolicy>> {
         let mut all: Vec<SlaPolicy> = self.lock()?.sla_policies.values().cloned().collect();
-        crate::sla::policy::sort_policies(&mut all);
+        crate::sla_policy::sort_policies(&mut all);
         Ok(all)
     }
     async fn insert_sla_policy(&self, policy: &SlaPolicy, limit: usize) -> StoreResult<bool> {
@@ -1000,6 +1006,87 @@ impl SlaStore for MemoryStore {
     }
     async fn delete_sla_policy(&self, id: Uuid) -> StoreResult<bool> {
         Ok(self.lock()?.sla_policies.remove(&id).is_some())
+    }
+}
+
+#[async_trait]
+impl RuleStore for MemoryStore {
+    async fn insert_rule(&self, r: &Rule, limit: usize) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if s.rules.contains_key(&r.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        if s.rules.len() >= limit {
+            return Ok(false);
+        }
+        s.rules.insert(r.id, r.clone());
+        Ok(true)
+    }
+    async fn update_rule(&self, r: &Rule) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let stored = s.rules.get_mut(&r.id).ok_or(StoreError::NotFound)?;
+        let kind = stored.kind;
+        *stored = Rule {
+            kind,
+            created_at: stored.created_at,
+            ..r.clone()
+        };
+        Ok(())
+    }
+    async fn delete_rule(&self, id: Uuid) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        s.rule_runs.remove(&id);
+        s.rule_inside.retain(|(r, _)| *r != id);
+        Ok(s.rules.remove(&id).is_some())
+    }
+    async fn get_rule(&self, id: Uuid) -> StoreResult<Option<Rule>> {
+        Ok(self.lock()?.rules.get(&id).cloned())
+    }
+    async fn list_rules(&self) -> StoreResult<Vec<Rule>> {
+        let mut rules: Vec<Rule> = self.lock()?.rules.values().cloned().collect();
+        crate::rule::sort_rules(&mut rules);
+        Ok(rules)
+    }
+    async fn insert_rule_run(&self, run: &RuleRun, keep: usize) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let runs = s.rule_runs.entry(run.rule_id).or_default();
+        runs.push(run.clone());
+        runs.sort_by_key(|r| (r.at, r.id));
+        let cut = runs.len().saturating_sub(keep);
+        runs.drain(..cut);
+        Ok(())
+    }
+    async fn list_rule_runs(&self, rule_id: Uuid, limit: usize) -> StoreResult<Vec<RuleRun>> {
+        let mut runs = self
+            .lock()?
+            .rule_runs
+            .get(&rule_id)
+            .cloned()
+            .unwrap_or_default();
+        crate::rule::sort_runs(&mut runs);
+        runs.truncate(limit);
+        Ok(runs)
+    }
+    async fn rule_inside(&self, rule_id: Uuid, ticket_id: Uuid) -> StoreResult<bool> {
+        Ok(self.lock()?.rule_inside.contains(&(rule_id, ticket_id)))
+    }
+    async fn set_rule_inside(
+        &self,
+        rule_id: Uuid,
+        ticket_id: Uuid,
+        inside: bool,
+    ) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if inside {
+            s.rule_inside.insert((rule_id, ticket_id));
+        } else {
+            s.rule_inside.remove(&(rule_id, ticket_id));
+        }
+        Ok(())
+    }
+    async fn clear_rule_inside(&self, rule_id: Uuid) -> StoreResult<()> {
+        self.lock()?.rule_inside.retain(|(r, _)| *r != rule_id);
+        Ok(())
     }
 }
 
@@ -1216,6 +1303,10 @@ impl TicketStore for MemoryStore {
         }
         s.ticket_events.retain(|e| e.ticket_id != id);
         s.surveys.retain(|_, v| v.ticket_id != id);
+        for runs in s.rule_runs.values_mut() {
+            runs.retain(|r| r.ticket_id != id);
+        }
+        s.rule_inside.retain(|(_, t)| *t != id);
         if let Some(data) = s.conversations.remove(&ticket.conversation_id) {
             for m in &data.messages {
                 s.message_index.remove(&m.id);
@@ -2061,6 +2152,7 @@ impl ArchiveStore for MemoryStore {
                 .cloned()
                 .map(Record::Calendar)
                 .collect(),
+            RecordKind::Rule => s.rules.values().cloned().map(Record::Rule).collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -2172,6 +2264,9 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::Calendar(c) => {
                     s.calendars.insert(c.id, c.clone());
+                }
+                Record::Rule(r) => {
+                    s.rules.insert(r.id, r.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations

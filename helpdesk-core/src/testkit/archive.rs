@@ -363,7 +363,7 @@ async fn populate(w: &World) -> Populated {
         .unwrap();
     w.hd.create_sla_policy(
         &admin.p,
-        crate::sla::NewSlaPolicy {
+        crate::sla_policy::NewSlaPolicy {
             name: "Standard".into(),
             position: None,
             active: None,
@@ -400,6 +400,24 @@ async fn populate(w: &World) -> Populated {
         .await
         .expect("a survey");
     w.hd.respond_csat(&token, 4, Some("Quick")).await.unwrap();
+    // A rule (inactive, so that it changes nothing the cases do later). Its runs and
+    // edge state are not archived.
+    w.hd.create_rule(
+        &admin.p,
+        crate::rule::NewRule {
+            name: "Escalate".into(),
+            kind: crate::rule::RuleKind::Trigger,
+            active: Some(false),
+            position: None,
+            condition: Some(serde_json::json!({"all": [
+                {"field": "event", "op": "eq", "value": "ticket.updated"},
+                {"field": "priority", "op": "eq", "value": "urgent"}
+            ]})),
+            actions: serde_json::json!([{"action": "add_tags", "value": ["escalated"]}]),
+        },
+    )
+    .await
+    .unwrap();
     Populated {
         key_token: key.token.expose().to_string(),
         agent,

@@ -80,7 +80,7 @@ async fn ticket_in(w: &World, admin: &Who, customer: &Who, group_id: Uuid) -> Ti
 
 /// The messages of a ticket's conversation as `who` reads them: (internal, sender,
 /// content).
-async fn messages(w: &World, who: &Who, t: &Ticket) -> Vec<(bool, Uuid, String)> {
+async fn messages(w: &World, who: &Who, t: &Ticket) -> Vec<(bool, Option<Uuid>, String)> {
     w.hd.list_messages(&who.p, t.conversation_id, MessagePageQuery::default())
         .await
         .unwrap()
@@ -423,12 +423,12 @@ pub async fn macro_actions_take_effect(store: Arc<dyn Store>) {
         vec![
             (
                 true,
-                admin.id(),
+                Some(admin.id()),
                 format!("{admin_name} moved #{} (Printer on fire)", t.number)
             ),
             (
                 false,
-                admin.id(),
+                Some(admin.id()),
                 format!(
                     "Dear {}, ticket #{} is with {admin_name}.",
                     customer.user.name, t.number

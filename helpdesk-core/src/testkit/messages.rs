@@ -55,7 +55,7 @@ pub async fn seq_counts_from_one(store: Arc<dyn Store>) {
     }
     let m = w.send(&b, x, "last").await.message;
     assert_eq!(m.seq, 6);
-    assert_eq!(m.sender_id, b.id());
+    assert_eq!(m.sender_id, Some(b.id()));
     assert_eq!(m.conversation_id, x);
     assert_eq!(m.content, "last");
     assert_eq!((m.edited_at, m.deleted_at, m.parent_id), (None, None, None));

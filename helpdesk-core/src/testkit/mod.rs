@@ -60,6 +60,7 @@ pub mod notifications;
 pub mod organizations;
 pub mod receipts;
 pub mod receipts_v2;
+pub mod rules;
 pub mod sla;
 pub mod snooze;
 pub mod statuses;
@@ -788,6 +789,7 @@ macro_rules! __conformance_cases {
                 sla_filters_and_orders,
                 breaches_fire_once_across_instances,
                 calendar_targets_count_business_minutes,
+                breaches_and_wakes_run_triggers,
             }
             snooze {
                 snooze_rules_and_input,
@@ -811,6 +813,19 @@ macro_rules! __conformance_cases {
                 answers_until_expiry_the_last_winning,
                 report_counts_rounds_and_orders,
                 surveys_leave_with_their_ticket,
+            }
+            rules {
+                rule_crud_rights_and_input,
+                triggers_run_on_each_event,
+                triggers_run_in_order_as_the_system,
+                rule_messages_have_no_sender,
+                failing_steps_are_recorded,
+                loop_guards_stop_chains,
+                automations_are_edge_triggered,
+                automations_count_matching_tickets_when_made,
+                automations_at_time_instants,
+                dry_runs_store_nothing,
+                store_rules_runs_and_edge_state,
             }
             archive {
                 export_round_trips_through_memory,

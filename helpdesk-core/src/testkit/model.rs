@@ -1283,7 +1283,11 @@ async fn context(model: &Side, op: &Op) -> Result<(Option<Uuid>, Option<Uuid>), 
     Ok(match message {
         Some((c, m)) => (
             Some(c),
-            model.store.get_message(c, m).await?.map(|m| m.sender_id),
+            model
+                .store
+                .get_message(c, m)
+                .await?
+                .and_then(|m| m.sender_id),
         ),
         None => (None, None),
     })

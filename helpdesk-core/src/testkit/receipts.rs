@@ -557,7 +557,7 @@ pub async fn pushed_deliveries_are_recorded_together(store: Arc<dyn Store>) {
         principal: who.p,
         conversation_id,
         seq,
-        sender_id: a.id(),
+        sender_id: Some(a.id()),
     };
     // All but the last member got m2; the first got m1 after it (a late, lower push).
     let mut pushed: Vec<Pushed> = members[..9].iter().map(|m| push(m, g, m2.seq)).collect();

@@ -12,7 +12,8 @@ use crate::Error;
 use crate::event::EventKind;
 use crate::message::NewMessage;
 use crate::notification::NotificationKind;
-use crate::sla::{Metric, NewSlaPolicy, SlaPolicy, SlaPolicyPatch};
+use crate::sla::Metric;
+use crate::sla_policy::{NewSlaPolicy, SlaPolicy, SlaPolicyPatch};
 use crate::status::StatusCategory;
 use crate::store::Store;
 use crate::testkit::Who;
@@ -685,4 +686,48 @@ pub async fn calendar_targets_count_business_minutes(store: Arc<dyn Store>) {
         w.hd.delete_calendar(&admin.p, office.id).await,
         Error::InUse(_)
     );
+}
+
+/// Triggers run on what the scheduler fires: a breach tags the ticket, as the system,
+/// once.
+pub async fn breaches_and_wakes_run_triggers(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let (admin, agent, customer) = (w.admin().await, w.agent().await, w.customer().await);
+    make(
+        &w,
+        &admin,
+        policy("Std", json!({"first_response": {"normal": 5}})),
+    )
+    .await;
+    for (event, tag) in [
+        ("ticket.sla_breached", "late"),
+        ("ticket.unsnoozed", "awake"),
+    ] {
+        w.hd.create_rule(
+            &admin.p,
+            crate::rule::NewRule {
+                name: format!("Tag {tag}"),
+                kind: crate::rule::RuleKind::Trigger,
+                active: None,
+                position: None,
+                condition: Some(json!({"all": [{"field": "event", "op": "eq", "value": event}]})),
+                actions: json!([{"action": "add_tags", "value": [tag]}]),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let t = assigned(&w, &customer, &agent).await;
+    w.hd.snooze_ticket(&agent.p, t.id, w.hd.now() + Duration::minutes(1), true)
+        .await
+        .unwrap();
+    w.advance(Duration::minutes(2));
+    w.hd.run_due().await.unwrap();
+    assert_eq!(fresh(&w, &agent, &t).await.tags, ["awake"]);
+    w.advance(Duration::minutes(5));
+    w.hd.run_due().await.unwrap();
+    assert_eq!(fresh(&w, &agent, &t).await.tags, ["awake", "late"]);
+    w.advance(Duration::minutes(5));
+    w.hd.run_due().await.unwrap();
+    assert_eq!(w.event_data(EventKind::TicketSlaBreached).await.len(), 1);
 }

@@ -19,6 +19,7 @@ pub mod messages;
 pub mod notifications;
 pub mod ops;
 pub mod organizations;
+pub mod rules;
 pub mod sla_policies;
 pub mod snooze;
 pub mod statuses;

@@ -1,7 +1,7 @@
 //! `/api/sla-policies` (API-workflow.md "SLA policies"): staff read, admins write,
 //! customers 403. Reads take `tickets:read` on an API key, writes `admin`.
 
-use helpdesk_core::sla::{NewSlaPolicy, SlaPolicy, SlaPolicyPatch};
+use helpdesk_core::sla_policy::{NewSlaPolicy, SlaPolicy, SlaPolicyPatch};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;

@@ -266,11 +266,10 @@ impl Hub {
         }
         let m = &e.data["message"];
         let id = |v: &serde_json::Value| v.as_str().and_then(|s| Uuid::parse_str(s).ok());
-        if let (Some(conv), Some(seq), Some(sender)) = (
-            id(&m["conversation_id"]),
-            m["seq"].as_u64(),
-            id(&m["sender_id"]),
-        ) && sender != p.user_id()
+        // A rule's message has no sender (`null`).
+        let sender = id(&m["sender_id"]);
+        if let (Some(conv), Some(seq)) = (id(&m["conversation_id"]), m["seq"].as_u64())
+            && sender != Some(p.user_id())
         {
             self.deliveries.record(Pushed {
                 principal: p,

@@ -117,7 +117,7 @@ async fn message_seqs_are_gapless_under_32_writers() {
     let public = all.iter().filter(|m| !m.internal).count() as u64;
     assert_eq!(stored.public_count, public);
     for s in &senders {
-        let mine: Vec<_> = all.iter().filter(|m| m.sender_id == *s).collect();
+        let mine: Vec<_> = all.iter().filter(|m| m.sender_id == Some(*s)).collect();
         let ordinals: Vec<u64> = mine.iter().map(|m| m.sender_ordinal).collect();
         assert_eq!(ordinals, (1..=mine.len() as u64).collect::<Vec<_>>());
         let p = db

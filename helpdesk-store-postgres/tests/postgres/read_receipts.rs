@@ -92,7 +92,9 @@ async fn migration_12_makes_the_read_state_public_too() {
         (after.public_read_seq, after.public_read_above.clone()),
         (1, vec![3])
     );
-    assert!(after.has_read_publicly(3, sender.id) && !after.has_read_publicly(2, sender.id));
+    assert!(
+        after.has_read_publicly(3, Some(sender.id)) && !after.has_read_publicly(2, Some(sender.id))
+    );
     let stored = s.get_user(reader.id).await.unwrap().unwrap();
     assert_eq!(stored.read_receipts, ReadReceipts::Public);
 }

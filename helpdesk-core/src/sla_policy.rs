@@ -1,17 +1,18 @@
-//! SLA policies: the record, its input and its checks. The operations are in
-//! `ops/sla.rs`.
+//! SLA policies (API-workflow.md "SLA policies"): the record, its input and its checks,
+//! the rules in force ([`SlaRules`]), and reading a ticket's SLA history under them
+//! ([`settle`]). The operations are in `ops/sla.rs`; the state a ticket carries is in
+//! [`crate::sla`].
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Metric;
+use crate::calendar::{Calendar, Hours};
 use crate::condition::Condition;
 use crate::error::{Error, FieldError, Result};
-use crate::ticket::Priority;
-
-/// The largest target, in business minutes (a year).
-pub const MAX_MINUTES: f64 = 525_600.0;
+use crate::sla::{Due, MAX_MINUTES, Metric, Run};
+use crate::status::StatusCategory;
+use crate::ticket::{Priority, Ticket};
 
 /// An SLA policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -212,4 +213,87 @@ pub fn validate_warn_percent(p: Option<i64>) -> Result<Option<u8>> {
 /// Sorts policies as they are tried and listed: by position, then id.
 pub fn sort_policies(policies: &mut [SlaPolicy]) {
     policies.sort_by_key(|p| (p.position, p.id));
+}
+
+/// The policies and calendars SLA selection reads: active policies in (`position`,
+/// `id`) order, and the calendars they may name.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlaRules {
+    /// Active policies, in the order they are tried.
+    pub policies: Vec<SlaPolicy>,
+    /// Calendars by id.
+    pub calendars: std::collections::HashMap<Uuid, Calendar>,
+}
+
+impl SlaRules {
+    /// The first active policy whose condition matches `t` at `now`.
+    pub fn policy_for(&self, t: &Ticket, now: DateTime<Utc>) -> Option<&SlaPolicy> {
+        let facts = crate::condition::TicketFacts::of(t, now);
+        self.policies
+            .iter()
+            .find(|p| p.active && p.condition.matches(&facts))
+    }
+}
+
+/// Recomputes `t.sla` from its history under the policy that applies now (none: no
+/// SLA, history kept). Call after every change of the ticket, and after a change of a
+/// policy or a calendar.
+pub fn settle(t: &mut Ticket, rules: &SlaRules, now: DateTime<Utc>) {
+    t.sla_clock();
+    let policy = rules.policy_for(t, now).cloned();
+    let sla = &mut t.sla;
+    sla.policy_id = policy.as_ref().map(|p| p.id);
+    sla.due.clear();
+    sla.paused = false;
+    let Some(policy) = policy else { return };
+    t.sla.paused = policy
+        .targets
+        .minutes(Metric::Resolution, t.priority)
+        .is_some()
+        && matches!(
+            t.status_category,
+            StatusCategory::Pending | StatusCategory::OnHold
+        );
+    let hours = match policy.calendar_id.and_then(|c| rules.calendars.get(&c)) {
+        Some(c) => Hours::Calendar(c),
+        None => Hours::Always,
+    };
+    for metric in Metric::ALL {
+        let Some(target) = policy.targets.minutes(metric, t.priority) else {
+            continue;
+        };
+        let Some((cycle, runs)) = t.sla.clock.running(metric) else {
+            continue;
+        };
+        let due_at = reach(&hours, &runs, target);
+        let warn_at = policy
+            .warn_percent
+            .map(|pct| reach(&hours, &runs, target * f64::from(pct) / 100.0));
+        t.sla.due.push(Due {
+            metric,
+            cycle,
+            due_at,
+            warn_at,
+        });
+    }
+}
+
+/// The instant `minutes` business minutes have run over `runs` (ended ones, then the
+/// running one): inside the run where the sum reaches it.
+fn reach(hours: &Hours<'_>, runs: &[Run], minutes: f64) -> DateTime<Utc> {
+    let mut left = minutes;
+    let mut last = DateTime::<Utc>::MIN_UTC;
+    for run in runs {
+        last = run.start;
+        let Some(end) = run.end else {
+            return hours.add(run.start, left);
+        };
+        let spent = hours.between(run.start, end);
+        if spent >= left {
+            return hours.add(run.start, left);
+        }
+        left -= spent;
+    }
+    // Every run ended (callers ask for running cycles only).
+    hours.add(last, left)
 }
