@@ -5,7 +5,7 @@
 //! the change that makes it due, and moved or removed by the one that makes it moot,
 //! whatever path wrote the ticket (an import included).
 //!
-//! Workers claim due tickets ([`crate::store::ScheduleStore::claim_due`]; PostgreSQL with
+//! Workers claim due tickets ([`crate::store::TicketStore::claim_due`]; PostgreSQL with
 //! `FOR UPDATE SKIP LOCKED`), and [`crate::Helpdesk::run_due`] fires what is due on each:
 //! its effects and the record that it fired (the snooze gone, the SLA event noted in the
 //! ticket's SLA state) are one ticket write under the version check, so an item fires at
