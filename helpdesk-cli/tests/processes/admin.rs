@@ -664,7 +664,12 @@ async fn over_url_against_a_server_holding_the_sled_store() {
         .env("HELPDESK_TOKEN", &token2)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
     drop(second);
     drop(server);

@@ -78,15 +78,19 @@ pub async fn import(mut ctx: Ctx) -> ApiResult {
     }
     let body = ctx.body.take().ok_or_else(ApiError::internal)?;
     let (mut writer, reader) = tokio::io::duplex(PIPE);
-    // The pump stops when the body ends or when the import stops reading.
+    // The pump feeds the body to the import until it ends. When the import stops
+    // reading (it refused the archive), the rest is read and dropped, so that a client
+    // still sending gets the answer rather than a reset connection.
     let pump = tokio::spawn(async move {
         let mut frames = BodyStream::new(body);
+        let mut feeding = true;
         while let Some(frame) = frames.next().await {
             let Ok(frame) = frame else { break };
-            if let Ok(data) = frame.into_data()
+            if feeding
+                && let Ok(data) = frame.into_data()
                 && writer.write_all(&data).await.is_err()
             {
-                break;
+                feeding = false;
             }
         }
         let _ = writer.shutdown().await;
@@ -96,7 +100,14 @@ pub async fn import(mut ctx: Ctx) -> ApiResult {
         .hd
         .import_archive_with(&p, BufReader::new(reader), options, &|_| {})
         .await;
-    pump.abort();
+    let mut pump = pump;
+    if tokio::time::timeout(std::time::Duration::from_secs(30), &mut pump)
+        .await
+        .is_err()
+    {
+        pump.abort();
+        tracing::warn!("an import's body did not end within 30 s of the answer");
+    }
     let summary = outcome?;
     Ok(ok(json!({
         "records": summary.records,
