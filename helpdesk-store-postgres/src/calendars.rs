@@ -39,21 +39,10 @@ pub(crate) async fn insert_calendar_row(conn: &mut PgConnection, c: &Calendar) -
 #[async_trait]
 impl CalendarStore for PostgresStore {
     async fn insert_calendar(&self, c: &Calendar, limit: usize) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('helpdesk_calendars'))")
-            .execute(&mut *tx)
-            .await
-            .store()?;
-        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM calendars")
-            .fetch_one(&mut *tx)
-            .await
-            .store()?;
-        if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
-            return Ok(false);
-        }
-        insert_calendar_row(&mut tx, c).await?;
-        self.commit(tx, false).await?;
-        Ok(true)
+        self.insert_counted("calendars", limit, async |conn| {
+            insert_calendar_row(conn, c).await
+        })
+        .await
     }
 
     async fn update_calendar(&self, c: &Calendar) -> StoreResult<()> {

@@ -32,21 +32,8 @@ pub(crate) async fn insert_rule_row(conn: &mut PgConnection, r: &Rule) -> StoreR
 #[async_trait]
 impl RuleStore for PostgresStore {
     async fn insert_rule(&self, r: &Rule, limit: usize) -> StoreResult<bool> {
-        let mut tx = self.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('helpdesk_rules'))")
-            .execute(&mut *tx)
+        self.insert_counted("rules", limit, async |conn| insert_rule_row(conn, r).await)
             .await
-            .store()?;
-        let held: i64 = sqlx::query_scalar("SELECT count(*) FROM rules")
-            .fetch_one(&mut *tx)
-            .await
-            .store()?;
-        if usize::try_from(held).unwrap_or(usize::MAX) >= limit {
-            return Ok(false);
-        }
-        insert_rule_row(&mut tx, r).await?;
-        self.commit(tx, false).await?;
-        Ok(true)
     }
 
     async fn update_rule(&self, r: &Rule) -> StoreResult<()> {

@@ -1,6 +1,6 @@
 //! Inserts under a limit: a scoped item's (canned replies and views, counted per
 //! [`helpdesk_core::ownership::Bucket`]) and a configuration item's (macros, SLA
-//! policies, counted per table). The insert takes a transaction-level advisory lock of
+//! policies, calendars, rules, counted per table). The insert takes a transaction-level advisory lock of
 //! its table first, so the items it counts cannot change until it commits.
 
 use helpdesk_core::ownership::Bucket;

@@ -12,6 +12,7 @@ use crate::ops::rules::Caused;
 use crate::ops::ticket::{notify, staff_audience, ticket_change_effects, ticket_notification};
 use crate::principal::Principal;
 use crate::schedule;
+use crate::schema::TicketSchema;
 use crate::sla::{Alarm, take_alarms};
 use crate::sla_policy::settle;
 use crate::snooze::WakeReason;
@@ -34,8 +35,13 @@ impl Helpdesk {
                 .st()
                 .claim_due(now, now + schedule::HOLD, CLAIM)
                 .await?;
+            if claimed.is_empty() {
+                return Ok(fired);
+            }
+            // One read of the statuses, fields and SLA rules for the whole claim.
+            let schema = self.ticket_schema().await?;
             for id in &claimed {
-                match self.fire_due(*id).await {
+                match self.fire_due(*id, &schema).await {
                     Ok(true) => fired += 1,
                     Ok(false) => {}
                     // Held for a while, then claimed again.
@@ -53,8 +59,8 @@ impl Helpdesk {
     /// triggers run on what it wrote (`ticket.unsnoozed`, `ticket.sla_warning`,
     /// `ticket.sla_breached`, `ticket.updated`), as the system. Returns whether anything
     /// fired.
-    async fn fire_due(&self, id: Uuid) -> Result<bool> {
-        let Some(caused) = self.fire_due_once(id).await? else {
+    async fn fire_due(&self, id: Uuid, schema: &TicketSchema) -> Result<bool> {
+        let Some(caused) = self.fire_due_once(id, schema).await? else {
             return Ok(false);
         };
         self.run_triggers_for(&Principal::system(), id, &caused)
@@ -63,8 +69,7 @@ impl Helpdesk {
     }
 
     /// [`Helpdesk::fire_due`]'s write; the trigger events it wrote, if it fired.
-    async fn fire_due_once(&self, id: Uuid) -> Result<Option<Caused>> {
-        let schema = self.ticket_schema().await?;
+    async fn fire_due_once(&self, id: Uuid, schema: &TicketSchema) -> Result<Option<Caused>> {
         self.retry_on_version(|| async {
             let Some(before) = self.st().get_ticket(id).await? else {
                 return Ok(None);
@@ -83,7 +88,7 @@ impl Helpdesk {
                 return Ok(None);
             }
             after.version += 1;
-            let mut fx = ticket_change_effects(&before, &mut after, None, now, &schema, woke);
+            let mut fx = ticket_change_effects(&before, &mut after, None, now, schema, woke);
             for (due, alarm) in alarms {
                 let (event, kind, what) = match alarm {
                     Alarm::Warning => (

@@ -18,13 +18,19 @@ const SETTLE_BATCH: usize = 200;
 
 impl Helpdesk {
     /// The active SLA policies in the order they are tried, with their calendars.
+    /// Every ticket operation reads them (with the ticket schema): the calendars only
+    /// when an active policy names one.
     pub(crate) async fn sla_rules(&self) -> Result<SlaRules> {
         let mut policies = self.st().list_sla_policies().await?;
         policies.retain(|p| p.active);
         sort_policies(&mut policies);
+        let calendars = match policies.iter().any(|p| p.calendar_id.is_some()) {
+            true => self.sla_calendars().await?,
+            false => Default::default(),
+        };
         Ok(SlaRules {
             policies,
-            calendars: self.sla_calendars().await?,
+            calendars,
         })
     }
 
