@@ -143,11 +143,23 @@ async fn survey_link_answers_until_it_expires() {
     );
     let (_, page) = survey(&app, Method::GET, &token, None, None).await;
     assert_eq!(page["rating"], 5);
+    // `5.0` is the whole number 5 (JSON Schema's `integer`).
+    let (s, v) = survey(
+        &app,
+        Method::POST,
+        &token,
+        None,
+        Some(json!({"rating": 5.0, "comment": "Quick fix"})),
+    )
+    .await;
+    assert_eq!((s, v["rating"].clone()), (StatusCode::OK, json!(5)), "{v}");
 
     // Bad answers: 422 at their field.
     for (body, field) in [
         (json!({"rating": 0}), "rating"),
         (json!({"rating": 6}), "rating"),
+        (json!({"rating": 4.5}), "rating"),
+        (json!({"rating": "4"}), "rating"),
         (json!({"rating": 3, "comment": "x".repeat(2001)}), "comment"),
     ] {
         let (s, v) = survey(&app, Method::POST, &token, None, Some(body)).await;

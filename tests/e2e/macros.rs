@@ -157,12 +157,13 @@ async fn macros_are_read_by_staff_and_written_by_admins() {
         }
     }
 
-    // PATCH: name, actions, position; nothing else (fixed: 422 unknown_field).
+    // PATCH: name, actions, position (a whole number, `5.0` too); nothing else (fixed: 422
+    // unknown_field).
     let (s, changed) = app
         .patch(
             &at(id(&first)),
             &admin.token,
-            json!({"name": "Renamed", "position": 5,
+            json!({"name": "Renamed", "position": 5.0,
                    "actions": [{"action": "notify", "to": "requester", "value": "Hi"}]}),
         )
         .await;
@@ -290,6 +291,11 @@ async fn macro_input_problems_answer_422_at_their_paths() {
         ),
         (
             json!({"name": "Bad", "actions": ok, "position": -1}),
+            "validation_failed",
+            "position",
+        ),
+        (
+            json!({"name": "Bad", "actions": ok, "position": 1.5}),
             "validation_failed",
             "position",
         ),

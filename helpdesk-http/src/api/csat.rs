@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use helpdesk_core::csat::{SurveyQuery, report_json, survey_json, survey_page_json};
 use serde::Deserialize;
 
-use crate::api::present;
+use crate::api::{Whole, present};
 use crate::error::{ApiError, ApiResult};
 use crate::render::items_json;
 use crate::request::Ctx;
@@ -18,7 +18,7 @@ const FIELDS: &[&str] = &["rating", "comment"];
 
 #[derive(Deserialize)]
 struct RespondBody {
-    rating: i64,
+    rating: Whole,
     #[serde(default, deserialize_with = "present")]
     comment: Option<String>,
 }
@@ -40,7 +40,7 @@ pub async fn respond(mut ctx: Ctx) -> ApiResult {
     let page = ctx
         .state
         .hd
-        .respond_csat(&token, b.rating, b.comment.as_deref())
+        .respond_csat(&token, b.rating.0, b.comment.as_deref())
         .await?;
     Ok(ok(survey_page_json(&page)))
 }

@@ -5,7 +5,7 @@
 use helpdesk_core::custom_field::{CustomFieldPatch, FieldType, NewCustomField, custom_field_json};
 use serde::Deserialize;
 
-use crate::api::present;
+use crate::api::{present, whole};
 use crate::error::ApiResult;
 use crate::request::Ctx;
 use crate::response::{created, no_content, ok};
@@ -50,7 +50,7 @@ struct CreateBody {
     required_on_create: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     required_on_resolve: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
@@ -70,7 +70,7 @@ struct UpdateBody {
     required_on_create: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     required_on_resolve: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     active: Option<bool>,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::present;
+use crate::api::{present, whole};
 use crate::error::{ApiError, ApiResult};
 use crate::render::items_json;
 use crate::request::Ctx;
@@ -23,7 +23,7 @@ const FIELDS: &[&str] = &["name", "actions", "position"];
 struct CreateBody {
     name: String,
     actions: serde_json::Value,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
 }
 
@@ -33,7 +33,7 @@ struct UpdateBody {
     name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     actions: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
 }
 

@@ -41,6 +41,36 @@ where
     T::deserialize(d).map(Some)
 }
 
+/// A whole number that JSON may write with a zero fraction (`4.0`), as JSON Schema's
+/// `integer` allows; `4.5` is a wrong type (422 `validation_failed`).
+pub(crate) struct Whole(pub i64);
+
+impl<'de> Deserialize<'de> for Whole {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let n = serde_json::Number::deserialize(d)?;
+        n.as_i64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0)
+                    .map(|f| f as i64)
+            })
+            .map(Whole)
+            .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number")))
+    }
+}
+
+/// [`present`] for a [`Whole`] number: `#[serde(default, deserialize_with = "whole")]`.
+pub(crate) fn whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Whole::deserialize(d).map(|w| Some(w.0))
+}
+
+/// [`double_option`] for a [`Whole`] number.
+pub(crate) fn whole_or_null<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<i64>>, D::Error> {
+    Option::<Whole>::deserialize(d).map(|w| Some(w.map(|w| w.0)))
+}
+
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
 pub(crate) fn double_option<'de, T, D>(d: D) -> Result<Option<Option<T>>, D::Error>
 where

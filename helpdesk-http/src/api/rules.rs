@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::present;
+use crate::api::{present, whole};
 use crate::error::{ApiError, ApiResult};
 use crate::render::items_json;
 use crate::request::Ctx;
@@ -28,7 +28,7 @@ struct CreateBody {
     kind: RuleKind,
     #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     condition: Option<serde_json::Value>,
@@ -41,7 +41,7 @@ struct UpdateBody {
     name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     condition: Option<serde_json::Value>,

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::api::{double_option, present};
+use crate::api::{double_option, present, whole, whole_or_null};
 use crate::error::ApiResult;
 use crate::render::items_json;
 use crate::request::Ctx;
@@ -27,7 +27,7 @@ const FIELDS: &[&str] = &[
 struct CreateBody {
     name: String,
     targets: serde_json::Value,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
@@ -35,7 +35,7 @@ struct CreateBody {
     condition: Option<serde_json::Value>,
     #[serde(default)]
     calendar_id: Option<Uuid>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "whole_or_null")]
     warn_percent: Option<Option<i64>>,
 }
 
@@ -45,7 +45,7 @@ struct UpdateBody {
     name: Option<String>,
     #[serde(default, deserialize_with = "present")]
     targets: Option<serde_json::Value>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
@@ -53,7 +53,7 @@ struct UpdateBody {
     condition: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "double_option")]
     calendar_id: Option<Option<Uuid>>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "whole_or_null")]
     warn_percent: Option<Option<i64>>,
 }
 

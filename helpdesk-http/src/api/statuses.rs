@@ -6,7 +6,7 @@ use helpdesk_core::principal::TicketView;
 use helpdesk_core::status::{NewStatus, StatusCategory, StatusJson, StatusPatch, status_json};
 use serde::Deserialize;
 
-use crate::api::present;
+use crate::api::{present, whole};
 use crate::error::ApiResult;
 use crate::request::Ctx;
 use crate::response::{created, no_content, ok};
@@ -29,7 +29,7 @@ struct CreateBody {
     agent_label: String,
     #[serde(default, deserialize_with = "present")]
     customer_label: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     active: Option<bool>,
@@ -41,7 +41,7 @@ struct UpdateBody {
     agent_label: Option<String>,
     #[serde(default, deserialize_with = "present")]
     customer_label: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
     #[serde(default, deserialize_with = "present")]
     active: Option<bool>,

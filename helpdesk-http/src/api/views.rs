@@ -11,7 +11,7 @@ use helpdesk_core::view::{NewView, ViewPatch, view_json};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::api::present;
+use crate::api::{Whole, present, whole};
 use crate::error::ApiResult;
 use crate::render::{items_json, page_json};
 use crate::request::Ctx;
@@ -33,7 +33,7 @@ struct CreateBody {
     #[serde(default)]
     sort: Option<String>,
     #[serde(default)]
-    position: Option<i64>,
+    position: Option<Whole>,
 }
 
 #[derive(Deserialize)]
@@ -44,7 +44,7 @@ struct UpdateBody {
     filter: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "present")]
     sort: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole")]
     position: Option<i64>,
 }
 
@@ -84,7 +84,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
                 group_id: b.group_id,
                 filter: b.filter,
                 sort: sort(b.sort)?,
-                position: b.position,
+                position: b.position.map(|w| w.0),
             },
         )
         .await?;
