@@ -216,6 +216,28 @@ pub fn limit_reached() -> Error {
     )
 }
 
+impl Rule {
+    /// Whether it is an active automation whose condition counts hours
+    /// (`hours_since_*`): one the scheduler wakes ([`next_instant`]).
+    pub fn counts_hours(&self) -> bool {
+        self.active
+            && self.kind == RuleKind::Automation
+            && self
+                .condition
+                .all
+                .iter()
+                .chain(&self.condition.any)
+                .any(|p| {
+                    matches!(
+                        p.field,
+                        Field::HoursSinceCreated
+                            | Field::HoursSinceUpdated
+                            | Field::HoursSinceStatusChanged
+                    )
+                })
+    }
+}
+
 /// The earliest instant after `now` at which an `hours_since_*` `gt`/`lt` predicate of
 /// one of `conditions` flips on `ticket` (what the scheduler wakes automations at), or
 /// `None` when none will. Pure: the ticket's `created_at`, `updated_at` and last status

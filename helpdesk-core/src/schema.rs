@@ -1,5 +1,6 @@
 //! What tickets are made of in an installation: its statuses ([`crate::status`]) and
-//! custom fields ([`crate::custom_field`]), read once per operation from the store
+//! custom fields ([`crate::custom_field`]), with the SLA policies and the automations that
+//! count hours, read once per operation from the store
 //! ([`crate::Helpdesk::ticket_schema`]) for the checks on ticket input, conditions, and
 //! rendering tickets ([`ticket_json_for`]).
 
@@ -7,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::condition::Condition;
 use crate::custom_field::{FieldType, Fields};
 use crate::principal::TicketView;
 use crate::sla::{Metric, TicketSla};
@@ -24,6 +26,9 @@ pub struct TicketSchema {
     pub fields: Fields,
     /// The SLA policies and their calendars.
     pub sla: SlaRules,
+    /// The conditions of the active automations that count hours
+    /// ([`crate::rule::Rule::counts_hours`]): what [`TicketSchema::settle`] schedules.
+    pub automations: Vec<Condition>,
     /// When it was read: the instant renderings refer to (`sla.breached`).
     pub at: DateTime<Utc>,
 }
@@ -35,8 +40,19 @@ impl TicketSchema {
             statuses: Statuses::defaults(),
             fields: Fields::default(),
             sla: SlaRules::default(),
+            automations: Vec::new(),
             at,
         }
+    }
+
+    /// Settles what follows from time on `t` under this schema, as of `now`: its SLA
+    /// ([`crate::sla_policy::settle`]) and when an automation's hours next turn on it
+    /// ([`crate::rule::next_instant`]). Every ticket write that can move them calls it,
+    /// so the ticket's due instant ([`crate::schedule::next_due_at`]) is written with
+    /// the change.
+    pub fn settle(&self, t: &mut Ticket, now: DateTime<Utc>) {
+        crate::sla_policy::settle(t, &self.sla, now);
+        t.automation_at = crate::rule::next_instant(&self.automations, t, now);
     }
 }
 

@@ -139,6 +139,14 @@ pub struct Ticket {
     /// only).
     #[serde(default)]
     pub sla: TicketSla,
+    /// When an active automation's `hours_since_*` predicate next turns on it
+    /// ([`crate::rule::next_instant`]): a due instant for the scheduler, which evaluates
+    /// the automations then ([`crate::schedule`]). Kept by [`TicketSchema::settle`];
+    /// never shown in the API.
+    ///
+    /// [`TicketSchema::settle`]: crate::schema::TicketSchema::settle
+    #[serde(default, deserialize_with = "crate::wire::de_opt_ts")]
+    pub automation_at: Option<DateTime<Utc>>,
     /// How many times it entered category `resolved`: the cycle of its latest CSAT
     /// survey ([`crate::csat::Survey::cycle`]); never shown in the API.
     #[serde(default)]

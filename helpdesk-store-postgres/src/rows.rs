@@ -276,6 +276,7 @@ pub(crate) struct TicketRow {
     pre_merge_status: Option<String>,
     snooze: Option<Value>,
     sla: Value,
+    automation_at: Option<DateTime<Utc>>,
     resolved_count: i32,
 }
 
@@ -284,7 +285,7 @@ impl TicketRow {
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
-         pre_merge_status, snooze, sla, resolved_count";
+         pre_merge_status, snooze, sla, automation_at, resolved_count";
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -318,6 +319,7 @@ impl TryFrom<TicketRow> for Ticket {
             pre_merge_status: r.pre_merge_status.map(StatusKey::new),
             snooze: r.snooze.map(|v| json(v, "ticket snooze")).transpose()?,
             sla: json(r.sla, "ticket sla")?,
+            automation_at: r.automation_at,
             resolved_count: u32::try_from(r.resolved_count)
                 .map_err(|_| corrupt(format!("bad resolved_count {}", r.resolved_count)))?,
             version: u(r.version),

@@ -42,7 +42,8 @@ pub(crate) fn push_insert_ticket(
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
-         pre_merge_status, snooze, next_due_at, sla, sla_due_at, resolved_count) VALUES (",
+         pre_merge_status, snooze, next_due_at, sla, sla_due_at, automation_at, \
+         resolved_count) VALUES (",
     );
     // COALESCE evaluates `nextval` only when no number is given.
     q.push_bind(t.id)
@@ -79,6 +80,7 @@ pub(crate) fn push_insert_ticket(
         .push_bind(next_due_at(t))
         .push_bind(sqlx::types::Json(t.sla.clone()))
         .push_bind(t.sla.due_at())
+        .push_bind(t.automation_at)
         .push_bind(crate::rows::cycle(t.resolved_count));
     q.push(") RETURNING number");
 }
@@ -94,7 +96,8 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
          organization_id = $15, cc = $16, followers = $17, status_category = $18, \
          status_changed_at = $19, fields = $20, merged_into_id = $21, merged_ids = $22, \
          pre_merge_status = $23, snooze = $24, next_due_at = $25, due_held_until = NULL, \
-         sla = $26, sla_due_at = $27, resolved_count = $28, version = $2 \
+         sla = $26, sla_due_at = $27, resolved_count = $28, automation_at = $29, \
+         version = $2 \
          WHERE id = $1 AND version = $2 - 1",
     )
     .bind(t.id)
@@ -125,6 +128,7 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
     .bind(sqlx::types::Json(&t.sla))
     .bind(t.sla.due_at())
     .bind(crate::rows::cycle(t.resolved_count))
+    .bind(t.automation_at)
     .execute(&mut *conn)
     .await
     .store()?;

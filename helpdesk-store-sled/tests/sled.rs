@@ -440,6 +440,7 @@ fn version_2_database_gets_the_default_group() {
             pre_merge_status: None,
             snooze: None,
             sla: Default::default(),
+            automation_at: None,
             resolved_count: 0,
             version: 1,
         };
@@ -585,6 +586,7 @@ fn everything_survives_reopening() {
             pre_merge_status: None,
             snooze: None,
             sla: Default::default(),
+            automation_at: None,
             resolved_count: 0,
             version: 1,
         },

@@ -1,6 +1,7 @@
 //! Rules over HTTP: the CRUD rules (admins only: agents and customers 403), the fixed
 //! `kind`, 404 and 422 at JSON paths; a trigger's effect in the very answer of the
-//! PATCH that caused it, with `via` on the timeline; the runs list; dry runs.
+//! PATCH that caused it, with `via` on the timeline; the runs list; dry runs; an
+//! automation woken by the live server when its hours pass.
 
 use helpdesk::Role;
 use reqwest::{Method, StatusCode};
@@ -338,4 +339,34 @@ async fn dry_runs_preview_and_store_nothing() {
     // `dry-run` is no rule id.
     let (s, _) = app.get(&format!("{PATH}/dry-run"), &admin.token).await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+}
+
+/// An automation counting hours wakes on the live server's own clock: 0.001 hours
+/// (3.6 s) after a ticket is made, the scheduler fires it once, and its change reaches
+/// a socket as `ticket.updated`.
+#[tokio::test]
+async fn an_automation_wakes_when_its_hours_pass() {
+    let app = spawn_live_app().await;
+    let admin = app.user(Role::Admin, "admin@example.com").await;
+    let carol = app.signup("carol@example.com").await;
+    let rule = create(
+        &app,
+        &admin,
+        json!({"name": "Stale", "kind": "automation",
+               "condition": {"all": [{"field": "hours_since_created", "op": "gt", "value": 0.001}]},
+               "actions": [{"action": "add_tags", "value": ["stale"]}]}),
+    )
+    .await;
+    let mut ws = app.ws(&admin.token).await;
+    let t = ticket(&app, &carol, "Waiting").await;
+    assert_eq!(t["tags"], json!([]), "not at once");
+    let updated = ws.next_of("ticket.updated").await;
+    assert_eq!(updated["data"]["ticket"]["id"], t["id"]);
+    assert_eq!(updated["data"]["ticket"]["tags"], json!(["stale"]));
+    let (s, runs) = app
+        .get(&format!("{}/runs", at(id(&rule))), &admin.token)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{runs}");
+    assert_eq!(runs["items"].as_array().map(Vec::len), Some(1), "{runs}");
+    assert_eq!(runs["items"][0]["ticket_id"], t["id"]);
 }

@@ -734,6 +734,7 @@ impl From<TicketWire> for Ticket {
             pre_merge_status: None,
             snooze: None,
             sla: Default::default(),
+            automation_at: None,
             resolved_count: 0,
             version: 0,
         }

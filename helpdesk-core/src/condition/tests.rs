@@ -111,6 +111,7 @@ fn ticket() -> Ticket {
         pre_merge_status: None,
         snooze: None,
         sla: Default::default(),
+        automation_at: None,
         resolved_count: 0,
         version: 1,
     }

@@ -273,7 +273,7 @@ impl Helpdesk {
         };
         for t in self.all_tickets(followed).await? {
             if !self.user_may_see_group(user_id, t.group_id).await? {
-                self.drop_follower(actor.actor(), t.id, user_id).await?;
+                self.drop_follower(actor, t.id, user_id).await?;
             }
         }
         Ok(())
@@ -313,32 +313,34 @@ impl Helpdesk {
 
     /// Unassigns `user_id` from one ticket if they are still its assignee.
     async fn unassign(&self, actor: &Principal, ticket_id: Uuid, user_id: Uuid) -> Result<()> {
-        self.retry_on_version(|| async {
-            let Some(before) = self.st().get_ticket(ticket_id).await? else {
-                return Ok(());
-            };
-            if before.assignee_id != Some(user_id) {
-                return Ok(());
-            }
-            let schema = self.ticket_schema().await?;
-            let now = self.now();
-            let mut after = before.clone();
-            after.assignee_id = None;
-            after.updated_at = now;
-            after.version += 1;
-            let fx = crate::ops::ticket::ticket_change_effects(
-                &before,
-                &mut after,
-                actor.actor(),
-                now,
-                &schema,
-                None,
-            );
-            self.written(self.st().update_ticket(&after, None, &fx))
-                .await?;
-            Ok(())
-        })
-        .await
+        let caused = self
+            .retry_on_version(|| async {
+                let Some(before) = self.st().get_ticket(ticket_id).await? else {
+                    return Ok(Vec::new());
+                };
+                if before.assignee_id != Some(user_id) {
+                    return Ok(Vec::new());
+                }
+                let schema = self.ticket_schema().await?;
+                let now = self.now();
+                let mut after = before.clone();
+                after.assignee_id = None;
+                after.updated_at = now;
+                after.version += 1;
+                let fx = crate::ops::ticket::ticket_change_effects(
+                    &before,
+                    &mut after,
+                    actor.actor(),
+                    now,
+                    &schema,
+                    None,
+                );
+                self.written(self.st().update_ticket(&after, None, &fx))
+                    .await?;
+                Ok(crate::ops::rules::caused(&fx, ticket_id))
+            })
+            .await?;
+        self.run_triggers_for(actor, ticket_id, &caused).await
     }
 
     /// Whether `user` may be the assignee of tickets in `group_id`: an active admin, or

@@ -91,7 +91,7 @@ impl Helpdesk {
         }
         // The SLA due times it counts move with it.
         if self.calendar_in_use(id).await? {
-            self.settle_all_sla().await?;
+            self.settle_all().await?;
         }
         Ok(c)
     }

@@ -12,6 +12,7 @@ use crate::event::{Effects, EventKind, NewEvent};
 use crate::group::Access;
 use crate::notification::NotificationKind;
 use crate::ops::conversation::{member_added, member_removed};
+use crate::ops::rules::caused;
 use crate::ops::ticket::{notify, ticket_audience, ticket_notification, timeline};
 use crate::principal::TicketView;
 use crate::principal::{Principal, Role};
@@ -23,9 +24,10 @@ use crate::ticket::{CcTarget, MAX_CC, Ticket, TimelineKind};
 use crate::user::User;
 
 /// The `ticket.updated` event and the timeline entry of a change to the ticket's CCs or
-/// followers, to whoever sees the ticket (and `also`: a removed CC's last event).
+/// followers, to whoever sees the ticket (and `also`: a removed CC's last event). It
+/// settles `after` first ([`TicketSchema::settle`]).
 pub(crate) fn people_changed(
-    after: &Ticket,
+    after: &mut Ticket,
     kind: TimelineKind,
     user_id: Uuid,
     actor: Option<Uuid>,
@@ -37,6 +39,8 @@ pub(crate) fn people_changed(
         TimelineKind::CcAdded | TimelineKind::CcRemoved => "cc",
         _ => "followers",
     };
+    schema.settle(after, at);
+    let after = &*after;
     let mut fx = Effects::none();
     fx.ticket_events.push(timeline(
         after,
@@ -68,54 +72,56 @@ impl Helpdesk {
         if ticket.cc.len() >= MAX_CC {
             return Err(Error::invalid(field, "a ticket has at most 50 CCs"));
         }
-        self.retry_on_version(|| async {
-            let before = self.visible_ticket(p, ticket_id).await?;
-            if before.status_category == StatusCategory::Closed {
-                return Err(Error::TicketClosed);
-            }
-            if before.cc.contains(&user.id) {
-                return Err(Error::Conflict("already a CC".into()));
-            }
-            if before.cc.len() >= MAX_CC {
-                return Err(Error::invalid(field, "a ticket has at most 50 CCs"));
-            }
-            let now = self.now();
-            let mut after = before.clone();
-            after.cc.push(user.id);
-            after.updated_at = now;
-            after.version += 1;
-            let mut fx = people_changed(
-                &after,
-                TimelineKind::CcAdded,
-                user.id,
-                p.actor(),
-                now,
-                None,
-                &self.ticket_schema().await?,
-            );
-            notify(
-                &mut fx,
-                ticket_notification(
+        let (after, caused) = self
+            .retry_on_version(|| async {
+                let before = self.visible_ticket(p, ticket_id).await?;
+                if before.status_category == StatusCategory::Closed {
+                    return Err(Error::TicketClosed);
+                }
+                if before.cc.contains(&user.id) {
+                    return Err(Error::Conflict("already a CC".into()));
+                }
+                if before.cc.len() >= MAX_CC {
+                    return Err(Error::invalid(field, "a ticket has at most 50 CCs"));
+                }
+                let now = self.now();
+                let mut after = before.clone();
+                after.cc.push(user.id);
+                after.updated_at = now;
+                after.version += 1;
+                let mut fx = people_changed(
+                    &mut after,
+                    TimelineKind::CcAdded,
                     user.id,
-                    NotificationKind::TicketCcAdded,
-                    &after,
-                    format!("You were copied on ticket #{}", after.number),
+                    p.actor(),
                     now,
                     None,
-                ),
-            );
-            let join = MemberChange::Join {
-                member: crate::conversation::Member {
-                    user_id: user.id,
-                    joined_at: now,
-                },
-                event: member_added(after.conversation_id, user.id, now),
-            };
-            self.written(self.st().update_ticket(&after, Some(&join), &fx))
-                .await?;
-            Ok(after)
-        })
-        .await
+                    &self.ticket_schema().await?,
+                );
+                notify(
+                    &mut fx,
+                    ticket_notification(
+                        user.id,
+                        NotificationKind::TicketCcAdded,
+                        &after,
+                        format!("You were copied on ticket #{}", after.number),
+                        now,
+                        None,
+                    ),
+                );
+                let join = MemberChange::Join {
+                    member: crate::conversation::Member {
+                        user_id: user.id,
+                        joined_at: now,
+                    },
+                    event: member_added(after.conversation_id, user.id, now),
+                };
+                self.written(self.st().update_ticket(&after, Some(&join), &fx))
+                    .await?;
+                Ok((after, caused(&fx, ticket_id)))
+            })
+            .await?;
+        self.after_triggers(p, after, &caused).await
     }
 
     /// The ticket, if `p` may copy customers on it: its requester, staff with `reply` or
@@ -192,35 +198,37 @@ impl Helpdesk {
         if !ticket.cc.contains(&user_id) {
             return Err(Error::NotFound);
         }
-        self.retry_on_version(|| async {
-            let Some(before) = self.st().get_ticket(ticket_id).await? else {
-                return Err(Error::NotFound);
-            };
-            if !before.cc.contains(&user_id) {
-                return Err(Error::NotFound);
-            }
-            let now = self.now();
-            let mut after = before.clone();
-            after.cc.retain(|u| *u != user_id);
-            after.updated_at = now;
-            after.version += 1;
-            let fx = people_changed(
-                &after,
-                TimelineKind::CcRemoved,
-                user_id,
-                p.actor(),
-                now,
-                Some(user_id),
-                &self.ticket_schema().await?,
-            );
-            let leave = MemberChange::Leave {
-                user_id,
-                event: member_removed(after.conversation_id, user_id, now),
-            };
-            self.written(self.st().update_ticket(&after, Some(&leave), &fx))
-                .await?;
-            Ok(())
-        })
-        .await
+        let caused = self
+            .retry_on_version(|| async {
+                let Some(before) = self.st().get_ticket(ticket_id).await? else {
+                    return Err(Error::NotFound);
+                };
+                if !before.cc.contains(&user_id) {
+                    return Err(Error::NotFound);
+                }
+                let now = self.now();
+                let mut after = before.clone();
+                after.cc.retain(|u| *u != user_id);
+                after.updated_at = now;
+                after.version += 1;
+                let fx = people_changed(
+                    &mut after,
+                    TimelineKind::CcRemoved,
+                    user_id,
+                    p.actor(),
+                    now,
+                    Some(user_id),
+                    &self.ticket_schema().await?,
+                );
+                let leave = MemberChange::Leave {
+                    user_id,
+                    event: member_removed(after.conversation_id, user_id, now),
+                };
+                self.written(self.st().update_ticket(&after, Some(&leave), &fx))
+                    .await?;
+                Ok(caused(&fx, ticket_id))
+            })
+            .await?;
+        self.run_triggers_for(p, ticket_id, &caused).await
     }
 }

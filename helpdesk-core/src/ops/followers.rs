@@ -9,6 +9,7 @@ use crate::Helpdesk;
 use crate::error::{Error, Result};
 use crate::group::Access;
 use crate::ops::cc::people_changed;
+use crate::ops::rules::{Caused, caused};
 use crate::principal::Principal;
 use crate::ticket::{MAX_CC, Ticket, TimelineKind};
 
@@ -28,34 +29,36 @@ impl Helpdesk {
                 "must be an active staff member who can see the ticket",
             ));
         }
-        self.retry_on_version(|| async {
-            let before = self.visible_ticket(p, ticket_id).await?;
-            if before.followers.contains(&user_id) {
-                return Err(Error::Conflict("already following".into()));
-            }
-            if before.followers.len() >= MAX_CC {
-                return Err(Error::invalid(
-                    "user_id",
-                    "a ticket has at most 50 followers",
-                ));
-            }
-            let mut after = before.clone();
-            after.followers.push(user_id);
-            after.version += 1;
-            let fx = people_changed(
-                &after,
-                TimelineKind::FollowerAdded,
-                user_id,
-                p.actor(),
-                self.now(),
-                None,
-                &self.ticket_schema().await?,
-            );
-            self.written(self.st().update_ticket(&after, None, &fx))
-                .await?;
-            Ok(after)
-        })
-        .await
+        let (after, caused) = self
+            .retry_on_version(|| async {
+                let before = self.visible_ticket(p, ticket_id).await?;
+                if before.followers.contains(&user_id) {
+                    return Err(Error::Conflict("already following".into()));
+                }
+                if before.followers.len() >= MAX_CC {
+                    return Err(Error::invalid(
+                        "user_id",
+                        "a ticket has at most 50 followers",
+                    ));
+                }
+                let mut after = before.clone();
+                after.followers.push(user_id);
+                after.version += 1;
+                let fx = people_changed(
+                    &mut after,
+                    TimelineKind::FollowerAdded,
+                    user_id,
+                    p.actor(),
+                    self.now(),
+                    None,
+                    &self.ticket_schema().await?,
+                );
+                self.written(self.st().update_ticket(&after, None, &fx))
+                    .await?;
+                Ok((after, caused(&fx, ticket_id)))
+            })
+            .await?;
+        self.after_triggers(p, after, &caused).await
     }
 
     /// Stops `user_id` following a ticket: themself, or anyone with `full` (or admin).
@@ -69,39 +72,42 @@ impl Helpdesk {
         if !ticket.followers.contains(&user_id) {
             return Err(Error::NotFound);
         }
-        self.drop_follower(p.actor(), ticket_id, user_id).await
+        self.drop_follower(p, ticket_id, user_id).await
     }
 
-    /// Removes `user_id` from a ticket's followers if they are one (`actor` acting).
+    /// Removes `user_id` from a ticket's followers if they are one (`actor` acting),
+    /// then runs the triggers of the change.
     pub(crate) async fn drop_follower(
         &self,
-        actor: Option<Uuid>,
+        actor: &Principal,
         ticket_id: Uuid,
         user_id: Uuid,
     ) -> Result<()> {
-        self.retry_on_version(|| async {
-            let Some(before) = self.st().get_ticket(ticket_id).await? else {
-                return Ok(());
-            };
-            if !before.followers.contains(&user_id) {
-                return Ok(());
-            }
-            let mut after = before.clone();
-            after.followers.retain(|u| *u != user_id);
-            after.version += 1;
-            let fx = people_changed(
-                &after,
-                TimelineKind::FollowerRemoved,
-                user_id,
-                actor,
-                self.now(),
-                None,
-                &self.ticket_schema().await?,
-            );
-            self.written(self.st().update_ticket(&after, None, &fx))
-                .await?;
-            Ok(())
-        })
-        .await
+        let caused = self
+            .retry_on_version(|| async {
+                let Some(before) = self.st().get_ticket(ticket_id).await? else {
+                    return Ok(Caused::new());
+                };
+                if !before.followers.contains(&user_id) {
+                    return Ok(Caused::new());
+                }
+                let mut after = before.clone();
+                after.followers.retain(|u| *u != user_id);
+                after.version += 1;
+                let fx = people_changed(
+                    &mut after,
+                    TimelineKind::FollowerRemoved,
+                    user_id,
+                    actor.actor(),
+                    self.now(),
+                    None,
+                    &self.ticket_schema().await?,
+                );
+                self.written(self.st().update_ticket(&after, None, &fx))
+                    .await?;
+                Ok(caused(&fx, ticket_id))
+            })
+            .await?;
+        self.run_triggers_for(actor, ticket_id, &caused).await
     }
 }

@@ -17,6 +17,7 @@ use crate::event::{Effects, EventKind, NewEvent};
 use crate::group::Access;
 use crate::message::{AcrossRange, Message, MessagePageQuery, MessageView, across_key};
 use crate::notification::NotificationKind;
+use crate::ops::rules::caused;
 use crate::ops::ticket::{
     announce_notifications, ticket_audience, ticket_change_effects, ticket_notification, timeline,
 };
@@ -129,43 +130,53 @@ impl Helpdesk {
         }
         target_relation.require_staff(Access::Full)?;
         let schema = self.ticket_schema().await?;
-        self.retry_on_version(|| async {
-            let source_before = self.visible_ticket(p, id).await?;
-            let target_before = self
-                .st()
-                .get_ticket(into)
-                .await?
-                .ok_or_else(|| bad_into("is not a ticket"))?;
-            if closed_for_merge(&source_before) || closed_for_merge(&target_before) {
-                return Err(Error::TicketClosed);
-            }
-            if source_before.requester_id != target_before.requester_id {
-                return Err(Error::Conflict(
-                    "only tickets of the same requester can be merged".into(),
-                ));
-            }
-            let now = self.now();
-            let mut source = source_before.clone();
-            close_for_merge(&mut source, into, now);
-            source.updated_at = now;
-            source.version += 1;
-            let mut target = target_before.clone();
-            target.merged_ids.push(id);
-            target.updated_at = now;
-            target.version += 1;
-            let fx = pair_effects(
-                EventKind::TicketMerged,
-                (&source_before, &mut source),
-                (&target_before, &mut target),
-                p.actor(),
-                now,
-                &schema,
-            );
-            self.written(self.st().update_tickets(&[source.clone(), target], &fx))
+        let (source, caused) = self
+            .retry_on_version(|| async {
+                let source_before = self.visible_ticket(p, id).await?;
+                let target_before = self
+                    .st()
+                    .get_ticket(into)
+                    .await?
+                    .ok_or_else(|| bad_into("is not a ticket"))?;
+                if closed_for_merge(&source_before) || closed_for_merge(&target_before) {
+                    return Err(Error::TicketClosed);
+                }
+                if source_before.requester_id != target_before.requester_id {
+                    return Err(Error::Conflict(
+                        "only tickets of the same requester can be merged".into(),
+                    ));
+                }
+                let now = self.now();
+                let mut source = source_before.clone();
+                close_for_merge(&mut source, into, now);
+                source.updated_at = now;
+                source.version += 1;
+                let mut target = target_before.clone();
+                target.merged_ids.push(id);
+                target.updated_at = now;
+                target.version += 1;
+                let fx = pair_effects(
+                    EventKind::TicketMerged,
+                    (&source_before, &mut source),
+                    (&target_before, &mut target),
+                    p.actor(),
+                    now,
+                    &schema,
+                );
+                self.written(
+                    self.st()
+                        .update_tickets(&[source.clone(), target.clone()], &fx),
+                )
                 .await?;
-            Ok(source)
-        })
-        .await
+                Ok((
+                    source,
+                    [(id, caused(&fx, id)), (target.id, caused(&fx, target.id))],
+                ))
+            })
+            .await?;
+        let [(_, on_source), (target_id, on_target)] = caused;
+        self.run_triggers_for(p, target_id, &on_target).await?;
+        self.after_triggers(p, source, &on_source).await
     }
 
     /// Unmerges ticket `id` from the ticket it was merged into (staff with `full` access
@@ -188,33 +199,43 @@ impl Helpdesk {
             }
         }
         let schema = self.ticket_schema().await?;
-        self.retry_on_version(|| async {
-            let source_before = self.visible_ticket(p, id).await?;
-            let into = source_before.merged_into_id.ok_or_else(not_merged)?;
-            // A deleted target clears `merged_into_id` in the same write, so it exists.
-            let target_before = self.st().get_ticket(into).await?.ok_or_else(not_merged)?;
-            let now = self.now();
-            let mut source = source_before.clone();
-            restore_on_unmerge(&mut source, &schema.statuses, now);
-            source.updated_at = now;
-            source.version += 1;
-            let mut target = target_before.clone();
-            target.merged_ids.retain(|s| *s != id);
-            target.updated_at = now;
-            target.version += 1;
-            let fx = pair_effects(
-                EventKind::TicketUnmerged,
-                (&source_before, &mut source),
-                (&target_before, &mut target),
-                p.actor(),
-                now,
-                &schema,
-            );
-            self.written(self.st().update_tickets(&[source.clone(), target], &fx))
+        let (source, caused) = self
+            .retry_on_version(|| async {
+                let source_before = self.visible_ticket(p, id).await?;
+                let into = source_before.merged_into_id.ok_or_else(not_merged)?;
+                // A deleted target clears `merged_into_id` in the same write, so it exists.
+                let target_before = self.st().get_ticket(into).await?.ok_or_else(not_merged)?;
+                let now = self.now();
+                let mut source = source_before.clone();
+                restore_on_unmerge(&mut source, &schema.statuses, now);
+                source.updated_at = now;
+                source.version += 1;
+                let mut target = target_before.clone();
+                target.merged_ids.retain(|s| *s != id);
+                target.updated_at = now;
+                target.version += 1;
+                let fx = pair_effects(
+                    EventKind::TicketUnmerged,
+                    (&source_before, &mut source),
+                    (&target_before, &mut target),
+                    p.actor(),
+                    now,
+                    &schema,
+                );
+                self.written(
+                    self.st()
+                        .update_tickets(&[source.clone(), target.clone()], &fx),
+                )
                 .await?;
-            Ok(source)
-        })
-        .await
+                Ok((
+                    source,
+                    [(id, caused(&fx, id)), (target.id, caused(&fx, target.id))],
+                ))
+            })
+            .await?;
+        let [(_, on_source), (target_id, on_target)] = caused;
+        self.run_triggers_for(p, target_id, &on_target).await?;
+        self.after_triggers(p, source, &on_source).await
     }
 
     /// The conversations of a ticket and of the tickets merged into it along chains that

@@ -20,6 +20,7 @@ use crate::Helpdesk;
 use crate::action::{self, Action};
 use crate::condition::{ActorRole, Condition, TicketFacts, TriggerEvent, Usage};
 use crate::error::{Error, Result, StoreError};
+use crate::event::Effects;
 use crate::ownership::ItemScope;
 use crate::principal::{Principal, Role};
 use crate::rule::*;
@@ -66,6 +67,17 @@ pub(crate) fn actor_role(p: &Principal) -> ActorRole {
 
 /// What a ticket change caused, for the engine: the events a step wrote.
 pub(crate) type Caused = Vec<(TriggerEvent, Option<bool>)>;
+
+/// The events among `fx` that triggers run on, of ticket `id` (changes that write no
+/// message: `message.internal` is unset).
+pub(crate) fn caused(fx: &Effects, id: Uuid) -> Caused {
+    fx.events
+        .iter()
+        .filter(|e| e.audience.ticket == Some(id))
+        .filter_map(|e| TriggerEvent::of(e.kind))
+        .map(|e| (e, None))
+        .collect()
+}
 
 /// One item of a chain's work.
 struct Step {
@@ -120,7 +132,8 @@ impl Helpdesk {
 
     /// Makes a rule (admins). At most [`MAX_RULES`] (invalid above). Without a position
     /// it goes after the last rule. An active automation counts every matching ticket
-    /// as entering its condition.
+    /// as entering its condition; one that counts hours is put on every ticket's
+    /// schedule ([`Helpdesk::settle_all`]).
     pub async fn create_rule(&self, p: &Principal, input: NewRule) -> Result<Rule> {
         self.require_admin(p).await?;
         let name = validate_name(&input.name)?;
@@ -158,6 +171,9 @@ impl Helpdesk {
         if rule.kind == RuleKind::Automation && rule.active {
             self.enter_all(&rule).await?;
         }
+        if rule.counts_hours() {
+            self.settle_all().await?;
+        }
         Ok(rule)
     }
 
@@ -175,7 +191,8 @@ impl Helpdesk {
 
     /// Changes a rule's name, active flag, position, condition or actions (admins).
     /// Re-activating an automation or changing its condition counts every matching
-    /// ticket as entering it.
+    /// ticket as entering it; every ticket's schedule moves when the change adds or
+    /// takes an automation that counts hours, or changes its condition.
     pub async fn update_rule(&self, p: &Principal, id: Uuid, patch: RulePatch) -> Result<Rule> {
         self.require_admin(p).await?;
         let mut rule = self.st().get_rule(id).await?.ok_or(Error::NotFound)?;
@@ -221,17 +238,26 @@ impl Helpdesk {
         if rule.kind == RuleKind::Automation && rule.active && entering {
             self.enter_all(&rule).await?;
         }
+        if (rule.counts_hours() || before.counts_hours())
+            && (rule.active != before.active || rule.condition != before.condition)
+        {
+            self.settle_all().await?;
+        }
         Ok(rule)
     }
 
-    /// Deletes a rule with its runs (admins).
+    /// Deletes a rule with its runs (admins); one that counted hours leaves every
+    /// ticket's schedule.
     pub async fn delete_rule(&self, p: &Principal, id: Uuid) -> Result<()> {
         self.require_admin(p).await?;
-        if self.st().delete_rule(id).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound)
+        let rule = self.st().get_rule(id).await?;
+        if !self.st().delete_rule(id).await? {
+            return Err(Error::NotFound);
         }
+        if rule.is_some_and(|r| r.counts_hours()) {
+            self.settle_all().await?;
+        }
+        Ok(())
     }
 
     /// A rule's runs (admins), newest first: the newest [`MAX_RUNS_KEPT`].
@@ -329,10 +355,24 @@ impl Helpdesk {
         Ok(())
     }
 
+    /// Runs the triggers of what an operation caused on `ticket` (after its commit,
+    /// before its answer) and returns the ticket as they left it.
+    pub(crate) async fn after_triggers(
+        &self,
+        p: &Principal,
+        ticket: Ticket,
+        caused: &Caused,
+    ) -> Result<Ticket> {
+        if caused.is_empty() {
+            return Ok(ticket);
+        }
+        self.run_triggers_for(p, ticket.id, caused).await?;
+        Ok(self.st().get_ticket(ticket.id).await?.unwrap_or(ticket))
+    }
+
     /// Evaluates the active automations on a ticket now (what the scheduler calls at
     /// the instant an `hours_since_*` predicate turns): those it entered fire, and the
     /// events their steps cause run triggers, as one chain.
-    #[cfg_attr(not(feature = "testkit"), allow(dead_code))] // the scheduler's to call
     pub(crate) async fn evaluate_automations(&self, ticket_id: Uuid) -> Result<()> {
         let mut chain = Chain::default();
         chain.queue.push_back(Step {

@@ -10,11 +10,7 @@ use crate::condition::{Condition, Usage};
 use crate::error::{Error, Result, StoreError};
 use crate::principal::Principal;
 use crate::sla_policy::{DEFAULT_WARN_PERCENT, MAX_POLICIES, sort_policies, validate_warn_percent};
-use crate::sla_policy::{NewSlaPolicy, SlaPolicy, SlaPolicyPatch, SlaRules, Targets, settle};
-use crate::ticket::TicketQuery;
-
-/// How many tickets one settling pass reads at a time.
-const SETTLE_BATCH: usize = 200;
+use crate::sla_policy::{NewSlaPolicy, SlaPolicy, SlaPolicyPatch, SlaRules, Targets};
 
 impl Helpdesk {
     /// The active SLA policies in the order they are tried, with their calendars.
@@ -116,7 +112,7 @@ impl Helpdesk {
                 format!("there are {MAX_POLICIES} SLA policies already: delete one first"),
             ));
         }
-        self.settle_all_sla().await?;
+        self.settle_all().await?;
         Ok(policy)
     }
 
@@ -177,7 +173,7 @@ impl Helpdesk {
             Err(StoreError::NotFound) => return Err(Error::NotFound),
             Err(e) => return Err(Error::Store(e)),
         }
-        self.settle_all_sla().await?;
+        self.settle_all().await?;
         Ok(policy)
     }
 
@@ -187,55 +183,6 @@ impl Helpdesk {
         if !self.st().delete_sla_policy(id).await? {
             return Err(Error::NotFound);
         }
-        self.settle_all_sla().await
-    }
-
-    /// Settles the SLA of every ticket not closed under the policies and calendars now
-    /// (after a change of one): each ticket whose SLA changes is written under its
-    /// version check, without an event and keeping `updated_at`. A cycle made overdue
-    /// fires at the scheduler's next run.
-    pub(crate) async fn settle_all_sla(&self) -> Result<()> {
-        let mut query = TicketQuery {
-            categories: crate::status::StatusCategory::ALL
-                .into_iter()
-                .filter(|c| *c != crate::status::StatusCategory::Closed)
-                .collect(),
-            limit: SETTLE_BATCH,
-            ..Default::default()
-        };
-        let rules = self.sla_rules().await?;
-        loop {
-            let batch = self.st().list_tickets(&query).await?;
-            let more = batch.len() > SETTLE_BATCH;
-            for t in batch.iter().take(SETTLE_BATCH) {
-                query.cursor = Some(crate::page::Cursor::new(query.sort.key(t), t.id));
-                self.settle_sla(t.id, &rules).await?;
-            }
-            if !more {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Settles one ticket's SLA under `rules` (see [`Helpdesk::settle_all_sla`]).
-    async fn settle_sla(&self, id: Uuid, rules: &SlaRules) -> Result<()> {
-        self.retry_on_version(|| async {
-            let Some(before) = self.st().get_ticket(id).await? else {
-                return Ok(());
-            };
-            let mut after = before.clone();
-            settle(&mut after, rules, self.now());
-            if after == before {
-                return Ok(());
-            }
-            after.version += 1;
-            self.written(
-                self.st()
-                    .update_ticket(&after, None, &crate::event::Effects::none()),
-            )
-            .await?;
-            Ok(())
-        })
-        .await
+        self.settle_all().await
     }
 }

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::Helpdesk;
 use crate::error::{Error, Result};
+use crate::ops::rules::{Caused, caused};
 use crate::ops::ticket::ticket_change_effects;
 use crate::principal::Principal;
 use crate::snooze::{Snooze, WakeReason};
@@ -24,32 +25,34 @@ impl Helpdesk {
     ) -> Result<Ticket> {
         self.ticket_for_actions(p, id).await?;
         let schema = self.ticket_schema().await?;
-        self.retry_on_version(|| async {
-            let before = self.ticket_for_actions(p, id).await?;
-            let now = self.now();
-            match before.status_category {
-                StatusCategory::Closed => return Err(Error::TicketClosed),
-                StatusCategory::Resolved => {
-                    return Err(Error::Conflict(
-                        "a resolved ticket cannot be snoozed".into(),
-                    ));
+        let (after, caused) = self
+            .retry_on_version(|| async {
+                let before = self.ticket_for_actions(p, id).await?;
+                let now = self.now();
+                match before.status_category {
+                    StatusCategory::Closed => return Err(Error::TicketClosed),
+                    StatusCategory::Resolved => {
+                        return Err(Error::Conflict(
+                            "a resolved ticket cannot be snoozed".into(),
+                        ));
+                    }
+                    _ => {}
                 }
-                _ => {}
-            }
-            let snooze = Snooze::new(until, wake_on_reply, now)?;
-            if before.snooze == Some(snooze) {
-                return Ok(before);
-            }
-            let mut after = before.clone();
-            after.snooze = Some(snooze);
-            after.updated_at = now;
-            after.version += 1;
-            let fx = ticket_change_effects(&before, &mut after, p.actor(), now, &schema, None);
-            self.written(self.st().update_ticket(&after, None, &fx))
-                .await?;
-            Ok(after)
-        })
-        .await
+                let snooze = Snooze::new(until, wake_on_reply, now)?;
+                if before.snooze == Some(snooze) {
+                    return Ok((before, Caused::new()));
+                }
+                let mut after = before.clone();
+                after.snooze = Some(snooze);
+                after.updated_at = now;
+                after.version += 1;
+                let fx = ticket_change_effects(&before, &mut after, p.actor(), now, &schema, None);
+                self.written(self.st().update_ticket(&after, None, &fx))
+                    .await?;
+                Ok((after, caused(&fx, id)))
+            })
+            .await?;
+        self.after_triggers(p, after, &caused).await
     }
 
     /// Ends a ticket's snooze by hand (`manual`); nothing when it is not snoozed. Staff
@@ -57,28 +60,30 @@ impl Helpdesk {
     pub async fn unsnooze_ticket(&self, p: &Principal, id: Uuid) -> Result<Ticket> {
         self.ticket_for_actions(p, id).await?;
         let schema = self.ticket_schema().await?;
-        self.retry_on_version(|| async {
-            let before = self.ticket_for_actions(p, id).await?;
-            if before.snooze.is_none() {
-                return Ok(before);
-            }
-            let now = self.now();
-            let mut after = before.clone();
-            after.snooze = None;
-            after.updated_at = now;
-            after.version += 1;
-            let fx = ticket_change_effects(
-                &before,
-                &mut after,
-                p.actor(),
-                now,
-                &schema,
-                Some(WakeReason::Manual),
-            );
-            self.written(self.st().update_ticket(&after, None, &fx))
-                .await?;
-            Ok(after)
-        })
-        .await
+        let (after, caused) = self
+            .retry_on_version(|| async {
+                let before = self.ticket_for_actions(p, id).await?;
+                if before.snooze.is_none() {
+                    return Ok((before, Caused::new()));
+                }
+                let now = self.now();
+                let mut after = before.clone();
+                after.snooze = None;
+                after.updated_at = now;
+                after.version += 1;
+                let fx = ticket_change_effects(
+                    &before,
+                    &mut after,
+                    p.actor(),
+                    now,
+                    &schema,
+                    Some(WakeReason::Manual),
+                );
+                self.written(self.st().update_ticket(&after, None, &fx))
+                    .await?;
+                Ok((after, caused(&fx, id)))
+            })
+            .await?;
+        self.after_triggers(p, after, &caused).await
     }
 }

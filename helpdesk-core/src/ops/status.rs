@@ -32,6 +32,14 @@ impl Helpdesk {
             statuses: Statuses::new(self.st().list_statuses().await?),
             fields: crate::custom_field::Fields::new(self.st().list_fields().await?),
             sla: self.sla_rules().await?,
+            automations: self
+                .st()
+                .list_rules()
+                .await?
+                .into_iter()
+                .filter(|r| r.counts_hours())
+                .map(|r| r.condition)
+                .collect(),
             at: self.now(),
         })
     }

@@ -128,8 +128,8 @@ pub(crate) fn timeline(
 /// A snooze that ended did so for `woke` (`None`: the status moved, see
 /// [`move_status`]).
 ///
-/// It settles `after`'s SLA first ([`crate::sla::settle`]: every change of a ticket
-/// chooses its policy again) and writes `ticket.sla_fulfilled` for each cycle the change
+/// It settles `after` first ([`TicketSchema::settle`]: every change of a ticket
+/// chooses its SLA policy again and moves its automation instant) and writes `ticket.sla_fulfilled` for each cycle the change
 /// fulfilled.
 pub(crate) fn ticket_change_effects(
     before: &Ticket,
@@ -139,7 +139,7 @@ pub(crate) fn ticket_change_effects(
     schema: &TicketSchema,
     woke: Option<WakeReason>,
 ) -> Effects {
-    crate::sla_policy::settle(after, &schema.sla, at);
+    schema.settle(after, at);
     let after = &*after;
     let mut fx = Effects::none();
     sla_fulfilled(&mut fx, before, after, at);
@@ -526,10 +526,11 @@ impl Helpdesk {
             pre_merge_status: None,
             snooze: None,
             sla: Default::default(),
+            automation_at: None,
             resolved_count: 0,
             version: 1,
         };
-        crate::sla_policy::settle(&mut ticket, &schema.sla, now);
+        schema.settle(&mut ticket, now);
         let conversation = Conversation {
             id: ticket.conversation_id,
             kind: ConversationKind::Ticket,

@@ -817,6 +817,7 @@ macro_rules! __conformance_cases {
             rules {
                 rule_crud_rights_and_input,
                 triggers_run_on_each_event,
+                triggers_run_on_every_ticket_change,
                 triggers_run_in_order_as_the_system,
                 rule_messages_have_no_sender,
                 failing_steps_are_recorded,

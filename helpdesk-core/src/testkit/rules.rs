@@ -346,6 +346,71 @@ pub async fn triggers_run_on_each_event(store: Arc<dyn Store>) {
     assert!(!closed.tags.contains(&"hot".to_string()));
 }
 
+/// Triggers run on the `ticket.updated` of every kind of change, before its answer:
+/// CCs and followers added and removed, snoozes set and ended, merges (on the target;
+/// the source is closed) and unmerges.
+pub async fn triggers_run_on_every_ticket_change(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let customer = w.customer().await;
+    let copied = w.customer().await;
+    let rule = make(
+        &w,
+        &admin,
+        trigger(
+            "Touched",
+            json!({"all": [{"field": "event", "op": "eq", "value": "ticket.updated"}]}),
+            json!([{"action": "add_tags", "value": ["touched"]}]),
+        ),
+    )
+    .await;
+    let t = w.ticket(&customer, "Printer").await;
+    let target = w.ticket(&customer, "Printer again").await;
+    let ran_on = |runs: Vec<RuleRun>| runs.iter().map(|r| r.ticket_id).collect::<Vec<_>>();
+    let hd = &w.hd;
+
+    let answered = hd
+        .add_cc(&admin.p, t.id, crate::ticket::CcTarget::User(copied.id()))
+        .await
+        .unwrap();
+    assert!(
+        answered.tags.contains(&"touched".to_string()),
+        "in the answer: {:?}",
+        answered.tags
+    );
+    assert_eq!(ran_on(runs(&w, &admin, &rule).await), vec![t.id]);
+    w.tick();
+    hd.remove_cc(&admin.p, t.id, copied.id()).await.unwrap();
+    w.tick();
+    hd.follow(&admin.p, t.id, admin.id()).await.unwrap();
+    w.tick();
+    hd.unfollow(&admin.p, t.id, admin.id()).await.unwrap();
+    w.tick();
+    let snoozed = hd
+        .snooze_ticket(&admin.p, t.id, w.hd.now() + Duration::hours(1), true)
+        .await
+        .unwrap();
+    assert!(snoozed.snooze.is_some());
+    w.tick();
+    hd.unsnooze_ticket(&admin.p, t.id).await.unwrap();
+    assert_eq!(runs(&w, &admin, &rule).await.len(), 6, "one run per change");
+    w.tick();
+    hd.merge_ticket(&admin.p, t.id, target.id).await.unwrap();
+    assert_eq!(
+        ran_on(runs(&w, &admin, &rule).await)[..1],
+        [target.id],
+        "the merge runs on the target"
+    );
+    w.tick();
+    let back = hd.unmerge_ticket(&admin.p, t.id).await.unwrap();
+    assert_eq!(
+        runs(&w, &admin, &rule).await.len(),
+        9,
+        "and the unmerge on both"
+    );
+    assert!(back.tags.contains(&"touched".to_string()));
+}
+
 /// Triggers run in `(position, id)` order, each seeing what the ones before did, as the
 /// system: timeline entries and events carry `via: {kind: rule, id}` and no actor.
 pub async fn triggers_run_in_order_as_the_system(store: Arc<dyn Store>) {
@@ -728,12 +793,16 @@ pub async fn automations_count_matching_tickets_when_made(store: Arc<dyn Store>)
     assert_eq!(runs(&w, &admin, &rule).await.len(), 5, "a, b and d enter");
 }
 
-/// The instant an `hours_since_*` predicate turns is computed purely; evaluating the
-/// automations then fires them.
+/// The instant an `hours_since_*` predicate turns is on the ticket's schedule (made
+/// before or after the automation), and the scheduler fires the automation then, once;
+/// a deleted automation leaves the schedule.
 pub async fn automations_at_time_instants(store: Arc<dyn Store>) {
     let w = World::new(store);
     let admin = w.admin().await;
     let customer = w.customer().await;
+    let older = w.ticket(&customer, "Made before the automation").await;
+    assert_eq!(older.automation_at, None, "no automation counts hours yet");
+    w.tick();
     let rule = make(
         &w,
         &admin,
@@ -749,6 +818,12 @@ pub async fn automations_at_time_instants(store: Arc<dyn Store>) {
     let at = next_instant([&rule.condition], &t, now).expect("an instant");
     assert!(at > t.created_at + Duration::hours(2) - Duration::seconds(1));
     assert!(at <= t.created_at + Duration::hours(2) + Duration::seconds(1));
+    assert_eq!(t.automation_at, Some(at), "on the new ticket's schedule");
+    assert_eq!(
+        current(&w, &older).await.automation_at,
+        Some(next_instant([&rule.condition], &older, now).unwrap()),
+        "and on the older ticket's"
+    );
     let lt = crate::condition::Condition::parse(
         &json!({"all": [{"field": "hours_since_updated", "op": "lt", "value": 0.5}]}),
         "condition",
@@ -761,7 +836,7 @@ pub async fn automations_at_time_instants(store: Arc<dyn Store>) {
         Some(t.updated_at + Duration::minutes(30)),
         "the earliest"
     );
-    w.hd.evaluate_automations(t.id).await.unwrap();
+    assert_eq!(w.hd.run_due().await.unwrap(), 0, "nothing due yet");
     assert!(runs(&w, &admin, &rule).await.is_empty(), "not yet");
     w.advance(Duration::hours(3));
     assert_eq!(
@@ -769,11 +844,44 @@ pub async fn automations_at_time_instants(store: Arc<dyn Store>) {
         None,
         "passed"
     );
-    w.hd.evaluate_automations(t.id).await.unwrap();
-    assert_eq!(runs(&w, &admin, &rule).await.len(), 1);
-    assert!(current(&w, &t).await.tags.contains(&"stale".to_string()));
-    w.hd.evaluate_automations(t.id).await.unwrap();
-    assert_eq!(runs(&w, &admin, &rule).await.len(), 1, "still inside");
+    assert_eq!(
+        w.hd.run_due().await.unwrap(),
+        2,
+        "both tickets' instants fire"
+    );
+    assert_eq!(runs(&w, &admin, &rule).await.len(), 2);
+    let fired = current(&w, &t).await;
+    assert!(fired.tags.contains(&"stale".to_string()));
+    assert_eq!(fired.automation_at, None, "nothing more to wake it for");
+    assert_eq!(w.hd.run_due().await.unwrap(), 0, "once");
+    assert_eq!(runs(&w, &admin, &rule).await.len(), 2, "still inside");
+
+    // An automation that counts hours since the last change moves with each change, and
+    // leaves the schedule with its deletion.
+    let quiet = make(
+        &w,
+        &admin,
+        automation(
+            "Quiet",
+            json!({"all": [{"field": "hours_since_updated", "op": "gt", "value": 1}]}),
+            json!([{"action": "add_tags", "value": ["quiet"]}]),
+        ),
+    )
+    .await;
+    let changed = patch(&w, &admin, &t, priority(Priority::High)).await;
+    assert_eq!(
+        changed.automation_at,
+        Some(changed.updated_at + Duration::hours(1) + Duration::microseconds(1))
+    );
+    w.hd.delete_rule(&admin.p, quiet.id).await.unwrap();
+    assert_eq!(
+        current(&w, &t).await.automation_at,
+        None,
+        "left the schedule"
+    );
+    w.advance(Duration::hours(2));
+    assert_eq!(w.hd.run_due().await.unwrap(), 0);
+    assert!(!current(&w, &t).await.tags.contains(&"quiet".to_string()));
 }
 
 /// A dry run evaluates and previews, storing and emitting nothing.

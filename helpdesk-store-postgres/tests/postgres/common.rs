@@ -66,6 +66,7 @@ pub async fn new_ticket(store: &PostgresStore, requester: Uuid, at: DateTime<Utc
             pre_merge_status: None,
             snooze: None,
             sla: Default::default(),
+            automation_at: None,
             resolved_count: 0,
             version: 1,
         },
