@@ -366,7 +366,9 @@ async fn transaction(
         conn.abort().await;
         return Failure::from(err).outcome(rejected);
     }
-    if let Err(err) = conn.message(raw).await {
+    // lettre ends the data with "\r\n.\r\n": a mail's own last CRLF would become a blank line.
+    let body = raw.strip_suffix(b"\r\n").unwrap_or(raw);
+    if let Err(err) = conn.message(body).await {
         conn.abort().await;
         return Failure::from(err).outcome(rejected);
     }

@@ -1,0 +1,1 @@
+//! The SMTP listener, driven by Python's smtplib (and by hand where timing matters).
