@@ -269,7 +269,12 @@ async fn poll_selected(
     sink: &dyn ImapSink,
 ) -> Result<PollReport, ImapError> {
     let limit = config.timeout;
-    let mailbox = timed(limit, "selecting the folder", select(session, &config.folder)).await?;
+    let mailbox = timed(
+        limit,
+        "selecting the folder",
+        select(session, &config.folder),
+    )
+    .await?;
     let uidvalidity = mailbox
         .uid_validity
         .ok_or(ImapError::Server("SELECT gave no UIDVALIDITY"))?;
@@ -358,7 +363,9 @@ async fn fetch(
     let Some(meta) = sizes.iter().find(|f| f.uid == Some(uid)) else {
         return Ok(None);
     };
-    let declared_too_large = meta.size.is_some_and(|size| u64::from(size) > config.max_size);
+    let declared_too_large = meta
+        .size
+        .is_some_and(|size| u64::from(size) > config.max_size);
     if !declared_too_large {
         let bodies = collect(session.uid_fetch(&set, "(UID BODY.PEEK[])").await?).await?;
         let Some(body) = bodies.iter().find(|f| f.uid == Some(uid)) else {
@@ -398,7 +405,11 @@ async fn after_ingest(
             session.uid_copy(&set, to).await?;
             collect(session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?).await?;
             if uidplus {
-                session.uid_expunge(&set).await?.try_collect::<Vec<_>>().await?;
+                session
+                    .uid_expunge(&set)
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await?;
             } else {
                 session.expunge().await?.try_collect::<Vec<_>>().await?;
             }

@@ -267,7 +267,11 @@ async fn serve(
         mail_from: None,
         rcpt_to: Vec::new(),
     };
-    reply(&mut writer, &format!("220 {} ESMTP Helpdesk", config.hostname)).await?;
+    reply(
+        &mut writer,
+        &format!("220 {} ESMTP Helpdesk", config.hostname),
+    )
+    .await?;
     let mut line = Vec::with_capacity(128);
     let mut errors = 0;
     loop {

@@ -12,9 +12,7 @@ use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
-use lettre::transport::smtp::extension::{
-    ClientId, Extension, MailBodyParameter, MailParameter,
-};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use url::Url;
 
 /// The contract's limit on one delivery attempt (connect to the end of `DATA`).
@@ -232,7 +230,9 @@ async fn open(
     if let Some(username) = &target.username {
         let Some(password) = password else {
             conn.abort().await;
-            return Err(Failure::config("the SMTP URL names a user but no password is set"));
+            return Err(Failure::config(
+                "the SMTP URL names a user but no password is set",
+            ));
         };
         let credentials = Credentials::new(username.clone(), password.to_owned());
         if let Err(err) = conn.auth(DEFAULT_MECHANISMS, &credentials).await {
@@ -386,12 +386,13 @@ async fn transaction(
 pub async fn test_smtp(url: &str, password: Option<&str>) -> Result<(), String> {
     let target = parse_url(url)?;
     let attempt = async {
-        let mut conn = open(&target, password, SEND_TIMEOUT)
-            .await
-            .map_err(|failure| match failure.code {
-                Some(code) => format!("{code} {}", failure.text),
-                None => failure.text,
-            })?;
+        let mut conn =
+            open(&target, password, SEND_TIMEOUT)
+                .await
+                .map_err(|failure| match failure.code {
+                    Some(code) => format!("{code} {}", failure.text),
+                    None => failure.text,
+                })?;
         let _ = conn.quit().await;
         Ok(())
     };

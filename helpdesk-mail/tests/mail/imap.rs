@@ -36,7 +36,10 @@ impl ImapSink for Recorder {
     }
 
     async fn cursor(&self, uidvalidity: u32, last_uid: u32) -> Result<(), SinkError> {
-        self.cursors.lock().expect("lock").push((uidvalidity, last_uid));
+        self.cursors
+            .lock()
+            .expect("lock")
+            .push((uidvalidity, last_uid));
         Ok(())
     }
 }
@@ -45,7 +48,10 @@ impl Recorder {
     /// The cursor as the caller would have stored it.
     fn state(&self) -> ImapState {
         let last = self.cursors.lock().expect("lock").last().copied();
-        ImapState { uidvalidity: last.map(|c| c.0), last_uid: last.map(|c| c.1) }
+        ImapState {
+            uidvalidity: last.map(|c| c.0),
+            last_uid: last.map(|c| c.1),
+        }
     }
 
     /// The subjects of the mails ingested so far, in order.
@@ -88,15 +94,28 @@ fn config(dovecot: &Dovecot, after: AfterIngest) -> ImapConfig {
 
 /// A second client, as a person's mail program would be.
 async fn admin(dovecot: &Dovecot) -> Session<TcpStream> {
-    let tcp = TcpStream::connect(("127.0.0.1", dovecot.port)).await.expect("connect");
+    let tcp = TcpStream::connect(("127.0.0.1", dovecot.port))
+        .await
+        .expect("connect");
     let mut client = async_imap::Client::new(tcp);
-    client.read_response().await.expect("greeting").expect("greeting");
-    client.login(&dovecot.user, &dovecot.password).await.map_err(|(err, _)| err).expect("login")
+    client
+        .read_response()
+        .await
+        .expect("greeting")
+        .expect("greeting");
+    client
+        .login(&dovecot.user, &dovecot.password)
+        .await
+        .map_err(|(err, _)| err)
+        .expect("login")
 }
 
 async fn append(admin: &mut Session<TcpStream>, folder: &str, seen: bool, subject: &str) {
     let flags = seen.then_some("(\\Seen)");
-    admin.append(folder, flags, None, mail(subject)).await.expect("APPEND");
+    admin
+        .append(folder, flags, None, mail(subject))
+        .await
+        .expect("APPEND");
 }
 
 /// (uid, seen) of every message in `folder`, by UID.
@@ -111,7 +130,12 @@ async fn messages(admin: &mut Session<TcpStream>, folder: &str) -> Vec<(u32, boo
         .expect("FETCH");
     let mut found: Vec<(u32, bool)> = fetched
         .iter()
-        .map(|f| (f.uid.expect("uid"), f.flags().any(|flag| flag == Flag::Seen)))
+        .map(|f| {
+            (
+                f.uid.expect("uid"),
+                f.flags().any(|flag| flag == Flag::Seen),
+            )
+        })
         .collect();
     found.sort_unstable();
     admin.close().await.expect("CLOSE");
@@ -132,25 +156,58 @@ async fn first_poll_takes_unseen_only_then_new_mail_by_uid() {
     let sink = Recorder::default();
     let config = config(&dovecot, AfterIngest::Seen);
 
-    let first = poll_once(&config, ImapState::default(), &sink).await.expect("first poll");
+    let first = poll_once(&config, ImapState::default(), &sink)
+        .await
+        .expect("first poll");
     assert!(first.restarted);
     assert_eq!(first.ingested, vec![2]);
-    assert_eq!(first.last_uid, 3, "read mail above the unread one is behind the cursor too");
+    assert_eq!(
+        first.last_uid, 3,
+        "read mail above the unread one is behind the cursor too"
+    );
     assert_eq!(sink.subjects(), ["old unread"]);
-    assert_eq!(sink.state(), ImapState { uidvalidity: Some(first.uidvalidity), last_uid: Some(3) });
-    assert_eq!(messages(&mut admin, "INBOX").await, [(1, true), (2, true), (3, true)]);
+    assert_eq!(
+        sink.state(),
+        ImapState {
+            uidvalidity: Some(first.uidvalidity),
+            last_uid: Some(3)
+        }
+    );
+    assert_eq!(
+        messages(&mut admin, "INBOX").await,
+        [(1, true), (2, true), (3, true)]
+    );
 
     append(&mut admin, "INBOX", false, "new one").await;
     append(&mut admin, "INBOX", true, "new but read elsewhere").await;
-    let second = poll_once(&config, sink.state(), &sink).await.expect("second poll");
+    let second = poll_once(&config, sink.state(), &sink)
+        .await
+        .expect("second poll");
     assert!(!second.restarted);
-    assert_eq!(second.ingested, vec![4, 5], "new mail goes by UID, read or not");
-    assert_eq!(sink.subjects(), ["old unread", "new one", "new but read elsewhere"]);
-    assert_eq!(sink.cursors.lock().expect("lock")[1..], [(first.uidvalidity, 4), (first.uidvalidity, 5)]);
-    assert!(messages(&mut admin, "INBOX").await.iter().all(|(_, seen)| *seen));
+    assert_eq!(
+        second.ingested,
+        vec![4, 5],
+        "new mail goes by UID, read or not"
+    );
+    assert_eq!(
+        sink.subjects(),
+        ["old unread", "new one", "new but read elsewhere"]
+    );
+    assert_eq!(
+        sink.cursors.lock().expect("lock")[1..],
+        [(first.uidvalidity, 4), (first.uidvalidity, 5)]
+    );
+    assert!(
+        messages(&mut admin, "INBOX")
+            .await
+            .iter()
+            .all(|(_, seen)| *seen)
+    );
 
     // `UID 6:*` still matches message 5 on the server: it must not come again.
-    let third = poll_once(&config, sink.state(), &sink).await.expect("third poll");
+    let third = poll_once(&config, sink.state(), &sink)
+        .await
+        .expect("third poll");
     assert!(third.ingested.is_empty(), "{third:?}");
     assert_eq!(sink.mails.lock().expect("lock").len(), 3);
 }
@@ -163,9 +220,16 @@ async fn ingested_mail_is_moved_when_asked() {
     append(&mut admin, "INBOX", false, "one").await;
     append(&mut admin, "INBOX", false, "two").await;
     let sink = Recorder::default();
-    let config = config(&dovecot, AfterIngest::Move { to: "Processed".to_owned() });
+    let config = config(
+        &dovecot,
+        AfterIngest::Move {
+            to: "Processed".to_owned(),
+        },
+    );
 
-    let report = poll_once(&config, ImapState::default(), &sink).await.expect("poll");
+    let report = poll_once(&config, ImapState::default(), &sink)
+        .await
+        .expect("poll");
     assert_eq!(report.ingested, vec![1, 2]);
     assert_eq!(exists(&mut admin, "INBOX").await, 0, "moved out of INBOX");
     assert_eq!(exists(&mut admin, "Processed").await, 2);
@@ -186,8 +250,13 @@ async fn a_new_uidvalidity_restarts_the_cursor() {
     admin.create("Support").await.expect("CREATE");
     append(&mut admin, "Support", false, "before").await;
     let sink = Recorder::default();
-    let config = ImapConfig { folder: "Support".to_owned(), ..config(&dovecot, AfterIngest::Seen) };
-    let first = poll_once(&config, ImapState::default(), &sink).await.expect("poll");
+    let config = ImapConfig {
+        folder: "Support".to_owned(),
+        ..config(&dovecot, AfterIngest::Seen)
+    };
+    let first = poll_once(&config, ImapState::default(), &sink)
+        .await
+        .expect("poll");
     assert_eq!(first.ingested, vec![1]);
 
     admin.delete("Support").await.expect("DELETE");
@@ -196,10 +265,23 @@ async fn a_new_uidvalidity_restarts_the_cursor() {
     append(&mut admin, "Support", false, "recreated unread").await;
     let state = sink.state();
     let second = poll_once(&config, state, &sink).await.expect("poll");
-    assert_ne!(second.uidvalidity, first.uidvalidity, "dovecot gave the new folder a new UIDVALIDITY");
+    assert_ne!(
+        second.uidvalidity, first.uidvalidity,
+        "dovecot gave the new folder a new UIDVALIDITY"
+    );
     assert!(second.restarted);
-    assert_eq!(second.ingested, vec![2], "UNSEEN only, though both UIDs are above the old cursor's");
-    assert_eq!(sink.state(), ImapState { uidvalidity: Some(second.uidvalidity), last_uid: Some(2) });
+    assert_eq!(
+        second.ingested,
+        vec![2],
+        "UNSEEN only, though both UIDs are above the old cursor's"
+    );
+    assert_eq!(
+        sink.state(),
+        ImapState {
+            uidvalidity: Some(second.uidvalidity),
+            last_uid: Some(2)
+        }
+    );
     assert_eq!(sink.subjects(), ["before", "recreated unread"]);
 }
 
@@ -210,21 +292,39 @@ async fn a_sink_failure_fetches_the_mail_again_next_poll() {
     let sink = Recorder::default();
     let config = config(&dovecot, AfterIngest::Seen);
     // An empty folder still sets the cursor.
-    let empty = poll_once(&config, ImapState::default(), &sink).await.expect("poll");
-    assert_eq!(sink.state(), ImapState { uidvalidity: Some(empty.uidvalidity), last_uid: Some(0) });
+    let empty = poll_once(&config, ImapState::default(), &sink)
+        .await
+        .expect("poll");
+    assert_eq!(
+        sink.state(),
+        ImapState {
+            uidvalidity: Some(empty.uidvalidity),
+            last_uid: Some(0)
+        }
+    );
 
     append(&mut admin, "INBOX", false, "fragile").await;
     append(&mut admin, "INBOX", false, "after it").await;
     sink.fail_next.store(true, Ordering::SeqCst);
-    let err = poll_once(&config, sink.state(), &sink).await.expect_err("the sink failed");
+    let err = poll_once(&config, sink.state(), &sink)
+        .await
+        .expect_err("the sink failed");
     assert!(matches!(err, ImapError::Sink(_)), "{err}");
     assert!(err.to_string().contains("crashed after commit"), "{err}");
     assert_eq!(sink.state().last_uid, Some(0), "the cursor did not move");
-    assert_eq!(messages(&mut admin, "INBOX").await, [(1, false), (2, false)], "nothing flagged");
+    assert_eq!(
+        messages(&mut admin, "INBOX").await,
+        [(1, false), (2, false)],
+        "nothing flagged"
+    );
 
     let retry = poll_once(&config, sink.state(), &sink).await.expect("poll");
     assert_eq!(retry.ingested, vec![1, 2]);
-    assert_eq!(sink.subjects(), ["fragile", "fragile", "after it"], "fetched again: the pipeline dedupes");
+    assert_eq!(
+        sink.subjects(),
+        ["fragile", "fragile", "after it"],
+        "fetched again: the pipeline dedupes"
+    );
     assert_eq!(messages(&mut admin, "INBOX").await, [(1, true), (2, true)]);
 }
 
@@ -236,22 +336,37 @@ async fn oversized_mail_is_handed_over_as_headers_only() {
         "From: Alice <alice@example.net>\r\nSubject: big\r\nMessage-ID: <big@example.net>\r\n\r\n{}\r\n",
         "BODYTEXT ".repeat(500)
     );
-    admin.append("INBOX", None, None, big.as_bytes()).await.expect("APPEND");
+    admin
+        .append("INBOX", None, None, big.as_bytes())
+        .await
+        .expect("APPEND");
     append(&mut admin, "INBOX", false, "small").await;
     let sink = Recorder::default();
-    let config = ImapConfig { max_size: 1000, ..config(&dovecot, AfterIngest::Seen) };
+    let config = ImapConfig {
+        max_size: 1000,
+        ..config(&dovecot, AfterIngest::Seen)
+    };
 
-    let report = poll_once(&config, ImapState::default(), &sink).await.expect("poll");
+    let report = poll_once(&config, ImapState::default(), &sink)
+        .await
+        .expect("poll");
     assert_eq!(report.too_large, vec![1]);
     assert_eq!(report.ingested, vec![2]);
     let mails = sink.mails.lock().expect("lock").clone();
     let (headers, too_large) = &mails[0];
     assert!(*too_large);
     let headers = String::from_utf8_lossy(headers);
-    assert!(headers.contains("Message-ID: <big@example.net>"), "{headers}");
+    assert!(
+        headers.contains("Message-ID: <big@example.net>"),
+        "{headers}"
+    );
     assert!(!headers.contains("BODYTEXT"), "no body: {headers}");
     assert!(!mails[1].1, "the small one is whole");
-    assert_eq!(messages(&mut admin, "INBOX").await, [(1, true), (2, true)], "flagged as usual");
+    assert_eq!(
+        messages(&mut admin, "INBOX").await,
+        [(1, true), (2, true)],
+        "flagged as usual"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,15 +375,24 @@ async fn test_login_reports_what_is_wrong() {
     let good = config(&dovecot, AfterIngest::Seen);
     assert_eq!(test_login(&good).await, Ok(()), "{}", dovecot.log());
 
-    let wrong_password = ImapConfig { password: "nope".to_owned(), ..good.clone() };
+    let wrong_password = ImapConfig {
+        password: "nope".to_owned(),
+        ..good.clone()
+    };
     let err = test_login(&wrong_password).await.expect_err("bad password");
     assert!(err.contains("login refused"), "{err}");
 
-    let no_folder = ImapConfig { folder: "Nowhere".to_owned(), ..good.clone() };
+    let no_folder = ImapConfig {
+        folder: "Nowhere".to_owned(),
+        ..good.clone()
+    };
     let err = test_login(&no_folder).await.expect_err("no such folder");
     assert!(err.contains("Nowhere"), "{err}");
 
-    let closed = ImapConfig { port: crate::support::free_port(), ..good };
+    let closed = ImapConfig {
+        port: crate::support::free_port(),
+        ..good
+    };
     let err = test_login(&closed).await.expect_err("nothing listens");
     assert!(err.contains("cannot connect"), "{err}");
 }

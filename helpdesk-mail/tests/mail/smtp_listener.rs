@@ -24,7 +24,11 @@ struct Inbox {
 
 impl Inbox {
     fn new() -> Arc<Self> {
-        Arc::new(Self { mails: Mutex::new(Vec::new()), fail_temporarily: AtomicBool::new(false), gate: None })
+        Arc::new(Self {
+            mails: Mutex::new(Vec::new()),
+            fail_temporarily: AtomicBool::new(false),
+            gate: None,
+        })
     }
 
     fn mails(&self) -> Vec<(Envelope, Vec<u8>)> {
@@ -56,7 +60,11 @@ impl InboundSink for Inbox {
 }
 
 async fn listen(inbox: Arc<Inbox>, max_size: usize) -> SmtpListener {
-    let config = ListenerConfig { hostname: "mx.test".to_owned(), max_size, ..ListenerConfig::default() };
+    let config = ListenerConfig {
+        hostname: "mx.test".to_owned(),
+        max_size,
+        ..ListenerConfig::default()
+    };
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     SmtpListener::bind(addr, config, inbox).await.expect("bind")
 }
@@ -88,14 +96,26 @@ print(json.dumps({"features": features, "refused": {k: [v[0], v[1].decode()] for
     assert!(out["features"].get("pipelining").is_some(), "{out}");
     assert!(out["features"].get("auth").is_none(), "no AUTH: {out}");
     assert_eq!(out["refused"]["nobody@example.com"][0], 550);
-    assert!(out["refused"]["nobody@example.com"][1].as_str().unwrap_or("").starts_with("5.1.1"), "{out}");
+    assert!(
+        out["refused"]["nobody@example.com"][1]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("5.1.1"),
+        "{out}"
+    );
 
     let mails = inbox.mails();
     assert_eq!(mails.len(), 1);
     let (envelope, raw) = &mails[0];
     assert_eq!(envelope.mail_from, "alice@example.net");
-    assert_eq!(envelope.rcpt_to, ["support@example.com", "Support+42-abc@Example.com"]);
-    assert_eq!(raw.as_slice(), b"From: a@example.net\r\nSubject: hi\r\n\r\nH\xc3\xa9llo\r\n.dot line\r\n");
+    assert_eq!(
+        envelope.rcpt_to,
+        ["support@example.com", "Support+42-abc@Example.com"]
+    );
+    assert_eq!(
+        raw.as_slice(),
+        b"From: a@example.net\r\nSubject: hi\r\n\r\nH\xc3\xa9llo\r\n.dot line\r\n"
+    );
     listener.shutdown().await;
 }
 
@@ -117,7 +137,13 @@ print(json.dumps({k: [v[0], v[1].decode()] for k, v in refused.items()}))
     .await;
     assert_eq!(out.as_object().map(|o| o.len()), Some(1), "{out}");
     assert_eq!(out["support+101@example.com"][0], 452);
-    assert!(out["support+101@example.com"][1].as_str().unwrap_or("").starts_with("4.5.3"), "{out}");
+    assert!(
+        out["support+101@example.com"][1]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("4.5.3"),
+        "{out}"
+    );
     let mails = inbox.mails();
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].0.rcpt_to.len(), 100);
@@ -151,9 +177,18 @@ print(json.dumps({"declared": declared, "data": [code, text.decode()], "after": 
     )
     .await;
     assert_eq!(out["declared"][0], 552, "{out}");
-    assert!(out["declared"][1].as_str().unwrap_or("").starts_with("5.3.4"), "{out}");
+    assert!(
+        out["declared"][1]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("5.3.4"),
+        "{out}"
+    );
     assert_eq!(out["data"][0], 552, "{out}");
-    assert!(out["data"][1].as_str().unwrap_or("").starts_with("5.3.4"), "{out}");
+    assert!(
+        out["data"][1].as_str().unwrap_or("").starts_with("5.3.4"),
+        "{out}"
+    );
     let mails = inbox.mails();
     assert_eq!(mails.len(), 1, "only the small one came through");
     assert!(String::from_utf8_lossy(&mails[0].1).contains("Subject: small"));
@@ -209,22 +244,36 @@ async fn pipelined_commands_and_250_only_after_the_commit() {
         gate: Some(Semaphore::new(0)),
     });
     let listener = listen(inbox.clone(), 10_000).await;
-    let stream = TcpStream::connect(listener.local_addr()).await.expect("connect");
+    let stream = TcpStream::connect(listener.local_addr())
+        .await
+        .expect("connect");
     let (reader, mut writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     assert!(read_reply(&mut reader).await.starts_with("220 mx.test"));
-    writer.write_all(b"EHLO client.test\r\n").await.expect("write");
+    writer
+        .write_all(b"EHLO client.test\r\n")
+        .await
+        .expect("write");
     assert_eq!(read_reply(&mut reader).await, "250 ENHANCEDSTATUSCODES");
     // One write, four commands: the answers come in order.
     writer
         .write_all(b"MAIL FROM:<> SIZE=40\r\nRCPT TO:<support@example.com>\r\nRCPT TO:<someone@elsewhere.test>\r\nDATA\r\n")
         .await
         .expect("write");
-    assert!(read_reply(&mut reader).await.starts_with("250 2.1.0"), "the null sender is fine");
+    assert!(
+        read_reply(&mut reader).await.starts_with("250 2.1.0"),
+        "the null sender is fine"
+    );
     assert!(read_reply(&mut reader).await.starts_with("250 2.1.5"));
-    assert!(read_reply(&mut reader).await.starts_with("550 5.1.1"), "no relay");
+    assert!(
+        read_reply(&mut reader).await.starts_with("550 5.1.1"),
+        "no relay"
+    );
     assert!(read_reply(&mut reader).await.starts_with("354"));
-    writer.write_all(b"Subject: bounce\r\n\r\n..stuffed\r\n.\r\n").await.expect("write");
+    writer
+        .write_all(b"Subject: bounce\r\n\r\n..stuffed\r\n.\r\n")
+        .await
+        .expect("write");
 
     // The sink has not committed: no answer yet.
     let mut line = String::new();
@@ -235,8 +284,17 @@ async fn pipelined_commands_and_250_only_after_the_commit() {
     assert!(read_reply(&mut reader).await.starts_with("250 2.0.0"));
     let mails = inbox.mails();
     assert_eq!(mails.len(), 1);
-    assert_eq!(mails[0].0, Envelope { mail_from: String::new(), rcpt_to: vec!["support@example.com".to_owned()] });
-    assert_eq!(mails[0].1.as_slice(), b"Subject: bounce\r\n\r\n.stuffed\r\n");
+    assert_eq!(
+        mails[0].0,
+        Envelope {
+            mail_from: String::new(),
+            rcpt_to: vec!["support@example.com".to_owned()]
+        }
+    );
+    assert_eq!(
+        mails[0].1.as_slice(),
+        b"Subject: bounce\r\n\r\n.stuffed\r\n"
+    );
 
     writer.write_all(b"QUIT\r\n").await.expect("write");
     assert!(read_reply(&mut reader).await.starts_with("221"));
@@ -252,7 +310,12 @@ async fn shutdown_tells_idle_sessions_and_stops_listening() {
     let (reader, _writer) = stream.into_split();
     let mut reader = BufReader::new(reader);
     assert!(read_reply(&mut reader).await.starts_with("220"));
-    tokio::time::timeout(Duration::from_secs(10), listener.shutdown()).await.expect("shutdown in time");
+    tokio::time::timeout(Duration::from_secs(10), listener.shutdown())
+        .await
+        .expect("shutdown in time");
     assert!(read_reply(&mut reader).await.starts_with("421 4.3.2"));
-    assert!(TcpStream::connect(addr).await.is_err(), "still listening after shutdown");
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "still listening after shutdown"
+    );
 }

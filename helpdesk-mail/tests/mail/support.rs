@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const INSTALL_HINT: &str = "run `bash tests/mail/install` (CI does) to install the mail test servers";
+const INSTALL_HINT: &str =
+    "run `bash tests/mail/install` (CI does) to install the mail test servers";
 
 /// The repository's `tests/mail` folder.
 pub fn mail_dir() -> PathBuf {
@@ -27,7 +28,11 @@ pub fn venv_python() -> PathBuf {
         }
     };
     let python = venv.join("bin/python");
-    assert!(python.exists(), "no Python venv at {}: {INSTALL_HINT}", venv.display());
+    assert!(
+        python.exists(),
+        "no Python venv at {}: {INSTALL_HINT}",
+        venv.display()
+    );
     python
 }
 
@@ -53,8 +58,19 @@ pub async fn python_json(script: &str, args: &[String]) -> serde_json::Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap_or_else(|err| {
-        panic!("python3 printed no JSON ({err}): {}", String::from_utf8_lossy(&output.stdout))
+        panic!(
+            "python3 printed no JSON ({err}): {}",
+            String::from_utf8_lossy(&output.stdout)
+        )
     })
+}
+
+/// One mail as aiosmtpd took it.
+pub struct Recorded {
+    pub mail_from: String,
+    pub rcpt_tos: Vec<String>,
+    pub mail_options: Vec<String>,
+    pub data: Vec<u8>,
 }
 
 /// tests/mail/smtp_server.py (aiosmtpd), recording mails to a JSONL file.
@@ -88,20 +104,40 @@ impl SmtpServer {
             .strip_prefix("PORT ")
             .and_then(|port| port.parse().ok())
             .unwrap_or_else(|| panic!("smtp_server.py said {line:?}"));
-        Self { port, record, _dir: dir, _child: child }
+        Self {
+            port,
+            record,
+            _dir: dir,
+            _child: child,
+        }
     }
 
-    /// The mails it accepted: (mail_from, rcpt_tos, mail_options, data bytes).
-    pub fn mails(&self) -> Vec<(String, Vec<String>, Vec<String>, Vec<u8>)> {
+    /// The mails it accepted, in order.
+    pub fn mails(&self) -> Vec<Recorded> {
         let text = std::fs::read_to_string(&self.record).unwrap_or_default();
         text.lines()
             .map(|line| {
                 let v: serde_json::Value = serde_json::from_str(line).expect("JSONL record");
                 let strings = |key: &str| -> Vec<String> {
-                    v[key].as_array().expect(key).iter().map(|s| s.as_str().expect(key).to_owned()).collect()
+                    v[key]
+                        .as_array()
+                        .expect(key)
+                        .iter()
+                        .map(|s| s.as_str().expect(key).to_owned())
+                        .collect()
                 };
-                let data = v["data"].as_str().expect("data").chars().map(|c| c as u32 as u8).collect();
-                (v["mail_from"].as_str().expect("mail_from").to_owned(), strings("rcpt_tos"), strings("mail_options"), data)
+                let data = v["data"]
+                    .as_str()
+                    .expect("data")
+                    .chars()
+                    .map(|c| c as u32 as u8)
+                    .collect();
+                Recorded {
+                    mail_from: v["mail_from"].as_str().expect("mail_from").to_owned(),
+                    rcpt_tos: strings("rcpt_tos"),
+                    mail_options: strings("mail_options"),
+                    data,
+                }
             })
             .collect()
     }
@@ -120,7 +156,10 @@ const DOVECOT: &str = "/usr/sbin/dovecot";
 
 impl Dovecot {
     pub async fn start() -> Self {
-        assert!(std::path::Path::new(DOVECOT).exists(), "{DOVECOT} is missing: {INSTALL_HINT}");
+        assert!(
+            std::path::Path::new(DOVECOT).exists(),
+            "{DOVECOT} is missing: {INSTALL_HINT}"
+        );
         let dir = tempfile::tempdir().expect("temp dir");
         let root = dir.path();
         // As root, mail is kept as nobody (dovecot refuses UID 0 for mail); the processes
@@ -135,7 +174,8 @@ impl Dovecot {
         }
         set_mode(&root.join("mail"), 0o777);
         let (user, password) = ("agent".to_owned(), "secret-pw".to_owned());
-        std::fs::write(root.join("passwd"), format!("{user}:{{PLAIN}}{password}\n")).expect("passwd");
+        std::fs::write(root.join("passwd"), format!("{user}:{{PLAIN}}{password}\n"))
+            .expect("passwd");
         let port = free_port();
         let r = root.display();
         let config = format!(
@@ -170,7 +210,11 @@ service imap-login {{
   }}
 }}
 "#,
-            login = if internal == "dovecot" { "dovenull".to_owned() } else { internal.clone() },
+            login = if internal == "dovecot" {
+                "dovenull".to_owned()
+            } else {
+                internal.clone()
+            },
         );
         let conf = root.join("dovecot.conf");
         std::fs::write(&conf, config).expect("write dovecot.conf");
@@ -182,23 +226,41 @@ service imap-login {{
             .spawn()
             .expect("start dovecot");
         let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
             if started.elapsed() > Duration::from_secs(20) {
                 let log = std::fs::read_to_string(root.join("dovecot.log")).unwrap_or_default();
                 panic!("dovecot did not listen on {port} within 20 s; log:\n{log}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Self { port, user, password, dir, child: Some(child) }
+        Self {
+            port,
+            user,
+            password,
+            dir,
+            child: Some(child),
+        }
     }
 
     fn id(flag: &str) -> u32 {
-        let out = std::process::Command::new("id").arg(flag).output().expect("id");
-        String::from_utf8_lossy(&out.stdout).trim().parse().expect("numeric id")
+        let out = std::process::Command::new("id")
+            .arg(flag)
+            .output()
+            .expect("id");
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("numeric id")
     }
 
     fn id_name() -> String {
-        let out = std::process::Command::new("id").arg("-un").output().expect("id");
+        let out = std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .expect("id");
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
@@ -211,7 +273,10 @@ impl Drop for Dovecot {
     fn drop(&mut self) {
         // SIGTERM lets the master stop its children; kill_on_drop is the fallback.
         if let Some(pid) = self.child.as_ref().and_then(Child::id) {
-            let _ = std::process::Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+            let _ = std::process::Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(5);
             if let Some(child) = self.child.as_mut() {
                 while Instant::now() < deadline {
