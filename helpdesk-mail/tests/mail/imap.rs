@@ -243,6 +243,44 @@ async fn ingested_mail_is_moved_when_asked() {
     assert_eq!(exists(&mut admin, "Processed").await, 3);
 }
 
+/// Servers without MOVE: UID COPY, `\Deleted`, then UID EXPUNGE (UIDPLUS) or EXPUNGE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_move_mail_is_copied_deleted_and_expunged() {
+    for capabilities in ["IMAP4rev1 IDLE UIDPLUS", "IMAP4rev1 IDLE"] {
+        let dovecot = Dovecot::start_with(&format!("imap_capability = {capabilities}")).await;
+        let mut admin = admin(&dovecot).await;
+        let advertised = admin.capabilities().await.expect("CAPABILITY");
+        assert!(
+            !advertised.has_str("MOVE"),
+            "{capabilities}: MOVE still offered"
+        );
+        admin.create("Processed").await.expect("CREATE");
+        append(&mut admin, "INBOX", false, "one").await;
+        append(&mut admin, "INBOX", false, "two").await;
+        let sink = Recorder::default();
+        let config = config(
+            &dovecot,
+            AfterIngest::Move {
+                to: "Processed".to_owned(),
+            },
+        );
+        let report = poll_once(&config, ImapState::default(), &sink)
+            .await
+            .unwrap_or_else(|err| panic!("{capabilities}: {err}\n{}", dovecot.log()));
+        assert_eq!(report.ingested, vec![1, 2], "{capabilities}");
+        assert_eq!(
+            exists(&mut admin, "INBOX").await,
+            0,
+            "{capabilities}: expunged"
+        );
+        assert_eq!(
+            exists(&mut admin, "Processed").await,
+            2,
+            "{capabilities}: copied"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_uidvalidity_restarts_the_cursor() {
     let dovecot = Dovecot::start().await;

@@ -156,6 +156,11 @@ const DOVECOT: &str = "/usr/sbin/dovecot";
 
 impl Dovecot {
     pub async fn start() -> Self {
+        Self::start_with("").await
+    }
+
+    /// Starts with `extra` appended to the generated configuration.
+    pub async fn start_with(extra: &str) -> Self {
         assert!(
             std::path::Path::new(DOVECOT).exists(),
             "{DOVECOT} is missing: {INSTALL_HINT}"
@@ -209,6 +214,7 @@ service imap-login {{
     port = 0
   }}
 }}
+{extra}
 "#,
             login = if internal == "dovecot" {
                 "dovenull".to_owned()
