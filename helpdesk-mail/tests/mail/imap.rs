@@ -184,6 +184,11 @@ async fn first_poll_takes_unseen_only_then_new_mail_by_uid() {
         .await
         .expect("second poll");
     assert!(!second.restarted);
+    assert!(
+        dovecot
+            .commands()
+            .contains(&"UID SEARCH UID 4:*".to_owned())
+    );
     assert_eq!(
         second.ingested,
         vec![4, 5],
@@ -232,6 +237,11 @@ async fn ingested_mail_is_moved_when_asked() {
         .expect("poll");
     assert_eq!(report.ingested, vec![1, 2]);
     assert_eq!(exists(&mut admin, "INBOX").await, 0, "moved out of INBOX");
+    let commands = dovecot.commands();
+    assert!(
+        commands.contains(&"UID MOVE 2 \"Processed\"".to_owned()),
+        "{commands:?}"
+    );
     assert_eq!(exists(&mut admin, "Processed").await, 2);
     // MOVE keeps them unread where they land: the flag is not the marker, the folder is.
     assert_eq!(messages(&mut admin, "Processed").await.len(), 2);
@@ -277,6 +287,25 @@ async fn without_move_mail_is_copied_deleted_and_expunged() {
             exists(&mut admin, "Processed").await,
             2,
             "{capabilities}: copied"
+        );
+        let commands = dovecot.commands();
+        assert!(!commands.iter().any(|c| c.contains("MOVE")), "{commands:?}");
+        assert!(
+            commands.contains(&"UID COPY 1 \"Processed\"".to_owned()),
+            "{commands:?}"
+        );
+        assert!(
+            commands.contains(&"UID STORE 1 +FLAGS.SILENT (\\Deleted)".to_owned()),
+            "{commands:?}"
+        );
+        let expunge = if capabilities.contains("UIDPLUS") {
+            "UID EXPUNGE 1"
+        } else {
+            "EXPUNGE"
+        };
+        assert!(
+            commands.contains(&expunge.to_owned()),
+            "{capabilities}: {commands:?}"
         );
     }
 }

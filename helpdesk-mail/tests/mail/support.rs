@@ -214,6 +214,7 @@ service imap-login {{
     port = 0
   }}
 }}
+log_debug = event=imap_command_finished
 {extra}
 "#,
             login = if internal == "dovecot" {
@@ -272,6 +273,15 @@ service imap-login {{
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("dovecot.log")).unwrap_or_default()
+    }
+
+    /// Every IMAP command the server finished so far (all sessions), as the client sent it.
+    pub fn commands(&self) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter_map(|line| line.split_once("Command finished: "))
+            .map(|(_, command)| command.trim_end().to_owned())
+            .collect()
     }
 }
 
