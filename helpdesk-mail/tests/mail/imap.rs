@@ -456,6 +456,21 @@ async fn test_login_reports_what_is_wrong() {
     let err = test_login(&no_folder).await.expect_err("no such folder");
     assert!(err.contains("Nowhere"), "{err}");
 
+    // TLS against a plain server: implicit TLS meets the greeting, STARTTLS is refused
+    // (ssl = no); neither goes on to LOGIN in clear.
+    let implicit = ImapConfig {
+        tls: ImapTls::Implicit,
+        ..good.clone()
+    };
+    let err = test_login(&implicit).await.expect_err("no TLS there");
+    assert!(err.starts_with("TLS failed"), "{err}");
+    let starttls = ImapConfig {
+        tls: ImapTls::StartTls,
+        ..good.clone()
+    };
+    let err = test_login(&starttls).await.expect_err("no STARTTLS there");
+    assert!(err.contains("STARTTLS"), "{err}");
+
     let closed = ImapConfig {
         port: crate::support::free_port(),
         ..good

@@ -269,6 +269,55 @@ async fn no_server_and_a_silent_server_are_temporary() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_that_cannot_happen_is_temporary() {
+    let server = SmtpServer::start().await;
+    let rcpt = to(&["alice@example.net"]);
+    // smtps:// to a plain server: the handshake meets a greeting.
+    let implicit = format!("smtps://127.0.0.1:{}", server.port);
+    let outcome = send(
+        &implicit,
+        None,
+        "support@example.com",
+        &rcpt,
+        MAIL,
+        SEND_TIMEOUT,
+    )
+    .await;
+    assert!(
+        matches!(outcome, SendOutcome::Temporary { code: None, .. }),
+        "{outcome:?}"
+    );
+    // STARTTLS required, not offered: nothing is sent in clear.
+    let required = format!("smtp://127.0.0.1:{}?tls=required", server.port);
+    let outcome = send(
+        &required,
+        None,
+        "support@example.com",
+        &rcpt,
+        MAIL,
+        SEND_TIMEOUT,
+    )
+    .await;
+    let SendOutcome::Temporary { text, .. } = &outcome else {
+        panic!("expected Temporary, got {outcome:?}");
+    };
+    assert!(text.contains("STARTTLS"), "{text}");
+    // Opportunistic: not offered, so plain it is.
+    let opportunistic = format!("smtp://127.0.0.1:{}?tls=opportunistic", server.port);
+    let outcome = send(
+        &opportunistic,
+        None,
+        "support@example.com",
+        &rcpt,
+        MAIL,
+        SEND_TIMEOUT,
+    )
+    .await;
+    assert!(matches!(outcome, SendOutcome::Sent { .. }), "{outcome:?}");
+    assert_eq!(server.mails().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_settings_are_permanent() {
     let rcpt = to(&["alice@example.net"]);
     for bad in [
