@@ -3,7 +3,8 @@
 //! - [`smtp_listener`]: a plain SMTP server (`--smtp-bind`) that hands each accepted mail to an
 //!   [`InboundSink`] and answers `250` only once the sink has committed it.
 //! - [`imap`]: one poll of an IMAP folder ([`poll_once`]), handing each new mail to an
-//!   [`ImapSink`], then flagging or moving it, then moving the cursor.
+//!   [`ImapSink`], then flagging or moving it, then moving the cursor; between polls,
+//!   [`wait_for_mail`] waits with IDLE where the server offers it.
 //! - [`smtp_send`]: sends one built mail through a mailbox's SMTP server ([`send`]) and tells
 //!   which recipients took it, which refused, and whether a failure is worth retrying.
 //!
@@ -20,7 +21,7 @@ mod tls;
 
 pub use imap::{
     AfterIngest, Backoff, ImapConfig, ImapError, ImapSink, ImapState, ImapTls, PollReport,
-    SinkError, poll_once, test_login,
+    SinkError, Wake, poll_once, test_login, wait_for_mail,
 };
 pub use smtp_listener::{
     DeliverError, Envelope, InboundSink, ListenerConfig, ListenerError, SmtpListener,

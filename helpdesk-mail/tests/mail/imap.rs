@@ -9,8 +9,8 @@ use async_imap::types::Flag;
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use helpdesk_mail::{
-    AfterIngest, Backoff, ImapConfig, ImapError, ImapSink, ImapState, ImapTls, SinkError,
-    poll_once, test_login,
+    AfterIngest, Backoff, ImapConfig, ImapError, ImapSink, ImapState, ImapTls, SinkError, Wake,
+    poll_once, test_login, wait_for_mail,
 };
 use tokio::net::TcpStream;
 
@@ -477,6 +477,62 @@ async fn test_login_reports_what_is_wrong() {
     };
     let err = test_login(&closed).await.expect_err("nothing listens");
     assert!(err.contains("cannot connect"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_wakes_on_new_mail_and_times_out_without() {
+    let dovecot = Dovecot::start().await;
+    let mut admin = admin(&dovecot).await;
+    let sink = Recorder::default();
+    let config = config(&dovecot, AfterIngest::Seen);
+    poll_once(&config, ImapState::default(), &sink)
+        .await
+        .expect("poll");
+    let state = sink.state();
+
+    let quiet = wait_for_mail(&config, state, Duration::from_secs(1)).await;
+    assert_eq!(quiet.expect("wait"), Wake::Timeout);
+    assert!(
+        dovecot.commands().contains(&"IDLE".to_owned()),
+        "{:?}",
+        dovecot.commands()
+    );
+
+    let waiting = {
+        let config = config.clone();
+        tokio::spawn(async move { wait_for_mail(&config, state, Duration::from_secs(30)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = std::time::Instant::now();
+    append(&mut admin, "INBOX", false, "wake up").await;
+    let woke = waiting.await.expect("join").expect("wait");
+    assert_eq!(woke, Wake::NewData);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "woke late: {:?}",
+        started.elapsed()
+    );
+
+    // Mail already past the cursor: no waiting at all.
+    let started = std::time::Instant::now();
+    let behind = wait_for_mail(&config, state, Duration::from_secs(30)).await;
+    assert_eq!(behind.expect("wait"), Wake::NewData);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let report = poll_once(&config, state, &sink).await.expect("poll");
+    assert_eq!(report.ingested, vec![1]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_idle_the_caller_is_told_to_sleep() {
+    let dovecot = Dovecot::start_with("imap_capability = IMAP4rev1 UIDPLUS MOVE").await;
+    let sink = Recorder::default();
+    let config = config(&dovecot, AfterIngest::Seen);
+    poll_once(&config, ImapState::default(), &sink)
+        .await
+        .expect("poll");
+    let wake = wait_for_mail(&config, sink.state(), Duration::from_secs(30)).await;
+    assert_eq!(wake.expect("wait"), Wake::Unsupported);
+    assert!(!dovecot.commands().contains(&"IDLE".to_owned()));
 }
 
 #[test]

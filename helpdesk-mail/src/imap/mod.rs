@@ -17,6 +17,11 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::ServerName;
 
+mod backoff;
+mod idle;
+pub use backoff::Backoff;
+pub use idle::{Wake, wait_for_mail};
+
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImapTls {
@@ -416,44 +421,4 @@ async fn after_ingest(
         }
     }
     Ok(())
-}
-
-/// Delay after failed polls: `base`, doubling each time, at most 15 minutes; reset on success.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    base: Duration,
-    current: Option<Duration>,
-}
-
-impl Backoff {
-    /// The longest delay.
-    pub const MAX: Duration = Duration::from_secs(15 * 60);
-
-    /// Starts at `base` (at least one second).
-    pub fn new(base: Duration) -> Self {
-        Self {
-            base: base.clamp(Duration::from_secs(1), Self::MAX),
-            current: None,
-        }
-    }
-
-    /// Records a failure; returns how long to wait before the next try.
-    pub fn failed(&mut self) -> Duration {
-        let next = match self.current {
-            None => self.base,
-            Some(delay) => delay.saturating_mul(2).min(Self::MAX),
-        };
-        self.current = Some(next);
-        next
-    }
-
-    /// Records a success: the next failure waits `base` again.
-    pub fn succeeded(&mut self) {
-        self.current = None;
-    }
-
-    /// The delay the last failure asked for, if the last poll failed.
-    pub fn current(&self) -> Option<Duration> {
-        self.current
-    }
 }
