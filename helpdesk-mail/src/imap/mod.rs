@@ -90,6 +90,62 @@ impl SinkError {
 }
 
 /// What the poller hands mail to: the ingest pipeline implements it.
+///
+/// A mailbox's worker, as the caller might write it:
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use helpdesk_mail::{
+///     Backoff, ImapConfig, ImapSink, ImapState, SinkError, Wake, poll_once, wait_for_mail,
+/// };
+///
+/// struct Pipeline;
+///
+/// #[async_trait::async_trait]
+/// impl ImapSink for Pipeline {
+///     async fn ingest(&self, raw: Vec<u8>, too_large: bool) -> Result<(), SinkError> {
+///         // Parse, dedupe, thread, store (`too_large`: headers only); return once committed.
+///         let _ = (raw, too_large);
+///         Ok(())
+///     }
+///
+///     async fn cursor(&self, uidvalidity: u32, last_uid: u32) -> Result<(), SinkError> {
+///         // Store `state.uidvalidity`, `state.last_uid`.
+///         let _ = (uidvalidity, last_uid);
+///         Ok(())
+///     }
+/// }
+///
+/// async fn worker(config: ImapConfig, poll_interval: Duration) {
+///     let sink = Pipeline;
+///     let mut backoff = Backoff::new(poll_interval);
+///     loop {
+///         // Read the cursor the sink stored (here: always from scratch).
+///         let state = ImapState::default();
+///         let outcome = match poll_once(&config, state, &sink).await {
+///             Ok(report) => {
+///                 let state = ImapState {
+///                     uidvalidity: Some(report.uidvalidity),
+///                     last_uid: Some(report.last_uid),
+///                 };
+///                 wait_for_mail(&config, state, poll_interval).await
+///             }
+///             Err(err) => Err(err),
+///         };
+///         match outcome {
+///             Ok(Wake::NewData | Wake::Timeout) => backoff.succeeded(),
+///             Ok(Wake::Unsupported) => {
+///                 backoff.succeeded();
+///                 tokio::time::sleep(poll_interval).await;
+///             }
+///             Err(err) => {
+///                 eprintln!("{err}"); // state.last_error
+///                 tokio::time::sleep(backoff.failed()).await;
+///             }
+///         }
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait ImapSink: Send + Sync {
     /// Takes one message: the raw bytes, or only its header block when `too_large`. Return

@@ -42,6 +42,36 @@ pub enum DeliverError {
 }
 
 /// What the listener hands accepted mail to: the ingest pipeline implements it.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use helpdesk_mail::{DeliverError, Envelope, InboundSink, ListenerConfig, SmtpListener};
+///
+/// struct Pipeline;
+///
+/// #[async_trait::async_trait]
+/// impl InboundSink for Pipeline {
+///     async fn accepts(&self, rcpt: &str) -> Result<bool, DeliverError> {
+///         let rcpt = rcpt.to_ascii_lowercase();
+///         Ok(rcpt == "support@example.com"
+///             || (rcpt.starts_with("support+") && rcpt.ends_with("@example.com")))
+///     }
+///
+///     async fn deliver(&self, envelope: Envelope, raw: Vec<u8>) -> Result<(), DeliverError> {
+///         // Parse, dedupe, classify, thread, store; return once committed.
+///         let _ = (envelope, raw);
+///         Ok(())
+///     }
+/// }
+///
+/// # async fn run() -> Result<(), helpdesk_mail::ListenerError> {
+/// let addr = "127.0.0.1:2525".parse().expect("an address");
+/// let listener = SmtpListener::bind(addr, ListenerConfig::default(), Arc::new(Pipeline)).await?;
+/// println!("SMTP on {}", listener.local_addr());
+/// listener.shutdown().await;
+/// # Ok(())
+/// # }
+/// ```
 #[async_trait]
 pub trait InboundSink: Send + Sync + 'static {
     /// Whether `rcpt` (as given in `RCPT TO`, without `<>`) is a mailbox address or its
