@@ -36,6 +36,10 @@ pub struct User {
     /// Whether others see this user's reads (read receipts v2); set by the user only.
     #[serde(default)]
     pub read_receipts: crate::receipt::ReadReceipts,
+    /// Whether their notifications are also mailed (API-email.md "Outbound"); set by
+    /// the user only, off unless the user was made from mail.
+    #[serde(default)]
+    pub email_notifications: bool,
     /// Created.
     #[serde(deserialize_with = "crate::wire::de_ts")]
     pub created_at: DateTime<Utc>,
@@ -126,6 +130,8 @@ pub struct ProfilePatch {
     pub current_password: Option<String>,
     /// Show reads to others or not.
     pub read_receipts: Option<crate::receipt::ReadReceipts>,
+    /// Have notifications mailed or not.
+    pub email_notifications: Option<bool>,
 }
 
 /// What an admin may change about a user.

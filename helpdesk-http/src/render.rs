@@ -34,6 +34,9 @@ pub struct UserJson<'a> {
     /// Shown to the user themselves only.
     #[serde(skip_serializing_if = "Option::is_none")]
     read_receipts: Option<ReadReceipts>,
+    /// Shown to the user themselves and to admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email_notifications: Option<bool>,
 }
 
 /// A user as `viewer` may see it.
@@ -50,6 +53,8 @@ pub fn user_json<'a>(u: &'a User, viewer: &Principal) -> UserJson<'a> {
         is_org_manager: whole.then_some(u.is_org_manager),
         created_at: whole.then_some(Ts(u.created_at)),
         read_receipts: (viewer.user_id() == u.id).then_some(u.read_receipts),
+        email_notifications: (viewer.user_id() == u.id || viewer.is_admin())
+            .then_some(u.email_notifications),
     }
 }
 

@@ -143,11 +143,13 @@ pub(crate) struct UserRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     read_receipts: String,
+    email_notifications: bool,
 }
 
 impl UserRow {
     pub(crate) const COLS: &str = "id, email, name, role, is_active, password_hash, \
-         organization_id, is_org_manager, is_service, created_at, updated_at, read_receipts";
+         organization_id, is_org_manager, is_service, created_at, updated_at, read_receipts, \
+         email_notifications";
 }
 
 impl TryFrom<UserRow> for User {
@@ -164,6 +166,7 @@ impl TryFrom<UserRow> for User {
             is_org_manager: r.is_org_manager,
             is_service: r.is_service,
             read_receipts: parse(&r.read_receipts, "read_receipts")?,
+            email_notifications: r.email_notifications,
             created_at: r.created_at,
             updated_at: r.updated_at,
         })

@@ -18,9 +18,9 @@ use crate::rows::{
     PgQuery, SessionRow, UserRow, fetch_all_as, fetch_optional_as, i, micros, prefixed, u,
 };
 
-/// Binds a user's columns as `$1..$12` (id, email, name, role, is_active,
+/// Binds a user's columns as `$1..$13` (id, email, name, role, is_active,
 /// password_hash, created_at, updated_at, organization_id, is_org_manager, is_service,
-/// read_receipts),
+/// read_receipts, email_notifications),
 /// for the INSERT and the UPDATE alike.
 fn bind_user<'q>(sql: &'q str, user: &'q User) -> PgQuery<'q> {
     sqlx::query(sql)
@@ -36,14 +36,15 @@ fn bind_user<'q>(sql: &'q str, user: &'q User) -> PgQuery<'q> {
         .bind(user.is_org_manager)
         .bind(user.is_service)
         .bind(user.read_receipts.as_str())
+        .bind(user.email_notifications)
 }
 
 /// Inserts a user row.
 pub(crate) async fn insert_user_row(conn: &mut PgConnection, user: &User) -> StoreResult<()> {
     bind_user(
         "INSERT INTO users (id, email, name, role, is_active, password_hash, created_at, \
-         updated_at, organization_id, is_org_manager, is_service, read_receipts) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+         updated_at, organization_id, is_org_manager, is_service, read_receipts, \
+         email_notifications) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         user,
     )
     .execute(&mut *conn)
@@ -97,7 +98,8 @@ impl UserStore for PostgresStore {
         let done = bind_user(
             "UPDATE users SET email = $2, name = $3, role = $4, is_active = $5, \
              password_hash = $6, created_at = $7, updated_at = $8, organization_id = $9, \
-             is_org_manager = $10, is_service = $11, read_receipts = $12 WHERE id = $1",
+             is_org_manager = $10, is_service = $11, read_receipts = $12, \
+             email_notifications = $13 WHERE id = $1",
             user,
         )
         .execute(&mut *tx)

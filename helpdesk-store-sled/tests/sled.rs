@@ -102,6 +102,7 @@ fn user(email: &str, role: Role, at: DateTime<Utc>) -> User {
         is_org_manager: false,
         is_service: false,
         read_receipts: Default::default(),
+        email_notifications: false,
         created_at: at,
         updated_at: at,
     }

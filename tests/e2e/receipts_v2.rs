@@ -122,6 +122,60 @@ async fn read_receipts_is_the_users_own_choice() {
     assert_eq!(me["read_receipts"], "private");
 }
 
+/// `email_notifications` (API-email.md): false by default, set by the user themselves on
+/// `PATCH /api/users/me`, shown to them and to admins only; an admin naming it on
+/// someone else: 403 `forbidden_field`.
+#[tokio::test]
+async fn email_notifications_is_the_users_own_choice() {
+    let app = spawn_app().await;
+    let admin = app.user(Role::Admin, "admin@example.com").await;
+    let agent = app.user(Role::Agent, "agent@example.com").await;
+    let carol = app.signup("carol@example.com").await;
+    let (_, me) = app.get("/api/users/me", &carol.token).await;
+    assert_eq!(me["email_notifications"], false);
+    let (s, me) = app
+        .patch(
+            "/api/users/me",
+            &carol.token,
+            json!({"email_notifications": true}),
+        )
+        .await;
+    assert_eq!(
+        (s, me["email_notifications"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{me}"
+    );
+    let carol_at = format!("/api/users/{}", carol.id);
+    let (_, seen) = app.get(&carol_at, &admin.token).await;
+    assert_eq!(seen["email_notifications"], true, "admins see it");
+    let (_, seen) = app.get(&carol_at, &agent.token).await;
+    assert!(
+        seen.get("email_notifications").is_none(),
+        "agents do not: {seen}"
+    );
+    let (s, e) = app
+        .patch(
+            "/api/users/me",
+            &carol.token,
+            json!({"email_notifications": "yes"}),
+        )
+        .await;
+    assert_eq!(
+        (s, code(&e)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let (s, e) = app
+        .patch(
+            &carol_at,
+            &admin.token,
+            json!({"email_notifications": false}),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (StatusCode::FORBIDDEN, "forbidden_field"));
+    let (_, me) = app.get("/api/users/me", &carol.token).await;
+    assert_eq!(me["email_notifications"], true);
+}
+
 #[tokio::test]
 async fn unread_from_over_http_and_its_404s() {
     let app = spawn_app().await;

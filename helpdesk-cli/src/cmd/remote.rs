@@ -658,6 +658,7 @@ impl From<UserWire> for User {
             is_org_manager: u.is_org_manager,
             is_service: false,
             read_receipts: Default::default(),
+            email_notifications: false,
             created_at: u.created_at,
             updated_at: u.created_at,
         }

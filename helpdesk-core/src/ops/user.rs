@@ -75,6 +75,7 @@ impl Helpdesk {
             is_org_manager: affiliation.is_org_manager,
             is_service: input.is_service,
             read_receipts: Default::default(),
+            email_notifications: false,
             created_at: now,
             updated_at: now,
         };
@@ -201,6 +202,9 @@ impl Helpdesk {
         }
         if let Some(mode) = patch.read_receipts {
             user.read_receipts = mode;
+        }
+        if let Some(on) = patch.email_notifications {
+            user.email_notifications = on;
         }
         user.updated_at = self.now();
         self.write_user(&mut user).await?;

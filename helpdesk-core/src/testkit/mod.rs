@@ -454,6 +454,7 @@ macro_rules! __conformance_cases {
                 deactivated_user_cannot_log_in_and_tokens_stop,
                 password_change_ends_other_sessions,
                 password_change_needs_current_password,
+                email_notifications_are_the_users_own_choice,
                 refresh_rotates_tokens,
                 reused_refresh_token_revokes_family,
                 forged_refresh_token_leaves_session_alone,

@@ -287,6 +287,34 @@ pub async fn password_change_needs_current_password(store: Arc<dyn Store>) {
     assert_eq!(w.hd.me(&c.p).await.unwrap().name, "Renamed");
 }
 
+/// Mailed notifications are off by default and the user's own switch; the choice is
+/// stored (a fresh read shows it) and changes nothing else.
+pub async fn email_notifications_are_the_users_own_choice(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let c = w.customer().await;
+    let before = w.hd.me(&c.p).await.unwrap();
+    assert!(!before.email_notifications, "off by default");
+    for on in [true, false, true] {
+        let after =
+            w.hd.update_me(
+                &c.p,
+                ProfilePatch {
+                    email_notifications: Some(on),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(after.email_notifications, on);
+        assert_eq!(w.store.get_user(c.id()).await.unwrap().unwrap(), after);
+    }
+    let kept = w.hd.me(&c.p).await.unwrap();
+    assert_eq!(
+        (kept.name, kept.read_receipts),
+        (before.name, before.read_receipts)
+    );
+}
+
 /// Refresh hands out a new pair; the new refresh token works in turn.
 pub async fn refresh_rotates_tokens(store: Arc<dyn Store>) {
     let w = World::new(store);

@@ -24,6 +24,8 @@ struct UpdateMeBody {
     current_password: Option<String>,
     #[serde(default, deserialize_with = "present")]
     read_receipts: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    email_notifications: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -82,6 +84,7 @@ const UPDATE_FIELDS: &[&str] = &[
     "organization_id",
     "is_org_manager",
     "read_receipts",
+    "email_notifications",
 ];
 
 /// `GET /api/users/me`.
@@ -92,7 +95,7 @@ pub async fn me(ctx: Ctx) -> ApiResult {
 }
 
 /// `PATCH /api/users/me`: `name`, `password` (with `current_password`), `read_receipts`
-/// (`public` or `private`). `role`,
+/// (`public` or `private`), `email_notifications`. `role`,
 /// `is_active`, `organization_id` and `is_org_manager` are known fields that only admins
 /// set (on `/api/users/{id}`): 403.
 pub async fn update_me(mut ctx: Ctx) -> ApiResult {
@@ -113,6 +116,7 @@ pub async fn update_me(mut ctx: Ctx) -> ApiResult {
         "current_password",
         "is_service",
         "read_receipts",
+        "email_notifications",
     ];
     known.extend(admin_only);
     body.check(&known)?;
@@ -135,6 +139,7 @@ pub async fn update_me(mut ctx: Ctx) -> ApiResult {
                 password: b.password,
                 current_password: b.current_password,
                 read_receipts,
+                email_notifications: b.email_notifications,
             },
         )
         .await?;
@@ -225,8 +230,8 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
     p.require_admin()?;
     ctx.state.hd.get_user(&p, id).await?;
     body.check(UPDATE_FIELDS)?;
-    // The user's own choice (`PATCH /api/users/me`): known, but not an admin's to set.
-    body.forbid_unless(false, &["read_receipts"])?;
+    // The user's own choices (`PATCH /api/users/me`): known, but not an admin's to set.
+    body.forbid_unless(false, &["read_receipts", "email_notifications"])?;
     refuse_is_service(&body)?;
     let b: UpdateUserBody = body.convert()?;
     let u = ctx

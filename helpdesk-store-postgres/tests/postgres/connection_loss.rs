@@ -135,6 +135,7 @@ fn user(email: &str) -> User {
         is_org_manager: false,
         is_service: false,
         read_receipts: Default::default(),
+        email_notifications: false,
         created_at: t0(),
         updated_at: t0(),
     }

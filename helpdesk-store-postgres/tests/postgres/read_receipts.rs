@@ -23,6 +23,7 @@ fn user(role: Role) -> User {
         is_org_manager: false,
         is_service: false,
         read_receipts: ReadReceipts::Private,
+        email_notifications: false,
         created_at: t0(),
         updated_at: t0(),
     }
