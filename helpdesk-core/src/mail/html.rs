@@ -1,0 +1,214 @@
+//! HTML bodies → text: sanitised with ammonia, parsed into a DOM, quoted replies removed
+//! (for follow-ups), `cid:` images named, rendered by html2text without wrapping.
+
+use std::collections::HashMap;
+
+use html2text::{Handle, RcDom};
+
+/// Wide enough that html2text never wraps a line of mail text.
+const NO_WRAP_WIDTH: usize = 100_000;
+/// DOM depth past which quote removal and image naming stop looking (deeply nested HTML
+/// is rendered as it is, without risking the stack).
+const MAX_WALK_DEPTH: usize = 200;
+
+/// The text of an HTML body. `cids` names the files behind `cid:` image sources (shown
+/// as `[image: <name>]`); `strip_quotes` removes the quoted conversation of common mail
+/// clients first.
+pub(super) fn html_to_text(
+    html: &str,
+    cids: &HashMap<String, String>,
+    strip_quotes: bool,
+) -> String {
+    let clean = sanitize(html);
+    let config = html2text::config::plain_no_decorate()
+        .link_footnotes(true)
+        .allow_width_overflow();
+    let Ok(dom) = config.parse_html(clean.as_bytes()) else {
+        return String::new();
+    };
+    walk(&dom.document, cids, strip_quotes, 0);
+    render(&config, &dom)
+}
+
+fn render(
+    config: &html2text::config::Config<html2text::render::PlainDecorator>,
+    dom: &RcDom,
+) -> String {
+    let text = config
+        .dom_to_render_tree(dom)
+        .and_then(|tree| config.render_to_string(tree, NO_WRAP_WIDTH))
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    // Collapse runs of blank lines that removed blocks leave behind.
+    let mut out: Vec<&str> = Vec::with_capacity(lines.len());
+    for line in lines {
+        if line.is_empty() && out.last().is_none_or(|l| l.is_empty()) {
+            continue;
+        }
+        out.push(line);
+    }
+    out.join("\n").trim().to_string()
+}
+
+/// ammonia's defaults plus what quote removal and image naming read: `class` and `id`,
+/// `blockquote[type]`, and `cid:` image sources.
+fn sanitize(html: &str) -> String {
+    ammonia::Builder::default()
+        .add_generic_attributes(["class", "id"])
+        .add_tag_attributes("blockquote", ["type"])
+        .add_url_schemes(["cid"])
+        .clean(html)
+        .to_string()
+}
+
+/// What to do with an element.
+enum Verdict {
+    Keep,
+    /// Remove it.
+    Remove,
+    /// Remove it and everything after it in the document.
+    Cut,
+}
+
+fn verdict(handle: &Handle) -> Verdict {
+    let html2text::Element { name, attrs, .. } = &handle.data else {
+        return Verdict::Keep;
+    };
+    let attrs = attrs.borrow();
+    let attr = |n: &str| {
+        attrs
+            .iter()
+            .find(|a| a.name.local.as_ref() as &str == n)
+            .map(|a| a.value.to_string())
+    };
+    let id = attr("id").unwrap_or_default();
+    if id == "divRplyFwdMsg" || id == "appendonsend" {
+        return Verdict::Cut;
+    }
+    let class = attr("class").unwrap_or_default();
+    let classes: Vec<&str> = class.split_whitespace().collect();
+    if classes
+        .iter()
+        .any(|c| matches!(*c, "gmail_quote" | "yahoo_quoted" | "protonmail_quote"))
+    {
+        return Verdict::Remove;
+    }
+    if name.local.as_ref() as &str == "blockquote"
+        && attr("type").is_some_and(|t| t.eq_ignore_ascii_case("cite"))
+    {
+        return Verdict::Remove;
+    }
+    Verdict::Keep
+}
+
+/// Removes quotes (when asked) and names `cid:` images below `node`; true when a cut
+/// happened, so that the callers drop everything after this node too.
+fn walk(node: &Handle, cids: &HashMap<String, String>, strip: bool, depth: usize) -> bool {
+    if depth > MAX_WALK_DEPTH {
+        return false;
+    }
+    let children: Vec<Handle> = node.children.borrow().clone();
+    let mut keep: Vec<Handle> = Vec::with_capacity(children.len());
+    let mut cut = false;
+    for child in children {
+        if strip {
+            match verdict(&child) {
+                Verdict::Keep => {}
+                Verdict::Remove => continue,
+                Verdict::Cut => {
+                    cut = true;
+                    break;
+                }
+            }
+        }
+        name_cid_image(&child, cids);
+        let child_cut = walk(&child, cids, strip, depth + 1);
+        keep.push(child);
+        if child_cut {
+            cut = true;
+            break;
+        }
+    }
+    *node.children.borrow_mut() = keep;
+    cut
+}
+
+/// An `<img src="cid:…">` gets the alt text `image: <name>`, which html2text renders as
+/// `[image: <name>]`.
+fn name_cid_image(handle: &Handle, cids: &HashMap<String, String>) {
+    let html2text::Element { name, attrs, .. } = &handle.data else {
+        return;
+    };
+    if name.local.as_ref() as &str != "img" {
+        return;
+    }
+    let mut attrs = attrs.borrow_mut();
+    let Some(cid) = attrs
+        .iter()
+        .find(|a| a.name.local.as_ref() as &str == "src")
+        .and_then(|a| {
+            a.value
+                .get(..4)
+                .filter(|s| s.eq_ignore_ascii_case("cid:"))
+                .map(|_| a.value[4..].to_string())
+        })
+    else {
+        return;
+    };
+    let cid = super::thread::normalize_message_id(&cid);
+    let file = cids
+        .get(&cid)
+        .cloned()
+        .unwrap_or_else(|| "image".to_string());
+    let alt = format!("image: {file}");
+    match attrs
+        .iter_mut()
+        .find(|a| a.name.local.as_ref() as &str == "alt")
+    {
+        Some(a) => a.value = alt.into(),
+        None => attrs.push(html5ever::Attribute {
+            name: html5ever::QualName::new(None, html5ever::ns!(), html5ever::local_name!("alt")),
+            value: alt.into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_without_wrapping_and_without_scripts() {
+        let long = "word ".repeat(100);
+        let html = format!("<p>{long}</p><script>alert(1)</script><p>Second</p>");
+        let text = html_to_text(&html, &HashMap::new(), false);
+        assert_eq!(text.lines().next().unwrap().trim_end(), long.trim_end());
+        assert!(!text.contains("alert"));
+        assert!(text.ends_with("Second"));
+    }
+
+    #[test]
+    fn cid_images_are_named_and_links_kept() {
+        let cids = HashMap::from([("logo@x".to_string(), "logo.png".to_string())]);
+        let html =
+            r#"<p>See <img src="cid:LOGO@x" alt="x"> and <a href="https://e.org/a">this</a></p>"#;
+        let text = html_to_text(html, &cids, false);
+        assert!(text.contains("[image: logo.png]"), "{text}");
+        assert!(text.contains("https://e.org/a"), "{text}");
+    }
+
+    #[test]
+    fn quotes_are_removed_only_when_asked() {
+        let html = r#"<div>New text</div><div class="gmail_quote">On x wrote:<blockquote>old</blockquote></div>"#;
+        assert!(html_to_text(html, &HashMap::new(), false).contains("old"));
+        assert_eq!(html_to_text(html, &HashMap::new(), true), "New text");
+        let outlook = r#"<div><p>Answer</p><div id="appendonsend"></div><hr><div id="divRplyFwdMsg">From: a</div><div>old body</div></div><p>after</p>"#;
+        assert_eq!(html_to_text(outlook, &HashMap::new(), true), "Answer");
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let html = "<div>".repeat(20_000) + "deep" + &"</div>".repeat(20_000);
+        let _ = html_to_text(&html, &HashMap::new(), true);
+    }
+}

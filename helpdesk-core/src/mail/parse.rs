@@ -1,0 +1,493 @@
+//! Raw MIME → [`ParsedMail`]: the headers the pipeline threads and classifies on, the body
+//! text, and the attachments, within limits.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use mail_parser::{
+    Address, HeaderForm, HeaderName, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders,
+    PartType,
+};
+use sha2::{Digest, Sha256};
+
+use super::MailError;
+use super::dsn::{self, DeliveryReport};
+use super::thread::normalize_message_id;
+use crate::attachment::sanitize_filename;
+
+/// How much of a mail's attachments the parse keeps (the raw mail keeps all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseLimits {
+    /// At most this many attachments (`--mail-max-attachments`).
+    pub max_attachments: usize,
+    /// Each at most this many bytes (`--max-upload`).
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        Self {
+            max_attachments: 20,
+            max_attachment_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
+/// A mail address with its display name, the address lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAddress {
+    /// `local@domain`, lower-cased.
+    pub address: String,
+    /// The display name, decoded, if any.
+    pub name: Option<String>,
+}
+
+/// A file taken from a mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAttachment {
+    /// Sanitised as upload names are; an attached mail is `<subject>.eml`.
+    pub filename: String,
+    /// The media type (`type/subtype`), `application/octet-stream` when unusable.
+    pub content_type: String,
+    /// The decoded bytes.
+    pub bytes: Vec<u8>,
+    /// Shown inline (an image in the body) rather than attached.
+    pub inline: bool,
+    /// Its Content-ID without `<>`, when the HTML refers to it as `cid:`.
+    pub content_id: Option<String>,
+}
+
+/// One mail, parsed: what the pipeline dedupes, classifies, threads and stores.
+#[derive(Debug, Clone)]
+pub struct ParsedMail {
+    /// The Message-ID without `<>`, lower-cased (compared case-insensitively).
+    pub message_id: Option<String>,
+    /// The first `From` address (none: the pipeline ignores the mail as `no_sender`).
+    pub from: Option<MailAddress>,
+    /// `To` addresses.
+    pub to: Vec<MailAddress>,
+    /// `Cc` addresses.
+    pub cc: Vec<MailAddress>,
+    /// `Delivered-To` addresses, lower-cased.
+    pub delivered_to: Vec<String>,
+    /// `X-Original-To` addresses, lower-cased.
+    pub x_original_to: Vec<String>,
+    /// The decoded Subject (empty when none).
+    pub subject: String,
+    /// `In-Reply-To` ids, without `<>`, lower-cased.
+    pub in_reply_to: Vec<String>,
+    /// `References` ids in header order, without `<>`, lower-cased.
+    pub references: Vec<String>,
+    /// The `Date` header, when valid.
+    pub date: Option<DateTime<Utc>>,
+    /// The raw mail's byte count.
+    pub size: usize,
+    /// SHA-256 of the raw bytes: the dedupe key of a mail without a Message-ID.
+    pub sha256: [u8; 32],
+    /// The body as text (UTF-8, `\n` line ends, trimmed), quotes included.
+    pub text: String,
+    /// The HTML body, unsanitised, if the mail has one.
+    pub html: Option<String>,
+    /// Whether `text` was made from `html` (no usable text/plain part).
+    pub text_from_html: bool,
+    /// The attachments kept, in mail order.
+    pub attachments: Vec<MailAttachment>,
+    /// Attachments left out for the limits (too many or too large).
+    pub dropped_attachments: usize,
+    /// The delivery status report, when the mail is a bounce (RFC 3464).
+    pub report: Option<DeliveryReport>,
+    headers: Vec<(String, String)>,
+    cid_names: HashMap<String, String>,
+}
+
+impl ParsedMail {
+    /// The first top-level header named `name` (any case), unfolded and trimmed.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every top-level header named `name` (any case), unfolded and trimmed.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The SHA-256 of the raw bytes in lower-case hex.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    /// Every recipient address a reply token may stand in (`To`, `Cc`, `Delivered-To`,
+    /// `X-Original-To`), lower-cased, without repeats; envelope recipients come from the
+    /// transport and are checked first by the pipeline.
+    pub fn recipient_addresses(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let all = self.to.iter().chain(&self.cc).map(|a| &a.address);
+        for a in all.chain(&self.delivered_to).chain(&self.x_original_to) {
+            if !out.contains(a) {
+                out.push(a.clone());
+            }
+        }
+        out
+    }
+
+    /// The text of a follow-up: the body without the quoted conversation (HTML quotes are
+    /// removed before the HTML becomes text). The whole body when nothing would be left.
+    pub fn reply_text(&self) -> String {
+        let text = match (&self.html, self.text_from_html) {
+            (Some(html), true) => super::html::html_to_text(html, &self.cid_names, true),
+            _ => self.text.clone(),
+        };
+        let stripped = super::quote::strip_quotes(&text);
+        if stripped.is_empty() {
+            self.text.clone()
+        } else {
+            stripped
+        }
+    }
+}
+
+/// Parses raw mail bytes. Empty input, or bytes without a header, is
+/// [`MailError::NotAMail`]; anything else is parsed best-effort, never panicking.
+pub fn parse(raw: &[u8], limits: ParseLimits) -> Result<ParsedMail, MailError> {
+    if raw.iter().all(u8::is_ascii_whitespace) {
+        return Err(MailError::NotAMail("empty input"));
+    }
+    // mail-parser promises not to panic; a debug assertion in it could still fire on
+    // some input in debug builds, so the parse is fenced and a panic is an error value.
+    let parsed = std::panic::catch_unwind(|| parse_inner(raw, limits));
+    match parsed {
+        Ok(result) => result,
+        Err(_) => Err(MailError::NotAMail("unreadable MIME structure")),
+    }
+}
+
+fn parse_inner(raw: &[u8], limits: ParseLimits) -> Result<ParsedMail, MailError> {
+    let message = MessageParser::new()
+        .parse(raw)
+        .ok_or(MailError::NotAMail("no mail headers"))?;
+    let headers: Vec<(String, String)> = message
+        .headers()
+        .iter()
+        .map(|h| {
+            let value = raw
+                .get(h.offset_start as usize..h.offset_end as usize)
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            (h.name.as_str().to_string(), unfold(&value))
+        })
+        .collect();
+    if !headers.iter().any(|(n, _)| looks_like_mail_header(n)) {
+        return Err(MailError::NotAMail("no mail headers"));
+    }
+
+    let from = message.from().and_then(|a| addresses(a).into_iter().next());
+    let to = message.to().map(addresses).unwrap_or_default();
+    let cc = message.cc().map(addresses).unwrap_or_default();
+    let delivered_to = other_addresses(&message, "Delivered-To");
+    let x_original_to = other_addresses(&message, "X-Original-To");
+    let subject = message.subject().map(clean_text).unwrap_or_default();
+    let date = message
+        .date()
+        .filter(|d| d.is_valid())
+        .and_then(|d| Utc.timestamp_opt(d.to_timestamp(), 0).single());
+
+    let cid_names = cid_names(&message);
+    let (text, html, text_from_html) = body(&message, &cid_names);
+    let (attachments, dropped_attachments) = attachments(&message, limits);
+    let report = dsn::delivery_report(&message);
+
+    Ok(ParsedMail {
+        message_id: message
+            .message_id()
+            .map(normalize_message_id)
+            .filter(|id| !id.is_empty()),
+        from,
+        to,
+        cc,
+        delivered_to,
+        x_original_to,
+        subject,
+        in_reply_to: ids(message.in_reply_to()),
+        references: ids(message.references()),
+        date,
+        size: raw.len(),
+        sha256: Sha256::digest(raw).into(),
+        text,
+        html,
+        text_from_html,
+        attachments,
+        dropped_attachments,
+        report,
+        headers,
+        cid_names,
+    })
+}
+
+/// A header line a mail has; random bytes that happen to contain a colon do not count.
+fn looks_like_mail_header(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Folded header text on one line, trimmed.
+fn unfold(value: &str) -> String {
+    value
+        .split(['\r', '\n'])
+        .map(|l| l.trim_matches([' ', '\t']))
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Text the system stores: refused control characters removed, `\r\n` as `\n`.
+fn clean_text(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| crate::text::is_allowed(*c) && *c != '\r')
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+fn addresses(address: &Address<'_>) -> Vec<MailAddress> {
+    address
+        .iter()
+        .filter_map(|a| {
+            let addr = a.address.as_deref()?.trim().to_lowercase();
+            if !addr.contains('@') || addr.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return None;
+            }
+            let name = a
+                .name
+                .as_deref()
+                .map(|n| clean_text(n).replace('\n', " "))
+                .filter(|n| !n.is_empty());
+            Some(MailAddress {
+                address: addr,
+                name,
+            })
+        })
+        .collect()
+}
+
+fn other_addresses(message: &Message<'_>, name: &'static str) -> Vec<String> {
+    message
+        .header_as(
+            HeaderName::parse(name).unwrap_or(HeaderName::Other(Cow::Borrowed(name))),
+            HeaderForm::Addresses,
+        )
+        .iter()
+        .filter_map(HeaderValue::as_address)
+        .flat_map(addresses)
+        .map(|a| a.address)
+        .collect()
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    value
+        .as_text_list()
+        .unwrap_or_default()
+        .iter()
+        .map(|id| normalize_message_id(id))
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+/// The file name of every part with a Content-ID, for `cid:` references in the HTML.
+fn cid_names(message: &Message<'_>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (i, part) in message.parts.iter().enumerate() {
+        if let Some(cid) = part.content_id() {
+            let cid = normalize_message_id(cid);
+            if !cid.is_empty() {
+                out.entry(cid).or_insert_with(|| part_filename(part, i));
+            }
+        }
+    }
+    out
+}
+
+/// The body text: the text/plain body parts (inline images between them as
+/// `[image: <name>]`); without text, the HTML part sanitised and turned into text.
+fn body(message: &Message<'_>, cids: &HashMap<String, String>) -> (String, Option<String>, bool) {
+    let html = message
+        .html_body
+        .iter()
+        .filter_map(|&id| message.parts.get(id as usize))
+        .find_map(|p| match &p.body {
+            PartType::Html(h) => Some(h.to_string()),
+            _ => None,
+        });
+    let mut pieces: Vec<String> = Vec::new();
+    let mut has_text = false;
+    for &id in &message.text_body {
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        match &part.body {
+            PartType::Text(t) if !is_attachment(part) => {
+                let t = clean_text(t);
+                if !t.is_empty() {
+                    has_text = true;
+                    pieces.push(t);
+                }
+            }
+            PartType::InlineBinary(_) | PartType::Binary(_) if !pieces.is_empty() => {
+                pieces.push(format!("[image: {}]", part_filename(part, id as usize)));
+            }
+            _ => {}
+        }
+    }
+    if has_text {
+        return (pieces.join("\n"), html, false);
+    }
+    match html {
+        Some(h) => {
+            let text = clean_text(&super::html::html_to_text(&h, cids, false));
+            (text, Some(h), true)
+        }
+        None => (String::new(), None, false),
+    }
+}
+
+fn is_attachment(part: &MessagePart<'_>) -> bool {
+    part.content_disposition()
+        .is_some_and(|d| d.is_attachment())
+}
+
+fn attachments(message: &Message<'_>, limits: ParseLimits) -> (Vec<MailAttachment>, usize) {
+    let mut kept = Vec::new();
+    let mut dropped = 0;
+    for &id in &message.attachments {
+        let Some(part) = message.parts.get(id as usize) else {
+            continue;
+        };
+        let take = match &part.body {
+            // Text parts are content unless sent as files.
+            PartType::Text(_) | PartType::Html(_) => {
+                is_attachment(part) || part.attachment_name().is_some()
+            }
+            PartType::Binary(_) | PartType::InlineBinary(_) | PartType::Message(_) => true,
+            PartType::Multipart(_) => false,
+        };
+        let bytes = contents(part);
+        if !take || bytes.is_empty() {
+            continue;
+        }
+        if kept.len() >= limits.max_attachments || bytes.len() > limits.max_attachment_bytes {
+            dropped += 1;
+            continue;
+        }
+        let (filename, content_type) = match &part.body {
+            PartType::Message(nested) => (eml_name(nested.subject()), "message/rfc822".to_string()),
+            _ => (part_filename(part, id as usize), media_type(part)),
+        };
+        let inline = matches!(part.body, PartType::InlineBinary(_))
+            || part.content_disposition().is_some_and(|d| d.is_inline());
+        kept.push(MailAttachment {
+            filename,
+            content_type,
+            bytes: bytes.into_owned(),
+            inline,
+            content_id: part
+                .content_id()
+                .map(normalize_message_id)
+                .filter(|c| !c.is_empty()),
+        });
+    }
+    (kept, dropped)
+}
+
+/// A part's decoded bytes. A base64 part cut short (a mail whose boundary never closes)
+/// comes back from the parser undecoded: its whole quads are decoded here instead.
+fn contents<'a>(part: &'a MessagePart<'_>) -> Cow<'a, [u8]> {
+    let raw = part.contents();
+    let base64 = part
+        .content_transfer_encoding()
+        .is_some_and(|e| e.trim().eq_ignore_ascii_case("base64"));
+    if !part.is_encoding_problem || !base64 {
+        return Cow::Borrowed(raw);
+    }
+    let mut clean: Vec<u8> = raw
+        .iter()
+        .copied()
+        .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+        .collect();
+    clean.truncate(clean.len() / 4 * 4);
+    use base64::Engine as _;
+    match base64::engine::general_purpose::STANDARD.decode(&clean) {
+        Ok(decoded) => Cow::Owned(decoded),
+        Err(_) => Cow::Borrowed(raw),
+    }
+}
+
+/// `<subject>.eml`, sanitised; `message.eml` without a subject.
+fn eml_name(subject: Option<&str>) -> String {
+    let base: String = subject
+        .map(clean_text)
+        .unwrap_or_default()
+        .replace(['\n', '/', '\\'], " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(200)
+        .collect();
+    let base = if base.is_empty() {
+        "message"
+    } else {
+        base.as_str()
+    };
+    sanitize_filename(&format!("{base}.eml"))
+}
+
+/// The part's file name, sanitised; one made from the media type when it has none.
+fn part_filename(part: &MessagePart<'_>, index: usize) -> String {
+    match part
+        .attachment_name()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(name) => sanitize_filename(name),
+        None => {
+            let ext = part
+                .content_type()
+                .and_then(|ct| ct.subtype())
+                .filter(|s| s.len() <= 10 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+                .map_or_else(|| "bin".to_string(), str::to_ascii_lowercase);
+            let kind = part
+                .content_type()
+                .map(|ct| ct.ctype().to_ascii_lowercase())
+                .filter(|t| t == "image")
+                .unwrap_or_else(|| "attachment".to_string());
+            format!("{kind}-{index}.{ext}")
+        }
+    }
+}
+
+fn media_type(part: &MessagePart<'_>) -> String {
+    let Some(ct) = part.content_type() else {
+        return "application/octet-stream".to_string();
+    };
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 100
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match ct.subtype() {
+        Some(sub) if token(ct.ctype()) && token(sub) => {
+            format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase()
+        }
+        _ => "application/octet-stream".to_string(),
+    }
+}
