@@ -10,6 +10,81 @@ const NO_WRAP_WIDTH: usize = 100_000;
 /// DOM depth past which quote removal and image naming stop looking (deeply nested HTML
 /// is rendered as it is, without risking the stack).
 const MAX_WALK_DEPTH: usize = 200;
+/// Tag nesting past which HTML is not parsed (see [`html_to_text`]).
+const MAX_PARSE_DEPTH: usize = 400;
+
+const VOID_ELEMENTS: [&str; 14] = [
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
+];
+
+/// How deep the tags of `html` nest, counted roughly (void and self-closed elements do not
+/// nest; end tags close one level).
+fn nesting_depth(html: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start + 1..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..end];
+        rest = &rest[end..];
+        if let Some(closing) = tag.strip_prefix('/') {
+            if !closing.is_empty() {
+                depth = depth.saturating_sub(1);
+            }
+            continue;
+        }
+        let name: String = tag
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() || tag.ends_with('/') || VOID_ELEMENTS.contains(&name.as_str()) {
+            continue;
+        }
+        depth += 1;
+        max = max.max(depth);
+    }
+    max
+}
+
+/// The text outside tags (and outside `<script>`/`<style>`), a few entities decoded,
+/// whitespace collapsed: the reading of HTML too deep to parse.
+fn tag_free_text(html: &str) -> String {
+    let mut out = String::new();
+    let mut rest = html;
+    let mut skip_until: Option<&str> = None;
+    while !rest.is_empty() {
+        let Some(start) = rest.find('<') else {
+            if skip_until.is_none() {
+                out.push_str(rest);
+            }
+            break;
+        };
+        if skip_until.is_none() {
+            out.push_str(&rest[..start]);
+        }
+        rest = &rest[start + 1..];
+        let end = rest.find('>').unwrap_or(rest.len());
+        let tag = rest[..end].to_ascii_lowercase();
+        rest = rest.get(end + 1..).unwrap_or("");
+        match skip_until {
+            Some(close) if tag.starts_with(close) => skip_until = None,
+            Some(_) => {}
+            None if tag.starts_with("script") => skip_until = Some("/script"),
+            None if tag.starts_with("style") => skip_until = Some("/style"),
+            None => out.push(' '),
+        }
+    }
+    let decoded = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    decoded.split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 /// The text of an HTML body. `cids` names the files behind `cid:` image sources (shown
 /// as `[image: <name>]`); `strip_quotes` removes the quoted conversation of common mail
@@ -19,6 +94,12 @@ pub(super) fn html_to_text(
     cids: &HashMap<String, String>,
     strip_quotes: bool,
 ) -> String {
+    if nesting_depth(html) > MAX_PARSE_DEPTH {
+        // html5ever's tree building grows with the square of the nesting depth: a few
+        // kilobytes of nested tags would hold a worker for minutes. No mail client nests
+        // that deep, so such HTML only has its text read.
+        return tag_free_text(html);
+    }
     let clean = sanitize(html);
     let config = html2text::config::plain_no_decorate()
         .link_footnotes(true)
@@ -207,8 +288,25 @@ mod tests {
     }
 
     #[test]
-    fn deep_nesting_does_not_overflow() {
-        let html = "<div>".repeat(20_000) + "deep" + &"</div>".repeat(20_000);
-        let _ = html_to_text(&html, &HashMap::new(), true);
+    fn deep_nesting_is_read_without_parsing() {
+        let html = "<div>".repeat(50_000)
+            + "deep <b>text</b> &amp; more<script>x()</script>"
+            + &"</div>".repeat(50_000);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            html_to_text(&html, &HashMap::new(), true),
+            "deep text & more"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Moderately deep HTML is still parsed (and walked only to a bounded depth).
+        let html = "<div>".repeat(350) + "<p>inner</p>" + &"</div>".repeat(350);
+        assert_eq!(html_to_text(&html, &HashMap::new(), true), "inner");
+    }
+
+    #[test]
+    fn nesting_depth_counts_open_elements() {
+        assert_eq!(nesting_depth("<p>a<br>b<img src=x><b>c</b></p><p/>"), 2);
+        assert_eq!(nesting_depth("<div><div></div></div><div></div>"), 2);
+        assert_eq!(nesting_depth("no tags < here"), 0);
     }
 }
