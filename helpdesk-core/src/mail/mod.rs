@@ -8,6 +8,8 @@
 //! API-email.md ("Threading", "Content", "Automatic mail, loops, bounces", "Outbound").
 
 mod build;
+#[cfg(test)]
+mod build_tests;
 mod classify;
 mod dsn;
 mod html;
