@@ -102,7 +102,8 @@ pub struct ParsedMail {
 }
 
 impl ParsedMail {
-    /// The first top-level header named `name` (any case), unfolded and trimmed.
+    /// The first top-level header named `name` (any case), as sent (not RFC 2047-decoded),
+    /// unfolded and trimmed.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -168,7 +169,16 @@ pub fn parse(raw: &[u8], limits: ParseLimits) -> Result<ParsedMail, MailError> {
     }
 }
 
-fn parse_inner(raw: &[u8], limits: ParseLimits) -> Result<ParsedMail, MailError> {
+fn parse_inner(full: &[u8], limits: ParseLimits) -> Result<ParsedMail, MailError> {
+    // A Unix mailbox envelope line (`From sender date`, as some MTA pipes prepend) is no
+    // header; size and hash stay those of the bytes received.
+    let raw = match full.strip_prefix(b"From ") {
+        Some(rest) => rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(full, |i| &rest[i + 1..]),
+        None => full,
+    };
     let message = MessageParser::new()
         .parse(raw)
         .ok_or(MailError::NotAMail("no mail headers"))?;
@@ -192,7 +202,10 @@ fn parse_inner(raw: &[u8], limits: ParseLimits) -> Result<ParsedMail, MailError>
     let cc = message.cc().map(addresses).unwrap_or_default();
     let delivered_to = other_addresses(&message, "Delivered-To");
     let x_original_to = other_addresses(&message, "X-Original-To");
-    let subject = message.subject().map(clean_text).unwrap_or_default();
+    let subject = message
+        .subject()
+        .map(|s| clean_text(s).replace('\n', " "))
+        .unwrap_or_default();
     let date = message
         .date()
         .filter(|d| d.is_valid())
@@ -217,8 +230,8 @@ fn parse_inner(raw: &[u8], limits: ParseLimits) -> Result<ParsedMail, MailError>
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
         date,
-        size: raw.len(),
-        sha256: Sha256::digest(raw).into(),
+        size: full.len(),
+        sha256: Sha256::digest(full).into(),
         text,
         html,
         text_from_html,

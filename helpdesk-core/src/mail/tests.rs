@@ -413,3 +413,43 @@ mod proptests {
         }
     }
 }
+
+#[test]
+fn large_mail_parses_quickly() {
+    // A 41 MiB mail: a text part and one 30 MiB attachment in base64.
+    let line = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAx\r\n";
+    let lines = 41 * 1024 * 1024 / line.len();
+    let mut raw = String::with_capacity(41 * 1024 * 1024 + 1024);
+    raw.push_str(
+        "From: a@example.com\r\nSubject: big\r\nContent-Type: multipart/mixed; boundary=z\r\n\r\n\
+         --z\r\nContent-Type: text/plain\r\n\r\nsee the file\r\n\
+         --z\r\nContent-Type: application/zip\r\nContent-Disposition: attachment; filename=big.zip\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n",
+    );
+    for _ in 0..lines {
+        raw.push_str(line);
+    }
+    raw.push_str("--z--\r\n");
+    let started = std::time::Instant::now();
+    let limits = ParseLimits {
+        max_attachments: 20,
+        max_attachment_bytes: 40 * 1024 * 1024,
+    };
+    let m = parse(raw.as_bytes(), limits).unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(m.size, raw.len());
+    assert_eq!(m.text, "see the file");
+    assert_eq!(m.attachments.len(), 1);
+    assert_eq!(m.attachments[0].bytes.len(), lines * 54);
+    // About 0.4 s in a debug build with mail-parser optimised (the workspace profile).
+    assert!(elapsed < std::time::Duration::from_secs(10), "{elapsed:?}");
+}
+
+#[test]
+fn mbox_envelope_line_is_skipped() {
+    let raw = b"From ann@example.com Tue Mar  5 18:13:52 2024\nFrom: Ann <ann@example.com>\nSubject: hi\n\nbody\n";
+    let m = parse(raw, ParseLimits::default()).unwrap();
+    assert_eq!(m.from.unwrap().address, "ann@example.com");
+    assert_eq!(m.subject, "hi");
+    assert_eq!(m.size, raw.len());
+}
