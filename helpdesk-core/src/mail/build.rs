@@ -164,11 +164,13 @@ pub fn build_reply(mail: &ReplyMail<'_>) -> Result<BuiltMail, MailError> {
             None::<String>,
             reply_address(&mailbox_address, &checked_token(mail.token)?),
         ))
-        .to(address_list(&mail.to)?)
         .subject(subject)
         .message_id(message_id.clone())
         .date(Date::new(mail.date.timestamp()))
         .header(LOOP_HEADER, Text::new(header_text(mail.loop_id)));
+    if !mail.to.is_empty() {
+        builder = builder.to(address_list(&mail.to)?);
+    }
     if !mail.cc.is_empty() {
         builder = builder.cc(address_list(&mail.cc)?);
     }
