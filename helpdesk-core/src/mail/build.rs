@@ -211,7 +211,7 @@ pub fn build_reply(mail: &ReplyMail<'_>) -> Result<BuiltMail, MailError> {
         }
     }
     let bytes = builder
-        .text_body(body.replace('\n', "\r\n"))
+        .text_body(body.replace("\r\n", "\n").replace('\n', "\r\n"))
         .write_to_vec()
         .unwrap_or_default();
     Ok(BuiltMail {
@@ -251,7 +251,12 @@ pub fn build_notification(mail: &NotificationMail<'_>) -> Result<BuiltMail, Mail
         ));
     }
     let bytes = builder
-        .text_body(mail.body.trim_end().replace('\n', "\r\n"))
+        .text_body(
+            mail.body
+                .trim_end()
+                .replace("\r\n", "\n")
+                .replace('\n', "\r\n"),
+        )
         .write_to_vec()
         .unwrap_or_default();
     Ok(BuiltMail {

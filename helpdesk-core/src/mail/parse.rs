@@ -169,7 +169,7 @@ pub fn parse(raw: &[u8], limits: ParseLimits) -> Result<ParsedMail, MailError> {
     }
 }
 
-fn parse_inner(full: &[u8], limits: ParseLimits) -> Result<ParsedMail, MailError> {
+pub(super) fn parse_inner(full: &[u8], limits: ParseLimits) -> Result<ParsedMail, MailError> {
     // A Unix mailbox envelope line (`From sender date`, as some MTA pipes prepend) is no
     // header; size and hash stay those of the bytes received.
     let raw = match full.strip_prefix(b"From ") {
@@ -354,7 +354,12 @@ fn body(message: &Message<'_>, cids: &HashMap<String, String>) -> (String, Optio
                     pieces.push(t);
                 }
             }
-            PartType::InlineBinary(_) | PartType::Binary(_) if !pieces.is_empty() => {
+            PartType::InlineBinary(_) | PartType::Binary(_)
+                if !pieces.is_empty()
+                    && part
+                        .content_type()
+                        .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("image")) =>
+            {
                 pieces.push(format!("[image: {}]", part_filename(part, id as usize)));
             }
             _ => {}

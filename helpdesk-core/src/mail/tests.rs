@@ -121,6 +121,22 @@ fn html_only_mail() {
 }
 
 #[test]
+fn text_then_inline_image_then_text() {
+    let raw = "From: a@example.com\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n\
+        --m\r\nContent-Type: text/plain\r\n\r\nBefore the picture.\r\n\
+        --m\r\nContent-Type: image/jpeg; name=photo.jpg\r\nContent-Disposition: inline; filename=photo.jpg\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\n/9j/4AAQ\r\n\
+        --m\r\nContent-Type: text/plain\r\n\r\nAfter the picture.\r\n--m--\r\n";
+    let m = parse(raw.as_bytes(), ParseLimits::default()).unwrap();
+    assert_eq!(
+        m.text,
+        "Before the picture.\n[image: photo.jpg]\nAfter the picture."
+    );
+    assert_eq!(m.attachments.len(), 1);
+    assert!(m.attachments[0].inline);
+}
+
+#[test]
 fn winmail_dat_is_kept_and_empty_parts_skipped() {
     let m = fixture!("winmail.eml");
     assert_eq!(m.text, "Please find the draft attached.");
@@ -384,7 +400,8 @@ mod proptests {
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
-            if let Ok(m) = parse(&bytes, ParseLimits::default()) {
+            // Unfenced, so that a panic anywhere (ours or mail-parser's) fails the test.
+            if let Ok(m) = parse::parse_inner(&bytes, ParseLimits::default()) {
                 let _ = m.reply_text();
                 let _ = is_automatic(&m);
             }
@@ -407,8 +424,9 @@ mod proptests {
                 raw.push_str(p);
                 raw.push_str("\r\n");
             }
-            if let Ok(m) = parse(raw.as_bytes(), ParseLimits::default()) {
+            if let Ok(m) = parse::parse_inner(raw.as_bytes(), ParseLimits::default()) {
                 let _ = m.reply_text();
+                let _ = m.report;
             }
         }
     }
