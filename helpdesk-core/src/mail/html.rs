@@ -10,6 +10,8 @@ const NO_WRAP_WIDTH: usize = 100_000;
 /// DOM depth past which quote removal and image naming stop looking (deeply nested HTML
 /// is rendered as it is, without risking the stack).
 const MAX_WALK_DEPTH: usize = 200;
+/// HTML past this many bytes is not turned into text.
+const MAX_HTML_BYTES: usize = 2 * 1024 * 1024;
 /// Tag nesting past which HTML is not parsed (see [`html_to_text`]).
 const MAX_PARSE_DEPTH: usize = 400;
 
@@ -94,6 +96,12 @@ pub(super) fn html_to_text(
     cids: &HashMap<String, String>,
     strip_quotes: bool,
 ) -> String {
+    // A ticket keeps at most 32,000 characters of a mail's text; even markup-heavy HTML
+    // holds that within the first megabytes, and converting more only costs time.
+    let html = match html.len() > MAX_HTML_BYTES {
+        true => &html[..html.floor_char_boundary(MAX_HTML_BYTES)],
+        false => html,
+    };
     if nesting_depth(html) > MAX_PARSE_DEPTH {
         // html5ever's tree building grows with the square of the nesting depth: a few
         // kilobytes of nested tags would hold a worker for minutes. No mail client nests
@@ -301,6 +309,14 @@ mod tests {
         // Moderately deep HTML is still parsed (and walked only to a bounded depth).
         let html = "<div>".repeat(350) + "<p>inner</p>" + &"</div>".repeat(350);
         assert_eq!(html_to_text(&html, &HashMap::new(), true), "inner");
+    }
+
+    #[test]
+    fn html_past_the_cap_is_not_converted() {
+        let html = "<p>line</p>".repeat(MAX_HTML_BYTES / 11 + 1000) + "<p>THE END</p>";
+        let text = html_to_text(&html, &HashMap::new(), false);
+        assert!(text.starts_with("line\n\nline"));
+        assert!(!text.contains("THE END"));
     }
 
     #[test]
