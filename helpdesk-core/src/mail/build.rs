@@ -45,6 +45,17 @@ pub struct ThreadRef {
     pub references: Vec<String>,
 }
 
+impl ThreadRef {
+    /// The threading headers of a parsed mail; `None` without a Message-ID.
+    pub fn from_mail(mail: &super::ParsedMail) -> Option<Self> {
+        Some(Self {
+            message_id: mail.message_id.clone()?,
+            in_reply_to: mail.in_reply_to.clone(),
+            references: mail.references.clone(),
+        })
+    }
+}
+
 /// A file to attach.
 #[derive(Debug, Clone)]
 pub struct OutgoingAttachment {

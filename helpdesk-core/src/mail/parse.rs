@@ -15,6 +15,7 @@ use super::dsn::{self, DeliveryReport};
 use super::parts::MailAttachment;
 use super::parts::{attachments, cid_names, is_attachment, part_filename};
 use super::thread::normalize_message_id;
+use super::token::ReplyToken;
 
 /// How much of a mail's attachments the parse keeps (the raw mail keeps all of them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +119,22 @@ impl ParsedMail {
         for a in all.chain(&self.delivered_to).chain(&self.x_original_to) {
             if !out.contains(a) {
                 out.push(a.clone());
+            }
+        }
+        out
+    }
+
+    /// The reply tokens in the recipients, in the order threading tries them: the
+    /// envelope recipients (from the transport) first, then [`Self::recipient_addresses`];
+    /// without repeats. Each still has to verify against its ticket.
+    pub fn reply_tokens(&self, envelope: &[String]) -> Vec<ReplyToken> {
+        let mut out: Vec<ReplyToken> = Vec::new();
+        let headers = self.recipient_addresses();
+        for address in envelope.iter().chain(&headers) {
+            if let Some(token) = ReplyToken::from_address(address)
+                && !out.contains(&token)
+            {
+                out.push(token);
             }
         }
         out

@@ -41,13 +41,14 @@ fn gmail_reply() {
         m.reply_text(),
         "Thanks, it works again after the restart.\n\nAnn"
     );
-    let token = m
-        .recipient_addresses()
-        .iter()
-        .find_map(|a| ReplyToken::from_address(a))
-        .unwrap();
-    assert_eq!(token.number, 42);
-    assert_eq!(token.mac, "abcdefghijklmnop");
+    let tokens = m.reply_tokens(&["support+7-qrstuvwxyz234567@help.example".to_string()]);
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(tokens[0].number, 7);
+    assert_eq!(tokens[1].number, 42);
+    assert_eq!(tokens[1].mac, "abcdefghijklmnop");
+    let thread = ThreadRef::from_mail(&m).unwrap();
+    assert_eq!(thread.message_id, "caf3u9xv+qzl=8vq@mail.gmail.com");
+    assert_eq!(thread.references, m.references);
     assert!(!is_automatic(&m));
     assert!(m.attachments.is_empty());
     assert!(m.date.is_some());
