@@ -147,6 +147,16 @@ pub struct BuiltMail {
     pub omitted_attachments: Vec<String>,
 }
 
+/// The built-in auto-reply text, for a mailbox without a canned reply.
+pub fn default_auto_reply_text(ticket_number: u64, ticket_subject: &str) -> String {
+    format!(
+        "Thank you for your message. We have received it as ticket #{ticket_number} \
+         (\"{}\") and will get back to you as soon as we can.\n\n\
+         To add to this request, reply to this mail and keep the ticket number in the subject.",
+        header_text(ticket_subject)
+    )
+}
+
 /// Builds a reply or auto-reply. Addresses must be plain `local@domain`.
 pub fn build_reply(mail: &ReplyMail<'_>) -> Result<BuiltMail, MailError> {
     let mailbox_address = checked_address(mail.mailbox.address)?;

@@ -98,11 +98,12 @@ fn first_mail_on_a_web_ticket_has_no_re_and_no_thread() {
 
 #[test]
 fn auto_reply_is_marked_automatic() {
-    let m = read(
-        &build_reply(&reply(ReplyKind::AutoReply, &[]))
-            .unwrap()
-            .bytes,
-    );
+    let text = default_auto_reply_text(42, "Printer\non fire");
+    assert!(text.contains("ticket #42 (\"Printer on fire\")"), "{text}");
+    let mut mail = reply(ReplyKind::AutoReply, &[]);
+    mail.content = &text;
+    let m = read(&build_reply(&mail).unwrap().bytes);
+    assert!(m.text.ends_with("keep the ticket number in the subject."));
     assert_eq!(m.from.as_ref().unwrap().name.as_deref(), Some("Help Desk"));
     assert_eq!(m.header("Auto-Submitted"), Some("auto-replied"));
     assert_eq!(m.header("X-Auto-Response-Suppress"), Some("All"));

@@ -24,7 +24,7 @@ mod tests;
 
 pub use build::{
     BuiltMail, NotificationMail, OutgoingAttachment, OutgoingMailbox, Recipient, ReplyKind,
-    ReplyMail, ThreadRef, build_notification, build_reply,
+    ReplyMail, ThreadRef, build_notification, build_reply, default_auto_reply_text,
 };
 pub use classify::{OwnMail, from_is_mailbox, has_loop_header, is_automatic, own_mail};
 pub use dsn::{DeliveryAction, DeliveryReport, DsnStatus, RecipientReport};
