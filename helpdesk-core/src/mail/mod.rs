@@ -28,8 +28,9 @@ pub use build::{
 };
 pub use classify::{OwnMail, from_is_mailbox, has_loop_header, is_automatic, own_mail};
 pub use dsn::{DeliveryAction, DeliveryReport, DsnStatus, RecipientReport};
-pub use parse::{MailAddress, ParseLimits, ParsedMail, parse};
+pub use parse::{MailAddress, ParsedMail, parse};
 pub use parts::MailAttachment;
+pub use parts::ParseLimits;
 pub use quote::{REPLY_MARKER, strip_quotes};
 pub use thread::{
     MAX_SUBJECT_CHARS, NO_SUBJECT, clean_subject, normalize_message_id, outgoing_subject,

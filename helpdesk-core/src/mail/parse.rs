@@ -13,27 +13,9 @@ use sha2::{Digest, Sha256};
 use super::MailError;
 use super::dsn::{self, DeliveryReport};
 use super::parts::MailAttachment;
-use super::parts::{attachments, cid_names, is_attachment, part_filename};
+use super::parts::{ParseLimits, attachments, cid_names, clean_text, is_attachment, part_filename};
 use super::thread::normalize_message_id;
 use super::token::ReplyToken;
-
-/// How much of a mail's attachments the parse keeps (the raw mail keeps all of them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ParseLimits {
-    /// At most this many attachments (`--mail-max-attachments`).
-    pub max_attachments: usize,
-    /// Each at most this many bytes (`--max-upload`).
-    pub max_attachment_bytes: usize,
-}
-
-impl Default for ParseLimits {
-    fn default() -> Self {
-        Self {
-            max_attachments: 20,
-            max_attachment_bytes: 25 * 1024 * 1024,
-        }
-    }
-}
 
 /// A mail address with its display name, the address lower-cased.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -261,16 +243,6 @@ fn unfold(value: &str) -> String {
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Text the system stores: refused control characters removed, `\r\n` as `\n`.
-pub(super) fn clean_text(s: &str) -> String {
-    s.replace("\r\n", "\n")
-        .chars()
-        .filter(|c| crate::text::is_allowed(*c) && *c != '\r')
-        .collect::<String>()
-        .trim()
-        .to_string()
 }
 
 fn addresses(address: &Address<'_>) -> Vec<MailAddress> {

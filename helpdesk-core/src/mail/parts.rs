@@ -6,9 +6,36 @@ use std::collections::HashMap;
 
 use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
 
-use super::parse::{ParseLimits, clean_text};
 use super::thread::normalize_message_id;
 use crate::attachment::sanitize_filename;
+
+/// How much of a mail's attachments the parse keeps (the raw mail keeps all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParseLimits {
+    /// At most this many attachments (`--mail-max-attachments`).
+    pub max_attachments: usize,
+    /// Each at most this many bytes (`--max-upload`).
+    pub max_attachment_bytes: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        Self {
+            max_attachments: 20,
+            max_attachment_bytes: 25 * 1024 * 1024,
+        }
+    }
+}
+
+/// Text the system stores: refused control characters removed, `\r\n` as `\n`.
+pub(super) fn clean_text(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| crate::text::is_allowed(*c) && *c != '\r')
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
 
 /// A file taken from a mail.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use crate::event::{Effects, EventKind, NewEvent};
 use crate::group::Access;
 use crate::message::{AcrossRange, Message, MessagePageQuery, MessageView, across_key};
 use crate::notification::NotificationKind;
-use crate::ops::rules::caused;
+use crate::ops::rules::{Caused, caused};
 use crate::ops::ticket::{
     announce_notifications, ticket_audience, ticket_change_effects, ticket_notification, timeline,
 };
@@ -109,6 +109,14 @@ fn pair_effects(
     fx
 }
 
+/// What a merge's or an unmerge's write left: the source, and what it caused on each
+/// ticket.
+struct PairWritten {
+    source: Ticket,
+    on_source: Caused,
+    on_target: (Uuid, Caused),
+}
+
 impl Helpdesk {
     /// Merges ticket `id` into `into` (staff with `full` access to both): the source is
     /// closed and names its target, the target lists it. Refused: `into` the source, missing
@@ -130,7 +138,7 @@ impl Helpdesk {
         }
         target_relation.require_staff(Access::Full)?;
         let schema = self.ticket_schema().await?;
-        let (source, caused) = self
+        let written = self
             .retry_on_version(|| async {
                 let source_before = self.visible_ticket(p, id).await?;
                 let target_before = self
@@ -149,34 +157,14 @@ impl Helpdesk {
                 let now = self.now();
                 let mut source = source_before.clone();
                 close_for_merge(&mut source, into, now);
-                source.updated_at = now;
-                source.version += 1;
                 let mut target = target_before.clone();
                 target.merged_ids.push(id);
-                target.updated_at = now;
-                target.version += 1;
-                let fx = pair_effects(
-                    EventKind::TicketMerged,
-                    (&source_before, &mut source),
-                    (&target_before, &mut target),
-                    p.actor(),
-                    now,
-                    &schema,
-                );
-                self.written(
-                    self.st()
-                        .update_tickets(&[source.clone(), target.clone()], &fx),
-                )
-                .await?;
-                Ok((
-                    source,
-                    [(id, caused(&fx, id)), (target.id, caused(&fx, target.id))],
-                ))
+                let kind = EventKind::TicketMerged;
+                let pair = (source_before, source, target_before, target);
+                self.write_pair(p, kind, pair, now, &schema).await
             })
             .await?;
-        let [(_, on_source), (target_id, on_target)] = caused;
-        self.run_triggers_for(p, target_id, &on_target).await?;
-        self.after_triggers(p, source, &on_source).await
+        self.pair_triggers(p, written).await
     }
 
     /// Unmerges ticket `id` from the ticket it was merged into (staff with `full` access
@@ -199,7 +187,7 @@ impl Helpdesk {
             }
         }
         let schema = self.ticket_schema().await?;
-        let (source, caused) = self
+        let written = self
             .retry_on_version(|| async {
                 let source_before = self.visible_ticket(p, id).await?;
                 let into = source_before.merged_into_id.ok_or_else(not_merged)?;
@@ -208,34 +196,58 @@ impl Helpdesk {
                 let now = self.now();
                 let mut source = source_before.clone();
                 restore_on_unmerge(&mut source, &schema.statuses, now);
-                source.updated_at = now;
-                source.version += 1;
                 let mut target = target_before.clone();
                 target.merged_ids.retain(|s| *s != id);
-                target.updated_at = now;
-                target.version += 1;
-                let fx = pair_effects(
-                    EventKind::TicketUnmerged,
-                    (&source_before, &mut source),
-                    (&target_before, &mut target),
-                    p.actor(),
-                    now,
-                    &schema,
-                );
-                self.written(
-                    self.st()
-                        .update_tickets(&[source.clone(), target.clone()], &fx),
-                )
-                .await?;
-                Ok((
-                    source,
-                    [(id, caused(&fx, id)), (target.id, caused(&fx, target.id))],
-                ))
+                let kind = EventKind::TicketUnmerged;
+                let pair = (source_before, source, target_before, target);
+                self.write_pair(p, kind, pair, now, &schema).await
             })
             .await?;
-        let [(_, on_source), (target_id, on_target)] = caused;
+        self.pair_triggers(p, written).await
+    }
+
+    /// Writes a merge's or an unmerge's two tickets (`source_before`, `source`,
+    /// `target_before`, `target`) with their effects in one operation: what the write
+    /// caused on each, for [`Helpdesk::pair_triggers`].
+    async fn write_pair(
+        &self,
+        p: &Principal,
+        kind: EventKind,
+        (source_before, mut source, target_before, mut target): (Ticket, Ticket, Ticket, Ticket),
+        now: DateTime<Utc>,
+        schema: &TicketSchema,
+    ) -> Result<PairWritten> {
+        for t in [&mut source, &mut target] {
+            t.updated_at = now;
+            t.version += 1;
+        }
+        let fx = pair_effects(
+            kind,
+            (&source_before, &mut source),
+            (&target_before, &mut target),
+            p.actor(),
+            now,
+            schema,
+        );
+        self.written(
+            self.st()
+                .update_tickets(&[source.clone(), target.clone()], &fx),
+        )
+        .await?;
+        Ok(PairWritten {
+            on_source: caused(&fx, source.id),
+            on_target: (target.id, caused(&fx, target.id)),
+            source,
+        })
+    }
+
+    /// Runs the triggers of a merge's or an unmerge's two tickets (the target's first;
+    /// a merged source is closed and runs none) and returns the source as they left it.
+    async fn pair_triggers(&self, p: &Principal, written: PairWritten) -> Result<Ticket> {
+        let (target_id, on_target) = written.on_target;
         self.run_triggers_for(p, target_id, &on_target).await?;
-        self.after_triggers(p, source, &on_source).await
+        self.after_triggers(p, written.source, &written.on_source)
+            .await
     }
 
     /// The conversations of a ticket and of the tickets merged into it along chains that
