@@ -133,7 +133,7 @@ impl Helpdesk {
     /// Makes a rule (admins). At most [`MAX_RULES`] (invalid above). Without a position
     /// it goes after the last rule. An active automation counts every matching ticket
     /// as entering its condition; one that counts hours is put on every ticket's
-    /// schedule ([`Helpdesk::settle_all`]).
+    /// schedule.
     pub async fn create_rule(&self, p: &Principal, input: NewRule) -> Result<Rule> {
         self.require_admin(p).await?;
         let name = validate_name(&input.name)?;
