@@ -47,12 +47,15 @@ impl TicketSchema {
 
     /// Settles what follows from time on `t` under this schema, as of `now`: its SLA
     /// ([`crate::sla_policy::settle`]) and when an automation's hours next turn on it
-    /// ([`crate::rule::next_instant`]). Every ticket write that can move them calls it,
-    /// so the ticket's due instant ([`crate::schedule::next_due_at`]) is written with
-    /// the change.
+    /// ([`crate::rule::next_instant`]; never on a closed ticket, where automations do not
+    /// run). Every ticket write that can move them calls it, so the ticket's due instant
+    /// ([`crate::schedule::next_due_at`]) is written with the change.
     pub fn settle(&self, t: &mut Ticket, now: DateTime<Utc>) {
         crate::sla_policy::settle(t, &self.sla, now);
-        t.automation_at = crate::rule::next_instant(&self.automations, t, now);
+        t.automation_at = match t.status_category {
+            StatusCategory::Closed => None,
+            _ => crate::rule::next_instant(&self.automations, t, now),
+        };
     }
 }
 

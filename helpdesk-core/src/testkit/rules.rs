@@ -795,7 +795,7 @@ pub async fn automations_count_matching_tickets_when_made(store: Arc<dyn Store>)
 
 /// The instant an `hours_since_*` predicate turns is on the ticket's schedule (made
 /// before or after the automation), and the scheduler fires the automation then, once;
-/// a deleted automation leaves the schedule.
+/// a deleted automation and a closed ticket leave the schedule.
 pub async fn automations_at_time_instants(store: Arc<dyn Store>) {
     let w = World::new(store);
     let admin = w.admin().await;
@@ -882,6 +882,12 @@ pub async fn automations_at_time_instants(store: Arc<dyn Store>) {
     w.advance(Duration::hours(2));
     assert_eq!(w.hd.run_due().await.unwrap(), 0);
     assert!(!current(&w, &t).await.tags.contains(&"quiet".to_string()));
+
+    // A closed ticket runs no automation: nothing to wake it for.
+    let fresh = w.ticket(&customer, "Fresh").await;
+    assert!(fresh.automation_at.is_some());
+    let closed = close_as(&w, &admin, &fresh, Priority::Low).await;
+    assert_eq!(closed.automation_at, None);
 }
 
 /// A dry run evaluates and previews, storing and emitting nothing.
