@@ -48,6 +48,7 @@ pub mod inbox;
 pub mod kb;
 pub mod limit;
 pub mod macros;
+pub mod mailbox;
 pub mod message;
 pub mod notification;
 pub mod organization;
