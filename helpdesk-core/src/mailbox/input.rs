@@ -71,12 +71,12 @@ pub fn validate_address(address: &str) -> Result<String> {
 /// Checks and trims a display name (1..=100 characters).
 pub fn validate_name(name: &str) -> Result<String> {
     crate::text::check("name", name)?;
+    if name.contains(['\r', '\n']) {
+        return Err(Error::invalid("name", "must be one line"));
+    }
     let n = name.trim();
     if n.is_empty() || n.chars().count() > 100 {
         return Err(Error::invalid("name", "must be 1 to 100 characters"));
-    }
-    if n.contains(['\r', '\n']) {
-        return Err(Error::invalid("name", "must be one line"));
     }
     Ok(n.to_string())
 }
