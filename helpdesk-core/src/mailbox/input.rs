@@ -220,7 +220,6 @@ const INBOUND_KINDS: [&str; 4] = ["imap", "webhook", "smtp", "pipe"];
 pub fn parse_inbound(v: &Value) -> Result<InboundInput> {
     let mut f = Fields::new(v, "inbound")?;
     let Some(kind) = f.choice("kind", &INBOUND_KINDS, true) else {
-        f.only(&["kind"]).ok();
         return Err(Error::Validation(f.errors));
     };
     match INBOUND_KINDS[kind] {

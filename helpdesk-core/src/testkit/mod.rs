@@ -52,6 +52,7 @@ pub mod groups;
 pub mod kb;
 pub mod limits;
 pub mod macros;
+pub mod mailbox_secrets;
 pub mod mailboxes;
 pub mod matrix;
 pub mod merge;
@@ -805,6 +806,8 @@ macro_rules! __conformance_cases {
                 mailbox_input_problems_at_their_fields,
                 mailbox_address_unique_case_insensitively,
                 one_default_mailbox,
+            }
+            mailbox_secrets {
                 mailbox_patch_replaces_parts_and_keeps_secrets,
                 raw_secret_rotates_with_a_day_of_grace,
                 imap_state_is_its_own_write,
