@@ -230,6 +230,22 @@ calendars = [
 calendar_to_delete = call("POST", "/api/calendars", admin,
                           {"name": "Delete me", "timezone": "America/New_York",
                            "hours": {"sat": [["10:00", "14:00"]]}})
+# Mailboxes: an IMAP one and a raw webhook one (its secret to rotate) to read and change,
+# one to delete.
+mailboxes = [
+    call("POST", "/api/mailboxes", admin,
+         {"address": "support@example.com", "name": "Support",
+          "inbound": {"kind": "imap", "host": "imap.example.com", "username": "support",
+                      "password": "imap-password"},
+          "outbound": {"kind": "smtp", "url": "smtp://support@smtp.example.com:587?tls=required",
+                       "password": "smtp-password"}}),
+    call("POST", "/api/mailboxes", admin,
+         {"address": "hooks@example.com", "name": "Hooks",
+          "inbound": {"kind": "webhook", "provider": "raw"}}),
+]
+mailbox_to_delete = call("POST", "/api/mailboxes", admin,
+                         {"address": "delete-me@example.com", "name": "Delete me",
+                          "inbound": {"kind": "pipe"}})
 # CSAT: Carol's ticket resolved makes a survey; its token is in her `csat_requested`
 # notification only.
 csat_ticket = call("POST", "/api/tickets", carol_token,
@@ -283,6 +299,8 @@ dictionaries = {
     "macro_to_delete": [macro_to_delete["id"]],
     "calendars": [c["id"] for c in calendars],
     "calendar_to_delete": [calendar_to_delete["id"]],
+    "mailboxes": [m["id"] for m in mailboxes],
+    "mailbox_to_delete": [mailbox_to_delete["id"]],
     "csat_tokens": csat_tokens,
     "csat_tickets": [csat_ticket["id"]],
     "rules": [r["id"] for r in rules],
@@ -397,6 +415,11 @@ bindings = [
     ("PATCH", "/api/calendars/{id}", {"path.id": "calendars"}),
     ("DELETE", "/api/calendars/{id}", {"path.id": "calendar_to_delete"}),
     ("POST", "/api/calendars/{id}/preview", {"path.id": "calendars"}),
+    ("POST", "/api/mailboxes", {"body.group_id": "groups"}),
+    ("GET", "/api/mailboxes/{id}", {"path.id": "mailboxes"}),
+    ("PATCH", "/api/mailboxes/{id}", {"path.id": "mailboxes", "body.group_id": "groups"}),
+    ("DELETE", "/api/mailboxes/{id}", {"path.id": "mailbox_to_delete"}),
+    (None, "/api/mailboxes/{id}/rotate-secret", {"path.id": "mailboxes"}),
     ("POST", "/api/rules", {}),
     ("GET", "/api/rules/{id}", {"path.id": "rules"}),
     ("PATCH", "/api/rules/{id}", {"path.id": "rules"}),
@@ -492,6 +515,13 @@ ACCEPTANCE_ALSO = {
     "POST /api/calendars": ["422"],
     "PATCH /api/calendars/{id}": ["422"],
     "POST /api/calendars/{id}/preview": ["422"],
+    # A mailbox's address must be an email address without `+`, a `group_id` a group and
+    # a `canned_reply_id` a canned reply; `after: "move"` needs `move_to` (and only it);
+    # an SMTP URL must be one lettre reads, without a password; a secret (IMAP password,
+    # Mailgun signing key) is required unless the mailbox has one of that kind: 422. No
+    # schema knows what exists or what a mailbox holds, or relates two fields.
+    "POST /api/mailboxes": ["422"],
+    "PATCH /api/mailboxes/{id}": ["422"],
     # Rules: a condition and actions as above (trigger-only fields for triggers, a
     # `send_reply` of a global canned reply only), 500 rules at most; a dry run's
     # `ticket_id` must name a visible ticket and `event` a trigger event: 422.
@@ -590,5 +620,5 @@ for method, path, params in bindings:
 
 with open(CONFIG_OUT, "w") as f:
     f.write("\n".join(lines))
-print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 organizations, 3 tickets (one resolved, with a CSAT survey), 2 conversations, 3 messages, 2 articles, 2 webhooks, 4 canned replies, 4 views, 2 SLA policies, 3 calendars, "
+print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 organizations, 3 tickets (one resolved, with a CSAT survey), 2 conversations, 3 messages, 2 articles, 2 webhooks, 4 canned replies, 4 views, 2 SLA policies, 3 calendars, 3 mailboxes, "
       f"{len(deliveries)} delivery, {1 + len(free_uploads)} attachments, {len(notifications)} notification(s)")

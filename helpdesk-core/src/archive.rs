@@ -38,6 +38,7 @@ use crate::event::Event;
 use crate::group::{Group, Membership};
 use crate::kb::Article;
 use crate::macros::Macro;
+use crate::mailbox::Mailbox;
 use crate::message::Message;
 use crate::notification::Notification;
 use crate::organization::Organization;
@@ -104,6 +105,9 @@ pub enum RecordKind {
     /// [`Rule`] (trigger or automation), by id. Their run logs and the automations'
     /// edge state are not archived: an import starts them empty.
     Rule,
+    /// [`Mailbox`] (its secrets included: an archive is a backup), by id (after the
+    /// groups and canned replies it names).
+    Mailbox,
     /// [`Conversation`] with its members, by id.
     Conversation,
     /// [`Participant`] (read and delivery state), by (conversation, user).
@@ -134,7 +138,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 29] = [
+    pub const ALL: [RecordKind; 30] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -151,6 +155,7 @@ impl RecordKind {
         RecordKind::Calendar,
         RecordKind::SlaPolicy,
         RecordKind::Rule,
+        RecordKind::Mailbox,
         RecordKind::Conversation,
         RecordKind::Participant,
         RecordKind::Ticket,
@@ -194,6 +199,7 @@ impl RecordKind {
             RecordKind::Calendar => "calendar",
             RecordKind::SlaPolicy => "sla_policy",
             RecordKind::Rule => "rule",
+            RecordKind::Mailbox => "mailbox",
             RecordKind::Conversation => "conversation",
             RecordKind::Participant => "participant",
             RecordKind::Ticket => "ticket",
@@ -282,6 +288,7 @@ pub enum Record {
     Calendar(Calendar),
     SlaPolicy(SlaPolicy),
     Rule(Rule),
+    Mailbox(Mailbox),
     Conversation(Conversation),
     Participant(Participant),
     Ticket(Ticket),
@@ -339,6 +346,7 @@ impl Record {
             Record::Calendar(_) => RecordKind::Calendar,
             Record::SlaPolicy(_) => RecordKind::SlaPolicy,
             Record::Rule(_) => RecordKind::Rule,
+            Record::Mailbox(_) => RecordKind::Mailbox,
             Record::Conversation(_) => RecordKind::Conversation,
             Record::Participant(_) => RecordKind::Participant,
             Record::Ticket(_) => RecordKind::Ticket,
@@ -375,6 +383,7 @@ impl Record {
             Record::Calendar(c) => ArchiveKey::Id(c.id),
             Record::SlaPolicy(p) => ArchiveKey::Id(p.id),
             Record::Rule(r) => ArchiveKey::Id(r.id),
+            Record::Mailbox(m) => ArchiveKey::Id(m.id),
             Record::Conversation(c) => ArchiveKey::Id(c.id),
             Record::Participant(p) => ArchiveKey::Pair(p.conversation_id, p.user_id),
             Record::Ticket(t) => ArchiveKey::Id(t.id),

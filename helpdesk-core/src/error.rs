@@ -59,6 +59,8 @@ pub enum Conflict {
     Shortcut,
     /// Another status, or another custom field, has the key.
     Key,
+    /// Another mailbox has the address.
+    Address,
     /// The record is still referred to (a group holding tickets or canned replies).
     InUse,
     /// The default group cannot be deleted or lose its flag but to another group.
@@ -84,6 +86,7 @@ impl std::fmt::Display for Conflict {
             Conflict::Domain => "domain",
             Conflict::Shortcut => "shortcut",
             Conflict::Key => "key",
+            Conflict::Address => "address",
             Conflict::InUse => "in_use",
             Conflict::Default => "default",
             Conflict::Direct => "direct",
@@ -153,6 +156,9 @@ pub enum Error {
     /// Another status, or another custom field, has the key.
     #[error("key already taken")]
     KeyTaken,
+    /// Another mailbox has the address.
+    #[error("address already taken")]
+    AddressTaken,
     /// The record is still in use (a group holding tickets or canned replies).
     #[error("in use: {0}")]
     InUse(String),
@@ -239,6 +245,7 @@ impl Error {
             | Error::DomainTaken(_)
             | Error::ShortcutTaken
             | Error::KeyTaken
+            | Error::AddressTaken
             | Error::InUse(_)
             | Error::InvalidTransition { .. }
             | Error::TicketClosed
@@ -270,6 +277,7 @@ impl Error {
             Error::DomainTaken(_) => "domain_taken",
             Error::ShortcutTaken => "shortcut_taken",
             Error::KeyTaken => "key_taken",
+            Error::AddressTaken => "address_taken",
             Error::InUse(_) => "in_use",
             Error::InvalidTransition { .. } => "invalid_transition",
             Error::TicketClosed => "ticket_closed",

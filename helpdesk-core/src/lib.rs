@@ -49,6 +49,7 @@ pub mod kb;
 pub mod limit;
 pub mod macros;
 pub mod mail;
+pub mod mailbox;
 pub mod message;
 pub mod notification;
 pub mod organization;

@@ -38,6 +38,7 @@ use crate::event::{Effects, Event, EventId};
 use crate::group::{Group, Membership};
 use crate::kb::{Article, ArticleQuery, SearchHit, SearchQuery, TagCount};
 use crate::macros::Macro;
+use crate::mailbox::{ImapState, Mailbox};
 use crate::message::{AcrossRange, Message, MessageAppend, MessageRange};
 use crate::notification::Notification;
 use crate::organization::{Organization, OrganizationQuery};
@@ -453,6 +454,36 @@ pub trait SlaStore: Send + Sync {
     async fn update_sla_policy(&self, policy: &SlaPolicy) -> StoreResult<()>;
     /// Deletes a policy; returns whether it existed.
     async fn delete_sla_policy(&self, id: Uuid) -> StoreResult<bool>;
+}
+
+/// Mailboxes ([`crate::mailbox`]). Addresses are unique (`Conflict::Address`, stored
+/// lower-cased, so compared case-insensitively), and one mailbox at most is the default:
+/// writing one with `is_default` clears the flag of the others in the same operation.
+/// They write no events.
+#[async_trait]
+pub trait MailboxStore: Send + Sync {
+    /// Inserts a mailbox. Its address taken: `Conflict::Address`; its id taken:
+    /// `Conflict::Unique`.
+    async fn insert_mailbox(&self, m: &Mailbox) -> StoreResult<()>;
+    /// Replaces a mailbox, except its IMAP `state` while it stays IMAP on the same
+    /// folder ([`crate::mailbox::Inbound::same_folder`] of the stored and the new
+    /// inbound): that one is kept as stored (the poller writes it, see
+    /// [`MailboxStore::set_mailbox_imap_state`]), so an admin's change read before a
+    /// poll does not undo it. `NotFound` if absent; its address taken by another:
+    /// `Conflict::Address`.
+    async fn update_mailbox(&self, m: &Mailbox) -> StoreResult<()>;
+    /// Deletes a mailbox; returns whether there was one.
+    async fn delete_mailbox(&self, id: Uuid) -> StoreResult<bool>;
+    /// A mailbox by id.
+    async fn get_mailbox(&self, id: Uuid) -> StoreResult<Option<Mailbox>>;
+    /// A mailbox by its (lower-case) address.
+    async fn get_mailbox_by_address(&self, address: &str) -> StoreResult<Option<Mailbox>>;
+    /// Every mailbox, by `(address, id)` ([`crate::mailbox::sort_mailboxes`]).
+    async fn list_mailboxes(&self) -> StoreResult<Vec<Mailbox>>;
+    /// Writes the IMAP poller's state of a mailbox, nothing else (so it never races an
+    /// admin's change of the rest). `NotFound` if absent; `false` (writing nothing) if
+    /// its inbound is no longer IMAP.
+    async fn set_mailbox_imap_state(&self, id: Uuid, state: &ImapState) -> StoreResult<bool>;
 }
 
 /// Rules ([`crate::rule`]): triggers and automations, their run log, and the
@@ -916,6 +947,7 @@ pub trait Store:
     + SchemaStore
     + MacroStore
     + SlaStore
+    + MailboxStore
     + CalendarStore
     + CsatStore
     + RuleStore
@@ -944,6 +976,7 @@ impl<T> Store for T where
         + SchemaStore
         + MacroStore
         + SlaStore
+        + MailboxStore
         + CalendarStore
         + CsatStore
         + RuleStore

@@ -235,6 +235,7 @@ impl From<Error> for ApiError {
             Error::SlugTaken => "the slug is taken".to_string(),
             Error::NameTaken => "the name is taken".to_string(),
             Error::ShortcutTaken => "the shortcut is taken by another canned reply".to_string(),
+            Error::AddressTaken => "the address is taken by another mailbox".to_string(),
             Error::RateLimited { .. } => "too many requests, try again later".to_string(),
             Error::InsufficientScope(scopes) => {
                 format!("the API key needs one of these scopes: {scopes}")

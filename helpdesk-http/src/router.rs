@@ -401,6 +401,26 @@ impl Router {
             "/calendars/{id}/preview",
             vec![(M::POST, TICKETS_READ, h(calendars::preview))],
         );
+        // Mailboxes are configuration (admins write); staff read them.
+        r.add(
+            "/mailboxes",
+            vec![
+                (M::GET, TICKETS_READ, h(mailboxes::list)),
+                (M::POST, ADMIN, h(mailboxes::create)),
+            ],
+        );
+        r.add(
+            "/mailboxes/{id}",
+            vec![
+                (M::GET, TICKETS_READ, h(mailboxes::get)),
+                (M::PATCH, ADMIN, h(mailboxes::update)),
+                (M::DELETE, ADMIN, h(mailboxes::delete)),
+            ],
+        );
+        r.add(
+            "/mailboxes/{id}/rotate-secret",
+            vec![(M::POST, ADMIN, h(mailboxes::rotate_secret))],
+        );
         // Rules: admins only (configuration). `/rules/dry-run` is a static segment, which
         // wins over `/rules/{id}`.
         r.add(

@@ -168,6 +168,12 @@ fn source(kind: RecordKind) -> Source {
         RecordKind::Calendar => src!("calendars", CalendarRow, ["id"], Calendar),
         RecordKind::SlaPolicy => src!("sla_policies", PolicyRow, ["id"], SlaPolicy),
         RecordKind::Rule => src!("rules", RuleRow, ["id"], Rule),
+        RecordKind::Mailbox => Source {
+            table: "mailboxes",
+            cols: crate::mailboxes::MailboxRow::COLS,
+            key: &["id"],
+            decode: |r| decode::<crate::mailboxes::MailboxRow, _>(r).map(Record::Mailbox),
+        },
         RecordKind::CannedReply => {
             src!("canned_replies", CannedReplyRow, ["id"], CannedReply)
         }
@@ -323,6 +329,7 @@ impl ArchiveStore for PostgresStore {
                     Record::Calendar(c) => crate::calendars::insert_calendar_row(conn, c).await?,
                     Record::SlaPolicy(p) => crate::sla::insert_policy_row(conn, p).await?,
                     Record::Rule(r) => crate::rules::insert_rule_row(conn, r).await?,
+                    Record::Mailbox(m) => crate::mailboxes::insert_mailbox_row(conn, m).await?,
                     Record::CannedReply(r) => {
                         crate::canned_replies::insert_canned_reply_row(conn, r).await?
                     }

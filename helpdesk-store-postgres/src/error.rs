@@ -50,6 +50,7 @@ fn conflict_of(constraint: Option<&str>) -> Conflict {
         Some("canned_replies_shortcut") => Conflict::Shortcut,
         Some("ticket_statuses_key" | "ticket_fields_key") => Conflict::Key,
         Some("conversations_direct_key") => Conflict::Direct,
+        Some("mailboxes_address") => Conflict::Address,
         _ => Conflict::Unique,
     }
 }

@@ -44,6 +44,7 @@ mod events;
 mod groups;
 mod kb;
 mod macros;
+mod mailboxes;
 mod meta;
 mod notifications;
 mod organizations;

@@ -45,6 +45,7 @@ fn tree_of(kind: RecordKind) -> usize {
         RecordKind::Calendar => tree::CALENDARS,
         RecordKind::SlaPolicy => tree::SLA_POLICIES,
         RecordKind::Rule => tree::RULES,
+        RecordKind::Mailbox => tree::MAILBOXES,
         RecordKind::Conversation => tree::CONVS,
         RecordKind::Participant => tree::PARTICIPANTS,
         RecordKind::Ticket => tree::TICKETS,
@@ -82,6 +83,7 @@ fn key_of(r: &Record) -> Vec<u8> {
         Record::Calendar(c) => c.id.as_bytes().to_vec(),
         Record::SlaPolicy(p) => p.id.as_bytes().to_vec(),
         Record::Rule(r) => r.id.as_bytes().to_vec(),
+        Record::Mailbox(m) => m.id.as_bytes().to_vec(),
         Record::Conversation(c) => c.id.as_bytes().to_vec(),
         Record::Participant(p) => participant_key(p.conversation_id, p.user_id).0,
         Record::Ticket(t) => t.id.as_bytes().to_vec(),
@@ -130,6 +132,7 @@ fn decode_record(kind: RecordKind, k: &[u8], v: &[u8]) -> StoreResult<Record> {
         RecordKind::Calendar => Record::Calendar(decode(v, what)?),
         RecordKind::SlaPolicy => Record::SlaPolicy(decode(v, what)?),
         RecordKind::Rule => Record::Rule(decode(v, what)?),
+        RecordKind::Mailbox => Record::Mailbox(decode(v, what)?),
         RecordKind::Conversation => Record::Conversation(decode(v, what)?),
         RecordKind::Participant => Record::Participant(decode(v, what)?),
         RecordKind::Ticket => Record::Ticket(decode(v, what)?),
@@ -278,6 +281,10 @@ fn import_one(tx: &Tx<'_>, r: &Record) -> TxResult<()> {
         Record::Calendar(c) => crate::calendars::put_new(tx, c)?,
         Record::SlaPolicy(p) => crate::sla::put_new(tx, p)?,
         Record::Rule(r) => crate::rules::put_new(tx, r)?,
+        Record::Mailbox(m) => {
+            let old = tx.get_json(tree::MAILBOXES, m.id.as_bytes())?;
+            crate::mailboxes::put_mailbox(tx, m, old.as_ref())?
+        }
         Record::Conversation(c) => import_conversation(tx, c)?,
         Record::Participant(p) => put_participant(tx, p)?,
         Record::Ticket(t) => crate::ticket_record::put_ticket(tx, t, None)?,

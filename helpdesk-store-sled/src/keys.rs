@@ -171,8 +171,12 @@ pub(crate) mod tree {
     /// `i` (rule, ticket) → (): inside an automation's condition; `r` (ticket, run key)
     /// → (): a run of the ticket (to forget a deleted ticket's runs).
     pub const RULE_STATE: usize = 72;
+    /// mailbox id → Mailbox (the default one's id is `default_mailbox` in `META`).
+    pub const MAILBOXES: usize = 73;
+    /// address → mailbox id: unique addresses.
+    pub const MAILBOX_ADDRESSES: usize = 74;
     /// How many trees.
-    pub const COUNT: usize = 73;
+    pub const COUNT: usize = 75;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -250,6 +254,8 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "rules",
     "rule_runs",
     "rule_state",
+    "mailboxes",
+    "mailbox_addresses",
 ];
 
 /// A key built from parts.

@@ -70,6 +70,7 @@ mod groups;
 mod kb;
 mod keys;
 mod macros;
+mod mailboxes;
 mod meta;
 mod notifications;
 mod organization_record;

@@ -15,6 +15,7 @@ mod errors;
 mod fields;
 mod groups;
 mod macros;
+mod mailboxes;
 mod merge;
 mod mount;
 mod ops;

@@ -22,6 +22,7 @@ mod group;
 mod kb;
 mod limit;
 mod macros;
+mod mailbox;
 mod merge;
 mod message;
 mod notification;

@@ -25,6 +25,7 @@ use crate::event::{Effects, Event, EventId};
 use crate::group::{Group, Membership, StaffChange, name_key, staff_change, staff_membership};
 use crate::kb::{Article, ArticleQuery, ArticleStatus, TagCount};
 use crate::macros::Macro;
+use crate::mailbox::{ImapState, Inbound, Mailbox};
 use crate::message::{
     AcrossRange, Message, MessageAppend, MessageRange, apply_append, page_across,
 };
@@ -98,6 +99,7 @@ struct State {
     macros: HashMap<Uuid, Macro>,
     sla_policies: HashMap<Uuid, SlaPolicy>,
     calendars: HashMap<Uuid, Calendar>,
+    mailboxes: HashMap<Uuid, Mailbox>,
     /// CSAT surveys by id.
     surveys: HashMap<Uuid, Survey>,
     rules: HashMap<Uuid, Rule>,
@@ -893,6 +895,75 @@ impl CalendarStore for MemoryStore {
         let mut calendars: Vec<Calendar> = self.lock()?.calendars.values().cloned().collect();
         crate::calendar::sort_calendars(&mut calendars);
         Ok(calendars)
+    }
+}
+
+#[async_trait]
+impl MailboxStore for MemoryStore {
+    async fn insert_mailbox(&self, m: &Mailbox) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        if s.mailboxes.contains_key(&m.id) {
+            return Err(StoreError::Conflict(Conflict::Unique));
+        }
+        s.put_mailbox(m.clone())
+    }
+    async fn update_mailbox(&self, m: &Mailbox) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let stored = s.mailboxes.get(&m.id).ok_or(StoreError::NotFound)?;
+        let mut next = m.clone();
+        if let (Inbound::Imap(old), Inbound::Imap(new)) = (&stored.inbound, &mut next.inbound)
+            && old.same_folder(new)
+        {
+            new.state = old.state.clone();
+        }
+        s.put_mailbox(next)
+    }
+    async fn delete_mailbox(&self, id: Uuid) -> StoreResult<bool> {
+        Ok(self.lock()?.mailboxes.remove(&id).is_some())
+    }
+    async fn get_mailbox(&self, id: Uuid) -> StoreResult<Option<Mailbox>> {
+        Ok(self.lock()?.mailboxes.get(&id).cloned())
+    }
+    async fn get_mailbox_by_address(&self, address: &str) -> StoreResult<Option<Mailbox>> {
+        let s = self.lock()?;
+        Ok(s.mailboxes.values().find(|m| m.address == address).cloned())
+    }
+    async fn list_mailboxes(&self) -> StoreResult<Vec<Mailbox>> {
+        let mut all: Vec<Mailbox> = self.lock()?.mailboxes.values().cloned().collect();
+        crate::mailbox::sort_mailboxes(&mut all);
+        Ok(all)
+    }
+    async fn set_mailbox_imap_state(&self, id: Uuid, state: &ImapState) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        let m = s.mailboxes.get_mut(&id).ok_or(StoreError::NotFound)?;
+        match &mut m.inbound {
+            Inbound::Imap(imap) => {
+                imap.state = state.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+impl State {
+    /// Writes a mailbox under the address rule, clearing the other mailboxes' default
+    /// flag if it has it.
+    fn put_mailbox(&mut self, m: Mailbox) -> StoreResult<()> {
+        if self
+            .mailboxes
+            .values()
+            .any(|o| o.id != m.id && o.address == m.address)
+        {
+            return Err(StoreError::Conflict(Conflict::Address));
+        }
+        if m.is_default {
+            for o in self.mailboxes.values_mut() {
+                o.is_default = false;
+            }
+        }
+        self.mailboxes.insert(m.id, m);
+        Ok(())
     }
 }
 
@@ -2153,6 +2224,7 @@ impl ArchiveStore for MemoryStore {
                 .map(Record::Calendar)
                 .collect(),
             RecordKind::Rule => s.rules.values().cloned().map(Record::Rule).collect(),
+            RecordKind::Mailbox => s.mailboxes.values().cloned().map(Record::Mailbox).collect(),
             RecordKind::Conversation => s
                 .conversations
                 .values()
@@ -2267,6 +2339,9 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::Rule(r) => {
                     s.rules.insert(r.id, r.clone());
+                }
+                Record::Mailbox(m) => {
+                    s.mailboxes.insert(m.id, m.clone());
                 }
                 Record::Conversation(c) => {
                     s.conversations

@@ -418,6 +418,21 @@ async fn populate(w: &World) -> Populated {
     )
     .await
     .unwrap();
+    // A mailbox (its secret archived with it).
+    w.hd.create_mailbox(
+        &admin.p,
+        crate::mailbox::NewMailbox {
+            address: "support@example.com".into(),
+            name: "Support".into(),
+            group_id: None,
+            is_default: Some(true),
+            inbound: serde_json::json!({"kind": "webhook", "provider": "raw"}),
+            outbound: None,
+            auto_reply: None,
+        },
+    )
+    .await
+    .unwrap();
     Populated {
         key_token: key.token.expose().to_string(),
         agent,

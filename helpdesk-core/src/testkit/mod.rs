@@ -52,6 +52,8 @@ pub mod groups;
 pub mod kb;
 pub mod limits;
 pub mod macros;
+pub mod mailbox_secrets;
+pub mod mailboxes;
 pub mod matrix;
 pub mod merge;
 pub mod messages;
@@ -799,6 +801,18 @@ macro_rules! __conformance_cases {
                 resolving_or_merging_ends_a_snooze,
                 snoozed_filter_is_staff_only,
                 due_items_fire_once_across_instances,
+            }
+            mailboxes {
+                mailbox_crud_and_rights,
+                mailbox_input_problems_at_their_fields,
+                mailbox_address_unique_case_insensitively,
+                one_default_mailbox,
+            }
+            mailbox_secrets {
+                mailbox_patch_replaces_parts_and_keeps_secrets,
+                raw_secret_rotates_with_a_day_of_grace,
+                imap_state_is_its_own_write,
+                mailboxes_survive_an_archive_round_trip,
             }
             calendars {
                 calendar_crud_rules_and_input,

@@ -14,6 +14,7 @@ pub mod fields;
 pub mod groups;
 pub mod kb;
 pub mod macros;
+pub mod mailboxes;
 pub mod merge;
 pub mod messages;
 pub mod notifications;
