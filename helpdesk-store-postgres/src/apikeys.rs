@@ -92,12 +92,7 @@ impl ApiKeyStore for PostgresStore {
     }
 
     async fn delete_api_key(&self, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM api_keys WHERE id = $1")
-            .bind(id)
-            .execute(self.pool_ref())
-            .await
-            .store()?;
-        Ok(done.rows_affected() > 0)
+        self.delete_by_id("api_keys", id).await
     }
 
     async fn touch_api_key(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {

@@ -66,12 +66,7 @@ impl CalendarStore for PostgresStore {
     }
 
     async fn delete_calendar(&self, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM calendars WHERE id = $1")
-            .bind(id)
-            .execute(self.pool_ref())
-            .await
-            .store()?;
-        Ok(done.rows_affected() > 0)
+        self.delete_by_id("calendars", id).await
     }
 
     async fn get_calendar(&self, id: Uuid) -> StoreResult<Option<Calendar>> {

@@ -74,12 +74,7 @@ impl CannedReplyStore for PostgresStore {
     }
 
     async fn delete_canned_reply(&self, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM canned_replies WHERE id = $1")
-            .bind(id)
-            .execute(self.pool_ref())
-            .await
-            .store()?;
-        Ok(done.rows_affected() > 0)
+        self.delete_by_id("canned_replies", id).await
     }
 
     async fn get_canned_reply(&self, id: Uuid) -> StoreResult<Option<CannedReply>> {

@@ -63,12 +63,7 @@ impl MacroStore for PostgresStore {
     }
 
     async fn delete_macro(&self, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM macros WHERE id = $1")
-            .bind(id)
-            .execute(self.pool_ref())
-            .await
-            .store()?;
-        Ok(done.rows_affected() > 0)
+        self.delete_by_id("macros", id).await
     }
 
     async fn get_macro(&self, id: Uuid) -> StoreResult<Option<Macro>> {

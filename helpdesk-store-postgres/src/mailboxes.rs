@@ -177,12 +177,7 @@ impl MailboxStore for PostgresStore {
     }
 
     async fn delete_mailbox(&self, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM mailboxes WHERE id = $1")
-            .bind(id)
-            .execute(self.pool_ref())
-            .await
-            .store()?;
-        Ok(done.rows_affected() > 0)
+        self.delete_by_id("mailboxes", id).await
     }
 
     async fn get_mailbox(&self, id: Uuid) -> StoreResult<Option<Mailbox>> {

@@ -56,12 +56,7 @@ impl RuleStore for PostgresStore {
     }
 
     async fn delete_rule(&self, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM rules WHERE id = $1")
-            .bind(id)
-            .execute(self.pool_ref())
-            .await
-            .store()?;
-        Ok(done.rows_affected() > 0)
+        self.delete_by_id("rules", id).await
     }
 
     async fn get_rule(&self, id: Uuid) -> StoreResult<Option<Rule>> {

@@ -6,6 +6,7 @@
 use helpdesk_core::ownership::Bucket;
 use helpdesk_core::store::StoreResult;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
+use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
@@ -51,6 +52,16 @@ async fn held(conn: &mut PgConnection, table: ScopedTable, bucket: Bucket) -> St
 }
 
 impl PostgresStore {
+    /// Deletes the row of `table` with primary key `id`; whether there was one.
+    pub(crate) async fn delete_by_id(&self, table: &'static str, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+            .bind(id)
+            .execute(self.pool_ref())
+            .await
+            .store()?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Inserts a row of `table` with `insert` unless the table holds `limit` rows
     /// already (then `false`, writing nothing).
     pub(crate) async fn insert_counted<F>(

@@ -124,11 +124,6 @@ impl SlaStore for PostgresStore {
     }
 
     async fn delete_sla_policy(&self, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM sla_policies WHERE id = $1")
-            .bind(id)
-            .execute(self.pool_ref())
-            .await
-            .store()?;
-        Ok(done.rows_affected() > 0)
+        self.delete_by_id("sla_policies", id).await
     }
 }

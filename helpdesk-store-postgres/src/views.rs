@@ -69,12 +69,7 @@ impl ViewStore for PostgresStore {
     }
 
     async fn delete_view(&self, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM views WHERE id = $1")
-            .bind(id)
-            .execute(self.pool_ref())
-            .await
-            .store()?;
-        Ok(done.rows_affected() > 0)
+        self.delete_by_id("views", id).await
     }
 
     async fn get_view(&self, id: Uuid) -> StoreResult<Option<View>> {
