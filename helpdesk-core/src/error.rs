@@ -73,6 +73,8 @@ pub enum Conflict {
     Attachment,
     /// The store stayed too busy for the operation to finish; it may succeed later.
     Busy,
+    /// The mail was ingested in this mailbox already (its inbound record's dedupe key).
+    Duplicate,
     /// Another uniqueness rule (an id, a ticket number, a seq): a lost race or a bug.
     Unique,
 }
@@ -93,6 +95,7 @@ impl std::fmt::Display for Conflict {
             Conflict::Version => "version",
             Conflict::Attachment => "attachment",
             Conflict::Busy => "busy",
+            Conflict::Duplicate => "duplicate",
             Conflict::Unique => "unique",
         })
     }

@@ -506,6 +506,9 @@ pub struct Effects {
     /// CSAT surveys to insert (a resolve's): one per `(ticket_id, cycle)`, a duplicate
     /// is skipped.
     pub surveys: Vec<crate::csat::Survey>,
+    /// The email channel's records (inbound record, outbound mail, suppressions,
+    /// bounces).
+    pub mail: crate::email::MailEffects,
 }
 
 impl Effects {
@@ -536,6 +539,7 @@ impl Effects {
         self.notifications.extend_from_slice(&other.notifications);
         self.ticket_events.extend_from_slice(&other.ticket_events);
         self.surveys.extend_from_slice(&other.surveys);
+        self.mail.extend(&other.mail);
     }
     /// Just one event.
     pub fn event(e: NewEvent) -> Self {
@@ -554,6 +558,7 @@ impl Effects {
             && self.notifications.is_empty()
             && self.ticket_events.is_empty()
             && self.surveys.is_empty()
+            && self.mail.is_empty()
     }
 }
 

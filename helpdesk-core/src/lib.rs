@@ -40,6 +40,7 @@ pub mod condition;
 pub mod conversation;
 pub mod csat;
 pub mod custom_field;
+pub mod email;
 pub mod ephemeral;
 pub mod error;
 pub mod event;

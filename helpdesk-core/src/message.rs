@@ -50,6 +50,9 @@ pub struct Message {
     pub public_ordinal: u64,
     /// How many messages of this sender have `seq` ≤ this one's (receipt arithmetic).
     pub sender_ordinal: u64,
+    /// How it was sent.
+    #[serde(default)]
+    pub channel: crate::ticket::Channel,
 }
 
 impl Message {
@@ -100,6 +103,8 @@ pub struct MessageAppend {
     /// A ticket change made with the message (first response, automatic reopen), written
     /// under the ticket's version check.
     pub ticket_update: Option<Ticket>,
+    /// How it is sent.
+    pub channel: crate::ticket::Channel,
 }
 
 /// A message that a live connection pushed to a member: a delivery to record with
@@ -210,6 +215,7 @@ pub fn apply_append(
         deleted_at: None,
         public_ordinal: conv.public_count,
         sender_ordinal: sender.sent_count,
+        channel: new.channel,
     };
     // Sending is reading: a sender whose watermark stood just below moves it over their
     // own message, so a chat does not leave gaps that only a mark-read would close.
@@ -460,6 +466,7 @@ mod receipt_arithmetic {
             created_at: c.created_at,
             join_sender: false,
             ticket_update: None,
+            channel: Default::default(),
         };
         let (m, p) = apply_append(c, parts.remove(&from), &new);
         parts.insert(from, p);

@@ -32,6 +32,9 @@ use crate::calendar::Calendar;
 use crate::canned_reply::{CannedReply, CannedReplyQuery};
 use crate::conversation::{Conversation, ConversationKind, Member};
 use crate::custom_field::CustomField;
+use crate::email::{
+    InboundRecord, InboundResult, MailRef, OutboundMail, OutboundQuery, Suppression, TicketMail,
+};
 use crate::ephemeral::Signal;
 use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
@@ -484,6 +487,80 @@ pub trait MailboxStore: Send + Sync {
     /// admin's change of the rest). `NotFound` if absent; `false` (writing nothing) if
     /// its inbound is no longer IMAP.
     async fn set_mailbox_imap_state(&self, id: Uuid, state: &ImapState) -> StoreResult<bool>;
+}
+
+/// The email channel's records ([`crate::email`]): inbound records with their bytes,
+/// the index of every Message-ID ingested or sent, the outbox, suppressions. Inbound
+/// records, new outbound mail, suppressions and bounces are written as
+/// [`MailEffects`](crate::email::MailEffects) with the change that makes them.
+///
+/// Message-IDs are compared lower-cased; lists are newest first by `(time, id)` (cursor
+/// key: the time in microseconds), up to `limit + 1`.
+#[async_trait]
+pub trait EmailStore: Send + Sync {
+    /// An inbound record.
+    async fn get_inbound(&self, id: Uuid) -> StoreResult<Option<InboundRecord>>;
+    /// The inbound record of `mailbox_id` with this dedupe key.
+    async fn find_inbound(
+        &self,
+        mailbox_id: Uuid,
+        dedupe_key: &str,
+    ) -> StoreResult<Option<InboundRecord>>;
+    /// The bytes an inbound record was made from.
+    async fn inbound_raw(&self, id: Uuid) -> StoreResult<Option<Vec<u8>>>;
+    /// A mailbox's inbound records (with this result, if given), newest first by
+    /// `(received_at, id)`.
+    async fn list_inbound(
+        &self,
+        mailbox_id: Uuid,
+        result: Option<InboundResult>,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<InboundRecord>>;
+    /// Every inbound record and outbound mail whose Message-ID is `internet_message_id`
+    /// (compared lower-cased), inbound first, each way oldest first.
+    async fn mail_by_message_id(&self, internet_message_id: &str) -> StoreResult<Vec<MailRef>>;
+    /// A ticket's newest inbound mail with a Message-ID, and its newest outbound mail
+    /// that is not `suppressed`.
+    async fn ticket_mail(&self, ticket_id: Uuid) -> StoreResult<TicketMail>;
+    /// Claims up to `limit` outbound mails that are `pending` or `failed` with
+    /// `next_attempt_at` ≤ `now`, oldest due first, by setting their `next_attempt_at`
+    /// to `lease_until`; concurrent claimers never get the same mail.
+    async fn claim_outbound(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboundMail>>;
+    /// Replaces an outbound mail's state and writes `fx` (its events, the suppressions
+    /// a rejection made) in the same operation. `NotFound` if absent.
+    async fn update_outbound(&self, mail: &OutboundMail, fx: &Effects) -> StoreResult<()>;
+    /// An outbound mail.
+    async fn get_outbound(&self, id: Uuid) -> StoreResult<Option<OutboundMail>>;
+    /// The bytes of an outbound mail.
+    async fn outbound_raw(&self, id: Uuid) -> StoreResult<Option<Vec<u8>>>;
+    /// A mailbox's outbound mail matching `query`, newest first by `(created_at, id)`.
+    async fn list_outbound(
+        &self,
+        mailbox_id: Uuid,
+        query: &OutboundQuery,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboundMail>>;
+    /// How many auto-replies to `address` (in `To`) were recorded at or after `since`,
+    /// over all mailboxes.
+    async fn count_auto_replies(&self, address: &str, since: DateTime<Utc>) -> StoreResult<usize>;
+    /// The suppression of an address (lower-case).
+    async fn get_suppression(&self, address: &str) -> StoreResult<Option<Suppression>>;
+    /// Suppressions by address ascending, after the address `after` (the last of the
+    /// previous page), up to `limit + 1`.
+    async fn list_suppressions(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Suppression>>;
+    /// Removes an address's suppression; returns whether there was one.
+    async fn delete_suppression(&self, address: &str) -> StoreResult<bool>;
 }
 
 /// Rules ([`crate::rule`]): triggers and automations, their run log, and the
@@ -948,6 +1025,7 @@ pub trait Store:
     + MacroStore
     + SlaStore
     + MailboxStore
+    + EmailStore
     + CalendarStore
     + CsatStore
     + RuleStore
@@ -977,6 +1055,7 @@ impl<T> Store for T where
         + MacroStore
         + SlaStore
         + MailboxStore
+        + EmailStore
         + CalendarStore
         + CsatStore
         + RuleStore

@@ -151,6 +151,15 @@ pub struct Ticket {
     /// survey ([`crate::csat::Survey::cycle`]); never shown in the API.
     #[serde(default)]
     pub resolved_count: u32,
+    /// How it was opened.
+    #[serde(default)]
+    pub channel: Channel,
+    /// The mailbox its replies are mailed through ([`crate::mailbox`]).
+    #[serde(default)]
+    pub mailbox_id: Option<Uuid>,
+    /// The closed ticket a mail to which opened this one.
+    #[serde(default)]
+    pub follow_up_of: Option<Uuid>,
     /// Optimistic concurrency: 1 on create, +1 on every write. A store writes a ticket
     /// only if its stored version is `version - 1`, else `Conflict::Version`.
     pub version: u64,
@@ -187,6 +196,34 @@ impl Ticket {
             }
         }
         out
+    }
+}
+
+/// How a ticket was opened or a message sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The web API (and everything else that is not mail).
+    #[default]
+    Web,
+    /// The email ingest pipeline.
+    Email,
+}
+
+impl Channel {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Web => "web",
+            Channel::Email => "email",
+        }
+    }
+
+    /// The channel an API name names.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Channel::Web, Channel::Email]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -580,6 +617,10 @@ pub struct TicketQuery {
     pub snoozed: Option<bool>,
     /// With a running SLA due time in this range.
     pub sla_due: Option<SlaDueRange>,
+    /// Opened through this channel.
+    pub channel: Option<Channel>,
+    /// Naming this mailbox.
+    pub mailbox_id: Option<Uuid>,
     /// The order.
     pub sort: TicketSort,
     /// Continue after this position (`sort.key(ticket)`, id).
@@ -616,6 +657,8 @@ impl TicketQuery {
             }
             && self.snoozed.is_none_or(|z| t.snooze.is_some() == z)
             && self.sla_due.is_none_or(|r| r.includes(t))
+            && self.channel.is_none_or(|c| c == t.channel)
+            && self.mailbox_id.is_none_or(|m| t.mailbox_id == Some(m))
             && self.q.as_ref().is_none_or(|q| {
                 let q = q.to_lowercase();
                 t.subject.to_lowercase().contains(&q) || t.description.to_lowercase().contains(&q)
@@ -775,6 +818,10 @@ pub struct TicketFilter {
     pub snoozed: Option<bool>,
     /// By SLA state. Staff only, like `group_ids` (and the SLA orders).
     pub sla: Option<SlaFilter>,
+    /// Opened through this channel.
+    pub channel: Option<Channel>,
+    /// Naming this mailbox.
+    pub mailbox_id: Option<Uuid>,
     /// Custom field filters `field.<key>=<value>` (ANDed): equality; a multiselect
     /// contains the value; a checkbox `false` also matches unset. An unknown (for
     /// customers: invisible) key or a bad value is invalid at `field.<key>`.

@@ -38,6 +38,7 @@ mod canned_replies;
 mod conversations;
 mod csat;
 mod effects;
+mod email;
 mod ephemeral;
 mod error;
 mod events;

@@ -326,6 +326,9 @@ impl TryFrom<TicketRow> for Ticket {
             resolved_count: u32::try_from(r.resolved_count)
                 .map_err(|_| corrupt(format!("bad resolved_count {}", r.resolved_count)))?,
             version: u(r.version),
+            channel: Default::default(),
+            mailbox_id: None,
+            follow_up_of: None,
         })
     }
 }
@@ -774,6 +777,7 @@ impl TryFrom<MessageRow> for Message {
             deleted_at: r.deleted_at,
             public_ordinal: u(r.public_ordinal),
             sender_ordinal: u(r.sender_ordinal),
+            channel: Default::default(),
         })
     }
 }

@@ -86,6 +86,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     internal: false,
                     created_at: Utc::now(),
                     join_sender: false,
+                    channel: Default::default(),
                     ticket_update: None,
                 };
                 store

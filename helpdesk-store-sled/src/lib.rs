@@ -65,6 +65,7 @@ mod canned_replies;
 mod conversations;
 mod csat;
 mod effects;
+mod email;
 mod flush;
 mod groups;
 mod kb;

@@ -77,6 +77,7 @@ fn new_message(conv: Uuid, sender: Uuid, content: String, at: DateTime<Utc>) -> 
         internal: false,
         created_at: at,
         join_sender: false,
+        channel: Default::default(),
         ticket_update: None,
     }
 }
@@ -442,6 +443,9 @@ fn version_2_database_gets_the_default_group() {
             snooze: None,
             sla: Default::default(),
             automation_at: None,
+            channel: Default::default(),
+            mailbox_id: None,
+            follow_up_of: None,
             resolved_count: 0,
             version: 1,
         };
@@ -588,6 +592,9 @@ fn everything_survives_reopening() {
             snooze: None,
             sla: Default::default(),
             automation_at: None,
+            channel: Default::default(),
+            mailbox_id: None,
+            follow_up_of: None,
             resolved_count: 0,
             version: 1,
         },

@@ -736,6 +736,9 @@ impl From<TicketWire> for Ticket {
             snooze: None,
             sla: Default::default(),
             automation_at: None,
+            channel: Default::default(),
+            mailbox_id: None,
+            follow_up_of: None,
             resolved_count: 0,
             version: 0,
         }
@@ -830,6 +833,7 @@ impl From<MessageWire> for MessageView {
                 deleted_at: m.deleted_at,
                 public_ordinal: 0,
                 sender_ordinal: 0,
+                channel: Default::default(),
             },
             is_read: m.is_read,
             status: m.status,

@@ -222,6 +222,7 @@ fn seed(path: &Path, messages: usize) {
                             internal: n % 9 == 0 && sender == agent,
                             created_at: at,
                             join_sender: false,
+                            channel: Default::default(),
                             ticket_update: None,
                         };
                         let effects = |m: &helpdesk_core::message::Message| {

@@ -112,6 +112,9 @@ fn ticket() -> Ticket {
         snooze: None,
         sla: Default::default(),
         automation_at: None,
+        channel: Default::default(),
+        mailbox_id: None,
+        follow_up_of: None,
         resolved_count: 0,
         version: 1,
     }

@@ -392,6 +392,7 @@ impl Helpdesk {
                     created_at: now,
                     join_sender,
                     ticket_update: ticket_update.clone(),
+                    channel: crate::ticket::Channel::Web,
                 };
                 let mut recipients: Vec<(Uuid, NotificationKind)> = Vec::new();
                 for u in &mentioned {

@@ -527,6 +527,9 @@ impl Helpdesk {
             snooze: None,
             sla: Default::default(),
             automation_at: None,
+            channel: Default::default(),
+            mailbox_id: None,
+            follow_up_of: None,
             resolved_count: 0,
             version: 1,
         };
@@ -724,6 +727,8 @@ impl Helpdesk {
             q: filter.q.filter(|q| !q.trim().is_empty()),
             snoozed: filter.snoozed,
             sla_due: filter.sla.map(|f| f.range(self.now())),
+            channel: filter.channel,
+            mailbox_id: filter.mailbox_id,
             sort: filter.sort,
             cursor: filter.cursor,
             limit,

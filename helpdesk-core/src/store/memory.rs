@@ -4,7 +4,7 @@
 //! per conversation, so a page or a seq lookup is a slice, not a scan).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -19,6 +19,10 @@ use crate::canned_reply::{CannedReply, CannedReplyQuery};
 use crate::conversation::{Conversation, ConversationKind, Member};
 use crate::csat::{Survey, SurveyQuery};
 use crate::custom_field::CustomField;
+use crate::email::{
+    InboundRecord, InboundResult, MailRef, OutboundKind, OutboundMail, OutboundQuery,
+    OutboundStatus, Suppression, TicketMail,
+};
 use crate::error::Conflict;
 use crate::error::StoreError;
 use crate::event::{Effects, Event, EventId};
@@ -122,6 +126,12 @@ struct State {
     events: Vec<Event>,
     webhooks: HashMap<Uuid, Webhook>,
     deliveries: HashMap<Uuid, Delivery>,
+    /// Inbound records with their bytes, by id.
+    inbound: HashMap<Uuid, (InboundRecord, Arc<[u8]>)>,
+    /// Outbound mail with its bytes, by id.
+    outbound: HashMap<Uuid, (OutboundMail, Arc<[u8]>)>,
+    /// Suppressions by address.
+    suppressions: BTreeMap<String, Suppression>,
 }
 
 impl MemoryStore {
@@ -246,6 +256,7 @@ impl State {
             self.notifications.insert(n.id, n.clone());
         }
         self.ticket_events.extend(fx.ticket_events.iter().cloned());
+        self.write_mail(&fx.mail);
         for new in &fx.surveys {
             let taken = self
                 .surveys
@@ -253,6 +264,43 @@ impl State {
                 .any(|o| o.ticket_id == new.ticket_id && o.cycle == new.cycle);
             if !taken {
                 self.surveys.insert(new.id, new.clone());
+            }
+        }
+    }
+
+    /// `Conflict::Duplicate` if `fx` holds an inbound record whose mail its mailbox
+    /// has: checked before an operation changes anything.
+    fn check_effects(&self, fx: &Effects) -> StoreResult<()> {
+        match &fx.mail.inbound {
+            Some(w)
+                if self.inbound.values().any(|(r, _)| {
+                    r.mailbox_id == w.record.mailbox_id && r.dedupe_key == w.record.dedupe_key
+                }) =>
+            {
+                Err(StoreError::Conflict(Conflict::Duplicate))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn write_mail(&mut self, mail: &crate::email::MailEffects) {
+        if let Some(w) = &mail.inbound {
+            self.inbound
+                .insert(w.record.id, (w.record.clone(), w.raw.clone()));
+        }
+        for w in &mail.outbound {
+            self.outbound
+                .insert(w.mail.id, (w.mail.clone(), w.raw.clone()));
+        }
+        for x in &mail.suppressions {
+            self.suppressions
+                .entry(x.address.clone())
+                .or_insert_with(|| x.clone());
+        }
+        for id in &mail.bounced {
+            if let Some((m, _)) = self.outbound.get_mut(id) {
+                m.status = OutboundStatus::Bounced;
+                m.next_attempt_at = None;
             }
         }
     }
@@ -919,7 +967,11 @@ impl MailboxStore for MemoryStore {
         s.put_mailbox(next)
     }
     async fn delete_mailbox(&self, id: Uuid) -> StoreResult<bool> {
-        Ok(self.lock()?.mailboxes.remove(&id).is_some())
+        let mut s = self.lock()?;
+        if s.tickets.values().any(|t| t.mailbox_id == Some(id)) {
+            return Err(StoreError::Conflict(Conflict::InUse));
+        }
+        Ok(s.mailboxes.remove(&id).is_some())
     }
     async fn get_mailbox(&self, id: Uuid) -> StoreResult<Option<Mailbox>> {
         Ok(self.lock()?.mailboxes.get(&id).cloned())
@@ -1310,6 +1362,8 @@ impl TicketStore for MemoryStore {
         s.check_attachable(&new.attachment_ids)?;
         let mut ticket = new.ticket.clone();
         ticket.number = s.ticket_numbers + 1;
+        let fx = effects(&ticket);
+        s.check_effects(&fx)?;
         s.insert_conversation(&new.conversation)?;
         s.ticket_numbers = ticket.number;
         s.attach(
@@ -1319,7 +1373,7 @@ impl TicketStore for MemoryStore {
             },
         );
         s.tickets.insert(ticket.id, ticket.clone());
-        s.write_effects(&effects(&ticket));
+        s.write_effects(&fx);
         Ok(ticket)
     }
     async fn update_ticket(
@@ -1580,10 +1634,19 @@ impl ConversationStore for MemoryStore {
         };
         let data = s
             .conversations
+            .get(&new.conversation_id)
+            .ok_or(StoreError::NotFound)?;
+        // Appended on copies first: the effects may refuse the write (a duplicate mail).
+        let mut conv = data.conv.clone();
+        let sender = data.participants.get(&new.sender_id).cloned();
+        let (message, participant) = apply_append(&mut conv, sender, new);
+        let fx = effects(&message);
+        s.check_effects(&fx)?;
+        let data = s
+            .conversations
             .get_mut(&new.conversation_id)
             .ok_or(StoreError::NotFound)?;
-        let sender = data.participants.remove(&new.sender_id);
-        let (message, participant) = apply_append(&mut data.conv, sender, new);
+        data.conv = conv;
         data.participants.insert(new.sender_id, participant);
         if let Some(i) = parent_idx {
             data.messages[i].count_reply(new.internal);
@@ -1601,7 +1664,7 @@ impl ConversationStore for MemoryStore {
         if let Some(t) = &new.ticket_update {
             s.tickets.insert(t.id, t.clone());
         }
-        s.write_effects(&effects(&message));
+        s.write_effects(&fx);
         Ok(message)
     }
     async fn get_message(&self, conversation_id: Uuid, id: Uuid) -> StoreResult<Option<Message>> {
@@ -2048,7 +2111,9 @@ impl EphemeralStore for MemoryStore {
 #[async_trait]
 impl EventStore for MemoryStore {
     async fn append_effects(&self, fx: &Effects) -> StoreResult<()> {
-        self.lock()?.write_effects(fx);
+        let mut s = self.lock()?;
+        s.check_effects(fx)?;
+        s.write_effects(fx);
         Ok(())
     }
     async fn events_after(&self, after: Option<EventId>, limit: usize) -> StoreResult<Vec<Event>> {
@@ -2152,6 +2217,185 @@ impl WebhookStore for MemoryStore {
         Ok(page_after(items, cursor, limit, true, |d| {
             (d.created_at.timestamp_micros(), d.id)
         }))
+    }
+}
+
+#[async_trait]
+impl EmailStore for MemoryStore {
+    async fn get_inbound(&self, id: Uuid) -> StoreResult<Option<InboundRecord>> {
+        Ok(self.lock()?.inbound.get(&id).map(|(r, _)| r.clone()))
+    }
+    async fn find_inbound(
+        &self,
+        mailbox_id: Uuid,
+        dedupe_key: &str,
+    ) -> StoreResult<Option<InboundRecord>> {
+        let s = self.lock()?;
+        Ok(s.inbound
+            .values()
+            .map(|(r, _)| r)
+            .find(|r| r.mailbox_id == mailbox_id && r.dedupe_key == dedupe_key)
+            .cloned())
+    }
+    async fn inbound_raw(&self, id: Uuid) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.lock()?.inbound.get(&id).map(|(_, raw)| raw.to_vec()))
+    }
+    async fn list_inbound(
+        &self,
+        mailbox_id: Uuid,
+        result: Option<InboundResult>,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<InboundRecord>> {
+        let s = self.lock()?;
+        let items = s
+            .inbound
+            .values()
+            .map(|(r, _)| r)
+            .filter(|r| r.mailbox_id == mailbox_id && result.is_none_or(|x| r.result == x))
+            .cloned()
+            .collect();
+        Ok(page_after(items, cursor, limit, true, |r| {
+            (r.received_at.timestamp_micros(), r.id)
+        }))
+    }
+    async fn mail_by_message_id(&self, internet_message_id: &str) -> StoreResult<Vec<MailRef>> {
+        let s = self.lock()?;
+        let key = internet_message_id.to_ascii_lowercase();
+        let mut inbound: Vec<&InboundRecord> = s
+            .inbound
+            .values()
+            .map(|(r, _)| r)
+            .filter(|r| {
+                r.internet_message_id
+                    .as_deref()
+                    .is_some_and(|id| id.eq_ignore_ascii_case(&key))
+            })
+            .collect();
+        inbound.sort_by_key(|r| (r.received_at, r.id));
+        let mut outbound: Vec<&OutboundMail> = s
+            .outbound
+            .values()
+            .map(|(m, _)| m)
+            .filter(|m| m.internet_message_id.eq_ignore_ascii_case(&key))
+            .collect();
+        outbound.sort_by_key(|m| (m.created_at, m.id));
+        Ok(inbound
+            .into_iter()
+            .map(|r| MailRef {
+                mailbox_id: r.mailbox_id,
+                ticket_id: r.ticket_id,
+                outbound_id: None,
+            })
+            .chain(outbound.into_iter().map(|m| MailRef {
+                mailbox_id: m.mailbox_id,
+                ticket_id: m.ticket_id,
+                outbound_id: Some(m.id),
+            }))
+            .collect())
+    }
+    async fn ticket_mail(&self, ticket_id: Uuid) -> StoreResult<TicketMail> {
+        let s = self.lock()?;
+        let inbound = s
+            .inbound
+            .values()
+            .map(|(r, _)| r)
+            .filter(|r| r.ticket_id == Some(ticket_id) && r.internet_message_id.is_some())
+            .max_by_key(|r| (r.received_at, r.id))
+            .cloned();
+        let outbound = s
+            .outbound
+            .values()
+            .map(|(m, _)| m)
+            .filter(|m| m.ticket_id == Some(ticket_id) && m.status != OutboundStatus::Suppressed)
+            .max_by_key(|m| (m.created_at, m.id))
+            .cloned();
+        Ok(TicketMail { inbound, outbound })
+    }
+    async fn claim_outbound(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboundMail>> {
+        let mut s = self.lock()?;
+        let mut due: Vec<(DateTime<Utc>, Uuid)> = s
+            .outbound
+            .values()
+            .map(|(m, _)| m)
+            .filter(|m| m.status.is_queued())
+            .filter_map(|m| m.next_attempt_at.filter(|t| *t <= now).map(|t| (t, m.id)))
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        let mut out = Vec::with_capacity(due.len());
+        for (_, id) in due {
+            if let Some((m, _)) = s.outbound.get_mut(&id) {
+                m.next_attempt_at = Some(lease_until);
+                out.push(m.clone());
+            }
+        }
+        Ok(out)
+    }
+    async fn update_outbound(&self, mail: &OutboundMail, fx: &Effects) -> StoreResult<()> {
+        let mut s = self.lock()?;
+        let (stored, _) = s.outbound.get_mut(&mail.id).ok_or(StoreError::NotFound)?;
+        *stored = mail.clone();
+        s.write_effects(fx);
+        Ok(())
+    }
+    async fn get_outbound(&self, id: Uuid) -> StoreResult<Option<OutboundMail>> {
+        Ok(self.lock()?.outbound.get(&id).map(|(m, _)| m.clone()))
+    }
+    async fn outbound_raw(&self, id: Uuid) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.lock()?.outbound.get(&id).map(|(_, raw)| raw.to_vec()))
+    }
+    async fn list_outbound(
+        &self,
+        mailbox_id: Uuid,
+        query: &OutboundQuery,
+        cursor: Option<Cursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboundMail>> {
+        let s = self.lock()?;
+        let items = s
+            .outbound
+            .values()
+            .map(|(m, _)| m)
+            .filter(|m| m.mailbox_id == mailbox_id && query.matches(m))
+            .cloned()
+            .collect();
+        Ok(page_after(items, cursor, limit, true, |m| {
+            (m.created_at.timestamp_micros(), m.id)
+        }))
+    }
+    async fn count_auto_replies(&self, address: &str, since: DateTime<Utc>) -> StoreResult<usize> {
+        let s = self.lock()?;
+        Ok(s.outbound
+            .values()
+            .map(|(m, _)| m)
+            .filter(|m| m.kind == OutboundKind::AutoReply && m.created_at >= since)
+            .filter(|m| m.to.iter().any(|a| a == address))
+            .count())
+    }
+    async fn get_suppression(&self, address: &str) -> StoreResult<Option<Suppression>> {
+        Ok(self.lock()?.suppressions.get(address).cloned())
+    }
+    async fn list_suppressions(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<Suppression>> {
+        let s = self.lock()?;
+        Ok(s.suppressions
+            .values()
+            .filter(|x| after.is_none_or(|a| x.address.as_str() > a))
+            .take(limit.saturating_add(1))
+            .cloned()
+            .collect())
+    }
+    async fn delete_suppression(&self, address: &str) -> StoreResult<bool> {
+        Ok(self.lock()?.suppressions.remove(address).is_some())
     }
 }
 

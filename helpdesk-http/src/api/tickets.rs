@@ -4,11 +4,11 @@ use helpdesk_core::message::attachment_json;
 use helpdesk_core::principal::TicketView;
 use helpdesk_core::schema::ticket_json_for;
 use helpdesk_core::status::{StatusCategory, StatusKey};
-use helpdesk_core::ticket::FieldValues;
 use helpdesk_core::ticket::{
     AssigneeFilter, CcTarget, NewTicket, OrganizationMatch, Priority, TicketFilter, TicketPatch,
     TicketSort,
 };
+use helpdesk_core::ticket::{Channel, FieldValues};
 use helpdesk_core::{Cursor, Page};
 use serde::Deserialize;
 use serde_json::json;
@@ -223,6 +223,14 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         q: q.text("q"),
         snoozed: q.bool("snoozed")?,
         sla: q.parsed("sla", "must be breached or due_within:<minutes>")?,
+        channel: q
+            .get("channel")
+            .map(|v| {
+                Channel::parse(v)
+                    .ok_or_else(|| ApiError::invalid_query("channel", "must be email or web"))
+            })
+            .transpose()?,
+        mailbox_id: q.uuid("mailbox_id")?,
         sort,
         cursor,
         limit,

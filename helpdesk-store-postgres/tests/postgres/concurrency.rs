@@ -88,6 +88,7 @@ async fn message_seqs_are_gapless_under_32_writers() {
                     internal: n % 5 == 0,
                     created_at: t0(),
                     join_sender: false,
+                    channel: Default::default(),
                     ticket_update: None,
                 };
                 store

@@ -55,6 +55,7 @@ async fn migration_12_makes_the_read_state_public_too() {
             internal: false,
             created_at: t0(),
             join_sender: false,
+            channel: Default::default(),
             ticket_update: None,
         };
         s.append_message(&m, &none).await.unwrap();

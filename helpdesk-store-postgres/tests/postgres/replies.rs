@@ -18,6 +18,7 @@ fn message(conv: Uuid, sender: Uuid, parent_id: Option<Uuid>, internal: bool) ->
         internal,
         created_at: t0(),
         join_sender: false,
+        channel: Default::default(),
         ticket_update: None,
     }
 }
