@@ -381,3 +381,96 @@ impl OutboundQuery {
             && self.ticket_id.is_none_or(|t| m.ticket_id == Some(t))
     }
 }
+
+impl InboundRecord {
+    /// The API shape (API-email.md "Inbound record"), with `left_out` when copied
+    /// addresses were left out.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "mailbox_id": self.mailbox_id,
+            "internet_message_id": self.internet_message_id,
+            "from": self.from,
+            "to": self.to,
+            "cc": self.cc,
+            "subject": self.subject,
+            "size": self.size,
+            "via": self.via,
+            "auto": self.auto,
+            "result": self.result,
+            "reason": self.reason,
+            "ticket_id": self.ticket_id,
+            "message_id": self.message_id,
+            "left_out": self.left_out,
+            "received_at": crate::wire::Ts::from(self.received_at),
+        })
+    }
+}
+
+impl OutboundMail {
+    /// The API shape (API-email.md "Outbound mail").
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id,
+            "mailbox_id": self.mailbox_id,
+            "kind": self.kind,
+            "ticket_id": self.ticket_id,
+            "message_id": self.message_id,
+            "notification_id": self.notification_id,
+            "to": self.to,
+            "cc": self.cc,
+            "subject": self.subject,
+            "internet_message_id": self.internet_message_id,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_smtp_code": self.last_smtp_code,
+            "last_error": self.last_error,
+            "rejected": self.rejected,
+            "next_attempt_at": crate::wire::opt_ts(self.next_attempt_at),
+            "sent_at": crate::wire::opt_ts(self.sent_at),
+            "created_at": crate::wire::Ts::from(self.created_at),
+        })
+    }
+}
+
+impl Suppression {
+    /// The API shape.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "address": self.address,
+            "reason": self.reason,
+            "detail": self.detail,
+            "outbound_id": self.outbound_id,
+            "created_at": crate::wire::Ts::from(self.created_at),
+        })
+    }
+}
+
+/// The email channel's settings (`--mail-*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailConfig {
+    /// The largest mail ingested whole, in bytes (`--mail-max-size`, 40 MiB); a larger
+    /// one is recorded as `too_large` from its headers.
+    pub max_size: usize,
+    /// At most this many attachments kept from one mail (`--mail-max-attachments`, 20).
+    pub max_attachments: usize,
+    /// Waits before each retry of a failed outbound mail (`--mail-retry-schedule`).
+    pub retry_schedule: Vec<std::time::Duration>,
+    /// Auto-replies per sender address within [`MailConfig::auto_reply_window`]
+    /// (`--mail-auto-reply-limit`, `3/1h`).
+    pub auto_reply_limit: usize,
+    /// The window of [`MailConfig::auto_reply_limit`].
+    pub auto_reply_window: std::time::Duration,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            max_size: 40 * 1024 * 1024,
+            max_attachments: 20,
+            retry_schedule: crate::helpdesk::default_retry_schedule(),
+            auto_reply_limit: 3,
+            auto_reply_window: std::time::Duration::from_secs(3600),
+        }
+    }
+}

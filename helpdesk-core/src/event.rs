@@ -146,11 +146,23 @@ pub enum EventKind {
     /// `csat.responded`: A customer answered a CSAT survey (again: the last answer wins), to staff: `{survey_id, ticket_id, rating, comment, assignee_id}`.
     #[serde(rename = "csat.responded")]
     CsatResponded,
+    /// `email.received`: A mailbox received a mail (ignored ones too), to staff: `{inbound}`.
+    #[serde(rename = "email.received")]
+    EmailReceived,
+    /// `email.sent`: A server took an outbound mail, to staff: `{outbound}`.
+    #[serde(rename = "email.sent")]
+    EmailSent,
+    /// `email.failed`: An outbound mail became `dead`, to staff: `{outbound}`.
+    #[serde(rename = "email.failed")]
+    EmailFailed,
+    /// `email.bounced`: A delivery report named a recipient of our mail, to staff: `{inbound_id, outbound_id, ticket_id, recipient, status, action, permanent}`.
+    #[serde(rename = "email.bounced")]
+    EmailBounced,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 31] = [
+    pub const ALL: [EventKind; 35] = [
         EventKind::MessageCreated,
         EventKind::MessageUpdated,
         EventKind::MessageDeleted,
@@ -182,6 +194,10 @@ impl EventKind {
         EventKind::TicketSlaBreached,
         EventKind::TicketSlaFulfilled,
         EventKind::CsatResponded,
+        EventKind::EmailReceived,
+        EventKind::EmailSent,
+        EventKind::EmailFailed,
+        EventKind::EmailBounced,
     ];
 
     /// The scope an API key needs to receive events of this kind (API-access.md):
@@ -199,6 +215,10 @@ impl EventKind {
             | EventKind::TicketSlaBreached
             | EventKind::TicketSlaFulfilled
             | EventKind::CsatResponded
+            | EventKind::EmailReceived
+            | EventKind::EmailSent
+            | EventKind::EmailFailed
+            | EventKind::EmailBounced
             | EventKind::GroupCreated
             | EventKind::GroupUpdated
             | EventKind::GroupDeleted
@@ -257,6 +277,10 @@ impl EventKind {
             EventKind::TicketSlaBreached => "ticket.sla_breached",
             EventKind::TicketSlaFulfilled => "ticket.sla_fulfilled",
             EventKind::CsatResponded => "csat.responded",
+            EventKind::EmailReceived => "email.received",
+            EventKind::EmailSent => "email.sent",
+            EventKind::EmailFailed => "email.failed",
+            EventKind::EmailBounced => "email.bounced",
         }
     }
 

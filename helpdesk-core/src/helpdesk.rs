@@ -49,6 +49,8 @@ pub struct Config {
     pub free_mail_domains: Vec<String>,
     /// CSAT surveys: on or off, and how long a token answers (`--csat`, `--csat-ttl`).
     pub csat: crate::csat::CsatConfig,
+    /// The email channel's limits, retries and auto-reply throttle (`--mail-*`).
+    pub mail: crate::email::MailConfig,
 }
 
 /// The default webhook retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
@@ -76,6 +78,7 @@ impl Default for Config {
             instance_heartbeat: std::time::Duration::from_secs(10),
             free_mail_domains: crate::organization::default_free_mail_domains(),
             csat: crate::csat::CsatConfig::default(),
+            mail: crate::email::MailConfig::default(),
         }
     }
 }
@@ -98,6 +101,7 @@ impl std::fmt::Debug for Config {
             .field("instance_heartbeat", &self.instance_heartbeat)
             .field("free_mail_domains", &self.free_mail_domains)
             .field("csat", &self.csat)
+            .field("mail", &self.mail)
             .finish()
     }
 }
@@ -142,6 +146,8 @@ pub(crate) struct Inner {
     pub(crate) key_requests: crate::limit::RequestLog,
     /// This instance on the ephemeral channel, once joined.
     pub(crate) ephemeral: tokio::sync::OnceCell<Arc<crate::ops::ephemeral::Ephemeral>>,
+    /// The mail key and this installation's loop id, once read from the store.
+    pub(crate) mail_secrets: tokio::sync::OnceCell<crate::ops::ingest::MailSecrets>,
     /// Notified when the last handle is dropped: the event tailer lets go of the store at
     /// once (a sled database can then be opened again in the same process).
     pub(crate) dropped: Arc<tokio::sync::Notify>,
@@ -168,6 +174,7 @@ impl Helpdesk {
                 config,
                 jwt_keys: tokio::sync::OnceCell::new(),
                 ephemeral: tokio::sync::OnceCell::new(),
+                mail_secrets: tokio::sync::OnceCell::new(),
                 key_requests: Default::default(),
                 dropped: Arc::new(tokio::sync::Notify::new()),
                 live: crate::event::Live::new(),

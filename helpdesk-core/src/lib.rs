@@ -86,6 +86,7 @@ mod ops;
 
 pub use ops::background::{Background, BackgroundTasks};
 pub use ops::ephemeral::{Ephemeral, Notice, NoticeKind};
+pub use ops::ingest::{InboundAuth, IncomingMail, Ingested};
 
 pub use error::{Conflict, Error, ErrorKind, FieldError, Result, StoreError};
 

@@ -352,6 +352,7 @@ pub struct MessageJson<'a> {
     created_at: Ts,
     edited_at: Option<Ts>,
     deleted_at: Option<Ts>,
+    channel: crate::ticket::Channel,
 }
 
 /// The API rendering of a message as one caller sees it.
@@ -372,6 +373,7 @@ pub fn message_json(v: &MessageView) -> MessageJson<'_> {
         created_at: Ts(m.created_at),
         edited_at: opt_ts(m.edited_at),
         deleted_at: opt_ts(m.deleted_at),
+        channel: m.channel,
     }
 }
 

@@ -103,6 +103,9 @@ pub struct TicketJson<'a> {
     closed_at: Option<Ts>,
     merged_into_id: Option<Uuid>,
     merged_ids: &'a [Uuid],
+    channel: crate::ticket::Channel,
+    mailbox_id: Option<Uuid>,
+    follow_up_of: Option<Uuid>,
     /// Staff only (`null` when not snoozed), like `group_id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     snoozed_until: Option<Option<Ts>>,
@@ -174,6 +177,9 @@ pub fn ticket_json_for<'a>(
         closed_at: opt_ts(t.closed_at),
         merged_into_id: t.merged_into_id,
         merged_ids: &t.merged_ids,
+        channel: t.channel,
+        mailbox_id: t.mailbox_id,
+        follow_up_of: t.follow_up_of,
         snoozed_until: staff.then_some(t.snooze.map(|s| Ts(s.until))),
         snooze_wake_on_reply: staff.then_some(t.snooze.map(|s| s.wake_on_reply)),
         sla: staff.then(|| SlaJson::of(&t.sla, schema.at)),

@@ -751,6 +751,8 @@ pub struct NewTicket {
     pub organization_id: Option<Option<Uuid>>,
     /// Custom field values by key.
     pub fields: FieldValues,
+    /// The mailbox its replies are mailed through (staff only).
+    pub mailbox_id: Option<Uuid>,
 }
 
 impl NewTicket {

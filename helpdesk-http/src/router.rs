@@ -421,6 +421,16 @@ impl Router {
             "/mailboxes/{id}/rotate-secret",
             vec![(M::POST, ADMIN, h(mailboxes::rotate_secret))],
         );
+        // Inbound mail: an admin's token or the mailbox's signature, checked by the
+        // pipeline's entry (so no scope here).
+        r.add(
+            "/inbound/email/{mailbox_id}",
+            vec![(M::POST, NONE, h(inbound::raw))],
+        );
+        r.add(
+            "/inbound/email/{mailbox_id}/mailgun/mime",
+            vec![(M::POST, NONE, h(inbound::mailgun))],
+        );
         // Rules: admins only (configuration). `/rules/dry-run` is a static segment, which
         // wins over `/rules/{id}`.
         r.add(

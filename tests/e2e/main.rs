@@ -14,6 +14,7 @@ mod csat;
 mod errors;
 mod fields;
 mod groups;
+mod inbound;
 mod macros;
 mod mailboxes;
 mod merge;

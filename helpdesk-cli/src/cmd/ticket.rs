@@ -205,6 +205,7 @@ pub async fn run(admin: &dyn Admin, cmd: TicketCommand, json_out: bool) -> CliRe
                 group_id: None,
                 organization_id: None,
                 fields: Default::default(),
+                mailbox_id: None,
             };
             let t = admin.create_ticket(new).await?;
             if json_out {

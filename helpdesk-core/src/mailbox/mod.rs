@@ -315,6 +315,54 @@ impl Mailbox {
         })
     }
 
+    /// Whether a Standard Webhooks `signature` header (a space-separated list of
+    /// `v1,<base64>`) holds the signature of `id`, `timestamp` and `body` under a secret
+    /// that verifies at `now`; compared in constant time.
+    pub fn verify_standard_webhook(
+        &self,
+        id: &str,
+        timestamp: &str,
+        signature: &str,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> bool {
+        let Ok(ts) = timestamp.parse::<i64>() else {
+            return false;
+        };
+        let expected: Vec<String> = self
+            .secrets_at(now)
+            .iter()
+            .map(|key| crate::webhook::sign(key, id, ts, body))
+            .collect();
+        signature.split_whitespace().fold(false, |hit, given| {
+            expected.iter().fold(hit, |hit, want| {
+                hit | bool::from(want.as_bytes().ct_eq(given.as_bytes()))
+            })
+        })
+    }
+
+    /// Whether Mailgun's `signature` is the hex HMAC-SHA256 of `timestamp` + `token`
+    /// under the mailbox's signing key; compared in constant time.
+    pub fn verify_mailgun(&self, timestamp: &str, token: &str, signature: &str) -> bool {
+        use hmac::{Hmac, Mac};
+        let Inbound::Webhook {
+            signing_key: Some(key),
+            ..
+        } = &self.inbound
+        else {
+            return false;
+        };
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key.as_bytes())
+            .expect("HMAC takes keys of any length");
+        mac.update(timestamp.as_bytes());
+        mac.update(token.as_bytes());
+        let want = hex::encode(mac.finalize().into_bytes());
+        bool::from(
+            want.as_bytes()
+                .ct_eq(signature.trim().to_ascii_lowercase().as_bytes()),
+        )
+    }
+
     /// Replaces the secret: the old one verifies for [`ROTATION_GRACE_HOURS`] more.
     /// `false` (nothing changed) unless the mailbox has one (provider `raw`).
     pub fn rotate_secret(&mut self, now: DateTime<Utc>) -> bool {

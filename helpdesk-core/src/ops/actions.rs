@@ -100,7 +100,7 @@ impl Helpdesk {
                 ..Default::default()
             };
             let sent = self
-                .send_message_traced(p, ticket.conversation_id, input, via)
+                .send_message_traced(p, ticket.conversation_id, input, via, None)
                 .await?;
             caused.extend(sent.caused);
         }

@@ -155,14 +155,17 @@ impl Helpdesk {
         })
     }
 
-    /// Deletes a mailbox (admins).
+    /// Deletes a mailbox (admins); `InUse` while a ticket names it.
     // Tickets do not name mailboxes yet: once they do, one named is `InUse` here.
     pub async fn delete_mailbox(&self, p: &Principal, id: Uuid) -> Result<()> {
         self.require_admin(p).await?;
-        if self.st().delete_mailbox(id).await? {
-            Ok(())
-        } else {
-            Err(Error::NotFound)
+        match self.st().delete_mailbox(id).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::NotFound),
+            Err(StoreError::Conflict(Conflict::InUse)) => {
+                Err(Error::InUse("a ticket names this mailbox".into()))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

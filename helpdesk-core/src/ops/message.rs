@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::message::*;
 use crate::notification::{Notification, NotificationData, NotificationKind};
+use crate::ops::ingest::MessageFromMail;
 use crate::ops::ticket::{announce_notifications, ticket_change_effects};
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
@@ -36,9 +37,15 @@ fn ticket_change_on_message(
     internal: bool,
     now: DateTime<Utc>,
     schema: &TicketSchema,
+    mail: Option<&MessageFromMail>,
 ) -> (Option<Ticket>, Effects) {
     let mut after = before.clone();
-    if p.user_id == before.requester_id
+    // A requester's message reopens; by mail a CC's too, never automatic mail's.
+    let reopens = match mail {
+        None => p.user_id == before.requester_id,
+        Some(m) => !m.auto && (p.user_id == before.requester_id || before.cc.contains(&p.user_id)),
+    };
+    if reopens
         && matches!(
             before.status_category,
             StatusCategory::Pending | StatusCategory::Resolved
@@ -305,7 +312,7 @@ impl Helpdesk {
         input: NewMessage,
     ) -> Result<MessageView> {
         let sent = self
-            .send_message_traced(p, conversation_id, input, None)
+            .send_message_traced(p, conversation_id, input, None, None)
             .await?;
         // Triggers and automations of a ticket's conversation, before the answer.
         if let Some(ticket_id) = sent.ticket_id {
@@ -326,6 +333,7 @@ impl Helpdesk {
         conversation_id: Uuid,
         input: NewMessage,
         via: Option<crate::ticket::Via>,
+        mail: Option<&MessageFromMail>,
     ) -> Result<Sent> {
         let conv = self.readable_conversation(p, conversation_id).await?;
         self.require_level_on(p, &conv, crate::group::Access::Reply)
@@ -378,7 +386,7 @@ impl Helpdesk {
                     return Err(Error::TicketClosed);
                 }
                 let (ticket_update, ticket_fx) = match &ticket {
-                    Some(t) => ticket_change_on_message(p, t, input.internal, now, &schema),
+                    Some(t) => ticket_change_on_message(p, t, input.internal, now, &schema, mail),
                     None => (None, Effects::none()),
                 };
                 let new = MessageAppend {
@@ -392,7 +400,10 @@ impl Helpdesk {
                     created_at: now,
                     join_sender,
                     ticket_update: ticket_update.clone(),
-                    channel: crate::ticket::Channel::Web,
+                    channel: match mail {
+                        Some(_) => crate::ticket::Channel::Email,
+                        None => crate::ticket::Channel::Web,
+                    },
                 };
                 let mut recipients: Vec<(Uuid, NotificationKind)> = Vec::new();
                 for u in &mentioned {
@@ -434,6 +445,9 @@ impl Helpdesk {
                     fx.notifications.extend(recipients.iter().map(|(u, kind)| {
                         message_notification(*u, *kind, m, &sender_name, title_ticket, now)
                     }));
+                    if let Some(mail) = mail {
+                        mail.add_to(&mut fx, m, conv.ticket_id);
+                    }
                     // Announce every notification once, the ticket change's included.
                     fx.events
                         .retain(|e| e.kind != EventKind::NotificationCreated);

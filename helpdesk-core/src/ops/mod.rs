@@ -19,6 +19,7 @@ pub(crate) mod ephemeral;
 mod event;
 mod followers;
 mod group;
+pub(crate) mod ingest;
 mod kb;
 mod limit;
 mod macros;

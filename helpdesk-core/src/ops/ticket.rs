@@ -442,8 +442,20 @@ impl Helpdesk {
     /// one (an unknown group: invalid `group_id`). Customers open tickets for
     /// themselves; staff may name a requester, an assignee and a group.
     pub async fn create_ticket(&self, p: &Principal, input: NewTicket) -> Result<Ticket> {
+        self.create_ticket_from(p, input, None).await
+    }
+
+    /// [`Helpdesk::create_ticket`], or with `mail` the ticket a mail opens: in its
+    /// mailbox's group, with its CCs, and the mail's inbound record (and auto-reply)
+    /// written in the same operation; automatic mail notifies no one.
+    pub(crate) async fn create_ticket_from(
+        &self,
+        p: &Principal,
+        input: NewTicket,
+        mail: Option<&crate::ops::ingest::TicketFromMail>,
+    ) -> Result<Ticket> {
         let group_id = input.group_id;
-        if !p.is_staff() {
+        if !p.is_staff() && mail.is_none() {
             if group_id.is_some() {
                 return Err(Error::ForbiddenField("group_id".into()));
             }
@@ -456,6 +468,14 @@ impl Helpdesk {
             if input.organization_id.is_some() {
                 return Err(Error::ForbiddenField("organization_id".into()));
             }
+            if input.mailbox_id.is_some() {
+                return Err(Error::ForbiddenField("mailbox_id".into()));
+            }
+        }
+        if let Some(m) = input.mailbox_id
+            && self.st().get_mailbox(m).await?.is_none()
+        {
+            return Err(Error::invalid("mailbox_id", "is not a mailbox"));
         }
         let subject = validate_subject(&input.subject)?;
         let description = validate_description(&input.description)?;
@@ -498,6 +518,15 @@ impl Helpdesk {
                 joined_at: now,
             });
         }
+        let cc: Vec<Uuid> = mail.map(|m| m.cc.clone()).unwrap_or_default();
+        for c in &cc {
+            if !members.iter().any(|m| m.user_id == *c) {
+                members.push(Member {
+                    user_id: *c,
+                    joined_at: now,
+                });
+            }
+        }
         let mut ticket = Ticket {
             id: crate::clock::new_id(),
             number: 0,
@@ -513,7 +542,7 @@ impl Helpdesk {
             conversation_id: crate::clock::new_id(),
             group_id,
             organization_id,
-            cc: Vec::new(),
+            cc,
             followers: Vec::new(),
             fields,
             created_at: now,
@@ -527,9 +556,12 @@ impl Helpdesk {
             snooze: None,
             sla: Default::default(),
             automation_at: None,
-            channel: Default::default(),
-            mailbox_id: None,
-            follow_up_of: None,
+            channel: match mail {
+                Some(_) => crate::ticket::Channel::Email,
+                None => crate::ticket::Channel::Web,
+            },
+            mailbox_id: input.mailbox_id,
+            follow_up_of: mail.and_then(|m| m.follow_up_of),
             resolved_count: 0,
             version: 1,
         };
@@ -600,6 +632,9 @@ impl Helpdesk {
                     None,
                 )),
                 Some(_) => {}
+            }
+            if let Some(mail) = mail {
+                mail.add_to(&mut fx, t);
             }
             announce_notifications(&mut fx);
             fx

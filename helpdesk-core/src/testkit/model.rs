@@ -1398,6 +1398,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                 group_id: None,
                 organization_id: None,
                 fields: Default::default(),
+                mailbox_id: None,
             };
             let p = s.who(r.actor).p;
             let result = s.hd.create_ticket(&p, input).await;

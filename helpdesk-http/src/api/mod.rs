@@ -12,6 +12,7 @@ pub mod conversations;
 pub mod csat;
 pub mod fields;
 pub mod groups;
+pub mod inbound;
 pub mod kb;
 pub mod macros;
 pub mod mailboxes;

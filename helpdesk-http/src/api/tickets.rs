@@ -32,6 +32,7 @@ const CREATE_FIELDS: &[&str] = &[
     "group_id",
     "organization_id",
     "fields",
+    "mailbox_id",
 ];
 const UPDATE_FIELDS: &[&str] = &[
     "subject",
@@ -73,6 +74,8 @@ struct CreateBody {
     organization_id: Option<Option<Uuid>>,
     #[serde(default)]
     fields: FieldValues,
+    #[serde(default)]
+    mailbox_id: Option<Uuid>,
 }
 
 #[derive(Deserialize)]
@@ -105,7 +108,13 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
     body.check(CREATE_FIELDS)?;
     body.forbid_unless(
         p.is_staff(),
-        &["requester_id", "assignee_id", "group_id", "organization_id"],
+        &[
+            "requester_id",
+            "assignee_id",
+            "group_id",
+            "organization_id",
+            "mailbox_id",
+        ],
     )?;
     let b: CreateBody = body.convert()?;
     let t = ctx
@@ -124,6 +133,7 @@ pub async fn create(mut ctx: Ctx) -> ApiResult {
                 group_id: b.group_id,
                 organization_id: b.organization_id,
                 fields: b.fields,
+                mailbox_id: b.mailbox_id,
             },
         )
         .await?;
