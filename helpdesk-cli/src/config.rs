@@ -61,6 +61,25 @@ pub fn parse_schedule(s: &str) -> Result<Schedule, String> {
         .collect()
 }
 
+/// An auto-reply limit: at most `count` per sender within `window` (`3/1h`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// How many.
+    pub count: usize,
+    /// Within how long.
+    pub window: Duration,
+}
+
+/// Parses `3/1h` (count per duration).
+pub fn parse_rate(s: &str) -> Result<RateLimit, String> {
+    let bad = || format!("`{s}` is not a limit like 3/1h");
+    let (count, window) = s.trim().split_once('/').ok_or_else(bad)?;
+    Ok(RateLimit {
+        count: count.trim().parse().map_err(|_| bad())?,
+        window: parse_duration(window.trim()).map_err(|_| bad())?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +97,14 @@ mod tests {
         assert!(parse_proxy("10.0.0.0/8").is_ok());
         assert!(parse_proxy("127.0.0.1").is_ok());
         assert!(parse_proxy("nope").is_err());
+        assert_eq!(
+            parse_rate("3/1h"),
+            Ok(RateLimit {
+                count: 3,
+                window: Duration::from_secs(3600)
+            })
+        );
+        assert!(parse_rate("3").is_err());
         assert_eq!(parse_schedule("5s,5m").map(|s| s.len()), Ok(2));
         assert_eq!(
             parse_free_mail_domain(" Mail.Example "),

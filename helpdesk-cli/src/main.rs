@@ -191,6 +191,25 @@ struct ServeArgs {
     /// instance that does; fuzzing runs use it so generated URLs are never called).
     #[arg(long, env = "HELPDESK_NO_WEBHOOK_WORKER", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     no_webhook_worker: bool,
+    /// Listen for mail over plain SMTP on this address (loopback, or behind an MTA);
+    /// none by default.
+    #[arg(long, env = "HELPDESK_SMTP_BIND")]
+    smtp_bind: Option<std::net::SocketAddr>,
+    /// The largest mail ingested whole (larger: recorded from its headers as `too_large`).
+    #[arg(long, env = "HELPDESK_MAIL_MAX_SIZE", default_value = "40MiB", value_parser = parse_size)]
+    mail_max_size: u64,
+    /// At most this many attachments kept from one mail.
+    #[arg(long, env = "HELPDESK_MAIL_MAX_ATTACHMENTS", default_value = "20")]
+    mail_max_attachments: usize,
+    /// Outbound mail retry delays.
+    #[arg(long, env = "HELPDESK_MAIL_RETRY_SCHEDULE", default_value = "5s,5m,30m,2h,5h,10h,10h", value_parser = parse_schedule)]
+    mail_retry_schedule: config::Schedule,
+    /// Auto-replies per sender address over all mailboxes (`count/window`).
+    #[arg(long, env = "HELPDESK_MAIL_AUTO_REPLY_LIMIT", default_value = "3/1h", value_parser = config::parse_rate)]
+    mail_auto_reply_limit: config::RateLimit,
+    /// Send no mail and poll no IMAP mailbox from this instance.
+    #[arg(long, env = "HELPDESK_NO_MAIL_WORKER", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    no_mail_worker: bool,
     /// CSAT surveys: resolving a customer's ticket sends them a survey link.
     #[arg(long, env = "HELPDESK_CSAT", value_enum, default_value = "on")]
     csat: Csat,
@@ -301,6 +320,13 @@ async fn serve(store_spec: &str, args: ServeArgs) -> ServeResult {
             enabled: args.csat == Csat::On,
             ttl: args.csat_ttl,
         },
+        mail: helpdesk_core::email::MailConfig {
+            max_size: usize::try_from(args.mail_max_size).unwrap_or(usize::MAX),
+            max_attachments: args.mail_max_attachments,
+            retry_schedule: args.mail_retry_schedule,
+            auto_reply_limit: args.mail_auto_reply_limit.count,
+            auto_reply_window: args.mail_auto_reply_limit.window,
+        },
         ..Config::default()
     };
     let hd = Helpdesk::new(st, config);
@@ -314,11 +340,23 @@ async fn serve(store_spec: &str, args: ServeArgs) -> ServeResult {
         },
         trusted_proxies: args.trusted_proxies,
         webhook_worker: !args.no_webhook_worker,
+        mail_worker: !args.no_mail_worker,
         ..Default::default()
     };
     let listener = tokio::net::TcpListener::bind(&args.bind).await?;
+    let smtp = match args.smtp_bind {
+        Some(addr) => {
+            let smtp = helpdesk_http::mail::listen_smtp(hd.clone(), addr).await?;
+            tracing::info!(addr = %smtp.local_addr(), "listening for SMTP");
+            Some(smtp)
+        }
+        None => None,
+    };
     tracing::info!(addr = %listener.local_addr()?, store = store::describe(store_spec), "listening");
     helpdesk_http::serve(listener, hd, server_config, shutdown_signal()).await?;
+    if let Some(smtp) = smtp {
+        smtp.shutdown().await;
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -474,3 +474,56 @@ impl Default for MailConfig {
         }
     }
 }
+
+/// The SMTP server a mailbox sends through.
+#[derive(Debug, Clone, Copy)]
+pub struct SmtpTarget<'a> {
+    /// lettre's URL form (`smtp://[user@]host[:port][?tls=...]`, `smtps://...`).
+    pub url: &'a str,
+    /// The password, when the URL names a user.
+    pub password: Option<&'a str>,
+}
+
+/// How one attempt to send an outbound mail went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailSendOutcome {
+    /// The server took it for at least one recipient (`sent`).
+    Sent {
+        /// Recipients refused with a 5xx (suppressed as `rejected`).
+        rejected: Vec<Rejected>,
+    },
+    /// Worth retrying (`failed`): a 4xx, no connection, TLS, a timeout.
+    Temporary {
+        /// The server's reply code, if it said one.
+        code: Option<u16>,
+        /// What went wrong.
+        text: String,
+        /// Recipients refused with a 5xx before the failure.
+        rejected: Vec<Rejected>,
+    },
+    /// Not worth retrying (`dead`): a 5xx to `MAIL FROM` or `DATA`, every recipient
+    /// refused, a setting that cannot work.
+    Permanent {
+        /// The server's reply code, if it said one.
+        code: Option<u16>,
+        /// What went wrong.
+        text: String,
+        /// Recipients refused with a 5xx.
+        rejected: Vec<Rejected>,
+    },
+}
+
+/// Sends the outbox's mail (the `helpdesk-mail` crate's SMTP sender; tests and
+/// embedders may bring their own).
+#[async_trait::async_trait]
+pub trait MailTransport: Send + Sync {
+    /// Sends `raw` from the envelope sender `from` to `recipients` through `smtp`,
+    /// within the contract's 60 seconds.
+    async fn send(
+        &self,
+        smtp: &SmtpTarget<'_>,
+        from: &str,
+        recipients: &[String],
+        raw: &[u8],
+    ) -> MailSendOutcome;
+}

@@ -5,6 +5,7 @@
 //! WebSocket event fan-out, typing and presence, the upload sweeper, the webhook
 //! worker) with its shutdown.
 
+use helpdesk_core::email::MailTransport;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -141,6 +142,7 @@ pub async fn service(hd: Helpdesk, mut config: ServerConfig) -> HelpdeskService 
     config.base_path = normalize_base_path(&config.base_path);
     let sweep_every = config.sweep_interval;
     let run_worker = config.webhook_worker;
+    let send_mail = config.mail_worker;
     let hub = Arc::new(Hub::default());
     hub.start(&hd);
     let subscription = hd.subscribe().await;
@@ -165,6 +167,7 @@ pub async fn service(hd: Helpdesk, mut config: ServerConfig) -> HelpdeskService 
         } else {
             None
         },
+        mail: send_mail.then(|| Arc::new(crate::mail::SmtpSender) as Arc<dyn MailTransport>),
         ..Background::for_helpdesk(&hd)
     });
 

@@ -33,6 +33,9 @@ pub struct ServerConfig {
     pub sweep_interval: Duration,
     /// Whether this server delivers webhooks (the library's worker).
     pub webhook_worker: bool,
+    /// Whether this server sends the outbox's mail (and polls IMAP mailboxes); off with
+    /// `--no-mail-worker`.
+    pub mail_worker: bool,
     /// How often the server pings a WebSocket and checks its session again; a socket
     /// silent for two intervals is dropped.
     pub ws_ping_interval: Duration,
@@ -87,6 +90,7 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(30),
             sweep_interval: Duration::from_secs(60 * 60),
             webhook_worker: true,
+            mail_worker: true,
             ws_ping_interval: Duration::from_secs(20),
             ws_queue: 256,
             socketio: SocketIoMode::default(),

@@ -1,6 +1,6 @@
 //! The work a helpdesk does on its own, for an embedding application:
 //! [`Helpdesk::spawn_background`] runs the scheduler ([`Helpdesk::run_due`]), the
-//! sweeper of unattached uploads and the webhook worker until
+//! sweeper of unattached uploads, the webhook worker and the mail worker until
 //! [`BackgroundTasks::shutdown`]. The bundled server runs the same three.
 
 use std::sync::Arc;
@@ -23,6 +23,9 @@ pub struct Background {
     /// `None`: this process fires none. Default: every second
     /// ([`crate::schedule::POLL`]), so each fires within the contract's 5 seconds.
     pub due_every: Option<Duration>,
+    /// How the outbox's mail is sent; `None` (the default: the library has no SMTP
+    /// client of its own; the server brings `helpdesk-mail`'s): this process sends none.
+    pub mail: Option<Arc<dyn crate::email::MailTransport>>,
 }
 
 impl std::fmt::Debug for Background {
@@ -31,6 +34,7 @@ impl std::fmt::Debug for Background {
             .field("sweep_every", &self.sweep_every)
             .field("webhooks", &self.webhooks.is_some())
             .field("due_every", &self.due_every)
+            .field("mail", &self.mail.is_some())
             .finish()
     }
 }
@@ -52,6 +56,7 @@ impl Background {
             sweep_every: Duration::from_secs(60 * 60),
             webhooks,
             due_every: Some(crate::schedule::POLL),
+            mail: None,
         }
     }
 }
@@ -131,6 +136,13 @@ impl Helpdesk {
             let worker_stop = until_stopped();
             tasks.push(tokio::spawn(async move {
                 hd.run_webhook_worker(transport, worker_stop).await;
+            }));
+        }
+        if let Some(transport) = what.mail {
+            let hd = self.clone();
+            let worker_stop = until_stopped();
+            tasks.push(tokio::spawn(async move {
+                hd.run_mail_worker(transport, worker_stop).await;
             }));
         }
         BackgroundTasks { stop, tasks }

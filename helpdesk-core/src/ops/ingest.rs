@@ -66,6 +66,7 @@ pub(crate) struct MailSecrets {
 pub(crate) struct TicketFromMail {
     inbound: InboundWrite,
     auto: bool,
+    auto_reply: Option<crate::ops::outbox::ReplyPlan>,
     pub(crate) cc: Vec<Uuid>,
     pub(crate) follow_up_of: Option<Uuid>,
 }
@@ -77,7 +78,11 @@ impl TicketFromMail {
         let mut w = self.inbound.clone();
         w.record.result = InboundResult::TicketCreated;
         w.record.ticket_id = Some(t.id);
+        let now = w.record.received_at;
         add_inbound(fx, w, self.auto);
+        if let Some(plan) = &self.auto_reply {
+            fx.mail.outbound.extend(plan.build(t, None, "", now));
+        }
     }
 }
 
@@ -372,9 +377,18 @@ impl Helpdesk {
                     mailbox_id: Some(mailbox.id),
                     ..NewTicket::default()
                 };
+                // Automatic mail is never answered.
+                let auto_reply = match auto {
+                    true => None,
+                    false => {
+                        self.auto_reply_plan(mailbox, &sender, mail::ThreadRef::from_mail(parsed))
+                            .await?
+                    }
+                };
                 let from_mail = TicketFromMail {
                     inbound: write.clone(),
                     auto,
+                    auto_reply,
                     cc,
                     follow_up_of,
                 };
@@ -419,6 +433,12 @@ impl Helpdesk {
                 .any(|r| r.outbound_id.is_some()),
             None => false,
         })
+    }
+
+    /// The mailbox an address (lower-case, without `+`) belongs to: what the SMTP
+    /// listener asks for each recipient.
+    pub async fn mailbox_by_address(&self, address: &str) -> Result<Option<Mailbox>> {
+        Ok(self.st().get_mailbox_by_address(address).await?)
     }
 
     /// Every mailbox address.

@@ -373,6 +373,19 @@ impl Helpdesk {
             Some(_) => self.ticket_schema().await?,
             None => TicketSchema::defaults(self.now()),
         };
+        // A public staff message on a ticket is mailed through its mailbox.
+        let reply_plan = match conv.ticket_id {
+            Some(t) if p.is_staff() && !p.is_system() && !input.internal => {
+                match self.st().get_ticket(t).await? {
+                    Some(ticket) => {
+                        self.reply_plan(&ticket, p.user_id, &input.attachment_ids)
+                            .await?
+                    }
+                    None => None,
+                }
+            }
+            _ => None,
+        };
         let (view, ticket_changed) = self
             .retry_on_version(|| async {
                 let now = self.now();
@@ -447,6 +460,13 @@ impl Helpdesk {
                     }));
                     if let Some(mail) = mail {
                         mail.add_to(&mut fx, m, conv.ticket_id);
+                    }
+                    if let (Some(plan), Some(t)) =
+                        (&reply_plan, ticket_update.as_ref().or(ticket.as_ref()))
+                    {
+                        fx.mail
+                            .outbound
+                            .extend(plan.build(t, Some(m.id), &m.content, now));
                     }
                     // Announce every notification once, the ticket change's included.
                     fx.events

@@ -28,6 +28,7 @@ mod merge;
 mod message;
 mod notification;
 mod organization;
+pub(crate) mod outbox;
 mod receipt;
 pub(crate) mod rules;
 mod schedule;
