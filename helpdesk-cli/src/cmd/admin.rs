@@ -77,6 +77,15 @@ pub trait Admin: Send + Sync {
     /// Sends a delivery again now.
     async fn retry_delivery(&self, webhook: Uuid, delivery: Uuid) -> CliResult<Delivery>;
 
+    /// Hands one mail to the ingest pipeline for `mailbox` (as `helpdesk mail ingest`);
+    /// the answer is the inbound record with `duplicate`, as the API shows it.
+    async fn ingest_mail(
+        &self,
+        mailbox: Uuid,
+        raw: Vec<u8>,
+        recipients: Vec<String>,
+    ) -> CliResult<serde_json::Value>;
+
     /// Writes the whole store to `out` as a JSON Lines archive.
     async fn export(
         &self,

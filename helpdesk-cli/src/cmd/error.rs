@@ -19,6 +19,15 @@ pub enum Exit {
     NotAllowed = 5,
     /// 6: the store or the server cannot be reached (or a server holds the sled store).
     Unavailable = 6,
+    /// 65 (`EX_DATAERR`, `mail ingest` only): not a mail, or too large.
+    DataErr = 65,
+    /// 67 (`EX_NOUSER`, `mail ingest` only): no such mailbox.
+    NoUser = 67,
+    /// 75 (`EX_TEMPFAIL`, `mail ingest` only): the store or server is unavailable; the
+    /// MTA retries.
+    TempFail = 75,
+    /// 77 (`EX_NOPERM`, `mail ingest` only): denied.
+    NoPerm = 77,
 }
 
 impl Exit {
@@ -31,6 +40,17 @@ impl Exit {
             ErrorKind::Conflict => Exit::Conflict,
             ErrorKind::Unavailable => Exit::Unavailable,
             _ => Exit::Failure,
+        }
+    }
+
+    /// The sysexits code an MTA reads for this exit (`mail ingest`): anything that is
+    /// not the mail's or the caller's fault is temporary, so the mail is tried again.
+    pub fn sysexit(self) -> Exit {
+        match self {
+            Exit::Invalid | Exit::DataErr => Exit::DataErr,
+            Exit::NotFound | Exit::NoUser => Exit::NoUser,
+            Exit::NotAllowed | Exit::NoPerm => Exit::NoPerm,
+            _ => Exit::TempFail,
         }
     }
 

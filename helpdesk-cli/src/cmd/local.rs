@@ -251,6 +251,31 @@ impl Admin for Local {
             .await?)
     }
 
+    async fn ingest_mail(
+        &self,
+        mailbox: Uuid,
+        raw: Vec<u8>,
+        recipients: Vec<String>,
+    ) -> CliResult<serde_json::Value> {
+        let incoming = helpdesk_core::IncomingMail {
+            mailbox_id: mailbox,
+            raw: raw.into(),
+            envelope: recipients,
+            via: helpdesk_core::email::InboundVia::Cli,
+        };
+        let ingested = self
+            .hd
+            .ingest_posted(
+                helpdesk_core::InboundAuth::Principal(&self.actor),
+                &[],
+                incoming,
+            )
+            .await?;
+        let mut json = ingested.record.json();
+        json["duplicate"] = ingested.duplicate.into();
+        Ok(json)
+    }
+
     async fn export(
         &self,
         out: &mut (dyn AsyncWrite + Unpin + Send),

@@ -9,6 +9,7 @@ pub mod archive;
 pub mod error;
 pub mod kb;
 pub mod local;
+pub mod mail;
 pub mod output;
 pub mod remote;
 pub mod ticket;
@@ -126,6 +127,20 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: webhook::WebhookCommand,
     },
+    /// Hand mail to the email channel (an MTA's `pipe`).
+    #[command(after_help = "Examples:
+  helpdesk mail ingest --mailbox 0193a5c1-7c3e-7b40-9a51-1f2e3d4c5b6a < message.eml
+  helpdesk mail ingest --mailbox ID --recipient support+42-abc@example.com < message.eml
+
+Exit codes (sysexits, as MTAs read them): 0 stored (a duplicate or an ignored mail too),
+65 not a mail or too large, 67 no such mailbox, 75 store or server unavailable (the MTA
+retries), 77 denied.")]
+    Mail {
+        #[command(flatten)]
+        flags: AdminArgs,
+        #[command(subcommand)]
+        command: mail::MailCommand,
+    },
     /// Write the whole store as JSON Lines (a backup, or a move to another store).
     Export(archive::ExportArgs),
     /// Read a JSON Lines export into an empty store.
@@ -139,7 +154,8 @@ pub async fn run(command: AdminCommand, leading: LeadingAdminArgs, store_spec: &
         C::User { flags, .. }
         | C::Ticket { flags, .. }
         | C::Kb { flags, .. }
-        | C::Webhook { flags, .. } => flags,
+        | C::Webhook { flags, .. }
+        | C::Mail { flags, .. } => flags,
         C::Export(a) => &a.flags,
         C::Import(a) => &a.flags,
     };
@@ -154,13 +170,20 @@ pub async fn run(command: AdminCommand, leading: LeadingAdminArgs, store_spec: &
             ..
         }
     );
-    let admin = connect(&flags, store_spec, allow_private).await?;
+    let is_mail = matches!(&command, C::Mail { .. });
+    let admin = match connect(&flags, store_spec, allow_private).await {
+        Ok(admin) => admin,
+        // An MTA reads sysexits: a store it cannot open is worth retrying.
+        Err(e) if is_mail => return Err(CliError::new(e.exit.sysexit(), e.message)),
+        Err(e) => return Err(e),
+    };
     let (admin, json) = (admin.as_ref(), flags.json);
     match command {
         C::User { command, .. } => user::run(admin, command, json).await,
         C::Ticket { command, .. } => ticket::run(admin, command, json).await,
         C::Kb { command, .. } => kb::run(admin, command, json).await,
         C::Webhook { command, .. } => webhook::run(admin, command, json).await,
+        C::Mail { command, .. } => mail::run(admin, command, json).await,
         C::Export(a) => archive::export(admin, a, json).await,
         C::Import(a) => archive::import(admin, a, json).await,
     }

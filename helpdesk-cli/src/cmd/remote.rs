@@ -432,6 +432,23 @@ impl Admin for Remote {
         Ok(d.into_delivery(webhook))
     }
 
+    /// `POST /api/inbound/email/{mailbox}` with the mail as `message/rfc822`.
+    async fn ingest_mail(
+        &self,
+        mailbox: Uuid,
+        raw: Vec<u8>,
+        recipients: Vec<String>,
+    ) -> CliResult<serde_json::Value> {
+        let id = mailbox.to_string();
+        let query: Vec<(&str, String)> = recipients.into_iter().map(|r| ("recipient", r)).collect();
+        let req = self
+            .request(Method::POST, &["api", "inbound", "email", &id])
+            .query(&query)
+            .header("content-type", "message/rfc822")
+            .body(raw);
+        self.call(req).await
+    }
+
     /// `GET /api/admin/export`, copied to `out` as it arrives; the records are its lines
     /// less the header and end lines.
     async fn export(
