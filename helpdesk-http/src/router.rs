@@ -421,6 +421,37 @@ impl Router {
             "/mailboxes/{id}/rotate-secret",
             vec![(M::POST, ADMIN, h(mailboxes::rotate_secret))],
         );
+        r.add(
+            "/mailboxes/{id}/inbound",
+            vec![(M::GET, ADMIN, h(mail_log::inbound))],
+        );
+        r.add(
+            "/mailboxes/{id}/outbox",
+            vec![(M::GET, ADMIN, h(mail_log::outbox))],
+        );
+        r.add(
+            "/mailboxes/{id}/inbound/{inbound_id}/raw",
+            vec![(M::GET, TICKETS_READ, h(mail_log::inbound_raw))],
+        );
+        r.add(
+            "/mailboxes/{id}/outbox/{outbound_id}/raw",
+            vec![(M::GET, TICKETS_READ, h(mail_log::outbound_raw))],
+        );
+        r.add(
+            "/mailboxes/{id}/outbox/{outbound_id}/retry",
+            vec![(M::POST, ADMIN, h(mail_log::retry))],
+        );
+        r.add(
+            "/email-suppressions",
+            vec![(M::GET, ADMIN, h(mail_log::suppressions))],
+        );
+        r.add(
+            "/email-suppressions/{address}",
+            vec![
+                (M::GET, ADMIN, h(mail_log::suppression)),
+                (M::DELETE, ADMIN, h(mail_log::unsuppress)),
+            ],
+        );
         // Inbound mail: an admin's token or the mailbox's signature, checked by the
         // pipeline's entry (so no scope here).
         r.add(

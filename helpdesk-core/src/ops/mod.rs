@@ -23,6 +23,7 @@ pub(crate) mod ingest;
 mod kb;
 mod limit;
 mod macros;
+mod mail_log;
 mod mailbox;
 mod merge;
 mod message;

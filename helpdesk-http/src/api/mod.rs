@@ -15,6 +15,7 @@ pub mod groups;
 pub mod inbound;
 pub mod kb;
 pub mod macros;
+pub mod mail_log;
 pub mod mailboxes;
 pub mod merge;
 pub mod messages;
