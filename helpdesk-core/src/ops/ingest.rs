@@ -90,17 +90,22 @@ impl TicketFromMail {
 pub(crate) struct MessageFromMail {
     inbound: InboundWrite,
     pub(crate) auto: bool,
+    /// `message_added`, or `bounce` for the note a delivery report writes.
+    result: InboundResult,
+    /// What else the mail writes with the message (a bounce's events, suppressions).
+    extra: Effects,
 }
 
 impl MessageFromMail {
-    /// Adds the inbound record (made `message_added` as `m`) and its event to `fx`;
-    /// automatic mail takes the notifications out.
+    /// Adds the inbound record (made as `m`) and its event to `fx`, and what else the
+    /// mail writes; automatic mail takes the notifications out.
     pub(crate) fn add_to(&self, fx: &mut Effects, m: &Message, ticket_id: Option<Uuid>) {
         let mut w = self.inbound.clone();
-        w.record.result = InboundResult::MessageAdded;
+        w.record.result = self.result;
         w.record.ticket_id = ticket_id;
         w.record.message_id = Some(m.id);
         add_inbound(fx, w, self.auto);
+        fx.extend(&self.extra);
     }
 }
 
@@ -119,12 +124,17 @@ fn received_event(r: &InboundRecord) -> NewEvent {
     NewEvent::new(
         EventKind::EmailReceived,
         r.received_at,
-        Audience {
-            staff: true,
-            ..Audience::default()
-        },
+        staff_audience(),
         serde_json::json!({"inbound": r.json()}),
     )
+}
+
+/// Every staff user.
+fn staff_audience() -> Audience {
+    Audience {
+        staff: true,
+        ..Audience::default()
+    }
 }
 
 /// How a mail matched a ticket.
@@ -292,14 +302,12 @@ impl Helpdesk {
         if self.is_own_mail(parsed).await? {
             return self.ignore(write, IgnoreReason::OwnMail).await;
         }
+        if let Some(report) = &parsed.report {
+            return self.bounce(write, report).await;
+        }
         let Some(from) = parsed.from.clone() else {
             return self.ignore(write, IgnoreReason::NoSender).await;
         };
-        if parsed.report.is_some() {
-            // Bounce handling matches the report against the outbox (not built yet):
-            // every report is unmatched for now.
-            return self.ignore(write, IgnoreReason::UnmatchedBounce).await;
-        }
         let known = self.st().get_user_by_email(&from.address).await?;
         if known.as_ref().is_some_and(|u| !u.is_active) {
             return self.ignore(write, IgnoreReason::SenderInactive).await;
@@ -355,6 +363,8 @@ impl Helpdesk {
                 let post = MessageFromMail {
                     inbound: write.clone(),
                     auto,
+                    result: InboundResult::MessageAdded,
+                    extra: Effects::none(),
                 };
                 let sent = self
                     .send_message_traced(&principal, t.conversation_id, input, None, Some(&post))
@@ -397,6 +407,95 @@ impl Helpdesk {
                 Ok(write.record.id)
             }
         }
+    }
+
+    /// A delivery report about mail we sent: every reported recipient makes an
+    /// `email.bounced` event and a line of an internal note on the mail's ticket; a
+    /// permanent failure suppresses the address and turns the mail `bounced`. A report
+    /// about mail we did not send is ignored (`unmatched_bounce`).
+    async fn bounce(&self, mut write: InboundWrite, report: &mail::DeliveryReport) -> Result<Uuid> {
+        let mut sent = None;
+        if let Some(id) = &report.original_message_id {
+            for r in self.st().mail_by_message_id(id).await? {
+                if let Some(o) = r.outbound_id {
+                    sent = self.st().get_outbound(o).await?;
+                    break;
+                }
+            }
+        }
+        let Some(sent) = sent else {
+            return self.ignore(write, IgnoreReason::UnmatchedBounce).await;
+        };
+        let now = write.record.received_at;
+        write.record.result = InboundResult::Bounce;
+        write.record.ticket_id = sent.ticket_id;
+        let mut extra = Effects::none();
+        let mut notes = Vec::new();
+        for r in &report.recipients {
+            let permanent = r.is_permanent_failure();
+            extra.push(NewEvent::new(
+                EventKind::EmailBounced,
+                now,
+                staff_audience(),
+                serde_json::json!({
+                    "inbound_id": write.record.id,
+                    "outbound_id": sent.id,
+                    "ticket_id": sent.ticket_id,
+                    "recipient": r.address,
+                    "status": r.status.map(|s| s.to_string()),
+                    "action": r.action.as_str(),
+                    "permanent": permanent,
+                }),
+            ));
+            if permanent {
+                extra.mail.suppressions.push(crate::email::Suppression {
+                    address: r.address.clone(),
+                    reason: crate::email::SuppressionReason::Bounce,
+                    detail: r.note(),
+                    outbound_id: Some(sent.id),
+                    created_at: now,
+                });
+                if !extra.mail.bounced.contains(&sent.id) {
+                    extra.mail.bounced.push(sent.id);
+                }
+            }
+            notes.push(r.note());
+        }
+        let ticket = match sent.ticket_id {
+            Some(t) => self.st().get_ticket(t).await?,
+            None => None,
+        };
+        match ticket {
+            Some(t) if !notes.is_empty() && t.status_category != StatusCategory::Closed => {
+                let note = NewMessage {
+                    content: limit_chars(&notes.join("\n"), MAX_MESSAGE),
+                    parent_id: None,
+                    attachment_ids: Vec::new(),
+                    internal: true,
+                };
+                let post = MessageFromMail {
+                    inbound: write.clone(),
+                    auto: true,
+                    result: InboundResult::Bounce,
+                    extra,
+                };
+                self.send_message_traced(
+                    &Principal::system(),
+                    t.conversation_id,
+                    note,
+                    None,
+                    Some(&post),
+                )
+                .await?;
+            }
+            _ => {
+                let mut fx = Effects::event(received_event(&write.record));
+                fx.extend(&extra);
+                fx.mail.inbound = Some(write.clone());
+                self.written(self.st().append_effects(&fx)).await?;
+            }
+        }
+        Ok(write.record.id)
     }
 
     /// Records a mail that changes nothing.
