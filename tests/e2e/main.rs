@@ -2,6 +2,10 @@
 //! One test binary with modules (faster to build than many).
 
 mod helpers;
+/// aiosmtpd and dovecot started as the helpdesk-mail tests start them.
+#[path = "../../helpdesk-mail/tests/mail/support.rs"]
+#[allow(dead_code)]
+mod mail_support;
 
 mod access;
 mod apikeys;
@@ -15,6 +19,7 @@ mod errors;
 mod fields;
 mod groups;
 mod inbound;
+mod mail_flow;
 mod macros;
 mod mailboxes;
 mod merge;

@@ -10,9 +10,16 @@ use tokio::process::{Child, Command};
 const INSTALL_HINT: &str =
     "run `bash tests/mail/install` (CI does) to install the mail test servers";
 
-/// The repository's `tests/mail` folder.
+/// The repository's `tests/mail` folder (this file is also compiled into the root
+/// crate's end-to-end tests, one folder up).
 pub fn mail_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/mail")
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let here = manifest.join("tests/mail");
+    if here.join("smtp_server.py").exists() {
+        here
+    } else {
+        manifest.join("../tests/mail")
+    }
 }
 
 /// The venv's Python (with aiosmtpd), as tests/mail/install made it.
