@@ -34,6 +34,7 @@ use crate::canned_reply::CannedReply;
 use crate::conversation::Conversation;
 use crate::csat::Survey;
 use crate::custom_field::CustomField;
+use crate::email::{InboundRecord, OutboundMail, Suppression};
 use crate::event::Event;
 use crate::group::{Group, Membership};
 use crate::kb::Article;
@@ -63,8 +64,9 @@ pub const VERSION_2: u32 = 2;
 /// group, and its agents and admins become `full` members of it (joined at their
 /// `created_at`), as a store migrated to groups has them.
 pub const VERSION_1: u32 = 1;
-/// The longest line an import accepts (a blob chunk is about 350 KiB of base64).
-pub const MAX_LINE: u64 = 16 * 1024 * 1024;
+/// The longest line an import accepts (a blob chunk is about 350 KiB of base64; a mail
+/// record holds a whole mail, up to the default `--mail-max-size` of 40 MiB, as base64).
+pub const MAX_LINE: u64 = 64 * 1024 * 1024;
 /// The counter of ticket numbers (the last number given; numbers are never reused).
 pub const TICKET_NUMBER: &str = "ticket_number";
 
@@ -122,6 +124,12 @@ pub enum RecordKind {
     Message,
     /// [`Notification`], by id.
     Notification,
+    /// [`ArchivedInbound`] (an inbound record with the bytes received), by id.
+    InboundMail,
+    /// [`ArchivedOutbound`] (an outbound mail with its bytes), by id.
+    OutboundMail,
+    /// [`Suppression`], by address (byte order).
+    Suppression,
     /// [`Article`], by id.
     Article,
     /// [`BlobChunk`], by (blob, index).
@@ -138,7 +146,7 @@ pub enum RecordKind {
 
 impl RecordKind {
     /// Every kind, in archive order.
-    pub const ALL: [RecordKind; 30] = [
+    pub const ALL: [RecordKind; 33] = [
         RecordKind::Setting,
         RecordKind::Counter,
         RecordKind::Group,
@@ -163,6 +171,9 @@ impl RecordKind {
         RecordKind::Survey,
         RecordKind::Message,
         RecordKind::Notification,
+        RecordKind::InboundMail,
+        RecordKind::OutboundMail,
+        RecordKind::Suppression,
         RecordKind::Article,
         RecordKind::BlobChunk,
         RecordKind::Attachment,
@@ -176,6 +187,8 @@ impl RecordKind {
     pub fn page_size(self) -> usize {
         match self {
             RecordKind::BlobChunk => 8,
+            // Each holds a whole mail (up to `--mail-max-size`).
+            RecordKind::InboundMail | RecordKind::OutboundMail => 4,
             _ => 500,
         }
     }
@@ -207,6 +220,9 @@ impl RecordKind {
             RecordKind::Survey => "survey",
             RecordKind::Message => "message",
             RecordKind::Notification => "notification",
+            RecordKind::InboundMail => "inbound_mail",
+            RecordKind::OutboundMail => "outbound_mail",
+            RecordKind::Suppression => "email_suppression",
             RecordKind::Article => "article",
             RecordKind::BlobChunk => "blob_chunk",
             RecordKind::Attachment => "attachment",
@@ -245,6 +261,26 @@ pub struct BlobChunk {
     /// The bytes, base64 in the archive.
     #[serde(with = "base64_bytes")]
     pub data: Vec<u8>,
+}
+
+/// An inbound record with the bytes received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchivedInbound {
+    /// The record.
+    pub record: InboundRecord,
+    /// The mail as received, base64 in the archive.
+    #[serde(with = "base64_bytes")]
+    pub raw: Vec<u8>,
+}
+
+/// An outbound mail with its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchivedOutbound {
+    /// The record.
+    pub mail: OutboundMail,
+    /// The mail as it is sent, base64 in the archive.
+    #[serde(with = "base64_bytes")]
+    pub raw: Vec<u8>,
 }
 
 /// The first line of an archive.
@@ -296,6 +332,10 @@ pub enum Record {
     Survey(Survey),
     Message(Message),
     Notification(Notification),
+    InboundMail(ArchivedInbound),
+    OutboundMail(ArchivedOutbound),
+    #[serde(rename = "email_suppression")]
+    Suppression(Suppression),
     Article(Article),
     BlobChunk(BlobChunk),
     Attachment(Attachment),
@@ -354,6 +394,9 @@ impl Record {
             Record::Survey(_) => RecordKind::Survey,
             Record::Message(_) => RecordKind::Message,
             Record::Notification(_) => RecordKind::Notification,
+            Record::InboundMail(_) => RecordKind::InboundMail,
+            Record::OutboundMail(_) => RecordKind::OutboundMail,
+            Record::Suppression(_) => RecordKind::Suppression,
             Record::Article(_) => RecordKind::Article,
             Record::BlobChunk(_) => RecordKind::BlobChunk,
             Record::Attachment(_) => RecordKind::Attachment,
@@ -393,6 +436,9 @@ impl Record {
             Record::Survey(s) => ArchiveKey::Id(s.id),
             Record::Message(m) => ArchiveKey::Seq(m.conversation_id, m.seq),
             Record::Notification(n) => ArchiveKey::Id(n.id),
+            Record::InboundMail(m) => ArchiveKey::Id(m.record.id),
+            Record::OutboundMail(m) => ArchiveKey::Id(m.mail.id),
+            Record::Suppression(x) => ArchiveKey::Name(x.address.clone()),
             Record::Article(a) => ArchiveKey::Id(a.id),
             Record::BlobChunk(b) => ArchiveKey::Chunk(b.blob_id, b.index),
             Record::Attachment(a) => ArchiveKey::Id(a.id),
@@ -406,6 +452,8 @@ impl Record {
     pub(crate) fn weight(&self) -> usize {
         match self {
             Record::BlobChunk(b) => b.data.len(),
+            Record::InboundMail(m) => 512 + m.raw.len(),
+            Record::OutboundMail(m) => 512 + m.raw.len(),
             _ => 512,
         }
     }

@@ -475,7 +475,9 @@ pub trait MailboxStore: Send + Sync {
     /// poll does not undo it. `NotFound` if absent; its address taken by another:
     /// `Conflict::Address`.
     async fn update_mailbox(&self, m: &Mailbox) -> StoreResult<()>;
-    /// Deletes a mailbox; returns whether there was one.
+    /// Deletes a mailbox; returns whether there was one. `Conflict::InUse` (deleting
+    /// nothing) while a ticket names it ([`Ticket::mailbox_id`]), checked in the same
+    /// operation.
     async fn delete_mailbox(&self, id: Uuid) -> StoreResult<bool>;
     /// A mailbox by id.
     async fn get_mailbox(&self, id: Uuid) -> StoreResult<Option<Mailbox>>;

@@ -8,8 +8,12 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use helpdesk_core::StoreError;
-use helpdesk_core::archive::{BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUMBER};
+use helpdesk_core::archive::{
+    ArchivedInbound, ArchivedOutbound, BlobChunk, Counter, Record, RecordKind, Setting,
+    TICKET_NUMBER,
+};
 use helpdesk_core::conversation::Conversation;
+use helpdesk_core::email::{InboundRecord, OutboundMail};
 use helpdesk_core::message::Message;
 use helpdesk_core::store::{ArchiveStore, StoreResult};
 use helpdesk_core::webhook::Webhook;
@@ -53,6 +57,9 @@ fn tree_of(kind: RecordKind) -> usize {
         RecordKind::Survey => tree::SURVEYS,
         RecordKind::Message => tree::MESSAGES,
         RecordKind::Notification => tree::NOTIFS,
+        RecordKind::InboundMail => tree::INBOUND,
+        RecordKind::OutboundMail => tree::OUTBOUND,
+        RecordKind::Suppression => tree::SUPPRESSIONS,
         RecordKind::Article => tree::ARTICLES,
         RecordKind::BlobChunk => tree::BLOBS,
         RecordKind::Attachment => tree::ATTACHMENTS,
@@ -91,6 +98,9 @@ fn key_of(r: &Record) -> Vec<u8> {
         Record::Survey(s) => s.id.as_bytes().to_vec(),
         Record::Message(m) => message_key(m.conversation_id, m.seq).0,
         Record::Notification(n) => n.id.as_bytes().to_vec(),
+        Record::InboundMail(m) => m.record.id.as_bytes().to_vec(),
+        Record::OutboundMail(m) => m.mail.id.as_bytes().to_vec(),
+        Record::Suppression(x) => x.address.as_bytes().to_vec(),
         Record::Article(a) => a.id.as_bytes().to_vec(),
         Record::BlobChunk(b) => chunk_key(b.blob_id, b.index).0,
         Record::Attachment(a) => a.id.as_bytes().to_vec(),
@@ -140,11 +150,16 @@ fn decode_record(kind: RecordKind, k: &[u8], v: &[u8]) -> StoreResult<Record> {
         RecordKind::Survey => Record::Survey(decode(v, what)?),
         RecordKind::Message => Record::Message(decode(v, what)?),
         RecordKind::Notification => Record::Notification(decode(v, what)?),
+        RecordKind::Suppression => Record::Suppression(decode(v, what)?),
         RecordKind::Article => Record::Article(decode(v, what)?),
         RecordKind::Attachment => Record::Attachment(decode(v, what)?),
         RecordKind::Event => Record::Event(decode(v, what)?),
         RecordKind::Delivery => Record::Delivery(decode(v, what)?),
-        RecordKind::Counter | RecordKind::Webhook | RecordKind::Membership => {
+        RecordKind::Counter
+        | RecordKind::Webhook
+        | RecordKind::Membership
+        | RecordKind::InboundMail
+        | RecordKind::OutboundMail => {
             return Err(StoreError::Corrupt(format!(
                 "{} is not a tree",
                 kind.as_str()
@@ -206,11 +221,25 @@ impl ArchiveStore for SledStore {
             &[]
         };
         let after_key = after.map(key_of);
+        let what = crate::keys::TREE_NAMES[tree_of(kind)];
         self.scan(tree_of(kind), prefix, after_key.as_deref(), false)
             .take(limit)
             .map(|item| {
                 let (k, v) = item?;
-                decode_record(kind, &k, &v)
+                // Mail records carry their bytes, kept in a tree of their own.
+                match kind {
+                    RecordKind::InboundMail => {
+                        let record: InboundRecord = decode(&v, what)?;
+                        let raw = self.raw_of(tree::INBOUND_RAW, record.id)?;
+                        Ok(Record::InboundMail(ArchivedInbound { record, raw }))
+                    }
+                    RecordKind::OutboundMail => {
+                        let mail: OutboundMail = decode(&v, what)?;
+                        let raw = self.raw_of(tree::OUTBOUND_RAW, mail.id)?;
+                        Ok(Record::OutboundMail(ArchivedOutbound { mail, raw }))
+                    }
+                    _ => decode_record(kind, &k, &v),
+                }
             })
             .collect()
     }
@@ -292,6 +321,9 @@ fn import_one(tx: &Tx<'_>, r: &Record) -> TxResult<()> {
         Record::Survey(s) => crate::survey_record::put_new(tx, s)?,
         Record::Message(m) => import_message(tx, m)?,
         Record::Notification(n) => crate::notifications::put_notification(tx, n)?,
+        Record::InboundMail(m) => crate::email::put_inbound(tx, &m.record, &m.raw)?,
+        Record::OutboundMail(m) => crate::email::insert_outbound(tx, &m.mail, &m.raw)?,
+        Record::Suppression(x) => crate::email::put_suppression(tx, x)?,
         Record::Article(a) => crate::kb::put_article(tx, a, None)?,
         Record::Attachment(a) => put_attachment(tx, a, None)?,
         Record::Event(e) => {

@@ -1,5 +1,6 @@
 //! Writing [`Effects`] inside a transaction: events with ids from the counter key, their
-//! webhook deliveries, notifications, ticket timeline entries and CSAT surveys.
+//! webhook deliveries, notifications, ticket timeline entries, the email channel's
+//! records and CSAT surveys.
 
 use helpdesk_core::event::{Effects, Event, EventId};
 use helpdesk_core::ticket::TicketEvent;
@@ -15,7 +16,9 @@ pub(crate) const EVENT_SEQ: &[u8] = b"event_seq";
 pub(crate) const WEBHOOKS: &[u8] = b"webhooks";
 
 /// Writes `fx` in the order the contract gives: events and their deliveries, then
-/// notifications, then ticket timeline entries.
+/// notifications, then ticket timeline entries, then mail ([`crate::email::write_mail`]:
+/// an inbound record its mailbox has already aborts the whole transaction with
+/// `Conflict::Duplicate`).
 pub(crate) fn write_effects(tx: &Tx<'_>, fx: &Effects) -> TxResult<()> {
     if !fx.events.is_empty() {
         let mut seq = tx.get_u64(tree::META, EVENT_SEQ)?;
@@ -38,6 +41,7 @@ pub(crate) fn write_effects(tx: &Tx<'_>, fx: &Effects) -> TxResult<()> {
     for e in &fx.ticket_events {
         tx.put_json(tree::TICKET_EVENTS, ticket_event_key(e), e)?;
     }
+    crate::email::write_mail(tx, &fx.mail)?;
     for s in &fx.surveys {
         crate::survey_record::put_new(tx, s)?;
     }

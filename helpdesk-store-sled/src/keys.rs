@@ -175,8 +175,34 @@ pub(crate) mod tree {
     pub const MAILBOXES: usize = 73;
     /// address → mailbox id: unique addresses.
     pub const MAILBOX_ADDRESSES: usize = 74;
+    /// inbound record id → InboundRecord.
+    pub const INBOUND: usize = 75;
+    /// inbound record id → the bytes received (kept out of the records: lists never
+    /// load them).
+    pub const INBOUND_RAW: usize = 76;
+    /// `mailbox|dedupe key` → inbound record id: one record per mail and mailbox.
+    pub const INBOUND_KEYS: usize = 77;
+    /// `l|mailbox|received|id` (a mailbox's list), `t|ticket|received|id` (a ticket's
+    /// inbound mail with a Message-ID) → ().
+    pub const INBOUND_IDX: usize = 78;
+    /// `lower-cased Message-ID|0 (inbound) or 1 (outbound)|at|id` → (): every mail
+    /// ingested or sent by its Message-ID.
+    pub const MAIL_IDS: usize = 79;
+    /// outbound mail id → OutboundMail.
+    pub const OUTBOUND: usize = 80;
+    /// outbound mail id → its bytes.
+    pub const OUTBOUND_RAW: usize = 81;
+    /// `l|mailbox|created|id` (a mailbox's outbox), `t|ticket|created|id` (a ticket's),
+    /// `a|address|created|id` (auto-replies by `To` address) → ().
+    pub const OUTBOUND_IDX: usize = 82;
+    /// `next attempt|id` → () for pending and failed outbound mail (the due queue).
+    pub const OUTBOUND_DUE: usize = 83;
+    /// address → Suppression.
+    pub const SUPPRESSIONS: usize = 84;
+    /// mailbox id → how many tickets name it (a counter, so deleting it checks it).
+    pub const MAILBOX_TICKETS: usize = 85;
     /// How many trees.
-    pub const COUNT: usize = 75;
+    pub const COUNT: usize = 86;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -256,6 +282,17 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "rule_state",
     "mailboxes",
     "mailbox_addresses",
+    "inbound_mail",
+    "inbound_raw",
+    "inbound_keys",
+    "inbound_idx",
+    "mail_ids",
+    "outbound_mail",
+    "outbound_raw",
+    "outbound_idx",
+    "outbound_due",
+    "email_suppressions",
+    "mailbox_tickets",
 ];
 
 /// A key built from parts.

@@ -1,6 +1,8 @@
 //! [`MailboxStore`]: mailboxes by id, their addresses (unique) in their own tree, and the
 //! default mailbox's id in `meta` (read inside the writing transaction, so one at most
-//! has the flag). Listing reads every mailbox: an installation has a handful.
+//! has the flag). Listing reads every mailbox: an installation has a handful. Each
+//! mailbox's count of the tickets naming it (`mailbox_tickets`, kept by every ticket
+//! write) makes deleting one in use fail.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -83,6 +85,9 @@ impl MailboxStore for SledStore {
 
     async fn delete_mailbox(&self, id: Uuid) -> StoreResult<bool> {
         self.write(|tx| {
+            if tx.get_u64(tree::MAILBOX_TICKETS, id.as_bytes())? > 0 {
+                return abort(StoreError::Conflict(Conflict::InUse));
+            }
             let Some(old) = tx.get_json::<Mailbox>(tree::MAILBOXES, id.as_bytes())? else {
                 return Ok(false);
             };

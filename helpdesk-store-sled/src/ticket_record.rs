@@ -151,10 +151,11 @@ pub(crate) fn plan(q: &TicketQuery) -> Vec<Key> {
     vec![Key::new().tag(b'a')]
 }
 
-/// Writes a ticket and moves its index entries, its count in its group's and its
-/// status's ticket counters and its entry under its organization (which must exist), from `old`.
+/// Writes a ticket and moves its index entries, its count in its group's, its
+/// mailbox's and its status's ticket counters and its entry under its organization (which must exist), from `old`.
 pub(crate) fn put_ticket(tx: &Tx<'_>, t: &Ticket, old: Option<&Ticket>) -> TxResult<()> {
     count_ticket(tx, Some(t), old)?;
+    count_mailbox(tx, Some(t), old)?;
     crate::schema::count_status(tx, Some(t), old)?;
     crate::schema::count_fields(tx, Some(t), old)?;
     crate::organization_record::index_ticket(tx, Some(t), old)?;
@@ -232,6 +233,26 @@ pub(crate) fn count_ticket(tx: &Tx<'_>, t: Option<&Ticket>, old: Option<&Ticket>
             tx.del(tree::GROUP_TICKETS, g.as_bytes())?;
         } else {
             tx.put_u64(tree::GROUP_TICKETS, g.as_bytes(), n)?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves a ticket's count between the mailboxes it names ([`Ticket::mailbox_id`]): `old`
+/// is the stored ticket it replaces. A mailbox with a count is in use.
+pub(crate) fn count_mailbox(tx: &Tx<'_>, t: Option<&Ticket>, old: Option<&Ticket>) -> TxResult<()> {
+    let (from, to) = (old.and_then(|o| o.mailbox_id), t.and_then(|t| t.mailbox_id));
+    if from == to {
+        return Ok(());
+    }
+    for (mailbox, up) in [(from, false), (to, true)] {
+        let Some(m) = mailbox else { continue };
+        let n = tx.get_u64(tree::MAILBOX_TICKETS, m.as_bytes())?;
+        let n = if up { n + 1 } else { n.saturating_sub(1) };
+        if n == 0 {
+            tx.del(tree::MAILBOX_TICKETS, m.as_bytes())?;
+        } else {
+            tx.put_u64(tree::MAILBOX_TICKETS, m.as_bytes(), n)?;
         }
     }
     Ok(())

@@ -150,6 +150,7 @@ impl TicketStore for SledStore {
                     tx.del(tree::TICKET_IDX, k)?;
                 }
                 count_ticket(tx, None, Some(&t))?;
+                crate::ticket_record::count_mailbox(tx, None, Some(&t))?;
                 crate::ticket_record::index_due(tx, None, Some(&t))?;
                 crate::schema::count_status(tx, None, Some(&t))?;
                 crate::schema::count_fields(tx, None, Some(&t))?;

@@ -22,8 +22,8 @@ use helpdesk_core::principal::Role;
 use helpdesk_core::search;
 use helpdesk_core::status::StatusCategory;
 use helpdesk_core::store::{
-    AttachmentStore, ConversationStore, EventStore, GroupStore, KbStore, MetaStore, Store,
-    TicketStore, UserStore, WebhookStore,
+    AttachmentStore, ConversationStore, EmailStore, EventStore, GroupStore, KbStore, MetaStore,
+    Store, TicketStore, UserStore, WebhookStore,
 };
 use helpdesk_core::ticket::TicketQuery;
 use helpdesk_core::ticket::{Priority, Ticket, TicketInsert};
@@ -683,6 +683,58 @@ fn everything_survives_reopening() {
         let m = s.append_message(&m, &message_event).await.unwrap();
         assert_eq!(m.seq, 4);
         assert_eq!(s.last_event_id().await.unwrap().map(|e| e.0), Some(4));
+    });
+}
+
+/// A mail of the default `--mail-max-size` (40 MiB) is written inside its operation's
+/// transaction, and its bytes come back exactly, also after reopening the database.
+#[test]
+fn forty_mib_mail_survives_reopening() {
+    use helpdesk_core::email::{InboundRecord, InboundResult, InboundVia, InboundWrite};
+    let dir = tempfile::tempdir().unwrap();
+    let bytes: Vec<u8> = (0..40 * 1024 * 1024u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let mailbox_id = Uuid::now_v7();
+    let record = InboundRecord {
+        id: Uuid::now_v7(),
+        mailbox_id,
+        internet_message_id: Some("big@example.org".into()),
+        dedupe_key: "big@example.org".into(),
+        from: Some("a@example.org".into()),
+        to: vec![],
+        cc: vec![],
+        subject: "Big".into(),
+        size: bytes.len() as u64,
+        via: InboundVia::Smtp,
+        auto: false,
+        result: InboundResult::Ignored,
+        reason: None,
+        ticket_id: None,
+        message_id: None,
+        left_out: vec![],
+        references: vec![],
+        received_at: t0(),
+    };
+    rt().block_on(async {
+        let s = SledStore::open(dir.path()).unwrap();
+        let mut fx = Effects::none();
+        fx.mail.inbound = Some(InboundWrite {
+            record: record.clone(),
+            raw: bytes.clone().into(),
+        });
+        s.append_effects(&fx).await.unwrap();
+        assert!(s.inbound_raw(record.id).await.unwrap() == Some(bytes.clone()));
+    });
+    rt().block_on(async {
+        let s = SledStore::open(dir.path()).unwrap();
+        assert_eq!(
+            s.get_inbound(record.id).await.unwrap(),
+            Some(record.clone())
+        );
+        assert!(s.inbound_raw(record.id).await.unwrap() == Some(bytes));
+        let listed = s.list_inbound(mailbox_id, None, None, 10).await.unwrap();
+        assert_eq!(listed, vec![record]);
     });
 }
 

@@ -2498,6 +2498,32 @@ impl ArchiveStore for MemoryStore {
                 .cloned()
                 .map(Record::Notification)
                 .collect(),
+            RecordKind::InboundMail => s
+                .inbound
+                .values()
+                .map(|(record, raw)| {
+                    Record::InboundMail(crate::archive::ArchivedInbound {
+                        record: record.clone(),
+                        raw: raw.to_vec(),
+                    })
+                })
+                .collect(),
+            RecordKind::OutboundMail => s
+                .outbound
+                .values()
+                .map(|(mail, raw)| {
+                    Record::OutboundMail(crate::archive::ArchivedOutbound {
+                        mail: mail.clone(),
+                        raw: raw.to_vec(),
+                    })
+                })
+                .collect(),
+            RecordKind::Suppression => s
+                .suppressions
+                .values()
+                .cloned()
+                .map(Record::Suppression)
+                .collect(),
             RecordKind::Article => s.articles.values().cloned().map(Record::Article).collect(),
             RecordKind::BlobChunk => s
                 .blobs
@@ -2638,6 +2664,17 @@ impl ArchiveStore for MemoryStore {
                 }
                 Record::Notification(n) => {
                     s.notifications.insert(n.id, n.clone());
+                }
+                Record::InboundMail(m) => {
+                    s.inbound
+                        .insert(m.record.id, (m.record.clone(), m.raw.clone().into()));
+                }
+                Record::OutboundMail(m) => {
+                    s.outbound
+                        .insert(m.mail.id, (m.mail.clone(), m.raw.clone().into()));
+                }
+                Record::Suppression(x) => {
+                    s.suppressions.insert(x.address.clone(), x.clone());
                 }
                 Record::Article(a) => {
                     s.articles.insert(a.id, a.clone());

@@ -419,20 +419,24 @@ async fn populate(w: &World) -> Populated {
     .await
     .unwrap();
     // A mailbox (its secret archived with it).
-    w.hd.create_mailbox(
-        &admin.p,
-        crate::mailbox::NewMailbox {
-            address: "support@example.com".into(),
-            name: "Support".into(),
-            group_id: None,
-            is_default: Some(true),
-            inbound: serde_json::json!({"kind": "webhook", "provider": "raw"}),
-            outbound: None,
-            auto_reply: None,
-        },
-    )
-    .await
-    .unwrap();
+    let mailbox =
+        w.hd.create_mailbox(
+            &admin.p,
+            crate::mailbox::NewMailbox {
+                address: "support@example.com".into(),
+                name: "Support".into(),
+                group_id: None,
+                is_default: Some(true),
+                inbound: serde_json::json!({"kind": "webhook", "provider": "raw"}),
+                outbound: None,
+                auto_reply: None,
+            },
+        )
+        .await
+        .unwrap()
+        .mailbox;
+    // Mail: inbound records and outbound mail with their bytes (not UTF-8), suppressions.
+    populate_mail(w, mailbox.id, &customer, ticket.id).await;
     Populated {
         key_token: key.token.expose().to_string(),
         agent,
@@ -440,6 +444,81 @@ async fn populate(w: &World) -> Populated {
         ticket_conversation: conv,
         attachment: att.id,
         bytes,
+    }
+}
+
+/// Three inbound records, three outbound mails (one of them bounced), three
+/// suppressions.
+async fn populate_mail(w: &World, mailbox_id: uuid::Uuid, customer: &Who, ticket_id: uuid::Uuid) {
+    use crate::email::*;
+    let at = w.hd.now();
+    for i in 0..3u8 {
+        let id = uuid::Uuid::now_v7();
+        let message_id = format!("in{i}@example.org");
+        let record = InboundRecord {
+            id,
+            mailbox_id,
+            internet_message_id: (i != 1).then(|| message_id.clone()),
+            dedupe_key: dedupe_key((i != 1).then_some(message_id.as_str()), "00ff"),
+            from: Some(customer.email().to_string()),
+            to: vec!["support@example.com".into()],
+            cc: vec![],
+            subject: format!("Mail {i}"),
+            size: 4,
+            via: InboundVia::Http,
+            auto: i == 2,
+            result: InboundResult::MessageAdded,
+            reason: None,
+            ticket_id: Some(ticket_id),
+            message_id: None,
+            left_out: vec![],
+            references: vec![],
+            received_at: at + chrono::Duration::seconds(i64::from(i)),
+        };
+        let out_id = uuid::Uuid::now_v7();
+        let mail = OutboundMail {
+            id: out_id,
+            mailbox_id,
+            kind: OutboundKind::Reply,
+            ticket_id: Some(ticket_id),
+            message_id: None,
+            notification_id: None,
+            to: vec![customer.email().to_string()],
+            cc: vec![],
+            subject: "Re: [#1] By mail".into(),
+            internet_message_id: format!("{out_id}@example.com"),
+            references: vec![message_id.clone()],
+            status: OutboundStatus::Pending,
+            attempts: 0,
+            last_smtp_code: None,
+            last_error: None,
+            rejected: vec![],
+            next_attempt_at: Some(at),
+            sent_at: None,
+            created_at: at,
+        };
+        let fx = crate::event::Effects {
+            mail: MailEffects {
+                inbound: Some(InboundWrite {
+                    record,
+                    raw: vec![b'S', 0xff, i, 0x80].into(),
+                }),
+                outbound: vec![OutboundWrite {
+                    mail,
+                    raw: vec![0xfe, i, b'\n'].into(),
+                }],
+                suppressions: vec![Suppression {
+                    address: format!("gone{i}@example.org"),
+                    reason: SuppressionReason::Bounce,
+                    detail: "5.1.1 unknown".into(),
+                    outbound_id: None,
+                    created_at: at,
+                }],
+                bounced: if i == 2 { vec![out_id] } else { vec![] },
+            },
+            ..Default::default()
+        };
+        w.store.append_effects(&fx).await.unwrap();
     }
 }
 

@@ -45,6 +45,7 @@ pub mod cc;
 pub mod concurrency;
 pub mod conversations;
 pub mod csat;
+pub mod email;
 pub mod ephemeral;
 pub mod events;
 pub mod fields;
@@ -813,6 +814,18 @@ macro_rules! __conformance_cases {
                 raw_secret_rotates_with_a_day_of_grace,
                 imap_state_is_its_own_write,
                 mailboxes_survive_an_archive_round_trip,
+            }
+            email {
+                inbound_records_are_written_with_their_change,
+                inbound_records_list_newest_first_in_pages,
+                duplicate_mail_writes_nothing,
+                message_ids_and_ticket_mail,
+                outbox_claims_updates_and_lists,
+                concurrent_outbox_claimers_never_share,
+                auto_replies_are_counted_per_address,
+                suppressions_and_bounces,
+                tickets_carry_their_mail_fields,
+                mail_survives_an_archive_round_trip,
             }
             calendars {
                 calendar_crud_rules_and_input,
