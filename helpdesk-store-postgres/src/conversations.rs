@@ -383,7 +383,7 @@ fn push_insert_messages(w: &mut Writes, ms: &[&Message]) {
         q.push(
             "INSERT INTO messages (id, conversation_id, seq, sender_id, content, parent_id, \
              reply_count, internal_reply_count, attachment_ids, internal, created_at, \
-             edited_at, deleted_at, public_ordinal, sender_ordinal) ",
+             edited_at, deleted_at, public_ordinal, sender_ordinal, channel) ",
         );
         q.push_values(ms, |mut row, m| {
             row.push_bind(m.id)
@@ -400,7 +400,8 @@ fn push_insert_messages(w: &mut Writes, ms: &[&Message]) {
                 .push_bind(m.edited_at)
                 .push_bind(m.deleted_at)
                 .push_bind(i(m.public_ordinal))
-                .push_bind(i(m.sender_ordinal));
+                .push_bind(i(m.sender_ordinal))
+                .push_bind(m.channel.as_str());
         });
     });
 }

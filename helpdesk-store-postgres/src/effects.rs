@@ -1,6 +1,7 @@
 //! Writing [`Effects`] inside an operation's transaction: events with their ids and
-//! webhook deliveries, notifications, ticket timeline entries; and the commit that sends
-//! `NOTIFY` afterwards.
+//! webhook deliveries, notifications, ticket timeline entries, surveys, the email
+//! channel's records (`crate::email::push_mail`; a duplicate inbound record fails the
+//! statement with `Conflict::Duplicate`); and the commit that sends `NOTIFY` afterwards.
 //!
 //! Effects are written by one statement of data-modifying CTEs (rows passed as arrays
 //! and `UNNEST`ed), which may begin with the operation's own writes ([`Writes`]): every
@@ -118,6 +119,9 @@ impl Writes {
         }
         if !fx.surveys.is_empty() {
             self.surveys(&fx.surveys);
+        }
+        if !fx.mail.is_empty() {
+            crate::email::push_mail(&mut self, &fx.mail)?;
         }
         if self.ctes == 0 {
             return Ok(Written {

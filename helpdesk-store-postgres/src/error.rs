@@ -51,6 +51,8 @@ fn conflict_of(constraint: Option<&str>) -> Conflict {
         Some("ticket_statuses_key" | "ticket_fields_key") => Conflict::Key,
         Some("conversations_direct_key") => Conflict::Direct,
         Some("mailboxes_address") => Conflict::Address,
+        // The same mail ingested in the same mailbox again (0025_email.sql).
+        Some("inbound_mail_dedupe") => Conflict::Duplicate,
         _ => Conflict::Unique,
     }
 }

@@ -2,13 +2,14 @@
 //! transaction-level advisory lock, so that moving the default flag (clearing the
 //! others) and keeping the stored IMAP state read what no other write is changing; the
 //! IMAP state's own write is one statement on its row. Listed by address in byte order
-//! (`COLLATE "C"`), as every store does.
+//! (`COLLATE "C"`), as every store does. A mailbox a ticket names cannot be deleted
+//! (`Conflict::InUse`, from the foreign key `tickets_mailbox`).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use helpdesk_core::StoreError;
 use helpdesk_core::mailbox::{ImapState, Inbound, Mailbox};
 use helpdesk_core::store::{MailboxStore, StoreResult};
+use helpdesk_core::{Conflict, StoreError};
 use serde_json::Value;
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
@@ -177,7 +178,19 @@ impl MailboxStore for PostgresStore {
     }
 
     async fn delete_mailbox(&self, id: Uuid) -> StoreResult<bool> {
-        self.delete_by_id("mailboxes", id).await
+        // A ticket naming it holds it through the foreign key `tickets_mailbox`, which
+        // also waits for tickets being written with it.
+        let done = sqlx::query("DELETE FROM mailboxes WHERE id = $1")
+            .bind(id)
+            .execute(self.pool_ref())
+            .await;
+        match done {
+            Ok(done) => Ok(done.rows_affected() > 0),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => {
+                Err(StoreError::Conflict(Conflict::InUse))
+            }
+            Err(e) => Err(crate::error::map_err(e)),
+        }
     }
 
     async fn get_mailbox(&self, id: Uuid) -> StoreResult<Option<Mailbox>> {

@@ -22,7 +22,7 @@ use helpdesk_core::organization::Organization;
 use helpdesk_core::receipt::{Mark, Participant};
 use helpdesk_core::status::{Status, StatusKey};
 use helpdesk_core::store::StoreResult;
-use helpdesk_core::ticket::{Priority, Ticket, TicketEvent};
+use helpdesk_core::ticket::{Channel, Priority, Ticket, TicketEvent};
 use helpdesk_core::user::User;
 use helpdesk_core::view::View;
 use helpdesk_core::webhook::{ClaimedDelivery, Delivery, DeliveryStatus, Webhook};
@@ -249,6 +249,11 @@ fn priority_of(rank: i16) -> StoreResult<Priority> {
         .ok_or_else(|| corrupt(format!("bad priority {rank}")))
 }
 
+/// A `channel` column's text as the channel.
+fn channel_of(s: &str) -> StoreResult<Channel> {
+    Channel::parse(s).ok_or_else(|| corrupt(format!("bad channel {s:?}")))
+}
+
 #[derive(FromRow)]
 pub(crate) struct TicketRow {
     id: Uuid,
@@ -281,6 +286,9 @@ pub(crate) struct TicketRow {
     sla: Value,
     automation_at: Option<DateTime<Utc>>,
     resolved_count: i32,
+    channel: String,
+    mailbox_id: Option<Uuid>,
+    follow_up_of: Option<Uuid>,
 }
 
 impl TicketRow {
@@ -288,7 +296,8 @@ impl TicketRow {
          status_changed_at, priority, requester_id, assignee_id, tags, conversation_id, \
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
-         pre_merge_status, snooze, sla, automation_at, resolved_count";
+         pre_merge_status, snooze, sla, automation_at, resolved_count, channel, mailbox_id, \
+         follow_up_of";
 }
 
 impl TryFrom<TicketRow> for Ticket {
@@ -326,9 +335,9 @@ impl TryFrom<TicketRow> for Ticket {
             resolved_count: u32::try_from(r.resolved_count)
                 .map_err(|_| corrupt(format!("bad resolved_count {}", r.resolved_count)))?,
             version: u(r.version),
-            channel: Default::default(),
-            mailbox_id: None,
-            follow_up_of: None,
+            channel: channel_of(&r.channel)?,
+            mailbox_id: r.mailbox_id,
+            follow_up_of: r.follow_up_of,
         })
     }
 }
@@ -750,12 +759,13 @@ pub(crate) struct MessageRow {
     deleted_at: Option<DateTime<Utc>>,
     public_ordinal: i64,
     sender_ordinal: i64,
+    channel: String,
 }
 
 impl MessageRow {
     pub(crate) const COLS: &str = "id, conversation_id, seq, sender_id, content, \
          parent_id, reply_count, internal_reply_count, attachment_ids, internal, created_at, \
-         edited_at, deleted_at, public_ordinal, sender_ordinal";
+         edited_at, deleted_at, public_ordinal, sender_ordinal, channel";
 }
 
 impl TryFrom<MessageRow> for Message {
@@ -777,7 +787,7 @@ impl TryFrom<MessageRow> for Message {
             deleted_at: r.deleted_at,
             public_ordinal: u(r.public_ordinal),
             sender_ordinal: u(r.sender_ordinal),
-            channel: Default::default(),
+            channel: channel_of(&r.channel)?,
         })
     }
 }

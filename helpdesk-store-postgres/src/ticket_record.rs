@@ -43,7 +43,7 @@ pub(crate) fn push_insert_ticket(
          group_id, organization_id, cc, followers, fields, created_at, updated_at, \
          first_response_at, resolved_at, closed_at, version, merged_into_id, merged_ids, \
          pre_merge_status, snooze, next_due_at, sla, sla_due_at, automation_at, \
-         resolved_count) VALUES (",
+         resolved_count, channel, mailbox_id, follow_up_of) VALUES (",
     );
     // COALESCE evaluates `nextval` only when no number is given.
     q.push_bind(t.id)
@@ -81,7 +81,10 @@ pub(crate) fn push_insert_ticket(
         .push_bind(sqlx::types::Json(t.sla.clone()))
         .push_bind(t.sla.due_at())
         .push_bind(t.automation_at)
-        .push_bind(crate::rows::cycle(t.resolved_count));
+        .push_bind(crate::rows::cycle(t.resolved_count))
+        .push_bind(t.channel.as_str())
+        .push_bind(t.mailbox_id)
+        .push_bind(t.follow_up_of);
     q.push(") RETURNING number");
 }
 
@@ -97,7 +100,7 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
          status_changed_at = $19, fields = $20, merged_into_id = $21, merged_ids = $22, \
          pre_merge_status = $23, snooze = $24, next_due_at = $25, due_held_until = NULL, \
          sla = $26, sla_due_at = $27, resolved_count = $28, automation_at = $29, \
-         version = $2 \
+         channel = $30, mailbox_id = $31, follow_up_of = $32, version = $2 \
          WHERE id = $1 AND version = $2 - 1",
     )
     .bind(t.id)
@@ -129,6 +132,9 @@ pub(crate) async fn write_ticket(conn: &mut PgConnection, t: &Ticket) -> StoreRe
     .bind(t.sla.due_at())
     .bind(crate::rows::cycle(t.resolved_count))
     .bind(t.automation_at)
+    .bind(t.channel.as_str())
+    .bind(t.mailbox_id)
+    .bind(t.follow_up_of)
     .execute(&mut *conn)
     .await
     .store()?;

@@ -268,6 +268,12 @@ impl TicketStore for PostgresStore {
                 q.push(" AND sla_due_at > ").push_bind(after);
             }
         }
+        if let Some(channel) = query.channel {
+            q.push(" AND channel = ").push_bind(channel.as_str());
+        }
+        if let Some(m) = query.mailbox_id {
+            q.push(" AND mailbox_id = ").push_bind(m);
+        }
         if let Some(text) = &query.q {
             q.push(" AND (strpos(lower(subject), lower(")
                 .push_bind(text.clone())

@@ -8,6 +8,7 @@ mod common;
 mod concurrency;
 mod conformance;
 mod connection_loss;
+mod email;
 mod events;
 mod model;
 mod numbers;
