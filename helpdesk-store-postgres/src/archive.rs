@@ -15,12 +15,13 @@
 use async_trait::async_trait;
 use helpdesk_core::StoreError;
 use helpdesk_core::archive::{
-    ArchiveKey, BlobChunk, Counter, Record, RecordKind, Setting, TICKET_NUMBER,
+    ArchiveKey, ArchivedInbound, ArchivedOutbound, BlobChunk, Counter, Record, RecordKind, Setting,
+    TICKET_NUMBER,
 };
 use helpdesk_core::event::Effects;
 use helpdesk_core::store::{ArchiveStore, StoreResult};
 use sqlx::postgres::PgRow;
-use sqlx::{FromRow, PgConnection};
+use sqlx::{FromRow, PgConnection, Row};
 use uuid::Uuid;
 
 use crate::PostgresStore;
@@ -199,6 +200,36 @@ fn source(kind: RecordKind) -> Source {
         },
         RecordKind::Message => src!("messages", MessageRow, ["conversation_id", "seq"], Message),
         RecordKind::Notification => src!("notifications", NotificationRow, ["id"], Notification),
+        // The bytes are joined in here only: no other read of these tables takes them.
+        RecordKind::InboundMail => Source {
+            table: "inbound_mail JOIN inbound_raw USING (id)",
+            cols: crate::email::InboundRow::ARCHIVE_COLS,
+            key: &["id"],
+            decode: |r| {
+                Ok(Record::InboundMail(ArchivedInbound {
+                    record: decode::<crate::email::InboundRow, _>(r)?,
+                    raw: r.try_get("raw").store()?,
+                }))
+            },
+        },
+        RecordKind::OutboundMail => Source {
+            table: "outbound_mail JOIN outbound_raw USING (id)",
+            cols: crate::email::OutboundRow::ARCHIVE_COLS,
+            key: &["id"],
+            decode: |r| {
+                Ok(Record::OutboundMail(ArchivedOutbound {
+                    mail: decode::<crate::email::OutboundRow, _>(r)?,
+                    raw: r.try_get("raw").store()?,
+                }))
+            },
+        },
+        RecordKind::Suppression => Source {
+            table: "suppressions",
+            cols: crate::email::SuppressionRow::COLS,
+            // `address` is `COLLATE "C"`: byte order.
+            key: &["address"],
+            decode: |r| decode::<crate::email::SuppressionRow, _>(r).map(Record::Suppression),
+        },
         RecordKind::Article => src!("articles", ArticleRow, ["id"], Article),
         RecordKind::Attachment => src!("attachments", AttachmentRow, ["id"], Attachment),
         RecordKind::Event => src!("events", EventRow, ["id"], Event),
@@ -348,6 +379,9 @@ impl ArchiveStore for PostgresStore {
                     Record::Survey(s) => crate::csat::insert_survey_row(conn, s).await?,
                     Record::Message(m) => crate::conversations::insert_message(conn, m).await?,
                     Record::Notification(n) => crate::effects::insert_notification(conn, n).await?,
+                    Record::InboundMail(m) => crate::email::import_inbound(conn, m).await?,
+                    Record::OutboundMail(m) => crate::email::import_outbound(conn, m).await?,
+                    Record::Suppression(x) => crate::email::import_suppression(conn, x).await?,
                     Record::Article(a) => {
                         crate::kb::write_article(conn, a, true).await?;
                     }

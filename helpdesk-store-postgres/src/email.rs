@@ -12,6 +12,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use helpdesk_core::StoreError;
+use helpdesk_core::archive::{ArchivedInbound, ArchivedOutbound};
 use helpdesk_core::email::{
     InboundRecord, InboundResult, InboundWrite, MailEffects, MailRef, OutboundMail, OutboundQuery,
     OutboundStatus, OutboundWrite, Suppression, TicketMail,
@@ -73,10 +74,29 @@ pub(crate) struct InboundRow {
     received_at: DateTime<Utc>,
 }
 
+/// The columns of an inbound record (a macro, so that the archive's list can add the
+/// bytes' column).
+macro_rules! inbound_cols {
+    () => {
+        "id, mailbox_id, internet_message_id, dedupe_key, from_address, to_addresses, \
+         cc_addresses, subject, size, via, auto, result, reason, ticket_id, message_id, \
+         left_out, refs, received_at"
+    };
+}
+
+/// The columns of an outbound mail (see [`inbound_cols`]).
+macro_rules! outbound_cols {
+    () => {
+        "id, mailbox_id, kind, ticket_id, message_id, notification_id, to_addresses, \
+         cc_addresses, subject, internet_message_id, refs, status, attempts, last_smtp_code, \
+         last_error, rejected, next_attempt_at, sent_at, created_at"
+    };
+}
+
 impl InboundRow {
-    pub(crate) const COLS: &str = "id, mailbox_id, internet_message_id, dedupe_key, \
-         from_address, to_addresses, cc_addresses, subject, size, via, auto, result, reason, \
-         ticket_id, message_id, left_out, refs, received_at";
+    pub(crate) const COLS: &str = inbound_cols!();
+    /// With the bytes, from `inbound_mail JOIN inbound_raw USING (id)`.
+    pub(crate) const ARCHIVE_COLS: &str = concat!(inbound_cols!(), ", raw");
 }
 
 impl TryFrom<InboundRow> for InboundRecord {
@@ -130,10 +150,9 @@ pub(crate) struct OutboundRow {
 }
 
 impl OutboundRow {
-    pub(crate) const COLS: &str = "id, mailbox_id, kind, ticket_id, message_id, \
-         notification_id, to_addresses, cc_addresses, subject, internet_message_id, refs, \
-         status, attempts, last_smtp_code, last_error, rejected, next_attempt_at, sent_at, \
-         created_at";
+    pub(crate) const COLS: &str = outbound_cols!();
+    /// With the bytes, from `outbound_mail JOIN outbound_raw USING (id)`.
+    pub(crate) const ARCHIVE_COLS: &str = concat!(outbound_cols!(), ", raw");
 }
 
 impl TryFrom<OutboundRow> for OutboundMail {
@@ -364,16 +383,30 @@ async fn run(conn: &mut PgConnection, w: Writes) -> StoreResult<()> {
 }
 
 /// Imports an inbound record with its bytes.
-pub(crate) async fn import_inbound(conn: &mut PgConnection, x: &InboundWrite) -> StoreResult<()> {
+pub(crate) async fn import_inbound(
+    conn: &mut PgConnection,
+    x: &ArchivedInbound,
+) -> StoreResult<()> {
+    let x = InboundWrite {
+        record: x.record.clone(),
+        raw: x.raw.as_slice().into(),
+    };
     let mut w = Writes::new();
-    push_insert_inbound(&mut w, std::slice::from_ref(x))?;
+    push_insert_inbound(&mut w, std::slice::from_ref(&x))?;
     run(conn, w).await
 }
 
 /// Imports an outbound mail with its bytes.
-pub(crate) async fn import_outbound(conn: &mut PgConnection, x: &OutboundWrite) -> StoreResult<()> {
+pub(crate) async fn import_outbound(
+    conn: &mut PgConnection,
+    x: &ArchivedOutbound,
+) -> StoreResult<()> {
+    let x = OutboundWrite {
+        mail: x.mail.clone(),
+        raw: x.raw.as_slice().into(),
+    };
     let mut w = Writes::new();
-    push_insert_outbound(&mut w, std::slice::from_ref(x))?;
+    push_insert_outbound(&mut w, std::slice::from_ref(&x))?;
     run(conn, w).await
 }
 
