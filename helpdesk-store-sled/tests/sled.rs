@@ -738,6 +738,86 @@ fn forty_mib_mail_survives_reopening() {
     });
 }
 
+/// The ingest pipeline over sled: a mail opens a ticket, the same mail again is a
+/// duplicate answered with the first record, a reply naming it in `In-Reply-To` joins
+/// the ticket, and the mailbox the ticket names cannot be deleted.
+#[test]
+fn mail_pipeline_runs_on_sled() {
+    use helpdesk_core::IncomingMail;
+    use helpdesk_core::email::{InboundResult, InboundVia};
+    use helpdesk_core::testkit::World;
+    rt().block_on(async {
+        let store: std::sync::Arc<dyn Store> = std::sync::Arc::new(SledStore::temporary().unwrap());
+        let w = World::new(store.clone());
+        let admin = w.admin().await;
+        let mailbox =
+            w.hd.create_mailbox(
+                &admin.p,
+                helpdesk_core::mailbox::NewMailbox {
+                    address: "support@example.com".into(),
+                    name: "Support".into(),
+                    group_id: None,
+                    is_default: None,
+                    inbound: json!({"kind": "pipe"}),
+                    outbound: None,
+                    auto_reply: None,
+                },
+            )
+            .await
+            .unwrap()
+            .mailbox;
+        let incoming = |raw: &str| IncomingMail {
+            mailbox_id: mailbox.id,
+            raw: raw.as_bytes().to_vec().into(),
+            envelope: vec!["support@example.com".into()],
+            via: InboundVia::Cli,
+        };
+        let first = "From: Ann <ann@example.org>\r\nTo: support@example.com\r\n\
+            Subject: Printer\r\nMessage-ID: <one@example.org>\r\n\r\nIt is on fire.\r\n";
+        let made = w.hd.ingest_mail(incoming(first)).await.unwrap();
+        assert!(!made.duplicate);
+        assert_eq!(made.record.result, InboundResult::TicketCreated);
+        let ticket_id = made.record.ticket_id.unwrap();
+        let again = w.hd.ingest_mail(incoming(first)).await.unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.record, made.record);
+        assert_eq!(
+            store.inbound_raw(made.record.id).await.unwrap().as_deref(),
+            Some(first.as_bytes())
+        );
+        let reply = "From: ann@example.org\r\nTo: support@example.com\r\n\
+            Subject: Re: Printer\r\nMessage-ID: <two@example.org>\r\n\
+            In-Reply-To: <ONE@example.org>\r\n\r\nStill burning.\r\n";
+        let joined = w.hd.ingest_mail(incoming(reply)).await.unwrap();
+        assert_eq!(joined.record.result, InboundResult::MessageAdded);
+        assert_eq!(joined.record.ticket_id, Some(ticket_id));
+        let listed = store
+            .list_inbound(mailbox.id, None, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 2);
+        let ticket = store.get_ticket(ticket_id).await.unwrap().unwrap();
+        assert_eq!(ticket.mailbox_id, Some(mailbox.id));
+        assert_eq!(
+            store
+                .ticket_mail(ticket_id)
+                .await
+                .unwrap()
+                .inbound
+                .map(|r| r.id),
+            Some(joined.record.id)
+        );
+        assert!(matches!(
+            store.delete_mailbox(mailbox.id).await,
+            Err(StoreError::Conflict(helpdesk_core::Conflict::InUse))
+        ));
+        assert!(
+            w.hd.delete_mailbox(&admin.p, mailbox.id).await.is_err(),
+            "a mailbox in use stays"
+        );
+    });
+}
+
 #[test]
 fn big_blob_round_trips_through_chunks() {
     rt().block_on(async {
