@@ -133,6 +133,7 @@ impl InboundSink for Pipeline {
                 raw: raw.clone(),
                 envelope: envelope.rcpt_to.clone(),
                 via: InboundVia::Smtp,
+                too_large: false,
             };
             match self.hd.ingest_mail(incoming).await {
                 Ok(_) => {}

@@ -707,6 +707,7 @@ fn forty_mib_mail_survives_reopening() {
         subject: "Big".into(),
         size: bytes.len() as u64,
         via: InboundVia::Smtp,
+        too_large: false,
         auto: false,
         result: InboundResult::Ignored,
         reason: None,
@@ -771,6 +772,7 @@ fn mail_pipeline_runs_on_sled() {
             raw: raw.as_bytes().to_vec().into(),
             envelope: vec!["support@example.com".into()],
             via: InboundVia::Cli,
+            too_large: false,
         };
         let first = "From: Ann <ann@example.org>\r\nTo: support@example.com\r\n\
             Subject: Printer\r\nMessage-ID: <one@example.org>\r\n\r\nIt is on fire.\r\n";

@@ -100,8 +100,14 @@ async fn customer_mails_agent_replies_customer_replies() {
     // The auto-reply answers it, marked automatic, threaded to it.
     let sent = mails(&smtp, 1).await;
     let auto = &sent[0];
-    assert_eq!(header(auto, "Auto-Submitted").as_deref(), Some("auto-replied"));
-    assert_eq!(header(auto, "In-Reply-To").as_deref(), Some("<m1@mail.example.net>"));
+    assert_eq!(
+        header(auto, "Auto-Submitted").as_deref(),
+        Some("auto-replied")
+    );
+    assert_eq!(
+        header(auto, "In-Reply-To").as_deref(),
+        Some("<m1@mail.example.net>")
+    );
     assert_eq!(
         header(auto, "Subject"),
         Some(format!("Re: [#{number}] Printer on fire"))
@@ -120,8 +126,14 @@ async fn customer_mails_agent_replies_customer_replies() {
     let sent = mails(&smtp, 2).await;
     let reply = &sent[1];
     assert_eq!(header(reply, "Auto-Submitted"), None);
-    assert_eq!(header(reply, "In-Reply-To").as_deref(), Some("<m1@mail.example.net>"));
-    assert_eq!(header(reply, "References").as_deref(), Some("<m1@mail.example.net>"));
+    assert_eq!(
+        header(reply, "In-Reply-To").as_deref(),
+        Some("<m1@mail.example.net>")
+    );
+    assert_eq!(
+        header(reply, "References").as_deref(),
+        Some("<m1@mail.example.net>")
+    );
     let reply_to = header(reply, "Reply-To").unwrap();
     let token_address = reply_to.trim_matches(['<', '>']).to_string();
     assert!(
@@ -142,7 +154,10 @@ async fn customer_mails_agent_replies_customer_replies() {
     );
     smtplib_send(port, "carol@example.net", &[&token_address], &answer).await;
     let (_, msgs) = app
-        .get(&format!("/api/conversations/{conversation}/messages"), &agent.token)
+        .get(
+            &format!("/api/conversations/{conversation}/messages"),
+            &agent.token,
+        )
         .await;
     let items = msgs["items"].as_array().unwrap();
     let last = items.last().unwrap();
@@ -158,7 +173,10 @@ async fn customer_mails_agent_replies_customer_replies() {
     );
     smtplib_send(port, "carol@example.net", &[&token_address], &ooo).await;
     let (_, inbound) = app
-        .get(&format!("/api/mailboxes/{mailbox_id}/inbound"), &admin.token)
+        .get(
+            &format!("/api/mailboxes/{mailbox_id}/inbound"),
+            &admin.token,
+        )
         .await;
     let newest = &inbound["items"][0];
     assert_eq!(newest["auto"], true);
@@ -191,7 +209,10 @@ async fn customer_mails_agent_replies_customer_replies() {
         .await;
     assert_eq!(outbox["items"].as_array().unwrap().len(), 1, "{outbox}");
     let (_, msgs) = app
-        .get(&format!("/api/conversations/{conversation}/messages"), &agent.token)
+        .get(
+            &format!("/api/conversations/{conversation}/messages"),
+            &agent.token,
+        )
         .await;
     let note = msgs["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(note["internal"], true);

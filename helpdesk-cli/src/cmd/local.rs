@@ -262,6 +262,7 @@ impl Admin for Local {
             raw: raw.into(),
             envelope: recipients,
             via: helpdesk_core::email::InboundVia::Cli,
+            too_large: false,
         };
         let ingested = self
             .hd

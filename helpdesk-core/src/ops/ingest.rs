@@ -44,6 +44,10 @@ pub struct IncomingMail {
     pub envelope: Vec<String>,
     /// How it came.
     pub via: InboundVia,
+    /// Only the header block arrived: the mail is over `--mail-max-size` (the IMAP
+    /// poller fetches no more of such a mail). Larger bytes than the limit count as
+    /// over it too.
+    pub too_large: bool,
 }
 
 /// What ingesting a mail did.
@@ -206,7 +210,7 @@ impl Helpdesk {
             .await?
             .ok_or(Error::NotFound)?;
         let config = &self.config().mail;
-        let too_large = incoming.raw.len() > config.max_size;
+        let too_large = incoming.too_large || incoming.raw.len() > config.max_size;
         let readable: &[u8] = if too_large {
             header_block(&incoming.raw)
         } else {

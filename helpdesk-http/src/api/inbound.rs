@@ -52,6 +52,7 @@ pub async fn raw(mut ctx: Ctx) -> ApiResult {
         raw: Arc::from(&body[..]),
         envelope: recipients(&ctx),
         via: InboundVia::Http,
+        too_large: false,
     };
     let principal = ctx.maybe_principal().await?;
     let auth = match &principal {
@@ -123,6 +124,7 @@ pub async fn mailgun(mut ctx: Ctx) -> ApiResult {
         raw: Arc::from(&mime[..]),
         envelope: recipients(&ctx),
         via: InboundVia::Http,
+        too_large: false,
     };
     let principal = ctx.maybe_principal().await?;
     let auth = match &principal {
