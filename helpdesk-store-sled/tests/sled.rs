@@ -707,7 +707,6 @@ fn forty_mib_mail_survives_reopening() {
         subject: "Big".into(),
         size: bytes.len() as u64,
         via: InboundVia::Smtp,
-        too_large: false,
         auto: false,
         result: InboundResult::Ignored,
         reason: None,
