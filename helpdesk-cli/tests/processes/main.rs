@@ -9,4 +9,5 @@ mod archive;
 mod cli;
 mod cluster;
 mod keys;
+mod mail;
 mod webhooks;
