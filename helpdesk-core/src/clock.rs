@@ -74,3 +74,11 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         .map(std::time::Duration::from_secs)
         .ok_or_else(|| format!("`{s}` is too long"))
 }
+
+/// The default retry schedule of webhook deliveries and outbound mail: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+pub fn default_retry_schedule() -> Vec<std::time::Duration> {
+    [5, 300, 1800, 7200, 18000, 36000, 36000]
+        .into_iter()
+        .map(std::time::Duration::from_secs)
+        .collect()
+}

@@ -468,7 +468,7 @@ impl Default for MailConfig {
         MailConfig {
             max_size: 40 * 1024 * 1024,
             max_attachments: 20,
-            retry_schedule: crate::helpdesk::default_retry_schedule(),
+            retry_schedule: crate::clock::default_retry_schedule(),
             auto_reply_limit: 3,
             auto_reply_window: std::time::Duration::from_secs(3600),
         }
@@ -526,4 +526,12 @@ pub trait MailTransport: Send + Sync {
         recipients: &[String],
         raw: &[u8],
     ) -> MailSendOutcome;
+}
+
+/// The mail key (reply tokens) and this installation's loop id (`X-Helpdesk-Loop`),
+/// made once and kept in the store's settings.
+#[derive(Debug, Clone)]
+pub(crate) struct MailSecrets {
+    pub(crate) key: crate::mail::MailKey,
+    pub(crate) installation_id: String,
 }

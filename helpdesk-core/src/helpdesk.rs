@@ -53,14 +53,6 @@ pub struct Config {
     pub mail: crate::email::MailConfig,
 }
 
-/// The default webhook retry schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
-pub fn default_retry_schedule() -> Vec<std::time::Duration> {
-    [5, 300, 1800, 7200, 18000, 36000, 36000]
-        .into_iter()
-        .map(std::time::Duration::from_secs)
-        .collect()
-}
-
 impl Default for Config {
     fn default() -> Self {
         Config {
@@ -73,7 +65,7 @@ impl Default for Config {
             argon2_t_cost: 2,
             jwt_issuer: "helpdesk".to_string(),
             webhooks_allow_private: false,
-            webhook_retry_schedule: default_retry_schedule(),
+            webhook_retry_schedule: crate::clock::default_retry_schedule(),
             limits: crate::limit::Limits::default(),
             instance_heartbeat: std::time::Duration::from_secs(10),
             free_mail_domains: crate::organization::default_free_mail_domains(),
@@ -147,7 +139,7 @@ pub(crate) struct Inner {
     /// This instance on the ephemeral channel, once joined.
     pub(crate) ephemeral: tokio::sync::OnceCell<Arc<crate::ops::ephemeral::Ephemeral>>,
     /// The mail key and this installation's loop id, once read from the store.
-    pub(crate) mail_secrets: tokio::sync::OnceCell<crate::ops::ingest::MailSecrets>,
+    pub(crate) mail_secrets: tokio::sync::OnceCell<crate::email::MailSecrets>,
     /// Notified when the last handle is dropped: the event tailer lets go of the store at
     /// once (a sled database can then be opened again in the same process).
     pub(crate) dropped: Arc<tokio::sync::Notify>,

@@ -94,8 +94,9 @@ pub use error::{Conflict, Error, ErrorKind, FieldError, Result, StoreError};
 // application names them without depending on them itself (and on the same versions).
 pub use bytes;
 pub use chrono;
+pub use clock::default_retry_schedule;
 pub use futures_util;
-pub use helpdesk::{Config, Helpdesk, default_retry_schedule};
+pub use helpdesk::{Config, Helpdesk};
 pub use page::{Cursor, NameCursor, Page, PageRequest};
 pub use principal::{Principal, Role};
 pub use serde_json;

@@ -203,32 +203,32 @@ fn source(kind: RecordKind) -> Source {
         // The bytes are joined in here only: no other read of these tables takes them.
         RecordKind::InboundMail => Source {
             table: "inbound_mail JOIN inbound_raw USING (id)",
-            cols: crate::email::InboundRow::ARCHIVE_COLS,
+            cols: crate::mail_rows::InboundRow::ARCHIVE_COLS,
             key: &["id"],
             decode: |r| {
                 Ok(Record::InboundMail(ArchivedInbound {
-                    record: decode::<crate::email::InboundRow, _>(r)?,
+                    record: decode::<crate::mail_rows::InboundRow, _>(r)?,
                     raw: r.try_get("raw").store()?,
                 }))
             },
         },
         RecordKind::OutboundMail => Source {
             table: "outbound_mail JOIN outbound_raw USING (id)",
-            cols: crate::email::OutboundRow::ARCHIVE_COLS,
+            cols: crate::mail_rows::OutboundRow::ARCHIVE_COLS,
             key: &["id"],
             decode: |r| {
                 Ok(Record::OutboundMail(ArchivedOutbound {
-                    mail: decode::<crate::email::OutboundRow, _>(r)?,
+                    mail: decode::<crate::mail_rows::OutboundRow, _>(r)?,
                     raw: r.try_get("raw").store()?,
                 }))
             },
         },
         RecordKind::Suppression => Source {
             table: "suppressions",
-            cols: crate::email::SuppressionRow::COLS,
+            cols: crate::mail_rows::SuppressionRow::COLS,
             // `address` is `COLLATE "C"`: byte order.
             key: &["address"],
-            decode: |r| decode::<crate::email::SuppressionRow, _>(r).map(Record::Suppression),
+            decode: |r| decode::<crate::mail_rows::SuppressionRow, _>(r).map(Record::Suppression),
         },
         RecordKind::Article => src!("articles", ArticleRow, ["id"], Article),
         RecordKind::Attachment => src!("attachments", AttachmentRow, ["id"], Attachment),

@@ -1,6 +1,6 @@
 //! Writing [`Effects`] inside an operation's transaction: events with their ids and
 //! webhook deliveries, notifications, ticket timeline entries, surveys, the email
-//! channel's records (`crate::email::push_mail`; a duplicate inbound record fails the
+//! channel's records ([`push_mail`]; a duplicate inbound record fails the
 //! statement with `Conflict::Duplicate`); and the commit that sends `NOTIFY` afterwards.
 //!
 //! Effects are written by one statement of data-modifying CTEs (rows passed as arrays
@@ -8,15 +8,18 @@
 //! statement is a round trip, and a round trip costs more here than the rows it writes.
 
 use helpdesk_core::csat::Survey;
+use helpdesk_core::email::{InboundWrite, MailEffects, OutboundStatus, OutboundWrite, Suppression};
 use helpdesk_core::event::{Effects, Event, EventId};
 use helpdesk_core::notification::Notification;
 use helpdesk_core::store::StoreResult;
 use helpdesk_core::ticket::TicketEvent;
 use helpdesk_core::webhook::{Delivery, Webhook};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
+use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
+use crate::mail_rows::{InboundRow, OutboundRow, SuppressionRow, message_key, name};
 use crate::rows::cycle;
 use crate::rows::{WebhookRow, delivery_status_str, fetch_all_as, i, to_json, u};
 
@@ -121,7 +124,7 @@ impl Writes {
             self.surveys(&fx.surveys);
         }
         if !fx.mail.is_empty() {
-            crate::email::push_mail(&mut self, &fx.mail)?;
+            push_mail(&mut self, &fx.mail)?;
         }
         if self.ctes == 0 {
             return Ok(Written {
@@ -487,4 +490,174 @@ impl Notifier {
         });
         self.wake.notify_one();
     }
+}
+
+/// Adds the writes of `mail` to `w`: the inbound record and its bytes, new outbound
+/// mail and theirs, suppressions (an address suppressed already keeps its row), and
+/// the bounces. No two CTEs of one statement may touch the same row: new mail that
+/// `bounced` names is inserted `bounced` instead of being updated.
+pub(crate) fn push_mail(w: &mut Writes, mail: &MailEffects) -> StoreResult<()> {
+    if let Some(inbound) = &mail.inbound {
+        push_insert_inbound(w, std::slice::from_ref(inbound))?;
+    }
+    if !mail.outbound.is_empty() {
+        let outbound: Vec<OutboundWrite> = mail
+            .outbound
+            .iter()
+            .map(|o| {
+                let mut o = o.clone();
+                if mail.bounced.contains(&o.mail.id) {
+                    o.mail.status = OutboundStatus::Bounced;
+                    o.mail.next_attempt_at = None;
+                }
+                o
+            })
+            .collect();
+        push_insert_outbound(w, &outbound)?;
+    }
+    if !mail.suppressions.is_empty() {
+        push_insert_suppressions(w, &mail.suppressions, true)?;
+    }
+    let bounced: Vec<Uuid> = mail
+        .bounced
+        .iter()
+        .filter(|id| !mail.outbound.iter().any(|o| o.mail.id == **id))
+        .copied()
+        .collect();
+    if !bounced.is_empty() {
+        w.write(|q| {
+            q.push(
+                "UPDATE outbound_mail SET status = 'bounced', next_attempt_at = NULL \
+                 WHERE id = ANY(",
+            )
+            .push_bind(bounced)
+            .push(")");
+        });
+    }
+    Ok(())
+}
+
+/// Inserts inbound records with their bytes (two CTEs).
+pub(crate) fn push_insert_inbound(w: &mut Writes, ws: &[InboundWrite]) -> StoreResult<()> {
+    let mut rows = Vec::with_capacity(ws.len());
+    for x in ws {
+        let r = &x.record;
+        rows.push((
+            r.clone(),
+            name(&r.via)?,
+            r.reason.as_ref().map(name).transpose()?,
+        ));
+    }
+    w.write(|q| {
+        q.push(format!(
+            "INSERT INTO inbound_mail ({}, message_key) ",
+            InboundRow::COLS
+        ));
+        q.push_values(rows, |mut row, (r, via, reason)| {
+            let key = r.internet_message_id.as_deref().map(message_key);
+            row.push_bind(r.id)
+                .push_bind(r.mailbox_id)
+                .push_bind(r.internet_message_id)
+                .push_bind(r.dedupe_key)
+                .push_bind(r.from)
+                .push_bind(r.to)
+                .push_bind(r.cc)
+                .push_bind(r.subject)
+                .push_bind(i(r.size))
+                .push_bind(via)
+                .push_bind(r.auto)
+                .push_bind(r.result.as_str())
+                .push_bind(reason)
+                .push_bind(r.ticket_id)
+                .push_bind(r.message_id)
+                .push_bind(r.left_out)
+                .push_bind(r.references)
+                .push_bind(r.received_at)
+                .push_bind(key);
+        });
+    });
+    let raws: Vec<(Uuid, Vec<u8>)> = ws.iter().map(|x| (x.record.id, x.raw.to_vec())).collect();
+    w.write(|q| {
+        q.push("INSERT INTO inbound_raw (id, raw) ");
+        q.push_values(raws, |mut row, (id, raw)| {
+            row.push_bind(id).push_bind(raw);
+        });
+    });
+    Ok(())
+}
+
+/// Inserts outbound mail with their bytes (two CTEs).
+pub(crate) fn push_insert_outbound(w: &mut Writes, ws: &[OutboundWrite]) -> StoreResult<()> {
+    let mut rows = Vec::with_capacity(ws.len());
+    for x in ws {
+        let m = &x.mail;
+        rows.push((m.clone(), name(&m.kind)?, to_json(&m.rejected)?));
+    }
+    w.write(|q| {
+        q.push(format!(
+            "INSERT INTO outbound_mail ({}, message_key) ",
+            OutboundRow::COLS
+        ));
+        q.push_values(rows, |mut row, (m, kind, rejected)| {
+            let key = message_key(&m.internet_message_id);
+            row.push_bind(m.id)
+                .push_bind(m.mailbox_id)
+                .push_bind(kind)
+                .push_bind(m.ticket_id)
+                .push_bind(m.message_id)
+                .push_bind(m.notification_id)
+                .push_bind(m.to)
+                .push_bind(m.cc)
+                .push_bind(m.subject)
+                .push_bind(m.internet_message_id)
+                .push_bind(m.references)
+                .push_bind(m.status.as_str())
+                .push_bind(i32::try_from(m.attempts).unwrap_or(i32::MAX))
+                .push_bind(m.last_smtp_code.map(i32::from))
+                .push_bind(m.last_error)
+                .push_bind(rejected)
+                .push_bind(m.next_attempt_at)
+                .push_bind(m.sent_at)
+                .push_bind(m.created_at)
+                .push_bind(key);
+        });
+    });
+    let raws: Vec<(Uuid, Vec<u8>)> = ws.iter().map(|x| (x.mail.id, x.raw.to_vec())).collect();
+    w.write(|q| {
+        q.push("INSERT INTO outbound_raw (id, raw) ");
+        q.push_values(raws, |mut row, (id, raw)| {
+            row.push_bind(id).push_bind(raw);
+        });
+    });
+    Ok(())
+}
+
+/// Inserts suppressions; with `keep`, an address suppressed already keeps its row (else
+/// a second one is `Conflict::Unique`).
+pub(crate) fn push_insert_suppressions(
+    w: &mut Writes,
+    ss: &[Suppression],
+    keep: bool,
+) -> StoreResult<()> {
+    let mut rows = Vec::with_capacity(ss.len());
+    for s in ss {
+        rows.push((s.clone(), name(&s.reason)?));
+    }
+    w.write(|q| {
+        q.push(format!(
+            "INSERT INTO suppressions ({}) ",
+            SuppressionRow::COLS
+        ));
+        q.push_values(rows, |mut row, (s, reason)| {
+            row.push_bind(s.address)
+                .push_bind(reason)
+                .push_bind(s.detail)
+                .push_bind(s.outbound_id)
+                .push_bind(s.created_at);
+        });
+        if keep {
+            q.push(" ON CONFLICT (address) DO NOTHING");
+        }
+    });
+    Ok(())
 }

@@ -45,6 +45,7 @@ mod events;
 mod groups;
 mod kb;
 mod macros;
+mod mail_rows;
 mod mailboxes;
 mod meta;
 mod notifications;

@@ -321,9 +321,9 @@ fn import_one(tx: &Tx<'_>, r: &Record) -> TxResult<()> {
         Record::Survey(s) => crate::survey_record::put_new(tx, s)?,
         Record::Message(m) => import_message(tx, m)?,
         Record::Notification(n) => crate::notifications::put_notification(tx, n)?,
-        Record::InboundMail(m) => crate::email::put_inbound(tx, &m.record, &m.raw)?,
-        Record::OutboundMail(m) => crate::email::insert_outbound(tx, &m.mail, &m.raw)?,
-        Record::Suppression(x) => crate::email::put_suppression(tx, x)?,
+        Record::InboundMail(m) => crate::mail_record::put_inbound(tx, &m.record, &m.raw)?,
+        Record::OutboundMail(m) => crate::mail_record::insert_outbound(tx, &m.mail, &m.raw)?,
+        Record::Suppression(x) => crate::mail_record::put_suppression(tx, x)?,
         Record::Article(a) => crate::kb::put_article(tx, a, None)?,
         Record::Attachment(a) => put_attachment(tx, a, None)?,
         Record::Event(e) => {

@@ -16,7 +16,7 @@ pub(crate) const EVENT_SEQ: &[u8] = b"event_seq";
 pub(crate) const WEBHOOKS: &[u8] = b"webhooks";
 
 /// Writes `fx` in the order the contract gives: events and their deliveries, then
-/// notifications, then ticket timeline entries, then mail ([`crate::email::write_mail`]:
+/// notifications, then ticket timeline entries, then mail ([`crate::mail_record::write_mail`]:
 /// an inbound record its mailbox has already aborts the whole transaction with
 /// `Conflict::Duplicate`).
 pub(crate) fn write_effects(tx: &Tx<'_>, fx: &Effects) -> TxResult<()> {
@@ -41,7 +41,7 @@ pub(crate) fn write_effects(tx: &Tx<'_>, fx: &Effects) -> TxResult<()> {
     for e in &fx.ticket_events {
         tx.put_json(tree::TICKET_EVENTS, ticket_event_key(e), e)?;
     }
-    crate::email::write_mail(tx, &fx.mail)?;
+    crate::mail_record::write_mail(tx, &fx.mail)?;
     for s in &fx.surveys {
         crate::survey_record::put_new(tx, s)?;
     }

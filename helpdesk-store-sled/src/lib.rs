@@ -71,6 +71,7 @@ mod groups;
 mod kb;
 mod keys;
 mod macros;
+mod mail_record;
 mod mailboxes;
 mod meta;
 mod notifications;

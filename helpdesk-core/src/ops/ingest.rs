@@ -59,13 +59,6 @@ pub struct Ingested {
     pub duplicate: bool,
 }
 
-/// The mail key (reply tokens) and this installation's loop id, kept in the store.
-#[derive(Debug, Clone)]
-pub(crate) struct MailSecrets {
-    pub(crate) key: MailKey,
-    pub(crate) installation_id: String,
-}
-
 /// What a mail adds to the ticket it opens ([`Helpdesk::create_ticket_from`]).
 pub(crate) struct TicketFromMail {
     inbound: InboundWrite,
@@ -170,7 +163,7 @@ impl Match {
 
 impl Helpdesk {
     /// The mail key and loop id, made once per installation and kept in the store.
-    pub(crate) async fn mail_secrets(&self) -> Result<&MailSecrets> {
+    pub(crate) async fn mail_secrets(&self) -> Result<&crate::email::MailSecrets> {
         self.inner
             .mail_secrets
             .get_or_try_init(|| async {
@@ -192,7 +185,7 @@ impl Helpdesk {
                         &crate::clock::new_id().to_string(),
                     )
                     .await?;
-                Ok::<_, Error>(MailSecrets {
+                Ok::<_, Error>(crate::email::MailSecrets {
                     key,
                     installation_id,
                 })
