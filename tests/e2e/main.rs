@@ -21,6 +21,7 @@ mod groups;
 mod inbound;
 mod macros;
 mod mail_flow;
+mod mail_log;
 mod mailboxes;
 mod merge;
 mod mount;
