@@ -176,6 +176,7 @@
 //! | notifications | `notification.created` |
 //! | webhooks | `webhook.test` (to the endpoint under test only, never on a live stream) |
 //! | CSAT | `csat.responded` (to staff) |
+//! | email | `email.received`, `email.sent`, `email.failed`, `email.bounced` (to staff) |
 //!
 //! ```
 //! # use std::sync::Arc;
@@ -196,6 +197,7 @@
 //! #     "organization.deleted", "notification.created", "webhook.test", "message.unread",
 //! #     "ticket.merged", "ticket.unmerged", "ticket.snoozed", "ticket.unsnoozed",
 //! #     "ticket.sla_warning", "ticket.sla_breached", "ticket.sla_fulfilled", "csat.responded",
+//! #     "email.received", "email.sent", "email.failed", "email.bounced",
 //! # ];
 //! # assert_eq!(EventKind::ALL.map(EventKind::as_str), listed, "the table above lists every kind");
 //! # let hd = Helpdesk::new(Arc::new(MemoryStore::new()), Config::for_tests());
