@@ -492,11 +492,17 @@ async fn idle_wakes_on_new_mail_and_times_out_without() {
 
     let quiet = wait_for_mail(&config, state, Duration::from_secs(1)).await;
     assert_eq!(quiet.expect("wait"), Wake::Timeout);
-    assert!(
-        dovecot.commands().contains(&"IDLE".to_owned()),
-        "{:?}",
-        dovecot.commands()
-    );
+    // dovecot logs a command once it finished, which for IDLE is after our DONE: give the
+    // log line a moment to land.
+    let mut idled = false;
+    for _ in 0..60 {
+        idled = dovecot.commands().contains(&"IDLE".to_owned());
+        if idled {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(idled, "{:?}", dovecot.commands());
 
     let waiting = {
         let config = config.clone();
