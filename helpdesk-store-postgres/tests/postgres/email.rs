@@ -3,7 +3,6 @@
 //! outbox claimers, a mailbox held by its tickets through the foreign key, and effects
 //! whose mail writes would touch one row twice in one statement.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -15,7 +14,7 @@ use helpdesk_core::event::Effects;
 use helpdesk_core::mailbox::{AutoReply, Inbound, Mailbox, Outbound};
 use helpdesk_core::message::{Message, MessageAppend};
 use helpdesk_core::store::{ConversationStore, EmailStore, EventStore, MailboxStore, TicketStore};
-use helpdesk_core::ticket::{Channel, Ticket, TicketQuery};
+use helpdesk_core::ticket::{Channel, TicketQuery};
 use helpdesk_core::{Conflict, StoreError};
 use uuid::Uuid;
 
@@ -253,73 +252,6 @@ async fn concurrent_ingests_of_one_mail_store_it_once() {
 }
 
 #[tokio::test]
-async fn a_duplicate_mail_creates_no_ticket() {
-    let Some(db) = TestDb::create("a_duplicate_mail_creates_no_ticket").await else {
-        return;
-    };
-    let s = &db.store;
-    let mb = mailbox("support@example.com");
-    s.insert_mailbox(&mb).await.unwrap();
-    let first = inbound(mb.id, "x@example.com", b"one");
-    s.append_effects(&mail(MailEffects {
-        inbound: Some(first.clone()),
-        ..Default::default()
-    }))
-    .await
-    .unwrap();
-    let mut insert = new_ticket(s, Uuid::now_v7(), t0()).await;
-    insert.ticket.channel = Channel::Email;
-    insert.ticket.mailbox_id = Some(mb.id);
-    let again = inbound(mb.id, "X@example.com", b"one");
-    let out = outbound(mb.id, 0);
-    let fx = mail(MailEffects {
-        inbound: Some(again),
-        outbound: vec![out.clone()],
-        ..Default::default()
-    });
-    let err = s.create_ticket(&insert, &|_: &Ticket| fx.clone()).await;
-    assert!(
-        matches!(err, Err(StoreError::Conflict(Conflict::Duplicate))),
-        "{err:?}"
-    );
-    assert_eq!(s.get_ticket(insert.ticket.id).await.unwrap(), None);
-    assert_eq!(s.get_outbound(out.mail.id).await.unwrap(), None);
-    // The mailbox is free to go: no ticket names it.
-    assert!(s.delete_mailbox(mb.id).await.unwrap());
-}
-
-#[tokio::test]
-async fn a_mailbox_a_ticket_names_stays() {
-    let Some(db) = TestDb::create("a_mailbox_a_ticket_names_stays").await else {
-        return;
-    };
-    let s = &db.store;
-    let mb = mailbox("support@example.com");
-    s.insert_mailbox(&mb).await.unwrap();
-    let mut insert = new_ticket(s, Uuid::now_v7(), t0()).await;
-    insert.ticket.channel = Channel::Email;
-    insert.ticket.mailbox_id = Some(mb.id);
-    let t = s
-        .create_ticket(&insert, &|_| Effects::none())
-        .await
-        .unwrap();
-    let held = s.delete_mailbox(mb.id).await;
-    assert!(
-        matches!(held, Err(StoreError::Conflict(Conflict::InUse))),
-        "{held:?}"
-    );
-    assert!(s.get_mailbox(mb.id).await.unwrap().is_some());
-    let stored = s.get_ticket(t.id).await.unwrap().unwrap();
-    assert_eq!(
-        (stored.channel, stored.mailbox_id),
-        (Channel::Email, Some(mb.id))
-    );
-    s.delete_ticket(t.id, &Effects::none()).await.unwrap();
-    assert!(s.delete_mailbox(mb.id).await.unwrap());
-    assert!(!s.delete_mailbox(mb.id).await.unwrap());
-}
-
-#[tokio::test]
 async fn one_operation_may_record_and_bounce_a_mail_and_suppress_twice() {
     let Some(db) =
         TestDb::create("one_operation_may_record_and_bounce_a_mail_and_suppress_twice").await
@@ -371,62 +303,4 @@ async fn one_operation_may_record_and_bounce_a_mail_and_suppress_twice() {
     .await
     .unwrap();
     assert_eq!(s.list_suppressions(None, 10).await.unwrap(), vec![kept]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_claimers_never_share_outbound_mail() {
-    let Some(db) = TestDb::create("concurrent_claimers_never_share_outbound_mail").await else {
-        return;
-    };
-    let mb = Uuid::now_v7();
-    const MAILS: i64 = 60;
-    let mails: Vec<OutboundWrite> = (0..MAILS).map(|n| outbound(mb, n)).collect();
-    db.store
-        .append_effects(&mail(MailEffects {
-            outbound: mails.clone(),
-            ..Default::default()
-        }))
-        .await
-        .unwrap();
-    let now = t0() + Duration::seconds(1);
-    let lease = now + Duration::minutes(5);
-    let claimers: Vec<_> = (0..4)
-        .map(|_| {
-            let store = db.store.clone();
-            tokio::spawn(async move {
-                let mut mine = Vec::new();
-                loop {
-                    let batch = store.claim_outbound(now, lease, 3).await.unwrap();
-                    if batch.is_empty() {
-                        return mine;
-                    }
-                    mine.extend(batch);
-                }
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for c in claimers {
-        all.extend(c.await.unwrap());
-    }
-    let ids: HashSet<Uuid> = all.iter().map(|m| m.id).collect();
-    assert_eq!(ids.len(), all.len(), "a mail was claimed twice");
-    assert_eq!(all.len(), MAILS as usize, "every due mail, once");
-    assert!(all.iter().all(|m| m.next_attempt_at == Some(lease)));
-    assert!(
-        db.store
-            .claim_outbound(now, lease, 500)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    // Oldest due first, once the lease is over.
-    let later = db
-        .store
-        .claim_outbound(lease, lease + Duration::minutes(5), 500)
-        .await
-        .unwrap();
-    let order: Vec<Uuid> = later.iter().map(|m| m.id).collect();
-    let expected: Vec<Uuid> = mails.iter().map(|m| m.mail.id).collect();
-    assert_eq!(order, expected);
 }
