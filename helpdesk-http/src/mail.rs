@@ -9,11 +9,40 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use helpdesk_core::email::{InboundVia, MailSendOutcome, MailTransport, Rejected, SmtpTarget};
 use helpdesk_core::mail::base_address;
+use helpdesk_core::mailbox::{self, Imap};
 use helpdesk_core::{Error, Helpdesk, IncomingMail};
 use helpdesk_mail::{
-    DeliverError, Envelope, InboundSink, ListenerConfig, ListenerError, RecipientReply,
-    SendOutcome, SmtpListener,
+    AfterIngest, DeliverError, Envelope, ImapConfig, ImapTls, InboundSink, ListenerConfig,
+    ListenerError, RecipientReply, SendOutcome, SmtpListener,
 };
+
+/// How long one IMAP connection or command may take.
+pub const IMAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A mailbox's IMAP settings as `helpdesk-mail`'s poller takes them; mail over `max_size`
+/// is fetched as headers only.
+pub fn imap_config(imap: &Imap, max_size: u64) -> ImapConfig {
+    ImapConfig {
+        host: imap.host.clone(),
+        port: imap.port,
+        tls: match imap.tls {
+            mailbox::ImapTls::Implicit => ImapTls::Implicit,
+            mailbox::ImapTls::StartTls => ImapTls::StartTls,
+            mailbox::ImapTls::None => ImapTls::None,
+        },
+        username: imap.username.clone(),
+        password: imap.password.clone(),
+        folder: imap.folder.clone(),
+        after: match &imap.after {
+            mailbox::After::Seen => AfterIngest::Seen,
+            mailbox::After::Move { move_to } => AfterIngest::Move {
+                to: move_to.clone(),
+            },
+        },
+        max_size,
+        timeout: IMAP_TIMEOUT,
+    }
+}
 
 /// Sends outbound mail with `helpdesk-mail`'s SMTP client (60 s per attempt).
 #[derive(Debug, Clone, Copy, Default)]
