@@ -489,6 +489,18 @@ pub trait MailboxStore: Send + Sync {
     /// admin's change of the rest). `NotFound` if absent; `false` (writing nothing) if
     /// its inbound is no longer IMAP.
     async fn set_mailbox_imap_state(&self, id: Uuid, state: &ImapState) -> StoreResult<bool>;
+    /// Takes or renews the IMAP poller's lease on a mailbox, so one instance polls it:
+    /// granted (`true`, now held by `holder` until `until`) when nobody holds it, its
+    /// lease ended at or before `now`, or `holder` holds it already; else `false`,
+    /// writing nothing. Of concurrent takers one wins. A lease `until` `now` releases
+    /// it. The lease goes with the mailbox. `NotFound` if the mailbox is absent.
+    async fn lease_mailbox(
+        &self,
+        id: Uuid,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 }
 
 /// The email channel's records ([`crate::email`]): inbound records with their bytes,

@@ -28,6 +28,7 @@
 pub mod api;
 mod api_service;
 pub mod error;
+pub mod imap;
 pub mod mail;
 pub mod metrics;
 pub mod render;

@@ -75,6 +75,8 @@ struct Running {
     relay: JoinHandle<()>,
     /// The library's sweeper and webhook worker.
     background: BackgroundTasks,
+    /// The IMAP pollers, when [`ServerConfig::mail_worker`].
+    imap: Option<crate::imap::ImapPollers>,
 }
 
 impl Drop for Inner {
@@ -105,6 +107,9 @@ impl Inner {
                 // three silent heartbeats.
                 if let Ok(channel) = hd.ephemeral().await {
                     channel.leave().await;
+                }
+                if let Some(imap) = running.imap {
+                    imap.shutdown(grace).await;
                 }
                 running.background.shutdown(grace).await
             }));
@@ -182,6 +187,7 @@ pub async fn service(hd: Helpdesk, mut config: ServerConfig) -> HelpdeskService 
                 dispatcher,
                 relay,
                 background,
+                imap: send_mail.then(|| crate::imap::ImapPollers::spawn(hd)),
             })),
             stopping: Mutex::new(None),
         }),

@@ -241,4 +241,33 @@ impl MailboxStore for PostgresStore {
             (false, false) => Err(StoreError::NotFound),
         }
     }
+
+    async fn lease_mailbox(
+        &self,
+        id: Uuid,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        // The row lock of the conflicting lease orders concurrent takers; the loser
+        // sees the winner's lease and takes nothing.
+        let taken = sqlx::query(
+            "INSERT INTO mailbox_leases (mailbox_id, holder, until) VALUES ($1, $2, $4) \
+             ON CONFLICT (mailbox_id) DO UPDATE SET holder = EXCLUDED.holder, until = EXCLUDED.until \
+             WHERE mailbox_leases.holder = EXCLUDED.holder OR mailbox_leases.until <= $3",
+        )
+        .bind(id)
+        .bind(holder)
+        .bind(now)
+        .bind(until)
+        .execute(self.pool_ref())
+        .await;
+        match taken {
+            Ok(done) => Ok(done.rows_affected() > 0),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(crate::error::map_err(e)),
+        }
+    }
 }

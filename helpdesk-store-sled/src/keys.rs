@@ -201,8 +201,11 @@ pub(crate) mod tree {
     pub const SUPPRESSIONS: usize = 84;
     /// mailbox id → how many tickets name it (a counter, so deleting it checks it).
     pub const MAILBOX_TICKETS: usize = 85;
+    /// mailbox id → the IMAP poller's lease: holder id (16 bytes), until (Unix µs, i64
+    /// big-endian).
+    pub const MAILBOX_LEASES: usize = 86;
     /// How many trees.
-    pub const COUNT: usize = 86;
+    pub const COUNT: usize = 87;
 }
 
 /// Tree names on disk, indexed by the constants of [`tree`].
@@ -293,6 +296,7 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "outbound_due",
     "email_suppressions",
     "mailbox_tickets",
+    "mailbox_leases",
 ];
 
 /// A key built from parts.

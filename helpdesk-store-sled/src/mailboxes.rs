@@ -5,6 +5,7 @@
 //! write) makes deleting one in use fail.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use helpdesk_core::mailbox::{ImapState, Inbound, Mailbox, sort_mailboxes};
@@ -92,6 +93,7 @@ impl MailboxStore for SledStore {
                 return Ok(false);
             };
             tx.del(tree::MAILBOXES, id.as_bytes())?;
+            tx.del(tree::MAILBOX_LEASES, id.as_bytes())?;
             tx.del(tree::MAILBOX_ADDRESSES, old.address.as_bytes())?;
             if old.is_default {
                 tx.del(tree::META, DEFAULT_MAILBOX)?;
@@ -139,5 +141,44 @@ impl MailboxStore for SledStore {
             Ok(true)
         })
         .await
+    }
+
+    async fn lease_mailbox(
+        &self,
+        id: Uuid,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        self.write(|tx| {
+            if !tx.exists(tree::MAILBOXES, id.as_bytes())? {
+                return abort(StoreError::NotFound);
+            }
+            let free = match tx.get(tree::MAILBOX_LEASES, id.as_bytes())? {
+                Some(lease) => {
+                    let (held_by, held_until) = decode_lease(&lease);
+                    held_by == Some(holder) || held_until <= now.timestamp_micros()
+                }
+                None => true,
+            };
+            if free {
+                let mut lease = holder.as_bytes().to_vec();
+                lease.extend_from_slice(&until.timestamp_micros().to_be_bytes());
+                tx.put(tree::MAILBOX_LEASES, id.as_bytes(), lease)?;
+            }
+            Ok(free)
+        })
+        .await
+    }
+}
+
+/// A stored lease's holder and end (Unix µs); an unreadable one counts as ended.
+fn decode_lease(bytes: &[u8]) -> (Option<Uuid>, i64) {
+    match (bytes.get(..16), bytes.get(16..24)) {
+        (Some(holder), Some(until)) => (
+            Uuid::from_slice(holder).ok(),
+            i64::from_be_bytes(until.try_into().unwrap_or_default()),
+        ),
+        _ => (None, i64::MIN),
     }
 }

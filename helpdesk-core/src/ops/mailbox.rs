@@ -1,6 +1,7 @@
 //! Mailboxes: admins make, change and delete them and rotate a `raw` provider's secret;
 //! staff read them; customers may do none of it. Writes of the IMAP poller's state go
-//! through [`Helpdesk::save_imap_state`], a write of its own.
+//! through [`Helpdesk::save_imap_state`], a write of its own; the poller holds its
+//! mailbox with [`Helpdesk::lease_imap_mailbox`].
 
 use uuid::Uuid;
 
@@ -203,6 +204,26 @@ impl Helpdesk {
         self.require_admin(p).await?;
         self.st()
             .set_mailbox_imap_state(id, state)
+            .await
+            .map_err(mailbox_error)
+    }
+
+    /// Takes or renews `holder`'s lease on polling an IMAP mailbox for `hold` from now
+    /// (admins, the system), so one poller reads it over all instances: `true` while
+    /// `holder` may poll it, `false` while another holder's lease runs. A zero `hold`
+    /// releases it (another poller may take it at once). `NotFound` if it is gone.
+    pub async fn lease_imap_mailbox(
+        &self,
+        p: &Principal,
+        id: Uuid,
+        holder: Uuid,
+        hold: std::time::Duration,
+    ) -> Result<bool> {
+        self.require_admin(p).await?;
+        let now = self.now();
+        let until = now + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::MAX);
+        self.st()
+            .lease_mailbox(id, holder, now, until)
             .await
             .map_err(mailbox_error)
     }

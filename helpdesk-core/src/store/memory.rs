@@ -104,6 +104,8 @@ struct State {
     sla_policies: HashMap<Uuid, SlaPolicy>,
     calendars: HashMap<Uuid, Calendar>,
     mailboxes: HashMap<Uuid, Mailbox>,
+    /// The IMAP pollers' leases: mailbox → (holder, until).
+    mailbox_leases: HashMap<Uuid, (Uuid, DateTime<Utc>)>,
     /// CSAT surveys by id.
     surveys: HashMap<Uuid, Survey>,
     rules: HashMap<Uuid, Rule>,
@@ -971,6 +973,7 @@ impl MailboxStore for MemoryStore {
         if s.tickets.values().any(|t| t.mailbox_id == Some(id)) {
             return Err(StoreError::Conflict(Conflict::InUse));
         }
+        s.mailbox_leases.remove(&id);
         Ok(s.mailboxes.remove(&id).is_some())
     }
     async fn get_mailbox(&self, id: Uuid) -> StoreResult<Option<Mailbox>> {
@@ -995,6 +998,26 @@ impl MailboxStore for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+    async fn lease_mailbox(
+        &self,
+        id: Uuid,
+        holder: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let mut s = self.lock()?;
+        if !s.mailboxes.contains_key(&id) {
+            return Err(StoreError::NotFound);
+        }
+        let free = match s.mailbox_leases.get(&id) {
+            Some(&(held_by, held_until)) => held_by == holder || held_until <= now,
+            None => true,
+        };
+        if free {
+            s.mailbox_leases.insert(id, (holder, until));
+        }
+        Ok(free)
     }
 }
 

@@ -314,6 +314,72 @@ pub async fn imap_state_is_its_own_write(store: Arc<dyn Store>) {
     );
 }
 
+/// One IMAP poller at a time: a lease is granted when free, ended or already the
+/// holder's, refused while another's runs, released by a zero hold, and of many
+/// concurrent takers exactly one wins.
+pub async fn imap_lease_has_one_holder(store: Arc<dyn Store>) {
+    let w = World::new(store.clone());
+    let admin = w.admin().await;
+    let m =
+        w.hd.create_mailbox(&admin.p, new("imap@example.com", imap()))
+            .await
+            .unwrap()
+            .mailbox;
+    let system = Principal::system();
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let minute = std::time::Duration::from_secs(60);
+    let lease = |holder, hold| w.hd.lease_imap_mailbox(&system, m.id, holder, hold);
+    assert!(lease(a, minute).await.unwrap(), "free: granted");
+    assert!(!lease(b, minute).await.unwrap(), "held by another");
+    assert!(lease(a, minute).await.unwrap(), "renewed by its holder");
+    w.clock.advance(Duration::seconds(59));
+    assert!(
+        !lease(b, minute).await.unwrap(),
+        "a renewal counts from its own time"
+    );
+    w.clock.advance(Duration::seconds(1));
+    assert!(lease(b, minute).await.unwrap(), "ended: taken over");
+    assert!(!lease(a, minute).await.unwrap(), "the old holder lost it");
+    assert!(
+        lease(b, std::time::Duration::ZERO).await.unwrap(),
+        "released"
+    );
+    assert!(
+        lease(a, minute).await.unwrap(),
+        "a released lease is free at once"
+    );
+    let agent = w.agent().await;
+    expect_err!(
+        w.hd.lease_imap_mailbox(&agent.p, m.id, b, minute).await,
+        Error::Forbidden(_)
+    );
+    expect_err!(
+        w.hd.lease_imap_mailbox(&system, Uuid::now_v7(), a, minute)
+            .await,
+        Error::NotFound
+    );
+
+    // Many takers at once on a free lease: one wins.
+    assert!(lease(a, std::time::Duration::ZERO).await.unwrap());
+    let takers = (0..8).map(|_| {
+        let hd = w.hd.clone();
+        tokio::spawn(async move {
+            hd.lease_imap_mailbox(&system, m.id, Uuid::now_v7(), minute)
+                .await
+                .unwrap()
+        })
+    });
+    let mut won = 0;
+    for taker in takers.collect::<Vec<_>>() {
+        won += usize::from(taker.await.unwrap());
+    }
+    assert_eq!(won, 1, "exactly one concurrent taker holds the lease");
+
+    // The lease goes with its mailbox.
+    store.delete_mailbox(m.id).await.unwrap();
+    expect_err!(lease(a, minute).await, Error::NotFound);
+}
+
 /// Mailboxes survive an export and import unchanged, secrets and state included, and
 /// keep their rules (unique address, one default) in the importing store.
 pub async fn mailboxes_survive_an_archive_round_trip(store: Arc<dyn Store>) {

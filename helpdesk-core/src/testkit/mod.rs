@@ -813,6 +813,7 @@ macro_rules! __conformance_cases {
                 mailbox_patch_replaces_parts_and_keeps_secrets,
                 raw_secret_rotates_with_a_day_of_grace,
                 imap_state_is_its_own_write,
+                imap_lease_has_one_holder,
                 mailboxes_survive_an_archive_round_trip,
             }
             email {
