@@ -18,6 +18,7 @@ mod csat;
 mod errors;
 mod fields;
 mod groups;
+mod imap;
 mod inbound;
 mod macros;
 mod mail_flow;
