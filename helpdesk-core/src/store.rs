@@ -875,6 +875,9 @@ pub trait NotificationStore: Send + Sync {
         user_id: Uuid,
         at: DateTime<Utc>,
     ) -> StoreResult<u64>;
+    /// Deletes the notifications read before `before` (the retention window); unread
+    /// ones stay whatever their age. Returns how many went.
+    async fn prune_read_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// The knowledge base.
@@ -935,8 +938,17 @@ pub trait EventStore: Send + Sync {
     /// Events with id greater than `after` (all if `None`), ascending, at most `limit`.
     /// Never skips an event that becomes visible later with a lower id.
     async fn events_after(&self, after: Option<EventId>, limit: usize) -> StoreResult<Vec<Event>>;
-    /// The newest event id.
+    /// The newest event id (pruned or not: ids never go back).
     async fn last_event_id(&self) -> StoreResult<Option<EventId>>;
+    /// Prunes the log to the retention window: deletes the events that happened before
+    /// `before`, except those a webhook delivery names (its manual redelivery sends
+    /// them again), in batches so writers are never held long, and remembers the
+    /// highest id deleted ([`EventStore::events_pruned_through`]). Returns how many
+    /// went.
+    async fn prune_events(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// The highest event id pruned so far (`None`: nothing yet). A reader resuming
+    /// after an older id has missed events for good.
+    async fn events_pruned_through(&self) -> StoreResult<Option<EventId>>;
     /// Returns when other processes may have appended events (PostgreSQL: a
     /// `NOTIFY`). The default never returns: single-process stores are woken by the
     /// library itself.

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use helpdesk_core::event::{Effects, Event, EventId};
 use helpdesk_core::store::support::SignalBus;
 use helpdesk_core::store::{EventStore, SignalReceiver, StoreResult};
@@ -52,6 +53,9 @@ const FRONTIER_CTE: &str = "\
                        AND a.datname IS DISTINCT FROM current_database()))) << 20 \
             END AS id \
         FROM pg_current_snapshot() AS s)";
+
+/// Events (and read notifications) deleted per statement when pruning.
+pub(crate) const PRUNE_BATCH: u64 = 1000;
 
 /// How long a read waits for transactions in flight that hide events committed before
 /// it began.
@@ -150,13 +154,55 @@ impl EventStore for PostgresStore {
     async fn last_event_id(&self) -> StoreResult<Option<EventId>> {
         // No waiting here: the answer must describe the log as of the call (a tailer
         // starts after it), not include what commits while we wait.
+        // With the pruning horizon: ids never go back, even with the log pruned empty.
         let id: Option<i64> = sqlx::query_scalar(&format!(
-            "WITH {FRONTIER_CTE} SELECT max(e.id) FROM events e, frontier f WHERE e.id < f.id"
+            "WITH {FRONTIER_CTE} SELECT greatest( \
+                 (SELECT max(e.id) FROM events e, frontier f WHERE e.id < f.id), \
+                 (SELECT through FROM event_horizon))"
         ))
         .fetch_one(self.pool_ref())
         .await
         .store()?;
         Ok(id.map(|id| EventId(u(id))))
+    }
+
+    async fn prune_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        // A batch per statement; the events deliveries name stay (their redelivery
+        // sends them), and the horizon moves in the same statement.
+        let mut gone = 0;
+        loop {
+            let deleted: i64 = sqlx::query_scalar(
+                "WITH gone AS ( \
+                     DELETE FROM events WHERE id IN ( \
+                         SELECT e.id FROM events e WHERE e.at < $1 \
+                         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.id) \
+                         ORDER BY e.id LIMIT $2) \
+                     RETURNING id), \
+                 horizon AS ( \
+                     INSERT INTO event_horizon (through) \
+                     SELECT max(id) FROM gone HAVING count(*) > 0 \
+                     ON CONFLICT (one) DO UPDATE \
+                     SET through = greatest(event_horizon.through, EXCLUDED.through)) \
+                 SELECT count(*) FROM gone",
+            )
+            .bind(before)
+            .bind(i(PRUNE_BATCH))
+            .fetch_one(self.pool_ref())
+            .await
+            .store()?;
+            gone += u(deleted);
+            if u(deleted) < PRUNE_BATCH {
+                return Ok(gone);
+            }
+        }
+    }
+
+    async fn events_pruned_through(&self) -> StoreResult<Option<EventId>> {
+        let through: Option<i64> = sqlx::query_scalar("SELECT through FROM event_horizon")
+            .fetch_optional(self.pool_ref())
+            .await
+            .store()?;
+        Ok(through.map(|id| EventId(u(id))))
     }
 
     async fn wait_for_external_events(&self) -> StoreResult<()> {

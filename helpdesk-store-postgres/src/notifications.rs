@@ -82,4 +82,23 @@ impl NotificationStore for PostgresStore {
         .store()?;
         Ok(done.rows_affected())
     }
+
+    async fn prune_read_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut gone = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM notifications WHERE id IN ( \
+                     SELECT id FROM notifications WHERE read_at < $1 LIMIT $2)",
+            )
+            .bind(before)
+            .bind(i(crate::events::PRUNE_BATCH))
+            .execute(self.pool_ref())
+            .await
+            .store()?;
+            gone += done.rows_affected();
+            if done.rows_affected() < crate::events::PRUNE_BATCH {
+                return Ok(gone);
+            }
+        }
+    }
 }

@@ -222,6 +222,16 @@ impl SledStore {
     }
 
     /// A record by key, decoded.
+    /// A counter in `meta` outside a transaction (0 when absent).
+    pub(crate) fn meta_u64(&self, key: impl AsRef<[u8]>) -> StoreResult<u64> {
+        match self.tree(keys::tree::META).get(key).map_err(sled_error)? {
+            None => Ok(0),
+            Some(v) => {
+                keys::u64_value(&v).ok_or_else(|| StoreError::Corrupt("bad counter in meta".into()))
+            }
+        }
+    }
+
     pub(crate) fn get_json<T: DeserializeOwned>(
         &self,
         t: usize,

@@ -99,15 +99,7 @@ impl NotificationStore for SledStore {
     }
 
     async fn unread_notifications(&self, user_id: Uuid) -> StoreResult<u64> {
-        match self
-            .tree(tree::META)
-            .get(unread_counter(user_id))
-            .map_err(crate::sled_error)?
-        {
-            None => Ok(0),
-            Some(v) => crate::keys::u64_value(&v)
-                .ok_or_else(|| helpdesk_core::StoreError::Corrupt("bad unread counter".into())),
-        }
+        self.meta_u64(unread_counter(user_id))
     }
 
     async fn mark_notification_read(
@@ -157,5 +149,28 @@ impl NotificationStore for SledStore {
             Ok(changed)
         })
         .await
+    }
+
+    async fn prune_read_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        // No index by read time: every notification is read once.
+        let mut old = Vec::new();
+        for entry in self.scan(tree::NOTIFS, &[], None, false) {
+            let (_, value) = entry?;
+            let n: Notification = crate::decode(&value, "notifications")?;
+            if n.read_at.is_some_and(|read| read < before) {
+                old.push(n);
+            }
+        }
+        for batch in old.chunks(crate::webhooks::PRUNE_BATCH) {
+            self.write(|tx| {
+                for n in batch {
+                    remove_index(tx, n)?;
+                    tx.del(tree::NOTIFS, n.id.as_bytes())?;
+                }
+                Ok(())
+            })
+            .await?;
+        }
+        Ok(old.len() as u64)
     }
 }

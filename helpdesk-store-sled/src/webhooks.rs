@@ -2,6 +2,8 @@
 //! record, so event-writing transactions can read them all), and deliveries indexed by
 //! endpoint (newest first) and by due time (the claim queue).
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -12,9 +14,12 @@ use helpdesk_core::page::Cursor;
 use helpdesk_core::store::{EventStore, StoreResult, WebhookStore};
 use helpdesk_core::webhook::{ClaimedDelivery, Delivery, DeliveryStatus, Webhook};
 
-use crate::effects::{WEBHOOKS, event_key, put_delivery, remove_delivery, webhooks, write_effects};
+use crate::effects::{
+    EVENT_SEQ, WEBHOOKS, event_key, put_delivery, remove_delivery, webhooks, write_effects,
+};
 use crate::keys::{Key, trailing_id, tree};
 use crate::{SledStore, Tx, TxResult, abort, decode, sled_error};
+use sled::IVec;
 
 pub(crate) fn put_webhooks(tx: &Tx<'_>, mut hooks: Vec<Webhook>) -> TxResult<()> {
     hooks.sort_by_key(|w| (w.created_at, w.id));
@@ -55,14 +60,66 @@ impl EventStore for SledStore {
     }
 
     async fn last_event_id(&self) -> StoreResult<Option<EventId>> {
-        match self.tree(tree::EVENTS).last().map_err(sled_error)? {
-            None => Ok(None),
-            Some((k, _)) => crate::keys::u64_value(&k)
-                .map(|n| Some(EventId(n)))
-                .ok_or_else(|| StoreError::Corrupt("bad event key".into())),
+        // The counter, not the log's last key: pruning never makes ids go back.
+        let seq = self.meta_u64(EVENT_SEQ)?;
+        Ok((seq > 0).then_some(EventId(seq)))
+    }
+
+    async fn prune_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        // The events deliveries name stay (their redelivery sends them): every
+        // delivery is read once.
+        let mut named = HashSet::new();
+        for entry in self.scan(tree::DELIVERIES, &[], None, false) {
+            let (_, value) = entry?;
+            named.insert(decode::<Delivery>(&value, "deliveries")?.event_id);
+        }
+        let mut gone = 0;
+        let mut after: Option<IVec> = None;
+        loop {
+            let mut batch = Vec::new();
+            let mut reached_end = true;
+            for entry in self.scan(tree::EVENTS, &[], after.as_deref(), false) {
+                let (key, value) = entry?;
+                let event: Event = decode(&value, "events")?;
+                if event.at >= before {
+                    break;
+                }
+                after = Some(key);
+                if !named.contains(&event.id) {
+                    batch.push(event.id);
+                    if batch.len() == PRUNE_BATCH {
+                        reached_end = false;
+                        break;
+                    }
+                }
+            }
+            if let Some(&EventId(last)) = batch.last() {
+                self.write(|tx| {
+                    for id in &batch {
+                        tx.del(tree::EVENTS, event_key(*id))?;
+                    }
+                    let through = tx.get_u64(tree::META, EVENTS_PRUNED)?;
+                    tx.put_u64(tree::META, EVENTS_PRUNED, through.max(last))
+                })
+                .await?;
+                gone += batch.len() as u64;
+            }
+            if reached_end {
+                return Ok(gone);
+            }
         }
     }
+
+    async fn events_pruned_through(&self) -> StoreResult<Option<EventId>> {
+        let through = self.meta_u64(EVENTS_PRUNED)?;
+        Ok((through > 0).then_some(EventId(through)))
+    }
 }
+
+/// The `meta` key of the highest event id pruned.
+const EVENTS_PRUNED: &[u8] = b"events_pruned_through";
+/// Events (and notifications) deleted per transaction when pruning.
+pub(crate) const PRUNE_BATCH: usize = 1000;
 
 #[async_trait]
 impl WebhookStore for SledStore {

@@ -3,7 +3,7 @@
 //! where the contract asks for costs independent of size (messages are kept in seq order
 //! per conversation, so a page or a seq lookup is a slice, not a scan).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
@@ -126,6 +126,8 @@ struct State {
     attachments: HashMap<Uuid, Attachment>,
     blobs: HashMap<Uuid, BTreeMap<u32, Vec<u8>>>,
     events: Vec<Event>,
+    /// The highest event id pruned ([`EventStore::prune_events`]).
+    events_pruned_through: Option<EventId>,
     webhooks: HashMap<Uuid, Webhook>,
     deliveries: HashMap<Uuid, Delivery>,
     /// Inbound records with their bytes, by id.
@@ -241,10 +243,18 @@ impl State {
         self.groups.insert(g.id, g.clone());
     }
 
+    /// The newest event id, of the log or of what was pruned from it.
+    fn last_event_id(&self) -> Option<EventId> {
+        self.events
+            .last()
+            .map(|e| e.id)
+            .max(self.events_pruned_through)
+    }
+
     fn write_effects(&mut self, fx: &Effects) {
         for new in &fx.events {
             // Imported logs keep their ids, so the next id follows the last, not the count.
-            let id = EventId(self.events.last().map_or(0, |e| e.id.0) + 1);
+            let id = EventId(self.last_event_id().map_or(0, |id| id.0) + 1);
             let event = Event::from_new(id, new);
             for w in self.webhooks.values() {
                 if w.wants(&event) {
@@ -1981,6 +1991,13 @@ impl NotificationStore for MemoryStore {
         }
         Ok(changed)
     }
+    async fn prune_read_notifications(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut s = self.lock()?;
+        let was = s.notifications.len();
+        s.notifications
+            .retain(|_, n| n.read_at.is_none_or(|read| read >= before));
+        Ok((was - s.notifications.len()) as u64)
+    }
 }
 
 #[async_trait]
@@ -2145,7 +2162,25 @@ impl EventStore for MemoryStore {
         Ok(s.events[start..].iter().take(limit).cloned().collect())
     }
     async fn last_event_id(&self) -> StoreResult<Option<EventId>> {
-        Ok(self.lock()?.events.last().map(|e| e.id))
+        Ok(self.lock()?.last_event_id())
+    }
+    async fn prune_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut s = self.lock()?;
+        let named: HashSet<EventId> = s.deliveries.values().map(|d| d.event_id).collect();
+        let mut through = s.events_pruned_through;
+        let was = s.events.len();
+        s.events.retain(|e| {
+            let keep = e.at >= before || named.contains(&e.id);
+            if !keep {
+                through = through.max(Some(e.id));
+            }
+            keep
+        });
+        s.events_pruned_through = through;
+        Ok((was - s.events.len()) as u64)
+    }
+    async fn events_pruned_through(&self) -> StoreResult<Option<EventId>> {
+        Ok(self.lock()?.events_pruned_through)
     }
 }
 

@@ -63,6 +63,7 @@ pub mod notifications;
 pub mod organizations;
 pub mod receipts;
 pub mod receipts_v2;
+pub mod retention;
 pub mod rules;
 pub mod sla;
 pub mod snooze;
@@ -696,6 +697,10 @@ macro_rules! __conformance_cases {
                 notification_events_only_to_recipient,
                 event_id_string_order,
                 subscribe_as_keeps_to_what_the_user_may_see,
+            }
+            retention {
+                pruning_keeps_the_window_and_what_deliveries_send,
+                pruning_drops_old_read_notifications,
             }
             webhooks {
                 deliveries_for_matching_active_endpoints,
