@@ -216,6 +216,10 @@ struct ServeArgs {
     /// How long a CSAT survey link takes answers (`14d`, `5s`, ...).
     #[arg(long, env = "HELPDESK_CSAT_TTL", default_value = "14d", value_parser = parse_duration)]
     csat_ttl: std::time::Duration,
+    /// How long events and read notifications are kept (pruned hourly); a `resume`
+    /// from before the window is answered `resume_gap` (the client refetches).
+    #[arg(long, env = "HELPDESK_EVENT_RETENTION", default_value = "30d", value_parser = parse_duration)]
+    event_retention: std::time::Duration,
 }
 
 /// Logs go to standard error, coloured only when it is a terminal (a log file or a
@@ -312,6 +316,7 @@ async fn serve(store_spec: &str, args: ServeArgs) -> ServeResult {
             ..Default::default()
         },
         instance_heartbeat: args.instance_heartbeat,
+        event_retention: args.event_retention,
         free_mail_domains: match args.free_mail_domains {
             Some(given) => given.into_iter().filter(|d| !d.is_empty()).collect(),
             None => helpdesk_core::organization::default_free_mail_domains(),

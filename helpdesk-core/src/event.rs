@@ -759,3 +759,12 @@ impl Viewers<'_> {
 pub fn ts(at: DateTime<Utc>) -> String {
     crate::wire::format_ts(at)
 }
+
+/// What one [`crate::Helpdesk::prune_retention`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Events.
+    pub events: u64,
+    /// Read notifications.
+    pub notifications: u64,
+}

@@ -51,6 +51,9 @@ pub struct Config {
     pub csat: crate::csat::CsatConfig,
     /// The email channel's limits, retries and auto-reply throttle (`--mail-*`).
     pub mail: crate::email::MailConfig,
+    /// How long events and read notifications are kept (`--event-retention`, 30 days);
+    /// a `resume` from before it is told so (`resume_gap`).
+    pub event_retention: std::time::Duration,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             free_mail_domains: crate::organization::default_free_mail_domains(),
             csat: crate::csat::CsatConfig::default(),
             mail: crate::email::MailConfig::default(),
+            event_retention: std::time::Duration::from_secs(30 * 24 * 60 * 60),
         }
     }
 }
@@ -94,6 +98,7 @@ impl std::fmt::Debug for Config {
             .field("free_mail_domains", &self.free_mail_domains)
             .field("csat", &self.csat)
             .field("mail", &self.mail)
+            .field("event_retention", &self.event_retention)
             .finish()
     }
 }

@@ -532,3 +532,47 @@ async fn shutdown_waits_for_sockets_to_close_with_1001() {
         .expect("the server thread did not panic");
     assert!(stopped.is_ok(), "{stopped:?}");
 }
+
+/// Past the retention window: a `resume` after a pruned event gets `resume_gap` (the
+/// client refetches) and the socket goes on live; one after what the window still
+/// holds replays as usual.
+#[tokio::test]
+async fn resume_from_before_the_retention_window_gets_resume_gap() {
+    // Tokens outliving the month the test skips.
+    let config = helpdesk::Config {
+        access_token_ttl: chrono::Duration::days(60),
+        ..helpdesk::Config::for_tests()
+    };
+    let app = spawn_app_with(config, helpdesk_http::ServerConfig::default()).await;
+    let agent = app.user(Role::Agent, "agent@example.com").await;
+    let alice = app.signup("alice@example.com").await;
+    let dm = conversation(&app, &alice, "direct", &[&agent]).await;
+    let mut ws = app.ws(&alice.token).await;
+    say(&app, &agent, &dm, json!({"content": "a month ago"})).await;
+    let old = ws.next_of("message.created").await["id"].clone();
+    say(&app, &agent, &dm, json!({"content": "also old"})).await;
+    ws.next_of("message.created").await;
+    ws.stream.close(None).await.unwrap();
+
+    app.clock().advance(chrono::Duration::days(31));
+    say(&app, &agent, &dm, json!({"content": "this week"})).await;
+    let pruned = app.hd.prune_retention().await.unwrap();
+    assert!(pruned.events >= 2, "{pruned:?}");
+
+    let mut ws = app.ws(&alice.token).await;
+    ws.send(json!({"type": "resume", "after": old})).await;
+    assert_eq!(ws.next().await, json!({"type": "resume_gap"}));
+    let live = say(&app, &agent, &dm, json!({"content": "live"})).await;
+    let e = ws.next_of("message.created").await;
+    assert_eq!(e["data"]["message"]["id"], live["id"], "live after the gap");
+
+    // After an event the window holds: replayed, no gap.
+    let last = e["id"].clone();
+    let later = say(&app, &agent, &dm, json!({"content": "later"})).await;
+    ws.stream.close(None).await.unwrap();
+    let mut ws = app.ws(&alice.token).await;
+    ws.send(json!({"type": "resume", "after": last})).await;
+    let e = ws.next().await;
+    assert_eq!(e["type"], "message.created", "{e}");
+    assert_eq!(e["data"]["message"]["id"], later["id"]);
+}

@@ -111,6 +111,20 @@ impl Helpdesk {
                     Ok(n) => tracing::info!(deleted = n, "swept unattached uploads"),
                     Err(e) => tracing::warn!(error = %e, "sweeping unattached uploads failed"),
                 }
+                let started = std::time::Instant::now();
+                match hd.prune_retention().await {
+                    Ok(crate::event::Pruned {
+                        events: 0,
+                        notifications: 0,
+                    }) => {}
+                    Ok(pruned) => tracing::info!(
+                        events = pruned.events,
+                        notifications = pruned.notifications,
+                        took_ms = started.elapsed().as_millis() as u64,
+                        "pruned what the retention window no longer holds"
+                    ),
+                    Err(e) => tracing::warn!(error = %e, "pruning the event log failed"),
+                }
             }
         }));
         if let Some(every) = what.due_every {

@@ -110,6 +110,26 @@ impl Helpdesk {
         });
     }
 
+    /// Whether events after `after` were pruned ([`crate::Config::event_retention`]):
+    /// a reader resuming there has missed some for good and must refetch (`resume_gap`).
+    pub async fn resume_gap(&self, after: EventId) -> crate::Result<bool> {
+        let through = self.st().events_pruned_through().await?;
+        Ok(through.is_some_and(|through| after < through))
+    }
+
+    /// Prunes what the retention window ([`crate::Config::event_retention`]) no longer
+    /// holds: events (except those webhook deliveries name) and read notifications.
+    /// The bundled server runs it with the hourly sweep.
+    pub async fn prune_retention(&self) -> crate::Result<Pruned> {
+        let window = chrono::Duration::from_std(self.inner.config.event_retention)
+            .unwrap_or(chrono::Duration::MAX);
+        let before = self.now().checked_sub_signed(window).unwrap_or_default();
+        Ok(Pruned {
+            events: self.st().prune_events(before).await?,
+            notifications: self.st().prune_read_notifications(before).await?,
+        })
+    }
+
     /// Events after `after` (all if `None`), in order, at most `limit`: what a
     /// reconnecting client missed. Filter with [`crate::Helpdesk::may_see`].
     pub async fn events_after(

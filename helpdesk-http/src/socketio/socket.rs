@@ -636,8 +636,20 @@ impl Task {
     }
 
     /// Replays the logged events after `after` this user may see and this socket has
-    /// not had (canonical names only); false when the log could not be read.
+    /// not had (canonical names only), or emits `resume_gap` when some were pruned (the
+    /// client refetches); false when the log could not be read.
     async fn replay(&mut self, after: EventId) -> Result<bool, Failed> {
+        match self.shared.state.hd.resume_gap(after).await {
+            Ok(false) => {}
+            Ok(true) => {
+                self.emit("resume_gap", &json!({}))?;
+                return Ok(true);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the event log's horizon");
+                return Ok(false);
+            }
+        }
         let p = self.conn.principal();
         let mut cursor = self.replay.start(after);
         loop {

@@ -330,8 +330,23 @@ impl Session {
     }
 
     /// Replays the logged events after `after` that this user may see and this socket
-    /// has not had yet, in order; the queue then goes on without duplicates.
+    /// has not had yet, in order; the queue then goes on without duplicates. When some
+    /// were pruned, sends `resume_gap` instead: the client refetches.
     async fn replay(&mut self, after: EventId) -> Result<(), Gone> {
+        match self.state.hd.resume_gap(after).await {
+            Ok(false) => {}
+            Ok(true) => {
+                return self
+                    .send(Message::text(json!({"type": "resume_gap"}).to_string()))
+                    .await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the event log's horizon");
+                return self
+                    .error("unavailable", "cannot read the event log now")
+                    .await;
+            }
+        }
         let p = self.conn.principal();
         let mut cursor = self.replay.start(after);
         loop {
