@@ -25,6 +25,7 @@ mod mail_log;
 mod mailboxes;
 mod merge;
 mod mount;
+mod notify_mail;
 mod ops;
 mod organizations;
 mod receipts_v2;
