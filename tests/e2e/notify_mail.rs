@@ -198,17 +198,7 @@ async fn notifications_are_mailed_to_those_who_opted_in() {
          Message-ID: <ann1@example.com>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
          Unplug it, please.\r\n"
     );
-    let resp = app
-        .client
-        .post(app.url(&format!("/api/inbound/email/{support}")))
-        .bearer_auth(&admin.token)
-        .header("content-type", "message/rfc822")
-        .body(answer)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let record: Value = resp.json().await.unwrap();
+    let record = post_mail(&app, &admin, &support, answer).await;
     assert_eq!(record["result"], "message_added", "{record}");
     let conversation = t["conversation_id"].as_str().unwrap();
     let (_, msgs) = app
@@ -283,6 +273,44 @@ async fn notifications_are_mailed_to_those_who_opted_in() {
         outbox(&app, &admin, &support, "notification").await.len(),
         1
     );
+
+    // Ann answers that one to its From address: a mail sent to her alone, matched by
+    // its Message-ID, verifies her too.
+    let answer = format!(
+        "From: Ann <ann@example.com>\r\nTo: help@example.com\r\n\
+         Subject: Re: [#{other_number}] Ticket #{other_number} was assigned to you\r\n\
+         Message-ID: <ann2@example.com>\r\nIn-Reply-To: {}\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nLooking now.\r\n",
+        header(mail, "Message-ID").unwrap()
+    );
+    let record = post_mail(&app, &admin, &help, answer).await;
+    assert_eq!(record["result"], "message_added", "{record}");
+    assert_eq!(record["ticket_id"], other["id"]);
+    let conversation = other["conversation_id"].as_str().unwrap();
+    let (_, msgs) = app
+        .get(
+            &format!("/api/conversations/{conversation}/messages"),
+            &ann.token,
+        )
+        .await;
+    let last = msgs["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["content"], "Looking now.");
+    assert_eq!(last["sender_id"], ann.id.as_str());
+}
+
+/// Posts a raw mail to a mailbox's HTTP inbound endpoint; returns the inbound record.
+async fn post_mail(app: &App, admin: &Who, mailbox: &str, raw: String) -> Value {
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/inbound/email/{mailbox}")))
+        .bearer_auth(&admin.token)
+        .header("content-type", "message/rfc822")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
 }
 
 #[tokio::test]
