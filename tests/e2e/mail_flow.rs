@@ -38,7 +38,7 @@ async fn smtplib_send(port: u16, from: &str, to: &[&str], raw: &str) {
 }
 
 /// Waits until aiosmtpd holds `n` mails; returns them as text.
-async fn mails(server: &SmtpServer, n: usize) -> Vec<String> {
+pub(crate) async fn mails(server: &SmtpServer, n: usize) -> Vec<String> {
     for _ in 0..200 {
         let got = server.mails();
         if got.len() >= n {
@@ -53,7 +53,7 @@ async fn mails(server: &SmtpServer, n: usize) -> Vec<String> {
 }
 
 /// A header's value in a mail's text (unfolded, first occurrence).
-fn header(mail: &str, name: &str) -> Option<String> {
+pub(crate) fn header(mail: &str, name: &str) -> Option<String> {
     let head = mail.split("\r\n\r\n").next().unwrap_or(mail);
     let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
     unfolded.lines().find_map(|l| {

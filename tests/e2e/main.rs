@@ -26,6 +26,7 @@ mod mail_log;
 mod mailboxes;
 mod merge;
 mod mount;
+mod notify_mail;
 mod ops;
 mod organizations;
 mod receipts_v2;

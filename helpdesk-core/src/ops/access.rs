@@ -327,7 +327,7 @@ impl Helpdesk {
                 after.assignee_id = None;
                 after.updated_at = now;
                 after.version += 1;
-                let fx = crate::ops::ticket::ticket_change_effects(
+                let mut fx = crate::ops::ticket::ticket_change_effects(
                     &before,
                     &mut after,
                     actor.actor(),
@@ -335,6 +335,7 @@ impl Helpdesk {
                     &schema,
                     None,
                 );
+                self.mail_notifications(&mut fx, &[&after]).await?;
                 self.written(self.st().update_ticket(&after, None, &fx))
                     .await?;
                 Ok(crate::ops::rules::caused(&fx, ticket_id))

@@ -142,6 +142,7 @@ impl Helpdesk {
             notify(&mut fx, n);
         }
         if !fx.notifications.is_empty() {
+            self.mail_notifications(&mut fx, &[&after]).await?;
             self.written(self.st().append_effects(&fx)).await?;
         }
         Ok((after, caused))

@@ -116,6 +116,7 @@ impl Helpdesk {
                     },
                     event: member_added(after.conversation_id, user.id, now),
                 };
+                self.mail_notifications(&mut fx, &[&after]).await?;
                 self.written(self.st().update_ticket(&after, Some(&join), &fx))
                     .await?;
                 Ok((after, caused(&fx, ticket_id)))

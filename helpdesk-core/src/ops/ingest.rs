@@ -20,6 +20,7 @@ use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::mail::{self, MailKey, ParseLimits, ParsedMail};
 use crate::mailbox::Mailbox;
 use crate::message::{Message, NewMessage};
+use crate::ops::bounce::{Undelivered, bounce_note};
 use crate::principal::{Principal, Role};
 use crate::status::StatusCategory;
 use crate::ticket::{CcTarget, NewTicket, Ticket};
@@ -427,24 +428,11 @@ impl Helpdesk {
         write.record.result = InboundResult::Bounce;
         write.record.ticket_id = sent.ticket_id;
         let mut extra = Effects::none();
-        let mut notes = Vec::new();
+        let mut undelivered = Vec::new();
         for r in &report.recipients {
-            let permanent = r.is_permanent_failure();
-            extra.push(NewEvent::new(
-                EventKind::EmailBounced,
-                now,
-                staff_audience(),
-                serde_json::json!({
-                    "inbound_id": write.record.id,
-                    "outbound_id": sent.id,
-                    "ticket_id": sent.ticket_id,
-                    "recipient": r.address,
-                    "status": r.status.map(|s| s.to_string()),
-                    "action": r.action.as_str(),
-                    "permanent": permanent,
-                }),
-            ));
-            if permanent {
+            let u = Undelivered::reported(r);
+            extra.push(u.event(Some(write.record.id), &sent, now));
+            if u.permanent() {
                 extra.mail.suppressions.push(crate::email::Suppression {
                     address: r.address.clone(),
                     reason: crate::email::SuppressionReason::Bounce,
@@ -456,20 +444,17 @@ impl Helpdesk {
                     extra.mail.bounced.push(sent.id);
                 }
             }
-            notes.push(r.note());
+            undelivered.push(u);
         }
         let ticket = match sent.ticket_id {
             Some(t) => self.st().get_ticket(t).await?,
             None => None,
         };
-        match ticket {
-            Some(t) if !notes.is_empty() && t.status_category != StatusCategory::Closed => {
-                let note = NewMessage {
-                    content: limit_chars(&notes.join("\n"), MAX_MESSAGE),
-                    parent_id: None,
-                    attachment_ids: Vec::new(),
-                    internal: true,
-                };
+        match ticket
+            .as_ref()
+            .and_then(|t| Some((t, bounce_note(t, &undelivered)?)))
+        {
+            Some((t, note)) => {
                 let post = MessageFromMail {
                     inbound: write.clone(),
                     auto: true,

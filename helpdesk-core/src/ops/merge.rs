@@ -221,7 +221,7 @@ impl Helpdesk {
             t.updated_at = now;
             t.version += 1;
         }
-        let fx = pair_effects(
+        let mut fx = pair_effects(
             kind,
             (&source_before, &mut source),
             (&target_before, &mut target),
@@ -229,6 +229,8 @@ impl Helpdesk {
             now,
             schema,
         );
+        self.mail_notifications(&mut fx, &[&source, &target])
+            .await?;
         self.written(
             self.st()
                 .update_tickets(&[source.clone(), target.clone()], &fx),

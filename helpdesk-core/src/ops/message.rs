@@ -434,6 +434,10 @@ impl Helpdesk {
                 }
                 let mut seen = std::collections::HashSet::new();
                 recipients.retain(|(u, _)| seen.insert(*u));
+                let told: Vec<Uuid> = (recipients.iter().map(|(u, _)| *u))
+                    .chain(ticket_fx.notifications.iter().map(|n| n.user_id))
+                    .collect();
+                let mail_plan = self.notification_mail_plan(told).await?;
                 let title_ticket = ticket.as_ref().map(|t| (t.id, t.number));
                 let sender_name = self
                     .st()
@@ -461,12 +465,16 @@ impl Helpdesk {
                     if let Some(mail) = mail {
                         mail.add_to(&mut fx, m, conv.ticket_id);
                     }
-                    if let (Some(plan), Some(t)) =
-                        (&reply_plan, ticket_update.as_ref().or(ticket.as_ref()))
-                    {
+                    let about = ticket_update.as_ref().or(ticket.as_ref());
+                    if let (Some(plan), Some(t)) = (&reply_plan, about) {
                         fx.mail
                             .outbound
                             .extend(plan.build(t, Some(m.id), &m.content, now));
+                    }
+                    // After the reply: whoever it mails is not told again by mail.
+                    if let Some(plan) = &mail_plan {
+                        let tickets: Vec<&Ticket> = about.into_iter().collect();
+                        plan.add_to(&mut fx, &tickets);
                     }
                     // Announce every notification once, the ticket change's included.
                     fx.events

@@ -2,7 +2,8 @@
 //! in the operation that makes the change ([`ReplyPlan`], read before it and built with
 //! its message or ticket), then a worker sends it ([`Helpdesk::send_due_mail`]) the way
 //! webhook deliveries go: claimed by one instance at a time, retried on
-//! `--mail-retry-schedule`, its outcome recorded with an event.
+//! `--mail-retry-schedule`, its outcome recorded with an event; a recipient refused at
+//! `RCPT` is suppressed and reported as a bounce is (ops/bounce.rs).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,10 +16,11 @@ use crate::email::{
     MailSendOutcome, MailTransport, OutboundKind, OutboundMail, OutboundStatus, OutboundWrite,
     Rejected, SmtpTarget, Suppression, SuppressionReason,
 };
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::mail::{self, OutgoingAttachment, OutgoingMailbox, Recipient, ReplyKind, ThreadRef};
 use crate::mailbox::{Mailbox, Outbound};
+use crate::ops::bounce::{Undelivered, bounce_note};
 use crate::ticket::Ticket;
 
 /// How long a claimed mail is held before another instance may take it.
@@ -317,10 +319,41 @@ impl Helpdesk {
                     rejected: Vec::new(),
                 }),
             };
+            let known = m.rejected.len();
             let fx = self.record_outcome(&mut m, outcome);
             self.written(self.st().update_outbound(&m, &fx)).await?;
+            let refused: Vec<Undelivered> = m.rejected[known..]
+                .iter()
+                .map(Undelivered::rejected)
+                .collect();
+            // The outcome is recorded: a failed note must not send the mail again.
+            if let Err(e) = self.note_refused(&m, &refused).await {
+                tracing::warn!(error = %e, outbound_id = %m.id, "bounce note not written");
+            }
         }
         Ok(claimed.len())
+    }
+
+    /// The internal note on `m`'s ticket naming the recipients our SMTP server refused
+    /// at `RCPT` (as a delivery report's bounce note does).
+    async fn note_refused(&self, m: &OutboundMail, refused: &[Undelivered]) -> Result<()> {
+        let Some(ticket_id) = m.ticket_id.filter(|_| !refused.is_empty()) else {
+            return Ok(());
+        };
+        let Some(t) = self.st().get_ticket(ticket_id).await? else {
+            return Ok(());
+        };
+        let Some(note) = bounce_note(&t, refused) else {
+            return Ok(());
+        };
+        let system = crate::Principal::system();
+        match self
+            .send_message_traced(&system, t.conversation_id, note, None, None)
+            .await
+        {
+            Ok(_) | Err(Error::TicketClosed) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Writes an attempt's outcome into `m`; returns the effects to write with it (its
@@ -348,6 +381,7 @@ impl Helpdesk {
             } => (*code, Some(text.clone()), rejected.clone()),
         };
         for r in &rejected {
+            fx.push(Undelivered::rejected(r).event(None, m, now));
             fx.mail.suppressions.push(Suppression {
                 address: r.address.to_lowercase(),
                 reason: SuppressionReason::Rejected,

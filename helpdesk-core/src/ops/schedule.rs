@@ -134,6 +134,7 @@ impl Helpdesk {
                     );
                 }
             }
+            self.mail_notifications(&mut fx, &[&after]).await?;
             self.written(self.st().update_ticket(&after, None, &fx))
                 .await?;
             Ok(Some(Fired {

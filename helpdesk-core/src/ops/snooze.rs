@@ -46,7 +46,9 @@ impl Helpdesk {
                 after.snooze = Some(snooze);
                 after.updated_at = now;
                 after.version += 1;
-                let fx = ticket_change_effects(&before, &mut after, p.actor(), now, &schema, None);
+                let mut fx =
+                    ticket_change_effects(&before, &mut after, p.actor(), now, &schema, None);
+                self.mail_notifications(&mut fx, &[&after]).await?;
                 self.written(self.st().update_ticket(&after, None, &fx))
                     .await?;
                 Ok((after, caused(&fx, id)))
@@ -71,7 +73,7 @@ impl Helpdesk {
                 after.snooze = None;
                 after.updated_at = now;
                 after.version += 1;
-                let fx = ticket_change_effects(
+                let mut fx = ticket_change_effects(
                     &before,
                     &mut after,
                     p.actor(),
@@ -79,6 +81,7 @@ impl Helpdesk {
                     &schema,
                     Some(WakeReason::Manual),
                 );
+                self.mail_notifications(&mut fx, &[&after]).await?;
                 self.written(self.st().update_ticket(&after, None, &fx))
                     .await?;
                 Ok((after, caused(&fx, id)))

@@ -593,6 +593,9 @@ impl Helpdesk {
             Vec::new()
         };
         let actor = p.actor();
+        let mail_plan = self
+            .notification_mail_plan(staff.iter().copied().chain(ticket.assignee_id).collect())
+            .await?;
         let conv_json = crate::wire::to_json(crate::conversation::conversation_json(&conversation));
         let build = |t: &Ticket| {
             let mut fx = Effects::none();
@@ -635,6 +638,9 @@ impl Helpdesk {
             }
             if let Some(mail) = mail {
                 mail.add_to(&mut fx, t);
+            }
+            if let Some(plan) = &mail_plan {
+                plan.add_to(&mut fx, &[t]);
             }
             announce_notifications(&mut fx);
             fx
@@ -1019,6 +1025,7 @@ impl Helpdesk {
                     },
                     event: member_added(after.conversation_id, a, now),
                 });
+            self.mail_notifications(&mut fx, &[&after]).await?;
             self.written(self.st().update_ticket(&after, join.as_ref(), &fx))
                 .await?;
             Ok((after, true))
