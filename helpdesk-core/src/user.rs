@@ -84,6 +84,9 @@ pub struct NewUser {
     pub organization_id: Option<Uuid>,
     /// A manager of that organization (needs `organization_id`).
     pub is_org_manager: bool,
+    /// Their notifications are mailed too ([`User::email_notifications`]; customers
+    /// made from mail have it).
+    pub email_notifications: bool,
 }
 
 impl NewUser {
@@ -107,6 +110,7 @@ impl NewUser {
             is_service: false,
             organization_id: None,
             is_org_manager: false,
+            email_notifications: false,
         }
     }
     /// A service account: staff (`role` agent or admin) that cannot log in and acts only

@@ -96,6 +96,10 @@ async fn a_customer_mail_opens_a_ticket_and_replies_thread_into_it() {
     assert_eq!(carol["email"], "carol@example.net");
     assert_eq!(carol["name"], "Carol Client");
     assert_eq!(carol["role"], "customer");
+    assert_eq!(
+        carol["email_notifications"], true,
+        "mail is how they hear back"
+    );
     assert_eq!(t["cc"].as_array().unwrap().len(), 1);
 
     // The same mail again: the first record, nothing new.

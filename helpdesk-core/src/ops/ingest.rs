@@ -619,6 +619,8 @@ impl Helpdesk {
             is_service: false,
             organization_id: None,
             is_org_manager: false,
+            // Their only way to hear back is mail (API.md "Customers made from mail").
+            email_notifications: true,
         };
         match self.create_user(&Principal::system(), input).await {
             Ok(u) => Ok(u),

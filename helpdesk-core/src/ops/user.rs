@@ -75,7 +75,7 @@ impl Helpdesk {
             is_org_manager: affiliation.is_org_manager,
             is_service: input.is_service,
             read_receipts: Default::default(),
-            email_notifications: false,
+            email_notifications: input.email_notifications,
             created_at: now,
             updated_at: now,
         };
