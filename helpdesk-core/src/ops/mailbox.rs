@@ -1,6 +1,6 @@
 //! Mailboxes: admins make, change, test and delete them and rotate a `raw` provider's
-//! secret; staff read them; customers may do none of it. Writes of the IMAP poller's state go
-//! through [`Helpdesk::save_imap_state`], a write of its own.
+//! secret; staff read them; customers may do none of it. Writes of the IMAP poller's
+//! state go through [`Helpdesk::save_imap_state`], a write of its own.
 
 use uuid::Uuid;
 

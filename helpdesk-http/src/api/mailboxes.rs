@@ -1,8 +1,9 @@
 //! `/api/mailboxes` (staff read, admins write; customers 403 on every path),
-//! `POST /api/mailboxes/{id}/rotate-secret` and `POST /api/mailboxes/{id}/test` (admins). Secrets are write-only: a mailbox
-//! shows `has_password` and `has_signing_key`, and a `raw` provider's `secret` only in
-//! the answer of the write that made it (create, a PATCH to `raw`, rotate). Reads take
-//! `tickets:read` on an API key, writes `admin` (configuration, as calendars).
+//! `POST /api/mailboxes/{id}/rotate-secret` and `POST /api/mailboxes/{id}/test` (admins).
+//! Secrets are write-only: a mailbox shows `has_password` and `has_signing_key`, and a
+//! `raw` provider's `secret` only in the answer of the write that made it (create, a
+//! PATCH to `raw`, rotate). Reads take `tickets:read` on an API key, writes `admin`
+//! (configuration, as calendars).
 
 use helpdesk_core::mailbox::{After, Imap, Inbound, Mailbox, MailboxPatch, NewMailbox, Outbound};
 use serde::Deserialize;
