@@ -1,9 +1,10 @@
 //! `POST /api/mailboxes/{id}/test` against real mail servers (dovecot for IMAP, aiosmtpd
-//! for SMTP): a good account and server are `ok`, a wrong password, a missing folder and a
-//! closed port are not (with the reason), parts a mailbox lacks are null, only admins may
-//! ask, and nothing is sent. And a ticket's `mailbox_id` set and cleared by PATCH: staff
-//! only, an unknown mailbox refused as POST refuses it, the change on the timeline, and
-//! the replies mailed through the mailbox it names (and not once cleared).
+//! for SMTP): a good account and server are `ok`; a wrong password, a missing folder, a
+//! closed port and an SMTP login the server cannot take are not (with the reason); parts
+//! a mailbox lacks are null; only admins may ask; nothing is sent. And a ticket's
+//! `mailbox_id` set and cleared by PATCH: staff only, an unknown mailbox refused as POST
+//! refuses it, the change on the timeline, and the replies mailed through the mailbox it
+//! names (and not once cleared).
 
 use std::time::Duration;
 
@@ -125,6 +126,21 @@ async fn test_logs_in_to_imap_and_smtp_and_reports_each() {
         "a closed port took {:?}",
         started.elapsed()
     );
+
+    // A URL naming a user logs in: aiosmtpd offers no AUTH, so the check fails (and
+    // still sends nothing).
+    let auth = mailbox(
+        &app,
+        &admin.token,
+        json!({"address": "auth@example.com", "name": "Auth", "inbound": {"kind": "pipe"},
+            "outbound": {"kind": "smtp", "url": format!("smtp://support@127.0.0.1:{}", smtp.port),
+                "password": "smtp-password"}}),
+    )
+    .await;
+    let (s, v) = test(&app, &admin.token, &auth).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["inbound"], Value::Null);
+    assert_failed(&v["outbound"], "authentication mechanism");
 
     // A webhook mailbox that sends nothing: both null.
     let hooks = mailbox(
