@@ -247,6 +247,20 @@ mailboxes = [
 mailbox_to_delete = call("POST", "/api/mailboxes", admin,
                          {"address": "delete-me@example.com", "name": "Delete me",
                           "inbound": {"kind": "pipe"}})
+# Mailboxes to test (POST /api/mailboxes/{id}/test), which no other operation changes: one
+# whose IMAP and SMTP servers are closed ports on loopback (port 1: nothing listens there),
+# so both checks fail at once (200, `ok: false`) instead of waiting on a made-up host, and
+# one without IMAP or SMTP (both null).
+mailboxes_to_test = [
+    call("POST", "/api/mailboxes", admin,
+         {"address": "tested@example.com", "name": "Tested",
+          "inbound": {"kind": "imap", "host": "127.0.0.1", "port": 1, "tls": "none",
+                      "username": "tested", "password": "imap-password"},
+          "outbound": {"kind": "smtp", "url": "smtp://tested@127.0.0.1:1",
+                       "password": "smtp-password"}}),
+    call("POST", "/api/mailboxes", admin,
+         {"address": "piped@example.com", "name": "Piped", "inbound": {"kind": "pipe"}}),
+]
 # Mail in and out, so the mail logs have records: a mail posted to the webhook mailbox
 # (an admin's token; it opens a ticket of channel `email`), and a ticket of the
 # SMTP-sending mailbox with a public staff reply, which records an outbound mail (the
@@ -320,6 +334,7 @@ dictionaries = {
     "calendar_to_delete": [calendar_to_delete["id"]],
     "mailboxes": [m["id"] for m in mailboxes],
     "mailbox_to_delete": [mailbox_to_delete["id"]],
+    "mailboxes_to_test": [m["id"] for m in mailboxes_to_test],
     "mail_tickets": [inbound["ticket_id"], mail_ticket["id"]],
     "inbound_mailboxes": [mailboxes[1]["id"]],
     "inbound_ids": [inbound["id"]],
@@ -360,7 +375,8 @@ bindings = [
                               "body.group_id": "groups", "body.attachment_ids[*]": "free_uploads",
                               "body.mailbox_id": "mailboxes"}),
     ("GET", "/api/tickets/{id}", {"path.id": "tickets"}),
-    ("PATCH", "/api/tickets/{id}", {"path.id": "tickets", "body.assignee_id": "staff"}),
+    ("PATCH", "/api/tickets/{id}", {"path.id": "tickets", "body.assignee_id": "staff",
+                                    "body.mailbox_id": "mailboxes"}),
     ("DELETE", "/api/tickets/{id}", {"path.id": "ticket_to_delete"}),
     ("GET", "/api/tickets/{id}/events", {"path.id": "tickets"}),
     ("POST", "/api/tickets/{id}/cc", {"path.id": "tickets", "body.user_id": "users"}),
@@ -448,6 +464,7 @@ bindings = [
     ("PATCH", "/api/mailboxes/{id}", {"path.id": "mailboxes", "body.group_id": "groups"}),
     ("DELETE", "/api/mailboxes/{id}", {"path.id": "mailbox_to_delete"}),
     (None, "/api/mailboxes/{id}/rotate-secret", {"path.id": "mailboxes"}),
+    ("POST", "/api/mailboxes/{id}/test", {"path.id": "mailboxes_to_test"}),
     ("GET", "/api/mailboxes/{id}/inbound", {"path.id": "inbound_mailboxes"}),
     ("GET", "/api/mailboxes/{id}/outbox", {"path.id": "outbound_mailboxes", "query.ticket_id": "mail_tickets"}),
     ("GET", "/api/mailboxes/{id}/inbound/{inbound_id}/raw",
@@ -671,6 +688,6 @@ for method, path, params in bindings:
 
 with open(CONFIG_OUT, "w") as f:
     f.write("\n".join(lines))
-print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 organizations, 3 tickets (one resolved, with a CSAT survey), 2 conversations, 3 messages, 2 articles, 2 webhooks, 4 canned replies, 4 views, 2 SLA policies, 3 calendars, 3 mailboxes, "
+print(f"seeded: {len(users)} users and a service account with 2 API keys, 4 groups (2 memberships), 2 organizations, 3 tickets (one resolved, with a CSAT survey), 2 conversations, 3 messages, 2 articles, 2 webhooks, 4 canned replies, 4 views, 2 SLA policies, 3 calendars, 5 mailboxes, "
       f"1 inbound mail, {len(outbound)} outbound mail, "
       f"{len(deliveries)} delivery, {1 + len(free_uploads)} attachments, {len(notifications)} notification(s)")

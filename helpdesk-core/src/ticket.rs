@@ -788,6 +788,8 @@ pub struct TicketPatch {
     pub organization_id: Option<Option<Uuid>>,
     /// Custom field values to set by key (`null` clears; others are kept).
     pub fields: FieldValues,
+    /// The mailbox its replies are mailed through (staff): `Some(None)` clears it.
+    pub mailbox_id: Option<Option<Uuid>>,
 }
 
 /// Filters for listing tickets.

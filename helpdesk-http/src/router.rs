@@ -422,6 +422,10 @@ impl Router {
             vec![(M::POST, ADMIN, h(mailboxes::rotate_secret))],
         );
         r.add(
+            "/mailboxes/{id}/test",
+            vec![(M::POST, ADMIN, h(mailboxes::test))],
+        );
+        r.add(
             "/mailboxes/{id}/inbound",
             vec![(M::GET, ADMIN, h(mail_log::inbound))],
         );

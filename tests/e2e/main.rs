@@ -23,6 +23,7 @@ mod inbound;
 mod macros;
 mod mail_flow;
 mod mail_log;
+mod mailbox_checks;
 mod mailboxes;
 mod merge;
 mod mount;

@@ -1,7 +1,7 @@
-//! Mailboxes: admins make, change and delete them and rotate a `raw` provider's secret;
-//! staff read them; customers may do none of it. Writes of the IMAP poller's state go
-//! through [`Helpdesk::save_imap_state`], a write of its own; the poller holds its
-//! mailbox with [`Helpdesk::lease_imap_mailbox`].
+//! Mailboxes: admins make, change, test and delete them and rotate a `raw` provider's
+//! secret; staff read them; customers may do none of it. Writes of the IMAP poller's
+//! state go through [`Helpdesk::save_imap_state`], a write of its own; the poller holds
+//! its mailbox with [`Helpdesk::lease_imap_mailbox`].
 
 use uuid::Uuid;
 
@@ -99,6 +99,14 @@ impl Helpdesk {
         self.st().get_mailbox(id).await?.ok_or(Error::NotFound)
     }
 
+    /// A mailbox to test its connections (admins; `POST /api/mailboxes/{id}/test`): the
+    /// record with its secrets, for the caller to log in with. Testing is I/O, which the
+    /// caller does (core does not dial mail servers).
+    pub async fn mailbox_to_test(&self, p: &Principal, id: Uuid) -> Result<Mailbox> {
+        self.require_admin(p).await?;
+        self.st().get_mailbox(id).await?.ok_or(Error::NotFound)
+    }
+
     /// Every mailbox (staff), by `(address, id)`.
     pub async fn list_mailboxes(&self, p: &Principal) -> Result<Vec<Mailbox>> {
         p.require_staff()?;
@@ -156,8 +164,8 @@ impl Helpdesk {
         })
     }
 
-    /// Deletes a mailbox (admins); `InUse` while a ticket names it.
-    // Tickets do not name mailboxes yet: once they do, one named is `InUse` here.
+    /// Deletes a mailbox (admins); `InUse` while a ticket names it (the store checks, in
+    /// the same operation as the delete).
     pub async fn delete_mailbox(&self, p: &Principal, id: Uuid) -> Result<()> {
         self.require_admin(p).await?;
         match self.st().delete_mailbox(id).await {

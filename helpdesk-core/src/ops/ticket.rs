@@ -227,6 +227,7 @@ pub(crate) fn ticket_change_effects(
     let fields: Vec<&str> = [
         ("subject", before.subject != after.subject),
         ("description", before.description != after.description),
+        ("mailbox_id", before.mailbox_id != after.mailbox_id),
     ]
     .into_iter()
     .filter(|(_, c)| *c)
@@ -472,10 +473,8 @@ impl Helpdesk {
                 return Err(Error::ForbiddenField("mailbox_id".into()));
             }
         }
-        if let Some(m) = input.mailbox_id
-            && self.st().get_mailbox(m).await?.is_none()
-        {
-            return Err(Error::invalid("mailbox_id", "is not a mailbox"));
+        if let Some(m) = input.mailbox_id {
+            self.ticket_mailbox(m).await?;
         }
         let subject = validate_subject(&input.subject)?;
         let description = validate_description(&input.description)?;
@@ -863,6 +862,7 @@ impl Helpdesk {
                 ("tags", patch.tags.is_some()),
                 ("group_id", patch.group_id.is_some()),
                 ("organization_id", patch.organization_id.is_some()),
+                ("mailbox_id", patch.mailbox_id.is_some()),
             ] {
                 if set {
                     return Err(Error::ForbiddenField(field.into()));
@@ -899,6 +899,9 @@ impl Helpdesk {
             ),
             _ => None,
         };
+        if let Some(Some(m)) = patch.mailbox_id {
+            self.ticket_mailbox(m).await?;
+        }
         let group_after = target.unwrap_or(ticket.group_id);
         if let Some(Some(a)) = patch.assignee_id
             && (ticket.assignee_id != Some(a) || target.is_some())
@@ -957,6 +960,9 @@ impl Helpdesk {
             }
             if let Some(a) = patch.assignee_id {
                 after.assignee_id = a;
+            }
+            if let Some(m) = patch.mailbox_id {
+                after.mailbox_id = m;
             }
             if let Some(g) = target {
                 after.group_id = g;
@@ -1031,6 +1037,15 @@ impl Helpdesk {
             Ok((after, true))
         })
         .await
+    }
+
+    /// A mailbox a ticket is to name (on create and update): one that does not exist
+    /// is invalid at `mailbox_id`.
+    async fn ticket_mailbox(&self, id: Uuid) -> Result<()> {
+        match self.st().get_mailbox(id).await? {
+            Some(_) => Ok(()),
+            None => Err(Error::invalid("mailbox_id", "is not a mailbox")),
+        }
     }
 
     /// The ticket, if `p` may change it: staff with `full` access, or its requester

@@ -1428,6 +1428,7 @@ async fn apply(s: &mut Side, op: &Op, r: &Resolved) -> String {
                 group_id: None,
                 organization_id: None,
                 fields: Default::default(),
+                mailbox_id: None,
             };
             out!(s.hd.update_ticket(&s.who(r.actor).p, id, patch).await)
         }

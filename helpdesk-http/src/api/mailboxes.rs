@@ -1,8 +1,9 @@
-//! `/api/mailboxes` (staff read, admins write; customers 403 on every path) and
-//! `POST /api/mailboxes/{id}/rotate-secret` (admins). Secrets are write-only: a mailbox
-//! shows `has_password` and `has_signing_key`, and a `raw` provider's `secret` only in
-//! the answer of the write that made it (create, a PATCH to `raw`, rotate). Reads take
-//! `tickets:read` on an API key, writes `admin` (configuration, as calendars).
+//! `/api/mailboxes` (staff read, admins write; customers 403 on every path),
+//! `POST /api/mailboxes/{id}/rotate-secret` and `POST /api/mailboxes/{id}/test` (admins).
+//! Secrets are write-only: a mailbox shows `has_password` and `has_signing_key`, and a
+//! `raw` provider's `secret` only in the answer of the write that made it (create, a
+//! PATCH to `raw`, rotate). Reads take `tickets:read` on an API key, writes `admin`
+//! (configuration, as calendars).
 
 use helpdesk_core::mailbox::{After, Imap, Inbound, Mailbox, MailboxPatch, NewMailbox, Outbound};
 use serde::Deserialize;
@@ -225,4 +226,50 @@ pub async fn rotate_secret(ctx: Ctx) -> ApiResult {
     p.require_admin()?;
     let secret = ctx.state.hd.rotate_mailbox_secret(&p, id).await?;
     Ok(ok(json!({ "secret": secret })))
+}
+
+/// One connection test as the API shows it: `{ok, error}`, `error` null when ok.
+fn check_json(outcome: Result<(), String>) -> serde_json::Value {
+    match outcome {
+        Ok(()) => json!({"ok": true, "error": null}),
+        Err(error) => json!({"ok": false, "error": error}),
+    }
+}
+
+/// `POST /api/mailboxes/{id}/test` (admins): 200 `{inbound, outbound}`, each `{ok, error}`
+/// or null. The IMAP inbound is tested by LOGIN and SELECT of its folder, the SMTP
+/// outbound by EHLO (and STARTTLS) and AUTH; both at once, each within its own timeouts.
+/// Nothing is sent or changed. `inbound` is null without IMAP, `outbound` with
+/// `{kind: "none"}`.
+pub async fn test(ctx: Ctx) -> ApiResult {
+    let id = ctx.id("id")?;
+    let p = ctx.principal().await?;
+    p.require_admin()?;
+    let hd = &ctx.state.hd;
+    let m = hd.mailbox_to_test(&p, id).await?;
+    // Nothing is fetched: the size limit does not come into it.
+    let max_size = u64::try_from(hd.config().mail.max_size).unwrap_or(u64::MAX);
+    let imap = match &m.inbound {
+        Inbound::Imap(i) => Some(crate::mail::imap_config(i, max_size)),
+        _ => None,
+    };
+    let inbound = async {
+        match &imap {
+            Some(config) => Some(helpdesk_mail::test_login(config).await),
+            None => None,
+        }
+    };
+    let outbound = async {
+        match &m.outbound {
+            Outbound::Smtp { url, password } => {
+                Some(helpdesk_mail::test_smtp(url, password.as_deref()).await)
+            }
+            Outbound::None => None,
+        }
+    };
+    let (inbound, outbound) = tokio::join!(inbound, outbound);
+    Ok(ok(json!({
+        "inbound": inbound.map(check_json),
+        "outbound": outbound.map(check_json),
+    })))
 }

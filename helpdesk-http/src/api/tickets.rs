@@ -44,8 +44,9 @@ const UPDATE_FIELDS: &[&str] = &[
     "group_id",
     "organization_id",
     "fields",
+    "mailbox_id",
 ];
-/// The fields only staff may send on create and update.
+/// The fields only staff may send on update.
 const STAFF_FIELDS: &[&str] = &[
     "requester_id",
     "priority",
@@ -53,6 +54,7 @@ const STAFF_FIELDS: &[&str] = &[
     "tags",
     "group_id",
     "organization_id",
+    "mailbox_id",
 ];
 
 #[derive(Deserialize)]
@@ -98,6 +100,8 @@ struct UpdateBody {
     organization_id: Option<Option<Uuid>>,
     #[serde(default)]
     fields: FieldValues,
+    #[serde(default, deserialize_with = "double_option")]
+    mailbox_id: Option<Option<Uuid>>,
 }
 
 /// `POST /api/tickets`. Customers may not set `requester_id`, `assignee_id`,
@@ -272,7 +276,8 @@ pub async fn get(ctx: Ctx) -> ApiResult {
 }
 
 /// `PATCH /api/tickets/{id}`. Requesters may set `subject`, `description`, `status`;
-/// `priority`, `assignee_id` and `tags` are staff-only (403 `forbidden_field`).
+/// `priority`, `assignee_id`, `tags`, `group_id`, `organization_id` and `mailbox_id`
+/// are staff-only (403 `forbidden_field`).
 pub async fn update(mut ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let body = ctx.json().await?;
@@ -297,6 +302,7 @@ pub async fn update(mut ctx: Ctx) -> ApiResult {
                 group_id: b.group_id,
                 organization_id: b.organization_id,
                 fields: b.fields,
+                mailbox_id: b.mailbox_id,
             },
         )
         .await?;
