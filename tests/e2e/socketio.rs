@@ -348,6 +348,55 @@ async fn socketio_typing_both_ways_and_resume_without_gaps() {
     assert!(ids.contains(&v["e4"].as_str().unwrap()));
 }
 
+/// Past the retention window, `auth.after` and `resume` from a pruned event get a
+/// `resume_gap` event (the client refetches); live events go on.
+#[tokio::test]
+async fn socketio_resume_from_before_the_retention_window_gets_resume_gap() {
+    let Some(python) = client(python(), "python-socketio") else {
+        return;
+    };
+    // Tokens outliving the month the test skips.
+    let config = helpdesk::Config {
+        access_token_ttl: chrono::Duration::days(60),
+        ..helpdesk::Config::for_tests()
+    };
+    let app = spawn_app_with(config, helpdesk_http::ServerConfig::default()).await;
+    let agent = app.user(Role::Agent, "agent@example.com").await;
+    let alice = app.signup("alice@example.com").await;
+    let conv = direct(&app, &alice, &agent).await;
+    let mut old = String::new();
+    for text in ["a month ago", "also old"] {
+        let (s, _) = app
+            .post(
+                &format!("/api/conversations/{conv}/messages"),
+                &alice.token,
+                json!({"content": text}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        if old.is_empty() {
+            // The first message's events: the second's are pruned after them.
+            let last = app.hd.subscribe().await.unwrap().after().unwrap();
+            old = last.to_string();
+        }
+    }
+    app.clock().advance(chrono::Duration::days(31));
+    app.hd.prune_retention().await.unwrap();
+
+    let mut script = Script::start(
+        &python,
+        "client.py",
+        "resume_gap",
+        json!({"base": base(&app), "agent": agent.token, "alice": alice.token, "conv": conv, "old": old}),
+    );
+    let v = script.step("gap").await;
+    script.done().await;
+    assert_eq!(v["on_connect"], json!({}));
+    assert_eq!(v["ack"], json!({"ok": true}));
+    assert_eq!(v["on_resume"], json!({}));
+    assert!(v["live"].as_str().unwrap() > old.as_str(), "{v}");
+}
+
 #[tokio::test]
 async fn socketio_bad_input_never_hurts_others() {
     let Some(python) = client(python(), "python-socketio") else {

@@ -211,6 +211,20 @@ def scenario_typing_resume(p):
     back.sio.disconnect()
 
 
+def scenario_resume_gap(p):
+    """auth.after and resume from a pruned event: resume_gap, then live events."""
+    api = Api(p["base"])
+    rec = Recorder()
+    rec.connect(p["base"], {"token": p["agent"], "after": p["old"]}, transports=["websocket"])
+    on_connect = rec.next("resume_gap")
+    ack = rec.call("resume", {"after": p["old"]})
+    on_resume = rec.next("resume_gap")
+    m = api.say(p["alice"], p["conv"], "live after the gap")
+    live = message_event_id(rec, m["id"])
+    out(step="gap", on_connect=on_connect[1], ack=ack, on_resume=on_resume[1], live=live)
+    rec.sio.disconnect()
+
+
 def message_event_id_from(rec, message_id):
     """Like message_event_id, keeping every canonical id seen on the way."""
     rec.replayed = getattr(rec, "replayed", [])
