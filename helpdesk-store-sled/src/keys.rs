@@ -299,6 +299,9 @@ pub(crate) const TREE_NAMES: [&str; tree::COUNT] = [
     "mailbox_leases",
 ];
 
+/// Records deleted per transaction when pruning the event log and read notifications.
+pub(crate) const PRUNE_BATCH: usize = 1000;
+
 /// A key built from parts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Key(pub Vec<u8>);

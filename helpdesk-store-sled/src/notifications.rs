@@ -161,7 +161,7 @@ impl NotificationStore for SledStore {
                 old.push(n);
             }
         }
-        for batch in old.chunks(crate::webhooks::PRUNE_BATCH) {
+        for batch in old.chunks(crate::keys::PRUNE_BATCH) {
             self.write(|tx| {
                 for n in batch {
                     remove_index(tx, n)?;

@@ -17,7 +17,7 @@ use helpdesk_core::webhook::{ClaimedDelivery, Delivery, DeliveryStatus, Webhook}
 use crate::effects::{
     EVENT_SEQ, WEBHOOKS, event_key, put_delivery, remove_delivery, webhooks, write_effects,
 };
-use crate::keys::{Key, trailing_id, tree};
+use crate::keys::{Key, PRUNE_BATCH, trailing_id, tree};
 use crate::{SledStore, Tx, TxResult, abort, decode, sled_error};
 use sled::IVec;
 
@@ -118,8 +118,6 @@ impl EventStore for SledStore {
 
 /// The `meta` key of the highest event id pruned.
 const EVENTS_PRUNED: &[u8] = b"events_pruned_through";
-/// Events (and notifications) deleted per transaction when pruning.
-pub(crate) const PRUNE_BATCH: usize = 1000;
 
 #[async_trait]
 impl WebhookStore for SledStore {
