@@ -10,6 +10,10 @@
 //! Only when asked for with `-- scale`: mark-all-read and read-up-to of the newest message
 //! on conversations of 1,000 and of 1,000,000 messages, in memory and on sled, to show that
 //! their cost does not grow with the conversation (seeding the million takes minutes).
+//!
+//! Only when asked for with `-- prune` (with a store's name to pick): the cost of the
+//! retention window's hourly run, timed once per store as pruning every event of the
+//! 100,000-message conversation's log.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -201,12 +205,48 @@ fn named(word: &str) -> bool {
     filters().iter().any(|a| a.contains(word))
 }
 
+/// Prunes the whole log of a seeded store once (every event is older than the cutoff)
+/// and prints how long it took: what `--event-retention`'s hourly run costs per event.
+fn measure_prune(rt: &tokio::runtime::Runtime, name: &str, store: Arc<dyn Store>) {
+    rt.block_on(fixture(store.clone(), MESSAGES));
+    let cutoff = chrono::Utc::now() + chrono::Duration::seconds(1);
+    let start = Instant::now();
+    let pruned = rt.block_on(store.prune_events(cutoff)).unwrap();
+    let took = start.elapsed();
+    println!(
+        "{name}/prune_events: {pruned} events in {took:.2?} ({:.0} events/s)",
+        pruned as f64 / took.as_secs_f64()
+    );
+}
+
 fn benches(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    if named("prune") {
+        // The other filters name the stores; none: every store.
+        let stores: Vec<String> = filters().into_iter().filter(|a| a != "prune").collect();
+        let selected =
+            |name: &str| stores.is_empty() || stores.iter().any(|a| name.contains(a.as_str()));
+        if selected("memory") {
+            measure_prune(&rt, "memory", Arc::new(MemoryStore::new()));
+        }
+        if selected("sled") {
+            let dir = tempfile::tempdir().unwrap();
+            let store = helpdesk_store_sled::SledStore::open(dir.path().join("data")).unwrap();
+            measure_prune(&rt, "sled", Arc::new(store));
+        }
+        if selected("postgres")
+            && let Some(db) = rt.block_on(helpdesk_store_postgres::testing::TestDb::create(
+                "prune bench",
+            ))
+        {
+            measure_prune(&rt, "postgres", db.dyn_store());
+        }
+        return;
+    }
     if named("scale") {
         for messages in [1_000, 1_000_000] {
             let f = rt.block_on(fixture(Arc::new(MemoryStore::new()), messages));

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use helpdesk_core::email::InboundVia;
 use helpdesk_core::mailbox::{ImapState, Inbound, Mailbox};
 use helpdesk_core::principal::Principal;
@@ -61,20 +62,38 @@ impl ImapPollers {
     }
 }
 
+/// A running poller and the version of the mailbox it started with.
+struct Poller {
+    updated_at: DateTime<Utc>,
+    task: JoinHandle<()>,
+}
+
 /// Reads the mailboxes every [`RESCAN_EVERY`] and starts a poller for each IMAP mailbox
-/// without one here; on stop, waits for the pollers to release their leases.
+/// without one here; a mailbox an admin changed gets a new poller at once (so a mended
+/// password does not wait out an IDLE or a backoff; the new poller renews the same
+/// lease). On stop, waits for the pollers to release their leases.
 async fn supervise(hd: Helpdesk, mut stopped: watch::Receiver<bool>) {
     let holder = Uuid::now_v7();
-    let mut pollers: HashMap<Uuid, JoinHandle<()>> = HashMap::new();
+    let mut pollers: HashMap<Uuid, Poller> = HashMap::new();
     loop {
-        pollers.retain(|_, task| !task.is_finished());
+        pollers.retain(|_, p| !p.task.is_finished());
         match hd.list_mailboxes(&Principal::system()).await {
             Ok(mailboxes) => {
                 for m in mailboxes {
-                    if matches!(m.inbound, Inbound::Imap(_)) && !pollers.contains_key(&m.id) {
-                        let poller = poll_mailbox(hd.clone(), m.id, holder, stopped.clone());
-                        pollers.insert(m.id, tokio::spawn(poller));
+                    if !matches!(m.inbound, Inbound::Imap(_)) {
+                        continue;
                     }
+                    match pollers.get(&m.id) {
+                        Some(p) if p.updated_at == m.updated_at => continue,
+                        // Dropped mid-step: what it ingested is fetched again and
+                        // dropped as a duplicate.
+                        Some(p) => p.task.abort(),
+                        None => {}
+                    }
+                    let poller = poll_mailbox(hd.clone(), m.id, holder, stopped.clone());
+                    let task = tokio::spawn(poller);
+                    let updated_at = m.updated_at;
+                    pollers.insert(m.id, Poller { updated_at, task });
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot read the mailboxes to poll"),
@@ -84,8 +103,8 @@ async fn supervise(hd: Helpdesk, mut stopped: watch::Receiver<bool>) {
             _ = stopped.changed() => break,
         }
     }
-    for (_, task) in pollers {
-        let _ = task.await;
+    for (_, p) in pollers {
+        let _ = p.task.await;
     }
 }
 
