@@ -14,17 +14,29 @@ use hyper_util::rt::TokioIo;
 
 use crate::BenchResult;
 
-/// Serves `Hello, World!` to every request on `bind` until killed: the same hyper
-/// connection setup as `helpdesk serve`, with nothing behind it.
-pub async fn serve_hello(bind: &str) -> BenchResult {
+/// The page the read ceiling serves: `Hello, World!`, or `bytes` of JSON (a string of
+/// that length in all).
+pub fn page(bytes: usize) -> Bytes {
+    if bytes == 0 {
+        return Bytes::from_static(b"Hello, World!");
+    }
+    let mut page = vec![b'x'; bytes.max(2)];
+    page[0] = b'"';
+    page[bytes.max(2) - 1] = b'"';
+    Bytes::from(page)
+}
+
+/// Serves `page` to every request on `bind` until killed: the same hyper connection
+/// setup as `helpdesk serve`, with nothing behind it.
+pub async fn serve_hello(bind: &str, page: Bytes) -> BenchResult {
     let listener = tokio::net::TcpListener::bind(bind).await?;
     loop {
         let (stream, _) = listener.accept().await?;
+        let page = page.clone();
         tokio::spawn(async move {
-            let service = service_fn(|_req| async {
-                Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(
-                    b"Hello, World!",
-                ))))
+            let service = service_fn(move |_req| {
+                let page = page.clone();
+                async move { Ok::<_, Infallible>(Response::new(Full::new(page))) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

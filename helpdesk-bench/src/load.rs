@@ -89,6 +89,20 @@ struct ConnResult {
     latencies: Vec<Duration>,
 }
 
+/// The size of the body one request of `make` is answered with (the first of
+/// connection 0, not timed): what the same-size static page serves.
+pub async fn answer_size(addr: &str, make: MakeRequest) -> BenchResult<usize> {
+    let mut sender = connect(addr).await?;
+    sender.ready().await?;
+    let resp = sender.send_request(make(0, 0)).await?;
+    let status = resp.status();
+    let body = resp.into_body().collect().await?.to_bytes();
+    if !status.is_success() {
+        return Err(format!("{status}: {}", String::from_utf8_lossy(&body)).into());
+    }
+    Ok(body.len())
+}
+
 /// One connection: back-to-back requests until the window ends. A failed connection
 /// is reopened (and counted as an error).
 async fn drive_one(

@@ -75,13 +75,16 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Hidden {
-    /// The read ceiling: a bare hyper server answering `Hello, World!` (a process of its
-    /// own, like `serve`).
+    /// The read ceiling: a bare hyper server answering `Hello, World!`, or a static page
+    /// of `--body-bytes` (a process of its own, like `serve`).
     #[command(hide = true)]
     Hello {
         /// Address to listen on.
         #[arg(long)]
         bind: String,
+        /// The answer's size in bytes (0: `Hello, World!`).
+        #[arg(long, default_value_t = 0)]
+        body_bytes: usize,
     },
 }
 
@@ -89,7 +92,9 @@ enum Hidden {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Hidden::Hello { bind }) => ceiling::serve_hello(&bind).await,
+        Some(Hidden::Hello { bind, body_bytes }) => {
+            ceiling::serve_hello(&bind, ceiling::page(body_bytes)).await
+        }
         None => run(cli.args).await,
     };
     match result {
@@ -775,11 +780,22 @@ fn print_rows(rows: &[Row]) {
     }
 }
 
-/// The hello-world read ceiling: `helpdesk-bench hello` driven like the workloads.
-async fn hello_ceiling(spec: LoadSpec, http: &reqwest::Client) -> BenchResult<(LoadResult, u64)> {
+/// A read ceiling: `helpdesk-bench hello` (answering `body_bytes`, 0: `Hello, World!`)
+/// driven like the workloads.
+async fn hello_ceiling(
+    spec: LoadSpec,
+    http: &reqwest::Client,
+    body_bytes: usize,
+) -> BenchResult<(LoadResult, u64)> {
     let base = format!("127.0.0.1:{}", free_port()?);
     let child = Command::new(std::env::current_exe()?)
-        .args(["hello", "--bind", &base])
+        .args([
+            "hello",
+            "--bind",
+            &base,
+            "--body-bytes",
+            &body_bytes.to_string(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()?;
@@ -806,6 +822,17 @@ async fn hello_ceiling(spec: LoadSpec, http: &reqwest::Client) -> BenchResult<(L
     let result = load::drive(&base, spec, make, Some(guard.child.id())).await?;
     let rss = guard.rss_kib();
     Ok((result, rss))
+}
+
+/// What a workload is held against.
+#[derive(Clone, Copy)]
+enum Against {
+    /// Hello world (reads without a page-size answer: K1, V1), target 25 %.
+    HelloWorld,
+    /// A static page as large as the workload's answer (T2, M2), target 50 %.
+    SamePage,
+    /// pgbench's single-row INSERT (writes), target 50 %.
+    Pgbench,
 }
 
 /// Runs the benchmark.
@@ -836,7 +863,7 @@ async fn run(args: BenchArgs) -> BenchResult {
     let mut ceiling_notes = Vec::new();
     if !args.no_ceilings && reads {
         println!("read ceiling: hyper hello world ...");
-        let (result, rss) = hello_ceiling(spec, &http).await?;
+        let (result, rss) = hello_ceiling(spec, &http, 0).await?;
         hello_rps = result.rps();
         rows.push(Row {
             name: "hello world (hyper, read ceiling)".into(),
@@ -1056,21 +1083,40 @@ async fn run(args: BenchArgs) -> BenchResult {
 
     let hello = (!args.no_ceilings && hello_rps > 0.0).then_some(hello_rps);
     let pg = (!args.no_ceilings && pg_tps > 0.0).then_some(pg_tps);
-    let mut measure = async |name: String, make: MakeRequest, read: bool| -> BenchResult {
+    let no_ceilings = args.no_ceilings;
+    let mut measure = async |name: String, make: MakeRequest, against: Against| -> BenchResult {
         println!("{name} ...");
+        // The answer's size, for the same-size static page (one request, not timed).
+        let size = match against {
+            Against::SamePage => Some(load::answer_size(&base, make.clone()).await?),
+            _ => None,
+        };
         let result = load::drive(&base, spec, make, Some(server.child.id())).await?;
         if let Some(e) = &result.first_error {
             println!("  first error: {e}");
         }
-        let against = if read {
-            Some(("hello world", hello.unwrap_or(0.0), 0.25))
-        } else {
-            Some(("pgbench", pg.unwrap_or(0.0), 0.5))
+        let rss_kib = server.rss_kib();
+        let against = match (against, size) {
+            (Against::HelloWorld, _) => Some(("hello world", hello.unwrap_or(0.0), 0.25)),
+            (Against::Pgbench, _) => Some(("pgbench", pg.unwrap_or(0.0), 0.5)),
+            (Against::SamePage, Some(bytes)) if !no_ceilings => {
+                // The ceiling right after the workload, the helpdesk server idle.
+                let (page, page_rss) = hello_ceiling(spec, &http, bytes).await?;
+                let page_rps = page.rps();
+                rows.push(Row {
+                    name: format!("static page of {bytes} bytes (hyper, ceiling)"),
+                    result: page,
+                    rss_kib: page_rss,
+                    against: None,
+                });
+                Some(("the same-size page", page_rps, 0.5))
+            }
+            (Against::SamePage, _) => Some(("the same-size page", 0.0, 0.5)),
         };
         rows.push(Row {
             name,
             result,
-            rss_kib: server.rss_kib(),
+            rss_kib,
             against,
         });
         Ok(())
@@ -1090,7 +1136,7 @@ async fn run(args: BenchArgs) -> BenchResult {
             )
         });
         let name = format!("T2 list 50 open tickets of {}", args.tickets);
-        measure(name, make, true).await?;
+        measure(name, make, Against::SamePage).await?;
     }
     if want("v1") {
         // T2's filter as a saved view: its first page goes through the view's pushdown
@@ -1114,7 +1160,7 @@ async fn run(args: BenchArgs) -> BenchResult {
             )
         });
         let name = format!("V1 a view's first 50 open tickets of {}", args.tickets);
-        measure(name, make, true).await?;
+        measure(name, make, Against::HelloWorld).await?;
     }
     if want("m2") {
         let (host, tokens, gid) = (host.clone(), tokens.clone(), history.0.clone());
@@ -1128,7 +1174,7 @@ async fn run(args: BenchArgs) -> BenchResult {
             )
         });
         let name = format!("M2 latest 50 of {} messages", args.messages);
-        measure(name, make, true).await?;
+        measure(name, make, Against::SamePage).await?;
     }
     if want("k1") {
         let (host, token) = (host.clone(), admin_token.clone());
@@ -1143,7 +1189,7 @@ async fn run(args: BenchArgs) -> BenchResult {
             )
         });
         let name = format!("K1 search {} articles", args.articles);
-        measure(name, make, true).await?;
+        measure(name, make, Against::HelloWorld).await?;
     }
     if want("t1") {
         let (host, token) = (host.clone(), admin_token.clone());
@@ -1161,7 +1207,7 @@ async fn run(args: BenchArgs) -> BenchResult {
                 Some(Bytes::from(body.to_string())),
             )
         });
-        measure("T1 create a ticket".into(), make, false).await?;
+        measure("T1 create a ticket".into(), make, Against::Pgbench).await?;
     }
     if want("m1") {
         let (host, token, directs) = (host.clone(), admin_token.clone(), directs.clone());
@@ -1176,7 +1222,7 @@ async fn run(args: BenchArgs) -> BenchResult {
                 Some(Bytes::from(body.to_string())),
             )
         });
-        measure("M1 send 100 bytes (direct)".into(), make, false).await?;
+        measure("M1 send 100 bytes (direct)".into(), make, Against::Pgbench).await?;
     }
     if want("m3") {
         let (host, tokens) = (host.clone(), tokens.clone());
@@ -1193,7 +1239,7 @@ async fn run(args: BenchArgs) -> BenchResult {
             )
         });
         let name = format!("M3 read-up-to, {} messages", args.messages);
-        measure(name, make, false).await?;
+        measure(name, make, Against::Pgbench).await?;
     }
 
     // The real-time workloads, reported as measures.
