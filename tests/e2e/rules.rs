@@ -363,10 +363,20 @@ async fn an_automation_wakes_when_its_hours_pass() {
     let updated = ws.next_of("ticket.updated").await;
     assert_eq!(updated["data"]["ticket"]["id"], t["id"]);
     assert_eq!(updated["data"]["ticket"]["tags"], json!(["stale"]));
-    let (s, runs) = app
-        .get(&format!("{}/runs", at(id(&rule))), &admin.token)
-        .await;
-    assert_eq!(s, StatusCode::OK, "{runs}");
+    // The run is logged in its own write just after the change's (which the socket may
+    // show first).
+    let mut runs = json!(null);
+    for _ in 0..100 {
+        let (s, got) = app
+            .get(&format!("{}/runs", at(id(&rule))), &admin.token)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{got}");
+        runs = got;
+        if !runs["items"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     assert_eq!(runs["items"].as_array().map(Vec::len), Some(1), "{runs}");
     assert_eq!(runs["items"][0]["ticket_id"], t["id"]);
 }
