@@ -142,8 +142,8 @@ async fn poll_mailbox(hd: Helpdesk, id: Uuid, holder: Uuid, mut stopped: watch::
         .await;
 }
 
-/// Renews the lease every [`RENEW_EVERY`]; returns once it is lost (or cannot be
-/// renewed before it would run out).
+/// Renews the lease every [`RENEW_EVERY`]; returns once it is lost or a renewal fails
+/// (the poller then stops, and the supervisor's next look starts another).
 async fn keep_lease(hd: &Helpdesk, id: Uuid, holder: Uuid) {
     loop {
         tokio::time::sleep(RENEW_EVERY).await;
