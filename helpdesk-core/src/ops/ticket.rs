@@ -687,6 +687,18 @@ impl Helpdesk {
     /// Lists tickets: customers see their own, those they are CC on and their
     /// organization's per its sharing; agents their groups'; admins all.
     pub async fn list_tickets(&self, p: &Principal, filter: TicketFilter) -> Result<Page<Ticket>> {
+        self.list_tickets_with(p, filter, None).await
+    }
+
+    /// [`Helpdesk::list_tickets`] with the ticket schema its caller read already (to
+    /// render the page with it), so it is not read twice; `None`: read here when the
+    /// filter needs it (statuses, custom fields).
+    pub async fn list_tickets_with(
+        &self,
+        p: &Principal,
+        filter: TicketFilter,
+        schema: Option<&TicketSchema>,
+    ) -> Result<Page<Ticket>> {
         let limit = limit(filter.limit)?;
         for (field, value) in [("q", &filter.q), ("tag", &filter.tag)] {
             crate::text::check(field, value.as_deref().unwrap_or(""))?;
@@ -726,22 +738,30 @@ impl Helpdesk {
             true => None,
             false => Some(self.customer_scope(p).await?),
         };
-        let schema = match filter.statuses.is_empty() && filter.fields.is_empty() {
-            true => None,
-            false => Some(self.ticket_schema().await?),
+        let read;
+        let schema = match (
+            schema,
+            filter.statuses.is_empty() && filter.fields.is_empty(),
+        ) {
+            (Some(given), _) => Some(given),
+            (None, true) => None,
+            (None, false) => {
+                read = self.ticket_schema().await?;
+                Some(&read)
+            }
         };
         let custom = Condition {
             all: filter
                 .fields
                 .iter()
                 .map(|(key, value)| {
-                    let fields = &schema.as_ref().expect("read above").fields;
+                    let fields = &schema.expect("read above").fields;
                     fields.filter(key, value, TicketView::of(p))
                 })
                 .collect::<Result<_>>()?,
             any: Vec::new(),
         };
-        if let Some(unknown) = schema.as_ref().and_then(|s| {
+        if let Some(unknown) = schema.and_then(|s| {
             filter
                 .statuses
                 .iter()
@@ -773,7 +793,7 @@ impl Helpdesk {
             cursor: filter.cursor,
             limit,
         };
-        let query = match &schema {
+        let query = match schema {
             Some(schema) => query.with_status_categories(&schema.statuses),
             None => query,
         };

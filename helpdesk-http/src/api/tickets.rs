@@ -250,8 +250,13 @@ pub async fn list(ctx: Ctx) -> ApiResult {
         limit,
     };
     // The library checks status keys and field filters against what exists; here they
-    // are query parameters: 400 `invalid_query`.
-    let page = match ctx.state.hd.list_tickets(&p, filter).await {
+    // are query parameters: 400 `invalid_query`. The schema read above serves both.
+    let page = match ctx
+        .state
+        .hd
+        .list_tickets_with(&p, filter, Some(&schema))
+        .await
+    {
         Err(helpdesk_core::Error::Validation(e))
             if e[0].field == "status" || e[0].field.starts_with("field.") =>
         {
