@@ -364,6 +364,13 @@ impl Audience {
             ..Default::default()
         }
     }
+    /// Every staff user (the email channel's events, CSAT answers).
+    pub fn staff() -> Self {
+        Audience {
+            staff: true,
+            ..Default::default()
+        }
+    }
     /// Nobody on live channels (webhook-only events such as `webhook.test`).
     pub fn nobody() -> Self {
         Audience::default()

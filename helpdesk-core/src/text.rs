@@ -31,6 +31,14 @@ pub fn refusal(c: char) -> String {
     )
 }
 
+/// `s` cut to `max` characters.
+pub(crate) fn limit_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => s[..i].to_string(),
+        None => s.to_string(),
+    }
+}
+
 /// A name or a label: checked as text, trimmed, 1..=`max` characters (422 at `field`).
 pub(crate) fn label(field: &str, s: &str, max: usize) -> Result<String> {
     check(field, s)?;

@@ -168,7 +168,7 @@ async fn round(hd: &Helpdesk, mailbox: &Mailbox, backoff: &mut Option<Backoff>) 
     };
     let interval = Duration::from_secs(u64::from(imap.poll_interval.max(1)));
     let backoff = backoff.get_or_insert_with(|| Backoff::new(interval));
-    let config = imap_config(imap, hd.config().mail.max_size as u64);
+    let config = imap_config(imap, hd.config().mail.max_size);
     let sink = Pipeline {
         hd: hd.clone(),
         mailbox_id: mailbox.id,

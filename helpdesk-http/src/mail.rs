@@ -20,8 +20,8 @@ use helpdesk_mail::{
 pub const IMAP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A mailbox's IMAP settings as `helpdesk-mail`'s poller takes them; mail over `max_size`
-/// is fetched as headers only.
-pub fn imap_config(imap: &Imap, max_size: u64) -> ImapConfig {
+/// (`--mail-max-size`) is fetched as headers only.
+pub fn imap_config(imap: &Imap, max_size: usize) -> ImapConfig {
     ImapConfig {
         host: imap.host.clone(),
         port: imap.port,
@@ -39,7 +39,7 @@ pub fn imap_config(imap: &Imap, max_size: u64) -> ImapConfig {
                 to: move_to.clone(),
             },
         },
-        max_size,
+        max_size: u64::try_from(max_size).unwrap_or(u64::MAX),
         timeout: IMAP_TIMEOUT,
     }
 }

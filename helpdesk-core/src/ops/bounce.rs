@@ -14,9 +14,6 @@ use crate::message::NewMessage;
 use crate::status::StatusCategory;
 use crate::ticket::Ticket;
 
-/// The longest bounce note (a message's limit).
-const MAX_NOTE: usize = 32_000;
-
 /// One recipient our mail did not reach.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Undelivered {
@@ -80,10 +77,7 @@ impl Undelivered {
         NewEvent::new(
             EventKind::EmailBounced,
             at,
-            Audience {
-                staff: true,
-                ..Audience::default()
-            },
+            Audience::staff(),
             serde_json::json!({
                 "inbound_id": inbound_id,
                 "outbound_id": sent.id,
@@ -104,13 +98,8 @@ pub(crate) fn bounce_note(t: &Ticket, undelivered: &[Undelivered]) -> Option<New
         return None;
     }
     let lines: Vec<&str> = undelivered.iter().map(Undelivered::note).collect();
-    let content = lines.join("\n");
-    let content = match content.char_indices().nth(MAX_NOTE) {
-        Some((i, _)) => content[..i].to_string(),
-        None => content,
-    };
     Some(NewMessage {
-        content,
+        content: crate::text::limit_chars(&lines.join("\n"), crate::message::MAX_CONTENT_CHARS),
         parent_id: None,
         attachment_ids: Vec::new(),
         internal: true,

@@ -137,10 +137,7 @@ impl Helpdesk {
         let fx = Effects::event(NewEvent::new(
             EventKind::CsatResponded,
             now,
-            Audience {
-                staff: true,
-                ..Default::default()
-            },
+            Audience::staff(),
             json!({
                 "survey_id": survey.id,
                 "ticket_id": survey.ticket_id,

@@ -30,8 +30,6 @@ use crate::user::User;
 const MAX_CC: usize = 50;
 /// The longest description a mail gives a new ticket.
 const MAX_DESCRIPTION: usize = 20_000;
-/// The longest message a follow-up mail gives.
-const MAX_MESSAGE: usize = 32_000;
 
 /// A mail handed to the pipeline.
 #[derive(Debug, Clone)]
@@ -122,17 +120,9 @@ fn received_event(r: &InboundRecord) -> NewEvent {
     NewEvent::new(
         EventKind::EmailReceived,
         r.received_at,
-        staff_audience(),
+        Audience::staff(),
         serde_json::json!({"inbound": r.json()}),
     )
-}
-
-/// Every staff user.
-fn staff_audience() -> Audience {
-    Audience {
-        staff: true,
-        ..Audience::default()
-    }
 }
 
 /// How a mail matched a ticket.
@@ -344,7 +334,10 @@ impl Helpdesk {
         match ticket {
             Some(t) if t.status_category != StatusCategory::Closed => {
                 write.record.left_out = self.copy_on_ticket(&t, &sender, &copied).await?;
-                let content = limit_chars(&parsed.reply_text(), MAX_MESSAGE);
+                let content = crate::text::limit_chars(
+                    &parsed.reply_text(),
+                    crate::message::MAX_CONTENT_CHARS,
+                );
                 let principal = Principal::user(sender.id, sender.role);
                 let attachment_ids = self.mail_attachments(&principal, parsed, None).await?;
                 let content = if content.is_empty() && attachment_ids.is_empty() {
@@ -379,7 +372,7 @@ impl Helpdesk {
                 let attachment_ids = self.mail_attachments(&principal, parsed, None).await?;
                 let input = NewTicket {
                     subject: mail::clean_subject(&parsed.subject),
-                    description: limit_chars(&parsed.text, MAX_DESCRIPTION),
+                    description: crate::text::limit_chars(&parsed.text, MAX_DESCRIPTION),
                     attachment_ids,
                     group_id: mailbox.group_id,
                     mailbox_id: Some(mailbox.id),
@@ -745,14 +738,6 @@ fn header_block(raw: &[u8]) -> &[u8] {
         .map(|i| i + 4)
         .or_else(|| head.windows(2).position(|w| w == b"\n\n").map(|i| i + 2));
     &raw[..end.unwrap_or(cap)]
-}
-
-/// `s` cut to `max` characters.
-fn limit_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => s[..i].to_string(),
-        None => s.to_string(),
-    }
 }
 
 /// How a post of mail over HTTP proves who sent it.

@@ -217,13 +217,13 @@ impl Helpdesk {
     /// opted in.
     pub(crate) async fn notification_mail_plan(
         &self,
-        users: Vec<Uuid>,
+        mut users: Vec<Uuid>,
     ) -> Result<Option<NotificationMailPlan>> {
+        // Each user read once, however many notifications they get.
+        users.sort_unstable();
+        users.dedup();
         let mut opted_in = HashMap::new();
         for id in users {
-            if opted_in.contains_key(&id) {
-                continue;
-            }
             let Some(u) = self.st().get_user(id).await? else {
                 continue;
             };

@@ -456,10 +456,7 @@ fn outbound_event(kind: EventKind, m: &OutboundMail, at: DateTime<Utc>) -> NewEv
     NewEvent::new(
         kind,
         at,
-        Audience {
-            staff: true,
-            ..Audience::default()
-        },
+        Audience::staff(),
         serde_json::json!({"outbound": m.json()}),
     )
 }
