@@ -9,7 +9,12 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Posts `raw` to a mailbox with an admin's token.
-async fn post_mail(app: &App, admin: &str, mailbox: &str, raw: &str) -> (StatusCode, Value) {
+pub(crate) async fn post_mail(
+    app: &App,
+    admin: &str,
+    mailbox: &str,
+    raw: &str,
+) -> (StatusCode, Value) {
     let resp = app
         .client
         .post(app.url(&format!("/api/inbound/email/{mailbox}")))

@@ -300,17 +300,9 @@ async fn notifications_are_mailed_to_those_who_opted_in() {
 
 /// Posts a raw mail to a mailbox's HTTP inbound endpoint; returns the inbound record.
 async fn post_mail(app: &App, admin: &Who, mailbox: &str, raw: String) -> Value {
-    let resp = app
-        .client
-        .post(app.url(&format!("/api/inbound/email/{mailbox}")))
-        .bearer_auth(&admin.token)
-        .header("content-type", "message/rfc822")
-        .body(raw)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.json().await.unwrap()
+    let (s, record) = crate::mail_log::post_mail(app, &admin.token, mailbox, &raw).await;
+    assert_eq!(s, StatusCode::OK, "{record}");
+    record
 }
 
 #[tokio::test]
