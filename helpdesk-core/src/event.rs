@@ -601,6 +601,12 @@ pub(crate) struct Live {
     pub(crate) sender: tokio::sync::broadcast::Sender<std::sync::Arc<Event>>,
     pub(crate) wake: std::sync::Arc<tokio::sync::Notify>,
     pub(crate) started: std::sync::Once,
+    /// Turns true once the tailer has read where it starts (the log's end then):
+    /// [`crate::Helpdesk::subscribe`] waits for it, so an event written after a
+    /// subscription began is never behind the tailer's start.
+    pub(crate) placed: tokio::sync::watch::Receiver<bool>,
+    /// The sending half of `placed`, taken by the tailer when it starts.
+    pub(crate) place: std::sync::Mutex<Option<tokio::sync::watch::Sender<bool>>>,
 }
 
 pub use tokio::sync::broadcast::error::RecvError;
@@ -690,10 +696,13 @@ const LIVE_CAPACITY: usize = 4096;
 
 impl Live {
     pub(crate) fn new() -> Self {
+        let (place, placed) = tokio::sync::watch::channel(false);
         Live {
             sender: tokio::sync::broadcast::channel(LIVE_CAPACITY).0,
             wake: std::sync::Arc::new(tokio::sync::Notify::new()),
             started: std::sync::Once::new(),
+            placed,
+            place: std::sync::Mutex::new(Some(place)),
         }
     }
 }

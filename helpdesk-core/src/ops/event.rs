@@ -35,6 +35,11 @@ impl Helpdesk {
         // broadcasting older ones, which `recv` skips.
         let rx = self.inner.live.sender.subscribe();
         self.start_tailer();
+        // The tailer must have read its start before any later write: else an event
+        // written now could lie behind it and never be broadcast. (A tailer gone with
+        // its runtime drops the sender: no wait then.)
+        let mut placed = self.inner.live.placed.clone();
+        let _ = placed.wait_for(|placed| *placed).await;
         let floor = self.st().last_event_id().await?;
         Ok(Subscription::new(rx, floor))
     }
@@ -78,8 +83,18 @@ impl Helpdesk {
             let store = self.inner.store.clone();
             let sender = self.inner.live.sender.clone();
             let dropped = self.inner.dropped.clone();
+            let place = self
+                .inner
+                .live
+                .place
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
             tokio::spawn(async move {
                 let mut last = store.last_event_id().await.ok().flatten();
+                if let Some(place) = place {
+                    let _ = place.send(true);
+                }
                 loop {
                     if weak.strong_count() == 0 {
                         return;
