@@ -148,6 +148,10 @@ pub(crate) struct Inner {
     /// Notified when the last handle is dropped: the event tailer lets go of the store at
     /// once (a sled database can then be opened again in the same process).
     pub(crate) dropped: Arc<tokio::sync::Notify>,
+    /// The statuses, fields, SLA policies and rules as of the store's schema stamp.
+    pub(crate) schema: crate::schema::SchemaCache,
+    /// Sessions and memberships as read within [`crate::access_cache::TTL`].
+    pub(crate) access: crate::access_cache::AccessCache,
 }
 
 impl Drop for Inner {
@@ -174,6 +178,8 @@ impl Helpdesk {
                 mail_secrets: tokio::sync::OnceCell::new(),
                 key_requests: Default::default(),
                 dropped: Arc::new(tokio::sync::Notify::new()),
+                schema: Default::default(),
+                access: Default::default(),
                 live: crate::event::Live::new(),
                 hashing: tokio::sync::Semaphore::new(
                     std::thread::available_parallelism().map_or(2, |n| n.get()),

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod access_cache;
 pub mod action;
 pub mod apikey;
 pub mod archive;

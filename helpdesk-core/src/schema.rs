@@ -4,6 +4,8 @@
 //! ([`crate::Helpdesk::ticket_schema`]) for the checks on ticket input, conditions, and
 //! rendering tickets ([`ticket_json_for`]).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -11,6 +13,7 @@ use uuid::Uuid;
 use crate::condition::Condition;
 use crate::custom_field::{FieldType, Fields};
 use crate::principal::TicketView;
+use crate::rule::Rule;
 use crate::sla::{Metric, TicketSla};
 use crate::sla_policy::SlaRules;
 use crate::status::{StatusCategory, StatusKey, Statuses};
@@ -68,6 +71,63 @@ impl crate::condition::Schema for TicketSchema {
     }
     fn status(&self, key: &str) -> Option<bool> {
         self.statuses.get(key).map(|s| s.active)
+    }
+}
+
+/// What a [`TicketSchema`] is made of, as the store held it at one schema stamp
+/// ([`crate::store::SchemaStore::schema_stamp`]): read once and shared by every
+/// operation of the instance until the stamp moves ([`SchemaCache`]).
+#[derive(Debug)]
+pub(crate) struct Definitions {
+    /// The statuses.
+    pub statuses: Statuses,
+    /// The custom fields.
+    pub fields: Fields,
+    /// The active SLA policies and their calendars.
+    pub sla: SlaRules,
+    /// Every rule, by `(position, id)`.
+    pub rules: Vec<Rule>,
+}
+
+impl Definitions {
+    /// The schema of a ticket operation at `at`.
+    pub fn schema(&self, at: DateTime<Utc>) -> TicketSchema {
+        TicketSchema {
+            statuses: self.statuses.clone(),
+            fields: self.fields.clone(),
+            sla: self.sla.clone(),
+            automations: self
+                .rules
+                .iter()
+                .filter(|r| r.counts_hours())
+                .map(|r| r.condition.clone())
+                .collect(),
+            at,
+        }
+    }
+}
+
+/// This instance's copy of the [`Definitions`], with the stamp it was read at. Ticket
+/// reads and writes read the stamp (one cheap store read) instead of the six lists.
+#[derive(Debug, Default)]
+pub(crate) struct SchemaCache(std::sync::Mutex<Option<(u64, Arc<Definitions>)>>);
+
+impl SchemaCache {
+    /// The copy, if it was read at `stamp`.
+    pub fn get(&self, stamp: u64) -> Option<Arc<Definitions>> {
+        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.as_ref()
+            .filter(|(at, _)| *at == stamp)
+            .map(|(_, d)| d.clone())
+    }
+
+    /// Keeps `d`, read after the stamp was `stamp`, unless a copy read at a later stamp
+    /// is held already (two readers racing keep the newer).
+    pub fn put(&self, stamp: u64, d: Arc<Definitions>) {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if held.as_ref().is_none_or(|(at, _)| *at <= stamp) {
+            *held = Some((stamp, d));
+        }
     }
 }
 

@@ -361,6 +361,12 @@ pub trait ViewStore: Send + Sync {
 /// statuses ([`crate::status::Status::default_of`]) and no field. They write no events.
 #[async_trait]
 pub trait SchemaStore: Send + Sync {
+    /// A number that moves whenever a status, custom field, calendar, SLA policy or rule
+    /// is written or imported, through any handle or instance on this store. Read before
+    /// them, it tells a copy of them whether it is still current
+    /// ([`crate::Helpdesk::ticket_schema`] keeps one per instance): a copy read after
+    /// the stamp was `n` holds every such write that made it `n` or less.
+    async fn schema_stamp(&self) -> StoreResult<u64>;
     /// Every status, in list order ([`crate::status::sort_statuses`]).
     async fn list_statuses(&self) -> StoreResult<Vec<Status>>;
     /// Inserts a status unless its category holds `limit` statuses already, counted in

@@ -260,7 +260,7 @@ impl ArchiveStore for SledStore {
             .iter()
             .any(|r| !matches!(r, Record::BlobChunk(_) | Record::Header(_) | Record::End(_)));
         if has_other {
-            self.write(|tx| {
+            self.write_schema(|tx| {
                 for r in records {
                     import_one(tx, r)?;
                 }

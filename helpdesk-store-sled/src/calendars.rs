@@ -25,7 +25,7 @@ pub(crate) fn put_new(tx: &Tx<'_>, c: &Calendar) -> TxResult<()> {
 #[async_trait]
 impl CalendarStore for SledStore {
     async fn insert_calendar(&self, c: &Calendar, limit: usize) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             if tx.exists(tree::CALENDARS, c.id.as_bytes())? {
                 return abort(StoreError::Conflict(Conflict::Unique));
             }
@@ -40,7 +40,7 @@ impl CalendarStore for SledStore {
     }
 
     async fn update_calendar(&self, c: &Calendar) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             let Some(old) = tx.get_json::<Calendar>(tree::CALENDARS, c.id.as_bytes())? else {
                 return abort(StoreError::NotFound);
             };
@@ -58,7 +58,7 @@ impl CalendarStore for SledStore {
     }
 
     async fn delete_calendar(&self, id: Uuid) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             if !tx.exists(tree::CALENDARS, id.as_bytes())? {
                 return Ok(false);
             }

@@ -124,6 +124,9 @@ struct Inner {
     /// Claims of due tickets (`claim_due`): held until, while the ticket keeps the
     /// version it had.
     due_holds: std::sync::Mutex<DueHolds>,
+    /// [`helpdesk_core::store::SchemaStore::schema_stamp`]: one process holds a sled database, so it lives
+    /// here, moved by [`SledStore::write_schema`].
+    schema_stamp: std::sync::atomic::AtomicU64,
 }
 
 /// Claims of due tickets by ticket id: held until, at version.
@@ -171,6 +174,7 @@ impl SledStore {
                 flusher,
                 signals: Default::default(),
                 due_holds: Default::default(),
+                schema_stamp: Default::default(),
             }),
         };
         if let Some(found) = found {
@@ -209,6 +213,19 @@ impl SledStore {
         let r = self.transact(f)?;
         self.inner.flusher.flush().await?;
         Ok(r)
+    }
+
+    /// [`SledStore::write`] for statuses, fields, calendars, SLA policies and rules: the
+    /// schema stamp ([`helpdesk_core::store::SchemaStore::schema_stamp`]) moves once the transaction is done.
+    pub(crate) async fn write_schema<R>(
+        &self,
+        f: impl Fn(&Tx<'_>) -> TxResult<R>,
+    ) -> StoreResult<R> {
+        let r = self.write(f).await;
+        self.inner
+            .schema_stamp
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        r
     }
 
     /// Runs `f` as one transaction over every tree, without waiting for the disk.

@@ -74,7 +74,7 @@ impl SledStore {
 #[async_trait]
 impl RuleStore for SledStore {
     async fn insert_rule(&self, r: &Rule, limit: usize) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             if tx.exists(tree::RULES, r.id.as_bytes())? {
                 return abort(StoreError::Conflict(Conflict::Unique));
             }
@@ -89,7 +89,7 @@ impl RuleStore for SledStore {
     }
 
     async fn update_rule(&self, r: &Rule) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             let Some(old) = tx.get_json::<Rule>(tree::RULES, r.id.as_bytes())? else {
                 return abort(StoreError::NotFound);
             };
@@ -107,7 +107,7 @@ impl RuleStore for SledStore {
     async fn delete_rule(&self, id: Uuid) -> StoreResult<bool> {
         let runs: Vec<RuleRun> = self.list_rule_runs(id, usize::MAX).await?;
         let inside = self.keys_with_prefix(tree::RULE_STATE, &Key::new().tag(INSIDE).id(id).0)?;
-        self.write(|tx| {
+        self.write_schema(|tx| {
             if !tx.exists(tree::RULES, id.as_bytes())? {
                 return Ok(false);
             }

@@ -134,6 +134,13 @@ impl SledStore {
 
 #[async_trait]
 impl SchemaStore for SledStore {
+    async fn schema_stamp(&self) -> StoreResult<u64> {
+        Ok(self
+            .inner
+            .schema_stamp
+            .load(std::sync::atomic::Ordering::Acquire))
+    }
+
     async fn list_statuses(&self) -> StoreResult<Vec<Status>> {
         let mut all = Vec::new();
         for entry in self.scan(tree::STATUSES, &[], None, false) {
@@ -145,7 +152,7 @@ impl SchemaStore for SledStore {
     }
 
     async fn insert_status(&self, s: &Status, limit: usize) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             if tx.exists(tree::STATUSES, s.id.as_bytes())? {
                 return abort(StoreError::Conflict(Conflict::Unique));
             }
@@ -163,7 +170,7 @@ impl SchemaStore for SledStore {
     }
 
     async fn update_status(&self, s: &Status) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             let Some(mut stored) = tx.get_json::<Status>(tree::STATUSES, s.id.as_bytes())? else {
                 return abort(StoreError::NotFound);
             };
@@ -178,7 +185,7 @@ impl SchemaStore for SledStore {
     }
 
     async fn delete_status(&self, id: Uuid) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             let Some(s) = tx.get_json::<Status>(tree::STATUSES, id.as_bytes())? else {
                 return abort(StoreError::NotFound);
             };
@@ -206,7 +213,7 @@ impl SchemaStore for SledStore {
     }
 
     async fn insert_field(&self, f: &CustomField, limit: usize) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             if tx.exists(tree::FIELDS, f.id.as_bytes())? {
                 return abort(StoreError::Conflict(Conflict::Unique));
             }
@@ -224,7 +231,7 @@ impl SchemaStore for SledStore {
     }
 
     async fn update_field(&self, f: &CustomField, limit: usize) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             let Some(stored) = tx.get_json::<CustomField>(tree::FIELDS, f.id.as_bytes())? else {
                 return abort(StoreError::NotFound);
             };
@@ -251,7 +258,7 @@ impl SchemaStore for SledStore {
     }
 
     async fn delete_field(&self, id: Uuid) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             let Some(f) = tx.get_json::<CustomField>(tree::FIELDS, id.as_bytes())? else {
                 return abort(StoreError::NotFound);
             };

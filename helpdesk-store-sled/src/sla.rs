@@ -36,7 +36,7 @@ impl SlaStore for SledStore {
     }
 
     async fn insert_sla_policy(&self, p: &SlaPolicy, limit: usize) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             if tx.exists(tree::SLA_POLICIES, p.id.as_bytes())? {
                 return abort(StoreError::Conflict(Conflict::Unique));
             }
@@ -51,7 +51,7 @@ impl SlaStore for SledStore {
     }
 
     async fn update_sla_policy(&self, p: &SlaPolicy) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             let Some(old) = tx.get_json::<SlaPolicy>(tree::SLA_POLICIES, p.id.as_bytes())? else {
                 return abort(StoreError::NotFound);
             };
@@ -65,7 +65,7 @@ impl SlaStore for SledStore {
     }
 
     async fn delete_sla_policy(&self, id: Uuid) -> StoreResult<bool> {
-        self.write(|tx| {
+        self.write_schema(|tx| {
             if !tx.exists(tree::SLA_POLICIES, id.as_bytes())? {
                 return Ok(false);
             }

@@ -1,5 +1,8 @@
 //! A principal's relation to tickets and ticket conversations, read from the store at
-//! the moment of the operation: every path below a ticket asks here.
+//! the moment of the operation (their memberships within [`crate::access_cache::TTL`]):
+//! every path below a ticket asks here.
+
+use std::sync::Arc;
 
 use uuid::Uuid;
 
@@ -7,7 +10,7 @@ use crate::Helpdesk;
 use crate::access::TicketRelation;
 use crate::conversation::Conversation;
 use crate::error::{Error, Result};
-use crate::group::Access;
+use crate::group::{Access, Membership};
 use crate::principal::Principal;
 use crate::ticket::Ticket;
 
@@ -105,12 +108,24 @@ impl Helpdesk {
     /// `user_id`'s level in a group, if they are a member.
     pub(crate) async fn level_in(&self, user_id: Uuid, group_id: Uuid) -> Result<Option<Access>> {
         Ok(self
-            .st()
-            .user_memberships(user_id)
+            .memberships(user_id)
             .await?
-            .into_iter()
+            .iter()
             .find(|m| m.group_id == group_id)
             .map(|m| m.access))
+    }
+
+    /// `user_id`'s memberships: this instance's copy for [`crate::access_cache::TTL`],
+    /// else the store's.
+    async fn memberships(&self, user_id: Uuid) -> Result<Arc<[Membership]>> {
+        let cache = &self.inner.access;
+        if let Some(m) = cache.memberships(user_id) {
+            return Ok(m);
+        }
+        let read = cache.generation();
+        let m: Arc<[Membership]> = self.st().user_memberships(user_id).await?.into();
+        cache.put_memberships(read, user_id, m.clone());
+        Ok(m)
     }
 
     /// A ticket the caller may see, and their relation to it; else `NotFound`.
@@ -139,10 +154,9 @@ impl Helpdesk {
             return Ok(None);
         }
         Ok(Some(
-            self.st()
-                .user_memberships(p.user_id)
+            self.memberships(p.user_id)
                 .await?
-                .into_iter()
+                .iter()
                 .map(|m| m.group_id)
                 .collect(),
         ))

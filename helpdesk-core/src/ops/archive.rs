@@ -224,7 +224,9 @@ impl Helpdesk {
     {
         self.require_admin(p).await?;
         let caller = self.require_empty_store(p).await?;
-        self.import_lines(input, caller, options, progress).await
+        let imported = self.import_lines(input, caller, options, progress).await;
+        self.forget_access();
+        imported
     }
 
     /// Checks the store is empty but for the caller's account; returns that account.

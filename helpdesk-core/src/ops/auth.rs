@@ -337,6 +337,7 @@ impl Helpdesk {
         if presented != session.refresh_hash {
             if self.issued_refresh_secret(sid, secret).await? {
                 self.st().revoke_session(sid, now).await?;
+                self.forget_access();
             }
             return Err(Error::Unauthorized);
         }
@@ -364,6 +365,7 @@ impl Helpdesk {
         if !rotated {
             // Someone used the same token a moment ago: that is reuse too.
             self.st().revoke_session(sid, now).await?;
+            self.forget_access();
             return Err(Error::Unauthorized);
         }
         self.session_tokens(user, &session, &next).await
@@ -375,6 +377,7 @@ impl Helpdesk {
         p.require_session()?;
         if let Some(sid) = p.session_id {
             self.st().revoke_session(sid, self.now()).await?;
+            self.forget_access();
         }
         Ok(())
     }
@@ -417,7 +420,6 @@ impl Helpdesk {
 
     async fn session_principal(&self, user_id: Uuid, sid: Uuid) -> Result<Principal> {
         let user = self
-            .st()
             .live_session_user(sid)
             .await?
             .filter(|u| u.id == user_id && u.is_active)
@@ -428,5 +430,25 @@ impl Helpdesk {
             session_id: Some(sid),
             key: None,
         })
+    }
+
+    /// The user of a live session: this instance's copy for [`crate::access_cache::TTL`],
+    /// else the store's.
+    async fn live_session_user(&self, sid: Uuid) -> Result<Option<User>> {
+        let cache = &self.inner.access;
+        if let Some(user) = cache.session(sid) {
+            return Ok(user);
+        }
+        let read = cache.generation();
+        let user = self.st().live_session_user(sid).await?;
+        cache.put_session(read, sid, user.clone());
+        Ok(user)
+    }
+
+    /// Forgets this instance's copies of sessions and memberships, after a write that
+    /// can take access away: in force here at once, on other instances within
+    /// [`crate::access_cache::TTL`].
+    pub(crate) fn forget_access(&self) {
+        self.inner.access.clear();
     }
 }

@@ -120,9 +120,9 @@ impl Helpdesk {
             group_audience(),
             json!({"group_id": id}),
         ));
-        self.written(self.st().delete_group(id, &fx))
-            .await
-            .map_err(group_write_error)
+        let deleted = self.written(self.st().delete_group(id, &fx)).await;
+        self.forget_access();
+        deleted.map_err(group_write_error)
     }
 
     /// Every group, by name (staff).
@@ -187,6 +187,7 @@ impl Helpdesk {
         let previous = self
             .written(self.st().put_membership(&wanted, &build))
             .await?;
+        self.forget_access();
         if previous.as_ref().is_some_and(|m| m.access == Access::Full) && access != Access::Full {
             self.withdraw_where_not_allowed(p, user_id, Some(group_id))
                 .await?;
@@ -211,6 +212,7 @@ impl Helpdesk {
         self.written(self.st().remove_membership(group_id, user_id, &build))
             .await
             .map_err(group_write_error)?;
+        self.forget_access();
         self.withdraw_where_not_allowed(p, user_id, Some(group_id))
             .await
     }

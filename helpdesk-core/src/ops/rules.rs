@@ -386,13 +386,8 @@ impl Helpdesk {
 
     /// Works a chain off. Never loops forever: each (rule, ticket) fires once.
     async fn run_chain(&self, mut chain: Chain) -> Result<()> {
-        let rules: Vec<Rule> = self
-            .st()
-            .list_rules()
-            .await?
-            .into_iter()
-            .filter(|r| r.active)
-            .collect();
+        let definitions = self.definitions().await?;
+        let rules: Vec<&Rule> = definitions.rules.iter().filter(|r| r.active).collect();
         if rules.is_empty() {
             return Ok(());
         }

@@ -2,12 +2,14 @@
 //! A category's default status is never deactivated or deleted; a status a ticket has,
 //! or a view's filter names, is in use.
 
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 use crate::Helpdesk;
 use crate::error::{Conflict, Error, Result, StoreError};
 use crate::principal::Principal;
-use crate::schema::TicketSchema;
+use crate::schema::{Definitions, TicketSchema};
 use crate::status::*;
 
 fn write_error(e: StoreError) -> Error {
@@ -26,22 +28,27 @@ fn default_is_fixed() -> Error {
 
 impl Helpdesk {
     /// What tickets are made of now: the statuses and custom fields (for checks,
-    /// conditions and rendering).
+    /// conditions and rendering), the SLA policies and the automations that count hours.
     pub async fn ticket_schema(&self) -> Result<TicketSchema> {
-        Ok(TicketSchema {
+        Ok(self.definitions().await?.schema(self.now()))
+    }
+
+    /// The statuses, fields, SLA policies and rules: this instance's copy while the
+    /// store's schema stamp stands, else read again (the stamp first, so a write that
+    /// lands meanwhile moves it past the copy).
+    pub(crate) async fn definitions(&self) -> Result<Arc<Definitions>> {
+        let stamp = self.st().schema_stamp().await?;
+        if let Some(d) = self.inner.schema.get(stamp) {
+            return Ok(d);
+        }
+        let d = Arc::new(Definitions {
             statuses: Statuses::new(self.st().list_statuses().await?),
             fields: crate::custom_field::Fields::new(self.st().list_fields().await?),
             sla: self.sla_rules().await?,
-            automations: self
-                .st()
-                .list_rules()
-                .await?
-                .into_iter()
-                .filter(|r| r.counts_hours())
-                .map(|r| r.condition)
-                .collect(),
-            at: self.now(),
-        })
+            rules: self.st().list_rules().await?,
+        });
+        self.inner.schema.put(stamp, d.clone());
+        Ok(d)
     }
 
     /// Every status `p` may read, in list order: customers the active ones.

@@ -109,10 +109,11 @@ impl Helpdesk {
     async fn write_user(&self, user: &mut User) -> Result<()> {
         let mut tries = 0;
         loop {
-            match self
+            let written = self
                 .written(self.st().update_user(user, &Effects::none()))
-                .await
-            {
+                .await;
+            self.forget_access();
+            match written {
                 Err(Error::Store(StoreError::NotFound))
                     if user.organization_id.is_some() && tries < 3 =>
                 {
@@ -212,6 +213,7 @@ impl Helpdesk {
             self.st()
                 .revoke_user_sessions(user.id, p.session_id, self.now())
                 .await?;
+            self.forget_access();
         }
         Ok(user)
     }
@@ -248,10 +250,11 @@ impl Helpdesk {
         } else {
             self.check_organization_exists(after.organization_id)
                 .await?;
-            match self
+            let written = self
                 .written(self.st().update_user(&user, &Effects::none()))
-                .await
-            {
+                .await;
+            self.forget_access();
+            match written {
                 // The user exists (read above): the organization was deleted meanwhile.
                 Err(Error::Store(StoreError::NotFound)) if user.organization_id.is_some() => {
                     return Err(no_such_organization());
@@ -268,6 +271,7 @@ impl Helpdesk {
             self.st()
                 .revoke_user_sessions(user.id, None, self.now())
                 .await?;
+            self.forget_access();
         }
         Ok(user)
     }
@@ -286,6 +290,7 @@ impl Helpdesk {
         self.st()
             .revoke_user_sessions(user.id, None, self.now())
             .await?;
+        self.forget_access();
         Ok(user)
     }
 

@@ -98,6 +98,8 @@ struct State {
     organizations: HashMap<Uuid, Organization>,
     canned_replies: HashMap<Uuid, CannedReply>,
     views: HashMap<Uuid, View>,
+    /// [`SchemaStore::schema_stamp`]: moved by every schema write, under the lock.
+    schema_stamp: u64,
     statuses: HashMap<Uuid, Status>,
     fields: HashMap<Uuid, CustomField>,
     macros: HashMap<Uuid, Macro>,
@@ -158,6 +160,14 @@ impl MemoryStore {
         self.state
             .lock()
             .map_err(|_| StoreError::Corrupt("memory store lock poisoned".into()))
+    }
+
+    /// The lock for a write to statuses, fields, calendars, SLA policies or rules: it
+    /// moves the schema stamp, which readers see only with the write, after the lock.
+    fn lock_schema(&self) -> StoreResult<MutexGuard<'_, State>> {
+        let mut s = self.lock()?;
+        s.schema_stamp += 1;
+        Ok(s)
     }
 }
 
@@ -831,13 +841,16 @@ impl ViewStore for MemoryStore {
 
 #[async_trait]
 impl SchemaStore for MemoryStore {
+    async fn schema_stamp(&self) -> StoreResult<u64> {
+        Ok(self.lock()?.schema_stamp)
+    }
     async fn list_statuses(&self) -> StoreResult<Vec<Status>> {
         let mut all: Vec<Status> = self.lock()?.statuses.values().cloned().collect();
         crate::status::sort_statuses(&mut all);
         Ok(all)
     }
     async fn insert_status(&self, st: &Status, limit: usize) -> StoreResult<bool> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         if s.statuses.contains_key(&st.id) {
             return Err(StoreError::Conflict(Conflict::Unique));
         }
@@ -856,7 +869,7 @@ impl SchemaStore for MemoryStore {
         Ok(true)
     }
     async fn update_status(&self, st: &Status) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         let stored = s.statuses.get_mut(&st.id).ok_or(StoreError::NotFound)?;
         stored.agent_label = st.agent_label.clone();
         stored.customer_label = st.customer_label.clone();
@@ -866,7 +879,7 @@ impl SchemaStore for MemoryStore {
         Ok(())
     }
     async fn delete_status(&self, id: Uuid) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         let st = s.statuses.get(&id).ok_or(StoreError::NotFound)?;
         if st.is_default {
             return Err(StoreError::Conflict(Conflict::Default));
@@ -883,7 +896,7 @@ impl SchemaStore for MemoryStore {
         Ok(all)
     }
     async fn insert_field(&self, f: &CustomField, limit: usize) -> StoreResult<bool> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         if s.fields.contains_key(&f.id) {
             return Err(StoreError::Conflict(Conflict::Unique));
         }
@@ -897,7 +910,7 @@ impl SchemaStore for MemoryStore {
         Ok(true)
     }
     async fn update_field(&self, f: &CustomField, limit: usize) -> StoreResult<bool> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         let active = s.fields.values().filter(|x| x.active).count();
         let stored = s.fields.get_mut(&f.id).ok_or(StoreError::NotFound)?;
         if f.active && !stored.active && active >= limit {
@@ -912,7 +925,7 @@ impl SchemaStore for MemoryStore {
         Ok(true)
     }
     async fn delete_field(&self, id: Uuid) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         let f = s.fields.get(&id).ok_or(StoreError::NotFound)?;
         if s.tickets.values().any(|t| t.fields.contains_key(&f.key)) {
             return Err(StoreError::Conflict(Conflict::InUse));
@@ -925,7 +938,7 @@ impl SchemaStore for MemoryStore {
 #[async_trait]
 impl CalendarStore for MemoryStore {
     async fn insert_calendar(&self, c: &Calendar, limit: usize) -> StoreResult<bool> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         if s.calendars.contains_key(&c.id) {
             return Err(StoreError::Conflict(Conflict::Unique));
         }
@@ -936,7 +949,7 @@ impl CalendarStore for MemoryStore {
         Ok(true)
     }
     async fn update_calendar(&self, c: &Calendar) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         let stored = s.calendars.get_mut(&c.id).ok_or(StoreError::NotFound)?;
         stored.name = c.name.clone();
         stored.timezone = c.timezone.clone();
@@ -946,7 +959,7 @@ impl CalendarStore for MemoryStore {
         Ok(())
     }
     async fn delete_calendar(&self, id: Uuid) -> StoreResult<bool> {
-        Ok(self.lock()?.calendars.remove(&id).is_some())
+        Ok(self.lock_schema()?.calendars.remove(&id).is_some())
     }
     async fn get_calendar(&self, id: Uuid) -> StoreResult<Option<Calendar>> {
         Ok(self.lock()?.calendars.get(&id).cloned())
@@ -1138,7 +1151,7 @@ impl SlaStore for MemoryStore {
         Ok(all)
     }
     async fn insert_sla_policy(&self, policy: &SlaPolicy, limit: usize) -> StoreResult<bool> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         if s.sla_policies.contains_key(&policy.id) {
             return Err(StoreError::Conflict(Conflict::Unique));
         }
@@ -1149,7 +1162,7 @@ impl SlaStore for MemoryStore {
         Ok(true)
     }
     async fn update_sla_policy(&self, policy: &SlaPolicy) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         let stored = s
             .sla_policies
             .get_mut(&policy.id)
@@ -1161,14 +1174,14 @@ impl SlaStore for MemoryStore {
         Ok(())
     }
     async fn delete_sla_policy(&self, id: Uuid) -> StoreResult<bool> {
-        Ok(self.lock()?.sla_policies.remove(&id).is_some())
+        Ok(self.lock_schema()?.sla_policies.remove(&id).is_some())
     }
 }
 
 #[async_trait]
 impl RuleStore for MemoryStore {
     async fn insert_rule(&self, r: &Rule, limit: usize) -> StoreResult<bool> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         if s.rules.contains_key(&r.id) {
             return Err(StoreError::Conflict(Conflict::Unique));
         }
@@ -1179,7 +1192,7 @@ impl RuleStore for MemoryStore {
         Ok(true)
     }
     async fn update_rule(&self, r: &Rule) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         let stored = s.rules.get_mut(&r.id).ok_or(StoreError::NotFound)?;
         let kind = stored.kind;
         *stored = Rule {
@@ -1190,7 +1203,7 @@ impl RuleStore for MemoryStore {
         Ok(())
     }
     async fn delete_rule(&self, id: Uuid) -> StoreResult<bool> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         s.rule_runs.remove(&id);
         s.rule_inside.retain(|(r, _)| *r != id);
         Ok(s.rules.remove(&id).is_some())
@@ -2615,7 +2628,7 @@ impl ArchiveStore for MemoryStore {
     }
 
     async fn import_records(&self, records: &[Record]) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_schema()?;
         for r in records {
             match r {
                 Record::Header(_) | Record::End(_) => {}

@@ -3,6 +3,7 @@
 //! and losing access takes effect at once.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use uuid::Uuid;
 
@@ -571,4 +572,53 @@ pub async fn presence_contacts_follow_access(store: Arc<dyn Store>) {
     // A direct conversation still makes them contacts.
     w.direct(&agent, &customer).await;
     assert!(of(customer.id()).await.unwrap().contains(&agent.id()));
+}
+
+/// Two instances over one store: a logout, a deactivation or a lost membership made
+/// through one is in force there at once, and on the other, which had just let the
+/// same token and membership through, within [`crate::access_cache::TTL`].
+pub async fn revocation_reaches_every_instance_within_the_ttl(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let other =
+        crate::Helpdesk::with_clock(w.store.clone(), crate::Config::for_tests(), w.clock.clone());
+    let admin = w.admin().await;
+    let agent = w.agent().await;
+    let customer = w.customer().await;
+    let g = billing(&w, &admin, &[(&agent, Access::Reply)]).await;
+    let t = ticket_in(&w, &admin, &customer, &g).await;
+    let past_ttl = || tokio::time::sleep(crate::access_cache::TTL + Duration::from_millis(50));
+
+    let token = w.hd.issue_tokens(agent.id()).await.unwrap().access_token;
+    let p = w.hd.authenticate(&token).await.unwrap();
+    other.authenticate(&token).await.unwrap();
+    w.hd.logout(&p).await.unwrap();
+    expect_err!(w.hd.authenticate(&token).await, Error::Unauthorized);
+    past_ttl().await;
+    expect_err!(other.authenticate(&token).await, Error::Unauthorized);
+
+    let token = w.hd.issue_tokens(agent.id()).await.unwrap().access_token;
+    w.hd.authenticate(&token).await.unwrap();
+    other.authenticate(&token).await.unwrap();
+    let off = crate::user::UserPatch {
+        is_active: Some(false),
+        ..Default::default()
+    };
+    w.hd.update_user(&admin.p, agent.id(), off).await.unwrap();
+    expect_err!(w.hd.authenticate(&token).await, Error::Unauthorized);
+    past_ttl().await;
+    expect_err!(other.authenticate(&token).await, Error::Unauthorized);
+    let on = crate::user::UserPatch {
+        is_active: Some(true),
+        ..Default::default()
+    };
+    w.hd.update_user(&admin.p, agent.id(), on).await.unwrap();
+
+    w.hd.get_ticket(&agent.p, t.id).await.unwrap();
+    other.get_ticket(&agent.p, t.id).await.unwrap();
+    w.hd.remove_membership(&admin.p, g.id, agent.id())
+        .await
+        .unwrap();
+    expect_err!(w.hd.get_ticket(&agent.p, t.id).await, Error::NotFound);
+    past_ttl().await;
+    expect_err!(other.get_ticket(&agent.p, t.id).await, Error::NotFound);
 }

@@ -65,6 +65,7 @@ pub mod receipts;
 pub mod receipts_v2;
 pub mod retention;
 pub mod rules;
+pub mod schema;
 pub mod sla;
 pub mod snooze;
 pub mod statuses;
@@ -497,6 +498,7 @@ macro_rules! __conformance_cases {
                 levels_limit_what_staff_do,
                 ticket_events_and_notifications_follow_the_group,
                 losing_access_hides_the_ticket_everywhere,
+                revocation_reaches_every_instance_within_the_ttl,
                 moving_a_ticket_hands_it_to_the_other_group,
                 customers_never_see_the_group_in_events,
                 losing_full_access_unassigns,
@@ -752,6 +754,10 @@ macro_rules! __conformance_cases {
                 deactivated_and_used_fields,
                 list_filters_by_field,
                 hidden_fields_stay_out_of_customer_events,
+            }
+            schema {
+                schema_stamp_moves_with_every_schema_write,
+                schema_changes_reach_every_instance_at_once,
             }
             statuses {
                 store_starts_with_the_default_statuses,
