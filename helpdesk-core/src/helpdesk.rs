@@ -149,7 +149,10 @@ pub(crate) struct Inner {
     /// once (a sled database can then be opened again in the same process).
     pub(crate) dropped: Arc<tokio::sync::Notify>,
     /// The statuses, fields, SLA policies and rules as of the store's schema stamp.
-    pub(crate) schema: crate::schema::SchemaCache,
+    pub(crate) schema: crate::stamped::Stamped<(), Arc<crate::schema::Definitions>>,
+    /// Search answers as of the store's KB stamp.
+    pub(crate) searches:
+        crate::stamped::Stamped<crate::kb::SearchQuery, Arc<Vec<crate::kb::SearchHit>>>,
     /// Sessions and memberships as read within [`crate::access_cache::TTL`].
     pub(crate) access: crate::access_cache::AccessCache,
 }
@@ -178,7 +181,8 @@ impl Helpdesk {
                 mail_secrets: tokio::sync::OnceCell::new(),
                 key_requests: Default::default(),
                 dropped: Arc::new(tokio::sync::Notify::new()),
-                schema: Default::default(),
+                schema: crate::stamped::Stamped::new(1),
+                searches: crate::stamped::Stamped::new(crate::kb::SEARCHES_KEPT),
                 access: Default::default(),
                 live: crate::event::Live::new(),
                 hashing: tokio::sync::Semaphore::new(

@@ -102,8 +102,13 @@ pub struct TagCount {
     pub count: u64,
 }
 
+/// Search answers an instance keeps while the KB stamp stands
+/// ([`crate::store::KbStore::kb_stamp`]): the distinct requests (words, tag, drafts,
+/// limit) answered since the last article write, up to this many.
+pub(crate) const SEARCHES_KEPT: usize = 256;
+
 /// A search request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SearchQuery {
     /// The words.
     pub q: String,

@@ -69,6 +69,7 @@ pub mod search;
 pub mod sla;
 pub mod sla_policy;
 pub mod snooze;
+mod stamped;
 pub mod status;
 pub mod store;
 pub mod tag;

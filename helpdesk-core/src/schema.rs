@@ -4,8 +4,6 @@
 //! ([`crate::Helpdesk::ticket_schema`]) for the checks on ticket input, conditions, and
 //! rendering tickets ([`ticket_json_for`]).
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -76,7 +74,7 @@ impl crate::condition::Schema for TicketSchema {
 
 /// What a [`TicketSchema`] is made of, as the store held it at one schema stamp
 /// ([`crate::store::SchemaStore::schema_stamp`]): read once and shared by every
-/// operation of the instance until the stamp moves ([`SchemaCache`]).
+/// operation of the instance until the stamp moves ([`crate::stamped::Stamped`]).
 #[derive(Debug)]
 pub(crate) struct Definitions {
     /// The statuses.
@@ -103,30 +101,6 @@ impl Definitions {
                 .map(|r| r.condition.clone())
                 .collect(),
             at,
-        }
-    }
-}
-
-/// This instance's copy of the [`Definitions`], with the stamp it was read at. Ticket
-/// reads and writes read the stamp (one cheap store read) instead of the six lists.
-#[derive(Debug, Default)]
-pub(crate) struct SchemaCache(std::sync::Mutex<Option<(u64, Arc<Definitions>)>>);
-
-impl SchemaCache {
-    /// The copy, if it was read at `stamp`.
-    pub fn get(&self, stamp: u64) -> Option<Arc<Definitions>> {
-        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        held.as_ref()
-            .filter(|(at, _)| *at == stamp)
-            .map(|(_, d)| d.clone())
-    }
-
-    /// Keeps `d`, read after the stamp was `stamp`, unless a copy read at a later stamp
-    /// is held already (two readers racing keep the newer).
-    pub fn put(&self, stamp: u64, d: Arc<Definitions>) {
-        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if held.as_ref().is_none_or(|(at, _)| *at <= stamp) {
-            *held = Some((stamp, d));
         }
     }
 }

@@ -889,6 +889,10 @@ pub trait NotificationStore: Send + Sync {
 /// The knowledge base.
 #[async_trait]
 pub trait KbStore: Send + Sync {
+    /// A number that moves whenever an article is written or imported, through any
+    /// handle or instance on this store, as [`SchemaStore::schema_stamp`] does for the
+    /// schema: what tells a copy of search answers whether it is still current.
+    async fn kb_stamp(&self) -> StoreResult<u64>;
     /// Inserts an article. Slug taken: `Conflict::Slug`.
     async fn insert_article(&self, article: &Article, fx: &Effects) -> StoreResult<()>;
     /// Replaces an article. `NotFound` if absent; slug taken by another: `Conflict::Slug`.

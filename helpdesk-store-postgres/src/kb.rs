@@ -83,6 +83,10 @@ impl TryFrom<HitRow> for SearchHit {
 
 #[async_trait]
 impl KbStore for PostgresStore {
+    async fn kb_stamp(&self) -> StoreResult<u64> {
+        self.stamp("kb").await
+    }
+
     async fn insert_article(&self, article: &Article, fx: &Effects) -> StoreResult<()> {
         let mut tx = self.begin().await?;
         write_article(&mut tx, article, true).await?;

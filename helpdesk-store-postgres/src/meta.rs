@@ -37,3 +37,16 @@ impl MetaStore for PostgresStore {
         .store()
     }
 }
+
+impl PostgresStore {
+    /// A stamp of migration 0028 (`schema`, `kb`), moved by its triggers in the writing
+    /// transaction.
+    pub(crate) async fn stamp(&self, name: &str) -> StoreResult<u64> {
+        let stamp: i64 = sqlx::query_scalar("SELECT stamp FROM stamps WHERE name = $1")
+            .bind(name)
+            .fetch_one(self.pool_ref())
+            .await
+            .store()?;
+        Ok(crate::rows::u(stamp))
+    }
+}

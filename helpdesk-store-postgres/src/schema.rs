@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::PostgresStore;
 use crate::error::SqlxResultExt;
-use crate::rows::{FieldRow, StatusRow, fetch_all_as, u};
+use crate::rows::{FieldRow, StatusRow, fetch_all_as};
 
 /// Writes an imported status: a default one replaces the store's own (same id, key and
 /// category), any other is new.
@@ -84,12 +84,7 @@ async fn lock_active_fields(conn: &mut PgConnection) -> StoreResult<usize> {
 #[async_trait]
 impl SchemaStore for PostgresStore {
     async fn schema_stamp(&self) -> StoreResult<u64> {
-        // Moved by the triggers of migration 0028, in the writing transaction.
-        let stamp: i64 = sqlx::query_scalar("SELECT stamp FROM schema_stamp")
-            .fetch_one(self.pool_ref())
-            .await
-            .store()?;
-        Ok(u(stamp))
+        self.stamp("schema").await
     }
 
     async fn list_statuses(&self) -> StoreResult<Vec<Status>> {

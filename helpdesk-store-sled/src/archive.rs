@@ -4,6 +4,8 @@
 //! counters its normal insert writes, a batch per transaction. Blob chunks go outside
 //! transactions, as uploads do.
 
+use std::sync::atomic::Ordering;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -260,13 +262,16 @@ impl ArchiveStore for SledStore {
             .iter()
             .any(|r| !matches!(r, Record::BlobChunk(_) | Record::Header(_) | Record::End(_)));
         if has_other {
-            self.write_schema(|tx| {
-                for r in records {
-                    import_one(tx, r)?;
-                }
-                Ok(())
-            })
-            .await
+            let imported = self
+                .write_schema(|tx| {
+                    for r in records {
+                        import_one(tx, r)?;
+                    }
+                    Ok(())
+                })
+                .await;
+            self.inner.kb_stamp.fetch_add(1, Ordering::AcqRel);
+            imported
         } else if wrote_chunks {
             self.flush().await
         } else {

@@ -4,6 +4,7 @@
 //! transaction as the article.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
 
 use chrono::{DateTime, Utc};
 
@@ -166,8 +167,12 @@ impl SledStore {
 
 #[async_trait]
 impl KbStore for SledStore {
+    async fn kb_stamp(&self) -> StoreResult<u64> {
+        Ok(self.inner.kb_stamp.load(Ordering::Acquire))
+    }
+
     async fn insert_article(&self, article: &Article, fx: &Effects) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_kb(|tx| {
             if slug_owner(tx, &article.slug)?.is_some() {
                 return abort(StoreError::Conflict(Conflict::Slug));
             }
@@ -179,7 +184,7 @@ impl KbStore for SledStore {
     }
 
     async fn update_article(&self, article: &Article, fx: &Effects) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_kb(|tx| {
             let Some(old) = tx.get_json::<Article>(tree::ARTICLES, article.id.as_bytes())? else {
                 return abort(StoreError::NotFound);
             };
@@ -193,7 +198,7 @@ impl KbStore for SledStore {
     }
 
     async fn delete_article(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write_kb(|tx| {
             let Some(old) = tx.get_json::<Article>(tree::ARTICLES, id.as_bytes())? else {
                 return abort(StoreError::NotFound);
             };

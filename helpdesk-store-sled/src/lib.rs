@@ -45,6 +45,7 @@
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -126,7 +127,9 @@ struct Inner {
     due_holds: std::sync::Mutex<DueHolds>,
     /// [`helpdesk_core::store::SchemaStore::schema_stamp`]: one process holds a sled database, so it lives
     /// here, moved by [`SledStore::write_schema`].
-    schema_stamp: std::sync::atomic::AtomicU64,
+    schema_stamp: AtomicU64,
+    /// [`helpdesk_core::store::KbStore::kb_stamp`], moved by [`SledStore::write_kb`].
+    kb_stamp: AtomicU64,
 }
 
 /// Claims of due tickets by ticket id: held until, at version.
@@ -175,6 +178,7 @@ impl SledStore {
                 signals: Default::default(),
                 due_holds: Default::default(),
                 schema_stamp: Default::default(),
+                kb_stamp: Default::default(),
             }),
         };
         if let Some(found) = found {
@@ -222,9 +226,15 @@ impl SledStore {
         f: impl Fn(&Tx<'_>) -> TxResult<R>,
     ) -> StoreResult<R> {
         let r = self.write(f).await;
-        self.inner
-            .schema_stamp
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.inner.schema_stamp.fetch_add(1, Ordering::AcqRel);
+        r
+    }
+
+    /// [`SledStore::write`] for articles: the KB stamp
+    /// ([`helpdesk_core::store::KbStore::kb_stamp`]) moves once the transaction is done.
+    pub(crate) async fn write_kb<R>(&self, f: impl Fn(&Tx<'_>) -> TxResult<R>) -> StoreResult<R> {
+        let r = self.write(f).await;
+        self.inner.kb_stamp.fetch_add(1, Ordering::AcqRel);
         r
     }
 

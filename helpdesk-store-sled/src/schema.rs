@@ -4,6 +4,8 @@
 //! write ([`count_status`], [`count_fields`]), so deleting a status or a field checks
 //! them in its own transaction.
 
+use std::sync::atomic::Ordering;
+
 use async_trait::async_trait;
 use chrono::Utc;
 use uuid::Uuid;
@@ -135,10 +137,7 @@ impl SledStore {
 #[async_trait]
 impl SchemaStore for SledStore {
     async fn schema_stamp(&self) -> StoreResult<u64> {
-        Ok(self
-            .inner
-            .schema_stamp
-            .load(std::sync::atomic::Ordering::Acquire))
+        Ok(self.inner.schema_stamp.load(Ordering::Acquire))
     }
 
     async fn list_statuses(&self) -> StoreResult<Vec<Status>> {

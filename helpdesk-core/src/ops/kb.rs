@@ -1,6 +1,8 @@
 //! Knowledge-base articles: creating with slugs, editing, publishing, listing, tag
 //! counts and ranked search.
 
+use std::sync::Arc;
+
 use crate::Helpdesk;
 use crate::error::Conflict;
 use crate::error::{Error, Result};
@@ -170,7 +172,13 @@ impl Helpdesk {
             include_drafts: is_staff(viewer),
             limit: limit(requested.or(Some(20)))?,
         };
-        Ok(self.st().search_articles(&query).await?)
+        let stamp = self.st().kb_stamp().await?;
+        if let Some(hits) = self.inner.searches.get(stamp, &query) {
+            return Ok(hits.as_ref().clone());
+        }
+        let hits = Arc::new(self.st().search_articles(&query).await?);
+        self.inner.searches.put(stamp, query, hits.clone());
+        Ok(hits.as_ref().clone())
     }
 
     /// Tags with counts (published articles only, except for staff).

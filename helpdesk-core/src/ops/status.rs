@@ -38,7 +38,7 @@ impl Helpdesk {
     /// lands meanwhile moves it past the copy).
     pub(crate) async fn definitions(&self) -> Result<Arc<Definitions>> {
         let stamp = self.st().schema_stamp().await?;
-        if let Some(d) = self.inner.schema.get(stamp) {
+        if let Some(d) = self.inner.schema.get(stamp, &()) {
             return Ok(d);
         }
         let d = Arc::new(Definitions {
@@ -47,7 +47,7 @@ impl Helpdesk {
             sla: self.sla_rules().await?,
             rules: self.st().list_rules().await?,
         });
-        self.inner.schema.put(stamp, d.clone());
+        self.inner.schema.put(stamp, (), d.clone());
         Ok(d)
     }
 

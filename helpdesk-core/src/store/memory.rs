@@ -100,6 +100,8 @@ struct State {
     views: HashMap<Uuid, View>,
     /// [`SchemaStore::schema_stamp`]: moved by every schema write, under the lock.
     schema_stamp: u64,
+    /// [`KbStore::kb_stamp`]: moved by every article write, under the lock.
+    kb_stamp: u64,
     statuses: HashMap<Uuid, Status>,
     fields: HashMap<Uuid, CustomField>,
     macros: HashMap<Uuid, Macro>,
@@ -167,6 +169,13 @@ impl MemoryStore {
     fn lock_schema(&self) -> StoreResult<MutexGuard<'_, State>> {
         let mut s = self.lock()?;
         s.schema_stamp += 1;
+        Ok(s)
+    }
+
+    /// The lock for a write to articles: it moves the KB stamp.
+    fn lock_kb(&self) -> StoreResult<MutexGuard<'_, State>> {
+        let mut s = self.lock()?;
+        s.kb_stamp += 1;
         Ok(s)
     }
 }
@@ -2015,8 +2024,11 @@ impl NotificationStore for MemoryStore {
 
 #[async_trait]
 impl KbStore for MemoryStore {
+    async fn kb_stamp(&self) -> StoreResult<u64> {
+        Ok(self.lock()?.kb_stamp)
+    }
     async fn insert_article(&self, article: &Article, fx: &Effects) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_kb()?;
         if s.articles.values().any(|a| a.slug == article.slug) {
             return Err(StoreError::Conflict(Conflict::Slug));
         }
@@ -2025,7 +2037,7 @@ impl KbStore for MemoryStore {
         Ok(())
     }
     async fn update_article(&self, article: &Article, fx: &Effects) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_kb()?;
         if !s.articles.contains_key(&article.id) {
             return Err(StoreError::NotFound);
         }
@@ -2040,7 +2052,7 @@ impl KbStore for MemoryStore {
         Ok(())
     }
     async fn delete_article(&self, id: Uuid, fx: &Effects) -> StoreResult<()> {
-        let mut s = self.lock()?;
+        let mut s = self.lock_kb()?;
         s.articles.remove(&id).ok_or(StoreError::NotFound)?;
         s.write_effects(fx);
         Ok(())
@@ -2629,6 +2641,7 @@ impl ArchiveStore for MemoryStore {
 
     async fn import_records(&self, records: &[Record]) -> StoreResult<()> {
         let mut s = self.lock_schema()?;
+        s.kb_stamp += 1;
         for r in records {
             match r {
                 Record::Header(_) | Record::End(_) => {}

@@ -666,3 +666,66 @@ pub async fn slug_validation(store: Arc<dyn Store>) {
         "custom-slug-2"
     );
 }
+
+/// Two instances over one store: every article write moves the KB stamp, and search
+/// answers follow it on the instance that did not write, though it answered the same
+/// search before.
+pub async fn searches_follow_article_writes_on_every_instance(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let other =
+        crate::Helpdesk::with_clock(w.store.clone(), crate::Config::for_tests(), w.clock.clone());
+    let a = w.agent().await;
+    let found = |words: &'static str| {
+        let other = other.clone();
+        async move {
+            other
+                .search_articles(None, ArticleSearch::new(words))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| h.article.title)
+                .collect::<Vec<String>>()
+        }
+    };
+    let mut stamp = w.store.kb_stamp().await.unwrap();
+    let mut moved = async || {
+        let now = w.store.kb_stamp().await.unwrap();
+        assert!(now > stamp, "an article write did not move the KB stamp");
+        stamp = now;
+    };
+
+    assert!(found("printer").await.is_empty());
+    let art = write(
+        &w,
+        &a.p,
+        article("Printer jams", "Open the tray.", &[], true),
+    )
+    .await;
+    moved().await;
+    assert_eq!(found("printer").await, ["Printer jams"]);
+    let retitle = ArticlePatch {
+        title: Some("Scanner jams".into()),
+        ..Default::default()
+    };
+    w.hd.update_article(&a.p, art.id, retitle).await.unwrap();
+    moved().await;
+    assert!(found("printer").await.is_empty());
+    assert_eq!(found("scanner").await, ["Scanner jams"]);
+    let draft = ArticlePatch {
+        status: Some(ArticleStatus::Draft),
+        ..Default::default()
+    };
+    w.hd.update_article(&a.p, art.id, draft).await.unwrap();
+    moved().await;
+    assert!(found("scanner").await.is_empty(), "a draft is not public");
+    w.hd.delete_article(&a.p, art.id).await.unwrap();
+    moved().await;
+    w.hd.search_articles(None, ArticleSearch::new("scanner"))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.store.kb_stamp().await.unwrap(),
+        stamp,
+        "a search moved it"
+    );
+}

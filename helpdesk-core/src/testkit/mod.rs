@@ -673,6 +673,7 @@ macro_rules! __conformance_cases {
                 editing_is_staff_only,
                 publishing_sets_published_at,
                 slug_validation,
+                searches_follow_article_writes_on_every_instance,
             }
             attachments {
                 round_trip_several_mib,
