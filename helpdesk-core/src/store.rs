@@ -147,6 +147,16 @@ pub trait UserStore: Send + Sync {
     async fn update_user(&self, user: &User, fx: &Effects) -> StoreResult<()>;
     /// A user by id.
     async fn get_user(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// The users of `ids` that exist, in any order: what a notification plan reads at
+    /// once. The default asks [`UserStore::get_user`] for each; a backend that can
+    /// answer in one round trip should.
+    async fn get_users(&self, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            found.extend(self.get_user(*id).await?);
+        }
+        Ok(found)
+    }
     /// A user by (lowercased) email.
     async fn get_user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     /// Users matching the query, by `(created_at, id)` ascending, up to `limit + 1`.

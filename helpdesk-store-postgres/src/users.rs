@@ -118,6 +118,11 @@ impl UserStore for PostgresStore {
         fetch_optional_as::<UserRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
     }
 
+    async fn get_users(&self, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {} FROM users WHERE id = ANY($1)", UserRow::COLS);
+        fetch_all_as::<UserRow, _>(sqlx::query(&sql).bind(ids), self.pool_ref()).await
+    }
+
     async fn get_user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
         let sql = format!(
             "SELECT {} FROM users WHERE lower(email) = lower($1)",

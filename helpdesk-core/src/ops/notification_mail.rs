@@ -213,8 +213,8 @@ fn gets_the_reply(t: &AboutTicket, user: Uuid, fx: &Effects) -> bool {
 
 impl Helpdesk {
     /// The plan for mailing notifications to `users`; `None` when none of them opted
-    /// in. Reads each user once, and the mailboxes and mail secrets only when someone
-    /// opted in.
+    /// in. Reads the users at once, and the mailboxes and mail secrets only when
+    /// someone opted in.
     pub(crate) async fn notification_mail_plan(
         &self,
         mut users: Vec<Uuid>,
@@ -223,16 +223,13 @@ impl Helpdesk {
         users.sort_unstable();
         users.dedup();
         let mut opted_in = HashMap::new();
-        for id in users {
-            let Some(u) = self.st().get_user(id).await? else {
-                continue;
-            };
+        for u in self.st().get_users(&users).await? {
             if !u.is_active || !u.email_notifications {
                 continue;
             }
             let suppressed = self.st().get_suppression(&u.email).await?.is_some();
             opted_in.insert(
-                id,
+                u.id,
                 OptedIn {
                     address: u.email,
                     name: u.name,

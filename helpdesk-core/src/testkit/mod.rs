@@ -476,6 +476,7 @@ macro_rules! __conformance_cases {
                 generated_jwt_secret_is_kept_in_store,
                 store_rotate_refresh_checks_hash_and_revocation,
                 store_update_user_email_conflict,
+                store_get_users_returns_those_that_exist,
             }
             apikeys {
                 keys_are_made_listed_used_and_deleted,

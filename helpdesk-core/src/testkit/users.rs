@@ -790,3 +790,22 @@ pub async fn stale_principal_cannot_administer(store: Arc<dyn Store>) {
     expect_err!(w.hd.list_webhooks(&stale).await, Error::Unauthorized);
     w.hd.create_user(&root.p, new_user()).await.unwrap();
 }
+
+/// Store level: `get_users` returns the users of the ids that exist, each once.
+pub async fn store_get_users_returns_those_that_exist(store: Arc<dyn Store>) {
+    let w = World::new(store.clone());
+    let a = w.customer().await;
+    let b = w.agent().await;
+    let ghost = uuid::Uuid::now_v7();
+    let found = store.get_users(&[b.id(), ghost, a.id()]).await.unwrap();
+    let mut got: Vec<(uuid::Uuid, String)> = found.into_iter().map(|u| (u.id, u.email)).collect();
+    got.sort();
+    let mut want = vec![
+        (a.id(), a.user.email.clone()),
+        (b.id(), b.user.email.clone()),
+    ];
+    want.sort();
+    assert_eq!(got, want);
+    assert!(store.get_users(&[]).await.unwrap().is_empty());
+    assert!(store.get_users(&[ghost]).await.unwrap().is_empty());
+}
