@@ -355,7 +355,8 @@ impl Helpdesk {
                 Ok(crate::ops::rules::caused(&fx, ticket_id))
             })
             .await?;
-        self.run_triggers_for(actor, ticket_id, &caused).await
+        self.run_triggers_for(actor, ticket_id, &caused).await?;
+        Ok(())
     }
 
     /// Whether `user` may be the assignee of tickets in `group_id`: an active admin, or

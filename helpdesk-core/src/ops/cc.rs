@@ -230,6 +230,7 @@ impl Helpdesk {
                 Ok(caused(&fx, ticket_id))
             })
             .await?;
-        self.run_triggers_for(p, ticket_id, &caused).await
+        self.run_triggers_for(p, ticket_id, &caused).await?;
+        Ok(())
     }
 }

@@ -108,6 +108,7 @@ impl Helpdesk {
                 Ok(caused(&fx, ticket_id))
             })
             .await?;
-        self.run_triggers_for(actor, ticket_id, &caused).await
+        self.run_triggers_for(actor, ticket_id, &caused).await?;
+        Ok(())
     }
 }

@@ -327,8 +327,8 @@ impl Helpdesk {
     /// Runs the triggers of `origin` and, breadth first, of every event their steps
     /// cause, with the automations the ticket enters meanwhile: one chain. Called after
     /// the cause committed, before its answer. Rule failures are recorded as runs, never
-    /// returned; only the store failing is.
-    pub(crate) async fn run_triggers(&self, origin: Origin) -> Result<()> {
+    /// returned; only the store failing is. Tells whether a rule fired.
+    pub(crate) async fn run_triggers(&self, origin: Origin) -> Result<bool> {
         let mut chain = Chain::default();
         chain.queue.push_back(Step {
             origin: Some(origin),
@@ -340,34 +340,35 @@ impl Helpdesk {
     }
 
     /// [`Helpdesk::run_triggers`] for each of the events one operation wrote, each its own
-    /// chain.
+    /// chain. Tells whether a rule fired.
     pub(crate) async fn run_triggers_for(
         &self,
         p: &Principal,
         ticket_id: Uuid,
-        caused: &Caused,
-    ) -> Result<()> {
+        caused: &[(TriggerEvent, Option<bool>)],
+    ) -> Result<bool> {
+        let mut fired = false;
         for (event, internal) in caused {
             let mut origin = Origin::by(p, *event, ticket_id);
             origin.message_internal = *internal;
-            self.run_triggers(origin).await?;
+            fired |= self.run_triggers(origin).await?;
         }
-        Ok(())
+        Ok(fired)
     }
 
     /// Runs the triggers of what an operation caused on `ticket` (after its commit,
-    /// before its answer) and returns the ticket as they left it.
+    /// before its answer) and returns the ticket as they left it: read again when a
+    /// rule fired.
     pub(crate) async fn after_triggers(
         &self,
         p: &Principal,
         ticket: Ticket,
-        caused: &Caused,
+        caused: &[(TriggerEvent, Option<bool>)],
     ) -> Result<Ticket> {
-        if caused.is_empty() {
-            return Ok(ticket);
+        match self.run_triggers_for(p, ticket.id, caused).await? {
+            true => Ok(self.st().get_ticket(ticket.id).await?.unwrap_or(ticket)),
+            false => Ok(ticket),
         }
-        self.run_triggers_for(p, ticket.id, caused).await?;
-        Ok(self.st().get_ticket(ticket.id).await?.unwrap_or(ticket))
     }
 
     /// Evaluates the active automations on a ticket now (what the scheduler calls at
@@ -381,15 +382,17 @@ impl Helpdesk {
             depth: 0,
             cause: None,
         });
-        self.run_chain(chain).await
+        self.run_chain(chain).await?;
+        Ok(())
     }
 
-    /// Works a chain off. Never loops forever: each (rule, ticket) fires once.
-    async fn run_chain(&self, mut chain: Chain) -> Result<()> {
+    /// Works a chain off. Never loops forever: each (rule, ticket) fires once. Tells
+    /// whether a rule fired, so that a ticket may differ from what its cause wrote.
+    async fn run_chain(&self, mut chain: Chain) -> Result<bool> {
         let definitions = self.definitions().await?;
         let rules: Vec<&Rule> = definitions.rules.iter().filter(|r| r.active).collect();
         if rules.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         while let Some(step) = chain.queue.pop_front() {
             if step.depth >= MAX_CHAIN_DEPTH {
@@ -441,7 +444,7 @@ impl Helpdesk {
                 }
             }
         }
-        Ok(())
+        Ok(!chain.fired.is_empty())
     }
 
     /// One step of a rule on a ticket: its actions as the system, all or nothing; the

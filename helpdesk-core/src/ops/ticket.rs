@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::event::{Audience, CustomerView, Effects, EventKind, NewEvent};
 use crate::notification::{Notification, NotificationData, NotificationKind};
 use crate::ops::conversation::member_added;
-use crate::ops::rules::Origin;
 use crate::page::Cursor;
 use crate::page::{Page, PageRequest, limit};
 use crate::principal::{Principal, TicketView};
@@ -660,9 +659,8 @@ impl Helpdesk {
             other => other?,
         };
         // Triggers and automations, before the answer (which shows their effects).
-        let origin = Origin::by(p, TriggerEvent::TicketCreated, ticket.id);
-        self.run_triggers(origin).await?;
-        Ok(self.st().get_ticket(ticket.id).await?.unwrap_or(ticket))
+        let caused = [(TriggerEvent::TicketCreated, None)];
+        self.after_triggers(p, ticket, &caused).await
     }
 
     /// A ticket: its requester, the members of its group, admins.
@@ -859,9 +857,8 @@ impl Helpdesk {
             return Ok(ticket);
         }
         // Triggers and automations, before the answer (which shows their effects).
-        self.run_triggers(Origin::by(p, TriggerEvent::TicketUpdated, id))
-            .await?;
-        Ok(self.st().get_ticket(id).await?.unwrap_or(ticket))
+        let caused = [(TriggerEvent::TicketUpdated, None)];
+        self.after_triggers(p, ticket, &caused).await
     }
 
     /// [`Helpdesk::update_ticket`] without running triggers, its timeline entries and
