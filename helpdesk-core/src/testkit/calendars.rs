@@ -22,7 +22,7 @@ fn utc(s: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn office(name: &str) -> NewCalendar {
+pub(super) fn office(name: &str) -> NewCalendar {
     let day = json!([["09:00", "12:00"], ["13:00", "17:00"]]);
     NewCalendar {
         name: name.into(),

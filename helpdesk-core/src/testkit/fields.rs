@@ -18,7 +18,7 @@ use crate::status::StatusKey;
 use crate::store::Store;
 use crate::ticket::{FieldValues, NewTicket, Ticket, TicketFilter, TicketPatch};
 
-fn new_field(key: &str, field_type: FieldType) -> NewCustomField {
+pub(super) fn new_field(key: &str, field_type: FieldType) -> NewCustomField {
     NewCustomField {
         key: key.into(),
         field_type,

@@ -21,7 +21,11 @@ use crate::store::Store;
 use crate::ticket::{NewTicket, Priority, Ticket, TicketPatch, Via};
 use crate::{Error, PageRequest};
 
-fn trigger(name: &str, condition: serde_json::Value, actions: serde_json::Value) -> NewRule {
+pub(super) fn trigger(
+    name: &str,
+    condition: serde_json::Value,
+    actions: serde_json::Value,
+) -> NewRule {
     NewRule {
         name: name.into(),
         kind: RuleKind::Trigger,

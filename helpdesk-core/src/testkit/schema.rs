@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{World, expect_err};
 use crate::calendar::{CalendarPatch, NewCalendar};
 use crate::custom_field::{CustomFieldPatch, FieldType, NewCustomField};
-use crate::rule::{NewRule, RuleKind, RulePatch};
+use crate::rule::{NewRule, RulePatch};
 use crate::sla_policy::{NewSlaPolicy, SlaPolicyPatch};
 use crate::status::{NewStatus, StatusCategory, StatusKey, StatusPatch};
 use crate::store::Store;
@@ -167,62 +167,26 @@ pub async fn schema_changes_reach_every_instance_at_once(store: Arc<dyn Store>) 
 }
 
 fn status(key: &str) -> NewStatus {
-    NewStatus {
-        key: key.into(),
-        category: StatusCategory::Pending,
-        agent_label: key.into(),
-        customer_label: None,
-        position: None,
-        active: None,
-    }
+    super::statuses::new_status(key, StatusCategory::Pending, key)
 }
 
 fn field(key: &str) -> NewCustomField {
-    NewCustomField {
-        key: key.into(),
-        field_type: FieldType::Number,
-        label: key.into(),
-        options: Vec::new(),
-        customer_visible: None,
-        customer_editable: None,
-        required_on_create: None,
-        required_on_resolve: None,
-        position: None,
-        active: None,
-    }
+    super::fields::new_field(key, FieldType::Number)
 }
 
 fn calendar(name: &str) -> NewCalendar {
-    let day = json!([["09:00", "17:00"]]);
-    NewCalendar {
-        name: name.into(),
-        timezone: "Europe/Berlin".into(),
-        hours: json!({"mon": day, "tue": day}),
-        holidays: None,
-    }
+    super::calendars::office(name)
 }
 
 fn policy(name: &str) -> NewSlaPolicy {
-    NewSlaPolicy {
-        name: name.into(),
-        position: None,
-        active: None,
-        condition: None,
-        calendar_id: None,
-        targets: json!({"first_response": {"normal": 60}}),
-        warn_percent: None,
-    }
+    super::sla::policy(name, json!({"first_response": {"normal": 60}}))
 }
 
 fn tag_rule(name: &str) -> NewRule {
-    NewRule {
-        name: name.into(),
-        kind: RuleKind::Trigger,
-        active: None,
-        position: None,
-        condition: Some(
-            json!({"all": [{"field": "event", "op": "eq", "value": "ticket.created"}]}),
-        ),
-        actions: json!([{"action": "add_tags", "value": ["triaged"]}]),
-    }
+    let created = json!({"all": [{"field": "event", "op": "eq", "value": "ticket.created"}]});
+    super::rules::trigger(
+        name,
+        created,
+        json!([{"action": "add_tags", "value": ["triaged"]}]),
+    )
 }

@@ -20,7 +20,7 @@ use crate::testkit::Who;
 use crate::ticket::{Priority, SlaFilter, Ticket, TicketFilter, TicketPatch, TicketSort};
 use crate::{Config, Helpdesk};
 
-fn policy(name: &str, targets: serde_json::Value) -> NewSlaPolicy {
+pub(super) fn policy(name: &str, targets: serde_json::Value) -> NewSlaPolicy {
     NewSlaPolicy {
         name: name.into(),
         position: None,

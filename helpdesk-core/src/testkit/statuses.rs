@@ -15,7 +15,7 @@ use crate::store::Store;
 use crate::ticket::{TicketFilter, TicketPatch};
 use crate::view::NewView;
 
-fn new_status(key: &str, category: StatusCategory, label: &str) -> NewStatus {
+pub(super) fn new_status(key: &str, category: StatusCategory, label: &str) -> NewStatus {
     NewStatus {
         key: key.into(),
         category,
