@@ -9,6 +9,7 @@ use crate::principal::Principal;
 use crate::webhook::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
+use futures_util::{FutureExt, StreamExt};
 use rand::RngCore;
 use serde_json::json;
 use std::time::Duration;
@@ -16,6 +17,10 @@ use uuid::Uuid;
 
 /// How long a claimed delivery is reserved for its worker.
 const CLAIM_LEASE_SECS: i64 = 60;
+
+/// How long the webhook worker lets a burst of events gather before its round: what a
+/// delivery may wait beyond its write, against one claim per event under load.
+const WAKE_COALESCE: Duration = Duration::from_millis(20);
 
 fn new_secret() -> String {
     let mut raw = [0u8; 24];
@@ -266,8 +271,9 @@ impl Helpdesk {
         Ok(claimed.len())
     }
 
-    /// Delivers webhooks until `shutdown` resolves: wakes on local writes and polls
-    /// every second for due retries and other instances' events.
+    /// Delivers webhooks until `shutdown` resolves: wakes on new events and polls every
+    /// second for due retries. A burst of events is one wake: the round starts 20 ms
+    /// after the first, so a busy store is not asked for due deliveries once per event.
     pub async fn run_webhook_worker(
         &self,
         transport: std::sync::Arc<dyn WebhookTransport>,
@@ -292,7 +298,10 @@ impl Helpdesk {
             }
             tokio::select! {
                 _ = &mut shutdown => return,
-                _ = events.recv() => {}
+                _ = events.recv() => {
+                    tokio::time::sleep(WAKE_COALESCE).await;
+                    while let Some(Some(_)) = events.next().now_or_never() {}
+                }
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
