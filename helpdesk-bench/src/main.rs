@@ -228,6 +228,10 @@ struct BenchArgs {
     /// system's temporary directory).
     #[arg(long, value_name = "DIR")]
     scale_dir: Option<PathBuf>,
+    /// Scale mode: keep the stores (sled directories, databases) and print where they
+    /// are, to look into them afterwards; remove them yourself.
+    #[arg(long)]
+    keep_stores: bool,
     /// Scale mode: write the big store's archive to this file (`-`: standard output)
     /// and stop, instead of importing and measuring (`helpdesk import` reads it).
     #[arg(long, value_name = "FILE")]

@@ -262,12 +262,22 @@ impl Template {
 struct Sink<'w> {
     out: &'w mut dyn Write,
     written: u64,
+    /// Progress on stderr every million records (a large import takes minutes).
+    started: Instant,
 }
 
 impl Sink<'_> {
     /// Writes one record line.
     fn emit(&mut self, kind: &str, record: &Value) -> std::io::Result<()> {
         self.written += 1;
+        if self.written % 1_000_000 == 0 {
+            let secs = self.started.elapsed().as_secs_f64();
+            eprintln!(
+                "    {} records written ({kind}s), {secs:.0} s, {:.0} records/s",
+                self.written,
+                self.written as f64 / secs
+            );
+        }
         self.raw(kind, record)
     }
     /// Writes one line (the header and end lines are not counted).
@@ -292,7 +302,11 @@ pub fn history_ids(t: &Template, sizes: Sizes) -> (String, Vec<String>) {
 /// by kind, and the end line with the count. Returns the records written.
 pub fn generate(t: &Template, sizes: Sizes, out: &mut dyn Write) -> BenchResult<u64> {
     let plan = Plan::new(t, sizes);
-    let mut sink = Sink { out, written: 0 };
+    let mut sink = Sink {
+        out,
+        written: 0,
+        started: Instant::now(),
+    };
     let mut prev_kind: Option<&str> = None;
     for l in &t.lines {
         let kind = l["type"].as_str().unwrap_or_default();
@@ -717,10 +731,15 @@ fn stop(server: &mut ServerProcess) -> BenchResult {
     Ok(())
 }
 
-/// A store the benchmark imports into, removed when dropped.
-enum Store {
-    /// A temporary directory.
-    Sled { dir: tempfile::TempDir },
+/// A store the benchmark imports into, removed when dropped unless kept.
+struct Store {
+    place: Place,
+    keep: bool,
+}
+
+enum Place {
+    /// A temporary directory (`None` once kept).
+    Sled { dir: Option<tempfile::TempDir> },
     /// A database this benchmark created (and drops), on the server of `admin_url`.
     Postgres {
         admin_url: String,
@@ -738,32 +757,44 @@ impl Store {
                 Some(p) => tempfile::tempdir_in(p)?,
                 None => tempfile::tempdir()?,
             };
-            return Ok(Store::Sled { dir });
+            return Ok(Store {
+                place: Place::Sled { dir: Some(dir) },
+                keep: false,
+            });
         }
         let url = database_url(on, name)?;
         crate::ceiling::psql(on, &format!("DROP DATABASE IF EXISTS {name}"))?;
         crate::ceiling::psql(on, &format!("CREATE DATABASE {name}"))?;
-        Ok(Store::Postgres {
-            admin_url: on.to_string(),
-            name: name.to_string(),
-            url,
+        Ok(Store {
+            place: Place::Postgres {
+                admin_url: on.to_string(),
+                name: name.to_string(),
+                url,
+            },
+            keep: false,
         })
     }
 
     /// The `--store` of the `helpdesk` commands.
     fn spec(&self) -> String {
-        match self {
-            Store::Sled { dir } => format!("sled:{}", dir.path().join("data").display()),
-            Store::Postgres { url, .. } => url.clone(),
+        match &self.place {
+            Place::Sled { dir } => format!(
+                "sled:{}",
+                dir.as_ref()
+                    .map(|d| d.path().join("data"))
+                    .unwrap_or_default()
+                    .display()
+            ),
+            Place::Postgres { url, .. } => url.clone(),
         }
     }
 
     /// The store's size on disk, in bytes: the sled directory, or
     /// `pg_database_size`.
     fn size_bytes(&self) -> BenchResult<u64> {
-        match self {
-            Store::Sled { dir } => Ok(dir_size(dir.path())),
-            Store::Postgres { url, .. } => {
+        match &self.place {
+            Place::Sled { dir } => Ok(dir.as_ref().map_or(0, |d| dir_size(d.path()))),
+            Place::Postgres { url, .. } => {
                 let out = Command::new("psql")
                     .args([url.as_str(), "-tA", "-c"])
                     .arg("SELECT pg_database_size(current_database())")
@@ -772,13 +803,26 @@ impl Store {
             }
         }
     }
+
+    /// Leaves the store where it is.
+    fn keep(&mut self) {
+        self.keep = true;
+        if let Place::Sled { dir } = &mut self.place
+            && let Some(d) = dir.take()
+        {
+            let _ = d.keep();
+        }
+    }
 }
 
 impl Drop for Store {
     fn drop(&mut self) {
-        if let Store::Postgres {
-            admin_url, name, ..
-        } = self
+        if let (
+            false,
+            Place::Postgres {
+                admin_url, name, ..
+            },
+        ) = (self.keep, &self.place)
             && let Err(e) =
                 crate::ceiling::psql(admin_url, &format!("DROP DATABASE IF EXISTS {name}"))
         {
@@ -905,7 +949,7 @@ async fn round(
     label: &str,
     db_name: &str,
 ) -> BenchResult<Round> {
-    let store = Store::create(&args.on, db_name, args.scale_dir.as_deref())?;
+    let mut store = Store::create(&args.on, db_name, args.scale_dir.as_deref())?;
     let spec = store.spec();
     println!(
         "{label}: importing {} tickets, {} messages ({} in the M2/M3 conversation), {} articles ...",
@@ -1026,6 +1070,10 @@ async fn round(
     let rss_end_kib = server.rss_kib();
     stop(&mut server)?;
     let disk_bytes = store.size_bytes()?;
+    if args.keep_stores {
+        println!("  kept: {spec}");
+        store.keep();
+    }
     Ok(Round {
         label: label.to_string(),
         sizes,
