@@ -15,6 +15,10 @@
 //!   watermark); one member per connection.
 //! - `k1`: knowledge-base search over `--articles` (5,000) published articles.
 //!
+//! With `--scale` ([`scale`], issue 21) it builds a store of a million tickets and ten
+//! million messages through `helpdesk import` instead, and runs t2, m2, k1 and m3 on it
+//! and on a store of the 10,000-row sizes built the same way.
+//!
 //! And the real-time ones:
 //! - `w1`: WebSocket fan-out. `--sockets` members of one group, each with a socket; the
 //!   time from a message POST to the event's arrival on every socket (p50/p99 over all
@@ -228,6 +232,11 @@ struct BenchArgs {
     /// system's temporary directory).
     #[arg(long, value_name = "DIR")]
     scale_dir: Option<PathBuf>,
+    /// Scale mode: wait this long after `serve` is ready before the first workload (on a
+    /// large sled store, sled's IO thread keeps working for a while after the start and
+    /// competes with the first workloads).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    scale_settle: Duration,
     /// Scale mode: keep the stores (sled directories, databases) and print where they
     /// are, to look into them afterwards; remove them yourself.
     #[arg(long)]

@@ -270,7 +270,7 @@ impl Sink<'_> {
     /// Writes one record line.
     fn emit(&mut self, kind: &str, record: &Value) -> std::io::Result<()> {
         self.written += 1;
-        if self.written % 1_000_000 == 0 {
+        if self.written.is_multiple_of(1_000_000) {
             let secs = self.started.elapsed().as_secs_f64();
             eprintln!(
                 "    {} records written ({kind}s), {secs:.0} s, {:.0} records/s",
@@ -981,6 +981,10 @@ async fn round(
     println!("  serve ready in {}", crate::ms(ready));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_ready_kib = server.rss_kib();
+    if !args.scale_settle.is_zero() {
+        println!("  settling for {:?} ...", args.scale_settle);
+        tokio::time::sleep(args.scale_settle).await;
+    }
     let admin = login(http, &base, ADMIN_EMAIL).await?;
     let mut tokens = Vec::new();
     for i in 0..t.member_ids.len() {
