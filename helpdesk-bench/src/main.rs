@@ -15,6 +15,10 @@
 //!   watermark); one member per connection.
 //! - `k1`: knowledge-base search over `--articles` (5,000) published articles.
 //!
+//! With `--scale` ([`scale`], issue 21) it builds a store of a million tickets and ten
+//! million messages through `helpdesk import` instead, and runs t2, m2, k1 and m3 on it
+//! and on a store of the 10,000-row sizes built the same way.
+//!
 //! And the real-time ones:
 //! - `w1`: WebSocket fan-out. `--sockets` members of one group, each with a socket; the
 //!   time from a message POST to the event's arrival on every socket (p50/p99 over all
@@ -29,6 +33,7 @@
 
 mod ceiling;
 mod load;
+mod scale;
 mod server_bin;
 mod socketio;
 
@@ -143,6 +148,8 @@ const WORKLOADS: &[&str] = &[
   helpdesk-bench --workloads k1 --articles 500 --connections 4
   helpdesk-bench --workloads w1,idle --sockets 200 --idle 2000
   helpdesk-bench --workloads w1,w1sio,idle,idlesio --sockets 200 --idle 1000
+  helpdesk-bench --scale                                       # 1M tickets, 10M messages, on sled
+  helpdesk-bench --scale --scale-tickets 20000 --scale-messages 200000 --on postgres://postgres@127.0.0.1/postgres
 
 The server is the `helpdesk` binary next to this one (target/release/helpdesk), or
 --helpdesk-bin. Started by `cargo run`, the benchmark first builds that binary with the
@@ -201,6 +208,43 @@ struct BenchArgs {
     /// `idlesio`).
     #[arg(long, default_value_t = 10_000)]
     idle: usize,
+    /// Scale mode (issue 21): build a store of `--scale-tickets` tickets and
+    /// `--scale-messages` messages by streaming a generated archive into `helpdesk
+    /// import` (not over HTTP), serve it, and run T2, M2, K1 and M3 (those of
+    /// `--workloads`) on it; first the same on a store of `--tickets`, `--messages` (the
+    /// M2/M3 conversation) and `--articles` built the same way, for the p99 ratios.
+    /// Reports import rate, `serve` ready time, RSS and size on disk. With `--on
+    /// postgres://.../DB` the two stores are databases `DB_scale_10k` and `DB_scale_big`
+    /// created (and dropped) on that server.
+    #[arg(long)]
+    scale: bool,
+    /// Scale mode: tickets of the big store (each with its ticket conversation).
+    #[arg(long, default_value_t = 1_000_000)]
+    scale_tickets: u64,
+    /// Scale mode: messages of the big store in all: `--messages` in the M2/M3
+    /// conversation, the rest spread evenly over the ticket conversations.
+    #[arg(long, default_value_t = 10_000_000)]
+    scale_messages: u64,
+    /// Scale mode: skip the store of the 10,000-row sizes (no p99 ratios).
+    #[arg(long)]
+    no_baseline: bool,
+    /// Scale mode, sled: where the stores' temporary directories go (default: the
+    /// system's temporary directory).
+    #[arg(long, value_name = "DIR")]
+    scale_dir: Option<PathBuf>,
+    /// Scale mode: wait this long after `serve` is ready before the first workload (on a
+    /// large sled store, sled's IO thread keeps working for a while after the start and
+    /// competes with the first workloads).
+    #[arg(long, default_value = "0s", value_parser = parse_duration)]
+    scale_settle: Duration,
+    /// Scale mode: keep the stores (sled directories, databases) and print where they
+    /// are, to look into them afterwards; remove them yourself.
+    #[arg(long)]
+    keep_stores: bool,
+    /// Scale mode: write the big store's archive to this file (`-`: standard output)
+    /// and stop, instead of importing and measuring (`helpdesk import` reads it).
+    #[arg(long, value_name = "FILE")]
+    scale_archive: Option<String>,
     /// The `helpdesk` binary to measure (default: the one next to this binary).
     #[arg(long, env = "HELPDESK_BIN", value_name = "PATH")]
     helpdesk_bin: Option<PathBuf>,
@@ -844,6 +888,9 @@ async fn run(args: BenchArgs) -> BenchResult {
     }
     // Found (and under `cargo run`, built) before anything is measured.
     let bin = server_bin::locate(args.helpdesk_bin.clone())?;
+    if args.scale {
+        return scale::run(&args, bin).await;
+    }
     let want = |w: &str| args.workloads.iter().any(|x| x.eq_ignore_ascii_case(w));
     let spec = LoadSpec {
         connections: args.connections.max(1),
