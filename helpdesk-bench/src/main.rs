@@ -298,7 +298,14 @@ impl ServerProcess {
         let _ = self.child.wait();
         let started = Instant::now();
         self.child = spawn_serve(&self.bin, &self.store, &self.base)?;
-        wait_ready(http, &self.base, started, Duration::from_millis(2)).await?;
+        wait_ready(
+            http,
+            &self.base,
+            started,
+            Duration::from_millis(2),
+            READY_LIMIT,
+        )
+        .await?;
         Ok(started.elapsed())
     }
 }
@@ -322,12 +329,16 @@ fn spawn_serve(bin: &Path, store: &str, base: &str) -> BenchResult<Child> {
         .spawn()?)
 }
 
-/// Polls `/readyz` every `every` until it answers 2xx (30 s at most).
+/// How long a `serve` of the normal run may take to be ready.
+const READY_LIMIT: Duration = Duration::from_secs(30);
+
+/// Polls `/readyz` every `every` until it answers 2xx, at most `limit` after `started`.
 async fn wait_ready(
     http: &reqwest::Client,
     base: &str,
     started: Instant,
     every: Duration,
+    limit: Duration,
 ) -> BenchResult {
     loop {
         let ready = http
@@ -338,8 +349,8 @@ async fn wait_ready(
         if ready {
             return Ok(());
         }
-        if started.elapsed() > Duration::from_secs(30) {
-            return Err(format!("{base} did not become ready in 30 s").into());
+        if started.elapsed() > limit {
+            return Err(format!("{base} did not become ready in {limit:?}").into());
         }
         tokio::time::sleep(every).await;
     }
@@ -383,7 +394,14 @@ async fn start_server(
         store,
         _dir: dir,
     };
-    wait_ready(http, &server.base, started, Duration::from_millis(20)).await?;
+    wait_ready(
+        http,
+        &server.base,
+        started,
+        Duration::from_millis(20),
+        READY_LIMIT,
+    )
+    .await?;
     Ok(server)
 }
 

@@ -901,29 +901,6 @@ async fn import(bin: &Path, store: &str, t: Arc<Template>, sizes: Sizes) -> Benc
     .await?
 }
 
-/// Polls `/readyz` every 2 ms; the time from `started` to its first 2xx.
-async fn ready_after(
-    http: &reqwest::Client,
-    base: &str,
-    started: Instant,
-    limit: Duration,
-) -> BenchResult<Duration> {
-    loop {
-        let ok = http
-            .get(format!("http://{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success());
-        if ok {
-            return Ok(started.elapsed());
-        }
-        if started.elapsed() > limit {
-            return Err(format!("{base} did not become ready in {limit:?}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
 /// One round's figures.
 struct Round {
     label: String,
@@ -977,7 +954,15 @@ async fn round(
         store: spec.clone(),
         _dir: None,
     };
-    let ready = ready_after(http, &base, started, Duration::from_secs(1800)).await?;
+    crate::wait_ready(
+        http,
+        &base,
+        started,
+        Duration::from_millis(2),
+        Duration::from_secs(1800),
+    )
+    .await?;
+    let ready = started.elapsed();
     println!("  serve ready in {}", crate::ms(ready));
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_ready_kib = server.rss_kib();
