@@ -1,8 +1,8 @@
 //! What tickets are made of in an installation: its statuses ([`crate::status`]) and
 //! custom fields ([`crate::custom_field`]), with the SLA policies and the automations that
-//! count hours, read once per operation from the store
-//! ([`crate::Helpdesk::ticket_schema`]) for the checks on ticket input, conditions, and
-//! rendering tickets ([`ticket_json_for`]).
+//! count hours, read once per operation ([`crate::Helpdesk::ticket_schema`]: from the
+//! instance's copy while the store's schema stamp stands) for the checks on ticket input,
+//! conditions, and rendering tickets ([`ticket_json_for`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
