@@ -329,6 +329,66 @@ fn spawn_serve(bin: &Path, store: &str, base: &str) -> BenchResult<Child> {
         .spawn()?)
 }
 
+/// T2's requests: the first page of open tickets, as `token`.
+fn t2_requests(host: String, token: String) -> MakeRequest {
+    Arc::new(move |_, _| {
+        load::request(
+            Method::GET,
+            &host,
+            "/api/tickets?status=open&limit=50",
+            Some(&token),
+            None,
+        )
+    })
+}
+
+/// M2's requests: the latest 50 messages of group `gid`, as one member per connection.
+fn m2_requests(host: String, tokens: Arc<Vec<String>>, gid: String) -> MakeRequest {
+    Arc::new(move |c, _| {
+        load::request(
+            Method::GET,
+            &host,
+            &format!("/api/conversations/{gid}/messages?limit=50"),
+            Some(&tokens[c % tokens.len()]),
+            None,
+        )
+    })
+}
+
+/// M3's requests: each member's watermark in group `gid` moves one of `messages`
+/// further per request.
+fn m3_requests(
+    host: String,
+    tokens: Arc<Vec<String>>,
+    gid: String,
+    messages: Arc<Vec<String>>,
+) -> MakeRequest {
+    Arc::new(move |c, n| {
+        let i = (n as usize).min(messages.len().saturating_sub(1));
+        load::request(
+            Method::POST,
+            &host,
+            &format!("/api/conversations/{gid}/read-up-to/{}", messages[i]),
+            Some(&tokens[c % tokens.len()]),
+            None,
+        )
+    })
+}
+
+/// K1's requests: a search for a vocabulary word, cycling through the vocabulary.
+fn k1_requests(host: String, token: String) -> MakeRequest {
+    Arc::new(move |c, n| {
+        let i = (c * 31 + n as usize * 7) % VOCABULARY.len();
+        load::request(
+            Method::GET,
+            &host,
+            &format!("/api/kb/search?q={}", VOCABULARY[i]),
+            Some(&token),
+            None,
+        )
+    })
+}
+
 /// How long a `serve` of the normal run may take to be ready.
 const READY_LIMIT: Duration = Duration::from_secs(30);
 
@@ -1190,16 +1250,7 @@ async fn run(args: BenchArgs) -> BenchResult {
     let admin_token = admin.clone();
 
     if want("t2") {
-        let (host, token) = (host.clone(), admin_token.clone());
-        let make: MakeRequest = Arc::new(move |_, _| {
-            load::request(
-                Method::GET,
-                &host,
-                "/api/tickets?status=open&limit=50",
-                Some(&token),
-                None,
-            )
-        });
+        let make = t2_requests(host.clone(), admin_token.clone());
         let name = format!("T2 list 50 open tickets of {}", args.tickets);
         measure(name, make, Against::SamePage).await?;
     }
@@ -1228,31 +1279,12 @@ async fn run(args: BenchArgs) -> BenchResult {
         measure(name, make, Against::HelloWorld).await?;
     }
     if want("m2") {
-        let (host, tokens, gid) = (host.clone(), tokens.clone(), history.0.clone());
-        let make: MakeRequest = Arc::new(move |c, _| {
-            load::request(
-                Method::GET,
-                &host,
-                &format!("/api/conversations/{gid}/messages?limit=50"),
-                Some(&tokens[c % tokens.len()]),
-                None,
-            )
-        });
+        let make = m2_requests(host.clone(), Arc::new(tokens.clone()), history.0.clone());
         let name = format!("M2 latest 50 of {} messages", args.messages);
         measure(name, make, Against::SamePage).await?;
     }
     if want("k1") {
-        let (host, token) = (host.clone(), admin_token.clone());
-        let make: MakeRequest = Arc::new(move |c, n| {
-            let i = (c * 31 + n as usize * 7) % VOCABULARY.len();
-            load::request(
-                Method::GET,
-                &host,
-                &format!("/api/kb/search?q={}", VOCABULARY[i]),
-                Some(&token),
-                None,
-            )
-        });
+        let make = k1_requests(host.clone(), admin_token.clone());
         let name = format!("K1 search {} articles", args.articles);
         measure(name, make, Against::HelloWorld).await?;
     }
@@ -1290,19 +1322,13 @@ async fn run(args: BenchArgs) -> BenchResult {
         measure("M1 send 100 bytes (direct)".into(), make, Against::Pgbench).await?;
     }
     if want("m3") {
-        let (host, tokens) = (host.clone(), tokens.clone());
-        let (gid, messages) = (history.0.clone(), Arc::new(history.1.clone()));
-        let make: MakeRequest = Arc::new(move |c, n| {
-            // Each member's watermark moves one message further per request.
-            let i = (n as usize).min(messages.len().saturating_sub(1));
-            load::request(
-                Method::POST,
-                &host,
-                &format!("/api/conversations/{gid}/read-up-to/{}", messages[i]),
-                Some(&tokens[c % tokens.len()]),
-                None,
-            )
-        });
+        let messages = Arc::new(history.1.clone());
+        let make = m3_requests(
+            host.clone(),
+            Arc::new(tokens.clone()),
+            history.0.clone(),
+            messages,
+        );
         let name = format!("M3 read-up-to, {} messages", args.messages);
         measure(name, make, Against::Pgbench).await?;
     }

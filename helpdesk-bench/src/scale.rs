@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use hyper::Method;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -991,57 +990,10 @@ async fn round(
         }
         let host = base.clone();
         let make: MakeRequest = match w {
-            "t2" => {
-                let token = admin.clone();
-                Arc::new(move |_, _| {
-                    load::request(
-                        Method::GET,
-                        &host,
-                        "/api/tickets?status=open&limit=50",
-                        Some(&token),
-                        None,
-                    )
-                })
-            }
-            "m2" => {
-                let (tokens, gid) = (tokens.clone(), gid.clone());
-                Arc::new(move |c, _| {
-                    load::request(
-                        Method::GET,
-                        &host,
-                        &format!("/api/conversations/{gid}/messages?limit=50"),
-                        Some(&tokens[c % tokens.len()]),
-                        None,
-                    )
-                })
-            }
-            "m3" => {
-                let (tokens, gid, messages) = (tokens.clone(), gid.clone(), messages.clone());
-                Arc::new(move |c, n| {
-                    // Each member's watermark moves one message further per request.
-                    let i = (n as usize).min(messages.len().saturating_sub(1));
-                    load::request(
-                        Method::POST,
-                        &host,
-                        &format!("/api/conversations/{gid}/read-up-to/{}", messages[i]),
-                        Some(&tokens[c % tokens.len()]),
-                        None,
-                    )
-                })
-            }
-            _ => {
-                let token = admin.clone();
-                Arc::new(move |c, n| {
-                    let i = (c * 31 + n as usize * 7) % crate::VOCABULARY.len();
-                    load::request(
-                        Method::GET,
-                        &host,
-                        &format!("/api/kb/search?q={}", crate::VOCABULARY[i]),
-                        Some(&token),
-                        None,
-                    )
-                })
-            }
+            "t2" => crate::t2_requests(host, admin.clone()),
+            "m2" => crate::m2_requests(host, tokens.clone(), gid.clone()),
+            "m3" => crate::m3_requests(host, tokens.clone(), gid.clone(), messages.clone()),
+            _ => crate::k1_requests(host, admin.clone()),
         };
         println!("  {} ...", w.to_uppercase());
         let result = load::drive(&base, spec_load, make, Some(server.child.id())).await?;
