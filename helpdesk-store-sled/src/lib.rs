@@ -70,6 +70,7 @@ mod email;
 mod flush;
 mod groups;
 mod kb;
+mod kept;
 mod keys;
 mod macros;
 mod mail_record;
@@ -88,7 +89,7 @@ mod users;
 mod views;
 mod webhooks;
 
-use keys::{TREE_NAMES, prefix_end};
+use keys::{TREE_NAMES, prefix_end, tree};
 
 /// The schema version this build writes and reads. Opening a database of an older
 /// version migrates it (see `migrate`); version 2 added `Message::internal_reply_count`,
@@ -130,6 +131,9 @@ struct Inner {
     schema_stamp: AtomicU64,
     /// [`helpdesk_core::store::KbStore::kb_stamp`], moved by [`SledStore::write_kb`].
     kb_stamp: AtomicU64,
+    /// Decoded tickets and messages, kept by their bytes (see the `kept` module).
+    kept_tickets: kept::Kept,
+    kept_messages: kept::Kept,
 }
 
 /// Claims of due tickets by ticket id: held until, at version.
@@ -179,6 +183,8 @@ impl SledStore {
                 due_holds: Default::default(),
                 schema_stamp: Default::default(),
                 kb_stamp: Default::default(),
+                kept_tickets: Default::default(),
+                kept_messages: Default::default(),
             }),
         };
         if let Some(found) = found {
@@ -259,15 +265,22 @@ impl SledStore {
         }
     }
 
-    pub(crate) fn get_json<T: DeserializeOwned>(
+    pub(crate) fn get_json<T: DeserializeOwned + Clone + Send + 'static>(
         &self,
         t: usize,
         key: impl AsRef<[u8]>,
     ) -> StoreResult<Option<T>> {
-        match self.tree(t).get(key).map_err(sled_error)? {
-            None => Ok(None),
-            Some(v) => decode(&v, TREE_NAMES[t]).map(Some),
-        }
+        let key = key.as_ref();
+        let Some(v) = self.tree(t).get(key).map_err(sled_error)? else {
+            return Ok(None);
+        };
+        let kept = match t {
+            tree::TICKETS => &self.inner.kept_tickets,
+            tree::MESSAGES => &self.inner.kept_messages,
+            _ => return decode(&v, TREE_NAMES[t]).map(Some),
+        };
+        kept.get_or_decode(key, v, |b| decode(b, TREE_NAMES[t]))
+            .map(Some)
     }
 
     /// Keys and values of `t` starting with `prefix`, strictly after `after` in the scan
@@ -300,7 +313,7 @@ impl SledStore {
     /// unread, e.g. for what its value says); a missing record is skipped, and so is one
     /// that `keep(entry key, record)` refuses: an entry that a concurrent write moved
     /// (see the crate docs), or a record a filter leaves out.
-    pub(crate) fn records_by_index<T: DeserializeOwned, K: AsRef<[u8]>>(
+    pub(crate) fn records_by_index<T: DeserializeOwned + Clone + Send + 'static, K: AsRef<[u8]>>(
         &self,
         entries: impl Iterator<Item = StoreResult<(IVec, IVec)>>,
         records: usize,
