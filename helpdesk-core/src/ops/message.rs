@@ -439,12 +439,13 @@ impl Helpdesk {
                     .collect();
                 let mail_plan = self.notification_mail_plan(told).await?;
                 let title_ticket = ticket.as_ref().map(|t| (t.id, t.number));
-                let sender_name = self
-                    .st()
-                    .get_user(p.user_id)
-                    .await?
-                    .map(|u| u.name)
-                    .unwrap_or_default();
+                // The sender's name titles the notifications: read only for some.
+                let sender_name = match recipients.is_empty() {
+                    true => String::new(),
+                    false => (self.st().get_user(p.user_id).await?)
+                        .map(|u| u.name)
+                        .unwrap_or_default(),
+                };
                 let build = |m: &Message| {
                     let mut fx = ticket_fx.clone();
                     let view = MessageView {

@@ -222,6 +222,9 @@ impl Helpdesk {
         // Each user read once, however many notifications they get.
         users.sort_unstable();
         users.dedup();
+        if users.is_empty() {
+            return Ok(None);
+        }
         let mut opted_in = HashMap::new();
         for u in self.st().get_users(&users).await? {
             if !u.is_active || !u.email_notifications {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::Helpdesk;
-use crate::conversation::Conversation;
+use crate::conversation::{Conversation, ConversationKind};
 use crate::error::{Error, Result, StoreError};
 use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::message::{Message, MessageRange, Pushed};
@@ -41,6 +41,16 @@ fn move_watermark_to(part: &mut Participant, m: &Message, own_at: u64) {
     part.public_at_watermark = m.public_ordinal;
     part.own_at_watermark = own_at;
     part.read_above.retain(|s| *s > m.seq);
+}
+
+/// Whether the message right above `part`'s watermark may be one the walk over the gap
+/// passes: one of the caller's own (some are above the watermark), one read one by one,
+/// or an internal note a customer cannot see (only ticket conversations hold notes).
+/// When none can be, the walk stops without reading it.
+fn gap_may_close(part: &Participant, conv: &Conversation, staff: bool) -> bool {
+    part.own_at_watermark < part.sent_count
+        || !part.read_above.is_empty()
+        || (!staff && conv.kind == ConversationKind::Ticket)
 }
 
 impl Helpdesk {
@@ -91,6 +101,9 @@ impl Helpdesk {
                     if m.seq > part.last_read_seq {
                         let own_at = if m.sender_id == Some(p.user_id) {
                             m.sender_ordinal
+                        } else if part.own_at_watermark == part.sent_count {
+                            // None of the caller's messages is above the watermark.
+                            part.sent_count
                         } else {
                             self.st().own_count_upto(conv.id, p.user_id, m.seq).await?
                         };
@@ -108,7 +121,7 @@ impl Helpdesk {
             // messages and notes this caller cannot see.
             for _ in 0..GAP_WALK {
                 let next = part.last_read_seq + 1;
-                if next > conv.last_seq {
+                if next > conv.last_seq || !gap_may_close(&part, &conv, staff) {
                     break;
                 }
                 let Some(m) = self.st().get_message_by_seq(conv.id, next).await? else {
