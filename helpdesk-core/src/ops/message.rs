@@ -439,7 +439,7 @@ impl Helpdesk {
                     .collect();
                 let mail_plan = self.notification_mail_plan(told).await?;
                 let title_ticket = ticket.as_ref().map(|t| (t.id, t.number));
-                // The sender's name titles the notifications: read only for some.
+                // The sender's name titles the notifications: read only when there are some.
                 let sender_name = match recipients.is_empty() {
                     true => String::new(),
                     false => (self.st().get_user(p.user_id).await?)
