@@ -389,6 +389,26 @@ fn k1_requests(host: String, token: String) -> MakeRequest {
     })
 }
 
+/// A report's first line: the store, the machine and the load.
+fn report_header(on: &str, connections: usize, warmup: Duration, duration: Duration) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let store = if on == "sled" { "sled" } else { "PostgreSQL" };
+    format!(
+        "Store: {store}. {} cores, {cpu}; client and server share them. {connections} \
+         connections, {} s warm-up, {} s measured.",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        warmup.as_secs_f64(),
+        duration.as_secs_f64()
+    )
+}
+
 /// How long a `serve` of the normal run may take to be ready.
 const READY_LIMIT: Duration = Duration::from_secs(30);
 
@@ -1464,29 +1484,10 @@ async fn run(args: BenchArgs) -> BenchResult {
     }
     drop(w1sio_open);
 
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-    let machine = format!(
-        "{} cores, {cpu}; client and server share them",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-    );
-    let store = if args.on == "sled" {
-        "sled"
-    } else {
-        "PostgreSQL"
-    };
     println!();
     println!(
-        "Store: {store}. {machine}. {} connections, {} s warm-up, {} s measured.",
-        spec.connections,
-        spec.warmup.as_secs_f64(),
-        spec.duration.as_secs_f64()
+        "{}",
+        report_header(&args.on, spec.connections, spec.warmup, spec.duration)
     );
     println!();
     if !rows.is_empty() || !ceiling_notes.is_empty() {

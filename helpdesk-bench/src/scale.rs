@@ -1071,50 +1071,21 @@ pub async fn run(args: &BenchArgs, bin: PathBuf) -> BenchResult {
         eprintln!("wrote {records} records");
         return Ok(());
     }
+    let baseline = (!args.no_baseline).then_some((small, "10k", "scale_10k"));
     let mut rounds = Vec::new();
-    if !args.no_baseline {
-        rounds.push(
-            round(
-                args,
-                &bin,
-                &http,
-                &t,
-                small,
-                "10k",
-                &format!("{db}_scale_10k"),
-            )
-            .await?,
-        );
+    for (size, label, suffix) in baseline.into_iter().chain([(big, "scale", "scale_big")]) {
+        let db = format!("{db}_{suffix}");
+        rounds.push(round(args, &bin, &http, &t, size, label, &db).await?);
     }
-    rounds.push(
-        round(
-            args,
-            &bin,
-            &http,
-            &t,
-            big,
-            "scale",
-            &format!("{db}_scale_big"),
-        )
-        .await?,
-    );
     print_report(args, &rounds);
     Ok(())
 }
 
 fn print_report(args: &BenchArgs, rounds: &[Round]) {
-    let store = if args.on == "sled" {
-        "sled"
-    } else {
-        "PostgreSQL"
-    };
     println!();
     println!(
-        "Store: {store}. {} cores; client and server share them. {} connections, {} s warm-up, {} s measured.",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        args.connections,
-        args.warmup.as_secs_f64(),
-        args.duration.as_secs_f64()
+        "{}",
+        crate::report_header(&args.on, args.connections, args.warmup, args.duration)
     );
     println!();
     println!(
