@@ -48,6 +48,7 @@ pub mod event;
 pub mod group;
 pub mod inbox;
 pub mod kb;
+pub mod kept;
 pub mod limit;
 pub mod macros;
 pub mod mail;

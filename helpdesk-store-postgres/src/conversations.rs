@@ -23,6 +23,7 @@ use crate::PostgresStore;
 use crate::attachments::attach;
 use crate::effects::{Writes, write_effects};
 use crate::error::SqlxResultExt;
+use crate::kept::fetch_kept;
 use crate::rows::{
     ConversationRow, MessageRow, ParticipantRow, decode, fetch_all_as, fetch_optional_as, i,
     micros, prefixed, to_json, u,
@@ -623,32 +624,35 @@ impl ConversationStore for PostgresStore {
         include_internal: bool,
         limit: usize,
     ) -> StoreResult<Vec<Message>> {
-        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-            "SELECT {} FROM messages WHERE conversation_id = ",
-            MessageRow::COLS
-        ));
-        q.push_bind(conversation_id);
-        if !include_internal {
-            q.push(" AND NOT internal");
-        }
-        let descending = match range {
-            MessageRange::Latest => true,
-            MessageRange::Before(seq) => {
-                q.push(" AND seq < ").push_bind(i(seq));
-                true
+        let descending = !matches!(range, MessageRange::After(_));
+        let list = |select: &str| {
+            let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
+                "SELECT {select} FROM messages WHERE conversation_id = "
+            ));
+            q.push_bind(conversation_id);
+            if !include_internal {
+                q.push(" AND NOT internal");
             }
-            MessageRange::After(seq) => {
-                q.push(" AND seq > ").push_bind(i(seq));
-                false
+            match range {
+                MessageRange::Latest => {}
+                MessageRange::Before(seq) => {
+                    q.push(" AND seq < ").push_bind(i(seq));
+                }
+                MessageRange::After(seq) => {
+                    q.push(" AND seq > ").push_bind(i(seq));
+                }
             }
+            q.push(if descending {
+                " ORDER BY seq DESC"
+            } else {
+                " ORDER BY seq"
+            });
+            q.push(" LIMIT ").push_bind(i(limit as u64));
+            q
         };
-        q.push(if descending {
-            " ORDER BY seq DESC"
-        } else {
-            " ORDER BY seq"
-        });
-        q.push(" LIMIT ").push_bind(i(limit as u64));
-        let mut messages = fetch_all_as::<MessageRow, Message>(q.build(), self.pool_ref()).await?;
+        let (kept, table) = (&self.inner.kept_messages, ("messages", MessageRow::COLS));
+        let mut messages =
+            fetch_kept::<MessageRow, Message>(self.pool_ref(), kept, table, list).await?;
         if descending {
             messages.reverse();
         }

@@ -44,6 +44,7 @@ mod error;
 mod events;
 mod groups;
 mod kb;
+mod kept;
 mod macros;
 mod mail_rows;
 mod mailboxes;
@@ -108,6 +109,9 @@ pub(crate) struct Inner {
     pub(crate) pool: PgPool,
     pub(crate) listener: events::ListenerHandle,
     pub(crate) notifier: effects::Notifier,
+    /// Decoded tickets and messages for lists (see the `kept` module).
+    pub(crate) kept_tickets: kept::KeptRows,
+    pub(crate) kept_messages: kept::KeptRows,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -161,6 +165,8 @@ impl PostgresStore {
             inner: Arc::new(Inner {
                 listener: events::ListenerHandle::new(pool.clone()),
                 notifier: effects::Notifier::default(),
+                kept_tickets: Default::default(),
+                kept_messages: Default::default(),
                 pool,
             }),
         }

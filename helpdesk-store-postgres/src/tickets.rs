@@ -24,6 +24,7 @@ use crate::attachments::{attach, delete_blobs_of};
 use crate::conversations::{push_join, push_leave, push_new_conversation};
 use crate::effects::{Writes, write_effects};
 use crate::error::SqlxResultExt;
+use crate::kept::fetch_kept;
 use crate::rows::{
     TicketEventRow, TicketRow, fetch_all_as, fetch_optional_as, i, micros, priority_rank,
 };
@@ -188,123 +189,12 @@ impl TicketStore for PostgresStore {
     }
 
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>> {
-        let mut q: QueryBuilder<Postgres> = QueryBuilder::new(format!(
-            "SELECT {} FROM tickets WHERE true",
-            TicketRow::COLS
-        ));
-        if !query.statuses.is_empty() {
-            let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
-            q.push(" AND status = ANY(").push_bind(statuses).push(")");
-        }
-        if !query.categories.is_empty() {
-            let categories: Vec<&str> = query.categories.iter().map(|s| s.as_str()).collect();
-            q.push(" AND status_category = ANY(")
-                .push_bind(categories)
-                .push(")");
-        }
-        if let Some(p) = query.priority {
-            q.push(" AND priority = ").push_bind(priority_rank(p));
-        }
-        match query.assignee {
-            None => {}
-            Some(AssigneeFilter::Nobody) => {
-                q.push(" AND assignee_id IS NULL");
-            }
-            Some(AssigneeFilter::User(u)) => {
-                q.push(" AND assignee_id = ").push_bind(u);
-            }
-        }
-        if let Some(r) = query.requester_id {
-            q.push(" AND requester_id = ").push_bind(r);
-        }
-        if let Some(groups) = &query.group_ids {
-            q.push(" AND group_id = ANY(")
-                .push_bind(groups.clone())
-                .push(")");
-        }
-        if let Some(c) = query.customer {
-            q.push(" AND (requester_id = ")
-                .push_bind(c.user_id)
-                .push(" OR cc @> ARRAY[")
-                .push_bind(c.user_id)
-                .push("]::uuid[]");
-            if let Some(o) = c.organization_id {
-                q.push(" OR organization_id = ").push_bind(o);
-            }
-            q.push(")");
-        }
-        if let Some(u) = query.cc {
-            q.push(" AND cc @> ARRAY[").push_bind(u).push("]::uuid[]");
-        }
-        if let Some(u) = query.follower {
-            q.push(" AND followers @> ARRAY[")
-                .push_bind(u)
-                .push("]::uuid[]");
-        }
-        match query.organization {
-            None => {}
-            Some(OrganizationMatch::Nobody) => {
-                q.push(" AND organization_id IS NULL");
-            }
-            Some(OrganizationMatch::Is(o)) => {
-                q.push(" AND organization_id = ").push_bind(o);
-            }
-        }
-        if let Some(tag) = &query.tag {
-            q.push(" AND tags @> ARRAY[")
-                .push_bind(tag.clone())
-                .push("]::text[]");
-        }
-        if let Some(snoozed) = query.snoozed {
-            q.push(if snoozed {
-                " AND snooze IS NOT NULL"
-            } else {
-                " AND snooze IS NULL"
-            });
-        }
-        if let Some(range) = query.sla_due {
-            q.push(" AND sla_due_at <= ").push_bind(range.until);
-            if let Some(after) = range.after {
-                q.push(" AND sla_due_at > ").push_bind(after);
-            }
-        }
-        if let Some(channel) = query.channel {
-            q.push(" AND channel = ").push_bind(channel.as_str());
-        }
-        if let Some(m) = query.mailbox_id {
-            q.push(" AND mailbox_id = ").push_bind(m);
-        }
-        if let Some(text) = &query.q {
-            q.push(" AND (strpos(lower(subject), lower(")
-                .push_bind(text.clone())
-                .push(")) > 0 OR strpos(lower(description), lower(")
-                .push_bind(text.clone())
-                .push(")) > 0)");
-        }
-        let col = sort_column(query.sort);
-        let (op, dir) = if query.sort.descending() {
-            ("<", "DESC")
-        } else {
-            (">", "ASC")
-        };
-        if let Some(Cursor { key, id }) = query.cursor {
-            q.push(format!(" AND ({col}, id) {op} ("));
-            match query.sort {
-                TicketSort::Priority | TicketSort::PriorityDesc => {
-                    q.push_bind(i16::try_from(key).unwrap_or(if key < 0 { -1 } else { 4 }));
-                }
-                TicketSort::SlaDue | TicketSort::SlaDueDesc => {
-                    q.push_bind(key);
-                }
-                _ => {
-                    q.push_bind(micros(key));
-                }
-            }
-            q.push(", ").push_bind(id).push(")");
-        }
-        q.push(format!(" ORDER BY {col} {dir}, id {dir} LIMIT "))
-            .push_bind(i(query.limit as u64 + 1));
-        fetch_all_as::<TicketRow, _>(q.build(), self.pool_ref()).await
+        let kept = &self.inner.kept_tickets;
+        let table = ("tickets", TicketRow::COLS);
+        fetch_kept::<TicketRow, _>(self.pool_ref(), kept, table, |select| {
+            list_query(query, select)
+        })
+        .await
     }
 
     async fn list_ticket_events(
@@ -329,4 +219,123 @@ impl TicketStore for PostgresStore {
             .push_bind(i(limit as u64 + 1));
         fetch_all_as::<TicketEventRow, _>(q.build(), self.pool_ref()).await
     }
+}
+
+/// The statement of [`TicketStore::list_tickets`] with the select list `select`.
+fn list_query<'q>(query: &'q TicketQuery, select: &str) -> QueryBuilder<'q, Postgres> {
+    let mut q: QueryBuilder<Postgres> =
+        QueryBuilder::new(format!("SELECT {select} FROM tickets WHERE true"));
+    if !query.statuses.is_empty() {
+        let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_str()).collect();
+        q.push(" AND status = ANY(").push_bind(statuses).push(")");
+    }
+    if !query.categories.is_empty() {
+        let categories: Vec<&str> = query.categories.iter().map(|s| s.as_str()).collect();
+        q.push(" AND status_category = ANY(")
+            .push_bind(categories)
+            .push(")");
+    }
+    if let Some(p) = query.priority {
+        q.push(" AND priority = ").push_bind(priority_rank(p));
+    }
+    match query.assignee {
+        None => {}
+        Some(AssigneeFilter::Nobody) => {
+            q.push(" AND assignee_id IS NULL");
+        }
+        Some(AssigneeFilter::User(u)) => {
+            q.push(" AND assignee_id = ").push_bind(u);
+        }
+    }
+    if let Some(r) = query.requester_id {
+        q.push(" AND requester_id = ").push_bind(r);
+    }
+    if let Some(groups) = &query.group_ids {
+        q.push(" AND group_id = ANY(")
+            .push_bind(groups.clone())
+            .push(")");
+    }
+    if let Some(c) = query.customer {
+        q.push(" AND (requester_id = ")
+            .push_bind(c.user_id)
+            .push(" OR cc @> ARRAY[")
+            .push_bind(c.user_id)
+            .push("]::uuid[]");
+        if let Some(o) = c.organization_id {
+            q.push(" OR organization_id = ").push_bind(o);
+        }
+        q.push(")");
+    }
+    if let Some(u) = query.cc {
+        q.push(" AND cc @> ARRAY[").push_bind(u).push("]::uuid[]");
+    }
+    if let Some(u) = query.follower {
+        q.push(" AND followers @> ARRAY[")
+            .push_bind(u)
+            .push("]::uuid[]");
+    }
+    match query.organization {
+        None => {}
+        Some(OrganizationMatch::Nobody) => {
+            q.push(" AND organization_id IS NULL");
+        }
+        Some(OrganizationMatch::Is(o)) => {
+            q.push(" AND organization_id = ").push_bind(o);
+        }
+    }
+    if let Some(tag) = &query.tag {
+        q.push(" AND tags @> ARRAY[")
+            .push_bind(tag.clone())
+            .push("]::text[]");
+    }
+    if let Some(snoozed) = query.snoozed {
+        q.push(if snoozed {
+            " AND snooze IS NOT NULL"
+        } else {
+            " AND snooze IS NULL"
+        });
+    }
+    if let Some(range) = query.sla_due {
+        q.push(" AND sla_due_at <= ").push_bind(range.until);
+        if let Some(after) = range.after {
+            q.push(" AND sla_due_at > ").push_bind(after);
+        }
+    }
+    if let Some(channel) = query.channel {
+        q.push(" AND channel = ").push_bind(channel.as_str());
+    }
+    if let Some(m) = query.mailbox_id {
+        q.push(" AND mailbox_id = ").push_bind(m);
+    }
+    if let Some(text) = &query.q {
+        q.push(" AND (strpos(lower(subject), lower(")
+            .push_bind(text.clone())
+            .push(")) > 0 OR strpos(lower(description), lower(")
+            .push_bind(text.clone())
+            .push(")) > 0)");
+    }
+    let col = sort_column(query.sort);
+    let (op, dir) = if query.sort.descending() {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
+    if let Some(Cursor { key, id }) = query.cursor {
+        q.push(format!(" AND ({col}, id) {op} ("));
+        match query.sort {
+            TicketSort::Priority | TicketSort::PriorityDesc => {
+                q.push_bind(i16::try_from(key).unwrap_or(if key < 0 { -1 } else { 4 }));
+            }
+            TicketSort::SlaDue | TicketSort::SlaDueDesc => {
+                q.push_bind(key);
+            }
+            _ => {
+                q.push_bind(micros(key));
+            }
+        }
+        q.push(", ").push_bind(id).push(")");
+    }
+    q.push(format!(" ORDER BY {col} {dir}, id {dir} LIMIT "))
+        .push_bind(i(query.limit as u64 + 1));
+    q
 }

@@ -55,6 +55,7 @@ use sled::transaction::{
 use sled::{IVec, Tree};
 
 use helpdesk_core::StoreError;
+use helpdesk_core::kept::Kept;
 use helpdesk_core::store::StoreResult;
 
 mod apikeys;
@@ -70,7 +71,6 @@ mod email;
 mod flush;
 mod groups;
 mod kb;
-mod kept;
 mod keys;
 mod macros;
 mod mail_record;
@@ -131,9 +131,9 @@ struct Inner {
     schema_stamp: AtomicU64,
     /// [`helpdesk_core::store::KbStore::kb_stamp`], moved by [`SledStore::write_kb`].
     kb_stamp: AtomicU64,
-    /// Decoded tickets and messages, kept by their bytes (see the `kept` module).
-    kept_tickets: kept::Kept,
-    kept_messages: kept::Kept,
+    /// Decoded tickets and messages, kept by key with their bytes.
+    kept_tickets: Kept<IVec, IVec>,
+    kept_messages: Kept<IVec, IVec>,
 }
 
 /// Claims of due tickets by ticket id: held until, at version.
@@ -254,7 +254,6 @@ impl SledStore {
             })
     }
 
-    /// A record by key, decoded.
     /// A counter in `meta` outside a transaction (0 when absent).
     pub(crate) fn meta_u64(&self, key: impl AsRef<[u8]>) -> StoreResult<u64> {
         match self.tree(keys::tree::META).get(key).map_err(sled_error)? {
@@ -265,6 +264,8 @@ impl SledStore {
         }
     }
 
+    /// A record by key, decoded (tickets and messages: kept decoded beside their bytes,
+    /// see [`helpdesk_core::kept`]).
     pub(crate) fn get_json<T: DeserializeOwned + Clone + Send + 'static>(
         &self,
         t: usize,
@@ -279,8 +280,12 @@ impl SledStore {
             tree::MESSAGES => &self.inner.kept_messages,
             _ => return decode(&v, TREE_NAMES[t]).map(Some),
         };
-        kept.get_or_decode(key, v, |b| decode(b, TREE_NAMES[t]))
-            .map(Some)
+        if let Some(record) = kept.get(key, &v) {
+            return Ok(Some(record));
+        }
+        let record: T = decode(&v, TREE_NAMES[t])?;
+        kept.keep(IVec::from(key), v, record.clone());
+        Ok(Some(record))
     }
 
     /// Keys and values of `t` starting with `prefix`, strictly after `after` in the scan

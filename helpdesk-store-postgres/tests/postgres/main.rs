@@ -10,6 +10,7 @@ mod conformance;
 mod connection_loss;
 mod email;
 mod events;
+mod kept;
 mod model;
 mod numbers;
 mod read_receipts;
