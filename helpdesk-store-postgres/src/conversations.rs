@@ -814,28 +814,29 @@ impl ConversationStore for PostgresStore {
     async fn put_read_state(&self, p: &Participant, fx: &Effects) -> StoreResult<()> {
         let conflict = || StoreError::Conflict(Conflict::Version);
         let expected = p.version.checked_sub(1).ok_or_else(conflict)?;
-        let p = p.clone();
         let read_marks = to_json(&p.read_marks)?;
-        let mut w = Writes::new();
-        w.counted(|q| {
-            if expected == 0 {
-                q.push(INSERT_PARTICIPANT).push("VALUES (");
-                let mut row = q.separated(", ");
-                row.push_bind(p.conversation_id)
-                    .push_bind(p.user_id)
-                    .push_bind(i(p.last_read_seq))
-                    .push_bind(i(p.public_at_watermark))
-                    .push_bind(i(p.own_at_watermark))
-                    .push_bind(read_above(&p))
-                    .push_bind(i(p.last_read_seq))
-                    .push("0")
-                    .push_bind(read_marks)
-                    .push("'[]'")
-                    .push_bind(i(p.version))
-                    .push_bind(i(p.public_read_seq))
-                    .push_bind(public_read_above(&p));
-                q.push(
-                    ") ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
+        let writes = || {
+            let (p, read_marks) = (p.clone(), read_marks.clone());
+            let mut w = Writes::new();
+            w.counted(|q| {
+                if expected == 0 {
+                    q.push(INSERT_PARTICIPANT).push("VALUES (");
+                    let mut row = q.separated(", ");
+                    row.push_bind(p.conversation_id)
+                        .push_bind(p.user_id)
+                        .push_bind(i(p.last_read_seq))
+                        .push_bind(i(p.public_at_watermark))
+                        .push_bind(i(p.own_at_watermark))
+                        .push_bind(read_above(&p))
+                        .push_bind(i(p.last_read_seq))
+                        .push("0")
+                        .push_bind(read_marks)
+                        .push("'[]'")
+                        .push_bind(i(p.version))
+                        .push_bind(i(p.public_read_seq))
+                        .push_bind(public_read_above(&p));
+                    q.push(
+                        ") ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
                      last_read_seq = EXCLUDED.last_read_seq, \
                      public_at_watermark = EXCLUDED.public_at_watermark, \
                      own_at_watermark = EXCLUDED.own_at_watermark, \
@@ -845,41 +846,38 @@ impl ConversationStore for PostgresStore {
                      public_read_seq = EXCLUDED.public_read_seq, \
                      public_read_above = EXCLUDED.public_read_above \
                      WHERE participants.version = 0 RETURNING 1",
-                );
-            } else {
-                q.push("UPDATE participants SET last_read_seq = ")
-                    .push_bind(i(p.last_read_seq))
-                    .push(", public_at_watermark = ")
-                    .push_bind(i(p.public_at_watermark))
-                    .push(", own_at_watermark = ")
-                    .push_bind(i(p.own_at_watermark))
-                    .push(", read_above = ")
-                    .push_bind(read_above(&p))
-                    .push(", delivered_seq = greatest(delivered_seq, ")
-                    .push_bind(i(p.last_read_seq))
-                    .push("), read_marks = ")
-                    .push_bind(read_marks)
-                    .push(", version = ")
-                    .push_bind(i(p.version))
-                    .push(", public_read_seq = ")
-                    .push_bind(i(p.public_read_seq))
-                    .push(", public_read_above = ")
-                    .push_bind(public_read_above(&p))
-                    .push(" WHERE conversation_id = ")
-                    .push_bind(p.conversation_id)
-                    .push(" AND user_id = ")
-                    .push_bind(p.user_id)
-                    .push(" AND version = ")
-                    .push_bind(i(expected))
-                    .push(" RETURNING 1");
-            }
-        });
-        let mut tx = self.begin().await?;
-        let written = w.run(&mut tx, fx).await?;
-        if written.counts.first() != Some(&1) {
-            return Err(conflict());
-        }
-        self.commit(tx, written.wrote_events).await
+                    );
+                } else {
+                    q.push("UPDATE participants SET last_read_seq = ")
+                        .push_bind(i(p.last_read_seq))
+                        .push(", public_at_watermark = ")
+                        .push_bind(i(p.public_at_watermark))
+                        .push(", own_at_watermark = ")
+                        .push_bind(i(p.own_at_watermark))
+                        .push(", read_above = ")
+                        .push_bind(read_above(&p))
+                        .push(", delivered_seq = greatest(delivered_seq, ")
+                        .push_bind(i(p.last_read_seq))
+                        .push("), read_marks = ")
+                        .push_bind(read_marks)
+                        .push(", version = ")
+                        .push_bind(i(p.version))
+                        .push(", public_read_seq = ")
+                        .push_bind(i(p.public_read_seq))
+                        .push(", public_read_above = ")
+                        .push_bind(public_read_above(&p))
+                        .push(" WHERE conversation_id = ")
+                        .push_bind(p.conversation_id)
+                        .push(" AND user_id = ")
+                        .push_bind(p.user_id)
+                        .push(" AND version = ")
+                        .push_bind(i(expected))
+                        .push(" RETURNING 1");
+                }
+            });
+            Ok(w)
+        };
+        self.write_alone(writes, fx, conflict).await
     }
 
     async fn advance_delivered(

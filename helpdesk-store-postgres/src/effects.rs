@@ -7,6 +7,8 @@
 //! and `UNNEST`ed), which may begin with the operation's own writes ([`Writes`]): every
 //! statement is a round trip, and a round trip costs more here than the rows it writes.
 
+use std::sync::atomic::Ordering;
+
 use helpdesk_core::csat::Survey;
 use helpdesk_core::email::{InboundWrite, MailEffects, OutboundStatus, OutboundWrite, Suppression};
 use helpdesk_core::event::{Effects, Event, EventId};
@@ -28,6 +30,15 @@ pub(crate) const EVENT_ID_SHIFT: u32 = 20;
 
 /// The NOTIFY channel of new events.
 pub(crate) const CHANNEL: &str = "helpdesk_events";
+
+/// Whether a webhook endpoint is active, in SQL.
+const ACTIVE_HOOKS: &str = "EXISTS (SELECT 1 FROM webhooks WHERE active)";
+/// The SQLSTATE of a failed `require` (`0029_require.sql`).
+const REQUIRED: &str = "HD001";
+/// What a `require` says when a [`Writes::counted`] CTE did not return one row.
+const REQUIRED_COUNTS: &str = "counts";
+/// What a `require` says when a webhook endpoint is active.
+const NO_HOOKS: &str = "no active webhook";
 
 /// Writes `fx` in the transaction of `conn`. Call it at most once per transaction (event
 /// ids are the transaction's xid8 plus a position that starts at 0 here). Returns
@@ -54,6 +65,8 @@ pub(crate) struct Written {
     pub(crate) wrote_events: bool,
     /// The rows each [`Writes::counted`] CTE returned, in the order they were added.
     pub(crate) counts: Vec<i64>,
+    /// Whether a webhook endpoint was active (always false without events).
+    pub(crate) hooks: bool,
 }
 
 impl Writes {
@@ -96,16 +109,8 @@ impl Writes {
         self.q
     }
 
-    /// Adds the writes of `fx` and runs the statement in the transaction of `conn`: at
-    /// most once per transaction, since event ids are the transaction's xid8 shifted
-    /// left by [`EVENT_ID_SHIFT`] plus the event's position, starting at 0 here. Webhook
-    /// deliveries take one more statement to read the active endpoints and one to insert
-    /// them, only when an endpoint is active.
-    pub(crate) async fn run(
-        mut self,
-        conn: &mut PgConnection,
-        fx: &Effects,
-    ) -> StoreResult<Written> {
+    /// Adds the writes of `fx`; false when the statement then writes nothing at all.
+    fn push_effects(&mut self, fx: &Effects) -> StoreResult<bool> {
         if fx.events.len() >= 1 << EVENT_ID_SHIFT {
             return Err(helpdesk_core::StoreError::other(
                 "too many events in one operation",
@@ -124,12 +129,26 @@ impl Writes {
             self.surveys(&fx.surveys);
         }
         if !fx.mail.is_empty() {
-            push_mail(&mut self, &fx.mail)?;
+            push_mail(self, &fx.mail)?;
         }
-        if self.ctes == 0 {
+        Ok(self.ctes > 0)
+    }
+
+    /// Adds the writes of `fx` and runs the statement in the transaction of `conn`: at
+    /// most once per transaction, since event ids are the transaction's xid8 shifted
+    /// left by [`EVENT_ID_SHIFT`] plus the event's position, starting at 0 here. Webhook
+    /// deliveries take one more statement to read the active endpoints and one to insert
+    /// them, only when an endpoint is active.
+    pub(crate) async fn run(
+        mut self,
+        conn: &mut PgConnection,
+        fx: &Effects,
+    ) -> StoreResult<Written> {
+        if !self.push_effects(fx)? {
             return Ok(Written {
                 wrote_events: false,
                 counts: Vec::new(),
+                hooks: false,
             });
         }
         let counts: Vec<String> = self
@@ -143,7 +162,7 @@ impl Writes {
         } else {
             (
                 format!("pg_current_xact_id()::text::bigint << {EVENT_ID_SHIFT}"),
-                "EXISTS (SELECT 1 FROM webhooks WHERE active)",
+                ACTIVE_HOOKS,
             )
         };
         self.q.push(format!(
@@ -178,7 +197,40 @@ impl Writes {
         Ok(Written {
             wrote_events: !fx.events.is_empty(),
             counts,
+            hooks,
         })
+    }
+
+    /// Adds the writes of `fx` and ends the statement with the checks that let it run
+    /// on its own, outside a transaction (see [`PostgresStore::write_alone`]): every
+    /// [`Writes::counted`] CTE returned one row (else [`REQUIRED_COUNTS`] fails it), and,
+    /// with events, no webhook endpoint is active (else [`NO_HOOKS`]).
+    /// `None` when the statement would write nothing.
+    fn finish_alone(
+        mut self,
+        fx: &Effects,
+    ) -> StoreResult<Option<QueryBuilder<'static, Postgres>>> {
+        if !self.push_effects(fx)? {
+            return Ok(None);
+        }
+        let mut checks = Vec::new();
+        if !fx.events.is_empty() {
+            checks.push(format!("require(NOT {ACTIVE_HOOKS}, '{NO_HOOKS}')"));
+        }
+        if !self.counted.is_empty() {
+            let each: Vec<String> = self
+                .counted
+                .iter()
+                .map(|n| format!("(SELECT count(*) FROM w{n}) = 1"))
+                .collect();
+            checks.push(format!(
+                "require({}, '{REQUIRED_COUNTS}')",
+                each.join(" AND ")
+            ));
+        }
+        checks.push("true".to_owned());
+        self.q.push(format!(" SELECT {}", checks.join(", ")));
+        Ok(Some(self.q))
     }
 
     /// Events, with ids from the transaction's xid8 (the same `base` the final SELECT
@@ -438,6 +490,51 @@ impl PostgresStore {
         Ok(())
     }
 
+    /// Runs the writes of `writes()` and `fx` as one statement on its own: no `BEGIN`,
+    /// no `COMMIT`, one round trip. Every [`Writes::counted`] CTE must return one row,
+    /// else the operation fails with `failed()` and writes nothing.
+    ///
+    /// The deliveries of events to active webhook endpoints take statements of their
+    /// own (see [`Writes::run`]), so while endpoints are active the writes run in a
+    /// transaction as before. Whether one is, this instance learns from the statements
+    /// themselves: the lone statement fails when it finds one (and writes nothing), the
+    /// transaction's statement says whether it found one.
+    pub(crate) async fn write_alone(
+        &self,
+        writes: impl Fn() -> StoreResult<Writes>,
+        fx: &Effects,
+        failed: impl Fn() -> helpdesk_core::StoreError,
+    ) -> StoreResult<()> {
+        let hooks_seen = &self.inner.hooks_seen;
+        if !hooks_seen.load(Ordering::Relaxed) {
+            let Some(mut statement) = writes()?.finish_alone(fx)? else {
+                return Ok(());
+            };
+            match statement.build().execute(self.pool_ref()).await {
+                Ok(_) => {
+                    if !fx.events.is_empty() {
+                        self.inner.notifier.wake(&self.inner.pool);
+                    }
+                    return Ok(());
+                }
+                Err(e) => match required_failed(&e) {
+                    Some(REQUIRED_COUNTS) => return Err(failed()),
+                    Some(NO_HOOKS) => hooks_seen.store(true, Ordering::Relaxed),
+                    _ => return Err(crate::map_err(e)),
+                },
+            }
+        }
+        let mut tx = self.begin().await?;
+        let written = writes()?.run(&mut tx, fx).await?;
+        if !fx.events.is_empty() {
+            hooks_seen.store(written.hooks, Ordering::Relaxed);
+        }
+        if written.counts.iter().any(|&c| c != 1) {
+            return Err(failed());
+        }
+        self.commit(tx, written.wrote_events).await
+    }
+
     /// Runs `fx` in a transaction of its own.
     pub(crate) async fn effects_only(&self, fx: &Effects) -> StoreResult<()> {
         if fx.is_empty() {
@@ -446,6 +543,14 @@ impl PostgresStore {
         let mut tx = self.begin().await?;
         let wrote = write_effects(&mut tx, fx).await?;
         self.commit(tx, wrote).await
+    }
+}
+
+/// What the `require` that failed `e` said, if one did.
+fn required_failed(e: &sqlx::Error) -> Option<&str> {
+    match e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some(REQUIRED) => Some(db.message()),
+        _ => None,
     }
 }
 

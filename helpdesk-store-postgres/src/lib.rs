@@ -112,6 +112,9 @@ pub(crate) struct Inner {
     /// Decoded tickets and messages for lists (see the `kept` module).
     pub(crate) kept_tickets: kept::KeptRows,
     pub(crate) kept_messages: kept::KeptRows,
+    /// Whether a webhook endpoint was active when this instance last looked (see
+    /// [`PostgresStore::write_alone`]).
+    pub(crate) hooks_seen: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -167,6 +170,7 @@ impl PostgresStore {
                 notifier: effects::Notifier::default(),
                 kept_tickets: Default::default(),
                 kept_messages: Default::default(),
+                hooks_seen: Default::default(),
                 pool,
             }),
         }

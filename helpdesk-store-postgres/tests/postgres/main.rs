@@ -3,6 +3,7 @@
 //! `conformance`. Every test needs `HELPDESK_TEST_DATABASE_URL` (an admin URL such as
 //! `postgres://postgres@127.0.0.1:5432/postgres`) and says that it skipped without it.
 
+mod alone;
 mod claims;
 mod common;
 mod concurrency;
