@@ -652,7 +652,7 @@ impl ConversationStore for PostgresStore {
         };
         let (kept, table) = (&self.inner.kept_messages, ("messages", MessageRow::COLS));
         let mut messages =
-            fetch_kept::<MessageRow, Message>(self.pool_ref(), kept, table, list).await?;
+            fetch_kept::<MessageRow, Message>(self.pool_ref(), kept, table, limit, list).await?;
         if descending {
             messages.reverse();
         }

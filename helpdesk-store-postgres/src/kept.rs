@@ -24,11 +24,17 @@ use crate::rows::decode;
 /// The witness of a row version, as a column.
 const STAMP: &str = "xmin::text::bigint AS stamp";
 
+/// Lists of at most this many rows fetch whole rows at once: for a few rows, a second
+/// statement costs more than decoding them (a read mark lists the one or two messages
+/// it moves over).
+const KEPT_FROM: usize = 10;
+
 /// Decoded records by id, witnessed by their row version's `xmin`.
 pub(crate) type KeptRows = Kept<Uuid, i64>;
 
-/// The records of the rows that `list(select_list)` returns, in its order, from the
-/// table `table` whose row struct `R` has the columns `cols` (one of them `id`).
+/// The records of the rows that `list(select_list)` returns (at most `limit`), in its
+/// order, from the table `table` whose row struct `R` has the columns `cols` (one of
+/// them `id`).
 ///
 /// Two statements when some rows are not kept: the list's ids and stamps, then the
 /// missing rows by id. Should one of those have been written between the two, the
@@ -37,12 +43,16 @@ pub(crate) async fn fetch_kept<'q, R, T>(
     pool: &PgPool,
     kept: &KeptRows,
     (table, cols): (&str, &str),
+    limit: usize,
     list: impl Fn(&str) -> QueryBuilder<'q, Postgres>,
 ) -> StoreResult<Vec<T>>
 where
     R: for<'r> FromRow<'r, PgRow>,
     T: TryFrom<R, Error = StoreError> + Clone + Send + 'static,
 {
+    if limit < KEPT_FROM {
+        return fetch_whole::<R, T>(pool, kept, cols, list).await;
+    }
     let stamps: Vec<(Uuid, i64)> = list(&format!("id, {STAMP}"))
         .build_query_as()
         .fetch_all(pool)

@@ -191,7 +191,7 @@ impl TicketStore for PostgresStore {
     async fn list_tickets(&self, query: &TicketQuery) -> StoreResult<Vec<Ticket>> {
         let kept = &self.inner.kept_tickets;
         let table = ("tickets", TicketRow::COLS);
-        fetch_kept::<TicketRow, _>(self.pool_ref(), kept, table, |select| {
+        fetch_kept::<TicketRow, _>(self.pool_ref(), kept, table, query.limit + 1, |select| {
             list_query(query, select)
         })
         .await
