@@ -10,7 +10,7 @@ use helpdesk_core::{Conflict, StoreError};
 use helpdesk_store_postgres::PostgresStore;
 use uuid::Uuid;
 
-use crate::common::{TestDb, group, one_event, t0};
+use crate::common::{TestDb, group, one_event, t0, webhook};
 
 async fn count(s: &PostgresStore, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
@@ -55,17 +55,7 @@ async fn a_lone_write_is_all_or_nothing_and_delivers_to_active_endpoints() {
     let stored = s.get_participant(conv.id, reader).await.unwrap().unwrap();
     assert_eq!((stored.version, stored.last_read_seq), (v0 + 1, 1));
 
-    let hook = Webhook {
-        id: Uuid::now_v7(),
-        url: "https://example.com/hook".into(),
-        events: vec!["*".into()],
-        description: String::new(),
-        active: true,
-        secret: "whsec_c2VjcmV0".into(),
-        previous_secret: None,
-        created_at: t0(),
-        updated_at: t0(),
-    };
+    let hook = webhook(true);
     s.insert_webhook(&hook).await.unwrap();
     mark(&mut p, 2).await.unwrap();
     mark(&mut p, 3).await.unwrap();

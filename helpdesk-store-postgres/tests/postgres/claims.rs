@@ -5,24 +5,10 @@ use std::collections::HashSet;
 
 use chrono::Duration;
 use helpdesk_core::store::{EventStore, WebhookStore};
-use helpdesk_core::webhook::{DeliveryStatus, Webhook};
+use helpdesk_core::webhook::DeliveryStatus;
 use uuid::Uuid;
 
-use crate::common::{TestDb, one_event, t0};
-
-fn webhook(active: bool) -> Webhook {
-    Webhook {
-        id: Uuid::now_v7(),
-        url: "https://example.com/hook".into(),
-        events: vec!["*".into()],
-        description: String::new(),
-        active,
-        secret: "whsec_c2VjcmV0".into(),
-        previous_secret: None,
-        created_at: t0(),
-        updated_at: t0(),
-    }
-}
+use crate::common::{TestDb, one_event, t0, webhook};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_claimers_never_share_a_delivery() {

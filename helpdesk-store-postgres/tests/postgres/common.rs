@@ -7,6 +7,7 @@ use helpdesk_core::event::{Audience, Effects, NewEvent};
 use helpdesk_core::status::StatusCategory;
 use helpdesk_core::store::GroupStore;
 use helpdesk_core::ticket::{Priority, Ticket, TicketInsert};
+use helpdesk_core::webhook::Webhook;
 use helpdesk_store_postgres::PostgresStore;
 pub use helpdesk_store_postgres::testing::{TestDb, URL_VAR, admin_url};
 use uuid::Uuid;
@@ -114,4 +115,19 @@ pub fn one_event(label: &str, n: u64) -> Effects {
         Audience::nobody(),
         serde_json::json!({ "n": n, "label": label }),
     ))
+}
+
+/// A webhook endpoint for every event kind.
+pub fn webhook(active: bool) -> Webhook {
+    Webhook {
+        id: Uuid::now_v7(),
+        url: "https://example.com/hook".into(),
+        events: vec!["*".into()],
+        description: String::new(),
+        active,
+        secret: "whsec_c2VjcmV0".into(),
+        previous_secret: None,
+        created_at: t0(),
+        updated_at: t0(),
+    }
 }
