@@ -52,6 +52,25 @@ impl TicketStore for PostgresStore {
         new: &TicketInsert,
         effects: EffectsFn<'_, Ticket>,
     ) -> StoreResult<Ticket> {
+        if new.attachment_ids.is_empty() {
+            // The number first, then one statement on its own (no transaction) inserts
+            // the conversation, the ticket and the effects, which carry the number.
+            let mut ticket = new.ticket.clone();
+            ticket.number = sqlx::query_scalar("SELECT nextval('ticket_numbers')")
+                .fetch_one(self.pool_ref())
+                .await
+                .store()?;
+            let writes = || {
+                let mut w = Writes::new();
+                push_new_conversation(&mut w, &new.conversation)?;
+                w.write(|q| push_insert_ticket(q, &ticket, Some(ticket.number)));
+                Ok(w)
+            };
+            let unchecked = || StoreError::other("no write of a ticket's creation is counted");
+            self.write_alone(writes, &effects(&ticket), unchecked)
+                .await?;
+            return Ok(ticket);
+        }
         let mut tx = self.begin().await?;
         // Attachments that are missing or taken fail the creation before it takes a
         // number (they name their ticket without a foreign key, so they can go first).
