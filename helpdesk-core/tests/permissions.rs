@@ -511,3 +511,22 @@ async fn anonymous_reads_published_articles_only() {
         Outcome::NotFound
     );
 }
+
+/// A readability check made for one caller does not let another post: the conversation
+/// is checked again for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readable_check_for_one_caller_is_made_again_for_another() {
+    let w = World::new(helpdesk_core::testkit::memory());
+    let (agent, agent2, customer) = (w.agent().await, w.agent().await, w.customer().await);
+    let theirs = w.direct(&agent, &agent2).await;
+    let checked = w.hd.check_readable(&agent.p, theirs).await.unwrap();
+    assert_eq!(checked.conversation().id, theirs);
+    let by_customer =
+        w.hd.send_message_to(&customer.p, checked.clone(), NewMessage::text("hi"))
+            .await;
+    assert_eq!(outcome(by_customer), Outcome::NotFound);
+    let by_agent =
+        w.hd.send_message_to(&agent.p, checked, NewMessage::text("hi"))
+            .await;
+    assert_eq!(outcome(by_agent), Outcome::Ok);
+}

@@ -47,8 +47,12 @@ pub(crate) fn member_removed(
 impl Helpdesk {
     /// `NotFound` unless the caller may read the conversation: the check of
     /// [`Helpdesk::get_conversation`] without building its view.
-    pub async fn check_readable(&self, p: &Principal, id: Uuid) -> Result<()> {
-        self.readable_conversation(p, id).await.map(|_| ())
+    pub async fn check_readable(&self, p: &Principal, id: Uuid) -> Result<Readable> {
+        let conversation = self.readable_conversation(p, id).await?;
+        Ok(Readable {
+            conversation,
+            reader: *p,
+        })
     }
 
     /// A conversation the caller may read, else `NotFound`.

@@ -9,6 +9,7 @@ use crate::attachment::Attachment;
 use crate::condition::TriggerEvent;
 use crate::conversation::Conversation;
 use crate::conversation::ConversationKind;
+use crate::conversation::Readable;
 use crate::error::Conflict;
 use crate::error::{Error, Result};
 use crate::event::{Audience, Effects, EventKind, NewEvent};
@@ -311,9 +312,27 @@ impl Helpdesk {
         conversation_id: Uuid,
         input: NewMessage,
     ) -> Result<MessageView> {
-        let sent = self
-            .send_message_traced(p, conversation_id, input, None, None)
-            .await?;
+        let readable = self.check_readable(p, conversation_id).await?;
+        self.send_message_to(p, readable, input).await
+    }
+
+    /// [`Helpdesk::send_message`] to a conversation that [`Helpdesk::check_readable`]
+    /// found readable, without reading it again (a server that answers 404 before it
+    /// looks at the body checks first). Checked for another caller, it is checked again.
+    pub async fn send_message_to(
+        &self,
+        p: &Principal,
+        readable: Readable,
+        input: NewMessage,
+    ) -> Result<MessageView> {
+        let conv = match readable.reader == *p {
+            true => readable.conversation,
+            false => {
+                self.readable_conversation(p, readable.conversation.id)
+                    .await?
+            }
+        };
+        let sent = self.send_in(p, conv, input, None, None).await?;
         // Triggers and automations of a ticket's conversation, before the answer.
         if let Some(ticket_id) = sent.ticket_id {
             self.run_triggers_for(p, ticket_id, &sent.caused).await?;
@@ -336,6 +355,18 @@ impl Helpdesk {
         mail: Option<&MessageFromMail>,
     ) -> Result<Sent> {
         let conv = self.readable_conversation(p, conversation_id).await?;
+        self.send_in(p, conv, input, via, mail).await
+    }
+
+    /// [`Helpdesk::send_message_traced`] to a conversation the caller may read.
+    async fn send_in(
+        &self,
+        p: &Principal,
+        conv: Conversation,
+        input: NewMessage,
+        via: Option<crate::ticket::Via>,
+        mail: Option<&MessageFromMail>,
+    ) -> Result<Sent> {
         self.require_level_on(p, &conv, crate::group::Access::Reply)
             .await?;
         let is_ticket = conv.kind == ConversationKind::Ticket;

@@ -32,7 +32,7 @@ pub async fn send(mut ctx: Ctx) -> ApiResult {
     let id = ctx.id("id")?;
     let body = ctx.json().await?;
     let p = ctx.principal().await?;
-    ctx.state.hd.check_readable(&p, id).await?;
+    let readable = ctx.state.hd.check_readable(&p, id).await?;
     body.check(&["content", "parent_id", "attachment_ids", "internal"])?;
     let sets_internal = body
         .0
@@ -45,9 +45,9 @@ pub async fn send(mut ctx: Ctx) -> ApiResult {
     let v = ctx
         .state
         .hd
-        .send_message(
+        .send_message_to(
             &p,
-            id,
+            readable,
             NewMessage {
                 content: b.content,
                 parent_id: b.parent_id,
