@@ -744,6 +744,19 @@ pub trait ConversationStore: Send + Sync {
     async fn find_direct(&self, direct_key: &str) -> StoreResult<Option<Conversation>>;
     /// A conversation with its members.
     async fn get_conversation(&self, id: Uuid) -> StoreResult<Option<Conversation>>;
+    /// A conversation with `user_id`'s participant record in it, if any: what a message
+    /// page reads. A store that can read both at once does (one round trip).
+    async fn get_conversation_as(
+        &self,
+        id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
+        let Some(conversation) = self.get_conversation(id).await? else {
+            return Ok(None);
+        };
+        let participant = self.get_participant(id, user_id).await?;
+        Ok(Some((conversation, participant)))
+    }
     /// Sets the title.
     async fn set_conversation_title(&self, id: Uuid, title: &str, fx: &Effects) -> StoreResult<()>;
     /// Adds a member and moves their participant record as [`Participant::joined`].

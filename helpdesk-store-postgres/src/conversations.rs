@@ -16,7 +16,7 @@ use helpdesk_core::message::{AcrossRange, Message, MessageAppend, MessageRange};
 use helpdesk_core::page::Cursor;
 use helpdesk_core::receipt::Participant;
 use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreResult};
-use sqlx::{FromRow, PgConnection, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::PostgresStore;
@@ -186,7 +186,7 @@ async fn locked_participants(
 /// A conversation's row joined with a participant's row, absent (NULL) when there is
 /// none: decoded as a conversation, then as a participant when its key is there.
 #[derive(FromRow)]
-struct LockedRow {
+struct JoinedRow {
     #[sqlx(flatten)]
     conversation: ConversationRow,
     user_id: Option<Uuid>,
@@ -199,26 +199,37 @@ async fn conversation_and_participant_for_update(
     id: Uuid,
     user_id: Uuid,
 ) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
+    conversation_and_participant(conn, id, user_id, "FOR UPDATE").await
+}
+
+/// The conversation row and `user_id`'s participant record (if any) in one statement,
+/// each read with `locking` (`FOR UPDATE`, or nothing).
+async fn conversation_and_participant<'c>(
+    conn: impl PgExecutor<'c>,
+    id: Uuid,
+    user_id: Uuid,
+    locking: &str,
+) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
     // The two column lists share no name, so each row struct finds its own.
     let sql = format!(
-        "SELECT c.*, p.* FROM (SELECT {} FROM conversations WHERE id = $1 FOR UPDATE) c \
+        "SELECT c.*, p.* FROM (SELECT {} FROM conversations WHERE id = $1 {locking}) c \
          LEFT JOIN LATERAL (SELECT {} FROM participants \
-             WHERE conversation_id = c.id AND user_id = $2 FOR UPDATE) p ON true",
+             WHERE conversation_id = c.id AND user_id = $2 {locking}) p ON true",
         ConversationRow::COLS,
         ParticipantRow::COLS
     );
     let Some(row) = sqlx::query(&sql)
         .bind(id)
         .bind(user_id)
-        .fetch_optional(&mut *conn)
+        .fetch_optional(conn)
         .await
         .store()?
     else {
         return Ok(None);
     };
-    let locked = LockedRow::from_row(&row).store()?;
-    let conv = Conversation::try_from(locked.conversation)?;
-    let participant = locked
+    let joined = JoinedRow::from_row(&row).store()?;
+    let conv = Conversation::try_from(joined.conversation)?;
+    let participant = joined
         .user_id
         .map(|_| decode::<ParticipantRow, Participant>(&row))
         .transpose()?;
@@ -473,6 +484,14 @@ impl ConversationStore for PostgresStore {
             ConversationRow::COLS
         );
         fetch_optional_as::<ConversationRow, _>(sqlx::query(&sql).bind(id), self.pool_ref()).await
+    }
+
+    async fn get_conversation_as(
+        &self,
+        id: Uuid,
+        user_id: Uuid,
+    ) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
+        conversation_and_participant(self.pool_ref(), id, user_id, "").await
     }
 
     async fn set_conversation_title(&self, id: Uuid, title: &str, fx: &Effects) -> StoreResult<()> {

@@ -9,6 +9,7 @@ use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::inbox::ConversationView;
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
+use crate::receipt::Participant;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -63,6 +64,22 @@ impl Helpdesk {
     ) -> Result<Conversation> {
         match self.st().get_conversation(id).await? {
             Some(c) if self.may_read_conversation(p, &c).await? => Ok(c),
+            _ => Err(Error::NotFound),
+        }
+    }
+
+    /// [`Helpdesk::readable_conversation`] with the caller's receipt state in it (a
+    /// fresh one when they have none), read together.
+    pub(crate) async fn readable_conversation_as(
+        &self,
+        p: &Principal,
+        id: Uuid,
+    ) -> Result<(Conversation, Participant)> {
+        match self.st().get_conversation_as(id, p.user_id).await? {
+            Some((c, me)) if self.may_read_conversation(p, &c).await? => {
+                let me = me.unwrap_or_else(|| Participant::new(c.id, p.user_id));
+                Ok((c, me))
+            }
             _ => Err(Error::NotFound),
         }
     }

@@ -553,7 +553,7 @@ impl Helpdesk {
         q: MessagePageQuery,
     ) -> Result<Page<MessageView>> {
         let limit = limit(q.limit)?;
-        let conv = self.readable_conversation(p, conversation_id).await?;
+        let (conv, me) = self.readable_conversation_as(p, conversation_id).await?;
         let range = if let Some(before) = q.before {
             MessageRange::Before(self.visible_message(p, &conv, before).await?.seq)
         } else if let Some(after) = q.after {
@@ -588,7 +588,6 @@ impl Helpdesk {
             None
         };
         let max_seq = messages.iter().map(|m| m.seq).max().unwrap_or(0);
-        let me = self.me_in(p, &conv).await?;
         let items = self.message_views_as(p, &conv, &me, messages).await?;
         self.delivered_in(p, &conv, Some(&me), max_seq).await?;
         Ok(Page { items, next_cursor })
@@ -601,10 +600,9 @@ impl Helpdesk {
         conversation_id: Uuid,
         id: Uuid,
     ) -> Result<MessageView> {
-        let conv = self.readable_conversation(p, conversation_id).await?;
+        let (conv, me) = self.readable_conversation_as(p, conversation_id).await?;
         let m = self.visible_message(p, &conv, id).await?;
         let seq = m.seq;
-        let me = self.me_in(p, &conv).await?;
         let view = self
             .message_views_as(p, &conv, &me, vec![m])
             .await?
@@ -620,7 +618,7 @@ impl Helpdesk {
         conversation_id: Uuid,
         id: Uuid,
     ) -> Result<Vec<ThreadItem>> {
-        let conv = self.readable_conversation(p, conversation_id).await?;
+        let (conv, me) = self.readable_conversation_as(p, conversation_id).await?;
         self.visible_message(p, &conv, id).await?;
         let items: Vec<(Message, u32)> = self
             .st()
@@ -631,7 +629,6 @@ impl Helpdesk {
             .collect();
         let max_seq = items.iter().map(|(m, _)| m.seq).max().unwrap_or(0);
         let depths: Vec<u32> = items.iter().map(|(_, d)| *d).collect();
-        let me = self.me_in(p, &conv).await?;
         let views = self
             .message_views_as(p, &conv, &me, items.into_iter().map(|(m, _)| m).collect())
             .await?;

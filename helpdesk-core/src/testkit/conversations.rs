@@ -538,3 +538,32 @@ pub async fn store_direct_key_is_unique(store: Arc<dyn Store>) {
     }
     assert_eq!(store.participants(first.id).await.unwrap().len(), 2);
 }
+
+/// A conversation read with a user's participant record: theirs when they have one,
+/// none for a stranger, nothing for an unknown conversation; the same records as the
+/// two reads apart.
+pub async fn store_conversation_as_reads_the_participant(store: Arc<dyn Store>) {
+    let w = World::new(store.clone());
+    let (a, b, stranger) = (w.agent().await, w.agent().await, w.agent().await);
+    let g = w.group(&a, &[&b], "Team").await;
+    w.hd.send_message(&a.p, g, crate::message::NewMessage::text("hi"))
+        .await
+        .unwrap();
+    let (conv, mine) = store.get_conversation_as(g, a.id()).await.unwrap().unwrap();
+    assert_eq!(Some(conv), store.get_conversation(g).await.unwrap());
+    assert_eq!(mine, store.get_participant(g, a.id()).await.unwrap());
+    assert_eq!(mine.map(|m| m.sent_count), Some(1));
+    let (_, theirs) = store
+        .get_conversation_as(g, stranger.id())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(theirs, None);
+    assert!(
+        store
+            .get_conversation_as(Uuid::now_v7(), a.id())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -584,6 +584,7 @@ macro_rules! __conformance_cases {
                 list_pages_without_repeats,
                 view_has_last_message_and_unread,
                 store_direct_key_is_unique,
+                store_conversation_as_reads_the_participant,
             }
             messages {
                 seq_counts_from_one,
