@@ -745,16 +745,18 @@ pub trait ConversationStore: Send + Sync {
     /// A conversation with its members.
     async fn get_conversation(&self, id: Uuid) -> StoreResult<Option<Conversation>>;
     /// A conversation with `user_id`'s participant record in it, if any: what a message
-    /// page reads. A store that can read both at once does (one round trip).
+    /// page and a read mark read. The record is never newer than the conversation (a
+    /// read mark writes it under its version check against that conversation): read
+    /// first here, or both in one snapshot by a store that reads them at once.
     async fn get_conversation_as(
         &self,
         id: Uuid,
         user_id: Uuid,
     ) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
+        let participant = self.get_participant(id, user_id).await?;
         let Some(conversation) = self.get_conversation(id).await? else {
             return Ok(None);
         };
-        let participant = self.get_participant(id, user_id).await?;
         Ok(Some((conversation, participant)))
     }
     /// Sets the title.

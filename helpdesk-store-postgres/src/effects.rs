@@ -204,8 +204,8 @@ impl Writes {
     /// Adds the writes of `fx` and ends the statement with the checks that let it run
     /// on its own, outside a transaction (see [`PostgresStore::write_alone`]): every
     /// [`Writes::counted`] CTE returned one row (else [`REQUIRED_COUNTS`] fails it), and,
-    /// with events, no webhook endpoint is active (else [`NO_HOOKS`]).
-    /// `None` when the statement would write nothing.
+    /// with events, no webhook endpoint is active (else [`NO_HOOKS`]). `None` when the
+    /// statement would write nothing.
     fn finish_alone(
         mut self,
         fx: &Effects,

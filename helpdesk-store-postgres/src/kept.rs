@@ -24,7 +24,7 @@ use crate::rows::decode;
 /// The witness of a row version, as a column.
 const STAMP: &str = "xmin::text::bigint AS stamp";
 
-/// Lists of at most this many rows fetch whole rows at once: for a few rows, a second
+/// Lists of fewer rows than this fetch whole rows at once: for a few rows, a second
 /// statement costs more than decoding them (a read mark lists the one or two messages
 /// it moves over).
 const KEPT_FROM: usize = 10;

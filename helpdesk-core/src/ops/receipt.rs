@@ -61,14 +61,10 @@ impl Helpdesk {
         target: Option<Uuid>,
         up_to: bool,
     ) -> Result<ReadState> {
-        // The participant first, then the conversation: an append in between bumps the
-        // participant's version, so the write below fails and retries. The first
-        // attempt uses the conversation that the access check reads.
-        let first_before = self
-            .st()
-            .get_participant(conversation_id, p.user_id)
-            .await?;
-        let conv = self.readable_conversation(p, conversation_id).await?;
+        // The caller's receipt state and the conversation as one read saw them: an
+        // append after it bumps the participant's version, so the write below fails
+        // and retries (reading the participant first, then the conversation).
+        let (conv, first_before) = self.readable_conversation_as(p, conversation_id).await?;
         let message = match target {
             Some(id) => Some(self.markable_message(p, &conv, id).await?),
             None => None,
@@ -80,163 +76,161 @@ impl Helpdesk {
         };
         let staff = p.is_staff();
         let public = self.reads_public(p).await?;
-        let mut first = Some((first_before, conv));
-        self.retry_on_version(|| {
-            let first = first.take();
-            async move {
-                let (before, conv) = match first {
-                    Some(read) => read,
-                    None => {
-                        let before = self
-                            .st()
-                            .get_participant(conversation_id, p.user_id)
-                            .await?;
-                        let conv = self
-                            .st()
-                            .get_conversation(conversation_id)
-                            .await?
-                            .ok_or(Error::NotFound)?;
-                        (before, conv)
-                    }
-                };
-                let before = before.unwrap_or_else(|| Participant::new(conv.id, p.user_id));
-                let mut part = before.clone();
-                let now = self.now();
-                match target {
-                    Target::All => {
-                        if conv.last_seq > part.last_read_seq {
-                            part.last_read_seq = conv.last_seq;
-                            part.public_at_watermark = conv.public_count;
-                            part.own_at_watermark = part.sent_count;
-                            part.read_above.clear();
-                        }
-                    }
-                    Target::UpTo(m) => {
-                        if m.seq > part.last_read_seq {
-                            let own_at = if m.sender_id == Some(p.user_id) {
-                                m.sender_ordinal
-                            } else if part.own_at_watermark == part.sent_count {
-                                // None of the caller's messages is above the watermark.
-                                part.sent_count
-                            } else {
-                                self.st().own_count_upto(conv.id, p.user_id, m.seq).await?
-                            };
-                            move_watermark_to(&mut part, m, own_at);
-                        }
-                    }
-                    Target::One(m) => {
-                        if !part.has_read(m.seq, m.sender_id) {
-                            let at = part.read_above.partition_point(|s| *s < m.seq);
-                            part.read_above.insert(at, m.seq);
-                        }
+        let first = std::sync::Mutex::new(Some((first_before, conv)));
+        self.retry_on_version(|| async {
+            let first = first.lock().unwrap_or_else(|e| e.into_inner()).take();
+            let (before, conv) = match first {
+                Some(read) => read,
+                None => {
+                    let before = self
+                        .st()
+                        .get_participant(conversation_id, p.user_id)
+                        .await?
+                        .unwrap_or_else(|| Participant::new(conversation_id, p.user_id));
+                    let conv = self
+                        .st()
+                        .get_conversation(conversation_id)
+                        .await?
+                        .ok_or(Error::NotFound)?;
+                    (before, conv)
+                }
+            };
+            let mut part = before.clone();
+            let now = self.now();
+            match target {
+                Target::All => {
+                    if conv.last_seq > part.last_read_seq {
+                        part.last_read_seq = conv.last_seq;
+                        part.public_at_watermark = conv.public_count;
+                        part.own_at_watermark = part.sent_count;
+                        part.read_above.clear();
                     }
                 }
-                // Close the gap above the watermark over messages read one by one, own
-                // messages and notes this caller cannot see.
-                for _ in 0..GAP_WALK {
-                    let next = part.last_read_seq + 1;
-                    if next > conv.last_seq || !gap_may_close(&part, &conv, staff) {
-                        break;
-                    }
-                    let Some(m) = self.st().get_message_by_seq(conv.id, next).await? else {
-                        break;
-                    };
-                    let own = m.sender_id == Some(p.user_id);
-                    if own {
-                        move_watermark_to(&mut part, &m, m.sender_ordinal);
-                    } else if part.read_above.first() == Some(&next) || (m.internal && !staff) {
-                        let own_at = part.own_at_watermark;
-                        move_watermark_to(&mut part, &m, own_at);
-                    } else {
-                        break;
+                Target::UpTo(m) => {
+                    if m.seq > part.last_read_seq {
+                        let own_at = if m.sender_id == Some(p.user_id) {
+                            m.sender_ordinal
+                        } else if part.own_at_watermark == part.sent_count {
+                            // None of the caller's messages is above the watermark.
+                            part.sent_count
+                        } else {
+                            self.st().own_count_upto(conv.id, p.user_id, m.seq).await?
+                        };
+                        move_watermark_to(&mut part, m, own_at);
                     }
                 }
-                // In public mode the public state takes the same move; when the two states
-                // agreed before, they agree after (the same move from the same place).
-                if public {
-                    if before.reads_agree() {
-                        part.public_read_seq = part.last_read_seq;
-                        part.public_read_above = part.read_above.clone();
-                    } else {
-                        self.mark_publicly(p, &conv, &mut part, target).await?;
+                Target::One(m) => {
+                    if !part.has_read(m.seq, m.sender_id) {
+                        let at = part.read_above.partition_point(|s| *s < m.seq);
+                        part.read_above.insert(at, m.seq);
                     }
                 }
-                let private_moved = part.last_read_seq != before.last_read_seq
-                    || part.read_above != before.read_above;
-                let public_moved = part.public_read_seq != before.public_read_seq
-                    || part.public_read_above != before.public_read_above;
-                let state = ReadState {
-                    conversation_id: conv.id,
-                    unread_count: part.unread(&conv, staff),
-                    last_read_seq: part.last_read_seq,
-                };
-                if !private_moved && !public_moved {
-                    return Ok(state);
-                }
-                let message_id = match target {
-                    Target::One(m) | Target::UpTo(m) => Some(m.id),
-                    Target::All => None,
-                };
-                let data = |last_read_seq: u64| {
-                    json!({
-                        "conversation_id": conv.id,
-                        "user_id": p.user_id,
-                        "last_read_seq": last_read_seq,
-                        "message_id": message_id,
-                    })
-                };
-                let mut fx = Effects::none();
-                let mut told_self = false;
-                if public_moved {
-                    let mark = match target {
-                        Target::One(m) if m.seq > part.public_read_seq => Mark {
-                            seq: m.seq,
-                            at: now,
-                            one: true,
-                        },
-                        _ => Mark {
-                            seq: part.public_read_seq,
-                            at: now,
-                            one: false,
-                        },
-                    };
-                    push_mark(&mut part.read_marks, mark);
-                    // The news is for the senders of what was read, and for the reader's
-                    // other devices; not for every member of a large group.
-                    let upto = match target {
-                        Target::One(m) => m.seq.max(part.public_read_seq),
-                        _ => part.public_read_seq,
-                    };
-                    let mut audience = self
-                        .senders_audience(conv.id, before.public_read_seq, upto, p.user_id)
-                        .await?;
-                    // The reader's devices hear the public news only when it tells their
-                    // own watermark.
-                    told_self = part.reads_agree();
-                    if audience.conversation.is_none() && told_self {
-                        audience.users.push(p.user_id);
-                    }
-                    fx.push(NewEvent::new(
-                        EventKind::MessageRead,
-                        now,
-                        audience,
-                        data(part.public_read_seq),
-                    ));
-                }
-                if private_moved && !told_self {
-                    // A private read (or one the public state had already): the reader's own
-                    // connections only, never webhooked.
-                    fx.push(NewEvent::own_connections(
-                        EventKind::MessageRead,
-                        now,
-                        p.user_id,
-                        data(part.last_read_seq),
-                    ));
-                }
-                part.version += 1;
-                self.written(self.st().put_read_state(&part, &fx)).await?;
-                Ok(state)
             }
+            // Close the gap above the watermark over messages read one by one, own
+            // messages and notes this caller cannot see.
+            for _ in 0..GAP_WALK {
+                let next = part.last_read_seq + 1;
+                if next > conv.last_seq || !gap_may_close(&part, &conv, staff) {
+                    break;
+                }
+                let Some(m) = self.st().get_message_by_seq(conv.id, next).await? else {
+                    break;
+                };
+                let own = m.sender_id == Some(p.user_id);
+                if own {
+                    move_watermark_to(&mut part, &m, m.sender_ordinal);
+                } else if part.read_above.first() == Some(&next) || (m.internal && !staff) {
+                    let own_at = part.own_at_watermark;
+                    move_watermark_to(&mut part, &m, own_at);
+                } else {
+                    break;
+                }
+            }
+            // In public mode the public state takes the same move; when the two states
+            // agreed before, they agree after (the same move from the same place).
+            if public {
+                if before.reads_agree() {
+                    part.public_read_seq = part.last_read_seq;
+                    part.public_read_above = part.read_above.clone();
+                } else {
+                    self.mark_publicly(p, &conv, &mut part, target).await?;
+                }
+            }
+            let private_moved =
+                part.last_read_seq != before.last_read_seq || part.read_above != before.read_above;
+            let public_moved = part.public_read_seq != before.public_read_seq
+                || part.public_read_above != before.public_read_above;
+            let state = ReadState {
+                conversation_id: conv.id,
+                unread_count: part.unread(&conv, staff),
+                last_read_seq: part.last_read_seq,
+            };
+            if !private_moved && !public_moved {
+                return Ok(state);
+            }
+            let message_id = match target {
+                Target::One(m) | Target::UpTo(m) => Some(m.id),
+                Target::All => None,
+            };
+            let data = |last_read_seq: u64| {
+                json!({
+                    "conversation_id": conv.id,
+                    "user_id": p.user_id,
+                    "last_read_seq": last_read_seq,
+                    "message_id": message_id,
+                })
+            };
+            let mut fx = Effects::none();
+            let mut told_self = false;
+            if public_moved {
+                let mark = match target {
+                    Target::One(m) if m.seq > part.public_read_seq => Mark {
+                        seq: m.seq,
+                        at: now,
+                        one: true,
+                    },
+                    _ => Mark {
+                        seq: part.public_read_seq,
+                        at: now,
+                        one: false,
+                    },
+                };
+                push_mark(&mut part.read_marks, mark);
+                // The news is for the senders of what was read, and for the reader's
+                // other devices; not for every member of a large group.
+                let upto = match target {
+                    Target::One(m) => m.seq.max(part.public_read_seq),
+                    _ => part.public_read_seq,
+                };
+                let mut audience = self
+                    .senders_audience(conv.id, before.public_read_seq, upto, p.user_id)
+                    .await?;
+                // The reader's devices hear the public news only when it tells their
+                // own watermark.
+                told_self = part.reads_agree();
+                if audience.conversation.is_none() && told_self {
+                    audience.users.push(p.user_id);
+                }
+                fx.push(NewEvent::new(
+                    EventKind::MessageRead,
+                    now,
+                    audience,
+                    data(part.public_read_seq),
+                ));
+            }
+            if private_moved && !told_self {
+                // A private read (or one the public state had already): the reader's own
+                // connections only, never webhooked.
+                fx.push(NewEvent::own_connections(
+                    EventKind::MessageRead,
+                    now,
+                    p.user_id,
+                    data(part.last_read_seq),
+                ));
+            }
+            part.version += 1;
+            self.written(self.st().put_read_state(&part, &fx)).await?;
+            Ok(state)
         })
         .await
     }
