@@ -4,6 +4,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::{Audience, Effects, NewEvent};
+use helpdesk_core::message::MessageAppend;
 use helpdesk_core::status::StatusCategory;
 use helpdesk_core::store::GroupStore;
 use helpdesk_core::ticket::{Priority, Ticket, TicketInsert};
@@ -129,5 +130,22 @@ pub fn webhook(active: bool) -> Webhook {
         previous_secret: None,
         created_at: t0(),
         updated_at: t0(),
+    }
+}
+
+/// A public message of `content` from `sender`, at [`t0`].
+pub fn text_message(conversation_id: Uuid, sender: Uuid, content: &str) -> MessageAppend {
+    MessageAppend {
+        id: Uuid::now_v7(),
+        conversation_id,
+        sender_id: sender,
+        content: content.into(),
+        parent_id: None,
+        attachment_ids: Vec::new(),
+        internal: false,
+        created_at: t0(),
+        join_sender: false,
+        channel: Default::default(),
+        ticket_update: None,
     }
 }

@@ -2,12 +2,12 @@
 //! (or any other writer of the database) wrote since is in the next list.
 
 use helpdesk_core::event::Effects;
-use helpdesk_core::message::{Message, MessageAppend, MessageRange};
+use helpdesk_core::message::{Message, MessageRange};
 use helpdesk_core::store::{ConversationStore, TicketStore};
 use helpdesk_core::ticket::{Ticket, TicketQuery};
 use uuid::Uuid;
 
-use crate::common::{TestDb, group, new_ticket, t0};
+use crate::common::{TestDb, group, new_ticket, t0, text_message};
 
 fn subjects(tickets: &[Ticket]) -> Vec<&str> {
     tickets.iter().map(|t| t.subject.as_str()).collect()
@@ -94,19 +94,7 @@ async fn a_message_page_shows_an_edit_made_by_another_instance() {
         .unwrap();
     let none = |_: &Message| Effects::none();
     for content in ["one", "two"] {
-        let new = MessageAppend {
-            id: Uuid::now_v7(),
-            conversation_id: conv.id,
-            sender_id: sender,
-            content: content.into(),
-            parent_id: None,
-            attachment_ids: Vec::new(),
-            internal: false,
-            created_at: t0(),
-            join_sender: false,
-            channel: Default::default(),
-            ticket_update: None,
-        };
+        let new = text_message(conv.id, sender, content);
         a.append_message(&new, &none).await.unwrap();
     }
     let page = || a.list_messages(conv.id, MessageRange::Latest, true, 50);

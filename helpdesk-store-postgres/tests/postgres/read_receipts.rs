@@ -3,13 +3,13 @@
 
 use helpdesk_core::Role;
 use helpdesk_core::event::Effects;
-use helpdesk_core::message::{Message, MessageAppend};
+use helpdesk_core::message::Message;
 use helpdesk_core::receipt::ReadReceipts;
 use helpdesk_core::store::{ConversationStore, UserStore};
 use helpdesk_core::user::User;
 use uuid::Uuid;
 
-use crate::common::{TestDb, group, t0};
+use crate::common::{TestDb, group, t0, text_message};
 
 fn user(role: Role) -> User {
     User {
@@ -45,19 +45,7 @@ async fn migration_12_makes_the_read_state_public_too() {
         .unwrap();
     let none = |_: &Message| Effects::none();
     for _ in 0..4 {
-        let m = MessageAppend {
-            id: Uuid::now_v7(),
-            conversation_id: conv.id,
-            sender_id: sender.id,
-            content: "text".into(),
-            parent_id: None,
-            attachment_ids: Vec::new(),
-            internal: false,
-            created_at: t0(),
-            join_sender: false,
-            channel: Default::default(),
-            ticket_update: None,
-        };
+        let m = text_message(conv.id, sender.id, "text");
         s.append_message(&m, &none).await.unwrap();
     }
     // A state of the old kind: watermark 1, message 3 read one by one.

@@ -5,21 +5,13 @@ use helpdesk_core::message::{Message, MessageAppend};
 use helpdesk_core::store::ConversationStore;
 use uuid::Uuid;
 
-use crate::common::{TestDb, group, t0};
+use crate::common::{TestDb, group, t0, text_message};
 
 fn message(conv: Uuid, sender: Uuid, parent_id: Option<Uuid>, internal: bool) -> MessageAppend {
     MessageAppend {
-        id: Uuid::now_v7(),
-        conversation_id: conv,
-        sender_id: sender,
-        content: "text".into(),
         parent_id,
-        attachment_ids: Vec::new(),
         internal,
-        created_at: t0(),
-        join_sender: false,
-        channel: Default::default(),
-        ticket_update: None,
+        ..text_message(conv, sender, "text")
     }
 }
 
