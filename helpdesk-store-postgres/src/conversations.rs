@@ -199,17 +199,18 @@ async fn conversation_and_participant_for_update(
     id: Uuid,
     user_id: Uuid,
 ) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
-    conversation_and_participant(conn, id, user_id, "FOR UPDATE").await
+    conversation_and_participant(conn, id, user_id, true).await
 }
 
 /// The conversation row and `user_id`'s participant record (if any) in one statement,
-/// each read with `locking` (`FOR UPDATE`, or nothing).
+/// both locked until commit when `for_update`.
 async fn conversation_and_participant<'c>(
     conn: impl PgExecutor<'c>,
     id: Uuid,
     user_id: Uuid,
-    locking: &str,
+    for_update: bool,
 ) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
+    let locking = if for_update { "FOR UPDATE" } else { "" };
     // The two column lists share no name, so each row struct finds its own.
     let sql = format!(
         "SELECT c.*, p.* FROM (SELECT {} FROM conversations WHERE id = $1 {locking}) c \
@@ -491,7 +492,7 @@ impl ConversationStore for PostgresStore {
         id: Uuid,
         user_id: Uuid,
     ) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
-        conversation_and_participant(self.pool_ref(), id, user_id, "").await
+        conversation_and_participant(self.pool_ref(), id, user_id, false).await
     }
 
     async fn set_conversation_title(&self, id: Uuid, title: &str, fx: &Effects) -> StoreResult<()> {

@@ -325,12 +325,11 @@ impl Helpdesk {
         readable: Readable,
         input: NewMessage,
     ) -> Result<MessageView> {
-        let conv = match readable.reader == *p {
-            true => readable.conversation,
-            false => {
-                self.readable_conversation(p, readable.conversation.id)
-                    .await?
-            }
+        let conv = if readable.reader == *p {
+            readable.conversation
+        } else {
+            self.readable_conversation(p, readable.conversation.id)
+                .await?
         };
         let sent = self.send_in(p, conv, input, None, None).await?;
         // Triggers and automations of a ticket's conversation, before the answer.
