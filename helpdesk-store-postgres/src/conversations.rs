@@ -1,7 +1,10 @@
 //! Conversations, members, messages and read state: [`ConversationStore`].
 //!
-//! Appending locks the conversation row `FOR UPDATE`, so `seq` is assigned one writer at
-//! a time and a rolled-back append gives its seq back: seqs never collide or skip.
+//! An append first tries one statement without a transaction, over the conversation and
+//! the sender's record as read without locks, which writes only if neither changed
+//! since; else (a race lost, attachments, a ticket's update) it locks the conversation
+//! row `FOR UPDATE` until commit. Either way `seq` is assigned one writer at a time and a
+//! failed append gives its seq back: seqs never collide or skip.
 
 use std::collections::{HashMap, HashSet};
 
@@ -113,8 +116,28 @@ pub(crate) async fn conversation_for_update(
 
 /// Adds the write-back of a conversation's title, members and counters.
 fn push_write_conversation(w: &mut Writes, conv: &Conversation) -> StoreResult<()> {
+    push_conversation_update(w, conv, None)
+}
+
+/// Adds the write-back of a conversation read without a lock, as [`Writes::counted`]: it
+/// writes only while the row's `xmin` is still `xmin`, the one it was read at (any write
+/// of the row, by any writer, changes it).
+fn push_write_conversation_read_at(
+    w: &mut Writes,
+    conv: &Conversation,
+    xmin: &str,
+) -> StoreResult<()> {
+    push_conversation_update(w, conv, Some(xmin))
+}
+
+fn push_conversation_update(
+    w: &mut Writes,
+    conv: &Conversation,
+    read_at: Option<&str>,
+) -> StoreResult<()> {
     let members = to_json(&conv.members)?;
-    w.write(|q| {
+    let (counted, read_at) = (read_at.is_some(), read_at.map(str::to_owned));
+    let body = |q: &mut QueryBuilder<'static, Postgres>| {
         q.push("UPDATE conversations SET title = ")
             .push_bind(conv.title.clone())
             .push(", members = ")
@@ -129,7 +152,17 @@ fn push_write_conversation(w: &mut Writes, conv: &Conversation) -> StoreResult<(
             .push_bind(i(conv.public_count))
             .push(" WHERE id = ")
             .push_bind(conv.id);
-    });
+        if let Some(xmin) = read_at {
+            q.push(" AND xmin = ")
+                .push_bind(xmin)
+                .push("::xid RETURNING 1");
+        }
+    };
+    if counted {
+        w.counted(body);
+    } else {
+        w.write(body);
+    }
     Ok(())
 }
 
@@ -189,7 +222,17 @@ async fn locked_participants(
 struct JoinedRow {
     #[sqlx(flatten)]
     conversation: ConversationRow,
+    conversation_xmin: String,
     user_id: Option<Uuid>,
+}
+
+/// A conversation as read with one user's participant record.
+struct ReadAs {
+    conversation: Conversation,
+    participant: Option<Participant>,
+    /// The conversation row's `xmin` at the read (see
+    /// [`push_write_conversation_read_at`]).
+    xmin: String,
 }
 
 /// The conversation row and `user_id`'s participant record (if any), both locked until
@@ -198,7 +241,7 @@ async fn conversation_and_participant_for_update(
     conn: &mut PgConnection,
     id: Uuid,
     user_id: Uuid,
-) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
+) -> StoreResult<Option<ReadAs>> {
     conversation_and_participant(conn, id, user_id, true).await
 }
 
@@ -209,11 +252,12 @@ async fn conversation_and_participant<'c>(
     id: Uuid,
     user_id: Uuid,
     for_update: bool,
-) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
+) -> StoreResult<Option<ReadAs>> {
     let locking = if for_update { "FOR UPDATE" } else { "" };
     // The two column lists share no name, so each row struct finds its own.
     let sql = format!(
-        "SELECT c.*, p.* FROM (SELECT {} FROM conversations WHERE id = $1 {locking}) c \
+        "SELECT c.*, p.* FROM (SELECT {}, xmin::text AS conversation_xmin FROM conversations \
+             WHERE id = $1 {locking}) c \
          LEFT JOIN LATERAL (SELECT {} FROM participants \
              WHERE conversation_id = c.id AND user_id = $2 {locking}) p ON true",
         ConversationRow::COLS,
@@ -229,12 +273,15 @@ async fn conversation_and_participant<'c>(
         return Ok(None);
     };
     let joined = JoinedRow::from_row(&row).store()?;
-    let conv = Conversation::try_from(joined.conversation)?;
     let participant = joined
         .user_id
         .map(|_| decode::<ParticipantRow, Participant>(&row))
         .transpose()?;
-    Ok(Some((conv, participant)))
+    Ok(Some(ReadAs {
+        conversation: Conversation::try_from(joined.conversation)?,
+        participant,
+        xmin: joined.conversation_xmin,
+    }))
 }
 
 /// Locks conversation `id` and adds to `w` the writes that make `member` a member of it
@@ -305,17 +352,121 @@ pub(crate) async fn upsert_participant(
     Ok(())
 }
 
+/// Adds the writes of an append that [`apply_append`] computed: the conversation and its
+/// members' activity, the sender's record, the parent's reply count (counted: none when
+/// the parent is not in the conversation) and the message. `read_at`: the conversation
+/// row's `xmin` when it and the sender's record were read without locks; both writes are
+/// then counted, each written only over what was read, and come first, so that a
+/// statement that lost a race to another append stops before its message.
+///
+/// [`apply_append`]: helpdesk_core::store::support::apply_append
+fn push_append(
+    w: &mut Writes,
+    new: &MessageAppend,
+    conv: &Conversation,
+    was_member: bool,
+    message: &Message,
+    sender: &Participant,
+    read_at: Option<&str>,
+) -> StoreResult<()> {
+    match read_at {
+        Some(xmin) => {
+            push_write_conversation_read_at(w, conv, xmin)?;
+            push_put_sender(w, sender)?;
+        }
+        None => {
+            push_write_conversation(w, conv)?;
+            push_upsert_participants(w, std::slice::from_ref(sender))?;
+        }
+    }
+    if let Some(parent) = new.parent_id {
+        let conversation_id = conv.id;
+        // As `Message::count_reply` counts.
+        let internal = if new.internal { 1i64 } else { 0 };
+        w.counted(|q| {
+            q.push("UPDATE messages SET reply_count = reply_count + 1, ")
+                .push("internal_reply_count = internal_reply_count + ")
+                .push_bind(internal)
+                .push(" WHERE id = ")
+                .push_bind(parent)
+                .push(" AND conversation_id = ")
+                .push_bind(conversation_id)
+                .push(" RETURNING 1");
+        });
+    }
+    push_insert_messages(w, &[message]);
+    if !was_member && let Some(m) = conv.members.iter().find(|m| m.user_id == new.sender_id) {
+        // Inserted with the new activity time: the UPDATE below cannot see it.
+        push_insert_members(w, conv, std::slice::from_ref(m));
+    }
+    let (conversation_id, activity) = (conv.id, conv.activity_at());
+    w.write(|q| {
+        q.push("UPDATE conversation_members SET activity_at = ")
+            .push_bind(activity)
+            .push(" WHERE conversation_id = ")
+            .push_bind(conversation_id);
+    });
+    Ok(())
+}
+
 /// Adds the insert-or-replace of whole participant records (of distinct users).
 fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) -> StoreResult<()> {
     if ps.is_empty() {
         return Ok(());
     }
+    let rows = participant_rows(ps)?;
+    w.write(|q| {
+        rows(q);
+        q.push(
+            " ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
+             last_read_seq = EXCLUDED.last_read_seq, \
+             public_at_watermark = EXCLUDED.public_at_watermark, \
+             own_at_watermark = EXCLUDED.own_at_watermark, read_above = EXCLUDED.read_above, \
+             delivered_seq = EXCLUDED.delivered_seq, sent_count = EXCLUDED.sent_count, \
+             read_marks = EXCLUDED.read_marks, delivered_marks = EXCLUDED.delivered_marks, \
+             version = EXCLUDED.version, public_read_seq = EXCLUDED.public_read_seq, \
+             public_read_above = EXCLUDED.public_read_above",
+        );
+    });
+    Ok(())
+}
+
+/// Adds the write of a sender's record as [`apply_append`] moved it, read without a lock,
+/// as [`Writes::counted`]: it writes only over the version it was read at (`version - 1`;
+/// read marks and joins move it). A delivery does not move the version, so the delivery
+/// watermark only rises here and the delivery marks, which an append does not touch, are
+/// left as stored.
+///
+/// [`apply_append`]: helpdesk_core::store::support::apply_append
+fn push_put_sender(w: &mut Writes, sender: &Participant) -> StoreResult<()> {
+    let rows = participant_rows(std::slice::from_ref(sender))?;
+    w.counted(|q| {
+        rows(q);
+        q.push(
+            " ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
+             last_read_seq = EXCLUDED.last_read_seq, \
+             public_at_watermark = EXCLUDED.public_at_watermark, \
+             own_at_watermark = EXCLUDED.own_at_watermark, read_above = EXCLUDED.read_above, \
+             delivered_seq = greatest(participants.delivered_seq, EXCLUDED.delivered_seq), \
+             sent_count = EXCLUDED.sent_count, version = EXCLUDED.version, \
+             public_read_seq = EXCLUDED.public_read_seq, \
+             public_read_above = EXCLUDED.public_read_above \
+             WHERE participants.version = EXCLUDED.version - 1 RETURNING 1",
+        );
+    });
+    Ok(())
+}
+
+/// The `INSERT ... VALUES` of whole participant records, pushed by the closure returned.
+fn participant_rows(
+    ps: &[Participant],
+) -> StoreResult<impl FnOnce(&mut QueryBuilder<'static, Postgres>) + use<>> {
     let marks = ps
         .iter()
         .map(|p| Ok((to_json(&p.read_marks)?, to_json(&p.delivered_marks)?)))
         .collect::<StoreResult<Vec<_>>>()?;
     let ps = ps.to_vec();
-    w.write(|q| {
+    Ok(move |q: &mut QueryBuilder<'static, Postgres>| {
         q.push(INSERT_PARTICIPANT);
         q.push_values(
             ps.into_iter().zip(marks),
@@ -335,18 +486,7 @@ fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) -> StoreResult<(
                     .push_bind(public_read_above(&p));
             },
         );
-        q.push(
-            " ON CONFLICT (conversation_id, user_id) DO UPDATE SET \
-             last_read_seq = EXCLUDED.last_read_seq, \
-             public_at_watermark = EXCLUDED.public_at_watermark, \
-             own_at_watermark = EXCLUDED.own_at_watermark, read_above = EXCLUDED.read_above, \
-             delivered_seq = EXCLUDED.delivered_seq, sent_count = EXCLUDED.sent_count, \
-             read_marks = EXCLUDED.read_marks, delivered_marks = EXCLUDED.delivered_marks, \
-             version = EXCLUDED.version, public_read_seq = EXCLUDED.public_read_seq, \
-             public_read_above = EXCLUDED.public_read_above",
-        );
-    });
-    Ok(())
+    })
 }
 
 pub(crate) async fn insert_message(conn: &mut PgConnection, m: &Message) -> StoreResult<()> {
@@ -429,6 +569,82 @@ struct DescendantRow {
 }
 
 impl PostgresStore {
+    /// Appends in a transaction, the conversation and the sender's record locked from
+    /// the read to the commit: concurrent appends queue, so seqs never collide or skip.
+    async fn append_locked(
+        &self,
+        new: &MessageAppend,
+        effects: EffectsFn<'_, Message>,
+    ) -> StoreResult<Message> {
+        let mut tx = self.begin().await?;
+        let read =
+            conversation_and_participant_for_update(&mut tx, new.conversation_id, new.sender_id)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let mut conv = read.conversation;
+        let sender = match read.participant {
+            Some(p) => p,
+            None => locked_participant(&mut tx, conv.id, new.sender_id).await?,
+        };
+        let was_member = conv.is_member(new.sender_id);
+        let (message, participant) =
+            helpdesk_core::store::support::apply_append(&mut conv, Some(sender), new);
+        // Statements that may fail on their own run first; the rest is one statement.
+        attach(
+            &mut tx,
+            &new.attachment_ids,
+            AttachmentParent::Message {
+                conversation_id: conv.id,
+                message_id: message.id,
+            },
+        )
+        .await?;
+        if let Some(ticket) = &new.ticket_update {
+            write_ticket(&mut tx, ticket).await?;
+        }
+        let mut w = Writes::new();
+        push_append(&mut w, new, &conv, was_member, &message, &participant, None)?;
+        let written = w.run(&mut tx, &effects(&message)).await?;
+        if new.parent_id.is_some() && written.counts.first() != Some(&1) {
+            return Err(StoreError::NotFound);
+        }
+        self.commit(tx, written.wrote_events).await?;
+        Ok(message)
+    }
+
+    /// Appends in one statement without a transaction (see [`PostgresStore::write_alone`]):
+    /// the conversation and the sender's record are read without locks and written only
+    /// if neither changed since. `Conflict::Version` when one did, or when a reply's
+    /// parent is not in the conversation; nothing is written then.
+    async fn append_alone(
+        &self,
+        new: &MessageAppend,
+        effects: EffectsFn<'_, Message>,
+    ) -> StoreResult<Message> {
+        let read = conversation_and_participant(
+            self.pool_ref(),
+            new.conversation_id,
+            new.sender_id,
+            false,
+        )
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let mut conv = read.conversation;
+        let was_member = conv.is_member(new.sender_id);
+        let (message, sender) =
+            helpdesk_core::store::support::apply_append(&mut conv, read.participant, new);
+        let writes = || {
+            let mut w = Writes::new();
+            let read_at = Some(read.xmin.as_str());
+            push_append(&mut w, new, &conv, was_member, &message, &sender, read_at)?;
+            Ok(w)
+        };
+        let conflict = || StoreError::Conflict(Conflict::Version);
+        self.write_alone(writes, &effects(&message), conflict)
+            .await?;
+        Ok(message)
+    }
+
     async fn fetch_conversations(
         &self,
         user_id: Uuid,
@@ -492,7 +708,8 @@ impl ConversationStore for PostgresStore {
         id: Uuid,
         user_id: Uuid,
     ) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
-        conversation_and_participant(self.pool_ref(), id, user_id, false).await
+        let read = conversation_and_participant(self.pool_ref(), id, user_id, false).await?;
+        Ok(read.map(|r| (r.conversation, r.participant)))
     }
 
     async fn set_conversation_title(&self, id: Uuid, title: &str, fx: &Effects) -> StoreResult<()> {
@@ -552,67 +769,16 @@ impl ConversationStore for PostgresStore {
         new: &MessageAppend,
         effects: EffectsFn<'_, Message>,
     ) -> StoreResult<Message> {
-        let mut tx = self.begin().await?;
-        let (mut conv, sender) =
-            conversation_and_participant_for_update(&mut tx, new.conversation_id, new.sender_id)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-        let sender = match sender {
-            Some(p) => p,
-            None => locked_participant(&mut tx, conv.id, new.sender_id).await?,
-        };
-        let was_member = conv.is_member(new.sender_id);
-        let (message, participant) =
-            helpdesk_core::store::support::apply_append(&mut conv, Some(sender), new);
-        // Statements that may fail on their own run first; the rest is one statement.
-        attach(
-            &mut tx,
-            &new.attachment_ids,
-            AttachmentParent::Message {
-                conversation_id: conv.id,
-                message_id: message.id,
-            },
-        )
-        .await?;
-        if let Some(ticket) = &new.ticket_update {
-            write_ticket(&mut tx, ticket).await?;
+        // Attachments and a ticket's update take statements that may fail on their own.
+        if new.attachment_ids.is_empty() && new.ticket_update.is_none() {
+            match self.append_alone(new, effects).await {
+                // Another writer came between the read and the write, or a reply's
+                // parent is not in the conversation: the locked append tells which.
+                Err(StoreError::Conflict(Conflict::Version)) => {}
+                done => return done,
+            }
         }
-        let mut w = Writes::new();
-        if let Some(parent) = new.parent_id {
-            let conversation_id = conv.id;
-            // As `Message::count_reply` counts.
-            let internal = if new.internal { 1i64 } else { 0 };
-            w.counted(|q| {
-                q.push("UPDATE messages SET reply_count = reply_count + 1, ")
-                    .push("internal_reply_count = internal_reply_count + ")
-                    .push_bind(internal)
-                    .push(" WHERE id = ")
-                    .push_bind(parent)
-                    .push(" AND conversation_id = ")
-                    .push_bind(conversation_id)
-                    .push(" RETURNING 1");
-            });
-        }
-        push_insert_messages(&mut w, &[&message]);
-        push_write_conversation(&mut w, &conv)?;
-        if !was_member && let Some(m) = conv.members.iter().find(|m| m.user_id == new.sender_id) {
-            // Inserted with the new activity time: the UPDATE below cannot see it.
-            push_insert_members(&mut w, &conv, std::slice::from_ref(m));
-        }
-        let (conversation_id, activity) = (conv.id, conv.activity_at());
-        w.write(|q| {
-            q.push("UPDATE conversation_members SET activity_at = ")
-                .push_bind(activity)
-                .push(" WHERE conversation_id = ")
-                .push_bind(conversation_id);
-        });
-        push_upsert_participants(&mut w, &[participant])?;
-        let written = w.run(&mut tx, &effects(&message)).await?;
-        if new.parent_id.is_some() && written.counts.first() != Some(&1) {
-            return Err(StoreError::NotFound);
-        }
-        self.commit(tx, written.wrote_events).await?;
-        Ok(message)
+        self.append_locked(new, effects).await
     }
 
     async fn get_message(&self, conversation_id: Uuid, id: Uuid) -> StoreResult<Option<Message>> {

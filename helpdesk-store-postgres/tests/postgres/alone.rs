@@ -1,6 +1,6 @@
 //! Writes that run as one statement without a transaction around it (a read mark, a
-//! ticket's creation): a failed version check writes nothing, and while a webhook
-//! endpoint is active the write still delivers to it.
+//! ticket's creation, a message's append): a failed version check writes nothing, and
+//! while a webhook endpoint is active the write still delivers to it.
 
 use helpdesk_core::event::Effects;
 use helpdesk_core::receipt::Participant;
@@ -11,7 +11,7 @@ use helpdesk_core::{Conflict, StoreError};
 use helpdesk_store_postgres::PostgresStore;
 use uuid::Uuid;
 
-use crate::common::{TestDb, group, new_ticket, one_event, t0, webhook};
+use crate::common::{TestDb, group, new_ticket, one_event, t0, text_message, webhook};
 
 async fn count(s: &PostgresStore, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT count(*) FROM {table}"))
@@ -128,5 +128,78 @@ async fn a_ticket_is_created_by_one_statement_and_delivered_to_active_endpoints(
     assert_eq!(
         (count(s, "events").await, count(s, "deliveries").await),
         (2, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_message_is_appended_by_one_statement_and_a_lost_check_writes_nothing() {
+    let Some(db) =
+        TestDb::create("a_message_is_appended_by_one_statement_and_a_lost_check_writes_nothing")
+            .await
+    else {
+        return;
+    };
+    let s = &db.store;
+    let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    let conv = group(&[alice, bob], t0());
+    s.create_conversation(&conv, &Effects::none())
+        .await
+        .unwrap();
+    let sent = |m: &helpdesk_core::message::Message| one_event("message.created", m.seq);
+    let first = s
+        .append_message(&text_message(conv.id, alice, "one"), &sent)
+        .await
+        .unwrap();
+    assert_eq!(first.seq, 1);
+    // A write of the conversation row by something else than an append (here raw SQL
+    // that changes no value) does not stop the next append.
+    sqlx::query("UPDATE conversations SET title = title WHERE id = $1")
+        .bind(conv.id)
+        .execute(s.pool())
+        .await
+        .unwrap();
+    let second = s
+        .append_message(&text_message(conv.id, alice, "two"), &sent)
+        .await
+        .unwrap();
+    assert_eq!((second.seq, second.sender_ordinal), (2, 2));
+    assert_eq!(count(s, "events").await, 2);
+
+    // A reply to a message of another conversation: nothing written, the seq not taken.
+    let other = group(&[alice], t0());
+    s.create_conversation(&other, &Effects::none())
+        .await
+        .unwrap();
+    let elsewhere = s
+        .append_message(&text_message(other.id, alice, "elsewhere"), &sent)
+        .await
+        .unwrap();
+    let orphan = helpdesk_core::message::MessageAppend {
+        parent_id: Some(elsewhere.id),
+        ..text_message(conv.id, alice, "orphan")
+    };
+    let failed = s.append_message(&orphan, &sent).await;
+    assert!(matches!(failed, Err(StoreError::NotFound)), "{failed:?}");
+    assert_eq!(
+        (count(s, "events").await, count(s, "messages").await),
+        (3, 3)
+    );
+    let stored = s.get_conversation(conv.id).await.unwrap().unwrap();
+    assert_eq!(stored.last_seq, 2);
+    let p = s.get_participant(conv.id, alice).await.unwrap().unwrap();
+    assert_eq!(p.sent_count, 2);
+
+    let reply = helpdesk_core::message::MessageAppend {
+        parent_id: Some(first.id),
+        ..text_message(conv.id, bob, "reply")
+    };
+    s.insert_webhook(&webhook(true)).await.unwrap();
+    let reply = s.append_message(&reply, &sent).await.unwrap();
+    assert_eq!(reply.seq, 3);
+    let parent = s.get_message(conv.id, first.id).await.unwrap().unwrap();
+    assert_eq!(parent.reply_count, 1);
+    assert_eq!(
+        (count(s, "events").await, count(s, "deliveries").await),
+        (4, 1)
     );
 }

@@ -1,18 +1,18 @@
 //! Many writers at once: ticket numbers never collide (nor skip unless a creation fails
-//! after taking one), message seqs never collide or skip, and read
-//! watermarks only move forward.
+//! after taking one), message seqs never collide or skip, read watermarks only move
+//! forward, and a sender's appends lose no delivery of theirs.
 
 use std::sync::Arc;
 
 use helpdesk_core::conversation::{ConversationKind, NewConversation};
 use helpdesk_core::event::Effects;
 use helpdesk_core::message::{MessageAppend, MessageRange, NewMessage};
-use helpdesk_core::store::{ConversationStore, TicketStore};
+use helpdesk_core::store::{ConversationStore, DeliveryAdvance, TicketStore};
 use helpdesk_core::user::NewUser;
 use helpdesk_core::{Config, Helpdesk, Principal, Role};
 use uuid::Uuid;
 
-use crate::common::{TestDb, group, new_ticket, t0};
+use crate::common::{TestDb, group, new_ticket, t0, text_message};
 
 const WRITERS: usize = 32;
 
@@ -223,4 +223,77 @@ async fn read_watermarks_only_move_forward_under_concurrent_marks() {
     let state = hd.mark_read_up_to(&b, conv, ids[0]).await.unwrap();
     assert_eq!(state.last_read_seq, WRITERS as u64);
     assert_eq!(state.unread_count, 0);
+}
+
+/// An append reads the sender's record without a lock first; deliveries to the sender,
+/// which do not move the record's version, must survive appends that read it before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deliveries_to_a_sender_survive_their_concurrent_appends() {
+    let Some(db) = TestDb::create("deliveries_to_a_sender_survive_their_concurrent_appends").await
+    else {
+        return;
+    };
+    let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
+    let conv = group(&[alice, bob], t0());
+    let store = &db.store;
+    store
+        .create_conversation(&conv, &Effects::none())
+        .await
+        .unwrap();
+    let none = |_: &helpdesk_core::message::Message| Effects::none();
+    // Bob's messages, delivered to Alice one by one while she sends her own.
+    let mut bobs = Vec::new();
+    for n in 0..WRITERS {
+        let m = store
+            .append_message(&text_message(conv.id, bob, &format!("bob {n}")), &none)
+            .await
+            .unwrap();
+        bobs.push(m.seq);
+    }
+    let sends: Vec<_> = (0..WRITERS)
+        .map(|n| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                let new = text_message(conv.id, alice, &format!("alice {n}"));
+                store.append_message(&new, &|_| Effects::none()).await
+            })
+        })
+        .collect();
+    let deliveries: Vec<_> = bobs
+        .iter()
+        .map(|&seq| {
+            let store = db.store.clone();
+            tokio::spawn(async move {
+                let advance = DeliveryAdvance {
+                    user_id: alice,
+                    seq,
+                    fx: Effects::none(),
+                };
+                store.advance_delivered(conv.id, t0(), &[advance]).await
+            })
+        })
+        .collect();
+    for t in sends {
+        t.await.expect("task").expect("append");
+    }
+    for t in deliveries {
+        t.await.expect("task").expect("delivery");
+    }
+    let p = store
+        .get_participant(conv.id, alice)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(p.sent_count, WRITERS as u64);
+    assert!(
+        p.delivered_seq >= WRITERS as u64,
+        "Bob's last message reached Alice, yet her delivery watermark is {}",
+        p.delivered_seq
+    );
+    // The delivery of Bob's last message is among the marks kept.
+    assert!(
+        p.delivered_marks.iter().any(|m| m.seq == WRITERS as u64),
+        "{:?}",
+        p.delivered_marks
+    );
 }
