@@ -2,8 +2,8 @@
 //!
 //! An append first tries one statement without a transaction, over the conversation and
 //! the sender's record as read without locks, which writes only if neither changed
-//! since; else (a race lost, attachments, a ticket's update) it locks the conversation
-//! row `FOR UPDATE` until commit. Either way `seq` is assigned one writer at a time and a
+//! since; else (a race lost, attachments, a ticket's update, a join) it locks the
+//! conversation row `FOR UPDATE` until commit. Either way `seq` is assigned one writer at a time and a
 //! failed append gives its seq back: seqs never collide or skip.
 
 use std::collections::{HashMap, HashSet};
@@ -116,28 +116,8 @@ pub(crate) async fn conversation_for_update(
 
 /// Adds the write-back of a conversation's title, members and counters.
 fn push_write_conversation(w: &mut Writes, conv: &Conversation) -> StoreResult<()> {
-    push_conversation_update(w, conv, None)
-}
-
-/// Adds the write-back of a conversation read without a lock, as [`Writes::counted`]: it
-/// writes only while the row's `xmin` is still `xmin`, the one it was read at (any write
-/// of the row, by any writer, changes it).
-fn push_write_conversation_read_at(
-    w: &mut Writes,
-    conv: &Conversation,
-    xmin: &str,
-) -> StoreResult<()> {
-    push_conversation_update(w, conv, Some(xmin))
-}
-
-fn push_conversation_update(
-    w: &mut Writes,
-    conv: &Conversation,
-    read_at: Option<&str>,
-) -> StoreResult<()> {
     let members = to_json(&conv.members)?;
-    let (counted, read_at) = (read_at.is_some(), read_at.map(str::to_owned));
-    let body = |q: &mut QueryBuilder<'static, Postgres>| {
+    w.write(|q| {
         q.push("UPDATE conversations SET title = ")
             .push_bind(conv.title.clone())
             .push(", members = ")
@@ -152,17 +132,7 @@ fn push_conversation_update(
             .push_bind(i(conv.public_count))
             .push(" WHERE id = ")
             .push_bind(conv.id);
-        if let Some(xmin) = read_at {
-            q.push(" AND xmin = ")
-                .push_bind(xmin)
-                .push("::xid RETURNING 1");
-        }
-    };
-    if counted {
-        w.counted(body);
-    } else {
-        w.write(body);
-    }
+    });
     Ok(())
 }
 
@@ -222,17 +192,7 @@ async fn locked_participants(
 struct JoinedRow {
     #[sqlx(flatten)]
     conversation: ConversationRow,
-    conversation_xmin: String,
     user_id: Option<Uuid>,
-}
-
-/// A conversation as read with one user's participant record.
-struct ReadAs {
-    conversation: Conversation,
-    participant: Option<Participant>,
-    /// The conversation row's `xmin` at the read (see
-    /// [`push_write_conversation_read_at`]).
-    xmin: String,
 }
 
 /// The conversation row and `user_id`'s participant record (if any), both locked until
@@ -241,7 +201,7 @@ async fn conversation_and_participant_for_update(
     conn: &mut PgConnection,
     id: Uuid,
     user_id: Uuid,
-) -> StoreResult<Option<ReadAs>> {
+) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
     conversation_and_participant(conn, id, user_id, true).await
 }
 
@@ -252,12 +212,11 @@ async fn conversation_and_participant<'c>(
     id: Uuid,
     user_id: Uuid,
     for_update: bool,
-) -> StoreResult<Option<ReadAs>> {
+) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
     let locking = if for_update { "FOR UPDATE" } else { "" };
     // The two column lists share no name, so each row struct finds its own.
     let sql = format!(
-        "SELECT c.*, p.* FROM (SELECT {}, xmin::text AS conversation_xmin FROM conversations \
-             WHERE id = $1 {locking}) c \
+        "SELECT c.*, p.* FROM (SELECT {} FROM conversations WHERE id = $1 {locking}) c \
          LEFT JOIN LATERAL (SELECT {} FROM participants \
              WHERE conversation_id = c.id AND user_id = $2 {locking}) p ON true",
         ConversationRow::COLS,
@@ -273,15 +232,12 @@ async fn conversation_and_participant<'c>(
         return Ok(None);
     };
     let joined = JoinedRow::from_row(&row).store()?;
+    let conv = Conversation::try_from(joined.conversation)?;
     let participant = joined
         .user_id
         .map(|_| decode::<ParticipantRow, Participant>(&row))
         .transpose()?;
-    Ok(Some(ReadAs {
-        conversation: Conversation::try_from(joined.conversation)?,
-        participant,
-        xmin: joined.conversation_xmin,
-    }))
+    Ok(Some((conv, participant)))
 }
 
 /// Locks conversation `id` and adds to `w` the writes that make `member` a member of it
@@ -354,10 +310,14 @@ pub(crate) async fn upsert_participant(
 
 /// Adds the writes of an append that [`apply_append`] computed: the conversation and its
 /// members' activity, the sender's record, the parent's reply count (counted: none when
-/// the parent is not in the conversation) and the message. `read_at`: the conversation
-/// row's `xmin` when it and the sender's record were read without locks; both writes are
-/// then counted, each written only over what was read, and come first, so that a
-/// statement that lost a race to another append stops before its message.
+/// the parent is not in the conversation) and the message.
+///
+/// `unlocked`: the conversation's `last_seq` when it and the sender's record were read
+/// without locks. The conversation's counters are then written only while `last_seq` is
+/// still that (only appends move it), the sender's record only over the version read,
+/// both counted and first, so that a statement that lost a race to another append stops
+/// before its message. Such an append must not change the members (a join takes the
+/// lock), so title and members are not written.
 ///
 /// [`apply_append`]: helpdesk_core::store::support::apply_append
 fn push_append(
@@ -367,11 +327,25 @@ fn push_append(
     was_member: bool,
     message: &Message,
     sender: &Participant,
-    read_at: Option<&str>,
+    unlocked: Option<u64>,
 ) -> StoreResult<()> {
-    match read_at {
-        Some(xmin) => {
-            push_write_conversation_read_at(w, conv, xmin)?;
+    match unlocked {
+        Some(after) => {
+            w.counted(|q| {
+                q.push("UPDATE conversations SET last_message_at = ")
+                    .push_bind(conv.last_message_at)
+                    .push(", last_seq = ")
+                    .push_bind(i(conv.last_seq))
+                    .push(", last_public_seq = ")
+                    .push_bind(i(conv.last_public_seq))
+                    .push(", public_count = ")
+                    .push_bind(i(conv.public_count))
+                    .push(" WHERE id = ")
+                    .push_bind(conv.id)
+                    .push(" AND last_seq = ")
+                    .push_bind(i(after))
+                    .push(" RETURNING 1");
+            });
             push_put_sender(w, sender)?;
         }
         None => {
@@ -577,12 +551,11 @@ impl PostgresStore {
         effects: EffectsFn<'_, Message>,
     ) -> StoreResult<Message> {
         let mut tx = self.begin().await?;
-        let read =
+        let (mut conv, sender) =
             conversation_and_participant_for_update(&mut tx, new.conversation_id, new.sender_id)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-        let mut conv = read.conversation;
-        let sender = match read.participant {
+        let sender = match sender {
             Some(p) => p,
             None => locked_participant(&mut tx, conv.id, new.sender_id).await?,
         };
@@ -614,14 +587,16 @@ impl PostgresStore {
 
     /// Appends in one statement without a transaction (see [`PostgresStore::write_alone`]):
     /// the conversation and the sender's record are read without locks and written only
-    /// if neither changed since. `Conflict::Version` when one did, or when a reply's
-    /// parent is not in the conversation; nothing is written then.
+    /// if neither changed since. `Conflict::Version` when one did, when a reply's parent
+    /// is not in the conversation, or when the sender would join it; nothing is written
+    /// then.
     async fn append_alone(
         &self,
         new: &MessageAppend,
         effects: EffectsFn<'_, Message>,
     ) -> StoreResult<Message> {
-        let read = conversation_and_participant(
+        let conflict = || StoreError::Conflict(Conflict::Version);
+        let (mut conv, sender) = conversation_and_participant(
             self.pool_ref(),
             new.conversation_id,
             new.sender_id,
@@ -629,14 +604,22 @@ impl PostgresStore {
         )
         .await?
         .ok_or(StoreError::NotFound)?;
-        let mut conv = read.conversation;
-        let was_member = conv.is_member(new.sender_id);
-        let (message, sender) =
-            helpdesk_core::store::support::apply_append(&mut conv, read.participant, new);
+        let (was_member, after) = (conv.is_member(new.sender_id), conv.last_seq);
+        if new.join_sender && !was_member {
+            return Err(conflict()); // a join rewrites the members: the locked append
+        }
+        let (message, sender) = helpdesk_core::store::support::apply_append(&mut conv, sender, new);
         let writes = || {
             let mut w = Writes::new();
-            let read_at = Some(read.xmin.as_str());
-            push_append(&mut w, new, &conv, was_member, &message, &sender, read_at)?;
+            push_append(
+                &mut w,
+                new,
+                &conv,
+                was_member,
+                &message,
+                &sender,
+                Some(after),
+            )?;
             Ok(w)
         };
         let conflict = || StoreError::Conflict(Conflict::Version);
@@ -708,8 +691,7 @@ impl ConversationStore for PostgresStore {
         id: Uuid,
         user_id: Uuid,
     ) -> StoreResult<Option<(Conversation, Option<Participant>)>> {
-        let read = conversation_and_participant(self.pool_ref(), id, user_id, false).await?;
-        Ok(read.map(|r| (r.conversation, r.participant)))
+        conversation_and_participant(self.pool_ref(), id, user_id, false).await
     }
 
     async fn set_conversation_title(&self, id: Uuid, title: &str, fx: &Effects) -> StoreResult<()> {

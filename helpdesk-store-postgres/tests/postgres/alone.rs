@@ -151,9 +151,8 @@ async fn a_message_is_appended_by_one_statement_and_a_lost_check_writes_nothing(
         .await
         .unwrap();
     assert_eq!(first.seq, 1);
-    // A write of the conversation row by something else than an append (here raw SQL
-    // that changes no value) does not stop the next append.
-    sqlx::query("UPDATE conversations SET title = title WHERE id = $1")
+    // A rename between two appends is neither undone by the next nor stops it.
+    sqlx::query("UPDATE conversations SET title = 'renamed' WHERE id = $1")
         .bind(conv.id)
         .execute(s.pool())
         .await
@@ -164,6 +163,8 @@ async fn a_message_is_appended_by_one_statement_and_a_lost_check_writes_nothing(
         .unwrap();
     assert_eq!((second.seq, second.sender_ordinal), (2, 2));
     assert_eq!(count(s, "events").await, 2);
+    let stored = s.get_conversation(conv.id).await.unwrap().unwrap();
+    assert_eq!(stored.title.as_deref(), Some("renamed"));
 
     // A reply to a message of another conversation: nothing written, the seq not taken.
     let other = group(&[alice], t0());
