@@ -181,6 +181,8 @@ pub struct ConversationFilter {
 #[derive(Debug, Clone)]
 pub struct Readable {
     pub(crate) conversation: Conversation,
+    /// The reader's record in it, read with it (a fresh one when they have none).
+    pub(crate) state: crate::receipt::Participant,
     pub(crate) reader: crate::Principal,
 }
 

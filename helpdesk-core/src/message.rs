@@ -105,6 +105,19 @@ pub struct MessageAppend {
     pub ticket_update: Option<Ticket>,
     /// How it is sent.
     pub channel: crate::ticket::Channel,
+    /// The conversation and the sender's record as the caller read them for this append,
+    /// when it did: a store may append over them, checking that no other write came
+    /// between, instead of reading them again. `None`: the store reads them.
+    pub base: Option<AppendBase>,
+}
+
+/// What an append was computed over: see [`MessageAppend::base`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendBase {
+    /// The conversation (its `id` is the append's).
+    pub conversation: Conversation,
+    /// The sender's record in it (a fresh one, version 0, when they had none).
+    pub sender: Participant,
 }
 
 /// A message that a live connection pushed to a member: a delivery to record with
@@ -469,6 +482,7 @@ mod receipt_arithmetic {
             join_sender: false,
             ticket_update: None,
             channel: Default::default(),
+            base: None,
         };
         let (m, p) = apply_append(c, parts.remove(&from), &new);
         parts.insert(from, p);

@@ -586,8 +586,9 @@ impl PostgresStore {
     }
 
     /// Appends in one statement without a transaction (see [`PostgresStore::write_alone`]):
-    /// the conversation and the sender's record are read without locks and written only
-    /// if neither changed since. `Conflict::Version` when one did, when a reply's parent
+    /// over the conversation and the sender's record as the caller read them
+    /// ([`MessageAppend::base`]) or as read here without locks, written only if neither
+    /// changed since. `Conflict::Version` when one did, when a reply's parent
     /// is not in the conversation, or when the sender would join it; nothing is written
     /// then.
     async fn append_alone(
@@ -596,14 +597,20 @@ impl PostgresStore {
         effects: EffectsFn<'_, Message>,
     ) -> StoreResult<Message> {
         let conflict = || StoreError::Conflict(Conflict::Version);
-        let (mut conv, sender) = conversation_and_participant(
-            self.pool_ref(),
-            new.conversation_id,
-            new.sender_id,
-            false,
-        )
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let base = new.base.as_ref().filter(|b| {
+            (b.conversation.id, b.sender.user_id) == (new.conversation_id, new.sender_id)
+        });
+        let (mut conv, sender) = match base {
+            Some(b) => (b.conversation.clone(), Some(b.sender.clone())),
+            None => conversation_and_participant(
+                self.pool_ref(),
+                new.conversation_id,
+                new.sender_id,
+                false,
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?,
+        };
         let (was_member, after) = (conv.is_member(new.sender_id), conv.last_seq);
         if new.join_sender && !was_member {
             return Err(conflict()); // a join rewrites the members: the locked append

@@ -88,6 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     join_sender: false,
                     channel: Default::default(),
                     ticket_update: None,
+                    base: None,
                 };
                 store
                     .append_message(&new, &|m| {

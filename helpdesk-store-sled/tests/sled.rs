@@ -79,6 +79,7 @@ fn new_message(conv: Uuid, sender: Uuid, content: String, at: DateTime<Utc>) -> 
         join_sender: false,
         channel: Default::default(),
         ticket_update: None,
+        base: None,
     }
 }
 

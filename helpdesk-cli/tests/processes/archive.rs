@@ -224,6 +224,7 @@ fn seed(path: &Path, messages: usize) {
                             join_sender: false,
                             channel: Default::default(),
                             ticket_update: None,
+                            base: None,
                         };
                         let effects = |m: &helpdesk_core::message::Message| {
                             Effects::event(NewEvent::new(

@@ -49,9 +49,10 @@ impl Helpdesk {
     /// `NotFound` unless the caller may read the conversation: the check of
     /// [`Helpdesk::get_conversation`] without building its view.
     pub async fn check_readable(&self, p: &Principal, id: Uuid) -> Result<Readable> {
-        let conversation = self.readable_conversation(p, id).await?;
+        let (conversation, state) = self.readable_conversation_as(p, id).await?;
         Ok(Readable {
             conversation,
+            state,
             reader: *p,
         })
     }

@@ -325,13 +325,13 @@ impl Helpdesk {
         readable: Readable,
         input: NewMessage,
     ) -> Result<MessageView> {
-        let conv = if readable.reader == *p {
-            readable.conversation
+        let (conv, sender) = if readable.reader == *p {
+            (readable.conversation, Some(readable.state))
         } else {
-            self.readable_conversation(p, readable.conversation.id)
-                .await?
+            let id = readable.conversation.id;
+            (self.readable_conversation(p, id).await?, None)
         };
-        let sent = self.send_in(p, conv, input, None, None).await?;
+        let sent = self.send_in(p, (conv, sender), input, None, None).await?;
         // Triggers and automations of a ticket's conversation, before the answer.
         if let Some(ticket_id) = sent.ticket_id {
             self.run_triggers_for(p, ticket_id, &sent.caused).await?;
@@ -354,14 +354,15 @@ impl Helpdesk {
         mail: Option<&MessageFromMail>,
     ) -> Result<Sent> {
         let conv = self.readable_conversation(p, conversation_id).await?;
-        self.send_in(p, conv, input, via, mail).await
+        self.send_in(p, (conv, None), input, via, mail).await
     }
 
-    /// [`Helpdesk::send_message_traced`] to a conversation the caller may read.
+    /// [`Helpdesk::send_message_traced`] to a conversation the caller may read, with the
+    /// caller's record in it when it was read with it (the append's base).
     async fn send_in(
         &self,
         p: &Principal,
-        conv: Conversation,
+        (conv, sender): (Conversation, Option<Participant>),
         input: NewMessage,
         via: Option<crate::ticket::Via>,
         mail: Option<&MessageFromMail>,
@@ -416,6 +417,11 @@ impl Helpdesk {
             }
             _ => None,
         };
+        // The base of the first attempt only: a retry follows another write.
+        let base = std::sync::Mutex::new(sender.map(|sender| AppendBase {
+            conversation: conv.clone(),
+            sender,
+        }));
         let (view, ticket_changed) = self
             .retry_on_version(|| async {
                 let now = self.now();
@@ -447,6 +453,7 @@ impl Helpdesk {
                         Some(_) => crate::ticket::Channel::Email,
                         None => crate::ticket::Channel::Web,
                     },
+                    base: base.lock().unwrap_or_else(|e| e.into_inner()).take(),
                 };
                 let mut recipients: Vec<(Uuid, NotificationKind)> = Vec::new();
                 for u in &mentioned {

@@ -111,6 +111,7 @@ impl Mail {
             join_sender: false,
             ticket_update: None,
             channel: Channel::Email,
+            base: None,
         }
     }
 }

@@ -94,6 +94,43 @@ pub async fn concurrent_senders_get_gapless_seqs(store: Arc<dyn Store>) {
     assert_eq!(conv.last_message.map(|m| m.message.seq), Some(32));
 }
 
+/// A send whose readability was checked before other writes to the conversation (a
+/// message by another member, the sender's own read mark) takes the next seq and keeps
+/// what those writes did: the read mark is not undone, the counters add up.
+pub async fn send_after_writes_since_its_check(store: Arc<dyn Store>) {
+    let w = World::new(store.clone());
+    let a = w.agent().await;
+    let b = w.agent().await;
+    let g = w.group(&a, &[&b], "Checked").await;
+    w.send(&b, g, "one").await;
+    let checked = w.hd.check_readable(&a.p, g).await.unwrap();
+    w.send(&b, g, "two").await;
+    let sent =
+        w.hd.send_message_to(&a.p, checked, NewMessage::text("three"))
+            .await
+            .unwrap()
+            .message;
+    assert_eq!(
+        (sent.seq, sent.public_ordinal, sent.sender_ordinal),
+        (3, 3, 1)
+    );
+
+    let four = w.send(&b, g, "four").await.message;
+    let checked = w.hd.check_readable(&a.p, g).await.unwrap();
+    w.hd.mark_read_up_to(&a.p, g, four.id).await.unwrap();
+    let sent =
+        w.hd.send_message_to(&a.p, checked, NewMessage::text("five"))
+            .await
+            .unwrap()
+            .message;
+    assert_eq!((sent.seq, sent.sender_ordinal), (5, 2));
+    let mine = store.get_participant(g, a.id()).await.unwrap().unwrap();
+    // Read up to four, then over their own five.
+    assert_eq!((mine.last_read_seq, mine.sent_count), (5, 2));
+    let conv = store.get_conversation(g).await.unwrap().unwrap();
+    assert_eq!((conv.last_seq, conv.public_count), (5, 5));
+}
+
 /// Replies nest to any depth; `reply_count` counts direct replies; a thread lists every
 /// descendant oldest first with its depth.
 pub async fn replies_nest_to_any_depth(store: Arc<dyn Store>) {

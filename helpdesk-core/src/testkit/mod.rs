@@ -589,6 +589,7 @@ macro_rules! __conformance_cases {
             messages {
                 seq_counts_from_one,
                 concurrent_senders_get_gapless_seqs,
+                send_after_writes_since_its_check,
                 replies_nest_to_any_depth,
                 parent_in_other_conversation_is_invalid,
                 internal_notes_hidden_from_customers_in_lists,

@@ -147,5 +147,6 @@ pub fn text_message(conversation_id: Uuid, sender: Uuid, content: &str) -> Messa
         join_sender: false,
         channel: Default::default(),
         ticket_update: None,
+        base: None,
     }
 }

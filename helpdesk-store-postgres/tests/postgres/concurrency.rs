@@ -90,6 +90,7 @@ async fn message_seqs_are_gapless_under_32_writers() {
                     join_sender: false,
                     channel: Default::default(),
                     ticket_update: None,
+                    base: None,
                 };
                 store
                     .append_message(&new, &|_| Effects::none())

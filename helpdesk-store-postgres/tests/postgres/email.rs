@@ -125,6 +125,7 @@ async fn migration_25_keeps_older_tickets_and_messages_on_the_web() {
         join_sender: false,
         channel: Channel::Web,
         ticket_update: None,
+        base: None,
     };
     s.append_message(&m, &|_: &Message| Effects::none())
         .await
