@@ -1,17 +1,32 @@
 //! Copies an instance keeps of what a store stamp covers
 //! ([`crate::store::SchemaStore::schema_stamp`], [`crate::store::KbStore::kb_stamp`]):
 //! an entry answers only while the stamp it was read at is the store's.
+//!
+//! Nearly every request asks for the stamp, so the callers who ask while a read of it
+//! runs share the next read ([`Stamped::stamp`]): each still gets a stamp read after it
+//! asked, as if it had read alone.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::Hash;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::OnceCell;
 
 /// Entries read at one stamp, at most `capacity` of them.
 #[derive(Debug)]
 pub(crate) struct Stamped<K, V> {
     held: Mutex<Held<K, V>>,
     capacity: usize,
+    /// Held by the stamp read running.
+    reading: tokio::sync::Mutex<()>,
+    /// The callers waiting for the next stamp read, until it begins.
+    next: Mutex<Option<Arc<Batch>>>,
 }
+
+/// The answer of one stamp read, shared by the callers who asked before it began; `None`
+/// when it failed (each then reads alone, for an error of its own).
+type Batch = OnceCell<Option<u64>>;
 
 #[derive(Debug)]
 struct Held<K, V> {
@@ -28,6 +43,38 @@ impl<K: Eq + Hash, V: Clone> Stamped<K, V> {
                 entries: HashMap::new(),
             }),
             capacity,
+            reading: tokio::sync::Mutex::new(()),
+            next: Mutex::new(None),
+        }
+    }
+
+    /// The store's stamp, as `read` gives it, read after this call began: one read at a
+    /// time, shared by every caller who asked while the one before it ran.
+    pub async fn stamp<E, F, Fut>(&self, read: F) -> Result<u64, E>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<u64, E>>,
+    {
+        let batch = self
+            .next_batch()
+            .get_or_insert_with(Default::default)
+            .clone();
+        let shared = batch
+            .get_or_init(|| async {
+                let _reading = self.reading.lock().await;
+                // Closed: whoever asks from now on asked after this read began.
+                {
+                    let mut next = self.next_batch();
+                    if next.as_ref().is_some_and(|b| Arc::ptr_eq(b, &batch)) {
+                        *next = None;
+                    }
+                }
+                read().await.ok()
+            })
+            .await;
+        match shared {
+            Some(stamp) => Ok(*stamp),
+            None => read().await,
         }
     }
 
@@ -56,5 +103,97 @@ impl<K: Eq + Hash, V: Clone> Stamped<K, V> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Held<K, V>> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn next_batch(&self) -> std::sync::MutexGuard<'_, Option<Arc<Batch>>> {
+        self.next.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+    use tokio::sync::Semaphore;
+
+    use super::Stamped;
+
+    /// A stamp in a "store": a read takes the stamp when it begins, then waits at `gate`.
+    struct Store {
+        stamp: AtomicU64,
+        reads: AtomicUsize,
+        gate: Semaphore,
+    }
+
+    impl Store {
+        async fn read(&self) -> Result<u64, ()> {
+            let stamp = self.stamp.load(Ordering::SeqCst);
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let _ = self.gate.acquire().await.map_err(|_| ())?;
+            Ok(stamp)
+        }
+    }
+
+    async fn settle() {
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn callers_during_a_read_share_the_next_one_and_see_what_came_before_them() {
+        let kept = Arc::new(Stamped::<(), ()>::new(1));
+        let store = Arc::new(Store {
+            stamp: AtomicU64::new(1),
+            reads: AtomicUsize::new(0),
+            gate: Semaphore::new(0),
+        });
+        let ask = || {
+            let (kept, store) = (kept.clone(), store.clone());
+            tokio::spawn(async move { kept.stamp(|| store.read()).await })
+        };
+        let first = ask();
+        settle().await;
+        assert_eq!(store.reads.load(Ordering::SeqCst), 1);
+        // A write lands while the first read runs; then three more callers ask.
+        store.stamp.store(2, Ordering::SeqCst);
+        let later: Vec<_> = (0..3).map(|_| ask()).collect();
+        settle().await;
+        assert_eq!(
+            store.reads.load(Ordering::SeqCst),
+            1,
+            "they wait for it to end"
+        );
+        store.gate.add_permits(100);
+        assert_eq!(first.await.unwrap(), Ok(1));
+        for l in later {
+            assert_eq!(l.await.unwrap(), Ok(2), "read after they asked");
+        }
+        assert_eq!(
+            store.reads.load(Ordering::SeqCst),
+            2,
+            "one read for the three"
+        );
+        assert_eq!(kept.stamp(|| store.read()).await, Ok(2));
+        assert_eq!(
+            store.reads.load(Ordering::SeqCst),
+            3,
+            "a caller alone reads"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_shared_read_lets_each_caller_read_alone() {
+        let kept = Stamped::<(), ()>::new(1);
+        let calls = AtomicUsize::new(0);
+        let read = || async {
+            match calls.fetch_add(1, Ordering::SeqCst) {
+                0 => Err("unreachable store"),
+                _ => Ok(7),
+            }
+        };
+        assert_eq!(kept.stamp(read).await, Ok(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 }
