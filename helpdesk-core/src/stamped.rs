@@ -55,6 +55,10 @@ impl<K: Eq + Hash, V: Clone> Stamped<K, V> {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<u64, E>>,
     {
+        // No read running: this caller reads, and those who come meanwhile wait for it.
+        if let Ok(_reading) = self.reading.try_lock() {
+            return read().await;
+        }
         let batch = self
             .next_batch()
             .get_or_insert_with(Default::default)
@@ -185,15 +189,31 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_shared_read_lets_each_caller_read_alone() {
-        let kept = Stamped::<(), ()>::new(1);
-        let calls = AtomicUsize::new(0);
-        let read = || async {
-            match calls.fetch_add(1, Ordering::SeqCst) {
-                0 => Err("unreachable store"),
-                _ => Ok(7),
-            }
+        let kept = Arc::new(Stamped::<(), ()>::new(1));
+        let (calls, gate) = (Arc::new(AtomicUsize::new(0)), Arc::new(Semaphore::new(0)));
+        let ask = || {
+            let (kept, calls, gate) = (kept.clone(), calls.clone(), gate.clone());
+            tokio::spawn(async move {
+                let read = || async {
+                    match calls.fetch_add(1, Ordering::SeqCst) {
+                        0 => gate.acquire().await.map(|_| 1).map_err(|_| "closed"),
+                        1 => Err("unreachable store"),
+                        _ => Ok(7),
+                    }
+                };
+                kept.stamp(read).await
+            })
         };
-        assert_eq!(kept.stamp(read).await, Ok(7));
-        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        let first = ask();
+        settle().await;
+        let waiting: Vec<_> = (0..2).map(|_| ask()).collect();
+        settle().await;
+        gate.add_permits(1);
+        assert_eq!(first.await.unwrap(), Ok(1));
+        for w in waiting {
+            assert_eq!(w.await.unwrap(), Ok(7));
+        }
+        // The first read, the shared one that failed, one more read each.
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
     }
 }
