@@ -591,9 +591,9 @@ impl Helpdesk {
             Vec::new()
         };
         let actor = p.actor();
-        let mail_plan = self
-            .notification_mail_plan(staff.iter().copied().chain(ticket.assignee_id).collect())
-            .await?;
+        // Those the notifications below go to: never the actor.
+        let told = (staff.iter().copied().chain(ticket.assignee_id)).filter(|u| Some(*u) != actor);
+        let mail_plan = self.notification_mail_plan(told.collect()).await?;
         let conv_json = crate::wire::to_json(crate::conversation::conversation_json(&conversation));
         let build = |t: &Ticket| {
             let mut fx = Effects::none();
