@@ -174,21 +174,3 @@ pub struct ConversationFilter {
     /// Page size (default 50, 1..=200).
     pub limit: Option<usize>,
 }
-
-/// A conversation that a caller may read, as [`crate::Helpdesk::check_readable`] read it
-/// for them. An operation that follows the check takes it instead of reading the
-/// conversation again ([`crate::Helpdesk::send_message_to`]).
-#[derive(Debug, Clone)]
-pub struct Readable {
-    pub(crate) conversation: Conversation,
-    /// The reader's record in it, read with it (a fresh one when they have none).
-    pub(crate) state: crate::receipt::Participant,
-    pub(crate) reader: crate::Principal,
-}
-
-impl Readable {
-    /// The conversation, as it was read.
-    pub fn conversation(&self) -> &Conversation {
-        &self.conversation
-    }
-}

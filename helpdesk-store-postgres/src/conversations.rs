@@ -122,18 +122,23 @@ fn push_write_conversation(w: &mut Writes, conv: &Conversation) -> StoreResult<(
             .push_bind(conv.title.clone())
             .push(", members = ")
             .push_bind(members)
-            .push(", last_message_at = ")
-            .push_bind(conv.last_message_at)
-            .push(", last_seq = ")
-            .push_bind(i(conv.last_seq))
-            .push(", last_public_seq = ")
-            .push_bind(i(conv.last_public_seq))
-            .push(", public_count = ")
-            .push_bind(i(conv.public_count))
-            .push(" WHERE id = ")
-            .push_bind(conv.id);
+            .push(", ");
+        push_counters(q, conv);
+        q.push(" WHERE id = ").push_bind(conv.id);
     });
     Ok(())
+}
+
+/// Pushes the assignments of the counters an append moves.
+fn push_counters(q: &mut QueryBuilder<'static, Postgres>, conv: &Conversation) {
+    q.push("last_message_at = ")
+        .push_bind(conv.last_message_at)
+        .push(", last_seq = ")
+        .push_bind(i(conv.last_seq))
+        .push(", last_public_seq = ")
+        .push_bind(i(conv.last_public_seq))
+        .push(", public_count = ")
+        .push_bind(i(conv.public_count));
 }
 
 /// The participant record, created empty (version 0) if absent, locked until commit.
@@ -332,15 +337,9 @@ fn push_append(
     match unlocked {
         Some(after) => {
             w.counted(|q| {
-                q.push("UPDATE conversations SET last_message_at = ")
-                    .push_bind(conv.last_message_at)
-                    .push(", last_seq = ")
-                    .push_bind(i(conv.last_seq))
-                    .push(", last_public_seq = ")
-                    .push_bind(i(conv.last_public_seq))
-                    .push(", public_count = ")
-                    .push_bind(i(conv.public_count))
-                    .push(" WHERE id = ")
+                q.push("UPDATE conversations SET ");
+                push_counters(q, conv);
+                q.push(" WHERE id = ")
                     .push_bind(conv.id)
                     .push(" AND last_seq = ")
                     .push_bind(i(after))

@@ -7,6 +7,7 @@ use crate::error::Conflict;
 use crate::error::{Error, Result};
 use crate::event::{Audience, Effects, EventKind, NewEvent};
 use crate::inbox::ConversationView;
+use crate::message::Readable;
 use crate::page::{Cursor, Page, limit};
 use crate::principal::Principal;
 use crate::receipt::Participant;
