@@ -3,8 +3,8 @@
 //! An append first tries one statement without a transaction, over the conversation and
 //! the sender's record as read without locks, which writes only if neither changed
 //! since; else (a race lost, attachments, a ticket's update, a join) it locks the
-//! conversation row `FOR UPDATE` until commit. Either way `seq` is assigned one writer at a time and a
-//! failed append gives its seq back: seqs never collide or skip.
+//! conversation row `FOR UPDATE` until commit. Either way `seq` is assigned one writer at
+//! a time and a failed append gives its seq back: seqs never collide or skip.
 
 use std::collections::{HashMap, HashSet};
 
@@ -617,18 +617,10 @@ impl PostgresStore {
         let (message, sender) = helpdesk_core::store::support::apply_append(&mut conv, sender, new);
         let writes = || {
             let mut w = Writes::new();
-            push_append(
-                &mut w,
-                new,
-                &conv,
-                was_member,
-                &message,
-                &sender,
-                Some(after),
-            )?;
+            let unlocked = Some(after);
+            push_append(&mut w, new, &conv, was_member, &message, &sender, unlocked)?;
             Ok(w)
         };
-        let conflict = || StoreError::Conflict(Conflict::Version);
         self.write_alone(writes, &effects(&message), conflict)
             .await?;
         Ok(message)
@@ -760,8 +752,8 @@ impl ConversationStore for PostgresStore {
         // Attachments and a ticket's update take statements that may fail on their own.
         if new.attachment_ids.is_empty() && new.ticket_update.is_none() {
             match self.append_alone(new, effects).await {
-                // Another writer came between the read and the write, or a reply's
-                // parent is not in the conversation: the locked append tells which.
+                // Another writer came between the read and the write, a reply's parent
+                // is not in the conversation, or the sender joins: the locked append.
                 Err(StoreError::Conflict(Conflict::Version)) => {}
                 done => return done,
             }

@@ -172,7 +172,7 @@ impl Helpdesk {
             include_drafts: is_staff(viewer),
             limit: limit(requested.or(Some(20)))?,
         };
-        let stamp = (self.inner.searches).stamp(|| self.st().kb_stamp()).await?;
+        let stamp = self.inner.searches.stamp(|| self.st().kb_stamp()).await?;
         if let Some(hits) = self.inner.searches.get(stamp, &query) {
             return Ok(hits.as_ref().clone());
         }

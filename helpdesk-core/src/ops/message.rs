@@ -12,7 +12,6 @@ use crate::conversation::ConversationKind;
 use crate::error::Conflict;
 use crate::error::{Error, Result};
 use crate::event::{Audience, Effects, EventKind, NewEvent};
-use crate::message::Readable;
 use crate::message::*;
 use crate::notification::{Notification, NotificationData, NotificationKind};
 use crate::ops::ingest::MessageFromMail;

@@ -37,9 +37,7 @@ impl Helpdesk {
     /// store's schema stamp stands, else read again (the stamp first, so a write that
     /// lands meanwhile moves it past the copy).
     pub(crate) async fn definitions(&self) -> Result<Arc<Definitions>> {
-        let stamp = (self.inner.schema)
-            .stamp(|| self.st().schema_stamp())
-            .await?;
+        let stamp = self.inner.schema.stamp(|| self.st().schema_stamp()).await?;
         if let Some(d) = self.inner.schema.get(stamp, &()) {
             return Ok(d);
         }
