@@ -286,6 +286,13 @@ pub trait GroupStore: Send + Sync {
     ) -> StoreResult<Membership>;
     /// A group's memberships in joining order (`(created_at, user_id)`).
     async fn group_members(&self, group_id: Uuid) -> StoreResult<Vec<Membership>>;
+    /// The default group with its memberships, as [`GroupStore::default_group`] and
+    /// [`GroupStore::group_members`] give them (a store may read both at once).
+    async fn default_group_members(&self) -> StoreResult<(Group, Vec<Membership>)> {
+        let group = self.default_group().await?;
+        let members = self.group_members(group.id).await?;
+        Ok((group, members))
+    }
     /// A user's memberships, by group id.
     async fn user_memberships(&self, user_id: Uuid) -> StoreResult<Vec<Membership>>;
 }

@@ -20,7 +20,10 @@ use uuid::Uuid;
 use crate::PostgresStore;
 use crate::effects::write_effects;
 use crate::error::SqlxResultExt;
-use crate::rows::{GroupRow, MembershipRow, fetch_all_as, fetch_optional_as};
+use crate::rows::{
+    GroupMemberRow, GroupRow, MembershipRow, fetch_all_as, fetch_optional_as, group_with_members,
+    prefixed,
+};
 
 /// Serializes the writes that move the default flag or delete groups.
 async fn lock_groups(conn: &mut PgConnection) -> StoreResult<()> {
@@ -306,6 +309,20 @@ impl GroupStore for PostgresStore {
             MembershipRow::COLS
         );
         fetch_all_as::<MembershipRow, _>(sqlx::query(&sql).bind(group_id), self.pool_ref()).await
+    }
+
+    async fn default_group_members(&self) -> StoreResult<(Group, Vec<Membership>)> {
+        let sql = format!(
+            "SELECT {}, {} FROM groups g LEFT JOIN group_members m ON m.group_id = g.id \
+             WHERE g.is_default ORDER BY m.created_at, m.user_id",
+            prefixed(GroupRow::COLS, "g"),
+            GroupMemberRow::MEMBER_COLS
+        );
+        let rows: Vec<GroupMemberRow> = sqlx::query_as(&sql)
+            .fetch_all(self.pool_ref())
+            .await
+            .store()?;
+        group_with_members(rows)?.ok_or_else(|| StoreError::Corrupt("no default group".into()))
     }
 
     async fn user_memberships(&self, user_id: Uuid) -> StoreResult<Vec<Membership>> {

@@ -437,6 +437,47 @@ impl GroupRow {
     pub(crate) const COLS: &str = "id, name, description, is_default, created_at";
 }
 
+/// A group's row with one of its memberships, its columns named `member_...` (all NULL
+/// when the group has none): [`group_with_members`] makes the group and its members.
+#[derive(FromRow)]
+pub(crate) struct GroupMemberRow {
+    #[sqlx(flatten)]
+    group: GroupRow,
+    member_user_id: Option<Uuid>,
+    member_access: Option<String>,
+    member_created_at: Option<DateTime<Utc>>,
+}
+
+impl GroupMemberRow {
+    /// The membership columns, of table `m`, as this row names them.
+    pub(crate) const MEMBER_COLS: &str = "m.user_id AS member_user_id, \
+         m.access AS member_access, m.created_at AS member_created_at";
+}
+
+/// The group of `rows` (one group joined with its memberships) and its members, in the
+/// rows' order; `None` without rows.
+pub(crate) fn group_with_members(
+    rows: Vec<GroupMemberRow>,
+) -> StoreResult<Option<(Group, Vec<Membership>)>> {
+    let (mut group, mut members) = (None, Vec::new());
+    for r in rows {
+        if let (Some(user_id), Some(access), Some(created_at)) =
+            (r.member_user_id, r.member_access, r.member_created_at)
+        {
+            members.push(Membership {
+                group_id: r.group.id,
+                user_id,
+                access: parse(&access, "access")?,
+                created_at,
+            });
+        }
+        if group.is_none() {
+            group = Some(Group::try_from(r.group)?);
+        }
+    }
+    Ok(group.map(|g| (g, members)))
+}
+
 impl TryFrom<GroupRow> for Group {
     type Error = StoreError;
     fn try_from(r: GroupRow) -> StoreResult<Group> {

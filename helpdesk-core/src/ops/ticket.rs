@@ -492,9 +492,16 @@ impl Helpdesk {
             .ticket_organization(requester_id, input.organization_id)
             .await?;
         let unknown_group = || Error::invalid("group_id", "is not a group");
-        let group_id = match group_id {
-            Some(g) => self.st().get_group(g).await?.ok_or_else(unknown_group)?.id,
-            None => self.st().default_group().await?.id,
+        // The default group's members come with it: an unassigned ticket tells them.
+        let (group_id, members_read) = match group_id {
+            Some(g) => {
+                let group = self.st().get_group(g).await?.ok_or_else(unknown_group)?;
+                (group.id, None)
+            }
+            None => {
+                let (group, members) = self.st().default_group_members().await?;
+                (group.id, Some(members))
+            }
         };
         if let Some(a) = input.assignee_id {
             self.check_assignee(a, group_id).await?;
@@ -580,9 +587,11 @@ impl Helpdesk {
         };
         // Left unassigned, the group's `full` members hear of it.
         let staff: Vec<Uuid> = if ticket.assignee_id.is_none() {
-            self.st()
-                .group_members(group_id)
-                .await?
+            let members = match members_read {
+                Some(members) => members,
+                None => self.st().group_members(group_id).await?,
+            };
+            members
                 .into_iter()
                 .filter(|m| m.access == crate::group::Access::Full)
                 .map(|m| m.user_id)

@@ -36,6 +36,38 @@ pub async fn store_starts_with_the_default_group(store: Arc<dyn Store>) {
     assert_eq!(stored.group_id, groups[0].id);
 }
 
+/// The default group with its members in one call: the same as the two reads apart, and
+/// an empty list for a default group nobody has joined yet.
+pub async fn store_default_group_members_as_read_apart(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let agent = w.agent().await;
+    let support = w.store.default_group().await.unwrap();
+    w.hd.put_membership(&admin.p, support.id, agent.id(), Access::Read)
+        .await
+        .unwrap();
+    let (group, members) = w.store.default_group_members().await.unwrap();
+    assert_eq!(group, support);
+    assert_eq!(members, w.store.group_members(support.id).await.unwrap());
+    let levels: Vec<_> = members.iter().map(|m| (m.user_id, m.access)).collect();
+    assert_eq!(
+        levels,
+        vec![(admin.id(), Access::Full), (agent.id(), Access::Read)]
+    );
+    let billing =
+        w.hd.create_group(
+            &admin.p,
+            NewGroup {
+                is_default: true,
+                ..new_group("Billing")
+            },
+        )
+        .await
+        .unwrap();
+    let (group, members) = w.store.default_group_members().await.unwrap();
+    assert_eq!((group, members), (billing, Vec::new()));
+}
+
 /// Names: trimmed, 1..=100 characters, unique case-insensitively; descriptions up to
 /// 1000; groups listed by name case-insensitively; admins write, staff read.
 pub async fn names_are_unique_and_groups_listed_by_name(store: Arc<dyn Store>) {

@@ -720,6 +720,7 @@ macro_rules! __conformance_cases {
             }
             groups {
                 store_starts_with_the_default_group,
+                store_default_group_members_as_read_apart,
                 names_are_unique_and_groups_listed_by_name,
                 default_flag_moves_and_deletion_rules,
                 staff_join_the_default_group,
