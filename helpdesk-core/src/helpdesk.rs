@@ -215,6 +215,18 @@ impl Helpdesk {
         self.inner.store.as_ref()
     }
 
+    /// Runs `attempt` as [`Helpdesk::retry_on_version`] does, giving the first attempt
+    /// `first` (what the caller read before the loop) and every later one `None`: a
+    /// retry follows another write, so it reads again.
+    pub(crate) async fn retry_from<T, R, F, Fut>(&self, first: R, mut attempt: F) -> Result<T>
+    where
+        F: FnMut(Option<R>) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut first = Some(first);
+        self.retry_on_version(|| attempt(first.take())).await
+    }
+
     /// Runs an optimistic read-modify-write until it stops losing races on a version
     /// check (a bounded number of times, then the conflict is reported).
     pub(crate) async fn retry_on_version<T, F, Fut>(&self, mut attempt: F) -> Result<T>

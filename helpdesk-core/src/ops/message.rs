@@ -417,12 +417,12 @@ impl Helpdesk {
             _ => None,
         };
         // The base of the first attempt only: a retry follows another write.
-        let base = std::sync::Mutex::new(sender.map(|sender| AppendBase {
+        let base = sender.map(|sender| AppendBase {
             conversation: conv.clone(),
             sender,
-        }));
+        });
         let (view, ticket_changed) = self
-            .retry_on_version(|| async {
+            .retry_from(base, |base| async {
                 let now = self.now();
                 let ticket = match conv.ticket_id {
                     Some(t) => self.st().get_ticket(t).await?,
@@ -452,7 +452,7 @@ impl Helpdesk {
                         Some(_) => crate::ticket::Channel::Email,
                         None => crate::ticket::Channel::Web,
                     },
-                    base: base.lock().unwrap_or_else(|e| e.into_inner()).take(),
+                    base: base.flatten(),
                 };
                 let mut recipients: Vec<(Uuid, NotificationKind)> = Vec::new();
                 for u in &mentioned {

@@ -76,22 +76,17 @@ impl Helpdesk {
         };
         let staff = p.is_staff();
         let public = self.reads_public(p).await?;
-        let first = std::sync::Mutex::new(Some((first_before, conv)));
-        self.retry_on_version(|| async {
-            let first = first.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.retry_from((first_before, conv), |first| async {
             let (before, conv) = match first {
                 Some(read) => read,
                 None => {
-                    let before = self
+                    let (conv, before) = self
                         .st()
-                        .get_participant(conversation_id, p.user_id)
-                        .await?
-                        .unwrap_or_else(|| Participant::new(conversation_id, p.user_id));
-                    let conv = self
-                        .st()
-                        .get_conversation(conversation_id)
+                        .get_conversation_as(conversation_id, p.user_id)
                         .await?
                         .ok_or(Error::NotFound)?;
+                    let before =
+                        before.unwrap_or_else(|| Participant::new(conversation_id, p.user_id));
                     (before, conv)
                 }
             };

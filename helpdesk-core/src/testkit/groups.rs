@@ -20,6 +20,15 @@ fn new_group(name: &str) -> NewGroup {
     }
 }
 
+/// A new group `name` that takes the default flag.
+async fn new_default_group(w: &World, admin: &Principal, name: &str) -> crate::group::Group {
+    let input = NewGroup {
+        is_default: true,
+        ..new_group(name)
+    };
+    w.hd.create_group(admin, input).await.unwrap()
+}
+
 /// A new store has exactly one group, the default `Support`, and new tickets go there.
 pub async fn store_starts_with_the_default_group(store: Arc<dyn Store>) {
     let w = World::new(store);
@@ -54,16 +63,7 @@ pub async fn store_default_group_members_as_read_apart(store: Arc<dyn Store>) {
         levels,
         vec![(admin.id(), Access::Full), (agent.id(), Access::Read)]
     );
-    let billing =
-        w.hd.create_group(
-            &admin.p,
-            NewGroup {
-                is_default: true,
-                ..new_group("Billing")
-            },
-        )
-        .await
-        .unwrap();
+    let billing = new_default_group(&w, &admin.p, "Billing").await;
     let (group, members) = w.store.default_group_members().await.unwrap();
     assert_eq!((group, members), (billing, Vec::new()));
 }
@@ -198,16 +198,7 @@ pub async fn default_flag_moves_and_deletion_rules(store: Arc<dyn Store>) {
         .await,
         Error::Validation(_)
     );
-    let billing =
-        w.hd.create_group(
-            &admin.p,
-            NewGroup {
-                is_default: true,
-                ..new_group("Billing")
-            },
-        )
-        .await
-        .unwrap();
+    let billing = new_default_group(&w, &admin.p, "Billing").await;
     assert!(billing.is_default);
     assert_eq!(w.store.default_group().await.unwrap().id, billing.id);
     let groups = w.store.list_groups().await.unwrap();
