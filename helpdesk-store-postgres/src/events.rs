@@ -211,20 +211,23 @@ impl EventStore for PostgresStore {
 }
 
 /// The store's LISTEN connection: a task started on first use that bumps a watch
-/// counter on every event notification and on every reconnect (notifications may have
-/// been missed meanwhile, so waiters should poll the log), and hands the ephemeral
-/// channel's signals to its local subscribers.
+/// counter on every event notification of another instance (its own carry `token`, see
+/// `Notifier`) and on every reconnect (notifications may have been missed meanwhile, so
+/// waiters should poll the log), and hands the ephemeral channel's signals to its local
+/// subscribers.
 pub(crate) struct ListenerHandle {
     pool: PgPool,
+    token: Arc<str>,
     state: Mutex<Option<(watch::Receiver<u64>, JoinHandle<()>)>>,
     start: tokio::sync::Mutex<()>,
     signals: Arc<SignalBus>,
 }
 
 impl ListenerHandle {
-    pub(crate) fn new(pool: PgPool) -> Self {
+    pub(crate) fn new(pool: PgPool, token: String) -> Self {
         ListenerHandle {
             pool,
+            token: token.into(),
             state: Mutex::new(None),
             start: tokio::sync::Mutex::new(()),
             signals: Arc::new(SignalBus::new()),
@@ -265,7 +268,12 @@ impl ListenerHandle {
             .await
             .map_err(crate::error::map_err)?;
         let (tx, rx) = watch::channel(0u64);
-        let task = tokio::spawn(listen_loop(listener, tx, self.signals.clone()));
+        let task = tokio::spawn(listen_loop(
+            listener,
+            tx,
+            self.signals.clone(),
+            self.token.clone(),
+        ));
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Some((_, old)) = state.take() {
             old.abort();
@@ -307,7 +315,12 @@ impl Drop for ListenerHandle {
     }
 }
 
-async fn listen_loop(mut listener: PgListener, tx: watch::Sender<u64>, signals: Arc<SignalBus>) {
+async fn listen_loop(
+    mut listener: PgListener,
+    tx: watch::Sender<u64>,
+    signals: Arc<SignalBus>,
+    token: Arc<str>,
+) {
     loop {
         match listener.try_recv().await {
             Ok(Some(n)) if n.channel() == EPHEMERAL_CHANNEL => {
@@ -319,6 +332,8 @@ async fn listen_loop(mut listener: PgListener, tx: watch::Sender<u64>, signals: 
                 }
                 continue;
             }
+            // This store's own write: the library has woken its tailer already.
+            Ok(Some(n)) if n.payload() == &*token => continue,
             Ok(Some(_)) => {}
             // The connection was lost; the next `try_recv` reconnects and listens again.
             Ok(None) => tracing::warn!("LISTEN {CHANNEL} connection lost; reconnecting"),

@@ -164,10 +164,12 @@ impl PostgresStore {
 
     /// A store over an existing pool.
     pub fn from_pool(pool: PgPool) -> Self {
+        // Tells this store's notifications from other instances' (see `Notifier`).
+        let token = uuid::Uuid::now_v7().simple().to_string();
         PostgresStore {
             inner: Arc::new(Inner {
-                listener: events::ListenerHandle::new(pool.clone()),
-                notifier: effects::Notifier::default(),
+                listener: events::ListenerHandle::new(pool.clone(), token.clone()),
+                notifier: effects::Notifier::new(token),
                 kept_tickets: Default::default(),
                 kept_messages: Default::default(),
                 hooks_seen: Default::default(),

@@ -10,6 +10,12 @@ use uuid::Uuid;
 /// How many events the tailer reads at a time.
 const TAIL_BATCH: usize = 512;
 
+/// The pause of the tailer after it read events, before it looks at the log again:
+/// under load, the events of the writes made meanwhile are read together, not a look
+/// per write (on PostgreSQL a look is a statement). An event reaches subscribers at
+/// most this much later.
+const TAIL_GAP: std::time::Duration = std::time::Duration::from_millis(1);
+
 impl Helpdesk {
     /// Waits for a store write that may append events (its [`Effects`]), then wakes the
     /// live tailer so that subscribers get them at once. Every write with effects goes
@@ -101,9 +107,16 @@ impl Helpdesk {
                     }
                     match store.events_after(last, TAIL_BATCH).await {
                         Ok(events) if !events.is_empty() => {
+                            let full = events.len() == TAIL_BATCH;
                             for e in events {
                                 last = Some(e.id);
                                 let _ = sender.send(std::sync::Arc::new(e));
+                            }
+                            if !full {
+                                tokio::select! {
+                                    _ = dropped.notified() => return,
+                                    _ = tokio::time::sleep(TAIL_GAP) => {}
+                                }
                             }
                             continue;
                         }

@@ -187,6 +187,8 @@ async fn operations_fail_unavailable_while_postgres_is_down_and_recover() {
     .await
     .unwrap();
     store.migrate().await.unwrap();
+    // Another instance's writes wake this store's waiters (its own do not).
+    let other = PostgresStore::connect(&cluster.url()).await.unwrap();
     let before = user("before@example.com");
     store.insert_user(&before, &Effects::none()).await.unwrap();
     // The LISTEN connection is up.
@@ -195,7 +197,7 @@ async fn operations_fail_unavailable_while_postgres_is_down_and_recover() {
         tokio::spawn(async move { s.wait_for_external_events().await })
     };
     while !first_wait.is_finished() {
-        store.append_effects(&one_event("up", 0)).await.unwrap();
+        other.append_effects(&one_event("up", 0)).await.unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -246,12 +248,13 @@ async fn operations_fail_unavailable_while_postgres_is_down_and_recover() {
     };
     let woke = tokio::time::timeout(Duration::from_secs(30), async {
         while !waiter.is_finished() {
-            let _ = store.append_effects(&one_event("again", 1)).await;
+            let _ = other.append_effects(&one_event("again", 1)).await;
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     })
     .await;
     assert!(woke.is_ok(), "the listener did not recover");
+    other.close().await;
     store.close().await;
     drop(cluster);
 }

@@ -282,6 +282,23 @@ async fn notify_wakes_another_instance_which_reads_in_order() {
         .collect();
     assert_eq!(ns, (0..=written).collect::<Vec<_>>(), "read in write order");
     assert!(events.windows(2).all(|w| w[0].id < w[1].id));
+
+    // B's own writes do not wake B (its library wakes its tailer itself); A's do.
+    let own = {
+        let b = b.clone();
+        tokio::spawn(async move { b.wait_for_external_events().await })
+    };
+    for n in 0..3 {
+        b.append_effects(&one_event("own", n)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!own.is_finished(), "B's own NOTIFY woke B");
+    a.append_effects(&one_event("theirs", 0)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), own)
+        .await
+        .expect("A's NOTIFY wakes B")
+        .unwrap()
+        .unwrap();
     b.close().await;
 }
 
