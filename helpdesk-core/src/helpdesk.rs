@@ -152,7 +152,7 @@ pub(crate) struct Inner {
     pub(crate) schema: crate::stamped::Stamped<(), Arc<crate::schema::Definitions>>,
     /// Search answers as of the store's KB stamp.
     pub(crate) searches:
-        crate::stamped::Stamped<crate::kb::SearchQuery, Arc<Vec<crate::kb::SearchHit>>>,
+        crate::stamped::Stamped<crate::kb::SearchQuery, Arc<crate::kb::SearchAnswer>>,
     /// Sessions and memberships as read within [`crate::access_cache::TTL`].
     pub(crate) access: crate::access_cache::AccessCache,
 }

@@ -211,6 +211,44 @@ pub fn search_hit_json(h: &SearchHit) -> SearchHitJson<'_> {
     }
 }
 
+/// The hits of one search with their API rendering, made on first use and then shared:
+/// a search answer the instance keeps is served to every later request without being
+/// rendered again (see [`crate::Helpdesk::search_answer`]).
+#[derive(Debug)]
+pub struct SearchAnswer {
+    hits: Vec<SearchHit>,
+    json: std::sync::OnceLock<bytes::Bytes>,
+}
+
+impl SearchAnswer {
+    pub(crate) fn new(hits: Vec<SearchHit>) -> Self {
+        SearchAnswer {
+            hits,
+            json: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The hits, best first.
+    pub fn hits(&self) -> &[SearchHit] {
+        &self.hits
+    }
+
+    /// The answer of `GET /api/kb/search`: `{"items": [{article, score, snippet}]}`,
+    /// rendered once.
+    pub fn json(&self) -> serde_json::Result<bytes::Bytes> {
+        if let Some(json) = self.json.get() {
+            return Ok(json.clone());
+        }
+        #[derive(Serialize)]
+        struct Items<'a> {
+            items: Vec<SearchHitJson<'a>>,
+        }
+        let items = self.hits.iter().map(search_hit_json).collect();
+        let json = bytes::Bytes::from(serde_json::to_vec(&Items { items })?);
+        Ok(self.json.get_or_init(|| json).clone())
+    }
+}
+
 /// A URL slug from a title: lowercase ASCII letters and digits joined by `-`.
 pub fn slugify(title: &str) -> String {
     let mut slug = String::new();

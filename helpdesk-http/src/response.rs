@@ -32,8 +32,14 @@ pub fn full(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> R
 /// A JSON answer, serialized straight from the rendering into the body's buffer.
 pub fn json(status: StatusCode, value: &impl Serialize) -> Resp {
     let mut buf = Vec::with_capacity(1024);
-    match serde_json::to_writer(&mut buf, value) {
-        Ok(()) => full(status, JSON, buf),
+    let rendered = serde_json::to_writer(&mut buf, value).map(|()| buf);
+    json_rendered(status, rendered)
+}
+
+/// A JSON answer rendered already (as a kept search answer is).
+pub fn json_rendered(status: StatusCode, rendered: serde_json::Result<impl Into<Bytes>>) -> Resp {
+    match rendered {
+        Ok(body) => full(status, JSON, body),
         Err(e) => {
             // Only a map with non-string keys fails, which no rendering has.
             tracing::error!(error = %e, "a response did not serialize");

@@ -396,6 +396,19 @@ async fn knowledge_base() {
     );
     let (_, tags) = app.call(Method::GET, "/api/kb/tags", None, None).await;
     assert_eq!(tags, json!({"items": [{"tag": "account", "count": 1}]}));
+    // The same words find the draft for staff only, whoever asked first.
+    for (token, drafts) in [(None, 0), (Some(&agent.token), 1), (None, 0)] {
+        let (s, hits) = app
+            .call(
+                Method::GET,
+                "/api/kb/search?q=secret",
+                token.map(|t| t.as_str()),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(hits["items"].as_array().unwrap().len(), drafts, "{token:?}");
+    }
     // A given but bad token is still 401.
     let (s, _) = app.get("/api/kb/tags", "garbage").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
@@ -414,6 +427,11 @@ async fn knowledge_base() {
         .patch(&path, &agent.token, json!({"title": "Reset it"}))
         .await;
     assert_eq!((s, v["title"].as_str()), (StatusCode::OK, Some("Reset it")));
+    // A search answered before the edit is answered anew after it.
+    let (_, hits) = app
+        .call(Method::GET, "/api/kb/search?q=password", None, None)
+        .await;
+    assert_eq!(hits["items"][0]["article"]["title"], "Reset it");
     let (s, _) = app.delete(&path, &alice.token).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = app.delete(&path, &agent.token).await;

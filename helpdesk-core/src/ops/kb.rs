@@ -156,6 +156,17 @@ impl Helpdesk {
         viewer: Option<&Principal>,
         search: ArticleSearch,
     ) -> Result<Vec<SearchHit>> {
+        Ok(self.search_answer(viewer, search).await?.hits().to_vec())
+    }
+
+    /// [`Helpdesk::search_articles`] as the instance keeps it: shared with every request
+    /// that asks the same while no article changes, with its API rendering made once
+    /// ([`SearchAnswer::json`]).
+    pub async fn search_answer(
+        &self,
+        viewer: Option<&Principal>,
+        search: ArticleSearch,
+    ) -> Result<Arc<SearchAnswer>> {
         let ArticleSearch {
             q,
             tag,
@@ -173,12 +184,12 @@ impl Helpdesk {
             limit: limit(requested.or(Some(20)))?,
         };
         let stamp = self.inner.searches.stamp(|| self.st().kb_stamp()).await?;
-        if let Some(hits) = self.inner.searches.get(stamp, &query) {
-            return Ok(hits.as_ref().clone());
+        if let Some(answer) = self.inner.searches.get(stamp, &query) {
+            return Ok(answer);
         }
-        let hits = Arc::new(self.st().search_articles(&query).await?);
-        self.inner.searches.put(stamp, query, hits.clone());
-        Ok(hits.as_ref().clone())
+        let answer = Arc::new(SearchAnswer::new(self.st().search_articles(&query).await?));
+        self.inner.searches.put(stamp, query, answer.clone());
+        Ok(answer)
     }
 
     /// Tags with counts (published articles only, except for staff).

@@ -1,6 +1,6 @@
 //! `/api/kb`: articles (published ones readable without a token), search and tags.
 
-use helpdesk_core::kb::{ArticlePatch, ArticleStatus, NewArticle, article_json, search_hit_json};
+use helpdesk_core::kb::{ArticlePatch, ArticleStatus, NewArticle, article_json};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -8,7 +8,7 @@ use crate::api::present;
 use crate::error::{ApiError, ApiResult};
 use crate::render::{items_json, page_json};
 use crate::request::Ctx;
-use crate::response::{created, no_content, ok};
+use crate::response::{created, json_rendered, no_content, ok};
 use helpdesk_core::kb::ArticleFilter;
 use helpdesk_core::kb::ArticleSearch;
 
@@ -149,10 +149,10 @@ pub async fn search(ctx: Ctx) -> ApiResult {
     }
     let tag = q.text("tag");
     let viewer = ctx.maybe_principal().await?;
-    let hits = ctx
+    let answer = ctx
         .state
         .hd
-        .search_articles(
+        .search_answer(
             viewer.as_ref(),
             ArticleSearch {
                 tag,
@@ -161,7 +161,7 @@ pub async fn search(ctx: Ctx) -> ApiResult {
             },
         )
         .await?;
-    Ok(ok(items_json(&hits, search_hit_json)))
+    Ok(json_rendered(http::StatusCode::OK, answer.json()))
 }
 
 /// `GET /api/kb/tags`.
