@@ -567,8 +567,9 @@ pub(crate) struct Notifier {
 }
 
 /// The least time between two NOTIFYs of one store: under load, a NOTIFY (a commit)
-/// per write cost other instances a look at the log per write, and this one's writers a
-/// tenth of their rate. Another instance hears of a write at most this much later.
+/// per write cost every listening instance a look at the log per write, and this one's
+/// writers several percent of their rate. Another instance hears of a write at most
+/// this much later.
 const NOTIFY_GAP: std::time::Duration = std::time::Duration::from_millis(2);
 
 impl Notifier {
