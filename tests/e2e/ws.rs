@@ -587,3 +587,26 @@ async fn resume_from_before_the_retention_window_gets_resume_gap() {
     assert_eq!(e["type"], "message.created", "{e}");
     assert_eq!(e["data"]["message"]["id"], later["id"]);
 }
+
+/// With PostgreSQL, a message written through either instance reaches the sockets open
+/// on both: the other instance's through `NOTIFY`, the writer's own through its library
+/// (a store's listener ignores its own `NOTIFY`s).
+#[tokio::test]
+async fn events_reach_sockets_on_every_instance() {
+    let Some((a, b)) = spawn_live_pair_on_postgres().await else {
+        println!("skipped: HELPDESK_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let agent = a.user(Role::Agent, "agent@example.com").await;
+    let bob = a.signup("bob@example.com").await;
+    let dm = conversation(&a, &agent, "direct", &[&bob]).await;
+    let mut on_a = a.ws(&bob.token).await;
+    let mut on_b = b.ws(&bob.token).await;
+    for (n, writer) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let m = say(writer, &agent, &dm, json!({"content": format!("m{n}")})).await;
+        for ws in [&mut on_a, &mut on_b] {
+            let e = ws.next_of("message.created").await;
+            assert_eq!(e["data"]["message"]["id"], m["id"], "message {n}");
+        }
+    }
+}
