@@ -182,7 +182,8 @@ impl Helpdesk {
                 key_requests: Default::default(),
                 dropped: Arc::new(tokio::sync::Notify::new()),
                 schema: crate::stamped::Stamped::new(1),
-                searches: crate::stamped::Stamped::new(crate::kb::SEARCHES_KEPT),
+                searches: crate::stamped::Stamped::new(crate::kb::SEARCHES_KEPT)
+                    .trusting(crate::kb::KB_STAMP_TRUSTED),
                 access: Default::default(),
                 live: crate::event::Live::new(),
                 hashing: tokio::sync::Semaphore::new(

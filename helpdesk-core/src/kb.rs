@@ -107,6 +107,12 @@ pub struct TagCount {
 /// limit) answered since the last article write, up to this many.
 pub(crate) const SEARCHES_KEPT: usize = 256;
 
+/// How long an instance answers searches at the KB stamp it read last without reading
+/// it again: an article written through another instance shows in this one's searches
+/// within this (one written through this instance, at once). An unpublished or deleted
+/// article leaves them within the same bound as a revocation (API.md: 1 s).
+pub const KB_STAMP_TRUSTED: std::time::Duration = crate::access_cache::TTL;
+
 /// A search request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SearchQuery {

@@ -4,12 +4,17 @@
 //!
 //! Nearly every request asks for the stamp, so the callers who ask while a read of it
 //! runs share the next read ([`Stamped::stamp`]): each still gets a stamp read after it
-//! asked, as if it had read alone.
+//! asked, as if it had read alone. A copy made [`Stamped::trusting`] a window answers
+//! with the stamp it read last for that long instead: a change made through another
+//! instance shows here within the window, one made through this instance at once
+//! ([`Stamped::forget`]).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
@@ -22,6 +27,12 @@ pub(crate) struct Stamped<K, V> {
     reading: tokio::sync::Mutex<()>,
     /// The callers waiting for the next stamp read, until it begins.
     next: Mutex<Option<Arc<Batch>>>,
+    /// How long a stamp read is answered without reading again (zero: never).
+    window: Duration,
+    /// The last stamp read, and when that read began.
+    trusted: Mutex<Option<(u64, Instant)>>,
+    /// Moved by [`Stamped::forget`]: a read that began before is not trusted.
+    generation: AtomicU64,
 }
 
 /// The answer of one stamp read, shared by the callers who asked before it began; `None`
@@ -45,16 +56,38 @@ impl<K: Eq + Hash, V: Clone> Stamped<K, V> {
             capacity,
             reading: tokio::sync::Mutex::new(()),
             next: Mutex::new(None),
+            window: Duration::ZERO,
+            trusted: Mutex::new(None),
+            generation: AtomicU64::new(0),
         }
     }
 
-    /// The store's stamp, as `read` gives it, read after this call began: one read at a
+    /// The same copy answering with the stamp it read last for `window` after that read
+    /// began, without reading it again.
+    pub fn trusting(self, window: Duration) -> Self {
+        Stamped { window, ..self }
+    }
+
+    /// Makes the next caller read the stamp: after a write through this instance that
+    /// moves it, so that the write is seen here at once.
+    pub fn forget(&self) {
+        let mut trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        *trusted = None;
+    }
+
+    /// The store's stamp, as `read` gives it, read after this call began (or, for a copy
+    /// [`Stamped::trusting`] a window, within the window before it): one read at a
     /// time, shared by every caller who asked while the one before it ran.
     pub async fn stamp<E, F, Fut>(&self, read: F) -> Result<u64, E>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<u64, E>>,
     {
+        if let Some(stamp) = self.trusted() {
+            return Ok(stamp);
+        }
+        let read = || self.read_and_trust(&read);
         // No read running: this caller reads, and those who come meanwhile wait for it.
         if let Ok(_reading) = self.reading.try_lock() {
             return read().await;
@@ -80,6 +113,34 @@ impl<K: Eq + Hash, V: Clone> Stamped<K, V> {
             Some(stamp) => Ok(*stamp),
             None => read().await,
         }
+    }
+
+    /// The last stamp read, while the window since that read began lasts.
+    fn trusted(&self) -> Option<u64> {
+        if self.window.is_zero() {
+            return None;
+        }
+        let trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
+        trusted
+            .filter(|(_, at)| at.elapsed() < self.window)
+            .map(|(stamp, _)| stamp)
+    }
+
+    /// Reads the stamp and, unless [`Stamped::forget`] came meanwhile, trusts it.
+    async fn read_and_trust<E, F, Fut>(&self, read: &F) -> Result<u64, E>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<u64, E>>,
+    {
+        let (generation, began) = (self.generation.load(Ordering::Acquire), Instant::now());
+        let stamp = read().await?;
+        if !self.window.is_zero() {
+            let mut trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
+            if self.generation.load(Ordering::Acquire) == generation {
+                *trusted = Some((stamp, began));
+            }
+        }
+        Ok(stamp)
     }
 
     /// The entry for `k`, if it was read at `stamp`.
@@ -215,5 +276,53 @@ mod tests {
         }
         // The first read, the shared one that failed, one more read each.
         assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn a_trusting_copy_reads_once_per_window_and_again_after_a_forget() {
+        let kept = Arc::new(Stamped::<(), ()>::new(1).trusting(std::time::Duration::from_secs(60)));
+        let store = Arc::new(Store {
+            stamp: AtomicU64::new(1),
+            reads: AtomicUsize::new(0),
+            gate: Semaphore::new(1000),
+        });
+        let reads = || store.reads.load(Ordering::SeqCst);
+        assert_eq!(kept.stamp(|| store.read()).await, Ok(1));
+        store.stamp.store(2, Ordering::SeqCst);
+        assert_eq!(
+            kept.stamp(|| store.read()).await,
+            Ok(1),
+            "within the window"
+        );
+        assert_eq!(reads(), 1);
+        kept.forget();
+        assert_eq!(
+            kept.stamp(|| store.read()).await,
+            Ok(2),
+            "read after a forget"
+        );
+        assert_eq!(reads(), 2);
+
+        // A read that began before a forget answers its caller but is not trusted.
+        let gated = Arc::new(Store {
+            stamp: AtomicU64::new(3),
+            reads: AtomicUsize::new(0),
+            gate: Semaphore::new(0),
+        });
+        kept.forget();
+        let racing = {
+            let (kept, gated) = (kept.clone(), gated.clone());
+            tokio::spawn(async move { kept.stamp(|| gated.read()).await })
+        };
+        settle().await;
+        kept.forget();
+        gated.gate.add_permits(1);
+        assert_eq!(racing.await.unwrap(), Ok(3));
+        store.stamp.store(4, Ordering::SeqCst);
+        assert_eq!(
+            kept.stamp(|| store.read()).await,
+            Ok(4),
+            "the raced read was not kept"
+        );
     }
 }

@@ -226,6 +226,8 @@ impl Helpdesk {
         let caller = self.require_empty_store(p).await?;
         let imported = self.import_lines(input, caller, options, progress).await;
         self.forget_access();
+        // The imported articles show in this instance's searches at once.
+        self.inner.searches.forget();
         imported
     }
 

@@ -43,7 +43,10 @@ impl Helpdesk {
         };
         let base = article.slug.clone();
         for n in 2.. {
-            match self.st().insert_article(&article, &Effects::none()).await {
+            match self
+                .article_write(self.st().insert_article(&article, &Effects::none()))
+                .await
+            {
                 Ok(()) => return Ok(article),
                 Err(e) if e.is_conflict(Conflict::Slug) && input.slug.is_none() && n < 1000 => {
                     article.slug = format!("{base}-{n}");
@@ -134,7 +137,10 @@ impl Helpdesk {
             a.status = s;
         }
         a.updated_at = now;
-        match self.st().update_article(&a, &Effects::none()).await {
+        match self
+            .article_write(self.st().update_article(&a, &Effects::none()))
+            .await
+        {
             Err(e) if e.is_conflict(Conflict::Slug) => Err(Error::SlugTaken),
             other => other.map(|_| a).map_err(Into::into),
         }
@@ -143,10 +149,25 @@ impl Helpdesk {
     /// Deletes an article (staff).
     pub async fn delete_article(&self, p: &Principal, id: Uuid) -> Result<()> {
         p.require_staff()?;
-        match self.st().delete_article(id, &Effects::none()).await {
+        match self
+            .article_write(self.st().delete_article(id, &Effects::none()))
+            .await
+        {
             Err(crate::StoreError::NotFound) => Err(Error::NotFound),
             other => Ok(other?),
         }
+    }
+
+    /// Runs an article write, then forgets the KB stamp this instance trusts, so that the
+    /// write shows in its searches at once (in other instances' within
+    /// [`KB_STAMP_TRUSTED`]).
+    async fn article_write<T>(
+        &self,
+        write: impl std::future::Future<Output = crate::store::StoreResult<T>>,
+    ) -> crate::store::StoreResult<T> {
+        let written = write.await;
+        self.inner.searches.forget();
+        written
     }
 
     /// Ranked search: word forms match, title hits rank above body hits; drafts only for
