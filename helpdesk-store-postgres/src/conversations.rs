@@ -17,8 +17,9 @@ use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::Effects;
 use helpdesk_core::message::{AcrossRange, Message, MessageAppend, MessageRange};
 use helpdesk_core::page::Cursor;
-use helpdesk_core::receipt::Participant;
+use helpdesk_core::receipt::{Mark, Participant};
 use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreResult};
+use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
@@ -49,7 +50,8 @@ pub(crate) fn push_new_conversation(w: &mut Writes, conv: &Conversation) -> Stor
             None => joined.push(Participant::joined(conv, m.user_id, None)),
         }
     }
-    push_upsert_participants(w, &joined)
+    push_upsert_participants(w, &joined);
+    Ok(())
 }
 
 /// Adds the writes of a conversation's row and its member rows (no participants).
@@ -265,7 +267,7 @@ pub(crate) async fn push_join(
     let joined = Participant::joined(&conv, member.user_id, Some(existing));
     push_write_conversation(w, &conv)?;
     push_insert_members(w, &conv, &[member]);
-    push_upsert_participants(w, &[joined])?;
+    push_upsert_participants(w, &[joined]);
     Ok(true)
 }
 
@@ -308,7 +310,7 @@ pub(crate) async fn upsert_participant(
     p: &Participant,
 ) -> StoreResult<()> {
     let mut w = Writes::new();
-    push_upsert_participants(&mut w, std::slice::from_ref(p))?;
+    push_upsert_participants(&mut w, std::slice::from_ref(p));
     w.run(conn, &Effects::none()).await?;
     Ok(())
 }
@@ -345,11 +347,11 @@ fn push_append(
                     .push_bind(i(after))
                     .push(" RETURNING 1");
             });
-            push_put_sender(w, sender)?;
+            push_put_sender(w, sender);
         }
         None => {
             push_write_conversation(w, conv)?;
-            push_upsert_participants(w, std::slice::from_ref(sender))?;
+            push_upsert_participants(w, std::slice::from_ref(sender));
         }
     }
     if let Some(parent) = new.parent_id {
@@ -383,11 +385,11 @@ fn push_append(
 }
 
 /// Adds the insert-or-replace of whole participant records (of distinct users).
-fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) -> StoreResult<()> {
+fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) {
     if ps.is_empty() {
-        return Ok(());
+        return;
     }
-    let rows = participant_rows(ps)?;
+    let rows = participant_rows(ps);
     w.write(|q| {
         rows(q);
         q.push(
@@ -401,7 +403,29 @@ fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) -> StoreResult<(
              public_read_above = EXCLUDED.public_read_above",
         );
     });
-    Ok(())
+}
+
+/// Adds the write of what [`Participant::deliver_up_to`] moved in records locked by this
+/// transaction (the delivery watermark and marks, all a delivery changes): one `UPDATE`
+/// over arrays, whatever the number of members (a group's thousand in one post).
+fn push_deliveries(w: &mut Writes, conversation_id: Uuid, ps: &[Participant]) {
+    let users: Vec<Uuid> = ps.iter().map(|p| p.user_id).collect();
+    let seqs: Vec<i64> = ps.iter().map(|p| i(p.delivered_seq)).collect();
+    let marks: Vec<Json<Vec<Mark>>> = (ps.iter())
+        .map(|p| Json(p.delivered_marks.clone()))
+        .collect();
+    w.write(|q| {
+        q.push(
+            "UPDATE participants AS p SET delivered_seq = d.seq, delivered_marks = d.marks \
+             FROM UNNEST(",
+        );
+        q.push_bind(users).push("::uuid[], ");
+        q.push_bind(seqs).push("::bigint[], ");
+        q.push_bind(marks)
+            .push("::jsonb[]) AS d(user_id, seq, marks) WHERE p.conversation_id = ");
+        q.push_bind(conversation_id)
+            .push(" AND p.user_id = d.user_id");
+    });
 }
 
 /// Adds the write of a sender's record as [`apply_append`] moved it, read without a lock,
@@ -411,8 +435,8 @@ fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) -> StoreResult<(
 /// left as stored.
 ///
 /// [`apply_append`]: helpdesk_core::store::support::apply_append
-fn push_put_sender(w: &mut Writes, sender: &Participant) -> StoreResult<()> {
-    let rows = participant_rows(std::slice::from_ref(sender))?;
+fn push_put_sender(w: &mut Writes, sender: &Participant) {
+    let rows = participant_rows(std::slice::from_ref(sender));
     w.counted(|q| {
         rows(q);
         q.push(
@@ -427,39 +451,31 @@ fn push_put_sender(w: &mut Writes, sender: &Participant) -> StoreResult<()> {
              WHERE participants.version = EXCLUDED.version - 1 RETURNING 1",
         );
     });
-    Ok(())
 }
 
 /// The `INSERT ... VALUES` of whole participant records, pushed by the closure returned.
 fn participant_rows(
     ps: &[Participant],
-) -> StoreResult<impl FnOnce(&mut QueryBuilder<'static, Postgres>) + use<>> {
-    let marks = ps
-        .iter()
-        .map(|p| Ok((to_json(&p.read_marks)?, to_json(&p.delivered_marks)?)))
-        .collect::<StoreResult<Vec<_>>>()?;
+) -> impl FnOnce(&mut QueryBuilder<'static, Postgres>) + use<> {
     let ps = ps.to_vec();
-    Ok(move |q: &mut QueryBuilder<'static, Postgres>| {
+    move |q: &mut QueryBuilder<'static, Postgres>| {
         q.push(INSERT_PARTICIPANT);
-        q.push_values(
-            ps.into_iter().zip(marks),
-            |mut row, (p, (read, delivered))| {
-                row.push_bind(p.conversation_id)
-                    .push_bind(p.user_id)
-                    .push_bind(i(p.last_read_seq))
-                    .push_bind(i(p.public_at_watermark))
-                    .push_bind(i(p.own_at_watermark))
-                    .push_bind(read_above(&p))
-                    .push_bind(i(p.delivered_seq))
-                    .push_bind(i(p.sent_count))
-                    .push_bind(read)
-                    .push_bind(delivered)
-                    .push_bind(i(p.version))
-                    .push_bind(i(p.public_read_seq))
-                    .push_bind(public_read_above(&p));
-            },
-        );
-    })
+        q.push_values(ps, |mut row, p| {
+            row.push_bind(p.conversation_id)
+                .push_bind(p.user_id)
+                .push_bind(i(p.last_read_seq))
+                .push_bind(i(p.public_at_watermark))
+                .push_bind(i(p.own_at_watermark))
+                .push_bind(read_above(&p))
+                .push_bind(i(p.delivered_seq))
+                .push_bind(i(p.sent_count))
+                .push_bind(Json(p.read_marks.clone()))
+                .push_bind(Json(p.delivered_marks.clone()))
+                .push_bind(i(p.version))
+                .push_bind(i(p.public_read_seq))
+                .push_bind(public_read_above(&p));
+        });
+    }
 }
 
 pub(crate) async fn insert_message(conn: &mut PgConnection, m: &Message) -> StoreResult<()> {
@@ -1083,7 +1099,7 @@ impl ConversationStore for PostgresStore {
             .filter(|p| changed.contains(&p.user_id))
             .collect();
         let mut w = Writes::new();
-        push_upsert_participants(&mut w, &changed)?;
+        push_deliveries(&mut w, conversation_id, &changed);
         let written = w.run(&mut tx, &fx).await?;
         self.commit(tx, written.wrote_events).await?;
         Ok(moved)

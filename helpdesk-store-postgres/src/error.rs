@@ -30,6 +30,10 @@ pub fn map_err(e: sqlx::Error) -> StoreError {
             StoreError::other(e)
         }
         sqlx::Error::Protocol(ref msg) if is_connection_message(msg) => StoreError::unavailable(e),
+        // A column that does not decode (a jsonb record of another shape).
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => {
+            StoreError::Corrupt(e.to_string())
+        }
         other => StoreError::other(other),
     }
 }

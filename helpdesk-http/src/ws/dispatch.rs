@@ -2,7 +2,6 @@
 //! when it falls behind), resolves each event's viewers once and queues the event,
 //! serialized once, on every socket that may see it.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,15 +69,20 @@ pub(crate) async fn run(
 
 /// Queues `e` on every socket whose user may see it, once, in log order.
 async fn fan_out(hub: &Hub, hd: &Helpdesk, e: Arc<Event>) {
+    let viewers = hd.viewers(&e).await;
+    // When the event names who may see it, only their sockets are taken.
+    let named: Option<Vec<Uuid>> = viewers.as_ref().ok().and_then(|v| {
+        let mut users: Vec<Uuid> = v.candidates()?.collect();
+        users.sort_unstable();
+        users.dedup();
+        Some(users)
+    });
     // The sockets that may get it, taken with the mark of the last event fanned out
     // (a socket registered after this gets the event from the log, not live).
-    let Some(conns) = hub.claim(e.id) else {
+    let Some(conns) = hub.claim(e.id, named.as_deref()) else {
         return;
     };
-    if conns.is_empty() {
-        return;
-    }
-    let viewers = match hd.viewers(&e).await {
+    let viewers = match viewers {
         Ok(v) => v,
         Err(err) => {
             // The sockets miss this event; a client that resumes gets it from the log.
@@ -86,17 +90,8 @@ async fn fan_out(hub: &Hub, hd: &Helpdesk, e: Arc<Event>) {
             return;
         }
     };
-    // When the event names who may see it, the other sockets are skipped unchecked:
-    // a delivery receipt for one sender need not look at a thousand sockets.
-    let candidates: Option<HashSet<Uuid>> = viewers.candidates().map(|users| users.collect());
     let mut fanned: Option<Arc<Fanned>> = None;
     for conn in conns {
-        if candidates
-            .as_ref()
-            .is_some_and(|c| !c.contains(&conn.user_id))
-        {
-            continue;
-        }
         if viewers.includes(&conn.principal()) {
             let f = fanned.get_or_insert_with(|| Arc::new(Fanned::new(e.clone())));
             conn.push(Out::Event(f.clone()));

@@ -214,16 +214,25 @@ impl Hub {
         }
     }
 
-    /// Marks `event` as fanned out and returns the sockets open now, which may get it
-    /// live (a socket registered after this gets it from the log); `None` when it was
-    /// fanned out already.
-    pub(super) fn claim(&self, event: EventId) -> Option<Vec<Arc<Conn>>> {
+    /// Marks `event` as fanned out and returns the sockets open now which may get it
+    /// live (a socket registered after this gets it from the log): those of `users`
+    /// when the event names who may see it (sorted, without repeats), else all of them;
+    /// `None` when it was fanned out already.
+    pub(super) fn claim(&self, event: EventId, users: Option<&[Uuid]>) -> Option<Vec<Arc<Conn>>> {
         let mut g = self.lock();
         if event <= g.dispatched {
             return None;
         }
         g.dispatched = event;
-        Some(g.by_user.values().flatten().cloned().collect())
+        Some(match users {
+            // A delivery receipt for one sender looks up one user, not a thousand sockets.
+            Some(users) => (users.iter())
+                .filter_map(|u| g.by_user.get(u))
+                .flatten()
+                .cloned()
+                .collect(),
+            None => g.by_user.values().flatten().cloned().collect(),
+        })
     }
 
     /// The last event fanned out.
