@@ -883,6 +883,10 @@ pub struct DeliveryAdvance {
     pub seq: u64,
     /// Written only if the watermark moves.
     pub fx: Effects,
+    /// The member's record as the caller read it (without a lock), if it did: a store
+    /// may write over it while its delivery watermark is still the one read, instead
+    /// of reading it again under a lock. A stale one changes nothing but the cost.
+    pub base: Option<Participant>,
 }
 
 /// Notifications.

@@ -158,6 +158,54 @@ async fn locked_participant(
 /// The participant records of these users in a conversation, locked (in key order, so
 /// that concurrent callers cannot deadlock), created empty where absent, in key order;
 /// none when the conversation does not exist.
+impl PostgresStore {
+    /// [`ConversationStore::advance_delivered`] written over the records its caller read
+    /// ([`DeliveryAdvance::base`]), without reading them again under a lock: one
+    /// statement whose `UPDATE` applies only where a record's delivery watermark is still
+    /// the one read (it only rises, and its marks move only with it). `None` when that
+    /// cannot be done (an advance without a base, a member named twice) or a record
+    /// moved meanwhile (the transaction rolls back): the caller then takes the locks.
+    async fn advance_over_bases(
+        &self,
+        conversation_id: Uuid,
+        at: DateTime<Utc>,
+        advances: &[DeliveryAdvance],
+    ) -> StoreResult<Option<Vec<bool>>> {
+        let mut users = HashSet::new();
+        let mut moved = Vec::with_capacity(advances.len());
+        let mut changed = Vec::new();
+        let mut fx = Effects::none();
+        for a in advances {
+            let Some(base) = a.base.as_ref().filter(|b| b.user_id == a.user_id) else {
+                return Ok(None);
+            };
+            if !users.insert(a.user_id) {
+                return Ok(None);
+            }
+            let mut p = base.clone();
+            let m = p.deliver_up_to(a.seq, at);
+            if m {
+                fx.extend(&a.fx);
+                changed.push((base.delivered_seq, p));
+            }
+            moved.push(m);
+        }
+        // Watermarks only rise: one at or above `seq` when read is there now.
+        if changed.is_empty() {
+            return Ok(Some(moved));
+        }
+        let mut tx = self.begin().await?;
+        let mut w = Writes::new();
+        push_deliveries(&mut w, conversation_id, &changed);
+        let written = w.run(&mut tx, &fx).await?;
+        if written.counts != [changed.len() as i64] {
+            return Ok(None);
+        }
+        self.commit(tx, written.wrote_events).await?;
+        Ok(Some(moved))
+    }
+}
+
 async fn locked_participants(
     conn: &mut PgConnection,
     conversation_id: Uuid,
@@ -405,26 +453,31 @@ fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) {
     });
 }
 
-/// Adds the write of what [`Participant::deliver_up_to`] moved in records locked by this
-/// transaction (the delivery watermark and marks, all a delivery changes): one `UPDATE`
-/// over arrays, whatever the number of members (a group's thousand in one post).
-fn push_deliveries(w: &mut Writes, conversation_id: Uuid, ps: &[Participant]) {
-    let users: Vec<Uuid> = ps.iter().map(|p| p.user_id).collect();
-    let seqs: Vec<i64> = ps.iter().map(|p| i(p.delivered_seq)).collect();
+/// Adds the write of what [`Participant::deliver_up_to`] moved, each record given with
+/// its delivery watermark before the move (the delivery watermark and marks: all a
+/// delivery changes), as [`Writes::counted`]: one `UPDATE` over arrays whatever the
+/// number of members (a group's thousand in one post), of the records whose watermark
+/// is still the one given.
+fn push_deliveries(w: &mut Writes, conversation_id: Uuid, ps: &[(u64, Participant)]) {
+    let users: Vec<Uuid> = ps.iter().map(|(_, p)| p.user_id).collect();
+    let olds: Vec<i64> = ps.iter().map(|(old, _)| i(*old)).collect();
+    let seqs: Vec<i64> = ps.iter().map(|(_, p)| i(p.delivered_seq)).collect();
     let marks: Vec<Json<Vec<Mark>>> = (ps.iter())
-        .map(|p| Json(p.delivered_marks.clone()))
+        .map(|(_, p)| Json(p.delivered_marks.clone()))
         .collect();
-    w.write(|q| {
+    w.counted(|q| {
         q.push(
             "UPDATE participants AS p SET delivered_seq = d.seq, delivered_marks = d.marks \
              FROM UNNEST(",
         );
         q.push_bind(users).push("::uuid[], ");
+        q.push_bind(olds).push("::bigint[], ");
         q.push_bind(seqs).push("::bigint[], ");
-        q.push_bind(marks)
-            .push("::jsonb[]) AS d(user_id, seq, marks) WHERE p.conversation_id = ");
-        q.push_bind(conversation_id)
-            .push(" AND p.user_id = d.user_id");
+        q.push_bind(marks).push(
+            "::jsonb[]) AS d(user_id, old, seq, marks) \
+             WHERE p.user_id = d.user_id AND p.delivered_seq = d.old AND p.conversation_id = ",
+        );
+        q.push_bind(conversation_id).push(" RETURNING 1");
     });
 }
 
@@ -1068,6 +1121,12 @@ impl ConversationStore for PostgresStore {
         at: DateTime<Utc>,
         advances: &[DeliveryAdvance],
     ) -> StoreResult<Vec<bool>> {
+        if let Some(moved) = self
+            .advance_over_bases(conversation_id, at, advances)
+            .await?
+        {
+            return Ok(moved);
+        }
         // No unlocked look first: the library reads the records and calls this only when
         // watermarks move, so a look would nearly always be one more round trip. A call
         // that moves nothing still writes nothing (the transaction rolls back).
@@ -1079,6 +1138,9 @@ impl ConversationStore for PostgresStore {
                 .into_iter()
                 .map(|p| (p.user_id, p))
                 .collect();
+        let locked_at: HashMap<Uuid, u64> = (records.values())
+            .map(|p| (p.user_id, p.delivered_seq))
+            .collect();
         let mut moved = Vec::with_capacity(advances.len());
         let mut fx = Effects::none();
         let mut changed = HashSet::new();
@@ -1094,9 +1156,10 @@ impl ConversationStore for PostgresStore {
         if changed.is_empty() {
             return Ok(moved);
         }
-        let changed: Vec<Participant> = records
+        let changed: Vec<(u64, Participant)> = records
             .into_values()
             .filter(|p| changed.contains(&p.user_id))
+            .map(|p| (locked_at[&p.user_id], p))
             .collect();
         let mut w = Writes::new();
         push_deliveries(&mut w, conversation_id, &changed);

@@ -487,34 +487,36 @@ impl Helpdesk {
     async fn record_pushed(&self, conversation_id: Uuid, pushed: &[&Pushed]) -> Result<()> {
         // A handful: one read each; more (a group message): the conversation's records
         // in one read.
-        let delivered: HashMap<Uuid, u64> = if pushed.len() <= PUSHED_READ_ONE_BY_ONE {
-            let mut delivered = HashMap::new();
+        let records: HashMap<Uuid, Participant> = if pushed.len() <= PUSHED_READ_ONE_BY_ONE {
+            let mut records = HashMap::new();
             for p in pushed {
                 if let Some(x) = self
                     .st()
                     .get_participant(conversation_id, p.principal.user_id)
                     .await?
                 {
-                    delivered.insert(x.user_id, x.delivered_seq);
+                    records.insert(x.user_id, x);
                 }
             }
-            delivered
+            records
         } else {
             self.st()
                 .participants(conversation_id)
                 .await?
                 .into_iter()
-                .map(|x| (x.user_id, x.delivered_seq))
+                .map(|x| (x.user_id, x))
                 .collect()
         };
         let now = self.now();
         let mut advances = Vec::new();
         for p in pushed {
-            let old = delivered.get(&p.principal.user_id).copied().unwrap_or(0);
-            if let Some(a) = self
+            let base = records.get(&p.principal.user_id);
+            let old = base.map_or(0, |x| x.delivered_seq);
+            if let Some(mut a) = self
                 .delivery_advance(&p.principal, conversation_id, old, p.seq, p.sender_id, now)
                 .await?
             {
+                a.base = base.cloned();
                 advances.push(a);
             }
         }
@@ -623,6 +625,7 @@ impl Helpdesk {
             user_id: p.user_id,
             seq,
             fx,
+            base: None,
         }))
     }
 }

@@ -10,7 +10,7 @@ use crate::Error;
 use crate::conversation::ConversationFilter;
 use crate::event::Effects;
 use crate::message::MessagePageQuery;
-use crate::receipt::MessageStatus;
+use crate::receipt::{MessageStatus, Participant};
 use crate::store::{DeliveryAdvance, Store};
 
 async fn is_read(w: &World, who: &Who, conv: Uuid) -> Vec<bool> {
@@ -605,6 +605,7 @@ pub async fn pushed_deliveries_are_recorded_together(store: Arc<dyn Store>) {
         user_id: x.id(),
         seq,
         fx: Effects::none(),
+        base: None,
     };
     let at = w.hd.now();
     let moved = w
@@ -615,6 +616,25 @@ pub async fn pushed_deliveries_are_recorded_together(store: Arc<dyn Store>) {
     assert_eq!(moved, vec![true, true, false]);
     let x_state = w.store.get_participant(g, x.id()).await.unwrap().unwrap();
     assert_eq!(x_state.delivered_seq, 2);
+
+    // An advance over the record as its caller read it: a record that moved since is
+    // not written over (the watermark never falls, the move made meanwhile keeps its
+    // mark), one that did not is.
+    let over = |base: &Participant, seq| DeliveryAdvance {
+        base: Some(base.clone()),
+        ..advance(seq)
+    };
+    let advanced = async |a: DeliveryAdvance| w.store.advance_delivered(g, at, &[a]).await;
+    assert_eq!(advanced(advance(3)).await.unwrap(), vec![true]);
+    assert_eq!(advanced(over(&x_state, 3)).await.unwrap(), vec![false]);
+    assert_eq!(advanced(over(&x_state, 4)).await.unwrap(), vec![true]);
+    let x_state = w.store.get_participant(g, x.id()).await.unwrap().unwrap();
+    assert_eq!(advanced(over(&x_state, 5)).await.unwrap(), vec![true]);
+    assert_eq!(advanced(over(&x_state, 5)).await.unwrap(), vec![false]);
+    let x_state = w.store.get_participant(g, x.id()).await.unwrap().unwrap();
+    assert_eq!(x_state.delivered_seq, 5);
+    let marked: Vec<u64> = x_state.delivered_marks.iter().map(|m| m.seq).collect();
+    assert!(marked.ends_with(&[2, 3, 4, 5]), "delivery marks {marked:?}");
     expect_err!(
         w.store
             .advance_delivered(Uuid::now_v7(), at, &[advance(1)])
