@@ -10,7 +10,7 @@ use helpdesk_core::event::{Event, Subscription};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use super::hub::{Fanned, Hub, Out};
+use super::hub::{Conn, Fanned, Hub, Out};
 
 /// Events read from the log at a time when the dispatcher fell behind.
 const CATCH_UP_BATCH: usize = 256;
@@ -69,26 +69,33 @@ pub(crate) async fn run(
 
 /// Queues `e` on every socket whose user may see it, once, in log order.
 async fn fan_out(hub: &Hub, hd: &Helpdesk, e: Arc<Event>) {
-    let viewers = hd.viewers(&e).await;
-    // When the event names who may see it, only their sockets are taken.
-    let named: Option<Vec<Uuid>> = viewers.as_ref().ok().and_then(|v| {
-        let mut users: Vec<Uuid> = v.candidates()?.collect();
-        users.sort_unstable();
-        users.dedup();
-        Some(users)
-    });
     // The sockets that may get it, taken with the mark of the last event fanned out
     // (a socket registered after this gets the event from the log, not live).
-    let Some(conns) = hub.claim(e.id, named.as_deref()) else {
+    let Some(sockets) = hub.claim(e.id) else {
         return;
     };
-    let viewers = match viewers {
+    if sockets.is_empty() {
+        return;
+    }
+    let viewers = match hd.viewers(&e).await {
         Ok(v) => v,
         Err(err) => {
             // The sockets miss this event; a client that resumes gets it from the log.
             tracing::warn!(error = %err, event = %e.id, "cannot resolve an event's viewers");
             return;
         }
+    };
+    // When the event names who may see it, only their sockets are looked at: a delivery
+    // receipt for one sender need not look at a thousand sockets.
+    let named: Option<Vec<Uuid>> = viewers.candidates().map(|users| {
+        let mut users: Vec<Uuid> = users.collect();
+        users.sort_unstable();
+        users.dedup();
+        users
+    });
+    let conns: Box<dyn Iterator<Item = &Arc<Conn>>> = match &named {
+        Some(users) => Box::new(users.iter().filter_map(|u| sockets.get(u)).flatten()),
+        None => Box::new(sockets.values().flatten()),
     };
     let mut fanned: Option<Arc<Fanned>> = None;
     for conn in conns {

@@ -148,8 +148,12 @@ pub struct Hub {
     ended: Mutex<BTreeMap<&'static str, u64>>,
 }
 
+/// The open sockets by user, shared with the fan-out of one event as they were when
+/// it was claimed (a change while one is shared copies them).
+pub(super) type Sockets = Arc<HashMap<Uuid, Vec<Arc<Conn>>>>;
+
 struct HubInner {
-    by_user: HashMap<Uuid, Vec<Arc<Conn>>>,
+    by_user: Sockets,
     /// The last event fanned out: a connection registered now gets every later one.
     dispatched: EventId,
 }
@@ -158,7 +162,7 @@ impl Default for Hub {
     fn default() -> Self {
         Hub {
             inner: Mutex::new(HubInner {
-                by_user: HashMap::new(),
+                by_user: Sockets::default(),
                 dispatched: EventId(0),
             }),
             deliveries: Deliveries::default(),
@@ -198,41 +202,38 @@ impl Hub {
             recheck: AtomicBool::new(false),
         });
         let mut g = self.lock();
-        g.by_user.entry(p.user_id()).or_default().push(conn.clone());
+        (Arc::make_mut(&mut g.by_user).entry(p.user_id()))
+            .or_default()
+            .push(conn.clone());
         (conn, rx, g.dispatched)
     }
 
     /// Removes a connection.
     pub(crate) fn unregister(&self, conn: &Conn) {
         let mut g = self.lock();
-        let Some(conns) = g.by_user.get_mut(&conn.user_id) else {
+        if !g.by_user.contains_key(&conn.user_id) {
+            return;
+        }
+        let by_user = Arc::make_mut(&mut g.by_user);
+        let Some(conns) = by_user.get_mut(&conn.user_id) else {
             return;
         };
         conns.retain(|c| c.id != conn.id);
         if conns.is_empty() {
-            g.by_user.remove(&conn.user_id);
+            by_user.remove(&conn.user_id);
         }
     }
 
-    /// Marks `event` as fanned out and returns the sockets open now which may get it
-    /// live (a socket registered after this gets it from the log): those of `users`
-    /// when the event names who may see it (sorted, without repeats), else all of them;
-    /// `None` when it was fanned out already.
-    pub(super) fn claim(&self, event: EventId, users: Option<&[Uuid]>) -> Option<Vec<Arc<Conn>>> {
+    /// Marks `event` as fanned out and returns the sockets open now, which may get it
+    /// live (a socket registered after this gets it from the log); `None` when it was
+    /// fanned out already.
+    pub(super) fn claim(&self, event: EventId) -> Option<Sockets> {
         let mut g = self.lock();
         if event <= g.dispatched {
             return None;
         }
         g.dispatched = event;
-        Some(match users {
-            // A delivery receipt for one sender looks up one user, not a thousand sockets.
-            Some(users) => (users.iter())
-                .filter_map(|u| g.by_user.get(u))
-                .flatten()
-                .cloned()
-                .collect(),
-            None => g.by_user.values().flatten().cloned().collect(),
-        })
+        Some(g.by_user.clone())
     }
 
     /// The last event fanned out.
