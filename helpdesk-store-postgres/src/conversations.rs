@@ -155,9 +155,6 @@ async fn locked_participant(
     found.pop().ok_or(StoreError::NotFound)
 }
 
-/// The participant records of these users in a conversation, locked (in key order, so
-/// that concurrent callers cannot deadlock), created empty where absent, in key order;
-/// none when the conversation does not exist.
 impl PostgresStore {
     /// [`ConversationStore::advance_delivered`] written over the records its caller read
     /// ([`DeliveryAdvance::base`]), without reading them again under a lock: one
@@ -206,6 +203,9 @@ impl PostgresStore {
     }
 }
 
+/// The participant records of these users in a conversation, locked (in key order, so
+/// that concurrent callers cannot deadlock), created empty where absent, in key order;
+/// none when the conversation does not exist.
 async fn locked_participants(
     conn: &mut PgConnection,
     conversation_id: Uuid,
