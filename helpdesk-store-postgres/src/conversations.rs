@@ -17,7 +17,7 @@ use helpdesk_core::conversation::{Conversation, ConversationKind, Member};
 use helpdesk_core::event::Effects;
 use helpdesk_core::message::{AcrossRange, Message, MessageAppend, MessageRange};
 use helpdesk_core::page::Cursor;
-use helpdesk_core::receipt::{Mark, Participant};
+use helpdesk_core::receipt::{MARK_HISTORY, Mark, Participant};
 use helpdesk_core::store::{ConversationStore, DeliveryAdvance, EffectsFn, StoreResult};
 use sqlx::types::Json;
 use sqlx::{FromRow, PgConnection, PgExecutor, Postgres, QueryBuilder};
@@ -161,7 +161,8 @@ impl PostgresStore {
     /// statement whose `UPDATE` applies only where a record's delivery watermark is still
     /// the one read (it only rises, and its marks move only with it). `None` when that
     /// cannot be done (an advance without a base, a member named twice) or a record
-    /// moved meanwhile (the transaction rolls back): the caller then takes the locks.
+    /// moved meanwhile (the statement fails and writes nothing): the caller then takes
+    /// the locks.
     async fn advance_over_bases(
         &self,
         conversation_id: Uuid,
@@ -191,15 +192,21 @@ impl PostgresStore {
         if changed.is_empty() {
             return Ok(Some(moved));
         }
-        let mut tx = self.begin().await?;
-        let mut w = Writes::new();
-        push_deliveries(&mut w, conversation_id, &changed);
-        let written = w.run(&mut tx, &fx).await?;
-        if written.counts != [changed.len() as i64] {
-            return Ok(None);
+        // One statement on its own, no BEGIN or COMMIT: event ids follow xids, so while
+        // a writing transaction is in flight the event tail cannot return the events of
+        // those that got their xid after it, and a group's deliveries are written while
+        // its next messages are posted.
+        let writes = || {
+            let mut w = Writes::new();
+            push_deliveries(&mut w, conversation_id, &changed);
+            Ok(w)
+        };
+        let stale = || StoreError::Conflict(Conflict::Version);
+        match self.write_alone(writes, &fx, stale).await {
+            Ok(()) => Ok(Some(moved)),
+            Err(StoreError::Conflict(Conflict::Version)) => Ok(None),
+            Err(e) => Err(e),
         }
-        self.commit(tx, written.wrote_events).await?;
-        Ok(Some(moved))
     }
 }
 
@@ -455,26 +462,39 @@ fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) {
 
 /// Adds the write of what [`Participant::deliver_up_to`] moved, each record given with
 /// its delivery watermark before the move (the delivery watermark and marks: all a
-/// delivery changes), as [`Writes::counted`]: one `UPDATE` over arrays whatever the
-/// number of members (a group's thousand in one post), of the records whose watermark
-/// is still the one given.
+/// delivery changes), as [`Writes::counted_rows`] (one row per record): one `UPDATE`
+/// over arrays whatever the number of members (a group's thousand in one post), of the
+/// records whose watermark is still the one given.
+///
+/// Only the newest mark of each record is sent, as a one-element array (the tail of its
+/// marks): the statement appends it to the marks stored, keeping the last
+/// [`MARK_HISTORY`] as [`push_mark`] does. Marks move only with the watermark, so where
+/// the watermark is still the one given, the marks stored are the ones `deliver_up_to`
+/// pushed onto, and the result is the record as moved. (Whole histories, a thousand of
+/// sixteen marks, made PostgreSQL parse about a megabyte of JSON per group post.)
+///
+/// [`push_mark`]: helpdesk_core::store::support::push_mark
 fn push_deliveries(w: &mut Writes, conversation_id: Uuid, ps: &[(u64, Participant)]) {
     let users: Vec<Uuid> = ps.iter().map(|(_, p)| p.user_id).collect();
     let olds: Vec<i64> = ps.iter().map(|(old, _)| i(*old)).collect();
     let seqs: Vec<i64> = ps.iter().map(|(_, p)| i(p.delivered_seq)).collect();
-    let marks: Vec<Json<Vec<Mark>>> = (ps.iter())
-        .map(|(_, p)| Json(p.delivered_marks.clone()))
+    let tails: Vec<Json<Vec<Mark>>> = (ps.iter())
+        .map(|(_, p)| Json(p.delivered_marks.last().cloned().into_iter().collect()))
         .collect();
-    w.counted(|q| {
+    w.counted_rows(ps.len(), |q| {
         q.push(
-            "UPDATE participants AS p SET delivered_seq = d.seq, delivered_marks = d.marks \
+            "UPDATE participants AS p SET delivered_seq = d.seq, delivered_marks = \
+             (CASE WHEN jsonb_array_length(p.delivered_marks) + jsonb_array_length(d.tail) > ",
+        );
+        q.push_bind(MARK_HISTORY as i32).push(
+            " THEN p.delivered_marks - 0 ELSE p.delivered_marks END) || d.tail \
              FROM UNNEST(",
         );
         q.push_bind(users).push("::uuid[], ");
         q.push_bind(olds).push("::bigint[], ");
         q.push_bind(seqs).push("::bigint[], ");
-        q.push_bind(marks).push(
-            "::jsonb[]) AS d(user_id, old, seq, marks) \
+        q.push_bind(tails).push(
+            "::jsonb[]) AS d(user_id, old, seq, tail) \
              WHERE p.user_id = d.user_id AND p.delivered_seq = d.old AND p.conversation_id = ",
         );
         q.push_bind(conversation_id).push(" RETURNING 1");
@@ -1049,9 +1069,8 @@ impl ConversationStore for PostgresStore {
     async fn put_read_state(&self, p: &Participant, fx: &Effects) -> StoreResult<()> {
         let conflict = || StoreError::Conflict(Conflict::Version);
         let expected = p.version.checked_sub(1).ok_or_else(conflict)?;
-        let read_marks = to_json(&p.read_marks)?;
         let writes = || {
-            let (p, read_marks) = (p.clone(), read_marks.clone());
+            let (p, read_marks) = (p.clone(), Json(p.read_marks.clone()));
             let mut w = Writes::new();
             w.counted(|q| {
                 if expected == 0 {
@@ -1127,9 +1146,9 @@ impl ConversationStore for PostgresStore {
         {
             return Ok(moved);
         }
-        // No unlocked look first: the library reads the records and calls this only when
-        // watermarks move, so a look would nearly always be one more round trip. A call
-        // that moves nothing still writes nothing (the transaction rolls back).
+        // The library's read (without a lock) was the look: the records moved since, or
+        // it gave none. A call that moves nothing still writes nothing (the transaction
+        // rolls back).
         let mut tx = self.begin().await?;
         let users: Vec<Uuid> = advances.iter().map(|a| a.user_id).collect();
         let mut records: HashMap<Uuid, Participant> =

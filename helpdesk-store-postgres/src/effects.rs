@@ -35,7 +35,7 @@ pub(crate) const CHANNEL: &str = "helpdesk_events";
 const ACTIVE_HOOKS: &str = "EXISTS (SELECT 1 FROM webhooks WHERE active)";
 /// The SQLSTATE of a failed `require` (`0029_require.sql`).
 const REQUIRED: &str = "HD001";
-/// What a `require` says when a [`Writes::counted`] CTE did not return one row.
+/// What a `require` says when a [`Writes::counted`] CTE did not return its rows.
 const REQUIRED_COUNTS: &str = "counts";
 /// What a `require` says when a webhook endpoint is active.
 const NO_HOOKS: &str = "no active webhook";
@@ -56,7 +56,8 @@ pub(crate) async fn write_effects(conn: &mut PgConnection, fx: &Effects) -> Stor
 pub(crate) struct Writes {
     q: QueryBuilder<'static, Postgres>,
     ctes: usize,
-    counted: Vec<usize>,
+    /// The counted CTEs and the rows each must return.
+    counted: Vec<(usize, i64)>,
 }
 
 /// What [`Writes::run`] did.
@@ -65,6 +66,8 @@ pub(crate) struct Written {
     pub(crate) wrote_events: bool,
     /// The rows each [`Writes::counted`] CTE returned, in the order they were added.
     pub(crate) counts: Vec<i64>,
+    /// Whether each returned the rows it must ([`Writes::counted_rows`]).
+    pub(crate) as_counted: bool,
     /// Whether a webhook endpoint was active (always false without events).
     pub(crate) hooks: bool,
 }
@@ -92,7 +95,17 @@ impl Writes {
     /// rows it returned (e.g. 0 when an `UPDATE`'s condition failed: the caller then
     /// returns an error, which rolls the whole transaction back).
     pub(crate) fn counted(&mut self, body: impl FnOnce(&mut QueryBuilder<'static, Postgres>)) {
-        self.counted.push(self.ctes);
+        self.counted_rows(1, body);
+    }
+
+    /// [`Writes::counted`] of a CTE that must return `rows` rows (one per record of a
+    /// batch) for the operation to stand.
+    pub(crate) fn counted_rows(
+        &mut self,
+        rows: usize,
+        body: impl FnOnce(&mut QueryBuilder<'static, Postgres>),
+    ) {
+        self.counted.push((self.ctes, i(rows as u64)));
         self.write(body);
     }
 
@@ -148,13 +161,14 @@ impl Writes {
             return Ok(Written {
                 wrote_events: false,
                 counts: Vec::new(),
+                as_counted: true,
                 hooks: false,
             });
         }
         let counts: Vec<String> = self
             .counted
             .iter()
-            .map(|n| format!("(SELECT count(*) FROM w{n})"))
+            .map(|(n, _)| format!("(SELECT count(*) FROM w{n})"))
             .collect();
         // The event id base and the webhook check only matter with events.
         let (base, hooks) = if fx.events.is_empty() {
@@ -196,6 +210,8 @@ impl Writes {
         }
         Ok(Written {
             wrote_events: !fx.events.is_empty(),
+            as_counted: counts.len() == self.counted.len()
+                && (counts.iter().zip(&self.counted)).all(|(c, (_, rows))| c == rows),
             counts,
             hooks,
         })
@@ -203,7 +219,7 @@ impl Writes {
 
     /// Adds the writes of `fx` and ends the statement with the checks that let it run
     /// on its own, outside a transaction (see [`PostgresStore::write_alone`]): every
-    /// [`Writes::counted`] CTE returned one row (else [`REQUIRED_COUNTS`] fails it), and,
+    /// [`Writes::counted`] CTE returned its rows (else [`REQUIRED_COUNTS`] fails it), and,
     /// with events, no webhook endpoint is active (else [`NO_HOOKS`]). `None` when the
     /// statement would write nothing.
     fn finish_alone(
@@ -221,7 +237,7 @@ impl Writes {
             let each: Vec<String> = self
                 .counted
                 .iter()
-                .map(|n| format!("(SELECT count(*) FROM w{n}) = 1"))
+                .map(|(n, rows)| format!("(SELECT count(*) FROM w{n}) = {rows}"))
                 .collect();
             checks.push(format!(
                 "require({}, '{REQUIRED_COUNTS}')",
@@ -491,7 +507,7 @@ impl PostgresStore {
     }
 
     /// Runs the writes of `writes()` and `fx` as one statement on its own: no `BEGIN`,
-    /// no `COMMIT`, one round trip. Every [`Writes::counted`] CTE must return one row,
+    /// no `COMMIT`, one round trip. Every [`Writes::counted`] CTE must return its rows,
     /// else the operation fails with `failed()` and writes nothing.
     ///
     /// The deliveries of events to active webhook endpoints take statements of their
@@ -529,7 +545,7 @@ impl PostgresStore {
         if !fx.events.is_empty() {
             hooks_seen.store(written.hooks, Ordering::Relaxed);
         }
-        if written.counts.iter().any(|&c| c != 1) {
+        if !written.as_counted {
             return Err(failed());
         }
         self.commit(tx, written.wrote_events).await

@@ -10,7 +10,7 @@ use crate::Error;
 use crate::conversation::ConversationFilter;
 use crate::event::Effects;
 use crate::message::MessagePageQuery;
-use crate::receipt::{MessageStatus, Participant};
+use crate::receipt::{MARK_HISTORY, MessageStatus, Participant};
 use crate::store::{DeliveryAdvance, Store};
 
 async fn is_read(w: &World, who: &Who, conv: Uuid) -> Vec<bool> {
@@ -635,6 +635,19 @@ pub async fn pushed_deliveries_are_recorded_together(store: Arc<dyn Store>) {
     assert_eq!(x_state.delivered_seq, 5);
     let marked: Vec<u64> = x_state.delivered_marks.iter().map(|m| m.seq).collect();
     assert!(marked.ends_with(&[2, 3, 4, 5]), "delivery marks {marked:?}");
+
+    // Past the history's length, a move over the record read keeps the newest marks,
+    // in order, each with its time.
+    let last = 5 + MARK_HISTORY as u64 + 2;
+    let mut x_state = x_state;
+    for seq in 6..=last {
+        assert_eq!(advanced(over(&x_state, seq)).await.unwrap(), vec![true]);
+        x_state = w.store.get_participant(g, x.id()).await.unwrap().unwrap();
+    }
+    let marked: Vec<u64> = x_state.delivered_marks.iter().map(|m| m.seq).collect();
+    let newest: Vec<u64> = (last + 1 - MARK_HISTORY as u64..=last).collect();
+    assert_eq!(marked, newest);
+    assert!(x_state.delivered_marks.iter().all(|m| m.at == at && !m.one));
     expect_err!(
         w.store
             .advance_delivered(Uuid::now_v7(), at, &[advance(1)])
