@@ -58,6 +58,10 @@ use crate::webhook::{ClaimedDelivery, Delivery, Webhook};
 
 pub mod memory;
 
+/// [`ConversationStore::delivery_watermarks`] by default reads one record per user up
+/// to this many users, else the conversation's records.
+const WATERMARKS_READ_ONE_BY_ONE: usize = 8;
+
 /// The rules every store applies inside its own atomic operations, written once here so
 /// that a backend does not restate them: appending a message
 /// ([`apply_append`](crate::store::support::apply_append)), keeping receipt marks
@@ -848,6 +852,30 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<Option<Participant>>;
     /// Every participant record of a conversation.
     async fn participants(&self, conversation_id: Uuid) -> StoreResult<Vec<Participant>>;
+    /// The delivery watermarks (`delivered_seq`) of these users in a conversation, of
+    /// those with a participant record, in any order: all a delivery needs of their
+    /// records, for a group's thousand members in one read. The default reads the
+    /// records, one by one for a handful of users, else the conversation's.
+    async fn delivery_watermarks(
+        &self,
+        conversation_id: Uuid,
+        user_ids: &[Uuid],
+    ) -> StoreResult<Vec<(Uuid, u64)>> {
+        if user_ids.len() <= WATERMARKS_READ_ONE_BY_ONE {
+            let mut found = Vec::with_capacity(user_ids.len());
+            for &user_id in user_ids {
+                if let Some(p) = self.get_participant(conversation_id, user_id).await? {
+                    found.push((user_id, p.delivered_seq));
+                }
+            }
+            return Ok(found);
+        }
+        let wanted: std::collections::HashSet<&Uuid> = user_ids.iter().collect();
+        Ok((self.participants(conversation_id).await?.into_iter())
+            .filter(|p| wanted.contains(&p.user_id))
+            .map(|p| (p.user_id, p.delivered_seq))
+            .collect())
+    }
     /// A user's participant records in these conversations.
     async fn participants_of(
         &self,
@@ -883,10 +911,10 @@ pub struct DeliveryAdvance {
     pub seq: u64,
     /// Written only if the watermark moves.
     pub fx: Effects,
-    /// The member's record as the caller read it (without a lock), if it did: a store
-    /// may write over it while its delivery watermark is still the one read, instead
-    /// of reading it again under a lock. A stale one changes nothing but the cost.
-    pub base: Option<Participant>,
+    /// The member's delivery watermark as the caller read it (without a lock), if it
+    /// did: a store may raise it from there where it still stands, instead of reading
+    /// the record again under a lock. A stale one changes nothing but the cost.
+    pub from: Option<u64>,
 }
 
 /// Notifications.

@@ -6,7 +6,7 @@
 //! conversation row `FOR UPDATE` until commit. Either way `seq` is assigned one writer at
 //! a time and a failed append gives its seq back: seqs never collide or skip.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -156,41 +156,30 @@ async fn locked_participant(
 }
 
 impl PostgresStore {
-    /// [`ConversationStore::advance_delivered`] written over the records its caller read
-    /// ([`DeliveryAdvance::base`]), without reading them again under a lock: one
+    /// [`ConversationStore::advance_delivered`] from the watermarks its caller read
+    /// ([`DeliveryAdvance::from`]), without reading the records again under a lock: one
     /// statement whose `UPDATE` applies only where a record's delivery watermark is still
     /// the one read (it only rises, and its marks move only with it). `None` when that
-    /// cannot be done (an advance without a base, a member named twice) or a record
-    /// moved meanwhile (the statement fails and writes nothing): the caller then takes
-    /// the locks.
-    async fn advance_over_bases(
+    /// cannot be done (an advance without a watermark read) or a record moved meanwhile
+    /// (the statement fails and writes nothing): the caller then takes the locks.
+    async fn advance_from_read(
         &self,
         conversation_id: Uuid,
         at: DateTime<Utc>,
         advances: &[DeliveryAdvance],
     ) -> StoreResult<Option<Vec<bool>>> {
-        let mut users = HashSet::new();
-        let mut moved = Vec::with_capacity(advances.len());
-        let mut changed = Vec::new();
-        let mut fx = Effects::none();
-        for a in advances {
-            let Some(base) = a.base.as_ref().filter(|b| b.user_id == a.user_id) else {
-                return Ok(None);
-            };
-            if !users.insert(a.user_id) {
-                return Ok(None);
-            }
-            let mut p = base.clone();
-            let m = p.deliver_up_to(a.seq, at);
-            if m {
-                fx.extend(&a.fx);
-                changed.push((base.delivered_seq, p));
-            }
-            moved.push(m);
-        }
+        let Some(read) = (advances.iter())
+            .map(|a| Some((a.user_id, a.from?)))
+            .collect::<Option<HashMap<Uuid, u64>>>()
+        else {
+            return Ok(None);
+        };
+        let Some(moves) = DeliveryMoves::from(conversation_id, at, &read, advances) else {
+            return Ok(None);
+        };
         // Watermarks only rise: one at or above `seq` when read is there now.
-        if changed.is_empty() {
-            return Ok(Some(moved));
+        if moves.changed.is_empty() {
+            return Ok(Some(moves.moved));
         }
         // One statement on its own, no BEGIN or COMMIT: event ids follow xids, so while
         // a writing transaction is in flight the event tail cannot return the events of
@@ -198,15 +187,61 @@ impl PostgresStore {
         // its next messages are posted.
         let writes = || {
             let mut w = Writes::new();
-            push_deliveries(&mut w, conversation_id, &changed);
+            push_deliveries(&mut w, conversation_id, &moves.changed);
             Ok(w)
         };
         let stale = || StoreError::Conflict(Conflict::Version);
-        match self.write_alone(writes, &fx, stale).await {
-            Ok(()) => Ok(Some(moved)),
+        match self.write_alone(writes, &moves.fx, stale).await {
+            Ok(()) => Ok(Some(moves.moved)),
             Err(StoreError::Conflict(Conflict::Version)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// What a call of [`ConversationStore::advance_delivered`] moves, from given delivery
+/// watermarks.
+struct DeliveryMoves {
+    /// Whether each advance moved its member's watermark.
+    moved: Vec<bool>,
+    /// The records that moved, each with the watermark it moved from; their marks are
+    /// only those of the moves (see [`DeliveryMoves::from`]).
+    changed: Vec<(u64, Participant)>,
+    /// The effects of the advances that moved.
+    fx: Effects,
+}
+
+impl DeliveryMoves {
+    /// Applies `advances` in order by [`Participant::deliver_up_to`], on records that
+    /// stand for the stored ones: each with its watermark from `from` and no marks, so
+    /// that the marks they end with are those of the moves, which [`push_deliveries`]
+    /// appends to the marks stored. `None` when a member has no watermark in `from`.
+    fn from(
+        conversation_id: Uuid,
+        at: DateTime<Utc>,
+        from: &HashMap<Uuid, u64>,
+        advances: &[DeliveryAdvance],
+    ) -> Option<Self> {
+        let mut records: HashMap<Uuid, Participant> = HashMap::new();
+        let mut moved = Vec::with_capacity(advances.len());
+        let mut fx = Effects::none();
+        for a in advances {
+            let seq = *from.get(&a.user_id)?;
+            let p = records.entry(a.user_id).or_insert_with(|| Participant {
+                delivered_seq: seq,
+                ..Participant::new(conversation_id, a.user_id)
+            });
+            let m = p.deliver_up_to(a.seq, at);
+            if m {
+                fx.extend(&a.fx);
+            }
+            moved.push(m);
+        }
+        let changed = (records.into_values())
+            .filter(|p| !p.delivered_marks.is_empty())
+            .map(|p| (from[&p.user_id], p))
+            .collect();
+        Some(DeliveryMoves { moved, changed, fx })
     }
 }
 
@@ -466,12 +501,12 @@ fn push_upsert_participants(w: &mut Writes, ps: &[Participant]) {
 /// over arrays whatever the number of members (a group's thousand in one post), of the
 /// records whose watermark is still the one given.
 ///
-/// Only the newest mark of each record is sent, as a one-element array (the tail of its
-/// marks): the statement appends it to the marks stored, keeping the last
-/// [`MARK_HISTORY`] as [`push_mark`] does. Marks move only with the watermark, so where
-/// the watermark is still the one given, the marks stored are the ones `deliver_up_to`
-/// pushed onto, and the result is the record as moved. (Whole histories, a thousand of
-/// sixteen marks, made PostgreSQL parse about a megabyte of JSON per group post.)
+/// Each record carries only the marks of its moves (see [`DeliveryMoves::from`]): the
+/// statement appends them to the marks stored and keeps the last [`MARK_HISTORY`], as
+/// [`push_mark`] does. Marks move only with the watermark, so where the watermark is
+/// still the one given, the marks stored are the ones the moves were pushed onto, and
+/// the result is the record as moved. (Whole histories, a thousand of sixteen marks,
+/// made PostgreSQL parse about a megabyte of JSON per group post.)
 ///
 /// [`push_mark`]: helpdesk_core::store::support::push_mark
 fn push_deliveries(w: &mut Writes, conversation_id: Uuid, ps: &[(u64, Participant)]) {
@@ -479,17 +514,16 @@ fn push_deliveries(w: &mut Writes, conversation_id: Uuid, ps: &[(u64, Participan
     let olds: Vec<i64> = ps.iter().map(|(old, _)| i(*old)).collect();
     let seqs: Vec<i64> = ps.iter().map(|(_, p)| i(p.delivered_seq)).collect();
     let tails: Vec<Json<Vec<Mark>>> = (ps.iter())
-        .map(|(_, p)| Json(p.delivered_marks.last().cloned().into_iter().collect()))
+        .map(|(_, p)| Json(p.delivered_marks.clone()))
         .collect();
     w.counted_rows(ps.len(), |q| {
         q.push(
-            "UPDATE participants AS p SET delivered_seq = d.seq, delivered_marks = \
-             (CASE WHEN jsonb_array_length(p.delivered_marks) + jsonb_array_length(d.tail) > ",
+            "UPDATE participants AS p SET delivered_seq = d.seq, \
+             delivered_marks = jsonb_path_query_array(p.delivered_marks || d.tail, ",
         );
-        q.push_bind(MARK_HISTORY as i32).push(
-            " THEN p.delivered_marks - 0 ELSE p.delivered_marks END) || d.tail \
-             FROM UNNEST(",
-        );
+        // The last MARK_HISTORY elements (all of a shorter array).
+        q.push_bind(format!("$[last - {} to last]", MARK_HISTORY - 1))
+            .push("::jsonpath) FROM UNNEST(");
         q.push_bind(users).push("::uuid[], ");
         q.push_bind(olds).push("::bigint[], ");
         q.push_bind(seqs).push("::bigint[], ");
@@ -1053,6 +1087,23 @@ impl ConversationStore for PostgresStore {
         fetch_all_as::<ParticipantRow, _>(query, self.pool_ref()).await
     }
 
+    async fn delivery_watermarks(
+        &self,
+        conversation_id: Uuid,
+        user_ids: &[Uuid],
+    ) -> StoreResult<Vec<(Uuid, u64)>> {
+        let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+            "SELECT user_id, delivered_seq FROM participants \
+             WHERE conversation_id = $1 AND user_id = ANY($2)",
+        )
+        .bind(conversation_id)
+        .bind(user_ids)
+        .fetch_all(self.pool_ref())
+        .await
+        .store()?;
+        Ok(rows.into_iter().map(|(user, seq)| (user, u(seq))).collect())
+    }
+
     async fn participants_of(
         &self,
         user_id: Uuid,
@@ -1141,7 +1192,7 @@ impl ConversationStore for PostgresStore {
         advances: &[DeliveryAdvance],
     ) -> StoreResult<Vec<bool>> {
         if let Some(moved) = self
-            .advance_over_bases(conversation_id, at, advances)
+            .advance_from_read(conversation_id, at, advances)
             .await?
         {
             return Ok(moved);
@@ -1151,35 +1202,17 @@ impl ConversationStore for PostgresStore {
         // rolls back).
         let mut tx = self.begin().await?;
         let users: Vec<Uuid> = advances.iter().map(|a| a.user_id).collect();
-        let mut records: HashMap<Uuid, Participant> =
-            locked_participants(&mut tx, conversation_id, &users)
-                .await?
-                .into_iter()
-                .map(|p| (p.user_id, p))
-                .collect();
-        let locked_at: HashMap<Uuid, u64> = (records.values())
+        let locked: HashMap<Uuid, u64> = locked_participants(&mut tx, conversation_id, &users)
+            .await?
+            .into_iter()
             .map(|p| (p.user_id, p.delivered_seq))
             .collect();
-        let mut moved = Vec::with_capacity(advances.len());
-        let mut fx = Effects::none();
-        let mut changed = HashSet::new();
-        for a in advances {
-            let p = records.get_mut(&a.user_id).ok_or(StoreError::NotFound)?;
-            let m = p.deliver_up_to(a.seq, at);
-            if m {
-                fx.extend(&a.fx);
-                changed.insert(a.user_id);
-            }
-            moved.push(m);
-        }
+        let DeliveryMoves { moved, changed, fx } =
+            DeliveryMoves::from(conversation_id, at, &locked, advances)
+                .ok_or(StoreError::NotFound)?;
         if changed.is_empty() {
             return Ok(moved);
         }
-        let changed: Vec<(u64, Participant)> = records
-            .into_values()
-            .filter(|p| changed.contains(&p.user_id))
-            .map(|p| (locked_at[&p.user_id], p))
-            .collect();
         let mut w = Writes::new();
         push_deliveries(&mut w, conversation_id, &changed);
         let written = w.run(&mut tx, &fx).await?;

@@ -31,8 +31,6 @@ enum Target<'a> {
 /// `message.read` event names their senders as its audience; beyond, it goes to the
 /// whole conversation.
 const SENDERS_LISTED: u64 = 64;
-/// Deliveries in one conversation read one record each; more read the conversation's.
-const PUSHED_READ_ONE_BY_ONE: usize = 8;
 
 /// Moves a member's watermark onto message `m` (`own_at`: how many of the member's own
 /// messages are at or below it), forgetting the single reads it now covers.
@@ -485,38 +483,28 @@ impl Helpdesk {
     }
 
     async fn record_pushed(&self, conversation_id: Uuid, pushed: &[&Pushed]) -> Result<()> {
-        // A handful: one read each; more (a group message): the conversation's records
-        // in one read.
-        let records: HashMap<Uuid, Participant> = if pushed.len() <= PUSHED_READ_ONE_BY_ONE {
-            let mut records = HashMap::new();
-            for p in pushed {
-                if let Some(x) = self
-                    .st()
-                    .get_participant(conversation_id, p.principal.user_id)
-                    .await?
-                {
-                    records.insert(x.user_id, x);
-                }
-            }
-            records
-        } else {
-            self.st()
-                .participants(conversation_id)
-                .await?
-                .into_iter()
-                .map(|x| (x.user_id, x))
-                .collect()
-        };
+        let users: Vec<Uuid> = pushed.iter().map(|p| p.principal.user_id).collect();
+        let read: HashMap<Uuid, u64> = (self.st())
+            .delivery_watermarks(conversation_id, &users)
+            .await?
+            .into_iter()
+            .collect();
         let now = self.now();
         let mut advances = Vec::new();
         for p in pushed {
-            let base = records.get(&p.principal.user_id);
-            let old = base.map_or(0, |x| x.delivered_seq);
+            let from = read.get(&p.principal.user_id).copied();
             if let Some(mut a) = self
-                .delivery_advance(&p.principal, conversation_id, old, p.seq, p.sender_id, now)
+                .delivery_advance(
+                    &p.principal,
+                    conversation_id,
+                    from.unwrap_or(0),
+                    p.seq,
+                    p.sender_id,
+                    now,
+                )
                 .await?
             {
-                a.base = base.cloned();
+                a.from = from;
                 advances.push(a);
             }
         }
@@ -625,7 +613,7 @@ impl Helpdesk {
             user_id: p.user_id,
             seq,
             fx,
-            base: None,
+            from: None,
         }))
     }
 }

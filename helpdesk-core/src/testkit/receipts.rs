@@ -605,7 +605,7 @@ pub async fn pushed_deliveries_are_recorded_together(store: Arc<dyn Store>) {
         user_id: x.id(),
         seq,
         fx: Effects::none(),
-        base: None,
+        from: None,
     };
     let at = w.hd.now();
     let moved = w
@@ -617,11 +617,11 @@ pub async fn pushed_deliveries_are_recorded_together(store: Arc<dyn Store>) {
     let x_state = w.store.get_participant(g, x.id()).await.unwrap().unwrap();
     assert_eq!(x_state.delivered_seq, 2);
 
-    // An advance over the record as its caller read it: a record that moved since is
+    // An advance from the watermark as its caller read it: a record that moved since is
     // not written over (the watermark never falls, the move made meanwhile keeps its
     // mark), one that did not is.
     let over = |base: &Participant, seq| DeliveryAdvance {
-        base: Some(base.clone()),
+        from: Some(base.delivered_seq),
         ..advance(seq)
     };
     let advanced = async |a: DeliveryAdvance| w.store.advance_delivered(g, at, &[a]).await;
@@ -648,6 +648,23 @@ pub async fn pushed_deliveries_are_recorded_together(store: Arc<dyn Store>) {
     let newest: Vec<u64> = (last + 1 - MARK_HISTORY as u64..=last).collect();
     assert_eq!(marked, newest);
     assert!(x_state.delivered_marks.iter().all(|m| m.at == at && !m.one));
+
+    // The watermarks a delivery reads: of the users asked who have a record, a handful
+    // or many.
+    let stranger = Uuid::now_v7();
+    let mut asked = vec![x.id(), a.id(), stranger];
+    let mut got = w.store.delivery_watermarks(g, &asked).await.unwrap();
+    got.sort();
+    let sender = w.store.get_participant(g, a.id()).await.unwrap().unwrap();
+    let mut want = vec![(x.id(), last), (a.id(), sender.delivered_seq)];
+    want.sort();
+    assert_eq!(got, want);
+    asked.extend(members.iter().map(|m| m.id()));
+    let got = w.store.delivery_watermarks(g, &asked).await.unwrap();
+    assert_eq!(got.len(), 2 + members.len());
+    assert!(got.contains(&(x.id(), last)));
+    assert!(got.contains(&(members[9].id(), m2.seq)));
+    assert!(!got.iter().any(|(u, _)| *u == stranger));
     expect_err!(
         w.store
             .advance_delivered(Uuid::now_v7(), at, &[advance(1)])

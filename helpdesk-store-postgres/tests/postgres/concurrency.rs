@@ -269,7 +269,7 @@ async fn deliveries_to_a_sender_survive_their_concurrent_appends() {
                     user_id: alice,
                     seq,
                     fx: Effects::none(),
-                    base: None,
+                    from: None,
                 };
                 store.advance_delivered(conv.id, t0(), &[advance]).await
             })
