@@ -132,13 +132,14 @@ impl<K: Eq + Hash, V: Clone> Stamped<K, V> {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<u64, E>>,
     {
+        if self.window.is_zero() {
+            return read().await;
+        }
         let (generation, began) = (self.generation.load(Ordering::Acquire), Instant::now());
         let stamp = read().await?;
-        if !self.window.is_zero() {
-            let mut trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
-            if self.generation.load(Ordering::Acquire) == generation {
-                *trusted = Some((stamp, began));
-            }
+        let mut trusted = self.trusted.lock().unwrap_or_else(|e| e.into_inner());
+        if self.generation.load(Ordering::Acquire) == generation {
+            *trusted = Some((stamp, began));
         }
         Ok(stamp)
     }
