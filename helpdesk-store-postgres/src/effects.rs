@@ -210,8 +210,7 @@ impl Writes {
         }
         Ok(Written {
             wrote_events: !fx.events.is_empty(),
-            as_counted: counts.len() == self.counted.len()
-                && (counts.iter().zip(&self.counted)).all(|(c, (_, rows))| c == rows),
+            as_counted: (counts.iter().zip(&self.counted)).all(|(c, (_, rows))| c == rows),
             counts,
             hooks,
         })
