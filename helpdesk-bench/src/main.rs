@@ -316,16 +316,29 @@ fn free_port() -> BenchResult<u16> {
         .port())
 }
 
+/// Starts `helpdesk serve`. Its log is dropped, unless `HELPDESK_BENCH_SERVER_LOG` names a
+/// file: then it is appended there at `info`, one line per request with its time in the
+/// server (`micros`), to tell the server's share of a slow answer from the client's.
 fn spawn_serve(bin: &Path, store: &str, base: &str) -> BenchResult<Child> {
+    let (level, log) = match std::env::var_os("HELPDESK_BENCH_SERVER_LOG") {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            ("info", Stdio::from(file))
+        }
+        None => ("warn", Stdio::null()),
+    };
     Ok(Command::new(bin)
         .args(["serve", "--store", store, "--bind", base])
         // Tokens outlive the longest run.
         .args(["--access-token-ttl", "24h"])
         // The benchmark seeds its members through signup, all from loopback.
         .args(["--signup-limit", "1000000/1s"])
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", level)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()?)
 }
 
