@@ -5,7 +5,8 @@
 //! `conversation|seq`, public messages likewise, own messages by
 //! `conversation|sender|seq` (value: the sender ordinal), reply edges by
 //! `conversation|parent seq|child seq`, participants by `conversation|user`, and each
-//! member's conversations by `member|kind|activity|conversation` (kind `*`: any).
+//! member's conversations by `member|*|activity|conversation`, or, for a conversation
+//! of more than [`WIDE`] members, `member|w|conversation`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -31,6 +32,20 @@ use crate::ticket_record::{check_version, update_versioned};
 use crate::{SledStore, Tx, TxResult, abort, decode, encode, sled_error};
 
 const ANY_KIND: u8 = b'*';
+/// The tag of a member's entry for a wide conversation (not a kind's tag: `d`, `g` and
+/// `t` are those of entries from stores written before).
+const WIDE_TAG: u8 = b'w';
+
+/// Conversations of more members than this are wide: their members' entries carry no
+/// activity, so that a message to a group of a thousand does not move a thousand
+/// entries, and a member's list reads the records of their wide conversations and
+/// merges them in by activity (a member is in few of them; a member of many pays for
+/// them on each list, not every sender on each message).
+pub(crate) const WIDE: usize = 32;
+
+fn is_wide(conv: &Conversation) -> bool {
+    conv.members.len() > WIDE
+}
 
 fn kind_byte(k: ConversationKind) -> u8 {
     match k {
@@ -40,11 +55,25 @@ fn kind_byte(k: ConversationKind) -> u8 {
     }
 }
 
-/// A member's entry in the index of their conversations by latest activity; its value
-/// is the conversation's kind byte, so a list of one kind skips the others unread.
-/// (Stores written before kept a second entry per kind, under the kind's tag instead of
-/// [`ANY_KIND`]; nothing reads those any more.)
+/// A member's entry in the index of their conversations by latest activity, or, in a
+/// wide conversation, among their wide ones; its value is the conversation's kind
+/// byte, so a list of one kind skips the others unread. (Stores written before kept a
+/// second entry per kind, under the kind's tag instead of [`ANY_KIND`]; nothing reads
+/// those any more.)
 fn member_key(conv: &Conversation, user: Uuid) -> Key {
+    match is_wide(conv) {
+        true => Key::new().id(user).tag(WIDE_TAG).id(conv.id),
+        false => Key::new()
+            .id(user)
+            .tag(ANY_KIND)
+            .micros(conv.activity_at())
+            .id(conv.id),
+    }
+}
+
+/// The entry of `user` in conversation `conv` of a store of schema 5 or older, which
+/// had no wide conversations (for the migration to schema 6).
+fn member_key_v5(conv: &Conversation, user: Uuid) -> Key {
     Key::new()
         .id(user)
         .tag(ANY_KIND)
@@ -52,19 +81,65 @@ fn member_key(conv: &Conversation, user: Uuid) -> Key {
         .id(conv.id)
 }
 
-pub(crate) fn index_members(tx: &Tx<'_>, conv: &Conversation, add: bool) -> TxResult<()> {
+/// Moves the members' entries from those of `before` to those of `conv`, the same
+/// conversation after a change: only the entries that differ (a message to a wide
+/// conversation moves none).
+fn reindex_members(tx: &Tx<'_>, before: &Conversation, conv: &Conversation) -> TxResult<()> {
+    let mut old: HashMap<Uuid, Key> = (before.members.iter())
+        .map(|m| (m.user_id, member_key(before, m.user_id)))
+        .collect();
     for m in &conv.members {
-        index_member(tx, conv, m.user_id, add)?;
+        let key = member_key(conv, m.user_id);
+        match old.remove(&m.user_id) {
+            Some(was) if was == key => {}
+            Some(was) => {
+                tx.del(tree::CONV_IDX, was)?;
+                tx.put(tree::CONV_IDX, key, &[kind_byte(conv.kind)][..])?;
+            }
+            None => tx.put(tree::CONV_IDX, key, &[kind_byte(conv.kind)][..])?,
+        }
+    }
+    for (_, was) in old {
+        tx.del(tree::CONV_IDX, was)?;
     }
     Ok(())
 }
 
-fn index_member(tx: &Tx<'_>, conv: &Conversation, user: Uuid, add: bool) -> TxResult<()> {
-    let k = member_key(conv, user);
-    if add {
-        tx.put(tree::CONV_IDX, k, &[kind_byte(conv.kind)][..])
-    } else {
-        tx.del(tree::CONV_IDX, k)
+/// Adds (or, with `add` false, removes) the entries of every member of `conv`.
+pub(crate) fn index_members(tx: &Tx<'_>, conv: &Conversation, add: bool) -> TxResult<()> {
+    for m in &conv.members {
+        let k = member_key(conv, m.user_id);
+        match add {
+            true => tx.put(tree::CONV_IDX, k, &[kind_byte(conv.kind)][..])?,
+            false => tx.del(tree::CONV_IDX, k)?,
+        }
+    }
+    Ok(())
+}
+
+impl SledStore {
+    /// Moves the entries of the members of wide conversations, which stores of schema 5
+    /// indexed by activity like any other, under [`WIDE_TAG`] (schema 6). Running it
+    /// again changes nothing.
+    pub(crate) fn index_wide_conversations(&self) -> StoreResult<()> {
+        let idx = self.tree(tree::CONV_IDX);
+        for item in self.tree(tree::CONVS).iter() {
+            let (_, v) = item.map_err(sled_error)?;
+            let conv: Conversation = decode(&v, "conversations")?;
+            if !is_wide(&conv) {
+                continue;
+            }
+            let mut batch = sled::Batch::default();
+            for m in &conv.members {
+                batch.remove(member_key_v5(&conv, m.user_id).bytes());
+                batch.insert(
+                    member_key(&conv, m.user_id).bytes(),
+                    &[kind_byte(conv.kind)][..],
+                );
+            }
+            idx.apply_batch(batch).map_err(sled_error)?;
+        }
+        Ok(())
     }
 }
 
@@ -145,11 +220,12 @@ pub(crate) fn join(tx: &Tx<'_>, id: Uuid, member: Member) -> TxResult<bool> {
     if conv.is_member(member.user_id) {
         return Ok(false);
     }
+    let before = conv.clone();
     conv.members.push(member);
     let existing = tx.get_json(tree::PARTICIPANTS, participant_key(id, member.user_id))?;
     put_participant(tx, &Participant::joined(&conv, member.user_id, existing))?;
     tx.put_json(tree::CONVS, id.as_bytes(), &conv)?;
-    index_member(tx, &conv, member.user_id, true)?;
+    reindex_members(tx, &before, &conv)?;
     Ok(true)
 }
 
@@ -160,9 +236,10 @@ pub(crate) fn leave(tx: &Tx<'_>, id: Uuid, user_id: Uuid) -> TxResult<bool> {
     if !conv.is_member(user_id) {
         return Ok(false);
     }
+    let before = conv.clone();
     conv.members.retain(|m| m.user_id != user_id);
     tx.put_json(tree::CONVS, id.as_bytes(), &conv)?;
-    index_member(tx, &conv, user_id, false)?;
+    reindex_members(tx, &before, &conv)?;
     Ok(true)
 }
 
@@ -360,7 +437,17 @@ impl ConversationStore for SledStore {
         // Entries written before kinds were kept in the value have none: read those.
         let other_kind =
             |v: &[u8]| kind.is_some_and(|k| v.first().is_some_and(|b| *b != kind_byte(k)));
-        self.records_by_index(
+        let keep = |k: &[u8], conv: &Conversation| {
+            member_key(conv, user_id).bytes() == k
+                && conv.is_member(user_id)
+                && kind.is_none_or(|k| k == conv.kind)
+        };
+        let locate = |k: &sled::IVec, v: &sled::IVec| match other_kind(v) {
+            true => None,
+            false => trailing_id(k),
+        };
+        let wanted = limit.saturating_add(1);
+        let mut found = self.records_by_index(
             self.scan(
                 tree::CONV_IDX,
                 prefix.bytes(),
@@ -368,21 +455,42 @@ impl ConversationStore for SledStore {
                 true,
             ),
             tree::CONVS,
-            limit.saturating_add(1),
-            |k, v| if other_kind(v) { None } else { trailing_id(k) },
+            wanted,
+            locate,
+            keep,
+        )?;
+        // The wide ones, merged in by activity.
+        let order = |c: &Conversation| (c.activity_at().timestamp_micros(), c.id);
+        let wide = self.records_by_index(
+            self.scan(
+                tree::CONV_IDX,
+                Key::new().id(user_id).tag(WIDE_TAG).bytes(),
+                None,
+                false,
+            ),
+            tree::CONVS,
+            usize::MAX,
+            locate,
             |k, conv: &Conversation| {
-                member_key(conv, user_id).bytes() == k
-                    && conv.is_member(user_id)
-                    && kind.is_none_or(|k| k == conv.kind)
+                keep(k, conv) && cursor.is_none_or(|c| order(conv) < (c.key, c.id))
             },
-        )
+        )?;
+        if !wide.is_empty() {
+            found.extend(wide);
+            found.sort_unstable_by_key(|c| std::cmp::Reverse(order(c)));
+            found.truncate(wanted);
+        }
+        Ok(found)
     }
 
     async fn member_conversations(&self, user_id: Uuid) -> StoreResult<Vec<Conversation>> {
-        let prefix = Key::new().id(user_id).tag(ANY_KIND);
         let mut seen = HashSet::new();
+        let entries = [ANY_KIND, WIDE_TAG].map(|tag| {
+            let prefix = Key::new().id(user_id).tag(tag);
+            self.scan(tree::CONV_IDX, prefix.bytes(), None, false)
+        });
         self.records_by_index(
-            self.scan(tree::CONV_IDX, prefix.bytes(), None, false),
+            entries.into_iter().flatten(),
             tree::CONVS,
             usize::MAX,
             |k, _| trailing_id(k),
@@ -438,8 +546,7 @@ impl ConversationStore for SledStore {
                 tx.put(tree::PUBLIC_MSGS, &mk, &[][..])?;
             }
             tx.put_u64(tree::OWN_MSGS, own_key(&message), message.sender_ordinal)?;
-            index_members(tx, &before, false)?;
-            index_members(tx, &conv, true)?;
+            reindex_members(tx, &before, &conv)?;
             tx.put_json(tree::CONVS, conv.id.as_bytes(), &conv)?;
             attach(
                 tx,

@@ -96,8 +96,9 @@ use keys::{TREE_NAMES, prefix_end, tree};
 /// version 3 groups (the default group holds every older ticket and every agent and
 /// admin as a `full` member), version 4 statuses as data (tickets keep their status's
 /// category; each status key counts its tickets), version 5 the SLA orders in the
-/// ticket list index.
-pub const SCHEMA_VERSION: u32 = 5;
+/// ticket list index, version 6 wide conversations (their members' entries in the index
+/// of their conversations carry no activity).
+pub const SCHEMA_VERSION: u32 = 6;
 /// The key of the schema version record in the `meta` tree (a decimal string).
 pub const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 /// The tree holding the schema version record.
@@ -415,6 +416,7 @@ fn migrate(store: &SledStore, found: u32) -> StoreResult<()> {
             2 => store.migrate_to_groups()?,
             3 => store.count_ticket_statuses()?,
             4 => store.index_sla_orders()?,
+            5 => store.index_wide_conversations()?,
             _ => {
                 return Err(StoreError::Corrupt(format!(
                     "the database has schema version {found}, older than version \

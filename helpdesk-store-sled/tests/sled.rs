@@ -536,6 +536,82 @@ fn version_2_database_gets_the_default_group() {
     );
 }
 
+/// Schema 6: in a store of schema 5 the members of a large group had entries by activity
+/// like any other; opening it moves them to the wide entries, and the group keeps its
+/// place in its members' lists.
+#[test]
+fn wide_conversations_migrate_from_schema_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let crowd: Vec<Uuid> = (0..40).map(|_| Uuid::now_v7()).collect();
+    let (a, b) = (crowd[0], crowd[1]);
+    let (small, wide) = (Uuid::now_v7(), Uuid::now_v7());
+    let at = t0() + Duration::seconds(10);
+    rt().block_on(async {
+        let s = SledStore::open(dir.path()).unwrap();
+        (s.create_conversation(&conversation(small, &[a, b], t0()), &Effects::none()))
+            .await
+            .unwrap();
+        (s.create_conversation(&conversation(wide, &crowd, t0()), &Effects::none()))
+            .await
+            .unwrap();
+        let none = |_: &Message| Effects::none();
+        (s.append_message(&new_message(wide, b, "hello".into(), at), &none))
+            .await
+            .unwrap();
+    });
+    {
+        // Rewrite its members' entries as schema 5 wrote them: member, `*`, activity
+        // (microseconds, sign bit flipped, big-endian), conversation.
+        let db = open_raw(dir.path());
+        let idx = db.open_tree("conversation_idx").unwrap();
+        let micros = (at.timestamp_micros() as u64) ^ (1 << 63);
+        for user in &crowd {
+            let mut wide_key = user.as_bytes().to_vec();
+            wide_key.push(b'w');
+            wide_key.extend_from_slice(wide.as_bytes());
+            let kind = idx.remove(&wide_key).unwrap().expect("a wide entry");
+            let mut old = user.as_bytes().to_vec();
+            old.push(b'*');
+            old.extend_from_slice(&micros.to_be_bytes());
+            old.extend_from_slice(wide.as_bytes());
+            idx.insert(old, kind).unwrap();
+        }
+        let meta = db.open_tree(META_TREE).unwrap();
+        meta.insert(SCHEMA_VERSION_KEY, b"5").unwrap();
+        db.flush().unwrap();
+    }
+    rt().block_on(async {
+        let s = SledStore::open(dir.path()).unwrap();
+        let listed = |user: Uuid| {
+            let s = s.clone();
+            async move {
+                (s.list_conversations(user, None, None, 10)
+                    .await
+                    .unwrap()
+                    .iter())
+                .map(|c| c.id)
+                .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(listed(a).await, vec![wide, small]);
+        assert_eq!(listed(crowd[7]).await, vec![wide]);
+        // A later message elsewhere puts that conversation first.
+        let later = new_message(small, a, "later".into(), at + Duration::seconds(1));
+        let none = |_: &Message| Effects::none();
+        s.append_message(&later, &none).await.unwrap();
+        assert_eq!(listed(a).await, vec![small, wide]);
+    });
+    let idx = open_raw(dir.path()).open_tree("conversation_idx").unwrap();
+    let old_entries = (idx.iter().keys())
+        .filter(|k| k.as_ref().unwrap().ends_with(wide.as_bytes()))
+        .filter(|k| k.as_ref().unwrap()[16] == b'*')
+        .count();
+    assert_eq!(
+        old_entries, 0,
+        "no entry by activity is left for the wide group"
+    );
+}
+
 #[test]
 fn everything_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();

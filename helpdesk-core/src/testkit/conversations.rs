@@ -425,30 +425,94 @@ pub async fn list_pages_without_repeats(store: Arc<dyn Store>) {
         let other = w.agent().await;
         expected.insert(w.direct(&a, &other).await);
     }
+    let seen = paged(&w, &a.p, 4).await;
+    assert_eq!(seen.len(), 11);
+    assert_eq!(seen.iter().copied().collect::<HashSet<_>>(), expected);
+    assert_eq!(seen, listed(&w, &a.p, None).await);
+}
+
+/// The whole list, read in pages of `limit`.
+async fn paged(w: &World, p: &Principal, limit: usize) -> Vec<Uuid> {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
         let page =
             w.hd.list_conversations(
-                &a.p,
+                p,
                 ConversationFilter {
                     cursor,
-                    limit: Some(4),
+                    limit: Some(limit),
                     ..Default::default()
                 },
             )
             .await
             .unwrap();
-        assert!(page.items.len() <= 4);
+        assert!(page.items.len() <= limit);
         seen.extend(page.items.iter().map(|v| v.conversation.id));
         match page.next_cursor {
             Some(c) => cursor = Some(c),
-            None => break,
+            None => return seen,
         }
     }
-    assert_eq!(seen.len(), 11);
-    assert_eq!(seen.iter().copied().collect::<HashSet<_>>(), expected);
-    assert_eq!(seen, listed(&w, &a.p, None).await);
+}
+
+/// A large group keeps its place in its members' lists by latest activity, through
+/// messages, pages, the kind filter, and members joining and leaving (a store may index
+/// the members of a large group apart from the others: sled does past 32 members).
+pub async fn large_groups_keep_their_place(store: Arc<dyn Store>) {
+    let w = World::new(store.clone());
+    let a = w.agent().await;
+    let b = w.agent().await;
+    let mut crowd = Vec::new();
+    for _ in 0..40 {
+        crowd.push(w.agent().await);
+    }
+    let x = w.direct(&a, &b).await;
+    w.tick();
+    let g = w.group(&a, &[&b], "G").await;
+    w.tick();
+    let y = w.direct(&a, &crowd[0]).await;
+    assert_eq!(listed(&w, &a.p, None).await, vec![y, g, x]);
+    // It grows large; joining is no activity.
+    for c in &crowd {
+        w.hd.add_member(&a.p, g, c.id()).await.unwrap();
+    }
+    assert_eq!(listed(&w, &a.p, None).await, vec![y, g, x]);
+    assert_eq!(listed(&w, &crowd[5].p, None).await, vec![g]);
+    assert!(
+        (store
+            .member_conversations(crowd[5].id())
+            .await
+            .unwrap()
+            .iter())
+        .any(|c| c.id == g)
+    );
+    w.tick();
+    w.send(&crowd[1], g, "hello all").await;
+    assert_eq!(listed(&w, &a.p, None).await, vec![g, y, x]);
+    assert_eq!(listed(&w, &crowd[0].p, None).await, vec![g, y]);
+    w.tick();
+    w.send(&b, x, "bump").await;
+    assert_eq!(listed(&w, &a.p, None).await, vec![x, g, y]);
+    assert_eq!(paged(&w, &a.p, 1).await, vec![x, g, y]);
+    assert_eq!(
+        listed(&w, &a.p, Some(ConversationKind::Group)).await,
+        vec![g]
+    );
+    assert_eq!(
+        listed(&w, &a.p, Some(ConversationKind::Direct)).await,
+        vec![x, y]
+    );
+    // It shrinks back: those who left no longer list it, those left still do.
+    for c in &crowd[1..] {
+        w.hd.remove_member(&a.p, g, c.id()).await.unwrap();
+    }
+    assert_eq!(listed(&w, &crowd[5].p, None).await, Vec::<Uuid>::new());
+    assert_eq!(listed(&w, &a.p, None).await, vec![x, g, y]);
+    w.tick();
+    w.send(&crowd[0], g, "still here").await;
+    assert_eq!(listed(&w, &a.p, None).await, vec![g, x, y]);
+    assert_eq!(paged(&w, &crowd[0].p, 1).await, vec![g, y]);
 }
 
 /// A conversation as seen by each member: the last message and their own unread count.

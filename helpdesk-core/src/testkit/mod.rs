@@ -582,6 +582,7 @@ macro_rules! __conformance_cases {
                 list_by_latest_activity,
                 kind_filter,
                 list_pages_without_repeats,
+                large_groups_keep_their_place,
                 view_has_last_message_and_unread,
                 store_direct_key_is_unique,
                 store_conversation_as_reads_the_participant,
