@@ -41,7 +41,7 @@ const WIDE_TAG: u8 = b'w';
 /// entries, and a member's list reads the records of their wide conversations and
 /// merges them in by activity (a member is in few of them; a member of many pays for
 /// them on each list, not every sender on each message).
-pub(crate) const WIDE: usize = 32;
+const WIDE: usize = 32;
 
 fn is_wide(conv: &Conversation) -> bool {
     conv.members.len() > WIDE
@@ -63,17 +63,13 @@ fn kind_byte(k: ConversationKind) -> u8 {
 fn member_key(conv: &Conversation, user: Uuid) -> Key {
     match is_wide(conv) {
         true => Key::new().id(user).tag(WIDE_TAG).id(conv.id),
-        false => Key::new()
-            .id(user)
-            .tag(ANY_KIND)
-            .micros(conv.activity_at())
-            .id(conv.id),
+        false => activity_key(conv, user),
     }
 }
 
-/// The entry of `user` in conversation `conv` of a store of schema 5 or older, which
-/// had no wide conversations (for the migration to schema 6).
-fn member_key_v5(conv: &Conversation, user: Uuid) -> Key {
+/// A member's entry by activity: that of every conversation in stores of schema 5 and
+/// older, which had no wide ones.
+fn activity_key(conv: &Conversation, user: Uuid) -> Key {
     Key::new()
         .id(user)
         .tag(ANY_KIND)
@@ -131,7 +127,7 @@ impl SledStore {
             }
             let mut batch = sled::Batch::default();
             for m in &conv.members {
-                batch.remove(member_key_v5(&conv, m.user_id).bytes());
+                batch.remove(activity_key(&conv, m.user_id).bytes());
                 batch.insert(
                     member_key(&conv, m.user_id).bytes(),
                     &[kind_byte(conv.kind)][..],
