@@ -90,6 +90,11 @@ impl Conversation {
     pub fn activity_at(&self) -> DateTime<Utc> {
         self.last_message_at.unwrap_or(self.created_at)
     }
+    /// Its place in its members' lists, which run from the highest down: its activity in
+    /// microseconds and its id (a list cursor's key and id).
+    pub fn list_position(&self) -> (i64, Uuid) {
+        (self.activity_at().timestamp_micros(), self.id)
+    }
     /// True when `user` is a member.
     pub fn is_member(&self, user: Uuid) -> bool {
         self.members.iter().any(|m| m.user_id == user)

@@ -754,14 +754,16 @@ impl PostgresStore {
         if let Some(kind) = kind {
             q.push(" AND m.kind = ").push_bind(kind.as_str());
         }
+        // `Conversation::activity_at`, as the index `conversations_activity` has it.
+        const ACTIVITY: &str = "coalesce(c.last_message_at, c.created_at)";
         if let Some(c) = cursor {
-            q.push(" AND (coalesce(c.last_message_at, c.created_at), c.id) < (")
+            q.push(format_args!(" AND ({ACTIVITY}, c.id) < ("))
                 .push_bind(micros(c.key))
                 .push(", ")
                 .push_bind(c.id)
                 .push(")");
         }
-        q.push(" ORDER BY coalesce(c.last_message_at, c.created_at) DESC, c.id DESC");
+        q.push(format_args!(" ORDER BY {ACTIVITY} DESC, c.id DESC"));
         if let Some(limit) = limit {
             q.push(" LIMIT ").push_bind(i(limit as u64));
         }

@@ -456,7 +456,6 @@ impl ConversationStore for SledStore {
             keep,
         )?;
         // The wide ones, merged in by activity.
-        let order = |c: &Conversation| (c.activity_at().timestamp_micros(), c.id);
         let wide = self.records_by_index(
             self.scan(
                 tree::CONV_IDX,
@@ -468,12 +467,12 @@ impl ConversationStore for SledStore {
             usize::MAX,
             locate,
             |k, conv: &Conversation| {
-                keep(k, conv) && cursor.is_none_or(|c| order(conv) < (c.key, c.id))
+                keep(k, conv) && cursor.is_none_or(|c| conv.list_position() < (c.key, c.id))
             },
         )?;
         if !wide.is_empty() {
             found.extend(wide);
-            found.sort_unstable_by_key(|c| std::cmp::Reverse(order(c)));
+            found.sort_unstable_by_key(|c| std::cmp::Reverse(c.list_position()));
             found.truncate(wanted);
         }
         Ok(found)

@@ -278,7 +278,8 @@ impl Helpdesk {
             .list_conversations(p.user_id, filter.kind, filter.cursor, limit)
             .await?;
         let page = Page::from_overfetch(convs, limit, |c| {
-            Cursor::new(c.activity_at().timestamp_micros(), c.id)
+            let (key, id) = c.list_position();
+            Cursor::new(key, id)
         });
         let page = Page {
             items: self.still_readable(p, page.items).await?,

@@ -1657,9 +1657,13 @@ impl ConversationStore for MemoryStore {
             .filter(|c| c.conv.is_member(user_id) && kind.is_none_or(|k| k == c.conv.kind))
             .map(|c| c.conv.clone())
             .collect();
-        Ok(page_after(convs, cursor, limit, true, |c| {
-            (c.activity_at().timestamp_micros(), c.id)
-        }))
+        Ok(page_after(
+            convs,
+            cursor,
+            limit,
+            true,
+            Conversation::list_position,
+        ))
     }
     async fn member_conversations(&self, user_id: Uuid) -> StoreResult<Vec<Conversation>> {
         Ok(self
