@@ -2,6 +2,7 @@
 //! [`crate::Helpdesk::subscribe`] streams them live. Here: the event types, their
 //! audiences and the effects a change writes; the live tailer is in `ops/event.rs`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -323,6 +324,11 @@ pub struct Audience {
     /// of staff-only fields).
     #[serde(default)]
     pub staff_only: bool,
+    /// Only the `users` among the readers of the audience's conversation: news for a
+    /// message's senders, each told only while they may read it (a sender who lost
+    /// access to a ticket's conversation hears nothing more of its receipts).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub users_only: bool,
     /// Admins and the members of these groups at delivery time (a moved ticket's
     /// events: the group it left).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -361,6 +367,15 @@ impl Audience {
         Audience {
             conversation: Some(id),
             staff_only: internal,
+            ..Default::default()
+        }
+    }
+    /// These users while they may read conversation `id` (receipts for senders).
+    pub fn readers_among(id: Uuid, users: impl IntoIterator<Item = Uuid>) -> Self {
+        Audience {
+            users: users.into_iter().collect(),
+            conversation: Some(id),
+            users_only: true,
             ..Default::default()
         }
     }
@@ -715,14 +730,15 @@ pub struct Viewers<'e> {
     pub(crate) kind: EventKind,
     pub(crate) audience: &'e Audience,
     /// The members of the audience's conversation, when it names one, sorted.
-    pub(crate) members: Option<Vec<Uuid>>,
+    pub(crate) members: Option<Arc<[Uuid]>>,
     /// The members of the audience's groups, or of the group of the ticket whose
-    /// conversation the audience names, sorted: staff outside them (admins excepted) do
-    /// not see the event, members of the conversation or not.
-    pub(crate) group_members: Option<Vec<Uuid>>,
+    /// conversation the audience names, each sorted: staff outside them (admins
+    /// excepted) do not see the event, members of the conversation or not. `None`
+    /// when the audience names no group.
+    pub(crate) group_members: Option<Vec<Arc<[Uuid]>>>,
     /// The customers who see the audience's ticket now (requester, CCs, colleagues),
     /// sorted.
-    pub(crate) ticket_customers: Vec<Uuid>,
+    pub(crate) ticket_customers: Arc<[Uuid]>,
 }
 
 impl Viewers<'_> {
@@ -736,20 +752,31 @@ impl Viewers<'_> {
         if a.staff_only && !viewer.is_staff() {
             return false;
         }
-        if a.users.contains(&viewer.user_id) || (a.staff && viewer.is_staff()) {
+        let listed = a.users.contains(&viewer.user_id);
+        if a.users_only && !listed {
+            return false;
+        }
+        if (listed && !a.users_only) || (a.staff && viewer.is_staff()) {
             return true;
         }
         let in_group = || {
             viewer.is_admin()
-                || self
-                    .group_members
-                    .as_ref()
-                    .is_some_and(|g| g.binary_search(&viewer.user_id).is_ok())
+                || self.group_members.as_ref().is_some_and(|groups| {
+                    groups
+                        .iter()
+                        .any(|g| g.binary_search(&viewer.user_id).is_ok())
+                })
         };
         match &self.members {
             Some(members) => {
-                members.binary_search(&viewer.user_id).is_ok()
-                    && (!viewer.is_staff() || self.group_members.is_none() || in_group())
+                let member = members.binary_search(&viewer.user_id).is_ok();
+                // Staff read a ticket's conversation through its group: its events reach
+                // the members among them, news for listed users (who may read it without
+                // having joined) all of them.
+                match viewer.is_staff() && self.group_members.is_some() {
+                    true => in_group() && (member || a.users_only),
+                    false => member,
+                }
             }
             None => {
                 (!a.groups.is_empty() || a.ticket.is_some())
@@ -766,9 +793,38 @@ impl Viewers<'_> {
         if a.staff || ((!a.groups.is_empty() || a.ticket.is_some()) && self.members.is_none()) {
             return None;
         }
-        let members = self.members.iter().flatten();
-        Some(self.audience.users.iter().chain(members).copied())
+        let members = match a.users_only {
+            true => None,
+            false => self.members.as_deref(),
+        };
+        Some(a.users.iter().chain(members.into_iter().flatten()).copied())
     }
+}
+
+/// Who reads a conversation: its members and, for a ticket's, the ticket.
+#[derive(Debug, Clone)]
+pub(crate) struct ConversationReaders {
+    /// Its members, sorted.
+    pub(crate) members: Arc<[Uuid]>,
+    /// Its ticket, whose group's staff read it.
+    pub(crate) ticket_id: Option<Uuid>,
+}
+
+/// What resolving the viewers of events read from the store, kept for a batch of
+/// events that were all written before its first read: reading once after them all
+/// is as current as reading for each, so a conversation, ticket or group is read once
+/// per batch, not once per event (a group post's thousand delivery receipts). Dropped
+/// after the batch: see [`crate::Helpdesk::viewers_in`].
+#[derive(Debug, Default)]
+pub struct ViewerReads {
+    /// A conversation's readers; `None`: no such conversation.
+    pub(crate) conversations: HashMap<Uuid, Option<ConversationReaders>>,
+    /// A ticket; `None`: no such ticket.
+    pub(crate) tickets: HashMap<Uuid, Option<crate::ticket::Ticket>>,
+    /// A ticket's customers, sorted.
+    pub(crate) ticket_customers: HashMap<Uuid, Arc<[Uuid]>>,
+    /// A group's members, sorted.
+    pub(crate) groups: HashMap<Uuid, Arc<[Uuid]>>,
 }
 
 /// RFC 3339 in UTC with microseconds, the one timestamp format of the API.

@@ -7,6 +7,12 @@ use std::sync::Arc;
 use crate::event::*;
 use uuid::Uuid;
 
+/// `ids` sorted, for binary search.
+fn sorted(mut ids: Vec<Uuid>) -> Vec<Uuid> {
+    ids.sort_unstable();
+    ids
+}
+
 /// How many events the tailer reads at a time.
 const TAIL_BATCH: usize = 512;
 
@@ -178,61 +184,106 @@ impl Helpdesk {
     /// many viewers, as a server fanning one event out to its sockets does.
     #[doc(hidden)] // a server's fan-out (helpdesk-http); embedders use subscribe_as
     pub async fn viewers<'e>(&self, event: &'e Event) -> crate::Result<Viewers<'e>> {
-        let sorted = |mut ids: Vec<Uuid>| {
-            ids.sort_unstable();
-            ids
-        };
-        let conversation = match event.audience.conversation {
-            Some(id) => Some(self.st().get_conversation(id).await?),
+        self.viewers_in(&mut ViewerReads::default(), event).await
+    }
+
+    /// [`Helpdesk::viewers`] of one event of a batch, with what `reads` kept from the
+    /// batch's earlier events: every event of the batch must have been written before
+    /// `reads` was first used.
+    #[doc(hidden)] // a server's fan-out and replay (helpdesk-http)
+    pub async fn viewers_in<'e>(
+        &self,
+        reads: &mut ViewerReads,
+        event: &'e Event,
+    ) -> crate::Result<Viewers<'e>> {
+        let a = &event.audience;
+        let conversation = match a.conversation {
+            Some(id) => self.conversation_readers(reads, id).await?,
             None => None,
         };
-        let members = conversation.as_ref().map(|c| {
-            sorted(
-                c.iter()
-                    .flat_map(|c| c.members.iter().map(|m| m.user_id))
-                    .collect(),
-            )
-        });
         // A ticket conversation's staff see it through the ticket's group, now; so do a
         // ticket's events, and its customers as they see it now.
-        let ticket_id = event
-            .audience
-            .ticket
-            .or_else(|| conversation.as_ref().and_then(|c| c.as_ref()?.ticket_id));
+        let ticket_id = a.ticket.or_else(|| conversation.as_ref()?.ticket_id);
         let ticket = match ticket_id {
-            Some(id) => self.st().get_ticket(id).await?,
+            Some(id) => self.ticket_read(reads, id).await?,
             None => None,
         };
-        let mut groups = event.audience.groups.clone();
-        groups.extend(ticket.as_ref().map(|t| t.group_id));
-        let ticket_customers = match (&ticket, event.audience.ticket) {
-            (Some(t), Some(_)) => sorted(self.ticket_customers(t).await?),
-            _ => Vec::new(),
+        let ticket_customers = match (&ticket, a.ticket) {
+            (Some(t), Some(_)) => match reads.ticket_customers.get(&t.id) {
+                Some(known) => known.clone(),
+                None => {
+                    let customers: Arc<[Uuid]> = sorted(self.ticket_customers(t).await?).into();
+                    reads.ticket_customers.insert(t.id, customers.clone());
+                    customers
+                }
+            },
+            _ => Arc::from([]),
         };
-        let group_members = if groups.is_empty() {
-            None
-        } else {
-            let mut ids = Vec::new();
-            for id in groups {
-                ids.extend(
-                    self.st()
-                        .group_members(id)
-                        .await?
-                        .into_iter()
-                        .map(|m| m.user_id),
-                );
+        let mut groups = a.groups.clone();
+        groups.extend(ticket.as_ref().map(|t| t.group_id));
+        let group_members = match groups.is_empty() {
+            true => None,
+            false => {
+                let mut members = Vec::with_capacity(groups.len());
+                for id in groups {
+                    members.push(self.group_readers(reads, id).await?);
+                }
+                Some(members)
             }
-            let mut ids = sorted(ids);
-            ids.dedup();
-            Some(ids)
         };
         Ok(Viewers {
             kind: event.kind,
-            audience: &event.audience,
-            members,
+            audience: a,
+            members: conversation.map(|c| c.members),
             group_members,
             ticket_customers,
         })
+    }
+
+    /// A conversation's readers, as `reads` has them or read.
+    async fn conversation_readers(
+        &self,
+        reads: &mut ViewerReads,
+        id: Uuid,
+    ) -> crate::Result<Option<ConversationReaders>> {
+        if let Some(known) = reads.conversations.get(&id) {
+            return Ok(known.clone());
+        }
+        let read = self
+            .st()
+            .get_conversation(id)
+            .await?
+            .map(|c| ConversationReaders {
+                members: sorted(c.members.iter().map(|m| m.user_id).collect()).into(),
+                ticket_id: c.ticket_id,
+            });
+        reads.conversations.insert(id, read.clone());
+        Ok(read)
+    }
+
+    /// A ticket, as `reads` has it or read.
+    async fn ticket_read(
+        &self,
+        reads: &mut ViewerReads,
+        id: Uuid,
+    ) -> crate::Result<Option<crate::ticket::Ticket>> {
+        if let Some(known) = reads.tickets.get(&id) {
+            return Ok(known.clone());
+        }
+        let read = self.st().get_ticket(id).await?;
+        reads.tickets.insert(id, read.clone());
+        Ok(read)
+    }
+
+    /// A group's members, sorted, as `reads` has them or read.
+    async fn group_readers(&self, reads: &mut ViewerReads, id: Uuid) -> crate::Result<Arc<[Uuid]>> {
+        if let Some(known) = reads.groups.get(&id) {
+            return Ok(known.clone());
+        }
+        let members = self.st().group_members(id).await?;
+        let members: Arc<[Uuid]> = sorted(members.into_iter().map(|m| m.user_id).collect()).into();
+        reads.groups.insert(id, members.clone());
+        Ok(members)
     }
 
     /// Everyone among `candidates` who shares a conversation with `user_id` (not the

@@ -201,7 +201,7 @@ impl Helpdesk {
                 // The reader's devices hear the public news only when it tells their
                 // own watermark.
                 told_self = part.reads_agree();
-                if audience.conversation.is_none() && told_self {
+                if audience.users_only && told_self {
                     audience.users.push(p.user_id);
                 }
                 fx.push(NewEvent::new(
@@ -538,7 +538,7 @@ impl Helpdesk {
         reader: Uuid,
     ) -> Result<Audience> {
         if to <= from {
-            return Ok(Audience::nobody());
+            return Ok(Audience::readers_among(conversation_id, []));
         }
         if to - from > SENDERS_LISTED {
             return Ok(Audience::conversation(conversation_id, false));
@@ -557,7 +557,7 @@ impl Helpdesk {
             .filter(|m| m.seq <= to && m.sender_id != Some(reader))
             .filter_map(|m| m.sender_id)
             .collect();
-        Ok(Audience::users(senders))
+        Ok(Audience::readers_among(conversation_id, senders))
     }
 
     /// Raises a member's delivery watermark to `seq` and tells the senders of the
@@ -596,7 +596,7 @@ impl Helpdesk {
         // A long catch-up (rare) goes to the whole conversation instead of listing senders.
         let audience = match sender {
             Some(sender) if seq == old + 1 => {
-                Audience::users((sender != p.user_id).then_some(sender))
+                Audience::readers_among(conversation_id, (sender != p.user_id).then_some(sender))
             }
             _ => {
                 self.senders_audience(conversation_id, old, seq, p.user_id)

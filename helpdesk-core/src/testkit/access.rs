@@ -274,8 +274,28 @@ pub async fn losing_access_hides_the_ticket_everywhere(store: Arc<dyn Store>) {
     let g = billing(&w, &admin, &[(&agent, Access::Reply)]).await;
     let t = ticket_in(&w, &admin, &customer, &g).await;
     let conv = t.conversation_id;
-    w.send(&agent, conv, "Looking").await;
+    let looking = w.send(&agent, conv, "Looking").await;
     w.send(&customer, conv, "Thanks").await;
+    let receipts = |events: &[crate::event::Event]| -> Vec<crate::event::Event> {
+        let receipt = |e: &&crate::event::Event| {
+            matches!(
+                e.kind,
+                crate::event::EventKind::MessageDelivered | crate::event::EventKind::MessageRead
+            )
+        };
+        events.iter().filter(receipt).cloned().collect()
+    };
+    // While the agent may read the conversation, the customer's receipts of their
+    // message reach them...
+    let before = w.last_event().await;
+    w.hd.mark_delivered(&customer.p, conv, looking.message.seq)
+        .await
+        .unwrap();
+    let told = receipts(&w.store.events_after(before, 100).await.unwrap());
+    assert!(!told.is_empty(), "the delivery is news for its sender");
+    for e in &told {
+        assert!(w.hd.may_see(&agent.p, e).await.unwrap(), "{}", e.kind);
+    }
     let before = w.last_event().await;
     let mine = |w: &World, who: &Who| {
         let p = who.p;
@@ -314,6 +334,23 @@ pub async fn losing_access_hides_the_ticket_everywhere(store: Arc<dyn Store>) {
         .expect("message.created");
     assert!(!w.hd.may_see(&agent.p, message).await.unwrap());
     assert!(w.hd.may_see(&customer.p, message).await.unwrap());
+    // ...and once they may not, their message's receipts (written before the loss or
+    // after it) tell them nothing more.
+    w.hd.mark_read_up_to(&customer.p, conv, looking.message.id)
+        .await
+        .unwrap();
+    let told = receipts(&w.store.events_after(None, 1000).await.unwrap());
+    assert!(
+        told.iter()
+            .any(|e| e.kind == crate::event::EventKind::MessageRead)
+    );
+    for e in &told {
+        assert!(
+            !w.hd.may_see(&agent.p, e).await.unwrap(),
+            "{} leaked",
+            e.kind
+        );
+    }
 }
 
 /// Moving a ticket (`full` on its group, or an admin): it goes to the other group's

@@ -5,14 +5,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use helpdesk_core::Helpdesk;
-use helpdesk_core::event::{Event, Subscription};
+use helpdesk_core::event::{Event, Subscription, ViewerReads};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
 use super::hub::{Conn, Fanned, Hub, Out};
 
-/// Events read from the log at a time when the dispatcher fell behind.
+/// Events read from the log at a time when the dispatcher fell behind, and at most in
+/// one batch of live events.
 const CATCH_UP_BATCH: usize = 256;
 
 /// Fans the library's live events out to the hub's sockets until the stream ends.
@@ -23,7 +25,7 @@ pub(crate) async fn run(
     hub: Arc<Hub>,
     subscription: helpdesk_core::Result<Subscription>,
 ) {
-    let mut subscription = match subscription {
+    let subscription = match subscription {
         Ok(s) => s,
         Err(mut err) => loop {
             tracing::warn!(error = %err, "WebSocket events wait for the store");
@@ -37,38 +39,51 @@ pub(crate) async fn run(
             }
         },
     };
+    // The events that arrived together are one batch: each conversation, ticket and
+    // group their viewers need is read once for it, after all of them were written.
+    let mut batches = subscription.ready_chunks(CATCH_UP_BATCH);
+    while let Some(batch) = batches.next().await {
+        let mut reads = ViewerReads::default();
+        for item in batch {
+            match item {
+                Ok(e) => fan_out(&hub, &hd, &mut reads, e).await,
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        "the WebSocket dispatcher fell behind; reading the log"
+                    );
+                    catch_up(&hub, &hd).await;
+                }
+                Err(RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+/// Fans out the log's events after the last one fanned out, up to the log's end.
+async fn catch_up(hub: &Hub, hd: &Helpdesk) {
+    let mut after = hub.dispatched();
     loop {
-        match subscription.recv().await {
-            Ok(e) => fan_out(&hub, &hd, e).await,
-            Err(RecvError::Lagged(missed)) => {
-                tracing::warn!(
-                    missed,
-                    "the WebSocket dispatcher fell behind; reading the log"
-                );
-                let mut after = hub.dispatched();
-                loop {
-                    match hd.events_after(Some(after), CATCH_UP_BATCH).await {
-                        Ok(batch) if batch.is_empty() => break,
-                        Ok(batch) => {
-                            for e in batch {
-                                after = e.id;
-                                fan_out(&hub, &hd, Arc::new(e)).await;
-                            }
-                        }
-                        Err(err) => {
-                            tracing::warn!(error = %err, "cannot read the event log");
-                            tokio::time::sleep(Duration::from_secs(1)).await;
-                        }
-                    }
+        match hd.events_after(Some(after), CATCH_UP_BATCH).await {
+            Ok(batch) if batch.is_empty() => return,
+            Ok(batch) => {
+                let mut reads = ViewerReads::default();
+                for e in batch {
+                    after = e.id;
+                    fan_out(hub, hd, &mut reads, Arc::new(e)).await;
                 }
             }
-            Err(RecvError::Closed) => return,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot read the event log");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
     }
 }
 
 /// Queues `e` on every socket whose user may see it, once, in log order.
-async fn fan_out(hub: &Hub, hd: &Helpdesk, e: Arc<Event>) {
+/// `reads`: what resolving the viewers of its batch's earlier events read.
+async fn fan_out(hub: &Hub, hd: &Helpdesk, reads: &mut ViewerReads, e: Arc<Event>) {
     // The sockets that may get it, taken with the mark of the last event fanned out
     // (a socket registered after this gets the event from the log, not live).
     let Some(sockets) = hub.claim(e.id) else {
@@ -77,7 +92,7 @@ async fn fan_out(hub: &Hub, hd: &Helpdesk, e: Arc<Event>) {
     if sockets.is_empty() {
         return;
     }
-    let viewers = match hd.viewers(&e).await {
+    let viewers = match hd.viewers_in(reads, &e).await {
         Ok(v) => v,
         Err(err) => {
             // The sockets miss this event; a client that resumes gets it from the log.

@@ -1,7 +1,7 @@
 //! `resume` for both transports: which logged events a socket gets from the log and
 //! which from its queue, so that it misses none and gets none twice.
 
-use helpdesk_core::event::{Event, EventId};
+use helpdesk_core::event::{Event, EventId, ViewerReads};
 use helpdesk_core::{Helpdesk, Principal};
 
 /// Events read from the log at a time by `resume`.
@@ -53,13 +53,15 @@ impl Replay {
             return Ok(None);
         }
         let mut out = Vec::new();
+        let mut reads = ViewerReads::default();
         for e in batch {
             *cursor = e.id;
             // Events in (live_from, last_live] already went through the queue.
             if e.id > self.live_from && self.last_live.is_some_and(|hi| e.id <= hi) {
                 continue;
             }
-            if hd.may_see(p, &e).await.unwrap_or(false) {
+            let seen = hd.viewers_in(&mut reads, &e).await;
+            if seen.is_ok_and(|viewers| viewers.includes(p)) {
                 out.push(match p.is_staff() {
                     true => e,
                     false => e.customer_view().unwrap_or(e),
