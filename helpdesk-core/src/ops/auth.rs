@@ -434,7 +434,7 @@ impl Helpdesk {
 
     /// The user of a live session: this instance's copy for [`crate::access_cache::TTL`],
     /// else the store's.
-    async fn live_session_user(&self, sid: Uuid) -> Result<Option<User>> {
+    pub(crate) async fn live_session_user(&self, sid: Uuid) -> Result<Option<User>> {
         let cache = &self.inner.access;
         if let Some(user) = cache.session(sid) {
             return Ok(user);

@@ -195,8 +195,17 @@ impl Helpdesk {
                     Target::One(m) => m.seq.max(part.public_read_seq),
                     _ => part.public_read_seq,
                 };
+                let sender_of_upto = match target {
+                    Target::One(m) | Target::UpTo(m) if m.seq == upto => m.sender_id,
+                    _ => None,
+                };
                 let mut audience = self
-                    .senders_audience(conv.id, before.public_read_seq, upto, p.user_id)
+                    .senders_audience(
+                        conv.id,
+                        (before.public_read_seq, upto),
+                        p.user_id,
+                        sender_of_upto,
+                    )
                     .await?;
                 // The reader's devices hear the public news only when it tells their
                 // own watermark.
@@ -242,13 +251,19 @@ impl Helpdesk {
         }
     }
 
-    /// Whether the caller's reads are public ([`ReadReceipts`]).
+    /// Whether the caller's reads are public ([`ReadReceipts`]): through a session, as
+    /// this instance keeps its user (every user write here forgets it, so a change is
+    /// in force here at once, on other instances within [`crate::access_cache::TTL`]).
     async fn reads_public(&self, p: &Principal) -> Result<bool> {
-        Ok(self
-            .st()
-            .get_user(p.user_id)
-            .await?
-            .is_none_or(|u| u.read_receipts == ReadReceipts::Public))
+        let kept = match p.session_id {
+            Some(sid) => self.live_session_user(sid).await?,
+            None => None,
+        };
+        let user = match kept {
+            Some(user) => Some(user),
+            None => self.st().get_user(p.user_id).await?,
+        };
+        Ok(user.is_none_or(|u| u.read_receipts == ReadReceipts::Public))
     }
 
     /// Applies a public-mode mark to the public state of a participant whose two states
@@ -530,15 +545,21 @@ impl Helpdesk {
     /// The audience of news about `reader` receiving or reading the messages with `seq`
     /// in `(from, to]`: their senders (the reader excluded). For a long range (rare:
     /// a first fetch of a long history) the whole conversation instead of a listing.
+    /// `sender_of_to`: the sender of message `to`, when the caller knows it; a range of
+    /// that one message then needs no read (a push delivered, a read one further).
     pub(crate) async fn senders_audience(
         &self,
         conversation_id: Uuid,
-        from: u64,
-        to: u64,
+        (from, to): (u64, u64),
         reader: Uuid,
+        sender_of_to: Option<Uuid>,
     ) -> Result<Audience> {
         if to <= from {
             return Ok(Audience::readers_among(conversation_id, []));
+        }
+        if let Some(sender) = sender_of_to.filter(|_| to == from + 1) {
+            let others = (sender != reader).then_some(sender);
+            return Ok(Audience::readers_among(conversation_id, others));
         }
         if to - from > SENDERS_LISTED {
             return Ok(Audience::conversation(conversation_id, false));
@@ -593,16 +614,9 @@ impl Helpdesk {
         }
         // The news is for the senders of the messages just delivered: in a group of N
         // every push is delivered N times, and telling every member would cost N² frames.
-        // A long catch-up (rare) goes to the whole conversation instead of listing senders.
-        let audience = match sender {
-            Some(sender) if seq == old + 1 => {
-                Audience::readers_among(conversation_id, (sender != p.user_id).then_some(sender))
-            }
-            _ => {
-                self.senders_audience(conversation_id, old, seq, p.user_id)
-                    .await?
-            }
-        };
+        let audience = self
+            .senders_audience(conversation_id, (old, seq), p.user_id, sender)
+            .await?;
         let fx = Effects::event(NewEvent::new(
             EventKind::MessageDelivered,
             now,

@@ -638,6 +638,7 @@ macro_rules! __conformance_cases {
             }
             receipts_v2 {
                 read_receipts_default_public_and_self_set,
+                a_new_mode_applies_to_the_next_read,
                 private_reads_stay_with_the_reader,
                 switching_back_does_not_publish_old_reads,
                 unread_from_moves_only_the_private_state_back,

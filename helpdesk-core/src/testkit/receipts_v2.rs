@@ -140,6 +140,24 @@ pub async fn read_receipts_default_public_and_self_set(store: Arc<dyn Store>) {
     expect_err!("secret".parse::<ReadReceipts>(), Error::Validation(_));
 }
 
+/// A switch of mode is in force at the reader's next read, though the instance keeps
+/// their session's user a moment.
+pub async fn a_new_mode_applies_to_the_next_read(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let a = w.agent().await;
+    let mut b = w.agent().await;
+    let token = w.hd.issue_tokens(b.id()).await.unwrap().access_token;
+    b.p = w.hd.authenticate(&token).await.unwrap();
+    let d = w.direct(&a, &b).await;
+    let first = w.send(&a, d, "first").await.message.id;
+    let second = w.send(&a, d, "second").await.message.id;
+    w.hd.mark_read(&b.p, d, first).await.unwrap();
+    assert!(receipt_read(&w, &a, d, first, &b).await);
+    set_mode(&w, &b, ReadReceipts::Private).await;
+    w.hd.mark_read(&b.p, d, second).await.unwrap();
+    assert!(!receipt_read(&w, &a, d, second, &b).await);
+}
+
 /// In private mode every read endpoint moves the reader's own state (is_read, unread
 /// counts, the overview) but not what others see: no `read` tick, no `read_at`, and
 /// `message.read` only for the reader's own connections, never webhooked.
