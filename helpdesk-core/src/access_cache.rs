@@ -1,10 +1,12 @@
 //! What nearly every request asks the store, kept a moment per instance: the user of a
-//! live session ([`crate::store::UserStore::live_session_user`]) and a user's group
-//! memberships ([`crate::store::GroupStore::user_memberships`]).
+//! live session ([`crate::store::UserStore::live_session_user`]), a user's group
+//! memberships ([`crate::store::GroupStore::user_memberships`]) and the default group
+//! with its members, where new tickets go ([`crate::store::GroupStore::default_group_members`]).
 //!
-//! An entry lives [`TTL`]. A change that can take access away, made through this
-//! instance (logout, the reuse of a rotated refresh token, a password change, a
-//! deactivation or role change, a membership change, a group's deletion, an import),
+//! An entry lives [`TTL`]. A change that can take access away or move new tickets, made
+//! through this instance (logout, the reuse of a rotated refresh token, any change of a
+//! user, a new user, a membership change, a group's creation, change or deletion, an
+//! import),
 //! clears every entry at once: it takes effect here at once and on every other instance
 //! sharing the store within [`TTL`], inside API.md's one-second bound on revocation.
 //! Time here is the machine's monotonic clock, not the injected one: the bound is about
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use crate::group::Membership;
+use crate::group::{Group, Membership};
 use crate::user::User;
 
 /// How long an entry is trusted: what a change made on another instance can take to be
@@ -34,7 +36,12 @@ pub(crate) struct AccessCache {
     generation: AtomicU64,
     sessions: Entries<Option<User>>,
     memberships: Entries<Arc<[Membership]>>,
+    /// Under [`DEFAULT_GROUP`], the only key.
+    default_group: Entries<Arc<(Group, Vec<Membership>)>>,
 }
+
+/// The key of the one entry of [`AccessCache::default_group`].
+const DEFAULT_GROUP: Uuid = Uuid::nil();
 
 /// The generation at the start of a store read ([`AccessCache::generation`]): a clear
 /// while the read runs makes its answer stale, and it is not kept.
@@ -67,11 +74,22 @@ impl AccessCache {
         self.memberships.put(self.current(read), user_id, m);
     }
 
+    /// The default group and its members as read within [`TTL`].
+    pub fn default_group(&self) -> Option<Arc<(Group, Vec<Membership>)>> {
+        self.default_group.get(DEFAULT_GROUP)
+    }
+
+    /// Keeps the default group and its members.
+    pub fn put_default_group(&self, read: Generation, g: Arc<(Group, Vec<Membership>)>) {
+        self.default_group.put(self.current(read), DEFAULT_GROUP, g);
+    }
+
     /// Forgets every entry: a change made here that can take access away.
     pub fn clear(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.sessions.clear();
         self.memberships.clear();
+        self.default_group.clear();
     }
 
     /// Whether no clear came since `read`, asked under the map's lock by

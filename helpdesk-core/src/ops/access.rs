@@ -10,7 +10,7 @@ use crate::Helpdesk;
 use crate::access::TicketRelation;
 use crate::conversation::Conversation;
 use crate::error::{Error, Result};
-use crate::group::{Access, Membership};
+use crate::group::{Access, Group, Membership};
 use crate::principal::Principal;
 use crate::ticket::Ticket;
 
@@ -113,6 +113,19 @@ impl Helpdesk {
             .iter()
             .find(|m| m.group_id == group_id)
             .map(|m| m.access))
+    }
+
+    /// The default group and its members (where new tickets go, and whom they tell):
+    /// this instance's copy for [`crate::access_cache::TTL`], else the store's.
+    pub(crate) async fn default_group_members(&self) -> Result<Arc<(Group, Vec<Membership>)>> {
+        let cache = &self.inner.access;
+        if let Some(g) = cache.default_group() {
+            return Ok(g);
+        }
+        let read = cache.generation();
+        let g = Arc::new(self.st().default_group_members().await?);
+        cache.put_default_group(read, g.clone());
+        Ok(g)
     }
 
     /// `user_id`'s memberships: this instance's copy for [`crate::access_cache::TTL`],

@@ -434,7 +434,7 @@ impl Helpdesk {
 
     /// The user of a live session: this instance's copy for [`crate::access_cache::TTL`],
     /// else the store's.
-    pub(crate) async fn live_session_user(&self, sid: Uuid) -> Result<Option<User>> {
+    async fn live_session_user(&self, sid: Uuid) -> Result<Option<User>> {
         let cache = &self.inner.access;
         if let Some(user) = cache.session(sid) {
             return Ok(user);
@@ -443,6 +443,18 @@ impl Helpdesk {
         let user = self.st().live_session_user(sid).await?;
         cache.put_session(read, sid, user.clone());
         Ok(user)
+    }
+
+    /// The caller's user: through a session, as this instance keeps it (every user
+    /// write here forgets it: a change is in force here at once, on other instances
+    /// within [`crate::access_cache::TTL`]); else as the store has it.
+    pub(crate) async fn caller_user(&self, p: &Principal) -> Result<Option<User>> {
+        if let Some(sid) = p.session_id
+            && let Some(user) = self.live_session_user(sid).await?
+        {
+            return Ok(Some(user));
+        }
+        Ok(self.st().get_user(p.user_id).await?)
     }
 
     /// Forgets this instance's copies of sessions and memberships, after a write that

@@ -64,9 +64,9 @@ impl Helpdesk {
         let build = |former: &Option<Group>| {
             group_effects(EventKind::GroupCreated, &group, former.as_ref(), at)
         };
-        self.written(self.st().insert_group(&group, &build))
-            .await
-            .map_err(group_write_error)?;
+        let inserted = self.written(self.st().insert_group(&group, &build)).await;
+        self.forget_access();
+        inserted.map_err(group_write_error)?;
         Ok(group)
     }
 
@@ -104,9 +104,9 @@ impl Helpdesk {
         let build = |former: &Option<Group>| {
             group_effects(EventKind::GroupUpdated, &group, former.as_ref(), at)
         };
-        self.written(self.st().update_group(&group, &build))
-            .await
-            .map_err(group_write_error)?;
+        let updated = self.written(self.st().update_group(&group, &build)).await;
+        self.forget_access();
+        updated.map_err(group_write_error)?;
         Ok(group)
     }
 

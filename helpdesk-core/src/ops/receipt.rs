@@ -251,18 +251,9 @@ impl Helpdesk {
         }
     }
 
-    /// Whether the caller's reads are public ([`ReadReceipts`]): through a session, as
-    /// this instance keeps its user (every user write here forgets it, so a change is
-    /// in force here at once, on other instances within [`crate::access_cache::TTL`]).
+    /// Whether the caller's reads are public ([`ReadReceipts`]).
     async fn reads_public(&self, p: &Principal) -> Result<bool> {
-        let kept = match p.session_id {
-            Some(sid) => self.live_session_user(sid).await?,
-            None => None,
-        };
-        let user = match kept {
-            Some(user) => Some(user),
-            None => self.st().get_user(p.user_id).await?,
-        };
+        let user = self.caller_user(p).await?;
         Ok(user.is_none_or(|u| u.read_receipts == ReadReceipts::Public))
     }
 

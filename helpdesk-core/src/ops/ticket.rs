@@ -393,6 +393,23 @@ fn snooze_effects(
     fx.push(NewEvent::new(event, at, staff, data));
 }
 
+/// A ticket's organization: the requester's `current` one, unless `chosen` (staff):
+/// `None`, or the requester's current organization (else invalid).
+fn ticket_organization(
+    current: Option<Uuid>,
+    chosen: Option<Option<Uuid>>,
+) -> Result<Option<Uuid>> {
+    match chosen {
+        None => Ok(current),
+        Some(None) => Ok(None),
+        Some(Some(o)) if Some(o) == current => Ok(Some(o)),
+        Some(Some(_)) => Err(Error::invalid(
+            "organization_id",
+            "must be null or the requester's organization",
+        )),
+    }
+}
+
 impl Helpdesk {
     /// Invalid `assignee_id` unless the user may be assigned tickets of the group: an
     /// active admin, or an active agent with `full` access there.
@@ -405,29 +422,6 @@ impl Helpdesk {
                 "assignee_id",
                 "must be an admin or an agent with full access to the ticket's group",
             ))
-        }
-    }
-
-    /// A ticket's organization: the requester's now, unless `chosen` (staff): `None`,
-    /// or the requester's current organization (else invalid).
-    async fn ticket_organization(
-        &self,
-        requester_id: Uuid,
-        chosen: Option<Option<Uuid>>,
-    ) -> Result<Option<Uuid>> {
-        let current = self
-            .st()
-            .get_user(requester_id)
-            .await?
-            .and_then(|u| u.organization_id);
-        match chosen {
-            None => Ok(current),
-            Some(None) => Ok(None),
-            Some(Some(o)) if Some(o) == current => Ok(Some(o)),
-            Some(Some(_)) => Err(Error::invalid(
-                "organization_id",
-                "must be null or the requester's organization",
-            )),
         }
     }
 
@@ -478,29 +472,33 @@ impl Helpdesk {
         let subject = validate_subject(&input.subject)?;
         let description = validate_description(&input.description)?;
         let tags = crate::tag::normalize_tags(&input.tags)?;
-        let requester_id = match input.requester_id {
-            Some(r) => self.active_user("requester_id", r).await?.id,
+        let (requester_id, requester_organization) = match input.requester_id {
+            Some(r) => {
+                let requester = self.active_user("requester_id", r).await?;
+                (requester.id, requester.organization_id)
+            }
             None if p.is_system() => {
                 return Err(Error::invalid(
                     "requester_id",
                     "is required when acting as the system",
                 ));
             }
-            None => p.user_id,
+            None => {
+                let caller = self.caller_user(p).await?;
+                (p.user_id, caller.and_then(|u| u.organization_id))
+            }
         };
-        let organization_id = self
-            .ticket_organization(requester_id, input.organization_id)
-            .await?;
+        let organization_id = ticket_organization(requester_organization, input.organization_id)?;
         let unknown_group = || Error::invalid("group_id", "is not a group");
         // The default group's members come with it: an unassigned ticket tells them.
-        let (group_id, members_read) = match group_id {
+        let (group_id, default_read) = match group_id {
             Some(g) => {
                 let group = self.st().get_group(g).await?.ok_or_else(unknown_group)?;
                 (group.id, None)
             }
             None => {
-                let (group, members) = self.st().default_group_members().await?;
-                (group.id, Some(members))
+                let default = self.default_group_members().await?;
+                (default.0.id, Some(default))
             }
         };
         if let Some(a) = input.assignee_id {
@@ -587,12 +585,16 @@ impl Helpdesk {
         };
         // Left unassigned, the group's `full` members hear of it.
         let staff: Vec<Uuid> = if ticket.assignee_id.is_none() {
-            let members = match members_read {
-                Some(members) => members,
-                None => self.st().group_members(group_id).await?,
+            let read;
+            let members = match &default_read {
+                Some(default) => &default.1,
+                None => {
+                    read = self.st().group_members(group_id).await?;
+                    &read
+                }
             };
             members
-                .into_iter()
+                .iter()
                 .filter(|m| m.access == crate::group::Access::Full)
                 .map(|m| m.user_id)
                 .collect()
@@ -919,10 +921,11 @@ impl Helpdesk {
             None => None,
         };
         let organization = match patch.organization_id {
-            Some(chosen) if chosen != ticket.organization_id => Some(
-                self.ticket_organization(ticket.requester_id, Some(chosen))
-                    .await?,
-            ),
+            Some(chosen) if chosen != ticket.organization_id => {
+                let requester = self.st().get_user(ticket.requester_id).await?;
+                let current = requester.and_then(|u| u.organization_id);
+                Some(ticket_organization(current, Some(chosen))?)
+            }
             _ => None,
         };
         if let Some(Some(m)) = patch.mailbox_id {

@@ -86,10 +86,11 @@ impl Helpdesk {
                 user.organization_id = self.organization_for_email(&user.email).await?;
             }
             // Staff join the default group in the same write (see `UserStore`).
-            match self
+            let inserted = self
                 .written(self.st().insert_user(&user, &Effects::none()))
-                .await
-            {
+                .await;
+            self.forget_access();
+            match inserted {
                 Err(Error::Store(e)) if e.is_conflict(Conflict::Email) => {
                     return Err(Error::EmailTaken);
                 }

@@ -263,6 +263,56 @@ pub async fn ticket_events_and_notifications_follow_the_group(store: Arc<dyn Sto
     let _ = t;
 }
 
+/// Where new tickets go follows a change made on this instance at once, though it keeps
+/// the default group and its members a moment: a new default group gets the next
+/// ticket, and a new agent (who joins it) hears of the next unassigned one.
+pub async fn new_tickets_follow_the_default_group_at_once(store: Arc<dyn Store>) {
+    let w = World::new(store);
+    let admin = w.admin().await;
+    let customer = w.customer().await;
+    let open = |w: &World| {
+        let (hd, p) = (w.hd.clone(), customer.p);
+        async move {
+            hd.create_ticket(&p, NewTicket::new("Printer", "It jams"))
+                .await
+                .unwrap()
+        }
+    };
+    let support = w.store.default_group().await.unwrap();
+    assert_eq!(open(&w).await.group_id, support.id);
+    let g =
+        w.hd.create_group(
+            &admin.p,
+            NewGroup {
+                name: "Front desk".into(),
+                is_default: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(open(&w).await.group_id, g.id);
+    let agent = w.agent().await;
+    let before = w.last_event().await;
+    let t = open(&w).await;
+    let told: Vec<Uuid> = w
+        .store
+        .events_after(before, 100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.kind == crate::event::EventKind::NotificationCreated)
+        .flat_map(|e| e.audience.users.iter().copied())
+        .collect();
+    assert!(told.contains(&agent.id()), "{t:?}");
+    let back = crate::group::GroupPatch {
+        is_default: Some(true),
+        ..Default::default()
+    };
+    w.hd.update_group(&admin.p, support.id, back).await.unwrap();
+    assert_eq!(open(&w).await.group_id, support.id);
+}
+
 /// Losing access takes effect at once: an agent removed from the group no longer
 /// sees the ticket, its conversation (though still a member of it), its events, or
 /// its unread messages.

@@ -498,6 +498,7 @@ macro_rules! __conformance_cases {
                 a_second_group_isolates_its_tickets,
                 levels_limit_what_staff_do,
                 ticket_events_and_notifications_follow_the_group,
+                new_tickets_follow_the_default_group_at_once,
                 losing_access_hides_the_ticket_everywhere,
                 revocation_reaches_every_instance_within_the_ttl,
                 moving_a_ticket_hands_it_to_the_other_group,
