@@ -87,7 +87,10 @@ impl Helpdesk {
     pub async fn delete_organization(&self, p: &Principal, id: Uuid) -> Result<()> {
         self.require_admin(p).await?;
         let fx = Effects::event(organization_deleted_event(id, self.now()));
-        match self.written(self.st().delete_organization(id, &fx)).await {
+        let deleted = self.written(self.st().delete_organization(id, &fx)).await;
+        // Its users changed: the sessions' copies of them go.
+        self.forget_access();
+        match deleted {
             Err(Error::Store(StoreError::NotFound)) => Err(Error::NotFound),
             other => other,
         }

@@ -251,10 +251,15 @@ impl Helpdesk {
         }
     }
 
-    /// Whether the caller's reads are public ([`ReadReceipts`]).
+    /// Whether the caller's reads are public ([`ReadReceipts`]), as the store has it
+    /// now: not as kept with the session, since a read published within the moment a
+    /// switch to private takes to reach this instance could not be taken back.
     async fn reads_public(&self, p: &Principal) -> Result<bool> {
-        let user = self.caller_user(p).await?;
-        Ok(user.is_none_or(|u| u.read_receipts == ReadReceipts::Public))
+        Ok(self
+            .st()
+            .get_user(p.user_id)
+            .await?
+            .is_none_or(|u| u.read_receipts == ReadReceipts::Public))
     }
 
     /// Applies a public-mode mark to the public state of a participant whose two states

@@ -490,6 +490,7 @@ impl Helpdesk {
         };
         let organization_id = ticket_organization(requester_organization, input.organization_id)?;
         let unknown_group = || Error::invalid("group_id", "is not a group");
+        let named_group = group_id.is_some();
         // The default group's members come with it: an unassigned ticket tells them.
         let (group_id, default_read) = match group_id {
             Some(g) => {
@@ -666,7 +667,19 @@ impl Helpdesk {
                 ));
             }
             // The group was deleted since it was read.
-            Err(Error::Store(crate::error::StoreError::NotFound)) => return Err(unknown_group()),
+            Err(Error::Store(crate::error::StoreError::NotFound)) if named_group => {
+                return Err(unknown_group());
+            }
+            // The default group or the requester's organization, which this instance
+            // keeps a moment, was deleted through another: read them again next time.
+            Err(Error::Store(crate::error::StoreError::NotFound)) => {
+                self.forget_access();
+                return Err(Error::Conflict(
+                    "the default group or the requester's organization changed meanwhile; \
+                     try again"
+                        .into(),
+                ));
+            }
             other => other?,
         };
         // Triggers and automations, before the answer (which shows their effects).
