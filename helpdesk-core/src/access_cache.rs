@@ -30,7 +30,7 @@ pub const TTL: Duration = Duration::from_millis(500);
 /// and an empty one only costs a read each).
 const CAPACITY: usize = 50_000;
 
-/// The two maps, and the generation [`AccessCache::clear`] moves.
+/// The maps, and the generation [`AccessCache::clear`] moves.
 #[derive(Debug, Default)]
 pub(crate) struct AccessCache {
     generation: AtomicU64,

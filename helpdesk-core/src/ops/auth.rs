@@ -457,9 +457,9 @@ impl Helpdesk {
         Ok(self.st().get_user(p.user_id).await?)
     }
 
-    /// Forgets this instance's copies of sessions and memberships, after a write that
-    /// can take access away: in force here at once, on other instances within
-    /// [`crate::access_cache::TTL`].
+    /// Forgets this instance's copies of sessions, memberships and the default group,
+    /// after a write that can take access away or move new tickets: in force here at
+    /// once, on other instances within [`crate::access_cache::TTL`].
     pub(crate) fn forget_access(&self) {
         self.inner.access.clear();
     }
