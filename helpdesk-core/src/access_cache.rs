@@ -5,8 +5,8 @@
 //!
 //! An entry lives [`TTL`]. A change that can take access away or move new tickets, made
 //! through this instance (logout, the reuse of a rotated refresh token, any change of a
-//! user, a new user, a membership change, a group's creation, change or deletion, an
-//! import),
+//! user, a new user, an organization's deletion, a membership change, a group's
+//! creation, change or deletion, an import),
 //! clears every entry at once: it takes effect here at once and on every other instance
 //! sharing the store within [`TTL`], inside API.md's one-second bound on revocation.
 //! Time here is the machine's monotonic clock, not the injected one: the bound is about
