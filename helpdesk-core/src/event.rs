@@ -820,7 +820,7 @@ pub struct ViewerReads {
     /// A conversation's readers; `None`: no such conversation.
     pub(crate) conversations: HashMap<Uuid, Option<ConversationReaders>>,
     /// A ticket; `None`: no such ticket.
-    pub(crate) tickets: HashMap<Uuid, Option<crate::ticket::Ticket>>,
+    pub(crate) tickets: HashMap<Uuid, Option<Arc<crate::ticket::Ticket>>>,
     /// A ticket's customers, sorted.
     pub(crate) ticket_customers: HashMap<Uuid, Arc<[Uuid]>>,
     /// A group's members, sorted.

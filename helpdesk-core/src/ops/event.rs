@@ -7,6 +7,21 @@ use std::sync::Arc;
 use crate::event::*;
 use uuid::Uuid;
 
+/// What `reads` keeps under `id`, else what `read` answers, then kept: one read per
+/// batch of events ([`ViewerReads`]).
+async fn kept<V: Clone, F: std::future::Future<Output = crate::Result<V>>>(
+    reads: &mut std::collections::HashMap<Uuid, V>,
+    id: Uuid,
+    read: impl FnOnce() -> F,
+) -> crate::Result<V> {
+    if let Some(known) = reads.get(&id) {
+        return Ok(known.clone());
+    }
+    let answer = read().await?;
+    reads.insert(id, answer.clone());
+    Ok(answer)
+}
+
 /// `ids` sorted, for binary search.
 fn sorted(mut ids: Vec<Uuid>) -> Vec<Uuid> {
     ids.sort_unstable();
@@ -198,25 +213,29 @@ impl Helpdesk {
     ) -> crate::Result<Viewers<'e>> {
         let a = &event.audience;
         let conversation = match a.conversation {
-            Some(id) => self.conversation_readers(reads, id).await?,
+            Some(id) => {
+                kept(&mut reads.conversations, id, || {
+                    self.conversation_readers(id)
+                })
+                .await?
+            }
             None => None,
         };
         // A ticket conversation's staff see it through the ticket's group, now; so do a
         // ticket's events, and its customers as they see it now.
         let ticket_id = a.ticket.or_else(|| conversation.as_ref()?.ticket_id);
         let ticket = match ticket_id {
-            Some(id) => self.ticket_read(reads, id).await?,
+            Some(id) => {
+                let read = || async move { Ok(self.st().get_ticket(id).await?.map(Arc::new)) };
+                kept(&mut reads.tickets, id, read).await?
+            }
             None => None,
         };
         let ticket_customers = match (&ticket, a.ticket) {
-            (Some(t), Some(_)) => match reads.ticket_customers.get(&t.id) {
-                Some(known) => known.clone(),
-                None => {
-                    let customers: Arc<[Uuid]> = sorted(self.ticket_customers(t).await?).into();
-                    reads.ticket_customers.insert(t.id, customers.clone());
-                    customers
-                }
-            },
+            (Some(t), Some(_)) => {
+                let read = || async { Ok(sorted(self.ticket_customers(t).await?).into()) };
+                kept(&mut reads.ticket_customers, t.id, read).await?
+            }
             _ => Arc::from([]),
         };
         let mut groups = a.groups.clone();
@@ -226,7 +245,7 @@ impl Helpdesk {
             false => {
                 let mut members = Vec::with_capacity(groups.len());
                 for id in groups {
-                    members.push(self.group_readers(reads, id).await?);
+                    members.push(kept(&mut reads.groups, id, || self.group_readers(id)).await?);
                 }
                 Some(members)
             }
@@ -240,50 +259,19 @@ impl Helpdesk {
         })
     }
 
-    /// A conversation's readers, as `reads` has them or read.
-    async fn conversation_readers(
-        &self,
-        reads: &mut ViewerReads,
-        id: Uuid,
-    ) -> crate::Result<Option<ConversationReaders>> {
-        if let Some(known) = reads.conversations.get(&id) {
-            return Ok(known.clone());
-        }
-        let read = self
-            .st()
-            .get_conversation(id)
-            .await?
-            .map(|c| ConversationReaders {
-                members: sorted(c.members.iter().map(|m| m.user_id).collect()).into(),
-                ticket_id: c.ticket_id,
-            });
-        reads.conversations.insert(id, read.clone());
-        Ok(read)
+    /// A conversation's readers; `None`: no such conversation.
+    async fn conversation_readers(&self, id: Uuid) -> crate::Result<Option<ConversationReaders>> {
+        let conversation = self.st().get_conversation(id).await?;
+        Ok(conversation.map(|c| ConversationReaders {
+            members: sorted(c.members.iter().map(|m| m.user_id).collect()).into(),
+            ticket_id: c.ticket_id,
+        }))
     }
 
-    /// A ticket, as `reads` has it or read.
-    async fn ticket_read(
-        &self,
-        reads: &mut ViewerReads,
-        id: Uuid,
-    ) -> crate::Result<Option<crate::ticket::Ticket>> {
-        if let Some(known) = reads.tickets.get(&id) {
-            return Ok(known.clone());
-        }
-        let read = self.st().get_ticket(id).await?;
-        reads.tickets.insert(id, read.clone());
-        Ok(read)
-    }
-
-    /// A group's members, sorted, as `reads` has them or read.
-    async fn group_readers(&self, reads: &mut ViewerReads, id: Uuid) -> crate::Result<Arc<[Uuid]>> {
-        if let Some(known) = reads.groups.get(&id) {
-            return Ok(known.clone());
-        }
+    /// A group's members, sorted.
+    async fn group_readers(&self, id: Uuid) -> crate::Result<Arc<[Uuid]>> {
         let members = self.st().group_members(id).await?;
-        let members: Arc<[Uuid]> = sorted(members.into_iter().map(|m| m.user_id).collect()).into();
-        reads.groups.insert(id, members.clone());
-        Ok(members)
+        Ok(sorted(members.into_iter().map(|m| m.user_id).collect()).into())
     }
 
     /// Everyone among `candidates` who shares a conversation with `user_id` (not the

@@ -68,6 +68,15 @@ async fn listed(w: &World, who: &Who, filter: TicketFilter) -> Vec<Uuid> {
     ids
 }
 
+/// Whom the `notification.created` events among `events` are for, in order.
+fn notified(events: &[crate::event::Event]) -> Vec<Uuid> {
+    events
+        .iter()
+        .filter(|e| e.kind == crate::event::EventKind::NotificationCreated)
+        .flat_map(|e| e.audience.users.iter().copied())
+        .collect()
+}
+
 fn sorted(mut ids: Vec<Uuid>) -> Vec<Uuid> {
     ids.sort();
     ids
@@ -254,12 +263,8 @@ pub async fn ticket_events_and_notifications_follow_the_group(store: Arc<dyn Sto
             who.email()
         );
     }
-    let notified: Vec<Uuid> = events
-        .iter()
-        .filter(|e| e.kind == crate::event::EventKind::NotificationCreated)
-        .flat_map(|e| e.audience.users.iter().copied())
-        .collect();
-    assert_eq!(notified, vec![owner.id()], "the group's full members only");
+    let told = notified(&events);
+    assert_eq!(told, vec![owner.id()], "the group's full members only");
     let _ = t;
 }
 
@@ -295,15 +300,7 @@ pub async fn new_tickets_follow_the_default_group_at_once(store: Arc<dyn Store>)
     let agent = w.agent().await;
     let before = w.last_event().await;
     let t = open(&w).await;
-    let told: Vec<Uuid> = w
-        .store
-        .events_after(before, 100)
-        .await
-        .unwrap()
-        .iter()
-        .filter(|e| e.kind == crate::event::EventKind::NotificationCreated)
-        .flat_map(|e| e.audience.users.iter().copied())
-        .collect();
+    let told = notified(&w.store.events_after(before, 100).await.unwrap());
     assert!(told.contains(&agent.id()), "{t:?}");
     let back = crate::group::GroupPatch {
         is_default: Some(true),
@@ -481,11 +478,7 @@ pub async fn moving_a_ticket_hands_it_to_the_other_group(store: Arc<dyn Store>) 
             who.email()
         );
     }
-    let told: Vec<Uuid> = events
-        .iter()
-        .filter(|e| e.kind == crate::event::EventKind::NotificationCreated)
-        .flat_map(|e| e.audience.users.iter().copied())
-        .collect();
+    let told = notified(&events);
     assert_eq!(told, vec![billing_owner.id()]);
 
     // The reader may not move it; its owner may, and a move of nothing else is not the
